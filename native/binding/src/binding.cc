@@ -1,0 +1,5 @@
+#include <napi.h>
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+NODE_API_MODULE(ztnc_binding, Init)

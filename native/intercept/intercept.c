@@ -1,0 +1,1 @@
+/* libztintercept.so: LD_PRELOAD socket interception for ztnc network containers. */

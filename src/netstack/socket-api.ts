@@ -1,0 +1,134 @@
+/**
+ * The socket-like API the stack offers to its users (the daemon's netcon RPC layer maps POSIX calls
+ * onto it, tests and benchmarks use it directly).
+ *
+ * Conventions, as the kernel's syscalls: calls that can fail return a negative errno
+ * (e.g. `-Errno.EAGAIN`); calls that move bytes return a count >= 0 or a negative errno.
+ * Nothing here throws on bad input from a caller; it returns -EINVAL.
+ * Events are plain callbacks in `handlers`, called from within stack processing; a handler may
+ * call back into the socket (read, write, close) safely.
+ */
+import type { Ipv4Addr, SocketAddress } from './addr.js';
+
+export type TcpStateName =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN_SENT'
+  | 'SYN_RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT_1'
+  | 'FIN_WAIT_2'
+  | 'CLOSE_WAIT'
+  | 'CLOSING'
+  | 'LAST_ACK'
+  | 'TIME_WAIT';
+
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+/** Options settable on a TCP socket; values are numbers as setsockopt would carry them. */
+export type TcpOptionName =
+  | 'NODELAY' // TCP_NODELAY: 0/1
+  | 'CORK' // TCP_CORK: 0/1 (hold partial segments until uncorked or 200 ms)
+  | 'KEEPALIVE' // SO_KEEPALIVE: 0/1
+  | 'KEEPIDLE' // TCP_KEEPIDLE: seconds
+  | 'KEEPINTVL' // TCP_KEEPINTVL: seconds
+  | 'KEEPCNT' // TCP_KEEPCNT: probes
+  | 'LINGER' // SO_LINGER: -1 off, else seconds (0 = abort on close)
+  | 'RCVBUF' // SO_RCVBUF: bytes
+  | 'SNDBUF' // SO_SNDBUF: bytes
+  | 'USER_TIMEOUT' // TCP_USER_TIMEOUT: ms, 0 = default
+  | 'REUSEADDR' // SO_REUSEADDR: 0/1
+  | 'REUSEPORT' // SO_REUSEPORT: 0/1
+  | 'MAXSEG' // TCP_MAXSEG: bytes
+  | 'CONGESTION'; // 0 = CUBIC (default), 1 = NewReno
+
+export interface TcpSocketHandlers {
+  /** Data, EOF or an error became readable. */
+  onReadable?: () => void;
+  /** Send buffer space became available after a write returned short or -EAGAIN. */
+  onWritable?: () => void;
+  /** An active open completed (ESTABLISHED). */
+  onConnect?: () => void;
+  /** A listening socket has a connection ready for accept(). */
+  onAcceptable?: () => void;
+  /** The connection failed or was reset; `errno` is positive (ECONNREFUSED, ETIMEDOUT, ECONNRESET…). */
+  onError?: (errno: number) => void;
+  /** The socket reached CLOSED (or TIME_WAIT handed off) and will emit nothing more. */
+  onClose?: () => void;
+}
+
+export interface TcpSocket {
+  handlers: TcpSocketHandlers;
+  readonly state: TcpStateName;
+
+  /** Binds to a local address (0 = any) and port (0 = ephemeral). -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
+  bind(addr: Ipv4Addr, port: number): number;
+  /** Starts listening. Binds an ephemeral port first if unbound. */
+  listen(backlog: number): number;
+  /** Starts an active open: returns -EINPROGRESS (completion via onConnect/onError), or an immediate error. */
+  connect(addr: Ipv4Addr, port: number): number;
+  /** Takes the next established connection from a listener's accept queue, or null. */
+  accept(): TcpSocket | null;
+
+  /** Copies as much of `data` as fits in the send buffer; returns the count, or -EAGAIN (no room), -EPIPE, -ENOTCONN. */
+  write(data: Uint8Array): number;
+  /** Free space in the send buffer. */
+  writableBytes(): number;
+  /**
+   * Takes up to `maxBytes` of received data. Returns a Buffer with data, 0 at EOF (peer FIN and
+   * everything read), or a negative errno (-EAGAIN when nothing is there yet, -ECONNRESET…).
+   * Reading is what opens the receive window again.
+   */
+  read(maxBytes?: number): Buffer | number;
+  /** Bytes ready to read. */
+  readableBytes(): number;
+
+  shutdown(how: number): number;
+  /** close(2): graceful FIN after queued data; RST if unread data remains (as Linux); honours SO_LINGER 0. */
+  close(): void;
+  /** Sends RST and drops everything. */
+  abort(): void;
+
+  localAddress(): SocketAddress | null;
+  remoteAddress(): SocketAddress | null;
+  /** SO_ERROR: the pending error (positive errno) or 0; reading clears it. */
+  takeError(): number;
+  setOption(name: TcpOptionName, value: number): number;
+  /** Returns the option value, or a negative errno. */
+  getOption(name: TcpOptionName): number;
+  /** Per-connection figures (cwnd, srtt, retransmits…) for diagnostics. */
+  info(): Record<string, number | string>;
+}
+
+export interface UdpDatagram {
+  data: Buffer;
+  from: SocketAddress;
+}
+
+export type UdpOptionName = 'BROADCAST' | 'RCVBUF' | 'SNDBUF' | 'REUSEADDR' | 'REUSEPORT';
+
+export interface UdpSocketHandlers {
+  onReadable?: () => void;
+  /** An ICMP error for a connected socket (ECONNREFUSED for port unreachable…). */
+  onError?: (errno: number) => void;
+}
+
+export interface UdpSocket {
+  handlers: UdpSocketHandlers;
+  bind(addr: Ipv4Addr, port: number): number;
+  /** Sets the default destination and filters received datagrams to it; addr 0 disconnects. */
+  connect(addr: Ipv4Addr, port: number): number;
+  /** Sends one datagram (to the connected peer when `to` is omitted); returns bytes sent or -errno. */
+  sendTo(data: Uint8Array, to?: SocketAddress): number;
+  /** Next datagram, or null when none is queued. */
+  recv(): UdpDatagram | null;
+  readonly pendingDatagrams: number;
+  takeError(): number;
+  setOption(name: UdpOptionName, value: number): number;
+  getOption(name: UdpOptionName): number;
+  localAddress(): SocketAddress | null;
+  remoteAddress(): SocketAddress | null;
+  close(): void;
+}

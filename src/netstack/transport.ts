@@ -1,0 +1,73 @@
+/**
+ * The contract between the IPv4 layer and the transports above it (TCP, UDP, ICMP echo).
+ *
+ * Zero-copy sending: a transport builds its packet in a Buffer whose first `offset` bytes are
+ * free headroom (at least HEADROOM), so the IP layer writes the IPv4 and Ethernet headers in
+ * place instead of copying the payload.
+ */
+import type { Ipv4Addr } from './addr.js';
+
+export const ETHERNET_HEADER_LEN = 14;
+export const IPV4_HEADER_LEN = 20;
+/** Headroom a transport leaves before its header: Ethernet + IPv4 without options. */
+export const HEADROOM = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
+
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+export interface IpSendOptions {
+  /** Don't Fragment (TCP sets it for PMTU discovery). */
+  dontFragment?: boolean;
+  ttl?: number;
+  tos?: number;
+}
+
+/** What the IPv4 layer offers a transport. */
+export interface IpSender {
+  /**
+   * Sends packet[offset, end) as the payload of one IPv4 datagram. Returns 0, or a negative errno
+   * (-ENETUNREACH no route, -EMSGSIZE too big with DF, -ENOBUFS queue full).
+   * The transport must not reuse `packet` after the call.
+   */
+  send(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, offset: number, opts?: IpSendOptions): number;
+  /** Source address the stack would use to reach `dst`, or null when there is no route. */
+  sourceFor(dst: Ipv4Addr): Ipv4Addr | null;
+  /** Largest transport payload (bytes after the IPv4 header) to `dst` without fragmenting (path MTU − 20). */
+  maxPayloadFor(dst: Ipv4Addr): number;
+  /** True when `addr` is one of this stack's own addresses (including 127/8 and 0). */
+  isLocalAddress(addr: Ipv4Addr): boolean;
+}
+
+export interface IpReceiveInfo {
+  src: Ipv4Addr;
+  dst: Ipv4Addr;
+  ttl: number;
+  tos: number;
+  /** True when dst was a broadcast address (directed or limited). */
+  broadcast: boolean;
+}
+
+/** What a transport offers the IPv4 layer. */
+export interface TransportProtocol {
+  readonly protocol: number;
+  /**
+   * A datagram for this protocol arrived (already reassembled, IP checksum checked).
+   * `payload` is a view the transport may keep. Returns false when no socket wanted it, so the IP
+   * layer can answer with ICMP port unreachable (UDP) — TCP answers closed ports with RST itself
+   * and returns true.
+   */
+  receive(info: IpReceiveInfo, payload: Buffer): boolean;
+  /**
+   * An ICMP error quoted one of our packets: `quoted` is the original IP payload's first bytes
+   * (at least 8). `nextHopMtu` is set for fragmentation-needed.
+   */
+  receiveIcmpError(
+    type: number,
+    code: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    quoted: Buffer,
+    nextHopMtu?: number,
+  ): void;
+}
