@@ -1,41 +1,531 @@
 /**
  * TCP for one stack: the table of connections and listeners, demultiplexing of incoming segments,
- * RST for closed ports, and the socket factory.
+ * RST for closed ports (RFC 9293 §3.10.7.1), the bind table with randomised ephemeral ports
+ * (RFC 6056), the TIME_WAIT table, RFC 5961 challenge-ACK rate limiting and the socket factory.
+ *
+ * Re-entrancy: everything that can send runs inside enter()/exit(). A segment arriving while the
+ * layer is busy (a link that delivers synchronously) is queued and processed when the outer call
+ * finishes; socket handlers are called only after processing, so they may call back freely.
  */
-import type { Scheduler } from '../clock.js';
+import type { Scheduler, Timer } from '../clock.js';
 import { Counters } from '../counters.js';
+import { Errno } from '../errno.js';
 import type { RandomSource } from '../random.js';
 import type { TcpSocket } from '../socket-api.js';
 import type { IpReceiveInfo, IpSender, TransportProtocol } from '../transport.js';
-import { IPPROTO_TCP } from '../transport.js';
+import { HEADROOM, IPPROTO_TCP } from '../transport.js';
+import {
+  emitTcpHeader,
+  parseTcp,
+  setTcpChecksum,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_HEADER_LEN,
+  TCP_RST,
+  TCP_SYN,
+  TcpSegment,
+  tcpParseErrorName,
+} from '../wire/tcp.js';
+import { IsnGenerator } from './isn.js';
+import { seqAdd } from './seq.js';
+import { TcpConnection } from './tcp-connection.js';
 
 export interface TcpLayerDeps {
   ip: IpSender;
   scheduler: Scheduler;
   random: RandomSource;
   counters?: Counters;
+  /** TIME_WAIT duration (2*MSL), ms; default 60 s. */
+  timeWaitMs?: number;
+  /** Challenge ACKs allowed per second for the whole layer (RFC 5961 §7); default 100. */
+  challengeAckLimit?: number;
+}
+
+export const EPHEMERAL_LOW = 32768;
+export const EPHEMERAL_HIGH = 60999;
+export const DEFAULT_TIME_WAIT_MS = 60_000;
+
+interface PendingRx {
+  info: IpReceiveInfo;
+  payload: Buffer;
+}
+
+function connKey(laddr: number, lport: number, raddr: number, rport: number): string {
+  return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
 }
 
 export class TcpLayer implements TransportProtocol {
   readonly protocol = IPPROTO_TCP;
   readonly counters: Counters;
+  readonly ip: IpSender;
+  readonly scheduler: Scheduler;
+  readonly random: RandomSource;
+  readonly isn: IsnGenerator;
+  readonly timeWaitMs: number;
 
-  constructor(private readonly deps: TcpLayerDeps) {
+  private readonly conns = new Map<string, TcpConnection>();
+  private lastHit: TcpConnection | null = null;
+  private readonly listeners = new Map<number, TcpConnection[]>();
+  /** Sockets holding each local port (listeners, bound and connected sockets, TIME_WAIT). */
+  private readonly ports = new Map<number, Set<TcpConnection>>();
+  private readonly timeWait: TcpConnection[] = [];
+  private readonly timeWaitUntil = new Map<TcpConnection, number>();
+  private twTimer: Timer | null = null;
+  private twTimerAt = Infinity;
+
+  private depth = 0;
+  private rxQueue: PendingRx[] = [];
+  private eventQueue: TcpConnection[] = [];
+  private flushing = false;
+  private readonly segs: TcpSegment[] = [new TcpSegment()];
+  private readonly challengeLimit: number;
+  private challengeWindowStart = -Infinity;
+  private challengeCount = 0;
+  private closed = false;
+
+  constructor(deps: TcpLayerDeps) {
     this.counters = deps.counters ?? new Counters();
+    this.ip = deps.ip;
+    this.scheduler = deps.scheduler;
+    this.random = deps.random;
+    this.isn = new IsnGenerator(deps.scheduler, deps.random);
+    this.timeWaitMs = deps.timeWaitMs ?? DEFAULT_TIME_WAIT_MS;
+    this.challengeLimit = deps.challengeAckLimit ?? 100;
   }
 
   socket(): TcpSocket {
-    throw new Error('TcpLayer.socket: not implemented yet');
+    return new TcpConnection(this);
   }
 
-  receive(_info: IpReceiveInfo, _payload: Buffer): boolean {
-    this.counters.inc('rx_unimplemented');
-    void this.deps;
+  // ───────────────────────── re-entrancy and events ─────────────────────────
+
+  enter(): void {
+    this.depth++;
+  }
+
+  exit(): void {
+    if (--this.depth > 0) return;
+    while (this.rxQueue.length > 0) {
+      const q = this.rxQueue;
+      this.rxQueue = [];
+      for (const p of q) {
+        this.depth++;
+        try {
+          this.process(p.info, p.payload);
+        } finally {
+          this.depth--;
+        }
+      }
+    }
+    if (this.flushing || this.eventQueue.length === 0) return;
+    this.flushing = true;
+    try {
+      for (let i = 0; i < this.eventQueue.length; i++) {
+        const c = this.eventQueue[i]!;
+        try {
+          c.flushEvents();
+        } catch (e) {
+          this.counters.inc('handler_exception');
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    } finally {
+      this.eventQueue = [];
+      this.flushing = false;
+    }
+  }
+
+  queueEvents(c: TcpConnection): void {
+    this.eventQueue.push(c);
+  }
+
+  // ───────────────────────── receive ─────────────────────────
+
+  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+    if (this.closed) return true;
+    if (this.depth > 0) {
+      this.rxQueue.push({ info: { ...info }, payload });
+      return true;
+    }
+    this.depth++;
+    try {
+      this.process(info, payload);
+    } catch (e) {
+      // never let anything from the network escape
+      this.counters.inc('rx_internal_error');
+      void e;
+    } finally {
+      this.exit();
+    }
     return true;
   }
 
-  receiveIcmpError(): void {}
+  private process(info: IpReceiveInfo, payload: Buffer): void {
+    const c = this.counters;
+    c.inc('rx_segments');
+    if (info.broadcast || info.dst >>> 28 === 0xe) {
+      c.inc('rx_not_unicast');
+      return;
+    }
+    const seg = this.segs[0]!;
+    const err = parseTcp(payload, seg, info.src, info.dst);
+    if (err !== 0) {
+      c.inc(tcpParseErrorName(err));
+      return;
+    }
+    let conn = this.lastHit;
+    if (
+      conn === null ||
+      conn.remotePort !== seg.srcPort ||
+      conn.localPort !== seg.dstPort ||
+      conn.remoteAddr !== info.src ||
+      conn.localAddr !== info.dst ||
+      conn.key === ''
+    ) {
+      conn = this.conns.get(connKey(info.dst, seg.dstPort, info.src, seg.srcPort)) ?? null;
+      if (conn) this.lastHit = conn;
+    }
+    if (conn) {
+      if (conn.state === 'TIME_WAIT' && seg.flags & TCP_SYN && !(seg.flags & (TCP_ACK | TCP_RST))) {
+        const l = this.findListener(info.dst, seg.dstPort, info.src, seg.srcPort);
+        if (l && conn.timeWaitAcceptsSyn(seg)) {
+          c.inc('time_wait_recycled');
+          this.dropTimeWait(conn);
+          this.listenArrived(l, info, seg);
+          return;
+        }
+      }
+      conn.segmentArrived(seg);
+      return;
+    }
+    const l = this.findListener(info.dst, seg.dstPort, info.src, seg.srcPort);
+    if (l) {
+      this.listenArrived(l, info, seg);
+      return;
+    }
+    c.inc('rx_no_socket');
+    this.rstForClosed(info, seg);
+  }
+
+  /**
+   * The listener for a SYN to addr:port: a specific address beats the wildcard; several
+   * SO_REUSEPORT listeners on the same address share connections by a hash of the peer.
+   */
+  private findListener(addr: number, port: number, peerAddr = 0, peerPort = 0): TcpConnection | null {
+    const ls = this.listeners.get(port);
+    if (!ls) return null;
+    let exact = 0;
+    let wild = 0;
+    for (const l of ls) {
+      if (l.localAddr === addr) exact++;
+      else if (l.localAddr === 0) wild++;
+    }
+    const want = exact > 0 ? addr : 0;
+    const n = exact > 0 ? exact : wild;
+    if (n === 0) return null;
+    let pick = n === 1 ? 0 : (((peerAddr ^ (peerPort * 2654435761)) >>> 0) % n);
+    for (const l of ls) {
+      if (l.localAddr !== want) continue;
+      if (pick-- === 0) return l;
+    }
+    return null;
+  }
+
+  /** RFC 9293 §3.10.7.1: a segment for no connection gets a RST unless it is one. */
+  private rstForClosed(info: IpReceiveInfo, seg: TcpSegment): void {
+    if (seg.flags & TCP_RST) return;
+    if (seg.flags & TCP_ACK) this.sendRstFor(info.dst, info.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
+    else {
+      const len = seg.dataLen + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0);
+      this.sendRstFor(info.dst, info.src, seg.dstPort, seg.srcPort, 0, seqAdd(seg.seq, len), true);
+    }
+  }
+
+  sendRstFor(src: number, dst: number, sport: number, dport: number, seq: number, ack: number, withAck: boolean): void {
+    const buf = Buffer.allocUnsafe(HEADROOM + TCP_HEADER_LEN);
+    emitTcpHeader(buf, HEADROOM, sport, dport, seq, withAck ? ack : 0, withAck ? TCP_RST | TCP_ACK : TCP_RST, 0, null);
+    setTcpChecksum(buf, HEADROOM, buf.length, src, dst);
+    this.counters.inc('tx_rst');
+    this.ip.send(IPPROTO_TCP, src, dst, buf, HEADROOM, { dontFragment: true });
+  }
+
+  private listenArrived(l: TcpConnection, info: IpReceiveInfo, seg: TcpSegment): void {
+    const c = this.counters;
+    const f = seg.flags;
+    if (f & TCP_RST) {
+      c.inc('rx_listen_rst');
+      return;
+    }
+    if (f & TCP_ACK) {
+      c.inc('rx_listen_ack');
+      this.sendRstFor(info.dst, info.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
+      return;
+    }
+    if (!(f & TCP_SYN)) {
+      c.inc('rx_listen_no_syn');
+      return;
+    }
+    if (l.acceptQueue.length >= l.backlog || l.synQueue.size >= Math.max(l.backlog, 16) * 2) {
+      c.inc('listen_overflow');
+      return;
+    }
+    const child = new TcpConnection(this);
+    child.localAddr = info.dst;
+    child.localPort = l.localPort;
+    child.remoteAddr = info.src;
+    child.remotePort = seg.srcPort;
+    this.register(child);
+    this.holdPort(child, l.localPort);
+    l.synQueue.add(child);
+    c.inc('passive_opens');
+    child.passiveOpen(l, seg, info.dst, info.src);
+  }
+
+  // ───────────────────────── tables ─────────────────────────
+
+  private register(c: TcpConnection): void {
+    c.key = connKey(c.localAddr, c.localPort, c.remoteAddr, c.remotePort);
+    this.conns.set(c.key, c);
+  }
+
+  private holdPort(c: TcpConnection, port: number): void {
+    let s = this.ports.get(port);
+    if (!s) {
+      s = new Set();
+      this.ports.set(port, s);
+    }
+    s.add(c);
+    c.bound = true;
+  }
+
+  /** Removes a connection from every table (it reached CLOSED). */
+  unregister(c: TcpConnection): void {
+    if (c.key !== '') {
+      if (this.conns.get(c.key) === c) this.conns.delete(c.key);
+      c.key = '';
+    }
+    if (this.lastHit === c) this.lastHit = null;
+    if (c.bound) {
+      const s = this.ports.get(c.localPort);
+      if (s) {
+        s.delete(c);
+        if (s.size === 0) this.ports.delete(c.localPort);
+      }
+      c.bound = false;
+    }
+    this.removeListener(c);
+    this.timeWaitUntil.delete(c);
+  }
+
+  private conflicts(c: TcpConnection, addr: number, port: number, listening: boolean): boolean {
+    const s = this.ports.get(port);
+    if (!s) return false;
+    for (const o of s) {
+      if (o === c) continue;
+      if (addr !== 0 && o.localAddr !== 0 && o.localAddr !== addr) continue;
+      if (c.reusePort && o.reusePort) continue;
+      // SO_REUSEADDR: share the port with anything that is not listening (as Linux)
+      if (c.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.reuseAddr)) continue;
+      return true;
+    }
+    return false;
+  }
+
+  bindSocket(c: TcpConnection, addr: number, port: number): number {
+    if (port === 0) {
+      const p = this.pickEphemeral((cand) => !this.conflicts(c, addr, cand, false));
+      if (p < 0) return -Errno.EADDRINUSE;
+      port = p;
+    } else if (this.conflicts(c, addr, port, false)) return -Errno.EADDRINUSE;
+    c.localAddr = addr;
+    c.localPort = port;
+    this.holdPort(c, port);
+    return 0;
+  }
+
+  /** Randomised ephemeral port (RFC 6056 algorithm 1: random start, linear probe). */
+  private pickEphemeral(ok: (port: number) => boolean): number {
+    const n = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    const start = this.random.u32() % n;
+    for (let i = 0; i < n; i++) {
+      const p = EPHEMERAL_LOW + ((start + i) % n);
+      if (!this.ports.has(p) && ok(p)) return p;
+    }
+    for (let i = 0; i < n; i++) {
+      const p = EPHEMERAL_LOW + ((start + i) % n);
+      if (ok(p)) return p;
+    }
+    return -1;
+  }
+
+  /** Assigns the local side of an active open and registers the 4-tuple. */
+  connectTuple(c: TcpConnection, src: number, dst: number, dport: number): number {
+    if (c.bound) {
+      const existing = this.conns.get(connKey(src, c.localPort, dst, dport));
+      if (existing) {
+        if (existing.state === 'TIME_WAIT' && existing.timestampsOn) {
+          this.counters.inc('time_wait_reused');
+          this.dropTimeWait(existing);
+        } else return -Errno.EADDRNOTAVAIL;
+      }
+      c.localAddr = src;
+    } else {
+      const p = this.pickEphemeral((cand) => {
+        if (this.conflicts(c, src, cand, false)) return false;
+        return !this.conns.has(connKey(src, cand, dst, dport));
+      });
+      if (p < 0) return -Errno.EADDRNOTAVAIL;
+      c.localAddr = src;
+      c.localPort = p;
+      this.holdPort(c, p);
+    }
+    c.remoteAddr = dst;
+    c.remotePort = dport;
+    this.register(c);
+    this.counters.inc('active_opens');
+    return 0;
+  }
+
+  addListener(c: TcpConnection): number {
+    if (this.conflicts(c, c.localAddr, c.localPort, true)) return -Errno.EADDRINUSE;
+    let ls = this.listeners.get(c.localPort);
+    if (!ls) {
+      ls = [];
+      this.listeners.set(c.localPort, ls);
+    }
+    for (const o of ls) if (o.localAddr === c.localAddr && !(o.reusePort && c.reusePort)) return -Errno.EADDRINUSE;
+    ls.push(c);
+    return 0;
+  }
+
+  removeListener(c: TcpConnection): void {
+    const ls = this.listeners.get(c.localPort);
+    if (!ls) return;
+    const i = ls.indexOf(c);
+    if (i >= 0) ls.splice(i, 1);
+    if (ls.length === 0) this.listeners.delete(c.localPort);
+  }
+
+  // ───────────────────────── TIME_WAIT ─────────────────────────
+
+  enterTimeWait(c: TcpConnection): void {
+    this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
+    this.timeWait.push(c);
+    this.counters.inc('time_wait_entered');
+    this.armTimeWait();
+  }
+
+  restartTimeWait(c: TcpConnection): void {
+    if (this.timeWaitUntil.has(c)) this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
+  }
+
+  private dropTimeWait(c: TcpConnection): void {
+    this.timeWaitUntil.delete(c);
+    c.timeWaitDone();
+  }
+
+  /** Connections currently in TIME_WAIT. */
+  timeWaitCount(): number {
+    return this.timeWaitUntil.size;
+  }
+
+  private armTimeWait(): void {
+    while (this.timeWait.length > 0 && !this.timeWaitUntil.has(this.timeWait[0]!)) this.timeWait.shift();
+    if (this.timeWait.length === 0) return;
+    const at = this.timeWaitUntil.get(this.timeWait[0]!)!;
+    if (this.twTimer && this.twTimerAt <= at) return;
+    this.twTimer?.cancel();
+    this.twTimerAt = at;
+    this.twTimer = this.scheduler.setTimer(Math.max(0, at - this.scheduler.now()), () => this.timeWaitTick());
+  }
+
+  private timeWaitTick(): void {
+    this.twTimer = null;
+    this.twTimerAt = Infinity;
+    const now = this.scheduler.now();
+    this.enter();
+    try {
+      while (this.timeWait.length > 0) {
+        const c = this.timeWait[0]!;
+        const until = this.timeWaitUntil.get(c);
+        if (until === undefined) {
+          this.timeWait.shift();
+          continue;
+        }
+        if (until > now) {
+          // extended by a retransmitted FIN: move it to its place at the back
+          this.timeWait.shift();
+          this.timeWait.push(c);
+          if (this.timeWaitUntil.get(this.timeWait[0]!)! > now) break;
+          continue;
+        }
+        this.timeWait.shift();
+        this.timeWaitUntil.delete(c);
+        c.timeWaitDone();
+      }
+    } finally {
+      this.exit();
+    }
+    this.armTimeWait();
+  }
+
+  // ───────────────────────── misc ─────────────────────────
+
+  /** RFC 5961 §7: a layer-wide budget of challenge ACKs per second. */
+  allowChallengeAck(): boolean {
+    const now = this.scheduler.now();
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.challengeLimit) return false;
+    this.challengeCount++;
+    return true;
+  }
+
+  receiveIcmpError(type: number, code: number, src: number, dst: number, quoted: Buffer, nextHopMtu?: number): void {
+    if (quoted.length < 8) {
+      this.counters.inc('icmp_short_quote');
+      return;
+    }
+    const sport = quoted.readUInt16BE(0);
+    const dport = quoted.readUInt16BE(2);
+    const seq = quoted.readUInt32BE(4);
+    // src/dst are the quoted datagram's addresses: we sent it from src to dst
+    const conn = this.conns.get(connKey(src, sport, dst, dport)) ?? this.conns.get(connKey(dst, sport, src, dport));
+    if (!conn) {
+      this.counters.inc('icmp_no_socket');
+      return;
+    }
+    this.enter();
+    try {
+      conn.icmpError(type, code, seq, nextHopMtu);
+      conn.armTimer();
+    } finally {
+      this.exit();
+    }
+  }
+
+  /** Connections in the table (all states but LISTEN). */
+  connectionCount(): number {
+    return this.conns.size;
+  }
 
   /** Aborts every connection and cancels timers. */
-  close(): void {}
+  close(): void {
+    this.enter();
+    try {
+      for (const c of [...this.conns.values()]) c.resetAndClose(0);
+      for (const ls of [...this.listeners.values()]) for (const l of [...ls]) l.close();
+      this.twTimer?.cancel();
+      this.twTimer = null;
+      this.timeWait.length = 0;
+      this.timeWaitUntil.clear();
+    } finally {
+      this.exit();
+    }
+    this.closed = true;
+  }
 }

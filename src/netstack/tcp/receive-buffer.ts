@@ -1,0 +1,99 @@
+/**
+ * In-order received data waiting for the application: a queue of Buffer views of the received
+ * segments (no copy). `read` hands out a view when one segment satisfies it, and concatenates
+ * otherwise.
+ */
+const EMPTY = Buffer.alloc(0);
+const SPARE = 4096;
+
+export class ReceiveBuffer {
+  private q: Buffer[] = [];
+  private head = 0;
+  length = 0;
+
+  // small segments are copied together into a shared block so that memory tracks payload bytes
+  private spare: Buffer | null = null;
+  private spareStart = 0;
+  private spareFill = 0;
+  private tailIsSpare = false;
+
+  /** Queues a view of received data (kept as is, no copy). */
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.q.push(b);
+    this.length += b.length;
+    this.tailIsSpare = false;
+  }
+
+  /** Queues a copy of a small piece, coalesced with the previous small pieces. */
+  pushCopy(b: Buffer): void {
+    const n = b.length;
+    if (n === 0) return;
+    if (this.tailIsSpare && this.spare !== null && this.spareFill + n <= this.spare.length) {
+      b.copy(this.spare, this.spareFill);
+      this.spareFill += n;
+      this.q[this.q.length - 1] = this.spare.subarray(this.spareStart, this.spareFill);
+    } else {
+      if (this.spare === null || this.spareFill + n > this.spare.length) {
+        this.spare = Buffer.allocUnsafe(Math.max(SPARE, n));
+        this.spareFill = 0;
+      }
+      this.spareStart = this.spareFill;
+      b.copy(this.spare, this.spareFill);
+      this.spareFill += n;
+      this.q.push(this.spare.subarray(this.spareStart, this.spareFill));
+      this.tailIsSpare = true;
+    }
+    this.length += n;
+  }
+
+  read(max: number): Buffer {
+    if (this.length === 0 || max <= 0) return EMPTY;
+    // whatever we hand out or trim must no longer grow in place
+    this.tailIsSpare = false;
+    const first = this.q[this.head]!;
+    if (first.length >= max || this.head + 1 === this.q.length) {
+      if (first.length <= max) {
+        this.q[this.head++] = EMPTY;
+        this.length -= first.length;
+        this.compact();
+        return first;
+      }
+      this.q[this.head] = first.subarray(max);
+      this.length -= max;
+      return first.subarray(0, max);
+    }
+    const n = max < this.length ? max : this.length;
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
+    while (o < n) {
+      const b = this.q[this.head]!;
+      const k = b.length <= n - o ? b.length : n - o;
+      b.copy(out, o, 0, k);
+      o += k;
+      if (k === b.length) this.q[this.head++] = EMPTY;
+      else this.q[this.head] = b.subarray(k);
+    }
+    this.length -= n;
+    this.compact();
+    return out;
+  }
+
+  private compact(): void {
+    if (this.head === this.q.length) {
+      this.q.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.q.length) {
+      this.q = this.q.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.tailIsSpare = false;
+    this.spare = null;
+    this.q = [];
+    this.head = 0;
+    this.length = 0;
+  }
+}
