@@ -1,0 +1,111 @@
+/**
+ * `local.conf`: the daemon's JSON settings in its home directory, shaped like ZeroTier One's
+ * (`{"settings": {...}}`). Unknown keys are ignored as stock does; a known key with a wrong type
+ * or an impossible value is an error naming the file and the key.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface LocalSettings {
+  /** UDP port for the peer protocol (0 = pick one). Default 9993. */
+  primaryPort: number;
+  /** Addresses to bind the peer-protocol UDP sockets to; empty = all. */
+  bind: string[];
+  /** Accept and use 127.0.0.0/8 and ::1 paths (single-machine use; stock nodes refuse them). */
+  allowLoopbackPaths: boolean;
+  /** Refuse the built-in planet (public roots) entirely. */
+  refuseBuiltinPlanet: boolean;
+  /** Run the network controller for networks whose ids begin with this node's address. */
+  controllerEnabled: boolean;
+  /** TCP port of the local JSON API; like stock, the primary port unless set. */
+  apiPort: number;
+  /** Addresses the local API listens on. Default loopback only. */
+  apiBind: string[];
+}
+
+export const DEFAULT_PRIMARY_PORT = 9993;
+
+export function defaultLocalSettings(): LocalSettings {
+  return {
+    primaryPort: DEFAULT_PRIMARY_PORT,
+    bind: [],
+    allowLoopbackPaths: false,
+    refuseBuiltinPlanet: false,
+    controllerEnabled: false,
+    apiPort: DEFAULT_PRIMARY_PORT,
+    apiBind: ['127.0.0.1'],
+  };
+}
+
+export class LocalConfError extends Error {
+  constructor(
+    readonly file: string,
+    readonly key: string | null,
+    problem: string,
+  ) {
+    super(`${file}: ${key ? `"${key}" ` : ''}${problem}`);
+    this.name = 'LocalConfError';
+  }
+}
+
+function isPort(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
+}
+
+function stringList(file: string, key: string, v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s.length > 0)) {
+    throw new LocalConfError(file, key, 'must be a list of address strings');
+  }
+  return v as string[];
+}
+
+function bool(file: string, key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new LocalConfError(file, key, 'must be true or false');
+  return v;
+}
+
+/** Parses the text of a local.conf. `file` names it in errors. */
+export function parseLocalConf(text: string, file: string): LocalSettings {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new LocalConfError(file, null, `is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new LocalConfError(file, null, 'must hold a JSON object');
+  }
+  const out = defaultLocalSettings();
+  const settings = (doc as Record<string, unknown>).settings;
+  if (settings === undefined) return out;
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new LocalConfError(file, 'settings', 'must be an object');
+  }
+  const s = settings as Record<string, unknown>;
+  if (s.primaryPort !== undefined) {
+    if (!isPort(s.primaryPort)) throw new LocalConfError(file, 'primaryPort', 'must be an integer port 0-65535');
+    out.primaryPort = s.primaryPort;
+    out.apiPort = s.primaryPort;
+  }
+  if (s.apiPort !== undefined) {
+    if (!isPort(s.apiPort)) throw new LocalConfError(file, 'apiPort', 'must be an integer port 0-65535');
+    out.apiPort = s.apiPort;
+  }
+  if (s.bind !== undefined) out.bind = stringList(file, 'bind', s.bind);
+  if (s.apiBind !== undefined) out.apiBind = stringList(file, 'apiBind', s.apiBind);
+  if (s.allowLoopbackPaths !== undefined) out.allowLoopbackPaths = bool(file, 'allowLoopbackPaths', s.allowLoopbackPaths);
+  if (s.refuseBuiltinPlanet !== undefined) out.refuseBuiltinPlanet = bool(file, 'refuseBuiltinPlanet', s.refuseBuiltinPlanet);
+  if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
+  return out;
+}
+
+/** Reads local.conf; a missing file means defaults. */
+export function loadLocalConf(file: string): LocalSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultLocalSettings();
+    throw new LocalConfError(file, null, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseLocalConf(text, file);
+}
