@@ -8,6 +8,7 @@
  */
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { VirtualScheduler } from '../src/netstack/clock.js';
+import { createNetStack } from '../src/netstack/index.js';
 import { SeededRandom } from '../src/netstack/random.js';
 import type { TcpSocket } from '../src/netstack/socket-api.js';
 import type { NetStack, NetStackOptions } from '../src/netstack/stack-api.js';
@@ -53,15 +54,9 @@ function layerPair(mtu: number): Pair {
 
 type StackFactory = (o: NetStackOptions) => NetStack;
 
-/** createNetStack, loaded at run time (falls back to TCP-only when the stack is not built). */
+/** Full stacks, unless NETSTACK_BENCH_MODE=tcp asks for TCP layers joined directly (for comparison). */
 async function loadFactory(): Promise<StackFactory | null> {
-  const spec = '../src/netstack/index.js';
-  try {
-    const m = (await import(spec)) as { createNetStack?: StackFactory };
-    return typeof m.createNetStack === 'function' ? m.createNetStack : null;
-  } catch {
-    return null;
-  }
+  return process.env.NETSTACK_BENCH_MODE === 'tcp' ? null : createNetStack;
 }
 
 /** Two full stacks (Ethernet/ARP/IPv4/TCP) over a zero-delay Ethernet link. */
@@ -185,7 +180,7 @@ async function runKernel(bytes: number): Promise<Result> {
 
 export async function run({ json }: { json: boolean }): Promise<void> {
   factory = await loadFactory();
-  const mode = factory ? 'full stack' : 'tcp only (no src/netstack/index.js yet)';
+  const mode = factory ? 'full stack (Ethernet + ARP + IPv4 + TCP)' : 'tcp only (NETSTACK_BENCH_MODE=tcp)';
   const bytes = Number(process.env.NETSTACK_BENCH_MB ?? 400) * 1024 * 1024;
   let peakRss = process.memoryUsage().rss;
   const sample = setInterval(() => {

@@ -2,10 +2,26 @@
   "targets": [
     {
       "target_name": "ztnc_binding",
-      "sources": ["src/binding.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O2", "-Wall", "-std=c++17"]
+      "sources": [
+        "src/binding.cc",
+        "src/crypto.cc",
+        "src/errno-error.cc",
+        "src/fd.cc",
+        "src/fd-watcher.cc",
+        "src/tap.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-O2",
+        "-Wall",
+        "-std=c++17"
+      ]
     }
   ]
 }

@@ -1,9 +1,9 @@
 /**
  * Full-stack harness: two NetStacks (Ethernet/ARP/IPv4/TCP) joined by an impaired Ethernet link in
- * virtual time. `createNetStack` is loaded at run time so these tests fall back to the TCP-only
- * harness (tcp-harness.ts) while the stack is not there yet.
+ * virtual time.
  */
 import { VirtualScheduler } from '../../src/netstack/clock.js';
+import { createNetStack } from '../../src/netstack/index.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import type { NetStack, NetStackOptions } from '../../src/netstack/stack-api.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
@@ -11,19 +11,9 @@ import { ADDR_A, ADDR_B, connectPair, Wire, type WireOptions } from './tcp-harne
 
 export type StackFactory = (o: NetStackOptions) => NetStack;
 
-let cached: StackFactory | null | undefined;
-
-/** createNetStack from src/netstack/index.ts, or null when it does not exist (yet). */
+/** The stack factory (kept as a function so callers can still ask for it). */
 export async function loadStackFactory(): Promise<StackFactory | null> {
-  if (cached !== undefined) return cached;
-  const spec = '../../src/netstack/index.js';
-  try {
-    const m = (await import(/* @vite-ignore */ spec)) as { createNetStack?: StackFactory };
-    cached = typeof m.createNetStack === 'function' ? m.createNetStack : null;
-  } catch {
-    cached = null;
-  }
-  return cached;
+  return createNetStack;
 }
 
 /** What the bulk tests need from either harness. */

@@ -1,5 +1,15 @@
+// Module entry: each part of the binding registers its own exports.
 #include <napi.h>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+#include "crypto.h"
+#include "register.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterFd(env, exports);
+  RegisterTap(env, exports);
+  RegisterFdWatcher(env, exports);
+  RegisterCrypto(env, exports);
+  return exports;
+}
 
 NODE_API_MODULE(ztnc_binding, Init)

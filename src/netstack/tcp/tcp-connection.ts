@@ -1487,8 +1487,9 @@ export class TcpConnection implements TcpSocket {
       if (unsent === 0 && !finPending) break;
       const wndRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       const cwndRoom = cwnd - pipe;
+      const smss = this.sendMss();
       let len = unsent;
-      if (len > this.mss) len = this.mss;
+      if (len > smss) len = smss;
       if (len > wndRoom) len = wndRoom;
       if (len > cwndRoom) len = cwndRoom;
       if (len < 0) len = 0;
@@ -1497,7 +1498,7 @@ export class TcpConnection implements TcpSocket {
         break;
       }
       if (unsent === 0 && cwndRoom <= 0 && this.sndUna !== this.sndNxt && wndRoom < 0) break;
-      if (len < unsent && len < this.mss) {
+      if (len < unsent && len < smss) {
         // window- or cwnd-limited runt: sender SWS avoidance (RFC 9293 §3.8.6.2.1)
         if (!this.forceRunt && (len < this.maxSndWnd / 2 || len < wndRoom)) {
           // held back with nothing in flight: the persist timer overrides SWS avoidance later
@@ -1505,7 +1506,7 @@ export class TcpConnection implements TcpSocket {
           break;
         }
       }
-      if (len === unsent && len < this.mss && len > 0) {
+      if (len === unsent && len < smss && len > 0) {
         if (this.cork) {
           if (this.corkAt === Infinity) this.corkAt = now + CORK_MS;
           if (now < this.corkAt) break;
@@ -1539,7 +1540,8 @@ export class TcpConnection implements TcpSocket {
   private resendHead(): void {
     const dataEnd = seqAdd(this.sndBufSeq, this.sndBuf.length);
     let len = seqDiff(dataEnd, this.sndUna);
-    if (len > this.mss) len = this.mss;
+    const smss = this.sendMss();
+    if (len > smss) len = smss;
     if (len < 0) len = 0;
     const fin = this.finSent && seqAdd(this.sndUna, len) === this.finSeq;
     if (len === 0 && !fin) return;
@@ -1577,7 +1579,8 @@ export class TcpConnection implements TcpSocket {
     }
     this.tlpSent = true;
     const dataEnd = this.finSent ? this.finSeq : this.sndNxt;
-    let start = seqDiff(dataEnd, this.sndUna) > this.mss ? seqAdd(dataEnd, -this.mss) : this.sndUna;
+    const smss = this.sendMss();
+    let start = seqDiff(dataEnd, this.sndUna) > smss ? seqAdd(dataEnd, -smss) : this.sndUna;
     if (seqLt(start, this.sndUna)) start = this.sndUna;
     const len = seqDiff(dataEnd, start);
     if (len > 0 || this.finSent) {
@@ -1602,8 +1605,9 @@ export class TcpConnection implements TcpSocket {
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
     let dataStop = seqLt(holeEnd, dataEndSeq) ? holeEnd : dataEndSeq;
     let len = seqDiff(dataStop, s);
-    if (len > this.mss) {
-      len = this.mss;
+    const smss = this.sendMss();
+    if (len > smss) {
+      len = smss;
       dataStop = seqAdd(s, len);
     }
     if (len < 0) len = 0;
@@ -1630,6 +1634,17 @@ export class TcpConnection implements TcpSocket {
 
   private tsNow(): number {
     return (Math.floor(this.layer.scheduler.now()) + this.tsOffset) >>> 0;
+  }
+
+  /**
+   * Largest payload of the next data segment: the MSS less the room SACK blocks will take when
+   * there is out-of-order data to report, so header + data still fit the path MTU (as Linux's
+   * tcp_current_mss).
+   */
+  private sendMss(): number {
+    if (!this.sackEnabled || (this.ooo.empty && !this.hasDsack)) return this.mss;
+    const blocks = Math.min(this.tsEnabled ? 3 : 4, this.ooo.count + (this.hasDsack ? 1 : 0));
+    return Math.max(64, this.mss - (4 + 8 * blocks));
   }
 
   /** Fills this.opt for a non-SYN segment; returns the options length. */

@@ -1,0 +1,8 @@
+// Each part of the binding adds its exports to the module through one Register function.
+#pragma once
+
+#include <napi.h>
+
+void RegisterFd(Napi::Env env, Napi::Object exports);
+void RegisterFdWatcher(Napi::Env env, Napi::Object exports);
+void RegisterTap(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,53 @@
+/*
+ * The netcon RPC between libztintercept.so and the daemon (mirror of src/netcon/protocol.ts).
+ *
+ * One Unix stream connection per process (plus short-lived ones for calls that wait). Strictly
+ * request/response, little-endian (both ends run on one host), every frame length-prefixed:
+ *
+ *   request:  u32 len | u8 version | u8 op | u16 flags | u64 ino | payload   (len counts from version)
+ *   response: u32 len | u8 version | u8 op | u16 flags | i32 result | payload
+ *
+ * `result` is >= 0 or a negative errno. A SOCKET response carries the app's end of a new
+ * socketpair as SCM_RIGHTS. Accepted connections do not use this channel: the daemon sends each
+ * one over the listening socket as an 8-byte record (ZT_ACCEPT_RECORD) with the fd attached.
+ */
+#ifndef ZTNC_PROTO_H
+#define ZTNC_PROTO_H
+
+#include <stdint.h>
+
+#define ZT_PROTO_VERSION 1
+#define ZT_MAX_FRAME 512
+#define ZT_REQ_HEADER 16  /* after the u32 length: 1+1+2+8 = 12; total header 16 */
+#define ZT_RESP_HEADER 12 /* after the u32 length: 1+1+2+4 = 8; total header 12 */
+#define ZT_MAX_FRAME_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)
+
+enum zt_op {
+  ZT_OP_SOCKET = 1,      /* payload: u32 type flags. resp payload: u64 ino; fd attached */
+  ZT_OP_BIND = 2,        /* payload: u32 addr (host order), u16 port */
+  ZT_OP_LISTEN = 3,      /* payload: i32 backlog */
+  ZT_OP_CONNECT = 4,     /* payload: u32 addr, u16 port. flag WAIT: reply when resolved */
+  ZT_OP_GETSOCKNAME = 5, /* resp payload: u32 addr, u16 port */
+  ZT_OP_GETPEERNAME = 6, /* resp payload: u32 addr, u16 port */
+  ZT_OP_GETSOCKOPT = 7,  /* payload: i32 level, i32 name, u32 len. resp: result = len, bytes */
+  ZT_OP_SETSOCKOPT = 8,  /* payload: i32 level, i32 name, u32 len, bytes */
+  ZT_OP_SHUTDOWN = 9,    /* payload: i32 how */
+  ZT_OP_WHOIS = 10,      /* resp result: ZT_KIND_* if the inode is a socket of this daemon, else -EBADF */
+};
+
+/* Request flags. */
+#define ZT_F_WAIT 0x1 /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
+
+/* Response flags. */
+#define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR): a connect attempt is still in progress */
+
+enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2 };
+
+/* The record sent over a listening socket with each accepted connection's fd. */
+#define ZT_ACCEPT_RECORD 8
+#define ZT_ACCEPT_MAGIC 0x41 /* byte 0; byte 1 = 0; bytes 2-3 peer port, 4-7 peer addr, network order */
+
+/* Socket file: ZT_NC_SOCKET, else $ZT_NC_HOME/sockets/<nwid>.sock, else /tmp/.ztnc_<nwid>/<nwid>.sock */
+#define ZT_DEFAULT_DIR_PREFIX "/tmp/.ztnc_"
+
+#endif

@@ -1,0 +1,199 @@
+/**
+ * ZeroTier's controller JSON API over the store: `/controller`, `/controller/network[/<nwid>]`,
+ * `.../member[/<address>]`, `.../active`. Creation of networks is limited to ids under this
+ * controller's address; POST to `<address>______` or to `/controller/network` picks a free
+ * random id. Errors are JSON `{error, field?}`: 400 for bad input (naming the field), 404 for an
+ * unknown network or member.
+ */
+import type { Logger } from 'pino';
+import type { ApiRequest, ApiResponse, Router } from '../service/http/router.js';
+import { memberJson, networkJson } from './json-view.js';
+import { applyMemberBody } from './member-input.js';
+import { applyNetworkBody } from './network-input.js';
+import { ControllerStore, IpConflictError } from './store.js';
+import { defaultNetworkSettings, type MemberRecord } from './types.js';
+import { FieldError, isZtAddress } from './validation.js';
+
+export const CONTROLLER_API_VERSION = 4;
+/** A member that asked for its config this recently counts as online. */
+export const ONLINE_WINDOW_MS = 10 * 60_000;
+
+export interface ControllerApiOptions {
+  store: ControllerStore;
+  /** This node's 10-digit address; network ids begin with it. */
+  nodeAddress: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+const NWID_RE = /^[0-9a-f]{16}$/;
+
+function badRequest(field: string, problem: string): ApiResponse {
+  return { status: 400, body: { error: `${field}: ${problem}`, field, problem } };
+}
+
+function notFound(what: string): ApiResponse {
+  return { status: 404, body: { error: `${what} not found` } };
+}
+
+export class ControllerApi {
+  private readonly store: ControllerStore;
+  private readonly nodeAddress: string;
+  private readonly now: () => number;
+
+  constructor(opts: ControllerApiOptions) {
+    if (!isZtAddress(opts.nodeAddress)) throw new Error(`controller node address ${JSON.stringify(opts.nodeAddress)} is not a ZeroTier address`);
+    this.store = opts.store;
+    this.nodeAddress = opts.nodeAddress;
+    this.now = opts.now ?? Date.now;
+  }
+
+  mount(router: Router): void {
+    const seg = '([^/]+)';
+    const wrap = (h: (req: ApiRequest) => ApiResponse) => (req: ApiRequest) => this.guard(req, h);
+    router
+      .add('GET', '/controller', wrap(() => this.getController()))
+      .add('GET', '/controller/network', wrap(() => ({ status: 200, body: this.store.listNetworkIds() })))
+      .add('POST', '/controller/network', wrap((r) => this.createRandom(r.body)))
+      .add('PUT', '/controller/network', wrap((r) => this.createRandom(r.body)))
+      .add('GET', `/controller/network/${seg}`, wrap((r) => this.getNetwork(r.params[0])))
+      .add('POST', `/controller/network/${seg}`, wrap((r) => this.postNetwork(r.params[0], r.body)))
+      .add('PUT', `/controller/network/${seg}`, wrap((r) => this.postNetwork(r.params[0], r.body)))
+      .add('DELETE', `/controller/network/${seg}`, wrap((r) => this.deleteNetwork(r.params[0])))
+      .add('GET', `/controller/network/${seg}/member`, wrap((r) => this.listMembers(r.params[0])))
+      .add('GET', `/controller/network/${seg}/active`, wrap((r) => this.listActive(r.params[0])))
+      .add('GET', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.getMember(r.params[0], r.params[1])))
+      .add('POST', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.postMember(r.params[0], r.params[1], r.body)))
+      .add('PUT', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.postMember(r.params[0], r.params[1], r.body)))
+      .add('DELETE', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.deleteMember(r.params[0], r.params[1])));
+  }
+
+  private guard(req: ApiRequest, h: (req: ApiRequest) => ApiResponse): ApiResponse {
+    try {
+      return h(req);
+    } catch (e) {
+      if (e instanceof FieldError) return badRequest(e.field, e.problem);
+      if (e instanceof IpConflictError) return badRequest('ipAssignments', e.message);
+      throw e;
+    }
+  }
+
+  private nwidParam(raw: string): string {
+    const nwid = raw.toLowerCase();
+    if (!NWID_RE.test(nwid)) throw new FieldError('nwid', `${JSON.stringify(raw)} is not a 16-digit hex network id`);
+    return nwid;
+  }
+
+  private addressParam(raw: string): string {
+    const a = raw.toLowerCase();
+    if (!isZtAddress(a)) throw new FieldError('address', `${JSON.stringify(raw)} is not a 10-digit hex ZeroTier address`);
+    return a;
+  }
+
+  private activeCount(nwid: string): number {
+    const since = this.now() - ONLINE_WINDOW_MS;
+    return this.store.listMembers(nwid).filter((m) => m.lastRequestTime >= since).length;
+  }
+
+  private networkResponse(nwid: string): ApiResponse {
+    const n = this.store.getNetwork(nwid);
+    if (!n) return notFound(`network ${nwid}`);
+    return { status: 200, body: networkJson(n, this.now(), this.activeCount(nwid)) };
+  }
+
+  private getController(): ApiResponse {
+    return {
+      status: 200,
+      body: { controller: true, apiVersion: CONTROLLER_API_VERSION, clock: this.now(), databaseReady: true, instanceId: this.store.instanceId },
+    };
+  }
+
+  private getNetwork(raw: string): ApiResponse {
+    return this.networkResponse(this.nwidParam(raw));
+  }
+
+  private createRandom(body: unknown): ApiResponse {
+    const now = this.now();
+    // Validate against defaults first so a bad body allocates nothing.
+    applyNetworkBody(defaultNetworkSettings('0000000000000000', now), body);
+    const rec = this.store.createNetworkWithRandomId(this.nodeAddress, (id) => applyNetworkBody(defaultNetworkSettings(id, now), body));
+    if (!rec) return { status: 503, body: { error: 'no free network id left under this controller' } };
+    return { status: 200, body: networkJson(rec, now, 0) };
+  }
+
+  private postNetwork(raw: string, body: unknown): ApiResponse {
+    const lower = raw.toLowerCase();
+    if (/^[0-9a-f]{10}______$/.test(lower)) {
+      if (lower.slice(0, 10) !== this.nodeAddress) throw new FieldError('nwid', `${raw} does not begin with this controller's address ${this.nodeAddress}`);
+      return this.createRandom(body);
+    }
+    const nwid = this.nwidParam(raw);
+    const exists = this.store.hasNetwork(nwid);
+    if (!exists && nwid.slice(0, 10) !== this.nodeAddress) {
+      throw new FieldError('nwid', `${nwid} is not a network of this controller (ids begin with ${this.nodeAddress})`);
+    }
+    const now = this.now();
+    this.store.putNetwork(nwid, (current) => applyNetworkBody(current ?? defaultNetworkSettings(nwid, now), body));
+    return this.networkResponse(nwid);
+  }
+
+  private deleteNetwork(raw: string): ApiResponse {
+    const nwid = this.nwidParam(raw);
+    const active = this.store.hasNetwork(nwid) ? this.activeCount(nwid) : 0;
+    const before = this.store.deleteNetwork(nwid);
+    if (!before) return notFound(`network ${nwid}`);
+    return { status: 200, body: networkJson(before, this.now(), active) };
+  }
+
+  private listMembers(raw: string): ApiResponse {
+    const nwid = this.nwidParam(raw);
+    if (!this.store.hasNetwork(nwid)) return notFound(`network ${nwid}`);
+    return { status: 200, body: this.store.memberRevisions(nwid) };
+  }
+
+  private listActive(raw: string): ApiResponse {
+    const nwid = this.nwidParam(raw);
+    if (!this.store.hasNetwork(nwid)) return notFound(`network ${nwid}`);
+    const since = this.now() - ONLINE_WINDOW_MS;
+    const out: Record<string, unknown> = {};
+    for (const m of this.store.listMembers(nwid)) {
+      if (m.lastRequestTime < since) continue;
+      out[m.address] = {
+        lastRequestTime: m.lastRequestTime,
+        physicalAddr: m.physicalAddr,
+        authorized: m.authorized,
+        vMajor: m.vMajor,
+        vMinor: m.vMinor,
+        vRev: m.vRev,
+        vProto: m.vProto,
+      };
+    }
+    return { status: 200, body: out };
+  }
+
+  private memberResponse(m: MemberRecord): ApiResponse {
+    return { status: 200, body: memberJson(m, this.now()) };
+  }
+
+  private getMember(rawNwid: string, rawAddr: string): ApiResponse {
+    const nwid = this.nwidParam(rawNwid);
+    const address = this.addressParam(rawAddr);
+    const m = this.store.getMember(nwid, address);
+    return m ? this.memberResponse(m) : notFound(`member ${address} of network ${nwid}`);
+  }
+
+  private postMember(rawNwid: string, rawAddr: string, body: unknown): ApiResponse {
+    const nwid = this.nwidParam(rawNwid);
+    const address = this.addressParam(rawAddr);
+    const now = this.now();
+    const m = this.store.updateMember(nwid, address, (member) => applyMemberBody(member, body, now));
+    return m ? this.memberResponse(m) : notFound(`network ${nwid}`);
+  }
+
+  private deleteMember(rawNwid: string, rawAddr: string): ApiResponse {
+    const nwid = this.nwidParam(rawNwid);
+    const address = this.addressParam(rawAddr);
+    const m = this.store.deleteMember(nwid, address);
+    return m ? this.memberResponse(m) : notFound(`member ${address} of network ${nwid}`);
+  }
+}

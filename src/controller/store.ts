@@ -1,0 +1,408 @@
+/**
+ * The controller's SQLite store (better-sqlite3, WAL). Each change is one transaction that also
+ * advances the revision counters as stock controllers do: a network's `revision` on every
+ * change to it, a member's `revision` on every change to it, and the network's
+ * `memberRevisionCounter` on every member change. IP assignments are indexed per network so no
+ * address is ever given to two members. The schema is versioned (PRAGMA user_version); a
+ * database from a newer ztnc is refused rather than guessed at.
+ */
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import {
+  defaultMemberSettings,
+  type MemberRecord,
+  type MemberSettings,
+  type NetworkRecord,
+  type NetworkSettings,
+  type RecentLogEntry,
+} from './types.js';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** A member update tried to take an address another member holds. */
+export class IpConflictError extends Error {
+  constructor(
+    readonly ip: string,
+    readonly holder: string,
+  ) {
+    super(`${ip} is already assigned to member ${holder}`);
+    this.name = 'IpConflictError';
+  }
+}
+
+export type StoreChange = { kind: 'network'; nwid: string; deleted: boolean } | { kind: 'member'; nwid: string; address: string };
+
+export interface StoreOptions {
+  logger?: Logger;
+  /** Clock in ms since the epoch (injected for tests). */
+  now?: () => number;
+}
+
+/** Bound on a member's kept request log, newest first. */
+export const RECENT_LOG_LIMIT = 16;
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: readonly Migration[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE networks (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        member_revision_counter INTEGER NOT NULL,
+        last_modified INTEGER NOT NULL
+      );
+      CREATE TABLE members (
+        nwid TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        authorized INTEGER NOT NULL,
+        PRIMARY KEY (nwid, address)
+      );
+      CREATE TABLE ip_assignments (
+        nwid TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        address TEXT NOT NULL,
+        PRIMARY KEY (nwid, ip),
+        FOREIGN KEY (nwid, address) REFERENCES members(nwid, address) ON DELETE CASCADE
+      );
+      CREATE INDEX ip_assignments_member ON ip_assignments (nwid, address);
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface NetworkRow {
+  id: string;
+  doc: string;
+  revision: number;
+  member_revision_counter: number;
+  last_modified: number;
+}
+
+interface MemberRow {
+  doc: string;
+  revision: number;
+}
+
+export class ControllerStore {
+  readonly instanceId: string;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly listeners = new Set<(c: StoreChange) => void>();
+  private backupTimer: NodeJS.Timeout | undefined;
+  private backupRunning: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    private readonly opts: StoreOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      throw new StoreError(`${file}: cannot open database (${(e as Error).message})`);
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+      this.instanceId = this.loadInstanceId();
+    } catch (e) {
+      this.db.close();
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`${file}: ${(e as Error).message}`);
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(
+        `${this.file}: schema version ${version} is newer than this ztnc understands (${SCHEMA_VERSION}); upgrade ztnc or use a matching backup`,
+      );
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v];
+      this.db.transaction(() => {
+        step(this.db);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+      this.opts.logger?.info({ file: this.file, version: v + 1 }, 'controller database migrated');
+    }
+  }
+
+  private loadInstanceId(): string {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('instanceId') as { value: string } | undefined;
+    if (row) return row.value;
+    const id = randomBytes(8).toString('hex');
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instanceId', id);
+    return id;
+  }
+
+  onChange(listener: (c: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(c: StoreChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch (e) {
+        this.opts.logger?.error({ err: e }, 'controller change listener failed');
+      }
+    }
+  }
+
+  // ---- networks ----
+
+  listNetworkIds(): string[] {
+    return (this.db.prepare('SELECT id FROM networks ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+  }
+
+  hasNetwork(nwid: string): boolean {
+    return this.db.prepare('SELECT 1 FROM networks WHERE id = ?').get(nwid) !== undefined;
+  }
+
+  getNetwork(nwid: string): NetworkRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
+    return row ? this.networkFromRow(row) : undefined;
+  }
+
+  private networkFromRow(row: NetworkRow): NetworkRecord {
+    const counts = this.db
+      .prepare('SELECT COUNT(*) AS total, COALESCE(SUM(authorized), 0) AS authorized FROM members WHERE nwid = ?')
+      .get(row.id) as { total: number; authorized: number };
+    const settings = JSON.parse(row.doc) as NetworkSettings;
+    return {
+      ...settings,
+      revision: row.revision,
+      memberRevisionCounter: row.member_revision_counter,
+      authorizedMemberCount: counts.authorized,
+      totalMemberCount: counts.total,
+      lastModified: row.last_modified,
+    };
+  }
+
+  /**
+   * Creates or changes a network in one transaction. `build` gets the current settings (or
+   * undefined) and returns the new ones; an unchanged result leaves the revision alone.
+   */
+  putNetwork(nwid: string, build: (current: NetworkSettings | undefined) => NetworkSettings): NetworkRecord {
+    const result = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
+      const current = row ? (JSON.parse(row.doc) as NetworkSettings) : undefined;
+      const next = build(current);
+      const doc = JSON.stringify({ ...next, id: nwid });
+      const now = this.now();
+      if (!row) {
+        this.db
+          .prepare('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
+          .run(nwid, doc, now);
+        return true;
+      }
+      if (doc === row.doc) return false;
+      this.db.prepare('UPDATE networks SET doc = ?, revision = revision + 1, last_modified = ? WHERE id = ?').run(doc, now, nwid);
+      return true;
+    })();
+    if (result) this.emit({ kind: 'network', nwid, deleted: false });
+    const rec = this.getNetwork(nwid);
+    if (!rec) throw new StoreError(`network ${nwid} vanished during write`);
+    return rec;
+  }
+
+  /**
+   * Creates a network with a random free id under `prefix` (the controller's address), in one
+   * transaction so two creations can never pick the same id. Undefined when none is free.
+   */
+  createNetworkWithRandomId(prefix: string, build: (id: string) => NetworkSettings): NetworkRecord | undefined {
+    const id = this.db.transaction(() => {
+      for (let i = 0; i < 100_000; i++) {
+        let suffix = randomBytes(4).readUInt32BE(0) & 0xffffff;
+        if (suffix === 0) suffix = 1;
+        const candidate = prefix + suffix.toString(16).padStart(6, '0');
+        if (this.db.prepare('SELECT 1 FROM networks WHERE id = ?').get(candidate) !== undefined) continue;
+        const doc = JSON.stringify({ ...build(candidate), id: candidate });
+        this.db
+          .prepare('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
+          .run(candidate, doc, this.now());
+        return candidate;
+      }
+      return undefined;
+    })();
+    if (id === undefined) return undefined;
+    this.emit({ kind: 'network', nwid: id, deleted: false });
+    return this.getNetwork(id);
+  }
+
+  /** Deletes a network and all its members. Returns what it was, or undefined if absent. */
+  deleteNetwork(nwid: string): NetworkRecord | undefined {
+    const before = this.db.transaction(() => {
+      const rec = this.getNetwork(nwid);
+      if (!rec) return undefined;
+      this.db.prepare('DELETE FROM networks WHERE id = ?').run(nwid);
+      return rec;
+    })();
+    if (before) this.emit({ kind: 'network', nwid, deleted: true });
+    return before;
+  }
+
+  // ---- members ----
+
+  /** `{address: revision}` for every member of a network. */
+  memberRevisions(nwid: string): Record<string, number> {
+    const rows = this.db.prepare('SELECT address, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as {
+      address: string;
+      revision: number;
+    }[];
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r.address] = r.revision;
+    return out;
+  }
+
+  listMembers(nwid: string): MemberRecord[] {
+    const rows = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as MemberRow[];
+    return rows.map((r) => ({ ...(JSON.parse(r.doc) as MemberSettings), revision: r.revision }));
+  }
+
+  getMember(nwid: string, address: string): MemberRecord | undefined {
+    const row = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
+    return row ? { ...(JSON.parse(row.doc) as MemberSettings), revision: row.revision } : undefined;
+  }
+
+  /** Deletes a member (its addresses are freed). Returns what it was, or undefined if absent. */
+  deleteMember(nwid: string, address: string): MemberRecord | undefined {
+    const before = this.db.transaction(() => {
+      const m = this.getMember(nwid, address);
+      if (!m) return undefined;
+      this.db.prepare('DELETE FROM members WHERE nwid = ? AND address = ?').run(nwid, address);
+      this.db
+        .prepare('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
+        .run(this.now(), nwid);
+      return m;
+    })();
+    if (before) this.emit({ kind: 'member', nwid, address });
+    return before;
+  }
+
+  /** Every address held in a network, mapped to its holder. */
+  assignedIps(nwid: string): Map<string, string> {
+    const rows = this.db.prepare('SELECT ip, address FROM ip_assignments WHERE nwid = ?').all(nwid) as { ip: string; address: string }[];
+    return new Map(rows.map((r) => [r.ip, r.address]));
+  }
+
+  isIpAssigned(nwid: string, ip: string): boolean {
+    return this.db.prepare('SELECT 1 FROM ip_assignments WHERE nwid = ? AND ip = ?').get(nwid, ip) !== undefined;
+  }
+
+  /**
+   * Creates or changes a member in one transaction (the network must exist). `update` edits a
+   * copy of the current settings (defaults for a new member) and may read the store, e.g. to pick
+   * a free address. Returns undefined when the network does not exist. Throws IpConflictError,
+   * rolling back, when the result would share an address with another member.
+   */
+  updateMember(nwid: string, address: string, update: (m: MemberSettings, isNew: boolean) => void): MemberRecord | undefined {
+    const changed = this.db.transaction((): boolean | undefined => {
+      if (!this.hasNetwork(nwid)) return undefined;
+      const row = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
+      const current = row ? (JSON.parse(row.doc) as MemberSettings) : defaultMemberSettings(nwid, address, this.now());
+      update(current, !row);
+      current.address = address;
+      current.nwid = nwid;
+      const doc = JSON.stringify(current);
+      if (row && doc === row.doc) return false;
+      if (row) {
+        this.db
+          .prepare('UPDATE members SET doc = ?, revision = revision + 1, authorized = ? WHERE nwid = ? AND address = ?')
+          .run(doc, current.authorized ? 1 : 0, nwid, address);
+      } else {
+        this.db
+          .prepare('INSERT INTO members (nwid, address, doc, revision, authorized) VALUES (?, ?, ?, 1, ?)')
+          .run(nwid, address, doc, current.authorized ? 1 : 0);
+      }
+      this.syncIps(nwid, address, current.ipAssignments);
+      this.db
+        .prepare('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
+        .run(this.now(), nwid);
+      return true;
+    })();
+    if (changed === undefined) return undefined;
+    if (changed) this.emit({ kind: 'member', nwid, address });
+    return this.getMember(nwid, address);
+  }
+
+  private syncIps(nwid: string, address: string, ips: string[]): void {
+    this.db.prepare('DELETE FROM ip_assignments WHERE nwid = ? AND address = ?').run(nwid, address);
+    const holder = this.db.prepare('SELECT address FROM ip_assignments WHERE nwid = ? AND ip = ?');
+    const insert = this.db.prepare('INSERT OR IGNORE INTO ip_assignments (nwid, ip, address) VALUES (?, ?, ?)');
+    for (const ip of ips) {
+      const h = holder.get(nwid, ip) as { address: string } | undefined;
+      if (h && h.address !== address) throw new IpConflictError(ip, h.address);
+      insert.run(nwid, ip, address);
+    }
+  }
+
+  /** Adds one entry to a member's bounded request log (newest first) inside an update. */
+  static logRequest(m: MemberSettings, entry: RecentLogEntry): void {
+    m.recentLog = [entry, ...m.recentLog].slice(0, RECENT_LOG_LIMIT);
+  }
+
+  // ---- backup ----
+
+  /**
+   * Writes a consistent copy to `<file>.backup` with SQLite's online backup API, via a
+   * temporary file renamed into place so the backup path always holds a complete database.
+   */
+  async backup(target = `${this.file}.backup`): Promise<void> {
+    if (this.backupRunning) return this.backupRunning;
+    const tmp = `${target}.tmp`;
+    this.backupRunning = (async () => {
+      try {
+        rmSync(tmp, { force: true });
+        await this.db.backup(tmp);
+        renameSync(tmp, target);
+      } finally {
+        rmSync(tmp, { force: true });
+        this.backupRunning = undefined;
+      }
+    })();
+    return this.backupRunning;
+  }
+
+  startPeriodicBackup(intervalMs: number): void {
+    this.stopPeriodicBackup();
+    this.backupTimer = setInterval(() => {
+      this.backup().catch((e: unknown) => this.opts.logger?.error({ err: e, file: this.file }, 'controller backup failed'));
+    }, intervalMs);
+    this.backupTimer.unref();
+  }
+
+  stopPeriodicBackup(): void {
+    if (this.backupTimer) clearInterval(this.backupTimer);
+    this.backupTimer = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPeriodicBackup();
+    if (this.backupRunning) await this.backupRunning.catch(() => undefined);
+    this.listeners.clear();
+    this.db.close();
+  }
+}

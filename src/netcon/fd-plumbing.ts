@@ -1,0 +1,27 @@
+/**
+ * What netcon needs from the OS beyond Node: socketpairs, fd passing, peer credentials, inodes.
+ * An interface so the server can be built and tested apart from the native binding.
+ */
+import type net from 'node:net';
+import { closeFd, fstatIno, peerCred, sendFds, socketpair, unixSocketFd } from '../native/binding.js';
+
+export interface FdPlumbing {
+  /** A stream socketpair, both ends close-on-exec: [app end, daemon end]. Throws on failure. */
+  socketpair(): [number, number];
+  /** sendmsg with SCM_RIGHTS, never blocking: bytes sent, or null when the socket is full. Throws on error. */
+  sendFds(fd: number, data: Buffer, fds: readonly number[]): number | null;
+  peerUid(fd: number): number;
+  inode(fd: number): number;
+  close(fd: number): void;
+  /** The fd under a connected Unix net.Socket. */
+  socketFd(sock: net.Socket): number | undefined;
+}
+
+export const nativePlumbing: FdPlumbing = {
+  socketpair: () => socketpair('stream'),
+  sendFds: (fd, data, fds) => sendFds(fd, data, fds),
+  peerUid: (fd) => peerCred(fd).uid,
+  inode: (fd) => fstatIno(fd).ino,
+  close: (fd) => closeFd(fd),
+  socketFd: (sock) => unixSocketFd(sock),
+};

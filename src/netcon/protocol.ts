@@ -1,0 +1,168 @@
+/**
+ * The netcon RPC between libztintercept.so and the daemon (mirror of native/intercept/proto.h).
+ *
+ * Strictly request/response on a Unix stream connection, little-endian, length-prefixed:
+ *   request:  u32 len | u8 version | u8 op | u16 flags | u64 ino | payload   (len counts from version)
+ *   response: u32 len | u8 version | u8 op | u16 flags | i32 result | payload
+ * `result` is >= 0 or a negative errno. A SOCKET response carries the app's end of a new socketpair
+ * as SCM_RIGHTS. Accepted connections travel over the listening socket instead, one 8-byte
+ * record (`encodeAcceptRecord`) with one fd per message, so concurrent acceptors never split one.
+ */
+
+export const PROTO_VERSION = 1;
+/** Largest frame either way, length prefix included. */
+export const MAX_FRAME = 512;
+export const REQUEST_HEADER = 16;
+export const RESPONSE_HEADER = 12;
+
+export const Op = {
+  SOCKET: 1,
+  BIND: 2,
+  LISTEN: 3,
+  CONNECT: 4,
+  GETSOCKNAME: 5,
+  GETPEERNAME: 6,
+  GETSOCKOPT: 7,
+  SETSOCKOPT: 8,
+  SHUTDOWN: 9,
+  WHOIS: 10,
+} as const;
+export type OpName = keyof typeof Op;
+
+const opNames = new Map<number, OpName>((Object.entries(Op) as [OpName, number][]).map(([k, v]) => [v, k]));
+
+export function opName(op: number): OpName | undefined {
+  return opNames.get(op);
+}
+
+/** Request flag: answer once the connect attempt is resolved (CONNECT, GETSOCKOPT SO_ERROR). */
+export const FLAG_WAIT = 0x1;
+/** Response flag on GETSOCKOPT(SO_ERROR): a connect attempt is still in progress. */
+export const RFLAG_PENDING = 0x1;
+
+/** WHOIS results. */
+export const Kind = { TCP: 1, LISTENER: 2 } as const;
+
+export const ACCEPT_RECORD_SIZE = 8;
+export const ACCEPT_MAGIC = 0x41;
+
+export interface Request {
+  op: number;
+  flags: number;
+  /** Inode of the app's end of the socket concerned (0 when none). */
+  ino: number;
+  payload: Buffer;
+}
+
+export type ReadResult = { request: Request } | { error: string } | null;
+
+/**
+ * Splits a connection's byte stream into requests. A frame that cannot be valid (bad length,
+ * version or op) is reported once as an error: the connection is then beyond repair.
+ */
+export class RequestReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private broken = false;
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
+  next(): ReadResult {
+    if (this.broken || this.buf.length < 4) return null;
+    const len = this.buf.readUInt32LE(0);
+    if (len < REQUEST_HEADER - 4 || len + 4 > MAX_FRAME) return this.fail(`frame length ${len} out of range`);
+    if (this.buf.length < 4 + len) return null;
+    const version = this.buf[4]!;
+    if (version !== PROTO_VERSION) return this.fail(`protocol version ${version}, expected ${PROTO_VERSION}`);
+    const op = this.buf[5]!;
+    if (!opNames.has(op)) return this.fail(`unknown op ${op}`);
+    const inoBig = this.buf.readBigUInt64LE(8);
+    if (inoBig > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail('inode out of range');
+    const request: Request = {
+      op,
+      flags: this.buf.readUInt16LE(6),
+      ino: Number(inoBig),
+      payload: Buffer.from(this.buf.subarray(REQUEST_HEADER, 4 + len)),
+    };
+    this.buf = this.buf.subarray(4 + len);
+    return { request };
+  }
+
+  private fail(error: string): ReadResult {
+    this.broken = true;
+    return { error };
+  }
+}
+
+export function encodeRequest(op: number, flags: number, ino: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  const b = Buffer.alloc(REQUEST_HEADER + payload.length);
+  b.writeUInt32LE(REQUEST_HEADER - 4 + payload.length, 0);
+  b[4] = PROTO_VERSION;
+  b[5] = op;
+  b.writeUInt16LE(flags, 6);
+  b.writeBigUInt64LE(BigInt(ino), 8);
+  b.set(payload, REQUEST_HEADER);
+  return b;
+}
+
+export function encodeResponse(op: number, flags: number, result: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  const b = Buffer.alloc(RESPONSE_HEADER + payload.length);
+  b.writeUInt32LE(RESPONSE_HEADER - 4 + payload.length, 0);
+  b[4] = PROTO_VERSION;
+  b[5] = op;
+  b.writeUInt16LE(flags, 6);
+  b.writeInt32LE(result, 8);
+  b.set(payload, RESPONSE_HEADER);
+  return b;
+}
+
+export interface Response {
+  op: number;
+  flags: number;
+  result: number;
+  payload: Buffer;
+}
+
+/** Decodes one whole response frame (tests and tools); null when it is not one. */
+export function decodeResponse(b: Buffer): Response | null {
+  if (b.length < RESPONSE_HEADER) return null;
+  const len = b.readUInt32LE(0);
+  if (len + 4 !== b.length || b[4] !== PROTO_VERSION) return null;
+  return { op: b[5]!, flags: b.readUInt16LE(6), result: b.readInt32LE(8), payload: b.subarray(RESPONSE_HEADER) };
+}
+
+/** IPv4 address (host order) and port, as BIND/CONNECT carry them and name replies return them. */
+export function encodeAddress(addr: number, port: number): Buffer {
+  const b = Buffer.alloc(6);
+  b.writeUInt32LE(addr >>> 0, 0);
+  b.writeUInt16LE(port, 4);
+  return b;
+}
+
+export function decodeAddress(p: Buffer): { addr: number; port: number } | null {
+  if (p.length < 6) return null;
+  return { addr: p.readUInt32LE(0), port: p.readUInt16LE(4) };
+}
+
+export function encodeAcceptRecord(addr: number, port: number): Buffer {
+  const b = Buffer.alloc(ACCEPT_RECORD_SIZE);
+  b[0] = ACCEPT_MAGIC;
+  b.writeUInt16BE(port, 2);
+  b.writeUInt32BE(addr >>> 0, 4);
+  return b;
+}
+
+export interface SockoptRequest {
+  level: number;
+  name: number;
+  /** getsockopt: the app's buffer size; setsockopt: the value's size. */
+  len: number;
+  value: Buffer;
+}
+
+export function decodeSockopt(p: Buffer): SockoptRequest | null {
+  if (p.length < 12) return null;
+  const len = p.readUInt32LE(8);
+  return { level: p.readInt32LE(0), name: p.readInt32LE(4), len, value: p.subarray(12, 12 + Math.min(len, p.length - 12)) };
+}

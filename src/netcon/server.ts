@@ -1,0 +1,437 @@
+/**
+ * The netcon server of one network: the RPC socket apps' libztintercept.so talks to, the table of
+ * app sockets keyed by the inode of the app's end, and the hand-over of accepted connections.
+ *
+ * The RPC socket lives in a directory only this user can enter and is mode 0600; a peer of another
+ * uid is refused. A malformed message closes that one connection (counted); nothing an app sends
+ * can stop the server.
+ */
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { Errno } from '../netstack/errno.js';
+import type { TcpSocket } from '../netstack/socket-api.js';
+import type { NetStack } from '../netstack/stack-api.js';
+import { AppSocket, type AppSocketHooks } from './app-socket.js';
+import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
+import { NetconCounters } from './netcon-counters.js';
+import {
+  decodeAddress,
+  decodeSockopt,
+  encodeAcceptRecord,
+  encodeAddress,
+  encodeResponse,
+  FLAG_WAIT,
+  Kind,
+  Op,
+  RequestReader,
+  RFLAG_PENDING,
+  type Request,
+} from './protocol.js';
+import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
+
+export interface NetconServerOptions {
+  plumbing?: FdPlumbing;
+}
+
+interface Reply {
+  result: number;
+  flags?: number;
+  payload?: Buffer;
+  /** Descriptors to pass with the reply; the server closes its copies once sent. */
+  fds?: number[];
+}
+
+/** A connection handed to the app's listening socket that did not fit yet. */
+interface PendingAccept {
+  sock: AppSocket;
+  appFd: number;
+  record: Buffer;
+}
+
+const ACCEPT_RETRY_MIN_MS = 2;
+const ACCEPT_RETRY_MAX_MS = 100;
+
+function errnoOf(e: unknown, fallback: number): number {
+  const n = (e as { errno?: unknown }).errno;
+  return typeof n === 'number' && n > 0 ? n : fallback;
+}
+
+export class NetconServer {
+  readonly counters = new NetconCounters();
+  private server: net.Server | null = null;
+  private readonly table = new Map<number, AppSocket>();
+  private readonly connections = new Set<net.Socket>();
+  private readonly pendingAccepts = new Map<AppSocket, PendingAccept>();
+  private readonly acceptRetry = new Map<AppSocket, { timer: NodeJS.Timeout; delay: number }>();
+  private readonly plumbing: FdPlumbing;
+  private readonly log: Logger;
+  private readonly hooks: AppSocketHooks;
+
+  constructor(
+    readonly stack: NetStack,
+    readonly socketPath: string,
+    logger: Logger,
+    opts: NetconServerOptions = {},
+  ) {
+    this.plumbing = opts.plumbing ?? nativePlumbing;
+    this.log = logger.child({ module: 'netcon', stack: stack.name });
+    this.hooks = {
+      onGone: (s) => this.forget(s),
+      onAcceptable: (s) => this.handOver(s),
+    };
+  }
+
+  /** Creates the socket directory (0700) if needed and starts serving. */
+  async start(): Promise<void> {
+    const dir = dirname(this.socketPath);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) throw new Error(`${dir}: owned by uid ${st.uid}, not this user`);
+    if ((st.mode & 0o077) !== 0) throw new Error(`${dir}: others may enter it (mode ${(st.mode & 0o777).toString(8)}); it must be 0700`);
+    await this.removeStaleSocket();
+    const server = net.createServer((conn) => this.onConnection(conn));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err: err.message }, 'rpc socket error'));
+    chmodSync(this.socketPath, 0o600);
+    this.server = server;
+    this.log.info({ socket: this.socketPath }, 'netcon serving');
+  }
+
+  /** Stops serving, drops every app socket (their TCP connections are aborted). */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const c of this.connections) c.destroy();
+    for (const s of [...this.table.values()]) {
+      s.tcp.abort();
+      s.teardown(false);
+    }
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    try {
+      unlinkSync(this.socketPath);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Sockets currently known by inode (diagnostics and tests). */
+  socketCount(): number {
+    return this.table.size;
+  }
+
+  private async removeStaleSocket(): Promise<void> {
+    let isSocket: boolean;
+    try {
+      isSocket = lstatSync(this.socketPath).isSocket();
+    } catch {
+      return;
+    }
+    if (!isSocket) throw new Error(`${this.socketPath}: exists and is not a socket`);
+    const live = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(this.socketPath);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false));
+    });
+    if (live) throw new Error(`${this.socketPath}: another daemon is serving this network`);
+    unlinkSync(this.socketPath);
+  }
+
+  private onConnection(conn: net.Socket): void {
+    const fd = this.plumbing.socketFd(conn);
+    let uid: number;
+    try {
+      if (fd === undefined) throw new Error('no fd');
+      uid = this.plumbing.peerUid(fd);
+    } catch {
+      conn.destroy();
+      this.counters.inc('rejectedPeers');
+      return;
+    }
+    const myUid = process.getuid?.();
+    if (myUid !== undefined && uid !== myUid) {
+      this.log.warn({ uid }, 'rpc peer of another user refused');
+      this.counters.inc('rejectedPeers');
+      conn.destroy();
+      return;
+    }
+    this.connections.add(conn);
+    const reader = new RequestReader();
+    let busy = false;
+    const pump = (): void => {
+      while (!busy && !conn.destroyed) {
+        const next = reader.next();
+        if (next === null) return;
+        if ('error' in next) {
+          this.log.warn({ error: next.error }, 'malformed rpc, closing the connection');
+          this.counters.inc('malformedRpc');
+          conn.destroy();
+          return;
+        }
+        const req = next.request;
+        this.counters.rpc(req.op);
+        let out: Reply | Promise<Reply>;
+        try {
+          out = this.dispatch(req);
+        } catch (e) {
+          this.log.error({ err: (e as Error).message, op: req.op }, 'rpc handler failed');
+          this.counters.inc('handlerFailures');
+          out = { result: -errnoOf(e, Errno.EINVAL) };
+        }
+        if (out instanceof Promise) {
+          busy = true;
+          out.then(
+            (r) => {
+              busy = false;
+              this.reply(conn, fd, req, r);
+              pump();
+            },
+            () => {
+              busy = false;
+              this.reply(conn, fd, req, { result: -Errno.EINVAL });
+              pump();
+            },
+          );
+          return;
+        }
+        this.reply(conn, fd, req, out);
+      }
+    };
+    conn.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      pump();
+    });
+    conn.on('error', () => conn.destroy());
+    conn.on('close', () => this.connections.delete(conn));
+  }
+
+  private reply(conn: net.Socket, fd: number, req: Request, r: Reply): void {
+    const fds = r.fds ?? [];
+    if (r.result < 0) this.counters.error(r.result);
+    try {
+      if (conn.destroyed) return;
+      const frame = encodeResponse(req.op, r.flags ?? 0, r.result, r.payload);
+      let sent: number | null = null;
+      try {
+        sent = this.plumbing.sendFds(fd, frame, fds);
+      } catch {
+        sent = null;
+      }
+      if (sent !== frame.length) {
+        // The client is synchronous, so a full or broken socket means it is gone or hostile.
+        this.counters.inc('replyFailures');
+        conn.destroy();
+      }
+    } finally {
+      for (const f of fds) this.safeClose(f);
+    }
+  }
+
+  private safeClose(fd: number): void {
+    try {
+      this.plumbing.close(fd);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  private dispatch(req: Request): Reply | Promise<Reply> {
+    if (req.op === Op.SOCKET) return this.newSocket();
+    const sock = this.table.get(req.ino);
+    if (req.op === Op.WHOIS) {
+      return { result: sock === undefined || sock.state === 'closed' ? -Errno.EBADF : sock.listening ? Kind.LISTENER : Kind.TCP };
+    }
+    // An inode we do not know: a socket from before a daemon restart.
+    if (sock === undefined) return { result: -Errno.ENETDOWN };
+    switch (req.op) {
+      case Op.BIND: {
+        const a = decodeAddress(req.payload);
+        if (a === null) return { result: -Errno.EINVAL };
+        if (sock.state !== 'idle' || sock.tcp.localAddress()?.port) return { result: -Errno.EINVAL };
+        return { result: sock.tcp.bind(a.addr, a.port) };
+      }
+      case Op.LISTEN: {
+        if (req.payload.length < 4) return { result: -Errno.EINVAL };
+        const r = sock.listen(req.payload.readInt32LE(0));
+        if (r === 0) this.handOver(sock);
+        return { result: r };
+      }
+      case Op.CONNECT:
+        return this.connect(sock, req);
+      case Op.GETSOCKNAME: {
+        const a = sock.tcp.localAddress() ?? { addr: 0, port: 0 };
+        return { result: 0, payload: encodeAddress(a.addr, a.port) };
+      }
+      case Op.GETPEERNAME: {
+        const a = sock.state === 'connected' ? sock.tcp.remoteAddress() : null;
+        if (a === null) return { result: -Errno.ENOTCONN };
+        return { result: 0, payload: encodeAddress(a.addr, a.port) };
+      }
+      case Op.GETSOCKOPT:
+        return this.getsockopt(sock, req);
+      case Op.SETSOCKOPT: {
+        const o = decodeSockopt(req.payload);
+        if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
+        return { result: setOption(sock.tcp, o.level, o.name, o.value) };
+      }
+      case Op.SHUTDOWN: {
+        if (req.payload.length < 4) return { result: -Errno.EINVAL };
+        return { result: sock.shutdown(req.payload.readInt32LE(0)) };
+      }
+      default:
+        return { result: -Errno.EOPNOTSUPP };
+    }
+  }
+
+  private newSocket(): Reply {
+    let pair: [number, number];
+    try {
+      pair = this.plumbing.socketpair();
+    } catch (e) {
+      return { result: -errnoOf(e, Errno.ENOBUFS) };
+    }
+    const [appFd, daemonFd] = pair;
+    let ino: number;
+    try {
+      ino = this.plumbing.inode(appFd);
+    } catch (e) {
+      this.safeClose(appFd);
+      this.safeClose(daemonFd);
+      return { result: -errnoOf(e, Errno.EBADF) };
+    }
+    this.register(new AppSocket(ino, this.stack.tcpSocket(), daemonFd, this.hooks, this.counters, this.log));
+    const payload = Buffer.alloc(8);
+    payload.writeBigUInt64LE(BigInt(ino), 0);
+    return { result: 0, payload, fds: [appFd] };
+  }
+
+  private register(s: AppSocket): void {
+    this.table.set(s.ino, s);
+    this.counters.socketsOpen = this.table.size;
+  }
+
+  private forget(s: AppSocket): void {
+    if (this.table.get(s.ino) === s) this.table.delete(s.ino);
+    this.counters.socketsOpen = this.table.size;
+    const p = this.pendingAccepts.get(s);
+    if (p) {
+      this.pendingAccepts.delete(s);
+      this.safeClose(p.appFd);
+      p.sock.tcp.abort();
+      p.sock.teardown(false);
+    }
+    const t = this.acceptRetry.get(s);
+    if (t) {
+      clearTimeout(t.timer);
+      this.acceptRetry.delete(s);
+    }
+  }
+
+  private async connect(sock: AppSocket, req: Request): Promise<Reply> {
+    const a = decodeAddress(req.payload);
+    if (a === null) return { result: -Errno.EINVAL };
+    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket());
+    if (r !== -Errno.EINPROGRESS || (req.flags & FLAG_WAIT) === 0) return { result: r };
+    await sock.whenConnectResolved();
+    if (sock.state === 'connected') {
+      sock.markConnectReported();
+      return { result: 0 };
+    }
+    const err = sock.takeError();
+    return { result: err > 0 ? -err : -Errno.ECONNABORTED };
+  }
+
+  private async getsockopt(sock: AppSocket, req: Request): Promise<Reply> {
+    const o = decodeSockopt(req.payload);
+    if (o === null) return { result: -Errno.EINVAL };
+    if (o.level === SOL_SOCKET && o.name === SO.ERROR && sock.state === 'connecting') {
+      if ((req.flags & FLAG_WAIT) === 0) return { result: 4, flags: RFLAG_PENDING, payload: Buffer.alloc(4) };
+      await sock.whenConnectResolved();
+    }
+    const v = getOption(sock.tcp, sock, o.level, o.name);
+    if (typeof v === 'number') return { result: v };
+    const bytes = v.subarray(0, Math.min(v.length, o.len));
+    return { result: bytes.length, payload: Buffer.from(bytes) };
+  }
+
+  /** Moves connections waiting in a listener's accept queue to the app, one fd per message. */
+  private handOver(l: AppSocket): void {
+    while (l.state === 'listening') {
+      let p = this.pendingAccepts.get(l);
+      if (p === undefined) {
+        const c: TcpSocket | null = l.tcp.accept();
+        if (c === null) return;
+        const made = this.prepareAccepted(c);
+        if (made === null) continue;
+        p = made;
+      }
+      let sent: number | null;
+      try {
+        sent = this.plumbing.sendFds(l.fd, p.record, [p.appFd]);
+      } catch {
+        // The app's listening end is gone; its own teardown follows.
+        this.pendingAccepts.delete(l);
+        this.safeClose(p.appFd);
+        p.sock.tcp.abort();
+        p.sock.teardown(false);
+        return;
+      }
+      if (sent === null) {
+        // The app is not accepting fast enough: keep this one and let the stack's backlog fill.
+        this.pendingAccepts.set(l, p);
+        this.counters.inc('acceptsDeferred');
+        this.scheduleHandOver(l);
+        return;
+      }
+      this.pendingAccepts.delete(l);
+      this.acceptRetry.delete(l);
+      this.safeClose(p.appFd);
+      this.counters.inc('accepted');
+    }
+  }
+
+  private prepareAccepted(c: TcpSocket): PendingAccept | null {
+    let pair: [number, number];
+    let ino: number;
+    try {
+      pair = this.plumbing.socketpair();
+    } catch {
+      this.counters.inc('acceptFailures');
+      c.abort();
+      return null;
+    }
+    try {
+      ino = this.plumbing.inode(pair[0]);
+    } catch {
+      this.counters.inc('acceptFailures');
+      this.safeClose(pair[0]);
+      this.safeClose(pair[1]);
+      c.abort();
+      return null;
+    }
+    const remote = c.remoteAddress() ?? { addr: 0, port: 0 };
+    const sock = new AppSocket(ino, c, pair[1], this.hooks, this.counters, this.log, true);
+    this.register(sock);
+    return { sock, appFd: pair[0], record: encodeAcceptRecord(remote.addr, remote.port) };
+  }
+
+  private scheduleHandOver(l: AppSocket): void {
+    const prev = this.acceptRetry.get(l);
+    if (prev) clearTimeout(prev.timer);
+    const delay = prev ? Math.min(prev.delay * 2, ACCEPT_RETRY_MAX_MS) : ACCEPT_RETRY_MIN_MS;
+    const timer = setTimeout(() => this.handOver(l), delay);
+    timer.unref();
+    this.acceptRetry.set(l, { timer, delay });
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * ICMPv4 for one stack (RFC 792, RFC 1122 §3.2.2): echo replies, the ping API, ICMP errors sent
+ * about packets we cannot deliver (rate-limited, never about errors, broadcasts or later
+ * fragments), and incoming errors handed to the transport that sent the quoted packet (with the
+ * path MTU lowered on fragmentation-needed).
+ */
+import { isLoopback, isMulticast, type Ipv4Addr } from './addr.js';
+import type { Scheduler, Timer } from './clock.js';
+import type { Counters } from './counters.js';
+import { Errno } from './errno.js';
+import type { Ipv4ErrorReporter, Ipv4Layer } from './ipv4.js';
+import type { RandomSource } from './random.js';
+import type { PingOptions, PingResult } from './stack-api.js';
+import { HEADROOM, IPPROTO_ICMP, type IpReceiveInfo, type TransportProtocol } from './transport.js';
+import {
+  emitIcmpEcho,
+  emitIcmpError,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_FRAG_NEEDED,
+  ICMP_HEADER_LEN,
+  ICMP_PARAM_PROBLEM,
+  ICMP_SOURCE_QUENCH,
+  ICMP_TIME_EXCEEDED,
+  icmpErrno,
+  IcmpMessage,
+  icmpParseErrorName,
+  isIcmpError,
+  parseIcmp,
+} from './wire/icmp.js';
+import { Ipv4Header, parseIpv4Quoted } from './wire/ipv4.js';
+
+/** Bytes of the offending datagram quoted in errors we send (header + data, within 576 total). */
+const MAX_QUOTE = 576 - 20 - ICMP_HEADER_LEN;
+
+export interface IcmpLayerDeps {
+  ip: Ipv4Layer;
+  scheduler: Scheduler;
+  random: RandomSource;
+  counters: Counters;
+  /** Errors sent per second (token bucket), default 100 with a burst of 50. */
+  errorRatePerSec?: number;
+  errorBurst?: number;
+}
+
+interface PendingPing {
+  seq: number;
+  dst: Ipv4Addr;
+  sentAt: number;
+  timer: Timer | null;
+  done: (r: PingResult) => void;
+}
+
+export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
+  readonly protocol = IPPROTO_ICMP;
+  readonly counters: Counters;
+  private readonly ip: Ipv4Layer;
+  private readonly scheduler: Scheduler;
+  private readonly msg = new IcmpMessage();
+  private readonly inner = new Ipv4Header();
+  private readonly pingId: number;
+  private pingSeq = 0;
+  private readonly pings = new Map<number, PendingPing>();
+  private readonly ratePerMs: number;
+  private readonly burst: number;
+  private tokens: number;
+  private tokensAt = 0;
+  private closed = false;
+
+  constructor(deps: IcmpLayerDeps) {
+    this.ip = deps.ip;
+    this.scheduler = deps.scheduler;
+    this.counters = deps.counters;
+    this.pingId = deps.random.u32() & 0xffff;
+    this.ratePerMs = (deps.errorRatePerSec ?? 100) / 1000;
+    this.burst = deps.errorBurst ?? 50;
+    this.tokens = this.burst;
+  }
+
+  // ───────────────────────── receive ─────────────────────────
+
+  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+    const c = this.counters;
+    const m = this.msg;
+    const e = parseIcmp(payload, m);
+    if (e !== 0) {
+      c.inc(icmpParseErrorName(e));
+      return true;
+    }
+    c.inc('rx_messages');
+    switch (m.type) {
+      case ICMP_ECHO_REQUEST:
+        this.answerEcho(info, payload);
+        break;
+      case ICMP_ECHO_REPLY:
+        this.echoReply(m.id, m.seq, info.ttl);
+        break;
+      default:
+        if (isIcmpError(m.type)) this.errorReceived(m, payload);
+        else c.inc('rx_unhandled_type');
+    }
+    return true;
+  }
+
+  private answerEcho(info: IpReceiveInfo, payload: Buffer): void {
+    const c = this.counters;
+    if (info.broadcast) {
+      c.inc('rx_echo_broadcast_ignored');
+      return;
+    }
+    c.inc('rx_echo_request');
+    const buf = Buffer.allocUnsafe(HEADROOM + payload.length);
+    payload.copy(buf, HEADROOM);
+    emitIcmpEcho(buf, HEADROOM, buf.length, ICMP_ECHO_REPLY, (payload[4]! << 8) | payload[5]!, (payload[6]! << 8) | payload[7]!);
+    const r = this.ip.send(IPPROTO_ICMP, info.dst, info.src, buf, HEADROOM);
+    c.inc(r === 0 ? 'tx_echo_reply' : 'tx_error');
+  }
+
+  private echoReply(id: number, seq: number, ttl: number): void {
+    const p = id === this.pingId ? this.pings.get(seq) : undefined;
+    if (!p) {
+      this.counters.inc('rx_echo_reply_unmatched');
+      return;
+    }
+    this.counters.inc('rx_echo_reply');
+    this.finishPing(p, { ok: true, rttMs: this.scheduler.now() - p.sentAt, ttl });
+  }
+
+  /** An error quoting one of our datagrams: hand it to the transport that sent it. */
+  private errorReceived(m: IcmpMessage, payload: Buffer): void {
+    const c = this.counters;
+    if (m.type === ICMP_SOURCE_QUENCH) {
+      c.inc('rx_source_quench_ignored'); // deprecated, RFC 6633
+      return;
+    }
+    if (m.type !== ICMP_DEST_UNREACH && m.type !== ICMP_TIME_EXCEEDED && m.type !== ICMP_PARAM_PROBLEM) {
+      c.inc('rx_unhandled_type');
+      return;
+    }
+    const quote = payload.subarray(ICMP_HEADER_LEN);
+    const q = this.inner;
+    // the quoted datagram is usually cut short after 8 bytes of its payload
+    if (parseIpv4Quoted(quote, q) !== 0 || quote.length < q.headerLen + 8) {
+      c.inc('rx_error_bad_quote');
+      return;
+    }
+    const ihl = q.headerLen;
+    if (!this.ip.isLocalAddress(q.src) || q.src === 0) {
+      c.inc('rx_error_not_ours');
+      return;
+    }
+    const quoted = quote.subarray(ihl);
+    let mtu: number | undefined;
+    if (m.type === ICMP_DEST_UNREACH && m.code === ICMP_FRAG_NEEDED) {
+      mtu = m.nextHopMtu;
+      if (mtu >= 68 && this.ip.lowerPathMtu(q.dst, mtu)) c.inc('rx_frag_needed_pmtu_lowered');
+      else c.inc('rx_frag_needed_ignored');
+    }
+    c.inc('rx_errors');
+    const t = this.ip.transport(q.protocol);
+    if (!t) {
+      c.inc('rx_error_no_transport');
+      return;
+    }
+    t.receiveIcmpError(m.type, m.code, q.src, q.dst, quoted, mtu);
+  }
+
+  /** An error about one of our own ICMP messages (a ping). */
+  receiveIcmpError(type: number, code: number, _src: Ipv4Addr, _dst: Ipv4Addr, quoted: Buffer): void {
+    if (quoted.length < 8 || quoted[0] !== ICMP_ECHO_REQUEST) return;
+    const id = (quoted[4]! << 8) | quoted[5]!;
+    const seq = (quoted[6]! << 8) | quoted[7]!;
+    const p = id === this.pingId ? this.pings.get(seq) : undefined;
+    if (!p) return;
+    this.counters.inc('ping_error');
+    this.finishPing(p, { ok: false, errno: icmpErrno(type, code) || Errno.EHOSTUNREACH });
+  }
+
+  // ───────────────────────── errors we send ─────────────────────────
+
+  sendError(type: number, code: number, packet: Buffer, h: Ipv4Header, nextHopMtu = 0): void {
+    const c = this.counters;
+    // RFC 1122 §3.2.2: never about an ICMP error, a broadcast/multicast, a non-initial fragment,
+    // or a source that does not name a single host
+    if (h.fragOffset !== 0 || h.src === 0 || h.src === 0xffffffff || isMulticast(h.src) || isMulticast(h.dst) || h.dst === 0xffffffff) {
+      c.inc('tx_error_suppressed');
+      return;
+    }
+    if (h.protocol === IPPROTO_ICMP) {
+      const t = packet.length > h.headerLen ? packet[h.headerLen]! : 0xff;
+      if (isIcmpError(t) || (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY)) {
+        c.inc('tx_error_suppressed');
+        return;
+      }
+    }
+    if (!this.takeToken()) {
+      c.inc('tx_error_rate_limited');
+      return;
+    }
+    const quoteLen = Math.min(h.totalLen, MAX_QUOTE, packet.length);
+    const buf = Buffer.allocUnsafe(HEADROOM + ICMP_HEADER_LEN + quoteLen);
+    packet.copy(buf, HEADROOM + ICMP_HEADER_LEN, 0, quoteLen);
+    emitIcmpError(buf, HEADROOM, buf.length, type, code, nextHopMtu);
+    // from the address the packet was sent to (or the best one towards its sender)
+    const src = this.ip.isLocalAddress(h.dst) && h.dst !== 0 && !isLoopback(h.dst) ? h.dst : (this.ip.sourceFor(h.src) ?? 0);
+    const r = this.ip.send(IPPROTO_ICMP, src, h.src, buf, HEADROOM);
+    if (r !== 0) c.inc('tx_error');
+    else c.inc(type === ICMP_DEST_UNREACH ? 'tx_dest_unreach' : type === ICMP_TIME_EXCEEDED ? 'tx_time_exceeded' : 'tx_other_error');
+  }
+
+  private takeToken(): boolean {
+    const now = this.scheduler.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.tokensAt) * this.ratePerMs);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  // ───────────────────────── ping ─────────────────────────
+
+  ping(dst: Ipv4Addr, opts: PingOptions, done: (r: PingResult) => void): void {
+    const size = opts.size ?? 56;
+    const timeoutMs = opts.timeoutMs ?? 1000;
+    if (this.closed || !Number.isInteger(size) || size < 0 || size > 65507 || !(timeoutMs >= 0)) {
+      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.EINVAL }));
+      return;
+    }
+    if (this.pings.size >= 0x8000) {
+      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENOBUFS }));
+      return;
+    }
+    let seq = (this.pingSeq = (this.pingSeq + 1) & 0xffff);
+    while (this.pings.has(seq)) seq = this.pingSeq = (this.pingSeq + 1) & 0xffff;
+    const buf = Buffer.allocUnsafe(HEADROOM + ICMP_HEADER_LEN + size);
+    // data as ping(8) sends it: a recognisable rising byte pattern
+    for (let i = 0; i < size; i++) buf[HEADROOM + ICMP_HEADER_LEN + i] = (i + 8) & 0xff;
+    emitIcmpEcho(buf, HEADROOM, buf.length, ICMP_ECHO_REQUEST, this.pingId, seq);
+    const p: PendingPing = { seq, dst, sentAt: this.scheduler.now(), timer: null, done };
+    this.pings.set(seq, p);
+    p.timer = this.scheduler.setTimer(timeoutMs, () => {
+      p.timer = null;
+      this.counters.inc('ping_timeout');
+      this.finishPing(p, { ok: false, errno: Errno.ETIMEDOUT });
+    });
+    this.counters.inc('tx_echo_request');
+    const src = this.ip.sourceFor(dst) ?? 0;
+    const r = this.ip.send(IPPROTO_ICMP, src, dst, buf, HEADROOM, opts.ttl !== undefined ? { ttl: opts.ttl } : undefined);
+    if (r < 0) {
+      // report after the call returns, as every other outcome
+      this.scheduler.setTimer(0, () => this.finishPing(p, { ok: false, errno: -r }));
+    }
+  }
+
+  private finishPing(p: PendingPing, r: PingResult): void {
+    if (this.pings.get(p.seq) !== p) return;
+    this.pings.delete(p.seq);
+    p.timer?.cancel();
+    p.timer = null;
+    try {
+      p.done(r);
+    } catch {
+      this.counters.inc('handler_exception');
+    }
+  }
+
+  get pendingPings(): number {
+    return this.pings.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.pings.values()) p.timer?.cancel();
+    this.pings.clear();
+  }
+}

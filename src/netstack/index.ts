@@ -1,0 +1,15 @@
+/** The userspace network stack: `createNetStack` and the contracts it implements. */
+import { Stack } from './stack.js';
+import type { NetStack, NetStackOptions } from './stack-api.js';
+
+export function createNetStack(opts: NetStackOptions): NetStack {
+  return new Stack(opts);
+}
+
+export { Stack } from './stack.js';
+export * from './stack-api.js';
+export type * from './socket-api.js';
+export * from './addr.js';
+export { Errno, errnoName } from './errno.js';
+export { VirtualScheduler, RealScheduler, type Scheduler, type Clock, type Timer } from './clock.js';
+export { SeededRandom, CryptoRandom, type RandomSource } from './random.js';

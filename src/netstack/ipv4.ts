@@ -1,0 +1,323 @@
+/**
+ * The IPv4 layer (RFC 791, RFC 1122 host requirements): validation of incoming packets, local,
+ * broadcast and loopback delivery, reassembly, demultiplexing to the transports, routing of
+ * outgoing packets, fragmentation when DF is clear and -EMSGSIZE when it is set.
+ *
+ * Zero-copy: a transport's packet arrives with HEADROOM bytes free in front of its header; the IPv4
+ * header is written there and the buffer handed on to the link, which writes the Ethernet header
+ * in the remaining 14 bytes.
+ */
+import { isLoopback, isMulticast, IPV4_LOOPBACK, type Ipv4Addr } from './addr.js';
+import type { Counters } from './counters.js';
+import { Errno } from './errno.js';
+import type { NetInterface } from './interface.js';
+import type { Ipv4Reassembler } from './ipv4-reassembly.js';
+import { LOOPBACK_MTU, type LoopbackQueue } from './loopback.js';
+import type { PathMtuCache } from './path-mtu.js';
+import type { RandomSource } from './random.js';
+import type { RouteTable } from './routing.js';
+import type { Route } from './stack-api.js';
+import { HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
+import { emitIpv4Header, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MAX_PACKET, Ipv4Header, ipv4ParseErrorName, parseIpv4 } from './wire/ipv4.js';
+
+export const DEFAULT_TTL = 64;
+const ETH_LEN = HEADROOM - IPV4_HEADER_LEN;
+
+/** Where IPv4 hands finished packets: the link (Ethernet + ARP). */
+export interface Ipv4LinkOutput {
+  /**
+   * Sends the IP packet buf[ipOff, end) (ipOff >= 14: the Ethernet header goes in front) to
+   * `nextHop`, or to the link broadcast address when `broadcast`.
+   */
+  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean): void;
+}
+
+/** How IPv4 reports a packet it cannot deliver (implemented by the ICMP layer). */
+export interface Ipv4ErrorReporter {
+  /** Sends an ICMP error about `packet` (a whole IP packet parsed into `h`) when the rules allow it. */
+  sendError(type: number, code: number, packet: Buffer, h: Ipv4Header, nextHopMtu?: number): void;
+}
+
+export interface Ipv4LayerDeps {
+  iface: NetInterface;
+  routes: RouteTable;
+  link: Ipv4LinkOutput;
+  loopback: LoopbackQueue;
+  reassembler: Ipv4Reassembler;
+  pmtu: PathMtuCache;
+  random: RandomSource;
+  counters: Counters;
+}
+
+export class Ipv4Layer implements IpSender {
+  readonly counters: Counters;
+  errors: Ipv4ErrorReporter | null = null;
+  private readonly iface: NetInterface;
+  private readonly routes: RouteTable;
+  private readonly link: Ipv4LinkOutput;
+  private readonly loopback: LoopbackQueue;
+  private readonly reasm: Ipv4Reassembler;
+  private readonly pmtu: PathMtuCache;
+  private readonly transports: (TransportProtocol | undefined)[] = new Array<TransportProtocol | undefined>(256);
+  private readonly hdr = new Ipv4Header();
+  private readonly quotedHdr = new Ipv4Header();
+  private readonly info: IpReceiveInfo = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false };
+  private ipId: number;
+  // one-entry route cache for the hot path
+  private cacheDst = -1;
+  private cacheRoute: Route | null = null;
+  private cacheGen = -1;
+
+  constructor(deps: Ipv4LayerDeps) {
+    this.iface = deps.iface;
+    this.routes = deps.routes;
+    this.link = deps.link;
+    this.loopback = deps.loopback;
+    this.reasm = deps.reassembler;
+    this.pmtu = deps.pmtu;
+    this.counters = deps.counters;
+    this.ipId = deps.random.u32() & 0xffff;
+  }
+
+  register(t: TransportProtocol): void {
+    this.transports[t.protocol] = t;
+  }
+
+  transport(protocol: number): TransportProtocol | undefined {
+    return this.transports[protocol & 0xff];
+  }
+
+  // ───────────────────────── IpSender ─────────────────────────
+
+  isLocalAddress(addr: Ipv4Addr): boolean {
+    return this.iface.isLocal(addr);
+  }
+
+  sourceFor(dst: Ipv4Addr): Ipv4Addr | null {
+    if (isLoopback(dst)) return IPV4_LOOPBACK;
+    if (dst === 0) return null;
+    if (this.iface.isOwn(dst)) return dst;
+    const r = this.route(dst);
+    if (!r) return dst === 0xffffffff ? this.iface.sourceFor(dst) : null;
+    return this.iface.sourceFor(r.gateway ?? dst);
+  }
+
+  maxPayloadFor(dst: Ipv4Addr): number {
+    if (this.iface.isLocal(dst)) return LOOPBACK_MTU - IPV4_HEADER_LEN;
+    return this.pmtu.get(dst, this.iface.mtu) - IPV4_HEADER_LEN;
+  }
+
+  send(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, offset: number, opts?: IpSendOptions): number {
+    const c = this.counters;
+    const payloadLen = packet.length - offset;
+    if (offset < 0 || payloadLen < 0 || payloadLen > IPV4_MAX_PACKET - IPV4_HEADER_LEN) {
+      c.inc('tx_too_big');
+      return -Errno.EMSGSIZE;
+    }
+    const ttl = opts?.ttl ?? DEFAULT_TTL;
+    const tos = opts?.tos ?? 0;
+    const df = opts?.dontFragment === true;
+    if (dst === 0) {
+      c.inc('tx_no_route');
+      return -Errno.ENETUNREACH;
+    }
+    if (isLoopback(dst) || this.iface.isOwn(dst)) {
+      return this.sendLocal(protocol, src !== 0 ? src : isLoopback(dst) ? IPV4_LOOPBACK : dst, dst, packet, offset, ttl, tos, df);
+    }
+    const r = this.route(dst);
+    const broadcast = dst === 0xffffffff || this.iface.isBroadcast(dst);
+    if (!r && !broadcast) {
+      c.inc('tx_no_route');
+      return -Errno.ENETUNREACH;
+    }
+    const nextHop = r?.gateway ?? dst;
+    const s = src !== 0 ? src : (this.iface.sourceFor(nextHop) ?? 0);
+    const mtu = broadcast ? this.iface.mtu : this.pmtu.get(dst, this.iface.mtu);
+    if (IPV4_HEADER_LEN + payloadLen > mtu) {
+      if (df) {
+        c.inc('tx_emsgsize');
+        return -Errno.EMSGSIZE;
+      }
+      return this.fragment(protocol, s, dst, packet, offset, ttl, tos, mtu, nextHop, broadcast);
+    }
+    let buf = packet;
+    let ipOff = offset - IPV4_HEADER_LEN;
+    if (offset < HEADROOM) {
+      buf = Buffer.allocUnsafe(HEADROOM + payloadLen);
+      packet.copy(buf, HEADROOM, offset);
+      ipOff = ETH_LEN;
+      c.inc('tx_headroom_copy');
+    }
+    emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
+    c.inc('tx_packets');
+    this.link.sendIp(buf, ipOff, nextHop, broadcast);
+    return 0;
+  }
+
+  private nextId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  private route(dst: Ipv4Addr): Route | null {
+    const gen = this.routes.generation;
+    if (dst === this.cacheDst && gen === this.cacheGen) return this.cacheRoute;
+    const r = this.routes.lookup(dst);
+    this.cacheDst = dst;
+    this.cacheRoute = r;
+    this.cacheGen = gen;
+    return r;
+  }
+
+  private sendLocal(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, offset: number, ttl: number, tos: number, df: boolean): number {
+    const payloadLen = packet.length - offset;
+    let buf = packet;
+    let ipOff = offset - IPV4_HEADER_LEN;
+    if (ipOff < 0) {
+      buf = Buffer.allocUnsafe(IPV4_HEADER_LEN + payloadLen);
+      packet.copy(buf, IPV4_HEADER_LEN, offset);
+      ipOff = 0;
+    }
+    emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, src, dst);
+    if (!this.loopback.enqueue(ipOff === 0 && buf.length === IPV4_HEADER_LEN + payloadLen ? buf : buf.subarray(ipOff))) return -Errno.ENOBUFS;
+    this.counters.inc('tx_loopback');
+    return 0;
+  }
+
+  private fragment(
+    protocol: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    packet: Buffer,
+    offset: number,
+    ttl: number,
+    tos: number,
+    mtu: number,
+    nextHop: Ipv4Addr,
+    broadcast: boolean,
+  ): number {
+    const payloadLen = packet.length - offset;
+    const maxData = (mtu - IPV4_HEADER_LEN) & ~7;
+    if (maxData < 8) return -Errno.EMSGSIZE;
+    const id = this.nextId();
+    for (let at = 0; at < payloadLen; at += maxData) {
+      const n = Math.min(maxData, payloadLen - at);
+      const last = at + n >= payloadLen;
+      const f = Buffer.allocUnsafe(HEADROOM + n);
+      packet.copy(f, HEADROOM, offset + at, offset + at + n);
+      emitIpv4Header(f, ETH_LEN, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
+      this.counters.inc('tx_fragments');
+      this.link.sendIp(f, ETH_LEN, nextHop, broadcast);
+    }
+    this.counters.inc('tx_fragmented');
+    return 0;
+  }
+
+  // ───────────────────────── receive ─────────────────────────
+
+  /** An IPv4 packet from the link (`fromLoopback` false) or from this stack's loopback. */
+  input(packet: Buffer, fromLoopback: boolean): void {
+    const c = this.counters;
+    const h = this.hdr;
+    const e = parseIpv4(packet, h);
+    if (e !== 0) {
+      c.inc(ipv4ParseErrorName(e));
+      return;
+    }
+    c.inc('rx_packets');
+    let broadcast = false;
+    if (!fromLoopback) {
+      const src = h.src;
+      if (src === 0xffffffff || isMulticast(src) || isLoopback(src) || this.iface.isOwn(src)) {
+        c.inc('rx_martian_src');
+        return;
+      }
+      const dst = h.dst;
+      if (!this.iface.isOwn(dst)) {
+        if (this.iface.isBroadcast(dst)) broadcast = true;
+        else {
+          c.inc(isMulticast(dst) ? 'rx_multicast' : 'rx_not_for_us');
+          return;
+        }
+      }
+      if (h.ttl === 0) {
+        c.inc('rx_ttl_zero');
+        return;
+      }
+    }
+    let p = packet;
+    if (h.isFragment) {
+      const whole = this.reasm.add(h, packet);
+      if (!whole) return;
+      p = whole;
+      if (parseIpv4(p, h) !== 0) {
+        c.inc('rx_reassembly_error');
+        return;
+      }
+    }
+    this.deliver(h, p, broadcast);
+  }
+
+  private deliver(h: Ipv4Header, p: Buffer, broadcast: boolean): void {
+    const c = this.counters;
+    const t = this.transports[h.protocol];
+    if (!t) {
+      c.inc('rx_unknown_protocol');
+      if (!broadcast) this.errors?.sendError(3, 2, p, h);
+      return;
+    }
+    if (broadcast && h.protocol === IPPROTO_TCP) {
+      c.inc('rx_broadcast_tcp');
+      return;
+    }
+    const info = this.info;
+    info.src = h.src;
+    info.dst = h.dst;
+    info.ttl = h.ttl;
+    info.tos = h.tos;
+    info.broadcast = broadcast;
+    const payload = p.subarray(h.headerLen, h.totalLen);
+    let taken: boolean;
+    try {
+      taken = t.receive(info, payload);
+    } catch {
+      c.inc('rx_transport_exception');
+      return;
+    }
+    if (!taken && !broadcast) {
+      // the transport may have parsed other packets meanwhile (loopback); re-read the header
+      if (parseIpv4(p, h, false) === 0) this.errors?.sendError(3, 3, p, h);
+    }
+  }
+
+  /** Frames that waited for an ARP reply that never came: their senders learn EHOSTUNREACH. */
+  failQueued(frames: Buffer[]): void {
+    const q = this.quotedHdr;
+    let notified = -1;
+    for (const f of frames) {
+      this.counters.inc('tx_arp_failed');
+      const ip = f.subarray(ETH_LEN);
+      if (parseIpv4(ip, q, false) !== 0) continue;
+      if (q.fragOffset !== 0) continue;
+      const t = this.transports[q.protocol];
+      if (!t) continue;
+      // fragments and retransmissions of one datagram quote the same header: tell the socket once per id
+      if (q.id === notified) continue;
+      notified = q.id;
+      try {
+        t.receiveIcmpError(3, 1, q.src, q.dst, ip.subarray(q.headerLen, q.totalLen));
+      } catch {
+        this.counters.inc('tx_notify_exception');
+      }
+    }
+  }
+
+  /** ICMP fragmentation-needed: remember the smaller path MTU. */
+  lowerPathMtu(dst: Ipv4Addr, mtu: number): boolean {
+    return this.pmtu.lower(dst, mtu, this.iface.mtu);
+  }
+
+  get linkMtu(): number {
+    return this.iface.mtu;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The Ethernet side of the stack: frames in (filtered by destination MAC, demultiplexed by
+ * EtherType to IPv4 or ARP) and frames out (Ethernet header written in place in front of the IP
+ * packet, destination MAC from the ARP cache or queued until resolved). Answers ARP requests for
+ * our addresses and announces new addresses with gratuitous ARP.
+ */
+import type { Ipv4Addr } from './addr.js';
+import type { ArpCache } from './arp-cache.js';
+import type { Counters } from './counters.js';
+import type { NetInterface } from './interface.js';
+import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpPacket, arpParseErrorName, emitArp, parseArp } from './wire/arp.js';
+import {
+  BROADCAST_MAC,
+  emitEthernetHeader,
+  ETH_HEADER_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
+  isBroadcastMacAt,
+  macEqualsAt,
+  writeMacAt,
+} from './wire/ethernet.js';
+
+const ZERO_MAC = Buffer.alloc(6);
+
+export interface EthernetLinkDeps {
+  iface: NetInterface;
+  linkCounters: Counters;
+  arpCounters: Counters;
+  /** IPv4 packets received (a view of the frame past the Ethernet header). */
+  ipv4Input(packet: Buffer): void;
+}
+
+export class EthernetLink {
+  arp: ArpCache | null = null;
+  private output: ((frame: Buffer) => void) | null = null;
+  private readonly iface: NetInterface;
+  private readonly mac: Buffer;
+  private readonly lc: Counters;
+  private readonly ac: Counters;
+  private readonly ipv4Input: (packet: Buffer) => void;
+  private readonly arpPkt = new ArpPacket();
+
+  constructor(deps: EthernetLinkDeps) {
+    this.iface = deps.iface;
+    this.mac = deps.iface.mac;
+    this.lc = deps.linkCounters;
+    this.ac = deps.arpCounters;
+    this.ipv4Input = deps.ipv4Input;
+  }
+
+  setOutput(send: ((frame: Buffer) => void) | null): void {
+    this.output = send;
+  }
+
+  // ───────────────────────── in ─────────────────────────
+
+  input(frame: Buffer): void {
+    const c = this.lc;
+    if (frame.length < ETH_HEADER_LEN) {
+      c.inc('rx_truncated');
+      return;
+    }
+    c.inc('rx_frames');
+    if (!macEqualsAt(frame, 0, this.mac)) {
+      if (!isBroadcastMacAt(frame, 0)) {
+        c.inc((frame[0]! & 1) === 1 ? 'rx_multicast_dropped' : 'rx_not_for_us');
+        return;
+      }
+      c.inc('rx_broadcast');
+    }
+    if (macEqualsAt(frame, 6, this.mac)) {
+      c.inc('rx_own_source'); // our own frame looped back by a bridge
+      return;
+    }
+    const type = (frame[12]! << 8) | frame[13]!;
+    if (type === ETHERTYPE_IPV4) this.ipv4Input(frame.subarray(ETH_HEADER_LEN));
+    else if (type === ETHERTYPE_ARP) this.arpInput(frame.subarray(ETH_HEADER_LEN));
+    else c.inc(type === ETHERTYPE_IPV6 ? 'rx_ipv6_dropped' : type === ETHERTYPE_VLAN ? 'rx_vlan_dropped' : 'rx_unknown_ethertype');
+  }
+
+  private arpInput(payload: Buffer): void {
+    const c = this.ac;
+    const p = this.arpPkt;
+    const e = parseArp(payload, p);
+    if (e !== 0) {
+      c.inc(arpParseErrorName(e));
+      return;
+    }
+    c.inc(p.op === ARP_REQUEST ? 'rx_request' : 'rx_reply');
+    if ((p.senderMac[0]! & 1) === 1 || macEqualsAt(p.senderMac, 0, this.mac)) {
+      c.inc('rx_bogus_sender');
+      return;
+    }
+    if (p.senderIp !== 0 && this.iface.isOwn(p.senderIp)) {
+      c.inc('rx_address_conflict');
+      return;
+    }
+    const forUs = this.iface.isOwn(p.targetIp);
+    // RFC 826: update an existing entry from any ARP; create one when the packet was for us.
+    // Probes (sender 0.0.0.0, RFC 5227) teach nothing.
+    if (p.senderIp !== 0 && p.senderIp !== 0xffffffff) this.arp?.learn(p.senderIp, p.senderMac, forUs);
+    if (p.op === ARP_REQUEST && forUs) {
+      const f = Buffer.allocUnsafe(ETH_HEADER_LEN + ARP_LEN);
+      emitEthernetHeader(f, 0, p.senderMac, this.mac, ETHERTYPE_ARP);
+      emitArp(f, ETH_HEADER_LEN, ARP_REPLY, this.mac, p.targetIp, p.senderMac, p.senderIp);
+      c.inc('tx_reply');
+      this.send(f);
+    } else if (!forUs) c.inc('rx_not_for_us');
+  }
+
+  // ───────────────────────── out ─────────────────────────
+
+  /** Sends the IP packet buf[ipOff, end); the Ethernet header goes in the 14 bytes before it. */
+  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean): void {
+    const off = ipOff - ETH_HEADER_LEN;
+    const frame = off === 0 ? buf : buf.subarray(off);
+    writeMacAt(frame, 6, this.mac);
+    frame[12] = ETHERTYPE_IPV4 >>> 8;
+    frame[13] = ETHERTYPE_IPV4 & 0xff;
+    if (broadcast) {
+      writeMacAt(frame, 0, BROADCAST_MAC);
+      this.send(frame);
+      return;
+    }
+    const arp = this.arp!;
+    const mac = arp.lookup(nextHop);
+    if (mac) {
+      writeMacAt(frame, 0, mac);
+      this.send(frame);
+      return;
+    }
+    if (!arp.enqueue(nextHop, frame)) this.lc.inc('tx_unresolved_dropped');
+  }
+
+  /** Broadcasts an ARP request for `target` (from our address on its subnet). */
+  sendArpRequest(target: Ipv4Addr): void {
+    const src = this.iface.sourceFor(target) ?? 0;
+    const f = Buffer.allocUnsafe(ETH_HEADER_LEN + ARP_LEN);
+    emitEthernetHeader(f, 0, BROADCAST_MAC, this.mac, ETHERTYPE_ARP);
+    emitArp(f, ETH_HEADER_LEN, ARP_REQUEST, this.mac, src, ZERO_MAC, target);
+    this.send(f);
+  }
+
+  /** Gratuitous ARP (RFC 5227 announcement): a request for our own new address. */
+  announce(addr: Ipv4Addr): void {
+    const f = Buffer.allocUnsafe(ETH_HEADER_LEN + ARP_LEN);
+    emitEthernetHeader(f, 0, BROADCAST_MAC, this.mac, ETHERTYPE_ARP);
+    emitArp(f, ETH_HEADER_LEN, ARP_REQUEST, this.mac, addr, ZERO_MAC, addr);
+    this.ac.inc('tx_gratuitous');
+    this.send(f);
+  }
+
+  /** Hands a finished frame to the link owner. */
+  send(frame: Buffer): void {
+    const out = this.output;
+    if (!out) {
+      this.lc.inc('tx_no_link');
+      return;
+    }
+    this.lc.inc('tx_frames');
+    try {
+      out(frame);
+    } catch {
+      this.lc.inc('tx_output_exception');
+    }
+  }
+}

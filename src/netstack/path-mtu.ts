@@ -1,0 +1,51 @@
+/**
+ * Path MTUs learned from ICMP fragmentation-needed (RFC 1191): per destination, lower than the
+ * link MTU, forgotten after `ageMs` (10 min, as RFC 1191 suggests) so a raised path is found
+ * again. Bounded in size; the oldest entry goes first.
+ */
+import type { Ipv4Addr } from './addr.js';
+import type { Clock } from './clock.js';
+
+export const PMTU_MIN = 68;
+
+export class PathMtuCache {
+  private readonly entries = new Map<Ipv4Addr, { mtu: number; until: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ageMs = 600_000,
+    private readonly maxEntries = 1024,
+  ) {}
+
+  /** The path MTU to `dst`, at most `linkMtu`. */
+  get(dst: Ipv4Addr, linkMtu: number): number {
+    if (this.entries.size === 0) return linkMtu;
+    const e = this.entries.get(dst);
+    if (!e) return linkMtu;
+    if (this.clock.now() >= e.until) {
+      this.entries.delete(dst);
+      return linkMtu;
+    }
+    return Math.min(e.mtu, linkMtu);
+  }
+
+  /** Records a smaller MTU for `dst`; returns false when it is not smaller or not plausible. */
+  lower(dst: Ipv4Addr, mtu: number, linkMtu: number): boolean {
+    if (!(mtu >= PMTU_MIN) || mtu >= this.get(dst, linkMtu)) return false;
+    if (this.entries.size >= this.maxEntries && !this.entries.has(dst)) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.delete(dst);
+    this.entries.set(dst, { mtu, until: this.clock.now() + this.ageMs });
+    return true;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

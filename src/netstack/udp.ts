@@ -1,0 +1,199 @@
+/**
+ * UDP for one stack (RFC 768, RFC 1122 §4.1): the bind table with randomised ephemeral ports,
+ * demultiplexing to sockets (connected sockets first, then the most specific local address;
+ * broadcasts to every matching socket), checksums, and ICMP errors passed to connected sockets.
+ */
+import type { Ipv4Addr } from './addr.js';
+import type { Counters } from './counters.js';
+import { Errno } from './errno.js';
+import type { RandomSource } from './random.js';
+import type { UdpSocket } from './socket-api.js';
+import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type TransportProtocol } from './transport.js';
+import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
+import { UdpSocketImpl } from './udp-socket.js';
+import { icmpErrno } from './wire/icmp.js';
+
+export const UDP_EPHEMERAL_LOW = 32768;
+export const UDP_EPHEMERAL_HIGH = 60999;
+export { UDP_MAX_PAYLOAD } from './udp-socket.js';
+
+export interface UdpLayerDeps {
+  ip: IpSender;
+  random: RandomSource;
+  counters: Counters;
+  /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
+  isBroadcast(addr: Ipv4Addr): boolean;
+}
+
+export class UdpLayer implements TransportProtocol {
+  readonly protocol = IPPROTO_UDP;
+  readonly counters: Counters;
+  readonly ip: IpSender;
+  private readonly random: RandomSource;
+  private readonly isBroadcastAddr: (addr: Ipv4Addr) => boolean;
+  private readonly ports = new Map<number, UdpSocketImpl[]>();
+  private readonly hdr = new UdpHeader();
+
+  constructor(deps: UdpLayerDeps) {
+    this.ip = deps.ip;
+    this.random = deps.random;
+    this.counters = deps.counters;
+    this.isBroadcastAddr = deps.isBroadcast;
+  }
+
+  socket(): UdpSocket {
+    return new UdpSocketImpl(this);
+  }
+
+  isBroadcast(addr: Ipv4Addr): boolean {
+    return this.isBroadcastAddr(addr);
+  }
+
+  // ───────────────────────── bind table ─────────────────────────
+
+  /** Binds `s` to addr:port (port 0 = ephemeral). Returns the port or a negative errno. */
+  bind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): number {
+    if (port === 0) {
+      const p = this.ephemeral();
+      if (p < 0) return p;
+      port = p;
+    } else if (!this.canBind(s, addr, port)) return -Errno.EADDRINUSE;
+    let list = this.ports.get(port);
+    if (!list) this.ports.set(port, (list = []));
+    list.push(s);
+    return port;
+  }
+
+  unbind(s: UdpSocketImpl, port: number): void {
+    const list = this.ports.get(port);
+    if (!list) return;
+    const i = list.indexOf(s);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.ports.delete(port);
+  }
+
+  private canBind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): boolean {
+    const list = this.ports.get(port);
+    if (!list) return true;
+    for (const o of list) {
+      const overlap = o.boundAddr === 0 || addr === 0 || o.boundAddr === addr;
+      if (!overlap) continue;
+      const shared = (s.reuseAddr && o.reuseAddr) || (s.reusePort && o.reusePort);
+      if (!shared) return false;
+    }
+    return true;
+  }
+
+  private ephemeral(): number {
+    const span = UDP_EPHEMERAL_HIGH - UDP_EPHEMERAL_LOW + 1;
+    const start = this.random.u32() % span;
+    for (let i = 0; i < span; i++) {
+      const port = UDP_EPHEMERAL_LOW + ((start + i) % span);
+      if (!this.ports.has(port)) return port;
+    }
+    this.counters.inc('ephemeral_exhausted');
+    return -Errno.EADDRINUSE;
+  }
+
+  // ───────────────────────── send ─────────────────────────
+
+  /** Sends one datagram from src:sport to dst:dport. Returns the byte count or a negative errno. */
+  send(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, data: Uint8Array, ttl?: number): number {
+    const len = data.length;
+    const buf = Buffer.allocUnsafe(HEADROOM + UDP_HEADER_LEN + len);
+    buf.set(data, HEADROOM + UDP_HEADER_LEN);
+    emitUdp(buf, HEADROOM, buf.length, sport, dport, src, dst);
+    const r = this.ip.send(IPPROTO_UDP, src, dst, buf, HEADROOM, ttl !== undefined ? { ttl } : undefined);
+    if (r < 0) {
+      this.counters.inc('tx_error');
+      return r;
+    }
+    this.counters.inc('tx_datagrams');
+    return len;
+  }
+
+  // ───────────────────────── receive ─────────────────────────
+
+  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+    const c = this.counters;
+    const h = this.hdr;
+    const src = info.src;
+    const dst = info.dst;
+    const broadcast = info.broadcast;
+    const e = parseUdp(payload, h, src, dst);
+    if (e !== 0) {
+      c.inc(udpParseErrorName(e));
+      return true; // a damaged datagram draws no port unreachable
+    }
+    const sport = h.srcPort;
+    const dport = h.dstPort;
+    const data = payload.subarray(UDP_HEADER_LEN, h.length);
+    const list = this.ports.get(dport);
+    if (!list || list.length === 0) {
+      c.inc(broadcast ? 'rx_broadcast_no_socket' : 'rx_no_socket');
+      return broadcast;
+    }
+    if (broadcast) {
+      let n = 0;
+      for (const s of [...list]) {
+        if (s.accepts(src, sport, dst)) {
+          s.enqueue(data, src, sport);
+          n++;
+        }
+      }
+      c.inc(n > 0 ? 'rx_broadcast_datagrams' : 'rx_broadcast_no_socket');
+      return true;
+    }
+    let best: UdpSocketImpl | null = null;
+    let bestScore = -1;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
+      if (!s.accepts(src, sport, dst)) continue;
+      const score = (s.connected ? 2 : 0) + (s.boundAddr !== 0 ? 1 : 0);
+      if (score > bestScore) {
+        best = s;
+        bestScore = score;
+      }
+    }
+    if (!best) {
+      c.inc('rx_no_socket');
+      return false;
+    }
+    c.inc('rx_datagrams');
+    best.enqueue(data, src, sport);
+    return true;
+  }
+
+  receiveIcmpError(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer): void {
+    if (quoted.length < UDP_HEADER_LEN) return;
+    const sport = (quoted[0]! << 8) | quoted[1]!;
+    const dport = (quoted[2]! << 8) | quoted[3]!;
+    const errno = icmpErrno(type, code);
+    const list = this.ports.get(sport);
+    if (!list || errno === 0) {
+      this.counters.inc('icmp_no_socket');
+      return;
+    }
+    // as Linux without IP_RECVERR: only connected sockets hear about errors
+    for (const s of [...list]) {
+      if (s.connected && s.remoteAddr === dst && s.remotePort === dport && (s.boundAddr === 0 || s.boundAddr === src)) {
+        this.counters.inc('icmp_error_to_socket');
+        s.icmpError(errno);
+        return;
+      }
+    }
+    this.counters.inc('icmp_unconnected_ignored');
+  }
+
+  /** Sockets bound, for diagnostics and tests. */
+  socketCount(): number {
+    let n = 0;
+    for (const l of this.ports.values()) n += l.length;
+    return n;
+  }
+
+  close(): void {
+    for (const l of [...this.ports.values()]) for (const s of [...l]) s.close();
+    this.ports.clear();
+  }
+}

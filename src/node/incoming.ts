@@ -1,0 +1,250 @@
+/**
+ * What a node does with each verb of an authenticated packet from a known peer: the peer-level
+ * verbs here (HELLO, OK, ERROR, WHOIS, RENDEZVOUS, ECHO, PUSH_DIRECT_PATHS, and the root's side of
+ * MULTICAST_LIKE/GATHER), network-level verbs handed to `node.handlers`. Malformed payloads are
+ * dropped and counted; nothing here throws on bad input.
+ */
+import type { Endpoint } from './endpoint.js';
+import { Identity } from './identity.js';
+import type { Node } from './node.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
+import { acceptablePath } from './path.js';
+import type { Peer } from './peer.js';
+import type { OpenedPacket } from './switch.js';
+import { parseEcho } from './wire/echo.js';
+import { emitOkHello, parseHello, parseOkHello } from './wire/hello.js';
+import { parseMulticastGather, emitOkMulticastGather } from './wire/multicast-gather.js';
+import { parseMulticastLike } from './wire/multicast-like.js';
+import { emitOk, parseError, parseOk, type ErrorMessage, type OkMessage } from './wire/ok-error.js';
+import { Verb } from './wire/packet.js';
+import { parseRendezvous } from './wire/rendezvous.js';
+import { emitOkWhois, parseOkWhois, parseWhois } from './wire/whois.js';
+import { parsePushDirectPaths } from './wire/push-direct-paths.js';
+
+/** Network-level verbs, handled by the layer that owns networks and the controller. */
+export interface VerbHandlers {
+  /** FRAME, EXT_FRAME, MULTICAST_FRAME, NETWORK_CREDENTIALS, NETWORK_CONFIG, member-side MULTICAST_LIKE. */
+  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void;
+  onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint): void;
+  /** OK to a request we made that is not peer-level (config, gather, multicast frame, config-push acks). */
+  onOk(peer: Peer, ok: OkMessage, context: unknown): void;
+  onError(peer: Peer, err: ErrorMessage, context: unknown): void;
+}
+
+export function handlePacket(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint): void {
+  node.counters.inc('rx_packets');
+  const direct = pkt.hops === 0;
+  const { verb, payload, wireId } = pkt;
+  if (direct && verb !== Verb.HELLO && verb !== Verb.OK) node.confirmPath(peer, from, false);
+  switch (verb) {
+    case Verb.NOP:
+      return;
+    case Verb.HELLO:
+      return onHello(node, peer, pkt, from, direct);
+    case Verb.OK:
+      return onOk(node, peer, payload, from, direct);
+    case Verb.ERROR:
+      return onError(node, peer, payload);
+    case Verb.WHOIS:
+      return onWhois(node, peer, payload, wireId);
+    case Verb.RENDEZVOUS:
+      return onRendezvous(node, peer, payload);
+    case Verb.ECHO: {
+      const e = parseEcho(payload);
+      if (!e.ok) return void node.counters.inc('rx_drop_bad_echo');
+      node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(wireId), e.value));
+      return;
+    }
+    case Verb.PUSH_DIRECT_PATHS:
+      return onPushDirectPaths(node, peer, payload);
+    case Verb.MULTICAST_LIKE:
+      return onMulticastLike(node, peer, payload, wireId);
+    case Verb.MULTICAST_GATHER:
+      return onMulticastGather(node, peer, payload, wireId);
+    case Verb.NETWORK_CONFIG_REQUEST:
+      if (!node.handlers) return void node.counters.inc('rx_drop_no_controller');
+      return node.handlers.onConfigRequest(peer, payload, wireId);
+    case Verb.FRAME:
+    case Verb.EXT_FRAME:
+    case Verb.MULTICAST_FRAME:
+    case Verb.NETWORK_CREDENTIALS:
+    case Verb.NETWORK_CONFIG:
+      if (!node.handlers) return void node.counters.inc('rx_drop_no_network');
+      return node.handlers.onNetworkVerb(peer, verb, payload, wireId);
+    default:
+      node.counters.inc('rx_drop_unknown_verb');
+  }
+}
+
+export function idBytes(id: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(id);
+  return b;
+}
+
+function onHello(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint, direct: boolean): void {
+  const h = parseHello(pkt.payload);
+  if (!h.ok) return void node.counters.inc('rx_drop_bad_hello');
+  const hello = h.value;
+  if (hello.identity.address !== peer.address || !hello.identity.publicKey.equals(peer.identity.publicKey)) {
+    return void node.counters.inc('rx_drop_bad_hello');
+  }
+  peer.remoteProtocol = hello.protocolVersion;
+  peer.remoteVersion = [hello.versionMajor, hello.versionMinor, hello.versionRevision];
+  // answer over the path it came in on: our OK is what confirms that path at the other end
+  node.sendPacket(
+    peer,
+    Verb.OK,
+    emitOk(
+      Verb.HELLO,
+      idBytes(pkt.wireId),
+      emitOkHello({
+        timestampEcho: hello.timestamp,
+        protocolVersion: PROTOCOL_VERSION,
+        versionMajor: SOFTWARE_VERSION[0],
+        versionMinor: SOFTWARE_VERSION[1],
+        versionRevision: SOFTWARE_VERSION[2],
+        physicalDestination: from,
+        worldUpdates: Buffer.alloc(0),
+      }),
+    ),
+    direct ? { via: from } : {},
+  );
+  if (direct) node.confirmPath(peer, from, false);
+}
+
+function onOk(node: Node, peer: Peer, payload: Buffer, from: Endpoint, direct: boolean): void {
+  const o = parseOk(payload);
+  if (!o.ok) return void node.counters.inc('rx_drop_bad_ok');
+  const ok = o.value;
+  const now = node.now();
+  const inRe = ok.inRePacketId.readBigUInt64BE(0);
+  const expected = node.expecting.match(inRe, ok.inReVerb, peer.hex, now);
+  if (ok.inReVerb === Verb.HELLO) {
+    if (!expected) return void node.counters.inc('rx_drop_unexpected_ok');
+    const body = parseOkHello(ok.body);
+    if (!body.ok) return void node.counters.inc('rx_drop_bad_ok');
+    node.expecting.take(inRe);
+    peer.remoteProtocol = body.value.protocolVersion;
+    peer.remoteVersion = [body.value.versionMajor, body.value.versionMinor, body.value.versionRevision];
+    if (direct) {
+      node.confirmPath(peer, from, true);
+      const ctx = expected.context as { sentAt: number };
+      peer.paths.get(from)?.updateLatency(now - ctx.sentAt);
+    }
+    return;
+  }
+  if (direct) node.confirmPath(peer, from, false);
+  switch (ok.inReVerb) {
+    case Verb.WHOIS: {
+      // only roots are trusted to tell us who an address is
+      if (!expected || !node.topology.isRoot(peer.address)) return void node.counters.inc('rx_drop_untrusted_whois');
+      const ids = parseOkWhois(ok.body);
+      if (!ids.ok) return void node.counters.inc('rx_drop_bad_ok');
+      for (const idb of ids.value) {
+        try {
+          node.learnedIdentity(Identity.fromParts(idb.address, idb.publicKey));
+        } catch {
+          node.counters.inc('rx_drop_bad_identity');
+        }
+      }
+      return;
+    }
+    case Verb.ECHO:
+      if (expected) {
+        node.expecting.take(inRe);
+        node.counters.inc('echo_answered');
+        const ctx = expected.context as { sentAt?: number };
+        if (ctx.sentAt !== undefined) peer.paths.get(from)?.updateLatency(now - ctx.sentAt);
+        return;
+      }
+      // stock acks a config push with OK in-re ECHO
+      node.handlers?.onOk(peer, ok, undefined);
+      return;
+    default:
+      if (!expected) return void node.counters.inc('rx_drop_unexpected_ok');
+      node.handlers?.onOk(peer, ok, expected.context);
+  }
+}
+
+function onError(node: Node, peer: Peer, payload: Buffer): void {
+  const e = parseError(payload);
+  if (!e.ok) return void node.counters.inc('rx_drop_bad_error');
+  const err = e.value;
+  node.counters.inc(`rx_error_code_${err.code}`);
+  const inRe = err.inRePacketId.readBigUInt64BE(0);
+  const expected = node.expecting.match(inRe, err.inReVerb, peer.hex, node.now());
+  node.handlers?.onError(peer, err, expected?.context);
+}
+
+function onWhois(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+  if (!node.limits.whoisAnswer.allow(peer.hex)) return void node.counters.inc('rx_drop_rate_limited');
+  const w = parseWhois(payload);
+  if (!w.ok) return void node.counters.inc('rx_drop_bad_whois');
+  const known: Identity[] = [];
+  for (const a of w.value) {
+    if (a === node.address) known.push(node.identity);
+    else {
+      const p = node.topology.get(a);
+      if (p) known.push(p.identity);
+    }
+  }
+  if (known.length === 0) return void node.counters.inc('whois_unknown');
+  node.sendPacket(peer, Verb.OK, emitOk(Verb.WHOIS, idBytes(wireId), emitOkWhois(known.slice(0, 16))));
+}
+
+function onRendezvous(node: Node, peer: Peer, payload: Buffer): void {
+  if (!node.topology.isRoot(peer.address)) return void node.counters.inc('rx_drop_untrusted_rendezvous');
+  const r = parseRendezvous(payload);
+  if (!r.ok) return void node.counters.inc('rx_drop_bad_rendezvous');
+  const other = node.topology.get(r.value.with);
+  const ep = r.value.endpoint;
+  if (!other || !acceptablePath(ep, node.pathPolicy)) return;
+  if (other.paths.get(ep)?.alive(node.now())) return;
+  node.counters.inc('rendezvous_received');
+  // stock first sends a 4-byte datagram to open NAT state, then a direct HELLO
+  node.sendRaw(ep, Buffer.alloc(4));
+  node.sendHello(other, ep);
+}
+
+function onPushDirectPaths(node: Node, peer: Peer, payload: Buffer): void {
+  const p = parsePushDirectPaths(payload);
+  if (!p.ok) return void node.counters.inc('rx_drop_bad_push_paths');
+  let tried = 0;
+  for (const { endpoint: ep } of p.value) {
+    if (tried >= 4) break;
+    if (!acceptablePath(ep, node.pathPolicy) || peer.paths.get(ep)?.alive(node.now())) continue;
+    if (!node.limits.pathProbe.allow(`${peer.hex}/push`)) break;
+    tried++;
+    node.sendHello(peer, ep);
+  }
+}
+
+function onMulticastLike(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+  const l = parseMulticastLike(payload);
+  if (!l.ok) return void node.counters.inc('rx_drop_bad_like');
+  const now = node.now();
+  for (const like of l.value.slice(0, 256)) {
+    // roots keep everyone's subscriptions; members those of peers on their networks
+    if (node.isRoot) node.multicast.add(like.networkId, like.group, peer.address, now);
+  }
+  if (!node.isRoot) node.handlers?.onNetworkVerb(peer, Verb.MULTICAST_LIKE, payload, wireId);
+}
+
+function onMulticastGather(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+  if (!node.isRoot) return void node.counters.inc('rx_drop_gather_not_root');
+  const g = parseMulticastGather(payload);
+  if (!g.ok) return void node.counters.inc('rx_drop_bad_gather');
+  if (!node.limits.gather.allow(peer.hex)) return void node.counters.inc('rx_drop_rate_limited');
+  const { networkId, group, gatherLimit } = g.value;
+  const members = node.multicast.members(networkId, group, Math.min(gatherLimit, 200), peer.address);
+  node.sendPacket(
+    peer,
+    Verb.OK,
+    emitOk(
+      Verb.MULTICAST_GATHER,
+      idBytes(wireId),
+      emitOkMulticastGather({ networkId, group, totalKnown: node.multicast.count(networkId, group), members }),
+    ),
+  );
+}

@@ -1,0 +1,485 @@
+/**
+ * A ZeroTier-compatible node: one identity, one underlay transport, the peers it talks to, the
+ * networks it is a member of and (optionally) the networks it controls. Transport, clock and
+ * randomness are injected, so many nodes can run in one process over a simulated underlay.
+ */
+import pino, { type Logger } from 'pino';
+import type { Scheduler, Timer } from '../netstack/clock.js';
+import { Counters } from '../netstack/counters.js';
+import { CryptoRandom, type RandomSource } from '../netstack/random.js';
+import { endpointKey, type Endpoint } from './endpoint.js';
+import { ExpectedReplies } from './expected-replies.js';
+import { Identity } from './identity.js';
+import { handlePacket, type VerbHandlers } from './incoming.js';
+import { MulticastTable } from './multicast.js';
+import { acceptablePath, type PathPolicy } from './path.js';
+import { Peer } from './peer.js';
+import { RateLimiter } from './rate-limit.js';
+import { Switch, type OpenedPacket, type SendOptions } from './switch.js';
+import { Timing } from './timing.js';
+import { Topology } from './topology.js';
+import type { UdpTransport } from './udp-transport.js';
+import { WhoisQueue } from './whois-queue.js';
+import { emitHello, parseHello } from './wire/hello.js';
+import { PACKET_IDX_PAYLOAD, PACKET_IDX_VERB, Verb, VERB_MASK, type PacketView } from './wire/packet.js';
+import { emitWhois } from './wire/whois.js';
+import { cryptField } from './armor.js';
+import { formatAddress } from './wire/address.js';
+import { EARTH_WORLD_ID, type World } from './world.js';
+
+/** Environment variable that makes every node refuse the built-in planet (tests set it). */
+export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
+/** The protocol we speak: 12 = AES-GMAC-SIV capable, as stock 1.14. */
+export const PROTOCOL_VERSION = 12;
+export const SOFTWARE_VERSION: readonly [number, number, number] = [1, 14, 1];
+/** A root with no live path is retried this often at its stable endpoints. */
+const ROOT_RETRY_MS = 5_000;
+
+/** A root of our planet: its identity and stable endpoints. */
+export interface RootSpec {
+  identity: Identity;
+  endpoints: Endpoint[];
+}
+
+/** The planet as the node uses it: id and timestamp (sent in HELLO) and the roots. */
+export interface PlanetSpec {
+  id: bigint;
+  timestamp: bigint;
+  roots: RootSpec[];
+  /** True for the built-in (public) planet, which the guard can refuse. */
+  builtin: boolean;
+}
+
+export interface NodeOptions {
+  /** Our identity, with its private key. */
+  identity: Identity;
+  transport: UdpTransport;
+  scheduler: Scheduler;
+  planet: PlanetSpec;
+  /** Accept loopback/link-local paths (single-machine setups). Default false, as stock. */
+  allowLoopbackPaths?: boolean;
+  /** Refuse the built-in planet; default from ZTNC_REFUSE_BUILTIN_PLANET=1. */
+  refuseBuiltinPlanet?: boolean;
+  /** Wall-clock milliseconds since the epoch (HELLO timestamps, config and certificate times). */
+  wallClock?: () => number;
+  random?: RandomSource;
+  logger?: Logger;
+}
+
+/** The node's view of a parsed planet. Stock's Earth (the built-in planet) is marked builtin. */
+export function planetFromWorld(world: World): PlanetSpec {
+  return {
+    id: world.id,
+    timestamp: world.timestamp,
+    builtin: world.id === EARTH_WORLD_ID,
+    roots: world.roots.map((r) => ({ identity: Identity.fromParts(r.address, r.publicKey), endpoints: r.stableEndpoints })),
+  };
+}
+
+/** Refuses to build a node on the built-in planet when the guard is on. */
+export function checkPlanetAllowed(planet: PlanetSpec, refuse?: boolean): void {
+  const guard = refuse ?? process.env[REFUSE_BUILTIN_PLANET_ENV] === '1';
+  if (guard && planet.builtin) {
+    throw new Error(`the built-in planet is refused (${REFUSE_BUILTIN_PLANET_ENV}=1 or refuseBuiltinPlanet): use a private planet`);
+  }
+}
+
+export class Node {
+  readonly identity: Identity;
+  readonly address: bigint;
+  readonly counters = new Counters();
+  readonly topology = new Topology();
+  /** Multicast subscriptions: as a root everyone's, as a member those learned from gathers. */
+  readonly multicast = new MulticastTable();
+  readonly expecting = new ExpectedReplies<unknown>();
+  readonly log: Logger;
+  readonly scheduler: Scheduler;
+  readonly random: RandomSource;
+  readonly wallClock: () => number;
+  readonly pathPolicy: PathPolicy;
+  readonly planet: PlanetSpec;
+  readonly isRoot: boolean;
+  readonly limits: {
+    stranger: RateLimiter;
+    whoisAnswer: RateLimiter;
+    gather: RateLimiter;
+    pathProbe: RateLimiter;
+    errorReply: RateLimiter;
+  };
+  /** Network-level verb handling, set by the layer that owns networks. */
+  handlers: VerbHandlers | null = null;
+  private readonly switch: Switch;
+  private readonly transport: UdpTransport;
+  private readonly whoisWaiting = new WhoisQueue();
+  /** Identities whose memory-hard check passed or failed, by string form. */
+  private readonly verdicts = new Map<string, boolean>();
+  /** Packets from identities under validation. */
+  private readonly validating = new Map<string, { packet: Buffer; from: Endpoint }[]>();
+  private readonly inflight = new Set<Promise<void>>();
+  private tickTimer: Timer | null = null;
+  private running = false;
+  private readonly tickHooks: ((now: number) => void)[] = [];
+
+  constructor(opts: NodeOptions) {
+    checkPlanetAllowed(opts.planet, opts.refuseBuiltinPlanet);
+    if (!opts.identity.hasPrivate) throw new Error('the node identity needs its private key');
+    this.identity = opts.identity;
+    this.address = opts.identity.address;
+    this.planet = opts.planet;
+    this.scheduler = opts.scheduler;
+    this.random = opts.random ?? new CryptoRandom();
+    this.wallClock = opts.wallClock ?? (() => Date.now());
+    this.transport = opts.transport;
+    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ node: this.identity.addressHex });
+    this.pathPolicy = { allowLoopbackPaths: opts.allowLoopbackPaths ?? false };
+    const c = this.scheduler;
+    this.limits = {
+      stranger: new RateLimiter(c, { ratePerSec: 20, burst: 40 }),
+      whoisAnswer: new RateLimiter(c, { ratePerSec: 50, burst: 100 }),
+      gather: new RateLimiter(c, { ratePerSec: 50, burst: 100 }),
+      pathProbe: new RateLimiter(c, { ratePerSec: 1, burst: 4 }),
+      errorReply: new RateLimiter(c, { ratePerSec: 2, burst: 4 }),
+    };
+    this.topology.setRoots(opts.planet.roots.map((r) => ({ address: r.identity.address, endpoints: r.endpoints })));
+    this.isRoot = this.topology.isRoot(this.address);
+    this.switch = new Switch(
+      {
+        address: this.address,
+        isRoot: this.isRoot,
+        topology: this.topology,
+        counters: this.counters,
+        scheduler: this.scheduler,
+        random: this.random,
+        log: this.log,
+        onPacket: (peer, pkt, from) => handlePacket(this, peer, pkt, from),
+        onStranger: (packet, view, from) => this.fromStranger(packet, view, from),
+      },
+      this.transport,
+    );
+  }
+
+  get hex(): string {
+    return this.identity.addressHex;
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.transport.onReceive((data, from) => this.switch.receive(data, from));
+    for (const r of this.planet.roots) {
+      if (r.identity.address === this.address) continue;
+      // roots' identities come signed in the planet: no memory-hard check needed
+      this.verdicts.set(r.identity.toString(), true);
+      const peer = this.peerFor(r.identity);
+      if (peer) for (const ep of r.endpoints) peer.paths.add(ep);
+    }
+    this.contactRoots(true);
+    this.scheduleTick();
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.tickTimer?.cancel();
+    this.tickTimer = null;
+    this.transport.close();
+  }
+
+  /** Adds periodic work (networks, controller) to the node's tick. */
+  onTick(fn: (now: number) => void): void {
+    this.tickHooks.push(fn);
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  /** The peer with this identity, created (with the agreed key) when new; undefined on an address collision. */
+  peerFor(identity: Identity): Peer | undefined {
+    const existing = this.topology.get(identity.address);
+    if (existing) {
+      if (existing.identity.equals(identity)) return existing;
+      this.counters.inc('identity_collision');
+      return undefined;
+    }
+    let key: Buffer;
+    try {
+      key = this.identity.agree(identity);
+    } catch {
+      this.counters.inc('rx_drop_bad_key');
+      return undefined;
+    }
+    const peer = new Peer(identity.publicOnly(), key);
+    if (!this.topology.add(peer)) {
+      this.counters.inc('peer_table_full');
+      return undefined;
+    }
+    this.counters.inc('peers_added');
+    return peer;
+  }
+
+  /** Peer by address, if we have a session. */
+  peer(address: bigint): Peer | undefined {
+    return this.topology.get(address);
+  }
+
+  /**
+   * Validates `identity` (memory-hard check, off the event loop, once per identity) and then runs
+   * `then` with its peer. Packets meanwhile wait, bounded; invalid identities are counted and dropped.
+   */
+  withValidIdentity(identity: Identity, then: (peer: Peer) => void, onInvalid?: () => void): void {
+    const key = identity.toString();
+    const verdict = this.verdicts.get(key);
+    if (verdict === false) {
+      onInvalid?.();
+      return void this.counters.inc('rx_drop_invalid_identity');
+    }
+    if (verdict === true) {
+      const peer = this.peerFor(identity);
+      if (peer) then(peer);
+      else onInvalid?.();
+      return;
+    }
+    const pending = identity.locallyValidate().then((ok) => {
+      if (this.verdicts.size > 10_000) this.verdicts.clear();
+      this.verdicts.set(key, ok);
+      if (!this.running) return;
+      if (!ok) {
+        onInvalid?.();
+        return void this.counters.inc('rx_drop_invalid_identity');
+      }
+      const peer = this.peerFor(identity);
+      if (peer) then(peer);
+      else onInvalid?.();
+    });
+    this.inflight.add(pending);
+    void pending.finally(() => this.inflight.delete(pending));
+  }
+
+  /** Resolves when no identity check is in flight (simulations wait on it before moving time on). */
+  async whenIdle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
+  /** A whole packet from an address we have no identity for: HELLO carries one; anything else waits for WHOIS. */
+  private fromStranger(packet: Buffer, view: PacketView, from: Endpoint): void {
+    const src = view.source;
+    const plainHello = view.cipher === 0 && (packet[PACKET_IDX_VERB]! & VERB_MASK) === Verb.HELLO;
+    if (plainHello) {
+      if (!this.limits.stranger.allow(endpointKey(from))) return void this.counters.inc('rx_drop_rate_limited');
+      const hello = parseHello(packet.subarray(PACKET_IDX_PAYLOAD));
+      if (!hello.ok) return void this.counters.inc('rx_drop_bad_hello');
+      const idb = hello.value.identity;
+      if (idb.address !== src) return void this.counters.inc('rx_drop_bad_hello');
+      let identity: Identity;
+      try {
+        identity = Identity.fromParts(idb.address, idb.publicKey);
+      } catch {
+        return void this.counters.inc('rx_drop_bad_hello');
+      }
+      const existing = this.topology.get(src);
+      if (existing && !existing.identity.equals(identity)) {
+        // someone else claims a known address, or the peer came back with a new key: the old
+        // session stands until it expires, as stock keeps the first identity it saw
+        return void this.counters.inc('identity_collision');
+      }
+      const held = Buffer.from(packet);
+      const key = identity.toString();
+      const waiting = this.validating.get(key);
+      if (waiting) {
+        if (waiting.length < 8) waiting.push({ packet: held, from });
+        else this.counters.inc('rx_drop_validation_backlog');
+        return;
+      }
+      if (this.validating.size >= 256) return void this.counters.inc('rx_drop_validation_backlog');
+      this.validating.set(key, [{ packet: held, from }]);
+      this.withValidIdentity(
+        identity,
+        (peer) => {
+          const items = this.validating.get(key) ?? [];
+          this.validating.delete(key);
+          for (const it of items) this.switch.open(peer, it.packet, it.from);
+        },
+        () => this.validating.delete(key),
+      );
+      return;
+    }
+    if (!this.limits.stranger.allow(`whois/${src}`)) return void this.counters.inc('rx_drop_rate_limited');
+    if (this.whoisWaiting.add(src, { kind: 'in', packet: Buffer.from(packet), from }, this.now())) this.sendWhois(src);
+  }
+
+  /** An identity arrived in OK(WHOIS) from a root: process what waited for it. */
+  learnedIdentity(identity: Identity): void {
+    if (!this.whoisWaiting.has(identity.address)) return;
+    this.withValidIdentity(identity, () => {
+      for (const item of this.whoisWaiting.take(identity.address)) {
+        if (item.kind === 'in') this.switch.whole(item.packet, item.from);
+        else item.send();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- send
+
+  /** Sends to a known peer; returns the on-wire id replies will name, or null. */
+  sendPacket(peer: Peer, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown } = {}): bigint | null {
+    const id = this.switch.send(peer, verb, payload, opts);
+    if (id !== null && opts.expectReply !== undefined) {
+      this.expecting.add(id, { verb, peer: peer.hex, sentAt: this.now(), context: opts.expectReply });
+    }
+    return id;
+  }
+
+  /** Sends to an address; when its identity is unknown the send waits for WHOIS (bounded). */
+  sendTo(address: bigint, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown } = {}): void {
+    const peer = this.topology.get(address);
+    if (peer) {
+      this.sendPacket(peer, verb, payload, opts);
+      return;
+    }
+    if (address === this.address) return;
+    const send = (): void => {
+      const p = this.topology.get(address);
+      if (p) this.sendPacket(p, verb, payload, opts);
+    };
+    if (this.whoisWaiting.add(address, { kind: 'out', send }, this.now())) this.sendWhois(address);
+  }
+
+  sendHello(peer: Peer, via?: Endpoint): void {
+    const now = this.now();
+    const dest = via ?? peer.paths.best(now)?.endpoint ?? null;
+    const { payload, trailerOffset } = emitHello({
+      protocolVersion: PROTOCOL_VERSION,
+      versionMajor: SOFTWARE_VERSION[0],
+      versionMinor: SOFTWARE_VERSION[1],
+      versionRevision: SOFTWARE_VERSION[2],
+      timestamp: BigInt(Math.floor(this.wallClock())),
+      address: this.address,
+      publicKey: this.identity.publicKey,
+      physicalDestination: dest,
+      planetWorldId: this.planet.id,
+      planetWorldTimestamp: this.planet.timestamp,
+    });
+    peer.lastHelloSent = now;
+    this.sendPacket(peer, Verb.HELLO, payload, {
+      via,
+      cipher: 0,
+      expectReply: { sentAt: now },
+      // stock hides the moon list with Salsa20/12 under the unmangled key
+      beforeArmor: (packet) => {
+        const start = PACKET_IDX_PAYLOAD + trailerOffset;
+        cryptField(peer.key, packet, start, packet.length - start);
+      },
+    });
+  }
+
+  sendWhois(address: bigint): void {
+    const now = this.now();
+    const root = this.topology.bestRoot(now) ?? this.topology.rootPeers()[0];
+    if (!root || root.address === address) return void this.counters.inc('whois_no_root');
+    this.sendPacket(root, Verb.WHOIS, emitWhois([address]), { expectReply: { address } });
+    this.counters.inc('whois_sent');
+  }
+
+  /** Raw datagram (NAT opener). */
+  sendRaw(to: Endpoint, data: Buffer): void {
+    this.switch.sendRaw(to, data);
+  }
+
+  /**
+   * A packet arrived directly (hops 0) from `from`. Known paths are refreshed; an unknown one is
+   * learned when `learn` (an OK to our HELLO proves it), otherwise probed with a HELLO.
+   */
+  confirmPath(peer: Peer, from: Endpoint, learn: boolean): void {
+    if (!acceptablePath(from, this.pathPolicy)) return;
+    const now = this.now();
+    const existing = peer.paths.get(from);
+    if (existing) {
+      const wasAlive = existing.alive(now);
+      existing.received(now);
+      if (!wasAlive && learn) this.pathCameUp(peer);
+      return;
+    }
+    if (learn) {
+      peer.paths.add(from).received(now);
+      this.counters.inc('paths_learned');
+      this.pathCameUp(peer);
+    } else if (this.limits.pathProbe.allow(`${peer.hex}/${endpointKey(from)}`)) {
+      this.sendHello(peer, from);
+    }
+  }
+
+  /** Listeners for a root session coming (back) up: members re-announce multicast subscriptions. */
+  private readonly rootUpHooks: ((root: Peer) => void)[] = [];
+  onRootUp(fn: (root: Peer) => void): void {
+    this.rootUpHooks.push(fn);
+  }
+
+  private pathCameUp(peer: Peer): void {
+    if (this.topology.isRoot(peer.address)) for (const fn of this.rootUpHooks) fn(peer);
+  }
+
+  // ---------------------------------------------------------------- periodic work
+
+  private scheduleTick(): void {
+    this.tickTimer = this.scheduler.setTimer(Timing.tick, () => {
+      if (!this.running) return;
+      try {
+        this.tick();
+      } catch (err) {
+        this.counters.inc('tick_exception');
+        this.log.warn({ err: (err as Error).message }, 'periodic work failed');
+      }
+      this.scheduleTick();
+    });
+  }
+
+  private contactRoots(force: boolean): void {
+    const now = this.now();
+    for (const root of this.topology.rootPeers()) {
+      const alive = root.paths.best(now);
+      if (alive) {
+        if (force || now - root.lastHelloSent >= Timing.pathHeartbeat) this.sendHello(root, alive.endpoint);
+      } else if (force || now - root.lastHelloSent >= ROOT_RETRY_MS) {
+        const entry = this.topology.rootEntries().find((r) => r.address === root.address);
+        const eps = new Map<string, Endpoint>();
+        for (const p of root.paths.all()) eps.set(p.key, p.endpoint);
+        for (const ep of entry?.endpoints ?? []) eps.set(endpointKey(ep), ep);
+        for (const ep of eps.values()) this.sendHello(root, ep);
+      }
+    }
+  }
+
+  private tick(): void {
+    const now = this.now();
+    this.contactRoots(false);
+    for (const peer of this.topology.all()) {
+      if (this.topology.isRoot(peer.address)) continue;
+      // keep paths to peers we are talking with warm; idle sessions are left to expire
+      if (now - peer.lastReceive > Timing.peerPing * 2) continue;
+      const best = peer.paths.best(now);
+      if (best) {
+        if (best.needsHeartbeat(now)) this.sendHello(peer, best.endpoint);
+      } else if (now - peer.lastHelloSent >= Timing.pathHeartbeat) {
+        this.sendHello(peer); // relayed by a root, which answers with RENDEZVOUS
+      }
+    }
+    for (const addr of this.whoisWaiting.due(now)) this.sendWhois(addr);
+    for (const fn of this.tickHooks) fn(now);
+    this.topology.expire(now);
+    this.expecting.expire(now);
+    if (this.isRoot) this.multicast.expire(now);
+  }
+
+  describe(): string {
+    return formatAddress(this.address);
+  }
+}
+
+export type { OpenedPacket };

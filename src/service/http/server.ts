@@ -1,0 +1,157 @@
+/**
+ * The daemon's local HTTP API server core: token auth, JSON bodies with a size limit, routing,
+ * and errors answered as JSON. A handler that throws gets a 500 and is logged; the server keeps
+ * serving. Other modules mount their routes on the Router.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { presentedToken, tokenMatches } from './auth-token.js';
+import type { ApiRequest, HttpMethod, Router } from './router.js';
+
+export interface ApiServerOptions {
+  router: Router;
+  /** The secret every request must present. */
+  authToken: string;
+  logger: Logger;
+  /** Largest accepted request body; larger is 413. */
+  maxBodyBytes?: number;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE']);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new HttpError(413, `body larger than ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(new HttpError(400, `request body: ${e.message}`));
+    });
+  });
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
+  if (text.trim().length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new HttpError(400, `malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+export class ApiServer {
+  private readonly server: Server;
+  private readonly maxBody: number;
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        opts.logger.error({ err: e }, 'local API request failed');
+        if (!res.headersSent) this.send(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private send(res: ServerResponse, status: number, body?: unknown, extraHeaders: Record<string, string> = {}): void {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...extraHeaders,
+    });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!tokenMatches(presentedToken(req, url.searchParams), this.opts.authToken)) {
+      req.resume();
+      this.send(res, 401, { error: 'missing or wrong auth token' });
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (!METHODS.has(method)) {
+      req.resume();
+      this.send(res, 405, { error: `method ${method} not supported` });
+      return;
+    }
+    let path = url.pathname;
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const route = this.opts.router.match(method, path);
+    if (route.kind !== 'found') {
+      req.resume();
+      if (route.kind === 'bad-method') this.send(res, 405, { error: `method ${method} not allowed here` }, { Allow: route.allowed.join(', ') });
+      else this.send(res, 404, { error: `no such path ${path}` });
+      return;
+    }
+    let body: unknown;
+    try {
+      body = parseJsonBody(await readBody(req, this.maxBody));
+    } catch (e) {
+      if (e instanceof HttpError) {
+        this.send(res, e.status, { error: e.message }, e.status === 413 ? { Connection: 'close' } : {});
+        return;
+      }
+      throw e;
+    }
+    const apiReq: ApiRequest = { method: method as HttpMethod, path, params: route.params, query: url.searchParams, body };
+    const answer = await route.handler(apiReq);
+    this.send(res, answer.status, answer.body);
+  }
+}

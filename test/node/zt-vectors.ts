@@ -1,0 +1,82 @@
+/**
+ * Loads the stock ZeroTier 1.14.1 vectors from ../shared/zt-vectors (relative to the repository
+ * root). They are never copied into the repository; if they are missing, tests fail loudly.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const VECTORS_DIR = resolve(repoRoot, '..', 'shared', 'zt-vectors');
+
+export function vectorFile(name: string): Buffer {
+  const p = resolve(VECTORS_DIR, name);
+  if (!existsSync(p)) throw new Error(`ZeroTier test vector missing: ${p} (expected ../shared/zt-vectors beside the repository)`);
+  return readFileSync(p);
+}
+
+export function vectorJson<T>(name: string): T {
+  return JSON.parse(vectorFile(name).toString('utf8')) as T;
+}
+
+export const hexBuf = (h: string): Buffer => Buffer.from(h, 'hex');
+
+export interface SessionRecord {
+  r: number;
+  hex: string;
+  kind: 'packet' | 'head' | 'fragment' | 'short';
+  from?: string;
+  to?: string;
+  hops?: number;
+  cipher?: number;
+  verb?: string;
+  lz4?: boolean;
+  plain?: string;
+  fragOf?: string;
+  fragNo?: number;
+  fragTotal?: number;
+  reassembledFromRecords?: number[];
+}
+
+export interface VectorPacket {
+  id: string;
+  udpPayloadHex?: string;
+  fragments?: { udpPayloadHex: string }[];
+  reassembledPacketHex?: string;
+  header?: { packetIdHex: string; destination: string; source: string; flagsByte: number; cipher: number; hops: number; macHex: string; fragmentedFlag: boolean };
+  verb?: string;
+  verbByte?: number;
+  compressed?: boolean;
+  plaintextWireHex?: string;
+  lz4BlockHex?: string;
+  plaintextHex?: string;
+  decoded?: Record<string, unknown>;
+}
+
+export interface NodeInfo {
+  address: string;
+  physicalAddress: string;
+  identitySecret: string;
+  identityPublic: string;
+}
+
+export interface PacketsJson {
+  nodes: Record<string, NodeInfo>;
+  packets: VectorPacket[];
+  networkConfigDictionaries: {
+    dictionaries: {
+      issuedTo: string;
+      dictionaryHex: string;
+      dictionaryLength: number;
+      entries: { key: string; text?: string; hex?: string; numeric?: string; decoded?: Record<string, unknown> }[];
+    }[];
+  };
+}
+
+export const sessionRecords = (): SessionRecord[] => vectorJson<{ records: SessionRecord[] }>('session_all.json').records;
+export const packetsJson = (): PacketsJson => vectorJson<PacketsJson>('packets.json');
+export const vectorPacket = (id: string): VectorPacket => {
+  const p = packetsJson().packets.find((x) => x.id === id);
+  if (!p) throw new Error(`no packet ${id} in packets.json`);
+  return p;
+};
