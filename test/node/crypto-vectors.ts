@@ -4,11 +4,11 @@
  * skip), because a vector test that silently does not run proves nothing.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { VECTORS_DIR } from '../support/vectors.js';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const vectorsDir = resolve(repoRoot, '../shared/zt-vectors');
+export { repoRoot } from '../support/vectors.js';
+export const vectorsDir = VECTORS_DIR;
 
 export function loadVectors<T>(file: string): T {
   const p = resolve(vectorsDir, file);

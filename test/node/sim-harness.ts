@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
@@ -13,8 +12,8 @@ import { Identity } from '../../src/node/identity.js';
 import { Node, type NodeOptions, type PlanetSpec } from '../../src/node/node.js';
 import { Switchboard, type SwitchboardPort } from './switchboard.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const VECTORS = path.resolve(here, '../../../shared/zt-vectors');
+import { VECTORS_DIR } from '../support/vectors.js';
+export const VECTORS = VECTORS_DIR;
 
 interface VectorIdentity {
   name: string;

@@ -10,7 +10,11 @@ import { filterFrame, RuleType } from '../../src/node/rules-engine.js';
 import { Timing } from '../../src/node/timing.js';
 import { WhoisQueue } from '../../src/node/whois-queue.js';
 import { Switchboard } from './switchboard.js';
-import packets from '../../../shared/zt-vectors/packets.json' with { type: 'json' };
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VECTORS_DIR } from '../support/vectors.js';
+
+const packets = JSON.parse(readFileSync(join(VECTORS_DIR, 'packets.json'), 'utf8')) as { nodes: unknown };
 
 const NWID = 0x3ce329f872000001n;
 

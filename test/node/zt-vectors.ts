@@ -3,11 +3,10 @@
  * root). They are never copied into the repository; if they are missing, tests fail loudly.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const VECTORS_DIR = resolve(repoRoot, '..', 'shared', 'zt-vectors');
+export { VECTORS_DIR } from '../support/vectors.js';
+import { VECTORS_DIR } from '../support/vectors.js';
 
 export function vectorFile(name: string): Buffer {
   const p = resolve(VECTORS_DIR, name);
