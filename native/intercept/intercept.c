@@ -368,6 +368,11 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   put_u32(p, addr);
   put_u16(p + 4, port);
   err = zt_rpc(ZT_OP_CONNECT, nonblock ? 0 : ZT_F_WAIT, ino, p, sizeof(p), !nonblock, 0, &r);
+  if (err == 0 && (r.flags & ZT_RF_PENDING)) {
+    /* A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
+     * always writable), so answer with the outcome, as the kernel would after real POLLOUT. */
+    err = zt_rpc(ZT_OP_CONNECT, ZT_F_WAIT, ino, p, sizeof(p), 1, 0, &r);
+  }
   zt_trace("connect(%d, port %u%s) = %d", fd, port, nonblock ? ", nonblocking" : "", err ? -err : r.result);
   return rpc_status(err, &r);
 }

@@ -39,7 +39,7 @@ enum zt_op {
 #define ZT_F_WAIT 0x1 /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
 
 /* Response flags. */
-#define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR): a connect attempt is still in progress */
+#define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR), CONNECT: a connect attempt is still in progress */
 
 enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2 };
 

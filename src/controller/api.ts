@@ -91,8 +91,7 @@ export class ControllerApi {
   }
 
   private activeCount(nwid: string): number {
-    const since = this.now() - ONLINE_WINDOW_MS;
-    return this.store.listMembers(nwid).filter((m) => m.lastRequestTime >= since).length;
+    return this.store.membersRequestingSince(nwid, this.now() - ONLINE_WINDOW_MS).length;
   }
 
   private networkResponse(nwid: string): ApiResponse {
@@ -154,10 +153,8 @@ export class ControllerApi {
   private listActive(raw: string): ApiResponse {
     const nwid = this.nwidParam(raw);
     if (!this.store.hasNetwork(nwid)) return notFound(`network ${nwid}`);
-    const since = this.now() - ONLINE_WINDOW_MS;
     const out: Record<string, unknown> = {};
-    for (const m of this.store.listMembers(nwid)) {
-      if (m.lastRequestTime < since) continue;
+    for (const m of this.store.membersRequestingSince(nwid, this.now() - ONLINE_WINDOW_MS)) {
       out[m.address] = {
         lastRequestTime: m.lastRequestTime,
         physicalAddr: m.physicalAddr,

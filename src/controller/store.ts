@@ -67,8 +67,10 @@ const MIGRATIONS: readonly Migration[] = [
         doc TEXT NOT NULL,
         revision INTEGER NOT NULL,
         authorized INTEGER NOT NULL,
+        active_bridge INTEGER NOT NULL,
         PRIMARY KEY (nwid, address)
       );
+      CREATE INDEX members_bridges ON members (nwid) WHERE active_bridge = 1 AND authorized = 1;
       CREATE TABLE ip_assignments (
         nwid TEXT NOT NULL,
         ip TEXT NOT NULL,
@@ -77,6 +79,15 @@ const MIGRATIONS: readonly Migration[] = [
         FOREIGN KEY (nwid, address) REFERENCES members(nwid, address) ON DELETE CASCADE
       );
       CREATE INDEX ip_assignments_member ON ip_assignments (nwid, address);
+      CREATE TABLE member_status (
+        nwid TEXT NOT NULL,
+        address TEXT NOT NULL,
+        last_request_time INTEGER NOT NULL,
+        physical_addr TEXT,
+        recent_log TEXT NOT NULL,
+        PRIMARY KEY (nwid, address),
+        FOREIGN KEY (nwid, address) REFERENCES members(nwid, address) ON DELETE CASCADE
+      );
     `);
   },
 ];
@@ -94,6 +105,25 @@ interface NetworkRow {
 interface MemberRow {
   doc: string;
   revision: number;
+}
+
+interface MemberJoinedRow extends MemberRow {
+  last_request_time: number | null;
+  physical_addr: string | null;
+  recent_log: string | null;
+}
+
+const MEMBER_SELECT = `SELECT m.doc, m.revision, s.last_request_time, s.physical_addr, s.recent_log
+  FROM members m LEFT JOIN member_status s ON s.nwid = m.nwid AND s.address = m.address`;
+
+function memberFromRow(r: MemberJoinedRow): MemberRecord {
+  return {
+    ...(JSON.parse(r.doc) as MemberSettings),
+    revision: r.revision,
+    lastRequestTime: r.last_request_time ?? 0,
+    physicalAddr: r.physical_addr,
+    recentLog: r.recent_log ? (JSON.parse(r.recent_log) as RecentLogEntry[]) : [],
+  };
 }
 
 export class ControllerStore {
@@ -276,13 +306,13 @@ export class ControllerStore {
   }
 
   listMembers(nwid: string): MemberRecord[] {
-    const rows = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as MemberRow[];
-    return rows.map((r) => ({ ...(JSON.parse(r.doc) as MemberSettings), revision: r.revision }));
+    const rows = this.db.prepare(`${MEMBER_SELECT} WHERE m.nwid = ? ORDER BY m.address`).all(nwid) as MemberJoinedRow[];
+    return rows.map(memberFromRow);
   }
 
   getMember(nwid: string, address: string): MemberRecord | undefined {
-    const row = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
-    return row ? { ...(JSON.parse(row.doc) as MemberSettings), revision: row.revision } : undefined;
+    const row = this.db.prepare(`${MEMBER_SELECT} WHERE m.nwid = ? AND m.address = ?`).get(nwid, address) as MemberJoinedRow | undefined;
+    return row ? memberFromRow(row) : undefined;
   }
 
   /** Deletes a member (its addresses are freed). Returns what it was, or undefined if absent. */
@@ -298,6 +328,22 @@ export class ControllerStore {
     })();
     if (before) this.emit({ kind: 'member', nwid, address });
     return before;
+  }
+
+  /** Addresses of the authorized active bridges of a network. */
+  activeBridges(nwid: string): string[] {
+    const rows = this.db
+      .prepare('SELECT address FROM members WHERE nwid = ? AND active_bridge = 1 AND authorized = 1 ORDER BY address')
+      .all(nwid) as { address: string }[];
+    return rows.map((r) => r.address);
+  }
+
+  /** Members that sent a config request at or after `since` (ms). */
+  membersRequestingSince(nwid: string, since: number): MemberRecord[] {
+    const rows = this.db
+      .prepare(`${MEMBER_SELECT} WHERE m.nwid = ? AND s.last_request_time >= ? ORDER BY m.address`)
+      .all(nwid, since) as MemberJoinedRow[];
+    return rows.map(memberFromRow);
   }
 
   /** Every address held in a network, mapped to its holder. */
@@ -328,12 +374,12 @@ export class ControllerStore {
       if (row && doc === row.doc) return false;
       if (row) {
         this.db
-          .prepare('UPDATE members SET doc = ?, revision = revision + 1, authorized = ? WHERE nwid = ? AND address = ?')
-          .run(doc, current.authorized ? 1 : 0, nwid, address);
+          .prepare('UPDATE members SET doc = ?, revision = revision + 1, authorized = ?, active_bridge = ? WHERE nwid = ? AND address = ?')
+          .run(doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0, nwid, address);
       } else {
         this.db
-          .prepare('INSERT INTO members (nwid, address, doc, revision, authorized) VALUES (?, ?, ?, 1, ?)')
-          .run(nwid, address, doc, current.authorized ? 1 : 0);
+          .prepare('INSERT INTO members (nwid, address, doc, revision, authorized, active_bridge) VALUES (?, ?, ?, 1, ?, ?)')
+          .run(nwid, address, doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0);
       }
       this.syncIps(nwid, address, current.ipAssignments);
       this.db
@@ -357,9 +403,27 @@ export class ControllerStore {
     }
   }
 
-  /** Adds one entry to a member's bounded request log (newest first) inside an update. */
-  static logRequest(m: MemberSettings, entry: RecentLogEntry): void {
-    m.recentLog = [entry, ...m.recentLog].slice(0, RECENT_LOG_LIMIT);
+  /** Records a config request from an existing member: time, address, bounded recent log. */
+  recordRequest(nwid: string, address: string, entry: RecentLogEntry): void {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT recent_log FROM member_status WHERE nwid = ? AND address = ?').get(nwid, address) as
+        | { recent_log: string }
+        | undefined;
+      const log = row ? (JSON.parse(row.recent_log) as RecentLogEntry[]) : [];
+      const next = JSON.stringify([entry, ...log].slice(0, RECENT_LOG_LIMIT));
+      this.db
+        .prepare(
+          `INSERT INTO member_status (nwid, address, last_request_time, physical_addr, recent_log) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (nwid, address) DO UPDATE SET last_request_time = excluded.last_request_time,
+             physical_addr = excluded.physical_addr, recent_log = excluded.recent_log`,
+        )
+        .run(nwid, address, entry.ts, entry.fromAddr, next);
+    })();
+  }
+
+  /** Runs `fn` as one transaction (nested store calls join it). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   // ---- backup ----

@@ -110,13 +110,21 @@ export interface MemberSettings {
   vMinor: number;
   vRev: number;
   vProto: number;
+}
+
+/**
+ * What the controller last heard from a member. Kept beside the member, not in it, so requests
+ * do not advance the member's revision (stock keeps this in memory).
+ */
+export interface MemberStatus {
   lastRequestTime: number;
   physicalAddr: string | null;
+  /** Newest first, bounded. */
   recentLog: RecentLogEntry[];
 }
 
 /** A member as read from the store. */
-export interface MemberRecord extends MemberSettings {
+export interface MemberRecord extends MemberSettings, MemberStatus {
   revision: number;
 }
 
@@ -170,8 +178,5 @@ export function defaultMemberSettings(nwid: string, address: string, now: number
     vMinor: -1,
     vRev: -1,
     vProto: -1,
-    lastRequestTime: 0,
-    physicalAddr: null,
-    recentLog: [],
   };
 }

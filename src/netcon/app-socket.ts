@@ -241,7 +241,7 @@ export class AppSocket {
         if (r === 0) {
           this.tcpEof = true;
           if (!this.appShutRd) this.stream.end();
-          else this.maybeDone();
+          this.maybeDone();
         } else if (r !== -Errno.EAGAIN) {
           this.tcpEof = true;
           this.teardown(false);
@@ -307,9 +307,11 @@ export class AppSocket {
       else this.tcp.abort();
     }
     if (!this.stream.destroyed) {
-      if (this.stream.writableLength > 0 && !closeTcp) {
+      if (this.stream.writableLength > 0 && !this.stream.writableEnded) {
         // Let the app read what already arrived before it sees the end.
         this.stream.end();
+        this.stream.once('finish', () => this.stream.destroy());
+      } else if (this.stream.writableLength > 0) {
         this.stream.once('finish', () => this.stream.destroy());
       } else {
         this.stream.destroy();

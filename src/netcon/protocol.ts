@@ -37,7 +37,7 @@ export function opName(op: number): OpName | undefined {
 
 /** Request flag: answer once the connect attempt is resolved (CONNECT, GETSOCKOPT SO_ERROR). */
 export const FLAG_WAIT = 0x1;
-/** Response flag on GETSOCKOPT(SO_ERROR): a connect attempt is still in progress. */
+/** Response flag on GETSOCKOPT(SO_ERROR) and CONNECT (EALREADY): a connect attempt is still in progress. */
 export const RFLAG_PENDING = 0x1;
 
 /** WHOIS results. */

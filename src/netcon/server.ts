@@ -342,7 +342,10 @@ export class NetconServer {
     const a = decodeAddress(req.payload);
     if (a === null) return { result: -Errno.EINVAL };
     const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket());
-    if (r !== -Errno.EINPROGRESS || (req.flags & FLAG_WAIT) === 0) return { result: r };
+    // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
+    // always writable), so the library asks again with WAIT and gets the outcome.
+    if (r === -Errno.EALREADY && (req.flags & FLAG_WAIT) === 0) return { result: r, flags: RFLAG_PENDING };
+    if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || (req.flags & FLAG_WAIT) === 0) return { result: r };
     await sock.whenConnectResolved();
     if (sock.state === 'connected') {
       sock.markConnectReported();

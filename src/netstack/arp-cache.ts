@@ -104,6 +104,7 @@ export class ArpCache {
       this.deps.transmit(frame);
       return true;
     }
+    let fresh = false;
     if (!e) {
       if (this.incomplete >= this.maxIncomplete) {
         this.deps.counters.inc('incomplete_overflow');
@@ -113,7 +114,7 @@ export class ArpCache {
       e = { mac: null, expiresAt: 0, tries: 0, nextProbeAt: 0, queue: [], queuedBytes: 0, timer: null };
       this.entries.set(ip, e);
       this.incomplete++;
-      this.probe(ip, e);
+      fresh = true;
     }
     if (e.queue.length >= this.queuePerEntry || this.queuedBytes + frame.length > this.queueBytesLimit) {
       this.deps.counters.inc('queue_overflow');
@@ -122,6 +123,8 @@ export class ArpCache {
     e.queue.push(frame);
     e.queuedBytes += frame.length;
     this.queuedBytes += frame.length;
+    // queue first, then ask: a link that answers synchronously resolves the entry inside probe()
+    if (fresh) this.probe(ip, e);
     return true;
   }
 

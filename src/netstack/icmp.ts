@@ -153,7 +153,8 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     const quoted = quote.subarray(ihl);
     let mtu: number | undefined;
     if (m.type === ICMP_DEST_UNREACH && m.code === ICMP_FRAG_NEEDED) {
-      mtu = m.nextHopMtu;
+      // routers from before RFC 1191 leave the MTU field zero: guess the next plateau down
+      mtu = m.nextHopMtu >= 68 ? m.nextHopMtu : plateauBelow(q.totalLen);
       if (mtu >= 68 && this.ip.lowerPathMtu(q.dst, mtu)) c.inc('rx_frag_needed_pmtu_lowered');
       else c.inc('rx_frag_needed_ignored');
     }
@@ -269,9 +270,18 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     return this.pings.size;
   }
 
+  /** Cancels every ping; their callers hear ENETDOWN. */
   close(): void {
     this.closed = true;
-    for (const p of this.pings.values()) p.timer?.cancel();
-    this.pings.clear();
+    for (const p of [...this.pings.values()]) this.finishPing(p, { ok: false, errno: Errno.ENETDOWN });
   }
+}
+
+/** RFC 1191 §7 MTU plateaus. */
+const PLATEAUS = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+/** The largest plateau below `len` (at least 68). */
+export function plateauBelow(len: number): number {
+  for (const p of PLATEAUS) if (p < len) return p;
+  return 68;
 }

@@ -63,6 +63,7 @@ export class Ipv4Layer implements IpSender {
   private readonly quotedHdr = new Ipv4Header();
   private readonly info: IpReceiveInfo = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false };
   private ipId: number;
+  private delivering = 0;
   // one-entry route cache for the hot path
   private cacheDst = -1;
   private cacheRoute: Route | null = null;
@@ -150,8 +151,14 @@ export class Ipv4Layer implements IpSender {
     }
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
     c.inc('tx_packets');
+    if (broadcast) this.loopBroadcast(buf, ipOff);
     this.link.sendIp(buf, ipOff, nextHop, broadcast);
     return 0;
+  }
+
+  /** Our own sockets hear our broadcasts too (as Linux): a copy goes round the loopback. */
+  private loopBroadcast(buf: Buffer, ipOff: number): void {
+    if (this.loopback.enqueue(Buffer.from(buf.subarray(ipOff)))) this.counters.inc('tx_broadcast_looped');
   }
 
   private nextId(): number {
@@ -207,6 +214,7 @@ export class Ipv4Layer implements IpSender {
       packet.copy(f, HEADROOM, offset + at, offset + at + n);
       emitIpv4Header(f, ETH_LEN, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
       this.counters.inc('tx_fragments');
+      if (broadcast) this.loopBroadcast(f, ETH_LEN);
       this.link.sendIp(f, ETH_LEN, nextHop, broadcast);
     }
     this.counters.inc('tx_fragmented');
@@ -226,7 +234,8 @@ export class Ipv4Layer implements IpSender {
     }
     c.inc('rx_packets');
     let broadcast = false;
-    if (!fromLoopback) {
+    if (fromLoopback) broadcast = !this.iface.isOwn(h.dst) && !isLoopback(h.dst) && this.iface.isBroadcast(h.dst);
+    else {
       const src = h.src;
       if (src === 0xffffffff || isMulticast(src) || isLoopback(src) || this.iface.isOwn(src)) {
         c.inc('rx_martian_src');
@@ -270,7 +279,9 @@ export class Ipv4Layer implements IpSender {
       c.inc('rx_broadcast_tcp');
       return;
     }
-    const info = this.info;
+    // the shared info object only at the outermost level: a synchronous link can bring the next
+    // packet in while a transport is still working on this one
+    const info: IpReceiveInfo = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false };
     info.src = h.src;
     info.dst = h.dst;
     info.ttl = h.ttl;
@@ -278,11 +289,14 @@ export class Ipv4Layer implements IpSender {
     info.broadcast = broadcast;
     const payload = p.subarray(h.headerLen, h.totalLen);
     let taken: boolean;
+    this.delivering++;
     try {
       taken = t.receive(info, payload);
     } catch {
       c.inc('rx_transport_exception');
       return;
+    } finally {
+      this.delivering--;
     }
     if (!taken && !broadcast) {
       // the transport may have parsed other packets meanwhile (loopback); re-read the header

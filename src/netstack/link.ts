@@ -97,14 +97,20 @@ export class EthernetLink {
       c.inc('rx_address_conflict');
       return;
     }
-    const forUs = this.iface.isOwn(p.targetIp);
+    // copy out what the reply needs: learning may flush queued frames over a synchronous link
+    // and bring the next ARP packet into this.arpPkt before we are done with this one
+    const op = p.op;
+    const senderIp = p.senderIp;
+    const targetIp = p.targetIp;
+    const senderMac = p.senderMac;
+    const forUs = this.iface.isOwn(targetIp);
     // RFC 826: update an existing entry from any ARP; create one when the packet was for us.
     // Probes (sender 0.0.0.0, RFC 5227) teach nothing.
-    if (p.senderIp !== 0 && p.senderIp !== 0xffffffff) this.arp?.learn(p.senderIp, p.senderMac, forUs);
-    if (p.op === ARP_REQUEST && forUs) {
+    if (senderIp !== 0 && senderIp !== 0xffffffff) this.arp?.learn(senderIp, senderMac, forUs);
+    if (op === ARP_REQUEST && forUs) {
       const f = Buffer.allocUnsafe(ETH_HEADER_LEN + ARP_LEN);
-      emitEthernetHeader(f, 0, p.senderMac, this.mac, ETHERTYPE_ARP);
-      emitArp(f, ETH_HEADER_LEN, ARP_REPLY, this.mac, p.targetIp, p.senderMac, p.senderIp);
+      emitEthernetHeader(f, 0, senderMac, this.mac, ETHERTYPE_ARP);
+      emitArp(f, ETH_HEADER_LEN, ARP_REPLY, this.mac, targetIp, senderMac, senderIp);
       c.inc('tx_reply');
       this.send(f);
     } else if (!forUs) c.inc('rx_not_for_us');

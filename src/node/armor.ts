@@ -40,6 +40,14 @@ export type ArmorCipher = 0 | 1 | 3;
 
 const PEER_KEY_LENGTH = 48;
 
+/** The first protocol version with AES-GMAC-SIV (ZeroTier 1.6). */
+export const PROTOCOL_VERSION_AES_GMAC_SIV = 12;
+
+/** The cipher for non-HELLO packets to a peer, as stock does: cipher 3 from protocol 12 on, else 1. */
+export function dataCipherFor(remoteProtocolVersion: number): 1 | 3 {
+  return remoteProtocolVersion >= PROTOCOL_VERSION_AES_GMAC_SIV ? CIPHER_AES_GMAC_SIV : CIPHER_POLY1305_SALSA2012;
+}
+
 /** The cipher suite field of a packet's flags byte. */
 export function packetCipher(packet: Uint8Array): number {
   return (packet[PACKET_IDX_FLAGS]! >>> 3) & 7;
@@ -54,6 +62,7 @@ const sivAad = new Uint8Array(16);
 const sivTag = new Uint8Array(16);
 const sivBlock = new Uint8Array(16);
 const sivGmac = new Uint8Array(16);
+const fieldIv = new Uint8Array(8);
 
 /** Per-packet Salsa20/12 key: peer key[0..32] XOR (header bytes 0..17, flags without hops, length LE). */
 export function mangleSalsaKey(key48: Uint8Array, packet: Uint8Array, out32: Uint8Array): void {
@@ -199,10 +208,9 @@ export function dearmor(packet: Buffer, key48: Buffer): boolean {
  */
 export function cryptField(key48: Buffer, packet: Buffer, start: number, length: number): boolean {
   if (key48.length < 32 || packet.length < 8 || start < 0 || length < 0 || start + length > packet.length) return false;
-  const iv = sivBlock; // scratch: 8 bytes
-  for (let i = 0; i < 8; i++) iv[i] = packet[i]!;
-  iv[7] = iv[7]! & 0xf8;
-  salsa12.init(key48, 0, iv, 0);
+  for (let i = 0; i < 8; i++) fieldIv[i] = packet[i]!;
+  fieldIv[7] = fieldIv[7]! & 0xf8;
+  salsa12.init(key48, 0, fieldIv, 0);
   salsa12.crypt(packet, start, start + length);
   return true;
 }

@@ -66,9 +66,16 @@ function digestAddress(digest: Uint8Array): bigint {
 
 const AGREE_CACHE_LIMIT = 1024;
 
+/**
+ * Outcome of a full identity check. 'busy' means it could not be checked now (too many hashes
+ * waiting, or the hash worker stopped): treat the identity as unverified for now, not as invalid,
+ * and do not remember the answer.
+ */
+export type IdentityVerdict = 'valid' | 'invalid' | 'busy';
+
 export class Identity {
   readonly addressHex: string;
-  private validation: Promise<boolean> | null = null;
+  private validation: Promise<IdentityVerdict> | null = null;
   private readonly agreed = new Map<string, Buffer>();
 
   private constructor(
@@ -181,17 +188,29 @@ export class Identity {
    * produces the public key. Never rejects.
    */
   locallyValidate(): Promise<boolean> {
-    this.validation ??= this.validateWith(memoryHardHash(this.publicKey)).catch(() => false);
-    return this.validation;
+    return this.validate().then((v) => v === 'valid');
+  }
+
+  /**
+   * The same check with 'busy' told apart from 'invalid' (see IdentityVerdict). A 'valid' or
+   * 'invalid' verdict is kept by this instance; 'busy' is not, so a later call tries again.
+   */
+  validate(): Promise<IdentityVerdict> {
+    if (this.validation) return this.validation;
+    const v = memoryHardHash(this.publicKey).then(
+      (digest): IdentityVerdict => (this.checkDigest(digest) ? 'valid' : 'invalid'),
+      (): IdentityVerdict => {
+        this.validation = null; // queue full or worker stopped: nothing learned about the identity
+        return 'busy';
+      },
+    );
+    this.validation = v;
+    return v;
   }
 
   /** The same check on the calling thread (~100 ms of CPU): for tools, not for the daemon. */
   locallyValidateSync(): boolean {
     return this.checkDigest(memoryHardHashSync(this.publicKey));
-  }
-
-  private async validateWith(digest: Promise<Buffer>): Promise<boolean> {
-    return this.checkDigest(await digest);
   }
 
   private checkDigest(digest: Uint8Array): boolean {

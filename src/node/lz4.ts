@@ -12,8 +12,16 @@ const MF_LIMIT = 12;
 const HASH_BITS = 14;
 const MAX_OFFSET = 65535;
 
-export function lz4Decompress(src: Uint8Array, maxOutput: number): Parsed<Buffer> {
-  const out = Buffer.allocUnsafe(Math.max(0, maxOutput));
+export function lz4Decompress(src: Uint8Array, maxOutputBytes: number): Parsed<Buffer> {
+  const maxOutput = Number.isFinite(maxOutputBytes) ? Math.max(0, Math.floor(maxOutputBytes)) : 0;
+  // start near the likely size and grow up to the cap, so a generous cap costs nothing
+  let out = Buffer.allocUnsafe(Math.min(maxOutput, Math.max(256, src.length * 4)));
+  const ensure = (need: number): void => {
+    if (need <= out.length) return;
+    const next = Buffer.allocUnsafe(Math.min(maxOutput, Math.max(need, out.length * 2)));
+    out.copy(next, 0, 0, op);
+    out = next;
+  };
   let ip = 0;
   let op = 0;
   const n = src.length;
@@ -33,6 +41,7 @@ export function lz4Decompress(src: Uint8Array, maxOutput: number): Parsed<Buffer
     }
     if (ip + litLen > n) return fail('lz4: literals run past the input');
     if (op + litLen > maxOutput) return fail('lz4: output over the cap');
+    ensure(op + litLen);
     out.set(src.subarray(ip, ip + litLen), op);
     ip += litLen;
     op += litLen;
@@ -53,6 +62,7 @@ export function lz4Decompress(src: Uint8Array, maxOutput: number): Parsed<Buffer
     }
     matchLen += MIN_MATCH;
     if (op + matchLen > maxOutput) return fail('lz4: output over the cap');
+    ensure(op + matchLen);
     let from = op - offset;
     if (offset >= matchLen) {
       out.copy(out, op, from, from + matchLen);
@@ -102,6 +112,14 @@ function read32(b: Uint8Array, i: number): number {
   return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
+/**
+ * The hash table is reused across calls: entries hold position + `tableBase`, and each call
+ * raises the base past every position the previous call stored, so old entries read as invalid
+ * without clearing 64 KiB per call.
+ */
+const table = new Int32Array(1 << HASH_BITS);
+let tableBase = 1;
+
 /** Greedy single-pass compressor producing blocks any LZ4 block decoder accepts. */
 export function lz4Compress(src: Uint8Array): Buffer {
   const n = src.length;
@@ -109,15 +127,20 @@ export function lz4Compress(src: Uint8Array): Buffer {
   let op = 0;
   let anchor = 0;
   if (n >= MF_LIMIT + 1) {
-    const table = new Int32Array(1 << HASH_BITS).fill(-1);
+    if (tableBase + n + 1 > 0x7fffffff) {
+      table.fill(0);
+      tableBase = 1;
+    }
+    const base = tableBase;
+    tableBase += n + 1;
     const matchLimit = n - LAST_LITERALS;
     const limit = n - MF_LIMIT;
     let i = 0;
     while (i < limit) {
       const seq = read32(src, i);
       const h = Math.imul(seq, 2654435761) >>> (32 - HASH_BITS);
-      const ref = table[h]!;
-      table[h] = i;
+      const ref = table[h]! - base;
+      table[h] = i + base;
       if (ref >= 0 && i - ref <= MAX_OFFSET && read32(src, ref) === seq) {
         let len = MIN_MATCH;
         while (i + len < matchLimit && src[ref + len] === src[i + len]) len++;

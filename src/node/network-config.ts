@@ -266,18 +266,9 @@ export function networkConfigFromDictionary(d: Dictionary): Parsed<NetworkConfig
     if (url !== undefined) c.sso.authenticationUrl = url;
     if (expiry !== undefined) c.sso.authenticationExpiryTime = expiry;
   } else if (ssoVersion === 1n) {
-    const keys: [keyof NetworkSso, string][] = [
-      ['issuerUrl', 'iurl'],
-      ['centralEndpointUrl', 'ssoce'],
-      ['nonce', 'sson'],
-      ['state', 'ssos'],
-      ['clientId', 'ssocid'],
-      ['provider', 'ssop'],
-    ];
-    for (const [field, key] of keys) {
-      const v = d.getString(key);
-      if (v !== undefined) (c.sso as unknown as Record<string, string>)[field] = v;
-    }
+    const text = (key: string): string | undefined => d.getString(key);
+    const v1: Partial<NetworkSso> = { issuerUrl: text('iurl'), centralEndpointUrl: text('ssoce'), nonce: text('sson'), state: text('ssos'), clientId: text('ssocid'), provider: text('ssop') };
+    for (const [k, v] of Object.entries(v1) as [keyof NetworkSso, string | undefined][]) if (v !== undefined) Object.assign(c.sso, { [k]: v });
   }
   return ok(c);
 }

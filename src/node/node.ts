@@ -284,10 +284,11 @@ export class Node {
         return void this.counters.inc('rx_drop_bad_hello');
       }
       const existing = this.topology.get(src);
-      if (existing && !existing.identity.equals(identity)) {
-        // someone else claims a known address, or the peer came back with a new key: the old
-        // session stands until it expires, as stock keeps the first identity it saw
-        return void this.counters.inc('identity_collision');
+      if (existing) {
+        // a known peer's HELLO that failed its MAC; or someone else claims a known address (or
+        // the peer came back with a new key): the old session stands until it expires, as stock
+        // keeps the first identity it saw
+        return void this.counters.inc(existing.identity.equals(identity) ? 'rx_drop_mac' : 'identity_collision');
       }
       const held = Buffer.from(packet);
       const key = identity.toString();
@@ -310,7 +311,8 @@ export class Node {
       );
       return;
     }
-    if (!this.limits.stranger.allow(`whois/${src}`)) return void this.counters.inc('rx_drop_rate_limited');
+    // one endpoint cannot make us look up thousands of made-up addresses
+    if (!this.limits.stranger.allow(`whois/${endpointKey(from)}`)) return void this.counters.inc('rx_drop_rate_limited');
     if (this.whoisWaiting.add(src, { kind: 'in', packet: Buffer.from(packet), from }, this.now())) this.sendWhois(src);
   }
 
@@ -336,17 +338,23 @@ export class Node {
     return id;
   }
 
-  /** Sends to an address; when its identity is unknown the send waits for WHOIS (bounded). */
-  sendTo(address: bigint, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown } = {}): void {
+  /**
+   * Sends to an address; when its identity is unknown the send waits for WHOIS (bounded).
+   * `beforeSend` runs with the peer just before the packet goes (immediately or after WHOIS).
+   */
+  sendTo(address: bigint, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown; beforeSend?: (peer: Peer) => void } = {}): void {
     const peer = this.topology.get(address);
     if (peer) {
+      opts.beforeSend?.(peer);
       this.sendPacket(peer, verb, payload, opts);
       return;
     }
     if (address === this.address) return;
     const send = (): void => {
       const p = this.topology.get(address);
-      if (p) this.sendPacket(p, verb, payload, opts);
+      if (!p) return;
+      opts.beforeSend?.(p);
+      this.sendPacket(p, verb, payload, opts);
     };
     if (this.whoisWaiting.add(address, { kind: 'out', send }, this.now())) this.sendWhois(address);
   }
@@ -475,6 +483,19 @@ export class Node {
     this.topology.expire(now);
     this.expecting.expire(now);
     if (this.isRoot) this.multicast.expire(now);
+  }
+
+  /** Sizes of every table a stranger can make grow: all bounded. */
+  footprint(): { peers: number; whoisWaiting: number; validating: number; fragmentBytes: number; fragmentPackets: number; multicast: number } {
+    const f = this.switch.reassemblyHeld();
+    return {
+      peers: this.topology.size,
+      whoisWaiting: this.whoisWaiting.size,
+      validating: this.validating.size,
+      fragmentBytes: f.bytes,
+      fragmentPackets: f.packets,
+      multicast: this.multicast.size,
+    };
   }
 
   describe(): string {

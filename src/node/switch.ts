@@ -92,6 +92,11 @@ export class Switch {
     this.rendezvousLimit = new RateLimiter(host.scheduler, { ratePerSec: 0.2, burst: 1 });
   }
 
+  /** Bytes and packets held for reassembly (bounded by its limits). */
+  reassemblyHeld(): { bytes: number; packets: number } {
+    return { bytes: this.reassembly.bytesHeld, packets: this.reassembly.packetsInFlight };
+  }
+
   private drop(reason: string): void {
     this.host.counters.inc(`rx_drop_${reason}`);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
+import { plateauBelow } from '../../src/netstack/icmp.js';
 import {
   emitIcmpEcho,
   emitIcmpError,
@@ -55,6 +56,13 @@ describe('wire/icmp', () => {
     const bad = Buffer.from(ECHO);
     bad[9] ^= 0xff;
     expect(parseIcmp(bad, m)).toBe(IcmpParseError.BadChecksum);
+  });
+
+  it('guesses RFC 1191 plateaus when a router leaves the next-hop MTU zero', () => {
+    expect(plateauBelow(1500)).toBe(1492);
+    expect(plateauBelow(1492)).toBe(1006);
+    expect(plateauBelow(2800)).toBe(2002);
+    expect(plateauBelow(60)).toBe(68);
   });
 
   it('maps errors to errno as Linux', () => {

@@ -4,10 +4,9 @@
  * Every transfer is checked by SHA-256 in both directions.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachTap, type FrameEndpoint, type TapLink } from '../../src/native/tap-link.js';
 import { parseIpv4, parseMac } from '../../src/netstack/addr.js';
@@ -15,29 +14,13 @@ import { RealScheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { Errno, errnoName } from '../../src/netstack/errno.js';
 import { SHUT_WR, type TcpSocket } from '../../src/netstack/socket-api.js';
-import type { NetStack, NetStackOptions } from '../../src/netstack/stack-api.js';
-import { combine, needPrograms, needRootNetns, requireOrSkip, type Requirement } from '../support/requirements.js';
+import { createNetStack } from '../../src/netstack/index.js';
+import type { NetStack } from '../../src/netstack/stack-api.js';
+import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
 import { createNetnsTap, kernelNeighbour, type NetnsTap } from './kernel-netns.js';
 
-const STACK_INDEX = join(dirname(fileURLToPath(import.meta.url)), '../../src/netstack/index.ts');
 const TRANSFER_BYTES = 8 << 20;
 const STACK_MAC = parseMac('02:7a:74:6e:63:22')!;
-
-function needStack(): Requirement {
-  return existsSync(STACK_INDEX)
-    ? { ok: true, reason: '' }
-    : { ok: false, reason: 'createNetStack (src/netstack/index.ts) does not exist yet' };
-}
-
-type CreateNetStack = (opts: NetStackOptions) => NetStack;
-
-async function loadCreateNetStack(): Promise<CreateNetStack> {
-  // Loaded by path at run time so this file type-checks before the stack's entry point exists.
-  const spec = '../../src/netstack/index.js';
-  const mod = (await import(/* @vite-ignore */ spec)) as { createNetStack?: CreateNetStack };
-  if (typeof mod.createNetStack !== 'function') throw new Error('src/netstack/index.ts does not export createNetStack');
-  return mod.createNetStack;
-}
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -212,7 +195,7 @@ function addNetem(n: NetnsTap, lossPct: number, delayMs: number): boolean {
   }
 }
 
-const requirement = combine(needRootNetns(), needPrograms('python3', 'curl', 'ping', 'tc'), needStack());
+const requirement = combine(needRootNetns(), needPrograms('python3', 'curl', 'ping', 'tc'));
 
 describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network namespace)'))('kernel interop over a TAP', () => {
   let net: NetnsTap | undefined;
@@ -230,7 +213,6 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
 
   /** `impair`: loss 2% and delay 20 ms on the kernel side (netem, or its in-process equivalent). */
   async function setUp(impair = false): Promise<{ net: NetnsTap; stack: NetStack; payloadFile: string; payload: Buffer }> {
-    const createNetStack = await loadCreateNetStack();
     net = createNetnsTap();
     // The TAP's MTU is the kernel default (1500), so the stack uses the same.
     stack = createNetStack({ scheduler: new RealScheduler(), mac: STACK_MAC, mtu: 1500, name: 'kernel-interop' });

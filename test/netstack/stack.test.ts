@@ -7,6 +7,9 @@ import { Errno } from '../../src/netstack/errno.js';
 import type { Stack } from '../../src/netstack/index.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
 import type { TcpSocket, UdpDatagram } from '../../src/netstack/socket-api.js';
+import { VirtualScheduler } from '../../src/netstack/clock.js';
+import { createNetStack } from '../../src/netstack/index.js';
+import { SeededRandom } from '../../src/netstack/random.js';
 import { ip, makeSegment } from './stack-link.js';
 
 const A = ip(10, 0, 0, 1);
@@ -44,9 +47,11 @@ describe('stack: addresses and routes', () => {
     expect(f.readUInt16BE(14 + 6)).toBe(1); // request
     expect(f.readUInt32BE(14 + 14)).toBe(ip(192, 168, 5, 7)); // sender
     expect(f.readUInt32BE(14 + 24)).toBe(ip(192, 168, 5, 7)); // target = sender
+    s.addRoute({ dest: 0, prefixLen: 0, gateway: ip(192, 168, 5, 1), metric: 10 });
     s.removeAddress(ip(192, 168, 5, 7));
     expect(s.addresses()).toEqual([]);
-    expect(s.routes()).toEqual([]);
+    // the subnet route went with the address; the gateway route the user added stays
+    expect(s.routes()).toEqual([{ dest: 0, prefixLen: 0, gateway: ip(192, 168, 5, 1), metric: 10 }]);
   });
 
   it('a default route sends off-subnet traffic to the gateway MAC', () => {
@@ -236,9 +241,14 @@ describe('stack: UDP', () => {
     c.setOption('BROADCAST', 1);
     expect(c.sendTo(Buffer.from('all'), { addr: ip(10, 0, 0, 255), port: 6000 })).toBe(3);
     expect(c.sendTo(Buffer.from('lim'), { addr: 0xffffffff, port: 6000 })).toBe(3);
+    const local = a.udpSocket(); // the sender's own stack hears its broadcasts too, as Linux
+    local.bind(0, 6000);
     seg.sched.advance(10);
     expect(s.recv()?.data.toString()).toBe('all');
     expect(s.recv()?.data.toString()).toBe('lim');
+    expect(local.recv()?.data.toString()).toBe('all');
+    expect(local.recv()?.data.toString()).toBe('lim');
+    expect(local.recv()).toBeNull();
     // no ARP was needed for broadcasts
     expect(a.counters().arp.tx_request ?? 0).toBe(0);
     // broadcasts to closed ports draw no ICMP
@@ -421,6 +431,109 @@ describe('stack: TCP', () => {
     expect(echoBytes(seg, c, s, data).equals(data)).toBe(true);
     expect(Number(c.info().mss)).toBeLessThanOrEqual(1400 - 40);
     expect(a.counters().icmp.rx_frag_needed_pmtu_lowered).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('stack: lifecycle', () => {
+  it('close() aborts sockets, fails pending pings and cancels every timer', () => {
+    const { seg, a, b } = pair();
+    const { c } = tcpConnect(seg, a, b, B, 80);
+    seg.sched.advance(100);
+    seg.filter = () => false; // from here on only the stacks' own timers are armed
+    c.write(Buffer.alloc(10_000));
+    const u = a.udpSocket();
+    u.sendTo(Buffer.alloc(10), { addr: ip(10, 0, 0, 77), port: 1 }); // ARP pending
+    u.sendTo(Buffer.alloc(5000), { addr: ip(127, 0, 0, 1), port: 1 }); // loopback queued
+    b.input(Buffer.alloc(10)); // junk
+    const results: PingResult[] = [];
+    a.ping(ip(10, 0, 0, 78), { timeoutMs: 5000 }, (r) => results.push(r));
+    expect(seg.sched.pending()).toBeGreaterThan(0);
+    a.close();
+    b.close();
+    expect(results).toEqual([{ ok: false, errno: Errno.ENETDOWN }]);
+    expect(seg.sched.pending()).toBe(0);
+    expect(c.state).toBe('CLOSED');
+    // a closed stack ignores input and refuses new pings without throwing
+    a.input(Buffer.alloc(60));
+    a.ping(B, {}, (r) => results.push(r));
+    seg.sched.advance(10);
+    expect(results[1]).toEqual({ ok: false, errno: Errno.EINVAL });
+  });
+
+  it('setMtu clamps and changes what TCP and UDP may send', () => {
+    const { a } = pair({ mtu: 2800 });
+    const st = a as Stack;
+    expect(a.mtu).toBe(2800);
+    a.setMtu(10);
+    expect(a.mtu).toBe(68);
+    a.setMtu(1500);
+    expect(st.ipv4.maxPayloadFor(B)).toBe(1480);
+    expect(st.ipv4.maxPayloadFor(ip(127, 0, 0, 1))).toBe(65515);
+  });
+});
+
+describe('stack: bad calls from the API side', () => {
+  it('are refused with an errno or ignored, never thrown', () => {
+    const { seg, a } = pair();
+    const bad = [NaN, -1, 2 ** 32, 1.5, Infinity] as number[];
+    for (const v of bad) {
+      expect(() => a.addAddress(v, 24)).not.toThrow();
+      expect(() => a.addAddress(ip(10, 1, 1, 1), v)).not.toThrow();
+      expect(() => a.addRoute({ dest: v, prefixLen: 8, gateway: null, metric: 0 })).not.toThrow();
+      expect(() => a.setMtu(v)).not.toThrow();
+    }
+    expect(a.addresses()).toEqual([{ addr: A, prefixLen: 24 }]);
+    expect(a.routes()).toHaveLength(1);
+    const u = a.udpSocket();
+    for (const v of bad) {
+      expect(u.bind(v, 1)).toBe(-Errno.EINVAL);
+      expect(u.sendTo(Buffer.alloc(1), { addr: B, port: v })).toBe(-Errno.EINVAL);
+      expect(u.connect(v, 1)).toBe(-Errno.EINVAL);
+    }
+    expect(u.sendTo('nope' as unknown as Uint8Array, { addr: B, port: 1 })).toBe(-Errno.EINVAL);
+    const results: PingResult[] = [];
+    a.ping(B, { size: -5 }, (r) => results.push(r));
+    a.ping(B, { size: 1e9 }, (r) => results.push(r));
+    a.ping(B, { timeoutMs: NaN }, (r) => results.push(r));
+    seg.sched.advance(10);
+    expect(results).toEqual([0, 1, 2].map(() => ({ ok: false, errno: Errno.EINVAL })));
+    u.close();
+    expect(u.sendTo(Buffer.alloc(1), { addr: B, port: 1 })).toBe(-Errno.EBADF);
+  });
+});
+
+describe('stack: a link that delivers synchronously', () => {
+  it('ARP, ping, UDP echo and a TCP transfer work when frames are handed over inside the send call', () => {
+    const sched = new VirtualScheduler();
+    const a = createNetStack({ scheduler: sched, random: new SeededRandom(1), mac: Buffer.from([2, 0, 0, 0, 0, 1]), mtu: 1500 });
+    const b = createNetStack({ scheduler: sched, random: new SeededRandom(2), mac: Buffer.from([2, 0, 0, 0, 0, 2]), mtu: 1500 });
+    a.setLinkOutput((f) => b.input(f));
+    b.setLinkOutput((f) => a.input(f));
+    a.addAddress(A, 24);
+    b.addAddress(B, 24);
+    let r: PingResult | null = null;
+    a.ping(B, {}, (x) => (r = x));
+    sched.runUntil(() => r !== null, 5000);
+    expect(r).toEqual({ ok: true, rttMs: 0, ttl: 64 });
+    const us = b.udpSocket();
+    us.bind(0, 7);
+    us.handlers.onReadable = () => {
+      for (let d = us.recv(); d; d = us.recv()) us.sendTo(d.data, d.from);
+    };
+    const uc = a.udpSocket();
+    const got: string[] = [];
+    uc.handlers.onReadable = () => {
+      for (let d = uc.recv(); d; d = uc.recv()) got.push(d.data.toString());
+    };
+    for (let i = 0; i < 3; i++) uc.sendTo(Buffer.from(`u${i}`), { addr: B, port: 7 });
+    expect(got).toEqual(['u0', 'u1', 'u2']);
+    const seg = { sched } as unknown as ReturnType<typeof makeSegment>;
+    const { c, s } = tcpConnect(seg, a, b, B, 80);
+    const data = Buffer.alloc(500_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 17) & 0xff;
+    expect(echoBytes(seg, c, s, data).equals(data)).toBe(true);
+    expect(a.counters().link.rx_internal_error ?? 0).toBe(0);
+    expect(b.counters().tcp.rx_internal_error ?? 0).toBe(0);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   aesGmacSivFor,
   armor,
   cryptField,
+  dataCipherFor,
   dearmor,
   mangleSalsaKey,
   nativeArmorActive,
@@ -21,7 +22,14 @@ import { requireOrSkip } from '../support/requirements.js';
 import { poly1305 } from '../../src/node/crypto/poly1305.js';
 import { Salsa20 } from '../../src/node/crypto/salsa20.js';
 import { hex, loadVectors } from './crypto-vectors.js';
-import { lz4BlockDecompress } from './lz4-block.js';
+import { lz4Decompress } from '../../src/node/lz4.js';
+
+/** LZ4-expands a captured compressed payload; a decode failure fails the test. */
+function lz4BlockDecompress(block: Uint8Array, max: number): Buffer {
+  const r = lz4Decompress(block, max);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
 
 interface PairVector {
   pair: string;
@@ -309,6 +317,15 @@ for (const impl of implementations) {
     });
   });
 }
+
+describe('armor: cipher choice', () => {
+  it('uses AES-GMAC-SIV for peers at protocol 12 or later (stock 1.14.1 speaks 12), Salsa20/12 before', () => {
+    expect(dataCipherFor(12)).toBe(3);
+    expect(dataCipherFor(13)).toBe(3);
+    expect(dataCipherFor(11)).toBe(1);
+    expect(dataCipherFor(0)).toBe(1);
+  });
+});
 
 describe('armor: implementation choice', () => {
   it('native and node:crypto AES-GMAC-SIV produce the same packets and open each other\'s', () => {

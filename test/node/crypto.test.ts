@@ -17,6 +17,8 @@ import {
 import { constantTimeEqual } from '../../src/node/crypto/constant-time.js';
 import {
   closeMemoryHardHashWorker,
+  HashQueueFullError,
+  MAX_PENDING_HASHES,
   memoryHardHash,
   memoryHardHashSync,
 } from '../../src/node/crypto/memory-hard-hash.js';
@@ -116,6 +118,45 @@ describe('Poly1305', () => {
     }
   });
 
+  it('agrees with a BigInt reference on random and carry-heavy inputs', () => {
+    const P = (1n << 130n) - 5n;
+    const le = (b: Uint8Array): bigint => BigInt(`0x${Buffer.from(b).reverse().toString('hex') || '0'}`);
+    const reference = (key: Uint8Array, msg: Uint8Array): string => {
+      const r = le(key.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+      const sKey = le(key.subarray(16, 32));
+      let h = 0n;
+      for (let i = 0; i < msg.length; i += 16) {
+        const block = msg.subarray(i, Math.min(i + 16, msg.length));
+        h = ((h + le(block) + (1n << BigInt(8 * block.length))) * r) % P;
+      }
+      const t = (h + sKey) & ((1n << 128n) - 1n);
+      return Buffer.from(t.toString(16).padStart(32, '0'), 'hex').reverse().toString('hex');
+    };
+    let seed = 1;
+    const rnd = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    };
+    for (let n = 0; n < 300; n++) {
+      const fill = n % 3; // random, all 0xff, or mostly 0xff with random bytes
+      const key = Uint8Array.from({ length: 32 }, () => (fill === 0 ? rnd() : 0xff));
+      const len = n % 7 === 0 ? 16 * (n % 20) : rnd() * 3;
+      const msg = Uint8Array.from({ length: len }, () => (fill === 1 ? 0xff : fill === 2 && rnd() < 16 ? rnd() : fill === 2 ? 0xff : rnd()));
+      const tag = new Uint8Array(16);
+      poly1305(key, 0, msg, 0, msg.length, tag, 0);
+      expect(Buffer.from(tag).toString('hex'), `case ${n}`).toBe(reference(key, msg));
+    }
+    // maximal r with near-maximal messages: where 32-bit carry arithmetic goes wrong (~1.4% of these)
+    const key = Buffer.alloc(32, 0xff);
+    for (let n = 0; n < 3000; n++) {
+      const msg = Buffer.alloc(1 + (n % 64), 0xff);
+      for (let j = 0; j < msg.length; j++) if ((n * 31 + j * 17) % 13 === 0) msg[j] = (n * 7 + j) & 0xff;
+      const tag = new Uint8Array(16);
+      poly1305(key, 0, msg, 0, msg.length, tag, 0);
+      expect(Buffer.from(tag).toString('hex'), `max-key case ${n}`).toBe(reference(key, msg));
+    }
+  });
+
   it('works on a sub-range at any offset and length 0', () => {
     const key = createHash('sha256').update('p').digest();
     const msg = Buffer.from(createHash('sha512').update('m').digest());
@@ -168,6 +209,30 @@ describe('memory-hard hash', () => {
     }
     expect(turns).toBe(3);
     expect((await p).equals(memoryHardHashSync(key))).toBe(true);
+  });
+});
+
+describe('memory-hard hash queue bound', () => {
+  it('refuses hashes beyond MAX_PENDING_HASHES at once, without caching the refusal', async () => {
+    const keys = Array.from({ length: MAX_PENDING_HASHES + 5 }, (_, i) => {
+      const k = Buffer.alloc(64);
+      k.writeUInt32BE(i + 1, 0);
+      k.write('queue-bound', 8);
+      return k;
+    });
+    const results = keys.map((k) => memoryHardHash(k).then(
+      () => 'done',
+      (e: unknown) => (e instanceof HashQueueFullError ? 'full' : 'stopped'),
+    ));
+    // the refusals are immediate; stopping the worker then ends the queued hashes
+    await new Promise<void>((r) => setImmediate(r));
+    await closeMemoryHardHashWorker();
+    const outcome = await Promise.all(results);
+    expect(outcome.filter((o) => o === 'full').length).toBe(5);
+    expect(outcome.slice(MAX_PENDING_HASHES).every((o) => o === 'full')).toBe(true);
+    // a refused key is tried again later rather than remembered as failed
+    const again = await memoryHardHash(keys[MAX_PENDING_HASHES + 4]!);
+    expect(again.equals(memoryHardHashSync(keys[MAX_PENDING_HASHES + 4]!))).toBe(true);
   });
 });
 

@@ -93,7 +93,7 @@ describe('fragment reassembly', () => {
     expect(feed(r, otherDest).kind).toBe('dropped');
   });
 
-  it('stays within its memory cap under a flood of fragments for distinct packets', () => {
+  it('stays within its memory cap under a flood of heads and fragments for distinct packets', () => {
     const clock = new VirtualScheduler();
     const limits = { maxPackets: 64, maxBytes: 256 * 1024, timeoutMs: 500 };
     const r = new FragmentReassembly(clock, limits);
@@ -101,11 +101,16 @@ describe('fragment reassembly', () => {
     let seed = 99;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
     for (let i = 0; i < 5000; i++) {
+      // fragments of distinct packets, and every third datagram a head that never completes
       const f = Buffer.alloc(16 + 1400);
       f.writeUInt32BE(rnd(), 0);
       f.writeUInt32BE(i, 4);
-      f[13] = 0xff;
-      f[14] = (15 << 4) | (1 + (rnd() % 14));
+      if (i % 3 === 0) {
+        f[18] = 0x40 | (3 << 3);
+      } else {
+        f[13] = 0xff;
+        f[14] = (15 << 4) | (1 + (rnd() % 14));
+      }
       const res = feed(r, f);
       expect(res.kind).not.toBe('complete');
       maxHeld = Math.max(maxHeld, r.bytesHeld);

@@ -8,7 +8,11 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeMemoryHardHashWorker } from '../../src/node/crypto/memory-hard-hash.js';
+import {
+  closeMemoryHardHashWorker,
+  MAX_PENDING_HASHES,
+  memoryHardHash,
+} from '../../src/node/crypto/memory-hard-hash.js';
 import {
   IDENTITY_PUBLIC_BINARY_LENGTH,
   Identity,
@@ -170,6 +174,34 @@ describe('Identity behaviour', () => {
     expect(Identity.fromString(id.toString(true)).toString(true)).toBe(id.toString(true));
     const peer = Identity.fromString(vectors.valid[0]!.secret);
     expect(id.agree(peer).equals(peer.agree(id))).toBe(true);
+  });
+});
+
+describe('Identity.validate verdicts', () => {
+  it('tells valid, invalid and busy apart, and retries after busy', async () => {
+    expect(await Identity.fromString(vectors.valid[5]!.public).validate()).toBe('valid');
+    expect(await Identity.fromString(vectors.invalid[0]!.string).validate()).toBe('invalid');
+    // a key never hashed before (digests are cached per key), so the check must wait for the queue
+    const pub = Buffer.from(vectors.valid[6]!.public.split(':')[2]!, 'hex');
+    pub[5] = pub[5]! ^ 0x10;
+    const id = Identity.fromParts(0x1122334455n, pub);
+    // fill the hash queue with other keys, so this identity cannot be checked now
+    const filler = Array.from({ length: MAX_PENDING_HASHES }, (_, i) => {
+      const k = Buffer.alloc(64);
+      k.writeUInt32BE(i + 1, 0);
+      k.write('identity-busy', 8);
+      return memoryHardHash(k).catch(() => null);
+    });
+    try {
+      expect(await id.validate()).toBe('busy');
+      expect(await id.locallyValidate()).toBe(false);
+    } finally {
+      await closeMemoryHardHashWorker();
+      await Promise.all(filler);
+    }
+    // busy was not remembered: the identity is now actually checked (and its address is wrong)
+    expect(await id.validate()).toBe('invalid');
+    expect(await id.locallyValidate()).toBe(false);
   });
 });
 

@@ -113,9 +113,12 @@ describe('packet header against session_all.json', () => {
     expect(pieces!.map((b) => b.toString('hex'))).toEqual(pk.fragments!.map((f) => f.udpPayloadHex));
   });
 
-  it('refuses a packet that would need more than 15 pieces', () => {
-    const big = buildPacket({ packetId: 1n, destination: 2n, source: 3n, cipher: 3, verb: Verb.FRAME }, Buffer.alloc(15 * 1416 + 100));
-    expect(fragmentPacket(big, 1432)).toBeNull();
+  it('refuses a packet that would need more than 15 pieces, or lacks the fragmented flag', () => {
+    const fields = { packetId: 1n, destination: 2n, source: 3n, cipher: 3, verb: Verb.FRAME, fragmented: true };
+    expect(fragmentPacket(buildPacket(fields, Buffer.alloc(1432 + 14 * 1416 - 28)), 1432)!.length).toBe(15);
+    expect(fragmentPacket(buildPacket(fields, Buffer.alloc(1432 + 14 * 1416 - 27)), 1432)).toBeNull();
+    expect(fragmentPacket(buildPacket({ ...fields, fragmented: false }, Buffer.alloc(3000)), 1432)).toBeNull();
+    expect(fragmentPacket(buildPacket({ ...fields, fragmented: false }, Buffer.alloc(100)), 1432)!.length).toBe(1);
   });
 
   it('never throws on truncations of every length and on random bytes', () => {

@@ -131,3 +131,167 @@ export class Sim {
 export async function settle(): Promise<void> {
   await new Promise<void>((r) => setImmediate(r));
 }
+
+import { parseIpv4 } from '../../src/netstack/addr.js';
+import type { PingResult } from '../../src/netstack/stack-api.js';
+import { Networks } from '../../src/node/networks.js';
+import { MemoryController } from './memory-controller.js';
+
+export interface NetSimNode extends SimNode {
+  nets: Networks;
+}
+
+/**
+ * One root (R), one controller (C, with an in-memory backend) and members on network NWID
+ * (controlled by C: the vectors' C is 3ce329f872, the network id's prefix).
+ */
+export class NetSim extends Sim {
+  readonly backend: MemoryController;
+  readonly refreshMs: number;
+  readonly members = new Map<string, NetSimNode>();
+  root!: SimNode;
+  controller!: NetSimNode;
+
+  constructor(opts: { latencyMs?: number; loss?: number; refreshMs?: number; credentialTimeMaxDelta?: number } = {}) {
+    super(opts);
+    this.refreshMs = opts.refreshMs ?? 60_000;
+    this.backend = new MemoryController(this.wall);
+    this.backend.createNetwork(NWID, { credentialTimeMaxDelta: opts.credentialTimeMaxDelta ?? 1_800_000 });
+  }
+
+  startInfrastructure(): void {
+    this.root = this.add('R', 0, '10.99.0.1');
+    const c = this.add('C', 1, '10.99.0.2');
+    this.controller = { ...c, nets: new Networks(c.node, { controller: this.backend, refreshMs: this.refreshMs }) };
+  }
+
+  /** Restarts the root with the same identity and endpoint (its tables start empty). */
+  restartRoot(): SimNode {
+    this.root.node.stop();
+    this.root = this.add('R', 0, '10.99.0.1');
+    return this.root;
+  }
+
+  addMember(name: string, idIndex: number, ip: string): NetSimNode {
+    const sn = this.add(name, idIndex, ip);
+    const m: NetSimNode = { ...sn, nets: new Networks(sn.node, { refreshMs: this.refreshMs }) };
+    this.members.set(name, m);
+    return m;
+  }
+
+  member(name: string): NetSimNode {
+    const m = this.members.get(name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  status(name: string): string | undefined {
+    return this.member(name).nets.get(NWID)?.status;
+  }
+
+  /** The member's first IPv4 address on the network, once configured. */
+  ip(name: string): number | null {
+    return this.member(name).nets.get(NWID)?.stack?.addresses()[0]?.addr ?? null;
+  }
+
+  async ping(from: string, to: string, limitMs = 10_000): Promise<PingResult | null> {
+    const stack = this.member(from).nets.get(NWID)?.stack;
+    const dst = this.ip(to);
+    if (!stack || dst === null) return null;
+    let result: PingResult | null = null;
+    stack.ping(dst, { timeoutMs: limitMs - 100 }, (r) => {
+      result = r;
+    });
+    await this.until(() => result !== null, limitMs);
+    return result;
+  }
+}
+
+export function ipv4(text: string): number {
+  const a = parseIpv4(text);
+  if (a === null) throw new Error(`bad address ${text}`);
+  return a;
+}
+
+import { createHash } from 'node:crypto';
+import type { NetStack } from '../../src/netstack/stack-api.js';
+
+export interface TransferResult {
+  sentSha256: string;
+  receivedSha256: string;
+  receivedBytes: number;
+  virtualMs: number;
+}
+
+/**
+ * Moves `bytes` of seeded random data over TCP from `client` to a listener on `server` (at
+ * serverIp:port) and returns both SHA-256 digests. Drives time with `drive` until done.
+ */
+export async function tcpTransfer(
+  client: NetStack,
+  server: NetStack,
+  serverIp: number,
+  port: number,
+  bytes: number,
+  drive: (done: () => boolean, limitMs: number) => Promise<boolean>,
+  now: () => number,
+  limitMs = 600_000,
+): Promise<TransferResult> {
+  const data = Buffer.alloc(bytes);
+  let x = 0x12345678;
+  for (let i = 0; i < bytes; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data.writeInt32LE(x | 0, i);
+  }
+  const sentSha256 = createHash('sha256').update(data).digest('hex');
+  const rxHash = createHash('sha256');
+  let received = 0;
+  let eof = false;
+  const listener = server.tcpSocket();
+  if (listener.bind(0, port) < 0 || listener.listen(4) < 0) throw new Error('listen failed');
+  listener.handlers.onAcceptable = () => {
+    const conn = listener.accept();
+    if (!conn) return;
+    const drain = (): void => {
+      for (;;) {
+        const r = conn.read(256 * 1024);
+        if (typeof r === 'number') {
+          if (r === 0) {
+            eof = true;
+            conn.close();
+          }
+          return;
+        }
+        received += r.length;
+        rxHash.update(r);
+      }
+    };
+    conn.handlers.onReadable = drain;
+    drain();
+  };
+  const sock = client.tcpSocket();
+  let off = 0;
+  let failed: number | null = null;
+  const pump = (): void => {
+    while (off < data.length) {
+      const n = sock.write(data.subarray(off, Math.min(data.length, off + 64 * 1024)));
+      if (n <= 0) return;
+      off += n;
+    }
+    sock.shutdown(1);
+  };
+  sock.handlers.onConnect = pump;
+  sock.handlers.onWritable = pump;
+  sock.handlers.onError = (e) => {
+    failed = e;
+  };
+  const t0 = now();
+  sock.connect(serverIp, port);
+  await drive(() => eof || failed !== null, limitMs);
+  sock.close();
+  listener.close();
+  if (failed !== null) throw new Error(`tcp failed: errno ${failed} after ${received} bytes`);
+  return { sentSha256, receivedSha256: rxHash.digest('hex'), receivedBytes: received, virtualMs: now() - t0 };
+}

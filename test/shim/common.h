@@ -20,7 +20,7 @@
 
 static const char *host_addr = "127.0.0.1";
 
-static const char *ename(int e) {
+static __attribute__((unused)) const char *ename(int e) {
   switch (e) {
   case 0: return "OK";
   case EAGAIN: return "EAGAIN";
@@ -44,6 +44,7 @@ static const char *ename(int e) {
   case EAFNOSUPPORT: return "EAFNOSUPPORT";
   case ENOPROTOOPT: return "ENOPROTOOPT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
+  case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
   default: {
     static char buf[32];
     snprintf(buf, sizeof(buf), "E%d", e);
@@ -62,13 +63,13 @@ static const char *ename(int e) {
 /* Result of a call as text: "OK" or the errno name. */
 #define RES(expr) ((expr) < 0 ? ename(errno) : "OK")
 
-static void die(const char *what) {
+static __attribute__((unused)) void die(const char *what) {
   printf("FATAL %s: %s\n", what, ename(errno));
   fflush(stdout);
   exit(3);
 }
 
-static struct sockaddr_in mkaddr(const char *ip, int port) {
+static __attribute__((unused)) struct sockaddr_in mkaddr(const char *ip, int port) {
   struct sockaddr_in a;
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
@@ -77,14 +78,14 @@ static struct sockaddr_in mkaddr(const char *ip, int port) {
   return a;
 }
 
-static int tcp_socket(void) {
+static __attribute__((unused)) int tcp_socket(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) die("socket");
   return fd;
 }
 
 /* A listener on host_addr, port chosen by the system; its port in *port. */
-static int listener(int *port, int backlog) {
+static __attribute__((unused)) int listener(int *port, int backlog) {
   int fd = tcp_socket(), one = 1;
   struct sockaddr_in a = mkaddr(host_addr, 0);
   socklen_t l = sizeof(a);
@@ -96,20 +97,20 @@ static int listener(int *port, int backlog) {
   return fd;
 }
 
-static int connect_to(int port) {
+static __attribute__((unused)) int connect_to(int port) {
   int fd = tcp_socket();
   struct sockaddr_in a = mkaddr(host_addr, port);
   if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) die("connect");
   return fd;
 }
 
-static int accept_one(int lfd) {
+static __attribute__((unused)) int accept_one(int lfd) {
   int fd = accept(lfd, NULL, NULL);
   if (fd < 0) die("accept");
   return fd;
 }
 
-static ssize_t write_all(int fd, const void *buf, size_t n) {
+static __attribute__((unused)) ssize_t write_all(int fd, const void *buf, size_t n) {
   size_t off = 0;
   while (off < n) {
     ssize_t w = write(fd, (const char *)buf + off, n - off);
@@ -123,7 +124,7 @@ static ssize_t write_all(int fd, const void *buf, size_t n) {
 }
 
 /* Reads until EOF (or n bytes); returns bytes read or -1. */
-static ssize_t read_full(int fd, void *buf, size_t n) {
+static __attribute__((unused)) ssize_t read_full(int fd, void *buf, size_t n) {
   size_t off = 0;
   while (off < n) {
     ssize_t r = read(fd, (char *)buf + off, n - off);
@@ -137,13 +138,13 @@ static ssize_t read_full(int fd, void *buf, size_t n) {
   return (ssize_t)off;
 }
 
-static double now_s(void) {
+static __attribute__((unused)) double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int get_int_opt(int fd, int level, int name) {
+static __attribute__((unused)) int get_int_opt(int fd, int level, int name) {
   int v = -12345;
   socklen_t l = sizeof(v);
   if (getsockopt(fd, level, name, &v, &l) != 0) return -errno;
@@ -151,13 +152,13 @@ static int get_int_opt(int fd, int level, int name) {
 }
 
 /* FNV-1a over a stream, to compare transfers without printing data. */
-static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
+static __attribute__((unused)) uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
   return h;
 }
 #define FNV_INIT 0xcbf29ce484222325ull
 
-static void fill_pattern(unsigned char *p, size_t n, unsigned seed) {
+static __attribute__((unused)) void fill_pattern(unsigned char *p, size_t n, unsigned seed) {
   uint32_t x = seed * 2654435761u + 1;
   for (size_t i = 0; i < n; i++) {
     x ^= x << 13;

@@ -141,6 +141,17 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * Most hashes waiting at once (~20 s of work). Past it, requests fail at once instead of growing
+ * the queue, so a flood of new identities cannot use unbounded memory.
+ */
+export const MAX_PENDING_HASHES = 1024;
+
+/** Thrown (as a rejection) when MAX_PENDING_HASHES hashes are already waiting. */
+export class HashQueueFullError extends Error {
+  override readonly name = 'HashQueueFullError';
+}
+
 /** One background thread that computes hashes in arrival order; idle, it does not keep the process alive. */
 class HashWorker {
   private worker: Worker | null = null;
@@ -148,6 +159,9 @@ class HashWorker {
   private readonly pending = new Map<number, Pending>();
 
   run(publicKey: Uint8Array): Promise<Buffer> {
+    if (this.pending.size >= MAX_PENDING_HASHES) {
+      return Promise.reject(new HashQueueFullError(`memory-hard hash queue full (${MAX_PENDING_HASHES} waiting)`));
+    }
     const w = this.ensure();
     const id = this.nextId++;
     return new Promise<Buffer>((resolve, reject) => {
@@ -194,7 +208,9 @@ const worker = new HashWorker();
 
 /**
  * The digest of a public key, computed off the event loop. Results (and hashes in progress) are
- * cached by public key, so each peer's identity costs one hash however often it is checked.
+ * cached by public key, so each peer's identity costs one hash however often it is checked; the
+ * returned Buffer is shared, so callers must not modify it. Rejects with HashQueueFullError when
+ * too many hashes are waiting (the failure is not cached).
  */
 export function memoryHardHash(publicKey: Uint8Array): Promise<Buffer> {
   const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');

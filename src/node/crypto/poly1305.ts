@@ -1,7 +1,9 @@
 /**
  * Poly1305 one-time authenticator (RFC 8439), single shot over a byte range, with no allocation
- * per call. node:crypto has no standalone Poly1305 on Node 20, so it is written here in the
- * 16-bit-limb style (ten 13-bit limbs of h and r) whose products stay exact in JS numbers.
+ * per call. node:crypto has no standalone Poly1305 on Node 20, so it is written here with ten
+ * 13-bit limbs of h and r: products and their sums stay exact in JS numbers (< 2^53). The sums
+ * can exceed 2^32, so their carries use division, not `>>> 13` (which would truncate them; a
+ * BigInt reference test with all-0xff keys catches that).
  */
 
 const tail = new Uint8Array(16);
@@ -80,25 +82,25 @@ export function poly1305(
 
     let c = 0;
     let d0 = c + h0 * r0 + h1 * s9 + h2 * s8 + h3 * s7 + h4 * s6 + h5 * s5 + h6 * s4 + h7 * s3 + h8 * s2 + h9 * s1;
-    c = d0 >>> 13; d0 &= 0x1fff;
+    c = Math.floor(d0 / 8192); d0 -= c * 8192;
     let d1 = c + h0 * r1 + h1 * r0 + h2 * s9 + h3 * s8 + h4 * s7 + h5 * s6 + h6 * s5 + h7 * s4 + h8 * s3 + h9 * s2;
-    c = d1 >>> 13; d1 &= 0x1fff;
+    c = Math.floor(d1 / 8192); d1 -= c * 8192;
     let d2 = c + h0 * r2 + h1 * r1 + h2 * r0 + h3 * s9 + h4 * s8 + h5 * s7 + h6 * s6 + h7 * s5 + h8 * s4 + h9 * s3;
-    c = d2 >>> 13; d2 &= 0x1fff;
+    c = Math.floor(d2 / 8192); d2 -= c * 8192;
     let d3 = c + h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s9 + h5 * s8 + h6 * s7 + h7 * s6 + h8 * s5 + h9 * s4;
-    c = d3 >>> 13; d3 &= 0x1fff;
+    c = Math.floor(d3 / 8192); d3 -= c * 8192;
     let d4 = c + h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0 + h5 * s9 + h6 * s8 + h7 * s7 + h8 * s6 + h9 * s5;
-    c = d4 >>> 13; d4 &= 0x1fff;
+    c = Math.floor(d4 / 8192); d4 -= c * 8192;
     let d5 = c + h0 * r5 + h1 * r4 + h2 * r3 + h3 * r2 + h4 * r1 + h5 * r0 + h6 * s9 + h7 * s8 + h8 * s7 + h9 * s6;
-    c = d5 >>> 13; d5 &= 0x1fff;
+    c = Math.floor(d5 / 8192); d5 -= c * 8192;
     let d6 = c + h0 * r6 + h1 * r5 + h2 * r4 + h3 * r3 + h4 * r2 + h5 * r1 + h6 * r0 + h7 * s9 + h8 * s8 + h9 * s7;
-    c = d6 >>> 13; d6 &= 0x1fff;
+    c = Math.floor(d6 / 8192); d6 -= c * 8192;
     let d7 = c + h0 * r7 + h1 * r6 + h2 * r5 + h3 * r4 + h4 * r3 + h5 * r2 + h6 * r1 + h7 * r0 + h8 * s9 + h9 * s8;
-    c = d7 >>> 13; d7 &= 0x1fff;
+    c = Math.floor(d7 / 8192); d7 -= c * 8192;
     let d8 = c + h0 * r8 + h1 * r7 + h2 * r6 + h3 * r5 + h4 * r4 + h5 * r3 + h6 * r2 + h7 * r1 + h8 * r0 + h9 * s9;
-    c = d8 >>> 13; d8 &= 0x1fff;
+    c = Math.floor(d8 / 8192); d8 -= c * 8192;
     let d9 = c + h0 * r9 + h1 * r8 + h2 * r7 + h3 * r6 + h4 * r5 + h5 * r4 + h6 * r3 + h7 * r2 + h8 * r1 + h9 * r0;
-    c = d9 >>> 13; d9 &= 0x1fff;
+    c = Math.floor(d9 / 8192); d9 -= c * 8192;
     c = ((c << 2) + c) | 0;
     c = (c + d0) | 0;
     d0 = c & 0x1fff;

@@ -2,11 +2,6 @@
 
 export const ADDRESS_LENGTH = 5;
 
-/** Reserved prefix: addresses starting with 0xff are never valid. */
-export function isReservedAddress(a: bigint): boolean {
-  return a === 0n || a >> 32n === 0xffn || a < 0n || a > 0xffffffffffn;
-}
-
 export function formatAddress(a: bigint): string {
   return a.toString(16).padStart(10, '0');
 }
@@ -27,11 +22,4 @@ export function parseNetworkId(text: string): bigint | null {
 /** The controller of a network is the node whose address is the network id's top 40 bits. */
 export function controllerOf(nwid: bigint): bigint {
   return (nwid >> 24n) & 0xffffffffffn;
-}
-
-export function formatMac(mac: bigint): string {
-  return mac
-    .toString(16)
-    .padStart(12, '0')
-    .replace(/(..)(?!$)/g, '$1:');
 }

@@ -22,8 +22,8 @@ export function parseFrame(payload: Buffer): Parsed<Frame> {
 
 export function emitFrame(networkId: bigint, etherType: number, data: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + data.length);
-  b.writeBigUInt64BE(networkId, 0);
-  b.writeUInt16BE(etherType, 8);
+  b.writeBigUInt64BE(BigInt.asUintN(64, networkId), 0);
+  b.writeUInt16BE(etherType & 0xffff, 8);
   b.set(data, FRAME_HEADER_LENGTH);
   return b;
 }

@@ -48,6 +48,7 @@ export function parseHello(payload: Buffer): Parsed<Hello> {
   const timestamp = r.u64('timestamp');
   const identity = readIdentityBytes(r);
   if (!identity) return fail(`HELLO: ${r.failed ?? 'bad identity'}`);
+  if (identity.privateKey) return fail('HELLO: identity carries a private key');
   const physicalDestination = r.remaining > 0 ? readInetAddress(r) : null;
   let planetWorldId: bigint | null = null;
   let planetWorldTimestamp: bigint | null = null;

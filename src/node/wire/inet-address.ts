@@ -60,14 +60,20 @@ export function readInetAddress(r: Reader): InetAddress | null {
   }
 }
 
-/** Writes one address (nil when null). Returns false if the text is not a valid address. */
+/**
+ * Writes one address (nil when null). An address whose text is not valid is written as nil, so
+ * the output stays well-formed, and false is returned.
+ */
 export function writeInetAddress(w: Writer, a: InetAddress | null): boolean {
   if (a === null) {
     w.u8(0);
     return true;
   }
   const bytes = a.family === 4 ? ipv4Bytes(a.ip) : ipv6Bytes(a.ip);
-  if (!bytes) return false;
+  if (!bytes) {
+    w.u8(0);
+    return false;
+  }
   w.u8(a.family === 4 ? 4 : 6)
     .bytes(bytes)
     .u16(a.port);

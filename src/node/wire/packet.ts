@@ -157,6 +157,8 @@ export interface PacketFields {
   hops?: number;
   verb: number;
   compressed?: boolean;
+  /** Set when the armored packet will be split (the MAC covers this flag). */
+  fragmented?: boolean;
 }
 
 /** Builds a plaintext packet with a zero MAC (the armor fills MAC and cipher text). */
@@ -165,7 +167,7 @@ export function buildPacket(f: PacketFields, payload: Uint8Array): Buffer {
   b.writeBigUInt64BE(BigInt.asUintN(64, f.packetId), PACKET_IDX_IV);
   writeAddress(b, PACKET_IDX_DEST, f.destination);
   writeAddress(b, PACKET_IDX_SOURCE, f.source);
-  b[PACKET_IDX_FLAGS] = ((f.cipher & 7) << 3) | ((f.hops ?? 0) & FLAGS_HOPS_MASK);
+  b[PACKET_IDX_FLAGS] = (f.fragmented ? FLAG_FRAGMENTED : 0) | ((f.cipher & 7) << 3) | ((f.hops ?? 0) & FLAGS_HOPS_MASK);
   b.fill(0, PACKET_IDX_MAC, PACKET_IDX_VERB);
   b[PACKET_IDX_VERB] = (f.verb & VERB_MASK) | (f.compressed ? VERB_FLAG_COMPRESSED : 0);
   b.set(payload, PACKET_IDX_PAYLOAD);
@@ -213,10 +215,12 @@ export class FragmentView {
  * Splits an armored packet into a head and fragments for a physical MTU, as stock does: the head
  * is the first `mtu` bytes with flag 0x40 set (set before armoring so the MAC covers it), each
  * fragment carries up to `mtu - 16` more bytes. Returns the packet itself when it fits, or null if
- * it would need more than MAX_FRAGMENTS pieces.
+ * it would need more than MAX_FRAGMENTS pieces or lacks the fragmented flag (its MAC would then
+ * not match what the receiver reassembles).
  */
 export function fragmentPacket(packet: Buffer, mtu = DEFAULT_PHYSICAL_MTU): Buffer[] | null {
   if (packet.length <= mtu) return [packet];
+  if ((packet[PACKET_IDX_FLAGS]! & FLAG_FRAGMENTED) === 0) return null;
   const per = mtu - FRAGMENT_HEADER_LENGTH;
   const rest = packet.length - mtu;
   const total = 1 + Math.ceil(rest / per);

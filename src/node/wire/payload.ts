@@ -30,6 +30,8 @@ export type OkBody =
   | { verb: typeof Verb.EXT_FRAME; value: bigint }
   /** OK(ECHO): the echoed bytes; a 16-byte body may be a config push ack. */
   | { verb: typeof Verb.ECHO; value: Buffer; configAck: ConfigPushAck | null }
+  /** OK(NETWORK_CONFIG), as the protocol documents the push ack (stock 1.14 uses OK(ECHO)). */
+  | { verb: typeof Verb.NETWORK_CONFIG; value: ConfigPushAck }
   | { verb: number; value: Buffer };
 
 export type ErrorBody =
@@ -74,6 +76,8 @@ export function decodeOkBody(inReVerb: number, body: Buffer): Parsed<OkBody> {
       return map(parseOkMulticastFrame(body), (value) => ({ verb: Verb.MULTICAST_FRAME, value }));
     case Verb.EXT_FRAME:
       return map(parseOkExtFrame(body), (value) => ({ verb: Verb.EXT_FRAME, value }));
+    case Verb.NETWORK_CONFIG:
+      return map(parseConfigPushAck(body), (value) => ({ verb: Verb.NETWORK_CONFIG, value }));
     case Verb.ECHO: {
       const ack = body.length === 16 ? parseConfigPushAck(body) : null;
       return ok({ verb: Verb.ECHO, value: body, configAck: ack && ack.ok ? ack.value : null });

@@ -1,0 +1,143 @@
+/**
+ * The controller side of the in-band protocol: for networks whose id begins with our address,
+ * answer NETWORK_CONFIG_REQUEST with the member's config — a freshly signed certificate of
+ * membership added, LZ4-compressed by the switch, in signed chunks — or with ERROR access-denied /
+ * not-found, and push new configs to members when the backend reports a change.
+ */
+import { createCom, signCom } from './certificate-of-membership.js';
+import { networkConfigFromController, requestMetadataFromDictionary } from './controller-config.js';
+import { Dictionary } from './dictionary.js';
+import { endpointKey, type Endpoint } from './endpoint.js';
+import { idBytes } from './incoming.js';
+import { encodeNetworkConfig } from './network-config.js';
+import type { ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-controller.js';
+import type { Node } from './node.js';
+import type { Peer } from './peer.js';
+import { RateLimiter } from './rate-limit.js';
+import { controllerOf, formatNetworkId } from './wire/address.js';
+import { emitNetworkConfigChunk } from './wire/network-config-chunk.js';
+import { parseNetworkConfigRequest } from './wire/network-config-request.js';
+import { emitError, emitNetworkErrorBody, emitOk, ErrorCode } from './wire/ok-error.js';
+import { Verb } from './wire/packet.js';
+
+/** Dictionary bytes per chunk: with headers and signature a chunk packet stays near one UDP datagram. */
+const CHUNK_DATA_MAX = 1200;
+
+interface Member {
+  peer: Peer;
+  nwid: bigint;
+  lastRequest: number;
+}
+
+export class InBandController {
+  /** Members that asked recently, so changes can be pushed to them. */
+  private readonly members = new Map<string, Member>();
+  private readonly requestLimit: RateLimiter;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly node: Node,
+    private readonly backend: NetworkControllerBackend,
+    private readonly memberTtlMs: number,
+  ) {
+    this.requestLimit = new RateLimiter(node.scheduler, { ratePerSec: 2, burst: 8 });
+  }
+
+  start(): void {
+    this.unsubscribe ??= this.backend.onChange((change) => this.onChange(change));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  tick(now: number): void {
+    for (const [k, m] of this.members) if (now - m.lastRequest > this.memberTtlMs) this.members.delete(k);
+  }
+
+  onRequest(peer: Peer, payload: Buffer, wireId: bigint, from: Endpoint | null): void {
+    const c = this.node.counters;
+    const req = parseNetworkConfigRequest(payload);
+    if (!req.ok) return void c.inc('ctl_drop_bad_request');
+    const nwid = req.value.networkId;
+    if (controllerOf(nwid) !== this.node.address) return void c.inc('ctl_drop_not_our_network');
+    if (!this.requestLimit.allow(`${peer.hex}/${formatNetworkId(nwid)}`)) return void c.inc('ctl_drop_rate_limited');
+    const md = Dictionary.parse(req.value.metadata);
+    const key = `${formatNetworkId(nwid)}/${peer.hex}`;
+    if (this.members.size < 100_000 || this.members.has(key)) this.members.set(key, { peer, nwid, lastRequest: this.node.now() });
+    let result: ConfigRequestResult;
+    try {
+      result = this.backend.request({
+        nwid,
+        identity: peer.identity.toString(),
+        address: peer.address,
+        metadata: md.ok ? requestMetadataFromDictionary(md.value) : {},
+        ...(from ? { fromAddress: endpointKey(from) } : {}),
+      });
+    } catch (err) {
+      c.inc('ctl_backend_error');
+      this.node.log.warn({ err: (err as Error).message }, 'controller backend failed');
+      return;
+    }
+    this.answer(peer, nwid, wireId, result);
+  }
+
+  private answer(peer: Peer, nwid: bigint, inRe: bigint | null, result: ConfigRequestResult): void {
+    const c = this.node.counters;
+    if (!result.ok) {
+      c.inc(result.error === 'ACCESS_DENIED' ? 'ctl_denied' : 'ctl_not_found');
+      if (inRe === null) return;
+      const code = result.error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND;
+      this.node.sendPacket(peer, Verb.ERROR, emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })));
+      return;
+    }
+    const cfg = networkConfigFromController(result.config);
+    if (!cfg.ok) {
+      c.inc('ctl_bad_config');
+      this.node.log.warn({ nwid: formatNetworkId(nwid), err: cfg.error }, 'controller produced an unusable config');
+      return;
+    }
+    const config = cfg.value;
+    const id = this.node.identity;
+    const privateKey = id.privateKey!;
+    config.com = signCom(createCom(config.timestamp, config.credentialTimeMaxDelta, nwid, peer.identity), {
+      address: id.address,
+      publicKey: id.publicKey,
+      privateKey,
+    });
+    const dict = encodeNetworkConfig(config);
+    const updateId = this.node.random.bytes(8).readBigUInt64BE(0);
+    for (let off = 0; off < dict.length; off += CHUNK_DATA_MAX) {
+      const data = dict.subarray(off, Math.min(dict.length, off + CHUNK_DATA_MAX));
+      const chunk = emitNetworkConfigChunk({ networkId: nwid, data, flags: 0, configUpdateId: updateId, totalLength: dict.length, chunkIndex: off }, { publicKey: id.publicKey, privateKey });
+      if (!chunk) return void c.inc('ctl_bad_config');
+      if (inRe !== null) this.node.sendPacket(peer, Verb.OK, emitOk(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), chunk));
+      else this.node.sendPacket(peer, Verb.NETWORK_CONFIG, chunk);
+    }
+    c.inc(inRe !== null ? 'ctl_configs_sent' : 'ctl_configs_pushed');
+  }
+
+  /** Pushes fresh configs (or nothing, for members now refused: their next refresh learns it) to online members. */
+  private onChange(change: ControllerChange): void {
+    for (const m of this.members.values()) {
+      if (m.nwid !== change.nwid) continue;
+      if (change.members && !change.members.includes(m.peer.address)) continue;
+      let result: ConfigRequestResult;
+      try {
+        result = change.deleted
+          ? { ok: false, error: 'NOT_FOUND' }
+          : this.backend.request({ nwid: m.nwid, identity: m.peer.identity.toString(), address: m.peer.address, metadata: {} });
+      } catch {
+        this.node.counters.inc('ctl_backend_error');
+        continue;
+      }
+      this.answer(m.peer, m.nwid, null, result);
+    }
+  }
+
+  /** A member acknowledged a pushed config (OK in-re ECHO). */
+  onPushAcknowledged(): void {
+    this.node.counters.inc('ctl_push_acked');
+  }
+}

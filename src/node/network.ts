@@ -1,0 +1,454 @@
+/**
+ * Membership of one virtual network: asks the network's controller for config (and keeps asking),
+ * verifies and applies what comes back, runs the network's stack with the assigned addresses and
+ * routes, and carries Ethernet frames between that stack and the other members — unicast as
+ * FRAME/EXT_FRAME, broadcast and ARP through MULTICAST_LIKE/GATHER/FRAME — checking certificates
+ * of membership and the network's rules both ways.
+ */
+import { Counters } from '../netstack/counters.js';
+import { parseIpv4 } from '../netstack/addr.js';
+import type { NetStack } from '../netstack/stack-api.js';
+import { comAgrees, comIssuedTo, comNetworkId, verifyCom, type CertificateOfMembership } from './certificate-of-membership.js';
+import { ConfigChunkAssembly } from './config-chunk-assembly.js';
+import { arpRequestTarget, buildFrame, ETHERTYPE_ARP, splitFrame, type EthernetView } from './ethernet-frame.js';
+import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
+import { decodeNetworkConfig, NetworkType, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
+import type { Node } from './node.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
+import type { Peer } from './peer.js';
+import { filterFrame } from './rules-engine.js';
+import { Timing } from './timing.js';
+import { controllerOf, formatNetworkId } from './wire/address.js';
+import { emitConfigPushAck } from './wire/echo.js';
+import { emitExtFrame, emitFrame, parseExtFrame, parseFrame } from './wire/frame.js';
+import { emitMulticastFrame, parseMulticastFrame } from './wire/multicast-frame.js';
+import { emitMulticastGather } from './wire/multicast-gather.js';
+import { emitMulticastLike } from './wire/multicast-like.js';
+import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from './wire/network-config-chunk.js';
+import { emitNetworkConfigRequest } from './wire/network-config-request.js';
+import { emitNetworkCredentials, parseNetworkCredentials } from './wire/network-credentials.js';
+import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from './wire/ok-error.js';
+import { Verb } from './wire/packet.js';
+import { idBytes } from './incoming.js';
+
+/** Status strings as ZeroTier reports them. */
+export type NetworkStatus = 'REQUESTING_CONFIGURATION' | 'OK' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'PORT_ERROR' | 'CLIENT_TOO_OLD';
+
+export type StackFactory = (opts: { mac: Buffer; mtu: number; name: string }) => NetStack;
+
+export interface NetworkOptions {
+  stackFactory: StackFactory;
+  /** How often an OK network refreshes its config (stock: 60 s). */
+  refreshMs: number;
+}
+
+/** Context remembered with requests this network sends, so their replies find their way back. */
+export type NetworkRequestContext =
+  | { kind: 'config'; nwid: bigint }
+  | { kind: 'gather'; nwid: bigint; group: MulticastGroup }
+  | { kind: 'multicast-frame'; nwid: bigint; group: MulticastGroup };
+
+interface PendingMulticast {
+  frames: { eth: EthernetView; at: number }[];
+  lastGather: number;
+}
+
+const MAX_PENDING_MULTICAST_FRAMES = 16;
+const PENDING_MULTICAST_TTL_MS = 3_000;
+
+export class Network {
+  readonly counters = new Counters();
+  readonly mac: Buffer;
+  readonly macInt: bigint;
+  readonly controller: bigint;
+  status: NetworkStatus = 'REQUESTING_CONFIGURATION';
+  config: NetworkConfig | null = null;
+  stack: NetStack | null = null;
+  private readonly assembly = new ConfigChunkAssembly();
+  private lastRequest = -Infinity;
+  private lastAnnounce = -Infinity;
+  /** Peers' certificates of membership that checked out, by address. */
+  private readonly memberComs = new Map<bigint, CertificateOfMembership>();
+  /** When we last sent our credentials to each peer. */
+  private readonly credentialsSent = new Map<bigint, number>();
+  private readonly pendingMulticast = new Map<string, PendingMulticast>();
+  private closed = false;
+
+  constructor(
+    private readonly node: Node,
+    readonly nwid: bigint,
+    private readonly opts: NetworkOptions,
+  ) {
+    this.macInt = macIntForMember(node.address, nwid);
+    this.mac = macToBytes(this.macInt);
+    this.controller = controllerOf(nwid);
+  }
+
+  get idHex(): string {
+    return formatNetworkId(this.nwid);
+  }
+
+  private drop(reason: string): false {
+    this.counters.inc(`drop_${reason}`);
+    return false;
+  }
+
+  // ------------------------------------------------------------ config
+
+  requestConfig(): void {
+    if (this.closed) return;
+    this.lastRequest = this.node.now();
+    const metadata = requestMetadataDictionary({
+      protocolVersion: PROTOCOL_VERSION,
+      versionMajor: SOFTWARE_VERSION[0],
+      versionMinor: SOFTWARE_VERSION[1],
+      versionRevision: SOFTWARE_VERSION[2],
+      os: `${process.platform}/${process.arch === 'x64' ? 'x86_64' : process.arch}`,
+    }).encode();
+    const payload = emitNetworkConfigRequest({
+      networkId: this.nwid,
+      metadata,
+      haveRevision: this.config?.revision ?? 0n,
+      haveTimestamp: this.config?.timestamp ?? 0n,
+    });
+    if (!payload) return void this.drop('request_too_big');
+    const context: NetworkRequestContext = { kind: 'config', nwid: this.nwid };
+    this.node.sendTo(this.controller, Verb.NETWORK_CONFIG_REQUEST, payload, { expectReply: context });
+    this.counters.inc('config_requests');
+  }
+
+  /** A config chunk, from OK(NETWORK_CONFIG_REQUEST) or a NETWORK_CONFIG push. Returns true when it was accepted. */
+  onConfigChunk(from: Peer, chunk: NetworkConfigChunk): boolean {
+    if (this.closed) return false;
+    const controller = this.node.peer(this.controller);
+    if (!controller) return this.drop('config_controller_unknown');
+    const s = chunk.signed;
+    if (s) {
+      if (!verifyNetworkConfigChunk(chunk, controller.identity.publicKey)) return this.drop('config_bad_signature');
+    } else if (from.address !== this.controller) {
+      return this.drop('config_unsigned');
+    }
+    const r = this.assembly.add(
+      { updateId: s?.configUpdateId ?? 0n, totalLength: s?.totalLength ?? chunk.data.length, offset: s?.chunkIndex ?? 0, data: chunk.data },
+      this.node.now(),
+    );
+    if (r.kind === 'invalid') return this.drop('config_chunk_invalid');
+    if (r.kind === 'partial') return true;
+    const cfg = decodeNetworkConfig(r.config);
+    if (!cfg.ok) {
+      this.node.log.warn({ nwid: this.idHex, err: cfg.error }, 'undecodable network config');
+      return this.drop('config_undecodable');
+    }
+    return this.applyConfig(cfg.value);
+  }
+
+  onConfigError(from: Peer, code: number): void {
+    if (from.address !== this.controller) return void this.drop('config_error_not_from_controller');
+    if (code === ErrorCode.NETWORK_ACCESS_DENIED) this.refuse('ACCESS_DENIED');
+    else if (code === ErrorCode.OBJ_NOT_FOUND) this.refuse('NOT_FOUND');
+    else this.counters.inc(`config_error_${code}`);
+  }
+
+  private refuse(status: NetworkStatus): void {
+    if (this.status !== status) this.node.log.info({ nwid: this.idHex, status }, 'network refused');
+    this.status = status;
+    this.config = null;
+    this.memberComs.clear();
+    this.detachStack();
+  }
+
+  private applyConfig(cfg: NetworkConfig): boolean {
+    if (cfg.networkId !== this.nwid || cfg.issuedTo !== this.node.address) return this.drop('config_not_for_us');
+    if (this.config && cfg.timestamp < this.config.timestamp) return this.drop('config_older');
+    const first = this.status !== 'OK';
+    this.config = cfg;
+    this.status = 'OK';
+    this.counters.inc('configs_applied');
+    if (cfg.rulesError) this.node.log.warn({ nwid: this.idHex, err: cfg.rulesError }, 'network rules not understood: dropping all traffic');
+    this.syncStack(cfg);
+    // certificates accepted earlier must still agree with our new one
+    for (const [addr, com] of this.memberComs) {
+      const peer = this.node.peer(addr);
+      if (!peer || !this.comAgrees(com, peer)) this.memberComs.delete(addr);
+    }
+    if (first) this.node.log.info({ nwid: this.idHex }, 'network config applied');
+    this.announce();
+    return true;
+  }
+
+  private syncStack(cfg: NetworkConfig): void {
+    if (!this.stack) {
+      this.stack = this.opts.stackFactory({ mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
+      this.stack.setLinkOutput((frame) => this.fromStack(frame));
+    }
+    const stack = this.stack;
+    if (stack.mtu !== cfg.mtu) stack.setMtu(cfg.mtu);
+    const want: { addr: number; prefixLen: number }[] = [];
+    for (const ip of cfg.staticIps) {
+      const a = ip.family === 4 ? parseIpv4(ip.ip) : null;
+      if (a !== null) want.push({ addr: a, prefixLen: Math.min(32, ip.port) });
+    }
+    for (const have of stack.addresses()) {
+      if (!want.some((w) => w.addr === have.addr && w.prefixLen === have.prefixLen)) stack.removeAddress(have.addr);
+    }
+    for (const w of want) if (!stack.addresses().some((h) => h.addr === w.addr)) stack.addAddress(w.addr, w.prefixLen);
+    for (const r of cfg.routes) {
+      if (r.target.family !== 4) continue;
+      const dest = parseIpv4(r.target.ip);
+      const gateway = r.via && r.via.family === 4 ? parseIpv4(r.via.ip) : null;
+      if (dest === null) continue;
+      const prefixLen = Math.min(32, r.target.port);
+      if (stack.routes().some((h) => h.dest === dest && h.prefixLen === prefixLen)) continue;
+      stack.addRoute({ dest, prefixLen, gateway, metric: r.metric });
+    }
+  }
+
+  private detachStack(): void {
+    this.stack?.close();
+    this.stack = null;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.detachStack();
+    this.config = null;
+    this.status = 'REQUESTING_CONFIGURATION';
+  }
+
+  tick(now: number): void {
+    if (this.closed) return;
+    const period = this.status === 'OK' ? this.opts.refreshMs : Timing.networkRequestRetry;
+    if (now - this.lastRequest >= period) this.requestConfig();
+    if (this.status === 'OK' && now - this.lastAnnounce >= Timing.multicastAnnounce) this.announce();
+    for (const [k, p] of this.pendingMulticast) {
+      p.frames = p.frames.filter((f) => now - f.at < PENDING_MULTICAST_TTL_MS);
+      if (p.frames.length === 0 && now - p.lastGather > Timing.multicastGatherDelay) this.pendingMulticast.delete(k);
+    }
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /** Our subscriptions: broadcast, and the ARP group of each of our IPv4 addresses. */
+  groups(): MulticastGroup[] {
+    const out: MulticastGroup[] = [BROADCAST_GROUP];
+    for (const a of this.stack?.addresses() ?? []) out.push(arpGroup(a.addr));
+    return out;
+  }
+
+  /** MULTICAST_LIKE to the roots, who answer gathers. */
+  announce(): void {
+    if (this.status !== 'OK') return;
+    this.lastAnnounce = this.node.now();
+    const payload = emitMulticastLike(this.groups().map((group) => ({ networkId: this.nwid, group })));
+    for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_LIKE, payload);
+  }
+
+  /** Sends our certificate to a peer: before our first frames to it, and when it asks (ERROR need-certificate). */
+  pushCredentials(peer: Peer, asked: boolean): void {
+    const com = this.config?.com;
+    if (!com || this.closed) return;
+    const now = this.node.now();
+    const last = this.credentialsSent.get(peer.address) ?? -Infinity;
+    if (asked ? now - last < 500 : now - last < this.opts.refreshMs) return;
+    if (this.credentialsSent.size > 4096) this.credentialsSent.clear();
+    this.credentialsSent.set(peer.address, now);
+    this.node.sendPacket(peer, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ coms: [com] }));
+  }
+
+  private comAgrees(theirs: CertificateOfMembership, peer: Peer): boolean {
+    const ours = this.config?.com;
+    return !!ours && comAgrees(ours, theirs, peer.identity);
+  }
+
+  /** Whether frames from `peer` may pass: public networks admit everyone, private ones need an agreeing certificate. */
+  private admits(peer: Peer): boolean {
+    if (!this.config) return false;
+    if (this.config.type === NetworkType.PUBLIC) return true;
+    const com = this.memberComs.get(peer.address);
+    if (com && this.comAgrees(com, peer)) return true;
+    if (com) this.memberComs.delete(peer.address);
+    return false;
+  }
+
+  private acceptCom(peer: Peer, com: CertificateOfMembership): void {
+    if (comNetworkId(com) !== this.nwid) return;
+    if (comIssuedTo(com) !== peer.address) return void this.drop('credentials_not_theirs');
+    const controller = this.node.peer(this.controller);
+    if (!controller) return void this.drop('credentials_controller_unknown');
+    if (!verifyCom(com, controller.identity.publicKey)) return void this.drop('credentials_bad_signature');
+    if (!this.comAgrees(com, peer)) return void this.drop('credentials_disagree');
+    if (this.memberComs.size > 4096 && !this.memberComs.has(peer.address)) return void this.drop('credentials_table_full');
+    this.memberComs.set(peer.address, com);
+    this.counters.inc('credentials_accepted');
+  }
+
+  // ------------------------------------------------------------ frames in
+
+  /** A network verb from a peer, for this network. */
+  onPeerVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void {
+    switch (verb) {
+      case Verb.NETWORK_CREDENTIALS: {
+        const c = parseNetworkCredentials(payload);
+        if (!c.ok) return void this.drop('credentials_malformed');
+        for (const com of c.value.coms) this.acceptCom(peer, com);
+        return;
+      }
+      case Verb.NETWORK_CONFIG: {
+        const chunk = parseNetworkConfigChunk(payload);
+        if (!chunk.ok) return void this.drop('config_chunk_malformed');
+        if (this.onConfigChunk(peer, chunk.value) && chunk.value.signed) {
+          // stock acks a pushed config with OK in-re ECHO naming the network and update id
+          const ack = emitConfigPushAck({ networkId: this.nwid, configUpdateId: chunk.value.signed.configUpdateId });
+          this.node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(wireId), ack));
+        }
+        return;
+      }
+      case Verb.FRAME: {
+        const f = parseFrame(payload);
+        if (!f.ok) return void this.drop('frame_malformed');
+        return this.deliver(peer, this.macInt, macIntForMember(peer.address, this.nwid), f.value.etherType, f.value.data, wireId, verb);
+      }
+      case Verb.EXT_FRAME: {
+        const f = parseExtFrame(payload);
+        if (!f.ok) return void this.drop('frame_malformed');
+        const x = f.value;
+        if (x.com) this.acceptCom(peer, x.com);
+        // no bridging: the source must be the sender's own MAC
+        if (x.sourceMac !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
+        if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
+        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, wireId, verb);
+      }
+      case Verb.MULTICAST_FRAME: {
+        const f = parseMulticastFrame(payload);
+        if (!f.ok) return void this.drop('frame_malformed');
+        const m = f.value;
+        if (m.com) this.acceptCom(peer, m.com);
+        if (!this.subscribed(m.group)) return void this.drop('multicast_not_subscribed');
+        const src = m.sourceMac ?? macIntForMember(peer.address, this.nwid);
+        if (src !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
+        this.counters.inc('multicast_in');
+        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, wireId, verb);
+      }
+      case Verb.MULTICAST_LIKE:
+        return; // members learn subscriptions from gathers; roots keep the table
+      default:
+        this.drop('verb_unexpected');
+    }
+  }
+
+  private subscribed(g: MulticastGroup): boolean {
+    return this.groups().some((x) => x.mac === g.mac && x.adi === g.adi);
+  }
+
+  private deliver(peer: Peer, dst: bigint, src: bigint, etherType: number, data: Buffer, wireId: bigint, verb: number): void {
+    if (this.status !== 'OK' || !this.stack || !this.config) return void this.drop('frame_not_joined');
+    if (!this.admits(peer)) {
+      this.drop('frame_no_certificate');
+      if (this.node.limits.errorReply.allow(`${peer.hex}/${this.idHex}`)) {
+        this.node.sendPacket(
+          peer,
+          Verb.ERROR,
+          emitError(verb, idBytes(wireId), ErrorCode.NEED_MEMBERSHIP_CERTIFICATE, emitNetworkErrorBody({ networkId: this.nwid, dictionary: null })),
+        );
+      }
+      return;
+    }
+    const verdict = filterFrame(this.config.rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
+    if (!verdict.accept) return void this.drop('frame_rules_in');
+    this.counters.inc('frames_in');
+    this.stack.input(buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+  }
+
+  // ------------------------------------------------------------ frames out
+
+  /** A frame our stack sends onto the network. */
+  private fromStack(frame: Buffer): void {
+    if (this.status !== 'OK' || !this.config) return void this.drop('tx_not_joined');
+    const eth = splitFrame(frame);
+    if (!eth) return void this.drop('tx_runt');
+    if (isMulticastMac(eth.dst)) {
+      const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
+      const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
+      return this.sendMulticast(group, eth);
+    }
+    const dest = addressFromMac(eth.dst, this.nwid);
+    if (dest === null || dest === this.node.address) return void this.drop('tx_unknown_mac');
+    const srcMac = macFromBytes(eth.src);
+    const verdict = filterFrame(this.config.rules, {
+      ztSource: this.node.address,
+      ztDest: dest,
+      macSource: srcMac,
+      macDest: macFromBytes(eth.dst),
+      etherType: eth.etherType,
+      payload: eth.payload,
+    });
+    if (!verdict.accept) return void this.drop('frame_rules_out');
+    if (srcMac === this.macInt) this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
+    else {
+      this.sendToMember(
+        dest,
+        Verb.EXT_FRAME,
+        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: macFromBytes(eth.dst), sourceMac: srcMac, etherType: eth.etherType, data: eth.payload }),
+      );
+    }
+    this.counters.inc('frames_out');
+  }
+
+  private sendMulticast(group: MulticastGroup, eth: EthernetView): void {
+    const now = this.node.now();
+    const limit = this.config?.multicastLimit || 32;
+    const members = this.node.multicast.members(this.nwid, group, limit, this.node.address);
+    const key = groupKey(this.nwid, group);
+    let pending = this.pendingMulticast.get(key);
+    if (!pending) {
+      pending = { frames: [], lastGather: -Infinity };
+      this.pendingMulticast.set(key, pending);
+    }
+    // ask the roots who is subscribed: at once when we know no one, else now and then
+    const gatherDue = members.length === 0 ? now - pending.lastGather >= 1_000 : now - pending.lastGather >= Timing.multicastGatherDelay;
+    if (gatherDue) {
+      pending.lastGather = now;
+      const context: NetworkRequestContext = { kind: 'gather', nwid: this.nwid, group };
+      const payload = emitMulticastGather({ networkId: this.nwid, group, gatherLimit: limit, com: this.config?.com ?? null });
+      for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_GATHER, payload, { expectReply: context });
+    }
+    if (members.length === 0) {
+      if (pending.frames.length < MAX_PENDING_MULTICAST_FRAMES) pending.frames.push({ eth: { ...eth, payload: Buffer.from(eth.payload) }, at: now });
+      else this.drop('multicast_pending_full');
+      return;
+    }
+    for (const m of members) this.sendMulticastTo(m, group, eth);
+  }
+
+  private sendMulticastTo(member: bigint, group: MulticastGroup, eth: EthernetView): void {
+    const srcMac = macFromBytes(eth.src);
+    const payload = emitMulticastFrame({
+      networkId: this.nwid,
+      com: null,
+      gatherLimit: 0,
+      sourceMac: srcMac === this.macInt ? null : srcMac,
+      group,
+      etherType: eth.etherType,
+      data: eth.payload,
+    });
+    this.sendToMember(member, Verb.MULTICAST_FRAME, payload);
+    this.counters.inc('multicast_out');
+  }
+
+  /** Sends to another member, our certificate first when it has not seen it lately (so the frame is not refused). */
+  private sendToMember(member: bigint, verb: number, payload: Buffer): void {
+    this.node.sendTo(member, verb, payload, { beforeSend: (peer) => this.pushCredentials(peer, false) });
+  }
+
+  /** Members a root (or a member) told us about: remember them and send the frames that waited. */
+  onGatherResult(group: MulticastGroup, members: bigint[]): void {
+    const now = this.node.now();
+    const others = members.filter((m) => m !== this.node.address);
+    for (const m of others) this.node.multicast.add(this.nwid, group, m, now);
+    const pending = this.pendingMulticast.get(groupKey(this.nwid, group));
+    if (!pending || pending.frames.length === 0 || others.length === 0) return;
+    const frames = pending.frames.splice(0);
+    for (const f of frames) for (const m of others.slice(0, this.config?.multicastLimit || 32)) this.sendMulticastTo(m, group, f.eth);
+  }
+}

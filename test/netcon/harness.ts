@@ -1,0 +1,174 @@
+/**
+ * Shared pieces of the netcon suites: a daemon process (daemon-fixture.ts bundled with esbuild so
+ * it runs under plain node), the intercept library built with make, C test programs compiled
+ * into a temp dir, and child processes run with or without the library.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SHIM = join(ROOT, 'native', 'intercept', 'libztintercept.so');
+export const NWID = '8056c2e21c000001';
+export const STACK_ADDR = '10.147.17.5';
+const FIXTURE_OUT = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'daemon-fixture.mjs');
+
+let prepared: Promise<void> | null = null;
+
+/** Builds the intercept library and bundles the daemon fixture (once per test file). */
+export function prepare(): Promise<void> {
+  prepared ??= (async () => {
+    execFileSync('make', ['-s', '-C', join(ROOT, 'native', 'intercept')], { stdio: 'inherit' });
+    mkdirSync(dirname(FIXTURE_OUT), { recursive: true });
+    await build({
+      entryPoints: [join(ROOT, 'test', 'netcon', 'daemon-fixture.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: FIXTURE_OUT,
+      logLevel: 'warning',
+    });
+  })();
+  return prepared;
+}
+
+/** A private temp dir (mode 0700, as the daemon requires for its socket directory). */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Daemon {
+  socketPath: string;
+  proc: ChildProcess;
+  /** Stops the daemon (SIGTERM, then SIGKILL) and returns its counters when it printed them. */
+  stop(): Promise<Record<string, number> | null>;
+  kill9(): Promise<void>;
+}
+
+/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. */
+export async function startDaemon(socketPath: string): Promise<Daemon> {
+  await prepare();
+  const proc = spawn(process.execPath, [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ZTNC_FIXTURE_COUNTERS: '1', LD_PRELOAD: '' },
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`daemon not ready: ${stderr}`)), 15_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('READY')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited (${code}): ${stderr}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    socketPath,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      const m = /COUNTERS (\{.*\})/.exec(stderr);
+      return m ? (JSON.parse(m[1]!) as Record<string, number>) : null;
+    },
+    async kill9() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Environment that puts a program on the daemon's network. */
+export function shimEnv(socketPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, LD_PRELOAD: SHIM, ZT_NC_NWID: NWID, ZT_NC_SOCKET: socketPath, ...extra };
+}
+
+/** Environment without the library (the kernel reference). */
+export function plainEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  delete env.ZT_NC_NWID;
+  delete env.ZT_NC_SOCKET;
+  delete env.ZT_NC_HOME;
+  return env;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a program to completion (killed after `timeoutMs`). */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+/** Starts a long-running program; `stop` kills it (and waits). */
+export function startProgram(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): { proc: ChildProcess; output: () => string; stop: () => Promise<void> } {
+  const proc = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/** Compiles test/shim/<name>.c into `dir`; returns the binary's path. */
+export function compileC(name: string, dir: string): string {
+  const out = join(dir, name);
+  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread'], { stdio: 'inherit' });
+  return out;
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

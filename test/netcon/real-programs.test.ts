@@ -1,0 +1,160 @@
+/**
+ * Unmodified programs under libztintercept.so on one fixture daemon: each moves a 10 MB random
+ * payload over the virtual network and the SHA-256 on the far side must match.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needPrograms, requireOrSkip } from '../support/requirements.js';
+import { type Daemon, run, shimEnv, STACK_ADDR, startDaemon, startProgram, tempDir, waitFor } from './harness.js';
+
+const PAYLOAD_SIZE = 10 * 1024 * 1024;
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'curl', 'python3', 'redis-server', 'redis-cli', 'nginx'), 'netcon real programs'))(
+  'real programs on one daemon',
+  () => {
+    const tmp = tempDir('ztnc-apps-');
+    const www = join(tmp.dir, 'www');
+    let daemon: Daemon;
+    let payload: Buffer;
+    let digest: string;
+
+    beforeAll(async () => {
+      mkdirSync(www, { recursive: true });
+      payload = randomBytes(PAYLOAD_SIZE);
+      digest = sha256(payload);
+      writeFileSync(join(www, 'payload.bin'), payload);
+      daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
+    });
+
+    afterAll(async () => {
+      const counters = await daemon?.stop();
+      // Every app socket was closed again by the end of the suite.
+      expect(counters?.socketsOpen).toBe(0);
+      tmp.remove();
+    });
+
+    const env = (): NodeJS.ProcessEnv => shimEnv(daemon.socketPath);
+
+    /** curl under the library until the URL answers (the server is up). */
+    async function waitForUrl(url: string): Promise<void> {
+      await waitFor(async () => (await run('curl', ['-sS', '-o', '/dev/null', '--max-time', '2', url], env())).code === 0, 15_000, url);
+    }
+
+    it('python3 -m http.server serves curl', async () => {
+      const server = startProgram('python3', ['-m', 'http.server', '--bind', STACK_ADDR, '8080', '--directory', www], env());
+      try {
+        const url = `http://${STACK_ADDR}:8080/payload.bin`;
+        await waitForUrl(url);
+        const out = join(tmp.dir, 'py.out');
+        const r = await run('curl', ['-sS', '-o', out, url], env());
+        expect(r.stderr).toBe('');
+        expect(sha256(readFileSync(out))).toBe(digest);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('node net and http servers and clients', async () => {
+      const serverJs = join(tmp.dir, 'server.mjs');
+      const clientJs = join(tmp.dir, 'client.mjs');
+      writeFileSync(
+        serverJs,
+        `import http from 'node:http'; import net from 'node:net'; import fs from 'node:fs'; import crypto from 'node:crypto';
+const body = fs.readFileSync(${JSON.stringify(join(www, 'payload.bin'))});
+http.createServer((req, res) => { res.setHeader('content-length', body.length); res.end(body); }).listen(8090, ${JSON.stringify(STACK_ADDR)});
+net.createServer((s) => { const h = crypto.createHash('sha256'); s.on('data', (d) => h.update(d)); s.on('end', () => s.end(h.digest('hex'))); }).listen(8091, ${JSON.stringify(STACK_ADDR)}, () => console.log('LISTENING'));
+`,
+      );
+      writeFileSync(
+        clientJs,
+        `import http from 'node:http'; import net from 'node:net'; import fs from 'node:fs'; import crypto from 'node:crypto';
+const body = fs.readFileSync(${JSON.stringify(join(www, 'payload.bin'))});
+const got = await new Promise((resolve, reject) => http.get('http://${STACK_ADDR}:8090/', (res) => { const h = crypto.createHash('sha256'); res.on('data', (d) => h.update(d)); res.on('end', () => resolve(h.digest('hex'))); }).on('error', reject));
+const up = await new Promise((resolve, reject) => { const s = net.connect(8091, ${JSON.stringify(STACK_ADDR)}); let r = ''; s.on('data', (d) => (r += d)); s.on('end', () => resolve(r)); s.on('error', reject); s.end(body); });
+console.log(JSON.stringify({ http: got, upload: up }));
+`,
+      );
+      const server = startProgram(process.execPath, [serverJs], env());
+      try {
+        await waitFor(() => server.output().includes('LISTENING'), 15_000, 'node server');
+        const r = await run(process.execPath, [clientJs], env());
+        expect(r.stderr).toBe('');
+        expect(JSON.parse(r.stdout)).toEqual({ http: digest, upload: digest });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('redis-server stores and returns the payload for redis-cli', async () => {
+      const dir = join(tmp.dir, 'redis');
+      mkdirSync(dir, { recursive: true });
+      const server = startProgram(
+        'redis-server',
+        ['--port', '6379', '--bind', STACK_ADDR, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', dir],
+        env(),
+      );
+      try {
+        await waitFor(async () => (await run('redis-cli', ['-h', STACK_ADDR, 'PING'], env())).stdout.trim() === 'PONG', 15_000, 'redis');
+        const input = join(tmp.dir, 'redis.in');
+        writeFileSync(input, payload);
+        const set = await run('sh', ['-c', `redis-cli -h ${STACK_ADDR} -x SET payload < ${input}`], env());
+        expect(set.stdout.trim()).toBe('OK');
+        const out = join(tmp.dir, 'redis.out');
+        const get = await run('sh', ['-c', `redis-cli -h ${STACK_ADDR} --raw GET payload > ${out}`], env());
+        expect(get.code).toBe(0);
+        // --raw ends the value with a newline.
+        const value = readFileSync(out).subarray(0, PAYLOAD_SIZE);
+        expect(sha256(value)).toBe(digest);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('nginx (epoll, sendfile, two workers) serves curl', async () => {
+      const prefix = join(tmp.dir, 'nginx');
+      mkdirSync(prefix, { recursive: true });
+      const conf = join(prefix, 'nginx.conf');
+      const user = process.getuid?.() === 0 ? `user ${userInfo().username};` : '';
+      writeFileSync(
+        conf,
+        `worker_processes 2;
+daemon off;
+master_process on;
+${user}
+error_log ${prefix}/error.log warn;
+pid ${prefix}/nginx.pid;
+events { use epoll; worker_connections 256; }
+http {
+  sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_timeout 65;
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  server { listen ${STACK_ADDR}:8081; root ${www}; }
+}
+`,
+      );
+      const server = startProgram('nginx', ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], env());
+      try {
+        const url = `http://${STACK_ADDR}:8081/payload.bin`;
+        await waitForUrl(url);
+        // Several fetches, so more than one worker takes connections off the shared listener.
+        for (let i = 0; i < 3; i++) {
+          const out = join(tmp.dir, `nginx.${i}.out`);
+          const r = await run('curl', ['-sS', '-o', out, url], env());
+          expect(r.stderr).toBe('');
+          expect(sha256(readFileSync(out))).toBe(digest);
+        }
+        expect(readFileSync(`${prefix}/error.log`, 'utf8')).not.toMatch(/\[(emerg|alert|crit|error)\]/);
+      } finally {
+        await server.stop();
+      }
+    });
+  },
+);

@@ -1,0 +1,140 @@
+/**
+ * libztintercept.so against the kernel: every case of test/shim/behave.c runs twice, once on the
+ * host's loopback without the library (the reference) and once under the library on the fixture
+ * daemon's network; the printed lines must be identical. probe.c covers what has no kernel twin.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needPrograms, requireOrSkip } from '../support/requirements.js';
+import { compileC, type Daemon, plainEnv, run, shimEnv, STACK_ADDR, startDaemon, tempDir } from './harness.js';
+
+const CASES = [
+  'flags',
+  'options',
+  'bind',
+  'connect',
+  'accept',
+  'eintr',
+  'readiness',
+  'multiproc',
+  'multiproc-exclusive',
+  'threads',
+  'fork',
+  'dup',
+  'close-range',
+  'daemon',
+  'exec',
+  'transfer',
+  'stream',
+  'backlog',
+];
+
+describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'))('libztintercept.so behaves as the kernel', () => {
+  const tmp = tempDir('ztnc-shim-');
+  let daemon: Daemon;
+  let behave: string;
+  let probe: string;
+
+  beforeAll(async () => {
+    behave = compileC('behave', tmp.dir);
+    probe = compileC('probe', tmp.dir);
+    daemon = await startDaemon(`${tmp.dir}/rpc/net.sock`);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    tmp.remove();
+  });
+
+  for (const name of CASES) {
+    it(`${name}: same result as the kernel`, async () => {
+      const kernel = await run(behave, [name, '127.0.0.1'], plainEnv());
+      expect(kernel.code, kernel.stderr).toBe(0);
+      expect(kernel.stdout).not.toContain('FATAL');
+      const shim = await run(behave, [name, STACK_ADDR], shimEnv(daemon.socketPath));
+      expect(shim.stderr).toBe('');
+      expect(shim.stdout).toBe(kernel.stdout);
+      expect(shim.code).toBe(0);
+    });
+  }
+
+  it('the stack loopback 127.0.0.1 works like the kernel one', async () => {
+    for (const name of ['bind', 'accept', 'connect']) {
+      const kernel = await run(behave, [name, '127.0.0.1'], plainEnv());
+      const shim = await run(behave, [name, '127.0.0.1'], shimEnv(daemon.socketPath));
+      expect(shim.stdout, name).toBe(kernel.stdout);
+    }
+  });
+
+  it('peer reset: the kernel reports ECONNRESET; under the library the app sees the stream end', async () => {
+    // A socketpair cannot carry an error to the app unless it has unsent data; see intercept.md.
+    const kernel = await run(behave, ['reset', '127.0.0.1'], plainEnv());
+    expect(kernel.stdout.trim()).toBe('read after peer reset ECONNRESET');
+    const shim = await run(behave, ['reset', STACK_ADDR], shimEnv(daemon.socketPath));
+    expect(['read after peer reset ECONNRESET', 'read after peer reset EOF']).toContain(shim.stdout.trim());
+  });
+
+  it('IPv6 and UDP sockets are refused so programs fall back; AF_UNIX is untouched', async () => {
+    const r = await run(probe, ['families', STACK_ADDR], shimEnv(daemon.socketPath));
+    expect(r.stdout.split('\n')).toEqual(['inet6 EAFNOSUPPORT', 'udp EPROTONOSUPPORT', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
+  });
+
+  it('a port nobody listens on is refused at once; an address nobody has fails within the ARP time', async () => {
+    const refused = await run(behave, ['connect', STACK_ADDR], shimEnv(daemon.socketPath));
+    expect(refused.stdout).toContain('blocking refused ECONNREFUSED fast 1');
+    const r = await run(probe, ['unreachable', '10.147.17.99'], shimEnv(daemon.socketPath), 60_000);
+    const m = /connect (\w+) after ([\d.]+) s/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(['EHOSTUNREACH', 'ETIMEDOUT']).toContain(m![1]);
+    expect(Number(m![2])).toBeLessThan(10);
+    const off = await run(probe, ['unreachable', '192.0.2.1'], shimEnv(daemon.socketPath));
+    expect(off.stdout).toMatch(/connect ENETUNREACH after 0\.\d s/);
+  });
+
+  it('with no daemon, socket() fails at once with ENETDOWN and AF_UNIX still works', async () => {
+    const r = await run(probe, ['absent'], shimEnv(`${tmp.dir}/nobody-here.sock`));
+    expect(r.stdout).toBe('socket ENETDOWN fast 1\nunix still OK\n');
+  });
+
+  it('survives a daemon restart: old sockets end, calls fail fast while it is down, new ones work after', async () => {
+    const p = spawn(probe, ['restart', STACK_ADDR], { env: shimEnv(daemon.socketPath), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const waitLine = async (text: string): Promise<void> => {
+      const end = Date.now() + 15_000;
+      while (!out.includes(text)) {
+        if (Date.now() > end) throw new Error(`no "${text}" in: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await waitLine('phase1');
+      await daemon.kill9();
+      p.stdin.write('down\n');
+      await waitLine('socket while down');
+      daemon = await startDaemon(daemon.socketPath);
+      p.stdin.write('up\n');
+      await waitLine('phase2');
+      p.stdin.end();
+      expect(out).toBe(
+        'phase1 1\nold connection ended 1\nold listener accept fails 1\nsocket while down ENETDOWN fast 1\nphase2 1\n',
+      );
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+
+  it('ZT_NC_DEBUG=1 traces calls to stderr; without ZT_NC_NWID the library does nothing', async () => {
+    const traced = await run(behave, ['flags', STACK_ADDR], shimEnv(daemon.socketPath, { ZT_NC_DEBUG: '1' }));
+    expect(traced.stderr).toMatch(/\[ztnc \d+\] active for network 8056c2e21c000001/);
+    expect(traced.stderr).toMatch(/listen\(\d+\) = 0/);
+    const env = shimEnv(daemon.socketPath);
+    delete env.ZT_NC_NWID;
+    const inactive = await run(behave, ['bind', '127.0.0.1'], env);
+    const kernel = await run(behave, ['bind', '127.0.0.1'], plainEnv());
+    expect(inactive.stdout).toBe(kernel.stdout);
+    // A name that is not a network id fails loudly instead of leaking to the host.
+    const bad = await run(probe, ['absent'], shimEnv(daemon.socketPath, { ZT_NC_NWID: 'nonsense' }));
+    expect(bad.stdout).toContain('socket ENETDOWN');
+  });
+});
