@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/netstack/random.js';
-import { finish, pseudoHeaderSum, sum16 } from '../../src/netstack/wire/checksum.js';
+import { fastSum16, finish, pseudoHeaderSum, sum16 } from '../../src/netstack/wire/checksum.js';
 import {
   emitTcpHeader,
-  fastSum16,
   parseTcp,
   setTcpChecksum,
   TCP_ACK,

@@ -5,7 +5,7 @@
  * nothing) from a view of the IP payload and returns 0 or a negative `TcpParseError` the caller
  * counts; it never throws. `emitTcpHeader` writes a header and options into a caller buffer.
  */
-import { finish, pseudoHeaderSum, sum16 } from './checksum.js';
+import { fastSum16, finish, pseudoHeaderSum } from './checksum.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -311,63 +311,4 @@ export function setTcpChecksum(buf: Buffer, off: number, end: number, src: numbe
   const c = finish(fastSum16(buf, off, end) + pseudoHeaderSum(src, dst, 6, end - off));
   buf[off + 16] = c >>> 8;
   buf[off + 17] = c & 0xff;
-}
-
-/**
- * The same running sum as checksum.ts's `sum16` (folded to at most 17 bits), computed four bytes
- * at a time through a Uint32Array view: the one's-complement sum is byte-order independent, so
- * the little-endian words are summed and the folded result byte-swapped (RFC 1071 §2(B)).
- */
-let cacheAb0: ArrayBufferLike | null = null;
-let cacheAb1: ArrayBufferLike | null = null;
-let cacheU32a: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-let cacheU32b: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-
-export function fastSum16(buf: Buffer, start: number, end: number): number {
-  const len = end - start;
-  const abs = buf.byteOffset + start;
-  if (len < 64 || abs & 1) return sum16(buf, start, end);
-  let i = start;
-  let s = 0;
-  if (abs & 2) {
-    s += buf[i]! | (buf[i + 1]! << 8);
-    i += 2;
-  }
-  const n = (end - i) >>> 2;
-  // one Uint32Array per underlying ArrayBuffer (segments are often carved from one slab)
-  const ab = buf.buffer;
-  let u32: Uint32Array<ArrayBufferLike>;
-  if (ab === cacheAb0) u32 = cacheU32a;
-  else if (ab === cacheAb1) u32 = cacheU32b;
-  else {
-    u32 = new Uint32Array(ab, 0, ab.byteLength >>> 2);
-    cacheAb1 = cacheAb0;
-    cacheU32b = cacheU32a;
-    cacheAb0 = ab;
-    cacheU32a = u32;
-  }
-  let k = (buf.byteOffset + i) >>> 2;
-  const stop = k + n;
-  const n4 = stop - (n & 3);
-  let fold = 0;
-  while (k < n4) {
-    // four words per step; each < 2^32, the sum of a packet stays far below 2^53
-    s += u32[k]! + u32[k + 1]! + u32[k + 2]! + u32[k + 3]!;
-    k += 4;
-    if (++fold === 1 << 18) {
-      s = (s % 4294967296) + Math.floor(s / 4294967296);
-      fold = 0;
-    }
-  }
-  while (k < stop) s += u32[k++]!;
-  i += n << 2;
-  if (i + 1 < end) {
-    s += buf[i]! | (buf[i + 1]! << 8);
-    i += 2;
-  }
-  if (i < end) s += buf[i]!;
-  // fold to 16 bits (little-endian lanes), then swap to network order
-  s = (s % 65536) + Math.floor(s / 65536);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ((s & 0xff) << 8) | (s >>> 8);
 }

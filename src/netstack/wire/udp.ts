@@ -2,8 +2,7 @@
  * UDP header codec (RFC 768), zero-copy. `parseUdp` checks the length field and, when present,
  * the checksum; it returns 0 or a negative `UdpParseError` and never throws.
  */
-import { finish, pseudoHeaderSum, sum16 } from './checksum.js';
-import { fastSum16 } from './tcp.js';
+import { fastSum16, finish, pseudoHeaderSum, sum16 } from './checksum.js';
 
 export const UDP_HEADER_LEN = 8;
 export const IPPROTO_UDP_NUMBER = 17;
