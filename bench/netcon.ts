@@ -6,7 +6,9 @@
  *
  * The daemon runs in this process (nothing else runs here); the programs are test/shim/bench_peer.c,
  * compiled with cc into a temp dir. NETCON_BENCH_MB (default 1000) and NETCON_BENCH_ROUNDS
- * (default 1000) size the runs.
+ * (default 1000) size the runs. Beside the wall-clock figures it reports the daemon's own CPU time
+ * per round and per GB (process.cpuUsage around each run): on a shared machine those move less
+ * with other load than the latencies do.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -47,6 +49,14 @@ function runPeer(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<R
   });
 }
 
+/** Runs `f` and returns its result with the CPU time (µs, user + system) this process used meanwhile. */
+async function withCpu<T>(f: () => Promise<T>): Promise<{ value: T; cpuUs: number }> {
+  const before = process.cpuUsage();
+  const value = await f();
+  const d = process.cpuUsage(before);
+  return { value, cpuUs: d.user + d.system };
+}
+
 export async function run({ json }: { json: boolean }): Promise<void> {
   const root = packageRoot();
   const mb = Number(process.env.NETCON_BENCH_MB ?? 1000);
@@ -72,9 +82,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     await runPeer(bin, ['bulk', STACK_ADDR, '100'], shim);
 
     const refLat = await runPeer(bin, ['latency', '127.0.0.1', String(rounds)], plain);
-    const lat = await runPeer(bin, ['latency', STACK_ADDR, String(rounds)], shim);
+    const latRun = await withCpu(() => runPeer(bin, ['latency', STACK_ADDR, String(rounds)], shim));
+    const lat = latRun.value;
     const refBulk = await runPeer(bin, ['bulk', '127.0.0.1', String(mb)], plain);
-    const bulk = await runPeer(bin, ['bulk', STACK_ADDR, String(mb)], shim);
+    const bulkRun = await withCpu(() => runPeer(bin, ['bulk', STACK_ADDR, String(mb)], shim));
+    const bulk = bulkRun.value;
 
     const result = {
       bench: 'netcon',
@@ -86,6 +98,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       gbps: bulk.gbps!,
       ref_gbps: refBulk.gbps!,
       ratio: bulk.gbps! / refBulk.gbps!,
+      daemon_cpu_us_per_round: latRun.cpuUs / rounds,
+      daemon_cpu_s_per_gb: bulkRun.cpuUs / 1e6 / ((mb * 1024 * 1024) / 1e9),
       rounds,
       mb,
     };
@@ -96,6 +110,9 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     ];
     process.stdout.write(`${'measure'.padEnd(38)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}\n`);
     for (const [k, a, b] of rows) process.stdout.write(`${k.padEnd(38)}${a.padStart(12)}${b.padStart(12)}\n`);
+    process.stdout.write(
+      `daemon CPU: ${result.daemon_cpu_us_per_round.toFixed(0)} µs per connect round, ${result.daemon_cpu_s_per_gb.toFixed(2)} s per GB of bulk\n`,
+    );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await server.close();

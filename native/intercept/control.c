@@ -1,9 +1,9 @@
 /*
- * The control channel to the daemon. One connection per process, kept at a high fd number with
- * close-on-exec, re-validated by inode before each use (close_range/closefrom and dup2 can take
- * the number away) and dropped in a forked child. A call that finds the channel busy (another
- * thread, or a signal handler interrupting a call) and calls that may wait (blocking connect)
- * use a connection of their own, so no lock is ever waited on.
+ * The control channels to the daemon. Each thread that makes socket calls keeps a connection of
+ * its own (no lock is ever taken or held across a call, fork or signal), kept at a high fd number
+ * with close-on-exec, re-validated by inode before each use (close_range/closefrom and dup2 can
+ * take the number away), closed when the thread exits and dropped in a forked child. A call made
+ * while this thread's channel is in use (from a signal handler) uses a connection of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,39 +19,85 @@
 
 /* A quick call that gets no answer in this time means the daemon is stuck: fail, never hang. */
 #define ZT_QUICK_TIMEOUT_S 10
-/* Lowest fd number for the channel, so it stays out of the way of the app's own numbering. */
+/* Lowest fd number for a channel, so it stays out of the way of the app's own numbering. */
 #define ZT_HIGH_FD_HINT 900
+/* Channels a forked child must close; threads beyond this many use a connection per call. */
+#define ZT_MAX_CHANNELS 256
 
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int have_path;
 
-static pthread_mutex_t channel_lock = PTHREAD_MUTEX_INITIALIZER;
-static int channel_fd = -1;
-static dev_t channel_dev;
-static ino_t channel_ino;
+struct channel {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+  int timeout_s; /* SO_RCVTIMEO now set on fd: -1 unknown, 0 none */
+  int busy;      /* a call is under way on this thread (a signal handler must not share it) */
+  int slot;      /* index in `registry`, or -1 */
+};
+
+static __thread struct channel tch = {.fd = -1, .timeout_s = -1, .slot = -1};
+
+/* Every thread's channel (fd + 1, 0 = free; and its inode), so a forked child can close them. */
+static struct {
+  int fd1;
+  ino_t ino;
+} registry[ZT_MAX_CHANNELS];
+
+static pthread_key_t exit_key;
+static int have_exit_key;
+
+static int channel_valid(struct channel *c) {
+  struct stat st;
+  if (c->fd < 0) return 0;
+  if (fstat(c->fd, &st) != 0 || st.st_ino != c->ino || st.st_dev != c->dev) {
+    /* The number was closed or now names something else: forget it, never close it. */
+    if (c->slot >= 0) __atomic_store_n(&registry[c->slot].fd1, 0, __ATOMIC_RELEASE);
+    c->fd = -1;
+    c->slot = -1;
+    return 0;
+  }
+  return 1;
+}
+
+/* Closes this thread's channel (when it is still ours). */
+static void drop_channel(struct channel *c) {
+  if (channel_valid(c)) {
+    if (c->slot >= 0) __atomic_store_n(&registry[c->slot].fd1, 0, __ATOMIC_RELEASE);
+    close(c->fd);
+  }
+  c->fd = -1;
+  c->slot = -1;
+  c->timeout_s = -1;
+}
+
+static void on_thread_exit(void *unused) {
+  (void)unused;
+  drop_channel(&tch);
+}
 
 void zt_control_init(const char *socket_path) {
   size_t n = strlen(socket_path);
   if (n == 0 || n >= sizeof(sock_path)) return;
   memcpy(sock_path, socket_path, n + 1);
   have_path = 1;
-}
-
-static int channel_valid(void) {
-  struct stat st;
-  if (channel_fd < 0) return 0;
-  if (fstat(channel_fd, &st) != 0 || st.st_ino != channel_ino || st.st_dev != channel_dev) {
-    /* The number was closed or now names something else: forget it, never close it. */
-    channel_fd = -1;
-    return 0;
-  }
-  return 1;
+  have_exit_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
 }
 
 void zt_control_after_fork_child(void) {
-  pthread_mutex_init(&channel_lock, NULL);
-  if (channel_valid()) close(channel_fd);
-  channel_fd = -1;
+  size_t i;
+  /* Only the forking thread lives on here: every registered channel is a copy of the parent's. */
+  for (i = 0; i < ZT_MAX_CHANNELS; i++) {
+    int fd1 = registry[i].fd1;
+    struct stat st;
+    if (fd1 > 0 && fstat(fd1 - 1, &st) == 0 && st.st_ino == registry[i].ino) close(fd1 - 1);
+    registry[i].fd1 = 0;
+  }
+  /* This thread's own channel, when the registry had no room for it. */
+  if (tch.slot < 0 && channel_valid(&tch)) close(tch.fd);
+  tch.fd = -1;
+  tch.slot = -1;
+  tch.timeout_s = -1;
 }
 
 static void set_timeout(int fd, int seconds) {
@@ -176,11 +222,38 @@ static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int 
   return 0;
 }
 
+/* Makes `c` this thread's new channel: 0, or -1 with the daemon unreachable. */
+static int open_channel(struct channel *c) {
+  struct stat st;
+  int fd = open_connection(0), i;
+  if (fd < 0) return -1;
+  fd = move_high(fd);
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return -1;
+  }
+  c->fd = fd;
+  c->dev = st.st_dev;
+  c->ino = st.st_ino;
+  c->timeout_s = 0;
+  c->slot = -1;
+  for (i = 0; i < ZT_MAX_CHANNELS; i++) {
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&registry[i].fd1, &expected, fd + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      registry[i].ino = st.st_ino;
+      c->slot = i;
+      break;
+    }
+  }
+  if (have_exit_key) pthread_setspecific(exit_key, c);
+  return 0;
+}
+
 int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
            struct zt_reply *reply) {
   uint8_t req[ZT_MAX_FRAME];
   uint32_t frame_len = (uint32_t)(ZT_REQ_HEADER - 4 + len);
-  int err = ENETDOWN, fd, attempt;
+  int err = ENETDOWN, fd, attempt, want_timeout = wait ? 0 : ZT_QUICK_TIMEOUT_S;
   if (len > ZT_MAX_FRAME - ZT_REQ_HEADER) return EINVAL;
   memcpy(req, &frame_len, 4);
   req[4] = ZT_PROTO_VERSION;
@@ -191,7 +264,8 @@ int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t
   reply->fd = -1;
   reply->payload_len = 0;
 
-  if (wait || pthread_mutex_trylock(&channel_lock) != 0) {
+  if (tch.busy) {
+    /* A signal handler interrupted a call on this thread's channel: use a connection of its own. */
     fd = open_connection(!wait);
     if (fd < 0) return ENETDOWN;
     err = exchange(fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
@@ -199,28 +273,33 @@ int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t
     if (err == EINTR) return EINTR;
     return err ? ENETDOWN : 0;
   }
+  tch.busy = 1;
   /* A second attempt on a fresh connection covers a daemon that restarted since the last call. */
   for (attempt = 0; attempt < 2; attempt++) {
-    if (!channel_valid()) {
-      struct stat st;
-      fd = open_connection(1);
-      if (fd < 0) break;
-      fd = move_high(fd);
-      if (fstat(fd, &st) != 0) {
-        close(fd);
+    int fresh = 0;
+    if (!channel_valid(&tch)) {
+      if (open_channel(&tch) != 0) {
+        err = ENETDOWN;
         break;
       }
-      channel_fd = fd;
-      channel_dev = st.st_dev;
-      channel_ino = st.st_ino;
+      fresh = 1;
     }
-    err = exchange(channel_fd, req, ZT_REQ_HEADER + len, op, cloexec, 0, reply);
+    if (tch.timeout_s != want_timeout) {
+      set_timeout(tch.fd, want_timeout);
+      tch.timeout_s = want_timeout;
+    }
+    err = exchange(tch.fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
     if (err == 0) break;
-    zt_trace("control channel failed (%s), reconnecting", strerror(err));
-    close(channel_fd);
-    channel_fd = -1;
+    /* The channel is out of step (an answer may still come) or dead: never reuse it. */
+    zt_trace("control channel failed (%s)", strerror(err));
+    drop_channel(&tch);
+    if (err == EINTR) break;
+    if (fresh || (err != ECONNRESET && err != EPIPE)) {
+      err = ENETDOWN;
+      break;
+    }
     err = ENETDOWN;
   }
-  pthread_mutex_unlock(&channel_lock);
+  tch.busy = 0;
   return err;
 }

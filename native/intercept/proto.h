@@ -1,7 +1,7 @@
 /*
  * The netcon RPC between libztintercept.so and the daemon (mirror of src/netcon/protocol.ts).
  *
- * One Unix stream connection per process (plus short-lived ones for calls that wait). Strictly
+ * One Unix stream connection per thread that makes socket calls (see control.c). Strictly
  * request/response, little-endian (both ends run on one host), every frame length-prefixed:
  *
  *   request:  u32 len | u8 version | u8 op | u16 flags | u64 ino | payload   (len counts from version)

@@ -13,19 +13,81 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Errno } from '../netstack/errno.js';
-import { SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpSocket } from '../netstack/socket-api.js';
+import { SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpOptionName, type TcpSocket } from '../netstack/socket-api.js';
 import type { NetconCounters } from './netcon-counters.js';
+import type { OptionHolder, SocketStateView } from './sockopt.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
 
 /** Largest read from the stack per step: bounds what sits in Node's write queue. */
 const READ_CHUNK = 256 * 1024;
 
+/**
+ * Bytes from apps are read into this one buffer (Node's `onread`): each read is copied into the
+ * TCP send buffer before the next read happens, so no buffer is allocated per read.
+ */
+const APP_READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
 export interface AppSocketHooks {
   /** The app end is gone (all copies closed) or the socket was torn down: forget it. */
   onGone(sock: AppSocket): void;
   /** A listener has connections ready; the owner moves them to the app. */
   onAcceptable(sock: AppSocket): void;
+}
+
+const KEPT_OPTIONS: TcpOptionName[] = [
+  'NODELAY',
+  'CORK',
+  'KEEPALIVE',
+  'KEEPIDLE',
+  'KEEPINTVL',
+  'KEEPCNT',
+  'LINGER',
+  'RCVBUF',
+  'SNDBUF',
+  'USER_TIMEOUT',
+  'REUSEADDR',
+  'REUSEPORT',
+  'MAXSEG',
+  'CONGESTION',
+];
+
+/**
+ * What is left of a finished connection whose app still holds its fd: its address, its last
+ * error and its options, so later calls answer as on a closed kernel socket. Small on purpose
+ * (no buffers): the daemon cannot tell when the app closes it.
+ */
+export class EndedSocket implements OptionHolder, SocketStateView {
+  readonly listening = false;
+  private readonly options = new Map<TcpOptionName, number>();
+
+  constructor(
+    readonly local: { addr: number; port: number },
+    private error: number,
+    tcp: TcpSocket,
+  ) {
+    for (const name of KEPT_OPTIONS) {
+      const v = tcp.getOption(name);
+      // LINGER's "off" is -1; every other negative value is an errno.
+      if (v >= 0 || (name === 'LINGER' && v === -1)) this.options.set(name, v);
+    }
+  }
+
+  takeError(): number {
+    const e = this.error;
+    this.error = 0;
+    return e;
+  }
+
+  getOption(name: TcpOptionName): number {
+    return this.options.get(name) ?? -Errno.ENOPROTOOPT;
+  }
+
+  setOption(name: TcpOptionName, value: number): number {
+    if (!this.options.has(name)) return -Errno.ENOPROTOOPT;
+    this.options.set(name, value);
+    return 0;
+  }
 }
 
 export class AppSocket {
@@ -42,6 +104,9 @@ export class AppSocket {
   private appEnded = false;
   private tcpEof = false;
   private gone = false;
+  private appGoneFlag = false;
+  /** The local address while connected: a finished connection no longer has one in the stack. */
+  private lastLocal: { addr: number; port: number } | null = null;
   readonly stream: net.Socket;
 
   constructor(
@@ -54,8 +119,16 @@ export class AppSocket {
     private readonly log: Logger,
     connected = false,
   ) {
-    this.stream = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
-    this.stream.on('data', (chunk: Buffer) => this.fromApp(chunk));
+    // Node takes `onread` here as in connect() (the typings only list it there). The callback
+    // returning false stops reading from the app until flushOut resumes it.
+    const opts: net.SocketConstructorOpts & { onread: net.OnReadOpts } = {
+      fd,
+      readable: true,
+      writable: true,
+      allowHalfOpen: true,
+      onread: { buffer: APP_READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.fromApp(buf as Buffer, n) },
+    };
+    this.stream = new net.Socket(opts);
     this.stream.on('end', () => this.appEnd());
     this.stream.on('error', (err: NodeJS.ErrnoException) => this.appError(err));
     this.stream.on('drain', () => this.toApp());
@@ -64,6 +137,7 @@ export class AppSocket {
     if (connected) {
       this.state = 'connected';
       this.connectReported = true;
+      this.lastLocal = tcp.localAddress();
       this.toApp();
     }
   }
@@ -85,6 +159,21 @@ export class AppSocket {
 
   get listening(): boolean {
     return this.state === 'listening';
+  }
+
+  /** Every copy of the app's end is known to be closed (not merely shut down for writing). */
+  get appGone(): boolean {
+    return this.appGoneFlag;
+  }
+
+  /** getsockname: the stack's answer, or the address the connection had once it is finished. */
+  localName(): { addr: number; port: number } {
+    return this.tcp.localAddress() ?? this.lastLocal ?? { addr: 0, port: 0 };
+  }
+
+  /** The record kept once this socket is torn down while the app may still hold it. */
+  ended(): EndedSocket {
+    return new EndedSocket(this.localName(), this.takeError(), this.tcp);
   }
 
   /** SO_ERROR: the pending error, cleared by reading. */
@@ -155,6 +244,7 @@ export class AppSocket {
 
   private connected(): void {
     if (this.state === 'connecting' || this.state === 'idle' || this.state === 'failed') this.state = 'connected';
+    this.lastLocal = this.tcp.localAddress();
     this.resolveWaiters();
     // Bytes the app wrote before the handshake completed waited in the socketpair.
     this.flushOut();
@@ -177,7 +267,9 @@ export class AppSocket {
       return;
     }
     if (this.state === 'connected') {
-      // Reset or timed out: hand over what was received, then end the app's stream.
+      // Reset or timed out: hand over what was received, then end the app's stream. The app's
+      // read sees only the end, so SO_ERROR keeps the reason (the kernel's read would return it).
+      this.soError = errno;
       this.toApp();
       this.tcpEof = true;
       this.pendingOut = null;
@@ -185,33 +277,31 @@ export class AppSocket {
     }
   }
 
-  private fromApp(chunk: Buffer): void {
-    this.counters.bytesFromApps += chunk.length;
-    if (this.state === 'connecting') {
-      this.holdOut(chunk);
-      return;
-    }
+  /** `len` bytes from the app in the shared read buffer; false stops reading for now. */
+  private fromApp(shared: Buffer, len: number): boolean {
+    const chunk = shared.subarray(0, len);
+    this.counters.bytesFromApps += len;
+    if (this.state === 'connecting') return this.holdOut(chunk);
     if (this.state !== 'connected') {
       // The kernel would have refused the write (ENOTCONN/EPIPE); the bytes go nowhere.
-      this.counters.inc('discardedAppBytes', chunk.length);
-      return;
+      this.counters.inc('discardedAppBytes', len);
+      return true;
     }
-    if (this.pendingOut !== null) {
-      this.holdOut(chunk);
-      return;
-    }
+    if (this.pendingOut !== null) return this.holdOut(chunk);
     const n = this.tcp.write(chunk);
-    if (n === chunk.length) return;
+    if (n === len) return true;
     if (n < 0 && n !== -Errno.EAGAIN) {
-      this.counters.inc('discardedAppBytes', chunk.length);
-      return;
+      this.counters.inc('discardedAppBytes', len);
+      return true;
     }
-    this.holdOut(n > 0 ? chunk.subarray(n) : chunk);
+    return this.holdOut(n > 0 ? chunk.subarray(n) : chunk);
   }
 
-  private holdOut(chunk: Buffer): void {
-    this.pendingOut = this.pendingOut === null ? chunk : Buffer.concat([this.pendingOut, chunk]);
+  /** Keeps a copy of bytes that do not fit yet (the read buffer is reused) and stops reading. */
+  private holdOut(chunk: Buffer): false {
+    this.pendingOut = this.pendingOut === null ? Buffer.from(chunk) : Buffer.concat([this.pendingOut, chunk]);
     this.stream.pause();
+    return false;
   }
 
   private flushOut(): void {
@@ -269,6 +359,7 @@ export class AppSocket {
       return;
     }
     // Every copy of the app's fd is closed.
+    this.appGoneFlag = true;
     this.teardown(true);
   }
 
@@ -278,6 +369,7 @@ export class AppSocket {
   }
 
   private appError(err: NodeJS.ErrnoException): void {
+    this.appGoneFlag = true;
     // ECONNRESET here: the app closed with our data unread; the kernel answers that with RST.
     if (err.code === 'ECONNRESET' && this.state === 'connected') {
       this.tcp.abort();

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { Errno } from '../netstack/errno.js';
 import type { TcpSocket } from '../netstack/socket-api.js';
 import type { NetStack } from '../netstack/stack-api.js';
-import { AppSocket, type AppSocketHooks } from './app-socket.js';
+import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { NetconCounters } from './netcon-counters.js';
 import {
@@ -52,6 +52,12 @@ interface PendingAccept {
 
 const ACCEPT_RETRY_MIN_MS = 2;
 const ACCEPT_RETRY_MAX_MS = 100;
+/**
+ * Finished connections whose app may still hold its fd, remembered so later calls on it answer
+ * as the kernel does for a closed TCP socket (ENOTCONN, options, the last error) instead of
+ * ENETDOWN. The daemon cannot see when such an fd is closed, so the oldest are forgotten first.
+ */
+const ENDED_LIMIT = 4096;
 
 function errnoOf(e: unknown, fallback: number): number {
   const n = (e as { errno?: unknown }).errno;
@@ -62,6 +68,7 @@ export class NetconServer {
   readonly counters = new NetconCounters();
   private server: net.Server | null = null;
   private readonly table = new Map<number, AppSocket>();
+  private readonly ended = new Map<number, EndedSocket>();
   private readonly connections = new Set<net.Socket>();
   private readonly pendingAccepts = new Map<AppSocket, PendingAccept>();
   private readonly acceptRetry = new Map<AppSocket, { timer: NodeJS.Timeout; delay: number }>();
@@ -111,6 +118,7 @@ export class NetconServer {
     const server = this.server;
     this.server = null;
     for (const c of this.connections) c.destroy();
+    this.ended.clear();
     for (const s of [...this.table.values()]) {
       s.tcp.abort();
       s.teardown(false);
@@ -249,6 +257,10 @@ export class NetconServer {
   private dispatch(req: Request): Reply | Promise<Reply> {
     if (req.op === Op.SOCKET) return this.newSocket();
     const sock = this.table.get(req.ino);
+    if (sock === undefined) {
+      const e = this.ended.get(req.ino);
+      if (e !== undefined) return this.endedCall(e, req);
+    }
     if (req.op === Op.WHOIS) {
       return { result: sock === undefined || sock.state === 'closed' ? -Errno.EBADF : sock.listening ? Kind.LISTENER : Kind.TCP };
     }
@@ -270,7 +282,7 @@ export class NetconServer {
       case Op.CONNECT:
         return this.connect(sock, req);
       case Op.GETSOCKNAME: {
-        const a = sock.tcp.localAddress() ?? { addr: 0, port: 0 };
+        const a = sock.localName();
         return { result: 0, payload: encodeAddress(a.addr, a.port) };
       }
       case Op.GETPEERNAME: {
@@ -291,6 +303,36 @@ export class NetconServer {
       }
       default:
         return { result: -Errno.EOPNOTSUPP };
+    }
+  }
+
+  /** A call on a connection that has finished while the app still holds its fd. */
+  private endedCall(sock: EndedSocket, req: Request): Reply {
+    switch (req.op) {
+      case Op.WHOIS:
+        return { result: Kind.TCP };
+      case Op.GETSOCKNAME:
+        return { result: 0, payload: encodeAddress(sock.local.addr, sock.local.port) };
+      case Op.GETPEERNAME:
+      case Op.SHUTDOWN:
+        return { result: -Errno.ENOTCONN };
+      case Op.GETSOCKOPT: {
+        const o = decodeSockopt(req.payload);
+        if (o === null) return { result: -Errno.EINVAL };
+        const v = getOption(sock, sock, o.level, o.name);
+        if (typeof v === 'number') return { result: v };
+        const bytes = v.subarray(0, Math.min(v.length, o.len));
+        return { result: bytes.length, payload: Buffer.from(bytes) };
+      }
+      case Op.SETSOCKOPT: {
+        const o = decodeSockopt(req.payload);
+        if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
+        return { result: setOption(sock, o.level, o.name, o.value) };
+      }
+      case Op.CONNECT:
+        return { result: -Errno.EISCONN };
+      default:
+        return { result: -Errno.EINVAL };
     }
   }
 
@@ -317,12 +359,19 @@ export class NetconServer {
   }
 
   private register(s: AppSocket): void {
+    this.ended.delete(s.ino);
     this.table.set(s.ino, s);
     this.counters.socketsOpen = this.table.size;
   }
 
   private forget(s: AppSocket): void {
-    if (this.table.get(s.ino) === s) this.table.delete(s.ino);
+    if (this.table.get(s.ino) === s) {
+      this.table.delete(s.ino);
+      if (!s.appGone && this.server !== null) {
+        this.ended.set(s.ino, s.ended());
+        if (this.ended.size > ENDED_LIMIT) this.ended.delete(this.ended.keys().next().value!);
+      }
+    }
     this.counters.socketsOpen = this.table.size;
     const p = this.pendingAccepts.get(s);
     if (p) {

@@ -6,6 +6,9 @@
 import { Errno } from '../netstack/errno.js';
 import type { TcpOptionName, TcpSocket } from '../netstack/socket-api.js';
 
+/** What the option calls need of a socket: the stack's TcpSocket, or a finished one's record. */
+export type OptionHolder = Pick<TcpSocket, 'getOption' | 'setOption'>;
+
 export const SOL_SOCKET = 1;
 export const IPPROTO_TCP = 6;
 
@@ -72,7 +75,7 @@ function int32(v: number): Buffer {
 }
 
 /** getsockopt: the value's bytes (not yet truncated to the app's buffer), or a negative errno. */
-export function getOption(tcp: TcpSocket, view: SocketStateView, level: number, name: number): GetResult {
+export function getOption(tcp: OptionHolder, view: SocketStateView, level: number, name: number): GetResult {
   if (level === SOL_SOCKET) {
     switch (name) {
       case SO.TYPE:
@@ -109,7 +112,7 @@ export function getOption(tcp: TcpSocket, view: SocketStateView, level: number, 
 }
 
 /** setsockopt: 0 or a negative errno. */
-export function setOption(tcp: TcpSocket, level: number, name: number, value: Buffer): number {
+export function setOption(tcp: OptionHolder, level: number, name: number, value: Buffer): number {
   if (level === SOL_SOCKET && name === SO.LINGER) {
     if (value.length < 8) return -Errno.EINVAL;
     const on = value.readInt32LE(0);

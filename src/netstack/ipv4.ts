@@ -61,7 +61,7 @@ export class Ipv4Layer implements IpSender {
   private readonly transports: (TransportProtocol | undefined)[] = new Array<TransportProtocol | undefined>(256);
   private readonly hdr = new Ipv4Header();
   private readonly quotedHdr = new Ipv4Header();
-  private readonly info: IpReceiveInfo = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false };
+  private readonly info: IpReceiveInfo = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
   private ipId: number;
   private delivering = 0;
   // one-entry route cache for the hot path
@@ -264,10 +264,10 @@ export class Ipv4Layer implements IpSender {
         return;
       }
     }
-    this.deliver(h, p, broadcast);
+    this.deliver(h, p, broadcast, fromLoopback);
   }
 
-  private deliver(h: Ipv4Header, p: Buffer, broadcast: boolean): void {
+  private deliver(h: Ipv4Header, p: Buffer, broadcast: boolean, fromLoopback: boolean): void {
     const c = this.counters;
     const t = this.transports[h.protocol];
     if (!t) {
@@ -281,12 +281,13 @@ export class Ipv4Layer implements IpSender {
     }
     // the shared info object only at the outermost level: a synchronous link can bring the next
     // packet in while a transport is still working on this one
-    const info: IpReceiveInfo = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false };
+    const info: IpReceiveInfo = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
     info.src = h.src;
     info.dst = h.dst;
     info.ttl = h.ttl;
     info.tos = h.tos;
     info.broadcast = broadcast;
+    info.loopback = fromLoopback;
     const payload = p.subarray(h.headerLen, h.totalLen);
     let taken: boolean;
     this.delivering++;

@@ -46,6 +46,11 @@ export interface IpReceiveInfo {
   tos: number;
   /** True when dst was a broadcast address (directed or limited). */
   broadcast: boolean;
+  /**
+   * True when the packet went round this stack's own loopback: it never met a wire, so (as on
+   * Linux's lo) its transport checksum is neither computed nor checked.
+   */
+  loopback?: boolean;
 }
 
 /** What a transport offers the IPv4 layer. */

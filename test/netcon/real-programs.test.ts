@@ -37,6 +37,10 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'curl', 'python3', 'redi
       const counters = await daemon?.stop();
       // Every app socket was closed again by the end of the suite.
       expect(counters?.socketsOpen).toBe(0);
+      // Every payload really crossed the daemon, both out of one program and into another: python,
+      // node http, node upload, redis SET and GET, three nginx fetches.
+      expect(counters?.bytesFromApps).toBeGreaterThanOrEqual(8 * PAYLOAD_SIZE);
+      expect(counters?.bytesToApps).toBeGreaterThanOrEqual(8 * PAYLOAD_SIZE);
       tmp.remove();
     });
 

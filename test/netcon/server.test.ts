@@ -238,6 +238,67 @@ describe('NetconServer', () => {
     closeFd(l.fd);
   });
 
+  it('socket options reach the stack: SO_RCVBUF sets the advertised window, SO_LINGER 0 makes close a reset', async () => {
+    const c = await client();
+    // The far end is a socket of the stack itself, so the test sees what the app's TCP does.
+    const listener = stack.tcpSocket();
+    expect(listener.bind(ADDR, 7003)).toBe(0);
+    expect(listener.listen(4)).toBe(0);
+    const SOL_SOCKET = 1;
+    const SO_RCVBUF = 8;
+    const SO_LINGER = 13;
+    const sockopt = (level: number, name: number, ...ints: number[]): Buffer => {
+      const b = Buffer.alloc(12 + 4 * ints.length);
+      b.writeInt32LE(level, 0);
+      b.writeInt32LE(name, 4);
+      b.writeUInt32LE(4 * ints.length, 8);
+      ints.forEach((v, i) => b.writeInt32LE(v, 12 + 4 * i));
+      return b;
+    };
+    /** Connects a new app socket (after `setup`) to the listener; returns its fd and the far end. */
+    const connectApp = async (setup: (ino: number) => Promise<void>) => {
+      const a = await c.socket();
+      await setup(a.ino);
+      expect(await c.connectTo(a.ino, ADDR, 7003, FLAG_WAIT)).toBe(0);
+      let peer: ReturnType<typeof listener.accept> = null;
+      await waitFor(() => (peer = listener.accept()) !== null, 3000, 'the stack to accept');
+      const far = peer!;
+      const seen = { error: 0, eof: false };
+      far.handlers = {
+        onError: (e) => (seen.error = e),
+        onReadable: () => {
+          if (far.read() === 0) seen.eof = true;
+        },
+      };
+      return { fd: a.fd, far, seen };
+    };
+
+    const small = await connectApp(async (ino) => {
+      expect((await c.call(Op.SETSOCKOPT, ino, sockopt(SOL_SOCKET, SO_RCVBUF, 16384))).result).toBe(0);
+    });
+    // The default buffer is megabytes; the app asked for 16 KiB and its window says so.
+    const wnd = Number(small.far.info().sndWnd);
+    expect(wnd).toBeGreaterThan(0);
+    expect(wnd).toBeLessThanOrEqual(16384);
+    closeFd(small.fd);
+
+    const lingering = await connectApp(async (ino) => {
+      expect((await c.call(Op.SETSOCKOPT, ino, sockopt(SOL_SOCKET, SO_LINGER, 1, 0))).result).toBe(0);
+    });
+    const plain = await connectApp(async () => {});
+    expect(Number(plain.far.info().sndWnd)).toBeGreaterThan(16384);
+    const resetsBefore = stack.counters().tcp?.['tx_rst'] ?? 0;
+    // The app's last copy goes with nothing unread: SO_LINGER 0 resets, the plain socket closes.
+    closeFd(lingering.fd);
+    closeFd(plain.fd);
+    await waitFor(() => lingering.seen.error !== 0 && plain.seen.eof, 3000, 'both far ends to see the close');
+    expect(lingering.seen.error).toBe(Errno.ECONNRESET);
+    expect(plain.seen.error).toBe(0);
+    expect(stack.counters().tcp?.['tx_rst'] ?? 0).toBeGreaterThan(resetsBefore);
+    for (const x of [small, lingering, plain]) x.far.close();
+    listener.close();
+  });
+
   it('an app closing with unread data resets the peer; data written before a close arrives in full', async () => {
     const c = await client();
     const l = await c.socket();

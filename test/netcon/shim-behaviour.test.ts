@@ -19,14 +19,18 @@ const CASES = [
   'multiproc',
   'multiproc-exclusive',
   'threads',
+  'thread-exit',
   'fork',
   'dup',
   'close-range',
   'daemon',
   'exec',
+  'exec-listener',
   'transfer',
   'stream',
   'backlog',
+  'reuse',
+  'after-end',
 ];
 
 describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'))('libztintercept.so behaves as the kernel', () => {
@@ -89,6 +93,14 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
     expect(Number(m![2])).toBeLessThan(10);
     const off = await run(probe, ['unreachable', '192.0.2.1'], shimEnv(daemon.socketPath));
     expect(off.stdout).toMatch(/connect ENETUNREACH after 0\.\d s/);
+  });
+
+  it('each thread has a control channel, closed when it exits; a forked child closes the ones it inherited', async () => {
+    const r = await run(probe, ['fork-channels', STACK_ADDR], shimEnv(daemon.socketPath));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      'threads opened channels 4\nchild closed inherited channels 5, opened its own 1\nchannels after threads exit 0\n',
+    );
   });
 
   it('with no daemon, socket() fails at once with ENETDOWN and AF_UNIX still works', async () => {

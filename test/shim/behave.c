@@ -499,6 +499,40 @@ static void case_dup(void) {
   close(lfd);
 }
 
+static int count_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 4096; fd++)
+    if (fcntl(fd, F_GETFD) >= 0) n++;
+  return n;
+}
+
+static void *short_lived(void *p) {
+  int port = *(int *)p, fd = connect_to(port), v = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+  write_all(fd, "t", 1);
+  close(fd);
+  return NULL;
+}
+
+/* Threads that make socket calls and exit leave no descriptors behind. */
+static void case_thread_exit(void) {
+  int port, lfd = listener(&port, 64), before, i, got = 0;
+  close(connect_to(port));
+  close(accept_one(lfd));
+  before = count_fds();
+  for (i = 0; i < 40; i++) {
+    pthread_t t;
+    char b;
+    pthread_create(&t, NULL, short_lived, &port);
+    int c = accept_one(lfd);
+    if (read_full(c, &b, 1) == 1) got++;
+    close(c);
+    pthread_join(t, NULL);
+  }
+  SAY("threads connected %d fds leaked %d", got, count_fds() - before);
+  close(lfd);
+}
+
 static void case_close_range(void) {
   int port, lfd = listener(&port, 8), fd, c;
   char b = 0;
@@ -508,7 +542,10 @@ static void case_close_range(void) {
   fd = connect_to(port);
   c = accept_one(lfd);
   write_all(fd, "r", 1);
-  SAY("after close_range %zd %c", read_full(c, &b, 1), b);
+  {
+    ssize_t n = read_full(c, &b, 1);
+    SAY("after close_range %zd %c", n, b);
+  }
   close(c);
   close(fd);
   close(lfd);
@@ -558,6 +595,42 @@ static void case_exec(const char *self) {
   close(fd);
   close(c);
   close(lfd);
+}
+
+/* A listener survives exec (nginx binary upgrade, systemd LISTEN_FDS): the new image accepts on it. */
+static void case_exec_listener(const char *self) {
+  int port, lfd = listener(&port, 8), fd, st;
+  char b = 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    char num[16];
+    dup2(lfd, 7);
+    snprintf(num, sizeof(num), "%d", 7);
+    execl(self, self, "exec-accept", host_addr, num, (char *)NULL);
+    _exit(99);
+  }
+  fd = connect_to(port);
+  write_all(fd, "q", 1);
+  {
+    ssize_t n = read_full(fd, &b, 1);
+    SAY("answer from exec'd acceptor %zd %c", n, b);
+  }
+  waitpid(pid, &st, 0);
+  SAY("acceptor exit %d", WEXITSTATUS(st));
+  close(fd);
+  close(lfd);
+}
+
+static void case_exec_accept(int lfd) {
+  struct sockaddr_in a;
+  socklen_t l = sizeof(a);
+  int c = accept4(lfd, (struct sockaddr *)&a, &l, SOCK_CLOEXEC);
+  char b = 0;
+  if (c < 0) _exit(1);
+  if (read_full(c, &b, 1) != 1 || b != 'q') _exit(2);
+  write_all(c, get_int_opt(lfd, SOL_SOCKET, SO_ACCEPTCONN) == 1 && a.sin_family == AF_INET ? "y" : "n", 1);
+  close(c);
+  _exit(0);
 }
 
 static void case_exec_child(int fd) {
@@ -682,6 +755,131 @@ static void case_stream_misc(void) {
   close(lfd);
 }
 
+/* SO_REUSEADDR (a port held by TIME_WAIT) and SO_REUSEPORT (several listeners on one port). */
+static void case_reuse(void) {
+  int port, lfd = listener(&port, 8), fd = connect_to(port), c = accept_one(lfd), one = 1, i, got = 0;
+  int a, b, x;
+  char buf[4];
+  struct sockaddr_in sa;
+  /* The server closes first, so its side of the connection holds the port in TIME_WAIT. */
+  close(c);
+  SAY("eof %zd", read(fd, buf, sizeof(buf)));
+  close(fd);
+  close(lfd);
+  usleep(50000);
+  sa = mkaddr(host_addr, port);
+  x = tcp_socket();
+  SAY("time-wait port without reuseaddr %s", RES(bind(x, (struct sockaddr *)&sa, sizeof(sa))));
+  close(x);
+  x = tcp_socket();
+  setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  {
+    const char *rb = RES(bind(x, (struct sockaddr *)&sa, sizeof(sa)));
+    SAY("time-wait port with reuseaddr %s listen %s", rb, RES(listen(x, 8)));
+  }
+  close(x);
+
+  a = tcp_socket();
+  b = tcp_socket();
+  setsockopt(a, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  setsockopt(b, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  sa = mkaddr(host_addr, 0);
+  if (bind(a, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
+  {
+    socklen_t l = sizeof(sa);
+    getsockname(a, (struct sockaddr *)&sa, &l);
+  }
+  SAY("reuseport listen %s", RES(listen(a, 16)));
+  {
+    const char *rb = RES(bind(b, (struct sockaddr *)&sa, sizeof(sa)));
+    SAY("reuseport second bind %s listen %s", rb, RES(listen(b, 16)));
+  }
+  x = tcp_socket();
+  SAY("third without reuseport %s", RES(bind(x, (struct sockaddr *)&sa, sizeof(sa))));
+  close(x);
+  x = tcp_socket();
+  setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  SAY("reuseaddr against listeners %s", RES(bind(x, (struct sockaddr *)&sa, sizeof(sa))));
+  close(x);
+  x = tcp_socket();
+  setsockopt(x, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  SAY("third with reuseport %s", RES(bind(x, (struct sockaddr *)&sa, sizeof(sa))));
+  close(x);
+  /* Every connection lands on one of the two listeners. */
+  fcntl(a, F_SETFL, O_NONBLOCK);
+  fcntl(b, F_SETFL, O_NONBLOCK);
+  {
+    int fds[12];
+    for (i = 0; i < 12; i++) fds[i] = connect_to(ntohs(sa.sin_port));
+    for (i = 0; i < 100 && got < 12; i++) {
+      struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+      poll(p, 2, 100);
+      for (int k = 0; k < 2; k++) {
+        int n;
+        while ((n = accept(k ? b : a, NULL, NULL)) >= 0) {
+          close(n);
+          got++;
+        }
+      }
+    }
+    SAY("reuseport accepted %d", got);
+    for (i = 0; i < 12; i++) close(fds[i]);
+  }
+  close(a);
+  close(b);
+}
+
+/* Calls on a socket whose connection has finished (cleanly, or by a reset) while the app holds it. */
+static void case_after_end(void) {
+  int port, lfd = listener(&port, 8), fd = connect_to(port), c = accept_one(lfd), v = 1;
+  struct sockaddr_in before, a;
+  socklen_t l = sizeof(before);
+  char b;
+  getsockname(fd, (struct sockaddr *)&before, &l);
+  shutdown(fd, SHUT_WR);
+  SAY("peer sees eof %zd", read(c, &b, 1));
+  close(c);
+  SAY("eof %zd", read(fd, &b, 1));
+  l = sizeof(a);
+  memset(&a, 0, sizeof(a));
+  {
+    int r = getsockname(fd, (struct sockaddr *)&a, &l);
+    SAY("ended name %s same %d", r == 0 ? "OK" : ename(errno), a.sin_port == before.sin_port && a.sin_addr.s_addr == before.sin_addr.s_addr);
+  }
+  l = sizeof(a);
+  SAY("ended peer %s", RES(getpeername(fd, (struct sockaddr *)&a, &l)));
+  {
+    const char *r = RES(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+    SAY("ended nodelay set %s get %d", r, get_int_opt(fd, IPPROTO_TCP, TCP_NODELAY));
+  }
+  SAY("ended so_error %d", get_int_opt(fd, SOL_SOCKET, SO_ERROR));
+  SAY("ended shutdown %s", RES(shutdown(fd, SHUT_RDWR)));
+  close(fd);
+
+  /* The peer closes with data unread: a reset ends the connection. */
+  fd = connect_to(port);
+  c = accept_one(lfd);
+  write_all(fd, "unread", 6);
+  usleep(100000);
+  close(c);
+  {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    SAY("reset noticed %d", poll(&p, 1, 5000));
+  }
+  usleep(50000);
+  l = sizeof(a);
+  SAY("reset peer %s", RES(getpeername(fd, (struct sockaddr *)&a, &l)));
+  l = sizeof(a);
+  SAY("reset name %s", RES(getsockname(fd, (struct sockaddr *)&a, &l)));
+  SAY("reset nodelay %s", RES(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v))));
+  {
+    int first = get_int_opt(fd, SOL_SOCKET, SO_ERROR);
+    SAY("reset so_error %s then %d", ename(first), get_int_opt(fd, SOL_SOCKET, SO_ERROR));
+  }
+  close(fd);
+  close(lfd);
+}
+
 static void case_reset(void) {
   int port, lfd = listener(&port, 8), fd = connect_to(port), c = accept_one(lfd);
   char buf[8];
@@ -738,9 +936,14 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "daemon")) case_daemon();
   else if (!strcmp(which, "exec")) case_exec(argv[0]);
   else if (!strcmp(which, "exec-child")) case_exec_child(atoi(argv[3]));
+  else if (!strcmp(which, "exec-listener")) case_exec_listener(argv[0]);
+  else if (!strcmp(which, "exec-accept")) case_exec_accept(atoi(argv[3]));
   else if (!strcmp(which, "transfer")) case_transfer();
   else if (!strcmp(which, "stream")) case_stream_misc();
   else if (!strcmp(which, "reset")) case_reset();
+  else if (!strcmp(which, "reuse")) case_reuse();
+  else if (!strcmp(which, "after-end")) case_after_end();
+  else if (!strcmp(which, "thread-exit")) case_thread_exit();
   else if (!strcmp(which, "backlog")) case_backlog();
   else {
     fprintf(stderr, "unknown case %s\n", which);

@@ -4,6 +4,7 @@
  * `probe <case> <ipv4 addr>`.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/un.h>
 
 #include "common.h"
@@ -83,6 +84,55 @@ static void case_restart(void) {
   close(lfd);
 }
 
+static int count_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 4096; fd++)
+    if (fcntl(fd, F_GETFD) >= 0) n++;
+  return n;
+}
+
+static pthread_barrier_t hold;
+
+static void *channel_thread(void *p) {
+  (void)p;
+  close(tcp_socket()); /* this thread's first socket call opens its channel */
+  pthread_barrier_wait(&hold); /* channels exist */
+  pthread_barrier_wait(&hold); /* the fork is done */
+  return NULL;
+}
+
+/* Each thread has a channel of its own; a forked child closes every one it inherited. */
+static void case_fork_channels(void) {
+  pthread_t t[4];
+  int base, with, i, p[2];
+  close(tcp_socket());
+  base = count_fds();
+  pthread_barrier_init(&hold, NULL, 5);
+  for (i = 0; i < 4; i++) pthread_create(&t[i], NULL, channel_thread, NULL);
+  pthread_barrier_wait(&hold);
+  with = count_fds();
+  SAY("threads opened channels %d", with - base);
+  pipe(p);
+  if (fork() == 0) {
+    int in_child = count_fds(), ok;
+    close(tcp_socket());
+    ok = count_fds() == in_child + 1;
+    dprintf(p[1], "child closed inherited channels %d, opened its own %d\n", with + 2 - in_child, ok);
+    _exit(0);
+  }
+  close(p[1]);
+  {
+    char line[128] = {0};
+    ssize_t n = read(p[0], line, sizeof(line) - 1);
+    if (n > 0) fputs(line, stdout);
+  }
+  close(p[0]);
+  wait(NULL);
+  pthread_barrier_wait(&hold);
+  for (i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  SAY("channels after threads exit %d", count_fds() - base);
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "";
   if (argc > 2) host_addr = argv[2];
@@ -91,6 +141,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "unreachable")) case_unreachable();
   else if (!strcmp(which, "absent")) case_absent();
   else if (!strcmp(which, "restart")) case_restart();
+  else if (!strcmp(which, "fork-channels")) case_fork_channels();
   else {
     fprintf(stderr, "unknown case %s\n", which);
     return 2;

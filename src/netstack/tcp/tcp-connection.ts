@@ -1686,7 +1686,8 @@ export class TcpConnection implements TcpSocket {
   }
 
   private transmit(buf: Buffer): void {
-    setTcpChecksum(buf, HEADROOM, buf.length, this.localAddr, this.remoteAddr);
+    // A segment for one of our own addresses goes round the loopback, where checksums are not checked.
+    if (!this.layer.ip.isLocalAddress(this.remoteAddr)) setTcpChecksum(buf, HEADROOM, buf.length, this.localAddr, this.remoteAddr);
     this.lastAckSent = this.rcvNxt;
     this.delackAt = Infinity;
     this.unackedBytes = 0;

@@ -170,7 +170,7 @@ export class TcpLayer implements TransportProtocol {
       return;
     }
     const seg = this.segs[0]!;
-    const err = parseTcp(payload, seg, info.src, info.dst);
+    const err = info.loopback ? parseTcp(payload, seg) : parseTcp(payload, seg, info.src, info.dst);
     if (err !== 0) {
       c.inc(tcpParseErrorName(err));
       return;
