@@ -1,0 +1,187 @@
+/**
+ * How ztnc-cli reaches the daemon: the home directory, the local API's port (-p, else
+ * `<home>/ztnc.port`, else local.conf, else 9993) and token (-T, else `<home>/authtoken.secret`),
+ * and one JSON request over HTTP with every failure turned into a one-line CliError.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { defaultHome } from '../service/home.js';
+import { DEFAULT_PRIMARY_PORT, loadLocalConf } from '../service/local-conf.js';
+
+/** A failure reported as one line on stderr; `exitCode` 2 means bad usage, 1 anything else. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const PORT_FILE = 'ztnc.port';
+export const AUTH_TOKEN_FILE = 'authtoken.secret';
+/** The whole exchange, connection to last byte; a daemon that stalls longer is reported. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+const MAX_RESPONSE_BYTES = 16 << 20;
+
+export interface ConnectionOptions {
+  home?: string;
+  port?: number;
+  token?: string;
+  host?: string;
+}
+
+export interface Connection {
+  home: string;
+  host: string;
+  port: number;
+  /** Where the port came from, for error messages. */
+  portSource: string;
+  token: string;
+  tokenSource: string;
+}
+
+function errnoCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+export function parsePort(text: string, what: string, allowZero = false): number {
+  const t = text.trim();
+  const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(n) || n > 65535 || (n === 0 && !allowZero)) throw new CliError(`${what}: ${JSON.stringify(text)} is not a TCP port (1-65535)`, 2);
+  return n;
+}
+
+function readOptional(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CliError(`cannot read ${file} (${errnoCode(e)})`);
+  }
+}
+
+function findPort(home: string): { port: number; source: string } {
+  const portFile = join(home, PORT_FILE);
+  const text = readOptional(portFile);
+  if (text !== null) {
+    const t = text.trim();
+    const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`${portFile} does not hold a TCP port (found ${JSON.stringify(t.slice(0, 40))})`);
+    return { port: n, source: portFile };
+  }
+  const confFile = join(home, 'local.conf');
+  let apiPort: number;
+  try {
+    apiPort = loadLocalConf(confFile).apiPort;
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  // 0 asks the daemon for any free port: only ztnc.port can tell which it got.
+  if (apiPort > 0) return { port: apiPort, source: apiPort === DEFAULT_PRIMARY_PORT ? 'the default' : confFile };
+  return { port: DEFAULT_PRIMARY_PORT, source: 'the default' };
+}
+
+/** Works out where the daemon listens and the token it wants; a missing token is an error. */
+export function resolveConnection(opts: ConnectionOptions): Connection {
+  const home = opts.home ?? process.env.ZTNC_HOME ?? defaultHome();
+  const found = opts.port !== undefined ? { port: opts.port, source: '-p' } : findPort(home);
+  let token = opts.token;
+  let tokenSource = '-T';
+  if (token === undefined) {
+    const file = join(home, AUTH_TOKEN_FILE);
+    const text = readOptional(file);
+    if (text === null) {
+      throw new CliError(`${file} not found: is ztnc-service running with home ${home}? (use -D <home>, or -T <token>)`);
+    }
+    token = text.trim();
+    if (token.length === 0) throw new CliError(`${file} is empty`);
+    tokenSource = file;
+  }
+  if (token.length === 0) throw new CliError('-T: the token is empty', 2);
+  return { home, host: opts.host ?? '127.0.0.1', port: found.port, portSource: found.source, token, tokenSource };
+}
+
+export interface ApiAnswer {
+  status: number;
+  /** Parsed JSON; undefined for an empty body. */
+  body: unknown;
+  text: string;
+}
+
+/** The error text of an API answer: its `error` field, else the body itself. */
+export function answerError(a: ApiAnswer): string {
+  const b = a.body;
+  if (typeof b === 'object' && b !== null && typeof (b as { error?: unknown }).error === 'string') return (b as { error: string }).error;
+  const t = a.text.trim();
+  return t.length > 0 ? t.slice(0, 200) : 'empty answer';
+}
+
+/** A connection, or how to work it out on first use (so usage errors come before daemon lookup). */
+export type ConnectionSource = Connection | (() => Connection);
+
+/** One request to the local API. Connection problems and non-JSON answers throw CliError. */
+export function apiRequest(source: ConnectionSource, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  const c = typeof source === 'function' ? source() : source;
+  const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const where = `${c.host}:${c.port}`;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: c.host,
+        port: c.port,
+        method,
+        path,
+        agent: false,
+        headers: {
+          'X-ZT1-Auth': c.token,
+          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy(new CliError(`the answer from ${where} is larger than ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(d);
+        });
+        res.on('error', (e) => reject(e instanceof CliError ? e : new CliError(`reading the answer from ${where}: ${e.message}`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status === 401) {
+            reject(new CliError(`the daemon at ${where} refused the auth token from ${c.tokenSource} (HTTP 401)`));
+            return;
+          }
+          let parsed: unknown;
+          if (text.trim().length > 0) {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              reject(new CliError(`${method} ${path}: the daemon at ${where} answered HTTP ${status} with a body that is not JSON`));
+              return;
+            }
+          }
+          resolve({ status, body: parsed, text });
+        });
+      },
+    );
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new CliError(`no answer from ${where} within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.on('error', (e) => {
+      if (e instanceof CliError) return reject(e);
+      const code = errnoCode(e);
+      if (code === 'ECONNREFUSED') {
+        reject(new CliError(`cannot connect to ztnc-service at ${where} (port from ${c.portSource}): connection refused; is the daemon running?`));
+      } else {
+        reject(new CliError(`cannot talk to ztnc-service at ${where}: ${code}`));
+      }
+    });
+    req.end(payload);
+  });
+}
