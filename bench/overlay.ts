@@ -1,13 +1,37 @@
 /**
- * Overlay benchmark, armor part: Gbit/s of 2800-byte ZeroTier packets through armor + dearmor (one
- * sender's and one receiver's work per packet, on one core) for cipher 1 (Salsa20/12 + Poly1305,
- * TypeScript) and cipher 3 (AES-GMAC-SIV: node:crypto objects per packet, and the native binding's
- * reused OpenSSL contexts when built), beside the reference measured in the same run: node:crypto
- * AES-256-GCM encrypt + decrypt of the same payload with a fresh cipher object per packet, the
- * cheapest authenticated encryption node:crypto offers per packet.
+ * Overlay benchmark.
+ *
+ * Armor: Gbit/s of 2800-byte ZeroTier packets through armor + dearmor (one sender's and one
+ * receiver's work per packet, on one core) for cipher 1 (Salsa20/12 + Poly1305, TypeScript) and
+ * cipher 3 (AES-GMAC-SIV: node:crypto objects per packet, and the native binding's reused OpenSSL
+ * contexts when built), beside the reference measured in the same run: node:crypto AES-256-GCM
+ * encrypt + decrypt of the same payload with a fresh cipher object per packet, the cheapest
+ * authenticated encryption node:crypto offers per packet.
+ *
+ * Node to node: a private planet on 127.0.0.1 whose root also controls a private network, and two
+ * member nodes, each with its own UDP socket, all in this one process (so one core does both
+ * ends, the root and the kernel's loopback work). A TCP stream goes from one member's netstack to
+ * the other's over the overlay (cipher 3, direct loopback path), beside the netstack-only figure
+ * of the same run: the same two kinds of netstack at the same MTU joined by an in-memory link on
+ * the same real-time scheduler. Received bytes are checked by SHA-256.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { NetworkController } from '../src/controller/index.js';
+import { defaultNetworkSettings } from '../src/controller/types.js';
+import { RealScheduler } from '../src/netstack/clock.js';
+import { createNetStack } from '../src/netstack/index.js';
+import { CryptoRandom } from '../src/netstack/random.js';
+import type { NetStack } from '../src/netstack/stack-api.js';
 import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/armor.js';
+import { Identity } from '../src/node/identity.js';
+import { Networks } from '../src/node/networks.js';
+import { Node, planetFromWorld } from '../src/node/node.js';
+import { DgramUdpTransport, loopbackOnly } from '../src/node/udp-transport.js';
+import { createPrivatePlanet } from '../src/node/world.js';
 
 const PACKET_BYTES = 2800;
 const SECONDS_PER_CASE = 2;
@@ -72,6 +96,206 @@ function gcmReference(): Figure {
   return figure('node:crypto AES-256-GCM enc+dec (reference)', measure(fn));
 }
 
+const STREAM_BYTES = 48 * 1024 * 1024;
+const STREAM_MTU = 2800;
+const STREAM_TIMEOUT_MS = 180_000;
+
+interface StreamFigure {
+  gbps: number;
+  seconds: number;
+  bytes: number;
+  cpuMsPerMB: number;
+  /** The part of cpuMsPerMB spent in the kernel (UDP sends and receives on loopback). */
+  sysMsPerMB: number;
+}
+
+function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const poll = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() > end) return reject(new Error(`overlay bench: timed out waiting for ${what}`));
+      setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+/** One TCP stream of STREAM_BYTES from `client` to a listener on `server`, timed on the wall clock. */
+async function stream(client: NetStack, server: NetStack, serverIp: number, port: number): Promise<StreamFigure> {
+  const block = randomBytes(256 * 1024);
+  const sent = createHash('sha256');
+  for (let off = 0; off < STREAM_BYTES; off += block.length) sent.update(block.subarray(0, Math.min(block.length, STREAM_BYTES - off)));
+  const sentDigest = sent.digest('hex');
+  const rx = createHash('sha256');
+  let received = 0;
+  let eof = false;
+  let failed: number | null = null;
+  const listener = server.tcpSocket();
+  if (listener.bind(0, port) < 0 || listener.listen(4) < 0) throw new Error('overlay bench: listen failed');
+  listener.handlers.onAcceptable = () => {
+    const conn = listener.accept();
+    if (!conn) return;
+    const drain = (): void => {
+      for (;;) {
+        const r = conn.read(1 << 20);
+        if (typeof r === 'number') {
+          if (r === 0) {
+            eof = true;
+            conn.close();
+          }
+          return;
+        }
+        received += r.length;
+        rx.update(r);
+      }
+    };
+    conn.handlers.onReadable = drain;
+    drain();
+  };
+  const sock = client.tcpSocket();
+  let off = 0;
+  const pump = (): void => {
+    while (off < STREAM_BYTES) {
+      const at = off % block.length;
+      const n = sock.write(block.subarray(at, Math.min(block.length, at + STREAM_BYTES - off)));
+      if (n <= 0) return;
+      off += n;
+    }
+    sock.shutdown(1);
+  };
+  sock.handlers.onConnect = pump;
+  sock.handlers.onWritable = pump;
+  sock.handlers.onError = (e) => {
+    failed = e;
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  sock.connect(serverIp, port);
+  try {
+    await waitFor(() => eof || failed !== null, STREAM_TIMEOUT_MS, 'the TCP stream');
+  } finally {
+    sock.close();
+    listener.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (failed !== null) throw new Error(`overlay bench: TCP failed with errno ${failed} after ${received} bytes`);
+  if (received !== STREAM_BYTES || rx.digest('hex') !== sentDigest) throw new Error(`overlay bench: stream corrupted (${received} bytes)`);
+  const mb = received / 1e6;
+  return { gbps: (received * 8) / seconds / 1e9, seconds, bytes: received, cpuMsPerMB: (cpu.user + cpu.system) / 1000 / mb, sysMsPerMB: cpu.system / 1000 / mb };
+}
+
+/** The reference: two netstacks joined by an in-memory link, frames handed over on the next turn of the event loop. */
+async function netstackOnly(): Promise<StreamFigure> {
+  const sched = new RealScheduler();
+  const random = new CryptoRandom();
+  const mk = (last: number): NetStack => {
+    const mac = Buffer.from([0x02, 0, 0, 0, 0, last]);
+    const st = createNetStack({ scheduler: sched, random, mac, mtu: STREAM_MTU, name: `ref${last}` });
+    st.addAddress(0x0a900000 + last, 24);
+    return st;
+  };
+  const a = mk(1);
+  const b = mk(2);
+  a.setLinkOutput((f) => {
+    const copy = Buffer.from(f);
+    setImmediate(() => b.input(copy));
+  });
+  b.setLinkOutput((f) => {
+    const copy = Buffer.from(f);
+    setImmediate(() => a.input(copy));
+  });
+  try {
+    return await stream(a, b, 0x0a900002, 5201);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+/** Root (also controller of a private network) and two authorized members over real UDP on 127.0.0.1. */
+export async function nodeToNode(): Promise<StreamFigure & { cipher: number; relayed: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ztnc-bench-overlay-'));
+  const sched = new RealScheduler();
+  const logger = pino({ level: 'silent' });
+  const nodes: Node[] = [];
+  const nets: Networks[] = [];
+  const transports: DgramUdpTransport[] = [];
+  let controller: NetworkController | null = null;
+  try {
+    const [rootId, aId, bId] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()]);
+    const open = async (): Promise<DgramUdpTransport> => {
+      const t = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly, logger });
+      transports.push(t);
+      return t;
+    };
+    const rootTransport = await open();
+    const world = createPrivatePlanet({
+      id: 0x0be4c4n,
+      timestamp: BigInt(Date.now()),
+      roots: [{ address: rootId!.address, publicKey: rootId!.publicKey, stableEndpoints: rootTransport.localEndpoints() }],
+    });
+    if (!world.ok) throw new Error(world.error);
+    const planet = planetFromWorld(world.value.world);
+    const mkNode = (identity: Identity, transport: DgramUdpTransport): Node => {
+      const n = new Node({ identity, transport, scheduler: sched, planet, allowLoopbackPaths: true, refuseBuiltinPlanet: true, logger });
+      nodes.push(n);
+      n.start();
+      return n;
+    };
+    const root = mkNode(rootId!, rootTransport);
+    const nwid = `${rootId!.addressHex}000001`;
+    controller = new NetworkController({ dbFile: join(dir, 'controller.db'), nodeAddress: rootId!.addressHex, logger, backupIntervalMs: 0 });
+    controller.store.putNetwork(nwid, () => ({
+      ...defaultNetworkSettings(nwid, Date.now()),
+      name: 'bench',
+      // private, as most networks are: frames are admitted on certificates of membership
+      private: true,
+      mtu: STREAM_MTU,
+      v4AssignMode: { zt: true },
+      routes: [{ target: '10.145.0.0/16', via: null }],
+      ipAssignmentPools: [{ ipRangeStart: '10.145.0.10', ipRangeEnd: '10.145.0.250' }],
+    }));
+    for (const id of [aId!, bId!]) controller.store.updateMember(nwid, id.addressHex, (m) => void (m.authorized = true));
+    nets.push(new Networks(root, { controller: controller.backend }));
+    const a = mkNode(aId!, await open());
+    const b = mkNode(bId!, await open());
+    const netsA = new Networks(a);
+    const netsB = new Networks(b);
+    nets.push(netsA, netsB);
+    const na = netsA.join(BigInt(`0x${nwid}`));
+    const nb = netsB.join(BigInt(`0x${nwid}`));
+    await waitFor(() => na.status === 'OK' && nb.status === 'OK' && !!na.stack && !!nb.stack, 30_000, 'network configs');
+    const ipB = nb.stack!.addresses()[0]!.addr;
+    // a first ping resolves ARP and sets up the direct path between the members
+    let pinged = false;
+    for (let i = 0; i < 20 && !pinged; i++) {
+      let res: { ok: boolean } | null = null;
+      na.stack!.ping(ipB, { timeoutMs: 1_000 }, (r) => {
+        res = r;
+      });
+      await waitFor(() => res !== null, 2_000, 'ping');
+      pinged = (res as { ok: boolean } | null)?.ok === true;
+    }
+    if (!pinged) throw new Error('overlay bench: members cannot ping each other');
+    await waitFor(() => !!a.peer(b.address)?.paths.best(sched.now()), 10_000, 'a direct path');
+    const relayed0 = root.counters.get('relayed');
+    const fig = await stream(na.stack!, nb.stack!, ipB, 5202);
+    if (process.env.OVERLAY_BENCH_DEBUG === '1') {
+      process.stderr.write(
+        `${JSON.stringify({ a: a.counters.snapshot(), b: b.counters.snapshot(), netA: na.counters.snapshot(), netB: nb.counters.snapshot(), tcpA: na.stack!.counters().tcp, tcpB: nb.stack!.counters().tcp, udp: transports.map((t) => t.stats) }, null, 1)}\n`,
+      );
+    }
+    return { ...fig, cipher: a.peer(b.address)!.cipher(), relayed: root.counters.get('relayed') - relayed0 };
+  } finally {
+    for (const n of nets) n.close();
+    for (const n of nodes) n.stop();
+    await controller?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run({ json }: { json: boolean }): Promise<void> {
   const c1 = armorCase(1, '(TypeScript)');
   setNativeArmor(false);
@@ -84,6 +308,15 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const out = json ? process.stderr : process.stdout;
   out.write(`overlay: ${PACKET_BYTES}-byte packets, one core\n`);
   for (const r of rows) out.write(`  ${r.name.padEnd(46)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s  ${r.usPerPacket.toFixed(2).padStart(6)} µs/packet\n`);
+  const overlay = await nodeToNode();
+  const direct = await netstackOnly();
+  const mb = (STREAM_BYTES / (1024 * 1024)).toFixed(0);
+  out.write(`overlay: one ${mb} MiB TCP stream, MTU ${STREAM_MTU}, one process\n`);
+  out.write(
+    `  ${`node to node over UDP loopback (cipher ${overlay.cipher})`.padEnd(46)} ${overlay.gbps.toFixed(3).padStart(7)} Gbit/s  ${overlay.cpuMsPerMB.toFixed(2)} ms CPU/MB (${overlay.sysMsPerMB.toFixed(2)} in the kernel)  (${overlay.relayed} packets relayed)\n`,
+  );
+  out.write(`  ${'netstack only, in-memory link (reference)'.padEnd(46)} ${direct.gbps.toFixed(3).padStart(7)} Gbit/s  ${direct.cpuMsPerMB.toFixed(2)} ms CPU/MB (${direct.sysMsPerMB.toFixed(2)} in the kernel)\n`);
+  out.write(`  ratio ${(overlay.gbps / direct.gbps).toFixed(3)}\n`);
   if (json) {
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     process.stdout.write(
@@ -99,6 +332,16 @@ export async function run({ json }: { json: boolean }): Promise<void> {
         armor_cipher3_us_per_packet: round(c3.usPerPacket),
         ref_aes_gcm_gbps: round(ref.gbps),
         armor_cipher3_ratio: round(c3.gbps / ref.gbps),
+        stream_bytes: STREAM_BYTES,
+        stream_mtu: STREAM_MTU,
+        node_to_node_gbps: round(overlay.gbps),
+        node_to_node_cipher: overlay.cipher,
+        node_to_node_cpu_ms_per_mb: round(overlay.cpuMsPerMB),
+        node_to_node_sys_ms_per_mb: round(overlay.sysMsPerMB),
+        node_to_node_relayed_packets: overlay.relayed,
+        ref_netstack_only_gbps: round(direct.gbps),
+        ref_netstack_only_cpu_ms_per_mb: round(direct.cpuMsPerMB),
+        node_to_node_ratio: round(overlay.gbps / direct.gbps),
       })}\n`,
     );
   }

@@ -17,7 +17,7 @@ import type {
 import { SPECIALIST_ACTIVE_BRIDGE } from '../node/network-controller.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
 import type { ControllerStore } from './store.js';
-import type { MemberSettings, NetworkRecord } from './types.js';
+import type { MemberSettings, NetworkConfigSource } from './types.js';
 
 /** Stock's default credential window (30 minutes). */
 export const CREDENTIAL_TIME_MAX_DELTA_MS = 30 * 60_000;
@@ -54,11 +54,16 @@ export class ControllerBackend implements NetworkControllerBackend {
   }
 
   request(req: ConfigRequest): ConfigRequestResult {
+    // the member update and the request log commit together: one transaction per request
+    return this.store.transaction(() => this.answer(req));
+  }
+
+  private answer(req: ConfigRequest): ConfigRequestResult {
     if (req.nwid >> 24n !== this.nodeAddress) return { ok: false, error: 'NOT_FOUND' };
     const nwid = hex(req.nwid, 16);
     const address = hex(req.address, 10);
     if (!req.identity.startsWith(`${address}:`)) return { ok: false, error: 'ACCESS_DENIED' };
-    const network = this.store.getNetwork(nwid);
+    const network = this.store.getNetworkSettings(nwid);
     if (!network) return { ok: false, error: 'NOT_FOUND' };
     const now = this.now();
 
@@ -103,7 +108,7 @@ export class ControllerBackend implements NetworkControllerBackend {
   }
 
   /** Default capabilities and tags are given to new members, as stock does. */
-  private addDefaultGrants(m: MemberSettings, network: NetworkRecord): void {
+  private addDefaultGrants(m: MemberSettings, network: NetworkConfigSource): void {
     for (const cap of network.capabilities) if (cap.default && !m.capabilities.includes(cap.id)) m.capabilities.push(cap.id);
     for (const tag of network.tags) {
       if (tag.default !== null && !m.tags.some(([id]) => id === tag.id)) m.tags.push([tag.id, tag.default]);
@@ -111,7 +116,7 @@ export class ControllerBackend implements NetworkControllerBackend {
   }
 
   /** The member's addresses for this config (`ip/bits`); new pool addresses are stored on `m`. */
-  private assignIps(nwid: string, network: NetworkRecord, m: MemberSettings, addr: bigint): string[] {
+  private assignIps(nwid: string, network: NetworkConfigSource, m: MemberSettings, addr: bigint): string[] {
     const out: string[] = [];
     const nwidBig = BigInt(`0x${nwid}`);
     if (!m.noAutoAssignIps) {
@@ -153,7 +158,7 @@ export class ControllerBackend implements NetworkControllerBackend {
     return out.slice(0, MAX_STATIC_IPS);
   }
 
-  private buildConfig(network: NetworkRecord, member: MemberSettings, req: ConfigRequest, staticIps: string[], now: number): ControllerNetworkConfig {
+  private buildConfig(network: NetworkConfigSource, member: MemberSettings, req: ConfigRequest, staticIps: string[], now: number): ControllerNetworkConfig {
     const oldNode = (req.metadata.rulesEngineRev ?? 0) <= 0;
     const rules: ControllerRule[] = oldNode ? [{ type: 'ACTION_ACCEPT' }] : network.rules;
     const capsById = new Map(network.capabilities.map((c) => [c.id, c]));

@@ -14,6 +14,7 @@ import {
   defaultMemberSettings,
   type MemberRecord,
   type MemberSettings,
+  type NetworkConfigSource,
   type NetworkRecord,
   type NetworkSettings,
   type RecentLogEntry,
@@ -134,6 +135,8 @@ export class ControllerStore {
   private backupTimer: NodeJS.Timeout | undefined;
   private backupRunning: Promise<void> | undefined;
   private closed = false;
+  /** Prepared statements by SQL text: preparing costs more than most of the queries here. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     readonly file: string,
@@ -177,11 +180,20 @@ export class ControllerStore {
   }
 
   private loadInstanceId(): string {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('instanceId') as { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get('instanceId') as { value: string } | undefined;
     if (row) return row.value;
     const id = randomBytes(8).toString('hex');
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instanceId', id);
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?)').run('instanceId', id);
     return id;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   onChange(listener: (c: StoreChange) => void): () => void {
@@ -202,21 +214,30 @@ export class ControllerStore {
   // ---- networks ----
 
   listNetworkIds(): string[] {
-    return (this.db.prepare('SELECT id FROM networks ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+    return (this.stmt('SELECT id FROM networks ORDER BY id').all() as { id: string }[]).map((r) => r.id);
   }
 
   hasNetwork(nwid: string): boolean {
-    return this.db.prepare('SELECT 1 FROM networks WHERE id = ?').get(nwid) !== undefined;
+    return this.stmt('SELECT 1 FROM networks WHERE id = ?').get(nwid) !== undefined;
   }
 
   getNetwork(nwid: string): NetworkRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
+    const row = this.stmt('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
     return row ? this.networkFromRow(row) : undefined;
   }
 
+  /**
+   * A network's settings and revision without the member counts (which cost a pass over the
+   * members): what answering a config request needs.
+   */
+  getNetworkSettings(nwid: string): NetworkConfigSource | undefined {
+    const row = this.stmt('SELECT doc, revision FROM networks WHERE id = ?').get(nwid) as { doc: string; revision: number } | undefined;
+    return row ? { ...(JSON.parse(row.doc) as NetworkSettings), revision: row.revision } : undefined;
+  }
+
   private networkFromRow(row: NetworkRow): NetworkRecord {
-    const counts = this.db
-      .prepare('SELECT COUNT(*) AS total, COALESCE(SUM(authorized), 0) AS authorized FROM members WHERE nwid = ?')
+    const counts = this
+      .stmt('SELECT COUNT(*) AS total, COALESCE(SUM(authorized), 0) AS authorized FROM members WHERE nwid = ?')
       .get(row.id) as { total: number; authorized: number };
     const settings = JSON.parse(row.doc) as NetworkSettings;
     return {
@@ -235,19 +256,19 @@ export class ControllerStore {
    */
   putNetwork(nwid: string, build: (current: NetworkSettings | undefined) => NetworkSettings): NetworkRecord {
     const result = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
+      const row = this.stmt('SELECT * FROM networks WHERE id = ?').get(nwid) as NetworkRow | undefined;
       const current = row ? (JSON.parse(row.doc) as NetworkSettings) : undefined;
       const next = build(current);
       const doc = JSON.stringify({ ...next, id: nwid });
       const now = this.now();
       if (!row) {
-        this.db
-          .prepare('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
+        this
+      .stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
           .run(nwid, doc, now);
         return true;
       }
       if (doc === row.doc) return false;
-      this.db.prepare('UPDATE networks SET doc = ?, revision = revision + 1, last_modified = ? WHERE id = ?').run(doc, now, nwid);
+      this.stmt('UPDATE networks SET doc = ?, revision = revision + 1, last_modified = ? WHERE id = ?').run(doc, now, nwid);
       return true;
     })();
     if (result) this.emit({ kind: 'network', nwid, deleted: false });
@@ -266,10 +287,10 @@ export class ControllerStore {
         let suffix = randomBytes(4).readUInt32BE(0) & 0xffffff;
         if (suffix === 0) suffix = 1;
         const candidate = prefix + suffix.toString(16).padStart(6, '0');
-        if (this.db.prepare('SELECT 1 FROM networks WHERE id = ?').get(candidate) !== undefined) continue;
+        if (this.stmt('SELECT 1 FROM networks WHERE id = ?').get(candidate) !== undefined) continue;
         const doc = JSON.stringify({ ...build(candidate), id: candidate });
-        this.db
-          .prepare('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
+        this
+      .stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
           .run(candidate, doc, this.now());
         return candidate;
       }
@@ -285,7 +306,7 @@ export class ControllerStore {
     const before = this.db.transaction(() => {
       const rec = this.getNetwork(nwid);
       if (!rec) return undefined;
-      this.db.prepare('DELETE FROM networks WHERE id = ?').run(nwid);
+      this.stmt('DELETE FROM networks WHERE id = ?').run(nwid);
       return rec;
     })();
     if (before) this.emit({ kind: 'network', nwid, deleted: true });
@@ -296,7 +317,7 @@ export class ControllerStore {
 
   /** `{address: revision}` for every member of a network. */
   memberRevisions(nwid: string): Record<string, number> {
-    const rows = this.db.prepare('SELECT address, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as {
+    const rows = this.stmt('SELECT address, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as {
       address: string;
       revision: number;
     }[];
@@ -306,12 +327,12 @@ export class ControllerStore {
   }
 
   listMembers(nwid: string): MemberRecord[] {
-    const rows = this.db.prepare(`${MEMBER_SELECT} WHERE m.nwid = ? ORDER BY m.address`).all(nwid) as MemberJoinedRow[];
+    const rows = this.stmt(`${MEMBER_SELECT} WHERE m.nwid = ? ORDER BY m.address`).all(nwid) as MemberJoinedRow[];
     return rows.map(memberFromRow);
   }
 
   getMember(nwid: string, address: string): MemberRecord | undefined {
-    const row = this.db.prepare(`${MEMBER_SELECT} WHERE m.nwid = ? AND m.address = ?`).get(nwid, address) as MemberJoinedRow | undefined;
+    const row = this.stmt(`${MEMBER_SELECT} WHERE m.nwid = ? AND m.address = ?`).get(nwid, address) as MemberJoinedRow | undefined;
     return row ? memberFromRow(row) : undefined;
   }
 
@@ -320,9 +341,9 @@ export class ControllerStore {
     const before = this.db.transaction(() => {
       const m = this.getMember(nwid, address);
       if (!m) return undefined;
-      this.db.prepare('DELETE FROM members WHERE nwid = ? AND address = ?').run(nwid, address);
-      this.db
-        .prepare('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
+      this.stmt('DELETE FROM members WHERE nwid = ? AND address = ?').run(nwid, address);
+      this
+      .stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
         .run(this.now(), nwid);
       return m;
     })();
@@ -332,28 +353,29 @@ export class ControllerStore {
 
   /** Addresses of the authorized active bridges of a network. */
   activeBridges(nwid: string): string[] {
-    const rows = this.db
-      .prepare('SELECT address FROM members WHERE nwid = ? AND active_bridge = 1 AND authorized = 1 ORDER BY address')
+    const rows = this
+      .stmt('SELECT address FROM members INDEXED BY members_bridges WHERE nwid = ? AND active_bridge = 1 AND authorized = 1')
       .all(nwid) as { address: string }[];
-    return rows.map((r) => r.address);
+    // sorted here: ORDER BY would lead SQLite to walk every member in key order instead of the bridge index
+    return rows.map((r) => r.address).sort();
   }
 
   /** Members that sent a config request at or after `since` (ms). */
   membersRequestingSince(nwid: string, since: number): MemberRecord[] {
-    const rows = this.db
-      .prepare(`${MEMBER_SELECT} WHERE m.nwid = ? AND s.last_request_time >= ? ORDER BY m.address`)
+    const rows = this
+      .stmt(`${MEMBER_SELECT} WHERE m.nwid = ? AND s.last_request_time >= ? ORDER BY m.address`)
       .all(nwid, since) as MemberJoinedRow[];
     return rows.map(memberFromRow);
   }
 
   /** Every address held in a network, mapped to its holder. */
   assignedIps(nwid: string): Map<string, string> {
-    const rows = this.db.prepare('SELECT ip, address FROM ip_assignments WHERE nwid = ?').all(nwid) as { ip: string; address: string }[];
+    const rows = this.stmt('SELECT ip, address FROM ip_assignments WHERE nwid = ?').all(nwid) as { ip: string; address: string }[];
     return new Map(rows.map((r) => [r.ip, r.address]));
   }
 
   isIpAssigned(nwid: string, ip: string): boolean {
-    return this.db.prepare('SELECT 1 FROM ip_assignments WHERE nwid = ? AND ip = ?').get(nwid, ip) !== undefined;
+    return this.stmt('SELECT 1 FROM ip_assignments WHERE nwid = ? AND ip = ?').get(nwid, ip) !== undefined;
   }
 
   /**
@@ -365,7 +387,7 @@ export class ControllerStore {
   updateMember(nwid: string, address: string, update: (m: MemberSettings, isNew: boolean) => void): MemberRecord | undefined {
     const changed = this.db.transaction((): boolean | undefined => {
       if (!this.hasNetwork(nwid)) return undefined;
-      const row = this.db.prepare('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
+      const row = this.stmt('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
       const current = row ? (JSON.parse(row.doc) as MemberSettings) : defaultMemberSettings(nwid, address, this.now());
       update(current, !row);
       current.address = address;
@@ -373,17 +395,17 @@ export class ControllerStore {
       const doc = JSON.stringify(current);
       if (row && doc === row.doc) return false;
       if (row) {
-        this.db
-          .prepare('UPDATE members SET doc = ?, revision = revision + 1, authorized = ?, active_bridge = ? WHERE nwid = ? AND address = ?')
+        this
+      .stmt('UPDATE members SET doc = ?, revision = revision + 1, authorized = ?, active_bridge = ? WHERE nwid = ? AND address = ?')
           .run(doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0, nwid, address);
       } else {
-        this.db
-          .prepare('INSERT INTO members (nwid, address, doc, revision, authorized, active_bridge) VALUES (?, ?, ?, 1, ?, ?)')
+        this
+      .stmt('INSERT INTO members (nwid, address, doc, revision, authorized, active_bridge) VALUES (?, ?, ?, 1, ?, ?)')
           .run(nwid, address, doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0);
       }
       this.syncIps(nwid, address, current.ipAssignments);
-      this.db
-        .prepare('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
+      this
+      .stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
         .run(this.now(), nwid);
       return true;
     })();
@@ -393,9 +415,9 @@ export class ControllerStore {
   }
 
   private syncIps(nwid: string, address: string, ips: string[]): void {
-    this.db.prepare('DELETE FROM ip_assignments WHERE nwid = ? AND address = ?').run(nwid, address);
-    const holder = this.db.prepare('SELECT address FROM ip_assignments WHERE nwid = ? AND ip = ?');
-    const insert = this.db.prepare('INSERT OR IGNORE INTO ip_assignments (nwid, ip, address) VALUES (?, ?, ?)');
+    this.stmt('DELETE FROM ip_assignments WHERE nwid = ? AND address = ?').run(nwid, address);
+    const holder = this.stmt('SELECT address FROM ip_assignments WHERE nwid = ? AND ip = ?');
+    const insert = this.stmt('INSERT OR IGNORE INTO ip_assignments (nwid, ip, address) VALUES (?, ?, ?)');
     for (const ip of ips) {
       const h = holder.get(nwid, ip) as { address: string } | undefined;
       if (h && h.address !== address) throw new IpConflictError(ip, h.address);
@@ -406,13 +428,13 @@ export class ControllerStore {
   /** Records a config request from an existing member: time, address, bounded recent log. */
   recordRequest(nwid: string, address: string, entry: RecentLogEntry): void {
     this.db.transaction(() => {
-      const row = this.db.prepare('SELECT recent_log FROM member_status WHERE nwid = ? AND address = ?').get(nwid, address) as
+      const row = this.stmt('SELECT recent_log FROM member_status WHERE nwid = ? AND address = ?').get(nwid, address) as
         | { recent_log: string }
         | undefined;
       const log = row ? (JSON.parse(row.recent_log) as RecentLogEntry[]) : [];
       const next = JSON.stringify([entry, ...log].slice(0, RECENT_LOG_LIMIT));
-      this.db
-        .prepare(
+      this
+      .stmt(
           `INSERT INTO member_status (nwid, address, last_request_time, physical_addr, recent_log) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (nwid, address) DO UPDATE SET last_request_time = excluded.last_request_time,
              physical_addr = excluded.physical_addr, recent_log = excluded.recent_log`,

@@ -68,6 +68,11 @@ export interface NetworkSettings {
   creationTime: number;
 }
 
+/** What answering a member's config request reads of its network. */
+export interface NetworkConfigSource extends NetworkSettings {
+  revision: number;
+}
+
 /** A network as read from the store. */
 export interface NetworkRecord extends NetworkSettings {
   revision: number;

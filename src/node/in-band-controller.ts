@@ -10,7 +10,9 @@ import { Dictionary } from './dictionary.js';
 import { endpointKey, type Endpoint } from './endpoint.js';
 import { idBytes } from './incoming.js';
 import { encodeNetworkConfig } from './network-config.js';
-import type { ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-controller.js';
+import type { Identity } from './identity.js';
+import type { ConfigRequestMetadata, ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-controller.js';
+import type { NetworkConfig } from './network-config.js';
 import type { Node } from './node.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limit.js';
@@ -27,6 +29,36 @@ interface Member {
   peer: Peer;
   nwid: bigint;
   lastRequest: number;
+  /** What the member said about itself in its last request: pushed configs are built for the same node. */
+  metadata: ConfigRequestMetadata;
+  fromAddress?: string;
+}
+
+/**
+ * The member's config as signed NETWORK_CONFIG chunks: a certificate of membership for `member`
+ * signed by `controller` is added to `config`, the dictionary is cut into chunks and each chunk is
+ * signed. Null when a chunk cannot be encoded.
+ */
+export function signedConfigChunks(controller: Identity, member: Identity, config: NetworkConfig, configUpdateId: bigint): Buffer[] | null {
+  const privateKey = controller.privateKey;
+  if (!privateKey) throw new Error('signing configs needs the controller identity with its private key');
+  config.com = signCom(createCom(config.timestamp, config.credentialTimeMaxDelta, config.networkId, member), {
+    address: controller.address,
+    publicKey: controller.publicKey,
+    privateKey,
+  });
+  const dict = encodeNetworkConfig(config);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < dict.length; off += CHUNK_DATA_MAX) {
+    const data = dict.subarray(off, Math.min(dict.length, off + CHUNK_DATA_MAX));
+    const chunk = emitNetworkConfigChunk(
+      { networkId: config.networkId, data, flags: 0, configUpdateId, totalLength: dict.length, chunkIndex: off },
+      { publicKey: controller.publicKey, privateKey },
+    );
+    if (!chunk) return null;
+    chunks.push(chunk);
+  }
+  return chunks;
 }
 
 export class InBandController {
@@ -34,6 +66,8 @@ export class InBandController {
   private readonly members = new Map<string, Member>();
   private readonly requestLimit: RateLimiter;
   private unsubscribe: (() => void) | null = null;
+  /** The member whose request is being answered: a change the request itself makes is not pushed to it again. */
+  private answering: string | null = null;
 
   constructor(
     private readonly node: Node,
@@ -64,21 +98,29 @@ export class InBandController {
     if (controllerOf(nwid) !== this.node.address) return void c.inc('ctl_drop_not_our_network');
     if (!this.requestLimit.allow(`${peer.hex}/${formatNetworkId(nwid)}`)) return void c.inc('ctl_drop_rate_limited');
     const md = Dictionary.parse(req.value.metadata);
+    const metadata = md.ok ? requestMetadataFromDictionary(md.value) : {};
+    const fromAddress = from ? endpointKey(from) : undefined;
     const key = `${formatNetworkId(nwid)}/${peer.hex}`;
-    if (this.members.size < 100_000 || this.members.has(key)) this.members.set(key, { peer, nwid, lastRequest: this.node.now() });
+    if (this.members.size < 100_000 || this.members.has(key)) {
+      this.members.set(key, { peer, nwid, lastRequest: this.node.now(), metadata, ...(fromAddress ? { fromAddress } : {}) });
+    }
     let result: ConfigRequestResult;
+    const outer = this.answering;
+    this.answering = key;
     try {
       result = this.backend.request({
         nwid,
         identity: peer.identity.toString(),
         address: peer.address,
-        metadata: md.ok ? requestMetadataFromDictionary(md.value) : {},
-        ...(from ? { fromAddress: endpointKey(from) } : {}),
+        metadata,
+        ...(fromAddress ? { fromAddress } : {}),
       });
     } catch (err) {
       c.inc('ctl_backend_error');
       this.node.log.warn({ err: (err as Error).message }, 'controller backend failed');
       return;
+    } finally {
+      this.answering = outer;
     }
     this.answer(peer, nwid, wireId, result);
   }
@@ -98,20 +140,10 @@ export class InBandController {
       this.node.log.warn({ nwid: formatNetworkId(nwid), err: cfg.error }, 'controller produced an unusable config');
       return;
     }
-    const config = cfg.value;
-    const id = this.node.identity;
-    const privateKey = id.privateKey!;
-    config.com = signCom(createCom(config.timestamp, config.credentialTimeMaxDelta, nwid, peer.identity), {
-      address: id.address,
-      publicKey: id.publicKey,
-      privateKey,
-    });
-    const dict = encodeNetworkConfig(config);
     const updateId = this.node.random.bytes(8).readBigUInt64BE(0);
-    for (let off = 0; off < dict.length; off += CHUNK_DATA_MAX) {
-      const data = dict.subarray(off, Math.min(dict.length, off + CHUNK_DATA_MAX));
-      const chunk = emitNetworkConfigChunk({ networkId: nwid, data, flags: 0, configUpdateId: updateId, totalLength: dict.length, chunkIndex: off }, { publicKey: id.publicKey, privateKey });
-      if (!chunk) return void c.inc('ctl_bad_config');
+    const chunks = signedConfigChunks(this.node.identity, peer.identity, cfg.value, updateId);
+    if (!chunks) return void c.inc('ctl_bad_config');
+    for (const chunk of chunks) {
       if (inRe !== null) this.node.sendPacket(peer, Verb.OK, emitOk(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), chunk));
       else this.node.sendPacket(peer, Verb.NETWORK_CONFIG, chunk);
     }
@@ -120,17 +152,27 @@ export class InBandController {
 
   /** Pushes fresh configs (or nothing, for members now refused: their next refresh learns it) to online members. */
   private onChange(change: ControllerChange): void {
-    for (const m of this.members.values()) {
-      if (m.nwid !== change.nwid) continue;
+    for (const [key, m] of this.members) {
+      if (m.nwid !== change.nwid || key === this.answering) continue;
       if (change.members && !change.members.includes(m.peer.address)) continue;
       let result: ConfigRequestResult;
+      const outer = this.answering;
+      this.answering = key;
       try {
         result = change.deleted
           ? { ok: false, error: 'NOT_FOUND' }
-          : this.backend.request({ nwid: m.nwid, identity: m.peer.identity.toString(), address: m.peer.address, metadata: {} });
+          : this.backend.request({
+              nwid: m.nwid,
+              identity: m.peer.identity.toString(),
+              address: m.peer.address,
+              metadata: m.metadata,
+              ...(m.fromAddress ? { fromAddress: m.fromAddress } : {}),
+            });
       } catch {
         this.node.counters.inc('ctl_backend_error');
         continue;
+      } finally {
+        this.answering = outer;
       }
       this.answer(m.peer, m.nwid, null, result);
     }

@@ -12,7 +12,8 @@ import { acceptablePath } from './path.js';
 import type { Peer } from './peer.js';
 import type { OpenedPacket } from './switch.js';
 import { parseEcho } from './wire/echo.js';
-import { emitOkHello, parseHello, parseOkHello } from './wire/hello.js';
+import { cryptField } from './armor.js';
+import { emitOkHello, parseHello, parseHelloMoons, parseOkHello } from './wire/hello.js';
 import { parseMulticastGather, emitOkMulticastGather } from './wire/multicast-gather.js';
 import { parseMulticastLike } from './wire/multicast-like.js';
 import { emitOk, parseError, parseOk, type ErrorMessage, type OkMessage } from './wire/ok-error.js';
@@ -25,7 +26,8 @@ import { parsePushDirectPaths } from './wire/push-direct-paths.js';
 export interface VerbHandlers {
   /** FRAME, EXT_FRAME, MULTICAST_FRAME, NETWORK_CREDENTIALS, NETWORK_CONFIG, member-side MULTICAST_LIKE. */
   onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void;
-  onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint): void;
+  /** `from` is the physical source when the request came directly (hops 0), null when relayed, as stock records it. */
+  onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void;
   /** OK to a request we made that is not peer-level (config, gather, multicast frame, config-push acks). */
   onOk(peer: Peer, ok: OkMessage, context: unknown): void;
   onError(peer: Peer, err: ErrorMessage, context: unknown): void;
@@ -63,7 +65,7 @@ export function handlePacket(node: Node, peer: Peer, pkt: OpenedPacket, from: En
       return onMulticastGather(node, peer, payload, wireId);
     case Verb.NETWORK_CONFIG_REQUEST:
       if (!node.handlers) return void node.counters.inc('rx_drop_no_controller');
-      return node.handlers.onConfigRequest(peer, payload, wireId);
+      return node.handlers.onConfigRequest(peer, payload, wireId, direct ? from : null);
     case Verb.FRAME:
     case Verb.EXT_FRAME:
     case Verb.MULTICAST_FRAME:
@@ -91,6 +93,14 @@ function onHello(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint, dire
   }
   peer.remoteProtocol = hello.protocolVersion;
   peer.remoteVersion = [hello.versionMajor, hello.versionMinor, hello.versionRevision];
+  if (hello.trailer.length >= 2) {
+    // the moon list is hidden with Salsa20/12 under the unmangled key, IV from the packet id
+    const field = Buffer.concat([pkt.packet.subarray(0, 8), hello.trailer]);
+    cryptField(peer.key, field, 8, hello.trailer.length);
+    const moons = parseHelloMoons(field.subarray(8));
+    if (moons.ok) peer.moons = moons.value;
+    else node.counters.inc('rx_bad_hello_moons');
+  }
   // answer over the path it came in on: our OK is what confirms that path at the other end
   node.sendPacket(
     peer,

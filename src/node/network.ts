@@ -70,6 +70,11 @@ export class Network {
   private lastAnnounce = -Infinity;
   /** Peers' certificates of membership that checked out, by address. */
   private readonly memberComs = new Map<bigint, CertificateOfMembership>();
+  /**
+   * Per peer, the pair of certificates (theirs, ours) last found to agree: every frame is checked
+   * against it instead of comparing again (which hashes the peer's identity).
+   */
+  private readonly agreed = new Map<bigint, { theirs: CertificateOfMembership; ours: CertificateOfMembership }>();
   /** When we last sent our credentials to each peer. */
   private readonly credentialsSent = new Map<bigint, number>();
   private readonly pendingMulticast = new Map<string, PendingMulticast>();
@@ -155,6 +160,7 @@ export class Network {
     this.status = status;
     this.config = null;
     this.memberComs.clear();
+    this.agreed.clear();
     this.detachStack();
   }
 
@@ -170,7 +176,10 @@ export class Network {
     // certificates accepted earlier must still agree with our new one
     for (const [addr, com] of this.memberComs) {
       const peer = this.node.peer(addr);
-      if (!peer || !this.comAgrees(com, peer)) this.memberComs.delete(addr);
+      if (!peer || !this.comAgrees(com, peer)) {
+        this.memberComs.delete(addr);
+        this.agreed.delete(addr);
+      }
     }
     if (first) this.node.log.info({ nwid: this.idHex }, 'network config applied');
     this.announce();
@@ -266,8 +275,16 @@ export class Network {
     if (!this.config) return false;
     if (this.config.type === NetworkType.PUBLIC) return true;
     const com = this.memberComs.get(peer.address);
-    if (com && this.comAgrees(com, peer)) return true;
-    if (com) this.memberComs.delete(peer.address);
+    const ours = this.config.com;
+    if (!com || !ours) return false;
+    const known = this.agreed.get(peer.address);
+    if (known && known.theirs === com && known.ours === ours) return true;
+    if (this.comAgrees(com, peer)) {
+      this.agreed.set(peer.address, { theirs: com, ours });
+      return true;
+    }
+    this.memberComs.delete(peer.address);
+    this.agreed.delete(peer.address);
     return false;
   }
 

@@ -3,6 +3,7 @@
  * Network, and runs the in-band controller for networks this node controls.
  */
 import { createNetStack } from '../netstack/index.js';
+import type { Endpoint } from './endpoint.js';
 import { parseNetworkErrorBody, type ErrorMessage, type OkMessage } from './wire/ok-error.js';
 import { InBandController } from './in-band-controller.js';
 import type { VerbHandlers } from './incoming.js';
@@ -102,9 +103,9 @@ export class Networks implements VerbHandlers {
     n.onPeerVerb(peer, verb, payload, wireId);
   }
 
-  onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint): void {
+  onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void {
     if (!this.controller) return void this.node.counters.inc('rx_drop_not_controller');
-    this.controller.onRequest(peer, payload, wireId, peer.paths.best(this.node.now())?.endpoint ?? null);
+    this.controller.onRequest(peer, payload, wireId, from === undefined ? (peer.paths.best(this.node.now())?.endpoint ?? null) : from);
   }
 
   onOk(peer: Peer, ok: OkMessage, context: unknown): void {

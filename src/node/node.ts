@@ -25,7 +25,8 @@ import { PACKET_IDX_PAYLOAD, PACKET_IDX_VERB, Verb, VERB_MASK, type PacketView }
 import { emitWhois } from './wire/whois.js';
 import { cryptField } from './armor.js';
 import { formatAddress } from './wire/address.js';
-import { EARTH_WORLD_ID, type World } from './world.js';
+import { EARTH_WORLD_ID, shouldReplaceWorld, verifyWorld, WorldType, type World } from './world.js';
+import type { MoonRef } from './wire/hello.js';
 
 /** Environment variable that makes every node refuse the built-in planet (tests set it). */
 export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
@@ -64,6 +65,19 @@ export interface NodeOptions {
   wallClock?: () => number;
   random?: RandomSource;
   logger?: Logger;
+  /** Moons to orbit from the start (each verified against its own signing key). */
+  moons?: World[];
+}
+
+/** Most moons one node orbits (stock's HELLO carries at most a handful). */
+export const MAX_MOONS = 16;
+
+/** Checks a moon before orbiting it; returns why it is unusable, or null. */
+export function moonProblem(moon: World): string | null {
+  if (moon.type !== WorldType.MOON) return `world ${moon.id.toString(16)} is not a moon (type ${moon.type})`;
+  if (moon.roots.length === 0) return `moon ${moon.id.toString(16)} lists no roots`;
+  if (!verifyWorld(moon)) return `moon ${moon.id.toString(16)} has a bad signature`;
+  return null;
 }
 
 /** The node's view of a parsed planet. Stock's Earth (the built-in planet) is marked builtin. */
@@ -98,7 +112,8 @@ export class Node {
   readonly wallClock: () => number;
   readonly pathPolicy: PathPolicy;
   readonly planet: PlanetSpec;
-  readonly isRoot: boolean;
+  /** Moons we orbit, by id: their roots are roots to us too. */
+  private readonly moons = new Map<bigint, World>();
   readonly limits: {
     stranger: RateLimiter;
     whoisAnswer: RateLimiter;
@@ -140,12 +155,20 @@ export class Node {
       pathProbe: new RateLimiter(c, { ratePerSec: 1, burst: 4 }),
       errorReply: new RateLimiter(c, { ratePerSec: 2, burst: 4 }),
     };
-    this.topology.setRoots(opts.planet.roots.map((r) => ({ address: r.identity.address, endpoints: r.endpoints })));
-    this.isRoot = this.topology.isRoot(this.address);
+    for (const moon of opts.moons ?? []) {
+      const problem = moonProblem(moon);
+      if (problem) throw new Error(problem);
+      if (this.moons.size >= MAX_MOONS) throw new Error(`cannot orbit more than ${MAX_MOONS} moons`);
+      this.moons.set(moon.id, moon);
+    }
+    this.updateRoots();
+    const node = this;
     this.switch = new Switch(
       {
         address: this.address,
-        isRoot: this.isRoot,
+        get isRoot() {
+          return node.isRoot;
+        },
         topology: this.topology,
         counters: this.counters,
         scheduler: this.scheduler,
@@ -162,6 +185,78 @@ export class Node {
     return this.identity.addressHex;
   }
 
+  /** True when we are a root of our planet or of a moon we orbit: we relay, answer WHOIS and gathers. */
+  get isRoot(): boolean {
+    return this.topology.isRoot(this.address);
+  }
+
+  /** Roots of the planet, then of each moon (an address listed twice counts once). */
+  private updateRoots(): void {
+    const entries = new Map<bigint, { address: bigint; endpoints: Endpoint[] }>();
+    for (const r of this.planet.roots) entries.set(r.identity.address, { address: r.identity.address, endpoints: [...r.endpoints] });
+    for (const moon of this.moons.values()) {
+      for (const r of moon.roots) {
+        const e = entries.get(r.address);
+        if (e) e.endpoints.push(...r.stableEndpoints.filter((ep) => !e.endpoints.some((x) => endpointKey(x) === endpointKey(ep))));
+        else entries.set(r.address, { address: r.address, endpoints: [...r.stableEndpoints] });
+      }
+    }
+    this.topology.setRoots([...entries.values()]);
+  }
+
+  /** Roots' identities come signed in the planet or a moon: no memory-hard check; their stable endpoints become paths. */
+  private adoptRoots(roots: { identity: Identity; endpoints: Endpoint[] }[]): Peer[] {
+    const out: Peer[] = [];
+    for (const r of roots) {
+      if (r.identity.address === this.address) continue;
+      this.verdicts.set(r.identity.toString(), true);
+      const peer = this.peerFor(r.identity);
+      if (!peer) continue;
+      for (const ep of r.endpoints) peer.paths.add(ep);
+      out.push(peer);
+    }
+    return out;
+  }
+
+  private moonRoots(moon: World): { identity: Identity; endpoints: Endpoint[] }[] {
+    return moon.roots.map((r) => ({ identity: Identity.fromParts(r.address, r.publicKey), endpoints: r.stableEndpoints }));
+  }
+
+  /**
+   * Orbits a moon: its roots become roots to us (HELLO, WHOIS, relaying, multicast gathers) and
+   * our HELLOs name it. A newer copy of a moon we orbit replaces the old one. Throws when the moon
+   * is unusable (wrong type, no roots, bad signature) or too many are orbited.
+   */
+  orbit(moon: World): void {
+    const problem = moonProblem(moon);
+    if (problem) throw new Error(problem);
+    const current = this.moons.get(moon.id);
+    if (!current && this.moons.size >= MAX_MOONS) throw new Error(`cannot orbit more than ${MAX_MOONS} moons`);
+    if (current) {
+      if (moon.timestamp <= current.timestamp) return;
+      // an update must be signed with the key the moon we hold names
+      if (!shouldReplaceWorld(current, moon)) throw new Error(`moon ${moon.id.toString(16)}: update not signed by its update key`);
+    }
+    this.moons.set(moon.id, moon);
+    this.updateRoots();
+    if (!this.running) return;
+    for (const peer of this.adoptRoots(this.moonRoots(moon))) {
+      for (const p of peer.paths.all()) this.sendHello(peer, p.endpoint);
+    }
+  }
+
+  /** Stops orbiting a moon; its roots are ordinary peers again (unless the planet lists them). */
+  deorbit(id: bigint): boolean {
+    if (!this.moons.delete(id)) return false;
+    this.updateRoots();
+    return true;
+  }
+
+  /** The moons we orbit, as HELLO names them. */
+  orbiting(): MoonRef[] {
+    return [...this.moons.values()].map((m) => ({ type: m.type, worldId: m.id, timestamp: m.timestamp }));
+  }
+
   now(): number {
     return this.scheduler.now();
   }
@@ -174,13 +269,8 @@ export class Node {
     if (this.running) return;
     this.running = true;
     this.transport.onReceive((data, from) => this.switch.receive(data, from));
-    for (const r of this.planet.roots) {
-      if (r.identity.address === this.address) continue;
-      // roots' identities come signed in the planet: no memory-hard check needed
-      this.verdicts.set(r.identity.toString(), true);
-      const peer = this.peerFor(r.identity);
-      if (peer) for (const ep of r.endpoints) peer.paths.add(ep);
-    }
+    this.adoptRoots(this.planet.roots);
+    for (const moon of this.moons.values()) this.adoptRoots(this.moonRoots(moon));
     this.contactRoots(true);
     this.scheduleTick();
   }
@@ -246,6 +336,7 @@ export class Node {
       else onInvalid?.();
       return;
     }
+    this.counters.inc('identity_checks');
     const pending = identity.locallyValidate().then((ok) => {
       if (this.verdicts.size > 10_000) this.verdicts.clear();
       this.verdicts.set(key, ok);
@@ -373,6 +464,7 @@ export class Node {
       physicalDestination: dest,
       planetWorldId: this.planet.id,
       planetWorldTimestamp: this.planet.timestamp,
+      moons: this.orbiting(),
     });
     peer.lastHelloSent = now;
     this.sendPacket(peer, Verb.HELLO, payload, {
@@ -405,9 +497,10 @@ export class Node {
    * learned when `learn` (an OK to our HELLO proves it), otherwise probed with a HELLO.
    */
   confirmPath(peer: Peer, from: Endpoint, learn: boolean): void {
-    if (!acceptablePath(from, this.pathPolicy)) return;
     const now = this.now();
+    // a known path passed the policy when it was added (peers' path sets only hold acceptable ones)
     const existing = peer.paths.get(from);
+    if (!existing && !acceptablePath(from, this.pathPolicy)) return;
     if (existing) {
       const wasAlive = existing.alive(now);
       existing.received(now);

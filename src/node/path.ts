@@ -64,8 +64,12 @@ export class PathSet {
   constructor(private readonly max = 8) {}
 
   get(ep: Endpoint): Path | undefined {
-    const k = endpointKey(ep);
-    return this.paths.find((p) => p.key === k);
+    // called for every packet: compare fields rather than build a key string
+    for (const p of this.paths) {
+      const e = p.endpoint;
+      if (e.port === ep.port && e.ip === ep.ip && e.family === ep.family) return p;
+    }
+    return undefined;
   }
 
   /** Adds (or returns) the path to `ep`; the least recently heard path gives way when full. */

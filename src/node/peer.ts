@@ -5,6 +5,7 @@
 import type { Identity } from './identity.js';
 import { PathSet } from './path.js';
 import { ReplayWindow } from './replay-window.js';
+import type { MoonRef } from './wire/hello.js';
 
 export class Peer {
   readonly paths = new PathSet();
@@ -12,6 +13,8 @@ export class Peer {
   /** Protocol version from its HELLO or OK(HELLO); 0 until known. */
   remoteProtocol = 0;
   remoteVersion: [number, number, number] = [0, 0, 0];
+  /** Moons the peer orbits, from the (encrypted) trailer of its last HELLO. */
+  moons: MoonRef[] = [];
   lastReceive = -Infinity;
   lastHelloSent = -Infinity;
 

@@ -82,6 +82,11 @@ export interface SendOptions {
 export class Switch {
   private readonly reassembly: FragmentReassembly;
   private readonly rendezvousLimit: RateLimiter;
+  /**
+   * Packet ids come from a counter started at a random value, as stock 1.x does: unique per
+   * sender (what AES-GMAC-SIV and replay windows need) without a random draw per packet.
+   */
+  private nextPacketId: bigint;
 
   constructor(
     private readonly host: SwitchHost,
@@ -90,6 +95,7 @@ export class Switch {
   ) {
     this.reassembly = new FragmentReassembly(host.scheduler, undefined, host.counters);
     this.rendezvousLimit = new RateLimiter(host.scheduler, { ratePerSec: 0.2, burst: 1 });
+    this.nextPacketId = host.random.bytes(8).readBigUInt64BE(0);
   }
 
   /** Bytes and packets held for reassembly (bounded by its limits). */
@@ -232,7 +238,7 @@ export class Switch {
     }
     const packet = buildPacket(
       {
-        packetId: this.host.random.bytes(8).readBigUInt64BE(0),
+        packetId: this.takePacketId(),
         destination: peer.address,
         source: this.host.address,
         cipher,
@@ -250,6 +256,12 @@ export class Switch {
     }
     const wireId = packet.readBigUInt64BE(0);
     return this.transmit(peer, packet, opts.via) ? wireId : null;
+  }
+
+  private takePacketId(): bigint {
+    const id = this.nextPacketId;
+    this.nextPacketId = BigInt.asUintN(64, id + 1n);
+    return id;
   }
 
   private transmit(peer: Peer, packet: Buffer, via?: Endpoint): boolean {

@@ -3,6 +3,7 @@
  * the daemon uses node:dgram and simulations use an in-memory switchboard.
  */
 import dgram from 'node:dgram';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { endpoint, type Endpoint } from './endpoint.js';
 
@@ -66,7 +67,13 @@ export class DgramUdpTransport implements UdpTransport {
 
   private bindOne(addr: string, port: number): Promise<BoundSocket> {
     const family: 4 | 6 = addr.includes(':') ? 6 : 4;
-    const socket = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, reuseAddr: false });
+    const socket = dgram.createSocket({
+      type: family === 4 ? 'udp4' : 'udp6',
+      ipv6Only: family === 6,
+      reuseAddr: false,
+      // destinations are always literal addresses: answer at once instead of a DNS round on the next tick
+      lookup: literalLookup(family),
+    });
     const entry: BoundSocket = { family, socket, local: null };
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -111,9 +118,8 @@ export class DgramUdpTransport implements UdpTransport {
       return false;
     }
     try {
-      s.socket.send(data, to.port, to.ip, (err) => {
-        if (err) this.stats.sendErrors++;
-      });
+      // no callback: send errors surface as the socket's 'error' event, counted there
+      s.socket.send(data, to.port, to.ip);
       this.stats.sent++;
       return true;
     } catch {
@@ -139,6 +145,20 @@ export class DgramUdpTransport implements UdpTransport {
       }
     }
   }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** dgram's address lookup for literal IP addresses only (a name is an error: endpoints never hold one). */
+function literalLookup(family: 4 | 6): (hostname: string, options: unknown, callback: LookupCallback) => void {
+  return (hostname, _options, callback) => {
+    if (isIP(hostname) !== family) {
+      const err: NodeJS.ErrnoException = new Error(`not an IPv${family} address: ${hostname}`);
+      err.code = 'EINVAL';
+      return callback(err, '', family);
+    }
+    callback(null, hostname, family);
+  };
 }
 
 /** A send policy that only lets datagrams go to loopback addresses (for tests and benchmarks). */

@@ -49,6 +49,10 @@ export class Home {
   get pidFile(): string {
     return join(this.dir, 'ztnc.pid');
   }
+  /** The local API's actual TCP port, written once it listens (stock: zerotier-one.port). */
+  get portFile(): string {
+    return join(this.dir, 'ztnc.port');
+  }
   get logFile(): string {
     return join(this.dir, 'ztnc.log');
   }

@@ -15,8 +15,8 @@ export interface LocalService {
   networks(): Json[];
   network(nwid: string): Json | null;
   /** Joins (if needed) and applies settings; an error text when the join is impossible. */
-  join(nwid: string, settings: Partial<NetworkUserSettings>): Json | { error: string };
-  leave(nwid: string): boolean;
+  join(nwid: string, settings: Partial<NetworkUserSettings>): Json | { error: string } | Promise<Json | { error: string }>;
+  leave(nwid: string): boolean | Promise<boolean>;
   peers(): Json[];
   peer(address: string): Json | null;
 }
@@ -63,19 +63,19 @@ export function mountLocalApi(router: Router, svc: LocalService): void {
       const n = svc.network(id);
       return n ? { status: 200, body: n } : notFound(`network ${id} not joined`);
     })
-    .add('POST', '/network/([^/]+)', (req) => {
+    .add('POST', '/network/([^/]+)', async (req) => {
       const id = nwidParam(req);
       if (!id) return bad('network id must be 16 hex digits');
       const settings = parseNetworkSettings(req.body);
       if (typeof settings === 'string') return bad(settings);
-      const r = svc.join(id, settings);
+      const r = await svc.join(id, settings);
       if ('error' in r && typeof r.error === 'string') return { status: 500, body: r };
       return { status: 200, body: r };
     })
-    .add('DELETE', '/network/([^/]+)', (req) => {
+    .add('DELETE', '/network/([^/]+)', async (req) => {
       const id = nwidParam(req);
       if (!id) return bad('network id must be 16 hex digits');
-      return svc.leave(id) ? { status: 200, body: { result: true } } : notFound(`network ${id} not joined`);
+      return (await svc.leave(id)) ? { status: 200, body: { result: true } } : notFound(`network ${id} not joined`);
     })
     .add('GET', '/peer', () => ({ status: 200, body: svc.peers() }))
     .add('GET', '/peer/([^/]+)', (req) => {

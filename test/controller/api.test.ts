@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VECTORS_DIR } from '../support/vectors.js';
 import { type ControllerHarness, NODE_ADDRESS, obj, removeDir, startController, tempDir } from './harness.js';
 
 interface StockRequest {
@@ -8,7 +10,7 @@ interface StockRequest {
   body: unknown;
   response: Record<string, unknown>;
 }
-const vectors = JSON.parse(readFileSync('/work/shared/zt-vectors/packets.json', 'utf8')) as {
+const vectors = JSON.parse(readFileSync(join(VECTORS_DIR, 'packets.json'), 'utf8')) as {
   nodes: Record<string, { address: string; identityPublic: string }>;
   controllerApi: { requests: StockRequest[]; afterSession: Record<string, unknown> };
 };

@@ -135,6 +135,7 @@ export async function settle(): Promise<void> {
 import { parseIpv4 } from '../../src/netstack/addr.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
 import { Networks } from '../../src/node/networks.js';
+import type { NetworkControllerBackend } from '../../src/node/network-controller.js';
 import { MemoryController } from './memory-controller.js';
 
 export interface NetSimNode extends SimNode {
@@ -152,17 +153,23 @@ export class NetSim extends Sim {
   root!: SimNode;
   controller!: NetSimNode;
 
-  constructor(opts: { latencyMs?: number; loss?: number; refreshMs?: number; credentialTimeMaxDelta?: number } = {}) {
+  /** What C answers config requests from: the in-memory backend unless another is given. */
+  readonly controllerBackend: NetworkControllerBackend;
+
+  constructor(
+    opts: { latencyMs?: number; loss?: number; refreshMs?: number; credentialTimeMaxDelta?: number; controllerBackend?: NetworkControllerBackend } = {},
+  ) {
     super(opts);
     this.refreshMs = opts.refreshMs ?? 60_000;
     this.backend = new MemoryController(this.wall);
     this.backend.createNetwork(NWID, { credentialTimeMaxDelta: opts.credentialTimeMaxDelta ?? 1_800_000 });
+    this.controllerBackend = opts.controllerBackend ?? this.backend;
   }
 
   startInfrastructure(): void {
     this.root = this.add('R', 0, '10.99.0.1');
     const c = this.add('C', 1, '10.99.0.2');
-    this.controller = { ...c, nets: new Networks(c.node, { controller: this.backend, refreshMs: this.refreshMs }) };
+    this.controller = { ...c, nets: new Networks(c.node, { controller: this.controllerBackend, refreshMs: this.refreshMs }) };
   }
 
   /** Restarts the root with the same identity and endpoint (its tables start empty). */

@@ -80,3 +80,23 @@ describe('peers over the simulated underlay', () => {
     expect(r2.node.counters.get('relayed')).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('identity checks of new peers', () => {
+  it('run off the event loop, once per identity: a known verdict is reused', async () => {
+    sim = new Sim();
+    const r = sim.add('R', 0, '10.99.0.1');
+    const a = sim.add('A', 2, '10.99.0.3');
+    // A's first HELLO reaches R; R starts the memory-hard check and goes on without waiting for it
+    sim.sched.advance(50);
+    expect(r.node.counters.get('identity_checks')).toBe(1);
+    // no verdict yet: the check runs in a worker while this thread carries on
+    expect(r.node.peer(a.node.address)).toBeUndefined();
+    expect(await sim.until(() => !!r.node.peer(a.node.address), 5_000)).toBe(true);
+
+    // R forgets the session; A's next HELLO makes a new one from the cached verdict, without a new check
+    r.node.topology.remove(a.node.address);
+    a.node.sendHello(a.node.peer(r.node.address)!);
+    expect(await sim.until(() => !!r.node.peer(a.node.address), 5_000)).toBe(true);
+    expect(r.node.counters.get('identity_checks')).toBe(1);
+  });
+});

@@ -1,0 +1,508 @@
+/**
+ * The daemon assembled: home directory, identity, planet, UDP underlay, node, joined networks (each
+ * with its stack and netcon RPC sockets), the optional controller and the local JSON API.
+ * `Daemon.start` either returns a running daemon or throws an error naming the file or setting at
+ * fault; `stop` shuts everything down the way a host going down would.
+ */
+import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { NetworkController } from '../controller/index.js';
+import { RealScheduler } from '../netstack/clock.js';
+import { createNetStack } from '../netstack/index.js';
+import { isLoopbackEndpoint } from '../node/endpoint.js';
+import type { Endpoint } from '../node/endpoint.js';
+import { IdentityFileError, loadOrCreateIdentity } from '../node/identity-file.js';
+import type { Identity } from '../node/identity.js';
+import { macForMember } from '../node/network-mac.js';
+import type { Network } from '../node/network.js';
+import { Networks } from '../node/networks.js';
+import { Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../node/node.js';
+import { DgramUdpTransport, loopbackOnly } from '../node/udp-transport.js';
+import { parseNetworkId } from '../node/wire/address.js';
+import { builtinPlanet } from './builtin-planet.js';
+import { loadOrCreateAuthToken } from './http/auth-token.js';
+import { Router } from './http/router.js';
+import { ApiServer } from './http/server.js';
+import { Home, HomeError } from './home.js';
+import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
+import { mountLocalApi, type LocalService } from './local-api.js';
+import { loadLocalConf, type LocalSettings } from './local-conf.js';
+import { NetworkAttachment } from './network-attachment.js';
+import { choosePlanet, readPlanetFile } from './planet-setup.js';
+
+type Json = Record<string, unknown>;
+
+export interface DaemonOptions {
+  /** Home directory (created 0700). */
+  home: string;
+  /** `-p`: primary UDP port, overriding local.conf (0 = any free port). */
+  port?: number;
+  /** `--api-port`: local API TCP port (0 = any free port); default the primary port, as stock. */
+  apiPort?: number;
+  /** `--private-planet`: be the root of a private planet and run the controller. */
+  privatePlanet?: boolean;
+  /** `--planet FILE`: use this planet (copied into the home). */
+  planetFile?: string;
+  logger: Logger;
+  /** Serve networks at the library's default /tmp path too when free (default true). */
+  serveDefaultSocketPaths?: boolean;
+}
+
+/** Time for the resets sent to apps' peers on shutdown to leave before the underlay closes. */
+const SHUTDOWN_FLUSH_MS = 150;
+
+export class DaemonStartError extends Error {
+  override readonly name = 'DaemonStartError';
+}
+
+interface Joined {
+  attachment: NetworkAttachment;
+  network: Network;
+  settings: NetworkUserSettings;
+}
+
+/** The UDP port of the private planet in the home when this identity is its root; 0 if none. */
+function previousRootPort(home: Home, identity: Identity): number {
+  try {
+    const world = readPlanetFile(home.planet);
+    const root = world.roots.find((r) => r.address === identity.address);
+    return root?.stableEndpoints[0]?.port ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The network's user settings kept in networks.d/<nwid>.conf: empty = defaults. */
+function readNetworkSettings(file: string, log: Logger): NetworkUserSettings {
+  const out = defaultNetworkUserSettings();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return out;
+  }
+  if (text.trim() === '') return out;
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+      const d = doc as Record<string, unknown>;
+      for (const k of Object.keys(out) as (keyof NetworkUserSettings)[]) if (typeof d[k] === 'boolean') out[k] = d[k];
+      return out;
+    }
+  } catch {
+    // fall through
+  }
+  log.warn({ file }, 'network settings file not understood: using the defaults');
+  return out;
+}
+
+function sameSettings(a: NetworkUserSettings, b: NetworkUserSettings): boolean {
+  return a.allowManaged === b.allowManaged && a.allowGlobal === b.allowGlobal && a.allowDefault === b.allowDefault && a.allowDNS === b.allowDNS;
+}
+
+function writeFileAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, file);
+}
+
+function isAddrInUse(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
+export class Daemon implements LocalService {
+  readonly home: Home;
+  readonly node: Node;
+  readonly nets: Networks;
+  readonly controller: NetworkController | null;
+  readonly settings: LocalSettings;
+  /** The local API's TCP port. */
+  apiPort = 0;
+  /** Any free API port will do when the configured one is taken. */
+  private apiPortFlexible = false;
+  private readonly joined = new Map<string, Joined>();
+  private readonly apiServers: ApiServer[] = [];
+  private readonly log: Logger;
+  /** Problems caught in request or timer handling, by kind (the daemon keeps running). */
+  readonly faults = new Map<string, number>();
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    home: Home,
+    settings: LocalSettings,
+    node: Node,
+    private readonly transport: DgramUdpTransport,
+    controller: NetworkController | null,
+    private readonly authToken: string,
+    private readonly opts: DaemonOptions,
+  ) {
+    this.home = home;
+    this.settings = settings;
+    this.node = node;
+    this.controller = controller;
+    this.log = opts.logger;
+    this.nets = new Networks(node, {
+      controller: controller?.backend,
+      stackFactory: (o) => {
+        const j = this.joined.get(o.name.replace(/^zt-/, ''));
+        if (j) return j.attachment.interfaceView();
+        // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
+        return createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name });
+      },
+    });
+  }
+
+  /** Starts a daemon on `opts.home`; throws with a message naming the file or setting at fault. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const log = opts.logger;
+    const home = new Home(resolve(opts.home));
+    home.ensure();
+    home.acquirePidFile();
+    let transport: DgramUdpTransport | null = null;
+    let controller: NetworkController | null = null;
+    let daemon: Daemon | null = null;
+    try {
+      const settings = loadLocalConf(home.localConf);
+      if (opts.port !== undefined) {
+        settings.primaryPort = opts.port;
+        settings.apiPort = opts.port;
+      }
+      if (opts.apiPort !== undefined) settings.apiPort = opts.apiPort;
+      const badNames: string[] = [];
+      const joins = home.joinedNetworks((f) => badNames.push(f));
+      if (badNames.length > 0) throw new HomeError(badNames[0]!, 'is not named <16 hex digit network id>.conf (remove or rename it)');
+
+      const { identity, created } = await loadOrCreateIdentity(home.dir);
+      if (created) log.info({ address: identity.addressHex, file: home.identitySecret }, 'new identity generated');
+      const authToken = loadOrCreateAuthToken(home.authToken);
+
+      // The send guard is decided once the planet is known (a loopback planet keeps traffic home).
+      let loopbackOnlyUnderlay = false;
+      const openUnderlay = async (port: number): Promise<DgramUdpTransport> => {
+        let t: DgramUdpTransport;
+        try {
+          t = await DgramUdpTransport.open({
+            port,
+            bind: settings.bind.length > 0 ? settings.bind : undefined,
+            allowDestination: (to: Endpoint) => !loopbackOnlyUnderlay || loopbackOnly(to),
+            logger: log,
+          });
+        } catch (e) {
+          throw new DaemonStartError(`${(e as Error).message}; choose another with -p or primaryPort in local.conf`);
+        }
+        // the wildcard binds tolerate a host without IPv6, but IPv4 must be there
+        if (settings.bind.length === 0 && !t.localEndpoints().some((e) => e.family === 4)) {
+          t.close();
+          throw new DaemonStartError(`cannot bind UDP port ${port} on 0.0.0.0 (in use?); choose another with -p or primaryPort in local.conf`);
+        }
+        return t;
+      };
+      // A private root on "any port" takes its previous port again if it can, so that its planet
+      // (which names the port) and every member configured with it stay valid.
+      const previous = settings.primaryPort === 0 && opts.privatePlanet ? previousRootPort(home, identity) : 0;
+      if (previous > 0) transport = await openUnderlay(previous).catch(() => null);
+      transport ??= await openUnderlay(settings.primaryPort);
+      const udpPort = transport.localEndpoints()[0]?.port ?? settings.primaryPort;
+      // "any port" for both: the API takes the UDP port's number when that TCP port is free
+      const apiPortFlexible = settings.primaryPort === 0 && settings.apiPort === 0;
+      if (apiPortFlexible) settings.apiPort = udpPort;
+      settings.primaryPort = udpPort;
+
+      const refuseBuiltin = settings.refuseBuiltinPlanet || process.env[REFUSE_BUILTIN_PLANET_ENV] === '1';
+      const planet = Daemon.planet(home, identity, opts, settings, udpPort, refuseBuiltin);
+      const loopbackPlanet = planet.roots.length > 0 && planet.roots.every((r) => r.endpoints.length > 0 && r.endpoints.every(isLoopbackEndpoint));
+      loopbackOnlyUnderlay = loopbackPlanet && !settings.allowLoopbackPaths;
+      const controllerOn = settings.controllerEnabled || opts.privatePlanet === true;
+
+      const node = new Node({
+        identity,
+        transport,
+        scheduler: new RealScheduler(),
+        planet,
+        allowLoopbackPaths: settings.allowLoopbackPaths || loopbackPlanet,
+        refuseBuiltinPlanet: refuseBuiltin,
+        logger: log,
+      });
+      if (controllerOn) controller = new NetworkController({ dbFile: home.controllerDb, nodeAddress: node.hex, logger: log });
+      daemon = new Daemon(home, settings, node, transport, controller, authToken, opts);
+      daemon.apiPortFlexible = apiPortFlexible;
+      node.start();
+      for (const nwid of joins) await daemon.attach(nwid);
+      await daemon.listenApi();
+      log.info(
+        {
+          address: node.hex,
+          home: home.dir,
+          udpPort,
+          apiPort: daemon.apiPort,
+          planet: `${planet.id.toString(16)}${planet.builtin ? ' (built-in)' : ''}`,
+          root: node.isRoot,
+          controller: controllerOn,
+          networks: joins,
+        },
+        'ztnc-service running',
+      );
+      return daemon;
+    } catch (e) {
+      if (daemon) await daemon.stop();
+      else {
+        transport?.close();
+        await controller?.close();
+        home.releasePidFile();
+      }
+      if (e instanceof IdentityFileError) throw new DaemonStartError(e.message);
+      throw e;
+    }
+  }
+
+  private static planet(home: Home, identity: Identity, opts: DaemonOptions, settings: LocalSettings, port: number, refuseBuiltin: boolean): PlanetSpec {
+    let planetFile = opts.planetFile ? resolve(opts.planetFile) : undefined;
+    if (planetFile) {
+      // validate first, then keep a copy in the home as stock keeps its planet
+      readPlanetFile(planetFile);
+      let same = false;
+      try {
+        same = realpathSync(planetFile) === realpathSync(home.planet);
+      } catch {
+        same = false;
+      }
+      if (!same) {
+        try {
+          copyFileSync(planetFile, home.planet);
+        } catch (e) {
+          throw new HomeError(home.planet, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+      }
+      planetFile = home.planet;
+    }
+    const choice = choosePlanet({ home, identity, planetFile, privatePlanet: opts.privatePlanet, bind: settings.bind, port });
+    if (choice) return planetFromWorld(choice.world);
+    if (refuseBuiltin) {
+      throw new HomeError(
+        home.planet,
+        `does not exist and the built-in planet is refused (${REFUSE_BUILTIN_PLANET_ENV}=1 or refuseBuiltinPlanet): start with --private-planet or --planet FILE`,
+      );
+    }
+    return planetFromWorld(builtinPlanet());
+  }
+
+  // ------------------------------------------------------------------ networks
+
+  /** Joins in progress, so that concurrent joins of one network share one attachment. */
+  private readonly attaching = new Map<string, Promise<Joined>>();
+
+  private attach(nwid: string): Promise<Joined> {
+    const existing = this.joined.get(nwid);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.attaching.get(nwid);
+    if (!pending) {
+      pending = this.doAttach(nwid).finally(() => this.attaching.delete(nwid));
+      this.attaching.set(nwid, pending);
+    }
+    return pending;
+  }
+
+  private async doAttach(nwid: string): Promise<Joined> {
+    const id = parseNetworkId(nwid);
+    if (id === null) throw new Error(`network id must be 16 hex digits, not "${nwid}"`);
+    const attachment = new NetworkAttachment({
+      nwid,
+      mac: macForMember(this.node.address, id),
+      scheduler: this.node.scheduler,
+      random: this.node.random,
+      home: this.home.dir,
+      serveDefaultPath: this.opts.serveDefaultSocketPaths ?? true,
+      logger: this.log,
+    });
+    try {
+      await attachment.start();
+    } catch (e) {
+      await attachment.close();
+      throw e;
+    }
+    let network: Network;
+    try {
+      network = this.nets.join(id);
+    } catch (e) {
+      await attachment.close();
+      throw e;
+    }
+    // the Network asks for its stack when its first config arrives, never within join()
+    const entry: Joined = { attachment, network, settings: readNetworkSettings(this.home.networkConf(nwid), this.log) };
+    this.joined.set(nwid, entry);
+    this.log.info({ nwid, socket: attachment.socketPath, defaultSocket: attachment.defaultSocketPath }, 'network joined');
+    return entry;
+  }
+
+  private async detach(nwid: string): Promise<boolean> {
+    const j = this.joined.get(nwid);
+    if (!j) return false;
+    this.joined.delete(nwid);
+    await j.attachment.closeServers();
+    this.nets.leave(j.network.nwid);
+    await j.attachment.close();
+    this.log.info({ nwid }, 'network left');
+    return true;
+  }
+
+  private persistSettings(nwid: string, s: NetworkUserSettings): void {
+    const text = sameSettings(s, defaultNetworkUserSettings()) ? '' : `${JSON.stringify(s)}\n`;
+    writeFileAtomic(this.home.networkConf(nwid), text, 0o600);
+  }
+
+  /** Joins (API POST /network/<nwid>): the network is remembered in networks.d. */
+  async joinNetwork(nwid: string, settings: Partial<NetworkUserSettings> = {}): Promise<Json> {
+    const fresh = !this.joined.has(nwid);
+    const j = await this.attach(nwid);
+    Object.assign(j.settings, settings);
+    try {
+      this.persistSettings(nwid, j.settings);
+    } catch (e) {
+      if (fresh) await this.detach(nwid);
+      throw new HomeError(this.home.networkConf(nwid), `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return this.networkView(j);
+  }
+
+  /** Leaves (API DELETE /network/<nwid>): its networks.d file is removed. */
+  async leaveNetwork(nwid: string): Promise<boolean> {
+    const left = await this.detach(nwid);
+    try {
+      unlinkSync(this.home.networkConf(nwid));
+    } catch {
+      // not there
+    }
+    return left;
+  }
+
+  attachment(nwid: string): NetworkAttachment | undefined {
+    return this.joined.get(nwid)?.attachment;
+  }
+
+  private networkView(j: Joined): Json {
+    return networkJson(j.network, j.attachment.socketPath, j.settings);
+  }
+
+  // ------------------------------------------------------------------ LocalService
+
+  status(): Json {
+    const now = this.node.now();
+    return statusJson({
+      node: this.node,
+      homeDir: this.home.dir,
+      primaryPort: this.settings.primaryPort,
+      bind: this.settings.bind,
+      listeningOn: this.transport.localEndpoints().map((e) => `${e.ip}/${e.port}`),
+      online: this.node.isRoot || this.node.topology.bestRoot(now) !== undefined,
+    });
+  }
+
+  networks(): Json[] {
+    return [...this.joined.values()].map((j) => this.networkView(j));
+  }
+
+  network(nwid: string): Json | null {
+    const j = this.joined.get(nwid);
+    return j ? this.networkView(j) : null;
+  }
+
+  async join(nwid: string, settings: Partial<NetworkUserSettings>): Promise<Json | { error: string }> {
+    try {
+      return await this.joinNetwork(nwid, settings);
+    } catch (e) {
+      this.log.warn({ nwid, err: (e as Error).message }, 'join failed');
+      return { error: (e as Error).message };
+    }
+  }
+
+  leave(nwid: string): Promise<boolean> {
+    return this.leaveNetwork(nwid);
+  }
+
+  peers(): Json[] {
+    const now = this.node.now();
+    return [...this.node.topology.all()].map((p) => peerJson(this.node, p, now));
+  }
+
+  peer(address: string): Json | null {
+    const p = this.node.peer(BigInt(`0x${address}`));
+    return p ? peerJson(this.node, p, this.node.now()) : null;
+  }
+
+  /** Every counter the daemon keeps (GET /counters): drops and errors are never silent. */
+  counters(): Json {
+    const networks: Json = {};
+    for (const [nwid, j] of this.joined) {
+      networks[nwid] = { network: j.network.counters.snapshot(), stack: j.attachment.stack.counters(), netcon: j.attachment.counters() };
+    }
+    return {
+      node: this.node.counters.snapshot(),
+      underlay: { ...this.transport.stats },
+      controller: this.nets.controller ? true : false,
+      networks,
+      faults: Object.fromEntries(this.faults),
+    };
+  }
+
+  // ------------------------------------------------------------------ API
+
+  private async listenApi(): Promise<void> {
+    const router = new Router();
+    mountLocalApi(router, this);
+    router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
+    this.controller?.mount(router);
+    const hosts = this.settings.apiBind.length > 0 ? this.settings.apiBind : ['127.0.0.1'];
+    let port = this.settings.apiPort;
+    for (const host of hosts) {
+      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port });
+      try {
+        try {
+          port = (await server.listen()).port;
+        } catch (e) {
+          if (!this.apiPortFlexible || !isAddrInUse(e) || this.apiServers.length > 0) throw e;
+          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0 });
+          port = (await server.listen()).port;
+        }
+      } catch (e) {
+        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
+      }
+      this.apiServers.push(server);
+    }
+    this.apiPort = port;
+    writeFileAtomic(this.home.portFile, `${port}\n`, 0o644);
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** A stale port file would send commands to whatever takes the port next. */
+  private removePortFile(): void {
+    if (this.apiPort === 0) return;
+    try {
+      if (readFileSync(this.home.portFile, 'utf8').trim() === String(this.apiPort)) unlinkSync(this.home.portFile);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Closes apps' sockets (their connections reset), the networks, the node and the API; keeps networks.d. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
+    const attachments = [...this.joined.values()].map((j) => j.attachment);
+    await Promise.all(attachments.map((a) => a.closeServers()));
+    if (attachments.length > 0) await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+    this.joined.clear();
+    this.nets.close();
+    for (const a of attachments) await a.close();
+    this.node.stop();
+    await this.controller?.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'controller close failed'));
+    this.removePortFile();
+    this.home.releasePidFile();
+    this.log.info('ztnc-service stopped');
+  }
+}

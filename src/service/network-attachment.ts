@@ -1,0 +1,178 @@
+/**
+ * What the daemon attaches to one joined network: the network's stack, which lives from join to
+ * leave, and the netcon RPC servers apps reach it through (the home's `sockets/<nwid>.sock`, and
+ * the library's default `/tmp/.ztnc_<nwid>/<nwid>.sock` when no one else serves it).
+ *
+ * The node's Network builds its stack when the first config arrives and drops it when access is
+ * refused; apps, however, may open sockets before the network is up and keep them across a
+ * refusal, as they would on a kernel interface waiting for its address. So the Network is handed
+ * a view of the attachment's stack whose close() only takes the interface down (addresses, routes
+ * and link output removed); the stack itself is closed on leave.
+ */
+import { rmdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { NetconServer } from '../netcon/server.js';
+import { netconSocketPath } from '../netcon/socket-path.js';
+import type { Scheduler } from '../netstack/clock.js';
+import { createNetStack } from '../netstack/index.js';
+import type { RandomSource } from '../netstack/random.js';
+import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
+import type { InterfaceAddress, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
+
+const NO_LINK = (): void => {};
+
+/** The stack as the node's Network sees it: everything passes through except close(). */
+class InterfaceView implements NetStack {
+  constructor(private readonly inner: NetStack) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get mac(): Buffer {
+    return this.inner.mac;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  setLinkOutput(send: (frame: Buffer) => void): void {
+    this.inner.setLinkOutput(send);
+  }
+  input(frame: Buffer): void {
+    this.inner.input(frame);
+  }
+  addAddress(addr: number, prefixLen: number): void {
+    this.inner.addAddress(addr, prefixLen);
+  }
+  removeAddress(addr: number): void {
+    this.inner.removeAddress(addr);
+  }
+  addresses(): InterfaceAddress[] {
+    return this.inner.addresses();
+  }
+  addRoute(route: Route): void {
+    this.inner.addRoute(route);
+  }
+  removeRoute(dest: number, prefixLen: number): void {
+    this.inner.removeRoute(dest, prefixLen);
+  }
+  routes(): Route[] {
+    return this.inner.routes();
+  }
+  setMtu(mtu: number): void {
+    this.inner.setMtu(mtu);
+  }
+  tcpSocket(): TcpSocket {
+    return this.inner.tcpSocket();
+  }
+  udpSocket(): UdpSocket {
+    return this.inner.udpSocket();
+  }
+  ping(dst: number, opts: PingOptions, done: (result: PingResult) => void): void {
+    this.inner.ping(dst, opts, done);
+  }
+  counters(): Record<string, Record<string, number>> {
+    return this.inner.counters();
+  }
+  /** Interface down: the network is gone for now, the sockets on it stay. */
+  close(): void {
+    takeDown(this.inner);
+  }
+}
+
+function takeDown(stack: NetStack): void {
+  stack.setLinkOutput(NO_LINK);
+  for (const a of stack.addresses()) stack.removeAddress(a.addr);
+  for (const r of stack.routes()) stack.removeRoute(r.dest, r.prefixLen);
+}
+
+export interface NetworkAttachmentOptions {
+  nwid: string;
+  mac: Buffer;
+  scheduler: Scheduler;
+  random: RandomSource;
+  /** The daemon's home: the RPC socket is `<home>/sockets/<nwid>.sock`. */
+  home: string;
+  /** Also serve at the library's default path when it is free (default true). */
+  serveDefaultPath?: boolean;
+  logger: Logger;
+}
+
+export class NetworkAttachment {
+  readonly nwid: string;
+  readonly stack: NetStack;
+  readonly socketPath: string;
+  /** The default-path socket, when this daemon serves it. */
+  defaultSocketPath: string | null = null;
+  private readonly servers: NetconServer[] = [];
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: NetworkAttachmentOptions) {
+    this.nwid = opts.nwid;
+    this.log = opts.logger;
+    this.stack = createNetStack({ scheduler: opts.scheduler, random: opts.random, mac: opts.mac, name: `zt-${opts.nwid}` });
+    this.stack.setLinkOutput(NO_LINK);
+    this.socketPath = netconSocketPath(opts.nwid, { home: opts.home });
+  }
+
+  /** The view the node's Network drives (see the module comment). */
+  interfaceView(): NetStack {
+    return new InterfaceView(this.stack);
+  }
+
+  /** Starts the home's RPC socket (an error when it cannot be served) and, if free, the default one. */
+  async start(): Promise<void> {
+    const own = new NetconServer(this.stack, this.socketPath, this.log);
+    await own.start();
+    this.servers.push(own);
+    if (this.opts.serveDefaultPath === false) return;
+    const defaultPath = netconSocketPath(this.nwid);
+    const shared = new NetconServer(this.stack, defaultPath, this.log);
+    try {
+      await shared.start();
+      this.servers.push(shared);
+      this.defaultSocketPath = defaultPath;
+    } catch (e) {
+      this.log.info({ nwid: this.nwid, socket: defaultPath, reason: (e as Error).message }, 'default socket path not served');
+    }
+  }
+
+  /** Apps' sockets on this network (all RPC servers). */
+  appSocketCount(): number {
+    return this.servers.reduce((n, s) => n + s.socketCount(), 0);
+  }
+
+  /** RPC counters of every server, summed. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.servers) {
+      for (const [k, v] of Object.entries(s.counters.snapshot())) {
+        if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
+      }
+    }
+    return out;
+  }
+
+  /** Stops the RPC servers: every app socket is torn down and its connection reset. */
+  async closeServers(): Promise<void> {
+    const servers = this.servers.splice(0);
+    await Promise.all(servers.map((s) => s.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))));
+    if (this.defaultSocketPath) {
+      try {
+        rmdirSync(dirname(this.defaultSocketPath));
+      } catch {
+        // not empty or already gone: someone else's now
+      }
+      this.defaultSocketPath = null;
+    }
+  }
+
+  /** Closes the servers and the stack (leave, shutdown). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.closeServers();
+    this.stack.close();
+  }
+}
