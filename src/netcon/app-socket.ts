@@ -102,6 +102,7 @@ export class AppSocket {
   /** Bytes from the app that did not fit in the TCP send buffer yet. */
   private pendingOut: Buffer | null = null;
   private appEnded = false;
+  private toAppScheduled = false;
   private tcpEof = false;
   private gone = false;
   private appGoneFlag = false;
@@ -144,7 +145,7 @@ export class AppSocket {
 
   private attachTcp(tcp: TcpSocket): void {
     tcp.handlers = {
-      onReadable: () => this.toApp(),
+      onReadable: () => this.toAppSoon(),
       onWritable: () => this.flushOut(),
       onConnect: () => this.connected(),
       onAcceptable: () => this.hooks.onAcceptable(this),
@@ -320,6 +321,19 @@ export class AppSocket {
     }
     if (this.appEnded) this.finishAppEnd();
     else if (!this.gone) this.stream.resume();
+  }
+
+  /**
+   * Segments that arrive in one event-loop turn (a burst of datagrams read together) reach the
+   * app in one write instead of one write per segment.
+   */
+  private toAppSoon(): void {
+    if (this.toAppScheduled) return;
+    this.toAppScheduled = true;
+    setImmediate(() => {
+      this.toAppScheduled = false;
+      this.toApp();
+    });
   }
 
   /** Moves received data to the app while its end has room. */

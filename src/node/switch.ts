@@ -10,7 +10,7 @@ import type { Scheduler } from '../netstack/clock.js';
 import type { Counters } from '../netstack/counters.js';
 import type { RandomSource } from '../netstack/random.js';
 import { armor, dearmor } from './armor.js';
-import { endpointKey, type Endpoint } from './endpoint.js';
+import { endpointKey, isLoopbackEndpoint, type Endpoint } from './endpoint.js';
 import { FragmentReassembly } from './fragment-reassembly.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
 import type { Peer } from './peer.js';
@@ -37,6 +37,13 @@ import {
 
 /** Largest decompressed payload accepted: a packet is at most ~23 KB and configs are chunked. */
 const MAX_DECOMPRESSED = 64 * 1024;
+/**
+ * Physical MTU on a direct loopback path (only ztnc nodes use those; the loopback carries 64 KiB
+ * datagrams whole): a 2800-byte frame goes as one datagram instead of a head and a fragment,
+ * halving the per-datagram cost. Relayed packets keep the standard MTU, since the root's next hop
+ * may be a real network.
+ */
+const LOOPBACK_PHYSICAL_MTU = 16 * 1024;
 /** Payloads worth trying to compress, as stock compresses them. */
 const COMPRESS_MIN = 256;
 const COMPRESSIBLE = new Set<number>([
@@ -247,15 +254,21 @@ export class Switch {
       },
       body,
     );
+    const route = this.route(peer, opts.via);
+    if (route.targets.length === 0) {
+      this.host.counters.inc('tx_drop_no_path');
+      return null;
+    }
+    const mtu = route.loopbackDirect ? LOOPBACK_PHYSICAL_MTU : this.mtu;
     // the fragmented flag is covered by the MAC: set it before armoring
-    if (packet.length > this.mtu) packet[PACKET_IDX_FLAGS] = packet[PACKET_IDX_FLAGS]! | FLAG_FRAGMENTED;
+    if (packet.length > mtu) packet[PACKET_IDX_FLAGS] = packet[PACKET_IDX_FLAGS]! | FLAG_FRAGMENTED;
     opts.beforeArmor?.(packet);
     if (!armor(packet, peer.key, cipher)) {
       this.host.counters.inc('tx_drop_armor');
       return null;
     }
     const wireId = packet.readBigUInt64BE(0);
-    return this.transmit(peer, packet, opts.via) ? wireId : null;
+    return this.transmit(peer, packet, route.targets, mtu) ? wireId : null;
   }
 
   private takePacketId(): bigint {
@@ -264,10 +277,15 @@ export class Switch {
     return id;
   }
 
-  private transmit(peer: Peer, packet: Buffer, via?: Endpoint): boolean {
+  /**
+   * Where a packet for `peer` goes: `via`, else its best direct path, else (for a root with no
+   * live path) every endpoint known for it, else the best root, which relays.
+   */
+  private route(peer: Peer, via?: Endpoint): { targets: Endpoint[]; loopbackDirect: boolean } {
     const now = this.host.scheduler.now();
     const topo = this.host.topology;
     let targets: Endpoint[];
+    let direct = true;
     if (via) targets = [via];
     else {
       const best = peer.paths.best(now);
@@ -278,13 +296,15 @@ export class Switch {
       } else {
         const rootPath = topo.bestRoot(now)?.paths.best(now);
         targets = rootPath ? [rootPath.endpoint] : [];
+        direct = false;
       }
     }
-    if (targets.length === 0) {
-      this.host.counters.inc('tx_drop_no_path');
-      return false;
-    }
-    const pieces = fragmentPacket(packet, this.mtu);
+    return { targets, loopbackDirect: direct && targets.length > 0 && targets.every(isLoopbackEndpoint) };
+  }
+
+  private transmit(peer: Peer, packet: Buffer, targets: Endpoint[], mtu: number): boolean {
+    const now = this.host.scheduler.now();
+    const pieces = fragmentPacket(packet, mtu);
     if (!pieces) {
       this.host.counters.inc('tx_drop_too_big');
       return false;

@@ -1,0 +1,239 @@
+/**
+ * Real servers across two ztnc daemons, each beside the same run over the kernel's loopback:
+ * - bulk TCP throughput, container A to container B (iperf3 under the intercept library, one
+ *   stream), Gbit/s;
+ * - nginx (epoll, sendfile, 2 workers) requests/s under wrk, 50 connections, with keep-alive
+ *   and with a new connection per request (`Connection: close`);
+ * - redis-benchmark SET and GET ops/s (50 clients).
+ * The containers are a private root+controller and two member daemons started as processes
+ * (src/demo/cluster.ts); the commands come from this package's dist/ (or ZTNC_BIN_DIR).
+ * APPS_BENCH_SECONDS (default 4) sets each timed run's length.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, type Container } from '../src/demo/cluster.js';
+import { cleanupOnSignals, GiveUp, type LongRunning, run as runProgram, type RunResult, start, waitFor } from '../src/demo/processes.js';
+
+const SECONDS = Number(process.env.APPS_BENCH_SECONDS ?? 4);
+/** Stock ZeroTier One 1.14.1, two members on this machine (docs/design.md), and old netcon. */
+const STOCK_ZEROTIER_GBPS = 1.8;
+const NETCON_2016_MBYTES_S = 12;
+
+/** A TCP port free on the host's loopback right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Where a server runs: inside a container (under the library) or on the kernel's loopback. */
+interface Side {
+  label: string;
+  ip: string;
+  start(cmd: string, args: string[]): LongRunning;
+  run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult>;
+}
+
+function containerSide(c: Container, cluster: Cluster): Side {
+  return {
+    label: `container ${c.name}`,
+    ip: c.ip,
+    start: (cmd, args) => cluster.track(c.start(cmd, args)),
+    run: (cmd, args, timeoutMs) => c.run(cmd, args, { timeoutMs }),
+  };
+}
+
+function kernelSide(env: NodeJS.ProcessEnv, started: LongRunning[]): Side {
+  return {
+    label: 'kernel loopback',
+    ip: '127.0.0.1',
+    start: (cmd, args) => {
+      const p = start(cmd, args, { env });
+      started.push(p);
+      return p;
+    },
+    run: (cmd, args, timeoutMs) => runProgram(cmd, args, { env, timeoutMs }),
+  };
+}
+
+function must(r: RunResult, what: string): string {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim().slice(-400)}`);
+  return r.stdout;
+}
+
+/** iperf3 server on `server`, client on `client`; received Gbit/s. */
+async function iperf(server: Side, client: Side): Promise<number> {
+  const port = await freePort();
+  const s = server.start('iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)]);
+  try {
+    await waitFor(`iperf3 server (${server.label})`, () => {
+      if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
+      return s.output().includes('Server listening');
+    }, 30_000);
+    const out = must(await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(SECONDS), '-J'], (SECONDS + 60) * 1000), `iperf3 -c (${client.label})`);
+    const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    const bps = r.end?.sum_received?.bits_per_second;
+    if (typeof bps !== 'number') throw new Error(`iperf3 gave no result: ${r.error ?? out.slice(0, 300)}`);
+    return bps / 1e9;
+  } finally {
+    await s.stop(3000);
+  }
+}
+
+function nginxConf(prefix: string, listen: string, www: string): string {
+  const user = process.getuid?.() === 0 ? `user ${userInfo().username};` : '';
+  return `${user}
+worker_processes 2;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { use epoll; worker_connections 1024; }
+http {
+  sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_timeout 65; keepalive_requests 100000;
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  server { listen ${listen}; root ${www}; }
+}
+`;
+}
+
+function parseWrk(out: string): number {
+  const m = /Requests\/sec:\s+([0-9.]+)/.exec(out);
+  if (!m) throw new Error(`wrk printed no Requests/sec: ${out.slice(-300)}`);
+  return Number(m[1]);
+}
+
+/** nginx on `server`, wrk on `client`: requests/s with keep-alive and with new connections. */
+async function nginxRps(dir: string, server: Side, client: Side): Promise<{ keepalive: number; close: number }> {
+  const port = await freePort();
+  const prefix = join(dir, `nginx-${port}`);
+  const www = join(prefix, 'www');
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, 'index.html'), `${'ztnc '.repeat(200)}\n`);
+  writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix, `${server.ip}:${port}`, www));
+  const s = server.start('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
+  const url = `http://${server.ip}:${port}/index.html`;
+  try {
+    await waitFor(`nginx (${server.label})`, async () => {
+      if (s.exited()) throw new GiveUp(`nginx exited: ${s.output()}`);
+      return (await client.run('curl', ['-sS', '--fail', '--max-time', '3', '-o', '/dev/null', url], 10_000)).code === 0;
+    }, 30_000, 300);
+    const wrk = (extra: string[]) => client.run('wrk', ['-t2', '-c50', `-d${SECONDS}s`, ...extra, url], (SECONDS + 60) * 1000);
+    const keepalive = parseWrk(must(await wrk([]), `wrk keep-alive (${client.label})`));
+    const close = parseWrk(must(await wrk(['-H', 'Connection: close']), `wrk new connections (${client.label})`));
+    return { keepalive, close };
+  } finally {
+    await s.stop(3000);
+  }
+}
+
+/** redis-server on `server`, redis-benchmark on `client`: SET and GET ops/s. */
+async function redisOps(dir: string, server: Side, client: Side, requests: number): Promise<{ set: number; get: number }> {
+  const port = await freePort();
+  const rdir = join(dir, `redis-${port}`);
+  mkdirSync(rdir, { recursive: true });
+  const s = server.start('redis-server', ['--port', String(port), '--bind', server.ip, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', rdir]);
+  try {
+    await waitFor(`redis (${server.label})`, async () => {
+      if (s.exited()) throw new GiveUp(`redis-server exited: ${s.output()}`);
+      return (await client.run('redis-cli', ['-h', server.ip, '-p', String(port), 'PING'], 10_000)).stdout.trim() === 'PONG';
+    }, 30_000, 300);
+    const out = must(
+      await client.run('redis-benchmark', ['-h', server.ip, '-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', '50', '-q'], 180_000),
+      `redis-benchmark (${client.label})`,
+    ).replace(/\r/g, '\n');
+    const op = (name: string): number => {
+      const m = new RegExp(`^${name}: ([0-9.]+) requests per second`, 'm').exec(out);
+      if (!m) throw new Error(`redis-benchmark printed no ${name} figure: ${out.slice(-300)}`);
+      return Number(m[1]);
+    };
+    return { set: op('SET'), get: op('GET') };
+  } finally {
+    await s.stop(3000);
+  }
+}
+
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+
+export async function run({ json }: { json: boolean }): Promise<void> {
+  const say = (l: string): void => void process.stderr.write(`${l}\n`);
+  const cluster = new Cluster({ log: (l) => say(`  ${l}`) });
+  const kernelServers: LongRunning[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(kernelServers.map((p) => p.stop(3000)));
+    await cluster.stop();
+  };
+  const release = cleanupOnSignals(stopAll);
+  try {
+    say('apps bench: starting a private root+controller and two container daemons');
+    await cluster.startRoot();
+    const nwid = await cluster.createNetwork({ name: 'apps-bench' });
+    const a = await cluster.addContainer('bench-a', nwid);
+    const b = await cluster.addContainer('bench-b', nwid);
+    const A = containerSide(a, cluster);
+    const B = containerSide(b, cluster);
+    const K = kernelSide(cluster.env, kernelServers);
+
+    say('throughput: iperf3, A → B across two daemons, then the kernel loopback');
+    // The client sends: B's iperf3 -c pushes to A's server.
+    const gbps = await iperf(A, B);
+    const refGbps = await iperf(K, K);
+
+    say('nginx: wrk -c50 (keep-alive, then Connection: close)');
+    const ng = await nginxRps(cluster.dir, A, B);
+    const refNg = await nginxRps(cluster.dir, K, K);
+
+    say('redis: redis-benchmark -t set,get -c 50');
+    const redisRequests = Number(process.env.APPS_BENCH_REDIS_REQUESTS ?? 5000);
+    const rd = await redisOps(cluster.dir, A, B, redisRequests);
+    const refRd = await redisOps(cluster.dir, K, K, redisRequests * 10);
+
+    const result = {
+      bench: 'apps',
+      seconds: SECONDS,
+      gbps: round(gbps),
+      ref_gbps: round(refGbps),
+      ratio: round(gbps / refGbps, 4),
+      mbytes_s: round((gbps * 1e9) / 8 / 1e6, 1),
+      vs_stock_zerotier: round(gbps / STOCK_ZEROTIER_GBPS, 3),
+      vs_netcon_2016: round((gbps * 1e9) / 8 / 1e6 / NETCON_2016_MBYTES_S, 2),
+      nginx_keepalive_rps: round(ng.keepalive, 0),
+      ref_nginx_keepalive_rps: round(refNg.keepalive, 0),
+      nginx_keepalive_ratio: round(ng.keepalive / refNg.keepalive, 4),
+      nginx_close_rps: round(ng.close, 0),
+      ref_nginx_close_rps: round(refNg.close, 0),
+      nginx_close_ratio: round(ng.close / refNg.close, 4),
+      redis_set_ops: round(rd.set, 0),
+      ref_redis_set_ops: round(refRd.set, 0),
+      redis_set_ratio: round(rd.set / refRd.set, 4),
+      redis_get_ops: round(rd.get, 0),
+      ref_redis_get_ops: round(refRd.get, 0),
+      redis_get_ratio: round(rd.get / refRd.get, 4),
+    };
+    const rows: Array<[string, string, string, string]> = [
+      ['TCP throughput A→B, Gbit/s (iperf3)', gbps.toFixed(3), refGbps.toFixed(3), (gbps / refGbps).toFixed(4)],
+      ['nginx req/s, keep-alive, 50 conns', ng.keepalive.toFixed(0), refNg.keepalive.toFixed(0), (ng.keepalive / refNg.keepalive).toFixed(4)],
+      ['nginx req/s, new connection each', ng.close.toFixed(0), refNg.close.toFixed(0), (ng.close / refNg.close).toFixed(4)],
+      ['redis SET ops/s, 50 clients', rd.set.toFixed(0), refRd.set.toFixed(0), (rd.set / refRd.set).toFixed(4)],
+      ['redis GET ops/s, 50 clients', rd.get.toFixed(0), refRd.get.toFixed(0), (rd.get / refRd.get).toFixed(4)],
+    ];
+    process.stdout.write(`${'measure'.padEnd(38)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}${'ratio'.padStart(10)}\n`);
+    for (const [k, x, y, r] of rows) process.stdout.write(`${k.padEnd(38)}${x.padStart(12)}${y.padStart(12)}${r.padStart(10)}\n`);
+    process.stdout.write(
+      `throughput ${result.mbytes_s} MB/s: ${result.vs_stock_zerotier}x stock ZeroTier One on this machine (${STOCK_ZEROTIER_GBPS} Gbit/s, docs), ` +
+        `${result.vs_netcon_2016}x 2016 netcon (~${NETCON_2016_MBYTES_S} MB/s)\n`,
+    );
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await stopAll();
+    release();
+  }
+}

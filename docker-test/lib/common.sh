@@ -1,0 +1,158 @@
+# Shared by every entrypoint (sourced, bash). The same scripts run inside Docker containers
+# (test.sh) and as plain processes with separate homes (the local runner); everything they need
+# comes from the environment:
+#   ZTNC_TEST     test name (results are OK.<test> / FAIL.<test>)
+#   ZTNC_SHARED   directory shared by the root, server and monitor (planet, network id,
+#                 member addresses to authorize, per-test hand-over files)
+#   ZTNC_RESULTS  where OK.<test> / FAIL.<test> go (default: docker-test/_results)
+#   ZT_HOME       this container's daemon home (default /var/lib/ztnc)
+#   ZTNC_WORK     scratch directory for the app (default $ZT_HOME/work)
+#   ZTNC_INTERCEPT_LIBRARY  libztintercept.so (default: found by ztnc-intercept)
+#   ZTNC_TIMEOUT  seconds to wait for each hand-over (default 120)
+# The ztnc-* commands must be on PATH.
+
+set -u
+
+DOCKER_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+: "${ZTNC_TEST:?ZTNC_TEST must name the test}"
+: "${ZTNC_SHARED:?ZTNC_SHARED must name the shared directory}"
+ZTNC_RESULTS="${ZTNC_RESULTS:-$DOCKER_TEST_DIR/_results}"
+ZT_HOME="${ZT_HOME:-/var/lib/ztnc}"
+ZTNC_WORK="${ZTNC_WORK:-$ZT_HOME/work}"
+ZTNC_TIMEOUT="${ZTNC_TIMEOUT:-120}"
+PAYLOAD_BYTES=$((10 * 1024 * 1024))
+export ZTNC_REFUSE_BUILTIN_PLANET=1
+mkdir -p "$ZTNC_SHARED/members" "$ZTNC_RESULTS" "$ZTNC_WORK"
+
+log() { printf '[%s %s] %s\n' "$ZTNC_TEST" "${ZTNC_ROLE:-?}" "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+
+# wait_for <what> <command…>: retries the command every 0.3 s until it succeeds.
+wait_for() {
+  local what="$1"; shift
+  local end=$((SECONDS + ZTNC_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || die "timed out after ${ZTNC_TIMEOUT} s waiting for $what"
+    sleep 0.3
+  done
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Publishes a file to the other side atomically (write, then rename).
+publish() { # publish <name> <content>
+  printf '%s\n' "$2" > "$ZTNC_SHARED/.$1.tmp" && mv "$ZTNC_SHARED/.$1.tmp" "$ZTNC_SHARED/$1"
+}
+published() { cat "$ZTNC_SHARED/$1"; }
+wait_published() { wait_for "$1 from the other side" test -s "$ZTNC_SHARED/$1"; }
+
+# The network's address of this daemon, once `ztnc-cli listnetworks` shows the network OK.
+network_address() {
+  ztnc-cli -D "$ZT_HOME" -j listnetworks | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const n = JSON.parse(s).find((x) => (x.id ?? x.nwid) === process.argv[1]);
+      const ip = n && n.status === "OK" && (n.assignedAddresses || []).find((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a));
+      if (!ip) process.exit(1);
+      console.log(ip.split("/")[0]);
+    });' "$NWID"
+}
+
+# Starts this container's daemon (-d) on the shared private planet, joined to the shared network
+# through networks.d/<nwid>.conf; hands its address to the root for authorization and waits for
+# an IP. Sets NWID, ZT_ADDRESS and ZT_IP.
+zt_join() {
+  wait_published nwid
+  wait_published planet.ready
+  NWID="$(published nwid)"
+  mkdir -p "$ZT_HOME/networks.d"
+  chmod 700 "$ZT_HOME"
+  : > "$ZT_HOME/networks.d/$NWID.conf"
+  log "starting ztnc-service -d in $ZT_HOME, joining $NWID"
+  ztnc-service -d -p 0 --api-port 0 --planet "$ZTNC_SHARED/planet" "$ZT_HOME" || die "ztnc-service -d failed"
+  ZT_ADDRESS="$(ztnc-cli -D "$ZT_HOME" info | awk '{print $3}')"
+  [ -n "$ZT_ADDRESS" ] || die "ztnc-cli info gave no address"
+  : > "$ZTNC_SHARED/members/$ZT_ADDRESS"
+  wait_for "an address on $NWID (ztnc-cli listnetworks)" network_address
+  ZT_IP="$(network_address)"
+  log "member $ZT_ADDRESS has $ZT_IP on $NWID"
+}
+
+# Stops this container's daemon (when the entrypoint ends).
+zt_stop() {
+  if [ -s "$ZT_HOME/ztnc.pid" ]; then kill "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null || true; fi
+}
+
+# in_container <command…>: runs a command with its sockets on the virtual network.
+in_container() {
+  if [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
+    LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
+  else
+    ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+  fi
+}
+
+# exec_in_container <command…>: replaces this shell by the command, on the virtual network.
+exec_in_container() {
+  if [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
+    LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" exec "$@"
+  else
+    exec ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+  fi
+}
+
+# Monitor side: every check appends a line; finish writes OK.<test> or FAIL.<test>.
+CHECKS_FILE="$ZTNC_WORK/checks.$ZTNC_TEST"
+FAILED=0
+: > "$CHECKS_FILE"
+pass() { printf 'ok      %s\n' "$*" >> "$CHECKS_FILE"; log "ok: $*"; }
+fail() { printf 'FAILED  %s\n' "$*" >> "$CHECKS_FILE"; log "FAILED: $*"; FAILED=1; }
+# Something worth knowing that the check does not judge (e.g. a program's warnings on stderr).
+note() { printf 'note    %s\n' "$*" >> "$CHECKS_FILE"; log "note: $*"; }
+# note_stderr <what> <file>: notes the distinct lines a program wrote to stderr, if any.
+note_stderr() {
+  [ -s "$2" ] && note "$1 wrote to stderr: $(sort -u "$2" | head -n 5 | tr '\n' ';')"
+  return 0
+}
+# expect_equal <what> <got> <expected>
+expect_equal() {
+  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1: got '$2', expected '$3'"; fi
+}
+
+finish() {
+  local out
+  {
+    echo "test: $ZTNC_TEST"
+    echo "network: ${NWID:-?}  server: $(cat "$ZTNC_SHARED/$ZTNC_TEST.server-ip" 2>/dev/null || echo ?)  monitor: ${ZT_IP:-?}"
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    cat "$CHECKS_FILE"
+  } > "$ZTNC_WORK/result.$ZTNC_TEST"
+  if [ "$FAILED" = 0 ] && grep -q '^ok' "$CHECKS_FILE"; then out="OK.$ZTNC_TEST"; else out="FAIL.$ZTNC_TEST"; fi
+  rm -f "$ZTNC_RESULTS/OK.$ZTNC_TEST" "$ZTNC_RESULTS/FAIL.$ZTNC_TEST"
+  mv "$ZTNC_WORK/result.$ZTNC_TEST" "$ZTNC_RESULTS/$out"
+  log "wrote $ZTNC_RESULTS/$out"
+  [ "$out" = "OK.$ZTNC_TEST" ]
+}
+
+# Makes a random payload of PAYLOAD_BYTES (or $2 bytes) at $1.
+make_payload() { head -c "${2:-$PAYLOAD_BYTES}" /dev/urandom > "$1"; }
+
+# A port for the app, chosen by the server side and handed over with its address.
+# One nobody listens on at the host, so the isolation check's `ss -ltn` means something.
+random_port() {
+  local p
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    p=$((20000 + RANDOM % 20000))
+    if ! command -v ss >/dev/null || [ -z "$(ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ]; then break; fi
+  done
+  echo "$p"
+}
+
+# ZTNC_KERNEL_REFERENCE=1: the same checks with no daemon and no library, over the kernel's
+# loopback. It proves the scripts and the apps themselves (and is the reference the benchmarks
+# compare with); the isolation test is meaningless there.
+if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
+  zt_join() { NWID=kernel; ZT_ADDRESS=kernel; ZT_IP=127.0.0.1; log "kernel reference: no daemon, apps on 127.0.0.1"; }
+  zt_stop() { :; }
+  in_container() { "$@"; }
+  exec_in_container() { exec "$@"; }
+fi

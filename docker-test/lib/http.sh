@@ -1,0 +1,56 @@
+# HTTP server and monitor pieces shared by the apache2, nginx, python and node tests (sourced
+# after common.sh).
+
+CONCURRENT_CLIENTS=50
+SMALL_BYTES=$((256 * 1024))
+
+# Server side: a document root with a 10 MB and a 256 KB random file; publishes their SHA-256.
+http_prepare_www() { # http_prepare_www <dir>
+  mkdir -p "$1"
+  make_payload "$1/payload.bin"
+  make_payload "$1/small.bin" "$SMALL_BYTES"
+  publish "$ZTNC_TEST.sha256" "$(sha256_of "$1/payload.bin")"
+  publish "$ZTNC_TEST.small.sha256" "$(sha256_of "$1/small.bin")"
+}
+
+# Monitor side: waits for the server's address and port, then for it to answer under the library.
+http_wait_server() {
+  wait_published "$ZTNC_TEST.server-ip"
+  wait_published "$ZTNC_TEST.port"
+  SERVER_IP="$(published "$ZTNC_TEST.server-ip")"
+  SERVER_PORT="$(published "$ZTNC_TEST.port")"
+  BASE_URL="http://$SERVER_IP:$SERVER_PORT"
+  wait_for "the server at $BASE_URL" in_container curl -sS --fail --max-time 5 -o /dev/null "$BASE_URL/small.bin"
+}
+
+# curl fetches the 10 MB file; its SHA-256 must equal the server's.
+http_check_fetch() {
+  local out="$ZTNC_WORK/fetch.bin"
+  rm -f "$out"
+  if in_container curl -sS --fail --max-time 180 -o "$out" "$BASE_URL/payload.bin" 2>"$ZTNC_WORK/curl.err"; then
+    expect_equal "curl GET $BASE_URL/payload.bin: $(stat -c %s "$out") bytes, SHA-256" "$(sha256_of "$out")" "$(published "$ZTNC_TEST.sha256")"
+  else
+    fail "curl GET $BASE_URL/payload.bin: $(tr '\n' ' ' < "$ZTNC_WORK/curl.err")"
+  fi
+}
+
+# 50 curl processes at once, each fetching the 256 KB file; every copy's SHA-256 must match.
+http_check_concurrent() {
+  local dir="$ZTNC_WORK/concurrent" expected good=0 i
+  rm -rf "$dir"; mkdir -p "$dir"
+  expected="$(published "$ZTNC_TEST.small.sha256")"
+  in_container bash -c '
+    for i in $(seq 1 "$1"); do curl -sS --fail --max-time 120 -o "$2/c.$i" "$3" 2>"$2/e.$i" & done
+    wait' _ "$CONCURRENT_CLIENTS" "$dir" "$BASE_URL/small.bin"
+  for i in $(seq 1 "$CONCURRENT_CLIENTS"); do
+    [ -f "$dir/c.$i" ] && [ "$(sha256_of "$dir/c.$i")" = "$expected" ] && good=$((good + 1))
+  done
+  expect_equal "$CONCURRENT_CLIENTS concurrent curl clients got $BASE_URL/small.bin intact" "$good" "$CONCURRENT_CLIENTS"
+}
+
+# One curl run fetching twice: the second request must reuse the first connection.
+http_check_keepalive() {
+  local counts
+  counts="$(in_container curl -sS --fail --max-time 60 -o /dev/null -o /dev/null -w '%{num_connects} ' "$BASE_URL/small.bin" "$BASE_URL/small.bin" 2>&1)"
+  expect_equal "keep-alive: new connections per request for two requests in one curl run" "$(echo $counts)" "1 0"
+}

@@ -1,0 +1,102 @@
+/**
+ * The matrix harness itself, with no daemon and no library (the kernel reference): a row's
+ * scripts pass over the kernel's loopback, and a monitor pointed at a server whose bytes differ
+ * from the checksum it was promised writes FAIL.<test> naming the check, not OK. Plus the
+ * docker-test layout the Docker path relies on.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dockerTestDir, MATRIX_TESTS, MatrixRunner } from '../../src/demo/matrix.js';
+import { programBinDir } from '../support/programs.js';
+import { run } from '../../src/demo/processes.js';
+import { needPrograms, requireOrSkip } from '../support/requirements.js';
+
+describe.runIf(requireOrSkip(needPrograms('bash', 'curl', 'python3', 'sha256sum'), 'matrix monitor'))('matrix monitor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ztnc-monitor-'));
+  let server: Server | null = null;
+
+  afterAll(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes OK.<test> over the kernel loopback (no daemon, no library): the checks themselves hold', async () => {
+    const results = join(dir, 'kernel-results');
+    const runner = new MatrixRunner({ binDir: await programBinDir(), kernelReference: true, resultsDir: results, timeoutSec: 60 });
+    try {
+      await runner.start();
+      const r = await runner.runTest('python');
+      expect(r.ok, r.text).toBe(true);
+      const text = readFileSync(join(results, 'OK.python'), 'utf8');
+      expect(text).toMatch(/server: 127\.0\.0\.1 +monitor: 127\.0\.0\.1/);
+      expect(text).toMatch(/^ok +curl GET http:\/\/127\.0\.0\.1:\d+\/payload\.bin: 10485760 bytes, SHA-256/m);
+    } finally {
+      await runner.stop();
+    }
+  }, 120_000);
+
+  it('writes FAIL.<test> naming the check when the fetched bytes differ', async () => {
+    const promised = randomBytes(4096);
+    const served = Buffer.from(promised);
+    served[100] ^= 0xff;
+    server = createServer((_req, res) => res.end(served));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const shared = join(dir, 'shared');
+    const results = join(dir, 'results');
+    mkdirSync(shared, { recursive: true });
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(shared, 'python.server-ip'), '127.0.0.1\n');
+    writeFileSync(join(shared, 'python.port'), `${port}\n`);
+    writeFileSync(join(shared, 'python.sha256'), `${sha(promised)}\n`);
+    writeFileSync(join(shared, 'python.small.sha256'), `${sha(promised)}\n`);
+    const r = await run('bash', [join(dockerTestDir(), 'python', 'monitor.sh')], {
+      env: {
+        ...process.env,
+        ZTNC_KERNEL_REFERENCE: '1',
+        ZTNC_TEST: 'python',
+        ZTNC_SHARED: shared,
+        ZTNC_RESULTS: results,
+        ZT_HOME: join(dir, 'home'),
+        ZTNC_TIMEOUT: '30',
+      },
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(existsSync(join(results, 'OK.python'))).toBe(false);
+    const text = readFileSync(join(results, 'FAIL.python'), 'utf8');
+    expect(text).toMatch(/^FAILED +curl GET http:\/\/127\.0\.0\.1:\d+\/payload\.bin: 4096 bytes, SHA-256: got '[0-9a-f]{64}', expected '[0-9a-f]{64}'$/m);
+    expect(text).toContain(sha(served));
+    expect(text).toContain(sha(promised));
+  });
+});
+
+describe('docker-test layout', () => {
+  const dir = dockerTestDir();
+
+  it('has a Dockerfile, a server and a monitor entrypoint for every matrix row, listed in tests.list', () => {
+    const listed = readFileSync(join(dir, 'tests.list'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    expect(listed).toEqual([...MATRIX_TESTS]);
+    for (const t of MATRIX_TESTS) {
+      for (const f of ['Dockerfile', 'server.sh', 'monitor.sh']) expect(existsSync(join(dir, t, f)), `${t}/${f}`).toBe(true);
+      const dockerfile = readFileSync(join(dir, t, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^FROM \$\{BASE\}$/m);
+      expect(dockerfile).toContain(`CMD ["/opt/ztnc/docker-test/${t}/server.sh"]`);
+    }
+    expect(readFileSync(join(dir, 'base.Dockerfile'), 'utf8')).toMatch(/^FROM node:20-bookworm/m);
+  });
+
+  it('has shell scripts that bash parses', async () => {
+    const scripts = ['build.sh', 'test.sh', 'run-local.sh', 'lib/common.sh', 'lib/http.sh', 'lib/apache2-server.sh', 'root/entrypoint.sh'];
+    for (const t of MATRIX_TESTS) scripts.push(`${t}/server.sh`, `${t}/monitor.sh`);
+    for (const s of scripts) {
+      const r = await run('bash', ['-n', join(dir, s)]);
+      expect(r.code, `${s}: ${r.stderr}`).toBe(0);
+    }
+  });
+});
