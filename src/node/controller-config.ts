@@ -9,48 +9,14 @@ import type { Dictionary } from './dictionary.js';
 import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './network-controller.js';
 import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from './network-config.js';
 import type { Rule } from './network-rules.js';
+import { RuleType } from './rules-engine.js';
 import { ipv6Bytes } from './endpoint.js';
 import { parseAddress } from './wire/address.js';
 import { Writer, fail, ok, type Parsed } from './wire/bytes.js';
 import { ipv4Bytes, type InetAddress } from './wire/inet-address.js';
 
-const TYPE_NUMBER: Record<string, number> = {
-  ACTION_DROP: 0,
-  ACTION_ACCEPT: 1,
-  ACTION_TEE: 2,
-  ACTION_WATCH: 3,
-  ACTION_REDIRECT: 4,
-  ACTION_BREAK: 5,
-  ACTION_PRIORITY: 6,
-  MATCH_SOURCE_ZEROTIER_ADDRESS: 24,
-  MATCH_DEST_ZEROTIER_ADDRESS: 25,
-  MATCH_VLAN_ID: 26,
-  MATCH_VLAN_PCP: 27,
-  MATCH_VLAN_DEI: 28,
-  MATCH_MAC_SOURCE: 29,
-  MATCH_MAC_DEST: 30,
-  MATCH_IPV4_SOURCE: 31,
-  MATCH_IPV4_DEST: 32,
-  MATCH_IPV6_SOURCE: 33,
-  MATCH_IPV6_DEST: 34,
-  MATCH_IP_TOS: 35,
-  MATCH_IP_PROTOCOL: 36,
-  MATCH_ETHERTYPE: 37,
-  MATCH_ICMP: 38,
-  MATCH_IP_SOURCE_PORT_RANGE: 39,
-  MATCH_IP_DEST_PORT_RANGE: 40,
-  MATCH_CHARACTERISTICS: 41,
-  MATCH_FRAME_SIZE_RANGE: 42,
-  MATCH_RANDOM: 43,
-  MATCH_TAGS_DIFFERENCE: 44,
-  MATCH_TAGS_BITWISE_AND: 45,
-  MATCH_TAGS_BITWISE_OR: 46,
-  MATCH_TAGS_BITWISE_XOR: 47,
-  MATCH_TAGS_EQUAL: 48,
-  MATCH_TAG_SENDER: 49,
-  MATCH_TAG_RECEIVER: 50,
-  INTEGER_RANGE: 51,
-};
+/** Rule type numbers by the controller JSON's type names. */
+const TYPE_NUMBER: Readonly<Record<string, number>> = RuleType;
 
 /** "a.b.c.d/bits", "v6/bits" or a bare address (full-length prefix). */
 export function parseCidrInet(text: string): InetAddress | null {

@@ -40,6 +40,15 @@ export const RuleType = {
   MATCH_IP_DEST_PORT_RANGE: 40,
   MATCH_CHARACTERISTICS: 41,
   MATCH_FRAME_SIZE_RANGE: 42,
+  MATCH_RANDOM: 43,
+  MATCH_TAGS_DIFFERENCE: 44,
+  MATCH_TAGS_BITWISE_AND: 45,
+  MATCH_TAGS_BITWISE_OR: 46,
+  MATCH_TAGS_BITWISE_XOR: 47,
+  MATCH_TAGS_EQUAL: 48,
+  MATCH_TAG_SENDER: 49,
+  MATCH_TAG_RECEIVER: 50,
+  INTEGER_RANGE: 51,
 } as const;
 
 /** What the filter looks at. `payload` is the frame after the Ethernet header. */
