@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, parsePort } from './cli-client.js';
+import { parsePingCount, parsePingTimeout } from './ping-command.js';
 
 export interface CliArgs {
   home?: string;
@@ -20,6 +21,10 @@ export interface CliArgs {
   name?: string;
   pools: string[];
   private?: boolean;
+  /** `ping -c`. */
+  count?: number;
+  /** `ping --timeout` (ms per reply). */
+  timeout?: number;
   /** The command and its arguments. */
   words: string[];
 }
@@ -36,6 +41,8 @@ interface ParsedOptions {
   pool: string[];
   private?: boolean;
   public?: boolean;
+  count?: number;
+  timeout?: number;
 }
 
 function nonEmpty(flag: string): (v: string) => string {
@@ -61,6 +68,8 @@ function parser(): Command {
     .option('--pool <cidr>', 'net create: managed route and address pool', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--private', 'net create: members need authorization')
     .option('--public', 'net create: anyone may join')
+    .option('-c, --count <n>', 'ping: echo requests to send', parsePingCount)
+    .option('--timeout <ms>', 'ping: time to wait for each reply', parsePingTimeout)
     .argument('[words...]')
     .allowExcessArguments(true);
 }
@@ -86,6 +95,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     name: o.name,
     pools: o.pool,
     private: o.private ? true : o.public ? false : undefined,
+    count: o.count,
+    timeout: o.timeout,
     words: [...cmd.processedArgs[0] as string[]],
   };
 }
@@ -111,6 +122,10 @@ Commands:
   set <network ID> <setting>=<value>
                                 allowManaged, allowGlobal, allowDefault, allowDNS (1/0, true/false)
   get <network ID> <property>   a field of the network's JSON, or ip, ip4, ip6, ip6plane, ip6prefix
+  ping <network ID> <address> [-c N] [--timeout MS]
+                                ICMP echo from the daemon's stack on that network: N requests
+                                (default 3, at most 100), each waiting up to MS for its reply
+                                (default 2000); exits 1 when nothing answers
   listmoons                     list moons (federated root sets)
   orbit <world ID> <seed>       join a moon (when the daemon supports moons)
   deorbit <world ID>            leave a moon

@@ -1,19 +1,20 @@
 /**
  * ztnc-cli's commands: zerotier-cli's (info, listpeers, peers, listnetworks, join, leave, set,
- * get, listmoons, orbit, deorbit, raw paths) and the controller's `net …`. Output goes to
+ * get, listmoons, orbit, deorbit, raw paths), the controller's `net …` and `ping`. Output goes to
  * `out` line by line; every failure is a CliError, printed by the caller as one line on stderr.
  */
 import { VERSION_TEXT } from '../service/json-views.js';
 import { parseCliArgs, CLI_USAGE, type CliArgs } from './cli-args.js';
 import { answerError, apiRequest, CliError, resolveConnection, type ApiAnswer, type Connection, type ConnectionSource } from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
+import { runPing } from './ping-command.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
 
 export type Output = (line: string) => void;
 
 const USER_SETTINGS = ['allowManaged', 'allowGlobal', 'allowDefault', 'allowDNS'] as const;
 const RAW_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
-const COMMANDS = new Set(['info', 'status', 'listpeers', 'peers', 'listnetworks', 'join', 'leave', 'set', 'get', 'listmoons', 'orbit', 'deorbit', 'net']);
+const COMMANDS = new Set(['info', 'status', 'listpeers', 'peers', 'listnetworks', 'join', 'leave', 'set', 'get', 'listmoons', 'orbit', 'deorbit', 'net', 'ping']);
 
 /** A 200 answer, or the command's error line. */
 async function ok(c: ConnectionSource, command: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
@@ -146,6 +147,8 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
       out(json ? jsonDump(a.body) : `200 ${command} OK`);
       return;
     }
+    case 'ping':
+      return runPing(c, args.words.slice(1), { count: args.count, timeoutMs: args.timeout, json }, out);
     case 'net':
       (await runNetCommand(c, args.words.slice(1), { name: args.name, pools: args.pools, private: args.private }, json)).forEach((l) => out(l));
       return;
@@ -179,6 +182,7 @@ export async function runCli(argv: readonly string[], out: Output, err: Output):
     if (!isCreate && (args.name !== undefined || args.pools.length > 0 || args.private !== undefined)) {
       throw new CliError('--name, --pool, --private and --public belong to "net create"', 2);
     }
+    if (command !== 'ping' && (args.count !== undefined || args.timeout !== undefined)) throw new CliError('-c and --timeout belong to "ping"', 2);
     let connection: Connection | null = null;
     const c = (): Connection => (connection ??= resolveConnection({ home: args.home, port: args.port, token: args.token, host: args.host }));
     await runCommand(c, args, out);

@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, write
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
+import { parseIpv4 } from '../netstack/addr.js';
 import { RealScheduler } from '../netstack/clock.js';
 import { createNetStack } from '../netstack/index.js';
 import { isLoopbackEndpoint } from '../node/endpoint.js';
@@ -26,9 +27,9 @@ import { Router } from './http/router.js';
 import { ApiServer } from './http/server.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
-import { mountLocalApi, type LocalService } from './local-api.js';
+import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
-import { NetworkAttachment } from './network-attachment.js';
+import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
@@ -428,6 +429,18 @@ export class Daemon implements LocalService {
   peer(address: string): Json | null {
     const p = this.node.peer(BigInt(`0x${address}`));
     return p ? peerJson(this.node, p, this.node.now()) : null;
+  }
+
+  async ping(nwid: string, req: PingRequest): Promise<PingAnswer> {
+    const j = this.joined.get(nwid);
+    if (!j) return { status: 404, error: `network ${nwid} not joined` };
+    const dst = parseIpv4(req.address);
+    if (dst === null) throw new Error(`not an IPv4 address: ${req.address}`);
+    const stack = j.attachment.stack;
+    if (stack.addresses().length === 0) return { status: 409, error: `network ${nwid} has no address yet (status ${j.network.status})` };
+    const replies = await pingSeries(stack, dst, req.count, req.timeoutMs);
+    const rttMs = replies.flatMap((r) => ('rttMs' in r ? [r.rttMs] : []));
+    return { status: 200, report: { address: req.address, transmitted: replies.length, received: rttMs.length, rttMs, replies } };
   }
 
   /** Every counter the daemon keeps (GET /counters): drops and errors are never silent. */

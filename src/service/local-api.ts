@@ -1,13 +1,46 @@
 /**
  * The daemon's local JSON API (stock zerotier-one's subset): `/status`, `/network`,
  * `/network/<nwid>` (GET, POST = join or change settings, DELETE = leave), `/peer`,
- * `/peer/<address>`, `/moon`. The controller's routes are mounted beside these when enabled.
+ * `/peer/<address>`, `/moon`; and ztnc's own `POST /network/<nwid>/ping` (ICMP echo from the
+ * network's stack, as `ping` would from a kernel interface). The controller's routes are mounted
+ * beside these when enabled.
  */
+import { formatIpv4, isLoopback, isMulticast, IPV4_ANY, IPV4_BROADCAST, parseIpv4 } from '../netstack/addr.js';
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { NWID_PATTERN } from './home.js';
 import type { NetworkUserSettings } from './json-views.js';
 
 type Json = Record<string, unknown>;
+
+/** A ping series asked for through the API. */
+export interface PingRequest {
+  /** Dotted-quad IPv4 address, in canonical form. */
+  address: string;
+  count: number;
+  timeoutMs: number;
+}
+
+/** One echo request's outcome: its reply's round trip, or the error (ETIMEDOUT, EHOSTUNREACH…). */
+export type PingReply = { seq: number; rttMs: number; ttl: number } | { seq: number; error: string };
+
+export interface PingReport {
+  address: string;
+  transmitted: number;
+  received: number;
+  /** Round-trip times of the replies, in the order sent. */
+  rttMs: number[];
+  /** Every request, in order. */
+  replies: PingReply[];
+}
+
+/** A report, or why the network cannot ping (404: not joined, 409: no address yet). */
+export type PingAnswer = { status: 200; report: PingReport } | { status: 404 | 409; error: string };
+
+export const PING_DEFAULT_COUNT = 3;
+export const PING_MAX_COUNT = 100;
+export const PING_DEFAULT_TIMEOUT_MS = 2000;
+/** Keeps the longest series well within a client's patience (ztnc-cli waits 60 s). */
+export const PING_MAX_TIMEOUT_MS = 20_000;
 
 /** What the API needs from the running daemon. */
 export interface LocalService {
@@ -19,6 +52,8 @@ export interface LocalService {
   leave(nwid: string): boolean | Promise<boolean>;
   peers(): Json[];
   peer(address: string): Json | null;
+  /** ICMP echo requests from the network's stack to `req.address`. */
+  ping(nwid: string, req: PingRequest): Promise<PingAnswer>;
 }
 
 const ADDRESS_PATTERN = /^[0-9a-f]{10}$/;
@@ -46,6 +81,31 @@ export function parseNetworkSettings(body: unknown): Partial<NetworkUserSettings
     else return `${k}: must be true or false`;
   }
   return out;
+}
+
+function intField(b: Record<string, unknown>, key: string, min: number, max: number, dflt: number): number | string {
+  const v = b[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return `${key}: must be an integer from ${min} to ${max}`;
+  return v;
+}
+
+/** A ping body: `address` (required), `count` and `timeoutMs`; an error naming the field. */
+export function parsePingBody(body: unknown): PingRequest | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object with an address';
+  const b = body as Record<string, unknown>;
+  if (b.address === undefined) return 'address: required (an IPv4 address on the network)';
+  if (typeof b.address !== 'string') return 'address: must be a string holding an IPv4 address';
+  const addr = parseIpv4(b.address);
+  if (addr === null) return `address: ${JSON.stringify(b.address.slice(0, 40))} is not an IPv4 address`;
+  if (addr === IPV4_ANY || addr === IPV4_BROADCAST || isLoopback(addr) || isMulticast(addr)) {
+    return `address: ${b.address} is not a unicast address on a network`;
+  }
+  const count = intField(b, 'count', 1, PING_MAX_COUNT, PING_DEFAULT_COUNT);
+  if (typeof count === 'string') return count;
+  const timeoutMs = intField(b, 'timeoutMs', 1, PING_MAX_TIMEOUT_MS, PING_DEFAULT_TIMEOUT_MS);
+  if (typeof timeoutMs === 'string') return timeoutMs;
+  return { address: formatIpv4(addr), count, timeoutMs };
 }
 
 function nwidParam(req: ApiRequest): string | null {
@@ -76,6 +136,14 @@ export function mountLocalApi(router: Router, svc: LocalService): void {
       const id = nwidParam(req);
       if (!id) return bad('network id must be 16 hex digits');
       return (await svc.leave(id)) ? { status: 200, body: { result: true } } : notFound(`network ${id} not joined`);
+    })
+    .add('POST', '/network/([^/]+)/ping', async (req) => {
+      const id = nwidParam(req);
+      if (!id) return bad('network id must be 16 hex digits');
+      const ping = parsePingBody(req.body);
+      if (typeof ping === 'string') return bad(ping);
+      const r = await svc.ping(id, ping);
+      return r.status === 200 ? { status: 200, body: r.report } : { status: r.status, body: { error: r.error } };
     })
     .add('GET', '/peer', () => ({ status: 200, body: svc.peers() }))
     .add('GET', '/peer/([^/]+)', (req) => {

@@ -14,13 +14,44 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { NetconServer } from '../netcon/server.js';
 import { netconSocketPath } from '../netcon/socket-path.js';
+import type { Ipv4Addr } from '../netstack/addr.js';
 import type { Scheduler } from '../netstack/clock.js';
+import { errnoName } from '../netstack/errno.js';
 import { createNetStack } from '../netstack/index.js';
 import type { RandomSource } from '../netstack/random.js';
 import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
 import type { InterfaceAddress, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
+import type { PingReply } from './local-api.js';
 
 const NO_LINK = (): void => {};
+
+/**
+ * The longest a ping series waits for one reply before sending the next request (the reply may
+ * still come within its own timeout): a lossy path costs count × this, not count × the timeout.
+ */
+export const PING_SPACING_MS = 200;
+
+/**
+ * `count` echo requests to `dst`, each sent when the one before has its answer or after
+ * `spacingMs`, whichever comes first; resolves when every one has a reply or has timed out.
+ */
+export async function pingSeries(stack: NetStack, dst: Ipv4Addr, count: number, timeoutMs: number, spacingMs = PING_SPACING_MS): Promise<PingReply[]> {
+  const answers: Promise<PingReply>[] = [];
+  for (let seq = 1; seq <= count; seq++) {
+    const answer = new Promise<PingReply>((resolve) =>
+      stack.ping(dst, { timeoutMs }, (r) =>
+        resolve(r.ok ? { seq, rttMs: Math.round(r.rttMs * 1000) / 1000, ttl: r.ttl } : { seq, error: errnoName(r.errno) }),
+      ),
+    );
+    answers.push(answer);
+    if (seq === count) break;
+    let timer: NodeJS.Timeout | undefined;
+    // unref'd: a series cut short by shutdown must not hold the process
+    await Promise.race([answer, new Promise<void>((resolve) => (timer = setTimeout(resolve, spacingMs).unref()))]);
+    clearTimeout(timer);
+  }
+  return Promise.all(answers);
+}
 
 /** The stack as the node's Network sees it: everything passes through except close(). */
 class InterfaceView implements NetStack {

@@ -13,7 +13,7 @@ import { NetworkController } from '../../src/controller/index.js';
 import { loadOrCreateAuthToken } from '../../src/service/http/auth-token.js';
 import { Router } from '../../src/service/http/router.js';
 import { ApiServer } from '../../src/service/http/server.js';
-import { mountLocalApi, type LocalService } from '../../src/service/local-api.js';
+import { mountLocalApi, type LocalService, type PingAnswer, type PingReply, type PingRequest } from '../../src/service/local-api.js';
 import { defaultNetworkUserSettings, type NetworkUserSettings } from '../../src/service/json-views.js';
 import { programPath, type ProgramName } from '../support/programs.js';
 
@@ -64,6 +64,10 @@ export class FakeService implements LocalService {
   /** The wall clock the fake peer's path times are relative to. */
   peerTimes = { lastSend: 0, lastReceive: 0 };
   online = true;
+  /** Addresses that answer pings (each reply 0.25 ms × seq); every other one times out. */
+  readonly reachable = new Set<string>();
+  /** The ping requests received, in order. */
+  readonly pingRequests: { nwid: string; req: PingRequest }[] = [];
 
   status(): Record<string, unknown> {
     return { address: FAKE_ADDRESS, online: this.online, tcpFallbackActive: false, version: FAKE_VERSION, versionMajor: 1, versionMinor: 14, versionRev: 1 };
@@ -127,6 +131,18 @@ export class FakeService implements LocalService {
 
   peer(address: string): Record<string, unknown> | null {
     return this.peers().find((p) => p.address === address) ?? null;
+  }
+
+  async ping(nwid: string, req: PingRequest): Promise<PingAnswer> {
+    this.pingRequests.push({ nwid, req });
+    const n = this.networksById.get(nwid);
+    if (!n) return { status: 404, error: `network ${nwid} not joined` };
+    if (n.assigned.length === 0) return { status: 409, error: `network ${nwid} has no address yet (status ${n.status})` };
+    const replies = Array.from({ length: req.count }, (_, i): PingReply =>
+      this.reachable.has(req.address) ? { seq: i + 1, rttMs: 0.25 * (i + 1), ttl: 64 } : { seq: i + 1, error: 'ETIMEDOUT' },
+    );
+    const rttMs = replies.flatMap((r) => ('rttMs' in r ? [r.rttMs] : []));
+    return { status: 200, report: { address: req.address, transmitted: replies.length, received: rttMs.length, rttMs, replies } };
   }
 }
 

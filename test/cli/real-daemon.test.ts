@@ -81,10 +81,18 @@ describe('ztnc-cli against real daemons', () => {
     const before = await cli(memberHome, 'listnetworks');
     expect(before.stdout).toMatch(new RegExp(`^200 listnetworks ${nwid} \\S+ [0-9a-f:]{17} (REQUESTING_CONFIGURATION|ACCESS_DENIED) PRIVATE \\S+ -$`, 'm'));
 
+    // and has no address to ping from yet
+    expectError(await cli(memberHome, 'ping', nwid, '10.93.0.1'), 1, new RegExp(`^ztnc-cli: ping: network ${nwid} has no address yet \\(status [A-Z_]+\\) \\(HTTP 409\\)$`));
+
     expect(await cli(rootHome, 'net', 'authorize', nwid, memberAddress)).toEqual({ code: 0, stdout: '200 net authorize OK\n', stderr: '' });
     const ip = await waitForAddress(memberHome, nwid);
     expect(ip).toMatch(/^10\.93\.0\.\d+\/24$/);
     expect((await cli(memberHome, 'get', nwid, 'ip4')).stdout).toBe(`${ip.split('/')[0]}\n`);
+    // its stack answers a ping to its own address
+    const ping = await cli(memberHome, 'ping', nwid, ip.split('/')[0]!, '-c', '1');
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(ping.stdout).toContain('\n1 packets transmitted, 1 received, 0% packet loss\n');
+    expectError(await cli(memberHome, 'ping', '0000000000000001', ip.split('/')[0]!), 1, /network 0000000000000001 not joined \(HTTP 404\)/);
 
     const shown = await cli(rootHome, 'net', 'show', nwid);
     expect(shown.stdout).toContain(`200 net member ${memberAddress} AUTHORIZED ${ip.split('/')[0]} -\n`);

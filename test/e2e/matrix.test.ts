@@ -43,6 +43,10 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +the other container's server is reachable by its virtual IP only/m,
     /^ok +nothing listens on the host at port \d+ \(ss -ltn\)$/m,
   ],
+  ping: [
+    /^ok +ping from the monitor's daemon to the server's [\d.]+: 5 packets transmitted, 5 received, 0% packet loss \(min\/avg\/max\/mdev = [\d./]+ ms\)$/m,
+    /^ok +ping to [\d.]+, which no container holds, gets no reply and exits 1 \(2 packets transmitted, 0 received, .*100% packet loss\)$/m,
+  ],
 };
 
 describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_PROGRAMS)), 'compatibility matrix'))(

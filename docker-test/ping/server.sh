@@ -1,0 +1,11 @@
+#!/bin/bash
+# The server side of the ping test: no app, only this container's daemon, whose stack answers
+# the monitor's echo requests. Stays in the foreground as long as the daemon runs.
+ZTNC_ROLE=server
+. "$(dirname "$0")/../lib/common.sh"
+zt_join
+publish "$ZTNC_TEST.server-ip" "$ZT_IP"
+log "daemon on $ZT_IP answers pings on $NWID"
+[ -n "${ZTNC_KERNEL_REFERENCE:-}" ] && exec sleep infinity
+while [ -s "$ZT_HOME/ztnc.pid" ] && kill -0 "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null; do sleep 1; done
+die "ztnc-service in $ZT_HOME stopped"
