@@ -397,10 +397,17 @@ EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len) { return nam
 
 EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len) { return name_call(ZT_OP_GETPEERNAME, fd, sa, len); }
 
-/* Options that shape the app's own end of the pair (timeouts, wakeup thresholds) stay local. */
+/*
+ * Options that shape the app's own end of the pair (timeouts, wakeup thresholds, receive
+ * timestamps) stay local. So does SO_PRIORITY: it only orders the host's queueing, which the
+ * virtual network never sees, and the kernel then checks the caller's privilege for values above 6
+ * and reports the value as for any socket.
+ */
 static int local_option(int level, int name) {
   return level == SOL_SOCKET && (name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD || name == SO_RCVTIMEO_NEW ||
-                                 name == SO_SNDTIMEO_NEW || name == SO_RCVLOWAT || name == SO_SNDLOWAT);
+                                 name == SO_SNDTIMEO_NEW || name == SO_RCVLOWAT || name == SO_SNDLOWAT ||
+                                 name == SO_PRIORITY || name == SO_TIMESTAMP_OLD || name == SO_TIMESTAMP_NEW ||
+                                 name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
 static int put_int_opt(void *val, socklen_t *len, int v) {
@@ -442,9 +449,39 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
   return 0;
 }
 
+/* The TOS value the daemon keeps for `ino`, or -1 when it cannot be asked. */
+static int current_tos(uint64_t ino) {
+  uint8_t p[12];
+  int32_t v;
+  struct zt_reply r;
+  put_u32(p, (uint32_t)IPPROTO_IP);
+  put_u32(p + 4, (uint32_t)IP_TOS);
+  put_u32(p + 8, (uint32_t)sizeof(v));
+  if (zt_rpc(ZT_OP_GETSOCKOPT, 0, ino, p, sizeof(p), 0, 0, &r) != 0 || r.result != 4 || r.payload_len < 4) return -1;
+  memcpy(&v, r.payload, 4);
+  return v;
+}
+
+/*
+ * Linux's IP_TOS also sets SO_PRIORITY from the TOS bits (rt_tos2priority) when the TOS changes.
+ * SO_PRIORITY lives on the app's end (local_option), so the library does the same there.
+ */
+static void priority_from_tos(int fd, int before, const void *val, socklen_t len) {
+  static const unsigned char tos2prio[16] = {0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4};
+  int tos = 0, prio;
+  if (len >= sizeof(int))
+    memcpy(&tos, val, sizeof(int));
+  else if (len >= 1)
+    tos = *(const unsigned char *)val;
+  tos &= 0xfc; /* as stored for a TCP socket: the ECN bits are the stack's */
+  if (tos == before) return;
+  prio = tos2prio[(tos & 0x1e) >> 1];
+  zt_real.setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
+}
+
 EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
   uint64_t ino;
-  int kind, err;
+  int kind, err, tos_before = -1;
   uint8_t p[12 + 64];
   struct zt_reply r;
   ensure_init();
@@ -452,12 +489,14 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
   if (local_option(level, name)) return zt_real.setsockopt(fd, level, name, val, len);
   if ((int)len < 0 || len > 64) return fail(EINVAL);
   if (val == NULL && len > 0) return fail(EFAULT);
+  if (level == IPPROTO_IP && name == IP_TOS) tos_before = current_tos(ino);
   put_u32(p, (uint32_t)level);
   put_u32(p + 4, (uint32_t)name);
   put_u32(p + 8, (uint32_t)len);
   if (len) memcpy(p + 12, val, len);
   err = zt_rpc(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len, 0, 0, &r);
   zt_trace("setsockopt(%d, %d, %d) = %d", fd, level, name, err ? -err : r.result);
+  if (err == 0 && r.result == 0 && level == IPPROTO_IP && name == IP_TOS) priority_from_tos(fd, tos_before, val, len);
   return rpc_status(err, &r);
 }
 
@@ -479,8 +518,13 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
   uint64_t ino;
   int kind;
   ensure_init();
-  /* TCP ignores a destination on a connected socket; a Unix stream socket would refuse it. */
-  if (to != NULL && classify(fd, &ino, &kind)) return zt_real.sendto(fd, buf, n, flags, NULL, 0);
+  if (to != NULL && classify(fd, &ino, &kind)) {
+    /* TCP Fast Open's connect-and-send: here an ordinary connect, then the data (as the kernel
+     * does when it has no cookie for the server). Its EINPROGRESS and EISCONN are the kernel's. */
+    if ((flags & MSG_FASTOPEN) && connect(fd, to, tolen) != 0) return -1;
+    /* TCP ignores a destination on a connected socket; a Unix stream socket would refuse it. */
+    return zt_real.sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
+  }
   return zt_real.sendto(fd, buf, n, flags, to, tolen);
 }
 

@@ -13,9 +13,10 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Errno } from '../netstack/errno.js';
+import { DEFAULT_TTL } from '../netstack/ipv4.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpOptionName, type TcpSocket } from '../netstack/socket-api.js';
 import type { NetconCounters } from './netcon-counters.js';
-import type { OptionHolder, SocketStateView } from './sockopt.js';
+import { KeptOptions, type OptionHolder, type SocketStateView, type TcpInfoSource } from './sockopt.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
 
@@ -50,7 +51,12 @@ const KEPT_OPTIONS: TcpOptionName[] = [
   'REUSEPORT',
   'MAXSEG',
   'CONGESTION',
+  'TOS',
+  'TTL',
 ];
+
+/** What a socket whose connect attempt failed hands to the fresh one it tries again with. */
+const CARRIED_OPTIONS = KEPT_OPTIONS.filter((n) => n !== 'MAXSEG');
 
 /**
  * What is left of a finished connection whose app still holds its fd: its address, its last
@@ -60,17 +66,25 @@ const KEPT_OPTIONS: TcpOptionName[] = [
 export class EndedSocket implements OptionHolder, SocketStateView {
   readonly listening = false;
   private readonly options = new Map<TcpOptionName, number>();
+  /** The connection's last figures: a closed kernel socket still reports its counters. */
+  private readonly info: TcpInfoSource;
 
   constructor(
     readonly local: { addr: number; port: number },
     private error: number,
     tcp: TcpSocket,
+    readonly kept: KeptOptions,
   ) {
     for (const name of KEPT_OPTIONS) {
       const v = tcp.getOption(name);
       // LINGER's "off" is -1; every other negative value is an errno.
       if (v >= 0 || (name === 'LINGER' && v === -1)) this.options.set(name, v);
     }
+    this.info = { ...tcp.info(), state: 'CLOSED' };
+  }
+
+  tcpInfo(): TcpInfoSource {
+    return this.info;
   }
 
   takeError(): number {
@@ -85,6 +99,9 @@ export class EndedSocket implements OptionHolder, SocketStateView {
 
   setOption(name: TcpOptionName, value: number): number {
     if (!this.options.has(name)) return -Errno.ENOPROTOOPT;
+    if (name === 'TTL' && value !== -1 && (value < 1 || value > 255)) return -Errno.EINVAL;
+    if (name === 'TOS') value &= 0xfc;
+    if (name === 'TTL' && value === -1) value = DEFAULT_TTL;
     this.options.set(name, value);
     return 0;
   }
@@ -109,6 +126,7 @@ export class AppSocket {
   /** The local address while connected: a finished connection no longer has one in the stack. */
   private lastLocal: { addr: number; port: number } | null = null;
   readonly stream: net.Socket;
+  readonly kept = new KeptOptions();
 
   constructor(
     readonly ino: number,
@@ -174,7 +192,12 @@ export class AppSocket {
 
   /** The record kept once this socket is torn down while the app may still hold it. */
   ended(): EndedSocket {
-    return new EndedSocket(this.localName(), this.takeError(), this.tcp);
+    return new EndedSocket(this.localName(), this.takeError(), this.tcp, this.kept);
+  }
+
+  /** TCP_INFO's source: the stack connection's figures. */
+  tcpInfo(): TcpInfoSource {
+    return this.tcp.info();
   }
 
   /** SO_ERROR: the pending error, cleared by reading. */
@@ -203,8 +226,9 @@ export class AppSocket {
       case 'closed':
         return -Errno.EINVAL;
       case 'failed':
-        // The kernel lets a socket whose attempt failed try again; the stack's socket is spent.
-        this.tcp = freshSocket();
+        // The kernel lets a socket whose attempt failed try again; the stack's socket is spent,
+        // but the options set on it are the app's and stay.
+        this.tcp = this.carryOptions(this.tcp, freshSocket());
         this.attachTcp(this.tcp);
         this.soError = 0;
         break;
@@ -222,6 +246,14 @@ export class AppSocket {
       return 0;
     }
     return r;
+  }
+
+  private carryOptions(from: TcpSocket, to: TcpSocket): TcpSocket {
+    for (const name of CARRIED_OPTIONS) {
+      const v = from.getOption(name);
+      if (v >= 0 || (name === 'LINGER' && v === -1)) to.setOption(name, v);
+    }
+    return to;
   }
 
   listen(backlog: number): number {

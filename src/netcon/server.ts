@@ -295,7 +295,7 @@ export class NetconServer {
       case Op.SETSOCKOPT: {
         const o = decodeSockopt(req.payload);
         if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
-        return { result: setOption(sock.tcp, o.level, o.name, o.value) };
+        return { result: setOption(sock.tcp, sock, o.level, o.name, o.value) };
       }
       case Op.SHUTDOWN: {
         if (req.payload.length < 4) return { result: -Errno.EINVAL };
@@ -327,7 +327,7 @@ export class NetconServer {
       case Op.SETSOCKOPT: {
         const o = decodeSockopt(req.payload);
         if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
-        return { result: setOption(sock, o.level, o.name, o.value) };
+        return { result: setOption(sock, sock, o.level, o.name, o.value) };
       }
       case Op.CONNECT:
         return { result: -Errno.EISCONN };
@@ -424,7 +424,7 @@ export class NetconServer {
       if (p === undefined) {
         const c: TcpSocket | null = l.tcp.accept();
         if (c === null) return;
-        const made = this.prepareAccepted(c);
+        const made = this.prepareAccepted(c, l);
         if (made === null) continue;
         p = made;
       }
@@ -453,7 +453,7 @@ export class NetconServer {
     }
   }
 
-  private prepareAccepted(c: TcpSocket): PendingAccept | null {
+  private prepareAccepted(c: TcpSocket, listener: AppSocket): PendingAccept | null {
     let pair: [number, number];
     let ino: number;
     try {
@@ -474,6 +474,7 @@ export class NetconServer {
     }
     const remote = c.remoteAddress() ?? { addr: 0, port: 0 };
     const sock = new AppSocket(ino, c, pair[1], this.hooks, this.counters, this.log, true);
+    sock.kept.inheritFrom(listener.kept);
     this.register(sock);
     return { sock, appFd: pair[0], record: encodeAcceptRecord(remote.addr, remote.port) };
   }

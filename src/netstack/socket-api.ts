@@ -42,7 +42,9 @@ export type TcpOptionName =
   | 'REUSEADDR' // SO_REUSEADDR: 0/1
   | 'REUSEPORT' // SO_REUSEPORT: 0/1
   | 'MAXSEG' // TCP_MAXSEG: bytes
-  | 'CONGESTION'; // 0 = CUBIC (default), 1 = NewReno
+  | 'CONGESTION' // 0 = CUBIC (default), 1 = NewReno
+  | 'TOS' // IP_TOS: 0-255 (ECN bits masked), put on every outgoing packet
+  | 'TTL'; // IP_TTL: 1-255, -1 = default (64)
 
 export interface TcpSocketHandlers {
   /** Data, EOF or an error became readable. */

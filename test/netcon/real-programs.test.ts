@@ -2,8 +2,9 @@
  * Unmodified programs under libztintercept.so on one fixture daemon: each moves a 10 MB random
  * payload over the virtual network and the SHA-256 on the far side must match.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,3 +163,105 @@ http {
     });
   },
 );
+
+describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'iperf3'), 'netcon iperf3'))('iperf3 on one daemon', () => {
+  const tmp = tempDir('ztnc-iperf-');
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    tmp.remove();
+  });
+
+  it('sets IP_TOS (-S) and reads TCP_INFO: cwnd, RTT and retransmits come from the stack', async () => {
+    const env = shimEnv(daemon.socketPath);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = startProgram('iperf3', ['-s', '--forceflush', '-B', STACK_ADDR, '-p', String(port)], env);
+    try {
+      await waitFor(() => server.output().includes('Server listening'), 15_000, 'iperf3 server');
+      const r = await run('iperf3', ['-c', STACK_ADDR, '-p', String(port), '-n', '4M', '-J', '-S', '16'], env, 60_000);
+      expect(r.stderr).toBe('');
+      expect(r.code, r.stdout).toBe(0);
+      const report = JSON.parse(r.stdout) as {
+        error?: string;
+        intervals: { streams: { snd_cwnd: number; rtt: number; retransmits: number }[] }[];
+        end: { streams: { sender: { bytes: number; retransmits: number; max_snd_cwnd: number; mean_rtt: number } }[] };
+      };
+      expect(report.error).toBeUndefined();
+      const sender = report.end.streams[0]!.sender;
+      expect(sender.bytes).toBe(4 * 1024 * 1024);
+      // Without TCP_INFO iperf3 leaves these out or reports zeros.
+      expect(sender.max_snd_cwnd).toBeGreaterThan(0);
+      expect(sender.mean_rtt).toBeGreaterThan(0);
+      expect(Number.isInteger(sender.retransmits) && sender.retransmits >= 0).toBe(true);
+      const first = report.intervals[0]!.streams[0]!;
+      expect(first.snd_cwnd).toBeGreaterThan(0);
+      expect(first.rtt).toBeGreaterThan(0);
+      expect(server.output()).not.toMatch(/Protocol not available|getsockopt/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'sshd', 'ssh', 'ssh-keygen'), 'netcon sshd'))('sshd and ssh on one daemon', () => {
+  const tmp = tempDir('ztnc-ssh-');
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    tmp.remove();
+  });
+
+  it('runs a command without IP_TOS complaints: both ends set the QoS bits of their sessions', async () => {
+    const env = shimEnv(daemon.socketPath);
+    const dir = join(tmp.dir, 'ssh');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const key of ['host', 'user']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, key)]);
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'user.pub')));
+    chmodSync(join(dir, 'authorized_keys'), 0o600);
+    // Privilege separation wants its empty directory when sshd runs as root.
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(
+      join(dir, 'sshd_config'),
+      `Port ${port}
+ListenAddress ${STACK_ADDR}
+HostKey ${join(dir, 'host')}
+AuthorizedKeysFile ${join(dir, 'authorized_keys')}
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin yes
+StrictModes no
+UsePAM no
+PidFile ${join(dir, 'sshd.pid')}
+`,
+    );
+    // sshd re-executes itself and insists on an absolute path.
+    const sshd = execFileSync('sh', ['-c', 'command -v sshd'], { encoding: 'utf8' }).trim();
+    const server = startProgram(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], env);
+    const args = [
+      '-i', join(dir, 'user'), '-p', String(port),
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
+      `${userInfo().username}@${STACK_ADDR}`, 'echo ran-over-ztnc',
+    ];
+    try {
+      await waitFor(() => server.output().includes('Server listening'), 15_000, 'sshd');
+      const r = await run('ssh', args, env, 60_000);
+      expect(r.stdout, r.stderr).toBe('ran-over-ztnc\n');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(server.output()).not.toMatch(/IP_TOS|Protocol not available/);
+    } finally {
+      await server.stop();
+    }
+  });
+});

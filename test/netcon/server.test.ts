@@ -121,8 +121,8 @@ describe('NetconServer', () => {
     expect((await c.call(Op.SHUTDOWN, s.ino, Buffer.from([7, 0, 0, 0]))).result).toBe(-Errno.EINVAL);
     expect((await c.call(Op.GETPEERNAME, s.ino)).result).toBe(-Errno.ENOTCONN);
     const opt = Buffer.alloc(16);
-    opt.writeInt32LE(0, 0); // IPPROTO_IP
-    opt.writeInt32LE(1, 4); // IP_TOS: the stack has no such option
+    opt.writeInt32LE(41, 0); // IPPROTO_IPV6
+    opt.writeInt32LE(26, 4); // IPV6_V6ONLY: no such option on an IPv4 socket
     opt.writeUInt32LE(4, 8);
     expect((await c.call(Op.SETSOCKOPT, s.ino, opt)).result).toBe(-Errno.ENOPROTOOPT);
     expect((await c.call(Op.WHOIS, s.ino)).result).toBe(1);

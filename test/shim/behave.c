@@ -78,6 +78,245 @@ static void case_options(void) {
   close(fd);
 }
 
+/* IP-level and rarely forwarded options, as sshd, iperf3, nginx, apache and curl set them. */
+static void case_ip_options(void) {
+  int fd = tcp_socket(), lfd, port, c, a, v;
+  unsigned char byte;
+  socklen_t l;
+  char dev[32];
+  SAY("tos default %d ttl default %d", get_int_opt(fd, IPPROTO_IP, IP_TOS), get_int_opt(fd, IPPROTO_IP, IP_TTL));
+  set_get(fd, IPPROTO_IP, IP_TOS, 0x10, "tos lowdelay");
+  set_get(fd, IPPROTO_IP, IP_TOS, 0xb9, "tos with ecn bits");
+  set_get(fd, IPPROTO_IP, IP_TOS, 0x148, "tos above a byte");
+  set_get(fd, IPPROTO_IP, IP_TTL, 33, "ttl");
+  set_get(fd, IPPROTO_IP, IP_TTL, 0, "ttl zero");
+  set_get(fd, IPPROTO_IP, IP_TTL, 256, "ttl 256");
+  set_get(fd, IPPROTO_IP, IP_TTL, -1, "ttl back to default");
+  byte = 0x28;
+  SAY("tos one byte set %s", RES(setsockopt(fd, IPPROTO_IP, IP_TOS, &byte, 1)));
+  byte = 0;
+  l = 1;
+  v = getsockopt(fd, IPPROTO_IP, IP_TOS, &byte, &l);
+  SAY("tos one byte get %s len %d value %d", v == 0 ? "OK" : ename(errno), (int)l, byte);
+  SAY("ttl empty set %s", RES(setsockopt(fd, IPPROTO_IP, IP_TTL, &v, 0)));
+  set_get(fd, IPPROTO_IP, IP_RECVERR, 1, "recverr");
+  set_get(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "v6only on inet");
+  set_get(fd, IPPROTO_IPV6, IPV6_TCLASS, 0x10, "tclass on inet");
+  SAY("priority default %d", get_int_opt(fd, SOL_SOCKET, SO_PRIORITY));
+  set_get(fd, SOL_SOCKET, SO_PRIORITY, 4, "priority");
+  SAY("priority short %s", RES(setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &v, 2)));
+  set_get(fd, SOL_SOCKET, SO_TIMESTAMP, 1, "timestamp");
+  set_get(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "timestampns");
+  SAY("quickack default %d", get_int_opt(fd, IPPROTO_TCP, TCP_QUICKACK));
+  set_get(fd, IPPROTO_TCP, TCP_QUICKACK, 0, "quickack off");
+  set_get(fd, IPPROTO_TCP, TCP_QUICKACK, 1, "quickack on");
+  SAY("quickack short %s", RES(setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &v, 2)));
+  set_get(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1, "fastopen connect");
+  set_get(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 2, "fastopen connect 2");
+  set_get(fd, IPPROTO_TCP, TCP_FASTOPEN, -1, "fastopen negative");
+  SAY("tcp_info set %s", RES(setsockopt(fd, IPPROTO_TCP, TCP_INFO, &v, sizeof(v))));
+  SAY("bindtodevice none %s", RES(setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0)));
+  l = sizeof(dev);
+  memset(dev, 'x', sizeof(dev));
+  v = getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &l);
+  SAY("bindtodevice get %s len %d", v == 0 ? "OK" : ename(errno), (int)l);
+  close(fd);
+
+  /* A listener's options reach the connections it accepts; deferral and Fast Open are per listener. */
+  lfd = tcp_socket();
+  v = 0x20;
+  setsockopt(lfd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+  v = 21;
+  setsockopt(lfd, IPPROTO_IP, IP_TTL, &v, sizeof(v));
+  v = 1;
+  setsockopt(lfd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v));
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v));
+  {
+    struct sockaddr_in sa = mkaddr(host_addr, 0);
+    socklen_t sl = sizeof(sa);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
+    if (listen(lfd, 8) != 0) die("listen");
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    port = ntohs(sa.sin_port);
+  }
+  set_get(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 30, "defer accept 30");
+  set_get(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1, "defer accept 1");
+  set_get(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 0, "defer accept off");
+  set_get(lfd, IPPROTO_TCP, TCP_FASTOPEN, 16, "fastopen queue");
+  c = tcp_socket();
+  v = 0x48;
+  setsockopt(c, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+  {
+    struct sockaddr_in sa = mkaddr(host_addr, port);
+    if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("connect");
+  }
+  a = accept_one(lfd);
+  SAY("accepted tos %d ttl %d recverr %d", get_int_opt(a, IPPROTO_IP, IP_TOS), get_int_opt(a, IPPROTO_IP, IP_TTL),
+      get_int_opt(a, IPPROTO_IP, IP_RECVERR));
+  SAY("connected tos %d ttl %d", get_int_opt(c, IPPROTO_IP, IP_TOS), get_int_opt(c, IPPROTO_IP, IP_TTL));
+  set_get(c, IPPROTO_IP, IP_TTL, 9, "ttl while connected");
+  set_get(c, IPPROTO_TCP, TCP_FASTOPEN, 5, "fastopen while connected");
+  set_get(c, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1, "fastopen connect while connected");
+  /* Data still flows with the changed header fields. */
+  SAY("write %s", RES(write_all(c, "tos!", 4)));
+  memset(dev, 0, sizeof(dev));
+  SAY("read %zd %s", read_full(a, dev, 4), dev);
+  close(c);
+  close(a);
+  /* Options outlive a refused connect and hold for the next attempt on the same socket. */
+  {
+    int gone_port, gone = listener(&gone_port, 8), s2 = tcp_socket();
+    struct sockaddr_in sa = mkaddr(host_addr, gone_port);
+    close(gone);
+    v = 0x30;
+    setsockopt(s2, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+    v = 17;
+    setsockopt(s2, IPPROTO_IP, IP_TTL, &v, sizeof(v));
+    SAY("refused %s", RES(connect(s2, (struct sockaddr *)&sa, sizeof(sa))));
+    SAY("after refused tos %d ttl %d", get_int_opt(s2, IPPROTO_IP, IP_TOS), get_int_opt(s2, IPPROTO_IP, IP_TTL));
+    sa = mkaddr(host_addr, port);
+    SAY("second attempt %s", RES(connect(s2, (struct sockaddr *)&sa, sizeof(sa))));
+    SAY("connected tos %d ttl %d", get_int_opt(s2, IPPROTO_IP, IP_TOS), get_int_opt(s2, IPPROTO_IP, IP_TTL));
+    a = accept_one(lfd);
+    close(a);
+    close(s2);
+  }
+  close(lfd);
+}
+
+/* sendto(MSG_FASTOPEN) connects and sends in one call; a second one finds the socket connected. */
+static void case_fastopen_sendto(void) {
+  int port, lfd = listener(&port, 8), fd = tcp_socket(), a;
+  struct sockaddr_in sa = mkaddr(host_addr, port);
+  char got[8] = {0};
+  ssize_t r = sendto(fd, "tfo", 3, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof(sa));
+  SAY("sendto fastopen %s %zd", r < 0 ? ename(errno) : "OK", r);
+  a = accept_one(lfd);
+  SAY("peer read %zd %s", read_full(a, got, 3), got);
+  r = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof(sa));
+  SAY("again %s", r < 0 ? ename(errno) : "OK");
+  SAY("plain sendto with address %s", RES(sendto(fd, "y", 1, 0, (struct sockaddr *)&sa, sizeof(sa))));
+  memset(got, 0, sizeof(got));
+  SAY("peer read %zd %s", read_full(a, got, 1), got);
+  close(a);
+  close(fd);
+  close(lfd);
+}
+
+/* The part of Linux's struct tcp_info (include/uapi/linux/tcp.h) the tests look at. */
+struct linux_tcp_info {
+  uint8_t state, ca_state, retransmits, probes, backoff, options, wscale, flags;
+  uint32_t rto, ato, snd_mss, rcv_mss;
+  uint32_t unacked, sacked, lost, retrans, fackets;
+  uint32_t last_data_sent, last_ack_sent, last_data_recv, last_ack_recv;
+  uint32_t pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering;
+  uint32_t rcv_rtt, rcv_space;
+  uint32_t total_retrans;
+  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+  uint32_t segs_out, segs_in;
+  uint32_t notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+  uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+  uint32_t delivered, delivered_ce;
+  uint64_t bytes_sent, bytes_retrans;
+  uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd;
+};
+
+static int tcp_info_of(int fd, struct linux_tcp_info *ti) {
+  socklen_t l = sizeof(*ti);
+  memset(ti, 0, sizeof(*ti));
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &l) != 0) return -errno;
+  return (int)l;
+}
+
+/* TCP_INFO as iperf3 and ss read it: field meanings, never the kernel's exact figures. */
+static void case_tcp_info(void) {
+  enum { N = 1 << 20 };
+  struct linux_tcp_info ci, ai;
+  int fd = tcp_socket(), lfd, port, c, a, r;
+  socklen_t l;
+  unsigned char *buf;
+  uint64_t acked0, received0;
+  uint32_t segs_out0;
+  double t0;
+  r = tcp_info_of(fd, &ci);
+  SAY("unconnected len %d state %d", r, ci.state);
+  {
+    unsigned char small[8];
+    l = sizeof(small);
+    memset(small, 0, sizeof(small));
+    r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, small, &l);
+    SAY("short buffer %s len %d state %d", r == 0 ? "OK" : ename(errno), (int)l, small[0]);
+    l = 104; /* glibc's <netinet/tcp.h> struct tcp_info */
+    r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ci, &l);
+    SAY("glibc-sized buffer %s len %d", r == 0 ? "OK" : ename(errno), (int)l);
+  }
+  close(fd);
+  lfd = listener(&port, 8);
+  tcp_info_of(lfd, &ci);
+  SAY("listener state %d", ci.state);
+  c = connect_to(port);
+  a = accept_one(lfd);
+  r = tcp_info_of(c, &ci);
+  tcp_info_of(a, &ai);
+  SAY("connected len %d state %d accepted state %d", r, ci.state, ai.state);
+  SAY("options timestamps %d sack %d wscale %d", (ci.options & 1) != 0, (ci.options & 2) != 0, (ci.options & 4) != 0);
+  SAY("rtt sane %d rttvar sane %d rto at least 200ms %d", ci.rtt > 0 && ci.rtt < 1000000, ci.rttvar < 1000000,
+      ci.rto >= 200000 && ci.rto <= 120000000);
+  SAY("snd_mss sane %d rcv_mss sane %d advmss sane %d pmtu covers mss %d", ci.snd_mss >= 88 && ci.snd_mss <= 65495,
+      ci.rcv_mss >= 88 && ci.rcv_mss <= 65495, ci.advmss >= 88 && ci.advmss <= 65495, ci.pmtu >= ci.snd_mss + 40);
+  SAY("cwnd sane %d ssthresh initial %d", ci.snd_cwnd >= 1 && ci.snd_cwnd < 100000, ci.snd_ssthresh == 0x7fffffff);
+  SAY("idle unacked %d total_retrans %d", ci.unacked, ci.total_retrans);
+  acked0 = ci.bytes_acked;
+  received0 = ai.bytes_received;
+  segs_out0 = ci.segs_out;
+  buf = malloc(N);
+  fill_pattern(buf, N, 3);
+  if (fork() == 0) {
+    write_all(c, buf, N);
+    _exit(0);
+  }
+  {
+    unsigned char *in = malloc(N);
+    SAY("received %zd", read_full(a, in, N));
+    free(in);
+  }
+  wait(NULL);
+  /* The receiver has everything; the sender learns so from the ACKs that follow. */
+  t0 = now_s();
+  do {
+    tcp_info_of(c, &ci);
+    if (ci.bytes_acked >= acked0 + N && ci.unacked == 0) break;
+    usleep(10000);
+  } while (now_s() - t0 < 20);
+  tcp_info_of(a, &ai);
+  SAY("bytes_acked grew by the transfer %d unacked %d", ci.bytes_acked >= acked0 + N && ci.bytes_acked <= acked0 + N + 1,
+      ci.unacked);
+  SAY("bytes_received grew by the transfer %d", ai.bytes_received >= received0 + N && ai.bytes_received <= received0 + N + 1);
+  SAY("segs_out grew %d segs_in grew %d", ci.segs_out > segs_out0 + N / 65536, ai.segs_in > N / 65536);
+  SAY("rtt still sane %d cwnd sane %d", ci.rtt > 0 && ci.rtt < 1000000, ci.snd_cwnd >= 1 && ci.snd_cwnd < 100000);
+  close(a);
+  t0 = now_s();
+  do {
+    tcp_info_of(c, &ci);
+    if (ci.state != 1) break;
+    usleep(10000);
+  } while (now_s() - t0 < 20);
+  SAY("after the peer closed state %d", ci.state);
+  /* Both directions finished: the socket is closed but still reports what the connection did. */
+  shutdown(c, SHUT_WR);
+  t0 = now_s();
+  do {
+    tcp_info_of(c, &ci);
+    if (ci.state == 7) break;
+    usleep(10000);
+  } while (now_s() - t0 < 20);
+  SAY("after both closed state %d still counts bytes_acked %d tos %d", ci.state, ci.bytes_acked >= acked0 + N,
+      get_int_opt(c, IPPROTO_IP, IP_TOS));
+  free(buf);
+  close(c);
+  close(lfd);
+}
+
 static void case_bind(void) {
   int a = tcp_socket(), b = tcp_socket(), c = tcp_socket(), d = tcp_socket();
   struct sockaddr_in sa = mkaddr(host_addr, 0), got;
@@ -922,6 +1161,9 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (!strcmp(which, "flags")) case_flags();
   else if (!strcmp(which, "options")) case_options();
+  else if (!strcmp(which, "ip-options")) case_ip_options();
+  else if (!strcmp(which, "tcp-info")) case_tcp_info();
+  else if (!strcmp(which, "fastopen-sendto")) case_fastopen_sendto();
   else if (!strcmp(which, "bind")) case_bind();
   else if (!strcmp(which, "connect")) case_connect();
   else if (!strcmp(which, "accept")) case_accept();

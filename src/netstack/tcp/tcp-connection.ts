@@ -14,7 +14,8 @@ import { Errno } from '../errno.js';
 import type { TcpOptionName, TcpSocket, TcpSocketHandlers, TcpStateName } from '../socket-api.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from '../socket-api.js';
 import type { Timer } from '../clock.js';
-import { HEADROOM, IPPROTO_TCP, type IpSendOptions } from '../transport.js';
+import { DEFAULT_TTL } from '../ipv4.js';
+import { HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpSendOptions } from '../transport.js';
 import {
   emitTcpHeader,
   setTcpChecksum,
@@ -131,6 +132,12 @@ export class TcpConnection implements TcpSocket {
   reusePort = false;
   userMaxSeg = 0;
   ccAlgo = 0;
+  /** IP_TOS for outgoing packets (ECN bits always clear: the stack does not do ECN). */
+  tos = 0;
+  /** IP_TTL for outgoing packets, 0 = the IP layer's default. */
+  ttl = 0;
+  /** What every segment of this connection is sent with; replaced when TOS or TTL change. */
+  private sendOpts: IpSendOptions = SEND_OPTS;
 
   // send sequence space
   iss = 0;
@@ -552,6 +559,17 @@ export class TcpConnection implements TcpSocket {
         if (v !== 0 && (v < 88 || v > 65535)) return -Errno.EINVAL;
         this.userMaxSeg = v;
         return 0;
+      case 'TOS':
+        // As Linux does for TCP: the ECN bits are not the application's to set.
+        this.tos = v & 0xfc;
+        this.updateSendOpts();
+        return 0;
+      case 'TTL':
+        if (v === -1) this.ttl = 0;
+        else if (v < 1 || v > 255) return -Errno.EINVAL;
+        else this.ttl = v;
+        this.updateSendOpts();
+        return 0;
       case 'CONGESTION':
         if (v !== 0 && v !== 1) return -Errno.EINVAL;
         if (v !== this.ccAlgo) {
@@ -597,9 +615,20 @@ export class TcpConnection implements TcpSocket {
         return this.userMaxSeg || this.mss;
       case 'CONGESTION':
         return this.ccAlgo;
+      case 'TOS':
+        return this.tos;
+      case 'TTL':
+        return this.ttl || DEFAULT_TTL;
       default:
         return -Errno.ENOPROTOOPT;
     }
+  }
+
+  private updateSendOpts(): void {
+    this.sendOpts =
+      this.tos === 0 && this.ttl === 0
+        ? SEND_OPTS
+        : { dontFragment: true, tos: this.tos, ...(this.ttl !== 0 ? { ttl: this.ttl } : {}) };
   }
 
   info(): Record<string, number | string> {
@@ -613,6 +642,7 @@ export class TcpConnection implements TcpSocket {
       rttvar: this.rtt.rttvar,
       rto: this.rtt.current(),
       minRtt: this.rtt.minRtt === Infinity ? 0 : this.rtt.minRtt,
+      rttSamples: this.rtt.samples,
       retransmits: this.statRetransmits,
       fastRetransmits: this.statFastRetransmits,
       rtoTimeouts: this.statRtoTimeouts,
@@ -638,6 +668,15 @@ export class TcpConnection implements TcpSocket {
       segsIn: this.statSegsIn,
       inRecovery: this.lossMode,
       hystartCss: this.hystart.cssEntries,
+      wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
+      advMss: this._state === 'CLOSED' || this._state === 'LISTEN' ? 0 : this.ourMss(),
+      rcvMss: this._state === 'CLOSED' || this._state === 'LISTEN' ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),
+      pmtu: this.remoteAddr === 0 ? 0 : this.layer.ip.maxPayloadFor(this.remoteAddr) + IPV4_HEADER_LEN,
+      backoff: this.rtt.backoff,
+      retries: this.retries,
+      sinceLastReceiveMs: this.remoteAddr === 0 ? 0 : Math.max(0, this.layer.scheduler.now() - this.lastRcvTime),
+      acceptQueued: this.acceptQueue.length,
+      backlog: this.backlog,
     };
   }
 
@@ -734,6 +773,9 @@ export class TcpConnection implements TcpSocket {
     this.userMaxSeg = parent.userMaxSeg;
     this.ccAlgo = parent.ccAlgo;
     this.reuseAddr = parent.reuseAddr;
+    this.tos = parent.tos;
+    this.ttl = parent.ttl;
+    this.sendOpts = parent.sendOpts;
     this.localAddr = localAddr;
     this.localPort = parent.localPort;
     this.remoteAddr = remoteAddr;
@@ -1693,7 +1735,7 @@ export class TcpConnection implements TcpSocket {
     this.unackedBytes = 0;
     this.ackNow = false;
     this.statSegsOut++;
-    const r = this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, SEND_OPTS);
+    const r = this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, this.sendOpts);
     this.layer.counters.inc('tx_segments');
     if (r < 0) {
       // the segment is lost locally; retransmission recovers it. A smaller path MTU than we
@@ -1799,7 +1841,7 @@ export class TcpConnection implements TcpSocket {
     emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK, 0, optLen ? this.opt : null);
     setTcpChecksum(buf, HEADROOM, buf.length, this.localAddr, this.remoteAddr);
     this.layer.counters.inc('tx_rst');
-    this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, SEND_OPTS);
+    this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, this.sendOpts);
   }
 
   private prepareTsOnly(): number {
