@@ -2,7 +2,9 @@
  * The controller side of the in-band protocol: for networks whose id begins with our address,
  * answer NETWORK_CONFIG_REQUEST with the member's config — a freshly signed certificate of
  * membership added, LZ4-compressed by the switch, in signed chunks — or with ERROR access-denied /
- * not-found, and push new configs to members when the backend reports a change.
+ * not-found, and push new configs to members when the backend reports a change. This node's own
+ * requests for these networks never go on the wire: they are answered here, under the same rules,
+ * with the same signed chunks handed to the local sink.
  */
 import { createCom, signCom } from './certificate-of-membership.js';
 import { networkConfigFromController, requestMetadataFromDictionary } from './controller-config.js';
@@ -16,7 +18,7 @@ import type { NetworkConfig } from './network-config.js';
 import type { Node } from './node.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limit.js';
-import { controllerOf, formatNetworkId } from './wire/address.js';
+import { controllerOf, formatAddress, formatNetworkId } from './wire/address.js';
 import { emitNetworkConfigChunk } from './wire/network-config-chunk.js';
 import { parseNetworkConfigRequest } from './wire/network-config-request.js';
 import { emitError, emitNetworkErrorBody, emitOk, ErrorCode } from './wire/ok-error.js';
@@ -25,8 +27,20 @@ import { Verb } from './wire/packet.js';
 /** Dictionary bytes per chunk: with headers and signature a chunk packet stays near one UDP datagram. */
 const CHUNK_DATA_MAX = 1200;
 
-interface Member {
-  peer: Peer;
+/** Who a config goes to: a peer over the wire, or (peer null) this node's own membership of a network it controls. */
+interface Recipient {
+  peer: Peer | null;
+  identity: Identity;
+  address: bigint;
+}
+
+/** Where configs for this node's own memberships go, instead of onto the wire. */
+export interface LocalConfigSink {
+  configChunks(nwid: bigint, chunks: Buffer[]): void;
+  refused(nwid: bigint, error: 'ACCESS_DENIED' | 'NOT_FOUND'): void;
+}
+
+interface Member extends Recipient {
   nwid: bigint;
   lastRequest: number;
   /** What the member said about itself in its last request: pushed configs are built for the same node. */
@@ -73,6 +87,7 @@ export class InBandController {
     private readonly node: Node,
     private readonly backend: NetworkControllerBackend,
     private readonly memberTtlMs: number,
+    private readonly local: LocalConfigSink | null = null,
   ) {
     this.requestLimit = new RateLimiter(node.scheduler, { ratePerSec: 2, burst: 8 });
   }
@@ -97,12 +112,26 @@ export class InBandController {
     const nwid = req.value.networkId;
     if (controllerOf(nwid) !== this.node.address) return void c.inc('ctl_drop_not_our_network');
     if (!this.requestLimit.allow(`${peer.hex}/${formatNetworkId(nwid)}`)) return void c.inc('ctl_drop_rate_limited');
-    const md = Dictionary.parse(req.value.metadata);
+    this.handle({ peer, identity: peer.identity, address: peer.address }, nwid, req.value.metadata, from ? endpointKey(from) : undefined, wireId);
+  }
+
+  /**
+   * This node's own request for a network it controls: answered here, as stock does, under the
+   * same rules as any member's, with the answer going to the local sink.
+   */
+  requestLocal(nwid: bigint, metadata: Buffer): void {
+    if (controllerOf(nwid) !== this.node.address) return void this.node.counters.inc('ctl_drop_not_our_network');
+    if (!this.local) return void this.node.counters.inc('ctl_drop_no_local_sink');
+    this.handle({ peer: null, identity: this.node.identity.publicOnly(), address: this.node.address }, nwid, metadata, undefined, null);
+  }
+
+  private handle(to: Recipient, nwid: bigint, metadataBytes: Buffer, fromAddress: string | undefined, inRe: bigint | null): void {
+    const c = this.node.counters;
+    const md = Dictionary.parse(metadataBytes);
     const metadata = md.ok ? requestMetadataFromDictionary(md.value) : {};
-    const fromAddress = from ? endpointKey(from) : undefined;
-    const key = `${formatNetworkId(nwid)}/${peer.hex}`;
+    const key = `${formatNetworkId(nwid)}/${formatAddress(to.address)}`;
     if (this.members.size < 100_000 || this.members.has(key)) {
-      this.members.set(key, { peer, nwid, lastRequest: this.node.now(), metadata, ...(fromAddress ? { fromAddress } : {}) });
+      this.members.set(key, { ...to, nwid, lastRequest: this.node.now(), metadata, ...(fromAddress ? { fromAddress } : {}) });
     }
     let result: ConfigRequestResult;
     const outer = this.answering;
@@ -110,8 +139,8 @@ export class InBandController {
     try {
       result = this.backend.request({
         nwid,
-        identity: peer.identity.toString(),
-        address: peer.address,
+        identity: to.identity.toString(),
+        address: to.address,
         metadata,
         ...(fromAddress ? { fromAddress } : {}),
       });
@@ -122,13 +151,17 @@ export class InBandController {
     } finally {
       this.answering = outer;
     }
-    this.answer(peer, nwid, wireId, result);
+    this.answer(to, nwid, inRe, result);
   }
 
-  private answer(peer: Peer, nwid: bigint, inRe: bigint | null, result: ConfigRequestResult): void {
+  /** `inRe` is the request answered; null for a push (and for this node's own requests, which have no packet). */
+  private answer(to: Recipient, nwid: bigint, inRe: bigint | null, result: ConfigRequestResult): void {
     const c = this.node.counters;
+    const peer = to.peer;
     if (!result.ok) {
       c.inc(result.error === 'ACCESS_DENIED' ? 'ctl_denied' : 'ctl_not_found');
+      // our own membership learns a refusal at once, pushed or asked: there is no wire to be quiet on
+      if (peer === null) return void this.local?.refused(nwid, result.error);
       if (inRe === null) return;
       const code = result.error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND;
       this.node.sendPacket(peer, Verb.ERROR, emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })));
@@ -141,8 +174,12 @@ export class InBandController {
       return;
     }
     const updateId = this.node.random.bytes(8).readBigUInt64BE(0);
-    const chunks = signedConfigChunks(this.node.identity, peer.identity, cfg.value, updateId);
+    const chunks = signedConfigChunks(this.node.identity, to.identity, cfg.value, updateId);
     if (!chunks) return void c.inc('ctl_bad_config');
+    if (peer === null) {
+      this.local?.configChunks(nwid, chunks);
+      return void c.inc('ctl_configs_local');
+    }
     for (const chunk of chunks) {
       if (inRe !== null) this.node.sendPacket(peer, Verb.OK, emitOk(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), chunk));
       else this.node.sendPacket(peer, Verb.NETWORK_CONFIG, chunk);
@@ -154,7 +191,7 @@ export class InBandController {
   private onChange(change: ControllerChange): void {
     for (const [key, m] of this.members) {
       if (m.nwid !== change.nwid || key === this.answering) continue;
-      if (change.members && !change.members.includes(m.peer.address)) continue;
+      if (change.members && !change.members.includes(m.address)) continue;
       let result: ConfigRequestResult;
       const outer = this.answering;
       this.answering = key;
@@ -163,8 +200,8 @@ export class InBandController {
           ? { ok: false, error: 'NOT_FOUND' }
           : this.backend.request({
               nwid: m.nwid,
-              identity: m.peer.identity.toString(),
-              address: m.peer.address,
+              identity: m.identity.toString(),
+              address: m.address,
               metadata: m.metadata,
               ...(m.fromAddress ? { fromAddress: m.fromAddress } : {}),
             });
@@ -174,7 +211,7 @@ export class InBandController {
       } finally {
         this.answering = outer;
       }
-      this.answer(m.peer, m.nwid, null, result);
+      this.answer(m, m.nwid, null, result);
     }
   }
 

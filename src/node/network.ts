@@ -41,6 +41,8 @@ export interface NetworkOptions {
   stackFactory: StackFactory;
   /** How often an OK network refreshes its config (stock: 60 s). */
   refreshMs: number;
+  /** Asks this node's own controller, for networks this node controls (their requests never go on the wire). */
+  localController?: (nwid: bigint, metadata: Buffer) => void;
 }
 
 /** Context remembered with requests this network sends, so their replies find their way back. */
@@ -118,20 +120,45 @@ export class Network {
       haveTimestamp: this.config?.timestamp ?? 0n,
     });
     if (!payload) return void this.drop('request_too_big');
+    if (this.controlledHere) {
+      if (!this.opts.localController) return void this.drop('request_no_local_controller');
+      this.opts.localController(this.nwid, metadata);
+      this.counters.inc('config_requests');
+      return;
+    }
     const context: NetworkRequestContext = { kind: 'config', nwid: this.nwid };
     this.node.sendTo(this.controller, Verb.NETWORK_CONFIG_REQUEST, payload, { expectReply: context });
     this.counters.inc('config_requests');
   }
 
-  /** A config chunk, from OK(NETWORK_CONFIG_REQUEST) or a NETWORK_CONFIG push. Returns true when it was accepted. */
-  onConfigChunk(from: Peer, chunk: NetworkConfigChunk): boolean {
+  /** True when this node is the network's controller. */
+  private get controlledHere(): boolean {
+    return this.controller === this.node.address;
+  }
+
+  /** The controller's public key: ours when we control the network, else its peer's (null while unknown). */
+  private controllerKey(): Buffer | null {
+    if (this.controlledHere) return this.node.identity.publicKey;
+    return this.node.peer(this.controller)?.identity.publicKey ?? null;
+  }
+
+  /** Whether a config or refusal came from the controller: `from` null means our own controller answered locally. */
+  private fromController(from: Peer | null): boolean {
+    return from === null ? this.controlledHere : from.address === this.controller;
+  }
+
+  /**
+   * A config chunk, from OK(NETWORK_CONFIG_REQUEST), a NETWORK_CONFIG push, or (`from` null) our
+   * own controller. Returns true when it was accepted.
+   */
+  onConfigChunk(from: Peer | null, chunk: NetworkConfigChunk): boolean {
     if (this.closed) return false;
-    const controller = this.node.peer(this.controller);
-    if (!controller) return this.drop('config_controller_unknown');
+    const controllerKey = this.controllerKey();
+    if (!controllerKey) return this.drop('config_controller_unknown');
     const s = chunk.signed;
     if (s) {
-      if (!verifyNetworkConfigChunk(chunk, controller.identity.publicKey)) return this.drop('config_bad_signature');
-    } else if (from.address !== this.controller) {
+      if (!verifyNetworkConfigChunk(chunk, controllerKey)) return this.drop('config_bad_signature');
+    } else if (from === null || from.address !== this.controller) {
       return this.drop('config_unsigned');
     }
     const r = this.assembly.add(
@@ -148,8 +175,8 @@ export class Network {
     return this.applyConfig(cfg.value);
   }
 
-  onConfigError(from: Peer, code: number): void {
-    if (from.address !== this.controller) return void this.drop('config_error_not_from_controller');
+  onConfigError(from: Peer | null, code: number): void {
+    if (!this.fromController(from)) return void this.drop('config_error_not_from_controller');
     if (code === ErrorCode.NETWORK_ACCESS_DENIED) this.refuse('ACCESS_DENIED');
     else if (code === ErrorCode.OBJ_NOT_FOUND) this.refuse('NOT_FOUND');
     else this.counters.inc(`config_error_${code}`);
@@ -157,6 +184,7 @@ export class Network {
 
   private refuse(status: NetworkStatus): void {
     if (this.status !== status) this.node.log.info({ nwid: this.idHex, status }, 'network refused');
+    this.forgetOwnSubscriptions();
     this.status = status;
     this.config = null;
     this.memberComs.clear();
@@ -213,6 +241,12 @@ export class Network {
     }
   }
 
+  /** Takes our own entries out of our table (kept there only as a root, see announce). */
+  private forgetOwnSubscriptions(): void {
+    if (!this.node.isRoot) return;
+    for (const group of this.groups()) this.node.multicast.remove(this.nwid, group, this.node.address);
+  }
+
   private detachStack(): void {
     this.stack?.close();
     this.stack = null;
@@ -220,6 +254,7 @@ export class Network {
 
   close(): void {
     this.closed = true;
+    this.forgetOwnSubscriptions();
     this.detachStack();
     this.config = null;
     this.status = 'REQUESTING_CONFIGURATION';
@@ -249,6 +284,8 @@ export class Network {
   announce(): void {
     if (this.status !== 'OK') return;
     this.lastAnnounce = this.node.now();
+    // a root that is a member answers gathers from its own table: our subscriptions belong there too
+    if (this.node.isRoot) for (const group of this.groups()) this.node.multicast.add(this.nwid, group, this.node.address, this.lastAnnounce);
     const payload = emitMulticastLike(this.groups().map((group) => ({ networkId: this.nwid, group })));
     for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_LIKE, payload);
   }
@@ -291,9 +328,9 @@ export class Network {
   private acceptCom(peer: Peer, com: CertificateOfMembership): void {
     if (comNetworkId(com) !== this.nwid) return;
     if (comIssuedTo(com) !== peer.address) return void this.drop('credentials_not_theirs');
-    const controller = this.node.peer(this.controller);
-    if (!controller) return void this.drop('credentials_controller_unknown');
-    if (!verifyCom(com, controller.identity.publicKey)) return void this.drop('credentials_bad_signature');
+    const controllerKey = this.controllerKey();
+    if (!controllerKey) return void this.drop('credentials_controller_unknown');
+    if (!verifyCom(com, controllerKey)) return void this.drop('credentials_bad_signature');
     if (!this.comAgrees(com, peer)) return void this.drop('credentials_disagree');
     if (this.memberComs.size > 4096 && !this.memberComs.has(peer.address)) return void this.drop('credentials_table_full');
     this.memberComs.set(peer.address, com);

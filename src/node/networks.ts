@@ -35,6 +35,7 @@ export class Networks implements VerbHandlers {
   readonly controller: InBandController | null;
   private readonly stackFactory: StackFactory;
   private readonly refreshMs: number;
+  private closed = false;
 
   constructor(
     private readonly node: Node,
@@ -43,7 +44,13 @@ export class Networks implements VerbHandlers {
     this.refreshMs = opts.refreshMs ?? Timing.networkRefresh;
     this.stackFactory =
       opts.stackFactory ?? ((o) => createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name }));
-    this.controller = opts.controller ? new InBandController(node, opts.controller, 3 * this.refreshMs + 60_000) : null;
+    this.controller = opts.controller
+      ? new InBandController(node, opts.controller, 3 * this.refreshMs + 60_000, {
+          configChunks: (nwid, chunks) => this.later(() => this.localConfigChunks(nwid, chunks)),
+          refused: (nwid, error) =>
+            this.later(() => this.nets.get(nwid)?.onConfigError(null, error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND)),
+        })
+      : null;
     this.controller?.start();
     node.handlers = this;
     node.onTick((now) => {
@@ -60,7 +67,12 @@ export class Networks implements VerbHandlers {
     let n = this.nets.get(nwid);
     if (n) return n;
     if (this.nets.size >= MAX_NETWORKS) throw new Error(`cannot join more than ${MAX_NETWORKS} networks`);
-    n = new Network(this.node, nwid, { stackFactory: this.stackFactory, refreshMs: this.refreshMs });
+    const controller = this.controller;
+    n = new Network(this.node, nwid, {
+      stackFactory: this.stackFactory,
+      refreshMs: this.refreshMs,
+      ...(controller ? { localController: (id: bigint, metadata: Buffer) => this.later(() => controller.requestLocal(id, metadata)) } : {}),
+    });
     this.nets.set(nwid, n);
     n.requestConfig();
     return n;
@@ -84,9 +96,30 @@ export class Networks implements VerbHandlers {
   }
 
   close(): void {
+    this.closed = true;
     for (const n of this.nets.values()) n.close();
     this.nets.clear();
     this.controller?.stop();
+  }
+
+  /**
+   * Runs work between this node and its own controller on a later turn, as a reply over the wire
+   * would: a join never configures within itself, and a controller change is never re-entered.
+   */
+  private later(fn: () => void): void {
+    this.node.scheduler.setTimer(0, () => {
+      if (!this.closed) fn();
+    });
+  }
+
+  private localConfigChunks(nwid: bigint, chunks: Buffer[]): void {
+    const n = this.nets.get(nwid);
+    if (!n) return;
+    for (const bytes of chunks) {
+      const chunk = parseNetworkConfigChunk(bytes);
+      if (!chunk.ok) return void this.node.counters.inc('rx_drop_bad_config_chunk');
+      n.onConfigChunk(null, chunk.value);
+    }
   }
 
   // ---------------------------------------------------------------- VerbHandlers
