@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
-import { TCP_ACK, TCP_SYN } from '../../src/netstack/wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/netstack/wire/tcp.js';
 import { wscaleFor } from '../../src/netstack/tcp/tcp-connection.js';
 import { ADDR_A, ADDR_B, bulk, connectPair, parsed, rawSegment, Wire } from './tcp-harness.js';
 
@@ -225,6 +225,19 @@ describe('tcp flow control', () => {
     client.setOption('CORK', 0);
     out = w.captured.filter((x) => x.dir === 'ab').map((x) => parsed(x.seg));
     expect(out.map((s) => s.dataLen)).toEqual([1448, 1448, 107]);
+  });
+
+  it('a close while corked sends the held runt with the FIN at once (no 200 ms cork wait)', () => {
+    const w = new Wire({ delayMs: 1 });
+    const { client } = connectPair(w);
+    w.run(100);
+    w.capture = true;
+    client.setOption('CORK', 1);
+    client.write(Buffer.from('HTTP/1.1 200 OK'));
+    expect(w.captured.filter((x) => x.dir === 'ab').length).toBe(0);
+    client.close();
+    const out = w.captured.filter((x) => x.dir === 'ab').map((x) => parsed(x.seg));
+    expect(out.map((s) => [s.dataLen, (s.flags & TCP_FIN) !== 0])).toEqual([[15, true]]);
   });
 
   it('delayed ACK: every second full segment, or after 40 ms', () => {

@@ -1549,7 +1549,8 @@ export class TcpConnection implements TcpSocket {
         }
       }
       if (len === unsent && len < smss && len > 0) {
-        if (this.cork) {
+        // a FIN waiting behind the runt flushes it, corked or not, as Linux's tcp_send_fin does
+        if (this.cork && !finPending) {
           if (this.corkAt === Infinity) this.corkAt = now + CORK_MS;
           if (now < this.corkAt) break;
         } else if (!this.nodelay && this.sndUna !== this.sndNxt && !finPending) {
