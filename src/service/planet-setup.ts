@@ -73,9 +73,13 @@ export function rootEndpoints(bind: string[], port: number): InetAddress[] {
   return out;
 }
 
+/**
+ * A random planet id below 2^53: /status reports `planetWorldId` as a JSON number, as stock does,
+ * and JavaScript clients read larger ones inexactly.
+ */
 function randomPlanetId(): bigint {
   for (;;) {
-    const id = randomBytes(8).readBigUInt64BE(0) & 0x7fffffffffffffffn;
+    const id = randomBytes(8).readBigUInt64BE(0) & 0x1fffffffffffffn;
     if (id !== 0n && id !== EARTH_WORLD_ID && id !== MARS_WORLD_ID) return id;
   }
 }
