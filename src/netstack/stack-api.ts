@@ -52,6 +52,13 @@ export interface NetStack {
   setLinkOutput(send: (frame: Buffer) => void): void;
   /** A frame arrived from the link. The stack may keep `frame`. Never throws; bad frames are counted. */
   input(frame: Buffer): void;
+  /**
+   * Frames input between begin and end form one receive burst: the ACKs TCP owes only because two
+   * full segments arrived are sent once, at end, per connection (what GRO gives Linux). ACKs that
+   * matter sooner (out of order, holes filled, FIN, window updates) still go at once.
+   */
+  beginReceiveBatch(): void;
+  endReceiveBatch(): void;
 
   /** Adds an address (the route to its subnet comes with it) and announces it with gratuitous ARP. */
   addAddress(addr: Ipv4Addr, prefixLen: number): void;

@@ -107,6 +107,19 @@ export class Stack implements NetStack {
     }
   }
 
+  beginReceiveBatch(): void {
+    this.tcp.beginReceiveBatch();
+  }
+
+  endReceiveBatch(): void {
+    if (this.closed) return;
+    try {
+      this.tcp.endReceiveBatch();
+    } catch {
+      this.c.link.inc('rx_internal_error');
+    }
+  }
+
   addAddress(addr: Ipv4Addr, prefixLen: number): void {
     if (!validAddr(addr) || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) return;
     addr = addr >>> 0;

@@ -70,7 +70,24 @@ class InterfaceView implements NetStack {
     this.inner.setLinkOutput(send);
   }
   input(frame: Buffer): void {
+    // Frames read from the underlay in one event-loop turn form one receive burst.
+    if (!this.inBurst) {
+      this.inBurst = true;
+      this.inner.beginReceiveBatch();
+      setImmediate(this.endBurst);
+    }
     this.inner.input(frame);
+  }
+  private inBurst = false;
+  private readonly endBurst = (): void => {
+    this.inBurst = false;
+    this.inner.endReceiveBatch();
+  };
+  beginReceiveBatch(): void {
+    this.inner.beginReceiveBatch();
+  }
+  endReceiveBatch(): void {
+    this.inner.endReceiveBatch();
   }
   addAddress(addr: number, prefixLen: number): void {
     this.inner.addAddress(addr, prefixLen);

@@ -227,6 +227,28 @@ describe('tcp flow control', () => {
     expect(out.map((s) => s.dataLen)).toEqual([1448, 1448, 107]);
   });
 
+  it('in a receive burst, the every-second-segment ACKs become one ACK at the end of the burst', () => {
+    const w = new Wire({ delayMs: 1 });
+    const { client } = connectPair(w);
+    w.run(100);
+    w.capture = true;
+    client.setOption('NODELAY', 1);
+    w.b.beginReceiveBatch();
+    client.write(Buffer.alloc(1448 * 6));
+    w.run(3);
+    expect(w.captured.filter((x) => x.dir === 'ab' && parsed(x.seg).dataLen > 0).length).toBe(6);
+    expect(w.captured.filter((x) => x.dir === 'ba').length).toBe(0);
+    w.b.endReceiveBatch();
+    const acks = w.captured.filter((x) => x.dir === 'ba').map((x) => parsed(x.seg));
+    expect(acks.length).toBe(1);
+    expect(acks[0]!.ack).toBe((client as unknown as { sndNxt: number }).sndNxt);
+    // outside a burst the usual rule holds again
+    w.captured.length = 0;
+    client.write(Buffer.alloc(1448 * 4));
+    w.run(3);
+    expect(w.captured.filter((x) => x.dir === 'ba').length).toBe(2);
+  });
+
   it('a close while corked sends the held runt with the FIN at once (no 200 ms cork wait)', () => {
     const w = new Wire({ delayMs: 1 });
     const { client } = connectPair(w);

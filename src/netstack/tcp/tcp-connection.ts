@@ -224,6 +224,8 @@ export class TcpConnection implements TcpSocket {
   // receiver ACK policy
   private unackedBytes = 0;
   private ackNow = false;
+  /** Two full segments arrived unacknowledged: ACK now, or at the end of the receive burst. */
+  private ackSoon = false;
   private lastOowAck = -Infinity;
 
   // user-visible state
@@ -816,7 +818,20 @@ export class TcpConnection implements TcpSocket {
     if (this.ackNow) {
       if (this._state !== 'CLOSED') this.sendAck();
       else this.ackNow = false;
+    } else if (this.ackSoon && !this.layer.deferAck(this)) {
+      if (this._state !== 'CLOSED') this.sendAck();
     }
+    this.armTimer();
+  }
+
+  /** The end of a receive burst: the stretch ACK, unless a segment sent since carried it. */
+  flushStretchAck(): void {
+    if (!this.ackSoon) return;
+    if (this._state === 'CLOSED') {
+      this.ackSoon = false;
+      return;
+    }
+    this.sendAck();
     this.armTimer();
   }
 
@@ -1345,7 +1360,7 @@ export class TcpConnection implements TcpSocket {
           }
         }
         this.unackedBytes += len;
-        if (this.unackedBytes >= 2 * this.mss) this.ackNow = true;
+        if (this.unackedBytes >= 2 * this.mss) this.ackSoon = true;
         else if (this.delackAt === Infinity) this.delackAt = this.layer.scheduler.now() + DELACK_MS;
         this.queueEvent(EV_READABLE);
       }
@@ -1735,6 +1750,7 @@ export class TcpConnection implements TcpSocket {
     this.delackAt = Infinity;
     this.unackedBytes = 0;
     this.ackNow = false;
+    this.ackSoon = false;
     this.statSegsOut++;
     const r = this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, this.sendOpts);
     this.layer.counters.inc('tx_segments');

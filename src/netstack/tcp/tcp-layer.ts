@@ -97,6 +97,27 @@ export class TcpLayer implements TransportProtocol {
     return new TcpConnection(this);
   }
 
+  /** Connections owing a stretch ACK at the end of the current receive burst. */
+  private batchAcks: Set<TcpConnection> | null = null;
+
+  beginReceiveBatch(): void {
+    this.batchAcks ??= new Set();
+  }
+
+  /** Defers a connection's every-second-segment ACK to the burst's end; false outside a burst. */
+  deferAck(conn: TcpConnection): boolean {
+    if (!this.batchAcks) return false;
+    this.batchAcks.add(conn);
+    return true;
+  }
+
+  endReceiveBatch(): void {
+    const owed = this.batchAcks;
+    this.batchAcks = null;
+    if (!owed) return;
+    for (const conn of owed) conn.flushStretchAck();
+  }
+
   // ───────────────────────── re-entrancy and events ─────────────────────────
 
   enter(): void {
