@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "errno-error.h"
+#include "poll-handle.h"
 #include "register.h"
 
 using ztnc::ArgInt;
@@ -36,20 +37,8 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
       Napi::TypeError::New(env, "FdWatcher(fd, onEvent)").ThrowAsJavaScriptException();
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
-      return;
-    }
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ThrowErrno(env, -rc, "uv_poll_init");
-      return;
-    }
-    poll_->data = this;
+    poll_ = ztnc::OpenPollHandle(env, fd, this);
+    if (poll_ == nullptr) return;
     fd_ = fd;
     onEvent_ = Napi::Persistent(info[1].As<Napi::Function>());
     async_ = std::make_unique<Napi::AsyncContext>(env, "ztnc:FdWatcher");
@@ -65,8 +54,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
       active_ = false;
       Unref();
     }
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    ztnc::ClosePollHandle(poll_);
     poll_ = nullptr;
   }
 

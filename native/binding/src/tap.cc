@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "errno-error.h"
+#include "poll-handle.h"
 #include "register.h"
 
 using ztnc::ArgInt;
@@ -85,20 +86,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
       ThrowErrno(env, errno, "fcntl");
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
-      return;
-    }
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ThrowErrno(env, -rc, "uv_poll_init");
-      return;
-    }
-    poll_->data = this;
+    poll_ = ztnc::OpenPollHandle(env, fd, this);
+    if (poll_ == nullptr) return;
     fd_ = fd;
     onFrames_ = Napi::Persistent(info[1].As<Napi::Function>());
     onError_ = Napi::Persistent(info[2].As<Napi::Function>());
@@ -135,8 +124,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   void Shutdown() {
     if (poll_ != nullptr) {
       StopPolling();
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      ztnc::ClosePollHandle(poll_);
       poll_ = nullptr;
     }
     if (fd_ >= 0) {
