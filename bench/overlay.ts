@@ -30,7 +30,7 @@ import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/ar
 import { Identity } from '../src/node/identity.js';
 import { Networks } from '../src/node/networks.js';
 import { Node, planetFromWorld } from '../src/node/node.js';
-import { DgramUdpTransport, loopbackOnly } from '../src/node/udp-transport.js';
+import { NativeUdpTransport, loopbackOnly } from '../src/node/udp-transport.js';
 import { createPrivatePlanet } from '../src/node/world.js';
 
 const PACKET_BYTES = 2800;
@@ -221,12 +221,12 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
   const logger = pino({ level: 'silent' });
   const nodes: Node[] = [];
   const nets: Networks[] = [];
-  const transports: DgramUdpTransport[] = [];
+  const transports: NativeUdpTransport[] = [];
   let controller: NetworkController | null = null;
   try {
     const [rootId, aId, bId] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()]);
-    const open = async (): Promise<DgramUdpTransport> => {
-      const t = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly, logger });
+    const open = async (): Promise<NativeUdpTransport> => {
+      const t = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly, logger });
       transports.push(t);
       return t;
     };
@@ -238,7 +238,7 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     });
     if (!world.ok) throw new Error(world.error);
     const planet = planetFromWorld(world.value.world);
-    const mkNode = (identity: Identity, transport: DgramUdpTransport): Node => {
+    const mkNode = (identity: Identity, transport: NativeUdpTransport): Node => {
       const n = new Node({ identity, transport, scheduler: sched, planet, allowLoopbackPaths: true, refuseBuiltinPlanet: true, logger });
       nodes.push(n);
       n.start();

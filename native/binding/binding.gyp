@@ -8,7 +8,8 @@
         "src/errno-error.cc",
         "src/fd.cc",
         "src/fd-watcher.cc",
-        "src/tap.cc"
+        "src/tap.cc",
+        "src/udp.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -1,5 +1,5 @@
 /**
- * Typed access to the N-API addon in native/binding: what Node cannot do by itself — AF_UNIX
+ * Typed access to the N-API addon in native/binding: what Node cannot do by itself (or not fast enough) — AF_UNIX
  * socketpairs, fd passing with SCM_RIGHTS, peer credentials, TAP devices.
  *
  * Error convention: a failed system call throws a `SystemError` — an Error with `errno` (the
@@ -91,6 +91,51 @@ export interface FdWatcher {
   close(): void;
 }
 
+export interface UdpSocketStats {
+  datagramsIn: number;
+  bytesIn: number;
+  datagramsOut: number;
+  bytesOut: number;
+  /** Messages that carried several datagrams as UDP_SEGMENT (GSO). */
+  gsoMessages: number;
+  /** GSO messages the path refused, sent again datagram by datagram. */
+  gsoFallbacks: number;
+  /** Datagrams dropped on send (unreachable, refused, too big, bad address). */
+  sendErrors: number;
+  lastSendErrno: number;
+  readErrors: number;
+  lastReadErrno: number;
+  /** Datagrams longer than the receive slots, dropped. */
+  truncated: number;
+  /** UDP_GRO could be enabled (coalesced datagrams arrive whole and are split here). */
+  gro: boolean;
+  /** UDP_SEGMENT is still in use (false after the kernel refused it). */
+  gso: boolean;
+}
+
+/**
+ * A bound, nonblocking UDP socket read with recvmmsg and written with sendmmsg (equal-size runs to
+ * one destination as one GSO message). Owns its fd.
+ */
+export interface NativeUdpSocket {
+  /** The bound address as [ip, port]. */
+  address(): [string, number];
+  /**
+   * Sends the flat list [ip, port, data, ip, port, data, …]; returns how many datagrams it consumed
+   * (sent, or dropped and counted in stats()). Fewer than given only when the kernel's send buffer
+   * is full: the rest is the caller's to retry after onWritable.
+   */
+  send(list: Array<string | number | Buffer>): number;
+  close(): void;
+  stats(): UdpSocketStats;
+}
+
+/**
+ * A batch of received datagrams, each its own Buffer (GRO-coalesced ones already split);
+ * `sourceOf[i]` indexes `sources`, the distinct senders of this batch as [ip, port].
+ */
+export type UdpDatagramsHandler = (datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>) => void;
+
 /** `errno` non-zero: polling failed (e.g. EBADF) and the watcher has stopped. */
 export type FdEventHandler = (readable: boolean, writable: boolean, errno: number) => void;
 
@@ -111,6 +156,13 @@ interface NativeBinding {
     batch?: number,
   ) => NativeTapDevice;
   FdWatcher: new (fd: number, onEvent: FdEventHandler) => FdWatcher;
+  UdpSocket: new (
+    family: 4 | 6,
+    address: string,
+    port: number,
+    onDatagrams: UdpDatagramsHandler,
+    onWritable: () => void,
+  ) => NativeUdpSocket;
   maxFdsPerMessage: number;
 }
 
@@ -236,6 +288,22 @@ export function tapDevice(fd: number, onFrames: (frames: Buffer[]) => void, opts
 export function fdWatcher(fd: number, onEvent: FdEventHandler): FdWatcher {
   const Native = nativeBinding().FdWatcher;
   return new Native(fd, onEvent);
+}
+
+/**
+ * Binds a UDP socket to `address`:`port` (0 = any free port; IPv6 sockets are v6-only) with 4 MiB
+ * buffers and UDP_GRO where the kernel has it. Throws a SystemError (EADDRINUSE, EADDRNOTAVAIL…).
+ * An open socket keeps the process alive until close().
+ */
+export function udpSocket(
+  family: 4 | 6,
+  address: string,
+  port: number,
+  onDatagrams: UdpDatagramsHandler,
+  onWritable: () => void,
+): NativeUdpSocket {
+  const Native = nativeBinding().UdpSocket;
+  return new Native(family, address, port, onDatagrams, onWritable);
 }
 
 /** Wraps a stream socket fd (e.g. the daemon's end of a socketpair) as a Node stream. It owns the fd. */

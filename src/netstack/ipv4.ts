@@ -5,7 +5,7 @@
  *
  * Zero-copy: a transport's packet arrives with HEADROOM bytes free in front of its header; the IPv4
  * header is written there and the buffer handed on to the link, which writes the Ethernet header
- * in the remaining 14 bytes.
+ * in the 14 bytes before it and offers the LINK_HEADROOM before that to its owner.
  */
 import { isLoopback, isMulticast, IPV4_LOOPBACK, type Ipv4Addr } from './addr.js';
 import type { Counters } from './counters.js';
@@ -17,11 +17,12 @@ import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
 import type { Route } from './stack-api.js';
-import { HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
+import { ETHERNET_HEADER_LEN, HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
 import { emitIpv4Header, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MAX_PACKET, Ipv4Header, ipv4ParseErrorName, parseIpv4 } from './wire/ipv4.js';
 
 export const DEFAULT_TTL = 64;
-const ETH_LEN = HEADROOM - IPV4_HEADER_LEN;
+/** Where the IPv4 header starts in a buffer built with HEADROOM. */
+const IP_OFFSET = HEADROOM - IPV4_HEADER_LEN;
 
 /** Where IPv4 hands finished packets: the link (Ethernet + ARP). */
 export interface Ipv4LinkOutput {
@@ -146,7 +147,7 @@ export class Ipv4Layer implements IpSender {
     if (offset < HEADROOM) {
       buf = Buffer.allocUnsafe(HEADROOM + payloadLen);
       packet.copy(buf, HEADROOM, offset);
-      ipOff = ETH_LEN;
+      ipOff = IP_OFFSET;
       c.inc('tx_headroom_copy');
     }
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
@@ -212,10 +213,10 @@ export class Ipv4Layer implements IpSender {
       const last = at + n >= payloadLen;
       const f = Buffer.allocUnsafe(HEADROOM + n);
       packet.copy(f, HEADROOM, offset + at, offset + at + n);
-      emitIpv4Header(f, ETH_LEN, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
+      emitIpv4Header(f, IP_OFFSET, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
       this.counters.inc('tx_fragments');
-      if (broadcast) this.loopBroadcast(f, ETH_LEN);
-      this.link.sendIp(f, ETH_LEN, nextHop, broadcast);
+      if (broadcast) this.loopBroadcast(f, IP_OFFSET);
+      this.link.sendIp(f, IP_OFFSET, nextHop, broadcast);
     }
     this.counters.inc('tx_fragmented');
     return 0;
@@ -311,7 +312,7 @@ export class Ipv4Layer implements IpSender {
     let notified = -1;
     for (const f of frames) {
       this.counters.inc('tx_arp_failed');
-      const ip = f.subarray(ETH_LEN);
+      const ip = f.subarray(ETHERNET_HEADER_LEN);
       if (parseIpv4(ip, q, false) !== 0) continue;
       if (q.fragOffset !== 0) continue;
       const t = this.transports[q.protocol];

@@ -8,6 +8,7 @@ import type { Ipv4Addr } from './addr.js';
 import type { ArpCache } from './arp-cache.js';
 import type { Counters } from './counters.js';
 import type { NetInterface } from './interface.js';
+import type { LinkOutput } from './stack-api.js';
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpPacket, arpParseErrorName, emitArp, parseArp } from './wire/arp.js';
 import {
   BROADCAST_MAC,
@@ -34,7 +35,7 @@ export interface EthernetLinkDeps {
 
 export class EthernetLink {
   arp: ArpCache | null = null;
-  private output: ((frame: Buffer) => void) | null = null;
+  private output: LinkOutput | null = null;
   private readonly iface: NetInterface;
   private readonly mac: Buffer;
   private readonly lc: Counters;
@@ -50,7 +51,7 @@ export class EthernetLink {
     this.ipv4Input = deps.ipv4Input;
   }
 
-  setOutput(send: ((frame: Buffer) => void) | null): void {
+  setOutput(send: LinkOutput | null): void {
     this.output = send;
   }
 
@@ -127,14 +128,14 @@ export class EthernetLink {
     frame[13] = ETHERTYPE_IPV4 & 0xff;
     if (broadcast) {
       writeMacAt(frame, 0, BROADCAST_MAC);
-      this.send(frame);
+      this.send(frame, off);
       return;
     }
     const arp = this.arp!;
     const mac = arp.lookup(nextHop);
     if (mac) {
       writeMacAt(frame, 0, mac);
-      this.send(frame);
+      this.send(frame, off);
       return;
     }
     if (!arp.enqueue(nextHop, frame)) this.lc.inc('tx_unresolved_dropped');
@@ -158,8 +159,8 @@ export class EthernetLink {
     this.send(f);
   }
 
-  /** Hands a finished frame to the link owner. */
-  send(frame: Buffer): void {
+  /** Hands a finished frame to the link owner, with the bytes before it in its buffer that are free. */
+  send(frame: Buffer, headroom = 0): void {
     const out = this.output;
     if (!out) {
       this.lc.inc('tx_no_link');
@@ -167,7 +168,7 @@ export class EthernetLink {
     }
     this.lc.inc('tx_frames');
     try {
-      out(frame);
+      out(frame, headroom);
     } catch {
       this.lc.inc('tx_output_exception');
     }

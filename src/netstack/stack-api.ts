@@ -43,13 +43,21 @@ export interface PingOptions {
   ttl?: number;
 }
 
+/**
+ * Where the stack's outgoing frames go. The `headroom` bytes right before `frame` in its
+ * ArrayBuffer belong to this frame and may be overwritten (an encapsulating link builds its own
+ * header there instead of copying the frame); after the call the frame is the receiver's, which may
+ * also overwrite it.
+ */
+export type LinkOutput = (frame: Buffer, headroom: number) => void;
+
 export interface NetStack {
   readonly name: string;
   readonly mac: Buffer;
   readonly mtu: number;
 
   /** Frames leaving the stack go here (set by whoever owns the link: TAP, overlay, simulated link). */
-  setLinkOutput(send: (frame: Buffer) => void): void;
+  setLinkOutput(send: LinkOutput): void;
   /** A frame arrived from the link. The stack may keep `frame`. Never throws; bad frames are counted. */
   input(frame: Buffer): void;
   /**

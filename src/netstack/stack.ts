@@ -15,7 +15,7 @@ import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
 import { RouteTable } from './routing.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
-import { DEFAULT_MTU, type InterfaceAddress, type NetStack, type NetStackOptions, type PingOptions, type PingResult, type Route } from './stack-api.js';
+import { DEFAULT_MTU, type InterfaceAddress, type LinkOutput, type NetStack, type NetStackOptions, type PingOptions, type PingResult, type Route } from './stack-api.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { UdpLayer } from './udp.js';
 import { ICMP_REASSEMBLY_EXCEEDED, ICMP_TIME_EXCEEDED } from './wire/icmp.js';
@@ -93,7 +93,7 @@ export class Stack implements NetStack {
     return this.iface.mtu;
   }
 
-  setLinkOutput(send: (frame: Buffer) => void): void {
+  setLinkOutput(send: LinkOutput): void {
     this.link.setOutput(send);
   }
 

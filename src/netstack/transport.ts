@@ -3,14 +3,19 @@
  *
  * Zero-copy sending: a transport builds its packet in a Buffer whose first `offset` bytes are
  * free headroom (at least HEADROOM), so the IP layer writes the IPv4 and Ethernet headers in
- * place instead of copying the payload.
+ * place instead of copying the payload, and the link's owner may encapsulate the frame in place.
  */
 import type { Ipv4Addr } from './addr.js';
 
 export const ETHERNET_HEADER_LEN = 14;
 export const IPV4_HEADER_LEN = 20;
-/** Headroom a transport leaves before its header: Ethernet + IPv4 without options. */
-export const HEADROOM = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
+/**
+ * Room left in front of the Ethernet header of an outgoing frame, for the link's owner to put its
+ * own encapsulation there (an overlay's packet header) instead of copying the frame.
+ */
+export const LINK_HEADROOM = 32;
+/** Headroom a transport leaves before its header: link room + Ethernet + IPv4 without options. */
+export const HEADROOM = LINK_HEADROOM + ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;

@@ -1,6 +1,6 @@
 /**
  * Physical (underlay) UDP endpoints: what a path points at. Kept as text addresses so the same
- * type serves node:dgram and the in-memory switchboard.
+ * type serves real UDP sockets and the in-memory switchboard.
  */
 import { isIP } from 'node:net';
 

@@ -3,6 +3,8 @@
  * frames without their 14-byte header (FRAME: ethertype + payload; the MACs are implied or given
  * separately), so frames are split on the way out and rebuilt on the way in.
  */
+import { FRAME_HEADER_LENGTH } from './wire/frame.js';
+
 export const ETHERNET_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
@@ -32,6 +34,37 @@ export function buildFrame(dst: Uint8Array, src: Uint8Array, etherType: number, 
   f.writeUInt16BE(etherType, 12);
   f.set(payload, ETHERNET_HEADER_LEN);
   return f;
+}
+
+/**
+ * buildFrame without the copy: the header goes into the 14 bytes right before `payload` in its
+ * buffer, which the caller guarantees are free.
+ */
+export function frameAroundPayload(dst: bigint, src: bigint, etherType: number, payload: Uint8Array): Buffer {
+  const f = Buffer.from(payload.buffer, payload.byteOffset - ETHERNET_HEADER_LEN, ETHERNET_HEADER_LEN + payload.length);
+  writeMac(f, 0, dst);
+  writeMac(f, 6, src);
+  f[12] = etherType >>> 8;
+  f[13] = etherType & 0xff;
+  return f;
+}
+
+function writeMac(b: Buffer, off: number, mac: bigint): void {
+  const n = Number(mac & 0xffffffffffffn);
+  const hi = Math.floor(n / 0x100000000);
+  b[off] = hi >>> 8;
+  b[off + 1] = hi & 0xff;
+  b.writeUInt32BE(n >>> 0, off + 2);
+}
+
+/**
+ * A FRAME payload (network id, ethertype, data) made inside an Ethernet frame: the network id
+ * overwrites bytes 4–11 (the MACs' tail), the ethertype and data stay where they are.
+ */
+export function frameInEthernet(networkId: Uint8Array, frame: Buffer): Buffer {
+  const payload = frame.subarray(ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH);
+  payload.set(networkId.subarray(0, 8), 0);
+  return payload;
 }
 
 /** The target IPv4 address (host order) of an ARP request for IPv4 over Ethernet, else null. */

@@ -24,8 +24,11 @@ import { parsePushDirectPaths } from './wire/push-direct-paths.js';
 
 /** Network-level verbs, handled by the layer that owns networks and the controller. */
 export interface VerbHandlers {
-  /** FRAME, EXT_FRAME, MULTICAST_FRAME, NETWORK_CREDENTIALS, NETWORK_CONFIG, member-side MULTICAST_LIKE. */
-  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void;
+  /**
+   * FRAME, EXT_FRAME, MULTICAST_FRAME, NETWORK_CREDENTIALS, NETWORK_CONFIG, member-side MULTICAST_LIKE.
+   * `headroom`: bytes before `payload` in its buffer that are free to overwrite (see OpenedPacket).
+   */
+  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom?: number): void;
   /** `from` is the physical source when the request came directly (hops 0), null when relayed, as stock records it. */
   onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void;
   /** OK to a request we made that is not peer-level (config, gather, multicast frame, config-push acks). */
@@ -72,7 +75,7 @@ export function handlePacket(node: Node, peer: Peer, pkt: OpenedPacket, from: En
     case Verb.NETWORK_CREDENTIALS:
     case Verb.NETWORK_CONFIG:
       if (!node.handlers) return void node.counters.inc('rx_drop_no_network');
-      return node.handlers.onNetworkVerb(peer, verb, payload, wireId);
+      return node.handlers.onNetworkVerb(peer, verb, payload, wireId, pkt.headroom);
     default:
       node.counters.inc('rx_drop_unknown_verb');
   }

@@ -10,7 +10,7 @@ import { parseIpv4 } from '../netstack/addr.js';
 import type { NetStack } from '../netstack/stack-api.js';
 import { comAgrees, comIssuedTo, comNetworkId, verifyCom, type CertificateOfMembership } from './certificate-of-membership.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
-import { arpRequestTarget, buildFrame, ETHERTYPE_ARP, splitFrame, type EthernetView } from './ethernet-frame.js';
+import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
 import { decodeNetworkConfig, NetworkType, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
@@ -21,7 +21,7 @@ import { filterFrame } from './rules-engine.js';
 import { Timing } from './timing.js';
 import { controllerOf, formatNetworkId } from './wire/address.js';
 import { emitConfigPushAck } from './wire/echo.js';
-import { emitExtFrame, emitFrame, parseExtFrame, parseFrame } from './wire/frame.js';
+import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, parseExtFrame, parseFrame } from './wire/frame.js';
 import { emitMulticastFrame, parseMulticastFrame } from './wire/multicast-frame.js';
 import { emitMulticastGather } from './wire/multicast-gather.js';
 import { emitMulticastLike } from './wire/multicast-like.js';
@@ -29,7 +29,7 @@ import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigCh
 import { emitNetworkConfigRequest } from './wire/network-config-request.js';
 import { emitNetworkCredentials, parseNetworkCredentials } from './wire/network-credentials.js';
 import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from './wire/ok-error.js';
-import { Verb } from './wire/packet.js';
+import { PACKET_IDX_PAYLOAD, Verb } from './wire/packet.js';
 import { idBytes } from './incoming.js';
 
 /** Status strings as ZeroTier reports them. */
@@ -81,6 +81,9 @@ export class Network {
   private readonly credentialsSent = new Map<bigint, number>();
   private readonly pendingMulticast = new Map<string, PendingMulticast>();
   private closed = false;
+  /** The network id as FRAME carries it. */
+  private readonly nwidBytes: Buffer;
+  private readonly beforeMemberSend = (peer: Peer): void => this.pushCredentials(peer, false);
 
   constructor(
     private readonly node: Node,
@@ -90,6 +93,8 @@ export class Network {
     this.macInt = macIntForMember(node.address, nwid);
     this.mac = macToBytes(this.macInt);
     this.controller = controllerOf(nwid);
+    this.nwidBytes = Buffer.alloc(8);
+    this.nwidBytes.writeBigUInt64BE(BigInt.asUintN(64, nwid));
   }
 
   get idHex(): string {
@@ -217,7 +222,7 @@ export class Network {
   private syncStack(cfg: NetworkConfig): void {
     if (!this.stack) {
       this.stack = this.opts.stackFactory({ mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
-      this.stack.setLinkOutput((frame) => this.fromStack(frame));
+      this.stack.setLinkOutput((frame, headroom) => this.fromStack(frame, headroom));
     }
     const stack = this.stack;
     if (stack.mtu !== cfg.mtu) stack.setMtu(cfg.mtu);
@@ -339,8 +344,12 @@ export class Network {
 
   // ------------------------------------------------------------ frames in
 
-  /** A network verb from a peer, for this network. */
-  onPeerVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void {
+  /**
+   * A network verb from a peer, for this network. `headroom` bytes before `payload` are free to
+   * overwrite: a frame's Ethernet header is then rebuilt in place instead of copying the frame.
+   */
+  onPeerVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom = 0): void {
+    const room = (data: Buffer): number => (headroom > 0 && data.buffer === payload.buffer ? headroom + data.byteOffset - payload.byteOffset : 0);
     switch (verb) {
       case Verb.NETWORK_CREDENTIALS: {
         const c = parseNetworkCredentials(payload);
@@ -361,7 +370,7 @@ export class Network {
       case Verb.FRAME: {
         const f = parseFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
-        return this.deliver(peer, this.macInt, macIntForMember(peer.address, this.nwid), f.value.etherType, f.value.data, wireId, verb);
+        return this.deliver(peer, this.macInt, macIntForMember(peer.address, this.nwid), f.value.etherType, f.value.data, room(f.value.data), wireId, verb);
       }
       case Verb.EXT_FRAME: {
         const f = parseExtFrame(payload);
@@ -371,7 +380,7 @@ export class Network {
         // no bridging: the source must be the sender's own MAC
         if (x.sourceMac !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
         if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
-        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, wireId, verb);
+        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, room(x.data), wireId, verb);
       }
       case Verb.MULTICAST_FRAME: {
         const f = parseMulticastFrame(payload);
@@ -382,7 +391,7 @@ export class Network {
         const src = m.sourceMac ?? macIntForMember(peer.address, this.nwid);
         if (src !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
         this.counters.inc('multicast_in');
-        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, wireId, verb);
+        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, room(m.data), wireId, verb);
       }
       case Verb.MULTICAST_LIKE:
         return; // members learn subscriptions from gathers; roots keep the table
@@ -395,7 +404,7 @@ export class Network {
     return this.groups().some((x) => x.mac === g.mac && x.adi === g.adi);
   }
 
-  private deliver(peer: Peer, dst: bigint, src: bigint, etherType: number, data: Buffer, wireId: bigint, verb: number): void {
+  private deliver(peer: Peer, dst: bigint, src: bigint, etherType: number, data: Buffer, room: number, wireId: bigint, verb: number): void {
     if (this.status !== 'OK' || !this.stack || !this.config) return void this.drop('frame_not_joined');
     if (!this.admits(peer)) {
       this.drop('frame_no_certificate');
@@ -411,13 +420,13 @@ export class Network {
     const verdict = filterFrame(this.config.rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
     if (!verdict.accept) return void this.drop('frame_rules_in');
     this.counters.inc('frames_in');
-    this.stack.input(buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+    this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
   }
 
   // ------------------------------------------------------------ frames out
 
-  /** A frame our stack sends onto the network. */
-  private fromStack(frame: Buffer): void {
+  /** A frame our stack sends onto the network, with `headroom` free bytes before it (see LinkOutput). */
+  private fromStack(frame: Buffer, headroom: number): void {
     if (this.status !== 'OK' || !this.config) return void this.drop('tx_not_joined');
     const eth = splitFrame(frame);
     if (!eth) return void this.drop('tx_runt');
@@ -438,8 +447,14 @@ export class Network {
       payload: eth.payload,
     });
     if (!verdict.accept) return void this.drop('frame_rules_out');
-    if (srcMac === this.macInt) this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
-    else {
+    if (srcMac === this.macInt) {
+      // FRAME: the network id goes over the MACs and the packet header into the headroom, so the
+      // frame is not copied; without room for that, a copy
+      if (headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH >= PACKET_IDX_PAYLOAD) {
+        const payload = frameInEthernet(this.nwidBytes, frame);
+        this.sendToMember(dest, Verb.FRAME, payload, headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH);
+      } else this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
+    } else {
       this.sendToMember(
         dest,
         Verb.EXT_FRAME,
@@ -491,8 +506,8 @@ export class Network {
   }
 
   /** Sends to another member, our certificate first when it has not seen it lately (so the frame is not refused). */
-  private sendToMember(member: bigint, verb: number, payload: Buffer): void {
-    this.node.sendTo(member, verb, payload, { beforeSend: (peer) => this.pushCredentials(peer, false) });
+  private sendToMember(member: bigint, verb: number, payload: Buffer, headroom = 0): void {
+    this.node.sendTo(member, verb, payload, { beforeSend: this.beforeMemberSend, headroom });
   }
 
   /** Members a root (or a member) told us about: remember them and send the frames that waited. */

@@ -124,7 +124,7 @@ export class Networks implements VerbHandlers {
 
   // ---------------------------------------------------------------- VerbHandlers
 
-  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint): void {
+  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom = 0): void {
     if (verb === Verb.NETWORK_CREDENTIALS) {
       // certificates name their own network
       for (const n of this.nets.values()) n.onPeerVerb(peer, verb, payload, wireId);
@@ -133,7 +133,7 @@ export class Networks implements VerbHandlers {
     if (payload.length < 8) return void this.node.counters.inc('rx_drop_bad_network_verb');
     const n = this.nets.get(payload.readBigUInt64BE(0));
     if (!n) return void this.node.counters.inc('rx_drop_unknown_network');
-    n.onPeerVerb(peer, verb, payload, wireId);
+    n.onPeerVerb(peer, verb, payload, wireId, headroom);
   }
 
   onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void {

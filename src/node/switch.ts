@@ -28,8 +28,11 @@ import {
   isFragment,
   MAX_HOPS,
   PACKET_IDX_FLAGS,
+  PACKET_IDX_PAYLOAD,
   PACKET_IDX_VERB,
+  packetAroundPayload,
   PacketView,
+  type PacketFields,
   Verb,
   VERB_FLAG_COMPRESSED,
   VERB_MASK,
@@ -60,6 +63,8 @@ export interface OpenedPacket {
   hops: number;
   verb: number;
   payload: Buffer;
+  /** Bytes right before `payload` in its buffer that are this packet's and free to overwrite (0 after decompression). */
+  headroom: number;
   /** The whole packet after dearmor (HELLO's trailer is read from it). */
   packet: Buffer;
 }
@@ -84,6 +89,11 @@ export interface SendOptions {
   cipher?: 0 | 1 | 3;
   /** Called with the armored packet before it leaves (HELLO encrypts its trailer here). */
   beforeArmor?: (packet: Buffer) => void;
+  /**
+   * Bytes right before `payload` in its buffer that are free to overwrite: with room for the
+   * packet header there, the packet is built around the payload instead of copied.
+   */
+  headroom?: number;
 }
 
 export class Switch {
@@ -219,13 +229,15 @@ export class Switch {
     if (!peer.replay.accept(wireId)) return this.drop('replay');
     const verbByte = packet[PACKET_IDX_VERB]!;
     let payload = packet.subarray(PACKET_IDX_VERB + 1);
+    let headroom = PACKET_IDX_VERB + 1;
     if ((verbByte & VERB_FLAG_COMPRESSED) !== 0) {
       const d = lz4Decompress(payload, MAX_DECOMPRESSED);
       if (!d.ok) return this.drop('decompress');
       payload = d.value;
+      headroom = 0;
     }
     peer.lastReceive = this.host.scheduler.now();
-    this.host.onPacket(peer, { wireId, hops, verb: verbByte & VERB_MASK, payload, packet }, from);
+    this.host.onPacket(peer, { wireId, hops, verb: verbByte & VERB_MASK, payload, headroom, packet }, from);
   }
 
   /**
@@ -243,17 +255,9 @@ export class Switch {
         compressed = true;
       }
     }
-    const packet = buildPacket(
-      {
-        packetId: this.takePacketId(),
-        destination: peer.address,
-        source: this.host.address,
-        cipher,
-        verb,
-        compressed,
-      },
-      body,
-    );
+    const fields: PacketFields = { packetId: this.takePacketId(), destination: peer.address, source: this.host.address, cipher, verb, compressed };
+    const packet =
+      body === payload && (opts.headroom ?? 0) >= PACKET_IDX_PAYLOAD ? packetAroundPayload(fields, payload) : buildPacket(fields, body);
     const route = this.route(peer, opts.via);
     if (route.targets.length === 0) {
       this.host.counters.inc('tx_drop_no_path');

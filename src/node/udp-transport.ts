@@ -1,11 +1,10 @@
 /**
  * The node's underlay: datagrams out to an endpoint, datagrams in with their source. Injected, so
- * the daemon uses node:dgram and simulations use an in-memory switchboard.
+ * the daemon uses real UDP sockets and simulations use an in-memory switchboard.
  */
-import dgram from 'node:dgram';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { endpoint, type Endpoint } from './endpoint.js';
+import { isSystemError, udpSocket, type NativeUdpSocket, type UdpSocketStats } from '../native/binding.js';
+import { endpoint, endpointKey, type Endpoint } from './endpoint.js';
 
 export type ReceiveHandler = (data: Buffer, from: Endpoint) => void;
 
@@ -19,7 +18,7 @@ export interface UdpTransport {
   close(): void;
 }
 
-export interface DgramTransportOptions {
+export interface NativeTransportOptions {
   /** Primary UDP port (0 = any free port). */
   port: number;
   /** Addresses to bind; default both wildcards (0.0.0.0 and ::). */
@@ -32,79 +31,99 @@ export interface DgramTransportOptions {
   logger?: Logger;
 }
 
+/** Datagrams queued while the kernel's send buffer is full, at most; more are dropped and counted. */
+const MAX_QUEUED = 8192;
+/** A queue this long is sent at once instead of at the end of the event-loop turn. */
+const FLUSH_AT = 256;
+
 interface BoundSocket {
   family: 4 | 6;
-  socket: dgram.Socket;
-  local: Endpoint | null;
+  socket: NativeUdpSocket;
+  local: Endpoint;
+  /** Flat [ip, port, data, …] waiting for the end of this turn (or for the socket to drain). */
+  queue: Array<string | number | Buffer>;
+  /** The kernel's buffer was full: wait for onWritable before sending more. */
+  blocked: boolean;
 }
 
-/** node:dgram transport for IPv4 and IPv6 on one port. */
-export class DgramUdpTransport implements UdpTransport {
+/**
+ * UDP over the native socket in the binding, IPv4 and IPv6 on one port. Sends made during one
+ * event-loop turn go out together at its end (one sendmmsg; runs to one peer as GSO), and every
+ * datagram ready on a socket arrives in one batch.
+ */
+export class NativeUdpTransport implements UdpTransport {
   private readonly sockets: BoundSocket[] = [];
   private handler: ReceiveHandler = () => {};
-  readonly stats = { sent: 0, received: 0, sendErrors: 0, refusedDestination: 0 };
+  private flushScheduled = false;
+  private readonly sources = new Map<string, Endpoint>();
+  readonly stats = { sent: 0, received: 0, sendErrors: 0, refusedDestination: 0, queueDrops: 0 };
 
-  private constructor(private readonly opts: DgramTransportOptions) {}
+  private constructor(private readonly opts: NativeTransportOptions) {}
 
-  /** Binds every requested address; rejects when none could be bound. */
-  static async open(opts: DgramTransportOptions): Promise<DgramUdpTransport> {
-    const t = new DgramUdpTransport(opts);
+  /** Binds every requested address; throws when none could be bound. */
+  static async open(opts: NativeTransportOptions): Promise<NativeUdpTransport> {
+    const t = new NativeUdpTransport(opts);
     const binds = opts.bind ?? ['0.0.0.0', '::'];
     let port = opts.port;
     const errors: string[] = [];
     for (const addr of binds) {
       try {
-        const bound = await t.bindOne(addr, port);
+        const bound = t.bindOne(addr, port);
         // every socket shares the primary port, as stock nodes do
-        if (port === 0 && bound.local) port = bound.local.port;
+        if (port === 0) port = bound.local.port;
       } catch (e) {
-        errors.push(`${addr}: ${(e as Error).message}`);
+        errors.push(`${addr}: ${isSystemError(e) ? e.code : (e as Error).message}`);
       }
     }
     if (t.sockets.length === 0) throw new Error(`cannot bind UDP port ${opts.port}: ${errors.join('; ')}`);
     return t;
   }
 
-  private bindOne(addr: string, port: number): Promise<BoundSocket> {
+  private bindOne(addr: string, port: number): BoundSocket {
     const family: 4 | 6 = addr.includes(':') ? 6 : 4;
-    const socket = dgram.createSocket({
-      type: family === 4 ? 'udp4' : 'udp6',
-      ipv6Only: family === 6,
-      reuseAddr: false,
-      // destinations are always literal addresses: answer at once instead of a DNS round on the next tick
-      lookup: literalLookup(family),
-    });
-    const entry: BoundSocket = { family, socket, local: null };
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        socket.close();
-        reject(err);
-      };
-      socket.once('error', onError);
-      socket.bind(port, addr, () => {
-        socket.off('error', onError);
-        socket.on('error', (err) => {
-          this.stats.sendErrors++;
-          this.opts.logger?.warn({ err: err.message }, 'udp socket error');
-        });
-        const a = socket.address();
-        entry.local = endpoint(a.address, a.port);
-        try {
-          socket.setRecvBufferSize(4 * 1024 * 1024);
-          socket.setSendBufferSize(4 * 1024 * 1024);
-        } catch {
-          // buffer sizes are a hint; the kernel may cap them
-        }
-        socket.on('message', (msg, rinfo) => {
-          const from = endpoint(rinfo.address, rinfo.port);
-          if (!from) return;
-          this.stats.received++;
-          this.handler(msg, from);
-        });
-        this.sockets.push(entry);
-        resolve(entry);
-      });
-    });
+    let entry: BoundSocket | null = null;
+    const socket = udpSocket(
+      family,
+      addr,
+      port,
+      (datagrams, sourceOf, sources) => this.deliver(datagrams, sourceOf, sources),
+      () => {
+        if (!entry) return;
+        entry.blocked = false;
+        this.flushSocket(entry);
+      },
+    );
+    const [ip, boundPort] = socket.address();
+    const local = endpoint(ip, boundPort);
+    if (!local) {
+      socket.close();
+      throw new Error(`bound to an unusable address ${ip}/${boundPort}`);
+    }
+    entry = { family, socket, local, queue: [], blocked: false };
+    this.sockets.push(entry);
+    return entry;
+  }
+
+  private deliver(datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>): void {
+    const from: Array<Endpoint | null> = sources.map(([ip, port]) => this.source(ip, port));
+    for (let i = 0; i < datagrams.length; i++) {
+      const ep = from[sourceOf[i]!];
+      if (!ep) continue;
+      this.stats.received++;
+      this.handler(datagrams[i]!, ep);
+    }
+  }
+
+  /** One Endpoint object per sender, so a batch does not build a new one per datagram. */
+  private source(ip: string, port: number): Endpoint | null {
+    const key = `${ip}/${port}`;
+    let ep = this.sources.get(key);
+    if (ep) return ep;
+    ep = endpoint(ip, port) ?? undefined;
+    if (!ep) return null;
+    if (this.sources.size >= 4096) this.sources.clear();
+    this.sources.set(key, ep);
+    return ep;
   }
 
   send(to: Endpoint, data: Buffer): boolean {
@@ -117,15 +136,48 @@ export class DgramUdpTransport implements UdpTransport {
       this.stats.sendErrors++;
       return false;
     }
-    try {
-      // no callback: send errors surface as the socket's 'error' event, counted there
-      s.socket.send(data, to.port, to.ip);
-      this.stats.sent++;
-      return true;
-    } catch {
-      this.stats.sendErrors++;
+    if (s.queue.length >= MAX_QUEUED * 3) {
+      this.stats.queueDrops++;
       return false;
     }
+    s.queue.push(to.ip, to.port, data);
+    this.stats.sent++;
+    if (s.queue.length >= FLUSH_AT * 3) this.flushSocket(s);
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const s of this.sockets) this.flushSocket(s);
+  }
+
+  private flushSocket(s: BoundSocket): void {
+    if (s.blocked || s.queue.length === 0) return;
+    const list = s.queue;
+    s.queue = [];
+    let consumed: number;
+    try {
+      consumed = s.socket.send(list);
+    } catch (e) {
+      // closed under us: nothing more can go
+      this.stats.sendErrors += list.length / 3;
+      this.opts.logger?.warn({ err: (e as Error).message }, 'udp send failed');
+      return;
+    }
+    if (consumed * 3 < list.length) {
+      // the kernel's buffer is full: keep the rest, in order, until the socket drains
+      s.blocked = true;
+      s.queue = list.slice(consumed * 3).concat(s.queue);
+    }
+  }
+
+  /** The sockets' own counters (datagrams, GSO use, drops on send and receive). */
+  socketStats(): Array<UdpSocketStats & { local: string }> {
+    return this.sockets.map((s) => ({ local: endpointKey(s.local), ...s.socket.stats() }));
   }
 
   onReceive(handler: ReceiveHandler): void {
@@ -133,11 +185,12 @@ export class DgramUdpTransport implements UdpTransport {
   }
 
   localEndpoints(): Endpoint[] {
-    return this.sockets.flatMap((s) => (s.local ? [s.local] : []));
+    return this.sockets.map((s) => s.local);
   }
 
   close(): void {
     for (const s of this.sockets.splice(0)) {
+      s.queue = [];
       try {
         s.socket.close();
       } catch {
@@ -145,20 +198,6 @@ export class DgramUdpTransport implements UdpTransport {
       }
     }
   }
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/** dgram's address lookup for literal IP addresses only (a name is an error: endpoints never hold one). */
-function literalLookup(family: 4 | 6): (hostname: string, options: unknown, callback: LookupCallback) => void {
-  return (hostname, _options, callback) => {
-    if (isIP(hostname) !== family) {
-      const err: NodeJS.ErrnoException = new Error(`not an IPv${family} address: ${hostname}`);
-      err.code = 'EINVAL';
-      return callback(err, '', family);
-    }
-    callback(null, hostname, family);
-  };
 }
 
 /** A send policy that only lets datagrams go to loopback addresses (for tests and benchmarks). */

@@ -19,7 +19,7 @@ import { macForMember } from '../node/network-mac.js';
 import type { Network } from '../node/network.js';
 import { Networks } from '../node/networks.js';
 import { Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../node/node.js';
-import { DgramUdpTransport, loopbackOnly } from '../node/udp-transport.js';
+import { NativeUdpTransport, loopbackOnly } from '../node/udp-transport.js';
 import { parseNetworkId } from '../node/wire/address.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
@@ -133,7 +133,7 @@ export class Daemon implements LocalService {
     home: Home,
     settings: LocalSettings,
     node: Node,
-    private readonly transport: DgramUdpTransport,
+    private readonly transport: NativeUdpTransport,
     controller: NetworkController | null,
     private readonly authToken: string,
     private readonly opts: DaemonOptions,
@@ -160,7 +160,7 @@ export class Daemon implements LocalService {
     const home = new Home(resolve(opts.home));
     home.ensure();
     home.acquirePidFile();
-    let transport: DgramUdpTransport | null = null;
+    let transport: NativeUdpTransport | null = null;
     let controller: NetworkController | null = null;
     let daemon: Daemon | null = null;
     try {
@@ -180,10 +180,10 @@ export class Daemon implements LocalService {
 
       // The send guard is decided once the planet is known (a loopback planet keeps traffic home).
       let loopbackOnlyUnderlay = false;
-      const openUnderlay = async (port: number): Promise<DgramUdpTransport> => {
-        let t: DgramUdpTransport;
+      const openUnderlay = async (port: number): Promise<NativeUdpTransport> => {
+        let t: NativeUdpTransport;
         try {
-          t = await DgramUdpTransport.open({
+          t = await NativeUdpTransport.open({
             port,
             bind: settings.bind.length > 0 ? settings.bind : undefined,
             allowDestination: (to: Endpoint) => !loopbackOnlyUnderlay || loopbackOnly(to),
@@ -451,7 +451,7 @@ export class Daemon implements LocalService {
     }
     return {
       node: this.node.counters.snapshot(),
-      underlay: { ...this.transport.stats },
+      underlay: { ...this.transport.stats, sockets: this.transport.socketStats() },
       controller: this.nets.controller ? true : false,
       networks,
       faults: Object.fromEntries(this.faults),

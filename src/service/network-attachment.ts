@@ -20,7 +20,7 @@ import { errnoName } from '../netstack/errno.js';
 import { createNetStack } from '../netstack/index.js';
 import type { RandomSource } from '../netstack/random.js';
 import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
-import type { InterfaceAddress, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
+import type { InterfaceAddress, LinkOutput, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
 import type { PingReply } from './local-api.js';
 
 const NO_LINK = (): void => {};
@@ -66,7 +66,7 @@ class InterfaceView implements NetStack {
   get mtu(): number {
     return this.inner.mtu;
   }
-  setLinkOutput(send: (frame: Buffer) => void): void {
+  setLinkOutput(send: LinkOutput): void {
     this.inner.setLinkOutput(send);
   }
   input(frame: Buffer): void {

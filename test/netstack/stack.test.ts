@@ -10,6 +10,7 @@ import type { TcpSocket, UdpDatagram } from '../../src/netstack/socket-api.js';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import { SeededRandom } from '../../src/netstack/random.js';
+import { HEADROOM } from '../../src/netstack/transport.js';
 import { ip, makeSegment } from './stack-link.js';
 
 const A = ip(10, 0, 0, 1);
@@ -279,10 +280,10 @@ describe('stack: UDP', () => {
   it('IPv4 fragments without DF and refuses with -EMSGSIZE when DF is set', () => {
     const { seg, a } = pair({ mtu: 1500 });
     const st = a as Stack;
-    const mk = (n: number): Buffer => Buffer.alloc(34 + 8 + n);
-    expect(st.ipv4.send(17, A, B, mk(3000), 34, { dontFragment: true })).toBe(-Errno.EMSGSIZE);
-    expect(st.ipv4.send(17, A, B, mk(1472), 34, { dontFragment: true })).toBe(0); // exactly 1500
-    expect(st.ipv4.send(17, A, B, mk(3000), 34)).toBe(0);
+    const mk = (n: number): Buffer => Buffer.alloc(HEADROOM + 8 + n);
+    expect(st.ipv4.send(17, A, B, mk(3000), HEADROOM, { dontFragment: true })).toBe(-Errno.EMSGSIZE);
+    expect(st.ipv4.send(17, A, B, mk(1472), HEADROOM, { dontFragment: true })).toBe(0); // exactly 1500
+    expect(st.ipv4.send(17, A, B, mk(3000), HEADROOM)).toBe(0);
     seg.sched.advance(10);
     const ipFrames = seg.frames.filter((f) => f.from === 0 && f.frame.readUInt16BE(12) === 0x0800);
     expect(ipFrames.map((f) => f.frame.length - 14)).toEqual([1500, 1500, 1500, 68]);

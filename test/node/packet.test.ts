@@ -6,9 +6,12 @@ import {
   Verb,
   buildPacket,
   fragmentPacket,
+  packetAroundPayload,
   isFragment,
   verbName,
 } from '../../src/node/wire/packet.js';
+import { buildFrame, frameAroundPayload, frameInEthernet } from '../../src/node/ethernet-frame.js';
+import { emitFrame } from '../../src/node/wire/frame.js';
 import { hexBuf, packetsJson, sessionRecords } from './zt-vectors.js';
 
 const records = sessionRecords();
@@ -139,5 +142,37 @@ describe('packet header against session_all.json', () => {
       }
       if (p.ok) expect(p.value.length).toBeGreaterThanOrEqual(28);
     }
+  });
+});
+
+describe('packets and frames built in place', () => {
+  const fields = { packetId: 0x0123456789abcdefn, destination: 0x89e92ceee5n, source: 0x2d2f619cccn, cipher: 3, verb: Verb.FRAME };
+
+  it('builds the same FRAME packet around an Ethernet frame as by copying, touching nothing outside its headroom', () => {
+    const nwid = 0x8056c2e21c000001n;
+    const nwidBytes = Buffer.alloc(8);
+    nwidBytes.writeBigUInt64BE(nwid);
+    const data = Buffer.from(Array.from({ length: 1500 }, (_, i) => (i * 7) & 0xff));
+    const ethernet = buildFrame(Buffer.from('32aa11223344', 'hex'), Buffer.from('32bb55667788', 'hex'), 0x0800, data);
+    const copied = buildPacket(fields, emitFrame(nwid, 0x0800, data));
+    // the frame sits in a larger buffer: 30 bytes before it (24 needed), a guard byte either side
+    const whole = Buffer.alloc(1 + 30 + ethernet.length + 1, 0xee);
+    ethernet.copy(whole, 31);
+    const frame = whole.subarray(31, 31 + ethernet.length);
+    const payload = frameInEthernet(nwidBytes, frame);
+    const built = packetAroundPayload(fields, payload);
+    expect(built.equals(copied)).toBe(true);
+    expect(built.buffer).toBe(whole.buffer);
+    expect(whole[0]).toBe(0xee);
+    expect(whole[whole.length - 1]).toBe(0xee);
+  });
+
+  it('rebuilds the Ethernet header in front of a received payload as buildFrame would', () => {
+    const data = Buffer.from('a payload of some bytes');
+    const packet = Buffer.concat([Buffer.alloc(38, 0x55), data]);
+    const inPlace = frameAroundPayload(0x32aa11223344n, 0xfebb55667788n, 0x0806, packet.subarray(38));
+    const copied = buildFrame(Buffer.from('32aa11223344', 'hex'), Buffer.from('febb55667788', 'hex'), 0x0806, data);
+    expect(inPlace.equals(copied)).toBe(true);
+    expect(inPlace.byteOffset).toBe(packet.byteOffset + 24);
   });
 });

@@ -12,7 +12,7 @@ import { Identity } from '../../src/node/identity.js';
 import type { Network } from '../../src/node/network.js';
 import { Networks } from '../../src/node/networks.js';
 import { checkPlanetAllowed, Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../../src/node/node.js';
-import { DgramUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
+import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
 import { createPrivatePlanet } from '../../src/node/world.js';
 import { MemoryController } from './memory-controller.js';
 import { NWID, tcpTransfer, vectorIdentities } from './sim-harness.js';
@@ -55,14 +55,14 @@ function allow(from: () => number) {
   return (to: Endpoint): boolean => loopbackOnly(to) && !blocked.has(`${from()}>${to.port}`);
 }
 
-async function openTransport(port = 0): Promise<DgramUdpTransport> {
+async function openTransport(port = 0): Promise<NativeUdpTransport> {
   let self = 0;
-  const t = await DgramUdpTransport.open({ port, bind: ['127.0.0.1'], allowDestination: allow(() => self) });
+  const t = await NativeUdpTransport.open({ port, bind: ['127.0.0.1'], allowDestination: allow(() => self) });
   self = t.localEndpoints()[0]!.port;
   return t;
 }
 
-function startNode(idIndex: number, transport: DgramUdpTransport): Node {
+function startNode(idIndex: number, transport: NativeUdpTransport): Node {
   const node = new Node({
     identity: Identity.fromString(ids[idIndex]!.secret),
     transport,

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
-import { DgramUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
+import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
 
-const open: DgramUdpTransport[] = [];
+const open: NativeUdpTransport[] = [];
 afterEach(() => {
   for (const t of open.splice(0)) t.close();
 });
@@ -17,10 +17,10 @@ function waitFor<T>(fn: (resolve: (v: T) => void) => void, ms = 2000): Promise<T
   });
 }
 
-describe('node:dgram UDP transport', () => {
+describe('native UDP transport', () => {
   it('moves datagrams both ways over IPv4 loopback on an ephemeral port', async () => {
-    const a = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
-    const b = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
     open.push(a, b);
     const bEp = b.localEndpoints()[0]!;
     const aEp = a.localEndpoints()[0]!;
@@ -33,15 +33,15 @@ describe('node:dgram UDP transport', () => {
   });
 
   it('works over IPv6 loopback when the host has it', async () => {
-    let a: DgramUdpTransport;
+    let a: NativeUdpTransport;
     try {
-      a = await DgramUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
+      a = await NativeUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
     } catch (e) {
       // a host without IPv6 loopback: the transport reports a clear error instead of throwing later
       expect((e as Error).message).toMatch(/cannot bind UDP port/);
       return;
     }
-    const b = await DgramUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
     open.push(a, b);
     const got = waitFor<string>((res) => b.onReceive((d) => res(d.toString())));
     a.send(b.localEndpoints()[0]!, Buffer.from('six'));
@@ -49,7 +49,7 @@ describe('node:dgram UDP transport', () => {
   });
 
   it('refuses destinations outside the send policy without sending', async () => {
-    const a = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
     open.push(a);
     expect(a.send(endpoint('192.0.2.1', 9993)!, Buffer.from('x'))).toBe(false);
     expect(a.stats.refusedDestination).toBe(1);
@@ -59,10 +59,86 @@ describe('node:dgram UDP transport', () => {
   });
 
   it('reports a port already in use as an error', async () => {
-    const a = await DgramUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });
     open.push(a);
-    await expect(DgramUdpTransport.open({ port: a.localEndpoints()[0]!.port, bind: ['127.0.0.1'] })).rejects.toThrow(
+    await expect(NativeUdpTransport.open({ port: a.localEndpoints()[0]!.port, bind: ['127.0.0.1'] })).rejects.toThrow(
       /cannot bind UDP port/,
     );
+  });
+
+  it('sends a turn of equal-size datagrams to one peer as GSO and receives them whole, in order', async () => {
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    open.push(a, b);
+    const bEp = b.localEndpoints()[0]!;
+    // 300 full-size datagrams, a short tail, an empty one and a 16 KiB one, all in one turn
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 300; i++) sent.push(Buffer.alloc(2850, i & 0xff));
+    sent.push(Buffer.from('tail'), Buffer.alloc(0), Buffer.alloc(16 * 1024, 7));
+    const got: Buffer[] = [];
+    const done = waitFor<void>((res) =>
+      b.onReceive((d) => {
+        got.push(d);
+        if (got.length === sent.length) res();
+      }),
+    );
+    for (const d of sent) expect(a.send(bEp, d)).toBe(true);
+    await done;
+    expect(got.map((d) => d.length)).toEqual(sent.map((d) => d.length));
+    got.forEach((d, i) => expect(d.equals(sent[i]!)).toBe(true));
+    const [sa] = a.socketStats();
+    const [sb] = b.socketStats();
+    expect(sa!.datagramsOut).toBe(sent.length);
+    expect(sa!.sendErrors).toBe(0);
+    expect(sb!.datagramsIn).toBe(sent.length);
+    if (sa!.gso && sb!.gro) {
+      // 300 equal datagrams: at most 64 per GSO message, so a handful of messages carried them
+      expect(sa!.gsoMessages).toBeGreaterThanOrEqual(5);
+      expect(sa!.gsoMessages).toBeLessThan(20);
+    }
+  });
+
+  it('keeps datagrams to different peers apart and names each source', async () => {
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const c = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    open.push(a, b, c);
+    const seen: string[] = [];
+    const done = waitFor<void>((res) =>
+      c.onReceive((d, from) => {
+        seen.push(`${from.port}:${d.toString()}`);
+        if (seen.length === 40) res();
+      }),
+    );
+    for (let i = 0; i < 20; i++) {
+      a.send(c.localEndpoints()[0]!, Buffer.from(`a${i}`));
+      b.send(c.localEndpoints()[0]!, Buffer.from(`b${i}`));
+    }
+    await done;
+    const pa = a.localEndpoints()[0]!.port;
+    const pb = b.localEndpoints()[0]!.port;
+    expect(seen.filter((s) => s.startsWith(`${pa}:a`))).toEqual(Array.from({ length: 20 }, (_, i) => `${pa}:a${i}`));
+    expect(seen.filter((s) => s.startsWith(`${pb}:b`))).toEqual(Array.from({ length: 20 }, (_, i) => `${pb}:b${i}`));
+  });
+
+  it('drops and counts a datagram the kernel refuses, and keeps sending the rest', async () => {
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });
+    open.push(a, b);
+    const got: string[] = [];
+    const done = waitFor<void>((res) =>
+      b.onReceive((d) => {
+        got.push(d.toString());
+        if (got.length === 2) res();
+      }),
+    );
+    a.send(b.localEndpoints()[0]!, Buffer.from('before'));
+    // larger than any UDP datagram can be: EMSGSIZE for this one only
+    a.send(b.localEndpoints()[0]!, Buffer.alloc(70000));
+    a.send(b.localEndpoints()[0]!, Buffer.from('after'));
+    await done;
+    expect(got).toEqual(['before', 'after']);
+    expect(a.socketStats()[0]!.sendErrors).toBe(1);
+    expect(a.socketStats()[0]!.lastSendErrno).toBeGreaterThan(0);
   });
 });

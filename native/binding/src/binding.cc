@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTap(env, exports);
   RegisterFdWatcher(env, exports);
   RegisterCrypto(env, exports);
+  RegisterUdp(env, exports);
   return exports;
 }
 

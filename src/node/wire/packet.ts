@@ -164,14 +164,28 @@ export interface PacketFields {
 /** Builds a plaintext packet with a zero MAC (the armor fills MAC and cipher text). */
 export function buildPacket(f: PacketFields, payload: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(PACKET_IDX_PAYLOAD + payload.length);
+  writePacketHeader(b, f);
+  b.set(payload, PACKET_IDX_PAYLOAD);
+  return b;
+}
+
+/**
+ * The same packet built without a copy: the header goes into the PACKET_IDX_PAYLOAD bytes right
+ * before `payload` in its buffer, which the caller guarantees are free.
+ */
+export function packetAroundPayload(f: PacketFields, payload: Uint8Array): Buffer {
+  const b = Buffer.from(payload.buffer, payload.byteOffset - PACKET_IDX_PAYLOAD, PACKET_IDX_PAYLOAD + payload.length);
+  writePacketHeader(b, f);
+  return b;
+}
+
+function writePacketHeader(b: Buffer, f: PacketFields): void {
   b.writeBigUInt64BE(BigInt.asUintN(64, f.packetId), PACKET_IDX_IV);
   writeAddress(b, PACKET_IDX_DEST, f.destination);
   writeAddress(b, PACKET_IDX_SOURCE, f.source);
   b[PACKET_IDX_FLAGS] = (f.fragmented ? FLAG_FRAGMENTED : 0) | ((f.cipher & 7) << 3) | ((f.hops ?? 0) & FLAGS_HOPS_MASK);
   b.fill(0, PACKET_IDX_MAC, PACKET_IDX_VERB);
   b[PACKET_IDX_VERB] = (f.verb & VERB_MASK) | (f.compressed ? VERB_FLAG_COMPRESSED : 0);
-  b.set(payload, PACKET_IDX_PAYLOAD);
-  return b;
 }
 
 /** A view of one non-head fragment. */
