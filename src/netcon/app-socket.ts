@@ -372,7 +372,8 @@ export class AppSocket {
   toApp(): void {
     if (this.gone || this.state !== 'connected' || this.tcpEof) return;
     while (!this.stream.writableNeedDrain) {
-      const r = this.tcp.read(READ_CHUNK);
+      // the received segments go out as one gathered write, without joining them first
+      const r = this.tcp.readv(READ_CHUNK);
       if (typeof r === 'number') {
         if (r === 0) {
           this.tcpEof = true;
@@ -384,12 +385,19 @@ export class AppSocket {
         }
         return;
       }
+      let bytes = 0;
+      for (const b of r) bytes += b.length;
       if (this.appShutRd) {
-        this.counters.inc('discardedPeerBytes', r.length);
+        this.counters.inc('discardedPeerBytes', bytes);
         continue;
       }
-      this.counters.bytesToApps += r.length;
-      this.stream.write(r);
+      this.counters.bytesToApps += bytes;
+      if (r.length === 1) this.stream.write(r[0]!);
+      else {
+        this.stream.cork();
+        for (const b of r) this.stream.write(b);
+        this.stream.uncork();
+      }
     }
   }
 

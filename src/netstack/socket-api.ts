@@ -84,6 +84,11 @@ export interface TcpSocket {
    * Reading is what opens the receive window again.
    */
   read(maxBytes?: number): Buffer | number;
+  /**
+   * read() without joining: up to `maxBytes` of received data as the stack holds it, a list of
+   * Buffers (for a gathered write), or the same 0 / negative errno as read().
+   */
+  readv(maxBytes: number): Buffer[] | number;
   /** Bytes ready to read. */
   readableBytes(): number;
 

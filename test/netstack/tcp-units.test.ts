@@ -124,6 +124,25 @@ describe('receive side', () => {
     expect(r.length).toBe(0);
   });
 
+  it('readv hands out the queued pieces themselves, trimming the last to the limit', () => {
+    const r = new ReceiveBuffer();
+    const a = Buffer.alloc(1000, 1);
+    const b = Buffer.alloc(1000, 2);
+    r.push(a);
+    r.push(b);
+    r.push(Buffer.from('tail'));
+    const got = r.readv(1500);
+    expect(got.length).toBe(2);
+    expect(got[0]).toBe(a); // no copy
+    expect(got[1]!.buffer).toBe(b.buffer);
+    expect(got[1]!.length).toBe(500);
+    expect(r.length).toBe(504);
+    const rest = r.readv(10_000);
+    expect(Buffer.concat(rest).equals(Buffer.concat([Buffer.alloc(500, 2), Buffer.from('tail')]))).toBe(true);
+    expect(r.length).toBe(0);
+    expect(r.readv(10)).toEqual([]);
+  });
+
   it('reassembly keeps out-of-order pieces, trims overlaps, builds SACK blocks', () => {
     const q = new Reassembly();
     const base = 0xfffffff0; // across the wrap

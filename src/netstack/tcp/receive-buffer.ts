@@ -79,6 +79,29 @@ export class ReceiveBuffer {
     return out;
   }
 
+  /** Takes up to `max` bytes as the queued pieces themselves (the last one trimmed), no copy. */
+  readv(max: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.length === 0 || max <= 0) return out;
+    this.tailIsSpare = false;
+    let n = max < this.length ? max : this.length;
+    this.length -= n;
+    while (n > 0) {
+      const b = this.q[this.head]!;
+      if (b.length <= n) {
+        out.push(b);
+        n -= b.length;
+        this.q[this.head++] = EMPTY;
+      } else {
+        out.push(b.subarray(0, n));
+        this.q[this.head] = b.subarray(n);
+        n = 0;
+      }
+    }
+    this.compact();
+    return out;
+  }
+
   private compact(): void {
     if (this.head === this.q.length) {
       this.q.length = 0;

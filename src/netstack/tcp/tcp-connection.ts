@@ -405,6 +405,17 @@ export class TcpConnection implements TcpSocket {
     return -Errno.EAGAIN;
   }
 
+  readv(maxBytes: number): Buffer[] | number {
+    if (!(maxBytes > 0)) return -Errno.EINVAL;
+    if (this.rcvQueue.length > 0 && !this.rdShut) {
+      const out = this.rcvQueue.readv(maxBytes);
+      this.afterRead();
+      return out;
+    }
+    const r = this.read(maxBytes);
+    return typeof r === 'number' ? r : [r];
+  }
+
   readableBytes(): number {
     return this.rdShut ? 0 : this.rcvQueue.length;
   }
