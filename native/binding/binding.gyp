@@ -4,6 +4,7 @@
       "target_name": "ztnc_binding",
       "sources": [
         "src/binding.cc",
+        "src/checksum.cc",
         "src/crypto.cc",
         "src/errno-error.cc",
         "src/fd.cc",

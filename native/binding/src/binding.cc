@@ -10,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterFdWatcher(env, exports);
   RegisterCrypto(env, exports);
   RegisterUdp(env, exports);
+  RegisterChecksum(env, exports);
   return exports;
 }
 

@@ -7,3 +7,4 @@ void RegisterFd(Napi::Env env, Napi::Object exports);
 void RegisterFdWatcher(Napi::Env env, Napi::Object exports);
 void RegisterTap(Napi::Env env, Napi::Object exports);
 void RegisterUdp(Napi::Env env, Napi::Object exports);
+void RegisterChecksum(Napi::Env env, Napi::Object exports);

@@ -29,6 +29,21 @@ export function sum16(buf: Uint8Array, start = 0, end = buf.length, acc = 0): nu
   return s;
 }
 
+/** A drop-in for `fastSum16` (same result), e.g. native code the host installs. */
+export type Sum16Function = (buf: Uint8Array, start: number, end: number) => number;
+
+let accelerated: Sum16Function | null = null;
+/** Ranges shorter than this stay in TypeScript: a call out costs more than it saves. */
+const ACCELERATE_FROM = 256;
+
+/**
+ * Installs a faster `fastSum16` for the whole process (the daemon installs the binding's native
+ * one); null goes back to the TypeScript loop.
+ */
+export function setSum16Accelerator(fn: Sum16Function | null): void {
+  accelerated = fn;
+}
+
 /**
  * The same running sum as `sum16` (folded to at most 17 bits), computed four bytes
  * at a time through a Uint32Array view: the one's-complement sum is byte-order independent, so
@@ -41,6 +56,7 @@ let cacheU32b: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 export function fastSum16(buf: Buffer, start: number, end: number): number {
   const len = end - start;
+  if (accelerated !== null && len >= ACCELERATE_FROM) return accelerated(buf, start, end);
   const abs = buf.byteOffset + start;
   if (len < 64 || abs & 1) return sum16(buf, start, end);
   let i = start;
