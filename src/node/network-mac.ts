@@ -53,6 +53,10 @@ export function macFromBytes(mac: Uint8Array): bigint {
   return v;
 }
 
+export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5];
+}
+
 export function isBroadcastMac(mac: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (mac[i] !== 0xff) return false;
   return true;

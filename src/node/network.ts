@@ -13,7 +13,7 @@ import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
 import { decodeNetworkConfig, NetworkType, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
-import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
+import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes, sameMac } from './network-mac.js';
 import type { Node } from './node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
 import type { Peer } from './peer.js';
@@ -84,6 +84,9 @@ export class Network {
   /** The network id as FRAME carries it. */
   private readonly nwidBytes: Buffer;
   private readonly beforeMemberSend = (peer: Peer): void => this.pushCredentials(peer, false);
+  private lastDestination: { address: bigint; mac: bigint; macBytes: Buffer } | null = null;
+  private lastSender: Peer | null = null;
+  private lastSenderMac = 0n;
 
   constructor(
     private readonly node: Node,
@@ -370,7 +373,7 @@ export class Network {
       case Verb.FRAME: {
         const f = parseFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
-        return this.deliver(peer, this.macInt, macIntForMember(peer.address, this.nwid), f.value.etherType, f.value.data, room(f.value.data), wireId, verb);
+        return this.deliver(peer, this.macInt, this.memberMac(peer), f.value.etherType, f.value.data, room(f.value.data), wireId, verb);
       }
       case Verb.EXT_FRAME: {
         const f = parseExtFrame(payload);
@@ -378,7 +381,7 @@ export class Network {
         const x = f.value;
         if (x.com) this.acceptCom(peer, x.com);
         // no bridging: the source must be the sender's own MAC
-        if (x.sourceMac !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
+        if (x.sourceMac !== this.memberMac(peer)) return void this.drop('frame_bridged');
         if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
         return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, room(x.data), wireId, verb);
       }
@@ -388,8 +391,8 @@ export class Network {
         const m = f.value;
         if (m.com) this.acceptCom(peer, m.com);
         if (!this.subscribed(m.group)) return void this.drop('multicast_not_subscribed');
-        const src = m.sourceMac ?? macIntForMember(peer.address, this.nwid);
-        if (src !== macIntForMember(peer.address, this.nwid)) return void this.drop('frame_bridged');
+        const src = m.sourceMac ?? this.memberMac(peer);
+        if (src !== this.memberMac(peer)) return void this.drop('frame_bridged');
         this.counters.inc('multicast_in');
         return this.deliver(peer, m.group.mac, src, m.etherType, m.data, room(m.data), wireId, verb);
       }
@@ -435,14 +438,15 @@ export class Network {
       const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
       return this.sendMulticast(group, eth);
     }
-    const dest = addressFromMac(eth.dst, this.nwid);
-    if (dest === null || dest === this.node.address) return void this.drop('tx_unknown_mac');
-    const srcMac = macFromBytes(eth.src);
+    const to = this.unicastDestination(eth.dst);
+    if (to === null) return void this.drop('tx_unknown_mac');
+    const dest = to.address;
+    const srcMac = sameMac(eth.src, this.mac) ? this.macInt : macFromBytes(eth.src);
     const verdict = filterFrame(this.config.rules, {
       ztSource: this.node.address,
       ztDest: dest,
       macSource: srcMac,
-      macDest: macFromBytes(eth.dst),
+      macDest: to.mac,
       etherType: eth.etherType,
       payload: eth.payload,
     });
@@ -458,10 +462,32 @@ export class Network {
       this.sendToMember(
         dest,
         Verb.EXT_FRAME,
-        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: macFromBytes(eth.dst), sourceMac: srcMac, etherType: eth.etherType, data: eth.payload }),
+        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: to.mac, sourceMac: srcMac, etherType: eth.etherType, data: eth.payload }),
       );
     }
     this.counters.inc('frames_out');
+  }
+
+  /**
+   * The member a unicast MAC belongs to (null: not a member's, or our own), remembered for the last
+   * MAC asked: a stream sends frame after frame to the same one.
+   */
+  private unicastDestination(mac: Buffer): { address: bigint; mac: bigint } | null {
+    const last = this.lastDestination;
+    if (last !== null && sameMac(mac, last.macBytes)) return last;
+    const address = addressFromMac(mac, this.nwid);
+    if (address === null || address === this.node.address) return null;
+    this.lastDestination = { address, mac: macFromBytes(mac), macBytes: Buffer.from(mac.subarray(0, 6)) };
+    return this.lastDestination;
+  }
+
+  /** The MAC of a member that sends to us, remembered for the last sender. */
+  private memberMac(peer: Peer): bigint {
+    if (this.lastSender !== peer) {
+      this.lastSender = peer;
+      this.lastSenderMac = this.memberMac(peer);
+    }
+    return this.lastSenderMac;
   }
 
   private sendMulticast(group: MulticastGroup, eth: EthernetView): void {

@@ -157,15 +157,18 @@ function matches(rule: RuleView, f: FrameFacts, ip: Ipv4Facts | null): boolean |
 }
 
 /** Runs the rules over one frame. */
+const ACCEPTED: FilterVerdict = { accept: true };
+
 export function filterFrame(rules: readonly RuleView[], f: FrameFacts): FilterVerdict {
-  const ip = ipv4Facts(f);
+  // the IPv4 fields are read once, and only when a match needs them (accept-all never does)
+  let ip: Ipv4Facts | null | undefined;
   let setMatches = true;
   for (const rule of rules) {
     if (rule.type < 24) {
       if (setMatches) {
         switch (rule.type) {
           case RuleType.ACTION_ACCEPT:
-            return { accept: true };
+            return ACCEPTED;
           case RuleType.ACTION_DROP:
             return { accept: false, reason: 'rule: drop' };
           case RuleType.ACTION_BREAK:
@@ -179,6 +182,7 @@ export function filterFrame(rules: readonly RuleView[], f: FrameFacts): FilterVe
       setMatches = true;
       continue;
     }
+    if (ip === undefined) ip = ipv4Facts(f);
     const m = matches(rule, f, ip);
     if (m === null) return { accept: false, reason: `rule: unsupported match ${rule.type}` };
     const r = m !== rule.not;
