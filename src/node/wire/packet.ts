@@ -83,8 +83,10 @@ function readAddress(b: Buffer, at: number): bigint {
 }
 
 function writeAddress(b: Buffer, at: number, a: bigint): void {
-  b[at] = Number((a >> 32n) & 0xffn);
-  b.writeUInt32BE(Number(a & 0xffffffffn), at + 1);
+  // 40 bits are exact in a double: one conversion, no intermediate BigInts
+  const n = Number(BigInt.asUintN(40, a));
+  b[at] = Math.floor(n / 0x100000000) & 0xff;
+  b.writeUInt32BE(n >>> 0, at + 1);
 }
 
 /** A view of one packet (or head fragment). The buffer is not copied. */
