@@ -55,8 +55,12 @@ let cacheU32a: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 let cacheU32b: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 export function fastSum16(buf: Buffer, start: number, end: number): number {
+  if (accelerated !== null && end - start >= ACCELERATE_FROM) return accelerated(buf, start, end);
+  return typeScriptSum16(buf, start, end);
+}
+
+function typeScriptSum16(buf: Buffer, start: number, end: number): number {
   const len = end - start;
-  if (accelerated !== null && len >= ACCELERATE_FROM) return accelerated(buf, start, end);
   const abs = buf.byteOffset + start;
   if (len < 64 || abs & 1) return sum16(buf, start, end);
   let i = start;
