@@ -79,14 +79,10 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
       active_ = false;
       Unref();
     }
-    onEvent_.MakeCallback(Value(),
-                          {Napi::Boolean::New(env, (events & UV_READABLE) != 0 || err != 0),
-                           Napi::Boolean::New(env, (events & UV_WRITABLE) != 0 || err != 0), Napi::Number::New(env, err)},
-                          *async_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
+    ztnc::CallFromLoop(env, onEvent_, Value(),
+                       {Napi::Boolean::New(env, (events & UV_READABLE) != 0 || err != 0),
+                        Napi::Boolean::New(env, (events & UV_WRITABLE) != 0 || err != 0), Napi::Number::New(env, err)},
+                       *async_);
   }
 
   // start(readable, writable): (re)arms for those events; both false is stop().

@@ -1,5 +1,5 @@
 // A uv_poll_t watching an fd on this Node environment's event loop, shared by the objects that
-// wait for fds to become ready (FdWatcher, TapDevice).
+// wait for fds to become ready (FdWatcher, TapDevice, UdpSocket), and how they call back.
 #pragma once
 
 #include <napi.h>
@@ -27,6 +27,17 @@ inline uv_poll_t* OpenPollHandle(Napi::Env env, int fd, void* owner) {
   }
   poll->data = owner;
   return poll;
+}
+
+// Calls a JavaScript callback from a libuv callback. No JavaScript frame is below us, so an
+// exception the callback throws goes to the process (uncaughtException), not back to a caller.
+inline void CallFromLoop(Napi::Env env, Napi::FunctionReference& fn, napi_value recv,
+                         const std::initializer_list<napi_value>& args, Napi::AsyncContext& async) {
+  fn.MakeCallback(recv, args, async);
+  if (env.IsExceptionPending()) {
+    Napi::Error err = env.GetAndClearPendingException();
+    napi_fatal_exception(env, err.Value());
+  }
 }
 
 // Detaches the handle from its owner and frees it once libuv has closed it (the caller stops

@@ -188,12 +188,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   }
 
   void Call(Napi::Env env, Napi::FunctionReference& fn, Napi::Value arg) {
-    fn.MakeCallback(Value(), {arg}, *async_);
-    // No JavaScript frame is below us: hand an exception thrown by the callback to the process.
-    if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
-    }
+    ztnc::CallFromLoop(env, fn, Value(), {arg}, *async_);
   }
 
   // Writes one frame. true = sent; false = dropped (queue full, link down), counted in stats().

@@ -139,7 +139,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static constexpr int kSlots = 32;
   // A GRO message can carry up to 64 KiB of segments.
   static constexpr size_t kSlotSize = 65536;
-  // Datagrams read per readiness event, so one busy socket cannot starve the rest of the loop.
+  // recvmmsg rounds and bytes taken per readiness event, so one busy socket cannot starve the
+  // rest of the loop.
   static constexpr int kReadsPerEvent = 8;
   static constexpr size_t kMaxBytesPerEvent = 1 << 20;
   static constexpr int kMaxSegments = 64;
@@ -185,7 +186,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (status < 0 || (events & UV_READABLE)) self->ReadBatch(env);
     if (self->fd_ >= 0 && self->wantWritable_ && (events & UV_WRITABLE)) {
       self->Arm(env, false);
-      self->Call(env, self->onWritable_, {});
+      ztnc::CallFromLoop(env, self->onWritable_, self->Value(), {}, *self->async_);
     }
   }
 
@@ -260,7 +261,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     memcpy(m.Data(), sourceOf.data(), sourceOf.size() * sizeof(uint32_t));
     Napi::Array list = Napi::Array::New(env, sources.size());
     for (uint32_t i = 0; i < sources.size(); i++) list.Set(i, AddressPair(env, sources[i]));
-    Call(env, onDatagrams_, {datagrams, m, list});
+    ztnc::CallFromLoop(env, onDatagrams_, Value(), {datagrams, m, list}, *async_);
   }
 
   static Napi::Array AddressPair(Napi::Env env, const SockAddr& a) {
@@ -277,15 +278,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     pair.Set(uint32_t(0), Napi::String::New(env, text));
     pair.Set(uint32_t(1), Napi::Number::New(env, port));
     return pair;
-  }
-
-  void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-    fn.MakeCallback(Value(), args, *async_);
-    // No JavaScript frame is below us: hand an exception thrown by the callback to the process.
-    if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
-    }
   }
 
   struct Outgoing {
