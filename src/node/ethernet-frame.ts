@@ -3,6 +3,7 @@
  * frames without their 14-byte header (FRAME: ethertype + payload; the MACs are implied or given
  * separately), so frames are split on the way out and rebuilt on the way in.
  */
+import { writeMac } from './network-mac.js';
 import { FRAME_HEADER_LENGTH } from './wire/frame.js';
 
 export const ETHERNET_HEADER_LEN = 14;
@@ -47,14 +48,6 @@ export function frameAroundPayload(dst: bigint, src: bigint, etherType: number, 
   f[12] = etherType >>> 8;
   f[13] = etherType & 0xff;
   return f;
-}
-
-function writeMac(b: Buffer, off: number, mac: bigint): void {
-  const n = Number(mac & 0xffffffffffffn);
-  const hi = Math.floor(n / 0x100000000);
-  b[off] = hi >>> 8;
-  b[off + 1] = hi & 0xff;
-  b.writeUInt32BE(n >>> 0, off + 2);
 }
 
 /**

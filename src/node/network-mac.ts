@@ -43,8 +43,18 @@ export function addressFromMac(mac: Uint8Array, nwid: bigint): bigint | null {
 
 export function macToBytes(m: bigint): Buffer {
   const b = Buffer.alloc(6);
-  b.writeUIntBE(Number(m & 0xffffffffffffn), 0, 6);
+  writeMac(b, 0, m);
   return b;
+}
+
+/** Writes a 48-bit MAC into b[off, off + 6). */
+export function writeMac(b: Buffer, off: number, mac: bigint): void {
+  // 48 bits are exact in a double: one conversion, no intermediate BigInts
+  const n = Number(mac & 0xffffffffffffn);
+  const hi = Math.floor(n / 0x100000000);
+  b[off] = hi >>> 8;
+  b[off + 1] = hi & 0xff;
+  b.writeUInt32BE(n >>> 0, off + 2);
 }
 
 export function macFromBytes(mac: Uint8Array): bigint {

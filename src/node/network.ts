@@ -352,7 +352,6 @@ export class Network {
    * overwrite: a frame's Ethernet header is then rebuilt in place instead of copying the frame.
    */
   onPeerVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom = 0): void {
-    const room = (data: Buffer): number => (headroom > 0 && data.buffer === payload.buffer ? headroom + data.byteOffset - payload.byteOffset : 0);
     switch (verb) {
       case Verb.NETWORK_CREDENTIALS: {
         const c = parseNetworkCredentials(payload);
@@ -373,7 +372,7 @@ export class Network {
       case Verb.FRAME: {
         const f = parseFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
-        return this.deliver(peer, this.macInt, this.memberMac(peer), f.value.etherType, f.value.data, room(f.value.data), wireId, verb);
+        return this.deliver(peer, this.macInt, this.memberMac(peer), f.value.etherType, f.value.data, roomBefore(f.value.data, payload, headroom), wireId, verb);
       }
       case Verb.EXT_FRAME: {
         const f = parseExtFrame(payload);
@@ -383,7 +382,7 @@ export class Network {
         // no bridging: the source must be the sender's own MAC
         if (x.sourceMac !== this.memberMac(peer)) return void this.drop('frame_bridged');
         if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
-        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, room(x.data), wireId, verb);
+        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, roomBefore(x.data, payload, headroom), wireId, verb);
       }
       case Verb.MULTICAST_FRAME: {
         const f = parseMulticastFrame(payload);
@@ -394,7 +393,7 @@ export class Network {
         const src = m.sourceMac ?? this.memberMac(peer);
         if (src !== this.memberMac(peer)) return void this.drop('frame_bridged');
         this.counters.inc('multicast_in');
-        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, room(m.data), wireId, verb);
+        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, roomBefore(m.data, payload, headroom), wireId, verb);
       }
       case Verb.MULTICAST_LIKE:
         return; // members learn subscriptions from gathers; roots keep the table
@@ -454,10 +453,9 @@ export class Network {
     if (srcMac === this.macInt) {
       // FRAME: the network id goes over the MACs and the packet header into the headroom, so the
       // frame is not copied; without room for that, a copy
-      if (headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH >= PACKET_IDX_PAYLOAD) {
-        const payload = frameInEthernet(this.nwidBytes, frame);
-        this.sendToMember(dest, Verb.FRAME, payload, headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH);
-      } else this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
+      const payloadRoom = headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH;
+      if (payloadRoom >= PACKET_IDX_PAYLOAD) this.sendToMember(dest, Verb.FRAME, frameInEthernet(this.nwidBytes, frame), payloadRoom);
+      else this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
     } else {
       this.sendToMember(
         dest,
@@ -546,4 +544,9 @@ export class Network {
     const frames = pending.frames.splice(0);
     for (const f of frames) for (const m of others.slice(0, this.config?.multicastLimit || 32)) this.sendMulticastTo(m, group, f.eth);
   }
+}
+
+/** Free bytes before `data`, a view inside `payload` that has `headroom` free bytes before it. */
+function roomBefore(data: Buffer, payload: Buffer, headroom: number): number {
+  return headroom > 0 && data.buffer === payload.buffer ? headroom + data.byteOffset - payload.byteOffset : 0;
 }
