@@ -23,8 +23,7 @@ import {
   memoryHardHashSync,
   memoryHardHashUncached,
 } from './crypto/memory-hard-hash.js';
-
-export const ADDRESS_LENGTH = 5;
+import { ADDRESS_LENGTH, readAddress, writeAddress } from './wire/address.js';
 /** Binary form without a private key: address, type, public key, private-key length byte. */
 export const IDENTITY_PUBLIC_BINARY_LENGTH = ADDRESS_LENGTH + 1 + PUBLIC_KEY_LENGTH + 1;
 const IDENTITY_TYPE_C25519 = 0;
@@ -43,25 +42,12 @@ export function addressToHex(address: bigint): string {
   return address.toString(16).padStart(10, '0');
 }
 
-export function addressFromBytes(buf: Uint8Array, offset: number): bigint {
-  let a = 0n;
-  for (let i = 0; i < ADDRESS_LENGTH; i++) a = (a << 8n) | BigInt(buf[offset + i]!);
-  return a;
-}
-
-export function writeAddress(address: bigint, buf: Uint8Array, offset: number): void {
-  for (let i = ADDRESS_LENGTH - 1; i >= 0; i--) {
-    buf[offset + i] = Number(address & 0xffn);
-    address >>= 8n;
-  }
-}
-
 const HEX10 = /^[0-9a-f]{10}$/i;
 const HEX128 = /^[0-9a-f]{128}$/i;
 
 /** What a digest says about a public key: the address it yields and whether it passes the work check. */
 function digestAddress(digest: Uint8Array): bigint {
-  return addressFromBytes(digest, 59);
+  return readAddress(digest, 59);
 }
 
 const AGREE_CACHE_LIMIT = 1024;
@@ -123,7 +109,7 @@ export class Identity {
    */
   static fromBinary(buf: Uint8Array, offset: number): { identity: Identity; bytesRead: number } | null {
     if (offset < 0 || offset + IDENTITY_PUBLIC_BINARY_LENGTH > buf.length) return null;
-    const address = addressFromBytes(buf, offset);
+    const address = readAddress(buf, offset);
     if (isReservedAddress(address)) return null;
     if (buf[offset + ADDRESS_LENGTH] !== IDENTITY_TYPE_C25519) return null;
     const pubStart = offset + ADDRESS_LENGTH + 1;
@@ -162,7 +148,7 @@ export class Identity {
   toBinary(includePrivate = false): Buffer {
     const withPriv = includePrivate && this.privateKey !== null;
     const out = Buffer.alloc(IDENTITY_PUBLIC_BINARY_LENGTH + (withPriv ? PRIVATE_KEY_LENGTH : 0));
-    writeAddress(this.address, out, 0);
+    writeAddress(out, 0, this.address);
     out[ADDRESS_LENGTH] = IDENTITY_TYPE_C25519;
     this.publicKey.copy(out, ADDRESS_LENGTH + 1);
     if (withPriv) {

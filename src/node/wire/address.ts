@@ -2,6 +2,23 @@
 
 export const ADDRESS_LENGTH = 5;
 
+/** The address in b[at, at + 5), big-endian. */
+export function readAddress(b: Uint8Array, at: number): bigint {
+  // 40 bits are exact in a double: one BigInt conversion instead of one per byte
+  return BigInt(b[at]! * 0x100000000 + ((b[at + 1]! << 24) >>> 0) + (b[at + 2]! << 16) + (b[at + 3]! << 8) + b[at + 4]!);
+}
+
+/** Writes the address into b[at, at + 5), big-endian. */
+export function writeAddress(b: Uint8Array, at: number, a: bigint): void {
+  const n = Number(BigInt.asUintN(40, a));
+  const lo = n >>> 0;
+  b[at] = Math.floor(n / 0x100000000) & 0xff;
+  b[at + 1] = lo >>> 24;
+  b[at + 2] = (lo >>> 16) & 0xff;
+  b[at + 3] = (lo >>> 8) & 0xff;
+  b[at + 4] = lo & 0xff;
+}
+
 export function formatAddress(a: bigint): string {
   return a.toString(16).padStart(10, '0');
 }

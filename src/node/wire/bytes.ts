@@ -6,6 +6,8 @@
  * callers copy what they keep beyond the packet's life.
  */
 
+import { readAddress, writeAddress } from './address.js';
+
 /** Result of parsing untrusted bytes: a value, or the reason it was rejected. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -76,8 +78,7 @@ export class Reader {
   /** A 40-bit ZeroTier address. */
   address(what = 'address'): bigint {
     const at = this.take(5, what);
-    if (at < 0) return 0n;
-    return (BigInt(this.buf[at]!) << 32n) | BigInt(this.buf.readUInt32BE(at + 1));
+    return at < 0 ? 0n : readAddress(this.buf, at);
   }
 
   /** A 48-bit MAC address. */
@@ -151,9 +152,7 @@ export class Writer {
   }
 
   address(v: bigint): this {
-    const at = this.room(5);
-    this.buf[at] = Number((v >> 32n) & 0xffn);
-    this.buf.writeUInt32BE(Number(v & 0xffffffffn), at + 1);
+    writeAddress(this.buf, this.room(5), v);
     return this;
   }
 

@@ -5,6 +5,7 @@
  * Fragment: id (8) · destination (5) · 0xff · (total << 4 | number) · hops · data.
  * The verb byte and payload are encrypted under ciphers 1 and 3; read them only after dearmor.
  */
+import { readAddress, writeAddress } from './address.js';
 import { fail, ok, type Parsed } from './bytes.js';
 
 export const PACKET_IDX_IV = 0;
@@ -78,16 +79,7 @@ export function isFragment(datagram: Uint8Array): boolean {
   return datagram.length >= FRAGMENT_HEADER_LENGTH && datagram[FRAGMENT_IDX_INDICATOR] === FRAGMENT_INDICATOR;
 }
 
-function readAddress(b: Buffer, at: number): bigint {
-  return (BigInt(b[at]!) << 32n) | BigInt(b.readUInt32BE(at + 1));
-}
 
-function writeAddress(b: Buffer, at: number, a: bigint): void {
-  // 40 bits are exact in a double: one conversion, no intermediate BigInts
-  const n = Number(BigInt.asUintN(40, a));
-  b[at] = Math.floor(n / 0x100000000) & 0xff;
-  b.writeUInt32BE(n >>> 0, at + 1);
-}
 
 /** A view of one packet (or head fragment). The buffer is not copied. */
 export class PacketView {
