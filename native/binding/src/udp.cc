@@ -309,7 +309,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint32_t n = list.Length() / 3;
     std::vector<Outgoing> out;
     out.reserve(n);
-    std::string lastIp;
+    // Datagrams to one peer carry the same ip string: it is parsed once per run, not per datagram.
+    Napi::Value lastIp;
     int lastPort = -1;
     SockAddr lastAddr;
     socklen_t lastLen = 0;
@@ -320,12 +321,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         Napi::TypeError::New(env, "send([ip, port, Buffer, ...])").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      std::string ip = ipv.As<Napi::String>().Utf8Value();
       int port = portv.As<Napi::Number>().Int32Value();
-      if (ip != lastIp || port != lastPort) {
-        lastIp = ip;
+      if (port != lastPort || lastIp.IsEmpty() || !ipv.StrictEquals(lastIp)) {
+        lastIp = ipv;
         lastPort = port;
-        lastOk = ParseAddress(family_, ip, port, &lastAddr, &lastLen);
+        lastOk = ParseAddress(family_, ipv.As<Napi::String>().Utf8Value(), port, &lastAddr, &lastLen);
       }
       auto buf = datav.As<Napi::Buffer<uint8_t>>();
       Outgoing o;
