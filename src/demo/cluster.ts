@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interceptEnv } from '../netcon/intercept-env.js';
-import { resolveToolset, type Toolset, toolsetEnv } from './commands.js';
+import { resolveToolsetIn, type Toolset, toolsetEnv } from './commands.js';
 import { ServiceDaemon } from './daemon.js';
 import { type LongRunning, run, type RunOptions, type RunResult, start, type StartOptions } from './processes.js';
 
@@ -78,12 +78,7 @@ export class Cluster {
     this.dir = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'ztnc-cluster-'));
     this.log = opts.log ?? (() => undefined);
     this.keep = opts.keep ?? false;
-    try {
-      this.toolset = resolveToolset({ binDir: opts.binDir, library: opts.library, scratch: this.dir });
-    } catch (e) {
-      rmSync(this.dir, { recursive: true, force: true });
-      throw e;
-    }
+    this.toolset = resolveToolsetIn(this.dir, opts);
     this.env = toolsetEnv(this.toolset);
   }
 

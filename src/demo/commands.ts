@@ -6,7 +6,7 @@
  * PATH already has (an installed package).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interceptLibraryPath } from '../netcon/intercept-env.js';
@@ -65,6 +65,16 @@ export function resolveToolset(opts: { binDir?: string; library?: string; scratc
     if (!onPath(n, process.env.PATH)) throw new Error(`${n} is neither built (dist/src/cli) nor on PATH`);
   }
   return { binDir: null, library };
+}
+
+/** resolveToolset for a runner's fresh scratch directory, which is removed again when it fails. */
+export function resolveToolsetIn(scratch: string, opts: { binDir?: string; library?: string }): Toolset {
+  try {
+    return resolveToolset({ binDir: opts.binDir, library: opts.library, scratch });
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** `base` with the toolset's commands first on PATH and the built-in planet refused. */

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveToolset, type Toolset, toolsetEnv } from './commands.js';
+import { resolveToolsetIn, type Toolset, toolsetEnv } from './commands.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, start, terminatePid, waitFor } from './processes.js';
 
 /** Every row of the matrix, in the order they run. */
@@ -94,12 +94,7 @@ export class MatrixRunner {
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
     this.resultsDir = opts.resultsDir ?? join(this.scripts, '_results');
     mkdirSync(this.resultsDir, { recursive: true });
-    try {
-      this.toolset = resolveToolset({ binDir: opts.binDir, library: opts.library, scratch: this.dir });
-    } catch (e) {
-      rmSync(this.dir, { recursive: true, force: true });
-      throw e;
-    }
+    this.toolset = resolveToolsetIn(this.dir, opts);
     this.env = toolsetEnv(this.toolset);
     this.log = opts.log ?? (() => undefined);
     this.timeoutSec = opts.timeoutSec ?? 120;
