@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { NetworkController } from '../../src/controller/index.js';
 import { loadOrCreateAuthToken } from '../../src/service/http/auth-token.js';
 import { Router } from '../../src/service/http/router.js';
@@ -21,6 +22,19 @@ export interface ProgramResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * A failed command: the given exit code, nothing on stdout, exactly one line on stderr matching
+ * `pattern` (and `prefix`, when given: ztnc-cli's own errors start with `ztnc-cli: `).
+ */
+export function expectOneLineError(r: ProgramResult, code: number, pattern: RegExp, prefix?: RegExp): void {
+  expect(r.code).toBe(code);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  expect(lines).toHaveLength(1);
+  if (prefix) expect(lines[0]).toMatch(prefix);
+  expect(lines[0]).toMatch(pattern);
 }
 
 /** Runs a bundled command to completion (never through a shell). */

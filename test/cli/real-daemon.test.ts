@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, serviceEnv, startService, tempDir, waitFor, type Service } from '../service/service-harness.js';
-import { runProgram, type ProgramResult } from './harness.js';
+import { runProgram, type ProgramResult, expectOneLineError } from './harness.js';
 
 const WAIT_MS = 90_000;
 /** Two daemon start-ups and the waits for an address, on a loaded machine. */
@@ -19,11 +19,7 @@ function cli(home: string, ...args: string[]): Promise<ProgramResult> {
 }
 
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
+  expectOneLineError(r, code, pattern);
 }
 
 /** A UDP port free right now (bound to port 0, then released). */

@@ -4,15 +4,10 @@
  * SQLite database served by the real local API server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_ADDRESS, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult } from './harness.js';
+import { FAKE_ADDRESS, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
 
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^ztnc-cli: /);
-  expect(lines[0]).toMatch(pattern);
+  expectOneLineError(r, code, pattern, /^ztnc-cli: /);
 }
 
 describe('ztnc-cli net commands', () => {

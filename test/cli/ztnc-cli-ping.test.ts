@@ -4,20 +4,14 @@
  * and API error as one line on stderr.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult } from './harness.js';
+import { removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
 
 const NWID = '8056c2e21c000001';
 const PEER = '10.147.17.20';
 const NOBODY = '10.147.17.99';
 
-/** A failure: nothing on stdout, exactly one line on stderr, the given exit code. */
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^ztnc-cli: /);
-  expect(lines[0]).toMatch(pattern);
+  expectOneLineError(r, code, pattern, /^ztnc-cli: /);
 }
 
 describe('ztnc-cli ping', () => {

@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VERSION_TEXT } from '../../src/service/json-views.js';
-import { FAKE_ADDRESS, FAKE_VERSION, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult } from './harness.js';
+import { FAKE_ADDRESS, FAKE_VERSION, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
 
 const NWID = '8056c2e21c000001';
 
@@ -16,14 +16,8 @@ function cli(args: string[], env?: NodeJS.ProcessEnv): Promise<ProgramResult> {
   return runProgram('ztnc-cli', args, { env });
 }
 
-/** A failure: nothing on stdout, exactly one line on stderr, the given exit code. */
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^ztnc-cli: /);
-  expect(lines[0]).toMatch(pattern);
+  expectOneLineError(r, code, pattern, /^ztnc-cli: /);
 }
 
 /** A TCP port nothing listens on (bound, then released). */
