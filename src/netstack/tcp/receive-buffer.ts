@@ -48,41 +48,16 @@ export class ReceiveBuffer {
   }
 
   read(max: number): Buffer {
-    if (this.length === 0 || max <= 0) return EMPTY;
-    // whatever we hand out or trim must no longer grow in place
-    this.tailIsSpare = false;
-    const first = this.q[this.head]!;
-    if (first.length >= max || this.head + 1 === this.q.length) {
-      if (first.length <= max) {
-        this.q[this.head++] = EMPTY;
-        this.length -= first.length;
-        this.compact();
-        return first;
-      }
-      this.q[this.head] = first.subarray(max);
-      this.length -= max;
-      return first.subarray(0, max);
-    }
-    const n = max < this.length ? max : this.length;
-    const out = Buffer.allocUnsafe(n);
-    let o = 0;
-    while (o < n) {
-      const b = this.q[this.head]!;
-      const k = b.length <= n - o ? b.length : n - o;
-      b.copy(out, o, 0, k);
-      o += k;
-      if (k === b.length) this.q[this.head++] = EMPTY;
-      else this.q[this.head] = b.subarray(k);
-    }
-    this.length -= n;
-    this.compact();
-    return out;
+    const parts = this.readv(max);
+    if (parts.length === 0) return EMPTY;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   /** Takes up to `max` bytes as the queued pieces themselves (the last one trimmed), no copy. */
   readv(max: number): Buffer[] {
     const out: Buffer[] = [];
     if (this.length === 0 || max <= 0) return out;
+    // whatever we hand out or trim must no longer grow in place
     this.tailIsSpare = false;
     let n = max < this.length ? max : this.length;
     this.length -= n;

@@ -392,6 +392,21 @@ export class TcpConnection implements TcpSocket {
       this.afterRead();
       return b;
     }
+    return this.readStatus();
+  }
+
+  readv(maxBytes: number): Buffer[] | number {
+    if (!(maxBytes > 0)) return -Errno.EINVAL;
+    if (this.rcvQueue.length > 0 && !this.rdShut) {
+      const out = this.rcvQueue.readv(maxBytes);
+      this.afterRead();
+      return out;
+    }
+    return this.readStatus();
+  }
+
+  /** What read() returns when there is no data to hand out: a pending error, 0 at EOF, or -EAGAIN. */
+  private readStatus(): number {
     if (this.readError) {
       const e = this.readError;
       this.readError = 0;
@@ -403,17 +418,6 @@ export class TcpConnection implements TcpSocket {
     if (s === 'LISTEN') return -Errno.ENOTCONN;
     if (s === 'CLOSED') return this.everConnected ? 0 : -Errno.ENOTCONN;
     return -Errno.EAGAIN;
-  }
-
-  readv(maxBytes: number): Buffer[] | number {
-    if (!(maxBytes > 0)) return -Errno.EINVAL;
-    if (this.rcvQueue.length > 0 && !this.rdShut) {
-      const out = this.rcvQueue.readv(maxBytes);
-      this.afterRead();
-      return out;
-    }
-    const r = this.read(maxBytes);
-    return typeof r === 'number' ? r : [r];
   }
 
   readableBytes(): number {
