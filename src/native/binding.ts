@@ -1,6 +1,7 @@
 /**
- * Typed access to the N-API addon in native/binding: what Node cannot do by itself (or not fast enough) — AF_UNIX
- * socketpairs, fd passing with SCM_RIGHTS, peer credentials, TAP devices.
+ * Typed access to the N-API addon in native/binding: what Node cannot do by itself, or not fast
+ * enough — AF_UNIX socketpairs, fd passing with SCM_RIGHTS, peer credentials, TAP devices, the
+ * batched UDP underlay, AES-GMAC-SIV and the Internet checksum.
  *
  * Error convention: a failed system call throws a `SystemError` — an Error with `errno` (the
  * positive POSIX errno), `code` ('EBADF', 'EPERM', …) and `syscall`, the same shape as Node's own
