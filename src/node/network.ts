@@ -483,7 +483,7 @@ export class Network {
   private memberMac(peer: Peer): bigint {
     if (this.lastSender !== peer) {
       this.lastSender = peer;
-      this.lastSenderMac = this.memberMac(peer);
+      this.lastSenderMac = macIntForMember(peer.address, this.nwid);
     }
     return this.lastSenderMac;
   }

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../src/netstack/addr.js';
+import { ETHERTYPE_IPV4 } from '../../src/netstack/wire/ethernet.js';
+import { macIntForMember, macToBytes } from '../../src/node/network-mac.js';
+import { emitExtFrame } from '../../src/node/wire/frame.js';
+import { Verb } from '../../src/node/wire/packet.js';
 import { NetSim, NWID, tcpTransfer } from './sim-harness.js';
 
 let sim: NetSim | null = null;
@@ -39,6 +43,66 @@ describe('network membership in simulation', () => {
     expect(netA.counters.get('multicast_out') + b.nets.get(NWID)!.counters.get('multicast_out')).toBeGreaterThan(0);
     expect(b.nets.get(NWID)!.counters.get('credentials_accepted')).toBeGreaterThan(0);
     for (const n of sim.nodes.values()) expect(n.node.counters.get('rx_exception')).toBe(0);
+  });
+});
+
+describe('frames from several members', () => {
+  it("each frame reaches the stack with its sender's MAC; EXT_FRAME is taken from the sender's MAC only", async () => {
+    sim = new NetSim();
+    sim.startInfrastructure();
+    const a = sim.addMember('A', 2, '10.99.0.3');
+    const b = sim.addMember('B', 3, '10.99.0.4');
+    const d = sim.addMember('D', 4, '10.99.0.5');
+    await sim.run(2_000);
+    for (const m of [a, b, d]) {
+      m.nets.join(NWID);
+      sim.backend.authorize(NWID, m.node.address);
+    }
+    expect(await sim.until(() => ['A', 'B', 'D'].every((n) => sim!.status(n) === 'OK'), 20_000)).toBe(true);
+    const netB = b.nets.get(NWID)!;
+    const stackB = netB.stack!;
+    const sources: string[] = [];
+    const input = stackB.input.bind(stackB);
+    stackB.input = (frame: Buffer): void => {
+      sources.push(frame.subarray(6, 12).toString('hex'));
+      input(frame);
+    };
+    const macOf = (m: typeof a): string => macToBytes(macIntForMember(m.node.address, NWID)).toString('hex');
+    // senders take turns, so a remembered sender MAC would show up on the next one's frames
+    for (const [from, mac] of [
+      ['A', macOf(a)],
+      ['D', macOf(d)],
+      ['A', macOf(a)],
+    ] as const) {
+      sources.length = 0;
+      expect(await sim.ping(from, 'B')).toMatchObject({ ok: true });
+      expect(sources.length).toBeGreaterThan(0);
+      expect(new Set(sources)).toEqual(new Set([mac]));
+    }
+
+    // EXT_FRAME (what stock nodes send with a certificate attached): the sender's own MAC is taken,
+    // any other source MAC is bridging, which members do not do
+    const extFrame = (sourceMac: bigint): Buffer =>
+      emitExtFrame({
+        networkId: NWID,
+        flags: 0,
+        com: null,
+        destMac: macIntForMember(b.node.address, NWID),
+        sourceMac,
+        etherType: ETHERTYPE_IPV4,
+        data: Buffer.alloc(20),
+      });
+    const framesIn = netB.counters.get('frames_in');
+    const bridged = netB.counters.get('drop_frame_bridged');
+    sources.length = 0;
+    a.node.sendTo(b.node.address, Verb.EXT_FRAME, extFrame(macIntForMember(a.node.address, NWID)));
+    await sim.run(500);
+    expect(netB.counters.get('frames_in')).toBe(framesIn + 1);
+    expect(sources).toEqual([macOf(a)]);
+    a.node.sendTo(b.node.address, Verb.EXT_FRAME, extFrame(macIntForMember(d.node.address, NWID)));
+    await sim.run(500);
+    expect(netB.counters.get('frames_in')).toBe(framesIn + 1);
+    expect(netB.counters.get('drop_frame_bridged')).toBe(bridged + 1);
   });
 });
 
