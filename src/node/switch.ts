@@ -28,6 +28,7 @@ import {
   isFragment,
   MAX_HOPS,
   PACKET_IDX_FLAGS,
+  PACKET_IDX_IV,
   PACKET_IDX_PAYLOAD,
   PACKET_IDX_VERB,
   packetAroundPayload,
@@ -155,7 +156,7 @@ export class Switch {
       if (r.kind === 'complete') this.whole(r.packet, from);
       return;
     }
-    this.whole(data, from);
+    this.whole(data, from, p.value);
   }
 
   /** Roots forward packets between peers unchanged except the hop count. */
@@ -203,30 +204,39 @@ export class Switch {
     this.host.counters.inc('rendezvous_sent', 2);
   }
 
-  /** A whole packet addressed to us. */
-  whole(packet: Buffer, from: Endpoint): void {
-    const v = PacketView.parse(packet);
-    if (!v.ok) return this.drop('malformed');
-    const view = v.value;
-    if (view.source === this.host.address) return this.drop('from_self');
-    const peer = this.host.topology.get(view.source);
+  /** A whole packet addressed to us (`parsed`: its view, when the caller has one already). */
+  whole(packet: Buffer, from: Endpoint, parsed?: PacketView): void {
+    let view = parsed;
+    if (!view) {
+      const v = PacketView.parse(packet);
+      if (!v.ok) return this.drop('malformed');
+      view = v.value;
+    }
+    const source = view.source;
+    if (source === this.host.address) return this.drop('from_self');
+    const peer = this.host.topology.get(source);
     if (!peer) return this.host.onStranger(packet, view, from);
-    this.open(peer, packet, from);
+    this.open(peer, packet, from, view);
   }
 
   /** Authenticates and decrypts a packet from a known peer, then hands it on. */
-  open(peer: Peer, packet: Buffer, from: Endpoint): void {
-    const view = PacketView.parse(packet);
-    if (!view.ok) return this.drop('malformed');
-    const wireId = view.value.packetId;
-    const hops = view.value.hops;
-    const plainHello = view.value.cipher === 0 && (packet[PACKET_IDX_VERB]! & VERB_MASK) === Verb.HELLO;
+  open(peer: Peer, packet: Buffer, from: Endpoint, parsed?: PacketView): void {
+    let view = parsed;
+    if (!view) {
+      const v = PacketView.parse(packet);
+      if (!v.ok) return this.drop('malformed');
+      view = v.value;
+    }
+    const hops = view.hops;
+    const plainHello = view.cipher === 0 && (packet[PACKET_IDX_VERB]! & VERB_MASK) === Verb.HELLO;
     if (!dearmor(packet, peer.key)) {
       // a HELLO carries its identity: a peer that came back with another key is handled as new
-      if (plainHello) return this.host.onStranger(packet, view.value, from);
+      if (plainHello) return this.host.onStranger(packet, view, from);
       return this.drop('mac');
     }
-    if (!peer.replay.accept(wireId)) return this.drop('replay');
+    // dearmor leaves bytes 0..8 as received: the on-wire id
+    if (!peer.replay.accept(packet, PACKET_IDX_IV)) return this.drop('replay');
+    const wireId = view.packetId;
     const verbByte = packet[PACKET_IDX_VERB]!;
     let payload = packet.subarray(PACKET_IDX_VERB + 1);
     let headroom = PACKET_IDX_VERB + 1;
