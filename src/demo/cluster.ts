@@ -24,6 +24,8 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Leave the temp directory behind after stop() (for inspection). */
   keep?: boolean;
+  /** Addresses the root binds to (default all, with 127.0.0.1 in its planet). */
+  rootBind?: readonly string[];
 }
 
 export interface NetworkOptions {
@@ -72,19 +74,21 @@ export class Cluster {
   private readonly programs: LongRunning[] = [];
   private readonly log: (line: string) => void;
   private readonly keep: boolean;
+  private readonly rootBind: readonly string[] | undefined;
   private stopping: Promise<void> | null = null;
 
   constructor(opts: ClusterOptions = {}) {
     this.dir = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'ztnc-cluster-'));
     this.log = opts.log ?? (() => undefined);
     this.keep = opts.keep ?? false;
+    this.rootBind = opts.rootBind;
     this.toolset = resolveToolsetIn(this.dir, opts);
     this.env = toolsetEnv(this.toolset);
   }
 
   /** Starts the root+controller daemon of a private planet. */
   async startRoot(): Promise<ServiceDaemon> {
-    const root = new ServiceDaemon({ name: 'root', home: join(this.dir, 'root'), env: this.env, privatePlanet: true });
+    const root = new ServiceDaemon({ name: 'root', home: join(this.dir, 'root'), env: this.env, privatePlanet: true, bind: this.rootBind });
     this.daemons.push(root);
     await root.start();
     this.root = root;

@@ -65,6 +65,11 @@ export interface DaemonOptions {
   planet?: string;
   /** Networks joined at start through networks.d/<nwid>.conf. */
   join?: readonly string[];
+  /**
+   * Addresses the peer protocol binds to, written to local.conf (a private root's planet then
+   * names the first as its endpoint, reachable from network namespaces).
+   */
+  bind?: readonly string[];
 }
 
 export interface NetworkState {
@@ -111,6 +116,9 @@ export class ServiceDaemon {
       // An empty file joins at start, as a container image's recipe would.
       const conf = join(this.home, 'networks.d', `${nwid}.conf`);
       if (!existsSync(conf)) writeFileSync(conf, '');
+    }
+    if (this.opts.bind && this.opts.bind.length > 0) {
+      writeFileSync(join(this.home, 'local.conf'), `${JSON.stringify({ settings: { bind: this.opts.bind } }, null, 2)}\n`);
     }
     const args = ['-p', '0', '--api-port', '0'];
     if (this.opts.privatePlanet) args.push('--private-planet');

@@ -1,0 +1,202 @@
+/**
+ * Stock ZeroTier One nodes beside a ztnc cluster, for interoperability tests and for the
+ * throughput reference of the apps benchmark: each stock node runs in a network namespace of its
+ * own (stock nodes refuse loopback paths and configure a real tap device), on a bridge made for
+ * the run. The cluster's root binds to the bridge's host address, so the stock nodes, the root and
+ * ztnc container daemons on the host all reach each other over it, and nothing else: the
+ * namespaces have no route beyond the bridge and the stock nodes' TCP relay fallback and port
+ * mapping are off.
+ *
+ * Needs root, iproute2 and a zerotier-one binary (ZTNC_STOCK_ZEROTIER; none is shipped with ztnc).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster } from './cluster.js';
+import { GiveUp, type LongRunning, run, type RunResult, start, waitFor } from './processes.js';
+
+/** The environment variable naming a stock zerotier-one binary. */
+export const STOCK_ZEROTIER_ENV = 'ZTNC_STOCK_ZEROTIER';
+
+const STOCK_START_TIMEOUT_MS = 60_000;
+
+/**
+ * Why stock nodes cannot run here (null: they can): no binary named, not executable, not root, or
+ * no `ip` command.
+ */
+export async function stockZeroTierUnavailable(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const binary = env[STOCK_ZEROTIER_ENV];
+  if (!binary) return `${STOCK_ZEROTIER_ENV} does not name a zerotier-one binary`;
+  try {
+    accessSync(binary, constants.X_OK);
+  } catch {
+    return `${STOCK_ZEROTIER_ENV}=${binary} is not an executable file`;
+  }
+  if (process.getuid?.() !== 0) return 'stock nodes need root (network namespaces and tap devices)';
+  const ip = await run('ip', ['-V'], { timeoutMs: 10_000 }).catch(() => null);
+  if (!ip || ip.code !== 0) return 'the ip command (iproute2) is missing';
+  return null;
+}
+
+/** One stock zerotier-one in its namespace. */
+export class StockNode {
+  constructor(
+    readonly name: string,
+    readonly netns: string,
+    readonly home: string,
+    /** Its ZeroTier address (10 hex digits). */
+    readonly address: string,
+    /** Its address on the virtual network (on its tap device). */
+    readonly ip: string,
+    private readonly proc: LongRunning,
+  ) {}
+
+  /** Runs a program to completion in the node's namespace (so its traffic uses the tap). */
+  run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+    return run('ip', ['netns', 'exec', this.netns, cmd, ...args], { timeoutMs });
+  }
+
+  /** Starts a long-running program (a server) in the node's namespace. */
+  start(cmd: string, args: readonly string[]): LongRunning {
+    return start('ip', ['netns', 'exec', this.netns, cmd, ...args]);
+  }
+
+  /** The zerotier-one process's CPU time so far (user + system), in ms. */
+  cpuMs(): number {
+    return processCpuMs(this.proc.proc.pid);
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop(5_000);
+  }
+}
+
+/** User + system CPU time of a process from /proc (0 once it is gone). */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function must(cmd: string, args: readonly string[]): Promise<string> {
+  const r = await run(cmd, args, { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+/**
+ * The bridge, its namespaces and the stock nodes in them. Call `create()` before the cluster's
+ * root starts (the root binds to `hostIp`), then `addStockNode` once the network exists.
+ */
+export class StockZeroTierLab {
+  readonly nodes: StockNode[] = [];
+  private readonly namespaces: string[] = [];
+  private nextHost = 2;
+  private bridgeUp = false;
+
+  private constructor(
+    private readonly binary: string,
+    private readonly dir: string,
+    readonly bridge: string,
+    private readonly tag: string,
+    /** The /24 prefix of the bridge's subnet, e.g. "10.213.7". */
+    private readonly prefix: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The host's address on the bridge: the root binds here. */
+  get hostIp(): string {
+    return `${this.prefix}.1`;
+  }
+
+  /** Makes the bridge on a /24 no route of this host uses yet. */
+  static async create(opts: { binary: string; dir: string; log?: (line: string) => void }): Promise<StockZeroTierLab> {
+    const routes = await must('ip', ['-4', '-o', 'route', 'show', 'table', 'all']);
+    let prefix = '';
+    for (let i = 0; i < 50 && prefix === ''; i++) {
+      const p = `10.${randomInt(200, 250)}.${randomInt(1, 255)}`;
+      if (!routes.includes(`${p}.`)) prefix = p;
+    }
+    if (prefix === '') throw new Error('no free 10.x.y.0/24 for the stock nodes\' bridge');
+    const tag = randomBytes(3).toString('hex');
+    const lab = new StockZeroTierLab(opts.binary, opts.dir, `ztncbr${tag}`, tag, prefix, opts.log ?? (() => undefined));
+    await must('ip', ['link', 'add', lab.bridge, 'type', 'bridge']);
+    lab.bridgeUp = true;
+    await must('ip', ['addr', 'add', `${lab.hostIp}/24`, 'dev', lab.bridge]);
+    await must('ip', ['link', 'set', lab.bridge, 'up']);
+    lab.log(`bridge ${lab.bridge} ${prefix}.0/24 (host ${lab.hostIp})`);
+    return lab;
+  }
+
+  /**
+   * Starts a stock node in a new namespace on the bridge, joined to `nwid` through
+   * networks.d (as stock persists joins), authorizes it on the cluster's controller and waits until
+   * its tap carries the address the controller assigned.
+   */
+  async addStockNode(name: string, cluster: Cluster, nwid: string): Promise<StockNode> {
+    const root = cluster.root;
+    if (!root) throw new Error('the cluster root is not started');
+    const host = this.nextHost++;
+    const netns = `ztnc-${this.tag}-${name}`;
+    const veth = `ztv${this.tag}${host}`;
+    await must('ip', ['netns', 'add', netns]);
+    this.namespaces.push(netns);
+    await must('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await must('ip', ['link', 'set', veth, 'master', this.bridge, 'up']);
+    const inNs = (args: string[]): Promise<string> => must('ip', ['netns', 'exec', netns, ...args]);
+    await inNs(['ip', 'addr', 'add', `${this.prefix}.${host}/24`, 'dev', 'eth0']);
+    await inNs(['ip', 'link', 'set', 'eth0', 'up']);
+    await inNs(['ip', 'link', 'set', 'lo', 'up']);
+
+    const home = join(this.dir, `stock-${name}`);
+    mkdirSync(join(home, 'networks.d'), { recursive: true });
+    writeFileSync(join(home, 'planet'), readFileSync(root.planetFile));
+    writeFileSync(join(home, 'networks.d', `${nwid}.conf`), '');
+    const settings = { allowTcpFallbackRelay: false, portMappingEnabled: false, allowSecondaryPort: false, primaryPort: 9993 };
+    writeFileSync(join(home, 'local.conf'), `${JSON.stringify({ settings }, null, 2)}\n`);
+    const proc = start('ip', ['netns', 'exec', netns, this.binary, '-U', home], { logFile: join(home, 'zerotier-one.out') });
+    const address = await waitFor(
+      `stock zerotier-one ${name} to write its identity`,
+      () => {
+        if (proc.exited()) throw new GiveUp(`zerotier-one exited: ${proc.output().trim().slice(-400)}`);
+        const file = join(home, 'identity.public');
+        return existsSync(file) ? readFileSync(file, 'utf8').slice(0, 10) : false;
+      },
+      STOCK_START_TIMEOUT_MS,
+      200,
+    );
+    await cluster.authorize(nwid, address);
+    const ip = await waitFor(
+      `stock node ${name} (${address}) to get its address on ${nwid}`,
+      async () => {
+        if (proc.exited()) throw new GiveUp(`zerotier-one exited: ${proc.output().trim().slice(-400)}`);
+        const member = (await root.apiOk('GET', `/controller/network/${nwid}/member/${address}`)) as { ipAssignments?: unknown };
+        const assigned = Array.isArray(member.ipAssignments) ? member.ipAssignments.map(String).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) : undefined;
+        if (!assigned) return false;
+        const onTap = await run('ip', ['netns', 'exec', netns, 'ip', '-4', '-o', 'addr', 'show'], { timeoutMs: 10_000 });
+        return onTap.stdout.includes(` ${assigned}/`) ? assigned : false;
+      },
+      STOCK_START_TIMEOUT_MS,
+      300,
+    );
+    const node = new StockNode(name, netns, home, address, ip, proc);
+    this.nodes.push(node);
+    this.log(`stock node ${name}: zerotier-one ${address} in ${netns}, address ${ip}`);
+    return node;
+  }
+
+  /** Stops the stock nodes and removes the namespaces and the bridge. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.splice(0).map((n) => n.stop()));
+    for (const ns of this.namespaces.splice(0)) await run('ip', ['netns', 'del', ns], { timeoutMs: 10_000 }).catch(() => null);
+    if (this.bridgeUp) {
+      this.bridgeUp = false;
+      await run('ip', ['link', 'del', this.bridge], { timeoutMs: 10_000 }).catch(() => null);
+    }
+  }
+}
