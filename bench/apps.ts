@@ -8,6 +8,12 @@
  * The containers are a private root+controller and two member daemons started as processes
  * (src/demo/cluster.ts); the commands come from this package's dist/ (or ZTNC_BIN_DIR).
  * APPS_BENCH_SECONDS (default 4) sets each timed run's length.
+ *
+ * Throughput's other reference is stock ZeroTier One between two nodes on this machine: with
+ * ZTNC_STOCK_ZEROTIER naming a zerotier-one binary (and as root), two stock nodes in network
+ * namespaces (src/demo/stock-zerotier.ts) run the same iperf3 in the same run, right after ztnc's;
+ * otherwise the figure measured once on this machine (docs/design.md) stands in, and the JSON says
+ * which. CPU time per MB of the daemons (ztnc) and of zerotier-one (stock) is reported beside it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,10 +21,11 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, type Container } from '../src/demo/cluster.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, run as runProgram, type RunResult, start, waitFor } from '../src/demo/processes.js';
+import { processCpuMs, STOCK_ZEROTIER_ENV, type StockNode, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
 
 const SECONDS = Number(process.env.APPS_BENCH_SECONDS ?? 4);
-/** Stock ZeroTier One 1.14.1, two members on this machine (docs/design.md), and old netcon. */
-const STOCK_ZEROTIER_GBPS = 1.8;
+/** Stock ZeroTier One 1.14.1, two members on this machine, measured once (docs/design.md); and old netcon. */
+const STOCK_ZEROTIER_DOCS_GBPS = 1.8;
 const NETCON_2016_MBYTES_S = 12;
 
 /** A TCP port free on the host's loopback right now. */
@@ -63,6 +70,22 @@ function kernelSide(env: NodeJS.ProcessEnv, started: LongRunning[]): Side {
   };
 }
 
+function stockSide(n: StockNode): Side {
+  return {
+    label: `stock node ${n.name}`,
+    ip: n.ip,
+    start: (cmd, args) => n.start(cmd, args),
+    run: (cmd, args, timeoutMs) => n.run(cmd, args, timeoutMs),
+  };
+}
+
+/** iperf3 between two sides with the CPU time `cpuMs()` counts: Gbit/s and CPU ms per MB moved. */
+async function iperfWithCpu(server: Side, client: Side, cpuMs: () => number): Promise<{ gbps: number; cpuMsPerMB: number }> {
+  const cpu0 = cpuMs();
+  const { gbps, bytes } = await iperfRun(server, client);
+  return { gbps, cpuMsPerMB: (cpuMs() - cpu0) / (bytes / 1e6) };
+}
+
 function must(r: RunResult, what: string): string {
   if (r.code !== 0) throw new Error(`${what} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim().slice(-400)}`);
   return r.stdout;
@@ -70,6 +93,10 @@ function must(r: RunResult, what: string): string {
 
 /** iperf3 server on `server`, client on `client`; received Gbit/s. */
 async function iperf(server: Side, client: Side): Promise<number> {
+  return (await iperfRun(server, client)).gbps;
+}
+
+async function iperfRun(server: Side, client: Side): Promise<{ gbps: number; bytes: number }> {
   const port = await freePort();
   const s = server.start('iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)]);
   try {
@@ -78,10 +105,11 @@ async function iperf(server: Side, client: Side): Promise<number> {
       return s.output().includes('Server listening');
     }, 30_000);
     const out = must(await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(SECONDS), '-J'], (SECONDS + 60) * 1000), `iperf3 -c (${client.label})`);
-    const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number; bytes?: number } }; error?: string };
     const bps = r.end?.sum_received?.bits_per_second;
-    if (typeof bps !== 'number') throw new Error(`iperf3 gave no result: ${r.error ?? out.slice(0, 300)}`);
-    return bps / 1e9;
+    const bytes = r.end?.sum_received?.bytes;
+    if (typeof bps !== 'number' || typeof bytes !== 'number') throw new Error(`iperf3 gave no result: ${r.error ?? out.slice(0, 300)}`);
+    return { gbps: bps / 1e9, bytes };
   } finally {
     await s.stop(3000);
   }
@@ -167,8 +195,15 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const say = (l: string): void => void process.stderr.write(`${l}\n`);
   const cluster = new Cluster({ log: (l) => say(`  ${l}`) });
   const kernelServers: LongRunning[] = [];
+  let lab: StockZeroTierLab | null = null;
+  let stockCluster: Cluster | null = null;
+  const stopStock = async (): Promise<void> => {
+    await stockCluster?.stop();
+    await lab?.stop();
+  };
   const stopAll = async (): Promise<void> => {
     await Promise.all(kernelServers.map((p) => p.stop(3000)));
+    await stopStock();
     await cluster.stop();
   };
   const release = cleanupOnSignals(stopAll);
@@ -184,7 +219,25 @@ export async function run({ json }: { json: boolean }): Promise<void> {
 
     say('throughput: iperf3, A → B across two daemons, then the kernel loopback');
     // The client sends: B's iperf3 -c pushes to A's server.
-    const gbps = await iperf(A, B);
+    const ztnc = await iperfWithCpu(A, B, () => processCpuMs(a.daemon.pid) + processCpuMs(b.daemon.pid));
+    const gbps = ztnc.gbps;
+    const stockWhyNot = await stockZeroTierUnavailable();
+    let stock: { gbps: number; cpuMsPerMB: number } | null = null;
+    if (stockWhyNot === null) {
+      say('throughput: stock ZeroTier One, two nodes in network namespaces, the same iperf3');
+      lab = await StockZeroTierLab.create({ binary: process.env[STOCK_ZEROTIER_ENV]!, dir: cluster.dir, log: (l) => say(`  ${l}`) });
+      stockCluster = new Cluster({ rootBind: [lab.hostIp], log: (l) => say(`  ${l}`) });
+      await stockCluster.startRoot();
+      const stockNet = await stockCluster.createNetwork({ name: 'apps-bench-stock' });
+      const s1 = await lab.addStockNode('s1', stockCluster, stockNet);
+      const s2 = await lab.addStockNode('s2', stockCluster, stockNet);
+      await s2.reach(s1.ip);
+      stock = await iperfWithCpu(stockSide(s1), stockSide(s2), () => s1.cpuMs() + s2.cpuMs());
+      await stopStock();
+    } else {
+      say(`throughput: no stock ZeroTier One run (${stockWhyNot}); the figure in docs/design.md stands in`);
+    }
+    const stockGbps = stock?.gbps ?? STOCK_ZEROTIER_DOCS_GBPS;
     const refGbps = await iperf(K, K);
 
     say('nginx: wrk -c50 (keep-alive, then Connection: close)');
@@ -203,7 +256,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       ref_gbps: round(refGbps),
       ratio: round(gbps / refGbps, 4),
       mbytes_s: round((gbps * 1e9) / 8 / 1e6, 1),
-      vs_stock_zerotier: round(gbps / STOCK_ZEROTIER_GBPS, 3),
+      cpu_ms_per_mb: round(ztnc.cpuMsPerMB, 2),
+      stock_zerotier_gbps: round(stockGbps),
+      stock_zerotier_source: stock ? 'measured' : 'docs',
+      stock_cpu_ms_per_mb: stock ? round(stock.cpuMsPerMB, 2) : null,
+      vs_stock_zerotier: round(gbps / stockGbps, 3),
       vs_netcon_2016: round((gbps * 1e9) / 8 / 1e6 / NETCON_2016_MBYTES_S, 2),
       nginx_keepalive_rps: round(ng.keepalive, 0),
       ref_nginx_keepalive_rps: round(refNg.keepalive, 0),
@@ -228,7 +285,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     process.stdout.write(`${'measure'.padEnd(38)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}${'ratio'.padStart(10)}\n`);
     for (const [k, x, y, r] of rows) process.stdout.write(`${k.padEnd(38)}${x.padStart(12)}${y.padStart(12)}${r.padStart(10)}\n`);
     process.stdout.write(
-      `throughput ${result.mbytes_s} MB/s: ${result.vs_stock_zerotier}x stock ZeroTier One on this machine (${STOCK_ZEROTIER_GBPS} Gbit/s, docs), ` +
+      `throughput ${result.mbytes_s} MB/s, ${result.cpu_ms_per_mb} ms CPU/MB (both daemons): ${result.vs_stock_zerotier}x stock ZeroTier One ` +
+        (stock
+          ? `measured in this run (${stock.gbps.toFixed(3)} Gbit/s, ${stock.cpuMsPerMB.toFixed(2)} ms CPU/MB for both zerotier-one), `
+          : `on this machine per docs/design.md (${STOCK_ZEROTIER_DOCS_GBPS} Gbit/s; set ${STOCK_ZEROTIER_ENV} to measure it), `) +
         `${result.vs_netcon_2016}x 2016 netcon (~${NETCON_2016_MBYTES_S} MB/s)\n`,
     );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

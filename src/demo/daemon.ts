@@ -108,6 +108,11 @@ export class ServiceDaemon {
     return this.apiPort;
   }
 
+  /** The daemon's process id while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.proc.pid;
+  }
+
   /** Starts the daemon and waits until its API answers /status with its address. */
   async start(): Promise<void> {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });

@@ -61,6 +61,22 @@ export class StockNode {
     return start('ip', ['netns', 'exec', this.netns, cmd, ...args]);
   }
 
+  /**
+   * Waits until `ip` answers a ping from this node: a node that just got its address may not yet
+   * be known to the others (its multicast subscriptions, for ARP, reach the root a moment later).
+   */
+  async reach(ip: string, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `stock node ${this.name} to reach ${ip}`,
+      async () => {
+        if (this.proc.exited()) throw new GiveUp(`zerotier-one exited: ${this.proc.output().trim().slice(-400)}`);
+        return (await this.run('ping', ['-c', '1', '-W', '1', ip], 10_000)).code === 0;
+      },
+      timeoutMs,
+      300,
+    );
+  }
+
   /** The zerotier-one process's CPU time so far (user + system), in ms. */
   cpuMs(): number {
     return processCpuMs(this.proc.proc.pid);

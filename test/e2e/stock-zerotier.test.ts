@@ -38,6 +38,8 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
     nwid = await cluster.createNetwork({ name: 'stock-interop' });
     [s1, s2] = [await lab.addStockNode('s1', cluster, nwid), await lab.addStockNode('s2', cluster, nwid)];
     c = await cluster.addContainer('c', nwid);
+    await s1.reach(s2.ip);
+    await s2.reach(c.ip);
   }, 240_000);
 
   afterAll(async () => {
