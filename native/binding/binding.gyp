@@ -9,6 +9,7 @@
         "src/errno-error.cc",
         "src/fd.cc",
         "src/fd-watcher.cc",
+        "src/process.cc",
         "src/tap.cc",
         "src/udp.cc"
       ],

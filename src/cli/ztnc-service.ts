@@ -12,6 +12,7 @@ import { Daemon } from '../service/daemon.js';
 import { daemonize, DAEMON_CHILD_ENV, reportToParent } from '../service/daemonize.js';
 import { defaultHome, Home } from '../service/home.js';
 import { createServiceLogger, type ServiceLogger } from '../service/logger.js';
+import { ensureDaemonV8Flags } from '../service/v8-heap.js';
 
 interface Options {
   daemon?: boolean;
@@ -57,6 +58,7 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   delete process.env[DAEMON_CHILD_ENV];
   const logs: ServiceLogger = createServiceLogger({ file: opts.logFile });
   const log = logs.logger;
+  if (v8FlagsProblem) log.warn({ reason: v8FlagsProblem }, 'running without the V8 heap flags (more garbage collection)');
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ home: home.dir, port: opts.port, apiPort: opts.apiPort, privatePlanet: opts.privatePlanet, planetFile: opts.planet, logger: log });
@@ -112,6 +114,9 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   if (child) await reportToParent({ kind: 'ready', pid: process.pid, apiPort: daemon.apiPort });
 }
 
+/** Why the daemon runs without its V8 heap flags, when it does (logged once it has a logger). */
+let v8FlagsProblem: string | null = null;
+
 const program = new Command('ztnc-service')
   .description('the ztnc daemon: ZeroTier-compatible node and userspace network containers')
   .argument('[home]', 'home directory', defaultHome())
@@ -123,6 +128,8 @@ const program = new Command('ztnc-service')
   .option('--log-file <file>', 'append JSON logs to this file (SIGHUP reopens it)')
   .action(async (homeDir: string, opts: Options) => {
     if (opts.privatePlanet && opts.planet) fail('--private-planet and --planet exclude each other', 2);
+    // before anything is opened: this may run the program again (a -d child inherits the flags)
+    v8FlagsProblem = ensureDaemonV8Flags();
     const home = new Home(resolve(homeDir));
     if (opts.daemon) await runDetached(home, opts);
     else await runForeground(home, opts);

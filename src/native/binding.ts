@@ -1,7 +1,7 @@
 /**
  * Typed access to the N-API addon in native/binding: what Node cannot do by itself, or not fast
  * enough — AF_UNIX socketpairs, fd passing with SCM_RIGHTS, peer credentials, TAP devices, the
- * batched UDP underlay, AES-GMAC-SIV and the Internet checksum.
+ * batched UDP underlay, AES-GMAC-SIV, the Internet checksum and execve.
  *
  * Error convention: a failed system call throws a `SystemError` — an Error with `errno` (the
  * positive POSIX errno), `code` ('EBADF', 'EPERM', …) and `syscall`, the same shape as Node's own
@@ -166,6 +166,7 @@ interface NativeBinding {
   ) => NativeUdpSocket;
   maxFdsPerMessage: number;
   inetSum16(buf: Uint8Array, start: number, end: number): number;
+  execve(file: string, argv: readonly string[], env: readonly string[]): never;
 }
 
 /** The package root, found by walking up to ztnc's package.json (works from src/ and dist/src/). */
@@ -314,6 +315,17 @@ export function udpSocket(
  */
 export function inetSum16(buf: Uint8Array, start: number, end: number): number {
   return nativeBinding().inetSum16(buf, start, end);
+}
+
+/**
+ * Replaces this process's program (same pid and open fds): returns only by throwing the errno
+ * error when the kernel refuses. `env` holds the new environment.
+ */
+export function execve(file: string, argv: readonly string[], env: NodeJS.ProcessEnv): never {
+  const list = Object.entries(env)
+    .filter((e): e is [string, string] => typeof e[1] === 'string')
+    .map(([k, v]) => `${k}=${v}`);
+  return nativeBinding().execve(file, argv, list);
 }
 
 /** Wraps a stream socket fd (e.g. the daemon's end of a socketpair) as a Node stream. It owns the fd. */

@@ -245,6 +245,7 @@ export class Daemon implements LocalService {
           root: node.isRoot,
           controller: controllerOn,
           networks: joins,
+          nodeFlags: process.execArgv,
         },
         'ztnc-service running',
       );

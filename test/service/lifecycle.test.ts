@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DAEMON_V8_FLAGS, missingV8Flags } from '../../src/service/v8-heap.js';
 import { programPath } from '../support/programs.js';
 import { combine, needPrograms, requireOrSkip, type Requirement } from '../support/requirements.js';
 import { alive, killAll, runService, serviceEnv, startDaemonized, startService, tempDir, trackDaemon, waitFor } from './service-harness.js';
@@ -17,6 +18,20 @@ const NWID = 'deadbeef00a1b2c3';
 afterAll(async () => {
   await killAll();
 }, 60_000);
+
+function cmdline(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
+
+describe('the daemon V8 flags', () => {
+  it('counts a flag as present in either spelling or with another value', () => {
+    expect(missingV8Flags([])).toEqual([...DAEMON_V8_FLAGS]);
+    expect(missingV8Flags([...DAEMON_V8_FLAGS, '--cpu-prof'])).toEqual([]);
+    expect(missingV8Flags(['--initial-old-space-size=128'])).toEqual([]);
+    expect(missingV8Flags(['--initial_old_space_size=16'])).toEqual([]);
+    expect(missingV8Flags(['--initial-old-space-sizes=1'])).toEqual([...DAEMON_V8_FLAGS]);
+  });
+});
 
 function mode(file: string): number {
   return statSync(file).mode & 0o777;
@@ -33,8 +48,13 @@ describe('ztnc-service in the foreground', () => {
     expect(readFileSync(join(home, 'identity.public'), 'utf8')).toMatch(/^[0-9a-f]{10}:0:[0-9a-f]{128}\n$/);
     expect(Number(readFileSync(join(home, 'ztnc.pid'), 'utf8'))).toBe(s.proc!.pid);
     expect(s.apiPort).toBeGreaterThan(0);
-    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; apiPort?: number });
-    expect(lines.find((l) => l.msg === 'ztnc-service running')?.apiPort).toBe(s.apiPort);
+    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; apiPort?: number; nodeFlags?: string[] });
+    const running = lines.find((l) => l.msg === 'ztnc-service running');
+    expect(running?.apiPort).toBe(s.apiPort);
+    // started without its V8 heap flags, it ran itself again under them, keeping its pid
+    expect(running?.nodeFlags).toEqual(expect.arrayContaining([...DAEMON_V8_FLAGS]));
+    expect(cmdline(s.proc!.pid!)).toEqual(expect.arrayContaining([...DAEMON_V8_FLAGS]));
+    expect(lines.some((l) => /without the V8 heap flags/.test(l.msg))).toBe(false);
 
     expect(await s.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(existsSync(join(home, 'ztnc.pid'))).toBe(false);
@@ -145,6 +165,7 @@ describe('ztnc-service -d', () => {
     const s = await startDaemonized(home, ['--private-planet']);
     const pid = s.pid;
     expect(alive(pid)).toBe(true);
+    expect(cmdline(pid)).toEqual(expect.arrayContaining([...DAEMON_V8_FLAGS]));
     // the parent exited only after the API answered
     expect((await s.api('GET', '/status')).status).toBe(200);
     const log = join(home, 'ztnc.log');

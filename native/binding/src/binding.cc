@@ -11,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterCrypto(env, exports);
   RegisterUdp(env, exports);
   RegisterChecksum(env, exports);
+  RegisterProcess(env, exports);
   return exports;
 }
 

@@ -8,3 +8,4 @@ void RegisterFdWatcher(Napi::Env env, Napi::Object exports);
 void RegisterTap(Napi::Env env, Napi::Object exports);
 void RegisterUdp(Napi::Env env, Napi::Object exports);
 void RegisterChecksum(Napi::Env env, Napi::Object exports);
+void RegisterProcess(Napi::Env env, Napi::Object exports);
