@@ -1828,9 +1828,11 @@ export class TcpConnection implements TcpSocket {
     let want = cur;
     if (free > cur && (free - cur >= Math.min(this.rcvBufSize / 2, this.mss) || cur === 0 && free >= this.mss)) want = free;
     else if (free > cur && free === this.rcvBufSize) want = free;
-    let field = Math.ceil(want / 2 ** shift);
+    // shift is at most 14, so the unit is an exact small integer (and no Math.pow per segment)
+    const unit = 1 << shift;
+    let field = Math.ceil(want / unit);
     if (field > 65535) field = 65535;
-    const right = seqAdd(this.rcvNxt, field * 2 ** shift);
+    const right = seqAdd(this.rcvNxt, field * unit);
     if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
     return field;
   }
