@@ -159,6 +159,14 @@ export class Switch {
     this.whole(data, from, p.value);
   }
 
+  /** The packet's header view; null (counted as malformed) when it does not parse. */
+  private viewOf(packet: Buffer): PacketView | null {
+    const v = PacketView.parse(packet);
+    if (v.ok) return v.value;
+    this.drop('malformed');
+    return null;
+  }
+
   /** Roots forward packets between peers unchanged except the hop count. */
   private relay(data: Buffer, dest: bigint, from: Endpoint, fragment: boolean): void {
     if (!this.host.isRoot) return this.drop('not_for_us');
@@ -206,12 +214,8 @@ export class Switch {
 
   /** A whole packet addressed to us (`parsed`: its view, when the caller has one already). */
   whole(packet: Buffer, from: Endpoint, parsed?: PacketView): void {
-    let view = parsed;
-    if (!view) {
-      const v = PacketView.parse(packet);
-      if (!v.ok) return this.drop('malformed');
-      view = v.value;
-    }
+    const view = parsed ?? this.viewOf(packet);
+    if (!view) return;
     const source = view.source;
     if (source === this.host.address) return this.drop('from_self');
     const peer = this.host.topology.get(source);
@@ -221,12 +225,8 @@ export class Switch {
 
   /** Authenticates and decrypts a packet from a known peer, then hands it on. */
   open(peer: Peer, packet: Buffer, from: Endpoint, parsed?: PacketView): void {
-    let view = parsed;
-    if (!view) {
-      const v = PacketView.parse(packet);
-      if (!v.ok) return this.drop('malformed');
-      view = v.value;
-    }
+    const view = parsed ?? this.viewOf(packet);
+    if (!view) return;
     const hops = view.hops;
     const plainHello = view.cipher === 0 && (packet[PACKET_IDX_VERB]! & VERB_MASK) === Verb.HELLO;
     if (!dearmor(packet, peer.key)) {

@@ -12,6 +12,12 @@ afterEach(() => {
   sim = null;
 });
 
+/** Root, controller and members A, B and D, none joined yet. */
+function addMembersABD(s: NetSim) {
+  s.startInfrastructure();
+  return { a: s.addMember('A', 2, '10.99.0.3'), b: s.addMember('B', 3, '10.99.0.4'), d: s.addMember('D', 4, '10.99.0.5') };
+}
+
 describe('network membership in simulation', () => {
   it('refuses members until authorized, then configures them; they ARP and ping each other', async () => {
     sim = new NetSim();
@@ -49,10 +55,7 @@ describe('network membership in simulation', () => {
 describe('frames from several members', () => {
   it("each frame reaches the stack with its sender's MAC; EXT_FRAME is taken from the sender's MAC only", async () => {
     sim = new NetSim();
-    sim.startInfrastructure();
-    const a = sim.addMember('A', 2, '10.99.0.3');
-    const b = sim.addMember('B', 3, '10.99.0.4');
-    const d = sim.addMember('D', 4, '10.99.0.5');
+    const { a, b, d } = addMembersABD(sim);
     await sim.run(2_000);
     for (const m of [a, b, d]) {
       m.nets.join(NWID);
@@ -109,10 +112,7 @@ describe('frames from several members', () => {
 describe('TCP over the overlay in simulation', () => {
   it('moves 20 MB intact directly, and 20 MB intact relayed through the root', async () => {
     sim = new NetSim();
-    sim.startInfrastructure();
-    const a = sim.addMember('A', 2, '10.99.0.3');
-    const b = sim.addMember('B', 3, '10.99.0.4');
-    const d = sim.addMember('D', 4, '10.99.0.5');
+    const { a, b, d } = addMembersABD(sim);
     // D can never reach B directly: their traffic must go through the root
     sim.board.block(b.ep, d.ep);
     for (const m of [a, b, d]) sim.backend.authorize(NWID, m.node.address);
@@ -141,10 +141,7 @@ describe('TCP over the overlay in simulation', () => {
 
 describe('failures and revocation in simulation', () => {
   async function threeMembers(s: NetSim) {
-    s.startInfrastructure();
-    const a = s.addMember('A', 2, '10.99.0.3');
-    const b = s.addMember('B', 3, '10.99.0.4');
-    const d = s.addMember('D', 4, '10.99.0.5');
+    const { a, b, d } = addMembersABD(s);
     s.board.block(b.ep, d.ep);
     for (const m of [a, b, d]) s.backend.authorize(NWID, m.node.address);
     for (const m of [a, b, d]) m.nets.join(NWID);
