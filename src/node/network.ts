@@ -17,7 +17,7 @@ import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToByt
 import type { Node } from './node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
 import type { Peer } from './peer.js';
-import { filterFrame } from './rules-engine.js';
+import { acceptsEverything, filterFrame } from './rules-engine.js';
 import { Timing } from './timing.js';
 import { controllerOf, formatNetworkId } from './wire/address.js';
 import { emitConfigPushAck } from './wire/echo.js';
@@ -419,8 +419,11 @@ export class Network {
       }
       return;
     }
-    const verdict = filterFrame(this.config.rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
-    if (!verdict.accept) return void this.drop('frame_rules_in');
+    const rules = this.config.rules;
+    if (!acceptsEverything(rules)) {
+      const verdict = filterFrame(rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
+      if (!verdict.accept) return void this.drop('frame_rules_in');
+    }
     this.counters.inc('frames_in');
     this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
   }
@@ -430,37 +433,47 @@ export class Network {
   /** A frame our stack sends onto the network, with `headroom` free bytes before it (see LinkOutput). */
   private fromStack(frame: Buffer, headroom: number): void {
     if (this.status !== 'OK' || !this.config) return void this.drop('tx_not_joined');
-    const eth = splitFrame(frame);
-    if (!eth) return void this.drop('tx_runt');
-    if (isMulticastMac(eth.dst)) {
+    if (frame.length < ETHERNET_HEADER_LEN) return void this.drop('tx_runt');
+    if (isMulticastMac(frame)) {
+      const eth = splitFrame(frame)!;
       const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
       const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
       return this.sendMulticast(group, eth);
     }
-    const to = this.unicastDestination(eth.dst);
+    // a unicast frame (a stream's every segment) is read in place: MACs compared on its bytes,
+    // and the Ethernet view made only when the rules or an EXT_FRAME need it
+    const to = this.unicastDestination(frame);
     if (to === null) return void this.drop('tx_unknown_mac');
     const dest = to.address;
-    const srcMac = sameMac(eth.src, this.mac) ? this.macInt : macFromBytes(eth.src);
-    const verdict = filterFrame(this.config.rules, {
-      ztSource: this.node.address,
-      ztDest: dest,
-      macSource: srcMac,
-      macDest: to.mac,
-      etherType: eth.etherType,
-      payload: eth.payload,
-    });
-    if (!verdict.accept) return void this.drop('frame_rules_out');
-    if (srcMac === this.macInt) {
+    const ownSource = sameMac(frame, this.mac, 6);
+    const rules = this.config.rules;
+    if (!acceptsEverything(rules)) {
+      const eth = splitFrame(frame)!;
+      const verdict = filterFrame(rules, {
+        ztSource: this.node.address,
+        ztDest: dest,
+        macSource: ownSource ? this.macInt : macFromBytes(eth.src),
+        macDest: to.mac,
+        etherType: eth.etherType,
+        payload: eth.payload,
+      });
+      if (!verdict.accept) return void this.drop('frame_rules_out');
+    }
+    if (ownSource) {
       // FRAME: the network id goes over the MACs and the packet header into the headroom, so the
       // frame is not copied; without room for that, a copy
       const payloadRoom = headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH;
       if (payloadRoom >= PACKET_IDX_PAYLOAD) this.sendToMember(dest, Verb.FRAME, frameInEthernet(this.nwidBytes, frame), payloadRoom);
-      else this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
+      else {
+        const eth = splitFrame(frame)!;
+        this.sendToMember(dest, Verb.FRAME, emitFrame(this.nwid, eth.etherType, eth.payload));
+      }
     } else {
+      const eth = splitFrame(frame)!;
       this.sendToMember(
         dest,
         Verb.EXT_FRAME,
-        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: to.mac, sourceMac: srcMac, etherType: eth.etherType, data: eth.payload }),
+        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: to.mac, sourceMac: macFromBytes(eth.src), etherType: eth.etherType, data: eth.payload }),
       );
     }
     this.counters.inc('frames_out');
@@ -470,7 +483,7 @@ export class Network {
    * The member a unicast MAC belongs to (null: not a member's, or our own), remembered for the last
    * MAC asked: a stream sends frame after frame to the same one.
    */
-  private unicastDestination(mac: Buffer): { address: bigint; mac: bigint } | null {
+  private unicastDestination(mac: Uint8Array): { address: bigint; mac: bigint } | null {
     const last = this.lastDestination;
     if (last !== null && sameMac(mac, last.macBytes)) return last;
     const address = addressFromMac(mac, this.nwid);

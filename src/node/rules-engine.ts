@@ -159,6 +159,14 @@ function matches(rule: RuleView, f: FrameFacts, ip: Ipv4Facts | null): boolean |
 /** Runs the rules over one frame. */
 const ACCEPTED: FilterVerdict = { accept: true };
 
+/**
+ * True when the rules take every frame (the first is ACCEPT, as in the default rule set): callers
+ * then skip gathering a frame's facts at all.
+ */
+export function acceptsEverything(rules: readonly RuleView[]): boolean {
+  return rules.length > 0 && rules[0]!.type === RuleType.ACTION_ACCEPT;
+}
+
 export function filterFrame(rules: readonly RuleView[], f: FrameFacts): FilterVerdict {
   // the IPv4 fields are read once, and only when a match needs them (accept-all never does)
   let ip: Ipv4Facts | null | undefined;

@@ -6,7 +6,7 @@ import { addressFromMac, macForMember } from '../../src/node/network-mac.js';
 import { acceptablePath, Path } from '../../src/node/path.js';
 import { RateLimiter } from '../../src/node/rate-limit.js';
 import { ConfigChunkAssembly, MAX_CONFIG_BYTES } from '../../src/node/config-chunk-assembly.js';
-import { filterFrame, RuleType } from '../../src/node/rules-engine.js';
+import { acceptsEverything, filterFrame, RuleType } from '../../src/node/rules-engine.js';
 import { Timing } from '../../src/node/timing.js';
 import { WhoisQueue } from '../../src/node/whois-queue.js';
 import { Switchboard } from './switchboard.js';
@@ -188,6 +188,18 @@ describe('rules engine', () => {
   it('accepts everything with the stock single ACCEPT rule and drops with no rules', () => {
     expect(filterFrame([accept], frame(0x0806, Buffer.alloc(28))).accept).toBe(true);
     expect(filterFrame([], frame(0x0806, Buffer.alloc(28)))).toEqual({ accept: false, reason: 'rule: no action reached (default drop)' });
+  });
+
+  it('says which rule sets take every frame without looking (callers then skip the facts)', () => {
+    expect(acceptsEverything([accept])).toBe(true);
+    expect(acceptsEverything([accept, drop])).toBe(true);
+    expect(acceptsEverything([])).toBe(false);
+    expect(acceptsEverything([drop, accept])).toBe(false);
+    expect(acceptsEverything([r(RuleType.MATCH_ETHERTYPE, [0x86, 0xdd]), drop, accept])).toBe(false);
+    // where it says true, filtering agrees for any frame
+    for (const f of [frame(0x86dd, Buffer.alloc(40)), frame(0x0800, ipv4Tcp), frame(0x0806, Buffer.alloc(0))]) {
+      expect(filterFrame([accept, drop], f).accept).toBe(true);
+    }
   });
 
   it('drops by ethertype and accepts the rest', () => {
