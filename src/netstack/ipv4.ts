@@ -8,7 +8,7 @@
  * in the 14 bytes before it and offers the LINK_HEADROOM before that to its owner.
  */
 import { isLoopback, isMulticast, IPV4_LOOPBACK, type Ipv4Addr } from './addr.js';
-import type { Counters } from './counters.js';
+import type { CounterCell, Counters } from './counters.js';
 import { Errno } from './errno.js';
 import type { NetInterface } from './interface.js';
 import type { Ipv4Reassembler } from './ipv4-reassembly.js';
@@ -52,6 +52,8 @@ export interface Ipv4LayerDeps {
 
 export class Ipv4Layer implements IpSender {
   readonly counters: Counters;
+  private readonly rxPackets: CounterCell;
+  private readonly txPackets: CounterCell;
   errors: Ipv4ErrorReporter | null = null;
   private readonly iface: NetInterface;
   private readonly routes: RouteTable;
@@ -78,6 +80,8 @@ export class Ipv4Layer implements IpSender {
     this.reasm = deps.reassembler;
     this.pmtu = deps.pmtu;
     this.counters = deps.counters;
+    this.rxPackets = deps.counters.cell('rx_packets');
+    this.txPackets = deps.counters.cell('tx_packets');
     this.ipId = deps.random.u32() & 0xffff;
   }
 
@@ -151,7 +155,7 @@ export class Ipv4Layer implements IpSender {
       c.inc('tx_headroom_copy');
     }
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
-    c.inc('tx_packets');
+    this.txPackets.n++;
     if (broadcast) this.loopBroadcast(buf, ipOff);
     this.link.sendIp(buf, ipOff, nextHop, broadcast);
     return 0;
@@ -233,7 +237,7 @@ export class Ipv4Layer implements IpSender {
       c.inc(ipv4ParseErrorName(e));
       return;
     }
-    c.inc('rx_packets');
+    this.rxPackets.n++;
     let broadcast = false;
     if (fromLoopback) broadcast = !this.iface.isOwn(h.dst) && !isLoopback(h.dst) && this.iface.isBroadcast(h.dst);
     else {

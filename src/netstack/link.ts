@@ -6,7 +6,7 @@
  */
 import type { Ipv4Addr } from './addr.js';
 import type { ArpCache } from './arp-cache.js';
-import type { Counters } from './counters.js';
+import type { CounterCell, Counters } from './counters.js';
 import type { NetInterface } from './interface.js';
 import type { LinkOutput } from './stack-api.js';
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpPacket, arpParseErrorName, emitArp, parseArp } from './wire/arp.js';
@@ -40,6 +40,8 @@ export class EthernetLink {
   private readonly mac: Buffer;
   private readonly lc: Counters;
   private readonly ac: Counters;
+  private readonly rxFrames: CounterCell;
+  private readonly txFrames: CounterCell;
   private readonly ipv4Input: (packet: Buffer) => void;
   private readonly arpPkt = new ArpPacket();
 
@@ -48,6 +50,8 @@ export class EthernetLink {
     this.mac = deps.iface.mac;
     this.lc = deps.linkCounters;
     this.ac = deps.arpCounters;
+    this.rxFrames = this.lc.cell('rx_frames');
+    this.txFrames = this.lc.cell('tx_frames');
     this.ipv4Input = deps.ipv4Input;
   }
 
@@ -63,7 +67,7 @@ export class EthernetLink {
       c.inc('rx_truncated');
       return;
     }
-    c.inc('rx_frames');
+    this.rxFrames.n++;
     if (!macEqualsAt(frame, 0, this.mac)) {
       if (!isBroadcastMacAt(frame, 0)) {
         c.inc((frame[0]! & 1) === 1 ? 'rx_multicast_dropped' : 'rx_not_for_us');
@@ -166,7 +170,7 @@ export class EthernetLink {
       this.lc.inc('tx_no_link');
       return;
     }
-    this.lc.inc('tx_frames');
+    this.txFrames.n++;
     try {
       out(frame, headroom);
     } catch {

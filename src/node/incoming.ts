@@ -37,7 +37,7 @@ export interface VerbHandlers {
 }
 
 export function handlePacket(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint): void {
-  node.counters.inc('rx_packets');
+  node.rxPackets.n++;
   const direct = pkt.hops === 0;
   const { verb, payload, wireId } = pkt;
   if (direct && verb !== Verb.HELLO && verb !== Verb.OK) node.confirmPath(peer, from, false);

@@ -61,6 +61,8 @@ const PENDING_MULTICAST_TTL_MS = 3_000;
 
 export class Network {
   readonly counters = new Counters();
+  private readonly framesIn = this.counters.cell('frames_in');
+  private readonly framesOut = this.counters.cell('frames_out');
   readonly mac: Buffer;
   readonly macInt: bigint;
   readonly controller: bigint;
@@ -424,7 +426,7 @@ export class Network {
       const verdict = filterFrame(rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
       if (!verdict.accept) return void this.drop('frame_rules_in');
     }
-    this.counters.inc('frames_in');
+    this.framesIn.n++;
     this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
   }
 
@@ -476,7 +478,7 @@ export class Network {
         emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: to.mac, sourceMac: macFromBytes(eth.src), etherType: eth.etherType, data: eth.payload }),
       );
     }
-    this.counters.inc('frames_out');
+    this.framesOut.n++;
   }
 
   /**

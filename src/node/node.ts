@@ -102,6 +102,8 @@ export class Node {
   readonly identity: Identity;
   readonly address: bigint;
   readonly counters = new Counters();
+  /** Counted for every authenticated packet (incoming.ts). */
+  readonly rxPackets = this.counters.cell('rx_packets');
   readonly topology = new Topology();
   /** Multicast subscriptions: as a root everyone's, as a member those learned from gathers. */
   readonly multicast = new MulticastTable();

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Scheduler } from '../netstack/clock.js';
-import type { Counters } from '../netstack/counters.js';
+import type { CounterCell, Counters } from '../netstack/counters.js';
 import type { RandomSource } from '../netstack/random.js';
 import { armor, dearmor } from './armor.js';
 import { endpointKey, isLoopbackEndpoint, type Endpoint } from './endpoint.js';
@@ -105,6 +105,8 @@ export class Switch {
    * sender (what AES-GMAC-SIV and replay windows need) without a random draw per packet.
    */
   private nextPacketId: bigint;
+  private readonly rxDatagrams: CounterCell;
+  private readonly txPackets: CounterCell;
 
   constructor(
     private readonly host: SwitchHost,
@@ -114,6 +116,8 @@ export class Switch {
     this.reassembly = new FragmentReassembly(host.scheduler, undefined, host.counters);
     this.rendezvousLimit = new RateLimiter(host.scheduler, { ratePerSec: 0.2, burst: 1 });
     this.nextPacketId = host.random.bytes(8).readBigUInt64BE(0);
+    this.rxDatagrams = host.counters.cell('rx_datagrams');
+    this.txPackets = host.counters.cell('tx_packets');
   }
 
   /** Bytes and packets held for reassembly (bounded by its limits). */
@@ -127,13 +131,12 @@ export class Switch {
 
   /** One datagram from the underlay. Never throws. */
   receive(data: Buffer, from: Endpoint): void {
-    const c = this.host.counters;
-    c.inc('rx_datagrams');
+    this.rxDatagrams.n++;
     try {
       this.receiveDatagram(data, from);
     } catch (err) {
       // every branch below counts and drops; this is the last line of defence
-      c.inc('rx_exception');
+      this.host.counters.inc('rx_exception');
       this.host.log.warn({ err: (err as Error).message, from: endpointKey(from) }, 'packet handling failed');
     }
   }
@@ -327,7 +330,7 @@ export class Switch {
       for (const piece of pieces) this.transport.send(ep, piece);
       peer.paths.get(ep)?.sent(now);
     }
-    this.host.counters.inc('tx_packets');
+    this.txPackets.n++;
     return true;
   }
 

@@ -1768,7 +1768,7 @@ export class TcpConnection implements TcpSocket {
     this.ackSoon = false;
     this.statSegsOut++;
     const r = this.layer.ip.send(IPPROTO_TCP, this.localAddr, this.remoteAddr, buf, HEADROOM, this.sendOpts);
-    this.layer.counters.inc('tx_segments');
+    this.layer.txSegments.n++;
     if (r < 0) {
       // the segment is lost locally; retransmission recovers it. A smaller path MTU than we
       // thought (-EMSGSIZE with DF) lowers the MSS at once.

@@ -8,7 +8,7 @@
  * finishes; socket handlers are called only after processing, so they may call back freely.
  */
 import type { Scheduler, Timer } from '../clock.js';
-import { Counters } from '../counters.js';
+import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
 import type { RandomSource } from '../random.js';
 import type { TcpSocket } from '../socket-api.js';
@@ -57,6 +57,9 @@ function connKey(laddr: number, lport: number, raddr: number, rport: number): st
 export class TcpLayer implements TransportProtocol {
   readonly protocol = IPPROTO_TCP;
   readonly counters: Counters;
+  private readonly rxSegments: CounterCell;
+  /** Counted by each connection for every segment it sends. */
+  readonly txSegments: CounterCell;
   readonly ip: IpSender;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
@@ -85,6 +88,8 @@ export class TcpLayer implements TransportProtocol {
 
   constructor(deps: TcpLayerDeps) {
     this.counters = deps.counters ?? new Counters();
+    this.rxSegments = this.counters.cell('rx_segments');
+    this.txSegments = this.counters.cell('tx_segments');
     this.ip = deps.ip;
     this.scheduler = deps.scheduler;
     this.random = deps.random;
@@ -185,7 +190,7 @@ export class TcpLayer implements TransportProtocol {
 
   private process(info: IpReceiveInfo, payload: Buffer): void {
     const c = this.counters;
-    c.inc('rx_segments');
+    this.rxSegments.n++;
     if (info.broadcast || info.dst >>> 28 === 0xe) {
       c.inc('rx_not_unicast');
       return;
