@@ -63,12 +63,6 @@ export function macFromBytes(mac: Uint8Array): bigint {
   return v;
 }
 
-/** Whether the MAC at `a[aOffset..aOffset+6]` (e.g. a frame's source at 6) is `b`'s. */
-export function sameMac(a: Uint8Array, b: Uint8Array, aOffset = 0): boolean {
-  const o = aOffset;
-  return a[o] === b[0] && a[o + 1] === b[1] && a[o + 2] === b[2] && a[o + 3] === b[3] && a[o + 4] === b[4] && a[o + 5] === b[5];
-}
-
 export function isBroadcastMac(mac: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (mac[i] !== 0xff) return false;
   return true;

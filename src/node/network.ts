@@ -7,13 +7,14 @@
  */
 import { Counters } from '../netstack/counters.js';
 import { parseIpv4 } from '../netstack/addr.js';
+import { macEqualsAt } from '../netstack/wire/ethernet.js';
 import type { NetStack } from '../netstack/stack-api.js';
 import { comAgrees, comIssuedTo, comNetworkId, verifyCom, type CertificateOfMembership } from './certificate-of-membership.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
 import { decodeNetworkConfig, NetworkType, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
-import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes, sameMac } from './network-mac.js';
+import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from './node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
 import type { Peer } from './peer.js';
@@ -447,7 +448,7 @@ export class Network {
     const to = this.unicastDestination(frame);
     if (to === null) return void this.drop('tx_unknown_mac');
     const dest = to.address;
-    const ownSource = sameMac(frame, this.mac, 6);
+    const ownSource = macEqualsAt(frame, 6, this.mac);
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
       const eth = splitFrame(frame)!;
@@ -487,7 +488,7 @@ export class Network {
    */
   private unicastDestination(mac: Uint8Array): { address: bigint; mac: bigint } | null {
     const last = this.lastDestination;
-    if (last !== null && sameMac(mac, last.macBytes)) return last;
+    if (last !== null && macEqualsAt(mac, 0, last.macBytes)) return last;
     const address = addressFromMac(mac, this.nwid);
     if (address === null || address === this.node.address) return null;
     this.lastDestination = { address, mac: macFromBytes(mac), macBytes: Buffer.from(mac.subarray(0, 6)) };

@@ -79,8 +79,6 @@ export function isFragment(datagram: Uint8Array): boolean {
   return datagram.length >= FRAGMENT_HEADER_LENGTH && datagram[FRAGMENT_IDX_INDICATOR] === FRAGMENT_INDICATOR;
 }
 
-
-
 /** A view of one packet (or head fragment). The buffer is not copied. */
 export class PacketView {
   private constructor(readonly buf: Buffer) {}
