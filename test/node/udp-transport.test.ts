@@ -1,8 +1,12 @@
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
 import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
 
 const open: NativeUdpTransport[] = [];
+/** Whether this host has IPv6 loopback; without it the IPv6 case says so and is skipped. */
+const hasIpv6Loopback = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1'));
+if (!hasIpv6Loopback) process.stderr.write('[skip] native UDP transport over IPv6: this host has no ::1\n');
 afterEach(() => {
   for (const t of open.splice(0)) t.close();
 });
@@ -32,15 +36,8 @@ describe('native UDP transport', () => {
     expect(from).toEqual(aEp);
   });
 
-  it('works over IPv6 loopback when the host has it', async () => {
-    let a: NativeUdpTransport;
-    try {
-      a = await NativeUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
-    } catch (e) {
-      // a host without IPv6 loopback: the transport reports a clear error instead of throwing later
-      expect((e as Error).message).toMatch(/cannot bind UDP port/);
-      return;
-    }
+  it.runIf(hasIpv6Loopback)('works over IPv6 loopback', async () => {
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
     const b = await NativeUdpTransport.open({ port: 0, bind: ['::1'], allowDestination: loopbackOnly });
     open.push(a, b);
     const got = waitFor<string>((res) => b.onReceive((d) => res(d.toString())));
