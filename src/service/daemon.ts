@@ -12,7 +12,7 @@ import { parseIpv4 } from '../netstack/addr.js';
 import { RealScheduler } from '../netstack/clock.js';
 import { createNetStack } from '../netstack/index.js';
 import { setSum16Accelerator } from '../netstack/wire/checksum.js';
-import { inetSum16 } from '../native/binding.js';
+import { nativeBinding } from '../native/binding.js';
 import { isLoopbackEndpoint } from '../node/endpoint.js';
 import type { Endpoint } from '../node/endpoint.js';
 import { IdentityFileError, loadOrCreateIdentity } from '../node/identity-file.js';
@@ -160,8 +160,9 @@ export class Daemon implements LocalService {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.logger;
     const home = new Home(resolve(opts.home));
-    // every stack of this process sums checksums of full-size segments natively
-    setSum16Accelerator(inetSum16);
+    // every stack of this process sums checksums of full-size segments natively (the addon's own
+    // function: no wrapper call per segment)
+    setSum16Accelerator(nativeBinding().inetSum16);
     home.ensure();
     home.acquirePidFile();
     let transport: NativeUdpTransport | null = null;
