@@ -1,9 +1,9 @@
 /*
- * The control channels to the daemon. Each thread that makes socket calls keeps a connection of
- * its own (no lock is ever taken or held across a call, fork or signal), kept at a high fd number
- * with close-on-exec, re-validated by inode before each use (close_range/closefrom and dup2 can
- * take the number away), closed when the thread exits and dropped in a forked child. A call made
- * while this thread's channel is in use (from a signal handler) uses a connection of its own.
+ * The control channels to the daemon (control.h). Each thread keeps a connection of its own (no
+ * lock is ever taken or held across a call, fork or signal), kept at a high fd number with
+ * close-on-exec, re-validated by inode before each use (close_range/closefrom and dup2 can take
+ * the number away), closed when the thread exits and dropped in a forked child. Every new
+ * connection is checked (trust.c) before anything is sent on it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "control.h"
+#include "trust.h"
 
 /* A quick call that gets no answer in this time means the daemon is stuck: fail, never hang. */
 #define ZT_QUICK_TIMEOUT_S 10
@@ -24,8 +25,7 @@
 /* Channels a forked child must close; threads beyond this many use a connection per call. */
 #define ZT_MAX_CHANNELS 256
 
-static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static int have_path;
+static struct zt_location location;
 
 struct channel {
   int fd;
@@ -76,11 +76,8 @@ static void on_thread_exit(void *unused) {
   drop_channel(&tch);
 }
 
-void zt_control_init(const char *socket_path) {
-  size_t n = strlen(socket_path);
-  if (n == 0 || n >= sizeof(sock_path)) return;
-  memcpy(sock_path, socket_path, n + 1);
-  have_path = 1;
+void zt_control_init(const struct zt_location *where) {
+  location = *where;
   have_exit_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
 }
 
@@ -106,26 +103,52 @@ static void set_timeout(int fd, int seconds) {
   zt_real.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Opens a connection to the daemon: fd, or -1 with the daemon unreachable. */
-static int open_connection(int quick) {
+/* Connects to one candidate: fd, -ENOENT when nothing serves there, or -EACCES (untrusted). */
+static int connect_candidate(const struct zt_candidate *cand) {
   struct sockaddr_un sa;
-  int fd, rc;
-  if (!have_path) return -1;
+  char why[320];
+  int fd, rc, err;
+  if (cand->check_dir) {
+    err = zt_trust_dir(cand->path, why, sizeof(why));
+    if (err == ENOENT) return -ENOENT;
+    if (err) {
+      zt_trace("refusing daemon socket %s: %s", cand->path, why);
+      return -EACCES;
+    }
+  }
   fd = zt_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) return -ENOENT;
   memset(&sa, 0, sizeof(sa));
   sa.sun_family = AF_UNIX;
-  memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+  memcpy(sa.sun_path, cand->path, strlen(cand->path) + 1);
   do {
     rc = zt_real.connect(fd, (struct sockaddr *)&sa, sizeof(sa));
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    zt_trace("daemon socket %s: %s", sock_path, strerror(errno));
+    zt_trace("daemon socket %s: %s", cand->path, strerror(errno));
     close(fd);
-    return -1;
+    return -ENOENT;
   }
-  if (quick) set_timeout(fd, ZT_QUICK_TIMEOUT_S);
+  err = zt_trust_peer(fd, why, sizeof(why));
+  if (err) {
+    zt_trace("refusing daemon socket %s: %s", cand->path, why);
+    close(fd);
+    return -EACCES;
+  }
   return fd;
+}
+
+/* Opens a connection to the daemon: fd, or -ENETDOWN / -EACCES. */
+static int open_connection(int quick) {
+  int i;
+  for (i = 0; i < location.count; i++) {
+    int fd = connect_candidate(&location.candidates[i]);
+    if (fd == -ENOENT) continue;
+    if (fd < 0) return fd;
+    if (quick) set_timeout(fd, ZT_QUICK_TIMEOUT_S);
+    return fd;
+  }
+  return -ENETDOWN;
 }
 
 static int move_high(int fd) {
@@ -139,98 +162,15 @@ static int move_high(int fd) {
   return high;
 }
 
-static int send_all(int fd, const uint8_t *buf, size_t len) {
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    off += (size_t)n;
-  }
-  return 0;
-}
-
-/* Reads exactly `len` bytes, collecting an attached fd. EINTR ends the read only when `interruptible`. */
-static int recv_exact(int fd, uint8_t *buf, size_t len, int cloexec, int interruptible, int *got_fd) {
-  size_t off = 0;
-  while (off < len) {
-    union {
-      struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int) * 4)];
-    } cm;
-    struct iovec iov = {.iov_base = buf + off, .iov_len = len - off};
-    struct msghdr msg;
-    struct cmsghdr *c;
-    ssize_t n;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cm.buf;
-    msg.msg_controllen = sizeof(cm.buf);
-    n = recvmsg(fd, &msg, cloexec ? MSG_CMSG_CLOEXEC : 0);
-    if (n < 0) {
-      if (errno == EINTR && !interruptible) continue;
-      return errno == EAGAIN ? ETIMEDOUT : errno;
-    }
-    if (n == 0) return ECONNRESET;
-    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < k; i++) {
-        int f;
-        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (*got_fd < 0)
-          *got_fd = f;
-        else
-          close(f);
-      }
-    }
-    off += (size_t)n;
-  }
-  return 0;
-}
-
-/* One request/response on `fd`. 0, or an errno describing why the channel failed. */
-static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int cloexec, int interruptible,
-                    struct zt_reply *reply) {
-  uint8_t hdr[ZT_RESP_HEADER];
-  uint32_t len;
-  int got_fd = -1, err;
-  err = send_all(fd, req, req_len);
-  if (err) return err;
-  err = recv_exact(fd, hdr, sizeof(hdr), cloexec, interruptible, &got_fd);
-  if (err == 0) {
-    memcpy(&len, hdr, 4);
-    if (len < ZT_RESP_HEADER - 4 || len > ZT_MAX_FRAME - 4 || hdr[4] != ZT_PROTO_VERSION || hdr[5] != op) {
-      err = EPROTO;
-    } else {
-      uint16_t flags;
-      memcpy(&flags, hdr + 6, 2);
-      memcpy(&reply->result, hdr + 8, 4);
-      reply->flags = flags;
-      reply->payload_len = len - (ZT_RESP_HEADER - 4);
-      err = recv_exact(fd, reply->payload, reply->payload_len, cloexec, interruptible, &got_fd);
-    }
-  }
-  if (err) {
-    if (got_fd >= 0) close(got_fd);
-    return err;
-  }
-  reply->fd = got_fd;
-  return 0;
-}
-
-/* Makes `c` this thread's new channel: 0, or -1 with the daemon unreachable. */
+/* Makes `c` this thread's new channel: 0, or a positive errno (ENETDOWN, EACCES). */
 static int open_channel(struct channel *c) {
   struct stat st;
   int fd = open_connection(0), i;
-  if (fd < 0) return -1;
+  if (fd < 0) return -fd;
   fd = move_high(fd);
   if (fstat(fd, &st) != 0) {
     close(fd);
-    return -1;
+    return ENETDOWN;
   }
   c->fd = fd;
   c->dev = st.st_dev;
@@ -249,57 +189,38 @@ static int open_channel(struct channel *c) {
   return 0;
 }
 
-int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
-           struct zt_reply *reply) {
-  uint8_t req[ZT_MAX_FRAME];
-  uint32_t frame_len = (uint32_t)(ZT_REQ_HEADER - 4 + len);
-  int err = ENETDOWN, fd, attempt, want_timeout = wait ? 0 : ZT_QUICK_TIMEOUT_S;
-  if (len > ZT_MAX_FRAME - ZT_REQ_HEADER) return EINVAL;
-  memcpy(req, &frame_len, 4);
-  req[4] = ZT_PROTO_VERSION;
-  req[5] = op;
-  memcpy(req + 6, &flags, 2);
-  memcpy(req + 8, &ino, 8);
-  if (len) memcpy(req + ZT_REQ_HEADER, payload, len);
-  reply->fd = -1;
-  reply->payload_len = 0;
-
+int zt_channel_acquire(int wait, struct zt_channel_use *use) {
+  int want_timeout = wait ? 0 : ZT_QUICK_TIMEOUT_S, err;
+  use->fresh = 0;
   if (tch.busy) {
     /* A signal handler interrupted a call on this thread's channel: use a connection of its own. */
-    fd = open_connection(!wait);
-    if (fd < 0) return ENETDOWN;
-    err = exchange(fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
-    close(fd);
-    if (err == EINTR) return EINTR;
-    return err ? ENETDOWN : 0;
+    int fd = open_connection(!wait);
+    if (fd < 0) return -fd;
+    use->fd = fd;
+    use->fresh = 1;
+    use->private = 1;
+    return 0;
+  }
+  if (!channel_valid(&tch)) {
+    err = open_channel(&tch);
+    if (err) return err;
+    use->fresh = 1;
+  }
+  if (tch.timeout_s != want_timeout) {
+    set_timeout(tch.fd, want_timeout);
+    tch.timeout_s = want_timeout;
   }
   tch.busy = 1;
-  /* A second attempt on a fresh connection covers a daemon that restarted since the last call. */
-  for (attempt = 0; attempt < 2; attempt++) {
-    int fresh = 0;
-    if (!channel_valid(&tch)) {
-      if (open_channel(&tch) != 0) {
-        err = ENETDOWN;
-        break;
-      }
-      fresh = 1;
-    }
-    if (tch.timeout_s != want_timeout) {
-      set_timeout(tch.fd, want_timeout);
-      tch.timeout_s = want_timeout;
-    }
-    err = exchange(tch.fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
-    if (err == 0) break;
-    /* The channel is out of step (an answer may still come) or dead: never reuse it. */
-    zt_trace("control channel failed (%s)", strerror(err));
-    drop_channel(&tch);
-    if (err == EINTR) break;
-    if (fresh || (err != ECONNRESET && err != EPIPE)) {
-      err = ENETDOWN;
-      break;
-    }
-    err = ENETDOWN;
+  use->fd = tch.fd;
+  use->private = 0;
+  return 0;
+}
+
+void zt_channel_release(struct zt_channel_use *use, int broken) {
+  if (use->private) {
+    close(use->fd);
+    return;
   }
+  if (broken) drop_channel(&tch);
   tch.busy = 0;
-  return err;
 }

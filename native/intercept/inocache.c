@@ -4,7 +4,7 @@
  * signal handlers. A collision just evicts; a miss costs one WHOIS call to the daemon. Socket
  * inodes come from a counter in the kernel and are not reused soon, so entries do not go stale.
  */
-#include "shim.h"
+#include "inocache.h"
 
 #define ZT_INO_SLOTS 4096
 

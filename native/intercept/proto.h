@@ -20,7 +20,9 @@
 #define ZT_MAX_FRAME 512
 #define ZT_REQ_HEADER 16  /* after the u32 length: 1+1+2+8 = 12; total header 16 */
 #define ZT_RESP_HEADER 12 /* after the u32 length: 1+1+2+4 = 8; total header 12 */
-#define ZT_MAX_FRAME_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)
+/* Largest payload of each frame: every buffer that holds one is sized from these, never by hand. */
+#define ZT_MAX_REQ_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)   /* 496 */
+#define ZT_MAX_RESP_PAYLOAD (ZT_MAX_FRAME - ZT_RESP_HEADER) /* 500 */
 
 enum zt_op {
   ZT_OP_SOCKET = 1,      /* payload: u32 type flags. resp payload: u64 ino; fd attached */
@@ -47,7 +49,14 @@ enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2 };
 #define ZT_ACCEPT_RECORD 8
 #define ZT_ACCEPT_MAGIC 0x41 /* byte 0; byte 1 = 0; bytes 2-3 peer port, 4-7 peer addr, network order */
 
-/* Socket file: ZT_NC_SOCKET, else $ZT_NC_HOME/sockets/<nwid>.sock, else /tmp/.ztnc_<nwid>/<nwid>.sock */
+/*
+ * Socket file (both ends look in this order; src/netcon/socket-path.ts):
+ *   ZT_NC_SOCKET, else $ZT_NC_HOME/sockets/<nwid>.sock, else $XDG_RUNTIME_DIR/ztnc/<nwid>.sock
+ *   (when that directory is the user's own), else /tmp/.ztnc_<nwid>/<nwid>.sock.
+ */
+#define ZT_HOME_SOCKET_DIR "sockets"
+#define ZT_RUNTIME_SOCKET_DIR "ztnc"
 #define ZT_DEFAULT_DIR_PREFIX "/tmp/.ztnc_"
+#define ZT_SOCKET_SUFFIX ".sock"
 
 #endif

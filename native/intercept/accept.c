@@ -1,0 +1,94 @@
+/*
+ * accept() and accept4() on the daemon's listening sockets. Connections arrive over the listening
+ * socket itself, one ZT_ACCEPT_RECORD with one fd per message (proto.h), so readiness and several
+ * processes on one listener behave as with the kernel.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "rpc.h"
+#include "sockaddr.h"
+
+/* Takes one connection record (with its fd) off a listening socket; blocking as the fd is. */
+static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags) {
+  for (;;) {
+    uint8_t rec[ZT_ACCEPT_RECORD];
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int) * 4)];
+    } cm;
+    struct iovec iov = {.iov_base = rec, .iov_len = sizeof(rec)};
+    struct msghdr msg;
+    struct cmsghdr *c;
+    int newfd = -1;
+    ssize_t n;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cm.buf;
+    msg.msg_controllen = sizeof(cm.buf);
+    n = recvmsg(fd, &msg, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+    if (n < 0) return -1;
+    /* End of stream: the daemon dropped this listener (it stopped or restarted). */
+    if (n == 0) return zt_fail(EINVAL);
+    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < k; i++) {
+        int f;
+        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (newfd < 0)
+          newfd = f;
+        else
+          close(f);
+      }
+    }
+    if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC) {
+      if (newfd >= 0) close(newfd);
+      zt_trace("accept(%d): dropped a malformed connection record", fd);
+      continue;
+    }
+    if ((flags & SOCK_NONBLOCK) && fcntl(newfd, F_SETFL, fcntl(newfd, F_GETFL) | O_NONBLOCK) != 0) {
+      close(newfd);
+      return zt_fail(EIO);
+    }
+    zt_remember_fd(newfd, ZT_INO_OURS);
+    if (addr != NULL && addrlen != NULL) {
+      uint32_t a;
+      uint16_t p;
+      memcpy(&p, rec + 2, 2);
+      memcpy(&a, rec + 4, 4);
+      zt_put_sockaddr(addr, addrlen, ntohl(a), ntohs(p));
+    }
+    zt_trace("accept(%d) = %d", fd, newfd);
+    return newfd;
+  }
+}
+
+static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags, int is4) {
+  uint64_t ino;
+  int kind;
+  zt_ensure_init();
+  if (!zt_classify(fd, &ino, &kind))
+    return is4 ? zt_real.accept4(fd, addr, addrlen, flags) : zt_real.accept(fd, addr, addrlen);
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return zt_fail(EINVAL);
+  if (addr != NULL && addrlen == NULL) return zt_fail(EFAULT);
+  if (kind != ZT_KIND_LISTENER) {
+    /* Another process may have called listen() on it since this one looked. */
+    if (zt_rpc_whois(ino) != ZT_KIND_LISTENER) return zt_fail(EINVAL);
+    zt_ino_remember(ino, ZT_INO_OURS_LISTENER);
+  }
+  return take_connection(fd, addr, addrlen, flags);
+}
+
+ZT_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
+  return accept_common(fd, addr, addrlen, 0, 0);
+}
+
+ZT_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags) {
+  return accept_common(fd, addr, addrlen, flags, 1);
+}

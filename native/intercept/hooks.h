@@ -1,0 +1,15 @@
+/* What the hook files share (socket.c): which fds are the daemon's sockets. */
+#ifndef ZTNC_HOOKS_H
+#define ZTNC_HOOKS_H
+
+#include "inocache.h"
+
+/*
+ * Is `fd` one of the daemon's sockets? 1 (with *ino and *kind = ZT_KIND_*), or 0 (not ours: the
+ * kernel handles the call). Unknown AF_UNIX stream sockets are asked about once and remembered.
+ */
+ZT_HIDDEN int zt_classify(int fd, uint64_t *ino, int *kind);
+/* Records what the socket on `fd` is, by inode. */
+ZT_HIDDEN void zt_remember_fd(int fd, enum zt_ino_state state);
+
+#endif

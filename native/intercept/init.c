@@ -1,0 +1,56 @@
+/*
+ * The library's set-up from the environment, done once before the first hooked call acts:
+ * ZT_NC_NWID (unset: the library does nothing), ZT_NC_DEBUG, and where the daemon is (location.c).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "location.h"
+
+int zt_enabled;
+int zt_misconfigured;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static int valid_nwid(const char *s) {
+  size_t i;
+  if (strlen(s) != 16) return 0;
+  for (i = 0; i < 16; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return 0;
+  }
+  return 1;
+}
+
+static void init(void) {
+  const char *nwid, *dbg;
+  struct zt_location where;
+  char nw[17];
+  int i;
+  zt_real_resolve();
+  dbg = getenv("ZT_NC_DEBUG");
+  zt_debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
+  nwid = getenv("ZT_NC_NWID");
+  if (nwid == NULL || nwid[0] == '\0') return;
+  zt_enabled = 1;
+  if (!valid_nwid(nwid)) {
+    zt_misconfigured = 1;
+    zt_trace("ZT_NC_NWID=%s is not 16 hex digits: IPv4 sockets will fail with ENETDOWN", nwid);
+    return;
+  }
+  for (i = 0; i < 16; i++) nw[i] = (char)((nwid[i] >= 'A' && nwid[i] <= 'F') ? nwid[i] + 32 : nwid[i]);
+  nw[16] = '\0';
+  if (zt_location_from_env(nw, &where) != 0) {
+    zt_misconfigured = 1;
+    zt_trace("daemon socket path too long: IPv4 sockets will fail with ENETDOWN");
+    return;
+  }
+  zt_control_init(&where);
+  pthread_atfork(NULL, NULL, zt_control_after_fork_child);
+  zt_trace("active for network %s via %s%s%s", nw, where.candidates[0].path, where.count > 1 ? ", else " : "",
+           where.count > 1 ? where.candidates[1].path : "");
+}
+
+void zt_ensure_init(void) { pthread_once(&init_once, init); }

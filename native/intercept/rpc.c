@@ -1,0 +1,252 @@
+/*
+ * The RPC's wire format (proto.h) and its checks: requests are built here and nowhere else, and a
+ * reply is used only once its length, version, op, result and attached descriptors are what the
+ * request allows. A reply that breaks the protocol makes the call fail with ENETDOWN and the
+ * channel is dropped (it is out of step); nothing of it reaches the app.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "rpc.h"
+
+/* Largest errno the kernel uses (MAX_ERRNO): a result below -ZT_MAX_ERRNO is malformed. */
+#define ZT_MAX_ERRNO 4095
+
+_Static_assert(ZT_REQ_HEADER == 4 + 1 + 1 + 2 + 8, "request header: len, version, op, flags, ino");
+_Static_assert(ZT_RESP_HEADER == 4 + 1 + 1 + 2 + 4, "response header: len, version, op, flags, result");
+_Static_assert(sizeof(((struct zt_reply *)0)->payload) == ZT_MAX_FRAME - ZT_RESP_HEADER,
+               "a reply buffer holds the largest response payload exactly");
+_Static_assert(12 + ZT_MAX_SETSOCKOPT_LEN <= ZT_MAX_REQ_PAYLOAD, "setsockopt payload fits a frame");
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static uint32_t get_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static uint16_t get_u16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+/* Reads exactly `len` bytes, collecting attached fds (the first in *got_fd, the rest closed; a
+ * second one is a protocol error). EINTR ends the read only when `interruptible`. */
+static int recv_exact(int fd, uint8_t *buf, size_t len, int cloexec, int interruptible, int *got_fd, int *extra_fds) {
+  size_t off = 0;
+  while (off < len) {
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int) * 4)];
+    } cm;
+    struct iovec iov = {.iov_base = buf + off, .iov_len = len - off};
+    struct msghdr msg;
+    struct cmsghdr *c;
+    ssize_t n;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cm.buf;
+    msg.msg_controllen = sizeof(cm.buf);
+    n = recvmsg(fd, &msg, cloexec ? MSG_CMSG_CLOEXEC : 0);
+    if (n < 0) {
+      if (errno == EINTR && !interruptible) continue;
+      return errno == EAGAIN ? ETIMEDOUT : errno;
+    }
+    if (n == 0) return ECONNRESET;
+    if (msg.msg_flags & MSG_CTRUNC) *extra_fds = 1;
+    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < k; i++) {
+        int f;
+        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (*got_fd < 0) {
+          *got_fd = f;
+        } else {
+          close(f);
+          *extra_fds = 1;
+        }
+      }
+    }
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+/* Checks a response header against the request: 0, or EPROTO with the reason traced. */
+static int check_header(const uint8_t *hdr, uint8_t op, uint32_t *len, int32_t *result) {
+  memcpy(len, hdr, 4);
+  memcpy(result, hdr + 8, 4);
+  if (*len < ZT_RESP_HEADER - 4 || *len > ZT_MAX_FRAME - 4) {
+    zt_trace("malformed reply: frame length %u outside %d..%d", *len, ZT_RESP_HEADER - 4, ZT_MAX_FRAME - 4);
+    return EPROTO;
+  }
+  if (hdr[4] != ZT_PROTO_VERSION) {
+    zt_trace("malformed reply: protocol version %u, expected %d", hdr[4], ZT_PROTO_VERSION);
+    return EPROTO;
+  }
+  if (hdr[5] != op) {
+    zt_trace("malformed reply: op %u answers request op %u", hdr[5], op);
+    return EPROTO;
+  }
+  if (*result < -ZT_MAX_ERRNO) {
+    zt_trace("malformed reply: result %d is no errno", *result);
+    return EPROTO;
+  }
+  return 0;
+}
+
+/* One request/response on `fd`. 0, or an errno describing why the channel failed. */
+static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int cloexec, int interruptible,
+                    struct zt_reply *reply) {
+  uint8_t hdr[ZT_RESP_HEADER];
+  uint32_t len;
+  int got_fd = -1, extra_fds = 0, err;
+  err = send_all(fd, req, req_len);
+  if (err) return err;
+  err = recv_exact(fd, hdr, sizeof(hdr), cloexec, interruptible, &got_fd, &extra_fds);
+  if (err == 0) err = check_header(hdr, op, &len, &reply->result);
+  if (err == 0) {
+    reply->payload_len = len - (ZT_RESP_HEADER - 4);
+    if (reply->payload_len > sizeof(reply->payload)) err = EPROTO; /* ruled out by check_header */
+  }
+  if (err == 0) err = recv_exact(fd, reply->payload, reply->payload_len, cloexec, interruptible, &got_fd, &extra_fds);
+  if (err == 0) {
+    memcpy(&reply->flags, hdr + 6, 2);
+    if (extra_fds || (got_fd >= 0 && op != ZT_OP_SOCKET)) {
+      zt_trace("malformed reply: descriptors attached to op %u that carries %s", op,
+               op == ZT_OP_SOCKET ? "one" : "none");
+      err = EPROTO;
+    }
+  }
+  if (err) {
+    if (got_fd >= 0) close(got_fd);
+    reply->payload_len = 0;
+    return err;
+  }
+  reply->fd = got_fd;
+  return 0;
+}
+
+int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
+           struct zt_reply *reply) {
+  uint8_t req[ZT_MAX_FRAME];
+  uint32_t frame_len = (uint32_t)(ZT_REQ_HEADER - 4 + len);
+  int err = ENETDOWN, attempt;
+  reply->fd = -1;
+  reply->payload_len = 0;
+  reply->result = 0;
+  reply->flags = 0;
+  if (len > ZT_MAX_REQ_PAYLOAD) return EINVAL;
+  put_u32(req, frame_len);
+  req[4] = ZT_PROTO_VERSION;
+  req[5] = op;
+  put_u16(req + 6, flags);
+  memcpy(req + 8, &ino, 8);
+  if (len) memcpy(req + ZT_REQ_HEADER, payload, len);
+
+  /* A second attempt on a fresh connection covers a daemon that restarted since the last call. */
+  for (attempt = 0; attempt < 2; attempt++) {
+    struct zt_channel_use use;
+    err = zt_channel_acquire(wait, &use);
+    if (err) break;
+    err = exchange(use.fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
+    if (err == 0) {
+      zt_channel_release(&use, 0);
+      break;
+    }
+    /* The channel is out of step (an answer may still come) or dead: never reuse it. */
+    zt_trace("control channel failed (%s)", strerror(err));
+    zt_channel_release(&use, 1);
+    if (err == EINTR) break;
+    if (use.fresh || use.private || (err != ECONNRESET && err != EPIPE)) {
+      err = ENETDOWN;
+      break;
+    }
+    err = ENETDOWN;
+  }
+  return err;
+}
+
+int zt_rpc_status(int channel_err, const struct zt_reply *reply) {
+  if (channel_err) return zt_fail(channel_err);
+  if (reply->result < 0) return zt_fail(-reply->result);
+  return 0;
+}
+
+int zt_rpc_socket(uint32_t type, int cloexec, int *fd) {
+  struct zt_reply r;
+  int err = zt_rpc(ZT_OP_SOCKET, 0, 0, &type, sizeof(type), 0, cloexec, &r);
+  if (err) return err;
+  if (r.result < 0 || r.fd < 0 || r.payload_len < 8) {
+    if (r.fd >= 0) close(r.fd);
+    return r.result < 0 ? -r.result : EIO;
+  }
+  *fd = r.fd;
+  return 0;
+}
+
+int zt_rpc_whois(uint64_t ino) {
+  struct zt_reply r;
+  if (zt_rpc(ZT_OP_WHOIS, 0, ino, NULL, 0, 0, 0, &r) != 0) return -1;
+  return r.result == ZT_KIND_TCP || r.result == ZT_KIND_LISTENER ? r.result : 0;
+}
+
+int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,
+                   struct zt_reply *reply) {
+  uint8_t p[6];
+  put_u32(p, addr);
+  put_u16(p + 4, port);
+  return zt_rpc(op, flags, ino, p, sizeof(p), wait, 0, reply);
+}
+
+int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply) {
+  return zt_rpc(op, 0, ino, &value, sizeof(value), 0, 0, reply);
+}
+
+int zt_rpc_name(uint8_t op, uint64_t ino, uint32_t *addr, uint16_t *port) {
+  struct zt_reply r;
+  int err = zt_rpc(op, 0, ino, NULL, 0, 0, 0, &r);
+  if (zt_rpc_status(err, &r) != 0) return -1;
+  if (r.payload_len < 6) return zt_fail(EIO);
+  *addr = get_u32(r.payload);
+  *port = get_u16(r.payload + 4);
+  return 0;
+}
+
+int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len, uint16_t flags, int wait,
+                      struct zt_reply *reply) {
+  uint8_t p[12];
+  put_u32(p, (uint32_t)level);
+  put_u32(p + 4, (uint32_t)name);
+  put_u32(p + 8, len);
+  return zt_rpc(ZT_OP_GETSOCKOPT, flags, ino, p, sizeof(p), wait, 0, reply);
+}
+
+int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len, struct zt_reply *reply) {
+  uint8_t p[12 + ZT_MAX_SETSOCKOPT_LEN];
+  if (len > ZT_MAX_SETSOCKOPT_LEN) return EINVAL;
+  put_u32(p, (uint32_t)level);
+  put_u32(p + 4, (uint32_t)name);
+  put_u32(p + 8, len);
+  if (len) memcpy(p + 12, value, len);
+  return zt_rpc(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len, 0, 0, reply);
+}

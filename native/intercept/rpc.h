@@ -1,0 +1,49 @@
+/*
+ * The RPC to the daemon (rpc.c): the one place where requests are encoded and replies decoded and
+ * checked (proto.h). Each call returns 0 with the reply filled, or a positive errno when the
+ * daemon cannot be used: ENETDOWN (absent, or it broke the protocol), EACCES (an untrusted
+ * socket, see trust.h) or EINTR (a waiting call interrupted).
+ */
+#ifndef ZTNC_RPC_H
+#define ZTNC_RPC_H
+
+#include "shim.h"
+
+struct zt_reply {
+  int32_t result; /* >= 0, or a negative errno in 1..4095 (anything else is refused as malformed) */
+  uint16_t flags;
+  uint8_t payload[ZT_MAX_RESP_PAYLOAD];
+  size_t payload_len; /* never more than sizeof(payload) */
+  int fd;             /* descriptor received with a SOCKET reply, or -1 */
+};
+
+/*
+ * One request/response. `wait` = the daemon may take long to answer (no timeout; EINTR is returned
+ * as is). `cloexec` applies to a received fd. A payload longer than ZT_MAX_REQ_PAYLOAD is EINVAL.
+ */
+ZT_HIDDEN int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
+                     struct zt_reply *reply);
+
+/* 0 for a successful reply, else -1 with errno: the channel's error or the daemon's result. */
+ZT_HIDDEN int zt_rpc_status(int channel_err, const struct zt_reply *reply);
+
+/* SOCKET: the app's end of a new socket in *fd. 0, or a positive errno. */
+ZT_HIDDEN int zt_rpc_socket(uint32_t type, int cloexec, int *fd);
+/* WHOIS: ZT_KIND_* when `ino` is one of the daemon's sockets, 0 when not, -1 when the daemon is away. */
+ZT_HIDDEN int zt_rpc_whois(uint64_t ino);
+/* BIND, CONNECT: an IPv4 address and port (host order). */
+ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,
+                             struct zt_reply *reply);
+/* LISTEN (backlog), SHUTDOWN (how). */
+ZT_HIDDEN int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply);
+/* GETSOCKNAME, GETPEERNAME: 0 with *addr, *port, or -1 with errno. */
+ZT_HIDDEN int zt_rpc_name(uint8_t op, uint64_t ino, uint32_t *addr, uint16_t *port);
+/* GETSOCKOPT: `len` = the app's buffer size; the value comes back as the reply's payload. */
+ZT_HIDDEN int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len, uint16_t flags, int wait,
+                                struct zt_reply *reply);
+/* SETSOCKOPT: at most ZT_MAX_SETSOCKOPT_LEN bytes of value. */
+#define ZT_MAX_SETSOCKOPT_LEN 64
+ZT_HIDDEN int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len,
+                                struct zt_reply *reply);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * socket() and socketpair(): which address families a program under the library may have, and
+ * which fds are the daemon's sockets (zt_classify). Nothing may reach the host's network around
+ * the container: an IPv4 TCP socket becomes the app's end of a socketpair the daemon holds;
+ * families that stay on this host are the kernel's; every other family is refused as a kernel
+ * without it refuses it (the table in README.md).
+ */
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "rpc.h"
+
+enum family_outcome {
+  FAMILY_KERNEL,  /* stays on this host: the kernel's */
+  FAMILY_VIRTUAL, /* IPv4: TCP goes to the virtual network, the rest is refused */
+  FAMILY_REFUSED, /* would reach a network around the container */
+};
+
+/*
+ * Netlink protocols that only read or report this host's state, which libc and common daemons
+ * open (getifaddrs, if_nameindex, AI_ADDRCONFIG; audit; SELinux; uevents). The others configure
+ * or inspect the host's network (NETFILTER, XFRM, SOCK_DIAG, GENERIC…) and are refused.
+ */
+static int netlink_allowed(int protocol) {
+  return protocol == NETLINK_ROUTE || protocol == NETLINK_AUDIT || protocol == NETLINK_SELINUX ||
+         protocol == NETLINK_KOBJECT_UEVENT;
+}
+
+/* What becomes of a socket of `domain`; *err is the errno when refused. */
+static enum family_outcome family_policy(int domain, int protocol, int *err) {
+  switch (domain) {
+  case AF_UNIX:
+  case AF_ALG: /* the kernel's crypto API: no network */
+    return FAMILY_KERNEL;
+  case AF_NETLINK:
+    if (netlink_allowed(protocol)) return FAMILY_KERNEL;
+    *err = EPROTONOSUPPORT;
+    return FAMILY_REFUSED;
+  case AF_INET:
+    return FAMILY_VIRTUAL;
+  default:
+    /* AF_INET6 (no IPv6 on the virtual network yet: programs fall back to IPv4 on this error),
+     * AF_PACKET, AF_VSOCK, AF_XDP, AF_BLUETOOTH, AF_CAN, AF_TIPC… and any family added later. */
+    *err = EAFNOSUPPORT;
+    return FAMILY_REFUSED;
+  }
+}
+
+int zt_classify(int fd, uint64_t *ino, int *kind) {
+  struct stat st;
+  int v, acc, whois;
+  socklen_t l;
+  enum zt_ino_state s;
+  if (!zt_enabled || zt_misconfigured || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+  *ino = (uint64_t)st.st_ino;
+  s = zt_ino_lookup(*ino);
+  if (s == ZT_INO_FOREIGN) return 0;
+  if (s == ZT_INO_OURS || s == ZT_INO_OURS_LISTENER) {
+    *kind = s == ZT_INO_OURS_LISTENER ? ZT_KIND_LISTENER : ZT_KIND_TCP;
+    return 1;
+  }
+  l = sizeof(v);
+  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) != 0 || v != AF_UNIX) goto foreign;
+  l = sizeof(v);
+  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) != 0 || v != SOCK_STREAM) goto foreign;
+  l = sizeof(acc);
+  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc) goto foreign;
+  whois = zt_rpc_whois(*ino);
+  if (whois < 0) return 0; /* daemon away: not known */
+  if (whois > 0) {
+    *kind = whois;
+    zt_ino_remember(*ino, whois == ZT_KIND_LISTENER ? ZT_INO_OURS_LISTENER : ZT_INO_OURS);
+    return 1;
+  }
+foreign:
+  zt_ino_remember(*ino, ZT_INO_FOREIGN);
+  return 0;
+}
+
+void zt_remember_fd(int fd, enum zt_ino_state state) {
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0) zt_ino_remember((uint64_t)st.st_ino, state);
+}
+
+/* socket(AF_INET, …) under the library: TCP on the virtual network, anything else refused. */
+static int inet_socket(int type, int protocol) {
+  int base, err, fd, cloexec = (type & SOCK_CLOEXEC) != 0;
+  if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf)) return zt_fail(EINVAL);
+  base = type & 0xf;
+  if (base != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP)) {
+    zt_trace("socket(AF_INET, %d, %d): only TCP is carried on the virtual network", base, protocol);
+    return zt_fail(EPROTONOSUPPORT);
+  }
+  err = zt_rpc_socket((uint32_t)type, cloexec, &fd);
+  if (err) return zt_fail(err);
+  if ((type & SOCK_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+    close(fd);
+    return zt_fail(EIO);
+  }
+  zt_remember_fd(fd, ZT_INO_OURS);
+  zt_trace("socket() = %d", fd);
+  return fd;
+}
+
+ZT_EXPORT int socket(int domain, int type, int protocol) {
+  int err = 0, fd;
+  zt_ensure_init();
+  if (!zt_enabled) return zt_real.socket(domain, type, protocol);
+  if (zt_misconfigured && (domain == AF_INET || domain == AF_INET6)) return zt_fail(ENETDOWN);
+  switch (family_policy(domain, protocol, &err)) {
+  case FAMILY_KERNEL:
+    fd = zt_real.socket(domain, type, protocol);
+    if (domain == AF_UNIX) zt_remember_fd(fd, ZT_INO_FOREIGN);
+    return fd;
+  case FAMILY_VIRTUAL:
+    return inet_socket(type, protocol);
+  case FAMILY_REFUSED:
+  default:
+    zt_trace("socket(%d, %d, %d) refused: the family would reach around the virtual network", domain, type, protocol);
+    return zt_fail(err);
+  }
+}
+
+ZT_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  int err = 0, rc;
+  zt_ensure_init();
+  if (!zt_enabled) return zt_real.socketpair(domain, type, protocol, sv);
+  switch (family_policy(domain, protocol, &err)) {
+  case FAMILY_KERNEL:
+    rc = zt_real.socketpair(domain, type, protocol, sv);
+    if (rc == 0 && domain == AF_UNIX) {
+      zt_remember_fd(sv[0], ZT_INO_FOREIGN);
+      zt_remember_fd(sv[1], ZT_INO_FOREIGN);
+    }
+    return rc;
+  case FAMILY_VIRTUAL:
+    return zt_fail(EOPNOTSUPP); /* as the kernel: TCP has no socketpair */
+  case FAMILY_REFUSED:
+  default:
+    zt_trace("socketpair(%d, %d, %d) refused", domain, type, protocol);
+    return zt_fail(err);
+  }
+}
