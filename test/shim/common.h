@@ -45,6 +45,9 @@ static __attribute__((unused)) const char *ename(int e) {
   case ENOPROTOOPT: return "ENOPROTOOPT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
   case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+  case EIO: return "EIO";
+  case EACCES: return "EACCES";
+  case EPERM: return "EPERM";
   default: {
     static char buf[32];
     snprintf(buf, sizeof(buf), "E%d", e);

@@ -1,0 +1,80 @@
+/*
+ * Runs under libztintercept.so against test/shim/hostile_daemon.py: makes the one call whose
+ * reply the daemon mangles (`hostile <case>`, the daemon's case names) and prints what the app
+ * saw, whether an fd leaked, and whether the library still works afterwards. Every malformed
+ * reply must end as an errno (or, for a well-formed maximal reply, exactly its bytes): never a
+ * crash, never memory beyond the reply.
+ */
+#define _GNU_SOURCE
+#include <sys/un.h>
+
+#include "common.h"
+
+/* The app's fds: below 900, where the library never keeps its channels (control.c). */
+static int count_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 900; fd++)
+    if (fcntl(fd, F_GETFD) >= 0) n++;
+  return n;
+}
+
+/* The 500-byte payload hostile_daemon.py sends for "len-max". */
+static int is_full_payload(const unsigned char *p, size_t n) {
+  if (n != 500) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char want = i == 498 ? 0x00 : i == 499 ? 0x20 : (unsigned char)((i * 7 + 3) & 0xff);
+    if (p[i] != want) return 0;
+  }
+  return 1;
+}
+
+static void call_getsockopt(const char *which, int fd) {
+  static unsigned char buf[8192];
+  socklen_t len = sizeof(buf);
+  int r;
+  memset(buf, 0xee, sizeof(buf));
+  if (!strcmp(which, "more-than-asked")) {
+    /* A 4-byte option: the library must not write past the app's buffer. */
+    len = 4;
+    r = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, buf, &len);
+    SAY("getsockopt %s optlen %u untouched after %d", RES(r), (unsigned)len, buf[4] == 0xee && buf[100] == 0xee);
+    return;
+  }
+  r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, buf, &len);
+  if (r == 0)
+    SAY("getsockopt OK optlen %u bytes %s", (unsigned)len, is_full_payload(buf, len) ? "as sent" : "WRONG");
+  else
+    SAY("getsockopt %s", ename(errno));
+}
+
+int main(int argc, char **argv) {
+  const char *which = argc > 1 ? argv[1] : "";
+  int fd = -1, before, r;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (!strncmp(which, "socket-", 7)) {
+    int u = socket(AF_UNIX, SOCK_STREAM, 0); /* the library's own fds settle first */
+    close(u);
+    before = count_fds();
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    SAY("socket %s", fd < 0 ? ename(errno) : "OK");
+    if (fd >= 0) close(fd);
+    SAY("fds leaked %d", count_fds() - before);
+    SAY("then unix socket %s", RES(socket(AF_UNIX, SOCK_STREAM, 0)));
+    return 0;
+  }
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  before = count_fds();
+  if (!strcmp(which, "name-short")) {
+    struct sockaddr_in a;
+    socklen_t l = sizeof(a);
+    r = getsockname(fd, (struct sockaddr *)&a, &l);
+    SAY("getsockname %s", RES(r));
+  } else {
+    call_getsockopt(which, fd);
+  }
+  r = socket(AF_INET, SOCK_STREAM, 0);
+  SAY("then socket %s", r < 0 ? ename(errno) : "OK");
+  SAY("fds leaked %d", count_fds() - before - (r >= 0));
+  return 0;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""
+A hostile netcon daemon for the library's reply checks: speaks the RPC of native/intercept/proto.h
+on a Unix socket and answers every request of one op with one malformed reply shape; other ops
+get ordinary answers (SOCKET hands out a real socketpair end). Prints READY once listening.
+
+  hostile_daemon.py <socket path> <case>      (cases: CASES below; test/shim/hostile.c drives them)
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+
+VERSION, MAX_FRAME, REQ_HEADER, RESP_HEADER = 1, 512, 16, 12
+OP_SOCKET, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 5, 7, 8
+MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
+
+
+def frame(op, result=0, payload=b"", flags=0, version=VERSION, length=None):
+    if length is None:
+        length = RESP_HEADER - 4 + len(payload)
+    return struct.pack("<IBBHi", length, version, op, flags, result) + payload
+
+
+def full_payload():
+    """500 bytes; bytes 498-499 are 0x00 0x20, which a 496-byte buffer let land in payload_len (8192)."""
+    p = bytearray((i * 7 + 3) & 0xFF for i in range(MAX_RESP_PAYLOAD))
+    p[498], p[499] = 0x00, 0x20
+    return bytes(p)
+
+
+# case -> (op it targets, how to answer it: a function of (conn, op) that sends the reply)
+def send(conn, data, fds=()):
+    if fds:
+        socket.send_fds(conn, [data], list(fds))
+    else:
+        conn.sendall(data)
+
+
+def spare_fd():
+    r, w = os.pipe()
+    os.close(w)
+    return r
+
+
+CASES = {
+    "len-zero": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, length=0))),
+    "len-below-header": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, length=RESP_HEADER - 5))),
+    "len-max": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, MAX_RESP_PAYLOAD, full_payload()))),
+    "len-past-max": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 0, full_payload() + b"x"))),
+    "len-huge": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, length=0xFFFFFFFF) + b"\0" * 64)),
+    "truncated-header": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op)[:5])),
+    "truncated-payload": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, length=RESP_HEADER - 4 + 100) + b"\1" * 10)),
+    "wrong-op": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SETSOCKOPT, 0))),
+    "earlier-reply": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SOCKET, 0, b"\0" * 8))),
+    "wrong-version": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0", version=2))),
+    "errno-out-of-range": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -5000))),
+    "errno-min": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -(2**31)))),
+    "more-than-asked": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, b"\x5a" * 100))),
+    "fd-on-getsockopt": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0"), [spare_fd()])),
+    "name-short": (OP_GETSOCKNAME, lambda c, op: send(c, frame(op, 0, b"\1\2"))),
+    "socket-no-fd": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8))),
+    "socket-short-payload": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 4), [spare_fd()])),
+    "socket-many-fds": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8), [spare_fd() for _ in range(8)])),
+}
+
+# Cases whose reply stops short: the connection is closed after it.
+TRUNCATED = {"truncated-header", "truncated-payload"}
+
+kept = []  # daemon ends of the socketpairs handed out
+
+
+def read_exact(conn, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def serve(conn, target, answer, close_after):
+    try:
+        while True:
+            head = read_exact(conn, 4)
+            if head is None:
+                return
+            (length,) = struct.unpack("<I", head)
+            body = read_exact(conn, length)
+            if body is None:
+                return
+            op = body[1]
+            if op == target:
+                answer(conn, op)
+                if close_after:
+                    return
+                continue
+            if op == OP_SOCKET:
+                app, mine = socket.socketpair()
+                kept.append(mine)
+                send(conn, frame(op, 0, struct.pack("<Q", os.fstat(app.fileno()).st_ino)), [app.fileno()])
+                app.close()
+            elif op == OP_GETSOCKOPT:
+                send(conn, frame(op, 4, b"\0\0\0\0"))
+            else:
+                send(conn, frame(op, 0))
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    path, case = sys.argv[1], sys.argv[2]
+    target, answer = CASES[case]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    print("READY", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn, target, answer, case in TRUNCATED), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
