@@ -1,6 +1,6 @@
 /** netcon: the bridge between apps under libztintercept.so and a network's userspace stack. */
 export { NetconServer, type NetconServerOptions } from './server.js';
-export { netconSocketPath, DEFAULT_SOCKET_DIR_PREFIX } from './socket-path.js';
+export { netconDefaultSocketPaths, netconSocketPath, DEFAULT_SOCKET_DIR_PREFIX, userRuntimeDir } from './socket-path.js';
 export { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 export { NetconCounters } from './netcon-counters.js';
 export * as protocol from './protocol.js';

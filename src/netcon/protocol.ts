@@ -14,6 +14,9 @@ export const PROTO_VERSION = 1;
 export const MAX_FRAME = 512;
 export const REQUEST_HEADER = 16;
 export const RESPONSE_HEADER = 12;
+/** Largest payload of a request and of a response (the library sizes its buffers from these). */
+export const MAX_REQUEST_PAYLOAD = MAX_FRAME - REQUEST_HEADER;
+export const MAX_RESPONSE_PAYLOAD = MAX_FRAME - RESPONSE_HEADER;
 
 export const Op = {
   SOCKET: 1,
