@@ -88,7 +88,7 @@ describe.runIf(requireOrSkip(combine(needPrograms('cc', 'make', 'python3'), need
         const socketPath = join(tmp.dir, `${name}.sock`);
         const daemon = await hostileDaemon(socketPath, name);
         try {
-          const base = { ...process.env, ZT_NC_NWID: NWID, ZT_NC_SOCKET: socketPath };
+          const base: NodeJS.ProcessEnv = { ...process.env, ZT_NC_NWID: NWID, ZT_NC_SOCKET: socketPath };
           delete base.ZT_NC_HOME;
           const asan = await run(client, [name], {
             ...base,
