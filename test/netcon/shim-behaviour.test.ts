@@ -86,6 +86,45 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
     expect(r.stdout.split('\n')).toEqual(['inet6 EAFNOSUPPORT', 'udp EPROTONOSUPPORT', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
   });
 
+  it('nothing reaches around the container: packet, raw, vsock and network-configuring netlink sockets are refused', async () => {
+    const expected = [
+      'packet raw EAFNOSUPPORT',
+      'packet dgram EAFNOSUPPORT',
+      'inet raw EPROTONOSUPPORT',
+      'inet raw tcp EPROTONOSUPPORT',
+      'inet ping EPROTONOSUPPORT',
+      'inet6 raw EAFNOSUPPORT',
+      'vsock EAFNOSUPPORT',
+      'xdp EAFNOSUPPORT',
+      'netlink route OK',
+      'netlink netfilter EPROTONOSUPPORT',
+      'netlink sock_diag EPROTONOSUPPORT',
+      'syscall packet EAFNOSUPPORT',
+      'syscall inet raw EPROTONOSUPPORT',
+      'socketpair unix OK',
+      'socketpair inet EOPNOTSUPP',
+      'socketpair packet EAFNOSUPPORT',
+      'syscall socketpair tipc EAFNOSUPPORT',
+      'getifaddrs OK',
+      '',
+    ];
+    const r = await run(probe, ['containment', STACK_ADDR], shimEnv(daemon.socketPath));
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual(expected);
+    // A name that is not a network id refuses them too.
+    const bad = await run(probe, ['containment', STACK_ADDR], shimEnv(daemon.socketPath, { ZT_NC_NWID: 'nonsense' }));
+    expect(bad.stdout.split('\n').slice(0, 2)).toEqual(expected.slice(0, 2));
+    if (process.getuid?.() === 0) {
+      // As root the kernel hands these out: the refusals above are the library's.
+      const kernel = await run(probe, ['containment', '127.0.0.1'], plainEnv());
+      expect(kernel.stdout).toContain('packet raw OK');
+      expect(kernel.stdout).toContain('inet raw OK');
+    }
+    const py = await run('python3', ['-c', 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'], shimEnv(daemon.socketPath));
+    expect(py.code).not.toBe(0);
+    expect(py.stderr).toContain('Address family not supported');
+  });
+
   it('a port nobody listens on is refused at once; an address nobody has fails within the ARP time', async () => {
     const refused = await run(behave, ['connect', STACK_ADDR], shimEnv(daemon.socketPath));
     expect(refused.stdout).toContain('blocking refused ECONNREFUSED fast 1');

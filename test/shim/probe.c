@@ -4,7 +4,11 @@
  * `probe <case> <ipv4 addr>`.
  */
 #define _GNU_SOURCE
+#include <ifaddrs.h>
+#include <linux/if_ether.h>
+#include <linux/netlink.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 #include "common.h"
@@ -21,6 +25,38 @@ static void case_families(void) {
     getsockopt(u[0], SOL_SOCKET, SO_DOMAIN, &v, &l);
     SAY("unix pair domain %d", v);
   }
+}
+
+/* A socket's outcome; any fd made is closed. */
+static const char *made(int fd) {
+  if (fd < 0) return ename(errno);
+  close(fd);
+  return "OK";
+}
+
+/* Families that would reach a network around the container are refused, by every entry point. */
+static void case_containment(void) {
+  int sv[2];
+  struct ifaddrs *ifs = NULL;
+  SAY("packet raw %s", made(socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))));
+  SAY("packet dgram %s", made(socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP))));
+  SAY("inet raw %s", made(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)));
+  SAY("inet raw tcp %s", made(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP)));
+  SAY("inet ping %s", made(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)));
+  SAY("inet6 raw %s", made(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)));
+  SAY("vsock %s", made(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0)));
+  SAY("xdp %s", made(socket(44 /* AF_XDP */, SOCK_RAW, 0)));
+  SAY("netlink route %s", made(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)));
+  SAY("netlink netfilter %s", made(socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)));
+  SAY("netlink sock_diag %s", made(socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)));
+  SAY("syscall packet %s", made((int)syscall(SYS_socket, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))));
+  SAY("syscall inet raw %s", made((int)syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_UDP)));
+  SAY("socketpair unix %s", socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? (close(sv[0]), close(sv[1]), "OK") : ename(errno));
+  SAY("socketpair inet %s", RES(socketpair(AF_INET, SOCK_STREAM, 0, sv)));
+  SAY("socketpair packet %s", RES(socketpair(AF_PACKET, SOCK_RAW, 0, sv)));
+  SAY("syscall socketpair tipc %s", RES(syscall(SYS_socketpair, 30 /* AF_TIPC */, SOCK_SEQPACKET, 0, sv)));
+  SAY("getifaddrs %s", RES(getifaddrs(&ifs)));
+  if (ifs != NULL) freeifaddrs(ifs);
 }
 
 static void case_unreachable(void) {
@@ -138,6 +174,7 @@ int main(int argc, char **argv) {
   if (argc > 2) host_addr = argv[2];
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (!strcmp(which, "families")) case_families();
+  else if (!strcmp(which, "containment")) case_containment();
   else if (!strcmp(which, "unreachable")) case_unreachable();
   else if (!strcmp(which, "absent")) case_absent();
   else if (!strcmp(which, "restart")) case_restart();
