@@ -11,7 +11,7 @@ import { interceptEnv } from '../netcon/intercept-env.js';
 const program = new Command('ztnc-intercept')
   .description('run a program inside a ztnc network container')
   .requiredOption('-n, --network <nwid>', 'network id (16 hex digits)')
-  .option('-D, --home <dir>', 'daemon home directory (default: $ZT_NC_HOME, else /tmp/.ztnc_<nwid>)')
+  .option('-D, --home <dir>', 'daemon home directory (default: $ZT_NC_HOME, else $XDG_RUNTIME_DIR/ztnc, else /tmp/.ztnc_<nwid>)')
   .option('-v, --verbose', 'trace intercepted calls to stderr (ZT_NC_DEBUG=1)')
   .argument('<program>', 'program to run')
   .argument('[args...]', 'its arguments')

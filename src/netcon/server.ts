@@ -6,7 +6,7 @@
  * uid is refused. A malformed message closes that one connection (counted); nothing an app sends
  * can stop the server.
  */
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ import type { NetStack } from '../netstack/stack-api.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { NetconCounters } from './netcon-counters.js';
+import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
   decodeAddress,
   decodeSockopt,
@@ -90,14 +91,13 @@ export class NetconServer {
     };
   }
 
-  /** Creates the socket directory (0700) if needed and starts serving. */
+  /**
+   * Creates the socket directory (0700) if needed and starts serving. Throws RpcSocketDirError
+   * when the directory cannot be trusted (see checkSocketDir), RpcSocketBusyError when another
+   * daemon serves the path.
+   */
   async start(): Promise<void> {
-    const dir = dirname(this.socketPath);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid) throw new Error(`${dir}: owned by uid ${st.uid}, not this user`);
-    if ((st.mode & 0o077) !== 0) throw new Error(`${dir}: others may enter it (mode ${(st.mode & 0o777).toString(8)}); it must be 0700`);
+    checkSocketDir(dirname(this.socketPath), this.log);
     await this.removeStaleSocket();
     const server = net.createServer((conn) => this.onConnection(conn));
     await new Promise<void>((resolve, reject) => {
@@ -152,7 +152,7 @@ export class NetconServer {
       });
       probe.once('error', () => resolve(false));
     });
-    if (live) throw new Error(`${this.socketPath}: another daemon is serving this network`);
+    if (live) throw new RpcSocketBusyError(`${this.socketPath}: another daemon is serving this network`);
     unlinkSync(this.socketPath);
   }
 

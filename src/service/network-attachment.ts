@@ -1,7 +1,10 @@
 /**
  * What the daemon attaches to one joined network: the network's stack, which lives from join to
- * leave, and the netcon RPC servers apps reach it through (the home's `sockets/<nwid>.sock`, and
- * the library's default `/tmp/.ztnc_<nwid>/<nwid>.sock` when no one else serves it).
+ * leave, and the netcon RPC servers apps reach it through: the home's `sockets/<nwid>.sock`, and
+ * the library's default locations when no one else serves them — `$XDG_RUNTIME_DIR/ztnc/<nwid>.sock`
+ * when the runtime directory is this user's, and `/tmp/.ztnc_<nwid>/<nwid>.sock` (socket-path.ts).
+ * A default location whose directory belongs to someone else, or that others could write, is not
+ * served and is logged as an error naming it: the library refuses such a socket anyway.
  *
  * The node's Network builds its stack when the first config arrives and drops it when access is
  * refused; apps, however, may open sockets before the network is up and keep them across a
@@ -13,7 +16,8 @@ import { rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { NetconServer } from '../netcon/server.js';
-import { netconSocketPath } from '../netcon/socket-path.js';
+import { RpcSocketBusyError } from '../netcon/socket-dir.js';
+import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
 import type { Ipv4Addr } from '../netstack/addr.js';
 import type { Scheduler } from '../netstack/clock.js';
 import { errnoName } from '../netstack/errno.js';
@@ -141,8 +145,10 @@ export interface NetworkAttachmentOptions {
   random: RandomSource;
   /** The daemon's home: the RPC socket is `<home>/sockets/<nwid>.sock`. */
   home: string;
-  /** Also serve at the library's default path when it is free (default true). */
+  /** Also serve at the library's default paths when they are free (default true). */
   serveDefaultPath?: boolean;
+  /** The default paths (default: netconDefaultSocketPaths of this process's environment). */
+  defaultSocketPaths?: string[];
   logger: Logger;
 }
 
@@ -150,8 +156,10 @@ export class NetworkAttachment {
   readonly nwid: string;
   readonly stack: NetStack;
   readonly socketPath: string;
-  /** The default-path socket, when this daemon serves it. */
+  /** The first default-path socket this daemon serves, if any. */
   defaultSocketPath: string | null = null;
+  /** Every default-path socket this daemon serves (runtime directory, /tmp). */
+  readonly defaultSocketPaths: string[] = [];
   private readonly servers: NetconServer[] = [];
   private readonly log: Logger;
   private closed = false;
@@ -169,20 +177,24 @@ export class NetworkAttachment {
     return new InterfaceView(this.stack);
   }
 
-  /** Starts the home's RPC socket (an error when it cannot be served) and, if free, the default one. */
+  /** Starts the home's RPC socket (an error when it cannot be served) and, where free, the default ones. */
   async start(): Promise<void> {
     const own = new NetconServer(this.stack, this.socketPath, this.log);
     await own.start();
     this.servers.push(own);
     if (this.opts.serveDefaultPath === false) return;
-    const defaultPath = netconSocketPath(this.nwid);
-    const shared = new NetconServer(this.stack, defaultPath, this.log);
-    try {
-      await shared.start();
-      this.servers.push(shared);
-      this.defaultSocketPath = defaultPath;
-    } catch (e) {
-      this.log.info({ nwid: this.nwid, socket: defaultPath, reason: (e as Error).message }, 'default socket path not served');
+    for (const path of this.opts.defaultSocketPaths ?? netconDefaultSocketPaths(this.nwid)) {
+      const shared = new NetconServer(this.stack, path, this.log);
+      try {
+        await shared.start();
+        this.servers.push(shared);
+        this.defaultSocketPaths.push(path);
+        this.defaultSocketPath ??= path;
+      } catch (e) {
+        const reason = (e as Error).message;
+        if (e instanceof RpcSocketBusyError) this.log.info({ nwid: this.nwid, socket: path, reason }, 'default socket path not served');
+        else this.log.error({ nwid: this.nwid, socket: path, reason }, `default socket path ${path} refused: ${reason}`);
+      }
     }
   }
 
@@ -206,14 +218,14 @@ export class NetworkAttachment {
   async closeServers(): Promise<void> {
     const servers = this.servers.splice(0);
     await Promise.all(servers.map((s) => s.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))));
-    if (this.defaultSocketPath) {
+    for (const path of this.defaultSocketPaths.splice(0)) {
       try {
-        rmdirSync(dirname(this.defaultSocketPath));
+        rmdirSync(dirname(path));
       } catch {
-        // not empty or already gone: someone else's now
+        // not empty (other networks' sockets) or already gone
       }
-      this.defaultSocketPath = null;
     }
+    this.defaultSocketPath = null;
   }
 
   /** Closes the servers and the stack (leave, shutdown). */
