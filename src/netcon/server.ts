@@ -97,7 +97,7 @@ export class NetconServer {
    * daemon serves the path.
    */
   async start(): Promise<void> {
-    checkSocketDir(dirname(this.socketPath), this.log);
+    checkSocketDir(dirname(this.socketPath));
     await this.removeStaleSocket();
     const server = net.createServer((conn) => this.onConnection(conn));
     await new Promise<void>((resolve, reject) => {

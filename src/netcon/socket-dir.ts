@@ -4,8 +4,7 @@
  * (native/intercept/trust.c), so the daemon makes sure its directories are such, and says which
  * path it cannot serve and why.
  */
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
-import type { Logger } from 'pino';
+import { lstatSync, mkdirSync } from 'node:fs';
 
 /** The RPC socket's directory is someone else's, or open to others in a way that cannot be undone. */
 export class RpcSocketDirError extends Error {}
@@ -15,11 +14,11 @@ export class RpcSocketBusyError extends Error {}
 /**
  * Makes sure `dir` exists as a real directory owned by this user with mode 0700: the library
  * trusts nothing else (native/intercept/trust.c), and a directory another user could enter or
- * write would let them stand in for the daemon. A directory of ours that others could only read
- * (0755) is closed to 0700; one others could write (any 0o022 bit: they may have left entries)
- * or that belongs to someone else is refused with an error naming it.
+ * write would let them stand in for the daemon. Anything else — someone else's directory, a
+ * symlink, group or other permission bits — is refused with an error naming it; the daemon never
+ * changes a directory it did not just create (others may already have left entries in it).
  */
-export function checkSocketDir(dir: string, log?: Logger): void {
+export function checkSocketDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   const uid = process.getuid?.();
@@ -28,10 +27,7 @@ export function checkSocketDir(dir: string, log?: Logger): void {
     throw new RpcSocketDirError(`${dir}: owned by uid ${st.uid}, not this user (uid ${uid}); the RPC socket cannot be served there`);
   }
   const mode = st.mode & 0o777;
-  if ((mode & 0o077) === 0) return;
-  if ((mode & 0o022) !== 0) {
-    throw new RpcSocketDirError(`${dir}: mode ${mode.toString(8)} lets others write in it; it must be 0700 (remove it or fix it by hand)`);
+  if ((mode & 0o077) !== 0) {
+    throw new RpcSocketDirError(`${dir}: others may enter it (mode ${mode.toString(8)}); it must be 0700`);
   }
-  chmodSync(dir, 0o700);
-  log?.info({ dir, mode: mode.toString(8) }, 'rpc socket directory closed to others (0700)');
 }

@@ -171,16 +171,15 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'python3'), 'netcon sock
     expect(r.stderr).toContain(`${dir}: mode 755 lets others in (must be 0700)`);
   });
 
-  it('the daemon closes a 0755 directory of its own to 0700 and refuses one others could write', () => {
-    const open = join(tmp.dir, 'open');
-    mkdirSync(open, { mode: 0o755 });
-    chmodSync(open, 0o755);
-    checkSocketDir(open);
-    expect(statSync(open).mode & 0o777).toBe(0o700);
-    const writable = join(tmp.dir, 'writable');
-    mkdirSync(writable);
-    chmodSync(writable, 0o777);
-    expect(() => checkSocketDir(writable)).toThrow(`${writable}: mode 777 lets others write in it`);
+  it('the daemon refuses a directory of its own that others may enter, naming it', () => {
+    for (const mode of [0o755, 0o777, 0o710]) {
+      const dir = join(tmp.dir, `open-${mode.toString(8)}`);
+      mkdirSync(dir);
+      chmodSync(dir, mode);
+      expect(() => checkSocketDir(dir)).toThrow(RpcSocketDirError);
+      expect(() => checkSocketDir(dir)).toThrow(`${dir}: others may enter it (mode ${mode.toString(8)}); it must be 0700`);
+      expect(statSync(dir).mode & 0o777).toBe(mode);
+    }
   });
 
   it('with XDG_RUNTIME_DIR of the user, the library finds the daemon at $XDG_RUNTIME_DIR/ztnc/<nwid>.sock', async () => {
