@@ -140,6 +140,8 @@ static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int 
   if (err) {
     if (got_fd >= 0) close(got_fd);
     reply->payload_len = 0;
+    reply->result = 0;
+    reply->flags = 0;
     return err;
   }
   reply->fd = got_fd;

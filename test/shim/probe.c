@@ -51,7 +51,8 @@ static void case_containment(void) {
   SAY("netlink sock_diag %s", made(socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)));
   SAY("syscall packet %s", made((int)syscall(SYS_socket, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))));
   SAY("syscall inet raw %s", made((int)syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_UDP)));
-  SAY("socketpair unix %s", socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? (close(sv[0]), close(sv[1]), "OK") : ename(errno));
+  SAY("socketpair unix %s",
+      socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? (close(sv[0]), close(sv[1]), "OK") : ename(errno));
   SAY("socketpair inet %s", RES(socketpair(AF_INET, SOCK_STREAM, 0, sv)));
   SAY("socketpair packet %s", RES(socketpair(AF_PACKET, SOCK_RAW, 0, sv)));
   SAY("syscall socketpair tipc %s", RES(syscall(SYS_socketpair, 30 /* AF_TIPC */, SOCK_SEQPACKET, 0, sv)));
