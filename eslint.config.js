@@ -1,0 +1,48 @@
+// ESLint flat config: typescript-eslint's type-aware rules over src/, bench/ and test/. Rules
+// are switched off here, each with its reason, rather than by disable comments in the code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'native/', 'docker-test/'] },
+  js.configs.recommended,
+  {
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      // one TypeScript program per tsconfig, shared by every file (tsconfig.json covers all three)
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // a leading underscore marks a parameter kept for a signature (callbacks, interfaces)
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+      // `x!` after an indexed access is the house style: the code is written for
+      // noUncheckedIndexedAccess (see tsconfig.json), so these assertions are not noise
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      // wire codecs compare raw numbers read from packets with numeric enums by design
+      '@typescript-eslint/no-unsafe-enum-comparison': 'off',
+      // an async function without await keeps a Promise-returning contract (bench `run`, transport
+      // `open`, test harness methods) and turns a throw into a rejection
+      '@typescript-eslint/require-await': 'off',
+      // object-literal getters that read their owner through an alias (node.ts hands the switch live views)
+      '@typescript-eslint/no-this-alias': 'off',
+      // exhaustive switches report the impossible value as `${v satisfies never}`
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNever: true }],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // vitest's asymmetric matchers (expect.stringMatching, expect.any) are typed `any`
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  {
+    // the config files themselves: plain ESLint recommended, no type information
+    files: ['*.config.js', '*.config.ts'],
+    extends: [tseslint.configs.recommended],
+  },
+);
