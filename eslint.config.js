@@ -15,10 +15,7 @@ export default tseslint.config(
     },
     rules: {
       // a leading underscore marks a parameter kept for a signature (callbacks, interfaces)
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       // `x!` after an indexed access is the house style: the code is written for
       // noUncheckedIndexedAccess (see tsconfig.json), so these assertions are not noise
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
