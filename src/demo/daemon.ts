@@ -199,7 +199,7 @@ export class ServiceDaemon {
         300,
       );
     } catch (e) {
-      throw new Error(`${(e as Error).message} (last seen: ${JSON.stringify(last)})`);
+      throw new Error(`${(e as Error).message} (last seen: ${JSON.stringify(last)})`, { cause: e });
     }
   }
 

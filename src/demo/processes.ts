@@ -139,7 +139,7 @@ export async function waitFor<T>(
   intervalMs = 200,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
-  let lastError: unknown = null;
+  let lastError: unknown;
   for (;;) {
     try {
       const v = await check();

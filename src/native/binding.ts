@@ -165,7 +165,7 @@ interface NativeBinding {
     onWritable: () => void,
   ) => NativeUdpSocket;
   maxFdsPerMessage: number;
-  inetSum16(buf: Uint8Array, start: number, end: number): number;
+  inetSum16: (buf: Uint8Array, start: number, end: number) => number;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
 }
 

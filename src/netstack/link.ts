@@ -30,7 +30,7 @@ export interface EthernetLinkDeps {
   linkCounters: Counters;
   arpCounters: Counters;
   /** IPv4 packets received (a view of the frame past the Ethernet header). */
-  ipv4Input(packet: Buffer): void;
+  ipv4Input: (packet: Buffer) => void;
 }
 
 export class EthernetLink {

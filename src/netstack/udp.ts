@@ -22,7 +22,7 @@ export interface UdpLayerDeps {
   random: RandomSource;
   counters: Counters;
   /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
-  isBroadcast(addr: Ipv4Addr): boolean;
+  isBroadcast: (addr: Ipv4Addr) => boolean;
 }
 
 export class UdpLayer implements TransportProtocol {

@@ -6,11 +6,15 @@
  */
 import type { Endpoint } from './endpoint.js';
 import { Identity } from './identity.js';
-import type { Node } from './node.js';
-import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
-import { acceptablePath } from './path.js';
+import type { CounterCell, Counters } from '../netstack/counters.js';
+import type { ExpectedReplies } from './expected-replies.js';
+import type { MulticastTable } from './multicast.js';
+import { acceptablePath, type PathPolicy } from './path.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { Topology } from './topology.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 import type { Peer } from './peer.js';
-import type { OpenedPacket } from './switch.js';
+import type { OpenedPacket, SendOptions } from './switch.js';
 import { parseEcho } from './wire/echo.js';
 import { cryptField } from './armor.js';
 import { emitOkHello, parseHello, parseHelloMoons, parseOkHello } from './wire/hello.js';
@@ -21,6 +25,27 @@ import { Verb } from './wire/packet.js';
 import { parseRendezvous } from './wire/rendezvous.js';
 import { emitOkWhois, parseOkWhois, parseWhois } from './wire/whois.js';
 import { parsePushDirectPaths } from './wire/push-direct-paths.js';
+
+/** What packet handling needs of its node: Node passes itself, this file never imports node.ts. */
+export interface IncomingNode {
+  readonly identity: Identity;
+  readonly address: bigint;
+  readonly counters: Counters;
+  readonly rxPackets: CounterCell;
+  readonly topology: Topology;
+  readonly multicast: MulticastTable;
+  readonly expecting: ExpectedReplies<unknown>;
+  readonly pathPolicy: PathPolicy;
+  readonly limits: { readonly whoisAnswer: RateLimiter; readonly gather: RateLimiter; readonly pathProbe: RateLimiter };
+  readonly handlers: VerbHandlers | null;
+  readonly isRoot: boolean;
+  now(): number;
+  confirmPath(peer: Peer, from: Endpoint, learn: boolean): void;
+  learnedIdentity(identity: Identity): void;
+  sendPacket(peer: Peer, verb: number, payload: Buffer, opts?: SendOptions): bigint | null;
+  sendHello(peer: Peer, via?: Endpoint): void;
+  sendRaw(to: Endpoint, data: Buffer): void;
+}
 
 /** Network-level verbs, handled by the layer that owns networks and the controller. */
 export interface VerbHandlers {
@@ -36,7 +61,7 @@ export interface VerbHandlers {
   onError(peer: Peer, err: ErrorMessage, context: unknown): void;
 }
 
-export function handlePacket(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint): void {
+export function handlePacket(node: IncomingNode, peer: Peer, pkt: OpenedPacket, from: Endpoint): void {
   node.rxPackets.n++;
   const direct = pkt.hops === 0;
   const { verb, payload, wireId } = pkt;
@@ -87,7 +112,7 @@ export function idBytes(id: bigint): Buffer {
   return b;
 }
 
-function onHello(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint, direct: boolean): void {
+function onHello(node: IncomingNode, peer: Peer, pkt: OpenedPacket, from: Endpoint, direct: boolean): void {
   const h = parseHello(pkt.payload);
   if (!h.ok) return void node.counters.inc('rx_drop_bad_hello');
   const hello = h.value;
@@ -126,7 +151,7 @@ function onHello(node: Node, peer: Peer, pkt: OpenedPacket, from: Endpoint, dire
   if (direct) node.confirmPath(peer, from, false);
 }
 
-function onOk(node: Node, peer: Peer, payload: Buffer, from: Endpoint, direct: boolean): void {
+function onOk(node: IncomingNode, peer: Peer, payload: Buffer, from: Endpoint, direct: boolean): void {
   const o = parseOk(payload);
   if (!o.ok) return void node.counters.inc('rx_drop_bad_ok');
   const ok = o.value;
@@ -180,7 +205,7 @@ function onOk(node: Node, peer: Peer, payload: Buffer, from: Endpoint, direct: b
   }
 }
 
-function onError(node: Node, peer: Peer, payload: Buffer): void {
+function onError(node: IncomingNode, peer: Peer, payload: Buffer): void {
   const e = parseError(payload);
   if (!e.ok) return void node.counters.inc('rx_drop_bad_error');
   const err = e.value;
@@ -190,7 +215,7 @@ function onError(node: Node, peer: Peer, payload: Buffer): void {
   node.handlers?.onError(peer, err, expected?.context);
 }
 
-function onWhois(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+function onWhois(node: IncomingNode, peer: Peer, payload: Buffer, wireId: bigint): void {
   if (!node.limits.whoisAnswer.allow(peer.hex)) return void node.counters.inc('rx_drop_rate_limited');
   const w = parseWhois(payload);
   if (!w.ok) return void node.counters.inc('rx_drop_bad_whois');
@@ -206,7 +231,7 @@ function onWhois(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void 
   node.sendPacket(peer, Verb.OK, emitOk(Verb.WHOIS, idBytes(wireId), emitOkWhois(known.slice(0, 16))));
 }
 
-function onRendezvous(node: Node, peer: Peer, payload: Buffer): void {
+function onRendezvous(node: IncomingNode, peer: Peer, payload: Buffer): void {
   if (!node.topology.isRoot(peer.address)) return void node.counters.inc('rx_drop_untrusted_rendezvous');
   const r = parseRendezvous(payload);
   if (!r.ok) return void node.counters.inc('rx_drop_bad_rendezvous');
@@ -220,7 +245,7 @@ function onRendezvous(node: Node, peer: Peer, payload: Buffer): void {
   node.sendHello(other, ep);
 }
 
-function onPushDirectPaths(node: Node, peer: Peer, payload: Buffer): void {
+function onPushDirectPaths(node: IncomingNode, peer: Peer, payload: Buffer): void {
   const p = parsePushDirectPaths(payload);
   if (!p.ok) return void node.counters.inc('rx_drop_bad_push_paths');
   let tried = 0;
@@ -233,7 +258,7 @@ function onPushDirectPaths(node: Node, peer: Peer, payload: Buffer): void {
   }
 }
 
-function onMulticastLike(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+function onMulticastLike(node: IncomingNode, peer: Peer, payload: Buffer, wireId: bigint): void {
   const l = parseMulticastLike(payload);
   if (!l.ok) return void node.counters.inc('rx_drop_bad_like');
   const now = node.now();
@@ -244,7 +269,7 @@ function onMulticastLike(node: Node, peer: Peer, payload: Buffer, wireId: bigint
   if (!node.isRoot) node.handlers?.onNetworkVerb(peer, Verb.MULTICAST_LIKE, payload, wireId);
 }
 
-function onMulticastGather(node: Node, peer: Peer, payload: Buffer, wireId: bigint): void {
+function onMulticastGather(node: IncomingNode, peer: Peer, payload: Buffer, wireId: bigint): void {
   if (!node.isRoot) return void node.counters.inc('rx_drop_gather_not_root');
   const g = parseMulticastGather(payload);
   if (!g.ok) return void node.counters.inc('rx_drop_bad_gather');

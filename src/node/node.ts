@@ -22,6 +22,7 @@ import type { UdpTransport } from './udp-transport.js';
 import { WhoisQueue } from './whois-queue.js';
 import { emitHello, parseHello } from './wire/hello.js';
 import { PACKET_IDX_PAYLOAD, PACKET_IDX_VERB, Verb, VERB_MASK, type PacketView } from './wire/packet.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 import { emitWhois } from './wire/whois.js';
 import { cryptField } from './armor.js';
 import { formatAddress } from './wire/address.js';
@@ -30,9 +31,7 @@ import type { MoonRef } from './wire/hello.js';
 
 /** Environment variable that makes every node refuse the built-in planet (tests set it). */
 export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
-/** The protocol we speak: 12 = AES-GMAC-SIV capable, as stock 1.14. */
-export const PROTOCOL_VERSION = 12;
-export const SOFTWARE_VERSION: readonly [number, number, number] = [1, 14, 1];
+export { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 /** A root with no live path is retried this often at its stable endpoints. */
 const ROOT_RETRY_MS = 5_000;
 

@@ -268,7 +268,7 @@ export class Daemon implements LocalService {
     if (planetFile) {
       // validate first, then keep a copy in the home as stock keeps its planet
       readPlanetFile(planetFile);
-      let same = false;
+      let same: boolean;
       try {
         same = realpathSync(planetFile) === realpathSync(home.planet);
       } catch {

@@ -114,7 +114,7 @@ export function choosePlanet(opts: PlanetSetupOptions): PlanetChoice | null {
   if (opts.planetFile) return { world: readPlanetFile(opts.planetFile), source: 'file', file: opts.planetFile };
   if (opts.privatePlanet) {
     const endpoints = rootEndpoints(opts.bind, opts.port);
-    let existing: World | null = null;
+    let existing: World | null;
     try {
       existing = readPlanetFile(opts.home.planet);
     } catch {

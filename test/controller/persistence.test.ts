@@ -45,10 +45,10 @@ describe('controller persistence', () => {
     }
   });
 
-  it('refuses a database with a newer schema, and a file that is not a database, naming the file', () => {
+  it('refuses a database with a newer schema, and a file that is not a database, naming the file', async () => {
     const dir = fresh();
     const file = join(dir, 'controller.db');
-    new ControllerStore(file).close();
+    await new ControllerStore(file).close();
     const db = new Database(file);
     db.pragma('user_version = 99');
     db.close();

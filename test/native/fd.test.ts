@@ -51,7 +51,7 @@ function thrown(fn: () => unknown): SystemError {
     fn();
   } catch (e) {
     if (isSystemError(e)) return e;
-    throw new Error(`expected a SystemError, got ${String(e)}`);
+    throw new Error(`expected a SystemError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected a throw');
 }

@@ -34,15 +34,15 @@ describe('segment acceptance (RFC 9293 §3.10.7.4)', () => {
     const rcvWnd = Number(client.info().rcvWnd);
     expect(rcvWnd).toBeGreaterThan(65535);
     // in order
-    let out = send({ seq: c.rcvNxt, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('abc') });
+    send({ seq: c.rcvNxt, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('abc') });
     expect(client.readableBytes()).toBe(3);
     // entirely old: dup ACK at once
-    out = send({ seq: (c.rcvNxt - 3) >>> 0, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('abc') });
+    let out = send({ seq: (c.rcvNxt - 3) >>> 0, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('abc') });
     expect(out.length).toBe(1);
     expect(out[0]!.ack).toBe(c.rcvNxt);
     expect(client.readableBytes()).toBe(3);
     // partly old: the new part is kept
-    out = send({ seq: (c.rcvNxt - 2) >>> 0, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('bcde') });
+    send({ seq: (c.rcvNxt - 2) >>> 0, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('bcde') });
     expect(client.readableBytes()).toBe(5);
     expect((client.read() as Buffer).toString()).toBe('abcde');
     // beyond the right edge: not acceptable → ACK, nothing stored

@@ -21,8 +21,8 @@ export interface TestPair {
   kind: 'stack' | 'tcp-only';
   client: TcpSocket;
   server: TcpSocket;
-  until(done: () => boolean, limitMs: number): boolean;
-  now(): number;
+  until: (done: () => boolean, limitMs: number) => boolean;
+  now: () => number;
   /** TCP counters of the sending (a) and receiving (b) side. */
   tcpCounters(side: 'a' | 'b'): Record<string, number>;
   /** Frames/segments dropped by the link (loss or queue). */

@@ -210,7 +210,10 @@ describe('receive buffer coalescing', () => {
       const piece = Buffer.from(String.fromCharCode(97 + (i % 26)));
       r.pushCopy(piece);
       expect_ += piece.toString();
-      if (i % 7 === 0) r.push(Buffer.from('XYZ'.repeat(200))), (expect_ += 'XYZ'.repeat(200));
+      if (i % 7 === 0) {
+        r.push(Buffer.from('XYZ'.repeat(200)));
+        expect_ += 'XYZ'.repeat(200);
+      }
     }
     let got = '';
     let k = 0;

@@ -38,7 +38,7 @@ function reencode(d: DecodedPayload): Buffer | null {
     }
     case Verb.OK: {
       const b = d.body;
-      let body: Buffer | null = null;
+      let body: Buffer;
       if (b.verb === Verb.HELLO && 'value' in b) body = emitOkHello(b.value as Parameters<typeof emitOkHello>[0]);
       else if (b.verb === Verb.WHOIS) body = emitOkWhois(b.value as { address: bigint; publicKey: Buffer }[]);
       else if (b.verb === Verb.MULTICAST_GATHER) body = emitOkMulticastGather(b.value as Parameters<typeof emitOkMulticastGather>[0]);

@@ -40,7 +40,7 @@ export function computeMemoryHardHash(
   const next = (): void => {
     let x0 = s[0]!, x1 = s[1]!, x2 = s[2]!, x3 = s[3]!, x4 = s[4]!, x5 = s[5]!, x6 = s[6]!, x7 = s[7]!;
     let x8 = s[8]!, x9 = s[9]!, x10 = s[10]!, x11 = s[11]!, x12 = s[12]!, x13 = s[13]!, x14 = s[14]!, x15 = s[15]!;
-    let u = 0;
+    let u: number;
     for (let i = 0; i < 20; i += 2) {
       u = (x0 + x12) | 0; x4 ^= (u << 7) | (u >>> 25);
       u = (x4 + x0) | 0; x8 ^= (u << 9) | (u >>> 23);

@@ -155,8 +155,7 @@ export function poly1305(
   const w5 = ((h6 >>> 2) | (h7 << 11)) & 0xffff;
   const w6 = ((h7 >>> 5) | (h8 << 8)) & 0xffff;
   const w7 = ((h8 >>> 8) | (h9 << 5)) & 0xffff;
-  let f = 0;
-  f = w0 + (key[k + 16]! | (key[k + 17]! << 8));
+  let f = w0 + (key[k + 16]! | (key[k + 17]! << 8));
   out[outOffset] = f & 0xff; out[outOffset + 1] = (f >>> 8) & 0xff;
   f = w1 + (key[k + 18]! | (key[k + 19]! << 8)) + (f >>> 16);
   out[outOffset + 2] = f & 0xff; out[outOffset + 3] = (f >>> 8) & 0xff;
