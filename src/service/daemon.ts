@@ -490,17 +490,21 @@ export class Daemon implements LocalService {
     }
     this.apiPort = port;
     writeFileAtomic(this.home.portFile, `${port}\n`, 0o644);
+    // stock writes the bare number, no newline; zerotier-cli -D<home> reads it
+    writeFileAtomic(this.home.stockPortFile, String(port), 0o644);
   }
 
   // ------------------------------------------------------------------ shutdown
 
-  /** A stale port file would send commands to whatever takes the port next. */
-  private removePortFile(): void {
+  /** A stale port file would send commands to whatever takes the port next. Only ours are removed. */
+  private removePortFiles(): void {
     if (this.apiPort === 0) return;
-    try {
-      if (readFileSync(this.home.portFile, 'utf8').trim() === String(this.apiPort)) unlinkSync(this.home.portFile);
-    } catch {
-      // already gone
+    for (const file of [this.home.portFile, this.home.stockPortFile]) {
+      try {
+        if (readFileSync(file, 'utf8').trim() === String(this.apiPort)) unlinkSync(file);
+      } catch {
+        // already gone
+      }
     }
   }
 
@@ -520,7 +524,7 @@ export class Daemon implements LocalService {
     for (const a of attachments) await a.close();
     this.node.stop();
     await this.controller?.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'controller close failed'));
-    this.removePortFile();
+    this.removePortFiles();
     this.home.releasePidFile();
     this.log.info('ztnc-service stopped');
   }

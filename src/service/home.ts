@@ -53,6 +53,10 @@ export class Home {
   get portFile(): string {
     return join(this.dir, 'ztnc.port');
   }
+  /** The same port under stock's name, where stock zerotier-cli -D<home> looks for it. */
+  get stockPortFile(): string {
+    return join(this.dir, 'zerotier-one.port');
+  }
   get logFile(): string {
     return join(this.dir, 'ztnc.log');
   }

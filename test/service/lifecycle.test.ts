@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DAEMON_V8_FLAGS, missingV8Flags } from '../../src/service/v8-heap.js';
 import { programPath } from '../support/programs.js';
+import { rawHttp } from '../support/raw-http.js';
 import { combine, needPrograms, requireOrSkip, type Requirement } from '../support/requirements.js';
 import { alive, killAll, runService, serviceEnv, startDaemonized, startService, tempDir, trackDaemon, waitFor } from './service-harness.js';
 
@@ -48,6 +49,8 @@ describe('ztnc-service in the foreground', () => {
     expect(readFileSync(join(home, 'identity.public'), 'utf8')).toMatch(/^[0-9a-f]{10}:0:[0-9a-f]{128}\n$/);
     expect(Number(readFileSync(join(home, 'ztnc.pid'), 'utf8'))).toBe(s.proc!.pid);
     expect(s.apiPort).toBeGreaterThan(0);
+    // stock zerotier-cli -D<home> reads the API port from zerotier-one.port
+    expect(readFileSync(join(home, 'zerotier-one.port'), 'utf8').trim()).toBe(String(s.apiPort));
     const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; apiPort?: number; nodeFlags?: string[] });
     const running = lines.find((l) => l.msg === 'ztnc-service running');
     expect(running?.apiPort).toBe(s.apiPort);
@@ -59,6 +62,7 @@ describe('ztnc-service in the foreground', () => {
     expect(await s.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(existsSync(join(home, 'ztnc.pid'))).toBe(false);
     expect(existsSync(join(home, 'ztnc.port'))).toBe(false);
+    expect(existsSync(join(home, 'zerotier-one.port'))).toBe(false);
   }, 120_000);
 
   it('keeps its identity across restarts', async () => {
@@ -127,6 +131,11 @@ describe('ztnc-service in the foreground', () => {
     expect((await s.api('GET', '/status', undefined, { 'X-ZT1-Auth': token })).status).toBe(200);
     expect((await s.api('GET', '/status', undefined, { Authorization: `Bearer ${token}` })).status).toBe(200);
     expect((await s.api('GET', `/status?auth=${token}`, undefined, {})).status).toBe(200);
+    // stock zerotier-cli: HTTP/1.1 with no Host header
+    const hostless = await rawHttp('127.0.0.1', s.apiPort, `GET /status HTTP/1.1\r\nX-ZT1-Auth: ${token}\r\nConnection: close\r\n\r\n`);
+    expect(hostless.status).toBe(200);
+    expect(JSON.parse(hostless.body)).toMatchObject({ address: await s.address() });
+    expect((await rawHttp('127.0.0.1', s.apiPort, 'GET /status HTTP/1.1\r\nConnection: close\r\n\r\n')).status).toBe(401);
     expect((await s.stop()).code).toBe(0);
   }, 120_000);
 });

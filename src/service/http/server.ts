@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { presentedToken, tokenMatches } from './auth-token.js';
+import { parseJson, stringifyJson } from './json-text.js';
 import type { ApiRequest, HttpMethod, Router } from './router.js';
 
 export interface ApiServerOptions {
@@ -67,7 +68,8 @@ function parseJsonBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.trim().length === 0) return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    // 64-bit integers stay exact (bigint) past Number.MAX_SAFE_INTEGER
+    return parseJson(text);
   } catch (e) {
     throw new HttpError(400, `malformed JSON body: ${(e as Error).message}`);
   }
@@ -79,7 +81,9 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer((req, res) => {
+    // Stock zerotier-cli speaks HTTP/1.1 without a Host header (stock's server does not require
+    // one); Node answers such requests 400 unless told not to (option since Node 20.0).
+    this.server = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         opts.logger.error({ err: e }, 'local API request failed');
         if (!res.headersSent) this.send(res, 500, { error: 'internal error' });
@@ -109,7 +113,8 @@ export class ApiServer {
   }
 
   private send(res: ServerResponse, status: number, body?: unknown, extraHeaders: Record<string, string> = {}): void {
-    const text = body === undefined ? '' : JSON.stringify(body);
+    // bigints (64-bit ids and counters) are written as bare digits, exactly, as stock writes them
+    const text = body === undefined ? '' : stringifyJson(body);
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(text),
