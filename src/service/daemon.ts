@@ -26,6 +26,7 @@ import { parseNetworkId } from '../node/wire/address.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
+import { ManagementAccess } from './http/management-access.js';
 import { ApiServer } from './http/server.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
@@ -466,25 +467,48 @@ export class Daemon implements LocalService {
 
   // ------------------------------------------------------------------ API
 
+  /**
+   * Where the API listens: `apiBind` when set; otherwise loopback (127.0.0.1, and ::1 where UIs
+   * that say "localhost" often land first), or every address when allowManagementFrom lets
+   * other hosts in (stock listens on 0.0.0.0 and :: always). The IPv6 ones chosen here are skipped
+   * with a log line when the host cannot have them.
+   */
+  private apiHosts(): { host: string; optional: boolean }[] {
+    if (this.settings.apiBind.length > 0) return this.settings.apiBind.map((host) => ({ host, optional: false }));
+    const [v4, v6] = this.settings.allowManagementFrom.length > 0 ? ['0.0.0.0', '::'] : ['127.0.0.1', '::1'];
+    return [
+      { host: v4, optional: false },
+      { host: v6, optional: true },
+    ];
+  }
+
   private async listenApi(): Promise<void> {
     const router = new Router();
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
-    const hosts = this.settings.apiBind.length > 0 ? this.settings.apiBind : ['127.0.0.1'];
+    const access = new ManagementAccess(this.settings.allowManagementFrom);
+    const allowRemote = (a: string | undefined): boolean => access.allows(a);
     let port = this.settings.apiPort;
-    for (const host of hosts) {
-      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port });
+    for (const { host, optional } of this.apiHosts()) {
+      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port, allowRemote });
       try {
         try {
           port = (await server.listen()).port;
         } catch (e) {
           if (!this.apiPortFlexible || !isAddrInUse(e) || this.apiServers.length > 0) throw e;
-          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0 });
+          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0, allowRemote });
           port = (await server.listen()).port;
         }
       } catch (e) {
-        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
+        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        if (optional) {
+          // no IPv6 on this host (or in this namespace): IPv4 serves alone
+          const level = code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' ? 'debug' : 'warn';
+          this.log[level]({ host, port, code }, 'local API not listening on this address');
+          continue;
+        }
+        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${code})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
       }
       this.apiServers.push(server);
     }

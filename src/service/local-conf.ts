@@ -4,6 +4,7 @@
  * or an impossible value is an error naming the file and the key.
  */
 import { readFileSync } from 'node:fs';
+import { parseManagementNetwork } from './http/management-access.js';
 
 export interface LocalSettings {
   /** UDP port for the peer protocol (0 = pick one). Default 9993. */
@@ -18,8 +19,16 @@ export interface LocalSettings {
   controllerEnabled: boolean;
   /** TCP port of the local JSON API; like stock, the primary port unless set. */
   apiPort: number;
-  /** Addresses the local API listens on. Default loopback only. */
+  /**
+   * Addresses the local API listens on. Empty (the default): loopback, 127.0.0.1 and ::1 (when the
+   * host has IPv6 loopback), or every address when allowManagementFrom is set.
+   */
   apiBind: string[];
+  /**
+   * Stock's `allowManagementFrom`: networks (CIDRs) whose clients may use the local API besides
+   * loopback, which always may. Others are answered 401.
+   */
+  allowManagementFrom: string[];
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -32,7 +41,8 @@ export function defaultLocalSettings(): LocalSettings {
     refuseBuiltinPlanet: false,
     controllerEnabled: false,
     apiPort: DEFAULT_PRIMARY_PORT,
-    apiBind: ['127.0.0.1'],
+    apiBind: [],
+    allowManagementFrom: [],
   };
 }
 
@@ -92,6 +102,11 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   }
   if (s.bind !== undefined) out.bind = stringList(file, 'bind', s.bind);
   if (s.apiBind !== undefined) out.apiBind = stringList(file, 'apiBind', s.apiBind);
+  if (s.allowManagementFrom !== undefined) {
+    out.allowManagementFrom = stringList(file, 'allowManagementFrom', s.allowManagementFrom);
+    const bad = out.allowManagementFrom.find((n) => parseManagementNetwork(n) === null);
+    if (bad !== undefined) throw new LocalConfError(file, 'allowManagementFrom', `${JSON.stringify(bad)} is not an IPv4 or IPv6 network (like 10.0.0.0/8)`);
+  }
   if (s.allowLoopbackPaths !== undefined) out.allowLoopbackPaths = bool(file, 'allowLoopbackPaths', s.allowLoopbackPaths);
   if (s.refuseBuiltinPlanet !== undefined) out.refuseBuiltinPlanet = bool(file, 'refuseBuiltinPlanet', s.refuseBuiltinPlanet);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);

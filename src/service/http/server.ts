@@ -20,6 +20,11 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * Whether a client at this address may use the API at all (stock's loopback +
+   * allowManagementFrom check); others get 401 before their token is looked at. Default: anyone.
+   */
+  allowRemote?: (remoteAddress: string | undefined) => boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -97,9 +102,11 @@ export class ApiServer {
   }
 
   async listen(): Promise<AddressInfo> {
+    const host = this.opts.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
+      // an IPv6 address serves IPv6 only, so "::" sits beside "0.0.0.0" on the same port
+      this.server.listen({ port: this.opts.port ?? 0, host, ipv6Only: host.includes(':') }, () => {
         this.server.off('error', reject);
         resolve();
       });
@@ -125,6 +132,11 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.opts.allowRemote && !this.opts.allowRemote(req.socket.remoteAddress)) {
+      req.resume();
+      this.send(res, 401, { error: `management from ${req.socket.remoteAddress ?? 'an unknown address'} is not allowed (local.conf allowManagementFrom)` });
+      return;
+    }
     if (!tokenMatches(presentedToken(req, url.searchParams), this.opts.authToken)) {
       req.resume();
       this.send(res, 401, { error: 'missing or wrong auth token' });
