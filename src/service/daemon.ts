@@ -33,6 +33,7 @@ import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type Net
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import { readNetworkSettings, sameSettings } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
@@ -75,34 +76,6 @@ function previousRootPort(home: Home, identity: Identity): number {
   } catch {
     return 0;
   }
-}
-
-/** The network's user settings kept in networks.d/<nwid>.conf: empty = defaults. */
-function readNetworkSettings(file: string, log: Logger): NetworkUserSettings {
-  const out = defaultNetworkUserSettings();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  if (text.trim() === '') return out;
-  try {
-    const doc = JSON.parse(text) as unknown;
-    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
-      const d = doc as Record<string, unknown>;
-      for (const k of Object.keys(out) as (keyof NetworkUserSettings)[]) if (typeof d[k] === 'boolean') out[k] = d[k];
-      return out;
-    }
-  } catch {
-    // fall through
-  }
-  log.warn({ file }, 'network settings file not understood: using the defaults');
-  return out;
-}
-
-function sameSettings(a: NetworkUserSettings, b: NetworkUserSettings): boolean {
-  return a.allowManaged === b.allowManaged && a.allowGlobal === b.allowGlobal && a.allowDefault === b.allowDefault && a.allowDNS === b.allowDNS;
 }
 
 function writeFileAtomic(file: string, text: string, mode: number): void {
@@ -165,6 +138,10 @@ export class Daemon implements LocalService {
     // function: no wrapper call per segment)
     setSum16Accelerator(nativeBinding().inetSum16);
     home.ensure();
+    const loose = home.looseMode();
+    if (loose !== null) {
+      log.warn({ home: home.dir, mode: `0${loose.toString(8)}` }, 'home directory is open to group or others: chmod 700 it (ztnc creates homes 0700)');
+    }
     home.acquirePidFile();
     let transport: NativeUdpTransport | null = null;
     let controller: NetworkController | null = null;
@@ -177,7 +154,10 @@ export class Daemon implements LocalService {
       }
       if (opts.apiPort !== undefined) settings.apiPort = opts.apiPort;
       const badNames: string[] = [];
-      const joins = home.joinedNetworks((f) => badNames.push(f));
+      const joins = home.joinedNetworks(
+        (f) => badNames.push(f),
+        (f) => log.warn({ file: f }, 'networks.d entry is not a regular file: skipped (remove it, or replace it with a file)'),
+      );
       if (badNames.length > 0) throw new HomeError(badNames[0]!, 'is not named <16 hex digit network id>.conf (remove or rename it)');
 
       const { identity, created } = await loadOrCreateIdentity(home.dir);
@@ -231,7 +211,15 @@ export class Daemon implements LocalService {
         refuseBuiltinPlanet: refuseBuiltin,
         logger: log,
       });
-      if (controllerOn) controller = new NetworkController({ dbFile: home.controllerDb, nodeAddress: node.hex, logger: log });
+      if (controllerOn) {
+        controller = new NetworkController({
+          dbFile: home.controllerDb,
+          nodeAddress: node.hex,
+          logger: log,
+          backupIntervalMs: settings.controllerBackupSeconds * 1000,
+          backupEveryChanges: settings.controllerBackupChanges,
+        });
+      }
       daemon = new Daemon(home, settings, node, transport, controller, authToken, opts);
       daemon.apiPortFlexible = apiPortFlexible;
       node.start();

@@ -29,6 +29,13 @@ export interface LocalSettings {
    * loopback, which always may. Others are answered 401.
    */
   allowManagementFrom: string[];
+  /**
+   * controller.db.backup: written at start, then this many seconds after the last backup when
+   * anything changed since (0 turns automatic backups off)…
+   */
+  controllerBackupSeconds: number;
+  /** …or after this many network/member changes, whichever comes first (0: no count trigger). */
+  controllerBackupChanges: number;
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -43,6 +50,8 @@ export function defaultLocalSettings(): LocalSettings {
     apiPort: DEFAULT_PRIMARY_PORT,
     apiBind: [],
     allowManagementFrom: [],
+    controllerBackupSeconds: 60,
+    controllerBackupChanges: 100,
   };
 }
 
@@ -66,6 +75,11 @@ function stringList(file: string, key: string, v: unknown): string[] {
     throw new LocalConfError(file, key, 'must be a list of address strings');
   }
   return v as string[];
+}
+
+function count(file: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new LocalConfError(file, key, 'must be a whole number, 0 or more');
+  return v;
 }
 
 function bool(file: string, key: string, v: unknown): boolean {
@@ -109,6 +123,8 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   }
   if (s.allowLoopbackPaths !== undefined) out.allowLoopbackPaths = bool(file, 'allowLoopbackPaths', s.allowLoopbackPaths);
   if (s.refuseBuiltinPlanet !== undefined) out.refuseBuiltinPlanet = bool(file, 'refuseBuiltinPlanet', s.refuseBuiltinPlanet);
+  if (s.controllerBackupSeconds !== undefined) out.controllerBackupSeconds = count(file, 'controllerBackupSeconds', s.controllerBackupSeconds);
+  if (s.controllerBackupChanges !== undefined) out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
   return out;
 }

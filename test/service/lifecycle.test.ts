@@ -3,8 +3,8 @@
  * the single-instance lock, signals (SIGTERM/SIGINT stop cleanly, SIGHUP reopens the log),
  * networks.d joins at start and leaves, identity persistence, and the local API's auth.
  */
-import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DAEMON_V8_FLAGS, missingV8Flags } from '../../src/service/v8-heap.js';
@@ -117,6 +117,27 @@ describe('ztnc-service in the foreground', () => {
     const both = await Promise.all([s.api('POST', '/network/deadbeef00a1b2c4', {}), s.api('POST', '/network/deadbeef00a1b2c4', {})]);
     expect(both.map((r) => r.status)).toEqual([200, 200]);
     expect((await s.get<{ nwid: string }[]>('/network')).map((n) => n.nwid).sort()).toEqual([NWID, 'deadbeef00a1b2c4']);
+    expect((await s.stop()).code).toBe(0);
+  }, 120_000);
+
+  it('starts past a FIFO in networks.d, warns about a home open to others, keeps controller.db 0600 and backs it up at start', async () => {
+    const home = join(tempDir(), 'home');
+    mkdirSync(join(home, 'networks.d'), { recursive: true });
+    chmodSync(home, 0o755);
+    const fifo = join(home, 'networks.d', 'deadbeef00a1b2c9.conf');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(join(home, 'networks.d', `${NWID}.conf`), '');
+    const s = await startService(home, ['--private-planet']);
+    expect((await s.get<{ nwid: string }[]>('/network')).map((n) => n.nwid)).toEqual([NWID]);
+    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number; file?: string; mode?: string });
+    expect(lines.find((l) => /not a regular file/.test(l.msg))).toMatchObject({ file: fifo, level: 40 });
+    expect(lines.find((l) => /open to group or others/.test(l.msg))).toMatchObject({ mode: '0755', level: 40 });
+    // ztnc does not change a home it did not create; the FIFO is left as it was
+    expect(mode(home)).toBe(0o755);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    // the controller's database, WAL, SHM and the start-up backup are owner-only
+    await waitFor(() => existsSync(join(home, 'controller.db.backup')), 30_000, 'the start-up backup');
+    for (const f of ['controller.db', 'controller.db-wal', 'controller.db-shm', 'controller.db.backup']) expect(mode(join(home, f)), f).toBe(0o600);
     expect((await s.stop()).code).toBe(0);
   }, 120_000);
 
