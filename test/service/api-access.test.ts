@@ -4,7 +4,7 @@
  * networks, while every other address is answered 401 whatever token it shows.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,14 +74,20 @@ ip addr add 10.9.8.1/32 dev lo
 home="$1"; service="$2"
 node "$service" "$home" -p 0 --api-port 0 --private-planet >"$home.log" 2>&1 &
 pid=$!
-for i in $(seq 600); do [ -s "$home/ztnc.port" ] && break; sleep 0.1; done
+for i in $(seq 600); do [ -s "$home/ztnc.port" ] && break; kill -0 $pid || exit 3; sleep 0.1; done
 python3 - "$(cat "$home/ztnc.port")" "$(cat "$home/authtoken.secret")" <<'PY'
 import socket, sys
 port, token = int(sys.argv[1]), sys.argv[2]
 for fam, src, dst in [(socket.AF_INET, '127.0.0.1', '127.0.0.1'), (socket.AF_INET, '10.9.9.1', '10.9.9.1'), (socket.AF_INET, '10.9.8.1', '10.9.9.1'), (socket.AF_INET6, '::1', '::1')]:
     s = socket.socket(fam, socket.SOCK_STREAM); s.settimeout(10); s.bind((src, 0)); s.connect((dst, port))
     s.sendall(('GET /status HTTP/1.1\r\nX-ZT1-Auth: %s\r\nConnection: close\r\n\r\n' % token).encode())
-    print(src, s.recv(100).split(b' ')[1].decode(), flush=True); s.close()
+    answer = b''
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        answer += d
+    s.close()
+    print(src, answer.split(b' ')[1].decode() if answer.startswith(b'HTTP/') else 'none', flush=True)
 PY
 kill $pid; wait $pid || true
 `;
@@ -94,7 +100,8 @@ describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('unshare', 'p
     const service = await programPath('ztnc-service');
     const env = { ...process.env, ZTNC_REFUSE_BUILTIN_PLANET: '1' };
     const r = spawnSync('unshare', ['-n', 'sh', '-c', NETNS_SCRIPT, 'netns', home, service], { env, encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['127.0.0.1 200', '10.9.9.1 200', '10.9.8.1 401', '::1 200']);
+    const why = `stdout: ${r.stdout}\nstderr: ${r.stderr}\nerror: ${r.error?.message ?? ''}\ndaemon log: ${existsSync(`${home}.log`) ? readFileSync(`${home}.log`, 'utf8') : ''}`;
+    expect(r.status, why).toBe(0);
+    expect(r.stdout.trim().split('\n'), why).toEqual(['127.0.0.1 200', '10.9.9.1 200', '10.9.8.1 401', '::1 200']);
   }, 150_000);
 });

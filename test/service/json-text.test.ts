@@ -28,6 +28,8 @@ describe('JSON with exact 64-bit integers', () => {
     const text = stringifyJson(v);
     expect(text).toBe('{"a":18446744073709551615,"b":[1,"x\\u0000y",null,-5],"c":{"d":1.5,"f":"\\"\\u00000\\u0000\\""}}');
     expect(stringifyJson({ a: 1n }, 1)).toBe('{\n "a": 1\n}');
+    // strings that look like the writer's placeholders stay strings
+    expect(stringifyJson(['\u00000\u0000', 7n, '\u00001\u0000'])).toBe('["\\u00000\\u0000",7,"\\u00001\\u0000"]');
     expect(stringifyJson(undefined)).toBe('null');
     expect(stringifyJson({ x: [1, { y: 'z' }] }, 2)).toBe(JSON.stringify({ x: [1, { y: 'z' }] }, null, 2));
   });

@@ -4,24 +4,28 @@
  * through a double; and reading keeps an integer literal that a double cannot hold exactly as a
  * bigint. Everything else is what JSON.stringify / JSON.parse do.
  */
+import { randomBytes } from 'node:crypto';
 
 /** JSON text of `value`; bigints become bare digits. `indent` as JSON.stringify's third argument. */
 export function stringifyJson(value: unknown, indent?: number): string {
   const marks: string[] = [];
-  // Each bigint becomes a placeholder string no real string can equal (it holds a NUL, which
-  // JSON.stringify always escapes), replaced by its digits afterwards.
+  let nonce = '';
+  // Each bigint becomes a placeholder string — NUL, a random nonce, its index, NUL — replaced by
+  // its digits afterwards. JSON.stringify escapes NUL, so only a string holding that escape and
+  // this call's nonce could look the same.
   const text = JSON.stringify(
     value,
     (_key, v: unknown) => {
       if (typeof v !== 'bigint') return v;
+      if (nonce === '') nonce = randomBytes(8).toString('hex');
       marks.push(v.toString());
-      return `\u0000${marks.length - 1}\u0000`;
+      return `\u0000${nonce}${marks.length - 1}\u0000`;
     },
     indent,
   ) as string | undefined;
   if (text === undefined) return 'null';
   if (marks.length === 0) return text;
-  return text.replace(/"\\u0000(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]!);
+  return text.replace(new RegExp(`"\\\\u0000${nonce}(\\d+)\\\\u0000"`, 'g'), (_m, i: string) => marks[Number(i)]!);
 }
 
 /** An integer literal longer than this many digits may not survive a double. */
