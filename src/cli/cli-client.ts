@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { defaultHome } from '../service/home.js';
 import { DEFAULT_PRIMARY_PORT, loadLocalConf } from '../service/local-conf.js';
+import { parseJson, stringifyJson } from '../service/http/json-text.js';
 
 /** A failure reported as one line on stderr; `exitCode` 2 means bad usage, 1 anything else. */
 export class CliError extends Error {
@@ -125,7 +126,7 @@ export type ConnectionSource = Connection | (() => Connection);
 /** One request to the local API. Connection problems and non-JSON answers throw CliError. */
 export function apiRequest(source: ConnectionSource, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
   const c = typeof source === 'function' ? source() : source;
-  const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : stringifyJson(body));
   const where = `${c.host}:${c.port}`;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -162,7 +163,8 @@ export function apiRequest(source: ConnectionSource, method: string, path: strin
           let parsed: unknown;
           if (text.trim().length > 0) {
             try {
-              parsed = JSON.parse(text);
+              // 64-bit integers (planetWorldId) stay exact
+              parsed = parseJson(text);
             } catch {
               reject(new CliError(`${method} ${path}: the daemon at ${where} answered HTTP ${status} with a body that is not JSON`));
               return;

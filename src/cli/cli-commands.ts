@@ -9,6 +9,7 @@ import { answerError, apiRequest, CliError, resolveConnection, type ApiAnswer, t
 import { checkNwid, runNetCommand } from './controller-commands.js';
 import { runPing } from './ping-command.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
+import { parseJson } from '../service/http/json-text.js';
 
 export type Output = (line: string) => void;
 
@@ -50,7 +51,7 @@ async function rawRequest(c: ConnectionSource, args: CliArgs, out: Output): Prom
     path = second;
     if (third !== undefined) {
       try {
-        body = JSON.parse(third);
+        body = parseJson(third);
       } catch (e) {
         throw new CliError(`${method} ${path}: the body is not JSON (${(e as Error).message})`, 2);
       }

@@ -5,6 +5,8 @@
  * (an unnamed network), prints as `-` so every line keeps its columns.
  */
 
+import { stringifyJson } from '../service/http/json-text.js';
+
 type Json = Record<string, unknown>;
 
 function obj(v: unknown): Json {
@@ -24,9 +26,9 @@ function int(v: unknown, fallback = 0): number {
   return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : fallback;
 }
 
-/** JSON as zerotier-cli prints it with -j. */
+/** JSON as zerotier-cli prints it with -j (64-bit integers as exact digits). */
 export function jsonDump(v: unknown): string {
-  return JSON.stringify(v ?? null, null, 1);
+  return stringifyJson(v ?? null, 1);
 }
 
 export function infoLine(status: unknown): string {

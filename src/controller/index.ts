@@ -1,11 +1,12 @@
 /**
  * The network controller assembled: store (controller.db), JSON API routes and the node-facing
- * backend, with periodic backup to controller.db.backup.
+ * backend, with backups to controller.db.backup at start and after changes (backup-schedule.ts).
  */
 import type { Logger } from 'pino';
 import type { Router } from '../service/http/router.js';
 import { ControllerApi } from './api.js';
 import { ControllerBackend } from './backend.js';
+import { BackupSchedule, DEFAULT_BACKUP_EVERY_CHANGES, DEFAULT_BACKUP_INTERVAL_MS } from './backup-schedule.js';
 import { ControllerStore } from './store.js';
 
 export interface ControllerOptions {
@@ -15,16 +16,22 @@ export interface ControllerOptions {
   nodeAddress: string;
   logger?: Logger;
   now?: () => number;
-  /** Backup period; 0 disables periodic backups. */
+  /**
+   * controller.db.backup is written at start, then this long after the last backup when anything
+   * changed since; 0 turns automatic backups off entirely. Default 60 s.
+   */
   backupIntervalMs?: number;
+  /** ... or after this many changes, whichever comes first; 0: no count trigger. Default 100. */
+  backupEveryChanges?: number;
 }
 
-export const DEFAULT_BACKUP_INTERVAL_MS = 5 * 60_000;
+export { DEFAULT_BACKUP_EVERY_CHANGES, DEFAULT_BACKUP_INTERVAL_MS } from './backup-schedule.js';
 
 export class NetworkController {
   readonly store: ControllerStore;
   readonly api: ControllerApi;
   readonly backend: ControllerBackend;
+  private readonly backups: BackupSchedule;
 
   constructor(opts: ControllerOptions) {
     this.store = new ControllerStore(opts.dbFile, { logger: opts.logger, now: opts.now });
@@ -35,8 +42,12 @@ export class NetworkController {
       void this.store.close();
       throw e;
     }
-    const interval = opts.backupIntervalMs ?? DEFAULT_BACKUP_INTERVAL_MS;
-    if (interval > 0) this.store.startPeriodicBackup(interval);
+    this.backups = new BackupSchedule(this.store, {
+      intervalMs: opts.backupIntervalMs ?? DEFAULT_BACKUP_INTERVAL_MS,
+      everyChanges: opts.backupEveryChanges ?? DEFAULT_BACKUP_EVERY_CHANGES,
+      logger: opts.logger,
+    });
+    this.backups.start();
   }
 
   mount(router: Router): void {
@@ -44,6 +55,7 @@ export class NetworkController {
   }
 
   close(): Promise<void> {
+    this.backups.stop();
     return this.store.close();
   }
 }

@@ -3,7 +3,7 @@
  * them) plus the 2016 field names (clock, memberRevisionCounter, authorizedMemberCount,
  * memberRevision, recentLog, …) so tools of either era find what they read.
  */
-import type { MemberRecord, NetworkRecord } from './types.js';
+import type { CapabilityObject, MemberRecord, NetworkRecord, RuleObject } from './types.js';
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -11,12 +11,30 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * INTEGER_RANGE bounds are 64-bit; stored as decimal strings when a double cannot hold them, they
+ * are answered as numbers, as stock does: bigints, which the API writes as exact digits.
+ */
+function ruleView(r: RuleObject): RuleObject {
+  if (r.type !== 'INTEGER_RANGE') return r;
+  const out: RuleObject = { ...r };
+  for (const k of ['start', 'end'] as const) {
+    const v = r[k];
+    if (typeof v === 'string' && /^-?\d+$/.test(v)) out[k] = BigInt(v);
+  }
+  return out;
+}
+
+function capabilityView(c: CapabilityObject): CapabilityObject {
+  return { ...c, rules: c.rules.map(ruleView) };
+}
+
 export function networkJson(n: NetworkRecord, now: number, activeMemberCount: number): Record<string, unknown> {
   return sortKeys({
     // stock 1.14
     authTokens: [null],
     authorizationEndpoint: '',
-    capabilities: n.capabilities,
+    capabilities: n.capabilities.map(capabilityView),
     clientId: '',
     creationTime: n.creationTime,
     dns: n.dns,
@@ -33,7 +51,7 @@ export function networkJson(n: NetworkRecord, now: number, activeMemberCount: nu
     remoteTraceTarget: n.remoteTraceTarget,
     revision: n.revision,
     routes: n.routes,
-    rules: n.rules,
+    rules: n.rules.map(ruleView),
     rulesSource: n.rulesSource,
     ssoEnabled: false,
     tags: n.tags,

@@ -4,8 +4,10 @@
  * `{ruleNo, etherType, action}` rules, `ipLocalRoutes`) and stock 1.14's (objects for the assign
  * modes, rules-engine rules, capabilities, tags, mtu, dns). Unknown and read-only fields are
  * ignored, as stock does; a writable field with a wrong type or impossible value is a FieldError.
+ * Where stock 1.14 accepts what controller UIs send (pools outside the routes, a route's `via`
+ * that is no address, rules of types it does not know), so does this.
  */
-import { cidrContains, formatCidr, formatIp, parseCidr, parseIp } from './ip-assignment.js';
+import { formatCidr, formatIp, parseCidr, parseIp } from './ip-assignment.js';
 import { parseRules } from './rules.js';
 import type { CapabilityObject, DnsObject, NetworkSettings, PoolObject, RouteObject, TagObject, V6AssignMode } from './types.js';
 import { FieldError, wantArray, wantBool, wantInt, wantObject, wantString, wantZtAddress } from './validation.js';
@@ -39,20 +41,20 @@ function parseRoutes(v: unknown, field: string): RouteObject[] {
     const targetText = wantString(o.target, `${f}.target`);
     const target = parseCidr(targetText);
     if (!target) throw new FieldError(`${f}.target`, `${JSON.stringify(targetText)} is not an IPv4 or IPv6 CIDR`);
-    let via: string | null = null;
-    if (o.via !== undefined && o.via !== null && o.via !== '') {
-      const viaText = wantString(o.via, `${f}.via`);
-      const ip = parseIp(viaText);
-      if (!ip) throw new FieldError(`${f}.via`, `${JSON.stringify(viaText)} is not an IP address`);
-      if (ip.family !== target.family) throw new FieldError(`${f}.via`, 'must be of the same family as target');
-      via = formatIp(ip);
-    }
+    // As stock: a via that is not an address of the target's family ("lan", an IPv6 gateway for
+    // an IPv4 route, a number) is stored as null, a route on the network itself.
+    const viaIp = typeof o.via === 'string' ? parseIp(o.via) : null;
+    const via = viaIp && viaIp.family === target.family ? formatIp(viaIp) : null;
     return { target: formatCidr(target), via };
   });
 }
 
-function parsePools(v: unknown, routes: readonly RouteObject[]): PoolObject[] {
-  const cidrs = routes.map((r) => parseCidr(r.target)).filter((c) => c !== null);
+/**
+ * Pools are stored as given, as stock does, whether or not a managed route contains them yet:
+ * UIs post pools before the route (zero-ui's quick-pick), and a routes change may leave a pool
+ * outside them. Assignment skips addresses outside every managed route (ip-assignment.ts).
+ */
+function parsePools(v: unknown): PoolObject[] {
   return wantArray(v, 'ipAssignmentPools', MAX_ARRAY).map((p, i) => {
     const f = `ipAssignmentPools[${i}]`;
     const o = wantObject(p, f);
@@ -62,9 +64,6 @@ function parsePools(v: unknown, routes: readonly RouteObject[]): PoolObject[] {
     if (!e) throw new FieldError(`${f}.ipRangeEnd`, 'is not an IP address');
     if (s.family !== e.family) throw new FieldError(f, 'ipRangeStart and ipRangeEnd must be of the same family');
     if (e.value < s.value) throw new FieldError(f, 'ipRangeEnd is before ipRangeStart');
-    if (!cidrs.some((c) => cidrContains(c, s) || cidrContains(c, e))) {
-      throw new FieldError(f, 'lies outside every managed route (add a route containing it)');
-    }
     return { ipRangeStart: formatIp(s), ipRangeEnd: formatIp(e) };
   });
 }
@@ -131,7 +130,7 @@ export function applyNetworkBody(current: NetworkSettings, body: unknown): Netwo
   if (b.v6AssignMode !== undefined) n.v6AssignMode = parseV6AssignMode(b.v6AssignMode, n.v6AssignMode);
   if (b.routes !== undefined) n.routes = parseRoutes(b.routes, 'routes');
   else if (b.ipLocalRoutes !== undefined) n.routes = parseRoutes(b.ipLocalRoutes, 'ipLocalRoutes');
-  if (b.ipAssignmentPools !== undefined) n.ipAssignmentPools = parsePools(b.ipAssignmentPools, n.routes);
+  if (b.ipAssignmentPools !== undefined) n.ipAssignmentPools = parsePools(b.ipAssignmentPools);
   if (b.rules !== undefined) n.rules = parseRules(b.rules, 'rules');
   if (b.capabilities !== undefined) n.capabilities = parseCapabilities(b.capabilities);
   if (b.tags !== undefined) n.tags = parseTags(b.tags);

@@ -2,7 +2,8 @@
  * Network rules in the JSON API: validation of rules-engine objects (apiVersion 4,
  * `{"type":"MATCH_ETHERTYPE","etherType":2048,"not":false,"or":false}`) into the shape stock
  * renders, and conversion of the 2016 shape (`{ruleNo, etherType, action}`, apiVersion 2) into
- * it. Anything that cannot be a rule is a FieldError naming it.
+ * it. Rules of unknown types are dropped as stock drops them; a known rule with a bad field is a
+ * FieldError naming it.
  */
 import { parseMac } from '../netstack/addr.js';
 import { parseCidr, parseIp } from './ip-assignment.js';
@@ -11,15 +12,17 @@ import { FieldError, isObject, wantBool, wantInt, wantString, wantZtAddress } fr
 
 export const MAX_RULES = 1024;
 
-type FieldKind = 'zt' | 'u8' | 'u16' | 'u32' | 'bit' | 'mac' | 'ip4' | 'ip6' | 'hex64' | 'icmpCode' | 'bool' | 'intString';
+type FieldKind = 'zt' | 'u8' | 'u16' | 'u32' | 'u16mask' | 'u32mask' | 'bit' | 'mac' | 'ip4' | 'ip6' | 'hex64' | 'icmpCode' | 'bool' | 'intString';
 
 /** The value fields of each rule type, as stock renders them. */
 const RULE_FIELDS: Record<string, Record<string, FieldKind>> = {
   ACTION_DROP: {},
   ACTION_ACCEPT: {},
-  ACTION_TEE: { address: 'zt', flags: 'u32', length: 'u16' },
-  ACTION_WATCH: { address: 'zt', flags: 'u32', length: 'u16' },
-  ACTION_REDIRECT: { address: 'zt', flags: 'u32' },
+  // ZeroTier's rule compiler writes `tee -1 <address>` as length -1 ("the whole frame"): stock
+  // keeps the low 16 bits (65535), and the low 32 of flags
+  ACTION_TEE: { address: 'zt', flags: 'u32mask', length: 'u16mask' },
+  ACTION_WATCH: { address: 'zt', flags: 'u32mask', length: 'u16mask' },
+  ACTION_REDIRECT: { address: 'zt', flags: 'u32mask' },
   ACTION_BREAK: {},
   MATCH_SOURCE_ZEROTIER_ADDRESS: { zt: 'zt' },
   MATCH_DEST_ZEROTIER_ADDRESS: { zt: 'zt' },
@@ -61,6 +64,12 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
       return wantInt(v, field, 0, 0xffff);
     case 'u32':
       return wantInt(v, field, 0, 0xffffffff);
+    case 'u16mask':
+    case 'u32mask': {
+      // any integer, cut to its low bits as stock's `jsonInt(...) & 0xffff` does (-1 → 65535)
+      if (typeof v !== 'bigint' && (typeof v !== 'number' || !Number.isInteger(v))) throw new FieldError(field, 'must be an integer');
+      return Number(BigInt.asUintN(kind === 'u16mask' ? 16 : 32, BigInt(v)));
+    }
     case 'bit':
       return wantInt(v, field, 0, 1);
     case 'bool':
@@ -90,6 +99,11 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
       return v === null ? null : wantInt(v, field, 0, 0xff);
     case 'intString': {
       if (typeof v === 'number' && Number.isInteger(v)) return v;
+      // a 64-bit literal the request's JSON kept exact: stored as its digits
+      if (typeof v === 'bigint') {
+        if (v < -(2n ** 63n) || v >= 2n ** 64n) throw new FieldError(field, 'must be a 64-bit integer');
+        return v.toString();
+      }
       const s = wantString(v, field);
       if (!/^-?\d{1,20}$/.test(s)) throw new FieldError(field, 'must be an integer');
       return s;
@@ -97,11 +111,16 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
   }
 }
 
+/** True for a rule object of a type this controller knows (stock drops any other silently). */
+export function isKnownRule(raw: unknown): boolean {
+  return isObject(raw) && typeof raw.type === 'string' && Object.hasOwn(RULE_FIELDS, raw.type);
+}
+
 /** Validates one rules-engine object into stock's rendered shape. */
 export function normalizeRule(raw: unknown, field: string): RuleObject {
   if (!isObject(raw)) throw new FieldError(field, 'must be an object');
   const type = raw.type;
-  if (typeof type !== 'string' || !(type in RULE_FIELDS)) throw new FieldError(`${field}.type`, `unknown rule type ${JSON.stringify(type)}`);
+  if (typeof type !== 'string' || !Object.hasOwn(RULE_FIELDS, type)) throw new FieldError(`${field}.type`, `unknown rule type ${JSON.stringify(type)}`);
   const out: RuleObject = { type };
   for (const [name, kind] of Object.entries(RULE_FIELDS[type])) {
     const v = raw[name];
@@ -160,10 +179,18 @@ export function convertLegacyRules(list: readonly unknown[], field: string): Rul
   return out;
 }
 
-/** Validates a `rules` array in either shape into rules-engine objects. */
+/**
+ * Validates a `rules` array in either shape into rules-engine objects. As stock, entries that are
+ * not rule objects of a known type (ACTION_PRIORITY from a newer rule compiler, say) are left out
+ * of the stored rules; a known rule with a bad field is a FieldError naming it.
+ */
 export function parseRules(raw: unknown, field: string): RuleObject[] {
   if (!Array.isArray(raw)) throw new FieldError(field, 'must be an array');
   if (raw.length > MAX_RULES) throw new FieldError(field, `must have at most ${MAX_RULES} rules`);
   if (isLegacyRuleList(raw)) return convertLegacyRules(raw, field);
-  return raw.map((r, i) => normalizeRule(r, `${field}[${i}]`));
+  const out: RuleObject[] = [];
+  raw.forEach((r, i) => {
+    if (isKnownRule(r)) out.push(normalizeRule(r, `${field}[${i}]`));
+  });
+  return out;
 }

@@ -7,7 +7,7 @@
  * database from a newer ztnc is refused rather than guessed at.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import {
@@ -127,12 +127,29 @@ function memberFromRow(r: MemberJoinedRow): MemberRecord {
   };
 }
 
+/** Files holding the database's contents: owner-only, as the identity secret. */
+export const DB_FILE_MODE = 0o600;
+
+/**
+ * Creates the database file 0600 before SQLite opens it (its WAL and SHM files take the
+ * database's mode) and narrows existing ones — the database, WAL, SHM and backup — to 0600.
+ */
+function restrictModes(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', DB_FILE_MODE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}.backup`]) {
+    try {
+      chmodSync(f, DB_FILE_MODE);
+    } catch {
+      // not there
+    }
+  }
+}
+
 export class ControllerStore {
   readonly instanceId: string;
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly listeners = new Set<(c: StoreChange) => void>();
-  private backupTimer: NodeJS.Timeout | undefined;
   private backupRunning: Promise<void> | undefined;
   private closed = false;
   /** Prepared statements by SQL text: preparing costs more than most of the queries here. */
@@ -144,6 +161,7 @@ export class ControllerStore {
   ) {
     this.now = opts.now ?? Date.now;
     try {
+      restrictModes(file);
       this.db = new Database(file);
     } catch (e) {
       throw new StoreError(`${file}: cannot open database (${(e as Error).message})`);
@@ -460,7 +478,10 @@ export class ControllerStore {
     this.backupRunning = (async () => {
       try {
         rmSync(tmp, { force: true });
+        // made 0600 first so the copy is never readable by others, even while written
+        closeSync(openSync(tmp, 'wx', DB_FILE_MODE));
         await this.db.backup(tmp);
+        chmodSync(tmp, DB_FILE_MODE);
         renameSync(tmp, target);
       } finally {
         rmSync(tmp, { force: true });
@@ -470,23 +491,9 @@ export class ControllerStore {
     return this.backupRunning;
   }
 
-  startPeriodicBackup(intervalMs: number): void {
-    this.stopPeriodicBackup();
-    this.backupTimer = setInterval(() => {
-      this.backup().catch((e: unknown) => this.opts.logger?.error({ err: e, file: this.file }, 'controller backup failed'));
-    }, intervalMs);
-    this.backupTimer.unref();
-  }
-
-  stopPeriodicBackup(): void {
-    if (this.backupTimer) clearInterval(this.backupTimer);
-    this.backupTimer = undefined;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopPeriodicBackup();
     if (this.backupRunning) await this.backupRunning.catch(() => undefined);
     this.listeners.clear();
     this.db.close();

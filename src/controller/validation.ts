@@ -23,6 +23,8 @@ export function wantBool(v: unknown, field: string): boolean {
 }
 
 export function wantInt(v: unknown, field: string, min: number, max: number): number {
+  // the request's JSON keeps integers beyond 2^53 as bigints: out of every range here
+  if (typeof v === 'bigint') throw new FieldError(field, `must be between ${min} and ${max}`);
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new FieldError(field, 'must be an integer');
   if (v < min || v > max) throw new FieldError(field, `must be between ${min} and ${max}`);
   return v;

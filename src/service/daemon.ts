@@ -26,12 +26,14 @@ import { parseNetworkId } from '../node/wire/address.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
+import { ManagementAccess } from './http/management-access.js';
 import { ApiServer } from './http/server.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import { readNetworkSettings, sameSettings } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
@@ -74,34 +76,6 @@ function previousRootPort(home: Home, identity: Identity): number {
   } catch {
     return 0;
   }
-}
-
-/** The network's user settings kept in networks.d/<nwid>.conf: empty = defaults. */
-function readNetworkSettings(file: string, log: Logger): NetworkUserSettings {
-  const out = defaultNetworkUserSettings();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  if (text.trim() === '') return out;
-  try {
-    const doc = JSON.parse(text) as unknown;
-    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
-      const d = doc as Record<string, unknown>;
-      for (const k of Object.keys(out) as (keyof NetworkUserSettings)[]) if (typeof d[k] === 'boolean') out[k] = d[k];
-      return out;
-    }
-  } catch {
-    // fall through
-  }
-  log.warn({ file }, 'network settings file not understood: using the defaults');
-  return out;
-}
-
-function sameSettings(a: NetworkUserSettings, b: NetworkUserSettings): boolean {
-  return a.allowManaged === b.allowManaged && a.allowGlobal === b.allowGlobal && a.allowDefault === b.allowDefault && a.allowDNS === b.allowDNS;
 }
 
 function writeFileAtomic(file: string, text: string, mode: number): void {
@@ -164,6 +138,10 @@ export class Daemon implements LocalService {
     // function: no wrapper call per segment)
     setSum16Accelerator(nativeBinding().inetSum16);
     home.ensure();
+    const loose = home.looseMode();
+    if (loose !== null) {
+      log.warn({ home: home.dir, mode: `0${loose.toString(8)}` }, 'home directory is open to group or others: chmod 700 it (ztnc creates homes 0700)');
+    }
     home.acquirePidFile();
     let transport: NativeUdpTransport | null = null;
     let controller: NetworkController | null = null;
@@ -176,7 +154,10 @@ export class Daemon implements LocalService {
       }
       if (opts.apiPort !== undefined) settings.apiPort = opts.apiPort;
       const badNames: string[] = [];
-      const joins = home.joinedNetworks((f) => badNames.push(f));
+      const joins = home.joinedNetworks(
+        (f) => badNames.push(f),
+        (f) => log.warn({ file: f }, 'networks.d entry is not a regular file: skipped (remove it, or replace it with a file)'),
+      );
       if (badNames.length > 0) throw new HomeError(badNames[0]!, 'is not named <16 hex digit network id>.conf (remove or rename it)');
 
       const { identity, created } = await loadOrCreateIdentity(home.dir);
@@ -230,7 +211,15 @@ export class Daemon implements LocalService {
         refuseBuiltinPlanet: refuseBuiltin,
         logger: log,
       });
-      if (controllerOn) controller = new NetworkController({ dbFile: home.controllerDb, nodeAddress: node.hex, logger: log });
+      if (controllerOn) {
+        controller = new NetworkController({
+          dbFile: home.controllerDb,
+          nodeAddress: node.hex,
+          logger: log,
+          backupIntervalMs: settings.controllerBackupSeconds * 1000,
+          backupEveryChanges: settings.controllerBackupChanges,
+        });
+      }
       daemon = new Daemon(home, settings, node, transport, controller, authToken, opts);
       daemon.apiPortFlexible = apiPortFlexible;
       node.start();
@@ -466,41 +455,68 @@ export class Daemon implements LocalService {
 
   // ------------------------------------------------------------------ API
 
+  /**
+   * Where the API listens: `apiBind` when set; otherwise loopback (127.0.0.1, and ::1 where UIs
+   * that say "localhost" often land first), or every address when allowManagementFrom lets
+   * other hosts in (stock listens on 0.0.0.0 and :: always). The IPv6 ones chosen here are skipped
+   * with a log line when the host cannot have them.
+   */
+  private apiHosts(): { host: string; optional: boolean }[] {
+    if (this.settings.apiBind.length > 0) return this.settings.apiBind.map((host) => ({ host, optional: false }));
+    const [v4, v6] = this.settings.allowManagementFrom.length > 0 ? ['0.0.0.0', '::'] : ['127.0.0.1', '::1'];
+    return [
+      { host: v4, optional: false },
+      { host: v6, optional: true },
+    ];
+  }
+
   private async listenApi(): Promise<void> {
     const router = new Router();
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
-    const hosts = this.settings.apiBind.length > 0 ? this.settings.apiBind : ['127.0.0.1'];
+    const access = new ManagementAccess(this.settings.allowManagementFrom);
+    const allowRemote = (a: string | undefined): boolean => access.allows(a);
     let port = this.settings.apiPort;
-    for (const host of hosts) {
-      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port });
+    for (const { host, optional } of this.apiHosts()) {
+      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port, allowRemote });
       try {
         try {
           port = (await server.listen()).port;
         } catch (e) {
           if (!this.apiPortFlexible || !isAddrInUse(e) || this.apiServers.length > 0) throw e;
-          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0 });
+          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0, allowRemote });
           port = (await server.listen()).port;
         }
       } catch (e) {
-        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
+        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        if (optional) {
+          // no IPv6 on this host (or in this namespace): IPv4 serves alone
+          const level = code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' ? 'debug' : 'warn';
+          this.log[level]({ host, port, code }, 'local API not listening on this address');
+          continue;
+        }
+        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${code})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
       }
       this.apiServers.push(server);
     }
     this.apiPort = port;
     writeFileAtomic(this.home.portFile, `${port}\n`, 0o644);
+    // stock writes the bare number, no newline; zerotier-cli -D<home> reads it
+    writeFileAtomic(this.home.stockPortFile, String(port), 0o644);
   }
 
   // ------------------------------------------------------------------ shutdown
 
-  /** A stale port file would send commands to whatever takes the port next. */
-  private removePortFile(): void {
+  /** A stale port file would send commands to whatever takes the port next. Only ours are removed. */
+  private removePortFiles(): void {
     if (this.apiPort === 0) return;
-    try {
-      if (readFileSync(this.home.portFile, 'utf8').trim() === String(this.apiPort)) unlinkSync(this.home.portFile);
-    } catch {
-      // already gone
+    for (const file of [this.home.portFile, this.home.stockPortFile]) {
+      try {
+        if (readFileSync(file, 'utf8').trim() === String(this.apiPort)) unlinkSync(file);
+      } catch {
+        // already gone
+      }
     }
   }
 
@@ -520,7 +536,7 @@ export class Daemon implements LocalService {
     for (const a of attachments) await a.close();
     this.node.stop();
     await this.controller?.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'controller close failed'));
-    this.removePortFile();
+    this.removePortFiles();
     this.home.releasePidFile();
     this.log.info('ztnc-service stopped');
   }

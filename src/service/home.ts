@@ -53,6 +53,10 @@ export class Home {
   get portFile(): string {
     return join(this.dir, 'ztnc.port');
   }
+  /** The same port under stock's name, where stock zerotier-cli -D<home> looks for it. */
+  get stockPortFile(): string {
+    return join(this.dir, 'zerotier-one.port');
+  }
   get logFile(): string {
     return join(this.dir, 'ztnc.log');
   }
@@ -82,10 +86,25 @@ export class Home {
   }
 
   /**
-   * Networks to join at start: every `networks.d/<16 hex digits>.conf`. Files with other names are
-   * reported through `onBadName` and skipped.
+   * The home's permission bits when group or others may read, write or enter it (its secrets are
+   * 0600, but the other files — controller.db backups, logs, networks.d — are not all secrets'
+   * modes everywhere); null when it is owner-only, as ztnc creates it.
    */
-  joinedNetworks(onBadName: (file: string) => void = () => {}): string[] {
+  looseMode(): number | null {
+    try {
+      const mode = statSync(this.dir).mode & 0o777;
+      return (mode & 0o077) !== 0 ? mode : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Networks to join at start: every `networks.d/<16 hex digits>.conf`. Files with other names are
+   * reported through `onBadName` and skipped; so are entries that are not regular files (a FIFO
+   * would block the read of its settings for ever), through `onNotAFile`.
+   */
+  joinedNetworks(onBadName: (file: string) => void = () => {}, onNotAFile: (file: string) => void = () => {}): string[] {
     let names: string[];
     try {
       names = readdirSync(this.networksDir);
@@ -96,8 +115,10 @@ export class Home {
     for (const n of names.sort()) {
       if (!n.endsWith('.conf')) continue;
       const nwid = n.slice(0, -5).toLowerCase();
-      if (NWID_PATTERN.test(nwid)) out.push(nwid);
-      else onBadName(join(this.networksDir, n));
+      const file = join(this.networksDir, n);
+      if (!NWID_PATTERN.test(nwid)) onBadName(file);
+      else if (!isRegularFile(file)) onNotAFile(file);
+      else out.push(nwid);
     }
     return out;
   }
@@ -149,6 +170,15 @@ export class Home {
         /* already gone */
       }
     }
+  }
+}
+
+/** True for a regular file (through symlinks); false for FIFOs, sockets, devices, directories. */
+export function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The local API's JSON shapes, as stock zerotier-one 1.14 answers `/status`, `/network[/<id>]`
  * and `/peer[/<address>]`. Fields with no meaning here keep stock's neutral values so tools written
- * for stock keep working. Times are wall-clock milliseconds, as stock gives them.
+ * for stock keep working. Times are wall-clock milliseconds, as stock gives them. 64-bit values
+ * (planet id and timestamp, config revision) are bigints, which the API writes as exact digits.
  */
 import type { Network } from '../node/network.js';
 import { NetworkConfigFlag, NetworkType } from '../node/network-config.js';
@@ -59,8 +60,9 @@ export function statusJson(c: StatusContext): Record<string, unknown> {
       },
     },
     online: c.online,
-    planetWorldId: Number(c.node.planet.id),
-    planetWorldTimestamp: Number(c.node.planet.timestamp),
+    // 64-bit: bigints, written as exact digits (a stock planet id does not fit a double)
+    planetWorldId: c.node.planet.id,
+    planetWorldTimestamp: c.node.planet.timestamp,
     publicIdentity: c.node.identity.toString(false),
     tcpFallbackActive: false,
     version: VERSION_TEXT,
@@ -94,7 +96,7 @@ export function networkJson(n: Network, portDeviceName: string, user: NetworkUse
     mtu: cfg?.mtu ?? 2800,
     multicastSubscriptions: n.groups().map((g) => ({ adi: g.adi >>> 0, mac: formatMac(macToBytes(g.mac)) })),
     name: cfg?.name ?? '',
-    netconfRevision: cfg ? Number(cfg.revision) : 0,
+    netconfRevision: cfg ? cfg.revision : 0,
     nwid: id,
     portDeviceName,
     portError: 0,

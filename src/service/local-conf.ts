@@ -4,6 +4,7 @@
  * or an impossible value is an error naming the file and the key.
  */
 import { readFileSync } from 'node:fs';
+import { parseManagementNetwork } from './http/management-access.js';
 
 export interface LocalSettings {
   /** UDP port for the peer protocol (0 = pick one). Default 9993. */
@@ -18,8 +19,23 @@ export interface LocalSettings {
   controllerEnabled: boolean;
   /** TCP port of the local JSON API; like stock, the primary port unless set. */
   apiPort: number;
-  /** Addresses the local API listens on. Default loopback only. */
+  /**
+   * Addresses the local API listens on. Empty (the default): loopback, 127.0.0.1 and ::1 (when the
+   * host has IPv6 loopback), or every address when allowManagementFrom is set.
+   */
   apiBind: string[];
+  /**
+   * Stock's `allowManagementFrom`: networks (CIDRs) whose clients may use the local API besides
+   * loopback, which always may. Others are answered 401.
+   */
+  allowManagementFrom: string[];
+  /**
+   * controller.db.backup: written at start, then this many seconds after the last backup when
+   * anything changed since (0 turns automatic backups off)…
+   */
+  controllerBackupSeconds: number;
+  /** …or after this many network/member changes, whichever comes first (0: no count trigger). */
+  controllerBackupChanges: number;
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -32,7 +48,10 @@ export function defaultLocalSettings(): LocalSettings {
     refuseBuiltinPlanet: false,
     controllerEnabled: false,
     apiPort: DEFAULT_PRIMARY_PORT,
-    apiBind: ['127.0.0.1'],
+    apiBind: [],
+    allowManagementFrom: [],
+    controllerBackupSeconds: 60,
+    controllerBackupChanges: 100,
   };
 }
 
@@ -56,6 +75,11 @@ function stringList(file: string, key: string, v: unknown): string[] {
     throw new LocalConfError(file, key, 'must be a list of address strings');
   }
   return v as string[];
+}
+
+function count(file: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new LocalConfError(file, key, 'must be a whole number, 0 or more');
+  return v;
 }
 
 function bool(file: string, key: string, v: unknown): boolean {
@@ -92,8 +116,15 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   }
   if (s.bind !== undefined) out.bind = stringList(file, 'bind', s.bind);
   if (s.apiBind !== undefined) out.apiBind = stringList(file, 'apiBind', s.apiBind);
+  if (s.allowManagementFrom !== undefined) {
+    out.allowManagementFrom = stringList(file, 'allowManagementFrom', s.allowManagementFrom);
+    const bad = out.allowManagementFrom.find((n) => parseManagementNetwork(n) === null);
+    if (bad !== undefined) throw new LocalConfError(file, 'allowManagementFrom', `${JSON.stringify(bad)} is not an IPv4 or IPv6 network (like 10.0.0.0/8)`);
+  }
   if (s.allowLoopbackPaths !== undefined) out.allowLoopbackPaths = bool(file, 'allowLoopbackPaths', s.allowLoopbackPaths);
   if (s.refuseBuiltinPlanet !== undefined) out.refuseBuiltinPlanet = bool(file, 'refuseBuiltinPlanet', s.refuseBuiltinPlanet);
+  if (s.controllerBackupSeconds !== undefined) out.controllerBackupSeconds = count(file, 'controllerBackupSeconds', s.controllerBackupSeconds);
+  if (s.controllerBackupChanges !== undefined) out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
   return out;
 }

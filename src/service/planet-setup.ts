@@ -74,8 +74,9 @@ export function rootEndpoints(bind: string[], port: number): InetAddress[] {
 }
 
 /**
- * A random planet id below 2^53: /status reports `planetWorldId` as a JSON number, as stock does,
- * and JavaScript clients read larger ones inexactly.
+ * A random planet id below 2^53: /status writes `planetWorldId` as a JSON number, as stock does
+ * (exactly, whatever its size), but JavaScript clients reading it with JSON.parse would round a
+ * larger one.
  */
 function randomPlanetId(): bigint {
   for (;;) {

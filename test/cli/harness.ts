@@ -63,6 +63,7 @@ export function removeDir(dir: string): void {
 
 export const FAKE_ADDRESS = '3ce329f872';
 export const FAKE_VERSION = '1.14.1';
+export const FAKE_PLANET_ID = 1706756347787900461n;
 
 interface FakeNetwork {
   nwid: string;
@@ -84,7 +85,17 @@ export class FakeService implements LocalService {
   readonly pingRequests: { nwid: string; req: PingRequest }[] = [];
 
   status(): Record<string, unknown> {
-    return { address: FAKE_ADDRESS, online: this.online, tcpFallbackActive: false, version: FAKE_VERSION, versionMajor: 1, versionMinor: 14, versionRev: 1 };
+    return {
+      address: FAKE_ADDRESS,
+      online: this.online,
+      // a stock planet's id has 63 bits: no double holds it exactly
+      planetWorldId: FAKE_PLANET_ID,
+      tcpFallbackActive: false,
+      version: FAKE_VERSION,
+      versionMajor: 1,
+      versionMinor: 14,
+      versionRev: 1,
+    };
   }
 
   private view(n: FakeNetwork): Record<string, unknown> {

@@ -8,7 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VERSION_TEXT } from '../../src/service/json-views.js';
-import { FAKE_ADDRESS, FAKE_VERSION, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { parseJson } from '../../src/service/http/json-text.js';
+import { FAKE_ADDRESS, FAKE_PLANET_ID, FAKE_VERSION, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
 
 const NWID = '8056c2e21c000001';
 
@@ -55,9 +56,11 @@ describe('ztnc-cli against the local API', () => {
     expect((await cli([`-D${home}`, 'status'])).stdout).toBe(`200 info ${FAKE_ADDRESS} ${FAKE_VERSION} OFFLINE\n`);
     const j = await cli(['-D', home, '-j', 'info']);
     expect(j.code).toBe(0);
-    expect(JSON.parse(j.stdout)).toEqual(d.service.status());
+    expect(parseJson(j.stdout)).toEqual(d.service.status());
     // zerotier-cli's JSON layout: one space of indentation
     expect(j.stdout).toContain('\n "address": ');
+    // 64-bit integers pass through exactly, as bare digits
+    expect(j.stdout).toContain(`\n "planetWorldId": ${FAKE_PLANET_ID},`);
   });
 
   it('listnetworks prints zerotier-cli columns; -j the /network JSON', async () => {
@@ -174,10 +177,10 @@ describe('ztnc-cli against the local API', () => {
   it('raw paths: /path GETs and prints JSON; METHOD /path [json] sends any request', async () => {
     const g = await cli(['-D', home, 'GET', '/status']);
     expect(g.code).toBe(0);
-    expect(JSON.parse(g.stdout)).toEqual(d.service.status());
+    expect(parseJson(g.stdout)).toEqual(d.service.status());
     const r = await cli(['-D', home, '/status']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(d.service.status());
+    expect(parseJson(r.stdout)).toEqual(d.service.status());
     const p = await cli(['-D', home, 'POST', `/network/${NWID}`, '{"allowDNS":true}']);
     expect(p.code).toBe(0);
     expect(JSON.parse(p.stdout)).toMatchObject({ nwid: NWID, allowDNS: true });

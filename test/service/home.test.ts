@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +35,28 @@ describe('home directory', () => {
     const bad: string[] = [];
     expect(h.joinedNetworks((f) => bad.push(f))).toEqual(['3ce329f872000001', '8056c2e21c000001']);
     expect(bad).toEqual([join(h.networksDir, 'not-a-network.conf')]);
+  });
+
+  it('skips networks.d entries that are not regular files (a FIFO would block)', () => {
+    const h = tempHome();
+    h.ensure();
+    writeFileSync(h.networkConf('8056c2e21c000001'), '');
+    execFileSync('mkfifo', [h.networkConf('8056c2e21c000002')]);
+    mkdirSync(h.networkConf('8056c2e21c000003'));
+    const notFiles: string[] = [];
+    expect(h.joinedNetworks(() => {}, (f) => notFiles.push(f))).toEqual(['8056c2e21c000001']);
+    expect(notFiles).toEqual([h.networkConf('8056c2e21c000002'), h.networkConf('8056c2e21c000003')]);
+  });
+
+  it('tells when an existing home is open to group or others', () => {
+    const h = tempHome();
+    h.ensure();
+    expect(h.looseMode()).toBeNull();
+    chmodSync(h.dir, 0o755);
+    h.ensure();
+    expect(h.looseMode()).toBe(0o755);
+    chmodSync(h.dir, 0o710);
+    expect(h.looseMode()).toBe(0o710);
   });
 
   it('pid file refuses a second live owner and replaces a stale one', () => {

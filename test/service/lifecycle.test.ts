@@ -3,12 +3,13 @@
  * the single-instance lock, signals (SIGTERM/SIGINT stop cleanly, SIGHUP reopens the log),
  * networks.d joins at start and leaves, identity persistence, and the local API's auth.
  */
-import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DAEMON_V8_FLAGS, missingV8Flags } from '../../src/service/v8-heap.js';
 import { programPath } from '../support/programs.js';
+import { rawHttp } from '../support/raw-http.js';
 import { combine, needPrograms, requireOrSkip, type Requirement } from '../support/requirements.js';
 import { alive, killAll, runService, serviceEnv, startDaemonized, startService, tempDir, trackDaemon, waitFor } from './service-harness.js';
 
@@ -48,6 +49,8 @@ describe('ztnc-service in the foreground', () => {
     expect(readFileSync(join(home, 'identity.public'), 'utf8')).toMatch(/^[0-9a-f]{10}:0:[0-9a-f]{128}\n$/);
     expect(Number(readFileSync(join(home, 'ztnc.pid'), 'utf8'))).toBe(s.proc!.pid);
     expect(s.apiPort).toBeGreaterThan(0);
+    // stock zerotier-cli -D<home> reads the API port from zerotier-one.port
+    expect(readFileSync(join(home, 'zerotier-one.port'), 'utf8').trim()).toBe(String(s.apiPort));
     const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; apiPort?: number; nodeFlags?: string[] });
     const running = lines.find((l) => l.msg === 'ztnc-service running');
     expect(running?.apiPort).toBe(s.apiPort);
@@ -59,6 +62,7 @@ describe('ztnc-service in the foreground', () => {
     expect(await s.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(existsSync(join(home, 'ztnc.pid'))).toBe(false);
     expect(existsSync(join(home, 'ztnc.port'))).toBe(false);
+    expect(existsSync(join(home, 'zerotier-one.port'))).toBe(false);
   }, 120_000);
 
   it('keeps its identity across restarts', async () => {
@@ -116,6 +120,27 @@ describe('ztnc-service in the foreground', () => {
     expect((await s.stop()).code).toBe(0);
   }, 120_000);
 
+  it('starts past a FIFO in networks.d, warns about a home open to others, keeps controller.db 0600 and backs it up at start', async () => {
+    const home = join(tempDir(), 'home');
+    mkdirSync(join(home, 'networks.d'), { recursive: true });
+    chmodSync(home, 0o755);
+    const fifo = join(home, 'networks.d', 'deadbeef00a1b2c9.conf');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(join(home, 'networks.d', `${NWID}.conf`), '');
+    const s = await startService(home, ['--private-planet']);
+    expect((await s.get<{ nwid: string }[]>('/network')).map((n) => n.nwid)).toEqual([NWID]);
+    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number; file?: string; mode?: string });
+    expect(lines.find((l) => /not a regular file/.test(l.msg))).toMatchObject({ file: fifo, level: 40 });
+    expect(lines.find((l) => /open to group or others/.test(l.msg))).toMatchObject({ mode: '0755', level: 40 });
+    // ztnc does not change a home it did not create; the FIFO is left as it was
+    expect(mode(home)).toBe(0o755);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    // the controller's database, WAL, SHM and the start-up backup are owner-only
+    await waitFor(() => existsSync(join(home, 'controller.db.backup')), 30_000, 'the start-up backup');
+    for (const f of ['controller.db', 'controller.db-wal', 'controller.db-shm', 'controller.db.backup']) expect(mode(join(home, f)), f).toBe(0o600);
+    expect((await s.stop()).code).toBe(0);
+  }, 120_000);
+
   it('answers the local API only with the token', async () => {
     const home = join(tempDir(), 'home');
     const s = await startService(home, ['--private-planet']);
@@ -127,6 +152,11 @@ describe('ztnc-service in the foreground', () => {
     expect((await s.api('GET', '/status', undefined, { 'X-ZT1-Auth': token })).status).toBe(200);
     expect((await s.api('GET', '/status', undefined, { Authorization: `Bearer ${token}` })).status).toBe(200);
     expect((await s.api('GET', `/status?auth=${token}`, undefined, {})).status).toBe(200);
+    // stock zerotier-cli: HTTP/1.1 with no Host header
+    const hostless = await rawHttp('127.0.0.1', s.apiPort, `GET /status HTTP/1.1\r\nX-ZT1-Auth: ${token}\r\nConnection: close\r\n\r\n`);
+    expect(hostless.status).toBe(200);
+    expect(JSON.parse(hostless.body)).toMatchObject({ address: await s.address() });
+    expect((await rawHttp('127.0.0.1', s.apiPort, 'GET /status HTTP/1.1\r\nConnection: close\r\n\r\n')).status).toBe(401);
     expect((await s.stop()).code).toBe(0);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { presentedToken, tokenMatches } from './auth-token.js';
+import { parseJson, stringifyJson } from './json-text.js';
 import type { ApiRequest, HttpMethod, Router } from './router.js';
 
 export interface ApiServerOptions {
@@ -19,6 +20,11 @@ export interface ApiServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * Whether a client at this address may use the API at all (stock's loopback +
+   * allowManagementFrom check); others get 401 before their token is looked at. Default: anyone.
+   */
+  allowRemote?: (remoteAddress: string | undefined) => boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -67,7 +73,8 @@ function parseJsonBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.trim().length === 0) return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    // 64-bit integers stay exact (bigint) past Number.MAX_SAFE_INTEGER
+    return parseJson(text);
   } catch (e) {
     throw new HttpError(400, `malformed JSON body: ${(e as Error).message}`);
   }
@@ -79,7 +86,9 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer((req, res) => {
+    // Stock zerotier-cli speaks HTTP/1.1 without a Host header (stock's server does not require
+    // one); Node answers such requests 400 unless told not to (option since Node 20.0).
+    this.server = createServer({ requireHostHeader: false }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         opts.logger.error({ err: e }, 'local API request failed');
         if (!res.headersSent) this.send(res, 500, { error: 'internal error' });
@@ -93,9 +102,11 @@ export class ApiServer {
   }
 
   async listen(): Promise<AddressInfo> {
+    const host = this.opts.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
+      // an IPv6 address serves IPv6 only, so "::" sits beside "0.0.0.0" on the same port
+      this.server.listen({ port: this.opts.port ?? 0, host, ipv6Only: host.includes(':') }, () => {
         this.server.off('error', reject);
         resolve();
       });
@@ -109,7 +120,8 @@ export class ApiServer {
   }
 
   private send(res: ServerResponse, status: number, body?: unknown, extraHeaders: Record<string, string> = {}): void {
-    const text = body === undefined ? '' : JSON.stringify(body);
+    // bigints (64-bit ids and counters) are written as bare digits, exactly, as stock writes them
+    const text = body === undefined ? '' : stringifyJson(body);
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(text),
@@ -120,6 +132,11 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.opts.allowRemote && !this.opts.allowRemote(req.socket.remoteAddress)) {
+      req.resume();
+      this.send(res, 401, { error: `management from ${req.socket.remoteAddress ?? 'an unknown address'} is not allowed (local.conf allowManagementFrom)` });
+      return;
+    }
     if (!tokenMatches(presentedToken(req, url.searchParams), this.opts.authToken)) {
       req.resume();
       this.send(res, 401, { error: 'missing or wrong auth token' });
