@@ -62,10 +62,14 @@ export class NetworkMembership {
     this.agreed.delete(address);
   }
 
-  /** Access refused: certificates we hold mean nothing without ours (revocations stay: they are the controller's word). */
+  /**
+   * Access refused: certificates we hold mean nothing without ours, and a new certificate of ours
+   * goes to each peer before our next frame to it (revocations stay: they are the controller's word).
+   */
   clearCertificates(): void {
     this.memberComs.clear();
     this.agreed.clear();
+    this.credentialsSent.clear();
   }
 
   /** A new config of ours: certificates accepted earlier must still agree with it; stale revocations go. */
@@ -150,6 +154,8 @@ export class NetworkMembership {
     const com = this.memberComs.get(rev.target);
     if (com && this.revocations.revokes(rev.target, comTimestamp(com))) this.forget(rev.target);
     if (fastPropagates(rev)) this.propagate(from, rev);
+    // the target dropped its certificates when it was refused: should it come back, ours goes first again
+    this.credentialsSent.delete(rev.target);
     if (rev.target === this.node.address) this.revokedSelf(rev);
   }
 
