@@ -88,7 +88,9 @@ export class NetworkMembership {
     if (!com) return;
     const now = this.node.now();
     const last = this.credentialsSent.get(peer.address) ?? -Infinity;
-    if (asked ? now - last < ASKED_PUSH_INTERVAL_MS : now - last < this.ctx.refreshMs) return;
+    // a revoked peer dropped our certificate when it was refused: should it come back, it needs ours again
+    const again = asked || (this.revocations.threshold(peer.address) !== undefined && !this.memberComs.has(peer.address));
+    if (now - last < (again ? ASKED_PUSH_INTERVAL_MS : this.ctx.refreshMs)) return;
     if (this.credentialsSent.size > MAX_MEMBERS) this.credentialsSent.clear();
     this.credentialsSent.set(peer.address, now);
     this.node.sendPacket(peer, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ coms: [com] }));

@@ -110,6 +110,7 @@ describe('revocation in simulation', () => {
       sim = new NetSim();
       const s = sim;
       const { d } = await threeMembers(s);
+      const ipD = s.ip('D')!;
       await s.run(idleMs);
       expect(s.status('D')).toBe('OK');
       const requestsBefore = d.nets.get(NWID)!.counters.get('config_requests');
@@ -120,6 +121,11 @@ describe('revocation in simulation', () => {
       if (idleMs > 0) expect(d.nets.get(NWID)!.counters.get('config_requests')).toBe(requestsBefore + 1);
       expect(d.nets.get(NWID)!.stack).toBeNull();
       expect(await s.ping('A', 'D', 3_000)).toBeNull();
+      // A still sends to D's old address meanwhile (its certificate going along, and dropped)
+      let lost: unknown = null;
+      s.member('A').nets.get(NWID)!.stack!.ping(ipD, { timeoutMs: 2_000 }, (r) => (lost = r));
+      await s.until(() => lost !== null, 3_000);
+      expect(lost).toMatchObject({ ok: false });
 
       // a certificate issued after the revocation admits it again
       s.backend.authorize(NWID, d.node.address);
