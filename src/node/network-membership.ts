@@ -141,17 +141,15 @@ export class NetworkMembership {
    * A revocation, from a peer or (`from` null) our own controller. Once verified, the target's
    * certificates up to the threshold stop admitting it at once; a new one with the fast
    * propagation flag goes on to every member we know but the sender and the signer, as stock
-   * forwards it; one covering our own certificate is reported to the network.
+   * forwards it; one covering our own certificate is reported to the network. Returns false when
+   * its signature was bad (the caller checks no more from that packet: a controller never sends one).
    */
-  acceptRevocation(from: Peer | null, rev: Revocation): void {
-    if (rev.networkId !== this.ctx.nwid) return;
-    if (!revokesMembership(rev.credentialType)) return this.drop('revocation_unknown_type');
-    // what would change nothing needs no signature check (nor can replaying it cost one)
-    if (!this.revocations.raises(rev.target, rev.threshold)) return void this.ctx.counters.inc('revocations_redundant');
-    const controllerKey = this.ctx.controllerKey();
-    if (!controllerKey) return this.drop('revocation_controller_unknown');
-    if (!verifyRevocation(rev, controllerKey)) return this.drop('revocation_bad_signature');
-    if (!this.revocations.raise(rev.target, rev.threshold)) return this.drop('revocation_table_full');
+  acceptRevocation(from: Peer | null, rev: Revocation): boolean {
+    const refused = this.revocationProblem(rev);
+    if (refused !== null) {
+      this.ctx.counters.inc(refused);
+      return refused !== 'drop_revocation_bad_signature';
+    }
     this.ctx.counters.inc('revocations_accepted');
     const com = this.memberComs.get(rev.target);
     if (com && this.revocations.revokes(rev.target, comTimestamp(com))) this.forget(rev.target);
@@ -159,6 +157,20 @@ export class NetworkMembership {
     // the target dropped its certificates when it was refused: should it come back, ours goes first again
     this.credentialsSent.delete(rev.target);
     if (rev.target === this.node.address) this.revokedSelf(rev);
+    return true;
+  }
+
+  /** Why a revocation is not taken (the counter to count), or null once its threshold is recorded. */
+  private revocationProblem(rev: Revocation): string | null {
+    if (rev.networkId !== this.ctx.nwid) return 'revocations_other_network';
+    if (!revokesMembership(rev.credentialType)) return 'drop_revocation_unknown_type';
+    // what would change nothing needs no signature check (nor can replaying it cost one)
+    if (!this.revocations.raises(rev.target, rev.threshold)) return 'revocations_redundant';
+    const controllerKey = this.ctx.controllerKey();
+    if (!controllerKey) return 'drop_revocation_controller_unknown';
+    if (!verifyRevocation(rev, controllerKey)) return 'drop_revocation_bad_signature';
+    if (!this.revocations.raise(rev.target, rev.threshold)) return 'drop_revocation_table_full';
+    return null;
   }
 
   private propagate(from: Peer | null, rev: Revocation): void {

@@ -305,8 +305,8 @@ export class Network {
   }
 
   /** A revocation, from a peer or (`from` null) our own controller (see NetworkMembership). */
-  acceptRevocation(from: Peer | null, rev: Revocation): void {
-    if (!this.closed) this.members.acceptRevocation(from, rev);
+  acceptRevocation(from: Peer | null, rev: Revocation): boolean {
+    return this.closed || this.members.acceptRevocation(from, rev);
   }
 
   // ------------------------------------------------------------ frames in
@@ -321,7 +321,7 @@ export class Network {
         const c = parseNetworkCredentials(payload);
         if (!c.ok) return void this.drop('credentials_malformed');
         for (const com of c.value.coms) this.members.acceptCom(peer, com);
-        for (const rev of c.value.revocations) this.acceptRevocation(peer, rev);
+        for (const rev of c.value.revocations) if (!this.acceptRevocation(peer, rev)) break;
         return;
       }
       case Verb.NETWORK_CONFIG: {

@@ -37,7 +37,7 @@ function ignoreOwnDeauthorization(m: NetSimNode): void {
   const net = m.nets.get(NWID)!;
   net.onConfigError = () => {};
   net.requestConfig = () => {};
-  net.acceptRevocation = () => {};
+  net.acceptRevocation = () => true;
 }
 
 /** Arrival times (virtual ms) of datagrams at `name`'s PORT. */
@@ -173,8 +173,11 @@ describe('revocation in simulation', () => {
     const controllerKeys = keysOf(s.controller);
     const other = signRevocation(comRevocation(2, NWID + 1n, b.node.address, now), controllerKeys);
     a.node.sendPacket(a.node.peer(d.node.address)!, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ revocations: [other] }));
+    // two forged in one packet: the first bad signature ends that packet's checks
+    const forged2 = signRevocation(comRevocation(4, NWID, a.node.address, now), keysOf(b));
+    a.node.sendPacket(a.node.peer(d.node.address)!, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ revocations: [forged, forged2] }));
     await s.run(500);
-    expect(netD.counters.get('drop_revocation_bad_signature')).toBe(2);
+    expect(netD.counters.get('drop_revocation_bad_signature')).toBe(3);
     expect(netD.counters.get('revocations_accepted')).toBe(0);
     expect(await s.ping('D', 'B')).toMatchObject({ ok: true });
 
