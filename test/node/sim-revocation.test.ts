@@ -190,6 +190,31 @@ describe('revocation in simulation', () => {
     expect(await s.ping('D', 'B')).toMatchObject({ ok: true });
   });
 
+  it("reaches the controller's own membership of the network too", async () => {
+    sim = new NetSim();
+    const s = sim;
+    s.startInfrastructure();
+    const c = s.controller;
+    s.members.set('C', c);
+    const d = s.addMember('D', 4, '10.99.0.5');
+    for (const m of [c, d]) s.backend.authorize(NWID, m.node.address);
+    for (const m of [c, d]) m.nets.join(NWID);
+    expect(await s.until(() => s.status('C') === 'OK' && s.status('D') === 'OK', 20_000)).toBe(true);
+    expect(await s.ping('D', 'C')).toMatchObject({ ok: true });
+    ignoreOwnDeauthorization(d);
+    const atC = receiver(s, 'C');
+    const stop = flood(s, 'D', ['C'], 20);
+    await s.run(500, 10);
+    expect(atC.length).toBeGreaterThan(5);
+    const t0 = s.sched.now();
+    s.backend.deauthorize(NWID, d.node.address);
+    await s.run(3_000, 10);
+    stop();
+    expect(atC.at(-1)! - t0).toBeLessThan(2_000);
+    expect(c.nets.get(NWID)!.counters.get('revocations_accepted')).toBe(1);
+    expect(c.nets.get(NWID)!.counters.get('drop_frame_revoked')).toBeGreaterThan(50);
+  });
+
   it('revokes every member when the network is deleted', async () => {
     sim = new NetSim();
     const s = sim;
