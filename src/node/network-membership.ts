@@ -119,6 +119,11 @@ export class NetworkMembership {
     return false;
   }
 
+  /** Is `address` revoked and without a newer certificate? Free while nobody is revoked. */
+  cutOff(address: bigint): boolean {
+    return this.revocations.size > 0 && this.revocations.threshold(address) !== undefined && !this.memberComs.has(address);
+  }
+
   /** Why frames from a peer that is not admitted are dropped (the counter's name). */
   refusalReason(peer: Peer): string {
     return this.revocations.threshold(peer.address) !== undefined ? 'frame_revoked' : 'frame_no_certificate';

@@ -375,14 +375,7 @@ export class Network {
     if (this.status !== 'OK' || !this.stack || !this.config) return void this.drop('frame_not_joined');
     if (!this.members.admits(peer)) {
       this.drop(this.members.refusalReason(peer));
-      if (this.node.limits.errorReply.allow(`${peer.hex}/${this.idHex}`)) {
-        this.node.sendPacket(
-          peer,
-          Verb.ERROR,
-          emitError(verb, idBytes(wireId), ErrorCode.NEED_MEMBERSHIP_CERTIFICATE, emitNetworkErrorBody({ networkId: this.nwid, dictionary: null })),
-        );
-      }
-      return;
+      return this.askForCertificate(peer, verb, wireId);
     }
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
@@ -391,6 +384,26 @@ export class Network {
     }
     this.framesIn.n++;
     this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+  }
+
+  /** ERROR need-certificate (rate-limited): the peer answers with its certificate, if it has one we can take. */
+  private askForCertificate(peer: Peer, inReVerb: number, inReId: bigint): void {
+    if (!this.node.limits.errorReply.allow(`${peer.hex}/${this.idHex}`)) return;
+    const body = emitNetworkErrorBody({ networkId: this.nwid, dictionary: null });
+    this.node.sendPacket(peer, Verb.ERROR, emitError(inReVerb, idBytes(inReId), ErrorCode.NEED_MEMBERSHIP_CERTIFICATE, body));
+  }
+
+  /**
+   * Frames to a revoked member without a newer certificate are not sent (a member ignoring its
+   * de-authorization reads nothing more from us); it is asked for a certificate instead, so a
+   * re-authorized one is let back in by the certificate it answers with.
+   */
+  private cutOff(address: bigint, verb: number): boolean {
+    if (!this.members.cutOff(address)) return false;
+    this.drop('tx_revoked');
+    const peer = this.node.peer(address);
+    if (peer) this.askForCertificate(peer, verb, 0n);
+    return true;
   }
 
   // ------------------------------------------------------------ frames out
@@ -410,6 +423,7 @@ export class Network {
     const to = this.unicastDestination(frame);
     if (to === null) return void this.drop('tx_unknown_mac');
     const dest = to.address;
+    if (this.cutOff(dest, Verb.FRAME)) return;
     const ownSource = macEqualsAt(frame, 6, this.mac);
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
@@ -493,6 +507,7 @@ export class Network {
   }
 
   private sendMulticastTo(member: bigint, group: MulticastGroup, eth: EthernetView): void {
+    if (this.cutOff(member, Verb.MULTICAST_FRAME)) return;
     const srcMac = macFromBytes(eth.src);
     const payload = emitMulticastFrame({
       networkId: this.nwid,

@@ -76,21 +76,28 @@ describe('revocation in simulation', () => {
     ignoreOwnDeauthorization(d);
     const atA = receiver(s, 'A');
     const atB = receiver(s, 'B');
+    const atD = receiver(s, 'D');
     const stop = flood(s, 'D', ['A', 'B'], 20);
+    const stopA = flood(s, 'A', ['D'], 20);
     await s.run(1_000, 10);
     expect(atA.length).toBeGreaterThan(10);
     expect(atB.length).toBeGreaterThan(10);
+    expect(atD.length).toBeGreaterThan(10);
 
     const t0 = s.sched.now();
     s.backend.deauthorize(NWID, d.node.address);
     await s.run(10_000, 10);
     stop();
+    stopA();
     // D still believes it is a member and kept sending the whole time
     expect(s.status('D')).toBe('OK');
     const lastAccepted = Math.max(atA.at(-1)!, atB.at(-1)!);
     const delayMs = lastAccepted - t0;
     console.log(`revoked member's frames last accepted ${delayMs} ms (virtual) after de-authorization`);
     expect(delayMs).toBeLessThan(2_000);
+    // nor does A send D anything more: D reads nothing of A's from then on
+    expect(atD.at(-1)! - t0).toBeLessThan(2_000);
+    expect(a.nets.get(NWID)!.counters.get('drop_tx_revoked')).toBeGreaterThan(100);
     for (const m of [a, b]) {
       const c = m.nets.get(NWID)!.counters;
       expect(c.get('revocations_accepted')).toBe(1);
@@ -130,6 +137,10 @@ describe('revocation in simulation', () => {
       // a certificate issued after the revocation admits it again
       s.backend.authorize(NWID, d.node.address);
       expect(await s.until(() => s.status('D') === 'OK', 10_000)).toBe(true);
+      // A sends nothing to a revoked member: its first frame asks D for a certificate instead (and
+      // may be lost), D's answer lets it back in
+      await s.ping('A', 'D', 2_000);
+      expect(s.member('A').nets.get(NWID)!.members.cutOff(d.node.address)).toBe(false);
       expect(await s.ping('A', 'D')).toMatchObject({ ok: true });
       expect(await s.ping('D', 'B')).toMatchObject({ ok: true });
     });

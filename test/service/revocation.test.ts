@@ -70,9 +70,11 @@ describe('revocation between real daemons', () => {
     await killAll();
   }, 60_000);
 
+  /** Authorizes B and waits until A's pings reach it (after a revocation, A's first frame asks B for its new certificate). */
   async function admitB(): Promise<void> {
     await root.post(`/controller/network/${nwid}/member/${addrB}`, { authorized: true });
     ipB = await addressOf(b, nwid);
+    await waitFor(async () => ((await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 1, timeoutMs: 2_000 })).body as PingReport).received === 1, NETWORK_TIMEOUT_MS, 'A reaching B');
     const r = await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 2, timeoutMs: 15_000 });
     expect(r.body).toMatchObject({ transmitted: 2, received: 2 });
   }
@@ -85,6 +87,8 @@ describe('revocation between real daemons', () => {
     const refused = await waitFor(async () => (await status(b, nwid)) !== 'OK' && (await status(b, nwid)), PUSH_TIMEOUT_MS, "B's refusal");
     console.log(`${what}: A holds the revocation after ${revokedMs} ms, B is ${refused} after ${Date.now() - t0} ms`);
     expect(await pingAB()).toMatchObject({ transmitted: 2, received: 0 });
+    // A sent B nothing: its frames to a revoked member are dropped before they leave
+    expect((await networkCounters(a)).drop_tx_revoked).toBeGreaterThan(0);
   }
 
   it('de-authorizing B cuts it off at A and refuses it at once; re-authorizing admits it again', async () => {
