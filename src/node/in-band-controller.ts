@@ -6,9 +6,8 @@
  * was admitted and is now refused (de-authorized, deleted, its network deleted) is revoked at
  * once: a signed revocation goes to every online member of the network, as stock's
  * onNetworkMemberDeauthorize does, and the member itself is told ERROR access-denied naming its
- * last request. This node's own
- * requests for these networks never go on the wire: they are answered here, under the same rules,
- * with the same signed chunks handed to the local sink.
+ * last request. This node's own requests for these networks never go on the wire: they are
+ * answered here, under the same rules, with the same signed chunks handed to the local sink.
  */
 import { createCom, signCom } from './certificate-of-membership.js';
 import { networkConfigFromController, requestMetadataFromDictionary } from './controller-config.js';

@@ -119,9 +119,10 @@ export class NetworkMembership {
     return false;
   }
 
-  /** Is `address` revoked and without a newer certificate? Free while nobody is revoked. */
+  /** Is `address` revoked and without a newer certificate (public networks admit everyone)? Free while nobody is revoked. */
   cutOff(address: bigint): boolean {
-    return this.revocations.size > 0 && this.revocations.threshold(address) !== undefined && !this.memberComs.has(address);
+    if (this.revocations.size === 0 || this.revocations.threshold(address) === undefined || this.memberComs.has(address)) return false;
+    return this.ctx.config()?.type !== NetworkType.PUBLIC;
   }
 
   /** Why frames from a peer that is not admitted are dropped (the counter's name). */
@@ -150,6 +151,8 @@ export class NetworkMembership {
    * its signature was bad (the caller checks no more from that packet: a controller never sends one).
    */
   acceptRevocation(from: Peer | null, rev: Revocation): boolean {
+    // NETWORK_CREDENTIALS goes to every network we joined: each takes its own
+    if (rev.networkId !== this.ctx.nwid) return true;
     const refused = this.revocationProblem(rev);
     if (refused !== null) {
       this.ctx.counters.inc(refused);
@@ -167,7 +170,6 @@ export class NetworkMembership {
 
   /** Why a revocation is not taken (the counter to count), or null once its threshold is recorded. */
   private revocationProblem(rev: Revocation): string | null {
-    if (rev.networkId !== this.ctx.nwid) return 'revocations_other_network';
     if (!revokesMembership(rev.credentialType)) return 'drop_revocation_unknown_type';
     // what would change nothing needs no signature check (nor can replaying it cost one)
     if (!this.revocations.raises(rev.target, rev.threshold)) return 'revocations_redundant';
