@@ -84,6 +84,8 @@ export interface NetStack {
 
   /** Per-layer counters (link, arp, ipv4, icmp, udp, tcp) as plain objects. */
   counters(): Record<string, Record<string, number>>;
+  /** Fails every TCP connection with `errno` (RST where synchronized); listeners and UDP sockets stay. */
+  failConnections(errno: number): void;
   /** Aborts every socket and cancels every timer. */
   close(): void;
 }

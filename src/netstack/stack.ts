@@ -180,6 +180,10 @@ export class Stack implements NetStack {
     };
   }
 
+  failConnections(errno: number): void {
+    if (!this.closed) this.tcp.failConnections(errno);
+  }
+
   close(): void {
     if (this.closed) return;
     this.tcp.close();

@@ -2,9 +2,12 @@
  * The controller side of the in-band protocol: for networks whose id begins with our address,
  * answer NETWORK_CONFIG_REQUEST with the member's config — a freshly signed certificate of
  * membership added, LZ4-compressed by the switch, in signed chunks — or with ERROR access-denied /
- * not-found, and push new configs to members when the backend reports a change. This node's own
- * requests for these networks never go on the wire: they are answered here, under the same rules,
- * with the same signed chunks handed to the local sink.
+ * not-found, and push new configs to members when the backend reports a change. A member that
+ * was admitted and is now refused (de-authorized, deleted, its network deleted) is revoked at
+ * once: a signed revocation goes to every online member of the network, as stock's
+ * onNetworkMemberDeauthorize does, and the member itself is told ERROR access-denied naming its
+ * last request. This node's own requests for these networks never go on the wire: they are
+ * answered here, under the same rules, with the same signed chunks handed to the local sink.
  */
 import { createCom, signCom } from './certificate-of-membership.js';
 import { networkConfigFromController, requestMetadataFromDictionary } from './controller-config.js';
@@ -18,8 +21,10 @@ import type { NetworkConfig } from './network-config.js';
 import type { Node } from './node.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limit.js';
+import { comRevocation, signRevocation, type Revocation } from './revocation.js';
 import { controllerOf, formatAddress, formatNetworkId } from './wire/address.js';
 import { emitNetworkConfigChunk } from './wire/network-config-chunk.js';
+import { emitNetworkCredentials } from './wire/network-credentials.js';
 import { parseNetworkConfigRequest } from './wire/network-config-request.js';
 import { emitError, emitNetworkErrorBody, emitOk, ErrorCode } from './wire/ok-error.js';
 import { Verb } from './wire/packet.js';
@@ -38,6 +43,8 @@ interface Recipient {
 export interface LocalConfigSink {
   configChunks(nwid: bigint, chunks: Buffer[]): void;
   refused(nwid: bigint, error: 'ACCESS_DENIED' | 'NOT_FOUND'): void;
+  /** A revocation this controller issued, for our own membership of the network. */
+  revocation(nwid: bigint, revocation: Revocation): void;
 }
 
 interface Member extends Recipient {
@@ -46,6 +53,10 @@ interface Member extends Recipient {
   /** What the member said about itself in its last request: pushed configs are built for the same node. */
   metadata: ConfigRequestMetadata;
   fromAddress?: string;
+  /** Whether the last answer gave it a config: a refusal after one revokes it. */
+  admitted: boolean;
+  /** Its last request's on-wire id, so a refusal pushed later can name it (null: none, or ours). */
+  lastRequestId: bigint | null;
 }
 
 /**
@@ -130,9 +141,17 @@ export class InBandController {
     const md = Dictionary.parse(metadataBytes);
     const metadata = md.ok ? requestMetadataFromDictionary(md.value) : {};
     const key = `${formatNetworkId(nwid)}/${formatAddress(to.address)}`;
-    if (this.members.size < 100_000 || this.members.has(key)) {
-      this.members.set(key, { ...to, nwid, lastRequest: this.node.now(), metadata, ...(fromAddress ? { fromAddress } : {}) });
-    }
+    const known = this.members.get(key);
+    const member: Member = {
+      ...to,
+      nwid,
+      lastRequest: this.node.now(),
+      metadata,
+      ...(fromAddress ? { fromAddress } : {}),
+      admitted: known?.admitted ?? false,
+      lastRequestId: inRe,
+    };
+    if (this.members.size < 100_000 || known) this.members.set(key, member);
     let result: ConfigRequestResult;
     const outer = this.answering;
     this.answering = key;
@@ -152,19 +171,51 @@ export class InBandController {
       this.answering = outer;
     }
     this.answer(to, nwid, inRe, result);
+    this.settle(member, result);
   }
 
-  /** `inRe` is the request answered; null for a push (and for this node's own requests, which have no packet). */
-  private answer(to: Recipient, nwid: bigint, inRe: bigint | null, result: ConfigRequestResult): void {
+  /** Records whether the member is admitted; revokes it when it was and no longer is. */
+  private settle(m: Member, result: ConfigRequestResult): void {
+    const wasAdmitted = m.admitted;
+    m.admitted = result.ok;
+    if (wasAdmitted && !result.ok) this.revoke(m.nwid, m.address);
+  }
+
+  /**
+   * Signs a revocation of every certificate of `target` issued until now and sends it to each
+   * online member of the network (the target too: an honest one then asks and learns it is refused).
+   */
+  revoke(nwid: bigint, target: bigint): void {
+    const privateKey = this.node.identity.privateKey;
+    if (!privateKey) return;
+    const unsigned = comRevocation(this.node.random.bytes(4).readUInt32BE(0), nwid, target, BigInt(Math.floor(this.node.wallClock())));
+    const rev = signRevocation(unsigned, { address: this.node.address, publicKey: this.node.identity.publicKey, privateKey });
+    const payload = emitNetworkCredentials({ revocations: [rev] });
+    for (const m of this.members.values()) {
+      if (m.nwid !== nwid) continue;
+      if (m.peer === null) this.local?.revocation(nwid, rev);
+      else this.node.sendPacket(m.peer, Verb.NETWORK_CREDENTIALS, payload);
+    }
+    this.node.counters.inc('ctl_revocations_issued');
+    this.node.log.info({ nwid: formatNetworkId(nwid), member: formatAddress(target) }, 'member revoked');
+  }
+
+  /**
+   * `inRe` is the request answered; null for a push (and for this node's own requests, which have
+   * no packet). A pushed refusal names `refusalInRe`, the member's last request, instead.
+   */
+  private answer(to: Recipient, nwid: bigint, inRe: bigint | null, result: ConfigRequestResult, refusalInRe: bigint | null = inRe): void {
     const c = this.node.counters;
     const peer = to.peer;
     if (!result.ok) {
       c.inc(result.error === 'ACCESS_DENIED' ? 'ctl_denied' : 'ctl_not_found');
       // our own membership learns a refusal at once, pushed or asked: there is no wire to be quiet on
       if (peer === null) return void this.local?.refused(nwid, result.error);
-      if (inRe === null) return;
+      // a push names the member's last request: stock members take a controller's refusal of any
+      // request of theirs, ours while that request is still expected (else the revocation tells them)
+      if (refusalInRe === null) return;
       const code = result.error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND;
-      this.node.sendPacket(peer, Verb.ERROR, emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(inRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })));
+      this.node.sendPacket(peer, Verb.ERROR, emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(refusalInRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })));
       return;
     }
     const cfg = networkConfigFromController(result.config);
@@ -187,7 +238,7 @@ export class InBandController {
     c.inc(inRe !== null ? 'ctl_configs_sent' : 'ctl_configs_pushed');
   }
 
-  /** Pushes fresh configs (or nothing, for members now refused: their next refresh learns it) to online members. */
+  /** Pushes fresh configs (or the refusal, and a revocation, to members now refused) to online members. */
   private onChange(change: ControllerChange): void {
     for (const [key, m] of this.members) {
       if (m.nwid !== change.nwid || key === this.answering) continue;
@@ -211,7 +262,8 @@ export class InBandController {
       } finally {
         this.answering = outer;
       }
-      this.answer(m, m.nwid, null, result);
+      this.answer(m, m.nwid, null, result, m.admitted ? m.lastRequestId : null);
+      this.settle(m, result);
     }
   }
 

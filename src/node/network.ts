@@ -3,21 +3,23 @@
  * verifies and applies what comes back, runs the network's stack with the assigned addresses and
  * routes, and carries Ethernet frames between that stack and the other members — unicast as
  * FRAME/EXT_FRAME, broadcast and ARP through MULTICAST_LIKE/GATHER/FRAME — checking certificates
- * of membership and the network's rules both ways.
+ * of membership and the network's rules both ways; honours and forwards the controller's
+ * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
 import { Counters } from '../netstack/counters.js';
 import { parseIpv4 } from '../netstack/addr.js';
 import { macEqualsAt } from '../netstack/wire/ethernet.js';
 import type { NetStack } from '../netstack/stack-api.js';
-import { comAgrees, comIssuedTo, comNetworkId, verifyCom, type CertificateOfMembership } from './certificate-of-membership.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
-import { decodeNetworkConfig, NetworkType, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from './node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
 import type { Peer } from './peer.js';
+import { NetworkMembership } from './network-membership.js';
+import type { Revocation } from './revocation.js';
 import { acceptsEverything, filterFrame } from './rules-engine.js';
 import { Timing } from './timing.js';
 import { controllerOf, formatNetworkId } from './wire/address.js';
@@ -28,7 +30,7 @@ import { emitMulticastGather } from './wire/multicast-gather.js';
 import { emitMulticastLike } from './wire/multicast-like.js';
 import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from './wire/network-config-chunk.js';
 import { emitNetworkConfigRequest } from './wire/network-config-request.js';
-import { emitNetworkCredentials, parseNetworkCredentials } from './wire/network-credentials.js';
+import { parseNetworkCredentials } from './wire/network-credentials.js';
 import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from './wire/ok-error.js';
 import { PACKET_IDX_PAYLOAD, Verb } from './wire/packet.js';
 import { idBytes } from './incoming.js';
@@ -73,15 +75,8 @@ export class Network {
   private readonly assembly = new ConfigChunkAssembly();
   private lastRequest = -Infinity;
   private lastAnnounce = -Infinity;
-  /** Peers' certificates of membership that checked out, by address. */
-  private readonly memberComs = new Map<bigint, CertificateOfMembership>();
-  /**
-   * Per peer, the pair of certificates (theirs, ours) last found to agree: every frame is checked
-   * against it instead of comparing again (which hashes the peer's identity).
-   */
-  private readonly agreed = new Map<bigint, { theirs: CertificateOfMembership; ours: CertificateOfMembership }>();
-  /** When we last sent our credentials to each peer. */
-  private readonly credentialsSent = new Map<bigint, number>();
+  /** The other members: their certificates, the controller's revocations. */
+  readonly members: NetworkMembership;
   private readonly pendingMulticast = new Map<string, PendingMulticast>();
   private closed = false;
   /** The network id as FRAME carries it. */
@@ -101,6 +96,17 @@ export class Network {
     this.controller = controllerOf(nwid);
     this.nwidBytes = Buffer.alloc(8);
     this.nwidBytes.writeBigUInt64BE(BigInt.asUintN(64, nwid));
+    this.members = new NetworkMembership(node, {
+      nwid,
+      counters: this.counters,
+      refreshMs: opts.refreshMs,
+      config: () => this.config,
+      controllerKey: () => this.controllerKey(),
+      onRevokedSelf: () => {
+        node.log.info({ nwid: this.idHex }, 'our membership was revoked: asking the controller now');
+        this.requestConfig();
+      },
+    });
   }
 
   get idHex(): string {
@@ -198,8 +204,7 @@ export class Network {
     this.forgetOwnSubscriptions();
     this.status = status;
     this.config = null;
-    this.memberComs.clear();
-    this.agreed.clear();
+    this.members.clearCertificates();
     this.detachStack();
   }
 
@@ -212,14 +217,7 @@ export class Network {
     this.counters.inc('configs_applied');
     if (cfg.rulesError) this.node.log.warn({ nwid: this.idHex, err: cfg.rulesError }, 'network rules not understood: dropping all traffic');
     this.syncStack(cfg);
-    // certificates accepted earlier must still agree with our new one
-    for (const [addr, com] of this.memberComs) {
-      const peer = this.node.peer(addr);
-      if (!peer || !this.comAgrees(com, peer)) {
-        this.memberComs.delete(addr);
-        this.agreed.delete(addr);
-      }
-    }
+    this.members.configChanged(cfg);
     if (first) this.node.log.info({ nwid: this.idHex }, 'network config applied');
     this.announce();
     return true;
@@ -303,49 +301,12 @@ export class Network {
 
   /** Sends our certificate to a peer: before our first frames to it, and when it asks (ERROR need-certificate). */
   pushCredentials(peer: Peer, asked: boolean): void {
-    const com = this.config?.com;
-    if (!com || this.closed) return;
-    const now = this.node.now();
-    const last = this.credentialsSent.get(peer.address) ?? -Infinity;
-    if (asked ? now - last < 500 : now - last < this.opts.refreshMs) return;
-    if (this.credentialsSent.size > 4096) this.credentialsSent.clear();
-    this.credentialsSent.set(peer.address, now);
-    this.node.sendPacket(peer, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ coms: [com] }));
+    if (!this.closed) this.members.pushCredentials(peer, asked);
   }
 
-  private comAgrees(theirs: CertificateOfMembership, peer: Peer): boolean {
-    const ours = this.config?.com;
-    return !!ours && comAgrees(ours, theirs, peer.identity);
-  }
-
-  /** Whether frames from `peer` may pass: public networks admit everyone, private ones need an agreeing certificate. */
-  private admits(peer: Peer): boolean {
-    if (!this.config) return false;
-    if (this.config.type === NetworkType.PUBLIC) return true;
-    const com = this.memberComs.get(peer.address);
-    const ours = this.config.com;
-    if (!com || !ours) return false;
-    const known = this.agreed.get(peer.address);
-    if (known && known.theirs === com && known.ours === ours) return true;
-    if (this.comAgrees(com, peer)) {
-      this.agreed.set(peer.address, { theirs: com, ours });
-      return true;
-    }
-    this.memberComs.delete(peer.address);
-    this.agreed.delete(peer.address);
-    return false;
-  }
-
-  private acceptCom(peer: Peer, com: CertificateOfMembership): void {
-    if (comNetworkId(com) !== this.nwid) return;
-    if (comIssuedTo(com) !== peer.address) return void this.drop('credentials_not_theirs');
-    const controllerKey = this.controllerKey();
-    if (!controllerKey) return void this.drop('credentials_controller_unknown');
-    if (!verifyCom(com, controllerKey)) return void this.drop('credentials_bad_signature');
-    if (!this.comAgrees(com, peer)) return void this.drop('credentials_disagree');
-    if (this.memberComs.size > 4096 && !this.memberComs.has(peer.address)) return void this.drop('credentials_table_full');
-    this.memberComs.set(peer.address, com);
-    this.counters.inc('credentials_accepted');
+  /** A revocation, from a peer or (`from` null) our own controller (see NetworkMembership). */
+  acceptRevocation(from: Peer | null, rev: Revocation): boolean {
+    return this.closed || this.members.acceptRevocation(from, rev);
   }
 
   // ------------------------------------------------------------ frames in
@@ -359,7 +320,8 @@ export class Network {
       case Verb.NETWORK_CREDENTIALS: {
         const c = parseNetworkCredentials(payload);
         if (!c.ok) return void this.drop('credentials_malformed');
-        for (const com of c.value.coms) this.acceptCom(peer, com);
+        for (const com of c.value.coms) this.members.acceptCom(peer, com);
+        for (const rev of c.value.revocations) if (!this.acceptRevocation(peer, rev)) break;
         return;
       }
       case Verb.NETWORK_CONFIG: {
@@ -381,7 +343,7 @@ export class Network {
         const f = parseExtFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
         const x = f.value;
-        if (x.com) this.acceptCom(peer, x.com);
+        if (x.com) this.members.acceptCom(peer, x.com);
         // no bridging: the source must be the sender's own MAC
         if (x.sourceMac !== this.memberMac(peer)) return void this.drop('frame_bridged');
         if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
@@ -391,7 +353,7 @@ export class Network {
         const f = parseMulticastFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
         const m = f.value;
-        if (m.com) this.acceptCom(peer, m.com);
+        if (m.com) this.members.acceptCom(peer, m.com);
         if (!this.subscribed(m.group)) return void this.drop('multicast_not_subscribed');
         const src = m.sourceMac ?? this.memberMac(peer);
         if (src !== this.memberMac(peer)) return void this.drop('frame_bridged');
@@ -411,16 +373,9 @@ export class Network {
 
   private deliver(peer: Peer, dst: bigint, src: bigint, etherType: number, data: Buffer, room: number, wireId: bigint, verb: number): void {
     if (this.status !== 'OK' || !this.stack || !this.config) return void this.drop('frame_not_joined');
-    if (!this.admits(peer)) {
-      this.drop('frame_no_certificate');
-      if (this.node.limits.errorReply.allow(`${peer.hex}/${this.idHex}`)) {
-        this.node.sendPacket(
-          peer,
-          Verb.ERROR,
-          emitError(verb, idBytes(wireId), ErrorCode.NEED_MEMBERSHIP_CERTIFICATE, emitNetworkErrorBody({ networkId: this.nwid, dictionary: null })),
-        );
-      }
-      return;
+    if (!this.members.admits(peer)) {
+      this.drop(this.members.refusalReason(peer));
+      return this.askForCertificate(peer, verb, wireId);
     }
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
@@ -429,6 +384,26 @@ export class Network {
     }
     this.framesIn.n++;
     this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+  }
+
+  /** ERROR need-certificate (rate-limited): the peer answers with its certificate, if it has one we can take. */
+  private askForCertificate(peer: Peer, inReVerb: number, inReId: bigint): void {
+    if (!this.node.limits.errorReply.allow(`${peer.hex}/${this.idHex}`)) return;
+    const body = emitNetworkErrorBody({ networkId: this.nwid, dictionary: null });
+    this.node.sendPacket(peer, Verb.ERROR, emitError(inReVerb, idBytes(inReId), ErrorCode.NEED_MEMBERSHIP_CERTIFICATE, body));
+  }
+
+  /**
+   * Frames to a revoked member without a newer certificate are not sent (a member ignoring its
+   * de-authorization reads nothing more from us); it is asked for a certificate instead, so a
+   * re-authorized one is let back in by the certificate it answers with.
+   */
+  private cutOff(address: bigint, verb: number): boolean {
+    if (!this.members.cutOff(address)) return false;
+    this.drop('tx_revoked');
+    const peer = this.node.peer(address);
+    if (peer) this.askForCertificate(peer, verb, 0n);
+    return true;
   }
 
   // ------------------------------------------------------------ frames out
@@ -448,6 +423,7 @@ export class Network {
     const to = this.unicastDestination(frame);
     if (to === null) return void this.drop('tx_unknown_mac');
     const dest = to.address;
+    if (this.cutOff(dest, Verb.FRAME)) return;
     const ownSource = macEqualsAt(frame, 6, this.mac);
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
@@ -531,6 +507,7 @@ export class Network {
   }
 
   private sendMulticastTo(member: bigint, group: MulticastGroup, eth: EthernetView): void {
+    if (this.cutOff(member, Verb.MULTICAST_FRAME)) return;
     const srcMac = macFromBytes(eth.src);
     const payload = emitMulticastFrame({
       networkId: this.nwid,

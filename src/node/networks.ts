@@ -49,6 +49,8 @@ export class Networks implements VerbHandlers {
           configChunks: (nwid, chunks) => this.later(() => this.localConfigChunks(nwid, chunks)),
           refused: (nwid, error) =>
             this.later(() => this.nets.get(nwid)?.onConfigError(null, error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND)),
+          // as stock's ncSendRevocation to itself: our own membership takes it as from the wire
+          revocation: (nwid, rev) => this.later(() => this.nets.get(nwid)?.acceptRevocation(null, rev)),
         })
       : null;
     this.controller?.start();

@@ -9,8 +9,8 @@
  * The node's Network builds its stack when the first config arrives and drops it when access is
  * refused; apps, however, may open sockets before the network is up and keep them across a
  * refusal, as they would on a kernel interface waiting for its address. So the Network is handed
- * a view of the attachment's stack whose close() only takes the interface down (addresses, routes
- * and link output removed); the stack itself is closed on leave.
+ * a view of the attachment's stack whose close() only takes the interface down (connections failed
+ * with ENETDOWN; addresses, routes and link output removed); the stack itself is closed on leave.
  */
 import { rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,7 +20,7 @@ import { RpcSocketBusyError } from '../netcon/socket-dir.js';
 import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
 import type { Ipv4Addr } from '../netstack/addr.js';
 import type { Scheduler } from '../netstack/clock.js';
-import { errnoName } from '../netstack/errno.js';
+import { Errno, errnoName } from '../netstack/errno.js';
 import { createNetStack } from '../netstack/index.js';
 import type { RandomSource } from '../netstack/random.js';
 import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
@@ -126,8 +126,16 @@ class InterfaceView implements NetStack {
   counters(): Record<string, Record<string, number>> {
     return this.inner.counters();
   }
-  /** Interface down: the network is gone for now, the sockets on it stay. */
+  failConnections(errno: number): void {
+    this.inner.failConnections(errno);
+  }
+  /**
+   * Interface down: the network is gone for now (access refused, network deleted, left). Its
+   * connections fail with ENETDOWN at once, so apps see a clear error instead of waiting out TCP's
+   * retransmissions; listening and UDP sockets stay, for when the network comes back.
+   */
   close(): void {
+    this.inner.failConnections(Errno.ENETDOWN);
     takeDown(this.inner);
   }
 }

@@ -86,6 +86,12 @@ export class MemoryController implements NetworkControllerBackend {
     this.emit({ nwid });
   }
 
+  /** Deletes the network: every member is now refused (not found). */
+  deleteNetwork(nwid: bigint): void {
+    this.networks.delete(nwid);
+    this.emit({ nwid, deleted: true });
+  }
+
   setRules(nwid: bigint, rules: ControllerRule[]): void {
     const n = this.networks.get(nwid)!;
     n.rules = rules;

@@ -540,6 +540,16 @@ export class TcpLayer implements TransportProtocol {
   }
 
   /** Aborts every connection and cancels timers. */
+  /** Fails every connection with `errno` (RST where synchronized); listeners stay. The interface went away under them. */
+  failConnections(errno: number): void {
+    this.enter();
+    try {
+      for (const c of [...this.conns.values()]) c.resetAndClose(errno);
+    } finally {
+      this.exit();
+    }
+  }
+
   close(): void {
     this.enter();
     try {

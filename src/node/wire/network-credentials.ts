@@ -5,6 +5,7 @@
  */
 import { readCom, writeCom, type CertificateOfMembership } from '../certificate-of-membership.js';
 import { readCoo, writeCoo, type CertificateOfOwnership } from '../certificate-of-ownership.js';
+import { readRevocation, writeRevocation, type Revocation } from '../revocation.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 
 /** Bound per list, so a packet cannot make us walk thousands of entries. */
@@ -15,7 +16,7 @@ export interface NetworkCredentials {
   coms: CertificateOfMembership[];
   capabilities: Buffer[];
   tags: Buffer[];
-  revocations: Buffer[];
+  revocations: Revocation[];
   coos: CertificateOfOwnership[];
 }
 
@@ -58,13 +59,6 @@ export function skipTag(r: Reader): void {
   r.bytes(r.u16('tag extra length'), 'tag extra');
 }
 
-/** Frames one serialized revocation. */
-export function skipRevocation(r: Reader): void {
-  r.bytes(4 + 4 + 8 + 4 + 4 + 8 + 8 + 5 + 5 + 1, 'revocation');
-  skipSignature(r);
-  r.bytes(r.u16('revocation extra length'), 'revocation extra');
-}
-
 function readList(r: Reader, what: string, skip: (r: Reader) => void): Buffer[] {
   const n = r.u16(`${what} count`);
   if (n > MAX_CREDENTIALS_PER_LIST) {
@@ -93,7 +87,15 @@ export function parseNetworkCredentials(payload: Buffer): Parsed<NetworkCredenti
   // older senders stop after the COMs
   const capabilities = r.remaining > 0 ? readList(r, 'capability', skipCapability) : empty;
   const tags = r.remaining > 0 ? readList(r, 'tag', skipTag) : empty;
-  const revocations = r.remaining > 0 ? readList(r, 'revocation', skipRevocation) : empty;
+  const revocations: Revocation[] = [];
+  if (r.remaining > 0) {
+    const n = r.u16('revocation count');
+    if (n > MAX_CREDENTIALS_PER_LIST) return fail(`NETWORK_CREDENTIALS: ${n} revocations`);
+    for (let i = 0; i < n && !r.failed; i++) {
+      const v = readRevocation(r);
+      if (v) revocations.push(v);
+    }
+  }
   const coos: CertificateOfOwnership[] = [];
   if (r.remaining > 0) {
     const n = r.u16('COO count');
@@ -111,10 +113,12 @@ export function emitNetworkCredentials(c: Partial<NetworkCredentials>): Buffer {
   const w = new Writer(512);
   for (const com of c.coms ?? []) writeCom(w, com);
   w.u8(0);
-  for (const list of [c.capabilities ?? [], c.tags ?? [], c.revocations ?? []]) {
+  for (const list of [c.capabilities ?? [], c.tags ?? []]) {
     w.u16(list.length);
     for (const b of list) w.bytes(b);
   }
+  w.u16(c.revocations?.length ?? 0);
+  for (const v of c.revocations ?? []) writeRevocation(w, v);
   w.u16(c.coos?.length ?? 0);
   for (const coo of c.coos ?? []) writeCoo(w, coo);
   return Buffer.from(w.finish());
