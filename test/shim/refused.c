@@ -65,21 +65,22 @@ static int connect_again(int fd, int port) {
   return connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 }
 
-/* Refused: hang-up within 3 s, then every call a program makes next. */
+/* Refused: hang-up (waited for up to 20 s, a bound, not a speed check), then every call a
+ * program makes next. */
 static void case_nonblocking(void) {
   int port = closed_port(), fd = start_connect(port), before = local_port(fd), seen;
   char b[4];
   ssize_t n;
   struct sockaddr_in peer;
   socklen_t pl = sizeof(peer);
-  seen = poll_until_hangup(fd, 3.0);
-  SAY("hangup within 3 s %d", (seen & (POLLERR | POLLHUP)) != 0);
+  seen = poll_until_hangup(fd, 20.0);
+  SAY("hangup %d", (seen & (POLLERR | POLLHUP)) != 0);
   SAY("readable %d writable %d", (seen & POLLIN) != 0, (seen & POLLOUT) != 0);
   SAY("local port kept %d", before > 0 && local_port(fd) == before);
   SAY("getpeername %s", RESULT(getpeername(fd, (struct sockaddr *)&peer, &pl)));
   SAY("so_error %s", name_of(get_int_opt(fd, SOL_SOCKET, SO_ERROR)));
   SAY("so_error again %s", name_of(get_int_opt(fd, SOL_SOCKET, SO_ERROR)));
-  SAY("still hung up %d", (poll_until_hangup(fd, 1.0) & POLLHUP) != 0);
+  SAY("still hung up %d", (poll_until_hangup(fd, 5.0) & POLLHUP) != 0);
   n = recv(fd, b, sizeof(b), 0);
   SAY("recv %s", n < 0 ? name_of(errno) : n == 0 ? "EOF" : "data");
   SAY("send %s", RESULT(send(fd, "x", 1, MSG_NOSIGNAL)));
@@ -90,7 +91,7 @@ static void case_nonblocking(void) {
 /* A connect after the hang-up, before SO_ERROR was read, returns the error itself. */
 static void case_unread(void) {
   int port = closed_port(), fd = start_connect(port);
-  SAY("hangup within 3 s %d", (poll_until_hangup(fd, 3.0) & (POLLERR | POLLHUP)) != 0);
+  SAY("hangup %d", (poll_until_hangup(fd, 20.0) & (POLLERR | POLLHUP)) != 0);
   SAY("connect again %s", RESULT(connect_again(fd, port)));
   SAY("so_error %s", name_of(get_int_opt(fd, SOL_SOCKET, SO_ERROR)));
   close(fd);
@@ -100,13 +101,13 @@ static void case_unread(void) {
 static void case_epoll(void) {
   int port = closed_port(), fd = start_connect(port), ep = epoll_create1(EPOLL_CLOEXEC), seen = 0;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd}, out[4];
-  double end = now_s() + 3.0;
+  double end = now_s() + 20.0;
   if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) die("epoll");
   while (now_s() < end && !(seen & (EPOLLERR | EPOLLHUP))) {
     int k = epoll_wait(ep, out, 4, 100);
     for (int i = 0; i < k; i++) seen |= (int)out[i].events;
   }
-  SAY("epoll hangup within 3 s %d", (seen & (EPOLLERR | EPOLLHUP)) != 0);
+  SAY("epoll hangup %d", (seen & (EPOLLERR | EPOLLHUP)) != 0);
   SAY("epoll rdhup %d", (seen & EPOLLRDHUP) != 0);
   SAY("so_error %s", name_of(get_int_opt(fd, SOL_SOCKET, SO_ERROR)));
   close(ep);
@@ -130,7 +131,7 @@ static void case_blocking_retry(void) {
 /* The attempt after the one that reported the failure: the kernel starts afresh. */
 static void case_reconnect(void) {
   int port = closed_port(), lport, lfd = listener(&lport, 4), fd = start_connect(port);
-  poll_until_hangup(fd, 3.0);
+  poll_until_hangup(fd, 20.0);
   SAY("so_error %s", name_of(get_int_opt(fd, SOL_SOCKET, SO_ERROR)));
   SAY("connect again %s", RESULT(connect_again(fd, port)));
   SAY("third connect %s", RESULT(connect_again(fd, lport)));
