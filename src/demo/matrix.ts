@@ -13,7 +13,7 @@ import { resolveToolsetIn, type Toolset, toolsetEnv } from './commands.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, start, terminatePid, waitFor } from './processes.js';
 
 /** Every row of the matrix, in the order they run. */
-export const MATRIX_TESTS = ['python', 'node', 'nginx', 'apache2-prefork', 'apache2-event', 'redis', 'sshd', 'isolation', 'ping'] as const;
+export const MATRIX_TESTS = ['python', 'node', 'nginx', 'apache2-prefork', 'apache2-event', 'redis', 'sshd', 'isolation', 'ping', 'haproxy'] as const;
 
 /** The repository's docker-test directory (from src/demo or dist/src/demo). */
 export function dockerTestDir(): string {

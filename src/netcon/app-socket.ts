@@ -9,6 +9,12 @@
  * End of stream from the app means shutdown(SHUT_WR) when the app said so (SHUTDOWN RPC), and
  * otherwise that every copy of the app's fd is closed: queued data is flushed and the TCP
  * connection closed (RST if the app left data unread, as the kernel does).
+ *
+ * A non-blocking connect that fails (refused, timed out, unreachable) closes the daemon's end at
+ * once: the kernel raises POLLERR|POLLHUP on such a socket, and a socketpair whose peer is gone
+ * raises POLLHUP (with POLLIN; reads give end of stream), so event loops waiting for readability
+ * or hang-up learn of the failure instead of waiting out their own timeout. The socket lives on
+ * as an EndedSocket that answers SO_ERROR and the next connect as the kernel does.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -59,6 +65,16 @@ const KEPT_OPTIONS: TcpOptionName[] = [
 const CARRIED_OPTIONS = KEPT_OPTIONS.filter((n) => n !== 'MAXSEG');
 
 /**
+ * What connect() answers on an ended socket, as Linux's inet_stream_connect does on a closed TCP
+ * socket: `was-connected` (the connection ran and ended) gives EISCONN; `failed` (a non-blocking
+ * attempt failed) gives the pending error, or ECONNABORTED once SO_ERROR took it, and leaves the
+ * socket `spent`. The kernel would start a fresh attempt on a spent socket; here its data end is
+ * closed, so that attempt could carry no data: EBADFD says so instead of a connect that works
+ * and a stream that does not.
+ */
+export type EndedConnect = 'was-connected' | 'failed' | 'spent';
+
+/**
  * What is left of a finished connection whose app still holds its fd: its address, its last
  * error and its options, so later calls answer as on a closed kernel socket. Small on purpose
  * (no buffers): the daemon cannot tell when the app closes it.
@@ -74,6 +90,7 @@ export class EndedSocket implements OptionHolder, SocketStateView {
     private error: number,
     tcp: TcpSocket,
     readonly kept: KeptOptions,
+    private connectState: EndedConnect = 'was-connected',
   ) {
     for (const name of KEPT_OPTIONS) {
       const v = tcp.getOption(name);
@@ -91,6 +108,21 @@ export class EndedSocket implements OptionHolder, SocketStateView {
     const e = this.error;
     this.error = 0;
     return e;
+  }
+
+  /** connect() on this socket: a negative errno (see EndedConnect). */
+  connect(): number {
+    switch (this.connectState) {
+      case 'was-connected':
+        return -Errno.EISCONN;
+      case 'failed': {
+        this.connectState = 'spent';
+        const e = this.takeError();
+        return e > 0 ? -e : -Errno.ECONNABORTED;
+      }
+      case 'spent':
+        return -Errno.EBADFD;
+    }
   }
 
   getOption(name: TcpOptionName): number {
@@ -115,6 +147,14 @@ export class AppSocket {
   private soError = 0;
   /** The app has been told its connect succeeded (kernel: SS_CONNECTED); until then a repeat connect returns 0 once. */
   private connectReported = false;
+  /**
+   * The attempt under way was made by a blocking connect(), which returns its outcome: a failure
+   * then leaves the socket usable for another attempt, as the kernel's does. A non-blocking
+   * attempt that fails ends the socket's data path (see the file comment).
+   */
+  private blockingConnect = false;
+  /** Set once a failed non-blocking connect ended the socket; the EndedSocket keeps that. */
+  private connectFailed = false;
   private connectWaiters: Array<() => void> = [];
   /** Bytes from the app that did not fit in the TCP send buffer yet. */
   private pendingOut: Buffer | null = null;
@@ -192,7 +232,7 @@ export class AppSocket {
 
   /** The record kept once this socket is torn down while the app may still hold it. */
   ended(): EndedSocket {
-    return new EndedSocket(this.localName(), this.takeError(), this.tcp, this.kept);
+    return new EndedSocket(this.localName(), this.takeError(), this.tcp, this.kept, this.connectFailed ? 'failed' : 'was-connected');
   }
 
   /** TCP_INFO's source: the stack connection's figures. */
@@ -213,8 +253,11 @@ export class AppSocket {
     return new Promise((resolve) => this.connectWaiters.push(resolve));
   }
 
-  /** Starts an active open; returns 0, -EINPROGRESS or a negative errno. */
-  connect(addr: number, port: number, freshSocket: () => TcpSocket): number {
+  /**
+   * Starts an active open; returns 0, -EINPROGRESS or a negative errno. `blocking`: the app's
+   * connect() waits for the outcome (it gets the error itself if the attempt fails).
+   */
+  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean): number {
     switch (this.state) {
       case 'connecting':
         return -Errno.EALREADY;
@@ -238,6 +281,9 @@ export class AppSocket {
     const r = this.tcp.connect(addr, port);
     if (r === -Errno.EINPROGRESS) {
       if (this.state === 'idle' || this.state === 'failed') this.state = 'connecting';
+      this.blockingConnect = blocking;
+      // The kernel's getsockname still names the address an attempt used after it failed.
+      this.lastLocal = this.tcp.localAddress();
       return r;
     }
     if (r === 0) {
@@ -297,6 +343,7 @@ export class AppSocket {
       this.state = 'failed';
       this.soError = errno;
       this.resolveWaiters();
+      if (!this.blockingConnect) this.endFailedConnect();
       return;
     }
     if (this.state === 'connected') {
@@ -308,6 +355,21 @@ export class AppSocket {
       this.pendingOut = null;
       this.teardown(false);
     }
+  }
+
+  /**
+   * A non-blocking connect failed: close the daemon's end so the app's end reports POLLHUP, and
+   * leave an EndedSocket (made by the owner's onGone) to answer SO_ERROR and connect. Bytes the
+   * app wrote before the outcome go nowhere, as they would on the kernel's socket.
+   */
+  private endFailedConnect(): void {
+    if (this.pendingOut !== null) {
+      this.counters.inc('discardedAppBytes', this.pendingOut.length);
+      this.pendingOut = null;
+    }
+    this.connectFailed = true;
+    this.counters.inc('failedConnectsEnded');
+    this.teardown(false);
   }
 
   /** `len` bytes from the app in the shared read buffer; false stops reading for now. */

@@ -330,7 +330,7 @@ export class NetconServer {
         return { result: setOption(sock, sock, o.level, o.name, o.value) };
       }
       case Op.CONNECT:
-        return { result: -Errno.EISCONN };
+        return { result: sock.connect() };
       default:
         return { result: -Errno.EINVAL };
     }
@@ -390,18 +390,28 @@ export class NetconServer {
   private async connect(sock: AppSocket, req: Request): Promise<Reply> {
     const a = decodeAddress(req.payload);
     if (a === null) return { result: -Errno.EINVAL };
-    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket());
+    const wait = (req.flags & FLAG_WAIT) !== 0;
+    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait);
     // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
     // always writable), so the library asks again with WAIT and gets the outcome.
-    if (r === -Errno.EALREADY && (req.flags & FLAG_WAIT) === 0) return { result: r, flags: RFLAG_PENDING };
-    if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || (req.flags & FLAG_WAIT) === 0) return { result: r };
+    if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };
+    if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || !wait) return { result: r };
     await sock.whenConnectResolved();
     if (sock.state === 'connected') {
       sock.markConnectReported();
       return { result: 0 };
     }
+    // A failed non-blocking attempt (this was its repeat connect) has ended the socket: the
+    // record it left answers, as a connect after the kernel's POLLERR would.
+    const ended = this.endedAfterWait(sock, req);
+    if (ended !== undefined) return { result: ended.connect() };
     const err = sock.takeError();
     return { result: err > 0 ? -err : -Errno.ECONNABORTED };
+  }
+
+  /** The record a socket left if it ended while a request on it waited for its connect. */
+  private endedAfterWait(sock: AppSocket, req: Request): EndedSocket | undefined {
+    return sock.state === 'closed' ? this.ended.get(req.ino) : undefined;
   }
 
   private async getsockopt(sock: AppSocket, req: Request): Promise<Reply> {
@@ -410,6 +420,8 @@ export class NetconServer {
     if (o.level === SOL_SOCKET && o.name === SO.ERROR && sock.state === 'connecting') {
       if ((req.flags & FLAG_WAIT) === 0) return { result: 4, flags: RFLAG_PENDING, payload: Buffer.alloc(4) };
       await sock.whenConnectResolved();
+      const ended = this.endedAfterWait(sock, req);
+      if (ended !== undefined) return this.endedCall(ended, req);
     }
     const v = getOption(sock.tcp, sock, o.level, o.name);
     if (typeof v === 'number') return { result: v };

@@ -11,6 +11,7 @@ export const Errno = {
   EACCES: 13,
   EINVAL: 22,
   EPIPE: 32,
+  EBADFD: 77,
   EDESTADDRREQ: 89,
   EMSGSIZE: 90,
   ENOPROTOOPT: 92,

@@ -18,7 +18,7 @@ const root: Requirement =
 
 const MATRIX_PROGRAMS = [
   'bash', 'curl', 'python3', 'nginx', 'apache2', 'redis-server', 'redis-cli', 'redis-benchmark',
-  'sshd', 'ssh', 'scp', 'ssh-keygen', 'ss', 'setpriv', 'sha256sum',
+  'sshd', 'ssh', 'scp', 'ssh-keygen', 'ss', 'setpriv', 'sha256sum', 'haproxy',
 ];
 
 /** The checks each row's OK file must contain (what issue 7's table asks of the row). */
@@ -46,6 +46,18 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
   ping: [
     /^ok +ping from the monitor's daemon to the server's [\d.]+: 5 packets transmitted, 5 received, 0% packet loss \(min\/avg\/max\/mdev = [\d./]+ ms\)$/m,
     /^ok +ping to [\d.]+, which no container holds, gets no reply and exits 1 \(2 packets transmitted, 0 received, .*100% packet loss\)$/m,
+  ],
+  // Fail-over on the refusal itself: a check that waited out its timeout would read L4TOUT/L7TOUT.
+  // "Layer7 invalid response": haproxy had written its HTTP check before the refusal arrived (a
+  // connecting socket is writable at once under the library; docker-test/README.md).
+  haproxy: [
+    /^ok +both backends UP in haproxy's health checks \(L7OK, L7OK\)$/m,
+    /^ok +requests through haproxy are spread over both backends \(s1 s2 \)$/m,
+    /^ok +haproxy marks the killed backend s1 DOWN for the refused connection, not a timeout: Server backends\/s1 is DOWN, reason: (Layer4 connection problem, info: "Connection refused"|Layer7 invalid response), /m,
+    /^ok +haproxy's stats for s1 after the kill: DOWN (L4CON Connection refused|L7RSP)/m,
+    /^ok +requests through haproxy after the kill all succeed, from s2 \(s2x4 \)$/m,
+    /^ok +backend s2 stays UP$/m,
+    /^ok +backend s1 stays DOWN$/m,
   ],
 };
 
