@@ -369,9 +369,12 @@ export class TcpConnection implements TcpSocket {
     if (n < data.length) this.wantWritable = true;
     if (this._state === 'ESTABLISHED' || this._state === 'CLOSE_WAIT') {
       this.layer.enter();
-      this.output();
-      this.armTimer();
-      this.layer.exit();
+      try {
+        this.output();
+        this.armTimer();
+      } finally {
+        this.layer.exit();
+      }
     }
     return n;
   }
@@ -435,14 +438,17 @@ export class TcpConnection implements TcpSocket {
       return -Errno.ENOTCONN;
     }
     this.layer.enter();
-    if (how === SHUT_RD || how === SHUT_RDWR) {
-      this.rdShut = true;
-      this.rcvQueue.clear();
-      this.queueEvent(EV_READABLE);
+    try {
+      if (how === SHUT_RD || how === SHUT_RDWR) {
+        this.rdShut = true;
+        this.rcvQueue.clear();
+        this.queueEvent(EV_READABLE);
+      }
+      if (how === SHUT_WR || how === SHUT_RDWR) this.queueFin();
+      this.armTimer();
+    } finally {
+      this.layer.exit();
     }
-    if (how === SHUT_WR || how === SHUT_RDWR) this.queueFin();
-    this.armTimer();
-    this.layer.exit();
     return 0;
   }
 
@@ -1894,21 +1900,27 @@ export class TcpConnection implements TcpSocket {
     const free = this.rcvBufSize - this.rcvQueue.length;
     if (cur * 2 <= this.rcvBufSize && free >= 2 * cur && free - cur >= this.mss) {
       this.layer.enter();
-      this.sendAck();
-      this.armTimer();
-      this.layer.exit();
+      try {
+        this.sendAck();
+        this.armTimer();
+      } finally {
+        this.layer.exit();
+      }
     }
   }
 
   private kick(): void {
     this.layer.enter();
-    this.output();
-    if (this.wantWritable && this.sndBuf.length < this.sndBufSize) {
-      this.wantWritable = false;
-      this.queueEvent(EV_WRITABLE);
+    try {
+      this.output();
+      if (this.wantWritable && this.sndBuf.length < this.sndBufSize) {
+        this.wantWritable = false;
+        this.queueEvent(EV_WRITABLE);
+      }
+      this.armTimer();
+    } finally {
+      this.layer.exit();
     }
-    this.armTimer();
-    this.layer.exit();
   }
 
   // ───────────────────────────── timers ─────────────────────────────

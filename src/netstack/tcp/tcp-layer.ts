@@ -125,6 +125,20 @@ export class TcpLayer implements TransportProtocol {
 
   // ───────────────────────── re-entrancy and events ─────────────────────────
 
+  /**
+   * Runs `fn` as one unit of work: segments arriving meanwhile are queued, and they and the socket
+   * events it caused are handled when the outermost unit ends — even if `fn` throws.
+   */
+  run<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.exit();
+    }
+  }
+
+  /** Opens a unit of work; always paired with exit() in a `finally` (run() does both). */
   enter(): void {
     this.depth++;
   }
@@ -138,6 +152,9 @@ export class TcpLayer implements TransportProtocol {
         this.depth++;
         try {
           this.process(p.info, p.payload);
+        } catch {
+          // as in receive(): nothing from the network escapes, and the rest of the queue is still processed
+          this.counters.inc('rx_internal_error');
         } finally {
           this.depth--;
         }
