@@ -12,7 +12,7 @@ import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
 import type { RandomSource } from '../random.js';
 import type { TcpSocket } from '../socket-api.js';
-import type { IpReceiveInfo, IpSender, TransportProtocol } from '../transport.js';
+import type { IpReceiveInfo, IpSender, IpSendOptions, TransportProtocol } from '../transport.js';
 import { HEADROOM, IPPROTO_TCP } from '../transport.js';
 import {
   emitTcpHeader,
@@ -28,6 +28,7 @@ import {
 } from '../wire/tcp.js';
 import { IsnGenerator } from './isn.js';
 import { seqAdd } from './seq.js';
+import type { TcpPort } from './port.js';
 import { TcpConnection } from './tcp-connection.js';
 
 export interface TcpLayerDeps {
@@ -54,12 +55,11 @@ function connKey(laddr: number, lport: number, raddr: number, rport: number): st
   return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
 }
 
-export class TcpLayer implements TransportProtocol {
+export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly protocol = IPPROTO_TCP;
   readonly counters: Counters;
   private readonly rxSegments: CounterCell;
-  /** Counted by each connection for every segment it sends. */
-  readonly txSegments: CounterCell;
+  private readonly txSegments: CounterCell;
   readonly ip: IpSender;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
@@ -100,6 +100,12 @@ export class TcpLayer implements TransportProtocol {
 
   socket(): TcpSocket {
     return new TcpConnection(this);
+  }
+
+  sendSegment(src: number, dst: number, buf: Buffer, opts: IpSendOptions): number {
+    const r = this.ip.send(IPPROTO_TCP, src, dst, buf, HEADROOM, opts);
+    this.txSegments.n++;
+    return r;
   }
 
   /** Connections owing a stretch ACK at the end of the current receive burst. */
@@ -310,20 +316,21 @@ export class TcpLayer implements TransportProtocol {
       c.inc('rx_listen_no_syn');
       return;
     }
-    if (l.acceptQueue.length >= l.backlog || l.synQueue.size >= Math.max(l.backlog, 16) * 2) {
+    const queues = l.listener!;
+    if (queues.full()) {
       c.inc('listen_overflow');
       return;
     }
-    const child = new TcpConnection(this);
+    const child = new TcpConnection(this, queues.options.forChild());
     child.localAddr = info.dst;
     child.localPort = l.localPort;
     child.remoteAddr = info.src;
     child.remotePort = seg.srcPort;
     this.register(child);
     this.holdPort(child, l.localPort);
-    l.synQueue.add(child);
+    queues.addEmbryonic(child);
     c.inc('passive_opens');
-    child.passiveOpen(l, seg, info.dst, info.src);
+    child.passiveOpen(queues, seg, info.dst, l.localPort, info.src);
   }
 
   // ───────────────────────── tables ─────────────────────────
@@ -368,9 +375,9 @@ export class TcpLayer implements TransportProtocol {
     for (const o of s) {
       if (o === c) continue;
       if (addr !== 0 && o.localAddr !== 0 && o.localAddr !== addr) continue;
-      if (c.reusePort && o.reusePort) continue;
+      if (c.opts.reusePort && o.opts.reusePort) continue;
       // SO_REUSEADDR: share the port with anything that is not listening (as Linux)
-      if (c.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.reuseAddr)) continue;
+      if (c.opts.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.opts.reuseAddr)) continue;
       return true;
     }
     return false;
@@ -438,7 +445,7 @@ export class TcpLayer implements TransportProtocol {
       ls = [];
       this.listeners.set(c.localPort, ls);
     }
-    for (const o of ls) if (o.localAddr === c.localAddr && !(o.reusePort && c.reusePort)) return -Errno.EADDRINUSE;
+    for (const o of ls) if (o.localAddr === c.localAddr && !(o.opts.reusePort && c.opts.reusePort)) return -Errno.EADDRINUSE;
     ls.push(c);
     return 0;
   }
