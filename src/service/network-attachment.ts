@@ -14,13 +14,21 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { NetconServer } from '../netcon/server.js';
 import { netconSocketPath } from '../netcon/socket-path.js';
-import type { Ipv4Addr } from '../netstack/addr.js';
-import type { Scheduler } from '../netstack/clock.js';
-import { errnoName } from '../netstack/errno.js';
-import { createNetStack } from '../netstack/index.js';
-import type { RandomSource } from '../netstack/random.js';
-import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
-import type { InterfaceAddress, LinkOutput, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
+import {
+  createNetStack,
+  errnoName,
+  type InterfaceAddress,
+  type Ipv4Addr,
+  type LinkOutput,
+  type NetStack,
+  type PingOptions,
+  type PingResult,
+  type RandomSource,
+  type Route,
+  type Scheduler,
+  type TcpSocket,
+  type UdpSocket,
+} from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
 
 const NO_LINK = (): void => {};
