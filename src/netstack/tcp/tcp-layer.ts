@@ -1,13 +1,15 @@
 /**
  * TCP for one stack: the table of connections and listeners, demultiplexing of incoming segments,
  * RST for closed ports (RFC 9293 §3.10.7.1), the bind table with randomised ephemeral ports
- * (RFC 6056), the TIME_WAIT table, RFC 5961 challenge-ACK rate limiting and the socket factory.
+ * (RFC 6056), the TIME_WAIT table (time-wait.ts), RFC 5961 challenge-ACK rate limiting and the
+ * socket factory. Connections see the layer only as their `TcpPort`.
  *
- * Re-entrancy: everything that can send runs inside enter()/exit(). A segment arriving while the
- * layer is busy (a link that delivers synchronously) is queued and processed when the outer call
- * finishes; socket handlers are called only after processing, so they may call back freely.
+ * Re-entrancy: everything that can send runs as a unit of work — run(fn), or enter() with exit()
+ * in a `finally`. A segment arriving while the layer is busy (a link that delivers synchronously)
+ * is queued and processed when the outermost unit ends; socket handlers are called only after
+ * processing, so they may call back freely.
  */
-import type { Scheduler, Timer } from '../clock.js';
+import type { Scheduler } from '../clock.js';
 import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
 import type { RandomSource } from '../random.js';
@@ -30,6 +32,7 @@ import { IsnGenerator } from './isn.js';
 import { seqAdd } from './seq.js';
 import type { TcpPort } from './port.js';
 import { TcpConnection } from './tcp-connection.js';
+import { TimeWaitTable } from './time-wait.js';
 
 export interface TcpLayerDeps {
   ip: IpSender;
@@ -71,10 +74,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   private readonly listeners = new Map<number, TcpConnection[]>();
   /** Sockets holding each local port (listeners, bound and connected sockets, TIME_WAIT). */
   private readonly ports = new Map<number, Set<TcpConnection>>();
-  private readonly timeWait: TcpConnection[] = [];
-  private readonly timeWaitUntil = new Map<TcpConnection, number>();
-  private twTimer: Timer | null = null;
-  private twTimerAt = Infinity;
+  private readonly timeWait: TimeWaitTable<TcpConnection>;
 
   private depth = 0;
   private rxQueue: PendingRx[] = [];
@@ -95,6 +95,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.random = deps.random;
     this.isn = new IsnGenerator(deps.scheduler, deps.random);
     this.timeWaitMs = deps.timeWaitMs ?? DEFAULT_TIME_WAIT_MS;
+    this.timeWait = new TimeWaitTable(deps.scheduler, this.timeWaitMs, (fn) => this.run(fn));
     this.challengeLimit = deps.challengeAckLimit ?? 100;
   }
 
@@ -241,7 +242,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
         const l = this.findListener(info.dst, seg.dstPort, info.src, seg.srcPort);
         if (l && conn.timeWaitAcceptsSyn(seg)) {
           c.inc('time_wait_recycled');
-          this.dropTimeWait(conn);
+          this.timeWait.drop(conn);
           this.listenArrived(l, info, seg);
           return;
         }
@@ -366,7 +367,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
       c.bound = false;
     }
     this.removeListener(c);
-    this.timeWaitUntil.delete(c);
+    this.timeWait.forget(c);
   }
 
   private conflicts(c: TcpConnection, addr: number, port: number, listening: boolean): boolean {
@@ -417,7 +418,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
       if (existing) {
         if (existing.state === 'TIME_WAIT' && existing.timestampsOn) {
           this.counters.inc('time_wait_reused');
-          this.dropTimeWait(existing);
+          this.timeWait.drop(existing);
         } else return -Errno.EADDRNOTAVAIL;
       }
       c.localAddr = src;
@@ -461,64 +462,17 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   // ───────────────────────── TIME_WAIT ─────────────────────────
 
   enterTimeWait(c: TcpConnection): void {
-    this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
-    this.timeWait.push(c);
     this.counters.inc('time_wait_entered');
-    this.armTimeWait();
+    this.timeWait.add(c);
   }
 
   restartTimeWait(c: TcpConnection): void {
-    if (this.timeWaitUntil.has(c)) this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
-  }
-
-  private dropTimeWait(c: TcpConnection): void {
-    this.timeWaitUntil.delete(c);
-    c.timeWaitDone();
+    this.timeWait.restart(c);
   }
 
   /** Connections currently in TIME_WAIT. */
   timeWaitCount(): number {
-    return this.timeWaitUntil.size;
-  }
-
-  private armTimeWait(): void {
-    while (this.timeWait.length > 0 && !this.timeWaitUntil.has(this.timeWait[0]!)) this.timeWait.shift();
-    if (this.timeWait.length === 0) return;
-    const at = this.timeWaitUntil.get(this.timeWait[0]!)!;
-    if (this.twTimer && this.twTimerAt <= at) return;
-    this.twTimer?.cancel();
-    this.twTimerAt = at;
-    this.twTimer = this.scheduler.setTimer(Math.max(0, at - this.scheduler.now()), () => this.timeWaitTick());
-  }
-
-  private timeWaitTick(): void {
-    this.twTimer = null;
-    this.twTimerAt = Infinity;
-    const now = this.scheduler.now();
-    this.enter();
-    try {
-      while (this.timeWait.length > 0) {
-        const c = this.timeWait[0]!;
-        const until = this.timeWaitUntil.get(c);
-        if (until === undefined) {
-          this.timeWait.shift();
-          continue;
-        }
-        if (until > now) {
-          // extended by a retransmitted FIN: move it to its place at the back
-          this.timeWait.shift();
-          this.timeWait.push(c);
-          if (this.timeWaitUntil.get(this.timeWait[0]!)! > now) break;
-          continue;
-        }
-        this.timeWait.shift();
-        this.timeWaitUntil.delete(c);
-        c.timeWaitDone();
-      }
-    } finally {
-      this.exit();
-    }
-    this.armTimeWait();
+    return this.timeWait.size;
   }
 
   // ───────────────────────── misc ─────────────────────────
@@ -569,10 +523,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     try {
       for (const c of [...this.conns.values()]) c.resetAndClose(0);
       for (const ls of [...this.listeners.values()]) for (const l of [...ls]) l.close();
-      this.twTimer?.cancel();
-      this.twTimer = null;
-      this.timeWait.length = 0;
-      this.timeWaitUntil.clear();
+      this.timeWait.clear();
     } finally {
       this.exit();
     }
