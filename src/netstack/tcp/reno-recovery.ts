@@ -21,7 +21,7 @@ export class RenoRecovery extends LossRecovery {
     return seqDiff(to, from);
   }
 
-  protected sackLossEdge(sndUna: number): number {
+  protected sackLossEdge(sndUna: number, _mss: number, _thresh: number): number {
     return sndUna;
   }
 
@@ -45,7 +45,7 @@ export class RenoRecovery extends LossRecovery {
 
   dropScoreboard(): void {}
 
-  headRetransmitLost(): boolean {
+  headRetransmitLost(_sndUna: number, _sndNxt: number, _mss: number): boolean {
     return false;
   }
 
