@@ -70,24 +70,7 @@ export abstract class TcpAckProcessor extends TcpTimers {
         }
       } else {
         rec.onAckOpen();
-        const appLimited = outstandingBefore < this.cc.cwnd / 2 && this.sndBuf.length <= outstandingBefore;
-        const cc = this.cc;
-        if (cc.cwnd < cc.ssthresh) {
-          // HyStart++ (RFC 9406) watches slow start for a rising RTT
-          const hs = this.hystart;
-          if (seqGeq(ack, this.hsRoundEnd)) {
-            hs.onRoundStart();
-            this.hsRoundEnd = this.sndNxt;
-          }
-          if (sample >= 0) hs.onRttSample(sample);
-          cc.onAck(hs.divisor === 1 ? acked : Math.floor(acked / hs.divisor), now, this.rtt.srtt, this.rtt.minRtt, appLimited);
-          if (hs.done && cc.cwnd < cc.ssthresh) {
-            cc.ssthresh = cc.cwnd;
-            this.port.counters.inc('hystart_exit');
-          }
-        } else {
-          cc.onAck(acked, now, this.rtt.srtt, this.rtt.minRtt, appLimited);
-        }
+        this.growWindow(ack, acked, sample, now, outstandingBefore);
       }
       // FIN acknowledged?
       if (this.finSent && seqGt(ack, this.finSeq)) this.onFinAcked();
@@ -135,13 +118,34 @@ export abstract class TcpAckProcessor extends TcpTimers {
       const thresh = dupThresh(this.sndUna, this.sndNxt, this.mss);
       if (this.rec.detectLoss(this.sndUna, this.mss, thresh)) this.enterRecovery(now, thresh);
     }
-    if (!canSendData(this._state)) {
-      return this._state !== 'CLOSED';
-    }
+    if (!canSendData(this._state)) return this._state !== 'CLOSED';
     this.output();
     return true;
   }
 
+  /** New data acknowledged outside recovery: the congestion window grows (`sample` is this ACK's RTT, or -1). */
+  private growWindow(ack: number, acked: number, sample: number, now: number, outstandingBefore: number): void {
+    const appLimited = outstandingBefore < this.cc.cwnd / 2 && this.sndBuf.length <= outstandingBefore;
+    const cc = this.cc;
+    if (cc.cwnd < cc.ssthresh) {
+      // HyStart++ (RFC 9406) watches slow start for a rising RTT
+      const hs = this.hystart;
+      if (seqGeq(ack, this.hsRoundEnd)) {
+        hs.onRoundStart();
+        this.hsRoundEnd = this.sndNxt;
+      }
+      if (sample >= 0) hs.onRttSample(sample);
+      cc.onAck(hs.divisor === 1 ? acked : Math.floor(acked / hs.divisor), now, this.rtt.srtt, this.rtt.minRtt, appLimited);
+      if (hs.done && cc.cwnd < cc.ssthresh) {
+        cc.ssthresh = cc.cwnd;
+        this.port.counters.inc('hystart_exit');
+      }
+    } else {
+      cc.onAck(acked, now, this.rtt.srtt, this.rtt.minRtt, appLimited);
+    }
+  }
+
+  /** Fast recovery begins: the loss recovery's bookkeeping, the window cut, the head resent at once. */
   protected enterRecovery(now: number, thresh: number): void {
     const inflight = seqDiff(this.sndNxt, this.sndUna);
     this.rec.enterRecovery(this.sndUna, this.sndNxt, this.mss, thresh);
