@@ -11,7 +11,7 @@ import { TcpAckProcessor } from './ack.js';
 import { DELACK_MS, PAWS_IDLE_MS, SMALL_SEGMENT_COPY } from './constants.js';
 import { EV_READABLE } from './control-block.js';
 import { seqAdd, seqDiff, seqGeq, seqLeq, seqLt } from './seq.js';
-import { receivesData } from './state.js';
+import { finsExchanged, receivesData } from './state.js';
 
 export abstract class TcpReceiver extends TcpAckProcessor {
   private readonly pushOrdered = (b: Buffer): void => {
@@ -293,7 +293,7 @@ export abstract class TcpReceiver extends TcpAckProcessor {
       this.toClosed();
       return;
     }
-    if (s === 'CLOSING' || s === 'LAST_ACK' || s === 'TIME_WAIT') {
+    if (finsExchanged(s)) {
       this.toClosed();
       return;
     }

@@ -46,3 +46,13 @@ export function peerKnowsConnection(s: TcpStateName): boolean {
 export function keepsAlive(s: TcpStateName): boolean {
   return s === 'ESTABLISHED' || s === 'CLOSE_WAIT' || s === 'FIN_WAIT_2';
 }
+
+/** No connection to speak of: a socket not yet connected, or a listener. */
+export function isUnconnected(s: TcpStateName): boolean {
+  return s === 'CLOSED' || s === 'LISTEN';
+}
+
+/** Both FINs are sent (ours maybe not yet acknowledged): a RST now merely ends it, with no error to report. */
+export function finsExchanged(s: TcpStateName): boolean {
+  return s === 'CLOSING' || s === 'LAST_ACK' || s === 'TIME_WAIT';
+}

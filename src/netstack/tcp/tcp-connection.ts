@@ -20,7 +20,7 @@ import { TcpListener } from './listener.js';
 import { TcpOptions } from './options.js';
 import type { TcpPort } from './port.js';
 import { seqDiff, seqGeq, seqGt, seqLt } from './seq.js';
-import { acceptsWrites, isHandshaking, peerKnowsConnection } from './state.js';
+import { acceptsWrites, isHandshaking, isUnconnected, peerKnowsConnection } from './state.js';
 
 export class TcpConnection extends TcpHandshake implements TcpSocket {
   /** The queues of a listening socket (set by listen()). */
@@ -124,6 +124,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     const n = this.sndBuf.append(data, room);
     if (n < data.length) this.wantWritable = true;
     if (acceptsWrites(this._state)) {
+      // a unit of work as port.run() makes one, written out: no closure per write on the hot path
       this.port.enter();
       try {
         this.output();
@@ -351,8 +352,8 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       inRecovery: this.rec.state,
       hystartCss: this.hystart.cssEntries,
       wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
-      advMss: this._state === 'CLOSED' || this._state === 'LISTEN' ? 0 : this.ourMss(),
-      rcvMss: this._state === 'CLOSED' || this._state === 'LISTEN' ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),
+      advMss: isUnconnected(this._state) ? 0 : this.ourMss(),
+      rcvMss: isUnconnected(this._state) ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),
       pmtu: this.remoteAddr === 0 ? 0 : this.port.ip.maxPayloadFor(this.remoteAddr) + IPV4_HEADER_LEN,
       backoff: this.rtt.backoff,
       retries: this.retries,
