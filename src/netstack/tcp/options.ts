@@ -36,25 +36,13 @@ export class TcpOptions {
   /** What every segment is sent with; replaced when TOS or TTL change. */
   sendOpts: IpSendOptions = PLAIN_SEND;
 
-  /** The options an accepted connection starts with: its listener's, but SO_REUSEPORT (as before). */
+  /**
+   * The options an accepted connection starts with: a copy of its listener's (IP_TOS and IP_TTL
+   * included, as Linux copies them), except SO_REUSEPORT, which belongs to the listening socket.
+   */
   forChild(): TcpOptions {
-    const o = new TcpOptions();
-    o.rcvBufSize = this.rcvBufSize;
-    o.sndBufSize = this.sndBufSize;
-    o.nodelay = this.nodelay;
-    o.cork = this.cork;
-    o.keepalive = this.keepalive;
-    o.keepIdleMs = this.keepIdleMs;
-    o.keepIntvlMs = this.keepIntvlMs;
-    o.keepCnt = this.keepCnt;
-    o.lingerSec = this.lingerSec;
-    o.userTimeoutMs = this.userTimeoutMs;
-    o.userMaxSeg = this.userMaxSeg;
-    o.congestion = this.congestion;
-    o.reuseAddr = this.reuseAddr;
-    o.tos = this.tos;
-    o.ttl = this.ttl;
-    o.sendOpts = this.sendOpts;
+    const o = Object.assign(new TcpOptions(), this);
+    o.reusePort = false;
     return o;
   }
 
