@@ -6,8 +6,8 @@
  */
 import { TcpLossState } from '../socket-api.js';
 import { TCP_FIN, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
-import { EV_WRITABLE } from './control-block.js';
 import { FIN_WAIT2_TIMEOUT_MS } from './constants.js';
+import { EV_WRITABLE } from './control-block.js';
 import { dupThresh } from './loss-recovery.js';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq.js';
 import { canSendData } from './state.js';

@@ -6,8 +6,8 @@
  * RFC 6675 arithmetic built from their `sacked`/`holeBytes`/`skipSacked` answers live here.
  * Sequence numbers come in as arguments: the connection owns SND.UNA, SND.NXT and the MSS.
  */
-import { TcpLossState } from '../socket-api.js';
 import type { Counters } from '../counters.js';
+import { TcpLossState } from '../socket-api.js';
 import type { TcpSegment } from '../wire/tcp.js';
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax } from './seq.js';
 

@@ -29,8 +29,8 @@ import {
   tcpParseErrorName,
 } from '../wire/tcp.js';
 import { IsnGenerator } from './isn.js';
-import { seqAdd } from './seq.js';
 import type { TcpPort } from './port.js';
+import { seqAdd } from './seq.js';
 import { TcpConnection } from './tcp-connection.js';
 import { TimeWaitTable } from './time-wait.js';
 

@@ -7,9 +7,9 @@
  */
 import type { Timer } from '../clock.js';
 import { Errno } from '../errno.js';
-import { seqAdd, seqDiff } from './seq.js';
 import { DATA_RETRIES, SYN_RETRIES, SYNACK_RETRIES } from './constants.js';
 import { TcpSender } from './sender.js';
+import { seqAdd, seqDiff } from './seq.js';
 import { isHandshaking, isQuiet, keepsAlive } from './state.js';
 
 export abstract class TcpTimers extends TcpSender {
