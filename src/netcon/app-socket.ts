@@ -18,11 +18,9 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { Errno } from '../netstack/errno.js';
-import { DEFAULT_TTL } from '../netstack/ipv4.js';
-import { SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpOptionName, type TcpSocket } from '../netstack/socket-api.js';
+import { DEFAULT_TTL, Errno, SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpInfo, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
 import type { NetconCounters } from './netcon-counters.js';
-import { KeptOptions, type OptionHolder, type SocketStateView, type TcpInfoSource } from './sockopt.js';
+import { KeptOptions, type OptionHolder, type SocketStateView } from './sockopt.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
 
@@ -83,7 +81,7 @@ export class EndedSocket implements OptionHolder, SocketStateView {
   readonly listening = false;
   private readonly options = new Map<TcpOptionName, number>();
   /** The connection's last figures: a closed kernel socket still reports its counters. */
-  private readonly info: TcpInfoSource;
+  private readonly info: TcpInfo;
 
   constructor(
     readonly local: { addr: number; port: number },
@@ -100,7 +98,7 @@ export class EndedSocket implements OptionHolder, SocketStateView {
     this.info = { ...tcp.info(), state: 'CLOSED' };
   }
 
-  tcpInfo(): TcpInfoSource {
+  tcpInfo(): TcpInfo {
     return this.info;
   }
 
@@ -236,7 +234,7 @@ export class AppSocket {
   }
 
   /** TCP_INFO's source: the stack connection's figures. */
-  tcpInfo(): TcpInfoSource {
+  tcpInfo(): TcpInfo {
     return this.tcp.info();
   }
 

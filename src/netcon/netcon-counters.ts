@@ -2,8 +2,7 @@
  * Counters for one network's netcon server: sockets open, RPCs by kind, errors by errno, bytes
  * each way, and every connection or message dropped for being malformed or unauthorised.
  */
-import { Counters } from '../netstack/counters.js';
-import { errnoName } from '../netstack/errno.js';
+import { Counters, errnoName } from '../netstack/index.js';
 import { opName } from './protocol.js';
 
 export class NetconCounters {

@@ -5,11 +5,17 @@
  * effect nobody can observe on the virtual network (KeptOptions) are validated and remembered
  * only, so programs that set them as a matter of course keep working.
  */
-import { Errno } from '../netstack/errno.js';
-import type { TcpOptionName, TcpSocket, TcpStateName } from '../netstack/socket-api.js';
-import { INFINITE_SSTHRESH } from '../netstack/tcp/congestion/congestion.js';
-import { DUP_THRESH } from '../netstack/tcp/sack-scoreboard.js';
-import { DELACK_MS } from '../netstack/tcp/tcp-connection.js';
+import {
+  DELACK_MS,
+  DUP_THRESH,
+  Errno,
+  INFINITE_SSTHRESH,
+  type TcpInfo,
+  TcpLossState,
+  type TcpOptionName,
+  type TcpSocket,
+  type TcpStateName,
+} from '../netstack/index.js';
 
 /** What the option calls need of a socket: the stack's TcpSocket, or a finished one's record. */
 export type OptionHolder = Pick<TcpSocket, 'getOption' | 'setOption'>;
@@ -106,9 +112,6 @@ export class KeptOptions {
   }
 }
 
-/** The TCP connection's figures, as TcpSocket.info() reports them. */
-export type TcpInfoSource = Record<string, number | string>;
-
 /** What the socket is doing, for the options that report state rather than settings. */
 export interface SocketStateView {
   listening: boolean;
@@ -116,7 +119,7 @@ export interface SocketStateView {
   takeError(): number;
   readonly kept: KeptOptions;
   /** The connection's figures for TCP_INFO (state 'CLOSED' once it has finished). */
-  tcpInfo(): TcpInfoSource;
+  tcpInfo(): TcpInfo;
 }
 
 export type GetResult = Buffer | number;
@@ -159,7 +162,11 @@ const U32_MAX = 0xffffffff;
  */
 export const TCP_INFO_SIZE = 248;
 
-function field(info: TcpInfoSource, key: string): number {
+/** The figures of TcpInfo that are numbers. */
+type TcpFigure = { [K in keyof TcpInfo]: TcpInfo[K] extends number ? K : never }[keyof TcpInfo];
+
+/** A figure for the encoding: absent, negative or non-finite ones count as 0. */
+function field(info: Partial<TcpInfo>, key: TcpFigure): number {
   const v = info[key];
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
@@ -173,13 +180,27 @@ function segments(bytes: number, mss: number): number {
   return bytes <= 0 ? 0 : Math.ceil(bytes / Math.max(1, mss));
 }
 
-/** TCP_INFO: the stack's figures in Linux's struct tcp_info; what the stack does not know is 0. */
-export function encodeTcpInfo(info: TcpInfoSource): Buffer {
+/** tcpi_ca_state for the stack's loss state; Disorder when SACKs arrived outside recovery. */
+function caState(info: Partial<TcpInfo>): number {
+  switch (info.inRecovery) {
+    case TcpLossState.Loss:
+      return TCP_CA_LOSS;
+    case TcpLossState.Recovery:
+      return TCP_CA_RECOVERY;
+    default:
+      return field(info, 'sacked') > 0 ? TCP_CA_DISORDER : TCP_CA_OPEN;
+  }
+}
+
+/**
+ * TCP_INFO: the stack's figures in Linux's struct tcp_info; what the stack does not know is 0
+ * (as are figures missing from `info`).
+ */
+export function encodeTcpInfo(info: Partial<TcpInfo>): Buffer {
   const b = Buffer.alloc(TCP_INFO_SIZE);
-  const state = typeof info.state === 'string' ? (info.state as TcpStateName) : 'CLOSED';
+  const state = info.state ?? 'CLOSED';
   const listening = state === 'LISTEN';
   const mss = field(info, 'mss');
-  const lossMode = field(info, 'inRecovery');
   const put32 = (off: number, v: number): void => {
     b.writeUInt32LE(u32(v), off);
   };
@@ -197,7 +218,7 @@ export function encodeTcpInfo(info: TcpInfoSource): Buffer {
     put32(28, field(info, 'backlog'));
     return b;
   }
-  b[1] = lossMode === 2 ? TCP_CA_LOSS : lossMode === 1 ? TCP_CA_RECOVERY : field(info, 'sacked') > 0 ? TCP_CA_DISORDER : TCP_CA_OPEN;
+  b[1] = caState(info);
   b[2] = Math.min(255, field(info, 'retries'));
   b[3] = 0; // tcpi_probes: zero-window and keepalive probes in flight are not tracked
   b[4] = Math.min(255, field(info, 'backoff'));

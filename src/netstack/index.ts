@@ -8,8 +8,16 @@ export function createNetStack(opts: NetStackOptions): NetStack {
 
 export { Stack } from './stack.js';
 export * from './stack-api.js';
-export type * from './socket-api.js';
+export * from './socket-api.js';
 export * from './addr.js';
 export { Errno, errnoName } from './errno.js';
+export { Counters, type CounterCell } from './counters.js';
+export { DEFAULT_TTL } from './ipv4.js';
+export { setSum16Accelerator } from './wire/checksum.js';
+// TCP's figures that TCP_INFO reports beside TcpInfo: delayed-ACK time, reordering threshold,
+// and the ssthresh meaning "not set yet"
+export { DELACK_MS } from './tcp/constants.js';
+export { DUP_THRESH } from './tcp/sack-scoreboard.js';
+export { INFINITE_SSTHRESH } from './tcp/congestion/congestion.js';
 export { VirtualScheduler, RealScheduler, type Scheduler, type Clock, type Timer } from './clock.js';
 export { SeededRandom, CryptoRandom, type RandomSource } from './random.js';

@@ -46,6 +46,83 @@ export type TcpOptionName =
   | 'TOS' // IP_TOS: 0-255 (ECN bits masked), put on every outgoing packet
   | 'TTL'; // IP_TTL: 1-255, -1 = default (64)
 
+/** Where a connection's sender stands on loss (as Linux's tcpi_ca_state, without Disorder/CWR). */
+export const TcpLossState = {
+  /** No loss being repaired. */
+  Open: 0,
+  /** Fast recovery after duplicate ACKs or SACKs showed a loss (RFC 6675 / RFC 6582). */
+  Recovery: 1,
+  /** After a retransmission timeout (or a lowered path MTU): the whole flight is resent. */
+  Loss: 2,
+} as const;
+export type TcpLossState = (typeof TcpLossState)[keyof typeof TcpLossState];
+
+/** A connection's figures for diagnostics and TCP_INFO. Times in ms, windows and queues in bytes. */
+export interface TcpInfo {
+  state: TcpStateName;
+  /** Congestion-control algorithm: 'cubic' or 'newreno'. */
+  congestion: string;
+  /** Payload bytes per full segment we send. */
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  /** Lowest RTT seen, 0 before the first sample. */
+  minRtt: number;
+  rttSamples: number;
+  retransmits: number;
+  fastRetransmits: number;
+  rtoTimeouts: number;
+  zeroWindowProbes: number;
+  sndWnd: number;
+  sndWscale: number;
+  rcvWscale: number;
+  /** The receive window we advertise now. */
+  rcvWnd: number;
+  rcvBuf: number;
+  sndBuf: number;
+  /** Bytes sent and not yet acknowledged. */
+  unacked: number;
+  /** Bytes in the send buffer (sent or not). */
+  sendQueued: number;
+  recvQueued: number;
+  outOfOrderBytes: number;
+  outOfOrderSegments: number;
+  /** Bytes the peer reported holding by SACK. */
+  sacked: number;
+  /** 1 when timestamps were negotiated. */
+  timestamps: number;
+  /** 1 when SACK was negotiated. */
+  sack: number;
+  bytesSent: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  segsOut: number;
+  segsIn: number;
+  /** The sender's loss state. */
+  inRecovery: TcpLossState;
+  /** Times HyStart++ entered conservative slow start. */
+  hystartCss: number;
+  /** 1 when window scaling was negotiated. */
+  wscale: number;
+  /** The MSS we advertise (0 when not connected). */
+  advMss: number;
+  /** The largest payload we expect per segment (0 when not connected). */
+  rcvMss: number;
+  /** Path MTU toward the peer (0 without a peer). */
+  pmtu: number;
+  /** RTO backoff exponent. */
+  backoff: number;
+  /** Retransmissions without progress so far. */
+  retries: number;
+  sinceLastReceiveMs: number;
+  /** Listener: connections waiting for accept(), and the backlog. */
+  acceptQueued: number;
+  backlog: number;
+}
+
 export interface TcpSocketHandlers {
   /** Data, EOF or an error became readable. */
   onReadable?: () => void;
@@ -105,8 +182,8 @@ export interface TcpSocket {
   setOption(name: TcpOptionName, value: number): number;
   /** Returns the option value, or a negative errno. */
   getOption(name: TcpOptionName): number;
-  /** Per-connection figures (cwnd, srtt, retransmits…) for diagnostics. */
-  info(): Record<string, number | string>;
+  /** Per-connection figures (cwnd, srtt, retransmits…) for diagnostics and TCP_INFO. */
+  info(): TcpInfo;
 }
 
 export interface UdpDatagram {

@@ -5,8 +5,22 @@
  */
 import type { Ipv4Addr, SocketAddress } from './addr.js';
 import { Errno } from './errno.js';
+import type { Counters } from './counters.js';
 import type { UdpDatagram, UdpOptionName, UdpSocket, UdpSocketHandlers } from './socket-api.js';
-import type { UdpLayer } from './udp.js';
+import type { IpSender } from './transport.js';
+
+/** What a UDP socket may ask of its layer (udp.ts): the bind table, sending, routing questions, counters. */
+export interface UdpPort {
+  readonly counters: Counters;
+  readonly ip: Pick<IpSender, 'isLocalAddress' | 'sourceFor'>;
+  /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
+  isBroadcast(addr: Ipv4Addr): boolean;
+  /** Binds `s` to addr:port (port 0 = ephemeral). Returns the port or a negative errno. */
+  bind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): number;
+  unbind(s: UdpSocketImpl, port: number): void;
+  /** Sends one datagram from src:sport to dst:dport. Returns the byte count or a negative errno. */
+  send(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, data: Uint8Array): number;
+}
 
 export const UDP_DEFAULT_RCVBUF = 212_992;
 export const UDP_DEFAULT_SNDBUF = 212_992;
@@ -36,7 +50,7 @@ export class UdpSocketImpl implements UdpSocket {
   /** Datagrams this socket dropped because its queue was full. */
   drops = 0;
 
-  constructor(private readonly layer: UdpLayer) {}
+  constructor(private readonly layer: UdpPort) {}
 
   get pendingDatagrams(): number {
     return this.queue.length - this.head;

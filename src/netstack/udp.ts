@@ -10,7 +10,7 @@ import type { RandomSource } from './random.js';
 import type { UdpSocket } from './socket-api.js';
 import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type TransportProtocol } from './transport.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
-import { UdpSocketImpl } from './udp-socket.js';
+import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
 import { icmpErrno } from './wire/icmp.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
@@ -25,7 +25,7 @@ export interface UdpLayerDeps {
   isBroadcast: (addr: Ipv4Addr) => boolean;
 }
 
-export class UdpLayer implements TransportProtocol {
+export class UdpLayer implements TransportProtocol, UdpPort {
   readonly protocol = IPPROTO_UDP;
   readonly counters: Counters;
   readonly ip: IpSender;

@@ -8,10 +8,7 @@ import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, write
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
-import { parseIpv4 } from '../netstack/addr.js';
-import { RealScheduler } from '../netstack/clock.js';
-import { createNetStack } from '../netstack/index.js';
-import { setSum16Accelerator } from '../netstack/wire/checksum.js';
+import { createNetStack, parseIpv4, RealScheduler, setSum16Accelerator } from '../netstack/index.js';
 import { nativeBinding } from '../native/binding.js';
 import { isLoopbackEndpoint } from '../node/endpoint.js';
 import type { Endpoint } from '../node/endpoint.js';

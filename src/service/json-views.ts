@@ -11,7 +11,7 @@ import { SOFTWARE_VERSION } from '../node/node.js';
 import type { Peer } from '../node/peer.js';
 import { formatAddress, formatNetworkId } from '../node/wire/address.js';
 import type { InetAddress } from '../node/wire/inet-address.js';
-import { formatMac } from '../netstack/addr.js';
+import { formatMac } from '../netstack/index.js';
 import { macToBytes } from '../node/network-mac.js';
 import { endpointKey } from '../node/endpoint.js';
 

@@ -5,7 +5,7 @@
  * network's stack, as `ping` would from a kernel interface). The controller's routes are mounted
  * beside these when enabled.
  */
-import { formatIpv4, isLoopback, isMulticast, IPV4_ANY, IPV4_BROADCAST, parseIpv4 } from '../netstack/addr.js';
+import { formatIpv4, isLoopback, isMulticast, IPV4_ANY, IPV4_BROADCAST, parseIpv4 } from '../netstack/index.js';
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { NWID_PATTERN } from './home.js';
 import type { NetworkUserSettings } from './json-views.js';

@@ -18,13 +18,22 @@ import type { Logger } from 'pino';
 import { NetconServer } from '../netcon/server.js';
 import { RpcSocketBusyError } from '../netcon/socket-dir.js';
 import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
-import type { Ipv4Addr } from '../netstack/addr.js';
-import type { Scheduler } from '../netstack/clock.js';
-import { Errno, errnoName } from '../netstack/errno.js';
-import { createNetStack } from '../netstack/index.js';
-import type { RandomSource } from '../netstack/random.js';
-import type { TcpSocket, UdpSocket } from '../netstack/socket-api.js';
-import type { InterfaceAddress, LinkOutput, NetStack, PingOptions, PingResult, Route } from '../netstack/stack-api.js';
+import {
+  createNetStack,
+  Errno,
+  errnoName,
+  type InterfaceAddress,
+  type Ipv4Addr,
+  type LinkOutput,
+  type NetStack,
+  type PingOptions,
+  type PingResult,
+  type RandomSource,
+  type Route,
+  type Scheduler,
+  type TcpSocket,
+  type UdpSocket,
+} from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
 
 const NO_LINK = (): void => {};

@@ -1,18 +1,20 @@
 /**
  * TCP for one stack: the table of connections and listeners, demultiplexing of incoming segments,
  * RST for closed ports (RFC 9293 §3.10.7.1), the bind table with randomised ephemeral ports
- * (RFC 6056), the TIME_WAIT table, RFC 5961 challenge-ACK rate limiting and the socket factory.
+ * (RFC 6056), the TIME_WAIT table (time-wait.ts), RFC 5961 challenge-ACK rate limiting and the
+ * socket factory. Connections see the layer only as their `TcpPort`.
  *
- * Re-entrancy: everything that can send runs inside enter()/exit(). A segment arriving while the
- * layer is busy (a link that delivers synchronously) is queued and processed when the outer call
- * finishes; socket handlers are called only after processing, so they may call back freely.
+ * Re-entrancy: everything that can send runs as a unit of work — run(fn), or enter() with exit()
+ * in a `finally`. A segment arriving while the layer is busy (a link that delivers synchronously)
+ * is queued and processed when the outermost unit ends; socket handlers are called only after
+ * processing, so they may call back freely.
  */
-import type { Scheduler, Timer } from '../clock.js';
+import type { Scheduler } from '../clock.js';
 import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
 import type { RandomSource } from '../random.js';
 import type { TcpSocket } from '../socket-api.js';
-import type { IpReceiveInfo, IpSender, TransportProtocol } from '../transport.js';
+import type { IpReceiveInfo, IpSender, IpSendOptions, TransportProtocol } from '../transport.js';
 import { HEADROOM, IPPROTO_TCP } from '../transport.js';
 import {
   emitTcpHeader,
@@ -27,8 +29,10 @@ import {
   tcpParseErrorName,
 } from '../wire/tcp.js';
 import { IsnGenerator } from './isn.js';
+import type { TcpPort } from './port.js';
 import { seqAdd } from './seq.js';
 import { TcpConnection } from './tcp-connection.js';
+import { TimeWaitTable } from './time-wait.js';
 
 export interface TcpLayerDeps {
   ip: IpSender;
@@ -54,12 +58,11 @@ function connKey(laddr: number, lport: number, raddr: number, rport: number): st
   return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
 }
 
-export class TcpLayer implements TransportProtocol {
+export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly protocol = IPPROTO_TCP;
   readonly counters: Counters;
   private readonly rxSegments: CounterCell;
-  /** Counted by each connection for every segment it sends. */
-  readonly txSegments: CounterCell;
+  private readonly txSegments: CounterCell;
   readonly ip: IpSender;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
@@ -71,10 +74,7 @@ export class TcpLayer implements TransportProtocol {
   private readonly listeners = new Map<number, TcpConnection[]>();
   /** Sockets holding each local port (listeners, bound and connected sockets, TIME_WAIT). */
   private readonly ports = new Map<number, Set<TcpConnection>>();
-  private readonly timeWait: TcpConnection[] = [];
-  private readonly timeWaitUntil = new Map<TcpConnection, number>();
-  private twTimer: Timer | null = null;
-  private twTimerAt = Infinity;
+  private readonly timeWait: TimeWaitTable<TcpConnection>;
 
   private depth = 0;
   private rxQueue: PendingRx[] = [];
@@ -95,11 +95,18 @@ export class TcpLayer implements TransportProtocol {
     this.random = deps.random;
     this.isn = new IsnGenerator(deps.scheduler, deps.random);
     this.timeWaitMs = deps.timeWaitMs ?? DEFAULT_TIME_WAIT_MS;
+    this.timeWait = new TimeWaitTable(deps.scheduler, this.timeWaitMs, (fn) => this.run(fn));
     this.challengeLimit = deps.challengeAckLimit ?? 100;
   }
 
   socket(): TcpSocket {
     return new TcpConnection(this);
+  }
+
+  sendSegment(src: number, dst: number, buf: Buffer, opts: IpSendOptions): number {
+    const r = this.ip.send(IPPROTO_TCP, src, dst, buf, HEADROOM, opts);
+    this.txSegments.n++;
+    return r;
   }
 
   /** Connections owing a stretch ACK at the end of the current receive burst. */
@@ -125,6 +132,20 @@ export class TcpLayer implements TransportProtocol {
 
   // ───────────────────────── re-entrancy and events ─────────────────────────
 
+  /**
+   * Runs `fn` as one unit of work: segments arriving meanwhile are queued, and they and the socket
+   * events it caused are handled when the outermost unit ends — even if `fn` throws.
+   */
+  run<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.exit();
+    }
+  }
+
+  /** Opens a unit of work; always paired with exit() in a `finally` (run() does both). */
   enter(): void {
     this.depth++;
   }
@@ -138,6 +159,9 @@ export class TcpLayer implements TransportProtocol {
         this.depth++;
         try {
           this.process(p.info, p.payload);
+        } catch {
+          // as in receive(): nothing from the network escapes, and the rest of the queue is still processed
+          this.counters.inc('rx_internal_error');
         } finally {
           this.depth--;
         }
@@ -218,7 +242,7 @@ export class TcpLayer implements TransportProtocol {
         const l = this.findListener(info.dst, seg.dstPort, info.src, seg.srcPort);
         if (l && conn.timeWaitAcceptsSyn(seg)) {
           c.inc('time_wait_recycled');
-          this.dropTimeWait(conn);
+          this.timeWait.drop(conn);
           this.listenArrived(l, info, seg);
           return;
         }
@@ -293,20 +317,21 @@ export class TcpLayer implements TransportProtocol {
       c.inc('rx_listen_no_syn');
       return;
     }
-    if (l.acceptQueue.length >= l.backlog || l.synQueue.size >= Math.max(l.backlog, 16) * 2) {
+    const queues = l.listener!;
+    if (queues.full()) {
       c.inc('listen_overflow');
       return;
     }
-    const child = new TcpConnection(this);
+    const child = new TcpConnection(this, queues.options.forChild());
     child.localAddr = info.dst;
     child.localPort = l.localPort;
     child.remoteAddr = info.src;
     child.remotePort = seg.srcPort;
     this.register(child);
     this.holdPort(child, l.localPort);
-    l.synQueue.add(child);
+    queues.addEmbryonic(child);
     c.inc('passive_opens');
-    child.passiveOpen(l, seg, info.dst, info.src);
+    child.passiveOpen(queues, seg, info.dst, l.localPort, info.src);
   }
 
   // ───────────────────────── tables ─────────────────────────
@@ -342,7 +367,7 @@ export class TcpLayer implements TransportProtocol {
       c.bound = false;
     }
     this.removeListener(c);
-    this.timeWaitUntil.delete(c);
+    this.timeWait.forget(c);
   }
 
   private conflicts(c: TcpConnection, addr: number, port: number, listening: boolean): boolean {
@@ -351,9 +376,9 @@ export class TcpLayer implements TransportProtocol {
     for (const o of s) {
       if (o === c) continue;
       if (addr !== 0 && o.localAddr !== 0 && o.localAddr !== addr) continue;
-      if (c.reusePort && o.reusePort) continue;
+      if (c.opts.reusePort && o.opts.reusePort) continue;
       // SO_REUSEADDR: share the port with anything that is not listening (as Linux)
-      if (c.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.reuseAddr)) continue;
+      if (c.opts.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.opts.reuseAddr)) continue;
       return true;
     }
     return false;
@@ -393,7 +418,7 @@ export class TcpLayer implements TransportProtocol {
       if (existing) {
         if (existing.state === 'TIME_WAIT' && existing.timestampsOn) {
           this.counters.inc('time_wait_reused');
-          this.dropTimeWait(existing);
+          this.timeWait.drop(existing);
         } else return -Errno.EADDRNOTAVAIL;
       }
       c.localAddr = src;
@@ -421,7 +446,7 @@ export class TcpLayer implements TransportProtocol {
       ls = [];
       this.listeners.set(c.localPort, ls);
     }
-    for (const o of ls) if (o.localAddr === c.localAddr && !(o.reusePort && c.reusePort)) return -Errno.EADDRINUSE;
+    for (const o of ls) if (o.localAddr === c.localAddr && !(o.opts.reusePort && c.opts.reusePort)) return -Errno.EADDRINUSE;
     ls.push(c);
     return 0;
   }
@@ -437,64 +462,17 @@ export class TcpLayer implements TransportProtocol {
   // ───────────────────────── TIME_WAIT ─────────────────────────
 
   enterTimeWait(c: TcpConnection): void {
-    this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
-    this.timeWait.push(c);
     this.counters.inc('time_wait_entered');
-    this.armTimeWait();
+    this.timeWait.add(c);
   }
 
   restartTimeWait(c: TcpConnection): void {
-    if (this.timeWaitUntil.has(c)) this.timeWaitUntil.set(c, this.scheduler.now() + this.timeWaitMs);
-  }
-
-  private dropTimeWait(c: TcpConnection): void {
-    this.timeWaitUntil.delete(c);
-    c.timeWaitDone();
+    this.timeWait.restart(c);
   }
 
   /** Connections currently in TIME_WAIT. */
   timeWaitCount(): number {
-    return this.timeWaitUntil.size;
-  }
-
-  private armTimeWait(): void {
-    while (this.timeWait.length > 0 && !this.timeWaitUntil.has(this.timeWait[0]!)) this.timeWait.shift();
-    if (this.timeWait.length === 0) return;
-    const at = this.timeWaitUntil.get(this.timeWait[0]!)!;
-    if (this.twTimer && this.twTimerAt <= at) return;
-    this.twTimer?.cancel();
-    this.twTimerAt = at;
-    this.twTimer = this.scheduler.setTimer(Math.max(0, at - this.scheduler.now()), () => this.timeWaitTick());
-  }
-
-  private timeWaitTick(): void {
-    this.twTimer = null;
-    this.twTimerAt = Infinity;
-    const now = this.scheduler.now();
-    this.enter();
-    try {
-      while (this.timeWait.length > 0) {
-        const c = this.timeWait[0]!;
-        const until = this.timeWaitUntil.get(c);
-        if (until === undefined) {
-          this.timeWait.shift();
-          continue;
-        }
-        if (until > now) {
-          // extended by a retransmitted FIN: move it to its place at the back
-          this.timeWait.shift();
-          this.timeWait.push(c);
-          if (this.timeWaitUntil.get(this.timeWait[0]!)! > now) break;
-          continue;
-        }
-        this.timeWait.shift();
-        this.timeWaitUntil.delete(c);
-        c.timeWaitDone();
-      }
-    } finally {
-      this.exit();
-    }
-    this.armTimeWait();
+    return this.timeWait.size;
   }
 
   // ───────────────────────── misc ─────────────────────────
@@ -555,10 +533,7 @@ export class TcpLayer implements TransportProtocol {
     try {
       for (const c of [...this.conns.values()]) c.resetAndClose(0);
       for (const ls of [...this.listeners.values()]) for (const l of [...ls]) l.close();
-      this.twTimer?.cancel();
-      this.twTimer = null;
-      this.timeWait.length = 0;
-      this.timeWaitUntil.clear();
+      this.timeWait.clear();
     } finally {
       this.exit();
     }

@@ -1,0 +1,181 @@
+/**
+ * The sender's side of an arriving ACK (RFC 9293 §3.10.7.4, RFC 5681, RFC 6675): what it
+ * acknowledges (RTT sample, send buffer, congestion window with HyStart++), duplicate ACKs and
+ * SACK blocks for the loss recovery, the send window update, entering fast recovery, and the
+ * FIN being acknowledged.
+ */
+import { TcpLossState } from '../socket-api.js';
+import { TCP_FIN, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
+import { FIN_WAIT2_TIMEOUT_MS } from './constants.js';
+import { EV_WRITABLE } from './control-block.js';
+import { dupThresh } from './loss-recovery.js';
+import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq.js';
+import { canSendData } from './state.js';
+import { TcpTimers } from './timers.js';
+
+export abstract class TcpAckProcessor extends TcpTimers {
+  /** ACK field processing; returns false when the segment must be dropped. */
+  protected processAck(seg: TcpSegment, seq: number, dataLen: number, flags: number): boolean {
+    const c = this.port.counters;
+    const ack = seg.ack;
+    if (seqGt(ack, this.sndNxt)) {
+      c.inc('rx_ack_too_new');
+      this.oowAck(dataLen > 0);
+      return false;
+    }
+    if (seqLt(ack, (this.sndUna - Math.max(this.maxSndWnd, 65535)) >>> 0)) {
+      // RFC 5961 §5.2: ACK far too old
+      c.inc('rx_ack_too_old');
+      this.challengeAck();
+      return false;
+    }
+    const now = this.port.scheduler.now();
+    const win = seg.window << this.sndShift;
+    const outstandingBefore = seqDiff(this.sndNxt, this.sndUna);
+    if (seqGt(ack, this.sndUna)) {
+      const acked = seqDiff(ack, this.sndUna);
+      // RTT
+      let sample = -1;
+      if (this.tsEnabled && seg.hasTimestamp && seg.tsEcr !== 0) {
+        const r = seqDiff(this.tsNow(), seg.tsEcr);
+        if (r >= 0 && r < 600_000) sample = r;
+      } else if (this.rttTime >= 0 && seqGt(ack, this.rttSeq)) {
+        sample = now - this.rttTime;
+        this.rttTime = -1;
+      }
+      if (sample >= 0) this.rtt.sample(sample);
+      // data acknowledged
+      const dataEnd = seqAdd(this.sndBufSeq, this.sndBuf.length);
+      const dataAckedTo = seqLt(ack, dataEnd) ? ack : dataEnd;
+      const nData = seqDiff(dataAckedTo, this.sndBufSeq);
+      if (nData > 0) {
+        this.sndBuf.consumeTo(this.sndBuf.start + nData);
+        this.sndBufSeq = dataAckedTo;
+        this.statBytesAcked += nData;
+      }
+      this.sndUna = ack;
+      this.rec.onCumulativeAck(ack);
+      this.retries = 0;
+      this.rtxStart = -1;
+      this.rtt.resetBackoff();
+      // recovery bookkeeping
+      const rec = this.rec;
+      if (rec.state !== TcpLossState.Open) {
+        if (seqGeq(ack, rec.recoverPoint)) {
+          if (rec.state === TcpLossState.Recovery) this.cc.onRecoveryExit(now);
+          rec.exitRecovery();
+        } else {
+          rec.onPartialAck(ack, acked, this.sndNxt, this.mss);
+          if (rec.state === TcpLossState.Loss) this.cc.onAck(acked, now, this.rtt.srtt, this.rtt.minRtt, false);
+        }
+      } else {
+        rec.onAckOpen();
+        this.growWindow(ack, acked, sample, now, outstandingBefore);
+      }
+      // FIN acknowledged?
+      if (this.finSent && seqGt(ack, this.finSeq)) this.onFinAcked();
+      // retransmission timer (RFC 6298 §5.2/5.3)
+      if (this.sndUna === this.sndNxt) {
+        this.rtxAt = Infinity;
+      } else {
+        this.persist = false;
+        this.tlpSent = false;
+        this.armRtx(now);
+      }
+      if (this.wantWritable && this.sndBuf.length < this.opts.sndBufSize) {
+        this.wantWritable = false;
+        this.queueEvent(EV_WRITABLE);
+      }
+    } else if (
+      ack === this.sndUna &&
+      dataLen === 0 &&
+      !(flags & (TCP_SYN | TCP_FIN)) &&
+      win === this.sndWnd &&
+      this.sndUna !== this.sndNxt
+    ) {
+      this.rec.onDupAck(outstandingBefore, this.mss);
+      c.inc('rx_dup_ack');
+    }
+    // SACK blocks
+    if (seg.sackCount > 0) this.rec.onSackBlocks(seg, ack, this.sndUna, this.sndNxt, c);
+    // window update (RFC 9293 §3.10.7.4)
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+      const grew = win > this.sndWnd;
+      this.sndWnd = win;
+      this.sndWl1 = seq;
+      this.sndWl2 = ack;
+      if (win > this.maxSndWnd) this.maxSndWnd = win;
+      if (grew && this.persist) {
+        this.persist = false;
+        this.rtxAt = this.sndUna === this.sndNxt ? Infinity : now + this.rtt.current();
+        this.rtt.resetBackoff();
+      }
+    }
+    // a lost retransmission of the head: data sent after it has been SACKed well beyond
+    if (this.rec.headRetransmitLost(this.sndUna, this.sndNxt, this.mss)) this.resendHead();
+    // enter loss recovery?
+    if (this.rec.state === TcpLossState.Open && this.sndUna !== this.sndNxt && this.synAcked) {
+      const thresh = dupThresh(this.sndUna, this.sndNxt, this.mss);
+      if (this.rec.detectLoss(this.sndUna, this.mss, thresh)) this.enterRecovery(now, thresh);
+    }
+    if (!canSendData(this._state)) return this._state !== 'CLOSED';
+    this.output();
+    return true;
+  }
+
+  /** New data acknowledged outside recovery: the congestion window grows (`sample` is this ACK's RTT, or -1). */
+  private growWindow(ack: number, acked: number, sample: number, now: number, outstandingBefore: number): void {
+    const appLimited = outstandingBefore < this.cc.cwnd / 2 && this.sndBuf.length <= outstandingBefore;
+    const cc = this.cc;
+    if (cc.cwnd < cc.ssthresh) {
+      // HyStart++ (RFC 9406) watches slow start for a rising RTT
+      const hs = this.hystart;
+      if (seqGeq(ack, this.hsRoundEnd)) {
+        hs.onRoundStart();
+        this.hsRoundEnd = this.sndNxt;
+      }
+      if (sample >= 0) hs.onRttSample(sample);
+      cc.onAck(hs.divisor === 1 ? acked : Math.floor(acked / hs.divisor), now, this.rtt.srtt, this.rtt.minRtt, appLimited);
+      if (hs.done && cc.cwnd < cc.ssthresh) {
+        cc.ssthresh = cc.cwnd;
+        this.port.counters.inc('hystart_exit');
+      }
+    } else {
+      cc.onAck(acked, now, this.rtt.srtt, this.rtt.minRtt, appLimited);
+    }
+  }
+
+  /** Fast recovery begins: the loss recovery's bookkeeping, the window cut, the head resent at once. */
+  protected enterRecovery(now: number, thresh: number): void {
+    const inflight = seqDiff(this.sndNxt, this.sndUna);
+    this.rec.enterRecovery(this.sndUna, this.sndNxt, this.mss, thresh);
+    this.cc.onCongestion(now, inflight);
+    this.hystart.reset();
+    this.rttTime = -1;
+    if (this.tlp) this.startRtx(this.rtt.current());
+    this.port.counters.inc('fast_recovery');
+    // retransmit the first lost segment at once, whatever pipe says
+    const s = this.rec.nextLost(this.sndUna, this.sndNxt, this.mss);
+    if (s !== -1) {
+      this.statFastRetransmits++;
+      this.retransmitAt(s);
+    }
+  }
+
+  protected onFinAcked(): void {
+    switch (this._state) {
+      case 'FIN_WAIT_1':
+        this._state = 'FIN_WAIT_2';
+        if (this.userClosed) this.finWait2At = this.port.scheduler.now() + FIN_WAIT2_TIMEOUT_MS;
+        break;
+      case 'CLOSING':
+        this.enterTimeWait();
+        break;
+      case 'LAST_ACK':
+        this.toClosed();
+        break;
+      default:
+        break;
+    }
+  }
+}
