@@ -15,6 +15,12 @@
  * raises POLLHUP (with POLLIN; reads give end of stream), so event loops waiting for readability
  * or hang-up learn of the failure instead of waiting out their own timeout. The socket lives on
  * as an EndedSocket that answers SO_ERROR and the next connect as the kernel does.
+ *
+ * A non-blocking connect comes with a filler: bytes the library writes into the app's end so that
+ * it is not writable while the attempt runs (a connecting TCP socket is not; event loops take
+ * writability for "connected"). They stay unread until the outcome: on success they are read and
+ * discarded (by count: they are the stream's head), on failure the end is closed with them unread,
+ * which gives the app's end POLLERR besides POLLHUP, as the kernel reports a failed connect.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -156,6 +162,8 @@ export class AppSocket {
   /** Set once a failed non-blocking connect ended the socket; the EndedSocket keeps that. */
   private connectFailed = false;
   private connectWaiters: Array<() => void> = [];
+  /** Filler bytes at the head of the app's stream still to discard (see the file comment). */
+  private fillerLeft = 0;
   /** Bytes from the app that did not fit in the TCP send buffer yet. */
   private pendingOut: Buffer | null = null;
   private appEnded = false;
@@ -255,9 +263,10 @@ export class AppSocket {
 
   /**
    * Starts an active open; returns 0, -EINPROGRESS or a negative errno. `blocking`: the app's
-   * connect() waits for the outcome (it gets the error itself if the attempt fails).
+   * connect() waits for the outcome (it gets the error itself if the attempt fails). `filler`:
+   * bytes the library writes into the app's end if this returns EINPROGRESS.
    */
-  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean): number {
+  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
     switch (this.state) {
       case 'connecting':
         return -Errno.EALREADY;
@@ -282,6 +291,11 @@ export class AppSocket {
     if (r === -Errno.EINPROGRESS) {
       if (this.state === 'idle' || this.state === 'failed') this.state = 'connecting';
       this.blockingConnect = blocking;
+      if (filler > 0) {
+        // Left unread until the outcome, so the app's end stays unwritable (connected() resumes).
+        this.fillerLeft += filler;
+        this.stream.pause();
+      }
       // The kernel's getsockname still names the address an attempt used after it failed.
       this.lastLocal = this.tcp.localAddress();
       return r;
@@ -374,6 +388,13 @@ export class AppSocket {
 
   /** `len` bytes from the app in the shared read buffer; false stops reading for now. */
   private fromApp(shared: Buffer, len: number): boolean {
+    if (this.fillerLeft > 0) {
+      const skip = Math.min(len, this.fillerLeft);
+      this.fillerLeft -= skip;
+      if (skip === len) return true;
+      shared = shared.subarray(skip);
+      len -= skip;
+    }
     const chunk = shared.subarray(0, len);
     this.counters.bytesFromApps += len;
     if (this.state === 'connecting') return this.holdOut(chunk);

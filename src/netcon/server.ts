@@ -19,6 +19,7 @@ import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
   decodeAddress,
+  decodeConnectFiller,
   decodeSockopt,
   encodeAcceptRecord,
   encodeAddress,
@@ -389,9 +390,10 @@ export class NetconServer {
 
   private async connect(sock: AppSocket, req: Request): Promise<Reply> {
     const a = decodeAddress(req.payload);
-    if (a === null) return { result: -Errno.EINVAL };
+    const filler = decodeConnectFiller(req.payload);
+    if (a === null || filler === null) return { result: -Errno.EINVAL };
     const wait = (req.flags & FLAG_WAIT) !== 0;
-    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait);
+    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait, wait ? 0 : filler);
     // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
     // always writable), so the library asks again with WAIT and gets the outcome.
     if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };

@@ -26,6 +26,7 @@ const MIRROR: Record<string, number | string> = {
   ...Object.fromEntries(Object.entries(protocol.Op).map(([name, v]) => [`ZT_OP_${name}`, v])),
   ZT_F_WAIT: protocol.FLAG_WAIT,
   ZT_RF_PENDING: protocol.RFLAG_PENDING,
+  ZT_CONNECT_FILLER_MAX: protocol.CONNECT_FILLER_MAX,
   ...Object.fromEntries(Object.entries(protocol.Kind).map(([name, v]) => [`ZT_KIND_${name}`, v])),
   ZT_ACCEPT_RECORD: protocol.ACCEPT_RECORD_SIZE,
   ZT_ACCEPT_MAGIC: protocol.ACCEPT_MAGIC,
