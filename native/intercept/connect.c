@@ -10,6 +10,8 @@
  * reads and discards it (the app's end turns writable, an edge for epoll's EPOLLET); what the app
  * wrote meanwhile follows it in the stream. Failure: the daemon closes its end with the filler
  * unread, which gives the app's end POLLERR as well as POLLHUP, as the kernel's failed connect.
+ * The filler is written after the daemon has stopped reading (its EINPROGRESS), and a second
+ * message says how much was written (proto.h ZT_F_FILLED).
  */
 #include <fcntl.h>
 #include <string.h>
@@ -38,34 +40,37 @@ static uint32_t filler_size(int fd) {
   return (uint32_t)sndbuf / 4 + 1;
 }
 
-/* Writes the announced filler; a fresh buffer holds it (it is under a quarter of its size). */
-static void write_filler(int fd, uint32_t n) {
-  while (n > 0) {
-    size_t chunk = n < sizeof(filler_bytes) ? n : sizeof(filler_bytes);
+/* Writes the announced filler (a buffer with nothing in flight holds it: it is just over a quarter
+ * of its size); returns the bytes written. */
+static uint32_t write_filler(int fd, uint32_t n) {
+  uint32_t done = 0;
+  while (done < n) {
+    size_t chunk = n - done < sizeof(filler_bytes) ? n - done : sizeof(filler_bytes);
     ssize_t w = send(fd, filler_bytes, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     /* EPIPE: the attempt failed already and the daemon closed its end; nothing is owed then. */
     if (w <= 0) {
-      zt_trace("connect filler: %u bytes not written (%s)", n, w < 0 ? strerror(errno) : "0");
-      return;
+      zt_trace("connect filler: %u of %u bytes written (%s)", done, n, w < 0 ? strerror(errno) : "0");
+      break;
     }
-    n -= (uint32_t)w;
+    done += (uint32_t)w;
   }
+  return done;
 }
 
 ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint64_t ino;
   int kind, err, nonblock, saved;
-  uint32_t addr, filler = 0;
+  uint32_t addr, filler = 0, written;
   uint16_t port;
-  struct zt_reply r;
+  struct zt_reply r, filled;
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind)) return zt_real.connect(fd, sa, len);
   if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
   nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
   if (nonblock) {
     filler = filler_size(fd);
-    err = zt_rpc_connect_filled(ino, addr, port, filler, &r);
+    err = zt_rpc_connect_filled(0, ino, addr, port, filler, &r);
   } else {
     err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, addr, port, 1, &r);
   }
@@ -76,7 +81,11 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   }
   zt_trace("connect(%d, port %u%s) = %d", fd, port, nonblock ? ", nonblocking" : "", err ? -err : r.result);
   saved = errno;
-  if (err == 0 && r.result == -EINPROGRESS && filler > 0) write_filler(fd, filler);
+  if (err == 0 && r.result == -EINPROGRESS && filler > 0 && (r.flags & ZT_RF_FILLER)) {
+    /* The daemon waits for this before it reads or closes the app's end; its answer is 0. */
+    written = write_filler(fd, filler);
+    zt_rpc_connect_filled(ZT_F_FILLED, ino, addr, port, written, &filled);
+  }
   /* The outcome of a failed attempt is taken now: so is the app end's own error (see below). */
   if (err == 0 && r.result < 0 && r.result != -EINPROGRESS && r.result != -EALREADY) zt_clear_local_error(fd);
   errno = saved;

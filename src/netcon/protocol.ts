@@ -40,6 +40,8 @@ export function opName(op: number): OpName | undefined {
 
 /** Request flag: answer once the connect attempt is resolved (CONNECT, GETSOCKOPT SO_ERROR). */
 export const FLAG_WAIT = 0x1;
+/** Request flag on CONNECT: the announced filler is written (its payload's count = bytes written). */
+export const FLAG_FILLED = 0x2;
 /** Response flag on GETSOCKOPT(SO_ERROR) and CONNECT (EALREADY): a connect attempt is still in progress. */
 export const RFLAG_PENDING = 0x1;
 
@@ -48,6 +50,9 @@ export const RFLAG_PENDING = 0x1;
  * writes into the app's end of a non-blocking connect so that it is not writable until the outcome.
  */
 export const CONNECT_FILLER_MAX = 1 << 20;
+
+/** Response flag on CONNECT (EINPROGRESS): the announced filler is expected (proto.h ZT_RF_FILLER). */
+export const RFLAG_FILLER = 0x2;
 
 /** WHOIS results. */
 export const Kind = { TCP: 1, LISTENER: 2 } as const;

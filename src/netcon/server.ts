@@ -24,10 +24,12 @@ import {
   encodeAcceptRecord,
   encodeAddress,
   encodeResponse,
+  FLAG_FILLED,
   FLAG_WAIT,
   Kind,
   Op,
   RequestReader,
+  RFLAG_FILLER,
   RFLAG_PENDING,
   type Request,
 } from './protocol.js';
@@ -331,6 +333,8 @@ export class NetconServer {
         return { result: setOption(sock, sock, o.level, o.name, o.value) };
       }
       case Op.CONNECT:
+        // The filler's report after the attempt has ended is no connect() of the app's.
+        if ((req.flags & FLAG_FILLED) !== 0) return { result: 0 };
         return { result: sock.connect() };
       default:
         return { result: -Errno.EINVAL };
@@ -392,11 +396,17 @@ export class NetconServer {
     const a = decodeAddress(req.payload);
     const filler = decodeConnectFiller(req.payload);
     if (a === null || filler === null) return { result: -Errno.EINVAL };
+    // The library has written the filler it announced (see AppSocket); nothing else changes.
+    if ((req.flags & FLAG_FILLED) !== 0) {
+      sock.fillerWritten(filler);
+      return { result: 0 };
+    }
     const wait = (req.flags & FLAG_WAIT) !== 0;
     const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait, wait ? 0 : filler);
     // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
     // always writable), so the library asks again with WAIT and gets the outcome.
     if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };
+    if (r === -Errno.EINPROGRESS && !wait && filler > 0) return { result: r, flags: RFLAG_FILLER };
     if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || !wait) return { result: r };
     await sock.whenConnectResolved();
     if (sock.state === 'connected') {
