@@ -14,8 +14,8 @@
  * message says how much was written (proto.h ZT_F_FILLED).
  */
 #include <fcntl.h>
-#include <string.h>
 #include <linux/sockios.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 

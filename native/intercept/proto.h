@@ -38,7 +38,7 @@ enum zt_op {
 };
 
 /* Request flags. */
-#define ZT_F_WAIT 0x1 /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
+#define ZT_F_WAIT 0x1   /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
 #define ZT_F_FILLED 0x2 /* CONNECT: the announced filler is written; u32 filler = bytes written */
 
 /* Response flags. */
@@ -51,9 +51,10 @@ enum zt_op {
  * attempt runs (so the app's end is not writable, as a connecting TCP socket is not), discards
  * them when it succeeds, and closes with them unread when it fails (so the app's end gets POLLERR).
  * The library writes it only when the EINPROGRESS reply carries ZT_RF_FILLER (a daemon that does
- * not know the filler would pass it on as data). A second CONNECT with ZT_F_FILLED then tells how many were written: until it arrives the daemon
- * neither reads the app's end nor closes it (so an attempt that fails at once still finds the
- * filler there), and the app has not yet been answered, so it cannot have written anything else.
+ * not know the filler would pass it on as data). A second CONNECT with ZT_F_FILLED then tells how
+ * many were written: until it arrives the daemon neither reads the app's end nor closes it (so an
+ * attempt that fails at once still finds the filler there), and the app has not been answered yet,
+ * so it cannot have written anything else.
  */
 #define ZT_CONNECT_FILLER_MAX (1u << 20)
 
