@@ -57,8 +57,9 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
   if (level == SOL_SOCKET && name == SO_PROTOCOL) return put_int_opt(val, len, IPPROTO_TCP);
   err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, 0, 0, &r);
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
-    /* SO_ERROR while the connect is still under way: the app saw POLLOUT early (a socketpair is
-     * always writable), so answer with the outcome, as the kernel would after real POLLOUT. */
+    /* SO_ERROR while the connect is still under way: the app did not wait for POLLOUT, or saw it
+     * early (a socketpair without the connect filler is writable at once, connect.c), so answer
+     * with the outcome, as the kernel would after real POLLOUT. */
     err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, ZT_F_WAIT, 1, &r);
   }
   if (zt_rpc_status(err, &r) != 0) return -1;

@@ -403,8 +403,8 @@ export class NetconServer {
     }
     const wait = (req.flags & FLAG_WAIT) !== 0;
     const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait, wait ? 0 : filler);
-    // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
-    // always writable), so the library asks again with WAIT and gets the outcome.
+    // A repeat connect while the first is under way: the app did not wait for POLLOUT, or saw it
+    // early (no connect filler), so the library asks again with WAIT and gets the outcome.
     if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };
     if (r === -Errno.EINPROGRESS && !wait && filler > 0) return { result: r, flags: RFLAG_FILLER };
     if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || !wait) return { result: r };
