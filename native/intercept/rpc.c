@@ -220,6 +220,15 @@ int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint
   return zt_rpc(op, flags, ino, p, sizeof(p), wait, 0, reply);
 }
 
+int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, uint32_t filler,
+                          struct zt_reply *reply) {
+  uint8_t p[10];
+  put_u32(p, addr);
+  put_u16(p + 4, port);
+  put_u32(p + 6, filler);
+  return zt_rpc(ZT_OP_CONNECT, flags, ino, p, sizeof(p), 0, 0, reply);
+}
+
 int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply) {
   return zt_rpc(op, 0, ino, &value, sizeof(value), 0, 0, reply);
 }
