@@ -26,12 +26,12 @@ import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
 import { CryptoRandom } from '../src/netstack/random.js';
 import type { NetStack } from '../src/netstack/stack-api.js';
-import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/armor.js';
-import { Identity } from '../src/node/identity.js';
-import { Networks } from '../src/node/networks.js';
+import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/packet/armor.js';
+import { Identity } from '../src/node/identity/identity.js';
+import { Networks } from '../src/node/network/networks.js';
 import { Node, planetFromWorld } from '../src/node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../src/node/udp-transport.js';
-import { createPrivatePlanet } from '../src/node/world.js';
+import { NativeUdpTransport, loopbackOnly } from '../src/node/transport/udp-transport.js';
+import { createPrivatePlanet } from '../src/node/peer/world.js';
 
 const PACKET_BYTES = 2800;
 const SECONDS_PER_CASE = 2;

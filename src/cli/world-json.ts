@@ -11,8 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { generateKeyPair, publicKeyOf, type C25519KeyPair } from '../node/crypto/c25519.js';
-import { endpoint } from '../node/endpoint.js';
-import { Identity } from '../node/identity.js';
+import { endpoint } from '../node/peer/endpoint.js';
+import { Identity } from '../node/identity/identity.js';
 import {
   EARTH_WORLD_ID,
   encodeWorld,
@@ -27,7 +27,7 @@ import {
   WorldType,
   type World,
   type WorldRoot,
-} from '../node/world.js';
+} from '../node/peer/world.js';
 import type { InetAddress } from '../node/wire/inet-address.js';
 
 export class WorldJsonError extends Error {

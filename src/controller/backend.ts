@@ -13,8 +13,8 @@ import type {
   ControllerNetworkConfig,
   ControllerRule,
   NetworkControllerBackend,
-} from '../node/network-controller.js';
-import { SPECIALIST_ACTIVE_BRIDGE } from '../node/network-controller.js';
+} from '../node/controller-link/network-config-source.js';
+import { SPECIALIST_ACTIVE_BRIDGE } from '../node/controller-link/network-config-source.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
 import type { ControllerStore } from './store.js';
 import type { MemberSettings, NetworkConfigSource } from './types.js';

@@ -16,13 +16,13 @@ import {
   packetCipher,
   PACKET_IDX_VERB,
   setNativeArmor,
-} from '../../src/node/armor.js';
+} from '../../src/node/packet/armor.js';
 import { nativeCrypto } from '../../src/node/crypto/native-crypto.js';
 import { requireOrSkip } from '../support/requirements.js';
 import { poly1305 } from '../../src/node/crypto/poly1305.js';
 import { Salsa20 } from '../../src/node/crypto/salsa20.js';
 import { hex, loadVectors } from './crypto-vectors.js';
-import { lz4Decompress } from '../../src/node/lz4.js';
+import { lz4Decompress } from '../../src/node/packet/lz4.js';
 
 /** LZ4-expands a captured compressed payload; a decode failure fails the test. */
 function lz4BlockDecompress(block: Uint8Array, max: number): Buffer {

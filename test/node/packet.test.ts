@@ -10,7 +10,7 @@ import {
   isFragment,
   verbName,
 } from '../../src/node/wire/packet.js';
-import { buildFrame, frameAroundPayload, frameInEthernet } from '../../src/node/ethernet-frame.js';
+import { buildFrame, frameAroundPayload, frameInEthernet } from '../../src/node/network/ethernet-frame.js';
 import { emitFrame } from '../../src/node/wire/frame.js';
 import { hexBuf, packetsJson, sessionRecords } from './zt-vectors.js';
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
-import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
-import { Identity } from '../../src/node/identity.js';
+import { endpoint, type Endpoint } from '../../src/node/peer/endpoint.js';
+import { Identity } from '../../src/node/identity/identity.js';
 import { Node, type NodeOptions, type PlanetSpec } from '../../src/node/node.js';
 import { Switchboard, type SwitchboardPort } from './switchboard.js';
 
@@ -134,8 +134,8 @@ export async function settle(): Promise<void> {
 
 import { parseIpv4 } from '../../src/netstack/addr.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
-import { Networks } from '../../src/node/networks.js';
-import type { NetworkControllerBackend } from '../../src/node/network-controller.js';
+import { Networks } from '../../src/node/network/networks.js';
+import type { NetworkControllerBackend } from '../../src/node/controller-link/network-config-source.js';
 import { MemoryController } from './memory-controller.js';
 
 export interface NetSimNode extends SimNode {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../src/netstack/addr.js';
 import { ETHERTYPE_IPV4 } from '../../src/netstack/wire/ethernet.js';
-import { macIntForMember, macToBytes } from '../../src/node/network-mac.js';
+import { macIntForMember, macToBytes } from '../../src/node/network/network-mac.js';
 import { emitExtFrame } from '../../src/node/wire/frame.js';
 import { Verb } from '../../src/node/wire/packet.js';
 import { NetSim, NWID, tcpTransfer } from './sim-harness.js';

@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealScheduler } from '../../src/netstack/clock.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
-import type { Endpoint } from '../../src/node/endpoint.js';
-import { Identity } from '../../src/node/identity.js';
-import type { Network } from '../../src/node/network.js';
-import { Networks } from '../../src/node/networks.js';
+import type { Endpoint } from '../../src/node/peer/endpoint.js';
+import { Identity } from '../../src/node/identity/identity.js';
+import type { Network } from '../../src/node/network/network.js';
+import { Networks } from '../../src/node/network/networks.js';
 import { checkPlanetAllowed, Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../../src/node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
-import { createPrivatePlanet } from '../../src/node/world.js';
+import { NativeUdpTransport, loopbackOnly } from '../../src/node/transport/udp-transport.js';
+import { createPrivatePlanet } from '../../src/node/peer/world.js';
 import { MemoryController } from './memory-controller.js';
 import { NWID, tcpTransfer, vectorIdentities } from './sim-harness.js';
 

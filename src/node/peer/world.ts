@@ -7,10 +7,10 @@
  * Signed: 8 × 0x7f, the world without its signature, 8 × 0xf7. A newer world with the same id
  * and type replaces the current one only when signed by the current world's update key.
  */
-import { generateKeyPair, sign, verify, type C25519KeyPair } from './crypto/c25519.js';
-import { Reader, Writer, fail, ok, type Parsed } from './wire/bytes.js';
-import { readIdentityBytes, writeIdentityPublic } from './wire/identity-bytes.js';
-import { readInetAddress, writeInetAddress, type InetAddress } from './wire/inet-address.js';
+import { generateKeyPair, sign, verify, type C25519KeyPair } from '../crypto/c25519.js';
+import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
+import { readIdentityBytes, writeIdentityPublic } from '../wire/identity-bytes.js';
+import { readInetAddress, writeInetAddress, type InetAddress } from '../wire/inet-address.js';
 
 export const WorldType = {
   NULL: 0,

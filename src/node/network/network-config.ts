@@ -8,14 +8,14 @@
  * target, via, flags (2), metric (2)), I (static IPs; port = prefix length), R (rules), DNS
  * (128-byte domain, 4 servers).
  */
-import { readCom, writeCom, type CertificateOfMembership } from './certificate-of-membership.js';
-import { readCoo, writeCoo, type CertificateOfOwnership } from './certificate-of-ownership.js';
-import { Dictionary } from './dictionary.js';
+import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
+import { readCoo, writeCoo, type CertificateOfOwnership } from '../credentials/certificate-of-ownership.js';
+import { Dictionary } from '../wire/dictionary.js';
 import { encodeRules, rulesOrDropAll, type Rule } from './network-rules.js';
-import { formatAddress } from './wire/address.js';
-import { Reader, Writer, fail, ok, type Parsed } from './wire/bytes.js';
-import { readInetAddress, writeInetAddress, type InetAddress } from './wire/inet-address.js';
-import { skipCapability, skipTag } from './wire/network-credentials.js';
+import { formatAddress } from '../wire/address.js';
+import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
+import { readInetAddress, writeInetAddress, type InetAddress } from '../wire/inet-address.js';
+import { skipCapability, skipTag } from '../wire/network-credentials.js';
 
 export const NETWORK_CONFIG_VERSION = 7n;
 export const DEFAULT_MTU = 2800;

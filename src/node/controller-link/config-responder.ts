@@ -9,25 +9,25 @@
  * last request. This node's own requests for these networks never go on the wire: they are
  * answered here, under the same rules, with the same signed chunks handed to the local sink.
  */
-import { createCom, signCom } from './certificate-of-membership.js';
-import { networkConfigFromController, requestMetadataFromDictionary } from './controller-config.js';
-import { Dictionary } from './dictionary.js';
-import { endpointKey, type Endpoint } from './endpoint.js';
-import { idBytes } from './incoming.js';
-import { encodeNetworkConfig } from './network-config.js';
-import type { Identity } from './identity.js';
-import type { ConfigRequestMetadata, ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-controller.js';
-import type { NetworkConfig } from './network-config.js';
-import type { Node } from './node.js';
-import type { Peer } from './peer.js';
-import { RateLimiter } from './rate-limit.js';
-import { comRevocation, signRevocation, type Revocation } from './revocation.js';
-import { controllerOf, formatAddress, formatNetworkId } from './wire/address.js';
-import { emitNetworkConfigChunk } from './wire/network-config-chunk.js';
-import { emitNetworkCredentials } from './wire/network-credentials.js';
-import { parseNetworkConfigRequest } from './wire/network-config-request.js';
-import { emitError, emitNetworkErrorBody, emitOk, ErrorCode } from './wire/ok-error.js';
-import { Verb } from './wire/packet.js';
+import { createCom, signCom } from '../credentials/certificate-of-membership.js';
+import { networkConfigFromController, requestMetadataFromDictionary } from './config-translation.js';
+import { Dictionary } from '../wire/dictionary.js';
+import { endpointKey, type Endpoint } from '../peer/endpoint.js';
+import { idBytes } from '../incoming.js';
+import { encodeNetworkConfig } from '../network/network-config.js';
+import type { Identity } from '../identity/identity.js';
+import type { ConfigRequestMetadata, ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-config-source.js';
+import type { NetworkConfig } from '../network/network-config.js';
+import type { Node } from '../node.js';
+import type { Peer } from '../peer/peer.js';
+import { RateLimiter } from '../peer/rate-limit.js';
+import { comRevocation, signRevocation, type Revocation } from '../credentials/revocation.js';
+import { controllerOf, formatAddress, formatNetworkId } from '../wire/address.js';
+import { emitNetworkConfigChunk } from '../wire/network-config-chunk.js';
+import { emitNetworkCredentials } from '../wire/network-credentials.js';
+import { parseNetworkConfigRequest } from '../wire/network-config-request.js';
+import { emitError, emitNetworkErrorBody, emitOk, ErrorCode } from '../wire/ok-error.js';
+import { Verb } from '../wire/packet.js';
 
 /** Dictionary bytes per chunk: with headers and signature a chunk packet stays near one UDP datagram. */
 const CHUNK_DATA_MAX = 1200;
@@ -86,7 +86,7 @@ export function signedConfigChunks(controller: Identity, member: Identity, confi
   return chunks;
 }
 
-export class InBandController {
+export class ConfigResponder {
   /** Members that asked recently, so changes can be pushed to them. */
   private readonly members = new Map<string, Member>();
   private readonly requestLimit: RateLimiter;

@@ -4,8 +4,8 @@
  * in flight and on bytes held (oldest evicted first), and a timeout after which a partial packet
  * is dropped. Every drop is counted; nothing throws.
  */
-import type { Clock } from '../netstack/clock.js';
-import { Counters } from '../netstack/counters.js';
+import type { Clock } from '../../netstack/clock.js';
+import { Counters } from '../../netstack/counters.js';
 import {
   FLAG_FRAGMENTED,
   MAX_FRAGMENTS,
@@ -13,7 +13,7 @@ import {
   PACKET_MAX_LENGTH,
   type FragmentView,
   type PacketView,
-} from './wire/packet.js';
+} from '../wire/packet.js';
 
 export interface ReassemblyLimits {
   /** Partial packets held at once. */

@@ -6,34 +6,34 @@
  * of membership and the network's rules both ways; honours and forwards the controller's
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
-import { Counters } from '../netstack/counters.js';
-import { parseIpv4 } from '../netstack/addr.js';
-import { macEqualsAt } from '../netstack/wire/ethernet.js';
-import type { NetStack } from '../netstack/stack-api.js';
+import { Counters } from '../../netstack/counters.js';
+import { parseIpv4 } from '../../netstack/addr.js';
+import { macEqualsAt } from '../../netstack/wire/ethernet.js';
+import type { NetStack } from '../../netstack/stack-api.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
 import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
-import type { Node } from './node.js';
-import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './node.js';
-import type { Peer } from './peer.js';
+import type { Node } from '../node.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from '../node.js';
+import type { Peer } from '../peer/peer.js';
 import { NetworkMembership } from './network-membership.js';
-import type { Revocation } from './revocation.js';
+import type { Revocation } from '../credentials/revocation.js';
 import { acceptsEverything, filterFrame } from './rules-engine.js';
-import { Timing } from './timing.js';
-import { controllerOf, formatNetworkId } from './wire/address.js';
-import { emitConfigPushAck } from './wire/echo.js';
-import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, parseExtFrame, parseFrame } from './wire/frame.js';
-import { emitMulticastFrame, parseMulticastFrame } from './wire/multicast-frame.js';
-import { emitMulticastGather } from './wire/multicast-gather.js';
-import { emitMulticastLike } from './wire/multicast-like.js';
-import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from './wire/network-config-chunk.js';
-import { emitNetworkConfigRequest } from './wire/network-config-request.js';
-import { parseNetworkCredentials } from './wire/network-credentials.js';
-import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from './wire/ok-error.js';
-import { PACKET_IDX_PAYLOAD, Verb } from './wire/packet.js';
-import { idBytes } from './incoming.js';
+import { Timing } from '../timing.js';
+import { controllerOf, formatNetworkId } from '../wire/address.js';
+import { emitConfigPushAck } from '../wire/echo.js';
+import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, parseExtFrame, parseFrame } from '../wire/frame.js';
+import { emitMulticastFrame, parseMulticastFrame } from '../wire/multicast-frame.js';
+import { emitMulticastGather } from '../wire/multicast-gather.js';
+import { emitMulticastLike } from '../wire/multicast-like.js';
+import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from '../wire/network-config-chunk.js';
+import { emitNetworkConfigRequest } from '../wire/network-config-request.js';
+import { parseNetworkCredentials } from '../wire/network-credentials.js';
+import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from '../wire/ok-error.js';
+import { PACKET_IDX_PAYLOAD, Verb } from '../wire/packet.js';
+import { idBytes } from '../incoming.js';
 
 /** Status strings as ZeroTier reports them. */
 export type NetworkStatus = 'REQUESTING_CONFIGURATION' | 'OK' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'PORT_ERROR' | 'CLIENT_TOO_OLD';

@@ -9,9 +9,9 @@
  * additional fields and those fields.
  * Signed: 8 × 0x7f, the fields up to the credential type, 0x0000, 8 × 0x7f.
  */
-import { sign, verify } from './crypto/c25519.js';
-import { controllerOf } from './wire/address.js';
-import { Reader, Writer, fail, ok, type Parsed } from './wire/bytes.js';
+import { sign, verify } from '../crypto/c25519.js';
+import { controllerOf } from '../wire/address.js';
+import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
 
 export const SIGNATURE_LENGTH = 96;
 /** Bytes before the signature type. */

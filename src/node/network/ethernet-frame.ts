@@ -4,7 +4,7 @@
  * separately), so frames are split on the way out and rebuilt on the way in.
  */
 import { writeMac } from './network-mac.js';
-import { FRAME_HEADER_LENGTH } from './wire/frame.js';
+import { FRAME_HEADER_LENGTH } from '../wire/frame.js';
 
 export const ETHERNET_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;

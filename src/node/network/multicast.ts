@@ -3,7 +3,7 @@
  * network. Roots keep it for everyone and answer MULTICAST_GATHER from it; members keep what they
  * learned from gathers and LIKEs to send MULTICAST_FRAMEs. Entries expire; the table is bounded.
  */
-import { Timing } from './timing.js';
+import { Timing } from '../timing.js';
 
 /** A multicast group: a MAC (48 bits) and an additional distinguishing information word (ADI). */
 export interface MulticastGroup {

@@ -4,8 +4,8 @@
  * so it can push fresh ones in-band. The node signs, chunks and sends the answer; the
  * controller only decides what the config says.
  *
- * ControllerNetworkConfig is plain data. When src/node/network-config.ts (the NetworkConfig type
- * and its dictionary codec) lands, the node converts this into it (or this becomes an alias).
+ * ControllerNetworkConfig is plain data; `config-translation.ts` turns it into the NetworkConfig
+ * the node signs (`../network/network-config.ts`).
  */
 
 /** What the requesting node said about itself in the request's metadata dictionary. */

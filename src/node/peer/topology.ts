@@ -4,7 +4,7 @@
  */
 import type { Endpoint } from './endpoint.js';
 import type { Peer } from './peer.js';
-import { Timing } from './timing.js';
+import { Timing } from '../timing.js';
 
 export interface RootEntry {
   address: bigint;

@@ -3,8 +3,8 @@
  * the daemon uses real UDP sockets and simulations use an in-memory switchboard.
  */
 import type { Logger } from 'pino';
-import { isSystemError, udpSocket, type NativeUdpSocket, type UdpSocketStats } from '../native/binding.js';
-import { endpoint, endpointKey, type Endpoint } from './endpoint.js';
+import { isSystemError, udpSocket, type NativeUdpSocket, type UdpSocketStats } from '../../native/binding.js';
+import { endpoint, endpointKey, type Endpoint } from '../peer/endpoint.js';
 
 export type ReceiveHandler = (data: Buffer, from: Endpoint) => void;
 

@@ -5,15 +5,15 @@
  * ({"type":"MATCH_ETHERTYPE","etherType":2048}); a rule we cannot encode is an error, never a
  * silently dropped rule.
  */
-import type { Dictionary } from './dictionary.js';
-import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './network-controller.js';
-import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from './network-config.js';
-import type { Rule } from './network-rules.js';
-import { RuleType } from './rules-engine.js';
-import { ipv6Bytes } from './endpoint.js';
-import { parseAddress } from './wire/address.js';
-import { Writer, fail, ok, type Parsed } from './wire/bytes.js';
-import { ipv4Bytes, type InetAddress } from './wire/inet-address.js';
+import type { Dictionary } from '../wire/dictionary.js';
+import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './network-config-source.js';
+import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from '../network/network-config.js';
+import type { Rule } from '../network/network-rules.js';
+import { RuleType } from '../network/rules-engine.js';
+import { ipv6Bytes } from '../peer/endpoint.js';
+import { parseAddress } from '../wire/address.js';
+import { Writer, fail, ok, type Parsed } from '../wire/bytes.js';
+import { ipv4Bytes, type InetAddress } from '../wire/inet-address.js';
 
 /** Rule type numbers by the controller JSON's type names. */
 const TYPE_NUMBER: Readonly<Record<string, number>> = RuleType;

@@ -16,11 +16,11 @@
  * Packets handed to dearmor come straight from the network: every failure is a `false`, never a
  * throw, and a failed dearmor leaves the packet as it was.
  */
-import { AesGmacSiv } from './crypto/aes-gmac-siv.js';
-import { constantTimeEqual } from './crypto/constant-time.js';
-import { nativeCrypto, type NativeCrypto, type NativeSivContext } from './crypto/native-crypto.js';
-import { poly1305 } from './crypto/poly1305.js';
-import { Salsa20 } from './crypto/salsa20.js';
+import { AesGmacSiv } from '../crypto/aes-gmac-siv.js';
+import { constantTimeEqual } from '../crypto/constant-time.js';
+import { nativeCrypto, type NativeCrypto, type NativeSivContext } from '../crypto/native-crypto.js';
+import { poly1305 } from '../crypto/poly1305.js';
+import { Salsa20 } from '../crypto/salsa20.js';
 
 export const PACKET_IDX_IV = 0;
 export const PACKET_IDX_DEST = 8;

@@ -2,21 +2,21 @@
  * The networks of one node: joins and leaves, routes network-level verbs and replies to the right
  * Network, and runs the in-band controller for networks this node controls.
  */
-import { createNetStack } from '../netstack/index.js';
-import type { Endpoint } from './endpoint.js';
-import { parseNetworkErrorBody, type ErrorMessage, type OkMessage } from './wire/ok-error.js';
-import { InBandController } from './in-band-controller.js';
-import type { VerbHandlers } from './incoming.js';
+import { createNetStack } from '../../netstack/index.js';
+import type { Endpoint } from '../peer/endpoint.js';
+import { parseNetworkErrorBody, type ErrorMessage, type OkMessage } from '../wire/ok-error.js';
+import { ConfigResponder } from '../controller-link/config-responder.js';
+import type { VerbHandlers } from '../incoming.js';
 import { Network, type NetworkRequestContext, type StackFactory } from './network.js';
-import type { NetworkControllerBackend } from './network-controller.js';
-import type { Node } from './node.js';
-import type { Peer } from './peer.js';
-import { Timing } from './timing.js';
-import { parseOkMulticastGather } from './wire/multicast-gather.js';
-import { parseOkMulticastFrame } from './wire/multicast-frame.js';
-import { parseNetworkConfigChunk } from './wire/network-config-chunk.js';
-import { ErrorCode } from './wire/ok-error.js';
-import { Verb } from './wire/packet.js';
+import type { NetworkControllerBackend } from '../controller-link/network-config-source.js';
+import type { Node } from '../node.js';
+import type { Peer } from '../peer/peer.js';
+import { Timing } from '../timing.js';
+import { parseOkMulticastGather } from '../wire/multicast-gather.js';
+import { parseOkMulticastFrame } from '../wire/multicast-frame.js';
+import { parseNetworkConfigChunk } from '../wire/network-config-chunk.js';
+import { ErrorCode } from '../wire/ok-error.js';
+import { Verb } from '../wire/packet.js';
 
 export interface NetworksOptions {
   /** Builds each joined network's stack; default createNetStack on the node's clock. */
@@ -32,7 +32,7 @@ const MAX_NETWORKS = 64;
 
 export class Networks implements VerbHandlers {
   private readonly nets = new Map<bigint, Network>();
-  readonly controller: InBandController | null;
+  readonly controller: ConfigResponder | null;
   private readonly stackFactory: StackFactory;
   private readonly refreshMs: number;
   private closed = false;
@@ -45,7 +45,7 @@ export class Networks implements VerbHandlers {
     this.stackFactory =
       opts.stackFactory ?? ((o) => createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name }));
     this.controller = opts.controller
-      ? new InBandController(node, opts.controller, 3 * this.refreshMs + 60_000, {
+      ? new ConfigResponder(node, opts.controller, 3 * this.refreshMs + 60_000, {
           configChunks: (nwid, chunks) => this.later(() => this.localConfigChunks(nwid, chunks)),
           refused: (nwid, error) =>
             this.later(() => this.nets.get(nwid)?.onConfigError(null, error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND)),

@@ -4,15 +4,15 @@
  * pushed our own credentials to each. Decides whether a peer's frames are admitted, and carries
  * revocations on to the members we know as stock's fast propagation does.
  */
-import type { Counters } from '../netstack/counters.js';
-import { comAgrees, comIssuedTo, comNetworkId, comTimestamp, verifyCom, type CertificateOfMembership } from './certificate-of-membership.js';
+import type { Counters } from '../../netstack/counters.js';
+import { comAgrees, comIssuedTo, comNetworkId, comTimestamp, verifyCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
 import { NetworkType, type NetworkConfig } from './network-config.js';
-import type { Node } from './node.js';
-import type { Peer } from './peer.js';
-import { fastPropagates, verifyRevocation, type Revocation } from './revocation.js';
-import { RevocationThresholds, revokesMembership } from './revocation-thresholds.js';
-import { emitNetworkCredentials } from './wire/network-credentials.js';
-import { Verb } from './wire/packet.js';
+import type { Node } from '../node.js';
+import type { Peer } from '../peer/peer.js';
+import { fastPropagates, verifyRevocation, type Revocation } from '../credentials/revocation.js';
+import { RevocationThresholds, revokesMembership } from '../credentials/revocation-thresholds.js';
+import { emitNetworkCredentials } from '../wire/network-credentials.js';
+import { Verb } from '../wire/packet.js';
 
 /** Most peers whose certificates (or whose last credential push) one network remembers. */
 const MAX_MEMBERS = 4096;

@@ -2,10 +2,10 @@
  * One other node we have a session with: its identity, the key agreed with it, what it told us
  * about itself in HELLO/OK, and its physical paths.
  */
-import type { Identity } from './identity.js';
+import type { Identity } from '../identity/identity.js';
 import { PathSet } from './path.js';
 import { ReplayWindow } from './replay-window.js';
-import type { MoonRef } from './wire/hello.js';
+import type { MoonRef } from '../wire/hello.js';
 
 export class Peer {
   readonly paths = new PathSet();

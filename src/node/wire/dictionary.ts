@@ -3,7 +3,7 @@
  * binary; NUL, CR, LF, backslash and '=' are escaped as \0 \r \n \\ \e. Integers are hex (64-bit
  * values as 16 digits), booleans "1"/"0". Keys are unique in practice; lookups take the first.
  */
-import { fail, ok, type Parsed } from './wire/bytes.js';
+import { fail, ok, type Parsed } from './bytes.js';
 
 export interface DictionaryEntry {
   key: string;

@@ -5,7 +5,7 @@
  * closed (a single DROP), so a config we cannot fully understand never lets traffic through.
  */
 import type { RuleView } from './rules-engine.js';
-import { fail, ok, type Parsed } from './wire/bytes.js';
+import { fail, ok, type Parsed } from '../wire/bytes.js';
 
 export type Rule = RuleView;
 

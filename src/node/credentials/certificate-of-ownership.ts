@@ -7,11 +7,11 @@
  * length (2) and signature, then the length (2) of additional fields and those fields.
  * Signed: 8 × 0x7f, nwid … signer, 0x0000, 8 × 0x7f.
  */
-import { sign, verify } from './crypto/c25519.js';
-import { controllerOf } from './wire/address.js';
-import { Reader, Writer, fail, ok, type Parsed } from './wire/bytes.js';
-import { ipv4Bytes } from './wire/inet-address.js';
-import { ipv6Bytes } from './endpoint.js';
+import { sign, verify } from '../crypto/c25519.js';
+import { controllerOf } from '../wire/address.js';
+import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
+import { ipv4Bytes } from '../wire/inet-address.js';
+import { ipv6Bytes } from '../peer/endpoint.js';
 
 export const COO_MAX_THINGS = 16;
 export const COO_THING_VALUE_SIZE = 16;

@@ -9,9 +9,9 @@
  * then the 96-byte signature when the signer is not zero. The signature covers the triplets.
  */
 import { createHash } from 'node:crypto';
-import { sign, verify } from './crypto/c25519.js';
-import { controllerOf } from './wire/address.js';
-import { Reader, Writer, fail, ok, type Parsed } from './wire/bytes.js';
+import { sign, verify } from '../crypto/c25519.js';
+import { controllerOf } from '../wire/address.js';
+import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
 
 export const COM_MAX_QUALIFIERS = 8;
 export const SIGNATURE_LENGTH = 96;

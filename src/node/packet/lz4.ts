@@ -3,7 +3,7 @@
  * The receiver does not learn the decompressed size, so decompression takes an output cap and
  * rejects anything that would exceed it; malformed blocks give an error value, never a throw.
  */
-import { fail, ok, type Parsed } from './wire/bytes.js';
+import { fail, ok, type Parsed } from '../wire/bytes.js';
 
 const MIN_MATCH = 4;
 /** A block's last 5 bytes are literals and its last match starts at least 12 bytes before the end. */

@@ -4,7 +4,7 @@
  * (besides HELLO, which is how a path gets confirmed).
  */
 import { endpointKey, isLinkLocalEndpoint, isLoopbackEndpoint, isUnusableEndpoint, type Endpoint } from './endpoint.js';
-import { Timing } from './timing.js';
+import { Timing } from '../timing.js';
 
 export class Path {
   readonly key: string;

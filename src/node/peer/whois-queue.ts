@@ -4,7 +4,7 @@
  * retries run out they are dropped and counted. Bounded per address and in total.
  */
 import type { Endpoint } from './endpoint.js';
-import { Timing } from './timing.js';
+import { Timing } from '../timing.js';
 
 export interface QueuedInbound {
   kind: 'in';
