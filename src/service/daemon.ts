@@ -22,7 +22,7 @@ import type { Network } from '../node/network/network.js';
 import { Networks } from '../node/network/networks.js';
 import { Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../node/node.js';
 import { NativeUdpTransport, loopbackOnly } from '../node/transport/udp-transport.js';
-import { parseNetworkId } from '../node/wire/address.js';
+import { formatNetworkId, parseNetworkId } from '../node/wire/address.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
@@ -122,7 +122,7 @@ export class Daemon implements LocalService {
     this.nets = new Networks(node, {
       controller: controller?.backend,
       stackFactory: (o) => {
-        const j = this.joined.get(o.name.replace(/^zt-/, ''));
+        const j = this.joined.get(formatNetworkId(o.nwid));
         if (j) return j.attachment.interfaceView();
         // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
         return createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name });

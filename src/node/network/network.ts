@@ -38,7 +38,16 @@ import { idBytes } from '../incoming.js';
 /** Status strings as ZeroTier reports them. */
 export type NetworkStatus = 'REQUESTING_CONFIGURATION' | 'OK' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'PORT_ERROR' | 'CLIENT_TOO_OLD';
 
-export type StackFactory = (opts: { mac: Buffer; mtu: number; name: string }) => NetStack;
+/** What a network's stack is built from: the network it is for, our MAC on it, its MTU and interface name. */
+export interface StackFactoryOptions {
+  nwid: bigint;
+  mac: Buffer;
+  mtu: number;
+  /** `zt-` and the network id in 16 hex digits; a label only (logs, counters), never parsed. */
+  name: string;
+}
+
+export type StackFactory = (opts: StackFactoryOptions) => NetStack;
 
 export interface NetworkOptions {
   stackFactory: StackFactory;
@@ -225,7 +234,7 @@ export class Network {
 
   private syncStack(cfg: NetworkConfig): void {
     if (!this.stack) {
-      this.stack = this.opts.stackFactory({ mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
+      this.stack = this.opts.stackFactory({ nwid: this.nwid, mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
       this.stack.setLinkOutput((frame, headroom) => this.fromStack(frame, headroom));
     }
     const stack = this.stack;
