@@ -19,8 +19,9 @@ import { IdentityFileError, loadOrCreateIdentity } from '../node/identity/identi
 import type { Identity } from '../node/identity/identity.js';
 import { macForMember } from '../node/network/network-mac.js';
 import type { Network } from '../node/network/network.js';
-import { Networks } from '../node/network/networks.js';
-import { Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../node/node.js';
+import type { Networks } from '../node/network/networks.js';
+import { assembleNode, type AssembledNode } from '../node/node-assembly.js';
+import { planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type Node, type PlanetSpec } from '../node/node.js';
 import { NativeUdpTransport, loopbackOnly } from '../node/transport/udp-transport.js';
 import { formatNetworkId, parseNetworkId } from '../node/wire/address.js';
 import { builtinPlanet } from './builtin-planet.js';
@@ -98,7 +99,6 @@ export class Daemon implements LocalService {
   apiPort = 0;
   /** Any free API port will do when the configured one is taken. */
   private apiPortFlexible = false;
-  private readonly joined = new Map<string, Joined>();
   private readonly apiServers: ApiServer[] = [];
   private readonly log: Logger;
   /** Problems caught in request or timer handling, by kind (the daemon keeps running). */
@@ -108,7 +108,8 @@ export class Daemon implements LocalService {
   private constructor(
     home: Home,
     settings: LocalSettings,
-    node: Node,
+    assembled: AssembledNode,
+    private readonly joined: Map<string, Joined>,
     private readonly transport: NativeUdpTransport,
     controller: NetworkController | null,
     private readonly authToken: string,
@@ -116,18 +117,10 @@ export class Daemon implements LocalService {
   ) {
     this.home = home;
     this.settings = settings;
-    this.node = node;
+    this.node = assembled.node;
+    this.nets = assembled.networks;
     this.controller = controller;
     this.log = opts.logger;
-    this.nets = new Networks(node, {
-      controller: controller?.backend,
-      stackFactory: (o) => {
-        const j = this.joined.get(formatNetworkId(o.nwid));
-        if (j) return j.attachment.interfaceView();
-        // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
-        return createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name });
-      },
-    });
   }
 
   /** Starts a daemon on `opts.home`; throws with a message naming the file or setting at fault. */
@@ -202,7 +195,17 @@ export class Daemon implements LocalService {
       loopbackOnlyUnderlay = loopbackPlanet && !settings.allowLoopbackPaths;
       const controllerOn = settings.controllerEnabled || opts.privatePlanet === true;
 
-      const node = new Node({
+      if (controllerOn) {
+        controller = new NetworkController({
+          dbFile: home.controllerDb,
+          nodeAddress: identity.addressHex,
+          logger: log,
+          backupIntervalMs: settings.controllerBackupSeconds * 1000,
+          backupEveryChanges: settings.controllerBackupChanges,
+        });
+      }
+      const joined = new Map<string, Joined>();
+      const assembled = assembleNode({
         identity,
         transport,
         scheduler: new RealScheduler(),
@@ -210,17 +213,20 @@ export class Daemon implements LocalService {
         allowLoopbackPaths: settings.allowLoopbackPaths || loopbackPlanet,
         refuseBuiltinPlanet: refuseBuiltin,
         logger: log,
+        networks: {
+          controller: controller?.backend,
+          stackFactory: (o) => {
+            const j = joined.get(formatNetworkId(o.nwid));
+            if (j) return j.attachment.interfaceView();
+            // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
+            return createNetStack({ scheduler: assembled.node.scheduler, random: assembled.node.random, mac: o.mac, mtu: o.mtu, name: o.name });
+          },
+        },
+        // started below, once the daemon around it exists
+        start: false,
       });
-      if (controllerOn) {
-        controller = new NetworkController({
-          dbFile: home.controllerDb,
-          nodeAddress: node.hex,
-          logger: log,
-          backupIntervalMs: settings.controllerBackupSeconds * 1000,
-          backupEveryChanges: settings.controllerBackupChanges,
-        });
-      }
-      daemon = new Daemon(home, settings, node, transport, controller, authToken, opts);
+      const node = assembled.node;
+      daemon = new Daemon(home, settings, assembled, joined, transport, controller, authToken, opts);
       daemon.apiPortFlexible = apiPortFlexible;
       node.start();
       for (const nwid of joins) await daemon.attach(nwid);
