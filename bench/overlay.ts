@@ -27,12 +27,16 @@ import { createNetStack } from '../src/netstack/index.js';
 import { CryptoRandom } from '../src/netstack/random.js';
 import type { NetStack } from '../src/netstack/stack-api.js';
 import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/packet/armor.js';
-import { Identity } from '../src/node/identity/identity.js';
-import type { NetworksOptions } from '../src/node/network/networks.js';
-import { assembleNode, type AssembledNode } from '../src/node/node-assembly.js';
-import { planetFromWorld } from '../src/node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../src/node/transport/udp-transport.js';
-import { createPrivatePlanet } from '../src/node/peer/world.js';
+import {
+  type AssembledNode,
+  assembleNode,
+  createPrivatePlanet,
+  Identity,
+  loopbackOnly,
+  NativeUdpTransport,
+  type NetworksOptions,
+  planetFromWorld,
+} from '../src/node/index.js';
 
 const PACKET_BYTES = 2800;
 const SECONDS_PER_CASE = 2;

@@ -13,17 +13,26 @@ import { RealScheduler } from '../netstack/clock.js';
 import { createNetStack } from '../netstack/index.js';
 import { setSum16Accelerator } from '../netstack/wire/checksum.js';
 import { nativeBinding } from '../native/binding.js';
-import { isLoopbackEndpoint } from '../node/peer/endpoint.js';
-import type { Endpoint } from '../node/peer/endpoint.js';
-import { IdentityFileError, loadOrCreateIdentity } from '../node/identity/identity-file.js';
-import type { Identity } from '../node/identity/identity.js';
-import { macForMember } from '../node/network/network-mac.js';
-import type { Network } from '../node/network/network.js';
-import type { Networks } from '../node/network/networks.js';
-import { assembleNode, type AssembledNode } from '../node/node-assembly.js';
-import { planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type Node, type PlanetSpec } from '../node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../node/transport/udp-transport.js';
-import { formatNetworkId, parseNetworkId } from '../node/wire/address.js';
+import {
+  type AssembledNode,
+  assembleNode,
+  type Endpoint,
+  formatNetworkId,
+  type Identity,
+  IdentityFileError,
+  isLoopbackEndpoint,
+  loadOrCreateIdentity,
+  loopbackOnly,
+  macForMember,
+  NativeUdpTransport,
+  type Network,
+  type Networks,
+  type Node,
+  parseNetworkId,
+  planetFromWorld,
+  type PlanetSpec,
+  REFUSE_BUILTIN_PLANET_ENV,
+} from '../node/index.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';

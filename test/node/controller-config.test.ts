@@ -4,7 +4,7 @@ import { parseCoo } from '../../src/node/credentials/certificate-of-ownership.js
 import { networkConfigFromController, requestMetadataFromDictionary, ruleFromObject } from '../../src/node/controller-link/config-translation.js';
 import { Dictionary } from '../../src/node/wire/dictionary.js';
 import { decodeNetworkConfig, encodeNetworkConfig } from '../../src/node/network/network-config.js';
-import type { ControllerNetworkConfig } from '../../src/node/controller-link/network-config-source.js';
+import type { ControllerNetworkConfig } from '../../src/node/controller-link/controller-backend.js';
 import { encodeRules } from '../../src/node/network/network-rules.js';
 import { hexBuf, packetsJson, vectorPacket } from './zt-vectors.js';
 

@@ -9,7 +9,7 @@ import type {
   ControllerNetworkConfig,
   ControllerRule,
   NetworkControllerBackend,
-} from '../../src/node/controller-link/network-config-source.js';
+} from '../../src/node/controller-link/controller-backend.js';
 
 export interface MemoryNetwork {
   nwid: bigint;

@@ -136,7 +136,7 @@ import { parseIpv4 } from '../../src/netstack/addr.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
 import type { Networks, NetworksOptions } from '../../src/node/network/networks.js';
 import { assembleNode, type AssembledNode } from '../../src/node/node-assembly.js';
-import type { NetworkControllerBackend } from '../../src/node/controller-link/network-config-source.js';
+import type { NetworkControllerBackend } from '../../src/node/controller-link/controller-backend.js';
 import { MemoryController } from './memory-controller.js';
 
 export interface NetSimNode extends SimNode {

@@ -16,7 +16,7 @@ import { endpointKey, type Endpoint } from '../peer/endpoint.js';
 import { idBytes } from '../incoming.js';
 import { encodeNetworkConfig } from '../network/network-config.js';
 import type { Identity } from '../identity/identity.js';
-import type { ConfigRequestMetadata, ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './network-config-source.js';
+import type { ConfigRequestMetadata, ConfigRequestResult, ControllerChange, NetworkControllerBackend } from './controller-backend.js';
 import type { NetworkConfig } from '../network/network-config.js';
 import type { Node } from '../node.js';
 import type { Peer } from '../peer/peer.js';

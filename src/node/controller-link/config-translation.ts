@@ -6,7 +6,7 @@
  * silently dropped rule.
  */
 import type { Dictionary } from '../wire/dictionary.js';
-import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './network-config-source.js';
+import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './controller-backend.js';
 import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from '../network/network-config.js';
 import type { Rule } from '../network/network-rules.js';
 import { RuleType } from '../network/rules-engine.js';

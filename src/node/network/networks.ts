@@ -8,7 +8,7 @@ import { parseNetworkErrorBody, type ErrorMessage, type OkMessage } from '../wir
 import { ConfigResponder } from '../controller-link/config-responder.js';
 import type { VerbHandlers } from '../incoming.js';
 import { Network, type NetworkRequestContext, type StackFactory } from './network.js';
-import type { NetworkControllerBackend } from '../controller-link/network-config-source.js';
+import type { NetworkControllerBackend } from '../controller-link/controller-backend.js';
 import type { Node } from '../node.js';
 import type { Peer } from '../peer/peer.js';
 import { Timing } from '../timing.js';
