@@ -31,7 +31,6 @@ import type { MoonRef } from './wire/hello.js';
 
 /** Environment variable that makes every node refuse the built-in planet (tests set it). */
 export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
-export { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 /** A root with no live path is retried this often at its stable endpoints. */
 const ROOT_RETRY_MS = 5_000;
 

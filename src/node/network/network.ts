@@ -16,7 +16,7 @@ import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './mult
 import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from '../node.js';
-import { PROTOCOL_VERSION, SOFTWARE_VERSION } from '../node.js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from '../version.js';
 import type { Peer } from '../peer/peer.js';
 import { NetworkMembership } from './network-membership.js';
 import type { Revocation } from '../credentials/revocation.js';

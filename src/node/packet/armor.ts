@@ -1,9 +1,9 @@
 /**
  * Packet armor: the MAC and encryption of a whole ZeroTier packet, in place, as stock 1.14 does.
  *
- * Header: id/IV 0..8, destination 8..13, source 13..18, flags 18 (0x40 fragmented, bits 3-5
- * cipher, bits 0-2 hops), MAC 19..27, verb 27, payload 28... The hop bits are never covered (relays
- * change them), everything from the verb on is.
+ * Header (offsets and cipher ids are wire/packet.ts's): id/IV 0..8, destination 8..13, source
+ * 13..18, flags 18 (0x40 fragmented, bits 3-5 cipher, bits 0-2 hops), MAC 19..27, verb 27,
+ * payload 28... The hop bits are never covered (relays change them), everything from the verb on is.
  *
  *  - cipher 0 (POLY1305_NONE): Poly1305 over bytes 27.. in clear; used for HELLO.
  *  - cipher 1 (POLY1305_SALSA2012): per-packet Salsa20/12 key = peer key[0..32] mangled with the
@@ -21,31 +21,24 @@ import { constantTimeEqual } from '../crypto/constant-time.js';
 import { nativeCrypto, type NativeCrypto, type NativeSivContext } from '../crypto/native-crypto.js';
 import { poly1305 } from '../crypto/poly1305.js';
 import { Salsa20 } from '../crypto/salsa20.js';
+import { PROTOCOL_VERSION_AES_GMAC_SIV } from '../version.js';
+import {
+  Cipher,
+  PACKET_IDX_DEST,
+  PACKET_IDX_FLAGS,
+  PACKET_IDX_IV,
+  PACKET_IDX_MAC,
+  PACKET_IDX_VERB,
+  PACKET_MIN_LENGTH,
+} from '../wire/packet.js';
 
-export const PACKET_IDX_IV = 0;
-export const PACKET_IDX_DEST = 8;
-export const PACKET_IDX_SOURCE = 13;
-export const PACKET_IDX_FLAGS = 18;
-export const PACKET_IDX_MAC = 19;
-export const PACKET_IDX_VERB = 27;
-export const PACKET_IDX_PAYLOAD = 28;
-/** Smallest valid packet: header plus the verb byte. */
-export const PACKET_MIN_LENGTH = 28;
-
-export const CIPHER_POLY1305_NONE = 0;
-export const CIPHER_POLY1305_SALSA2012 = 1;
-export const CIPHER_NONE = 2;
-export const CIPHER_AES_GMAC_SIV = 3;
 export type ArmorCipher = 0 | 1 | 3;
 
 const PEER_KEY_LENGTH = 48;
 
-/** The first protocol version with AES-GMAC-SIV (ZeroTier 1.6). */
-export const PROTOCOL_VERSION_AES_GMAC_SIV = 12;
-
 /** The cipher for non-HELLO packets to a peer, as stock does: cipher 3 from protocol 12 on, else 1. */
 export function dataCipherFor(remoteProtocolVersion: number): 1 | 3 {
-  return remoteProtocolVersion >= PROTOCOL_VERSION_AES_GMAC_SIV ? CIPHER_AES_GMAC_SIV : CIPHER_POLY1305_SALSA2012;
+  return remoteProtocolVersion >= PROTOCOL_VERSION_AES_GMAC_SIV ? Cipher.AES_GMAC_SIV : Cipher.POLY1305_SALSA2012;
 }
 
 /** The cipher suite field of a packet's flags byte. */
@@ -144,10 +137,10 @@ function nativeSivFor(key48: Uint8Array): { lib: NativeCrypto; ctx: NativeSivCon
  */
 export function armor(packet: Buffer, key48: Buffer, cipher: ArmorCipher, encryptPayload: boolean = cipher !== 0): boolean {
   if (packet.length < PACKET_MIN_LENGTH || key48.length < PEER_KEY_LENGTH) return false;
-  const suite: ArmorCipher = cipher === CIPHER_POLY1305_SALSA2012 && !encryptPayload ? CIPHER_POLY1305_NONE : cipher;
+  const suite: ArmorCipher = cipher === Cipher.POLY1305_SALSA2012 && !encryptPayload ? Cipher.POLY1305_NONE : cipher;
   packet[PACKET_IDX_FLAGS] = (packet[PACKET_IDX_FLAGS]! & 0xc7) | (suite << 3);
 
-  if (suite === CIPHER_AES_GMAC_SIV) {
+  if (suite === Cipher.AES_GMAC_SIV) {
     const n = nativeSivFor(key48);
     if (n) return n.lib.aesGmacSivArmor(n.ctx, packet);
     const siv = aesGmacSivFor(key48);
@@ -161,7 +154,7 @@ export function armor(packet: Buffer, key48: Buffer, cipher: ArmorCipher, encryp
   }
 
   startSalsaPacket(packet, key48);
-  if (suite === CIPHER_POLY1305_SALSA2012) salsa12.crypt(packet, PACKET_IDX_VERB, packet.length);
+  if (suite === Cipher.POLY1305_SALSA2012) salsa12.crypt(packet, PACKET_IDX_VERB, packet.length);
   poly1305(macKey, 0, packet, PACKET_IDX_VERB, packet.length, polyTag, 0);
   for (let i = 0; i < 8; i++) packet[PACKET_IDX_MAC + i] = polyTag[i]!;
   return true;
@@ -176,7 +169,7 @@ export function dearmor(packet: Buffer, key48: Buffer): boolean {
   if (packet.length < PACKET_MIN_LENGTH || key48.length < PEER_KEY_LENGTH) return false;
   const cipher = packetCipher(packet);
 
-  if (cipher === CIPHER_AES_GMAC_SIV) {
+  if (cipher === Cipher.AES_GMAC_SIV) {
     const n = nativeSivFor(key48);
     if (n) return n.lib.aesGmacSivDearmor(n.ctx, packet);
     const siv = aesGmacSivFor(key48);
@@ -193,11 +186,11 @@ export function dearmor(packet: Buffer, key48: Buffer): boolean {
     return false;
   }
 
-  if (cipher !== CIPHER_POLY1305_NONE && cipher !== CIPHER_POLY1305_SALSA2012) return false;
+  if (cipher !== Cipher.POLY1305_NONE && cipher !== Cipher.POLY1305_SALSA2012) return false;
   startSalsaPacket(packet, key48);
   poly1305(macKey, 0, packet, PACKET_IDX_VERB, packet.length, polyTag, 0);
   if (!constantTimeEqual(polyTag, 0, packet, PACKET_IDX_MAC, 8)) return false;
-  if (cipher === CIPHER_POLY1305_SALSA2012) salsa12.crypt(packet, PACKET_IDX_VERB, packet.length);
+  if (cipher === Cipher.POLY1305_SALSA2012) salsa12.crypt(packet, PACKET_IDX_VERB, packet.length);
   return true;
 }
 
