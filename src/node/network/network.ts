@@ -8,10 +8,10 @@
  */
 import { Counters } from '../../netstack/counters.js';
 import { parseIpv4 } from '../../netstack/addr.js';
-import { macEqualsAt } from '../../netstack/wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt } from '../../netstack/index.js';
 import type { NetStack } from '../../netstack/stack-api.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
-import { arpRequestTarget, buildFrame, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
+import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
 import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
@@ -392,7 +392,7 @@ export class Network {
       if (!verdict.accept) return void this.drop('frame_rules_in');
     }
     this.framesIn.n++;
-    this.stack.input(room >= ETHERNET_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+    this.stack.input(room >= ETH_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
   }
 
   /** ERROR need-certificate (rate-limited): the peer answers with its certificate, if it has one we can take. */
@@ -420,7 +420,7 @@ export class Network {
   /** A frame our stack sends onto the network, with `headroom` free bytes before it (see LinkOutput). */
   private fromStack(frame: Buffer, headroom: number): void {
     if (this.status !== 'OK' || !this.config) return void this.drop('tx_not_joined');
-    if (frame.length < ETHERNET_HEADER_LEN) return void this.drop('tx_runt');
+    if (frame.length < ETH_HEADER_LEN) return void this.drop('tx_runt');
     if (isMulticastMac(frame)) {
       const eth = splitFrame(frame)!;
       const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
@@ -450,7 +450,7 @@ export class Network {
     if (ownSource) {
       // FRAME: the network id goes over the MACs and the packet header into the headroom, so the
       // frame is not copied; without room for that, a copy
-      const payloadRoom = headroom + ETHERNET_HEADER_LEN - FRAME_HEADER_LENGTH;
+      const payloadRoom = headroom + ETH_HEADER_LEN - FRAME_HEADER_LENGTH;
       if (payloadRoom >= PACKET_IDX_PAYLOAD) this.sendToMember(dest, Verb.FRAME, frameInEthernet(this.nwidBytes, frame), payloadRoom);
       else {
         const eth = splitFrame(frame)!;

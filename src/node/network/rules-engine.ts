@@ -4,6 +4,7 @@
  * set matched; evaluation ends at ACCEPT or DROP; no action reached means DROP. Rule types we do
  * not implement fail closed: the frame is dropped and the reason named.
  */
+import { ETHERTYPE_IPV4 } from '../../netstack/index.js';
 
 /** One rule as carried in the config: type byte (without NOT/OR bits), flags and its value bytes. */
 export interface RuleView {
@@ -62,8 +63,6 @@ export interface FrameFacts {
 }
 
 export type FilterVerdict = { accept: true } | { accept: false; reason: string };
-
-const ETHERTYPE_IPV4 = 0x0800;
 
 interface Ipv4Facts {
   src: number;
