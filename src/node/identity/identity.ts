@@ -23,7 +23,7 @@ import {
   memoryHardHashSync,
   memoryHardHashUncached,
 } from '../crypto/memory-hard-hash.js';
-import { ADDRESS_LENGTH, readAddress, writeAddress } from '../wire/address.js';
+import { ADDRESS_LENGTH, formatAddress, readAddress, writeAddress } from '../wire/address.js';
 /** Binary form without a private key: address, type, public key, private-key length byte. */
 export const IDENTITY_PUBLIC_BINARY_LENGTH = ADDRESS_LENGTH + 1 + PUBLIC_KEY_LENGTH + 1;
 const IDENTITY_TYPE_C25519 = 0;
@@ -36,10 +36,6 @@ export class IdentityFormatError extends Error {
 /** Address 0 and the 0xff prefix (the fragment indicator) are never valid node addresses. */
 export function isReservedAddress(address: bigint): boolean {
   return address === 0n || address >> 32n === 0xffn;
-}
-
-export function addressToHex(address: bigint): string {
-  return address.toString(16).padStart(10, '0');
 }
 
 const HEX10 = /^[0-9a-f]{10}$/i;
@@ -69,7 +65,7 @@ export class Identity {
     readonly publicKey: Buffer,
     readonly privateKey: Buffer | null,
   ) {
-    this.addressHex = addressToHex(address);
+    this.addressHex = formatAddress(address);
   }
 
   /** An identity from its parts (no validation beyond sizes; call locallyValidate for that). */
