@@ -11,8 +11,10 @@ import { parseIpv4 } from '../../netstack/addr.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt } from '../../netstack/index.js';
 import type { NetStack } from '../../netstack/stack-api.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
-import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
-import { arpGroup, BROADCAST_GROUP, groupKey, type MulticastGroup } from './multicast.js';
+import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame } from './ethernet-frame.js';
+import { arpGroup, BROADCAST_GROUP, type MulticastGroup } from './multicast.js';
+import { MulticastSender } from './multicast-sender.js';
+import type { NetworkRequestContext } from './request-context.js';
 import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from '../node.js';
@@ -25,8 +27,7 @@ import { Timing } from '../timing.js';
 import { controllerOf, formatNetworkId } from '../wire/address.js';
 import { emitConfigPushAck } from '../wire/echo.js';
 import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, parseExtFrame, parseFrame } from '../wire/frame.js';
-import { emitMulticastFrame, parseMulticastFrame } from '../wire/multicast-frame.js';
-import { emitMulticastGather } from '../wire/multicast-gather.js';
+import { parseMulticastFrame } from '../wire/multicast-frame.js';
 import { emitMulticastLike } from '../wire/multicast-like.js';
 import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from '../wire/network-config-chunk.js';
 import { emitNetworkConfigRequest } from '../wire/network-config-request.js';
@@ -57,20 +58,6 @@ export interface NetworkOptions {
   localController?: (nwid: bigint, metadata: Buffer) => void;
 }
 
-/** Context remembered with requests this network sends, so their replies find their way back. */
-export type NetworkRequestContext =
-  | { kind: 'config'; nwid: bigint }
-  | { kind: 'gather'; nwid: bigint; group: MulticastGroup }
-  | { kind: 'multicast-frame'; nwid: bigint; group: MulticastGroup };
-
-interface PendingMulticast {
-  frames: { eth: EthernetView; at: number }[];
-  lastGather: number;
-}
-
-const MAX_PENDING_MULTICAST_FRAMES = 16;
-const PENDING_MULTICAST_TTL_MS = 3_000;
-
 export class Network {
   readonly counters = new Counters();
   private readonly framesIn = this.counters.cell('frames_in');
@@ -86,7 +73,7 @@ export class Network {
   private lastAnnounce = -Infinity;
   /** The other members: their certificates, the controller's revocations. */
   readonly members: NetworkMembership;
-  private readonly pendingMulticast = new Map<string, PendingMulticast>();
+  private readonly multicastOut: MulticastSender;
   private closed = false;
   /** The network id as FRAME carries it. */
   private readonly nwidBytes: Buffer;
@@ -115,6 +102,15 @@ export class Network {
         node.log.info({ nwid: this.idHex }, 'our membership was revoked: asking the controller now');
         this.requestConfig();
       },
+    });
+    this.multicastOut = new MulticastSender(node, {
+      nwid,
+      macInt: this.macInt,
+      counters: this.counters,
+      multicastLimit: () => this.config?.multicastLimit ?? 0,
+      com: () => this.config?.com ?? null,
+      cutOff: (member, verb) => this.cutOff(member, verb),
+      sendToMember: (member, verb, payload) => this.sendToMember(member, verb, payload),
     });
   }
 
@@ -283,10 +279,7 @@ export class Network {
     const period = this.status === 'OK' ? this.opts.refreshMs : Timing.networkRequestRetry;
     if (now - this.lastRequest >= period) this.requestConfig();
     if (this.status === 'OK' && now - this.lastAnnounce >= Timing.multicastAnnounce) this.announce();
-    for (const [k, p] of this.pendingMulticast) {
-      p.frames = p.frames.filter((f) => now - f.at < PENDING_MULTICAST_TTL_MS);
-      if (p.frames.length === 0 && now - p.lastGather > Timing.multicastGatherDelay) this.pendingMulticast.delete(k);
-    }
+    this.multicastOut.expire(now);
   }
 
   // ------------------------------------------------------------ membership
@@ -425,7 +418,7 @@ export class Network {
       const eth = splitFrame(frame)!;
       const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
       const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
-      return this.sendMulticast(group, eth);
+      return this.multicastOut.send(group, eth);
     }
     // a unicast frame (a stream's every segment) is read in place: MACs compared on its bytes,
     // and the Ethernet view made only when the rules or an EXT_FRAME need it
@@ -489,48 +482,6 @@ export class Network {
     return this.lastSenderMac;
   }
 
-  private sendMulticast(group: MulticastGroup, eth: EthernetView): void {
-    const now = this.node.now();
-    const limit = this.config?.multicastLimit || 32;
-    const members = this.node.multicast.members(this.nwid, group, limit, this.node.address);
-    const key = groupKey(this.nwid, group);
-    let pending = this.pendingMulticast.get(key);
-    if (!pending) {
-      pending = { frames: [], lastGather: -Infinity };
-      this.pendingMulticast.set(key, pending);
-    }
-    // ask the roots who is subscribed: at once when we know no one, else now and then
-    const gatherDue = members.length === 0 ? now - pending.lastGather >= 1_000 : now - pending.lastGather >= Timing.multicastGatherDelay;
-    if (gatherDue) {
-      pending.lastGather = now;
-      const context: NetworkRequestContext = { kind: 'gather', nwid: this.nwid, group };
-      const payload = emitMulticastGather({ networkId: this.nwid, group, gatherLimit: limit, com: this.config?.com ?? null });
-      for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_GATHER, payload, { expectReply: context });
-    }
-    if (members.length === 0) {
-      if (pending.frames.length < MAX_PENDING_MULTICAST_FRAMES) pending.frames.push({ eth: { ...eth, payload: Buffer.from(eth.payload) }, at: now });
-      else this.drop('multicast_pending_full');
-      return;
-    }
-    for (const m of members) this.sendMulticastTo(m, group, eth);
-  }
-
-  private sendMulticastTo(member: bigint, group: MulticastGroup, eth: EthernetView): void {
-    if (this.cutOff(member, Verb.MULTICAST_FRAME)) return;
-    const srcMac = macFromBytes(eth.src);
-    const payload = emitMulticastFrame({
-      networkId: this.nwid,
-      com: null,
-      gatherLimit: 0,
-      sourceMac: srcMac === this.macInt ? null : srcMac,
-      group,
-      etherType: eth.etherType,
-      data: eth.payload,
-    });
-    this.sendToMember(member, Verb.MULTICAST_FRAME, payload);
-    this.counters.inc('multicast_out');
-  }
-
   /** Sends to another member, our certificate first when it has not seen it lately (so the frame is not refused). */
   private sendToMember(member: bigint, verb: number, payload: Buffer, headroom = 0): void {
     this.node.sendTo(member, verb, payload, { beforeSend: this.beforeMemberSend, headroom });
@@ -538,13 +489,7 @@ export class Network {
 
   /** Members a root (or a member) told us about: remember them and send the frames that waited. */
   onGatherResult(group: MulticastGroup, members: bigint[]): void {
-    const now = this.node.now();
-    const others = members.filter((m) => m !== this.node.address);
-    for (const m of others) this.node.multicast.add(this.nwid, group, m, now);
-    const pending = this.pendingMulticast.get(groupKey(this.nwid, group));
-    if (!pending || pending.frames.length === 0 || others.length === 0) return;
-    const frames = pending.frames.splice(0);
-    for (const f of frames) for (const m of others.slice(0, this.config?.multicastLimit || 32)) this.sendMulticastTo(m, group, f.eth);
+    this.multicastOut.onGatherResult(group, members);
   }
 }
 
