@@ -6,7 +6,7 @@
  */
 import type { Endpoint } from './peer/endpoint.js';
 import { Identity } from './identity/identity.js';
-import type { CounterCell, Counters } from '../netstack/counters.js';
+import type { CounterCell, Counters } from '../netstack/index.js';
 import type { ExpectedReplies } from './peer/expected-replies.js';
 import type { MulticastTable } from './network/multicast.js';
 import { acceptablePath, type PathPolicy } from './peer/path.js';

@@ -4,9 +4,7 @@
  * randomness are injected, so many nodes can run in one process over a simulated underlay.
  */
 import pino, { type Logger } from 'pino';
-import type { Scheduler, Timer } from '../netstack/clock.js';
-import { Counters } from '../netstack/counters.js';
-import { CryptoRandom, type RandomSource } from '../netstack/random.js';
+import { type Scheduler, type Timer, Counters, CryptoRandom, type RandomSource } from '../netstack/index.js';
 import { endpointKey, type Endpoint } from './peer/endpoint.js';
 import { ExpectedReplies } from './peer/expected-replies.js';
 import { Identity } from './identity/identity.js';

@@ -6,9 +6,7 @@
  * through a root while no direct path works.
  */
 import type { Logger } from 'pino';
-import type { Scheduler } from '../netstack/clock.js';
-import type { CounterCell, Counters } from '../netstack/counters.js';
-import type { RandomSource } from '../netstack/random.js';
+import type { Scheduler, CounterCell, Counters, RandomSource } from '../netstack/index.js';
 import { armor, dearmor } from './packet/armor.js';
 import { endpointKey, isLoopbackEndpoint, type Endpoint } from './peer/endpoint.js';
 import { FragmentReassembly } from './packet/fragment-reassembly.js';

@@ -5,7 +5,7 @@
  * are asked with MULTICAST_GATHER — at once, then at most once a second; when members are known,
  * once per gather period. Gather results add members and release the frames that waited.
  */
-import type { Counters } from '../../netstack/counters.js';
+import type { Counters } from '../../netstack/index.js';
 import type { CertificateOfMembership } from '../credentials/certificate-of-membership.js';
 import type { Node } from '../node.js';
 import { Timing } from '../timing.js';

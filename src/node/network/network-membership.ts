@@ -4,7 +4,7 @@
  * pushed our own credentials to each. Decides whether a peer's frames are admitted, and carries
  * revocations on to the members we know as stock's fast propagation does.
  */
-import type { Counters } from '../../netstack/counters.js';
+import type { Counters } from '../../netstack/index.js';
 import { comAgrees, comIssuedTo, comNetworkId, comTimestamp, verifyCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
 import { NetworkType, type NetworkConfig } from './network-config.js';
 import type { Node } from '../node.js';

@@ -6,10 +6,7 @@
  * of membership and the network's rules both ways; honours and forwards the controller's
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
-import { Counters } from '../../netstack/counters.js';
-import { parseIpv4 } from '../../netstack/addr.js';
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt } from '../../netstack/index.js';
-import type { NetStack } from '../../netstack/stack-api.js';
+import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, type MulticastGroup } from './multicast.js';

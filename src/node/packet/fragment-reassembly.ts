@@ -4,8 +4,7 @@
  * in flight and on bytes held (oldest evicted first), and a timeout after which a partial packet
  * is dropped. Every drop is counted; nothing throws.
  */
-import type { Clock } from '../../netstack/clock.js';
-import { Counters } from '../../netstack/counters.js';
+import { type Clock, Counters } from '../../netstack/index.js';
 import {
   FLAG_FRAGMENTED,
   MAX_FRAGMENTS,

@@ -3,7 +3,7 @@
  * us do: answer HELLO, WHOIS, gather, config requests. The key table is bounded so a flood of
  * distinct sources cannot grow memory.
  */
-import type { Clock } from '../../netstack/clock.js';
+import type { Clock } from '../../netstack/index.js';
 
 export interface RateLimitOptions {
   /** Tokens added per second. */
