@@ -31,7 +31,7 @@ export class Reassembly {
    */
   insert(seq: number, data: Buffer, rcvNxt: number): number {
     let s = seqDiff(seq, rcvNxt);
-    let e = s + data.length;
+    const e = s + data.length;
     if (e <= 0) return 0;
     let dataOff = 0;
     if (s < 0) {

@@ -47,7 +47,7 @@ export abstract class TcpReceiver extends TcpAckProcessor {
     const c = this.port.counters;
     const now = this.port.scheduler.now();
     let f = seg.flags;
-    let seq = seg.seq;
+    const seq = seg.seq;
     let dataLen = seg.dataEnd - seg.dataStart;
 
     // SYN_RECEIVED: a retransmitted SYN from the peer gets our SYN-ACK again

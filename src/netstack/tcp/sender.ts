@@ -169,13 +169,10 @@ export abstract class TcpSender extends TcpControlBlock {
     let holeEnd = this.rec.holeEnd(s, this.sndNxt);
     if (seqGt(holeEnd, this.sndNxt)) holeEnd = this.sndNxt;
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
-    let dataStop = seqLt(holeEnd, dataEndSeq) ? holeEnd : dataEndSeq;
+    const dataStop = seqLt(holeEnd, dataEndSeq) ? holeEnd : dataEndSeq;
     let len = seqDiff(dataStop, s);
     const smss = this.sendMss();
-    if (len > smss) {
-      len = smss;
-      dataStop = seqAdd(s, len);
-    }
+    if (len > smss) len = smss;
     if (len < 0) len = 0;
     const fin = this.finSent && seqAdd(s, len) === this.finSeq && seqGt(holeEnd, this.finSeq);
     if (len === 0 && !fin) {

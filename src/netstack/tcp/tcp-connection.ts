@@ -477,7 +477,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       this.lowerMss(nextHopMtu - 20);
       return;
     }
-    let errno = 0;
+    let errno: number;
     if (type === 3) {
       switch (code) {
         case 0:
