@@ -43,7 +43,7 @@ describe.runIf(requireOrSkip(needPrograms('bash', 'curl', 'python3', 'sha256sum'
   it('writes FAIL.<test> naming the check when the fetched bytes differ', async () => {
     const promised = randomBytes(4096);
     const served = Buffer.from(promised);
-    served[100] ^= 0xff;
+    served[100] = served[100]! ^ 0xff;
     server = createServer((_req, res) => res.end(served));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;

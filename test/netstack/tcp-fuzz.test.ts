@@ -38,7 +38,11 @@ describe('tcp fuzz', () => {
             data: rng.u32() & 1 ? rng.bytes(rng.u32() % 300) : undefined,
             ts: rng.u32() & 1 ? [rng.u32(), rng.u32()] : undefined,
           });
-          if (mode === 3) seg[rng.u32() % seg.length] ^= 0xff; // mostly a checksum failure
+          if (mode === 3) {
+            // mostly a checksum failure
+            const i = rng.u32() % seg.length;
+            seg[i] = seg[i]! ^ 0xff;
+          }
         }
         w.inject(toA ? 'a' : 'b', seg);
       }
