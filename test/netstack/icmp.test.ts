@@ -14,7 +14,7 @@ import {
   parseIcmp,
 } from '../../src/netstack/wire/icmp.js';
 import { emitIpv4Header, Ipv4Header, parseIpv4 } from '../../src/netstack/wire/ipv4.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 // An echo request as Linux ping(8) sends it (id 0x1234, seq 1, 8 data bytes 00..07)
 const ECHO = Buffer.from('0800' + 'd9ba' + '1234' + '0001' + '0001020304050607', 'hex');

@@ -9,7 +9,7 @@ import { SeededRandom } from '../../src/netstack/random.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
 import { checksum, finish, pseudoHeaderSum, sum16 } from '../../src/netstack/wire/checksum.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);

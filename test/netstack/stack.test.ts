@@ -11,7 +11,7 @@ import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { HEADROOM } from '../../src/netstack/transport.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);

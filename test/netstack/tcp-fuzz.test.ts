@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/netstack/wire/tcp.js';
-import { ADDR_A, ADDR_B, bulk, connectPair, rawSegment, Wire } from './tcp-harness.js';
+import { ADDR_A, ADDR_B, bulk, connectPair, rawSegment, Wire } from '../support/netstack-rig.js';
 
 describe('tcp fuzz', () => {
   it('survives random segments aimed at live tuples while a transfer runs', () => {
