@@ -10,7 +10,8 @@ import { Identity } from '../../src/node/identity.js';
 import { parseWorld, verifyWorld, WorldType } from '../../src/node/world.js';
 import { readPlanetFile } from '../../src/service/planet-setup.js';
 import { VECTORS_DIR } from '../support/vectors.js';
-import { removeDir, runProgram, tempHome, type ProgramResult } from './harness.js';
+import { runProgram, type ProgramResult } from './harness.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 interface IdentityVector {
   name: string;
@@ -55,7 +56,7 @@ describe('ztnc-idtool', () => {
   };
 
   beforeAll(() => {
-    dir = tempHome('ztnc-idtool-');
+    dir = tempDir('ztnc-idtool-');
   });
 
   afterAll(() => {

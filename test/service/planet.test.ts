@@ -3,10 +3,10 @@
  * and the guard that refuses it; a private planet made for a root and kept across restarts at the
  * same endpoints.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 import { Identity } from '../../src/node/identity.js';
 import { checkPlanetAllowed, planetFromWorld } from '../../src/node/node.js';
 import { EARTH_WORLD_ID, WorldType } from '../../src/node/world.js';
@@ -14,10 +14,7 @@ import { builtinPlanet, builtinPlanetBytes } from '../../src/service/builtin-pla
 import { Home } from '../../src/service/home.js';
 import { choosePlanet } from '../../src/service/planet-setup.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeTempDirs);
 
 describe('the built-in planet', () => {
   it('is the signed Earth world with four roots', () => {
@@ -39,8 +36,7 @@ describe('the built-in planet', () => {
 
 describe('a private planet', () => {
   it('is made once for the root and kept while its endpoints stay the same', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'ztnc-planet-'));
-    dirs.push(d);
+    const d = tempDir('ztnc-planet-');
     const home = new Home(join(d, 'home'));
     home.ensure();
     const identity = await Identity.generate();
