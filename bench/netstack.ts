@@ -24,7 +24,15 @@ const HANDSHAKE_LIMIT_MS = 10_000;
 function layerPair(mtu: number): Pair {
   const w = new SimTcpWire({ mtu });
   const run = (d: () => boolean, l: number): boolean => w.sched.runUntil(d, l);
-  const { client, server } = connectTcp(() => w.a.socket(), () => w.b.socket(), SIM_ADDR_B, PORT, run, HANDSHAKE_LIMIT_MS, 8);
+  const { client, server } = connectTcp(
+    () => w.a.socket(),
+    () => w.b.socket(),
+    SIM_ADDR_B,
+    PORT,
+    run,
+    HANDSHAKE_LIMIT_MS,
+    8,
+  );
   return { sched: w.sched, client, server };
 }
 
@@ -33,13 +41,20 @@ function stackPair(mtu: number): Pair {
   const seg = simStackPair({ mtu });
   const [a, b] = [seg.stacks[0]!, seg.stacks[1]!];
   const run = (d: () => boolean, l: number): boolean => seg.sched.runUntil(d, l);
-  const { client, server } = connectTcp(() => a.tcpSocket(), () => b.tcpSocket(), SIM_ADDR_B, PORT, run, HANDSHAKE_LIMIT_MS, 8);
+  const { client, server } = connectTcp(
+    () => a.tcpSocket(),
+    () => b.tcpSocket(),
+    SIM_ADDR_B,
+    PORT,
+    run,
+    HANDSHAKE_LIMIT_MS,
+    8,
+  );
   return { sched: seg.sched, client, server };
 }
 
 /** Full stacks, unless NETSTACK_BENCH_MODE=tcp asks for TCP layers joined directly. */
 const fullStack = process.env.NETSTACK_BENCH_MODE !== 'tcp';
-
 
 interface Result {
   gbps: number;

@@ -222,7 +222,13 @@ export class SimTcpWire {
     this.mtu = opts.mtu ?? 1500;
     const seed = opts.seed ?? 1;
     const layer = (addr: number, dir: 'ab' | 'ba', seedOffset: number): TcpLayer =>
-      new TcpLayer({ ip: new WireIp(addr, this, dir), scheduler: sched, random: new SeededRandom(seed + seedOffset), counters: new Counters(), timeWaitMs: opts.timeWaitMs });
+      new TcpLayer({
+        ip: new WireIp(addr, this, dir),
+        scheduler: sched,
+        random: new SeededRandom(seed + seedOffset),
+        counters: new Counters(),
+        timeWaitMs: opts.timeWaitMs,
+      });
     this.a = layer(SIM_ADDR_A, 'ab', 100);
     this.b = layer(SIM_ADDR_B, 'ba', 200);
   }

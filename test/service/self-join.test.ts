@@ -7,7 +7,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignedIp, authorizeMember, createNetwork, killAll, type Service, startRoot, startService, tempDir, waitFor } from './service-harness.js';
+import {
+  assignedIp,
+  authorizeMember,
+  createNetwork,
+  killAll,
+  type Service,
+  startRoot,
+  startService,
+  tempDir,
+  waitFor,
+} from './service-harness.js';
 
 const NETWORK_TIMEOUT_MS = 90_000;
 const POOL = '10.96.0';

@@ -21,7 +21,8 @@ export async function waitFor<T>(probe: Probe<T>, ms: number, what: string, inte
     } catch (e) {
       lastError = e;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
