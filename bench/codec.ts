@@ -7,9 +7,9 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { VirtualScheduler } from '../src/netstack/clock.js';
-import { FragmentReassembly } from '../src/node/fragment-reassembly.js';
-import { lz4Compress, lz4Decompress } from '../src/node/lz4.js';
-import { encodeNetworkConfig, defaultNetworkConfig } from '../src/node/network-config.js';
+import { FragmentReassembly } from '../src/node/packet/fragment-reassembly.js';
+import { lz4Compress, lz4Decompress } from '../src/node/packet/lz4.js';
+import { encodeNetworkConfig, defaultNetworkConfig } from '../src/node/network/network-config.js';
 import { emitFrame, parseFrame } from '../src/node/wire/frame.js';
 import { FragmentView, PacketView, buildPacket, fragmentPacket, isFragment } from '../src/node/wire/packet.js';
 

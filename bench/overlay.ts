@@ -26,12 +26,17 @@ import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
 import { CryptoRandom } from '../src/netstack/random.js';
 import type { NetStack } from '../src/netstack/stack-api.js';
-import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/armor.js';
-import { Identity } from '../src/node/identity.js';
-import { Networks } from '../src/node/networks.js';
-import { Node, planetFromWorld } from '../src/node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../src/node/udp-transport.js';
-import { createPrivatePlanet } from '../src/node/world.js';
+import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/packet/armor.js';
+import {
+  type AssembledNode,
+  assembleNode,
+  createPrivatePlanet,
+  Identity,
+  loopbackOnly,
+  NativeUdpTransport,
+  type NetworksOptions,
+  planetFromWorld,
+} from '../src/node/index.js';
 
 const PACKET_BYTES = 2800;
 const SECONDS_PER_CASE = 2;
@@ -219,8 +224,7 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
   const dir = mkdtempSync(join(tmpdir(), 'ztnc-bench-overlay-'));
   const sched = new RealScheduler();
   const logger = pino({ level: 'silent' });
-  const nodes: Node[] = [];
-  const nets: Networks[] = [];
+  const nodes: AssembledNode[] = [];
   const transports: NativeUdpTransport[] = [];
   let controller: NetworkController | null = null;
   try {
@@ -238,13 +242,11 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     });
     if (!world.ok) throw new Error(world.error);
     const planet = planetFromWorld(world.value.world);
-    const mkNode = (identity: Identity, transport: NativeUdpTransport): Node => {
-      const n = new Node({ identity, transport, scheduler: sched, planet, allowLoopbackPaths: true, refuseBuiltinPlanet: true, logger });
+    const mkNode = (identity: Identity, transport: NativeUdpTransport, networks?: NetworksOptions): AssembledNode => {
+      const n = assembleNode({ identity, transport, scheduler: sched, planet, allowLoopbackPaths: true, refuseBuiltinPlanet: true, logger, networks });
       nodes.push(n);
-      n.start();
       return n;
     };
-    const root = mkNode(rootId!, rootTransport);
     const nwid = `${rootId!.addressHex}000001`;
     controller = new NetworkController({ dbFile: join(dir, 'controller.db'), nodeAddress: rootId!.addressHex, logger, backupIntervalMs: 0 });
     controller.store.putNetwork(nwid, () => ({
@@ -258,12 +260,9 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
       ipAssignmentPools: [{ ipRangeStart: '10.145.0.10', ipRangeEnd: '10.145.0.250' }],
     }));
     for (const id of [aId!, bId!]) controller.store.updateMember(nwid, id.addressHex, (m) => void (m.authorized = true));
-    nets.push(new Networks(root, { controller: controller.backend }));
-    const a = mkNode(aId!, await open());
-    const b = mkNode(bId!, await open());
-    const netsA = new Networks(a);
-    const netsB = new Networks(b);
-    nets.push(netsA, netsB);
+    const { node: root } = mkNode(rootId!, rootTransport, { controller: controller.backend });
+    const { node: a, networks: netsA } = mkNode(aId!, await open());
+    const { node: b, networks: netsB } = mkNode(bId!, await open());
     const na = netsA.join(BigInt(`0x${nwid}`));
     const nb = netsB.join(BigInt(`0x${nwid}`));
     await waitFor(() => na.status === 'OK' && nb.status === 'OK' && !!na.stack && !!nb.stack, 30_000, 'network configs');
@@ -289,7 +288,6 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     }
     return { ...fig, cipher: a.peer(b.address)!.cipher(), relayed: root.counters.get('relayed') - relayed0 };
   } finally {
-    for (const n of nets) n.close();
     for (const n of nodes) n.stop();
     await controller?.close();
     rmSync(dir, { recursive: true, force: true });

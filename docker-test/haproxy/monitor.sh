@@ -82,7 +82,8 @@ head = rows[0]
 for r in rows[1:]:
     if len(r) == len(head) and r[0] == "backends" and r[1] == sys.argv[2]:
         v = dict(zip(head, r))
-        print(v["status"], v["check_status"], v["last_chk"])
+        # "* L7OK": haproxy marks a check in progress with "* "; the state is the last result.
+        print(v["status"], v["check_status"].lstrip("* "), v["last_chk"])
         sys.exit(0)
 sys.exit(1)
 PY

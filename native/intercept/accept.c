@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "hooks.h"
 #include "rpc.h"
 #include "sockaddr.h"
@@ -17,36 +18,12 @@
 static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags) {
   for (;;) {
     uint8_t rec[ZT_ACCEPT_RECORD];
-    union {
-      struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int) * 4)];
-    } cm;
-    struct iovec iov = {.iov_base = rec, .iov_len = sizeof(rec)};
-    struct msghdr msg;
-    struct cmsghdr *c;
-    int newfd = -1;
-    ssize_t n;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cm.buf;
-    msg.msg_controllen = sizeof(cm.buf);
-    n = recvmsg(fd, &msg, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+    int newfd = -1, extra_fds = 0;
+    /* Extra descriptors in one record are closed (one connection per record). */
+    ssize_t n = zt_recv_with_fd(fd, rec, sizeof(rec), (flags & SOCK_CLOEXEC) != 0, &newfd, &extra_fds);
     if (n < 0) return -1;
     /* End of stream: the daemon dropped this listener (it stopped or restarted). */
     if (n == 0) return zt_fail(EINVAL);
-    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < k; i++) {
-        int f;
-        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (newfd < 0)
-          newfd = f;
-        else
-          close(f);
-      }
-    }
     if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC) {
       if (newfd >= 0) close(newfd);
       zt_trace("accept(%d): dropped a malformed connection record", fd);

@@ -1,34 +1,96 @@
 /*
  * connect(), sendto() with an address (TCP Fast Open's connect-and-send) and shutdown() on the
  * daemon's sockets: the connection's life on the stack.
+ *
+ * A socketpair is writable at once, a connecting TCP socket only when its attempt is resolved, and
+ * event loops take writability for "connected". So a non-blocking connect announces a filler to
+ * the daemon and, on EINPROGRESS, writes it into the app's end before returning: a Unix stream
+ * socket is writable only while what it has in flight is at most a quarter of its send buffer
+ * (unix_writable), and the daemon leaves the filler unread until the outcome. Success: the daemon
+ * reads and discards it (the app's end turns writable, an edge for epoll's EPOLLET); what the app
+ * wrote meanwhile follows it in the stream. Failure: the daemon closes its end with the filler
+ * unread, which gives the app's end POLLERR as well as POLLHUP, as the kernel's failed connect.
+ * The filler is written after the daemon has stopped reading (its EINPROGRESS), and a second
+ * message says how much was written (proto.h ZT_F_FILLED).
  */
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "hooks.h"
 #include "rpc.h"
 #include "sockaddr.h"
 
+/* The filler's bytes (their value means nothing; the daemon discards them by count). */
+static const char filler_bytes[64 * 1024];
+
+/*
+ * Filler bytes that make the app's end unwritable: just over a quarter of its send buffer. 0 (no
+ * filler) when bytes the daemon has not read are still in flight (the count would not be the
+ * stream's head) or the buffer is too large for a filler within ZT_CONNECT_FILLER_MAX.
+ */
+static uint32_t filler_size(int fd) {
+  int sndbuf = 0, outq = -1;
+  socklen_t l = sizeof(sndbuf);
+  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) != 0 || sndbuf <= 0) return 0;
+  if (ioctl(fd, SIOCOUTQ, &outq) != 0 || outq != 0) return 0;
+  if ((uint32_t)sndbuf / 4 + 1 > ZT_CONNECT_FILLER_MAX) return 0;
+  return (uint32_t)sndbuf / 4 + 1;
+}
+
+/* Writes the announced filler (a buffer with nothing in flight holds it: it is just over a quarter
+ * of its size); returns the bytes written. */
+static uint32_t write_filler(int fd, uint32_t n) {
+  uint32_t done = 0;
+  while (done < n) {
+    size_t chunk = n - done < sizeof(filler_bytes) ? n - done : sizeof(filler_bytes);
+    ssize_t w = send(fd, filler_bytes, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    /* EPIPE: the attempt failed already and the daemon closed its end; nothing is owed then. */
+    if (w <= 0) {
+      zt_trace("connect filler: %u of %u bytes written (%s)", done, n, w < 0 ? strerror(errno) : "0");
+      break;
+    }
+    done += (uint32_t)w;
+  }
+  return done;
+}
+
 ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint64_t ino;
-  int kind, err, nonblock;
-  uint32_t addr;
+  int kind, err, nonblock, saved;
+  uint32_t addr, filler = 0, written;
   uint16_t port;
-  struct zt_reply r;
+  struct zt_reply r, filled;
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind)) return zt_real.connect(fd, sa, len);
   if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
   nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
-  err = zt_rpc_address(ZT_OP_CONNECT, nonblock ? 0 : ZT_F_WAIT, ino, addr, port, !nonblock, &r);
+  if (nonblock) {
+    filler = filler_size(fd);
+    err = zt_rpc_connect_filled(0, ino, addr, port, filler, &r);
+  } else {
+    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, addr, port, 1, &r);
+  }
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
-    /* A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
-     * always writable), so answer with the outcome, as the kernel would after real POLLOUT. */
+    /* A repeat connect while the first is under way (the app did not wait for POLLOUT): answer
+     * with the outcome, as the kernel would after real POLLOUT. */
     err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, addr, port, 1, &r);
   }
   zt_trace("connect(%d, port %u%s) = %d", fd, port, nonblock ? ", nonblocking" : "", err ? -err : r.result);
+  saved = errno;
+  if (err == 0 && r.result == -EINPROGRESS && filler > 0 && (r.flags & ZT_RF_FILLER)) {
+    /* The daemon waits for this before it reads or closes the app's end; its answer is 0. */
+    written = write_filler(fd, filler);
+    zt_rpc_connect_filled(ZT_F_FILLED, ino, addr, port, written, &filled);
+  }
+  /* The outcome of a failed attempt is taken now: so is the app end's own error (see below). */
+  if (err == 0 && r.result < 0 && r.result != -EINPROGRESS && r.result != -EALREADY) zt_clear_local_error(fd);
+  errno = saved;
   return zt_rpc_status(err, &r);
 }
-
 ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen) {
   uint64_t ino;
   int kind;

@@ -1,4 +1,4 @@
-/* What the hook files share (socket.c): which fds are the daemon's sockets. */
+/* What the hook files share: which fds are the daemon's sockets (socket.c); the app end's own error (sockopt.c). */
 #ifndef ZTNC_HOOKS_H
 #define ZTNC_HOOKS_H
 
@@ -11,5 +11,7 @@
 ZT_HIDDEN int zt_classify(int fd, uint64_t *ino, int *kind);
 /* Records what the socket on `fd` is, by inode. */
 ZT_HIDDEN void zt_remember_fd(int fd, enum zt_ino_state state);
+/* Drops the error the kernel keeps on the app's end itself (sockopt.c). */
+ZT_HIDDEN void zt_clear_local_error(int fd);
 
 #endif

@@ -28,7 +28,7 @@ enum zt_op {
   ZT_OP_SOCKET = 1,      /* payload: u32 type flags. resp payload: u64 ino; fd attached */
   ZT_OP_BIND = 2,        /* payload: u32 addr (host order), u16 port */
   ZT_OP_LISTEN = 3,      /* payload: i32 backlog */
-  ZT_OP_CONNECT = 4,     /* payload: u32 addr, u16 port. flag WAIT: reply when resolved */
+  ZT_OP_CONNECT = 4,     /* payload: u32 addr, u16 port[, u32 filler]. flag WAIT: reply when resolved */
   ZT_OP_GETSOCKNAME = 5, /* resp payload: u32 addr, u16 port */
   ZT_OP_GETPEERNAME = 6, /* resp payload: u32 addr, u16 port */
   ZT_OP_GETSOCKOPT = 7,  /* payload: i32 level, i32 name, u32 len. resp: result = len, bytes */
@@ -38,10 +38,25 @@ enum zt_op {
 };
 
 /* Request flags. */
-#define ZT_F_WAIT 0x1 /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
+#define ZT_F_WAIT 0x1   /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
+#define ZT_F_FILLED 0x2 /* CONNECT: the announced filler is written; u32 filler = bytes written */
 
 /* Response flags. */
 #define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR), CONNECT: a connect attempt is still in progress */
+#define ZT_RF_FILLER 0x2  /* CONNECT (EINPROGRESS): the daemon expects the announced filler */
+
+/*
+ * CONNECT's optional filler count (non-blocking connects): on EINPROGRESS the library writes that
+ * many bytes into the app's end before connect() returns; the daemon leaves them unread while the
+ * attempt runs (so the app's end is not writable, as a connecting TCP socket is not), discards
+ * them when it succeeds, and closes with them unread when it fails (so the app's end gets POLLERR).
+ * The library writes it only when the EINPROGRESS reply carries ZT_RF_FILLER (a daemon that does
+ * not know the filler would pass it on as data). A second CONNECT with ZT_F_FILLED then tells how
+ * many were written: until it arrives the daemon neither reads the app's end nor closes it (so an
+ * attempt that fails at once still finds the filler there), and the app has not been answered yet,
+ * so it cannot have written anything else.
+ */
+#define ZT_CONNECT_FILLER_MAX (1u << 20)
 
 enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2 };
 

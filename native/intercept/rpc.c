@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fdpass.h"
 #include "rpc.h"
 
 /* Largest errno the kernel uses (MAX_ERRNO): a result below -ZT_MAX_ERRNO is malformed. */
@@ -52,40 +53,12 @@ static int send_all(int fd, const uint8_t *buf, size_t len) {
 static int recv_exact(int fd, uint8_t *buf, size_t len, int cloexec, int interruptible, int *got_fd, int *extra_fds) {
   size_t off = 0;
   while (off < len) {
-    union {
-      struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int) * 4)];
-    } cm;
-    struct iovec iov = {.iov_base = buf + off, .iov_len = len - off};
-    struct msghdr msg;
-    struct cmsghdr *c;
-    ssize_t n;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cm.buf;
-    msg.msg_controllen = sizeof(cm.buf);
-    n = recvmsg(fd, &msg, cloexec ? MSG_CMSG_CLOEXEC : 0);
+    ssize_t n = zt_recv_with_fd(fd, buf + off, len - off, cloexec, got_fd, extra_fds);
     if (n < 0) {
       if (errno == EINTR && !interruptible) continue;
       return errno == EAGAIN ? ETIMEDOUT : errno;
     }
     if (n == 0) return ECONNRESET;
-    if (msg.msg_flags & MSG_CTRUNC) *extra_fds = 1;
-    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < k; i++) {
-        int f;
-        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (*got_fd < 0) {
-          *got_fd = f;
-        } else {
-          close(f);
-          *extra_fds = 1;
-        }
-      }
-    }
     off += (size_t)n;
   }
   return 0;
@@ -218,6 +191,15 @@ int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint
   put_u32(p, addr);
   put_u16(p + 4, port);
   return zt_rpc(op, flags, ino, p, sizeof(p), wait, 0, reply);
+}
+
+int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, uint32_t filler,
+                          struct zt_reply *reply) {
+  uint8_t p[10];
+  put_u32(p, addr);
+  put_u16(p + 4, port);
+  put_u32(p + 6, filler);
+  return zt_rpc(ZT_OP_CONNECT, flags, ino, p, sizeof(p), 0, 0, reply);
 }
 
 int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply) {

@@ -34,6 +34,10 @@ ZT_HIDDEN int zt_rpc_whois(uint64_t ino);
 /* BIND, CONNECT: an IPv4 address and port (host order). */
 ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,
                              struct zt_reply *reply);
+/* CONNECT without waiting, announcing `filler` bytes the library writes on EINPROGRESS (connect.c);
+ * with ZT_F_FILLED, the bytes it wrote. */
+ZT_HIDDEN int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, uint32_t filler,
+                                    struct zt_reply *reply);
 /* LISTEN (backlog), SHUTDOWN (how). */
 ZT_HIDDEN int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply);
 /* GETSOCKNAME, GETPEERNAME: 0 with *addr, *port, or -1 with errno. */

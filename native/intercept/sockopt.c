@@ -23,6 +23,18 @@ static int local_option(int level, int name) {
           name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
+/*
+ * The app's end carries an error of its own (ECONNRESET, hence POLLERR) when the daemon closed it
+ * with bytes unread: a failed non-blocking connect's filler (connect.c). The daemon's SO_ERROR is
+ * the real one; once the app has taken it, the local one goes too, as the kernel clears a
+ * socket's error when SO_ERROR or connect() reports it (later reads then see end of stream).
+ */
+void zt_clear_local_error(int fd) {
+  int e = 0;
+  socklen_t l = sizeof(e);
+  zt_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+}
+
 static int put_int_opt(void *val, socklen_t *len, int v) {
   socklen_t n = *len < sizeof(int) ? *len : (socklen_t)sizeof(int);
   memcpy(val, &v, n);
@@ -45,11 +57,13 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
   if (level == SOL_SOCKET && name == SO_PROTOCOL) return put_int_opt(val, len, IPPROTO_TCP);
   err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, 0, 0, &r);
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
-    /* SO_ERROR while the connect is still under way: the app saw POLLOUT early (a socketpair is
-     * always writable), so answer with the outcome, as the kernel would after real POLLOUT. */
+    /* SO_ERROR while the connect is still under way: the app did not wait for POLLOUT, or saw it
+     * early (a socketpair without the connect filler is writable at once, connect.c), so answer
+     * with the outcome, as the kernel would after real POLLOUT. */
     err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, ZT_F_WAIT, 1, &r);
   }
   if (zt_rpc_status(err, &r) != 0) return -1;
+  if (level == SOL_SOCKET && name == SO_ERROR) zt_clear_local_error(fd);
   /* Never more than the app's buffer, nor more than the reply brought. */
   n = (socklen_t)r.payload_len;
   if (n > *len) n = *len;

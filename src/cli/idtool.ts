@@ -7,8 +7,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { Identity } from '../node/identity.js';
-import { WorldType } from '../node/world.js';
+import { Identity, WorldType } from '../node/index.js';
 import { buildWorld, initWorldJson, parseStableEndpoint, WorldJsonError } from './world-json.js';
 import { jsonDump } from './zerotier-cli-format.js';
 

@@ -3,7 +3,7 @@
  * stack on that network (POST /network/<nwid>/ping), printed as the system ping prints its
  * replies and summary, or as the API's JSON with -j. Exits 1 when no reply came back, as ping does.
  */
-import { parseIpv4 } from '../netstack/addr.js';
+import { parseIpv4 } from '../netstack/index.js';
 import { PING_DEFAULT_COUNT, PING_MAX_COUNT, PING_MAX_TIMEOUT_MS, type PingReport } from '../service/local-api.js';
 import { answerError, apiRequest, CliError, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';

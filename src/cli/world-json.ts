@@ -10,25 +10,27 @@
  * byte for byte; without it the current time is used, as stock does.
  */
 import { randomBytes } from 'node:crypto';
-import { generateKeyPair, publicKeyOf, type C25519KeyPair } from '../node/crypto/c25519.js';
-import { endpoint } from '../node/endpoint.js';
-import { Identity } from '../node/identity.js';
 import {
+  type C25519KeyPair,
   EARTH_WORLD_ID,
   encodeWorld,
+  endpoint,
+  generateKeyPair,
+  Identity,
+  type InetAddress,
   MARS_WORLD_ID,
   parseWorld,
+  publicKeyOf,
   signWorld,
   verifyWorld,
+  type World,
   WORLD_KEY_LENGTH,
   WORLD_MAX_ROOTS,
   WORLD_MAX_STABLE_ENDPOINTS,
   WORLD_SIGNATURE_LENGTH,
-  WorldType,
-  type World,
   type WorldRoot,
-} from '../node/world.js';
-import type { InetAddress } from '../node/wire/inet-address.js';
+  WorldType,
+} from '../node/index.js';
 
 export class WorldJsonError extends Error {
   override readonly name = 'WorldJsonError';

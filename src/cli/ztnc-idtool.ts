@@ -4,7 +4,7 @@
  * Identities, signatures, moons and private planets in zerotier-idtool's formats;
  * `ztnc-idtool -h` lists the commands.
  */
-import { closeMemoryHardHashWorker } from '../node/crypto/memory-hard-hash.js';
+import { closeMemoryHardHashWorker } from '../node/index.js';
 import { runIdtool } from './idtool.js';
 
 // A reader that goes away (`| head`) ends the output, not the program with a stack trace.

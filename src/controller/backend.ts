@@ -6,15 +6,15 @@
  * refused; addresses outside every managed route are not given out.
  */
 import type { Logger } from 'pino';
-import type {
-  ConfigRequest,
-  ConfigRequestResult,
-  ControllerChange,
-  ControllerNetworkConfig,
-  ControllerRule,
-  NetworkControllerBackend,
-} from '../node/network-controller.js';
-import { SPECIALIST_ACTIVE_BRIDGE } from '../node/network-controller.js';
+import {
+  type ConfigRequest,
+  type ConfigRequestResult,
+  type ControllerChange,
+  type ControllerNetworkConfig,
+  type ControllerRule,
+  type NetworkControllerBackend,
+  SPECIALIST_ACTIVE_BRIDGE,
+} from '../node/index.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
 import type { ControllerStore } from './store.js';
 import type { MemberSettings, NetworkConfigSource } from './types.js';

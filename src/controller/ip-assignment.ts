@@ -5,7 +5,7 @@
  * address + ::1, /40).
  */
 import { randomBytes } from 'node:crypto';
-import { formatIpv4, parseIpv4 } from '../netstack/addr.js';
+import { formatIpv4, parseIpv4 } from '../netstack/index.js';
 import type { PoolObject, RouteObject } from './types.js';
 
 export type IpValue = { family: 4; value: number } | { family: 6; value: bigint };

@@ -5,7 +5,7 @@
  * it. Rules of unknown types are dropped as stock drops them; a known rule with a bad field is a
  * FieldError naming it.
  */
-import { parseMac } from '../netstack/addr.js';
+import { parseMac } from '../netstack/index.js';
 import { parseCidr, parseIp } from './ip-assignment.js';
 import type { RuleObject } from './types.js';
 import { FieldError, isObject, wantBool, wantInt, wantString, wantZtAddress } from './validation.js';

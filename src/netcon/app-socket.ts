@@ -15,6 +15,15 @@
  * raises POLLHUP (with POLLIN; reads give end of stream), so event loops waiting for readability
  * or hang-up learn of the failure instead of waiting out their own timeout. The socket lives on
  * as an EndedSocket that answers SO_ERROR and the next connect as the kernel does.
+ *
+ * A non-blocking connect comes with a filler: bytes the library writes into the app's end so that
+ * it is not writable while the attempt runs (a connecting TCP socket is not; event loops take
+ * writability for "connected"). They stay unread until the outcome: on success they are read and
+ * discarded (by count: they are the stream's head), on failure the end is closed with them unread,
+ * which gives the app's end POLLERR besides POLLHUP, as the kernel reports a failed connect.
+ * The library reports how much it wrote before its connect() returns (fillerWritten); until then
+ * the end is neither read nor closed, so an attempt that fails at once still finds the filler
+ * there, and nothing the app writes can be taken for filler.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -23,6 +32,12 @@ import type { NetconCounters } from './netcon-counters.js';
 import { KeptOptions, type OptionHolder, type SocketStateView } from './sockopt.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
+
+/**
+ * How long the daemon waits for the library's filler report before it goes on without it (the app
+ * was stopped or died between its connect request and the report): a bound, rarely reached.
+ */
+const FILLER_REPORT_WAIT_MS = 2000;
 
 /** Largest read from the stack per step: bounds what sits in Node's write queue. */
 const READ_CHUNK = 256 * 1024;
@@ -154,6 +169,13 @@ export class AppSocket {
   /** Set once a failed non-blocking connect ended the socket; the EndedSocket keeps that. */
   private connectFailed = false;
   private connectWaiters: Array<() => void> = [];
+  /** Filler bytes at the head of the app's stream still to discard (see the file comment). */
+  private fillerLeft = 0;
+  /** Filler announced by the attempt under way; its report (fillerWritten) has not come yet. */
+  private fillerAnnounced = 0;
+  private fillerReportTimer: NodeJS.Timeout | null = null;
+  /** The attempt failed before the filler report: the end is closed once it comes. */
+  private failedBeforeFillerReport = false;
   /** Bytes from the app that did not fit in the TCP send buffer yet. */
   private pendingOut: Buffer | null = null;
   private appEnded = false;
@@ -253,9 +275,10 @@ export class AppSocket {
 
   /**
    * Starts an active open; returns 0, -EINPROGRESS or a negative errno. `blocking`: the app's
-   * connect() waits for the outcome (it gets the error itself if the attempt fails).
+   * connect() waits for the outcome (it gets the error itself if the attempt fails). `filler`:
+   * bytes the library writes into the app's end if this returns EINPROGRESS.
    */
-  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean): number {
+  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
     switch (this.state) {
       case 'connecting':
         return -Errno.EALREADY;
@@ -280,6 +303,14 @@ export class AppSocket {
     if (r === -Errno.EINPROGRESS) {
       if (this.state === 'idle' || this.state === 'failed') this.state = 'connecting';
       this.blockingConnect = blocking;
+      if (filler > 0) {
+        // Left unread until the outcome, so the app's end stays unwritable (connected() resumes).
+        this.fillerLeft += filler;
+        this.fillerAnnounced = filler;
+        this.stream.pause();
+        this.fillerReportTimer = setTimeout(() => this.fillerWritten(filler), FILLER_REPORT_WAIT_MS);
+        this.fillerReportTimer.unref();
+      }
       // The kernel's getsockname still names the address an attempt used after it failed.
       this.lastLocal = this.tcp.localAddress();
       return r;
@@ -290,6 +321,24 @@ export class AppSocket {
       return 0;
     }
     return r;
+  }
+
+  /** The library's report: `written` of the announced filler bytes are in the app's end. */
+  fillerWritten(written: number): void {
+    if (this.fillerAnnounced === 0) return;
+    this.fillerLeft = Math.max(0, this.fillerLeft - Math.max(0, this.fillerAnnounced - written));
+    this.fillerAnnounced = 0;
+    if (this.fillerReportTimer !== null) clearTimeout(this.fillerReportTimer);
+    this.fillerReportTimer = null;
+    if (this.failedBeforeFillerReport) {
+      this.failedBeforeFillerReport = false;
+      this.endFailedConnect();
+    } else if (this.state === 'connected') this.resumeFromApp();
+  }
+
+  /** Reads from the app again, unless its filler report is still awaited. */
+  private resumeFromApp(): void {
+    if (!this.gone && this.fillerAnnounced === 0) this.stream.resume();
   }
 
   private carryOptions(from: TcpSocket, to: TcpSocket): TcpSocket {
@@ -325,7 +374,7 @@ export class AppSocket {
     this.resolveWaiters();
     // Bytes the app wrote before the handshake completed waited in the socketpair.
     this.flushOut();
-    this.stream.resume();
+    this.resumeFromApp();
     this.toApp();
   }
 
@@ -341,7 +390,10 @@ export class AppSocket {
       this.state = 'failed';
       this.soError = errno;
       this.resolveWaiters();
-      if (!this.blockingConnect) this.endFailedConnect();
+      if (this.blockingConnect) return;
+      // The filler must be in the app's end when it is closed (that is what raises POLLERR).
+      if (this.fillerAnnounced > 0) this.failedBeforeFillerReport = true;
+      else this.endFailedConnect();
       return;
     }
     if (this.state === 'connected') {
@@ -361,6 +413,7 @@ export class AppSocket {
    * app wrote before the outcome go nowhere, as they would on the kernel's socket.
    */
   private endFailedConnect(): void {
+    if (this.gone) return;
     if (this.pendingOut !== null) {
       this.counters.inc('discardedAppBytes', this.pendingOut.length);
       this.pendingOut = null;
@@ -372,6 +425,13 @@ export class AppSocket {
 
   /** `len` bytes from the app in the shared read buffer; false stops reading for now. */
   private fromApp(shared: Buffer, len: number): boolean {
+    if (this.fillerLeft > 0) {
+      const skip = Math.min(len, this.fillerLeft);
+      this.fillerLeft -= skip;
+      if (skip === len) return true;
+      shared = shared.subarray(skip);
+      len -= skip;
+    }
     const chunk = shared.subarray(0, len);
     this.counters.bytesFromApps += len;
     if (this.state === 'connecting') return this.holdOut(chunk);
@@ -412,7 +472,7 @@ export class AppSocket {
       if (this.pendingOut !== null) return;
     }
     if (this.appEnded) this.finishAppEnd();
-    else if (!this.gone) this.stream.resume();
+    else this.resumeFromApp();
   }
 
   /**
@@ -505,6 +565,8 @@ export class AppSocket {
   teardown(closeTcp: boolean): void {
     if (this.gone) return;
     this.gone = true;
+    if (this.fillerReportTimer !== null) clearTimeout(this.fillerReportTimer);
+    this.fillerReportTimer = null;
     const wasState = this.state;
     this.state = 'closed';
     this.resolveWaiters();

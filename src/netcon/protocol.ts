@@ -40,8 +40,19 @@ export function opName(op: number): OpName | undefined {
 
 /** Request flag: answer once the connect attempt is resolved (CONNECT, GETSOCKOPT SO_ERROR). */
 export const FLAG_WAIT = 0x1;
+/** Request flag on CONNECT: the announced filler is written (its payload's count = bytes written). */
+export const FLAG_FILLED = 0x2;
 /** Response flag on GETSOCKOPT(SO_ERROR) and CONNECT (EALREADY): a connect attempt is still in progress. */
 export const RFLAG_PENDING = 0x1;
+
+/**
+ * Largest filler count a CONNECT may announce (proto.h ZT_CONNECT_FILLER_MAX): bytes the library
+ * writes into the app's end of a non-blocking connect so that it is not writable until the outcome.
+ */
+export const CONNECT_FILLER_MAX = 1 << 20;
+
+/** Response flag on CONNECT (EINPROGRESS): the announced filler is expected (proto.h ZT_RF_FILLER). */
+export const RFLAG_FILLER = 0x2;
 
 /** WHOIS results. */
 export const Kind = { TCP: 1, LISTENER: 2 } as const;
@@ -146,6 +157,13 @@ export function encodeAddress(addr: number, port: number): Buffer {
 export function decodeAddress(p: Buffer): { addr: number; port: number } | null {
   if (p.length < 6) return null;
   return { addr: p.readUInt32LE(0), port: p.readUInt16LE(4) };
+}
+
+/** CONNECT's optional filler count after the address: 0 when absent, null when out of range. */
+export function decodeConnectFiller(p: Buffer): number | null {
+  if (p.length < 10) return 0;
+  const n = p.readUInt32LE(6);
+  return n <= CONNECT_FILLER_MAX ? n : null;
 }
 
 export function encodeAcceptRecord(addr: number, port: number): Buffer {

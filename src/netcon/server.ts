@@ -17,14 +17,17 @@ import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
   decodeAddress,
+  decodeConnectFiller,
   decodeSockopt,
   encodeAcceptRecord,
   encodeAddress,
   encodeResponse,
+  FLAG_FILLED,
   FLAG_WAIT,
   Kind,
   Op,
   RequestReader,
+  RFLAG_FILLER,
   RFLAG_PENDING,
   type Request,
 } from './protocol.js';
@@ -328,6 +331,8 @@ export class NetconServer {
         return { result: setOption(sock, sock, o.level, o.name, o.value) };
       }
       case Op.CONNECT:
+        // The filler's report after the attempt has ended is no connect() of the app's.
+        if ((req.flags & FLAG_FILLED) !== 0) return { result: 0 };
         return { result: sock.connect() };
       default:
         return { result: -Errno.EINVAL };
@@ -387,12 +392,19 @@ export class NetconServer {
 
   private async connect(sock: AppSocket, req: Request): Promise<Reply> {
     const a = decodeAddress(req.payload);
-    if (a === null) return { result: -Errno.EINVAL };
+    const filler = decodeConnectFiller(req.payload);
+    if (a === null || filler === null) return { result: -Errno.EINVAL };
+    // The library has written the filler it announced (see AppSocket); nothing else changes.
+    if ((req.flags & FLAG_FILLED) !== 0) {
+      sock.fillerWritten(filler);
+      return { result: 0 };
+    }
     const wait = (req.flags & FLAG_WAIT) !== 0;
-    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait);
-    // A repeat connect while the first is under way: the app saw POLLOUT early (a socketpair is
-    // always writable), so the library asks again with WAIT and gets the outcome.
+    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait, wait ? 0 : filler);
+    // A repeat connect while the first is under way: the app did not wait for POLLOUT, or saw it
+    // early (no connect filler), so the library asks again with WAIT and gets the outcome.
     if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };
+    if (r === -Errno.EINPROGRESS && !wait && filler > 0) return { result: r, flags: RFLAG_FILLER };
     if ((r !== -Errno.EINPROGRESS && r !== -Errno.EALREADY) || !wait) return { result: r };
     await sock.whenConnectResolved();
     if (sock.state === 'connected') {

@@ -21,3 +21,6 @@ export { DUP_THRESH } from './tcp/sack-scoreboard.js';
 export { INFINITE_SSTHRESH } from './tcp/congestion/congestion.js';
 export { VirtualScheduler, RealScheduler, type Scheduler, type Clock, type Timer } from './clock.js';
 export { SeededRandom, CryptoRandom, type RandomSource } from './random.js';
+// the Ethernet and ARP codecs, for the overlay that carries this stack's frames (src/node)
+export { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, macEqualsAt } from './wire/ethernet.js';
+export { ARP_REQUEST, ArpPacket, parseArp } from './wire/arp.js';

@@ -17,7 +17,8 @@ import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
 import type { Route } from './stack-api.js';
-import { ETHERNET_HEADER_LEN, HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
+import { HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
+import { ETH_HEADER_LEN } from './wire/ethernet.js';
 import { emitIpv4Header, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MAX_PACKET, Ipv4Header, ipv4ParseErrorName, parseIpv4 } from './wire/ipv4.js';
 
 export const DEFAULT_TTL = 64;
@@ -316,7 +317,7 @@ export class Ipv4Layer implements IpSender {
     let notified = -1;
     for (const f of frames) {
       this.counters.inc('tx_arp_failed');
-      const ip = f.subarray(ETHERNET_HEADER_LEN);
+      const ip = f.subarray(ETH_HEADER_LEN);
       if (parseIpv4(ip, q, false) !== 0) continue;
       if (q.fragOffset !== 0) continue;
       const t = this.transports[q.protocol];

@@ -6,8 +6,8 @@
  * place instead of copying the payload, and the link's owner may encapsulate the frame in place.
  */
 import type { Ipv4Addr } from './addr.js';
+import { ETH_HEADER_LEN } from './wire/ethernet.js';
 
-export const ETHERNET_HEADER_LEN = 14;
 export const IPV4_HEADER_LEN = 20;
 /**
  * Room left in front of the Ethernet header of an outgoing frame, for the link's owner to put its
@@ -15,7 +15,7 @@ export const IPV4_HEADER_LEN = 20;
  */
 export const LINK_HEADROOM = 32;
 /** Headroom a transport leaves before its header: link room + Ethernet + IPv4 without options. */
-export const HEADROOM = LINK_HEADROOM + ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
+export const HEADROOM = LINK_HEADROOM + ETH_HEADER_LEN + IPV4_HEADER_LEN;
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;

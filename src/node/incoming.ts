@@ -4,19 +4,19 @@
  * MULTICAST_LIKE/GATHER), network-level verbs handed to `node.handlers`. Malformed payloads are
  * dropped and counted; nothing here throws on bad input.
  */
-import type { Endpoint } from './endpoint.js';
-import { Identity } from './identity.js';
-import type { CounterCell, Counters } from '../netstack/counters.js';
-import type { ExpectedReplies } from './expected-replies.js';
-import type { MulticastTable } from './multicast.js';
-import { acceptablePath, type PathPolicy } from './path.js';
-import type { RateLimiter } from './rate-limit.js';
-import type { Topology } from './topology.js';
+import type { Endpoint } from './peer/endpoint.js';
+import { Identity } from './identity/identity.js';
+import type { CounterCell, Counters } from '../netstack/index.js';
+import type { ExpectedReplies } from './peer/expected-replies.js';
+import type { MulticastTable } from './network/multicast.js';
+import { acceptablePath, type PathPolicy } from './peer/path.js';
+import type { RateLimiter } from './peer/rate-limit.js';
+import type { Topology } from './peer/topology.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
-import type { Peer } from './peer.js';
+import type { Peer } from './peer/peer.js';
 import type { OpenedPacket, SendOptions } from './switch.js';
 import { parseEcho } from './wire/echo.js';
-import { cryptField } from './armor.js';
+import { cryptField } from './packet/armor.js';
 import { emitOkHello, parseHello, parseHelloMoons, parseOkHello } from './wire/hello.js';
 import { parseMulticastGather, emitOkMulticastGather } from './wire/multicast-gather.js';
 import { parseMulticastLike } from './wire/multicast-like.js';

@@ -4,34 +4,31 @@
  * randomness are injected, so many nodes can run in one process over a simulated underlay.
  */
 import pino, { type Logger } from 'pino';
-import type { Scheduler, Timer } from '../netstack/clock.js';
-import { Counters } from '../netstack/counters.js';
-import { CryptoRandom, type RandomSource } from '../netstack/random.js';
-import { endpointKey, type Endpoint } from './endpoint.js';
-import { ExpectedReplies } from './expected-replies.js';
-import { Identity } from './identity.js';
+import { type Scheduler, type Timer, Counters, CryptoRandom, type RandomSource } from '../netstack/index.js';
+import { endpointKey, type Endpoint } from './peer/endpoint.js';
+import { ExpectedReplies } from './peer/expected-replies.js';
+import { Identity } from './identity/identity.js';
 import { handlePacket, type VerbHandlers } from './incoming.js';
-import { MulticastTable } from './multicast.js';
-import { acceptablePath, type PathPolicy } from './path.js';
-import { Peer } from './peer.js';
-import { RateLimiter } from './rate-limit.js';
+import { MulticastTable } from './network/multicast.js';
+import { acceptablePath, type PathPolicy } from './peer/path.js';
+import { Peer } from './peer/peer.js';
+import { RateLimiter } from './peer/rate-limit.js';
 import { Switch, type OpenedPacket, type SendOptions } from './switch.js';
 import { Timing } from './timing.js';
-import { Topology } from './topology.js';
-import type { UdpTransport } from './udp-transport.js';
-import { WhoisQueue } from './whois-queue.js';
+import { Topology } from './peer/topology.js';
+import type { UdpTransport } from './transport/udp-transport.js';
+import { WhoisQueue } from './peer/whois-queue.js';
 import { emitHello, parseHello } from './wire/hello.js';
 import { PACKET_IDX_PAYLOAD, PACKET_IDX_VERB, Verb, VERB_MASK, type PacketView } from './wire/packet.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 import { emitWhois } from './wire/whois.js';
-import { cryptField } from './armor.js';
+import { cryptField } from './packet/armor.js';
 import { formatAddress } from './wire/address.js';
-import { EARTH_WORLD_ID, shouldReplaceWorld, verifyWorld, WorldType, type World } from './world.js';
+import { EARTH_WORLD_ID, shouldReplaceWorld, verifyWorld, WorldType, type World } from './peer/world.js';
 import type { MoonRef } from './wire/hello.js';
 
 /** Environment variable that makes every node refuse the built-in planet (tests set it). */
 export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
-export { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 /** A root with no live path is retried this often at its stable endpoints. */
 const ROOT_RETRY_MS = 5_000;
 

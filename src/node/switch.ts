@@ -6,17 +6,15 @@
  * through a root while no direct path works.
  */
 import type { Logger } from 'pino';
-import type { Scheduler } from '../netstack/clock.js';
-import type { CounterCell, Counters } from '../netstack/counters.js';
-import type { RandomSource } from '../netstack/random.js';
-import { armor, dearmor } from './armor.js';
-import { endpointKey, isLoopbackEndpoint, type Endpoint } from './endpoint.js';
-import { FragmentReassembly } from './fragment-reassembly.js';
-import { lz4Compress, lz4Decompress } from './lz4.js';
-import type { Peer } from './peer.js';
-import { RateLimiter } from './rate-limit.js';
-import type { Topology } from './topology.js';
-import type { UdpTransport } from './udp-transport.js';
+import type { Scheduler, CounterCell, Counters, RandomSource } from '../netstack/index.js';
+import { armor, dearmor } from './packet/armor.js';
+import { endpointKey, isLoopbackEndpoint, type Endpoint } from './peer/endpoint.js';
+import { FragmentReassembly } from './packet/fragment-reassembly.js';
+import { lz4Compress, lz4Decompress } from './packet/lz4.js';
+import type { Peer } from './peer/peer.js';
+import { RateLimiter } from './peer/rate-limit.js';
+import type { Topology } from './peer/topology.js';
+import type { UdpTransport } from './transport/udp-transport.js';
 import { formatAddress } from './wire/address.js';
 import { emitRendezvous } from './wire/rendezvous.js';
 import {

@@ -10,16 +10,26 @@ import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
 import { createNetStack, parseIpv4, RealScheduler, setSum16Accelerator } from '../netstack/index.js';
 import { nativeBinding } from '../native/binding.js';
-import { isLoopbackEndpoint } from '../node/endpoint.js';
-import type { Endpoint } from '../node/endpoint.js';
-import { IdentityFileError, loadOrCreateIdentity } from '../node/identity-file.js';
-import type { Identity } from '../node/identity.js';
-import { macForMember } from '../node/network-mac.js';
-import type { Network } from '../node/network.js';
-import { Networks } from '../node/networks.js';
-import { Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../node/udp-transport.js';
-import { parseNetworkId } from '../node/wire/address.js';
+import {
+  type AssembledNode,
+  assembleNode,
+  type Endpoint,
+  formatNetworkId,
+  type Identity,
+  IdentityFileError,
+  isLoopbackEndpoint,
+  loadOrCreateIdentity,
+  loopbackOnly,
+  macForMember,
+  NativeUdpTransport,
+  type Network,
+  type Networks,
+  type Node,
+  parseNetworkId,
+  planetFromWorld,
+  type PlanetSpec,
+  REFUSE_BUILTIN_PLANET_ENV,
+} from '../node/index.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
@@ -95,7 +105,6 @@ export class Daemon implements LocalService {
   apiPort = 0;
   /** Any free API port will do when the configured one is taken. */
   private apiPortFlexible = false;
-  private readonly joined = new Map<string, Joined>();
   private readonly apiServers: ApiServer[] = [];
   private readonly log: Logger;
   /** Problems caught in request or timer handling, by kind (the daemon keeps running). */
@@ -105,7 +114,8 @@ export class Daemon implements LocalService {
   private constructor(
     home: Home,
     settings: LocalSettings,
-    node: Node,
+    assembled: AssembledNode,
+    private readonly joined: Map<string, Joined>,
     private readonly transport: NativeUdpTransport,
     controller: NetworkController | null,
     private readonly authToken: string,
@@ -113,18 +123,10 @@ export class Daemon implements LocalService {
   ) {
     this.home = home;
     this.settings = settings;
-    this.node = node;
+    this.node = assembled.node;
+    this.nets = assembled.networks;
     this.controller = controller;
     this.log = opts.logger;
-    this.nets = new Networks(node, {
-      controller: controller?.backend,
-      stackFactory: (o) => {
-        const j = this.joined.get(o.name.replace(/^zt-/, ''));
-        if (j) return j.attachment.interfaceView();
-        // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
-        return createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name });
-      },
-    });
   }
 
   /** Starts a daemon on `opts.home`; throws with a message naming the file or setting at fault. */
@@ -199,7 +201,17 @@ export class Daemon implements LocalService {
       loopbackOnlyUnderlay = loopbackPlanet && !settings.allowLoopbackPaths;
       const controllerOn = settings.controllerEnabled || opts.privatePlanet === true;
 
-      const node = new Node({
+      if (controllerOn) {
+        controller = new NetworkController({
+          dbFile: home.controllerDb,
+          nodeAddress: identity.addressHex,
+          logger: log,
+          backupIntervalMs: settings.controllerBackupSeconds * 1000,
+          backupEveryChanges: settings.controllerBackupChanges,
+        });
+      }
+      const joined = new Map<string, Joined>();
+      const assembled = assembleNode({
         identity,
         transport,
         scheduler: new RealScheduler(),
@@ -207,17 +219,20 @@ export class Daemon implements LocalService {
         allowLoopbackPaths: settings.allowLoopbackPaths || loopbackPlanet,
         refuseBuiltinPlanet: refuseBuiltin,
         logger: log,
+        networks: {
+          controller: controller?.backend,
+          stackFactory: (o) => {
+            const j = joined.get(formatNetworkId(o.nwid));
+            if (j) return j.attachment.interfaceView();
+            // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
+            return createNetStack({ scheduler: assembled.node.scheduler, random: assembled.node.random, mac: o.mac, mtu: o.mtu, name: o.name });
+          },
+        },
+        // started below, once the daemon around it exists
+        start: false,
       });
-      if (controllerOn) {
-        controller = new NetworkController({
-          dbFile: home.controllerDb,
-          nodeAddress: node.hex,
-          logger: log,
-          backupIntervalMs: settings.controllerBackupSeconds * 1000,
-          backupEveryChanges: settings.controllerBackupChanges,
-        });
-      }
-      daemon = new Daemon(home, settings, node, transport, controller, authToken, opts);
+      const node = assembled.node;
+      daemon = new Daemon(home, settings, assembled, joined, transport, controller, authToken, opts);
       daemon.apiPortFlexible = apiPortFlexible;
       node.start();
       for (const nwid of joins) await daemon.attach(nwid);

@@ -4,16 +4,20 @@
  * for stock keep working. Times are wall-clock milliseconds, as stock gives them. 64-bit values
  * (planet id and timestamp, config revision) are bigints, which the API writes as exact digits.
  */
-import type { Network } from '../node/network.js';
-import { NetworkConfigFlag, NetworkType } from '../node/network-config.js';
-import type { Node } from '../node/node.js';
-import { SOFTWARE_VERSION } from '../node/node.js';
-import type { Peer } from '../node/peer.js';
-import { formatAddress, formatNetworkId } from '../node/wire/address.js';
-import type { InetAddress } from '../node/wire/inet-address.js';
+import {
+  endpointKey,
+  formatAddress,
+  formatNetworkId,
+  type InetAddress,
+  macToBytes,
+  type Network,
+  NetworkConfigFlag,
+  NetworkType,
+  type Node,
+  type Peer,
+  SOFTWARE_VERSION,
+} from '../node/index.js';
 import { formatMac } from '../netstack/index.js';
-import { macToBytes } from '../node/network-mac.js';
-import { endpointKey } from '../node/endpoint.js';
 
 export const VERSION_TEXT = SOFTWARE_VERSION.join('.');
 

@@ -7,9 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Identity } from '../node/identity.js';
-import type { InetAddress } from '../node/wire/inet-address.js';
-import { createPrivatePlanet, EARTH_WORLD_ID, MARS_WORLD_ID, parseWorld, verifyWorld, WorldType, type World } from '../node/world.js';
+import {
+  createPrivatePlanet,
+  EARTH_WORLD_ID,
+  type Identity,
+  type InetAddress,
+  MARS_WORLD_ID,
+  parseWorld,
+  verifyWorld,
+  type World,
+  WorldType,
+} from '../node/index.js';
 import { HomeError, type Home } from './home.js';
 
 /** The private planet's signing key pair, beside the planet: `<public hex>:<private hex>`. */

@@ -6,8 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Identity } from '../../src/node/identity.js';
-import { parseWorld, verifyWorld, WorldType } from '../../src/node/world.js';
+import { Identity, parseWorld, verifyWorld, WorldType } from '../../src/node/index.js';
 import { readPlanetFile } from '../../src/service/planet-setup.js';
 import { VECTORS_DIR } from '../support/vectors.js';
 import { runProgram, type ProgramResult } from './harness.js';

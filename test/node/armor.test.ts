@@ -14,15 +14,16 @@ import {
   mangleSalsaKey,
   nativeArmorActive,
   packetCipher,
-  PACKET_IDX_VERB,
   setNativeArmor,
-} from '../../src/node/armor.js';
+} from '../../src/node/packet/armor.js';
+import { PROTOCOL_VERSION } from '../../src/node/version.js';
+import { Cipher, PACKET_IDX_VERB } from '../../src/node/wire/packet.js';
 import { nativeCrypto } from '../../src/node/crypto/native-crypto.js';
 import { requireOrSkip } from '../support/requirements.js';
 import { poly1305 } from '../../src/node/crypto/poly1305.js';
 import { Salsa20 } from '../../src/node/crypto/salsa20.js';
 import { hex, loadVectors } from './crypto-vectors.js';
-import { lz4Decompress } from '../../src/node/lz4.js';
+import { lz4Decompress } from '../../src/node/packet/lz4.js';
 
 /** LZ4-expands a captured compressed payload; a decode failure fails the test. */
 function lz4BlockDecompress(block: Uint8Array, max: number): Buffer {
@@ -324,6 +325,8 @@ describe('armor: cipher choice', () => {
     expect(dataCipherFor(13)).toBe(3);
     expect(dataCipherFor(11)).toBe(1);
     expect(dataCipherFor(0)).toBe(1);
+    // a peer speaking our own protocol version gets AES-GMAC-SIV
+    expect(dataCipherFor(PROTOCOL_VERSION)).toBe(Cipher.AES_GMAC_SIV);
   });
 });
 

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
-import { dearmor } from '../../src/node/armor.js';
-import { FragmentReassembly } from '../../src/node/fragment-reassembly.js';
-import { lz4Decompress } from '../../src/node/lz4.js';
+import { dearmor } from '../../src/node/packet/armor.js';
+import { FragmentReassembly } from '../../src/node/packet/fragment-reassembly.js';
+import { lz4Decompress } from '../../src/node/packet/lz4.js';
 import { FragmentView, PacketView, isFragment } from '../../src/node/wire/packet.js';
 import { decodeVerbPayload } from '../../src/node/wire/payload.js';
 import { hexBuf, packetsJson, sessionRecords, vectorJson } from './zt-vectors.js';

@@ -10,8 +10,8 @@ import {
   signCom,
   verifyCom,
   type MemberKey,
-} from '../../src/node/certificate-of-membership.js';
-import { cooOwnsIp, cooSignedMessage, encodeCoo, parseCoo, signCoo, verifyCoo } from '../../src/node/certificate-of-ownership.js';
+} from '../../src/node/credentials/certificate-of-membership.js';
+import { cooOwnsIp, cooSignedMessage, encodeCoo, parseCoo, signCoo, verifyCoo } from '../../src/node/credentials/certificate-of-ownership.js';
 import { hexBuf, packetsJson } from './zt-vectors.js';
 
 const nodes = packetsJson().nodes;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseCom } from '../../src/node/certificate-of-membership.js';
-import { parseCoo } from '../../src/node/certificate-of-ownership.js';
-import { networkConfigFromController, requestMetadataFromDictionary, ruleFromObject } from '../../src/node/controller-config.js';
-import { Dictionary } from '../../src/node/dictionary.js';
-import { decodeNetworkConfig, encodeNetworkConfig } from '../../src/node/network-config.js';
-import type { ControllerNetworkConfig } from '../../src/node/network-controller.js';
-import { encodeRules } from '../../src/node/network-rules.js';
+import { parseCom } from '../../src/node/credentials/certificate-of-membership.js';
+import { parseCoo } from '../../src/node/credentials/certificate-of-ownership.js';
+import { networkConfigFromController, requestMetadataFromDictionary, ruleFromObject } from '../../src/node/controller-link/config-translation.js';
+import { Dictionary } from '../../src/node/wire/dictionary.js';
+import { decodeNetworkConfig, encodeNetworkConfig } from '../../src/node/network/network-config.js';
+import type { ControllerNetworkConfig } from '../../src/node/controller-link/controller-backend.js';
+import { encodeRules } from '../../src/node/network/network-rules.js';
 import { hexBuf, packetsJson, vectorPacket } from './zt-vectors.js';
 
 const dicts = packetsJson().networkConfigDictionaries.dictionaries;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dictionary, escapeValue, unescapeValue } from '../../src/node/dictionary.js';
+import { Dictionary, escapeValue, unescapeValue } from '../../src/node/wire/dictionary.js';
 import { hexBuf, packetsJson, vectorPacket } from './zt-vectors.js';
 
 describe('Dictionary', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
-import { FragmentReassembly, type ReassemblyResult } from '../../src/node/fragment-reassembly.js';
+import { FragmentReassembly, type ReassemblyResult } from '../../src/node/packet/fragment-reassembly.js';
 import { FragmentView, PacketView, buildPacket, fragmentPacket, isFragment } from '../../src/node/wire/packet.js';
 import { hexBuf, sessionRecords } from './zt-vectors.js';
 

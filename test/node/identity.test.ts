@@ -18,13 +18,13 @@ import {
   Identity,
   IdentityFormatError,
   isReservedAddress,
-} from '../../src/node/identity.js';
+} from '../../src/node/identity/identity.js';
 import {
   IdentityFileError,
   loadOrCreateIdentity,
   readIdentityFile,
   writeIdentityFiles,
-} from '../../src/node/identity-file.js';
+} from '../../src/node/identity/identity-file.js';
 import { hex, loadVectors } from './crypto-vectors.js';
 
 interface ValidVector {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lz4Compress, lz4Decompress } from '../../src/node/lz4.js';
+import { lz4Compress, lz4Decompress } from '../../src/node/packet/lz4.js';
 import { hexBuf, packetsJson, vectorJson } from './zt-vectors.js';
 
 interface Lz4Json {

@@ -9,7 +9,7 @@ import type {
   ControllerNetworkConfig,
   ControllerRule,
   NetworkControllerBackend,
-} from '../../src/node/network-controller.js';
+} from '../../src/node/controller-link/controller-backend.js';
 
 export interface MemoryNetwork {
   nwid: bigint;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { verifyCom } from '../../src/node/certificate-of-membership.js';
-import { verifyCoo } from '../../src/node/certificate-of-ownership.js';
-import { Dictionary } from '../../src/node/dictionary.js';
+import { verifyCom } from '../../src/node/credentials/certificate-of-membership.js';
+import { verifyCoo } from '../../src/node/credentials/certificate-of-ownership.js';
+import { Dictionary } from '../../src/node/wire/dictionary.js';
 import {
   decodeNetworkConfig,
   defaultNetworkConfig,
@@ -9,9 +9,9 @@ import {
   networkConfigFromDictionary,
   networkConfigToDictionary,
   requestMetadataDictionary,
-} from '../../src/node/network-config.js';
-import { decodeRules, encodeRules, ruleAccept, ruleDrop, ruleMatchEtherType, rulesOrDropAll } from '../../src/node/network-rules.js';
-import { filterFrame } from '../../src/node/rules-engine.js';
+} from '../../src/node/network/network-config.js';
+import { decodeRules, encodeRules, ruleAccept, ruleDrop, ruleMatchEtherType, rulesOrDropAll } from '../../src/node/network/network-rules.js';
+import { filterFrame } from '../../src/node/network/rules-engine.js';
 import { hexBuf, packetsJson, vectorPacket } from './zt-vectors.js';
 
 const nodes = packetsJson().nodes;

@@ -10,7 +10,8 @@ import {
   isFragment,
   verbName,
 } from '../../src/node/wire/packet.js';
-import { buildFrame, frameAroundPayload, frameInEthernet } from '../../src/node/ethernet-frame.js';
+import { ARP_REPLY, ARP_REQUEST, emitArp } from '../../src/netstack/wire/arp.js';
+import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet } from '../../src/node/network/ethernet-frame.js';
 import { emitFrame } from '../../src/node/wire/frame.js';
 import { hexBuf, packetsJson, sessionRecords } from './zt-vectors.js';
 
@@ -176,3 +177,21 @@ describe('packets and frames built in place', () => {
     expect(inPlace.byteOffset).toBe(packet.byteOffset + 24);
   });
 });
+
+describe('ARP requests seen by the overlay', () => {
+  const arp = (op: number): Buffer => {
+    const b = Buffer.alloc(28);
+    emitArp(b, 0, op, Buffer.from('32aa11223344', 'hex'), 0x0a000001, Buffer.alloc(6), 0x0a000002);
+    return b;
+  };
+
+  it('names the target of an IPv4 request, and nothing for replies, other protocols or short packets', () => {
+    expect(arpRequestTarget(arp(ARP_REQUEST))).toBe(0x0a000002);
+    expect(arpRequestTarget(arp(ARP_REPLY))).toBeNull();
+    const ipv6 = arp(ARP_REQUEST);
+    ipv6.writeUInt16BE(0x86dd, 2);
+    expect(arpRequestTarget(ipv6)).toBeNull();
+    expect(arpRequestTarget(arp(ARP_REQUEST).subarray(0, 27))).toBeNull();
+  });
+});
+

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ReplayWindow } from '../../src/node/replay-window.js';
+import { ReplayWindow } from '../../src/node/peer/replay-window.js';
 
 function id(n: bigint): Buffer {
   const b = Buffer.alloc(8);

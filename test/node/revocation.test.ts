@@ -13,8 +13,8 @@ import {
   signRevocation,
   verifyRevocation,
   type Revocation,
-} from '../../src/node/revocation.js';
-import { RevocationThresholds } from '../../src/node/revocation-thresholds.js';
+} from '../../src/node/credentials/revocation.js';
+import { RevocationThresholds } from '../../src/node/credentials/revocation-thresholds.js';
 import { emitNetworkCredentials, parseNetworkCredentials } from '../../src/node/wire/network-credentials.js';
 import { hexBuf, packetsJson } from './zt-vectors.js';
 

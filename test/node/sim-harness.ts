@@ -7,8 +7,8 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
-import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
-import { Identity } from '../../src/node/identity.js';
+import { endpoint, type Endpoint } from '../../src/node/peer/endpoint.js';
+import { Identity } from '../../src/node/identity/identity.js';
 import { Node, type NodeOptions, type PlanetSpec } from '../../src/node/node.js';
 import { Switchboard, type SwitchboardPort } from './switchboard.js';
 
@@ -134,8 +134,9 @@ export async function settle(): Promise<void> {
 
 import { parseIpv4 } from '../../src/netstack/addr.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
-import { Networks } from '../../src/node/networks.js';
-import type { NetworkControllerBackend } from '../../src/node/network-controller.js';
+import type { Networks, NetworksOptions } from '../../src/node/network/networks.js';
+import { assembleNode, type AssembledNode } from '../../src/node/node-assembly.js';
+import type { NetworkControllerBackend } from '../../src/node/controller-link/controller-backend.js';
 import { MemoryController } from './memory-controller.js';
 
 export interface NetSimNode extends SimNode {
@@ -168,8 +169,7 @@ export class NetSim extends Sim {
 
   startInfrastructure(): void {
     this.root = this.add('R', 0, '10.99.0.1');
-    const c = this.add('C', 1, '10.99.0.2');
-    this.controller = { ...c, nets: new Networks(c.node, { controller: this.controllerBackend, refreshMs: this.refreshMs }) };
+    this.controller = this.addWithNetworks('C', 1, '10.99.0.2', { controller: this.controllerBackend, refreshMs: this.refreshMs });
   }
 
   /** Restarts the root with the same identity and endpoint (its tables start empty). */
@@ -180,10 +180,16 @@ export class NetSim extends Sim {
   }
 
   addMember(name: string, idIndex: number, ip: string): NetSimNode {
-    const sn = this.add(name, idIndex, ip);
-    const m: NetSimNode = { ...sn, nets: new Networks(sn.node, { refreshMs: this.refreshMs }) };
+    const m = this.addWithNetworks(name, idIndex, ip, { refreshMs: this.refreshMs });
     this.members.set(name, m);
     return m;
+  }
+
+  /** A node with its networks, assembled as the daemon assembles one (add() starts it). */
+  private addWithNetworks(name: string, idIndex: number, ip: string, networks: NetworksOptions): NetSimNode {
+    let assembled: AssembledNode | null = null;
+    const sn = this.add(name, idIndex, ip, (o) => (assembled = assembleNode({ ...o, networks, start: false })).node);
+    return { ...sn, nets: assembled!.networks };
   }
 
   member(name: string): NetSimNode {

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/netstack/random.js';
-import type { Endpoint } from '../../src/node/endpoint.js';
-import { Identity } from '../../src/node/identity.js';
+import type { Endpoint } from '../../src/node/peer/endpoint.js';
+import { Identity } from '../../src/node/identity/identity.js';
 import { emitHello } from '../../src/node/wire/hello.js';
 import { buildPacket, FRAGMENT_INDICATOR, PACKET_MAX_LENGTH, Verb } from '../../src/node/wire/packet.js';
-import { armor } from '../../src/node/armor.js';
+import { armor } from '../../src/node/packet/armor.js';
 import { ep, Sim, type SimNode } from './sim-harness.js';
 
 let sim: Sim | null = null;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/node/crypto/c25519.js';
 import { Node } from '../../src/node/node.js';
 import { Verb } from '../../src/node/wire/packet.js';
-import { signWorld, WorldType, type World } from '../../src/node/world.js';
+import { signWorld, WorldType, type World } from '../../src/node/peer/world.js';
 import { ep, Sim } from './sim-harness.js';
 
 const M_INDEX = 5;

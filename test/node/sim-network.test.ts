@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../src/netstack/addr.js';
 import { ETHERTYPE_IPV4 } from '../../src/netstack/wire/ethernet.js';
-import { macIntForMember, macToBytes } from '../../src/node/network-mac.js';
+import { createNetStack } from '../../src/netstack/index.js';
+import type { StackFactoryOptions } from '../../src/node/network/network.js';
+import { macIntForMember, macToBytes } from '../../src/node/network/network-mac.js';
+import { Networks } from '../../src/node/network/networks.js';
 import { emitExtFrame } from '../../src/node/wire/frame.js';
 import { Verb } from '../../src/node/wire/packet.js';
 import { NetSim, NWID, tcpTransfer } from './sim-harness.js';
@@ -49,6 +52,29 @@ describe('network membership in simulation', () => {
     expect(netA.counters.get('multicast_out') + b.nets.get(NWID)!.counters.get('multicast_out')).toBeGreaterThan(0);
     expect(b.nets.get(NWID)!.counters.get('credentials_accepted')).toBeGreaterThan(0);
     for (const n of sim.nodes.values()) expect(n.node.counters.get('rx_exception')).toBe(0);
+  });
+});
+
+describe('stack factory', () => {
+  it('is told which network the stack is for, not left to parse it from the interface name', async () => {
+    sim = new NetSim();
+    sim.startInfrastructure();
+    const a = sim.add('A', 2, '10.99.0.3');
+    const asked: StackFactoryOptions[] = [];
+    const nets = new Networks(a.node, {
+      refreshMs: sim.refreshMs,
+      stackFactory: (o) => {
+        asked.push(o);
+        return createNetStack({ scheduler: a.node.scheduler, random: a.node.random, mac: o.mac, mtu: o.mtu, name: o.name });
+      },
+    });
+    const net = nets.join(NWID);
+    sim.backend.authorize(NWID, a.node.address);
+    expect(await sim.until(() => net.status === 'OK', 20_000)).toBe(true);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.nwid).toBe(NWID);
+    expect(Array.from(asked[0]!.mac)).toEqual(Array.from(net.mac));
+    nets.close();
   });
 });
 

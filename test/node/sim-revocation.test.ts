@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UdpSocket } from '../../src/netstack/socket-api.js';
-import { comRevocation, signRevocation } from '../../src/node/revocation.js';
+import { comRevocation, signRevocation } from '../../src/node/credentials/revocation.js';
 import { emitNetworkCredentials } from '../../src/node/wire/network-credentials.js';
 import { Verb } from '../../src/node/wire/packet.js';
 import { NetSim, NWID, type NetSimNode } from './sim-harness.js';

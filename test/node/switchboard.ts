@@ -5,8 +5,8 @@
  */
 import type { Scheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
-import { endpointKey, type Endpoint } from '../../src/node/endpoint.js';
-import type { ReceiveHandler, UdpTransport } from '../../src/node/udp-transport.js';
+import { endpointKey, type Endpoint } from '../../src/node/peer/endpoint.js';
+import type { ReceiveHandler, UdpTransport } from '../../src/node/transport/udp-transport.js';
 
 export interface SwitchboardOptions {
   latencyMs?: number;

@@ -7,20 +7,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealScheduler } from '../../src/netstack/clock.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
-import type { Endpoint } from '../../src/node/endpoint.js';
-import { Identity } from '../../src/node/identity.js';
-import type { Network } from '../../src/node/network.js';
-import { Networks } from '../../src/node/networks.js';
-import { checkPlanetAllowed, Node, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type PlanetSpec } from '../../src/node/node.js';
-import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
-import { createPrivatePlanet } from '../../src/node/world.js';
+import type { Endpoint } from '../../src/node/peer/endpoint.js';
+import { Identity } from '../../src/node/identity/identity.js';
+import type { Network } from '../../src/node/network/network.js';
+import type { Networks, NetworksOptions } from '../../src/node/network/networks.js';
+import { assembleNode, type AssembledNode } from '../../src/node/node-assembly.js';
+import { checkPlanetAllowed, planetFromWorld, REFUSE_BUILTIN_PLANET_ENV, type Node, type PlanetSpec } from '../../src/node/node.js';
+import { NativeUdpTransport, loopbackOnly } from '../../src/node/transport/udp-transport.js';
+import { createPrivatePlanet } from '../../src/node/peer/world.js';
 import { MemoryController } from './memory-controller.js';
 import { NWID, tcpTransfer, vectorIdentities } from './sim-harness.js';
 
 const sched = new RealScheduler();
 const ids = vectorIdentities();
-const started = new Set<Node>();
-const networks: Networks[] = [];
+const started = new Set<AssembledNode>();
 /** Members' config refresh period: short, so de-authorization is seen within seconds. */
 const REFRESH_MS = 5_000;
 const SIZE = 20 * 1024 * 1024;
@@ -43,7 +43,7 @@ interface Member {
 
 let planet: PlanetSpec;
 let backend: MemoryController;
-let root: Node;
+let root: AssembledNode;
 let rootPort: number;
 let a: Member;
 let b: Member;
@@ -62,24 +62,22 @@ async function openTransport(port = 0): Promise<NativeUdpTransport> {
   return t;
 }
 
-function startNode(idIndex: number, transport: NativeUdpTransport): Node {
-  const node = new Node({
+function startNode(idIndex: number, transport: NativeUdpTransport, networks: NetworksOptions = {}): AssembledNode {
+  const n = assembleNode({
     identity: Identity.fromString(ids[idIndex]!.secret),
     transport,
     scheduler: sched,
     planet,
     allowLoopbackPaths: true,
+    networks: { refreshMs: REFRESH_MS, ...networks },
   });
-  node.start();
-  started.add(node);
-  return node;
+  started.add(n);
+  return n;
 }
 
 async function startMember(idIndex: number): Promise<Member> {
   const t = await openTransport();
-  const node = startNode(idIndex, t);
-  const nets = new Networks(node, { refreshMs: REFRESH_MS });
-  networks.push(nets);
+  const { node, networks: nets } = startNode(idIndex, t);
   return { node, nets, net: nets.join(NWID), port: t.localEndpoints()[0]!.port };
 }
 
@@ -122,8 +120,7 @@ beforeAll(async () => {
   root = startNode(0, rootTransport);
   backend = new MemoryController(() => Date.now());
   backend.createNetwork(NWID);
-  const c = startNode(1, await openTransport());
-  networks.push(new Networks(c, { controller: backend, refreshMs: REFRESH_MS }));
+  startNode(1, await openTransport(), { controller: backend });
   a = await startMember(2);
   b = await startMember(3);
   d = await startMember(4);
@@ -131,7 +128,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  for (const n of networks) n.close();
   for (const n of started) n.stop();
 });
 
@@ -156,21 +152,21 @@ describe('nodes over real UDP on loopback', () => {
   }, 90_000);
 
   it('moves 20 MB intact over a direct path', async () => {
-    const relayed0 = root.counters.get('relayed');
+    const relayed0 = root.node.counters.get('relayed');
     const res = await transfer(a, b, 7001);
     expect(res.receivedBytes).toBe(SIZE);
     expect(res.receivedSha256).toBe(res.sentSha256);
     // 20 MB is over 7,000 packets: almost none of them went through the root
-    expect(root.counters.get('relayed') - relayed0).toBeLessThan(100);
+    expect(root.node.counters.get('relayed') - relayed0).toBeLessThan(100);
   }, 150_000);
 
   it('moves 20 MB intact relayed through the root', async () => {
-    const relayed0 = root.counters.get('relayed');
+    const relayed0 = root.node.counters.get('relayed');
     const res = await transfer(d, b, 7002);
     expect(res.receivedBytes).toBe(SIZE);
     expect(res.receivedSha256).toBe(res.sentSha256);
     expect(d.node.peer(b.node.address)!.paths.best(sched.now())).toBeUndefined();
-    expect(root.counters.get('relayed') - relayed0).toBeGreaterThan(7_000);
+    expect(root.node.counters.get('relayed') - relayed0).toBeGreaterThan(7_000);
   }, 150_000);
 
   it('recovers after the root restarts: relayed members reach each other again', async () => {
@@ -182,7 +178,7 @@ describe('nodes over real UDP on loopback', () => {
     root = startNode(0, await openTransport(rootPort));
     const members = [a, b, d];
     // members greet their root at least once per path heartbeat, so the new one learns them all
-    expect(await waitFor(() => members.every((m) => !!root.peer(m.node.address)?.paths.best(sched.now())), 40_000)).toBe(true);
+    expect(await waitFor(() => members.every((m) => !!root.node.peer(m.node.address)?.paths.best(sched.now())), 40_000)).toBe(true);
     expect(await pingUntilOk(d, b)).toMatchObject({ ok: true });
   }, 90_000);
 
@@ -198,6 +194,6 @@ describe('nodes over real UDP on loopback', () => {
     expect(await pingUntilOk(a, b)).toMatchObject({ ok: true });
     expect(a.net.status).toBe('OK');
     expect(b.net.status).toBe('OK');
-    for (const n of started) expect(n.counters.get('rx_exception')).toBe(0);
+    for (const n of started) expect(n.node.counters.get('rx_exception')).toBe(0);
   }, 90_000);
 });

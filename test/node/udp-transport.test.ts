@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { endpoint, type Endpoint } from '../../src/node/endpoint.js';
-import { NativeUdpTransport, loopbackOnly } from '../../src/node/udp-transport.js';
+import { endpoint, type Endpoint } from '../../src/node/peer/endpoint.js';
+import { NativeUdpTransport, loopbackOnly } from '../../src/node/transport/udp-transport.js';
 
 const open: NativeUdpTransport[] = [];
 /** Whether this host has IPv6 loopback; without it the IPv6 case says so and is skipped. */

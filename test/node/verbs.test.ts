@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cryptField } from '../../src/node/armor.js';
+import { cryptField } from '../../src/node/packet/armor.js';
 import { Reader, Writer } from '../../src/node/wire/bytes.js';
 import { readInetAddress, writeInetAddress } from '../../src/node/wire/inet-address.js';
 import { emitConfigPushAck, emitEcho } from '../../src/node/wire/echo.js';

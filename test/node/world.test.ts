@@ -10,7 +10,7 @@ import {
   verifyWorld,
   worldSignedMessage,
   type World,
-} from '../../src/node/world.js';
+} from '../../src/node/peer/world.js';
 import { hexBuf, vectorFile, vectorJson } from './zt-vectors.js';
 
 interface PlanetJson {

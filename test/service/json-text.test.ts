@@ -8,7 +8,7 @@ import { parseJson, stringifyJson } from '../../src/service/http/json-text.js';
 import { Router } from '../../src/service/http/router.js';
 import { ApiServer } from '../../src/service/http/server.js';
 import { statusJson } from '../../src/service/json-views.js';
-import type { Node } from '../../src/node/node.js';
+import type { Node } from '../../src/node/index.js';
 import { rawHttp } from '../support/raw-http.js';
 
 /** ZeroTier's own 63-bit planet id, which a double rounds to 1706756347787900400. */

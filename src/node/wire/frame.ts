@@ -3,7 +3,7 @@
  * ZeroTier addresses. EXT_FRAME (verb 7): network id, flags (1), [COM if flag 0x01, deprecated],
  * destination MAC (6), source MAC (6), ethertype, payload; OK(EXT_FRAME) carries the network id.
  */
-import { readCom, writeCom, type CertificateOfMembership } from '../certificate-of-membership.js';
+import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 
 export const FRAME_HEADER_LENGTH = 10;

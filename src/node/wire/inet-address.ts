@@ -3,7 +3,7 @@
  * are reserved forms stock nodes skip. In static IPs and routes the port field carries the prefix
  * length.
  */
-import { formatIpv6, ipv6Bytes } from '../endpoint.js';
+import { formatIpv6, ipv6Bytes } from '../peer/endpoint.js';
 import type { Reader, Writer } from './bytes.js';
 
 export interface InetAddress {

@@ -5,8 +5,8 @@
  * OK(MULTICAST_FRAME): network id, MAC, ADI, flags, [COM if 0x01], [gather results if 0x02].
  * ERROR(MULTICAST_FRAME) bodies carry network id, MAC and ADI.
  */
-import { readCom, writeCom, type CertificateOfMembership } from '../certificate-of-membership.js';
-import type { MulticastGroup } from '../multicast.js';
+import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
+import type { MulticastGroup } from '../network/multicast.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 import { readGatherResults, writeGatherResults, type GatherResults } from './multicast-gather.js';
 

@@ -4,8 +4,8 @@
  * gather results: total known (4), count in this packet (2), count × address (5) — the same
  * results OK(MULTICAST_FRAME) carries.
  */
-import { readCom, writeCom, type CertificateOfMembership } from '../certificate-of-membership.js';
-import type { MulticastGroup } from '../multicast.js';
+import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
+import type { MulticastGroup } from '../network/multicast.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 
 export const GATHER_FLAG_COM = 0x01;

@@ -1,5 +1,5 @@
 /** MULTICAST_LIKE (verb 9): one or more (network id (8), MAC (6), ADI (4)) tuples. */
-import type { MulticastGroup } from '../multicast.js';
+import type { MulticastGroup } from '../network/multicast.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 
 export const LIKE_TUPLE_LENGTH = 18;

@@ -3,9 +3,9 @@
  * capabilities, tags, revocations and certificates of ownership. Capabilities, tags and
  * revocations are framed (their bytes returned) but not interpreted: we grant none of them.
  */
-import { readCom, writeCom, type CertificateOfMembership } from '../certificate-of-membership.js';
-import { readCoo, writeCoo, type CertificateOfOwnership } from '../certificate-of-ownership.js';
-import { readRevocation, writeRevocation, type Revocation } from '../revocation.js';
+import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
+import { readCoo, writeCoo, type CertificateOfOwnership } from '../credentials/certificate-of-ownership.js';
+import { readRevocation, writeRevocation, type Revocation } from '../credentials/revocation.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 
 /** Bound per list, so a packet cannot make us walk thousands of entries. */

@@ -4,7 +4,7 @@
  * the IP and port. Paths of unknown address types are skipped.
  */
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
-import { ipv6Bytes } from '../endpoint.js';
+import { ipv6Bytes } from '../peer/endpoint.js';
 import { ipv4Bytes, readInetAddress, type InetAddress } from './inet-address.js';
 
 export const MAX_PUSHED_PATHS = 32;

@@ -2,7 +2,7 @@
  * RENDEZVOUS (verb 5): flags (1), the peer's address (5), port (2), address length (1: 4 or 16),
  * IP address. Sent by a root to both sides of a relayed conversation.
  */
-import { formatIpv6, ipv6Bytes } from '../endpoint.js';
+import { formatIpv6, ipv6Bytes } from '../peer/endpoint.js';
 import { Reader, Writer, fail, ok, type Parsed } from './bytes.js';
 import { formatIpv4, ipv4Bytes, type InetAddress } from './inet-address.js';
 
