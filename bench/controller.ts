@@ -26,7 +26,9 @@ const API_UPDATES = 2_000;
 const CONFIG_REQUESTS = 5_000;
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  const v = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  if (v === undefined) throw new Error('controller bench: percentile of no samples');
+  return v;
 }
 
 function memberAddress(i: number): string {

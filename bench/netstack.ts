@@ -7,16 +7,9 @@
  * figure is the CPU-bound rate of the stack itself; wall-clock time is what is measured.
  */
 import { createServer, connect, type AddressInfo } from 'node:net';
-import { VirtualScheduler } from '../src/netstack/clock.js';
-import { createNetStack } from '../src/netstack/index.js';
-import { SeededRandom } from '../src/netstack/random.js';
+import type { VirtualScheduler } from '../src/netstack/clock.js';
+import { connectTcp, SIM_ADDR_B, simStackPair, SimTcpWire } from '../src/netstack/sim-link.js';
 import type { TcpSocket } from '../src/netstack/socket-api.js';
-import type { NetStack, NetStackOptions } from '../src/netstack/stack-api.js';
-import { TcpLayer } from '../src/netstack/tcp/tcp-layer.js';
-import type { IpReceiveInfo, IpSender } from '../src/netstack/transport.js';
-
-const ADDR_A = 0x0a000001;
-const ADDR_B = 0x0a000002;
 
 interface Pair {
   sched: VirtualScheduler;
@@ -24,66 +17,44 @@ interface Pair {
   server: TcpSocket;
 }
 
-/** Direct IP "wire" between two TCP layers (used when no full stack is wired in). */
+const PORT = 5001;
+const HANDSHAKE_LIMIT_MS = 10_000;
+
+/** Two bare TCP layers on a zero-delay IP path (NETSTACK_BENCH_MODE=tcp, for comparison). */
 function layerPair(mtu: number): Pair {
-  const sched = new VirtualScheduler();
-  const layers: TcpLayer[] = [];
-  const mk = (addr: number, peer: () => TcpLayer): IpSender => ({
-    send(_p, src, dst, packet, offset) {
-      const info: IpReceiveInfo = { src, dst, ttl: 64, tos: 0, broadcast: false };
-      const seg = packet.subarray(offset);
-      sched.setTimer(0, () => peer().receive(info, seg));
-      return 0;
-    },
-    sourceFor: () => addr,
-    maxPayloadFor: () => mtu - 20,
-    isLocalAddress: (a) => a === addr || a === 0,
-  });
-  layers.push(new TcpLayer({ ip: mk(ADDR_A, () => layers[1]!), scheduler: sched, random: new SeededRandom(1) }));
-  layers.push(new TcpLayer({ ip: mk(ADDR_B, () => layers[0]!), scheduler: sched, random: new SeededRandom(2) }));
-  const listener = layers[1]!.socket();
-  listener.bind(0, 5001);
-  listener.listen(8);
-  const client = layers[0]!.socket();
-  client.connect(ADDR_B, 5001);
-  let server: TcpSocket | null = null;
-  sched.runUntil(() => (server ??= listener.accept()) !== null && client.state === 'ESTABLISHED', 10_000);
-  if (!server) throw new Error('netstack bench: handshake failed');
-  return { sched, client, server };
-}
-
-type StackFactory = (o: NetStackOptions) => NetStack;
-
-/** Full stacks, unless NETSTACK_BENCH_MODE=tcp asks for TCP layers joined directly (for comparison). */
-async function loadFactory(): Promise<StackFactory | null> {
-  return process.env.NETSTACK_BENCH_MODE === 'tcp' ? null : createNetStack;
+  const w = new SimTcpWire({ mtu });
+  const run = (d: () => boolean, l: number): boolean => w.sched.runUntil(d, l);
+  const { client, server } = connectTcp(
+    () => w.a.socket(),
+    () => w.b.socket(),
+    SIM_ADDR_B,
+    PORT,
+    run,
+    HANDSHAKE_LIMIT_MS,
+    8,
+  );
+  return { sched: w.sched, client, server };
 }
 
 /** Two full stacks (Ethernet/ARP/IPv4/TCP) over a zero-delay Ethernet link. */
-function stackPair(factory: StackFactory, mtu: number): Pair {
-  const sched = new VirtualScheduler();
-  const a = factory({ scheduler: sched, random: new SeededRandom(1), mac: Buffer.from([2, 0, 0, 0, 0, 1]), mtu, name: 'a' });
-  const b = factory({ scheduler: sched, random: new SeededRandom(2), mac: Buffer.from([2, 0, 0, 0, 0, 2]), mtu, name: 'b' });
-  a.setLinkOutput((f) => {
-    sched.setTimer(0, () => b.input(f));
-  });
-  b.setLinkOutput((f) => {
-    sched.setTimer(0, () => a.input(f));
-  });
-  a.addAddress(ADDR_A, 24);
-  b.addAddress(ADDR_B, 24);
-  const listener = b.tcpSocket();
-  listener.bind(0, 5001);
-  listener.listen(8);
-  const client = a.tcpSocket();
-  client.connect(ADDR_B, 5001);
-  let server: TcpSocket | null = null;
-  sched.runUntil(() => (server ??= listener.accept()) !== null && client.state === 'ESTABLISHED', 10_000);
-  if (!server) throw new Error('netstack bench: full-stack handshake failed');
-  return { sched, client, server };
+function stackPair(mtu: number): Pair {
+  const seg = simStackPair({ mtu });
+  const [a, b] = [seg.stacks[0]!, seg.stacks[1]!];
+  const run = (d: () => boolean, l: number): boolean => seg.sched.runUntil(d, l);
+  const { client, server } = connectTcp(
+    () => a.tcpSocket(),
+    () => b.tcpSocket(),
+    SIM_ADDR_B,
+    PORT,
+    run,
+    HANDSHAKE_LIMIT_MS,
+    8,
+  );
+  return { sched: seg.sched, client, server };
 }
 
-let factory: StackFactory | null = null;
+/** Full stacks, unless NETSTACK_BENCH_MODE=tcp asks for TCP layers joined directly. */
+const fullStack = process.env.NETSTACK_BENCH_MODE !== 'tcp';
 
 interface Result {
   gbps: number;
@@ -93,7 +64,7 @@ interface Result {
 }
 
 function runStack(mtu: number, bytes: number): Result {
-  const { sched, client, server } = factory ? stackPair(factory, mtu) : layerPair(mtu);
+  const { sched, client, server } = fullStack ? stackPair(mtu) : layerPair(mtu);
   const block = Buffer.alloc(1 << 16, 0x5a);
   let sent = 0;
   let received = 0;
@@ -179,8 +150,7 @@ async function runKernel(bytes: number): Promise<Result> {
 }
 
 export async function run({ json }: { json: boolean }): Promise<void> {
-  factory = await loadFactory();
-  const mode = factory ? 'full stack (Ethernet + ARP + IPv4 + TCP)' : 'tcp only (NETSTACK_BENCH_MODE=tcp)';
+  const mode = fullStack ? 'full stack (Ethernet + ARP + IPv4 + TCP)' : 'tcp only (NETSTACK_BENCH_MODE=tcp)';
   const bytes = Number(process.env.NETSTACK_BENCH_MB ?? 400) * 1024 * 1024;
   let peakRss = process.memoryUsage().rss;
   const sample = setInterval(() => {
@@ -218,7 +188,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
         cpu_ms_per_mb_mtu2800: round(r2800.cpuMsPerMB),
         ref_cpu_ms_per_mb: round(ref.cpuMsPerMB),
         peak_rss_mb: Math.round(peakRss / 1048576),
-        mode: factory ? 'stack' : 'tcp',
+        mode: fullStack ? 'stack' : 'tcp',
         bytes,
       }) + '\n',
     );

@@ -51,21 +51,25 @@ export class ControllerApi {
   mount(router: Router): void {
     const seg = '([^/]+)';
     const wrap = (h: (req: ApiRequest) => ApiResponse) => (req: ApiRequest) => this.guard(req, h);
+    // The patterns below carry one `seg` capture per name the handler takes, so the captures are
+    // there by construction.
+    const onNetwork = (h: (nwid: string, req: ApiRequest) => ApiResponse) => wrap((r) => h(r.params[0]!, r));
+    const onMember = (h: (nwid: string, id: string, req: ApiRequest) => ApiResponse) => wrap((r) => h(r.params[0]!, r.params[1]!, r));
     router
       .add('GET', '/controller', wrap(() => this.getController()))
       .add('GET', '/controller/network', wrap(() => ({ status: 200, body: this.store.listNetworkIds() })))
       .add('POST', '/controller/network', wrap((r) => this.createRandom(r.body)))
       .add('PUT', '/controller/network', wrap((r) => this.createRandom(r.body)))
-      .add('GET', `/controller/network/${seg}`, wrap((r) => this.getNetwork(r.params[0])))
-      .add('POST', `/controller/network/${seg}`, wrap((r) => this.postNetwork(r.params[0], r.body)))
-      .add('PUT', `/controller/network/${seg}`, wrap((r) => this.postNetwork(r.params[0], r.body)))
-      .add('DELETE', `/controller/network/${seg}`, wrap((r) => this.deleteNetwork(r.params[0])))
-      .add('GET', `/controller/network/${seg}/member`, wrap((r) => this.listMembers(r.params[0])))
-      .add('GET', `/controller/network/${seg}/active`, wrap((r) => this.listActive(r.params[0])))
-      .add('GET', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.getMember(r.params[0], r.params[1])))
-      .add('POST', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.postMember(r.params[0], r.params[1], r.body)))
-      .add('PUT', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.postMember(r.params[0], r.params[1], r.body)))
-      .add('DELETE', `/controller/network/${seg}/member/${seg}`, wrap((r) => this.deleteMember(r.params[0], r.params[1])));
+      .add('GET', `/controller/network/${seg}`, onNetwork((nwid) => this.getNetwork(nwid)))
+      .add('POST', `/controller/network/${seg}`, onNetwork((nwid, r) => this.postNetwork(nwid, r.body)))
+      .add('PUT', `/controller/network/${seg}`, onNetwork((nwid, r) => this.postNetwork(nwid, r.body)))
+      .add('DELETE', `/controller/network/${seg}`, onNetwork((nwid) => this.deleteNetwork(nwid)))
+      .add('GET', `/controller/network/${seg}/member`, onNetwork((nwid) => this.listMembers(nwid)))
+      .add('GET', `/controller/network/${seg}/active`, onNetwork((nwid) => this.listActive(nwid)))
+      .add('GET', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id) => this.getMember(nwid, id)))
+      .add('POST', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id, r) => this.postMember(nwid, id, r.body)))
+      .add('PUT', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id, r) => this.postMember(nwid, id, r.body)))
+      .add('DELETE', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id) => this.deleteMember(nwid, id)));
   }
 
   private guard(req: ApiRequest, h: (req: ApiRequest) => ApiResponse): ApiResponse {

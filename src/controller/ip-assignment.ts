@@ -34,8 +34,9 @@ function parseIpv6(text: string): bigint | null {
     }
     return out;
   };
-  const left = parseGroups(halves[0]);
-  const right = halves.length === 2 ? parseGroups(halves[1]) : [];
+  // split() always yields at least one piece, and two when there is one '::'.
+  const left = parseGroups(halves[0]!);
+  const right = halves.length === 2 ? parseGroups(halves[1]!) : [];
   if (!left || !right) return null;
   const missing = 8 - left.length - right.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return null;

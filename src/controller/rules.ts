@@ -120,9 +120,10 @@ export function isKnownRule(raw: unknown): boolean {
 export function normalizeRule(raw: unknown, field: string): RuleObject {
   if (!isObject(raw)) throw new FieldError(field, 'must be an object');
   const type = raw.type;
-  if (typeof type !== 'string' || !Object.hasOwn(RULE_FIELDS, type)) throw new FieldError(`${field}.type`, `unknown rule type ${JSON.stringify(type)}`);
+  const fields = typeof type === 'string' && Object.hasOwn(RULE_FIELDS, type) ? RULE_FIELDS[type] : undefined;
+  if (typeof type !== 'string' || fields === undefined) throw new FieldError(`${field}.type`, `unknown rule type ${JSON.stringify(type)}`);
   const out: RuleObject = { type };
-  for (const [name, kind] of Object.entries(RULE_FIELDS[type])) {
+  for (const [name, kind] of Object.entries(fields)) {
     const v = raw[name];
     if (v === undefined) {
       if (kind === 'icmpCode') out[name] = null;

@@ -188,7 +188,7 @@ export class ControllerStore {
       );
     }
     for (let v = version; v < SCHEMA_VERSION; v++) {
-      const step = MIGRATIONS[v];
+      const step = MIGRATIONS[v]!; // v < SCHEMA_VERSION = MIGRATIONS.length
       this.db.transaction(() => {
         step(this.db);
         this.db.pragma(`user_version = ${v + 1}`);

@@ -5,8 +5,7 @@
  * ztnc.port and authtoken.secret as the daemon writes them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { expect } from 'vitest';
@@ -51,14 +50,6 @@ export async function runProgram(name: ProgramName, args: string[], opts: { cwd?
       },
     );
   });
-}
-
-export function tempHome(prefix = 'ztnc-cli-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }
 
 export const FAKE_ADDRESS = '3ce329f872';

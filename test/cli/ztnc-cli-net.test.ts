@@ -4,7 +4,8 @@
  * SQLite database served by the real local API server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_ADDRESS, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { FAKE_ADDRESS, runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
   expectOneLineError(r, code, pattern, /^ztnc-cli: /);
@@ -16,7 +17,7 @@ describe('ztnc-cli net commands', () => {
   const cli = (...args: string[]): Promise<ProgramResult> => runProgram('ztnc-cli', ['-D', home, ...args]);
 
   beforeAll(async () => {
-    home = tempHome();
+    home = tempDir('ztnc-cli-');
     d = await startFakeDaemon(home, { controller: true });
   });
 
@@ -136,7 +137,7 @@ describe('ztnc-cli net commands', () => {
   });
 
   it('a daemon without a controller is told apart from an unknown network', async () => {
-    const other = tempHome();
+    const other = tempDir('ztnc-cli-');
     const plain = await startFakeDaemon(other);
     try {
       const r = await runProgram('ztnc-cli', ['-D', other, 'net', 'list']);

@@ -4,7 +4,8 @@
  * and API error as one line on stderr.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 const NWID = '8056c2e21c000001';
 const PEER = '10.147.17.20';
@@ -23,7 +24,7 @@ describe('ztnc-cli ping', () => {
   }
 
   beforeAll(async () => {
-    home = tempHome();
+    home = tempDir('ztnc-cli-');
     d = await startFakeDaemon(home);
   });
 

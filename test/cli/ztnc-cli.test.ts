@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VERSION_TEXT } from '../../src/service/json-views.js';
 import { parseJson } from '../../src/service/http/json-text.js';
-import { FAKE_ADDRESS, FAKE_PLANET_ID, FAKE_VERSION, removeDir, runProgram, startFakeDaemon, tempHome, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { FAKE_ADDRESS, FAKE_PLANET_ID, FAKE_VERSION, runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 const NWID = '8056c2e21c000001';
 
@@ -35,7 +36,7 @@ describe('ztnc-cli against the local API', () => {
   let d: FakeDaemon;
 
   beforeAll(async () => {
-    home = tempHome();
+    home = tempDir('ztnc-cli-');
     d = await startFakeDaemon(home);
   });
 
@@ -194,7 +195,7 @@ describe('ztnc-cli against the local API', () => {
   });
 
   it('finds the port from -p, ztnc.port, local.conf; the token from -T or authtoken.secret', async () => {
-    const other = tempHome();
+    const other = tempDir('ztnc-cli-');
     try {
       // -p and -T given: no home files needed
       expect((await cli(['-D', other, '-p', String(d.port), '-T', d.token, 'info'])).code).toBe(0);
@@ -218,7 +219,7 @@ describe('ztnc-cli against the local API', () => {
 
   it('a wrong token, a missing token file, a daemon not running and a bad ztnc.port are one clear line', async () => {
     expectError(await cli(['-D', home, '-T', 'wrongtoken', 'info']), 1, /refused the auth token from -T \(HTTP 401\)/);
-    const empty = tempHome();
+    const empty = tempDir('ztnc-cli-');
     try {
       expectError(await cli(['-D', empty, 'listnetworks']), 1, /authtoken\.secret not found: is ztnc-service running/);
       writeFileSync(join(empty, 'authtoken.secret'), 'sometoken');

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Identity, parseWorld, verifyWorld, WorldType } from '../../src/node/index.js';
 import { readPlanetFile } from '../../src/service/planet-setup.js';
 import { VECTORS_DIR } from '../support/vectors.js';
-import { removeDir, runProgram, tempHome, type ProgramResult } from './harness.js';
+import { runProgram, type ProgramResult } from './harness.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 interface IdentityVector {
   name: string;
@@ -54,7 +55,7 @@ describe('ztnc-idtool', () => {
   };
 
   beforeAll(() => {
-    dir = tempHome('ztnc-idtool-');
+    dir = tempDir('ztnc-idtool-');
   });
 
   afterAll(() => {

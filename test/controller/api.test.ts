@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VECTORS_DIR } from '../support/vectors.js';
+import { VECTORS_DIR, vectorEntry } from '../support/vectors.js';
 import { type ControllerHarness, NODE_ADDRESS, obj, removeDir, startController, tempDir } from './harness.js';
 
 interface StockRequest {
@@ -16,8 +16,8 @@ const vectors = JSON.parse(readFileSync(join(VECTORS_DIR, 'packets.json'), 'utf8
 };
 const stock = vectors.controllerApi;
 const NWID = '3ce329f872000001';
-const A = vectors.nodes.A;
-const B = vectors.nodes.B;
+const A = vectorEntry(vectors.nodes, 'A', 'nodes');
+const B = vectorEntry(vectors.nodes, 'B', 'nodes');
 const TIME_FIELDS = new Set(['creationTime', 'lastAuthorizedTime', 'clock']);
 const STOCK_METADATA = { majorVersion: 1, minorVersion: 14, revision: 1, protocolVersion: 12, rulesEngineRev: 1 };
 
@@ -49,7 +49,8 @@ describe('controller JSON API', () => {
   });
 
   it('replays the stock session: same JSON, same revisions, same addresses', async () => {
-    const [netReq, memberB] = stock.requests;
+    const netReq = vectorEntry(stock.requests, 0, 'controllerApi.requests');
+    const memberB = vectorEntry(stock.requests, 1, 'controllerApi.requests');
     const net = await h.call(netReq.method, netReq.path, netReq.body);
     expect(net.status).toBe(200);
     expectStockShape(net.body, netReq.response);
@@ -66,7 +67,7 @@ describe('controller JSON API', () => {
     expect(ask(A)).toEqual({ ok: false, error: 'ACCESS_DENIED' });
     expect((await h.call('GET', `/controller/network/${NWID}/member`)).body).toEqual({ [A.address]: 1, [B.address]: 1 });
 
-    const memberA = stock.requests[5];
+    const memberA = vectorEntry(stock.requests, 5, 'controllerApi.requests');
     const a = await h.call(memberA.method, memberA.path, memberA.body);
     expectStockShape(a.body, memberA.response);
 

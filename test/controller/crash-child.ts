@@ -7,6 +7,7 @@ import { Router } from '../../src/service/http/router.js';
 import { ApiServer } from '../../src/service/http/server.js';
 
 const dir = process.argv[2];
+if (dir === undefined) throw new Error('usage: crash-child.ts <state dir>');
 const logger = pino({ level: 'silent' });
 const token = loadOrCreateAuthToken(join(dir, 'authtoken.secret'));
 const controller = new NetworkController({ dbFile: join(dir, 'controller.db'), nodeAddress: '3ce329f872', logger, backupIntervalMs: 0 });

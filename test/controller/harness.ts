@@ -1,12 +1,13 @@
 /** A real controller behind a real local API server, over a database file in a temp dir. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { NetworkController } from '../../src/controller/index.js';
 import { loadOrCreateAuthToken } from '../../src/service/http/auth-token.js';
 import { Router } from '../../src/service/http/router.js';
 import { ApiServer } from '../../src/service/http/server.js';
+
+// The controller suites get the shared temp dirs from here too.
+export { removeDir, tempDir } from '../support/temp-dir.js';
 
 export const NODE_ADDRESS = '3ce329f872';
 
@@ -24,14 +25,6 @@ export interface ControllerHarness {
   controller: NetworkController;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
   stop(): Promise<void>;
-}
-
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ztnc-controller-'));
-}
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }
 
 export async function startController(dir: string, opts: { maxBodyBytes?: number; now?: () => number } = {}): Promise<ControllerHarness> {

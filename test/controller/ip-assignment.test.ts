@@ -9,7 +9,7 @@ describe('IP address computation', () => {
     for (let i = 0; i < 500; i++) {
       const b = randomBytes(16);
       // Zero some groups so runs of zeros are common.
-      for (let g = 0; g < 8; g++) if (b[g] & 1) b.writeUInt16BE(0, g * 2);
+      for (let g = 0; g < 8; g++) if (b[g]! & 1) b.writeUInt16BE(0, g * 2);
       samples.push(BigInt(`0x${b.toString('hex')}`));
     }
     for (const v of samples) {

@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VECTORS_DIR } from '../support/vectors.js';
+import { VECTORS_DIR, vectorEntry } from '../support/vectors.js';
 import { type ControllerHarness, NODE_ADDRESS, obj, removeDir, startController, tempDir } from './harness.js';
 
 const vectors = JSON.parse(readFileSync(join(VECTORS_DIR, 'packets.json'), 'utf8')) as {
   nodes: Record<string, { address: string; identityPublic: string }>;
 };
-const A = vectors.nodes.A;
+const A = vectorEntry(vectors.nodes, 'A', 'nodes');
 const METADATA = { majorVersion: 1, minorVersion: 14, revision: 1, protocolVersion: 12, rulesEngineRev: 1 };
 
 describe('controller bodies from UIs and the rule compiler', () => {

@@ -3,10 +3,10 @@
  * network, two container daemons, python3's http.server under the library in A and curl under the
  * library in B. Every step is printed, the page arrives intact, and nothing is left behind.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import { runDemo } from '../../src/demo/demo.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { processesMentioning } from './leftovers.js';
@@ -43,7 +43,7 @@ describe.runIf(requireOrSkip(needPrograms('make', 'cc', 'python3', 'curl'), 'dem
   it('names the failing step, stops at once when a daemon dies, and still cleans up', async () => {
     interceptLibrary();
     // Commands that exist but whose daemon dies at start, as with a broken home or planet.
-    const bin = mkdtempSync(join(tmpdir(), 'ztnc-broken-bin-'));
+    const bin = tempDir('ztnc-broken-bin-');
     try {
       writeFileSync(join(bin, 'ztnc-service'), '#!/bin/sh\necho "ztnc-service: planet: truncated file" >&2\nexit 1\n');
       for (const n of ['ztnc-cli', 'ztnc-intercept']) writeFileSync(join(bin, n), '#!/bin/sh\nexit 1\n');
@@ -65,7 +65,7 @@ describe.runIf(requireOrSkip(needPrograms('make', 'cc', 'python3', 'curl'), 'dem
       // The cluster's temp dir (made under `base`) is gone again.
       expect(readdirSync(base)).toEqual([]);
     } finally {
-      rmSync(bin, { recursive: true, force: true });
+      removeDir(bin);
     }
   }, 60_000);
 });

@@ -5,24 +5,24 @@
  * docker-test layout the Docker path relies on.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import { dockerTestDir, MATRIX_TESTS, MatrixRunner } from '../../src/demo/matrix.js';
 import { programBinDir } from '../support/programs.js';
 import { run } from '../../src/demo/processes.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
 
 describe.runIf(requireOrSkip(needPrograms('bash', 'curl', 'python3', 'sha256sum'), 'matrix monitor'))('matrix monitor', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ztnc-monitor-'));
+  const dir = tempDir('ztnc-monitor-');
   let server: Server | null = null;
 
   afterAll(async () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 
   it('writes OK.<test> over the kernel loopback (no daemon, no library): the checks themselves hold', async () => {
@@ -43,7 +43,7 @@ describe.runIf(requireOrSkip(needPrograms('bash', 'curl', 'python3', 'sha256sum'
   it('writes FAIL.<test> naming the check when the fetched bytes differ', async () => {
     const promised = randomBytes(4096);
     const served = Buffer.from(promised);
-    served[100] ^= 0xff;
+    served[100] = served[100]! ^ 0xff;
     server = createServer((_req, res) => res.end(served));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;

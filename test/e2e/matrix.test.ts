@@ -4,10 +4,10 @@
  * and a monitor "container", each its own ztnc-service), and the monitor's OK.<test> file must
  * hold what was checked. Results go to a temp dir.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import { MATRIX_TESTS, MatrixRunner } from '../../src/demo/matrix.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { combine, needPrograms, requireOrSkip, type Requirement } from '../support/requirements.js';
@@ -64,7 +64,7 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
 describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_PROGRAMS)), 'compatibility matrix'))(
   'compatibility matrix: real servers in one container, clients in another, across daemons',
   () => {
-    const results = mkdtempSync(join(tmpdir(), 'ztnc-matrix-results-'));
+    const results = tempDir('ztnc-matrix-results-');
     let runner: MatrixRunner | null = null;
 
     beforeAll(async () => {
@@ -76,7 +76,7 @@ describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_
 
     afterAll(async () => {
       await runner?.stop();
-      rmSync(results, { recursive: true, force: true });
+      removeDir(results);
     }, 60_000);
 
     for (const test of MATRIX_TESTS) {

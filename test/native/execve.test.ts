@@ -1,13 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import { BINDING_RELATIVE_PATH, execve, isSystemError } from '../../src/native/binding.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ztnc-execve-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('ztnc-execve-');
+afterAll(() => removeDir(dir));
 
 // a plain .mjs loading the built addon directly, so the script runs under bare node
 const script = join(dir, 'rerun.mjs');

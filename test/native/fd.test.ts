@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { constants as fsConstants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 import {
   closeFd,
   fstatIno,
@@ -20,7 +20,6 @@ import {
 } from '../../src/native/binding.js';
 
 const opened: number[] = [];
-const dirs: string[] = [];
 
 function track(...fds: number[]): number[] {
   opened.push(...fds);
@@ -37,14 +36,9 @@ function closeQuietly(fd: number): void {
 
 afterEach(() => {
   for (const fd of opened.splice(0)) closeQuietly(fd);
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'ztnc-fd-'));
-  dirs.push(d);
-  return d;
-}
 
 function thrown(fn: () => unknown): SystemError {
   try {
@@ -106,7 +100,7 @@ describe('socketpair and sendFds/recvFds data', () => {
 
 describe('fd passing with SCM_RIGHTS', () => {
   it('passes a pipe (FIFO) write end that works on the other side', () => {
-    const fifo = join(tempDir(), 'pipe');
+    const fifo = join(tempDir('ztnc-fd-'), 'pipe');
     execFileSync('mkfifo', [fifo]);
     const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const writer = openSync(fifo, fsConstants.O_WRONLY);
@@ -136,7 +130,7 @@ describe('fd passing with SCM_RIGHTS', () => {
   });
 
   it('passes several fds in one message', () => {
-    const dir = tempDir();
+    const dir = tempDir('ztnc-fd-');
     const files = [0, 1, 2].map((i) => openSync(join(dir, `f${i}`), 'w'));
     track(...files);
     const [a, b] = track(...socketpair('seqpacket'));
@@ -149,7 +143,7 @@ describe('fd passing with SCM_RIGHTS', () => {
   });
 
   it('reports MSG_CTRUNC when more fds arrive than there is room for', () => {
-    const dir = tempDir();
+    const dir = tempDir('ztnc-fd-');
     const files = [0, 1, 2].map((i) => openSync(join(dir, `g${i}`), 'w'));
     track(...files);
     const [a, b] = track(...socketpair('seqpacket'));
@@ -174,7 +168,7 @@ describe('SO_PEERCRED', () => {
   });
 
   it('names the connecting child process on an accepted Unix socket', async () => {
-    const path = join(tempDir(), 'ctl.sock');
+    const path = join(tempDir('ztnc-fd-'), 'ctl.sock');
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(path, resolve));
     const child = spawn(process.execPath, [
@@ -211,7 +205,7 @@ describe('errors come back as errno', () => {
   });
 
   it('ENOTSOCK, EPIPE and EINVAL with the failing syscall named', () => {
-    const file = openSync(join(tempDir(), 'plain'), 'w');
+    const file = openSync(join(tempDir('ztnc-fd-'), 'plain'), 'w');
     track(file);
     const notSock = thrown(() => peerCred(file));
     expect(notSock.code).toBe('ENOTSOCK');
@@ -265,7 +259,7 @@ describe('net.Socket over a socketpair end', () => {
     const [a, b] = socketpair('stream');
     track(b);
     const sock = socketFromFd(a);
-    const file = openSync(join(tempDir(), 'h'), 'w');
+    const file = openSync(join(tempDir('ztnc-fd-'), 'h'), 'w');
     track(file);
     const got = new Promise<Buffer>((resolve) => sock.once('data', resolve));
     sendFds(b, Buffer.from('hello'), [file]);

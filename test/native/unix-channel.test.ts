@@ -1,18 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 import { closeFd, peerCred, socketpair, takeUnixSocket } from '../../src/native/binding.js';
 import { UnixChannel } from '../../src/native/unix-channel.js';
 
 const channels: UnixChannel[] = [];
-const dirs: string[] = [];
 
 afterEach(() => {
   for (const c of channels.splice(0)) c.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 function pair(type: 'stream' | 'seqpacket', opts: ConstructorParameters<typeof UnixChannel>[1] = {}): [UnixChannel, UnixChannel] {
@@ -24,8 +23,7 @@ function pair(type: 'stream' | 'seqpacket', opts: ConstructorParameters<typeof U
 }
 
 function tempFile(name: string): { path: string; fd: number } {
-  const d = mkdtempSync(join(tmpdir(), 'ztnc-chan-'));
-  dirs.push(d);
+  const d = tempDir('ztnc-chan-');
   const path = join(d, name);
   return { path, fd: openSync(path, 'w') };
 }
@@ -131,8 +129,7 @@ describe('UnixChannel', () => {
   });
 
   it('takes over a connection accepted by net.Server and passes a socketpair end both ways', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'ztnc-chan-'));
-    dirs.push(d);
+    const d = tempDir('ztnc-chan-');
     const path = join(d, 'ctl.sock');
     const server = net.createServer({ pauseOnConnect: true });
     await new Promise<void>((resolve) => server.listen(path, resolve));

@@ -4,11 +4,14 @@
  * into a temp dir, and child processes run with or without the library.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { removeDir, tempDir as makeTempDir } from '../support/temp-dir.js';
+
+// The netcon suites get the shared wait from here too.
+export { waitFor } from '../support/wait.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHIM = join(ROOT, 'native', 'intercept', 'libztintercept.so');
@@ -36,10 +39,10 @@ export function prepare(): Promise<void> {
   return prepared;
 }
 
-/** A private temp dir (mode 0700, as the daemon requires for its socket directory). */
+/** A private temp dir (mode 0700, as the daemon requires for its socket directory) with its remover. */
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const dir = makeTempDir(prefix);
+  return { dir, remove: () => removeDir(dir) };
 }
 
 export interface Daemon {
@@ -163,12 +166,3 @@ export function compileC(name: string, dir: string): string {
   return out;
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

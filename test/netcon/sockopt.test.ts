@@ -22,7 +22,7 @@ import {
   TCP,
   TCP_INFO_SIZE,
 } from '../../src/netcon/sockopt.js';
-import { ip, makeSegment } from '../netstack/stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);

@@ -14,7 +14,7 @@ import {
   parseIcmp,
 } from '../../src/netstack/wire/icmp.js';
 import { emitIpv4Header, Ipv4Header, parseIpv4 } from '../../src/netstack/wire/ipv4.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 // An echo request as Linux ping(8) sends it (id 0x1234, seq 1, 8 data bytes 00..07)
 const ECHO = Buffer.from('0800' + 'd9ba' + '1234' + '0001' + '0001020304050607', 'hex');
@@ -54,7 +54,7 @@ describe('wire/icmp', () => {
     const m = new IcmpMessage();
     expect(parseIcmp(ECHO.subarray(0, 7), m)).toBe(IcmpParseError.Truncated);
     const bad = Buffer.from(ECHO);
-    bad[9] ^= 0xff;
+    bad[9] = bad[9]! ^ 0xff;
     expect(parseIcmp(bad, m)).toBe(IcmpParseError.BadChecksum);
   });
 
@@ -129,7 +129,7 @@ describe('ICMP in the stack', () => {
     b.input(fromX(1, ECHO, { dst: ip(10, 0, 0, 255), ethDst: Buffer.alloc(6, 0xff) }));
     seg.sched.advance(1);
     expect(ipPacketsFrom(seg, 1)).toHaveLength(0);
-    expect(b.counters().icmp.rx_echo_broadcast_ignored).toBe(1);
+    expect(b.counters().icmp!.rx_echo_broadcast_ignored).toBe(1);
   });
 
   it('sends protocol unreachable for an unknown protocol, quoting the packet', () => {
@@ -160,11 +160,11 @@ describe('ICMP in the stack', () => {
     const { seg, b } = setup();
     for (let i = 0; i < 500; i++) b.input(fromX(17, Buffer.from('0001' + '1000' + '0008' + '0000', 'hex'), { id: i }));
     seg.sched.advance(1);
-    expect(b.counters().icmp.tx_dest_unreach).toBe(50);
-    expect(b.counters().icmp.tx_error_rate_limited).toBe(450);
+    expect(b.counters().icmp!.tx_dest_unreach).toBe(50);
+    expect(b.counters().icmp!.tx_error_rate_limited).toBe(450);
     seg.sched.advance(1000);
     for (let i = 0; i < 500; i++) b.input(fromX(17, Buffer.from('0001' + '1000' + '0008' + '0000', 'hex'), { id: i }));
-    expect(b.counters().icmp.tx_dest_unreach).toBe(100);
+    expect(b.counters().icmp!.tx_dest_unreach).toBe(100);
   });
 
   it('reassembly timeout sends time exceeded when the first fragment came', () => {

@@ -68,7 +68,7 @@ describe('wire/ipv4', () => {
     short.writeUInt16BE(10, 2);
     expect(parseIpv4(short, h)).toBe(Ipv4ParseError.BadTotalLength);
     const bad = Buffer.from(p);
-    bad[8] ^= 1;
+    bad[8] = bad[8]! ^ 1;
     expect(parseIpv4(bad, h)).toBe(Ipv4ParseError.BadChecksum);
     // link padding after the datagram is allowed
     expect(parseIpv4(Buffer.concat([p, Buffer.alloc(6)]), h)).toBe(0);

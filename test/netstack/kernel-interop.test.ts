@@ -4,10 +4,10 @@
  * Every transfer is checked by SHA-256 in both directions.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import { attachTap, type FrameEndpoint, type TapLink } from '../../src/native/tap-link.js';
 import { parseIpv4, parseMac } from '../../src/netstack/addr.js';
 import { RealScheduler } from '../../src/netstack/clock.js';
@@ -207,7 +207,7 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
     link?.close();
     stack?.close();
     net?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) removeDir(dir);
     link = stack = net = dir = undefined;
   });
 
@@ -224,7 +224,7 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
     }
     link = attachTap(endpoint, net.fd);
     net.releaseFd();
-    dir = mkdtempSync(join(tmpdir(), 'ztnc-kernel-'));
+    dir = tempDir('ztnc-kernel-');
     const payload = randomBytes(TRANSFER_BYTES);
     const payloadFile = join(dir, 'payload');
     writeFileSync(payloadFile, payload);

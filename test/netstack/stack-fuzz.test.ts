@@ -9,7 +9,7 @@ import { SeededRandom } from '../../src/netstack/random.js';
 import type { PingResult } from '../../src/netstack/stack-api.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
 import { checksum, finish, pseudoHeaderSum, sum16 } from '../../src/netstack/wire/checksum.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);
@@ -169,17 +169,17 @@ describe('stack fuzz', () => {
     const c = b.counters();
     if (process.env.FUZZ_VERBOSE) process.stderr.write(JSON.stringify(c, null, 1) + '\n');
     // nothing escaped into a catch-all
-    expect(c.link.rx_internal_error ?? 0).toBe(0);
-    expect(c.ipv4.rx_transport_exception ?? 0).toBe(0);
-    expect(c.tcp.rx_internal_error ?? 0).toBe(0);
+    expect(c.link!.rx_internal_error ?? 0).toBe(0);
+    expect(c.ipv4!.rx_transport_exception ?? 0).toBe(0);
+    expect(c.tcp!.rx_internal_error ?? 0).toBe(0);
     // the fuzz reached every layer
-    expect(c.link.rx_frames).toBeGreaterThan(N * 0.9);
-    expect(c.arp.rx_request ?? 0).toBeGreaterThan(100);
-    expect(c.ipv4.rx_bad_checksum).toBeGreaterThan(100);
-    expect(c.ipv4.reasm_fragments).toBeGreaterThan(100);
-    expect(c.icmp.rx_messages).toBeGreaterThan(100);
-    expect(c.udp.rx_datagrams ?? 0).toBeGreaterThan(100);
-    expect(c.tcp.rx_segments).toBeGreaterThan(1000);
+    expect(c.link!.rx_frames).toBeGreaterThan(N * 0.9);
+    expect(c.arp!.rx_request ?? 0).toBeGreaterThan(100);
+    expect(c.ipv4!.rx_bad_checksum).toBeGreaterThan(100);
+    expect(c.ipv4!.reasm_fragments).toBeGreaterThan(100);
+    expect(c.icmp!.rx_messages).toBeGreaterThan(100);
+    expect(c.udp!.rx_datagrams ?? 0).toBeGreaterThan(100);
+    expect(c.tcp!.rx_segments).toBeGreaterThan(1000);
     expect(pings).toBe(120); // every ping got an answer (timeout or unreachable)
     // after the storm, timers drained the tables
     expect(b.reassembler.datagrams).toBe(0);

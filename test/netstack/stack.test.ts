@@ -11,7 +11,7 @@ import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { HEADROOM } from '../../src/netstack/transport.js';
-import { ip, makeSegment } from './stack-link.js';
+import { ip, makeSegment } from '../support/netstack-rig.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);
@@ -73,7 +73,7 @@ describe('stack: addresses and routes', () => {
     expect([...udp.frame.subarray(0, 6)]).toEqual([2, 0, 0, 0, 0, 2]);
     expect(udp.frame.readUInt32BE(14 + 16)).toBe(ip(8, 8, 8, 8));
     // the gateway is not a router: it counts the packet as not for it
-    expect(gw.counters().ipv4.rx_not_for_us).toBe(1);
+    expect(gw.counters().ipv4!.rx_not_for_us).toBe(1);
     // no route at all
     a.removeRoute(0, 0);
     expect(u.sendTo(Buffer.from('hi'), { addr: ip(8, 8, 8, 8), port: 53 })).toBe(-Errno.ENETUNREACH);
@@ -85,11 +85,11 @@ describe('stack: ARP and ping', () => {
     const { seg, a, b } = pair({ delayMs: 5 });
     const r = pingSync(seg, a, B);
     expect(r).toEqual({ ok: true, rttMs: 20, ttl: 64 }); // ARP request+reply, echo+reply: 4 × 5 ms
-    expect(a.counters().arp.tx_request).toBe(1);
-    expect(b.counters().arp.tx_reply).toBe(1);
-    expect(b.counters().icmp.tx_echo_reply).toBe(1);
+    expect(a.counters().arp!.tx_request).toBe(1);
+    expect(b.counters().arp!.tx_reply).toBe(1);
+    expect(b.counters().icmp!.tx_echo_reply).toBe(1);
     // B learned A from the request, so its reply needed no ARP of its own
-    expect(b.counters().arp.tx_request ?? 0).toBe(0);
+    expect(b.counters().arp!.tx_request ?? 0).toBe(0);
     const r2 = pingSync(seg, a, B, { size: 1000 });
     expect(r2).toEqual({ ok: true, rttMs: 10, ttl: 64 });
   });
@@ -102,7 +102,7 @@ describe('stack: ARP and ping', () => {
     expect(seg.sched.now() - t0).toBe(3000);
     const reqs = seg.frames.filter((f) => f.frame.readUInt16BE(12) === 0x0806);
     expect(reqs).toHaveLength(3);
-    expect(a.counters().arp.resolve_failed).toBe(1);
+    expect(a.counters().arp!.resolve_failed).toBe(1);
   });
 
   it('ping times out when replies are lost', () => {
@@ -126,13 +126,13 @@ describe('stack: ARP and ping', () => {
     seg.frames.length = 0;
     expect(pingSync(seg, a, B).ok).toBe(true);
     // the stale entry was still used, and a refresh request went out
-    expect(a.counters().arp.tx_refresh_request).toBe(1);
+    expect(a.counters().arp!.tx_refresh_request).toBe(1);
     // now B goes silent
     b.close();
     seg.sched.advance(31_000);
     for (let i = 0; i < 5; i++) pingSync(seg, a, B, { timeoutMs: 1000 });
-    expect(a.counters().arp.stale_expired).toBe(1);
-    expect(a.counters().arp.tx_refresh_request).toBeGreaterThanOrEqual(4);
+    expect(a.counters().arp!.stale_expired).toBe(1);
+    expect(a.counters().arp!.tx_refresh_request).toBeGreaterThanOrEqual(4);
   });
 
   it('the pending queue per address is bounded and overflow is counted', () => {
@@ -140,9 +140,9 @@ describe('stack: ARP and ping', () => {
     seg.filter = () => false; // nothing answers
     const u = a.udpSocket();
     for (let i = 0; i < 100; i++) expect(u.sendTo(Buffer.alloc(10), { addr: ip(10, 0, 0, 50), port: 9 })).toBe(10);
-    expect(a.counters().arp.queue_overflow).toBe(36);
+    expect(a.counters().arp!.queue_overflow).toBe(36);
     seg.sched.advance(5000);
-    expect(a.counters().ipv4.tx_arp_failed).toBe(64);
+    expect(a.counters().ipv4!.tx_arp_failed).toBe(64);
   });
 
   it('answers ARP requests only for its own addresses and learns the asker', () => {
@@ -156,10 +156,10 @@ describe('stack: ARP and ping', () => {
     };
     seg.inject(req(ip(10, 0, 0, 200)), -1);
     seg.sched.advance(1);
-    expect(b.counters().arp.tx_reply ?? 0).toBe(0);
+    expect(b.counters().arp!.tx_reply ?? 0).toBe(0);
     seg.inject(req(B), -1);
     seg.sched.advance(1);
-    expect(b.counters().arp.tx_reply).toBe(1);
+    expect(b.counters().arp!.tx_reply).toBe(1);
     const reply = seg.frames.find((f) => f.from === 1 && f.frame.readUInt16BE(12) === 0x0806)!.frame;
     expect([...reply.subarray(0, 6)]).toEqual([2, 0, 0, 0, 0, 0x99]);
     expect(reply.readUInt16BE(20)).toBe(2);
@@ -203,8 +203,8 @@ describe('stack: UDP', () => {
     seg.sched.advance(100);
     const d = s.recv();
     expect(d?.data.equals(data)).toBe(true);
-    expect(a.counters().ipv4.tx_fragments).toBe(Math.ceil(60_008 / 1480));
-    expect(b.counters().ipv4.reasm_ok).toBe(1);
+    expect(a.counters().ipv4!.tx_fragments).toBe(Math.ceil(60_008 / 1480));
+    expect(b.counters().ipv4!.reasm_ok).toBe(1);
   });
 
   it('closed port draws ICMP port unreachable; a connected socket gets ECONNREFUSED', () => {
@@ -215,7 +215,7 @@ describe('stack: UDP', () => {
     c.handlers.onError = (e) => errs.push(e);
     expect(c.sendTo(Buffer.from('x'))).toBe(1);
     seg.sched.advance(100);
-    expect(b.counters().icmp.tx_dest_unreach).toBe(1);
+    expect(b.counters().icmp!.tx_dest_unreach).toBe(1);
     expect(errs).toEqual([Errno.ECONNREFUSED]);
     expect(c.sendTo(Buffer.from('x'))).toBe(-Errno.ECONNREFUSED); // reported once
     expect(c.sendTo(Buffer.from('x'))).toBe(1);
@@ -230,7 +230,7 @@ describe('stack: UDP', () => {
     for (let i = 0; i < 50; i++) c.sendTo(Buffer.alloc(1000), { addr: B, port: 5000 });
     seg.sched.advance(100);
     expect(s.pendingDatagrams).toBe(8); // 8 × (1000 + 256 accounting overhead) ≤ 10100
-    expect(b.counters().udp.rx_queue_full).toBe(42);
+    expect(b.counters().udp!.rx_queue_full).toBe(42);
   });
 
   it('broadcast needs SO_BROADCAST and reaches sockets on the subnet', () => {
@@ -251,11 +251,11 @@ describe('stack: UDP', () => {
     expect(local.recv()?.data.toString()).toBe('lim');
     expect(local.recv()).toBeNull();
     // no ARP was needed for broadcasts
-    expect(a.counters().arp.tx_request ?? 0).toBe(0);
+    expect(a.counters().arp!.tx_request ?? 0).toBe(0);
     // broadcasts to closed ports draw no ICMP
     c.sendTo(Buffer.from('x'), { addr: 0xffffffff, port: 6001 });
     seg.sched.advance(10);
-    expect(b.counters().icmp.tx_dest_unreach ?? 0).toBe(0);
+    expect(b.counters().icmp!.tx_dest_unreach ?? 0).toBe(0);
   });
 
   it('bind conflicts and options', () => {
@@ -294,7 +294,7 @@ describe('stack: UDP', () => {
     expect(ipFrames[3]!.frame.readUInt16BE(20)).toBe(2960 / 8);
     // a transport without headroom is copied, not refused
     expect(st.ipv4.send(17, A, B, Buffer.alloc(20), 0)).toBe(0);
-    expect(a.counters().ipv4.tx_headroom_copy).toBe(1);
+    expect(a.counters().ipv4!.tx_headroom_copy).toBe(1);
   });
 
   it('UDP over loopback within one stack', () => {
@@ -431,7 +431,7 @@ describe('stack: TCP', () => {
     const data = Buffer.alloc(100_000, 3);
     expect(echoBytes(seg, c, s, data).equals(data)).toBe(true);
     expect(Number(c.info().mss)).toBeLessThanOrEqual(1400 - 40);
-    expect(a.counters().icmp.rx_frag_needed_pmtu_lowered).toBeGreaterThanOrEqual(1);
+    expect(a.counters().icmp!.rx_frag_needed_pmtu_lowered).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -533,8 +533,8 @@ describe('stack: a link that delivers synchronously', () => {
     const data = Buffer.alloc(500_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 17) & 0xff;
     expect(echoBytes(seg, c, s, data).equals(data)).toBe(true);
-    expect(a.counters().link.rx_internal_error ?? 0).toBe(0);
-    expect(b.counters().tcp.rx_internal_error ?? 0).toBe(0);
+    expect(a.counters().link!.rx_internal_error ?? 0).toBe(0);
+    expect(b.counters().tcp!.rx_internal_error ?? 0).toBe(0);
   });
 });
 

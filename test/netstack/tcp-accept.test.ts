@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/netstack/wire/tcp.js';
-import { ADDR_A, ADDR_B, connectPair, parsed, rawSegment, Wire } from './tcp-harness.js';
+import { ADDR_A, ADDR_B, connectPair, parsed, rawSegment, Wire } from '../support/netstack-rig.js';
 
 interface Internals {
   rcvNxt: number;

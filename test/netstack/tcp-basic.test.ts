@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
-import { ADDR_B, connectPair, Wire } from './tcp-harness.js';
+import { ADDR_B, connectPair, Wire } from '../support/netstack-rig.js';
 
 describe('tcp basic', () => {
   it('connects, accepts, echoes and closes', () => {

@@ -1,17 +1,16 @@
 /**
  * Long transfers checked by SHA-256 under scripted impairments, in virtual time — through two full
- * stacks over an impaired Ethernet link when src/netstack/index.ts exists, else TCP-to-TCP.
+ * stacks over an impaired Ethernet link.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
-import { bulk, type BulkResult, type WireOptions } from './tcp-harness.js';
-import { makePair, type TestPair } from './tcp-stack-harness.js';
+import { bulk, type BulkResult, makePair, type TestPair, type WireOptions } from '../support/netstack-rig.js';
 
 const MB = 1024 * 1024;
 
 async function transfer(opts: WireOptions, total: number, limitMs: number, cc = 0): Promise<{ r: BulkResult; p: TestPair }> {
-  const p = await makePair(opts);
+  const p = makePair(opts);
   p.client.setOption('CONGESTION', cc);
   const r = bulk(p.client, p.server, total, p.until, p.now, limitMs);
   return { r, p };
@@ -79,7 +78,7 @@ describe('tcp bulk 50 MB with SHA-256', () => {
     // beats 64 KiB/RTT here. Assert the transfer tracks that response function (within 25%) and
     // beats a window stuck at the initial 10 segments.
     const mathis = ((50 * MB) / (mss * Math.sqrt(1.5 / 0.01))) * 100;
-    if (process.env.TCP_TEST_VERBOSE) console.log(`${p.kind} 1% loss @100ms: ${(r.timeMs / 1000).toFixed(1)} s (IW-only ${(iwBound / 1000).toFixed(0)} s, Mathis ${(mathis / 1000).toFixed(0)} s)`, p.client.info());
+    if (process.env.TCP_TEST_VERBOSE) console.log(`1% loss @100ms: ${(r.timeMs / 1000).toFixed(1)} s (IW-only ${(iwBound / 1000).toFixed(0)} s, Mathis ${(mathis / 1000).toFixed(0)} s)`, p.client.info());
     expect(r.timeMs).toBeLessThan(iwBound);
     expect(r.timeMs).toBeLessThan(mathis * 1.25);
   });
@@ -91,7 +90,7 @@ describe('tcp bulk 50 MB with SHA-256', () => {
   });
 
   it('both directions at once with loss', async () => {
-    const p = await makePair({ mtu: 1500, loss: 0.02, delayMs: 3, seed: 18 });
+    const p = makePair({ mtu: 1500, loss: 0.02, delayMs: 3, seed: 18 });
     let doneA = false;
     let doneB = false;
     const a = bulkAsync(p.client, p.server, 8 * MB, () => (doneA = true));
@@ -112,7 +111,7 @@ describe('tcp congestion control over a bottleneck', () => {
       const { r, p } = await transfer({ mtu: 1500, delayMs: 20, rateMbps: 20, queuePackets: 60, seed: 21 }, total, 600_000, cc);
       check(r, total);
       const mbps = (total * 8) / (r.timeMs * 1000);
-      if (process.env.TCP_TEST_VERBOSE) console.log(p.kind, name, mbps.toFixed(1), 'Mbit/s', p.queueDrops(), p.client.info());
+      if (process.env.TCP_TEST_VERBOSE) console.log(name, mbps.toFixed(1), 'Mbit/s', p.queueDrops(), p.client.info());
       // goodput over 85% of the bottleneck (headers take ~4%), and the queue did overflow
       expect(mbps).toBeGreaterThan(20 * 0.85);
       expect(p.queueDrops()).toBeGreaterThan(0);
@@ -168,7 +167,7 @@ describe('tcp HyStart++', () => {
     const total = 10 * MB;
     const { r, p } = await transfer({ mtu: 1500, delayMs: 20, rateMbps: 20, queuePackets: 1500, seed: 22 }, total, 600_000);
     check(r, total);
-    if (process.env.TCP_TEST_VERBOSE) console.log(p.kind, 'hystart', p.queueDrops(), p.tcpCounters('a'), p.client.info());
+    if (process.env.TCP_TEST_VERBOSE) console.log('hystart', p.queueDrops(), p.tcpCounters('a'), p.client.info());
     expect(c(p, 'a', 'hystart_exit')).toBeGreaterThanOrEqual(1);
     expect(Number(p.client.info().hystartCss)).toBeGreaterThanOrEqual(1);
     // slow start stopped short of the 400-packet queue: far fewer drops than an overshoot would cause

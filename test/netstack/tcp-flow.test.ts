@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/netstack/wire/tcp.js';
 import { wscaleFor } from '../../src/netstack/tcp/constants.js';
-import { ADDR_A, ADDR_B, bulk, connectPair, parsed, rawSegment, Wire } from './tcp-harness.js';
+import { ADDR_A, ADDR_B, bulk, connectPair, parsed, rawSegment, Wire } from '../support/netstack-rig.js';
 
 const KB = 1024;
 

@@ -1,6 +1,6 @@
 /** The layer's units of work end even when something inside them throws. */
 import { describe, expect, it } from 'vitest';
-import { connectPair, Wire } from './tcp-harness.js';
+import { connectPair, Wire } from '../support/netstack-rig.js';
 
 /** Makes the next IP send of layer `a` throw, as a broken link output would. */
 function failNextSend(w: Wire): void {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
 import { SHUT_WR } from '../../src/netstack/socket-api.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/netstack/wire/tcp.js';
-import { ADDR_A, ADDR_B, connectPair, parsed, rawSegment, Wire } from './tcp-harness.js';
+import { ADDR_A, ADDR_B, connectPair, parsed, rawSegment, Wire } from '../support/netstack-rig.js';
 
 function readAll(s: { read(): Buffer | number }): { data: string; eof: boolean; err: number } {
   let data = '';

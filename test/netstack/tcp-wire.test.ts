@@ -57,7 +57,7 @@ describe('wire/tcp', () => {
     expect(seg.dataLen).toBe(5);
     expect(buf.subarray(seg.dataStart, seg.dataEnd).toString()).toBe('hello');
     // a flipped bit is caught
-    buf[hl + 1] ^= 4;
+    buf[hl + 1] = buf[hl + 1]! ^ 4;
     expect(parseTcp(buf, seg, 0x0a000001, 0x0a000002)).toBe(TcpParseError.BadChecksum);
   });
 

@@ -66,7 +66,7 @@ describe('wire/udp', () => {
     none.writeUInt16BE(0, 6);
     expect(parseUdp(none, h, SRC, DST)).toBe(0);
     const bad = Buffer.from(d);
-    bad[9] ^= 1;
+    bad[9] = bad[9]! ^ 1;
     expect(parseUdp(bad, h, SRC, DST)).toBe(UdpParseError.BadChecksum);
     expect(parseUdp(d, h, SRC, DST + 1)).toBe(UdpParseError.BadChecksum); // pseudo-header covers the addresses
     expect(parseUdp(d.subarray(0, 7), h)).toBe(UdpParseError.Truncated);

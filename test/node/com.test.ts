@@ -59,7 +59,7 @@ describe('certificate of membership', () => {
     if (!p.ok) throw new Error(p.error);
     expect(verifyCom(p.value.com, A.publicKey)).toBe(false);
     const t = Buffer.from(raw);
-    t[20] ^= 1;
+    t[20] = t[20]! ^ 1;
     const pt = parseCom(t);
     if (!pt.ok) throw new Error(pt.error);
     expect(verifyCom(pt.value.com, C.publicKey)).toBe(false);

@@ -88,7 +88,7 @@ describe('fragment reassembly', () => {
     expect(feed(r, bad).kind).toBe('dropped');
     expect(r.counters.get('frag_inconsistent')).toBe(1);
     const otherDest = Buffer.from(pieces[1]!);
-    otherDest[8] ^= 1;
+    otherDest[8] = otherDest[8]! ^ 1;
     expect(feed(r, pieces[2]!).kind).toBe('pending');
     expect(feed(r, otherDest).kind).toBe('dropped');
   });

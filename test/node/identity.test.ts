@@ -4,10 +4,10 @@
  * binary forms round-trip byte for byte, generation yields identities that validate, and the
  * identity files are written with the right modes.
  */
-import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 import {
   closeMemoryHardHashWorker,
   MAX_PENDING_HASHES,
@@ -207,12 +207,12 @@ describe('Identity.validate verdicts', () => {
 
 describe('identity files', () => {
   let dir = '';
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+  afterAll(() => {
+    if (dir) removeDir(dir);
   });
 
   it('writes identity.secret 0600 and identity.public, and loads them back', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ztnc-id-'));
+    dir = tempDir('ztnc-id-');
     const id = Identity.fromString(vectors.valid[4]!.secret);
     await writeIdentityFiles(dir, id);
     expect((await stat(join(dir, 'identity.secret'))).mode & 0o777).toBe(0o600);
@@ -240,7 +240,7 @@ describe('identity files', () => {
   });
 
   it('creates a new identity when there is none', async () => {
-    const fresh = await mkdtemp(join(tmpdir(), 'ztnc-id-'));
+    const fresh = tempDir('ztnc-id-');
     try {
       const r = await loadOrCreateIdentity(fresh);
       expect(r.created).toBe(true);
@@ -250,7 +250,7 @@ describe('identity files', () => {
       expect(again.created).toBe(false);
       expect(again.identity.toString(true)).toBe(r.identity.toString(true));
     } finally {
-      await rm(fresh, { recursive: true, force: true });
+      removeDir(fresh);
     }
   });
 });

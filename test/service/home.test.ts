@@ -1,19 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 import { Home, HomeError } from '../../src/service/home.js';
 import { defaultLocalSettings, loadLocalConf, LocalConfError, parseLocalConf } from '../../src/service/local-conf.js';
 
-const dirs: string[] = [];
 function tempHome(): Home {
-  const d = mkdtempSync(join(tmpdir(), 'ztnc-home-'));
-  dirs.push(d);
+  const d = tempDir('ztnc-home-');
   return new Home(join(d, 'home'));
 }
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 describe('home directory', () => {
@@ -77,8 +75,7 @@ describe('home directory', () => {
   });
 
   it('names the directory when it cannot be created', () => {
-    const d = mkdtempSync(join(tmpdir(), 'ztnc-home-'));
-    dirs.push(d);
+    const d = tempDir('ztnc-home-');
     writeFileSync(join(d, 'file'), 'x');
     const h = new Home(join(d, 'file', 'home'));
     expect(() => h.ensure()).toThrow(HomeError);

@@ -11,7 +11,7 @@ import { Errno } from '../../src/netstack/errno.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { NetworkAttachment } from '../../src/service/network-attachment.js';
-import { ip } from '../netstack/stack-link.js';
+import { ip } from '../support/netstack-rig.js';
 import { tempDir } from './service-harness.js';
 
 describe('network attachment interface view', () => {

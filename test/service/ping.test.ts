@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram } from '../cli/harness.js';
-import { createNetwork, killAll, type Service, startRoot, startService, tempDir, waitFor } from './service-harness.js';
+import { assignedIp, authorizeMember, createNetwork, killAll, type Service, startRoot, startService, tempDir } from './service-harness.js';
 
 const NETWORK_TIMEOUT_MS = 90_000;
 const POOL = '10.94.0';
@@ -31,15 +31,8 @@ async function memberOn(tmp: string, name: string, root: Service, nwid: string):
 }
 
 async function addressOf(root: Service, member: Service, nwid: string): Promise<string> {
-  await root.post(`/controller/network/${nwid}/member/${await member.address()}`, { authorized: true });
-  return waitFor(
-    async () => {
-      const n = await member.get<{ status: string; assignedAddresses: string[] }>(`/network/${nwid}`);
-      return n.status === 'OK' && n.assignedAddresses[0] ? n.assignedAddresses[0].split('/')[0]! : null;
-    },
-    NETWORK_TIMEOUT_MS,
-    `an address on ${nwid} in ${member.home}`,
-  );
+  await authorizeMember(root, nwid, member);
+  return assignedIp(member, nwid, NETWORK_TIMEOUT_MS);
 }
 
 describe('ping from one daemon\'s stack to another', () => {

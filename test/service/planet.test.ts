@@ -3,19 +3,16 @@
  * and the guard that refuses it; a private planet made for a root and kept across restarts at the
  * same endpoints.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 import { checkPlanetAllowed, EARTH_WORLD_ID, Identity, planetFromWorld, WorldType } from '../../src/node/index.js';
 import { builtinPlanet, builtinPlanetBytes } from '../../src/service/builtin-planet.js';
 import { Home } from '../../src/service/home.js';
 import { choosePlanet } from '../../src/service/planet-setup.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeTempDirs);
 
 describe('the built-in planet', () => {
   it('is the signed Earth world with four roots', () => {
@@ -37,8 +34,7 @@ describe('the built-in planet', () => {
 
 describe('a private planet', () => {
   it('is made once for the root and kept while its endpoints stay the same', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'ztnc-planet-'));
-    dirs.push(d);
+    const d = tempDir('ztnc-planet-');
     const home = new Home(join(d, 'home'));
     home.ensure();
     const identity = await Identity.generate();

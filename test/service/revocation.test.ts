@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetwork, killAll, type Service, startRoot, startService, tempDir, waitFor } from './service-harness.js';
+import { assignedIp, createNetwork, killAll, type Service, startRoot, startService, tempDir, waitFor } from './service-harness.js';
 
 const NETWORK_TIMEOUT_MS = 90_000;
 /** Far below a refresh period: what a member waits here comes from the push, not from a refresh. */
@@ -33,17 +33,6 @@ async function status(member: Service, nwid: string): Promise<string> {
   return (await member.get<{ status: string }>(`/network/${nwid}`)).status;
 }
 
-async function addressOf(member: Service, nwid: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const n = await member.get<{ status: string; assignedAddresses: string[] }>(`/network/${nwid}`);
-      return n.status === 'OK' && n.assignedAddresses[0] ? n.assignedAddresses[0].split('/')[0]! : null;
-    },
-    NETWORK_TIMEOUT_MS,
-    `an address on ${nwid} in ${member.home}`,
-  );
-}
-
 describe('revocation between real daemons', () => {
   const tmp = tempDir('ztnc-revoke-');
   let root: Service;
@@ -62,8 +51,8 @@ describe('revocation between real daemons', () => {
     [a, b] = await Promise.all([memberOn(tmp, 'a', root, nwid), memberOn(tmp, 'b', root, nwid)]);
     addrB = await b.address();
     for (const m of [a, b]) await root.post(`/controller/network/${nwid}/member/${await m.address()}`, { authorized: true });
-    await addressOf(a, nwid);
-    ipB = await addressOf(b, nwid);
+    await assignedIp(a, nwid, NETWORK_TIMEOUT_MS);
+    ipB = await assignedIp(b, nwid, NETWORK_TIMEOUT_MS);
   }, 240_000);
 
   afterAll(async () => {
@@ -73,7 +62,7 @@ describe('revocation between real daemons', () => {
   /** Authorizes B and waits until A's pings reach it (after a revocation, A's first frame asks B for its new certificate). */
   async function admitB(): Promise<void> {
     await root.post(`/controller/network/${nwid}/member/${addrB}`, { authorized: true });
-    ipB = await addressOf(b, nwid);
+    ipB = await assignedIp(b, nwid, NETWORK_TIMEOUT_MS);
     await waitFor(async () => ((await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 1, timeoutMs: 2_000 })).body as PingReport).received === 1, NETWORK_TIMEOUT_MS, 'A reaching B');
     const r = await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 2, timeoutMs: 15_000 });
     expect(r.body).toMatchObject({ transmitted: 2, received: 2 });

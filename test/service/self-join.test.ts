@@ -7,7 +7,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetwork, killAll, type Service, startRoot, startService, tempDir, waitFor } from './service-harness.js';
+import {
+  assignedIp,
+  authorizeMember,
+  createNetwork,
+  killAll,
+  type Service,
+  startRoot,
+  startService,
+  tempDir,
+  waitFor,
+} from './service-harness.js';
 
 const NETWORK_TIMEOUT_MS = 90_000;
 const POOL = '10.96.0';
@@ -35,15 +45,8 @@ async function status(s: Service, nwid: string, want: string): Promise<NetworkVi
 }
 
 async function addressOf(controller: Service, member: Service, nwid: string): Promise<string> {
-  await controller.post(`/controller/network/${nwid}/member/${await member.address()}`, { authorized: true });
-  return waitFor(
-    async () => {
-      const n = await member.get<NetworkView>(`/network/${nwid}`);
-      return n.status === 'OK' && n.assignedAddresses[0] ? n.assignedAddresses[0].split('/')[0]! : null;
-    },
-    NETWORK_TIMEOUT_MS,
-    `an address on ${nwid} in ${member.home}`,
-  );
+  await authorizeMember(controller, nwid, member);
+  return assignedIp(member, nwid, NETWORK_TIMEOUT_MS);
 }
 
 describe('a controller daemon joins its own network', () => {

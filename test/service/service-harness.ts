@@ -5,42 +5,25 @@
  * started here is killed by `killAll()` (call it in afterAll) even when a test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { programPath } from '../support/programs.js';
+import { removeTempDirs } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait.js';
+
+// The suites using this harness get the shared temp dirs and waits from here too.
+export { tempDir } from '../support/temp-dir.js';
+export { waitFor };
 
 export const START_TIMEOUT_MS = 60_000;
 
 const children = new Set<ChildProcess>();
-const tempDirs: string[] = [];
-
-export function tempDir(prefix = 'ztnc-svc-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
 
 export function serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ZTNC_REFUSE_BUILTIN_PLANET: '1', ZTNC_LOG_LEVEL: 'info', ...extra };
   delete env.ZT_NC_HOME;
   delete env.ZT_NC_SOCKET;
   return env;
-}
-
-export async function waitFor<T>(probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export interface RunResult {
@@ -226,6 +209,23 @@ export async function createNetwork(controller: Service, pool = '10.91.0'): Prom
   return r.id;
 }
 
+/** Authorizes `member` on the controller's network `nwid`. */
+export async function authorizeMember(controller: Service, nwid: string, member: Service): Promise<void> {
+  await controller.post(`/controller/network/${nwid}/member/${await member.address()}`, { authorized: true });
+}
+
+/** Waits until `member` is OK on `nwid` with an address assigned; returns the address without its prefix length. */
+export async function assignedIp(member: Service, nwid: string, ms: number): Promise<string> {
+  return waitFor(
+    async () => {
+      const n = await member.get<{ status: string; assignedAddresses: string[] }>(`/network/${nwid}`);
+      return n.status === 'OK' && n.assignedAddresses[0] ? n.assignedAddresses[0].split('/')[0]! : null;
+    },
+    ms,
+    `an address on ${nwid} in ${member.home}`,
+  );
+}
+
 function signalAll(signal: NodeJS.Signals): number[] {
   const pids: number[] = [];
   for (const p of children) if (p.exitCode === null && p.signalCode === null && p.pid) pids.push(p.pid);
@@ -248,7 +248,7 @@ export async function killAll(): Promise<void> {
   signalAll('SIGKILL');
   daemonPids.clear();
   children.clear();
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 }
 
 /** Records a -d daemon's pid for cleanup (tests that start one through runService). */

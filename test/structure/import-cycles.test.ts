@@ -4,12 +4,12 @@
  * and the graph must have no strongly connected component of more than one file, nor a file that
  * imports itself.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -95,7 +95,7 @@ describe('module structure', () => {
   });
 
   it('reads type-only imports, re-exports, dynamic imports and folder index files as edges', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ztnc-cycles-'));
+    const dir = tempDir('ztnc-cycles-');
     try {
       mkdirSync(join(dir, 'sub'));
       writeFileSync(join(dir, 'a.ts'), "import type { B } from './b.js';\nexport { C } from './c.js';\nimport 'node:fs';\n");
@@ -108,7 +108,7 @@ describe('module structure', () => {
       expect(graph.get(join(dir, 'a.ts'))).toEqual([join(dir, 'b.ts'), join(dir, 'c.ts')]);
       expect(importCycles(graph)).toEqual([[join(dir, 'a.ts'), join(dir, 'b.ts'), join(dir, 'sub', 'index.ts')]]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     }
   });
 

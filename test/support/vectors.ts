@@ -20,3 +20,10 @@ function findVectorsDir(): string {
 }
 
 export const VECTORS_DIR = findVectorsDir();
+
+/** `items[key]` from a loaded vector file, or an error naming the entry the file lacks. */
+export function vectorEntry<T>(items: Readonly<Record<string, T>> | readonly T[], key: string | number, what: string): T {
+  const v = (items as Readonly<Record<string | number, T | undefined>>)[key];
+  if (v === undefined) throw new Error(`test vectors in ${VECTORS_DIR} have no ${what}[${JSON.stringify(key)}]`);
+  return v;
+}

@@ -1,0 +1,197 @@
+/**
+ * "Two stacks on a wire" for tests: the netstack's simulated links (src/netstack/sim-link.ts, also
+ * used by the benchmark) with the conveniences tests want — a TCP-layer wire driven by its own
+ * clock, a connected pair in one call, a checked bulk transfer, and raw segments to inject.
+ */
+import { createHash } from 'node:crypto';
+import { VirtualScheduler } from '../../src/netstack/clock.js';
+import {
+  connectTcp,
+  SIM_ADDR_A,
+  SIM_ADDR_B,
+  SimSegment,
+  simStackPair,
+  SimTcpWire,
+  type SimSegmentOptions,
+  type SimTcpWireOptions,
+} from '../../src/netstack/sim-link.js';
+import type { TcpSocket } from '../../src/netstack/socket-api.js';
+import { emitTcpHeader, parseTcp, setTcpChecksum, TcpOptionsOut, tcpOptionsLength, TcpSegment } from '../../src/netstack/wire/tcp.js';
+
+export const ADDR_A = SIM_ADDR_A;
+export const ADDR_B = SIM_ADDR_B;
+
+export const ip = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+
+export type WireOptions = SimTcpWireOptions;
+
+/** Two TCP layers on an impaired IP path, run in virtual time. */
+export class Wire extends SimTcpWire {
+  run(ms: number): void {
+    this.sched.advance(ms);
+  }
+
+  until(done: () => boolean, limitMs = 60_000): boolean {
+    return this.sched.runUntil(done, limitMs);
+  }
+}
+
+/** Sets up a listener on B:port and a client on A connected to it; returns both ends. */
+export function connectPair(w: Wire, port = 80): { client: TcpSocket; server: TcpSocket; listener: TcpSocket } {
+  return connectTcp(
+    () => w.a.socket(),
+    () => w.b.socket(),
+    ADDR_B,
+    port,
+    (d, l) => w.until(d, l),
+    10_000,
+  );
+}
+
+/** `n` full stacks on one Ethernet segment, every frame recorded in `frames`. */
+export function makeSegment(n: number, opts: { mtu?: number; delayMs?: number; seed?: number } = {}): SimSegment {
+  return new SimSegment(n, new VirtualScheduler(), { ...opts, record: true });
+}
+
+/** What the bulk tests need from a connected pair of full stacks. */
+export interface TestPair {
+  client: TcpSocket;
+  server: TcpSocket;
+  until: (done: () => boolean, limitMs: number) => boolean;
+  now: () => number;
+  /** TCP counters of the sending (a) and receiving (b) side. */
+  tcpCounters(side: 'a' | 'b'): Record<string, number>;
+  /** Frames dropped by the link (loss or queue). */
+  dropped(): number;
+  queueDrops(): number;
+}
+
+/** Two full stacks (Ethernet/ARP/IPv4/TCP) on an impaired link, with a connection from a to b:port. */
+export function makePair(o: SimSegmentOptions, port = 80): TestPair {
+  const seg = simStackPair(o);
+  const [a, b] = [seg.stacks[0]!, seg.stacks[1]!];
+  const until = (d: () => boolean, l: number): boolean => seg.sched.runUntil(d, l);
+  const { client, server } = connectTcp(
+    () => a.tcpSocket(),
+    () => b.tcpSocket(),
+    ADDR_B,
+    port,
+    until,
+    30_000,
+  );
+  return {
+    client,
+    server,
+    until,
+    now: () => seg.sched.now(),
+    tcpCounters: (s) => (s === 'a' ? a : b).counters().tcp ?? {},
+    dropped: () => seg.link.dropped,
+    queueDrops: () => seg.link.queueDrops,
+  };
+}
+
+export interface BulkResult {
+  ok: boolean;
+  sent: number;
+  received: number;
+  sha: boolean;
+  timeMs: number;
+}
+
+/**
+ * Sends `total` bytes of pseudo-random data from `tx` to `rx`, then closes tx; checks the SHA-256
+ * of what arrived. Drives the scheduler with `run` until done or `limitMs` virtual ms passed.
+ */
+export function bulk(
+  tx: TcpSocket,
+  rx: TcpSocket,
+  total: number,
+  until: (done: () => boolean, limitMs: number) => boolean,
+  now: () => number,
+  limitMs = 600_000,
+  seed = 7,
+): BulkResult {
+  const block = Buffer.alloc(1 << 16);
+  let x = seed >>> 0;
+  for (let i = 0; i < block.length; i += 4) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    block.writeUInt32LE(x, i);
+  }
+  const hTx = createHash('sha256');
+  const hRx = createHash('sha256');
+  let sent = 0;
+  let received = 0;
+  let eof = false;
+  const start = now();
+  let off = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      const n = Math.min(total - sent, block.length - off);
+      const w = tx.write(block.subarray(off, off + n));
+      if (w <= 0) return;
+      hTx.update(block.subarray(off, off + w));
+      sent += w;
+      off = (off + w) % block.length;
+    }
+    tx.shutdown(1);
+  };
+  const drain = (): void => {
+    for (;;) {
+      const r = rx.read();
+      if (typeof r === 'number') {
+        if (r === 0) eof = true;
+        return;
+      }
+      hRx.update(r);
+      received += r.length;
+    }
+  };
+  tx.handlers.onWritable = pump;
+  rx.handlers.onReadable = drain;
+  pump();
+  const ok = until(() => eof, limitMs);
+  const timeMs = now() - start;
+  const sha = hTx.digest('hex') === hRx.digest('hex');
+  return { ok, sent, received, sha, timeMs };
+}
+
+export interface RawSeg {
+  sport: number;
+  dport: number;
+  seq: number;
+  ack?: number;
+  flags: number;
+  window?: number;
+  data?: Buffer;
+  mss?: number;
+  wscale?: number;
+  sackPermitted?: boolean;
+  ts?: [number, number];
+}
+
+/** Builds a checksummed TCP segment from `src` to `dst`. */
+export function rawSegment(src: number, dst: number, s: RawSeg): Buffer {
+  const o = new TcpOptionsOut();
+  if (s.mss !== undefined) o.mss = s.mss;
+  if (s.wscale !== undefined) o.wscale = s.wscale;
+  if (s.sackPermitted) o.sackPermitted = true;
+  if (s.ts) {
+    o.hasTimestamp = true;
+    o.tsVal = s.ts[0];
+    o.tsEcr = s.ts[1];
+  }
+  const hl = 20 + tcpOptionsLength(o);
+  const data = s.data ?? Buffer.alloc(0);
+  const buf = Buffer.alloc(hl + data.length);
+  emitTcpHeader(buf, 0, s.sport, s.dport, s.seq >>> 0, (s.ack ?? 0) >>> 0, s.flags, s.window ?? 65535, o);
+  data.copy(buf, hl);
+  setTcpChecksum(buf, 0, buf.length, src, dst);
+  return buf;
+}
+
+/** Parses a captured segment into a fresh object. */
+export function parsed(b: Buffer): TcpSegment {
+  const s = new TcpSegment();
+  if (parseTcp(b, s) !== 0) throw new Error('bad captured segment');
+  return s;
+}
