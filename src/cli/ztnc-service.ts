@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { Daemon } from '../service/daemon.js';
 import { daemonize, DAEMON_CHILD_ENV, reportToParent } from '../service/daemonize.js';
+import { FD_KEEPER_ARG, runFdKeeper } from '../service/fd-keeper.js';
 import { defaultHome, Home } from '../service/home.js';
 import { createServiceLogger, type ServiceLogger } from '../service/logger.js';
 import { ensureDaemonV8Flags } from '../service/v8-heap.js';
@@ -61,7 +62,15 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   if (v8FlagsProblem) log.warn({ reason: v8FlagsProblem }, 'running without the V8 heap flags (more garbage collection)');
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ home: home.dir, port: opts.port, apiPort: opts.apiPort, privatePlanet: opts.privatePlanet, planetFile: opts.planet, logger: log });
+    daemon = await Daemon.start({
+      home: home.dir,
+      port: opts.port,
+      apiPort: opts.apiPort,
+      privatePlanet: opts.privatePlanet,
+      planetFile: opts.planet,
+      logger: log,
+      fdKeeperCommand: [process.execPath, fileURLToPath(import.meta.url), FD_KEEPER_ARG],
+    });
   } catch (e) {
     const message = (e as Error).message;
     log.fatal({ err: message }, 'cannot start');
@@ -135,4 +144,6 @@ const program = new Command('ztnc-service')
     else await runForeground(home, opts);
   });
 
-await program.parseAsync();
+// The daemon runs this program again as its fd keeper (src/service/fd-keeper.ts).
+if (process.argv[2] === FD_KEEPER_ARG) await runFdKeeper();
+else await program.parseAsync();

@@ -15,6 +15,7 @@ import type { TcpSocket } from '../netstack/socket-api.js';
 import type { NetStack } from '../netstack/stack-api.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
+import { describeListener, type KeptListener, type ListenerKeeper, REBIND_LATER, rebindListener } from './kept-listeners.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
@@ -34,7 +35,15 @@ import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
 
 export interface NetconServerOptions {
   plumbing?: FdPlumbing;
+  /** Keeps listeners' ends across daemon restarts (none: listeners end with the daemon). */
+  keeper?: ListenerKeeper;
+  /** The network this server serves, recorded with kept listeners. */
+  nwid?: string;
 }
+
+/** How long a kept listener waits for the network to give the stack its address back. */
+const REBIND_WAIT_MS = 120_000;
+const REBIND_RETRY_MS = 250;
 
 interface Reply {
   result: number;
@@ -76,6 +85,14 @@ export class NetconServer {
   private readonly plumbing: FdPlumbing;
   private readonly log: Logger;
   private readonly hooks: AppSocketHooks;
+  private readonly keeper: ListenerKeeper | null;
+  private readonly nwid: string;
+  /** Inodes of listeners the keeper holds. */
+  private readonly keptInos = new Set<number>();
+  /** Close without telling the keeper: the listeners are to outlive this process. */
+  private keepOnClose = false;
+  private readonly rebinding = new Set<{ sock: AppSocket; kept: KeptListener; until: number }>();
+  private rebindTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly stack: NetStack,
@@ -84,6 +101,8 @@ export class NetconServer {
     opts: NetconServerOptions = {},
   ) {
     this.plumbing = opts.plumbing ?? nativePlumbing;
+    this.keeper = opts.keeper ?? null;
+    this.nwid = opts.nwid ?? '';
     this.log = logger.child({ module: 'netcon', stack: stack.name });
     this.hooks = {
       onGone: (s) => this.forget(s),
@@ -111,12 +130,21 @@ export class NetconServer {
     chmodSync(this.socketPath, 0o600);
     this.server = server;
     this.log.info({ socket: this.socketPath }, 'netcon serving');
+    if (this.keeper) this.adoptKept(this.keeper.claim(this.socketPath));
   }
 
-  /** Stops serving, drops every app socket (their TCP connections are aborted). */
-  async close(): Promise<void> {
+  /**
+   * Stops serving, drops every app socket (their TCP connections are aborted). `keepListeners`:
+   * the keeper goes on holding the listeners' ends for the next daemon (stop, restart); otherwise
+   * they are let go and the apps' accept() sees the end (leave).
+   */
+  async close(opts: { keepListeners?: boolean } = {}): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.keepOnClose = opts.keepListeners === true;
+    if (this.rebindTimer) clearInterval(this.rebindTimer);
+    this.rebindTimer = null;
+    this.rebinding.clear();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
     for (const s of [...this.table.values()]) {
@@ -275,8 +303,12 @@ export class NetconServer {
       }
       case Op.LISTEN: {
         if (req.payload.length < 4) return { result: -Errno.EINVAL };
-        const r = sock.listen(req.payload.readInt32LE(0));
-        if (r === 0) this.handOver(sock);
+        const backlog = req.payload.readInt32LE(0);
+        const r = sock.listen(backlog);
+        if (r === 0) {
+          this.keepListener(sock, backlog);
+          this.handOver(sock);
+        }
         return { result: r };
       }
       case Op.CONNECT:
@@ -365,6 +397,7 @@ export class NetconServer {
   }
 
   private forget(s: AppSocket): void {
+    if (this.keptInos.delete(s.ino) && !this.keepOnClose) this.keeper?.drop(this.socketPath, s.ino);
     if (this.table.get(s.ino) === s) {
       this.table.delete(s.ino);
       if (!s.appGone && this.server !== null) {
@@ -486,5 +519,58 @@ export class NetconServer {
     const timer = setTimeout(() => this.handOver(l), delay);
     timer.unref();
     this.acceptRetry.set(l, { timer, delay });
+  }
+
+  /** A listener is up: its end goes to the keeper so it outlives this process. */
+  private keepListener(sock: AppSocket, backlog: number): void {
+    if (this.keeper === null || this.keptInos.has(sock.ino)) return;
+    try {
+      this.keeper.keep(describeListener({ nwid: this.nwid, socket: this.socketPath }, sock.ino, sock.tcp, backlog, sock.kept), sock.fd);
+      this.keptInos.add(sock.ino);
+    } catch (e) {
+      this.log.warn({ ino: sock.ino, err: (e as Error).message }, 'listener not kept: it ends with this daemon');
+    }
+  }
+
+  /** Listeners a previous daemon left with the keeper: served again on this stack. */
+  private adoptKept(list: KeptListener[]): void {
+    for (const kept of list) {
+      const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
+      this.register(sock);
+      this.keptInos.add(sock.ino);
+      this.rebinding.add({ sock, kept, until: Date.now() + REBIND_WAIT_MS });
+    }
+    this.retryRebind();
+    if (this.rebinding.size > 0 && this.rebindTimer === null) {
+      this.rebindTimer = setInterval(() => this.retryRebind(), REBIND_RETRY_MS);
+      this.rebindTimer.unref();
+    }
+  }
+
+  private retryRebind(): void {
+    for (const item of this.rebinding) {
+      const { sock, kept } = item;
+      if (sock.state !== 'idle') {
+        this.rebinding.delete(item);
+        continue;
+      }
+      let r = rebindListener(sock.tcp, kept.meta, sock.kept);
+      if (r === REBIND_LATER && Date.now() < item.until) continue;
+      this.rebinding.delete(item);
+      if (r === 0) r = sock.listen(kept.meta.backlog);
+      if (r === 0) {
+        this.counters.inc('listenersRestored');
+        this.log.info({ ino: sock.ino, port: kept.meta.port }, 'kept listener served again');
+        this.handOver(sock);
+      } else {
+        // Let it go: the app's accept() sees the end, as when a daemon without a keeper stops.
+        this.log.warn({ ino: sock.ino, port: kept.meta.port, errno: -r }, 'kept listener cannot be served again: let go');
+        sock.teardown(false);
+      }
+    }
+    if (this.rebinding.size === 0 && this.rebindTimer !== null) {
+      clearInterval(this.rebindTimer);
+      this.rebindTimer = null;
+    }
   }
 }
