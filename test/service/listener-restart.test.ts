@@ -2,7 +2,7 @@
  * Apps' listening sockets outlive a daemon restart (the fd keeper): a real python server under
  * libztintercept.so serves a client on another daemon, its daemon is stopped with SIGTERM and
  * started again on the same home, and the same server process, never restarted, accepts and
- * serves new clients; accept() never fails in between. A process of another uid reaching the
+ * serves new clients; accept() never fails in between. The same holds after SIGKILL. A process of another uid reaching the
  * keeper's socket gets no descriptor. With no daemon back within the keeper's timeout the keeper
  * exits, and only then does the server's accept() see the end (EINVAL).
  * Server and clients use virtual-network addresses, so they run under `unshare -n`.
@@ -230,8 +230,8 @@ describe.runIf(requireOrSkip(combine(needRoot(), needPrograms('unshare', 'python
       expect(counters.networks[nwid]!.netcon.listenersRestored).toBe(1);
     }, 300_000);
 
-    it('a process of another uid that reaches the keeper gets no descriptor; the daemon does', async () => {
-      await member.stop('SIGTERM');
+    it('after a crash (SIGKILL) too: a process of another uid that reaches the keeper gets no descriptor; the daemon does', async () => {
+      await member.stop('SIGKILL');
       const keeperSocket = join(serverHome, 'fdkeeper.sock');
       // Let another user reach the socket at all, so that only the keeper's own check stands.
       chmodSync(tmp, 0o711);
