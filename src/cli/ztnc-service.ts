@@ -5,12 +5,12 @@
  * answers the local JSON API. Foreground by default (pretty logs on a terminal, JSON otherwise);
  * -d runs it detached with logs in <home>/ztnc.log.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { Daemon } from '../service/daemon.js';
 import { daemonize, DAEMON_CHILD_ENV, reportToParent } from '../service/daemonize.js';
-import { FD_KEEPER_ARG, runFdKeeper } from '../service/fd-keeper.js';
 import { defaultHome, Home } from '../service/home.js';
 import { createServiceLogger, type ServiceLogger } from '../service/logger.js';
 import { ensureDaemonV8Flags } from '../service/v8-heap.js';
@@ -28,6 +28,16 @@ function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return n;
+}
+
+/**
+ * ztnc-fdkeeper, the program beside this one (src/service/fd-keeper.ts: listeners across
+ * restarts); without it, listeners end with the daemon as they did before.
+ */
+function fdKeeperCommand(): string[] | undefined {
+  const self = fileURLToPath(import.meta.url);
+  const keeper = join(dirname(self), `ztnc-fdkeeper${extname(self)}`);
+  return existsSync(keeper) ? [process.execPath, keeper] : undefined;
 }
 
 function fail(message: string, code = 1): never {
@@ -69,7 +79,7 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
       privatePlanet: opts.privatePlanet,
       planetFile: opts.planet,
       logger: log,
-      fdKeeperCommand: [process.execPath, fileURLToPath(import.meta.url), FD_KEEPER_ARG],
+      fdKeeperCommand: fdKeeperCommand(),
     });
   } catch (e) {
     const message = (e as Error).message;
@@ -144,6 +154,4 @@ const program = new Command('ztnc-service')
     else await runForeground(home, opts);
   });
 
-// The daemon runs this program again as its fd keeper (src/service/fd-keeper.ts).
-if (process.argv[2] === FD_KEEPER_ARG) await runFdKeeper();
-else await program.parseAsync();
+await program.parseAsync();

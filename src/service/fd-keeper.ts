@@ -5,7 +5,7 @@
  * `<home>/fdkeeper.sock`, receives every held descriptor with its metadata and serves the
  * listeners again. Like systemd's fd store.
  *
- *   ztnc-service --fd-keeper --socket <path> --timeout-ms <n>   (fd 3: the starting daemon's connection)
+ *   ztnc-fdkeeper --socket <path> --timeout-ms <n>   (fd 3: the starting daemon's connection)
  *
  * Trust: the socket is 0600 in the home (0700), and a peer whose SO_PEERCRED uid is not the
  * keeper's own is refused before anything is sent. One daemon at a time.
@@ -238,15 +238,12 @@ class FdKeeper {
   }
 }
 
-/** ztnc-service's first argument that runs it as the fd keeper (started by the daemon only). */
-export const FD_KEEPER_ARG = '--fd-keeper';
-
 /** The keeper's main: never returns while it keeps something. */
 export async function runFdKeeper(): Promise<void> {
   const socketPath = arg('--socket');
   const timeoutMs = Number(arg('--timeout-ms') ?? '60000');
   if (!socketPath || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-    process.stderr.write('usage: ztnc-service --fd-keeper --socket <path> --timeout-ms <n>\n');
+    process.stderr.write('usage: ztnc-fdkeeper --socket <path> --timeout-ms <n>\n');
     process.exit(2);
   }
   let inherited: number | null;

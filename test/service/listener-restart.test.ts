@@ -225,7 +225,7 @@ describe.runIf(requireOrSkip(combine(needRoot(), needPrograms('unshare', 'python
       // one keeper held the listener from the first daemon to the second
       keeperPid = await loggedKeeperPid(first, 'fd keeper started');
       expect(await loggedKeeperPid(member, 'kept listeners taken back from the fd keeper')).toBe(keeperPid);
-      expect(readFileSync(`/proc/${keeperPid}/cmdline`, 'utf8')).toContain('--fd-keeper');
+      expect(readFileSync(`/proc/${keeperPid}/cmdline`, 'utf8')).toContain('ztnc-fdkeeper');
       const counters = await member.get<{ networks: Record<string, { netcon: Record<string, number> }> }>('/counters');
       expect(counters.networks[nwid]!.netcon.listenersRestored).toBe(1);
     }, 300_000);

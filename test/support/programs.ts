@@ -36,11 +36,28 @@ export function programPath(name: ProgramName): Promise<string> {
         logLevel: 'warning',
       });
       renameSync(tmp, out);
+      // ztnc-service starts the program beside it as its fd keeper
+      if (name === 'ztnc-service') await bundleBeside(out, 'ztnc-fdkeeper');
       return out;
     })();
     bundled.set(name, p);
   }
   return p;
+}
+
+async function bundleBeside(program: string, name: string): Promise<void> {
+  const out = join(dirname(program), `${name}.mjs`);
+  const tmp = `${out}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
+  await build({
+    entryPoints: [join(ROOT, 'src', 'cli', `${name}.ts`)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: tmp,
+    logLevel: 'warning',
+  });
+  renameSync(tmp, out);
 }
 
 /**
