@@ -91,7 +91,8 @@ export class NetconServer {
   private readonly keptInos = new Set<number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
   private keepOnClose = false;
-  private readonly rebinding = new Set<{ sock: AppSocket; kept: KeptListener; until: number }>();
+  /** Kept listeners taken back and waiting for the stack's address, by inode. */
+  private readonly rebinding = new Map<number, { sock: AppSocket; kept: KeptListener; until: number }>();
   private rebindTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -290,7 +291,9 @@ export class NetconServer {
       if (e !== undefined) return this.endedCall(e, req);
     }
     if (req.op === Op.WHOIS) {
-      return { result: sock === undefined || sock.state === 'closed' ? -Errno.EBADF : sock.listening ? Kind.LISTENER : Kind.TCP };
+      if (sock === undefined || sock.state === 'closed') return { result: -Errno.EBADF };
+      // a kept listener waiting for its address is still the app's listening socket
+      return { result: sock.listening || this.rebinding.has(sock.ino) ? Kind.LISTENER : Kind.TCP };
     }
     // An inode we do not know: a socket from before a daemon restart.
     if (sock === undefined) return { result: -Errno.ENETDOWN };
@@ -538,7 +541,7 @@ export class NetconServer {
       const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
       this.register(sock);
       this.keptInos.add(sock.ino);
-      this.rebinding.add({ sock, kept, until: Date.now() + REBIND_WAIT_MS });
+      this.rebinding.set(sock.ino, { sock, kept, until: Date.now() + REBIND_WAIT_MS });
     }
     this.retryRebind();
     if (this.rebinding.size > 0 && this.rebindTimer === null) {
@@ -548,15 +551,15 @@ export class NetconServer {
   }
 
   private retryRebind(): void {
-    for (const item of this.rebinding) {
+    for (const [ino, item] of this.rebinding) {
       const { sock, kept } = item;
       if (sock.state !== 'idle') {
-        this.rebinding.delete(item);
+        this.rebinding.delete(ino);
         continue;
       }
       let r = rebindListener(sock.tcp, kept.meta, sock.kept);
       if (r === REBIND_LATER && Date.now() < item.until) continue;
-      this.rebinding.delete(item);
+      this.rebinding.delete(ino);
       if (r === 0) r = sock.listen(kept.meta.backlog);
       if (r === 0) {
         this.counters.inc('listenersRestored');
