@@ -9,6 +9,7 @@
  */
 import { Errno } from '../netstack/errno.js';
 import type { TcpOptionName, TcpSocket } from '../netstack/socket-api.js';
+import type { AppSocket } from './app-socket.js';
 import type { KeptOptions } from './sockopt.js';
 
 /** Everything needed to serve a listener again; JSON-safe. */
@@ -117,7 +118,7 @@ export function parseKeptMeta(m: unknown): KeptListenerMeta | null {
  * EADDRNOTAVAIL means the network has not given the stack its address yet (the caller tries
  * again); other errors are final.
  */
-export function rebindListener(tcp: TcpSocket, meta: KeptListenerMeta, kept: KeptOptions): number {
+function rebindListener(tcp: TcpSocket, meta: KeptListenerMeta, kept: KeptOptions): number {
   for (const [name, v] of Object.entries(meta.options)) {
     if (typeof v === 'number') tcp.setOption(name as TcpOptionName, v);
   }
@@ -128,4 +129,59 @@ export function rebindListener(tcp: TcpSocket, meta: KeptListenerMeta, kept: Kep
 }
 
 /** rebindListener's answer that is worth trying again once the stack has its addresses. */
-export const REBIND_LATER = -Errno.EADDRNOTAVAIL;
+const REBIND_LATER = -Errno.EADDRNOTAVAIL;
+
+/** How long a kept listener waits for the network to give the stack its address back. */
+const REBIND_WAIT_MS = 120_000;
+const REBIND_RETRY_MS = 250;
+
+/**
+ * Kept listeners taken back by a new server, put back to listening on its stack; those bound to
+ * an address the stack does not have yet try again until it comes (or REBIND_WAIT_MS passes).
+ * `done` gets each one's outcome: 0 (listening) or the negative errno that made it give up.
+ */
+export class ListenerRestorer {
+  private readonly waiting = new Map<number, { sock: AppSocket; meta: KeptListenerMeta; until: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly done: (sock: AppSocket, meta: KeptListenerMeta, result: number) => void) {}
+
+  restore(sock: AppSocket, meta: KeptListenerMeta): void {
+    this.waiting.set(sock.ino, { sock, meta, until: Date.now() + REBIND_WAIT_MS });
+    this.retry();
+    if (this.waiting.size > 0 && this.timer === null) {
+      this.timer = setInterval(() => this.retry(), REBIND_RETRY_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Still waiting for its address: the app's listening socket all the same. */
+  has(ino: number): boolean {
+    return this.waiting.has(ino);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.waiting.clear();
+  }
+
+  private retry(): void {
+    for (const [ino, item] of this.waiting) {
+      const { sock, meta } = item;
+      if (sock.state !== 'idle') {
+        this.waiting.delete(ino);
+        continue;
+      }
+      let r = rebindListener(sock.tcp, meta, sock.kept);
+      if (r === REBIND_LATER && Date.now() < item.until) continue;
+      this.waiting.delete(ino);
+      if (r === 0) r = sock.listen(meta.backlog);
+      this.done(sock, meta, r);
+    }
+    if (this.waiting.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}

@@ -15,7 +15,7 @@ import type { TcpSocket } from '../netstack/socket-api.js';
 import type { NetStack } from '../netstack/stack-api.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
-import { describeListener, type KeptListener, type ListenerKeeper, REBIND_LATER, rebindListener } from './kept-listeners.js';
+import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
@@ -40,10 +40,6 @@ export interface NetconServerOptions {
   /** The network this server serves, recorded with kept listeners. */
   nwid?: string;
 }
-
-/** How long a kept listener waits for the network to give the stack its address back. */
-const REBIND_WAIT_MS = 120_000;
-const REBIND_RETRY_MS = 250;
 
 interface Reply {
   result: number;
@@ -91,9 +87,7 @@ export class NetconServer {
   private readonly keptInos = new Set<number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
   private keepOnClose = false;
-  /** Kept listeners taken back and waiting for the stack's address, by inode. */
-  private readonly rebinding = new Map<number, { sock: AppSocket; kept: KeptListener; until: number }>();
-  private rebindTimer: NodeJS.Timeout | null = null;
+  private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
 
   constructor(
     readonly stack: NetStack,
@@ -143,9 +137,7 @@ export class NetconServer {
     const server = this.server;
     this.server = null;
     this.keepOnClose = opts.keepListeners === true;
-    if (this.rebindTimer) clearInterval(this.rebindTimer);
-    this.rebindTimer = null;
-    this.rebinding.clear();
+    this.restorer.stop();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
     for (const s of [...this.table.values()]) {
@@ -293,7 +285,7 @@ export class NetconServer {
     if (req.op === Op.WHOIS) {
       if (sock === undefined || sock.state === 'closed') return { result: -Errno.EBADF };
       // a kept listener waiting for its address is still the app's listening socket
-      return { result: sock.listening || this.rebinding.has(sock.ino) ? Kind.LISTENER : Kind.TCP };
+      return { result: sock.listening || this.restorer.has(sock.ino) ? Kind.LISTENER : Kind.TCP };
     }
     // An inode we do not know: a socket from before a daemon restart.
     if (sock === undefined) return { result: -Errno.ENETDOWN };
@@ -541,39 +533,19 @@ export class NetconServer {
       const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
       this.register(sock);
       this.keptInos.add(sock.ino);
-      this.rebinding.set(sock.ino, { sock, kept, until: Date.now() + REBIND_WAIT_MS });
-    }
-    this.retryRebind();
-    if (this.rebinding.size > 0 && this.rebindTimer === null) {
-      this.rebindTimer = setInterval(() => this.retryRebind(), REBIND_RETRY_MS);
-      this.rebindTimer.unref();
+      this.restorer.restore(sock, kept.meta);
     }
   }
 
-  private retryRebind(): void {
-    for (const [ino, item] of this.rebinding) {
-      const { sock, kept } = item;
-      if (sock.state !== 'idle') {
-        this.rebinding.delete(ino);
-        continue;
-      }
-      let r = rebindListener(sock.tcp, kept.meta, sock.kept);
-      if (r === REBIND_LATER && Date.now() < item.until) continue;
-      this.rebinding.delete(ino);
-      if (r === 0) r = sock.listen(kept.meta.backlog);
-      if (r === 0) {
-        this.counters.inc('listenersRestored');
-        this.log.info({ ino: sock.ino, port: kept.meta.port }, 'kept listener served again');
-        this.handOver(sock);
-      } else {
-        // Let it go: the app's accept() sees the end, as when a daemon without a keeper stops.
-        this.log.warn({ ino: sock.ino, port: kept.meta.port, errno: -r }, 'kept listener cannot be served again: let go');
-        sock.teardown(false);
-      }
+  private restored(sock: AppSocket, meta: KeptListenerMeta, r: number): void {
+    if (r === 0) {
+      this.counters.inc('listenersRestored');
+      this.log.info({ ino: sock.ino, port: meta.port }, 'kept listener served again');
+      this.handOver(sock);
+      return;
     }
-    if (this.rebinding.size === 0 && this.rebindTimer !== null) {
-      clearInterval(this.rebindTimer);
-      this.rebindTimer = null;
-    }
+    // Let it go: the app's accept() sees the end, as when a daemon without a keeper stops.
+    this.log.warn({ ino: sock.ino, port: meta.port, errno: -r }, 'kept listener cannot be served again: let go');
+    sock.teardown(false);
   }
 }
