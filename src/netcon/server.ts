@@ -83,8 +83,8 @@ export class NetconServer {
   private readonly hooks: AppSocketHooks;
   private readonly keeper: ListenerKeeper | null;
   private readonly nwid: string;
-  /** Inodes of listeners the keeper holds. */
-  private readonly keptInos = new Set<number>();
+  /** Listeners the keeper holds: inode → backlog. */
+  private readonly keptInos = new Map<number, number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
   private keepOnClose = false;
   private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
@@ -322,7 +322,9 @@ export class NetconServer {
       case Op.SETSOCKOPT: {
         const o = decodeSockopt(req.payload);
         if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
-        return { result: setOption(sock.tcp, sock, o.level, o.name, o.value) };
+        const r = setOption(sock.tcp, sock, o.level, o.name, o.value);
+        if (r === 0 && sock.listening && this.keptInos.has(sock.ino)) this.keepListener(sock, this.keptInos.get(sock.ino)!, true);
+        return { result: r };
       }
       case Op.SHUTDOWN: {
         if (req.payload.length < 4) return { result: -Errno.EINVAL };
@@ -516,12 +518,15 @@ export class NetconServer {
     this.acceptRetry.set(l, { timer, delay });
   }
 
-  /** A listener is up: its end goes to the keeper so it outlives this process. */
-  private keepListener(sock: AppSocket, backlog: number): void {
-    if (this.keeper === null || this.keptInos.has(sock.ino)) return;
+  /**
+   * A listener is up: its end goes to the keeper so it outlives this process. Again when its
+   * backlog or (`again`) its options change: the keeper keeps the latest.
+   */
+  private keepListener(sock: AppSocket, backlog: number, again = false): void {
+    if (this.keeper === null || (!again && this.keptInos.get(sock.ino) === backlog)) return;
     try {
       this.keeper.keep(describeListener({ nwid: this.nwid, socket: this.socketPath }, sock.ino, sock.tcp, backlog, sock.kept), sock.fd);
-      this.keptInos.add(sock.ino);
+      this.keptInos.set(sock.ino, backlog);
     } catch (e) {
       this.log.warn({ ino: sock.ino, err: (e as Error).message }, 'listener not kept: it ends with this daemon');
     }
@@ -532,7 +537,7 @@ export class NetconServer {
     for (const kept of list) {
       const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
       this.register(sock);
-      this.keptInos.add(sock.ino);
+      this.keptInos.set(sock.ino, kept.meta.backlog);
       this.restorer.restore(sock, kept.meta);
     }
   }

@@ -29,6 +29,8 @@ class MemoryKeeper implements ListenerKeeper {
   readonly dropped: number[] = [];
 
   keep(meta: KeptListenerMeta, daemonFd: number): void {
+    const old = this.held.get(`${meta.socket}#${meta.ino}`);
+    if (old) closeFd(old.fd);
     this.held.set(`${meta.socket}#${meta.ino}`, { meta, fd: dupFd(daemonFd) });
   }
 
@@ -104,7 +106,16 @@ describe('listeners kept across a restart', () => {
     expect(await c1.listen(l.ino, 8)).toBe(0);
     const meta = [...keeper.held.values()][0]!.meta;
     expect(meta).toMatchObject({ v: 1, nwid: '8056c2e21c000001', socket: path, ino: l.ino, addr: ADDR, port: PORT, backlog: 8 });
-    expect(meta.options.REUSEADDR).toBeDefined();
+    expect(meta.options.NODELAY).toBe(0);
+    // an option set after listen() is kept too
+    const nodelay = Buffer.alloc(16);
+    nodelay.writeInt32LE(6, 0); // IPPROTO_TCP
+    nodelay.writeInt32LE(1, 4); // TCP_NODELAY
+    nodelay.writeUInt32LE(4, 8);
+    nodelay.writeInt32LE(1, 12);
+    expect((await c1.call(Op.SETSOCKOPT, l.ino, nodelay)).result).toBe(0);
+    expect([...keeper.held.values()][0]!.meta.options.NODELAY).toBe(1);
+    expect(keeper.held.size).toBe(1);
 
     c1.close();
     await first.close({ keepListeners: true });
