@@ -541,7 +541,7 @@ export class Daemon implements LocalService {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
     const attachments = [...this.joined.values()].map((j) => j.attachment);
     await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
-    this.keeper?.close();
+    await this.keeper?.close();
     if (attachments.length > 0) await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
     this.joined.clear();
     this.nets.close();

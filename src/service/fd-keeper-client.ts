@@ -21,6 +21,8 @@ import { encodeKeeperMessage, KEEPER_PROTOCOL, type KeeperMessage, KeeperReader 
 /** Environment: how long the keeper waits for a daemon to come back (default 60 s). */
 export const KEEPER_TIMEOUT_ENV = 'ZTNC_FDKEEPER_TIMEOUT_MS';
 export const DEFAULT_KEEPER_TIMEOUT_MS = 60_000;
+/** How long a stopping daemon waits for a keeper it has just started to serve its socket. */
+const KEEPER_READY_WAIT_MS = 10_000;
 /** How long the start-up waits for a running keeper to hand over what it holds. */
 const TAKE_BACK_TIMEOUT_MS = 5_000;
 
@@ -52,6 +54,8 @@ export class FdKeeperClient implements ListenerKeeper {
   private readonly logPath: string;
   private readonly timeoutMs: number;
   private keeperPid = 0;
+  /** Resolves once the connected keeper serves its socket (or is gone). */
+  private keeperReady: Promise<void> = Promise.resolve();
 
   private constructor(
     home: string,
@@ -109,7 +113,14 @@ export class FdKeeperClient implements ListenerKeeper {
   }
 
   /** This daemon is stopping: the keeper goes on holding the listeners for the next one. */
-  close(): void {
+  async close(): Promise<void> {
+    // A keeper started moments ago may not serve its socket yet: the next daemon would not find
+    // it. Give it a little time (it holds the listeners already, through its inherited socket).
+    if (this.channel !== null) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.keeperReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, KEEPER_READY_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     this.channel?.close();
     this.channel = null;
   }
@@ -174,7 +185,7 @@ export class FdKeeperClient implements ListenerKeeper {
         onClose: () => fail(new Error('the keeper closed the connection')),
       };
     });
-    this.adopt(ch, reader, cred.pid);
+    this.adopt(ch, reader, cred.pid, true);
     for (const k of taken) {
       const list = this.unclaimed.get(k.meta.socket) ?? [];
       list.push(k);
@@ -183,17 +194,28 @@ export class FdKeeperClient implements ListenerKeeper {
     this.log.info({ keeperPid: cred.pid, listeners: taken.length }, 'kept listeners taken back from the fd keeper');
   }
 
-  private adopt(ch: UnixChannel, reader: KeeperReader, pid: number): void {
+  /** `ready`: the keeper already answered (taken back); a new one answers once it serves its socket. */
+  private adopt(ch: UnixChannel, reader: KeeperReader, pid: number, ready: boolean): void {
     this.channel = ch;
     this.keeperPid = pid;
+    let markReady = (): void => {};
+    this.keeperReady = ready ? Promise.resolve() : new Promise<void>((resolve) => (markReady = resolve));
     ch.send(encodeKeeperMessage({ t: 'hello', v: KEEPER_PROTOCOL, timeoutMs: this.timeoutMs }));
     ch.handlers = {
       onMessage: (data, fds) => {
-        // the keeper sends nothing after 'end'; descriptors would only leak
         reader.push(data, fds);
+        try {
+          for (let m = reader.next(); m !== null; m = reader.next()) {
+            if (m.fd >= 0) closeQuietly(m.fd); // a new keeper holds nothing to hand back
+            if (m.msg.t === 'end') markReady();
+          }
+        } catch {
+          ch.close();
+        }
         for (const f of reader.takeUnclaimed()) closeQuietly(f);
       },
       onClose: () => {
+        markReady();
         if (this.channel !== ch) return;
         this.channel = null;
         this.log.warn(
@@ -234,7 +256,7 @@ export class FdKeeperClient implements ListenerKeeper {
       if (logFd >= 0) closeSync(logFd);
     }
     const ch = new UnixChannel(mine, { maxFds: 4 });
-    this.adopt(ch, new KeeperReader(), this.keeperPid);
+    this.adopt(ch, new KeeperReader(), this.keeperPid, false);
     this.log.info({ keeperPid: this.keeperPid, socket: this.socketPath }, 'fd keeper started');
     for (const [id, c] of this.current) this.send({ t: 'keep', id, meta: c.meta, fd: true }, c.fd);
   }

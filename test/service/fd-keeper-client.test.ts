@@ -72,6 +72,6 @@ describe('FdKeeperClient', () => {
     client.keep(meta(3), third[1]);
     await waitFor(() => readFileSync(record, 'utf8').split('\n').length === 4, 10_000, 'the third keeper');
     expect(readFileSync(record, 'utf8')).toBe('handed 1\nhanded 2\nhanded 2\n');
-    client.close();
+    await client.close();
   });
 });

@@ -151,6 +151,8 @@ describe.runIf(requireOrSkip(combine(needRoot(), needPrograms('unshare', 'python
     let library: string;
     let server: Program;
     let keeperPid = 0;
+    /** The daemon before the last restart (its log tells what it did with the keeper). */
+    let previous: Service | null = null;
 
     const memberEnv = (keeperTimeoutMs: number): NodeJS.ProcessEnv => serviceEnv({ ZTNC_FDKEEPER_TIMEOUT_MS: String(keeperTimeoutMs) });
     const startMember = (keeperTimeoutMs: number): Promise<Service> =>
@@ -177,7 +179,15 @@ describe.runIf(requireOrSkip(combine(needRoot(), needPrograms('unshare', 'python
         const c = startProgram('unshare', ['-n', 'python3', join(tmp, 'client.py'), serverIp, String(PORT), text], appEnv(root.home));
         const code = await finished(c, 20_000);
         if (code === 0 && c.output.startsWith('served ')) return c.output.trim();
-        if (Date.now() > end) throw new Error(`the server did not answer "${text}": ${c.output}\nserver:\n${server.output}`);
+        if (Date.now() > end) {
+          const logs = `${previous?.output ?? ''}\n${member.output}`;
+          const notable = logs.split('\n').filter((l) => /keep|kept|"level":[456]0/.test(l));
+          const keeperLog = join(serverHome, 'fdkeeper.log');
+          if (existsSync(keeperLog)) notable.push(readFileSync(keeperLog, 'utf8'));
+          throw new Error(
+            `the server did not answer "${text}": ${c.output}\nserver:\n${server.output}\nserver's daemon:\n${notable.join('\n')}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -213,6 +223,7 @@ describe.runIf(requireOrSkip(combine(needRoot(), needPrograms('unshare', 'python
     it('the same server process accepts new connections after SIGTERM and a new start', async () => {
       expect(await request('before')).toBe('served 1 before');
       const first = member;
+      previous = first;
       const stopped = await first.stop('SIGTERM');
       expect(stopped.code).toBe(0);
       // the daemon is gone; the listener is not: the server sits in accept()
