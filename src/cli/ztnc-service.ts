@@ -5,7 +5,8 @@
  * answers the local JSON API. Foreground by default (pretty logs on a terminal, JSON otherwise);
  * -d runs it detached with logs in <home>/ztnc.log.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { Daemon } from '../service/daemon.js';
@@ -27,6 +28,16 @@ function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return n;
+}
+
+/**
+ * ztnc-fdkeeper, the program beside this one (src/service/fd-keeper.ts: listeners across
+ * restarts); without it, listeners end with the daemon as they did before.
+ */
+function fdKeeperCommand(): string[] | undefined {
+  const self = fileURLToPath(import.meta.url);
+  const keeper = join(dirname(self), `ztnc-fdkeeper${extname(self)}`);
+  return existsSync(keeper) ? [process.execPath, keeper] : undefined;
 }
 
 function fail(message: string, code = 1): never {
@@ -61,7 +72,15 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   if (v8FlagsProblem) log.warn({ reason: v8FlagsProblem }, 'running without the V8 heap flags (more garbage collection)');
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ home: home.dir, port: opts.port, apiPort: opts.apiPort, privatePlanet: opts.privatePlanet, planetFile: opts.planet, logger: log });
+    daemon = await Daemon.start({
+      home: home.dir,
+      port: opts.port,
+      apiPort: opts.apiPort,
+      privatePlanet: opts.privatePlanet,
+      planetFile: opts.planet,
+      logger: log,
+      fdKeeperCommand: fdKeeperCommand(),
+    });
   } catch (e) {
     const message = (e as Error).message;
     log.fatal({ err: message }, 'cannot start');

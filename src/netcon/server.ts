@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
+import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
@@ -35,6 +36,10 @@ import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
 
 export interface NetconServerOptions {
   plumbing?: FdPlumbing;
+  /** Keeps listeners' ends across daemon restarts (none: listeners end with the daemon). */
+  keeper?: ListenerKeeper;
+  /** The network this server serves, recorded with kept listeners. */
+  nwid?: string;
 }
 
 interface Reply {
@@ -77,6 +82,13 @@ export class NetconServer {
   private readonly plumbing: FdPlumbing;
   private readonly log: Logger;
   private readonly hooks: AppSocketHooks;
+  private readonly keeper: ListenerKeeper | null;
+  private readonly nwid: string;
+  /** Listeners the keeper holds: inode → backlog. */
+  private readonly keptInos = new Map<number, number>();
+  /** Close without telling the keeper: the listeners are to outlive this process. */
+  private keepOnClose = false;
+  private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
 
   constructor(
     readonly stack: NetStack,
@@ -85,6 +97,8 @@ export class NetconServer {
     opts: NetconServerOptions = {},
   ) {
     this.plumbing = opts.plumbing ?? nativePlumbing;
+    this.keeper = opts.keeper ?? null;
+    this.nwid = opts.nwid ?? '';
     this.log = logger.child({ module: 'netcon', stack: stack.name });
     this.hooks = {
       onGone: (s) => this.forget(s),
@@ -112,12 +126,19 @@ export class NetconServer {
     chmodSync(this.socketPath, 0o600);
     this.server = server;
     this.log.info({ socket: this.socketPath }, 'netcon serving');
+    if (this.keeper) this.adoptKept(this.keeper.claim(this.socketPath));
   }
 
-  /** Stops serving, drops every app socket (their TCP connections are aborted). */
-  async close(): Promise<void> {
+  /**
+   * Stops serving, drops every app socket (their TCP connections are aborted). `keepListeners`:
+   * the keeper goes on holding the listeners' ends for the next daemon (stop, restart); otherwise
+   * they are let go and the apps' accept() sees the end (leave).
+   */
+  async close(opts: { keepListeners?: boolean } = {}): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.keepOnClose = opts.keepListeners === true;
+    this.restorer.stop();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
     for (const s of [...this.table.values()]) {
@@ -263,7 +284,9 @@ export class NetconServer {
       if (e !== undefined) return this.endedCall(e, req);
     }
     if (req.op === Op.WHOIS) {
-      return { result: sock === undefined || sock.state === 'closed' ? -Errno.EBADF : sock.listening ? Kind.LISTENER : Kind.TCP };
+      if (sock === undefined || sock.state === 'closed') return { result: -Errno.EBADF };
+      // a kept listener waiting for its address is still the app's listening socket
+      return { result: sock.listening || this.restorer.has(sock.ino) ? Kind.LISTENER : Kind.TCP };
     }
     // An inode we do not know: a socket from before a daemon restart.
     if (sock === undefined) return { result: -Errno.ENETDOWN };
@@ -276,8 +299,12 @@ export class NetconServer {
       }
       case Op.LISTEN: {
         if (req.payload.length < 4) return { result: -Errno.EINVAL };
-        const r = sock.listen(req.payload.readInt32LE(0));
-        if (r === 0) this.handOver(sock);
+        const backlog = req.payload.readInt32LE(0);
+        const r = sock.listen(backlog);
+        if (r === 0) {
+          this.keepListener(sock, backlog);
+          this.handOver(sock);
+        }
         return { result: r };
       }
       case Op.CONNECT:
@@ -296,7 +323,9 @@ export class NetconServer {
       case Op.SETSOCKOPT: {
         const o = decodeSockopt(req.payload);
         if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
-        return { result: setOption(sock.tcp, sock, o.level, o.name, o.value) };
+        const r = setOption(sock.tcp, sock, o.level, o.name, o.value);
+        if (r === 0 && sock.listening && this.keptInos.has(sock.ino)) this.keepListener(sock, this.keptInos.get(sock.ino)!, true);
+        return { result: r };
       }
       case Op.SHUTDOWN: {
         if (req.payload.length < 4) return { result: -Errno.EINVAL };
@@ -368,6 +397,7 @@ export class NetconServer {
   }
 
   private forget(s: AppSocket): void {
+    if (this.keptInos.delete(s.ino) && !this.keepOnClose) this.keeper?.drop(this.socketPath, s.ino);
     if (this.table.get(s.ino) === s) {
       this.table.delete(s.ino);
       if (!s.appGone && this.server !== null) {
@@ -508,5 +538,41 @@ export class NetconServer {
     const timer = setTimeout(() => this.handOver(l), delay);
     timer.unref();
     this.acceptRetry.set(l, { timer, delay });
+  }
+
+  /**
+   * A listener is up: its end goes to the keeper so it outlives this process. Again when its
+   * backlog or (`again`) its options change: the keeper keeps the latest.
+   */
+  private keepListener(sock: AppSocket, backlog: number, again = false): void {
+    if (this.keeper === null || (!again && this.keptInos.get(sock.ino) === backlog)) return;
+    try {
+      this.keeper.keep(describeListener({ nwid: this.nwid, socket: this.socketPath }, sock.ino, sock.tcp, backlog, sock.kept), sock.fd);
+      this.keptInos.set(sock.ino, backlog);
+    } catch (e) {
+      this.log.warn({ ino: sock.ino, err: (e as Error).message }, 'listener not kept: it ends with this daemon');
+    }
+  }
+
+  /** Listeners a previous daemon left with the keeper: served again on this stack. */
+  private adoptKept(list: KeptListener[]): void {
+    for (const kept of list) {
+      const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
+      this.register(sock);
+      this.keptInos.set(sock.ino, kept.meta.backlog);
+      this.restorer.restore(sock, kept.meta);
+    }
+  }
+
+  private restored(sock: AppSocket, meta: KeptListenerMeta, r: number): void {
+    if (r === 0) {
+      this.counters.inc('listenersRestored');
+      this.log.info({ ino: sock.ino, port: meta.port }, 'kept listener served again');
+      this.handOver(sock);
+      return;
+    }
+    // Let it go: the app's accept() sees the end, as when a daemon without a keeper stops.
+    this.log.warn({ ino: sock.ino, port: meta.port, errno: -r }, 'kept listener cannot be served again: let go');
+    sock.teardown(false);
   }
 }

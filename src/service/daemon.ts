@@ -35,6 +35,7 @@ import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
 import { ManagementAccess } from './http/management-access.js';
 import { ApiServer } from './http/server.js';
+import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
@@ -59,6 +60,11 @@ export interface DaemonOptions {
   logger: Logger;
   /** Serve networks at the library's default /tmp path too when free (default true). */
   serveDefaultSocketPaths?: boolean;
+  /**
+   * The command that runs the fd keeper (ztnc-service passes itself with `--fd-keeper`); without
+   * one, listeners kept by an earlier daemon are still taken back but new ones end with this daemon.
+   */
+  fdKeeperCommand?: string[];
 }
 
 /** Time for the resets sent to apps' peers on shutdown to leave before the underlay closes. */
@@ -110,6 +116,8 @@ export class Daemon implements LocalService {
   /** Problems caught in request or timer handling, by kind (the daemon keeps running). */
   readonly faults = new Map<string, number>();
   private stopping: Promise<void> | null = null;
+  /** Holds apps' listeners across restarts (see fd-keeper-client.ts). */
+  private keeper: FdKeeperClient | null = null;
 
   private constructor(
     home: Home,
@@ -235,7 +243,9 @@ export class Daemon implements LocalService {
       daemon = new Daemon(home, settings, assembled, joined, transport, controller, authToken, opts);
       daemon.apiPortFlexible = apiPortFlexible;
       node.start();
+      daemon.keeper = await FdKeeperClient.open(home.dir, log, opts.fdKeeperCommand ?? null);
       for (const nwid of joins) await daemon.attach(nwid);
+      daemon.keeper.dropUnclaimed();
       await daemon.listenApi();
       log.info(
         {
@@ -321,6 +331,7 @@ export class Daemon implements LocalService {
       random: this.node.random,
       home: this.home.dir,
       serveDefaultPath: this.opts.serveDefaultSocketPaths ?? true,
+      keeper: this.keeper ?? undefined,
       logger: this.log,
     });
     try {
@@ -541,7 +552,8 @@ export class Daemon implements LocalService {
   private async doStop(): Promise<void> {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
     const attachments = [...this.joined.values()].map((j) => j.attachment);
-    await Promise.all(attachments.map((a) => a.closeServers()));
+    await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
+    await this.keeper?.close();
     if (attachments.length > 0) await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
     this.joined.clear();
     this.nets.close();

@@ -15,6 +15,7 @@
 import { rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import type { ListenerKeeper } from '../netcon/kept-listeners.js';
 import { NetconServer } from '../netcon/server.js';
 import { RpcSocketBusyError } from '../netcon/socket-dir.js';
 import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
@@ -166,6 +167,8 @@ export interface NetworkAttachmentOptions {
   serveDefaultPath?: boolean;
   /** The default paths (default: netconDefaultSocketPaths of this process's environment). */
   defaultSocketPaths?: string[];
+  /** Keeps apps' listeners across daemon restarts (none: they end with the daemon). */
+  keeper?: ListenerKeeper;
   logger: Logger;
 }
 
@@ -196,12 +199,13 @@ export class NetworkAttachment {
 
   /** Starts the home's RPC socket (an error when it cannot be served) and, where free, the default ones. */
   async start(): Promise<void> {
-    const own = new NetconServer(this.stack, this.socketPath, this.log);
+    const serverOpts = { keeper: this.opts.keeper, nwid: this.nwid };
+    const own = new NetconServer(this.stack, this.socketPath, this.log, serverOpts);
     await own.start();
     this.servers.push(own);
     if (this.opts.serveDefaultPath === false) return;
     for (const path of this.opts.defaultSocketPaths ?? netconDefaultSocketPaths(this.nwid)) {
-      const shared = new NetconServer(this.stack, path, this.log);
+      const shared = new NetconServer(this.stack, path, this.log, serverOpts);
       try {
         await shared.start();
         this.servers.push(shared);
@@ -231,10 +235,13 @@ export class NetworkAttachment {
     return out;
   }
 
-  /** Stops the RPC servers: every app socket is torn down and its connection reset. */
-  async closeServers(): Promise<void> {
+  /**
+   * Stops the RPC servers: every app socket is torn down and its connection reset.
+   * `keepListeners` (daemon stop): the keeper goes on holding apps' listeners for the next daemon.
+   */
+  async closeServers(opts: { keepListeners?: boolean } = {}): Promise<void> {
     const servers = this.servers.splice(0);
-    await Promise.all(servers.map((s) => s.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))));
+    await Promise.all(servers.map((s) => s.close(opts).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))));
     for (const path of this.defaultSocketPaths.splice(0)) {
       try {
         rmdirSync(dirname(path));

@@ -4,6 +4,7 @@
  * (dependencies stay external), so tests never run a stale dist/ build.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import { build } from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const INTERCEPT_LIBRARY = join(ROOT, 'native', 'intercept', 'libztintercept.so');
-const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'ztnc-programs');
+// node_modules may be shared by several checkouts (a symlink): each checkout bundles its own
+// sources into its own directory, or one checkout's tests would run another's programs.
+const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'ztnc-programs', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
 
 export type ProgramName = 'ztnc-service' | 'ztnc-cli' | 'ztnc-idtool' | 'ztnc-intercept';
 
@@ -36,11 +39,28 @@ export function programPath(name: ProgramName): Promise<string> {
         logLevel: 'warning',
       });
       renameSync(tmp, out);
+      // ztnc-service starts the program beside it as its fd keeper
+      if (name === 'ztnc-service') await bundleBeside(out, 'ztnc-fdkeeper');
       return out;
     })();
     bundled.set(name, p);
   }
   return p;
+}
+
+async function bundleBeside(program: string, name: string): Promise<void> {
+  const out = join(dirname(program), `${name}.mjs`);
+  const tmp = `${out}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
+  await build({
+    entryPoints: [join(ROOT, 'src', 'cli', `${name}.ts`)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: tmp,
+    logLevel: 'warning',
+  });
+  renameSync(tmp, out);
 }
 
 /**
