@@ -124,15 +124,16 @@ export class Cluster {
 
   /**
    * Starts a container daemon on the root's planet, joined to `nwid` through networks.d,
-   * authorizes it and waits for its address.
+   * authorizes it (by default on the root's controller; `authorize` for a network another
+   * controller runs) and waits for its address.
    */
-  async addContainer(name: string, nwid: string): Promise<Container> {
+  async addContainer(name: string, nwid: string, authorize = (address: string): Promise<void> => this.authorize(nwid, address)): Promise<Container> {
     const root = this.requireRoot();
     const d = new ServiceDaemon({ name, home: join(this.dir, name), env: this.env, planet: root.planetFile, join: [nwid] });
     this.daemons.push(d);
     await d.start();
     this.log(`container ${name}: daemon ${d.address} up (home ${d.home})`);
-    await this.authorize(nwid, d.address);
+    await authorize(d.address);
     this.log(`container ${name}: member ${d.address} authorized on ${nwid}`);
     const ip = await d.waitForAddress(nwid);
     this.log(`container ${name}: address ${ip} (ztnc-cli listnetworks shows OK)`);

@@ -7,7 +7,10 @@
  * namespaces have no route beyond the bridge and the stock nodes' TCP relay fallback and port
  * mapping are off.
  *
- * Needs root, iproute2 and a zerotier-one binary (ZTNC_STOCK_ZEROTIER; none is shipped with ztnc).
+ * A stock node can also be the network's controller (stock `zerotier-one` includes one): its
+ * local API, reached with curl inside its namespace, creates networks and (de)authorizes members.
+ *
+ * Needs root, iproute2, curl and a zerotier-one binary (ZTNC_STOCK_ZEROTIER; none is shipped with ztnc).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,34 @@ export async function stockZeroTierUnavailable(env: NodeJS.ProcessEnv = process.
   return null;
 }
 
+/** Who authorizes members of a network and assigns their addresses: the cluster's controller or a stock node's. */
+export interface MemberController {
+  authorize(nwid: string, address: string, authorized?: boolean): Promise<void>;
+  member(nwid: string, address: string): Promise<{ authorized?: boolean; ipAssignments?: unknown }>;
+}
+
+/** The ztnc cluster root's controller, through its local API. */
+export function clusterController(cluster: Cluster): MemberController {
+  const root = (): NonNullable<Cluster['root']> => {
+    if (!cluster.root) throw new Error('the cluster root is not started');
+    return cluster.root;
+  };
+  return {
+    authorize: async (nwid, address, authorized = true) => {
+      await root().apiOk('POST', `/controller/network/${nwid}/member/${address}`, { authorized });
+    },
+    member: async (nwid, address) => (await root().apiOk('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
+  };
+}
+
+/** ICMP counters of a network namespace's kernel (/proc/net/snmp, read inside it). */
+export interface IcmpCounters {
+  /** Echo requests received. */
+  inEchos: number;
+  /** Echo replies sent. */
+  outEchoReps: number;
+}
+
 /** One stock zerotier-one in its namespace. */
 export class StockNode {
   constructor(
@@ -46,7 +77,7 @@ export class StockNode {
     readonly home: string,
     /** Its ZeroTier address (10 hex digits). */
     readonly address: string,
-    /** Its address on the virtual network (on its tap device). */
+    /** Its address on the virtual network (on its tap device); '' when it joined none. */
     readonly ip: string,
     private readonly proc: LongRunning,
   ) {}
@@ -75,6 +106,72 @@ export class StockNode {
       timeoutMs,
       300,
     );
+  }
+
+  /**
+   * A request to the node's local API (127.0.0.1:9993 inside its namespace, with its authtoken);
+   * a non-2xx answer is an error naming the call.
+   */
+  async api(method: string, path: string, body?: unknown): Promise<unknown> {
+    const token = readFileSync(join(this.home, 'authtoken.secret'), 'utf8').trim();
+    const args = ['-sS', '--max-time', '10', '-X', method, '-H', `X-ZT1-Auth: ${token}`, '-w', '\\n%{http_code}'];
+    if (body !== undefined) args.push('-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(body));
+    const r = await this.run('curl', [...args, `http://127.0.0.1:9993${path}`], 20_000);
+    const cut = r.stdout.lastIndexOf('\n');
+    const status = Number(r.stdout.slice(cut + 1));
+    const text = r.stdout.slice(0, Math.max(cut, 0));
+    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`stock node ${this.name}: ${method} ${path} → ${r.code !== 0 ? `curl ${r.code}: ${r.stderr.trim()}` : `${status} ${text}`}`);
+    return text === '' ? null : (JSON.parse(text) as unknown);
+  }
+
+  /** This node as the controller of its own networks (ids starting with its address). */
+  get controller(): MemberController {
+    return {
+      authorize: async (nwid, address, authorized = true) => {
+        await this.api('POST', `/controller/network/${nwid}/member/${address}`, { authorized });
+      },
+      member: async (nwid, address) => (await this.api('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
+    };
+  }
+
+  /**
+   * Creates a private network with an IPv4 pool on this node's controller (retried while the
+   * controller is still starting); returns its id.
+   */
+  async createNetwork(name: string, prefix: string): Promise<string> {
+    const body = {
+      name,
+      private: true,
+      v4AssignMode: { zt: true },
+      routes: [{ target: `${prefix}.0/24`, via: null }],
+      ipAssignmentPools: [{ ipRangeStart: `${prefix}.10`, ipRangeEnd: `${prefix}.250` }],
+    };
+    const net = (await waitFor(
+      `stock controller ${this.name} to create a network`,
+      async () => {
+        if (this.proc.exited()) throw new GiveUp(`zerotier-one exited: ${this.proc.output().trim().slice(-400)}`);
+        return (await this.api('POST', `/controller/network/${this.address}______`, body)) as { id?: unknown };
+      },
+      STOCK_START_TIMEOUT_MS,
+      300,
+    )) as { id?: unknown };
+    if (typeof net.id !== 'string') throw new Error(`stock controller ${this.name} answered without a network id: ${JSON.stringify(net)}`);
+    return net.id;
+  }
+
+  /** The namespace kernel's ICMP counters. */
+  async icmpCounters(): Promise<IcmpCounters> {
+    const r = await this.run('cat', ['/proc/net/snmp'], 10_000);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('Icmp: '));
+    if (lines.length < 2) throw new Error(`no Icmp lines in /proc/net/snmp of ${this.netns}`);
+    const names = lines[0]!.split(' ').slice(1);
+    const values = lines[1]!.split(' ').slice(1).map(Number);
+    const get = (n: string): number => {
+      const i = names.indexOf(n);
+      if (i < 0) throw new Error(`no Icmp ${n} in /proc/net/snmp`);
+      return values[i]!;
+    };
+    return { inEchos: get('InEchos'), outEchoReps: get('OutEchoReps') };
   }
 
   /** The zerotier-one process's CPU time so far (user + system), in ms. */
@@ -150,11 +247,12 @@ export class StockZeroTierLab {
   }
 
   /**
-   * Starts a stock node in a new namespace on the bridge, joined to `nwid` through
-   * networks.d (as stock persists joins), authorizes it on the cluster's controller and waits until
-   * its tap carries the address the controller assigned.
+   * Starts a stock node in a new namespace on the bridge, on the cluster's planet. Given `nwid`,
+   * joins it through networks.d (as stock persists joins), authorizes it on `controller` (by
+   * default the cluster's) and waits until its tap carries the address the controller assigned;
+   * without, it joins nothing (a stock controller).
    */
-  async addStockNode(name: string, cluster: Cluster, nwid: string): Promise<StockNode> {
+  async addStockNode(name: string, cluster: Cluster, nwid: string | null, controller: MemberController = clusterController(cluster)): Promise<StockNode> {
     const root = cluster.root;
     if (!root) throw new Error('the cluster root is not started');
     const host = this.nextHost++;
@@ -172,7 +270,7 @@ export class StockZeroTierLab {
     const home = join(this.dir, `stock-${name}`);
     mkdirSync(join(home, 'networks.d'), { recursive: true });
     writeFileSync(join(home, 'planet'), readFileSync(root.planetFile));
-    writeFileSync(join(home, 'networks.d', `${nwid}.conf`), '');
+    if (nwid !== null) writeFileSync(join(home, 'networks.d', `${nwid}.conf`), '');
     const settings = { allowTcpFallbackRelay: false, portMappingEnabled: false, allowSecondaryPort: false, primaryPort: 9993 };
     writeFileSync(join(home, 'local.conf'), `${JSON.stringify({ settings }, null, 2)}\n`);
     const proc = start('ip', ['netns', 'exec', netns, this.binary, '-U', home], { logFile: join(home, 'zerotier-one.out') });
@@ -186,12 +284,18 @@ export class StockZeroTierLab {
       STOCK_START_TIMEOUT_MS,
       200,
     );
-    await cluster.authorize(nwid, address);
+    if (nwid === null) {
+      const node = new StockNode(name, netns, home, address, '', proc);
+      this.nodes.push(node);
+      this.log(`stock node ${name}: zerotier-one ${address} in ${netns}, on no network`);
+      return node;
+    }
+    await controller.authorize(nwid, address);
     const ip = await waitFor(
       `stock node ${name} (${address}) to get its address on ${nwid}`,
       async () => {
         if (proc.exited()) throw new GiveUp(`zerotier-one exited: ${proc.output().trim().slice(-400)}`);
-        const member = (await root.apiOk('GET', `/controller/network/${nwid}/member/${address}`)) as { ipAssignments?: unknown };
+        const member = await controller.member(nwid, address);
         const assigned = Array.isArray(member.ipAssignments) ? member.ipAssignments.map(String).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) : undefined;
         if (!assigned) return false;
         const onTap = await run('ip', ['netns', 'exec', netns, 'ip', '-4', '-o', 'addr', 'show'], { timeoutMs: 10_000 });

@@ -5,13 +5,18 @@
  * daemon joins too. Checked: the stock nodes get their config and address from the ztnc
  * controller and reach each other; stock and ztnc ping each other both ways; a 10 MB file served
  * by a program inside the ztnc container reaches curl on a stock node intact, and the other way.
+ * Revocations both ways: when the ztnc controller de-authorizes a stock member, stock members and
+ * ztnc containers stop exchanging frames with it at once (stock accepts our revocations); when a
+ * stock controller (a stock node on no network) de-authorizes its stock member, a ztnc container
+ * on its network stops accepting that member's frames at once (we accept stock's).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, type Container } from '../../src/demo/cluster.js';
 import { GiveUp, type LongRunning, waitFor } from '../../src/demo/processes.js';
+import type { PingReport } from '../../src/service/local-api.js';
 import { STOCK_ZEROTIER_ENV, type StockNode, StockZeroTierLab, stockZeroTierUnavailable } from '../../src/demo/stock-zerotier.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { optionalSuite } from '../support/requirements.js';
@@ -19,7 +24,37 @@ import { optionalSuite } from '../support/requirements.js';
 const unavailable = await stockZeroTierUnavailable();
 const FILE_BYTES = 10 * 1000 * 1000;
 
+/** Generous bound on "at once" (without revocations the cut waits for a config refresh, 60 s, or the certificate's expiry). */
+const CUT_BOUND_MS = 5_000;
+
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Counters = { node: Record<string, number>; networks: Record<string, { network: Record<string, number> }> };
+const networkCounters = async (c: Container): Promise<Record<string, number>> => ((await c.daemon.apiOk('GET', '/counters')) as Counters).networks[c.nwid]!.network;
+
+/** One ICMP echo from a ztnc container through its daemon's stack (1 s for the reply); true when answered. */
+const ztncPing = async (c: Container, ip: string): Promise<boolean> =>
+  ((await c.daemon.apiOk('POST', `/network/${c.nwid}/ping`, { address: ip, count: 1, timeoutMs: 1_000 })) as PingReport).received === 1;
+/** One kernel ping from a stock node's namespace (1 s for the reply); true when answered. */
+const stockPing = async (s: StockNode, ip: string): Promise<boolean> => (await s.run('ping', ['-c', '1', '-W', '1', ip], 10_000)).code === 0;
+
+/**
+ * Pings back to back until two in a row go unanswered; returns the time from `since` to the
+ * start of the first of them (the cut was in place by the time its reply came back).
+ */
+async function pingsStop(what: string, since: number, ping: () => Promise<boolean>, deadlineMs = 60_000): Promise<number> {
+  let firstFailedAt: number | null = null;
+  for (;;) {
+    const sentAt = Date.now();
+    if (await ping()) {
+      firstFailedAt = null;
+      if (Date.now() - since > deadlineMs) throw new Error(`${what}: still answered ${deadlineMs} ms after the de-authorization`);
+      await sleep(50);
+    } else if (firstFailedAt === null) firstFailedAt = sentAt;
+    else return firstFailedAt - since;
+  }
+}
 
 describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability'))('stock ZeroTier One and ztnc on one network', () => {
   let cluster: Cluster;
@@ -106,4 +141,59 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
       join(cluster.dir, 'from-stock.bin'),
     );
   }, 300_000);
+  it('the ztnc controller de-authorizes stock node s2: its revocation cuts s2 off at stock node s1 and at the ztnc container at once', async () => {
+    await s1.reach(s2.ip);
+    await waitFor('the ztnc container to reach s2', () => ztncPing(c, s2.ip), 30_000, 100);
+    const revocationsBefore = (await networkCounters(c)).revocations_accepted ?? 0;
+
+    const since = Date.now();
+    await cluster.root!.apiOk('POST', `/controller/network/${nwid}/member/${s2.address}`, { authorized: false });
+    const [atStock, atZtnc] = await Promise.all([
+      pingsStop('stock s1 → s2', since, () => stockPing(s1, s2.ip)),
+      pingsStop('ztnc container → s2', since, () => ztncPing(c, s2.ip)),
+    ]);
+    console.log(`de-authorization of stock s2 by the ztnc controller: s1 (stock) cut off s2 after ${atStock} ms, the ztnc container after ${atZtnc} ms`);
+    expect(atStock).toBeLessThan(CUT_BOUND_MS);
+    expect(atZtnc).toBeLessThan(CUT_BOUND_MS);
+
+    // s1's pings still reach s2, whose kernel answers them: it is s1 that drops s2's replies, as
+    // it does only with our revocation in hand (s2's certificate is otherwise valid for 30 min).
+    const before = await s2.icmpCounters();
+    const r = await s1.run('ping', ['-c', '3', '-i', '0.3', '-W', '1', s2.ip], 30_000);
+    const after = await s2.icmpCounters();
+    expect(r.stdout, r.stderr).toMatch(/ 100% packet loss/);
+    expect(after.inEchos - before.inEchos).toBeGreaterThanOrEqual(3);
+    expect(after.outEchoReps - before.outEchoReps).toBeGreaterThanOrEqual(3);
+
+    const counters = await networkCounters(c);
+    expect(counters.revocations_accepted).toBeGreaterThan(revocationsBefore);
+    expect(counters.drop_tx_revoked).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a stock controller de-authorizes its stock member s3: its revocation cuts s3 off at a ztnc container at once', async () => {
+    const k = await lab.addStockNode('k', cluster, null);
+    const knwid = await k.createNetwork('stock-controlled', `172.${randomInt(16, 32)}.${randomInt(1, 255)}`);
+    const s3 = await lab.addStockNode('s3', cluster, knwid, k.controller);
+    const c2 = await cluster.addContainer('c2', knwid, (address) => k.controller.authorize(knwid, address));
+    await s3.reach(c2.ip);
+    await waitFor('the ztnc container to reach s3', () => ztncPing(c2, s3.ip), 30_000, 100);
+    const revocationsBefore = (await networkCounters(c2)).revocations_accepted ?? 0;
+
+    const since = Date.now();
+    await k.controller.authorize(knwid, s3.address, false);
+    const atZtnc = await pingsStop('ztnc container → s3', since, () => ztncPing(c2, s3.ip)).catch(async (e: unknown) => {
+      const counters = Object.entries(await networkCounters(c2)).filter(([name]) => /revo|credential|certificate|com_/.test(name));
+      throw new Error(`${String(e)}; container's counters: ${JSON.stringify(Object.fromEntries(counters))}`);
+    });
+    console.log(`de-authorization of stock s3 by the stock controller: the ztnc container cut off s3 after ${atZtnc} ms`);
+    expect(atZtnc).toBeLessThan(CUT_BOUND_MS);
+    const counters = await networkCounters(c2);
+    expect(counters.revocations_accepted).toBeGreaterThan(revocationsBefore);
+
+    // s3 still sends; the container drops its frames as revoked
+    const dropsBefore = counters.drop_frame_revoked ?? 0;
+    const r = await s3.run('ping', ['-c', '3', '-i', '0.3', '-W', '1', c2.ip], 30_000);
+    expect(r.stdout, r.stderr).toMatch(/ 100% packet loss/);
+    expect((await networkCounters(c2)).drop_frame_revoked).toBeGreaterThan(dropsBefore);
+  }, 240_000);
 });
