@@ -7,8 +7,7 @@
  * with the process; a socket that is bound but not listening is not kept either (the next call on
  * it after a restart fails with ENETDOWN).
  */
-import { Errno } from '../netstack/errno.js';
-import type { TcpOptionName, TcpSocket } from '../netstack/socket-api.js';
+import { Errno, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
 import type { AppSocket } from './app-socket.js';
 import type { KeptOptions } from './sockopt.js';
 
