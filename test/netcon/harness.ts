@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll } from 'vitest';
+import { runCollecting } from '../support/run-collecting.js';
 import { removeDir, tempDir as makeTempDir } from '../support/temp-dir.js';
 
 // The netcon suites get the shared wait from here too.
@@ -146,20 +147,9 @@ export interface RunResult {
 }
 
 /** Runs a program to completion (killed after `timeoutMs`). */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
+export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {
+  const { code, signal, stdout, stderr, ms } = await runCollecting(cmd, args, { env, timeoutMs, cwd });
+  return { code, signal, stdout, stderr, ms };
 }
 
 /** Starts a long-running program; `stop` kills it (and waits). */
