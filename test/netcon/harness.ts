@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll } from 'vitest';
-import { runCollecting } from '../support/run-collecting.js';
+import { runCollecting, type CollectedRun } from '../support/run-collecting.js';
 import { removeDir, tempDir as makeTempDir } from '../support/temp-dir.js';
 
 // The netcon suites get the shared wait from here too.
@@ -138,13 +138,7 @@ export function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+export type RunResult = Omit<CollectedRun, 'timedOut'>;
 
 /** Runs a program to completion (killed after `timeoutMs`). */
 export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {

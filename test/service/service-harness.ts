@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { programPath } from '../support/programs.js';
-import { runCollecting } from '../support/run-collecting.js';
+import { runCollecting, type CollectedRun } from '../support/run-collecting.js';
 import { removeTempDirs } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 
@@ -27,12 +27,7 @@ export function serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = Omit<CollectedRun, 'timedOut' | 'ms'>;
 
 /** Runs ztnc-service to completion (for -d and for start-up errors). */
 export async function runService(
