@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { NetworkController } from '../src/controller/index.js';
 import { defaultNetworkSettings } from '../src/controller/types.js';
+import { CheckedStream } from '../src/netstack/checked-stream.js';
 import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
 import { CryptoRandom } from '../src/netstack/random.js';
@@ -132,63 +133,36 @@ async function stream(client: NetStack, server: NetStack, serverIp: number, port
   const sent = createHash('sha256');
   for (let off = 0; off < STREAM_BYTES; off += block.length) sent.update(block.subarray(0, Math.min(block.length, STREAM_BYTES - off)));
   const sentDigest = sent.digest('hex');
-  const rx = createHash('sha256');
-  let received = 0;
-  let eof = false;
-  let failed: number | null = null;
-  const listener = server.tcpSocket();
-  if (listener.bind(0, port) < 0 || listener.listen(4) < 0) throw new Error('overlay bench: listen failed');
-  listener.handlers.onAcceptable = () => {
-    const conn = listener.accept();
-    if (!conn) return;
-    const drain = (): void => {
-      for (;;) {
-        const r = conn.read(1 << 20);
-        if (typeof r === 'number') {
-          if (r === 0) {
-            eof = true;
-            conn.close();
-          }
-          return;
-        }
-        received += r.length;
-        rx.update(r);
-      }
-    };
-    conn.handlers.onReadable = drain;
-    drain();
-  };
-  const sock = client.tcpSocket();
-  let off = 0;
-  const pump = (): void => {
-    while (off < STREAM_BYTES) {
+  const s = new CheckedStream(client, server, serverIp, port, {
+    total: STREAM_BYTES,
+    bytesAt: (off) => {
       const at = off % block.length;
-      const n = sock.write(block.subarray(at, Math.min(block.length, at + STREAM_BYTES - off)));
-      if (n <= 0) return;
-      off += n;
-    }
-    sock.shutdown(1);
-  };
-  sock.handlers.onConnect = pump;
-  sock.handlers.onWritable = pump;
-  sock.handlers.onError = (e) => {
-    failed = e;
-  };
+      return block.subarray(at, Math.min(block.length, at + STREAM_BYTES - off));
+    },
+    readBytes: 1 << 20,
+  });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  sock.connect(serverIp, port);
+  s.connect();
   try {
-    await waitFor(() => eof || failed !== null, STREAM_TIMEOUT_MS, 'the TCP stream');
+    await waitFor(() => s.finished(), STREAM_TIMEOUT_MS, 'the TCP stream');
   } finally {
-    sock.close();
-    listener.close();
+    s.close();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  if (failed !== null) throw new Error(`overlay bench: TCP failed with errno ${failed} after ${received} bytes`);
-  if (received !== STREAM_BYTES || rx.digest('hex') !== sentDigest) throw new Error(`overlay bench: stream corrupted (${received} bytes)`);
+  const received = s.received;
+  if (s.failed !== null) throw new Error(`overlay bench: TCP failed with errno ${s.failed} after ${received} bytes`);
+  if (received !== STREAM_BYTES || s.receivedSha256() !== sentDigest)
+    throw new Error(`overlay bench: stream corrupted (${received} bytes)`);
   const mb = received / 1e6;
-  return { gbps: (received * 8) / seconds / 1e9, seconds, bytes: received, cpuMsPerMB: (cpu.user + cpu.system) / 1000 / mb, sysMsPerMB: cpu.system / 1000 / mb };
+  return {
+    gbps: (received * 8) / seconds / 1e9,
+    seconds,
+    bytes: received,
+    cpuMsPerMB: (cpu.user + cpu.system) / 1000 / mb,
+    sysMsPerMB: cpu.system / 1000 / mb,
+  };
 }
 
 /** The reference: two netstacks joined by an in-memory link, frames handed over on the next turn of the event loop. */
@@ -243,12 +217,26 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     if (!world.ok) throw new Error(world.error);
     const planet = planetFromWorld(world.value.world);
     const mkNode = (identity: Identity, transport: NativeUdpTransport, networks?: NetworksOptions): AssembledNode => {
-      const n = assembleNode({ identity, transport, scheduler: sched, planet, allowLoopbackPaths: true, refuseBuiltinPlanet: true, logger, networks });
+      const n = assembleNode({
+        identity,
+        transport,
+        scheduler: sched,
+        planet,
+        allowLoopbackPaths: true,
+        refuseBuiltinPlanet: true,
+        logger,
+        networks,
+      });
       nodes.push(n);
       return n;
     };
     const nwid = `${rootId!.addressHex}000001`;
-    controller = new NetworkController({ dbFile: join(dir, 'controller.db'), nodeAddress: rootId!.addressHex, logger, backupIntervalMs: 0 });
+    controller = new NetworkController({
+      dbFile: join(dir, 'controller.db'),
+      nodeAddress: rootId!.addressHex,
+      logger,
+      backupIntervalMs: 0,
+    });
     controller.store.putNetwork(nwid, () => ({
       ...defaultNetworkSettings(nwid, Date.now()),
       name: 'bench',
@@ -305,7 +293,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const rows = [c1, c3js, ...(c3native ? [c3native] : []), ref];
   const out = json ? process.stderr : process.stdout;
   out.write(`overlay: ${PACKET_BYTES}-byte packets, one core\n`);
-  for (const r of rows) out.write(`  ${r.name.padEnd(46)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s  ${r.usPerPacket.toFixed(2).padStart(6)} µs/packet\n`);
+  for (const r of rows)
+    out.write(`  ${r.name.padEnd(46)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s  ${r.usPerPacket.toFixed(2).padStart(6)} µs/packet\n`);
   const overlay = await nodeToNode();
   const direct = await netstackOnly();
   const mb = (STREAM_BYTES / (1024 * 1024)).toFixed(0);
@@ -313,7 +302,9 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   out.write(
     `  ${`node to node over UDP loopback (cipher ${overlay.cipher})`.padEnd(46)} ${overlay.gbps.toFixed(3).padStart(7)} Gbit/s  ${overlay.cpuMsPerMB.toFixed(2)} ms CPU/MB (${overlay.sysMsPerMB.toFixed(2)} in the kernel)  (${overlay.relayed} packets relayed)\n`,
   );
-  out.write(`  ${'netstack only, in-memory link (reference)'.padEnd(46)} ${direct.gbps.toFixed(3).padStart(7)} Gbit/s  ${direct.cpuMsPerMB.toFixed(2)} ms CPU/MB (${direct.sysMsPerMB.toFixed(2)} in the kernel)\n`);
+  out.write(
+    `  ${'netstack only, in-memory link (reference)'.padEnd(46)} ${direct.gbps.toFixed(3).padStart(7)} Gbit/s  ${direct.cpuMsPerMB.toFixed(2)} ms CPU/MB (${direct.sysMsPerMB.toFixed(2)} in the kernel)\n`,
+  );
   out.write(`  ratio ${(overlay.gbps / direct.gbps).toFixed(3)}\n`);
   if (json) {
     const round = (x: number): number => Math.round(x * 1000) / 1000;

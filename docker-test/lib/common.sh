@@ -45,6 +45,13 @@ publish() { # publish <name> <content>
 }
 published() { cat "$ZTNC_SHARED/$1"; }
 wait_published() { wait_for "$1 from the other side" test -s "$ZTNC_SHARED/$1"; }
+# Monitor side: waits for the server's virtual IP and port; sets SERVER_IP and SERVER_PORT.
+wait_server_address() {
+  wait_published "$ZTNC_TEST.server-ip"
+  wait_published "$ZTNC_TEST.port"
+  SERVER_IP="$(published "$ZTNC_TEST.server-ip")"
+  SERVER_PORT="$(published "$ZTNC_TEST.port")"
+}
 
 # The network's address of this daemon, once `ztnc-cli listnetworks` shows the network OK.
 network_address() {

@@ -15,10 +15,7 @@ http_prepare_www() { # http_prepare_www <dir>
 
 # Monitor side: waits for the server's address and port, then for it to answer under the library.
 http_wait_server() {
-  wait_published "$ZTNC_TEST.server-ip"
-  wait_published "$ZTNC_TEST.port"
-  SERVER_IP="$(published "$ZTNC_TEST.server-ip")"
-  SERVER_PORT="$(published "$ZTNC_TEST.port")"
+  wait_server_address
   BASE_URL="http://$SERVER_IP:$SERVER_PORT"
   wait_for "the server at $BASE_URL" in_container curl -sS --fail --max-time 5 -o /dev/null "$BASE_URL/small.bin"
 }

@@ -1,13 +1,4 @@
 #!/bin/bash
 # curl under the library in the monitor container: a 10 MB file with its SHA-256, 50 concurrent
 # clients, and keep-alive reuse of one connection for two requests.
-ZTNC_ROLE=monitor
-. "$(dirname "$0")/../lib/common.sh"
-. "$(dirname "$0")/../lib/http.sh"
-trap zt_stop EXIT
-zt_join
-http_wait_server
-http_check_fetch
-http_check_concurrent
-http_check_keepalive
-finish
+exec "$(dirname "$0")/../lib/http-monitor.sh" fetch concurrent keepalive

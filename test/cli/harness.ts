@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { NetworkController } from '../../src/controller/index.js';
 import { loadOrCreateAuthToken } from '../../src/service/http/auth-token.js';
 import { Router } from '../../src/service/http/router.js';
@@ -16,6 +16,7 @@ import { ApiServer } from '../../src/service/http/server.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingReply, type PingRequest } from '../../src/service/local-api.js';
 import { defaultNetworkUserSettings, type NetworkUserSettings } from '../../src/service/json-views.js';
 import { programPath, type ProgramName } from '../support/programs.js';
+import { removeDir, tempDir } from '../support/temp-dir.js';
 
 export interface ProgramResult {
   code: number | null;
@@ -37,7 +38,11 @@ export function expectOneLineError(r: ProgramResult, code: number, pattern: RegE
 }
 
 /** Runs a bundled command to completion (never through a shell). */
-export async function runProgram(name: ProgramName, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProgramResult> {
+export async function runProgram(
+  name: ProgramName,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ProgramResult> {
   const file = await programPath(name);
   return new Promise((resolve) => {
     execFile(
@@ -132,7 +137,14 @@ export class FakeService implements LocalService {
         address: '5f5c2b984a',
         latency: 12,
         paths: [
-          { active: true, address: '127.0.0.1/9993', expired: false, lastReceive: this.peerTimes.lastReceive, lastSend: this.peerTimes.lastSend, preferred: true },
+          {
+            active: true,
+            address: '127.0.0.1/9993',
+            expired: false,
+            lastReceive: this.peerTimes.lastReceive,
+            lastSend: this.peerTimes.lastSend,
+            preferred: true,
+          },
         ],
         role: 'PLANET',
         tunneled: false,
@@ -141,7 +153,17 @@ export class FakeService implements LocalService {
         versionMinor: 14,
         versionRev: 1,
       },
-      { address: '0a1b2c3d4e', latency: -1, paths: [], role: 'LEAF', tunneled: false, version: '-1.-1.-1', versionMajor: -1, versionMinor: -1, versionRev: -1 },
+      {
+        address: '0a1b2c3d4e',
+        latency: -1,
+        paths: [],
+        role: 'LEAF',
+        tunneled: false,
+        version: '-1.-1.-1',
+        versionMajor: -1,
+        versionMinor: -1,
+        versionRev: -1,
+      },
     ];
   }
 
@@ -194,6 +216,29 @@ export async function startFakeDaemon(home: string, opts: { controller?: boolean
     async stop() {
       await server.close();
       await controller?.close();
+    },
+  };
+}
+
+/**
+ * For a describe block: a private home (made now) and a fake daemon serving it, started before the
+ * block's tests and stopped, with the home removed, after them.
+ */
+export function fakeDaemonForSuite(opts: { controller?: boolean } = {}): { home: string; daemon: () => FakeDaemon } {
+  const home = tempDir('ztnc-cli-');
+  let daemon: FakeDaemon | undefined;
+  beforeAll(async () => {
+    daemon = await startFakeDaemon(home, opts);
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    removeDir(home);
+  });
+  return {
+    home,
+    daemon: () => {
+      if (!daemon) throw new Error('the fake daemon is not running (its beforeAll failed or has not run)');
+      return daemon;
     },
   };
 }

@@ -3,8 +3,8 @@
  * /controller access as real processes, against the real controller API over a temporary
  * SQLite database served by the real local API server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_ADDRESS, runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { FAKE_ADDRESS, fakeDaemonForSuite, runProgram, startFakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
 import { removeDir, tempDir } from '../support/temp-dir.js';
 
 function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
@@ -12,19 +12,8 @@ function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
 }
 
 describe('ztnc-cli net commands', () => {
-  let home: string;
-  let d: FakeDaemon;
+  const { home, daemon } = fakeDaemonForSuite({ controller: true });
   const cli = (...args: string[]): Promise<ProgramResult> => runProgram('ztnc-cli', ['-D', home, ...args]);
-
-  beforeAll(async () => {
-    home = tempDir('ztnc-cli-');
-    d = await startFakeDaemon(home, { controller: true });
-  });
-
-  afterAll(async () => {
-    await d?.stop();
-    removeDir(home);
-  });
 
   it('net create prints the new id; the network has the name, pool, route and privacy asked for', async () => {
     const r = await cli('net', 'create', '--name', 'office', '--pool', '10.147.17.0/24');
@@ -32,7 +21,7 @@ describe('ztnc-cli net commands', () => {
     expect(r.stderr).toBe('');
     const nwid = r.stdout.trim();
     expect(nwid).toMatch(new RegExp(`^${FAKE_ADDRESS}[0-9a-f]{6}$`));
-    const n = d.controller!.store.getNetwork(nwid)!;
+    const n = daemon().controller!.store.getNetwork(nwid)!;
     expect(n.name).toBe('office');
     expect(n.private).toBe(true);
     expect(n.routes).toEqual([{ target: '10.147.17.0/24', via: null }]);
@@ -55,35 +44,35 @@ describe('ztnc-cli net commands', () => {
       ],
       v4AssignMode: { zt: true },
     });
-    expect(d.controller!.store.hasNetwork(j.id as string)).toBe(true);
+    expect(daemon().controller!.store.hasNetwork(j.id as string)).toBe(true);
   });
 
   it('net create refuses a bad --pool before asking the daemon', async () => {
-    const before = d.controller!.store.listNetworkIds().length;
+    const before = daemon().controller!.store.listNetworkIds().length;
     expectError(await cli('net', 'create', '--pool', '10.1.2/24'), 2, /--pool: "10\.1\.2\/24" is not an IPv4 or IPv6 CIDR/);
     expectError(await cli('net', 'create', '--pool'), 2, /option '--pool <cidr>' argument missing/);
     expectError(await cli('net', 'create', '--private', '--public'), 2, /--private and --public exclude each other/);
     expectError(await cli('net', 'create', 'extra'), 2, /net create: too many arguments/);
-    expect(d.controller!.store.listNetworkIds()).toHaveLength(before);
+    expect(daemon().controller!.store.listNetworkIds()).toHaveLength(before);
   });
 
-  it('net list prints a line per network; -j the networks\' JSON', async () => {
+  it("net list prints a line per network; -j the networks' JSON", async () => {
     const id = (await cli('net', 'create', '--name', 'listed', '--pool', '192.168.77.0/24')).stdout.trim();
     const r = await cli('net', 'list');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('200 net list <nwid> <name> <type> <authorized>/<members> <ip pools>');
     expect(lines).toContain(`200 net list ${id} listed PRIVATE 0/0 192.168.77.1-192.168.77.254`);
-    expect(lines).toHaveLength(1 + d.controller!.store.listNetworkIds().length);
+    expect(lines).toHaveLength(1 + daemon().controller!.store.listNetworkIds().length);
     const j = await cli('net', 'list', '-j');
     const arr = JSON.parse(j.stdout) as { id: string }[];
-    expect(arr.map((n) => n.id).sort()).toEqual([...d.controller!.store.listNetworkIds()].sort());
+    expect(arr.map((n) => n.id).sort()).toEqual([...daemon().controller!.store.listNetworkIds()].sort());
   });
 
   it('net authorize / deauthorize change the member; net show lists members', async () => {
     const id = (await cli('net', 'create', '--name', 'members', '--pool', '10.9.0.0/24')).stdout.trim();
     expect(await cli('net', 'authorize', id, '5F5C2B984A')).toEqual({ code: 0, stdout: '200 net authorize OK\n', stderr: '' });
-    expect(d.controller!.store.getMember(id, '5f5c2b984a')!.authorized).toBe(true);
+    expect(daemon().controller!.store.getMember(id, '5f5c2b984a')!.authorized).toBe(true);
     const j = await cli('-j', 'net', 'authorize', id, '0a1b2c3d4e');
     expect(JSON.parse(j.stdout)).toMatchObject({ address: '0a1b2c3d4e', authorized: true, nwid: id });
 
@@ -98,7 +87,7 @@ describe('ztnc-cli net commands', () => {
     ]);
 
     expect(await cli('net', 'deauthorize', id, '5f5c2b984a')).toEqual({ code: 0, stdout: '200 net deauthorize OK\n', stderr: '' });
-    expect(d.controller!.store.getMember(id, '5f5c2b984a')!.authorized).toBe(false);
+    expect(daemon().controller!.store.getMember(id, '5f5c2b984a')!.authorized).toBe(false);
     const sj = await cli('-j', 'net', 'show', id);
     const parsed = JSON.parse(sj.stdout) as { network: { id: string }; members: { address: string; authorized: boolean }[] };
     expect(parsed.network.id).toBe(id);
@@ -111,7 +100,7 @@ describe('ztnc-cli net commands', () => {
   it('net delete removes the network; later commands on it fail with one line', async () => {
     const id = (await cli('net', 'create')).stdout.trim();
     expect(await cli('net', 'delete', id)).toEqual({ code: 0, stdout: '200 net delete OK\n', stderr: '' });
-    expect(d.controller!.store.hasNetwork(id)).toBe(false);
+    expect(daemon().controller!.store.hasNetwork(id)).toBe(false);
     expectError(await cli('net', 'show', id), 1, new RegExp(`net show: network ${id} not found \\(HTTP 404\\)`));
     expectError(await cli('net', 'delete', id), 1, /not found \(HTTP 404\)/);
     expectError(await cli('net', 'authorize', id, '5f5c2b984a'), 1, /not found \(HTTP 404\)/);
@@ -132,7 +121,7 @@ describe('ztnc-cli net commands', () => {
     const made = await cli('POST', `/controller/network/${FAKE_ADDRESS}______`, '{"name":"raw"}');
     expect(made.code).toBe(0);
     const id = (JSON.parse(made.stdout) as { id: string }).id;
-    expect(d.controller!.store.getNetwork(id)!.name).toBe('raw');
+    expect(daemon().controller!.store.getNetwork(id)!.name).toBe('raw');
     expectError(await cli('POST', `/controller/network/${id}`, '{"mtu":5}'), 1, /mtu: .*\(HTTP 400\)/);
   });
 

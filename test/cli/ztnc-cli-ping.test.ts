@@ -3,9 +3,8 @@
  * the request it sends, ping-style output and -j, exit 1 when nothing answers, and every usage
  * and API error as one line on stderr.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
-import { removeDir, tempDir } from '../support/temp-dir.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeDaemonForSuite, runProgram, type ProgramResult, expectOneLineError } from './harness.js';
 
 const NWID = '8056c2e21c000001';
 const PEER = '10.147.17.20';
@@ -16,35 +15,24 @@ function expectError(r: ProgramResult, code: number, pattern: RegExp): void {
 }
 
 describe('ztnc-cli ping', () => {
-  let home: string;
-  let d: FakeDaemon;
+  const { home, daemon } = fakeDaemonForSuite();
 
   function cli(...args: string[]): Promise<ProgramResult> {
     return runProgram('ztnc-cli', ['-D', home, ...args]);
   }
 
-  beforeAll(async () => {
-    home = tempDir('ztnc-cli-');
-    d = await startFakeDaemon(home);
-  });
-
-  afterAll(async () => {
-    await d?.stop();
-    removeDir(home);
-  });
-
   beforeEach(() => {
-    d.service.networksById.clear();
-    d.service.reachable.clear();
-    d.service.pingRequests.length = 0;
-    d.service.join(NWID, {});
-    const n = d.service.networksById.get(NWID)!;
+    daemon().service.networksById.clear();
+    daemon().service.reachable.clear();
+    daemon().service.pingRequests.length = 0;
+    daemon().service.join(NWID, {});
+    const n = daemon().service.networksById.get(NWID)!;
     n.status = 'OK';
     n.assigned = ['10.147.17.10/24'];
   });
 
   it('prints a line per reply and the summary, as ping does', async () => {
-    d.service.reachable.add(PEER);
+    daemon().service.reachable.add(PEER);
     const r = await cli('ping', NWID, PEER, '-c', '4');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -62,11 +50,11 @@ describe('ztnc-cli ping', () => {
         '',
       ].join('\n'),
     );
-    expect(d.service.pingRequests).toEqual([{ nwid: NWID, req: { address: PEER, count: 4, timeoutMs: 2000 } }]);
+    expect(daemon().service.pingRequests).toEqual([{ nwid: NWID, req: { address: PEER, count: 4, timeoutMs: 2000 } }]);
   });
 
   it('sends the defaults without -c, --timeout when given, and prints the report as JSON with -j', async () => {
-    d.service.reachable.add(PEER);
+    daemon().service.reachable.add(PEER);
     const r = await cli('-j', 'ping', NWID.toUpperCase(), PEER, '--timeout', '500');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
@@ -80,7 +68,7 @@ describe('ztnc-cli ping', () => {
         { seq: 3, rttMs: 0.75, ttl: 64 },
       ],
     });
-    expect(d.service.pingRequests).toEqual([{ nwid: NWID, req: { address: PEER, count: 3, timeoutMs: 500 } }]);
+    expect(daemon().service.pingRequests).toEqual([{ nwid: NWID, req: { address: PEER, count: 3, timeoutMs: 500 } }]);
   });
 
   it('exits 1 with the summary on stdout and one line on stderr when nothing answers', async () => {
@@ -103,11 +91,15 @@ describe('ztnc-cli ping', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ address: NOBODY, transmitted: 1, received: 0, rttMs: [] });
   });
 
-  it('reports the daemon\'s refusals: a network not joined, one without an address', async () => {
+  it("reports the daemon's refusals: a network not joined, one without an address", async () => {
     expectError(await cli('ping', '8056c2e21c000002', PEER), 1, /^ztnc-cli: ping: network 8056c2e21c000002 not joined \(HTTP 404\)$/);
-    d.service.networksById.get(NWID)!.assigned = [];
-    d.service.networksById.get(NWID)!.status = 'ACCESS_DENIED';
-    expectError(await cli('ping', NWID, PEER), 1, /^ztnc-cli: ping: network 8056c2e21c000001 has no address yet \(status ACCESS_DENIED\) \(HTTP 409\)$/);
+    daemon().service.networksById.get(NWID)!.assigned = [];
+    daemon().service.networksById.get(NWID)!.status = 'ACCESS_DENIED';
+    expectError(
+      await cli('ping', NWID, PEER),
+      1,
+      /^ztnc-cli: ping: network 8056c2e21c000001 has no address yet \(status ACCESS_DENIED\) \(HTTP 409\)$/,
+    );
   });
 
   it('rejects bad usage with exit 2 before asking the daemon', async () => {
@@ -121,9 +113,13 @@ describe('ztnc-cli ping', () => {
     expectError(await cli('ping', NWID, PEER, '-c', 'x'), 2, /-c: "x"/);
     expectError(await cli('ping', NWID, PEER, '--timeout', '0'), 2, /--timeout: "0" is not a time in ms from 1 to 20000/);
     expectError(await cli('listnetworks', '-c', '2'), 2, /-c and --timeout belong to "ping"/);
-    expect(d.service.pingRequests).toEqual([]);
+    expect(daemon().service.pingRequests).toEqual([]);
     // the address checks the CLI leaves to the daemon come back as its 400
-    expectError(await cli('ping', NWID, '127.0.0.1'), 1, /^ztnc-cli: ping: address: 127\.0\.0\.1 is not a unicast address on a network \(HTTP 400\)$/);
+    expectError(
+      await cli('ping', NWID, '127.0.0.1'),
+      1,
+      /^ztnc-cli: ping: address: 127\.0\.0\.1 is not a unicast address on a network \(HTTP 400\)$/,
+    );
   });
 
   it('is listed in the help', async () => {

@@ -6,10 +6,18 @@
 import { createServer } from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { VERSION_TEXT } from '../../src/service/json-views.js';
 import { parseJson } from '../../src/service/http/json-text.js';
-import { FAKE_ADDRESS, FAKE_PLANET_ID, FAKE_VERSION, runProgram, startFakeDaemon, type FakeDaemon, type ProgramResult, expectOneLineError } from './harness.js';
+import {
+  FAKE_ADDRESS,
+  FAKE_PLANET_ID,
+  FAKE_VERSION,
+  fakeDaemonForSuite,
+  runProgram,
+  type ProgramResult,
+  expectOneLineError,
+} from './harness.js';
 import { removeDir, tempDir } from '../support/temp-dir.js';
 
 const NWID = '8056c2e21c000001';
@@ -32,32 +40,21 @@ async function closedPort(): Promise<number> {
 }
 
 describe('ztnc-cli against the local API', () => {
-  let home: string;
-  let d: FakeDaemon;
-
-  beforeAll(async () => {
-    home = tempDir('ztnc-cli-');
-    d = await startFakeDaemon(home);
-  });
-
-  afterAll(async () => {
-    await d?.stop();
-    removeDir(home);
-  });
+  const { home, daemon } = fakeDaemonForSuite();
 
   beforeEach(() => {
-    d.service.networksById.clear();
-    d.service.online = true;
+    daemon().service.networksById.clear();
+    daemon().service.online = true;
   });
 
   it('info prints "200 info <address> <version> <state>"; -j prints the /status JSON', async () => {
     const r = await cli(['-D', home, 'info']);
     expect(r).toEqual({ code: 0, stdout: `200 info ${FAKE_ADDRESS} ${FAKE_VERSION} ONLINE\n`, stderr: '' });
-    d.service.online = false;
+    daemon().service.online = false;
     expect((await cli([`-D${home}`, 'status'])).stdout).toBe(`200 info ${FAKE_ADDRESS} ${FAKE_VERSION} OFFLINE\n`);
     const j = await cli(['-D', home, '-j', 'info']);
     expect(j.code).toBe(0);
-    expect(parseJson(j.stdout)).toEqual(d.service.status());
+    expect(parseJson(j.stdout)).toEqual(daemon().service.status());
     // zerotier-cli's JSON layout: one space of indentation
     expect(j.stdout).toContain('\n "address": ');
     // 64-bit integers pass through exactly, as bare digits
@@ -67,12 +64,12 @@ describe('ztnc-cli against the local API', () => {
   it('listnetworks prints zerotier-cli columns; -j the /network JSON', async () => {
     let r = await cli(['-D', home, 'listnetworks']);
     expect(r).toEqual({ code: 0, stdout: '200 listnetworks <nwid> <name> <mac> <status> <type> <dev> <ZT assigned ips>\n', stderr: '' });
-    d.service.join(NWID, {});
-    const n = d.service.networksById.get(NWID)!;
+    daemon().service.join(NWID, {});
+    const n = daemon().service.networksById.get(NWID)!;
     n.name = 'office';
     n.status = 'OK';
     n.assigned = ['10.147.17.5/24', 'fd80:56c2:e21c::1/88'];
-    d.service.join('8056c2e21c000002', {});
+    daemon().service.join('8056c2e21c000002', {});
     r = await cli(['-D', home, 'listnetworks']);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
@@ -83,12 +80,12 @@ describe('ztnc-cli against the local API', () => {
     ]);
     const j = await cli(['-D', home, 'listnetworks', '-j']);
     expect(j.code).toBe(0);
-    expect(JSON.parse(j.stdout)).toEqual(d.service.networks());
+    expect(JSON.parse(j.stdout)).toEqual(daemon().service.networks());
   });
 
   it('listpeers prints the preferred path with send/receive ages, latency, version and role', async () => {
     const now = Date.now();
-    d.service.peerTimes = { lastSend: now - 1000, lastReceive: now - 2000 };
+    daemon().service.peerTimes = { lastSend: now - 1000, lastReceive: now - 2000 };
     const r = await cli(['-D', home, 'listpeers']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -101,11 +98,11 @@ describe('ztnc-cli against the local API', () => {
     expect(lines[2]).toBe('200 listpeers 0a1b2c3d4e - -1 - LEAF');
     expect(lines).toHaveLength(3);
     const j = await cli(['-D', home, '-j', 'listpeers']);
-    expect(JSON.parse(j.stdout)).toEqual(d.service.peers());
+    expect(JSON.parse(j.stdout)).toEqual(daemon().service.peers());
   });
 
-  it('peers prints zerotier-cli\'s table', async () => {
-    d.service.peerTimes = { lastSend: 0, lastReceive: 0 };
+  it("peers prints zerotier-cli's table", async () => {
+    daemon().service.peerTimes = { lastSend: 0, lastReceive: 0 };
     const r = await cli(['-D', home, 'peers']);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
@@ -119,12 +116,12 @@ describe('ztnc-cli against the local API', () => {
 
   it('join and leave print "200 join OK" / "200 leave OK" and change the daemon; -j prints the network', async () => {
     expect(await cli(['-D', home, 'join', NWID.toUpperCase()])).toEqual({ code: 0, stdout: '200 join OK\n', stderr: '' });
-    expect(d.service.networksById.has(NWID)).toBe(true);
+    expect(daemon().service.networksById.has(NWID)).toBe(true);
     const j = await cli(['-D', home, '-j', 'join', '8056c2e21c000003']);
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toMatchObject({ nwid: '8056c2e21c000003', status: 'REQUESTING_CONFIGURATION' });
     expect(await cli(['-D', home, 'leave', NWID])).toEqual({ code: 0, stdout: '200 leave OK\n', stderr: '' });
-    expect(d.service.networksById.has(NWID)).toBe(false);
+    expect(daemon().service.networksById.has(NWID)).toBe(false);
     const jl = await cli(['-D', home, '-j', 'leave', '8056c2e21c000003']);
     expect(JSON.parse(jl.stdout)).toEqual({ result: true });
   });
@@ -134,33 +131,33 @@ describe('ztnc-cli against the local API', () => {
     expectError(await cli(['-D', home, 'join', 'zz56c2e21c000001']), 2, /16 hex digits/);
     expectError(await cli(['-D', home, 'join']), 2, /usage: ztnc-cli join <network ID>/);
     expectError(await cli(['-D', home, 'leave', NWID]), 1, new RegExp(`leave: network ${NWID} not joined \\(HTTP 404\\)`));
-    expect(d.service.networksById.size).toBe(0);
+    expect(daemon().service.networksById.size).toBe(0);
   });
 
   it('set changes an allow* setting and prints the network JSON', async () => {
-    d.service.join(NWID, {});
+    daemon().service.join(NWID, {});
     const r = await cli(['-D', home, 'set', NWID, 'allowManaged=0']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ nwid: NWID, allowManaged: false });
-    expect(d.service.networksById.get(NWID)!.settings.allowManaged).toBe(false);
+    expect(daemon().service.networksById.get(NWID)!.settings.allowManaged).toBe(false);
     await cli(['-D', home, 'set', NWID, 'allowGlobal=true']);
-    expect(d.service.networksById.get(NWID)!.settings.allowGlobal).toBe(true);
+    expect(daemon().service.networksById.get(NWID)!.settings.allowGlobal).toBe(true);
   });
 
   it('set refuses unknown settings, bad values and networks not joined', async () => {
-    d.service.join(NWID, {});
+    daemon().service.join(NWID, {});
     expectError(await cli(['-D', home, 'set', NWID, 'mtu=1400']), 2, /unknown setting "mtu"/);
     expectError(await cli(['-D', home, 'set', NWID, 'allowDNS=maybe']), 2, /"maybe" is not a boolean/);
     expectError(await cli(['-D', home, 'set', NWID, 'allowDNS']), 2, /must be <setting>=<value>/);
     expectError(await cli(['-D', home, 'set', '8056c2e21c0000ff', 'allowDNS=1']), 1, /network 8056c2e21c0000ff is not joined/);
     // refusing must not have joined it
-    expect(d.service.networksById.has('8056c2e21c0000ff')).toBe(false);
-    expect(d.service.networksById.get(NWID)!.settings.allowDNS).toBe(false);
+    expect(daemon().service.networksById.has('8056c2e21c0000ff')).toBe(false);
+    expect(daemon().service.networksById.get(NWID)!.settings.allowDNS).toBe(false);
   });
 
   it('get prints a network property or its addresses', async () => {
-    d.service.join(NWID, {});
-    d.service.networksById.get(NWID)!.assigned = ['10.147.17.5/24', 'fd80:56c2:e21c::1/88'];
+    daemon().service.join(NWID, {});
+    daemon().service.networksById.get(NWID)!.assigned = ['10.147.17.5/24', 'fd80:56c2:e21c::1/88'];
     expect((await cli(['-D', home, 'get', NWID, 'status'])).stdout).toBe('REQUESTING_CONFIGURATION\n');
     expect((await cli(['-D', home, 'get', NWID, 'ip4'])).stdout).toBe('10.147.17.5\n');
     expect((await cli(['-D', home, 'get', NWID, 'ip'])).stdout).toBe('10.147.17.5\nfd80:56c2:e21c::1\n');
@@ -178,16 +175,16 @@ describe('ztnc-cli against the local API', () => {
   it('raw paths: /path GETs and prints JSON; METHOD /path [json] sends any request', async () => {
     const g = await cli(['-D', home, 'GET', '/status']);
     expect(g.code).toBe(0);
-    expect(parseJson(g.stdout)).toEqual(d.service.status());
+    expect(parseJson(g.stdout)).toEqual(daemon().service.status());
     const r = await cli(['-D', home, '/status']);
     expect(r.code).toBe(0);
-    expect(parseJson(r.stdout)).toEqual(d.service.status());
+    expect(parseJson(r.stdout)).toEqual(daemon().service.status());
     const p = await cli(['-D', home, 'POST', `/network/${NWID}`, '{"allowDNS":true}']);
     expect(p.code).toBe(0);
     expect(JSON.parse(p.stdout)).toMatchObject({ nwid: NWID, allowDNS: true });
-    expect(d.service.networksById.get(NWID)!.settings.allowDNS).toBe(true);
+    expect(daemon().service.networksById.get(NWID)!.settings.allowDNS).toBe(true);
     expect((await cli(['-D', home, 'DELETE', `/network/${NWID}`])).code).toBe(0);
-    expect(d.service.networksById.has(NWID)).toBe(false);
+    expect(daemon().service.networksById.has(NWID)).toBe(false);
     expectError(await cli(['-D', home, '/nosuch']), 1, /GET \/nosuch: no such path \/nosuch \(HTTP 404\)/);
     expectError(await cli(['-D', home, 'POST', `/network/${NWID}`, '{bad']), 2, /the body is not JSON/);
     expectError(await cli(['-D', home, 'POST', `/network/${NWID}`, '{"allowDNS":"x"}']), 1, /allowDNS: must be true or false \(HTTP 400\)/);
@@ -198,17 +195,21 @@ describe('ztnc-cli against the local API', () => {
     const other = tempDir('ztnc-cli-');
     try {
       // -p and -T given: no home files needed
-      expect((await cli(['-D', other, '-p', String(d.port), '-T', d.token, 'info'])).code).toBe(0);
-      expect((await cli([`-D${other}`, `-p${d.port}`, `-T${d.token}`, 'info'])).code).toBe(0);
-      expect((await cli([`--home=${other}`, '--port', String(d.port), '--token', d.token, '--host', '127.0.0.1', 'info'])).code).toBe(0);
-      expect((await cli([`-D${other}`, `-p${d.port}`, `-T${d.token}`, '-H127.0.0.1', 'info', '--json'])).stdout).toContain('"address"');
+      expect((await cli(['-D', other, '-p', String(daemon().port), '-T', daemon().token, 'info'])).code).toBe(0);
+      expect((await cli([`-D${other}`, `-p${daemon().port}`, `-T${daemon().token}`, 'info'])).code).toBe(0);
+      expect(
+        (await cli([`--home=${other}`, '--port', String(daemon().port), '--token', daemon().token, '--host', '127.0.0.1', 'info'])).code,
+      ).toBe(0);
+      expect((await cli([`-D${other}`, `-p${daemon().port}`, `-T${daemon().token}`, '-H127.0.0.1', 'info', '--json'])).stdout).toContain(
+        '"address"',
+      );
       // token from the home, port from local.conf
-      writeFileSync(join(other, 'authtoken.secret'), `${d.token}\n`);
-      writeFileSync(join(other, 'local.conf'), JSON.stringify({ settings: { apiPort: d.port } }));
+      writeFileSync(join(other, 'authtoken.secret'), `${daemon().token}\n`);
+      writeFileSync(join(other, 'local.conf'), JSON.stringify({ settings: { apiPort: daemon().port } }));
       expect((await cli(['-D', other, 'info'])).stdout).toBe(`200 info ${FAKE_ADDRESS} ${FAKE_VERSION} ONLINE\n`);
       // ztnc.port wins over local.conf
       writeFileSync(join(other, 'local.conf'), JSON.stringify({ settings: { apiPort: await closedPort() } }));
-      writeFileSync(join(other, 'ztnc.port'), String(d.port));
+      writeFileSync(join(other, 'ztnc.port'), String(daemon().port));
       expect((await cli(['-D', other, 'info'])).code).toBe(0);
       // ZTNC_HOME stands for -D
       expect((await cli(['info'], { ZTNC_HOME: other })).code).toBe(0);
@@ -224,13 +225,17 @@ describe('ztnc-cli against the local API', () => {
       expectError(await cli(['-D', empty, 'listnetworks']), 1, /authtoken\.secret not found: is ztnc-service running/);
       writeFileSync(join(empty, 'authtoken.secret'), 'sometoken');
       writeFileSync(join(empty, 'ztnc.port'), String(await closedPort()));
-      expectError(await cli(['-D', empty, 'listnetworks']), 1, /cannot connect to ztnc-service at 127\.0\.0\.1:\d+ .*connection refused; is the daemon running\?/);
+      expectError(
+        await cli(['-D', empty, 'listnetworks']),
+        1,
+        /cannot connect to ztnc-service at 127\.0\.0\.1:\d+ .*connection refused; is the daemon running\?/,
+      );
       writeFileSync(join(empty, 'ztnc.port'), 'garbage');
       expectError(await cli(['-D', empty, 'info']), 1, /ztnc\.port does not hold a TCP port/);
       rmSync(join(empty, 'ztnc.port'));
       writeFileSync(join(empty, 'local.conf'), '{"settings": {"apiPort": "high"}}');
       expectError(await cli(['-D', empty, 'info']), 1, /local\.conf: "apiPort" must be an integer port/);
-      writeFileSync(join(empty, 'ztnc.port'), String(d.port));
+      writeFileSync(join(empty, 'ztnc.port'), String(daemon().port));
       writeFileSync(join(empty, 'authtoken.secret'), 'sometoken');
       expectError(await cli(['-D', empty, 'info']), 1, /refused the auth token from .*authtoken\.secret \(HTTP 401\)/);
     } finally {

@@ -8,9 +8,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
-import { type Daemon, shimEnv, STACK_ADDR, startDaemon, startProgram, tempDir, waitFor } from './harness.js';
+import { daemonForSuite, shimEnv, STACK_ADDR, startProgram, waitFor } from './harness.js';
 
 /** An address on the fixture's network that nobody holds, and a port nobody listens on. */
 const NOBODY = '10.147.17.99';
@@ -55,22 +55,12 @@ const EXPECTED_DOWN = [
 describe.runIf(requireOrSkip(needPrograms('haproxy'), 'haproxy health checks under the library'))(
   'haproxy health checks see what the kernel shows',
   () => {
-    const tmp = tempDir('ztnc-haproxy-');
-    let daemon: Daemon;
-
-    beforeAll(async () => {
-      daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
-    });
-
-    afterAll(async () => {
-      await daemon?.stop();
-      tmp.remove();
-    });
+    const { tmp, daemon } = daemonForSuite('ztnc-haproxy-');
 
     it('a server nobody answers times out and a refusing one is refused, for TCP and HTTP checks; neither comes UP', async () => {
       const cfg = join(tmp.dir, 'haproxy.cfg');
       writeFileSync(cfg, config());
-      const haproxy = startProgram('haproxy', ['-db', '-f', cfg], shimEnv(daemon.socketPath));
+      const haproxy = startProgram('haproxy', ['-db', '-f', cfg], shimEnv(daemon().socketPath));
       try {
         await waitFor(
           () => EXPECTED_DOWN.every((line) => haproxy.output().includes(line)),

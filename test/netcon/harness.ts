@@ -8,6 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
+import { runCollecting, type CollectedRun } from '../support/run-collecting.js';
 import { removeDir, tempDir as makeTempDir } from '../support/temp-dir.js';
 
 // The netcon suites get the shared wait from here too.
@@ -98,6 +100,29 @@ export async function startDaemon(socketPath: string): Promise<Daemon> {
   };
 }
 
+/**
+ * For a describe block: a temp dir (`prefix`) and one fixture daemon serving a socket in it,
+ * started before the block's tests and stopped, with the dir removed, after them.
+ */
+export function daemonForSuite(prefix: string): { tmp: { dir: string; remove: () => void }; daemon: () => Daemon } {
+  const tmp = tempDir(prefix);
+  let daemon: Daemon | undefined;
+  beforeAll(async () => {
+    daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    tmp.remove();
+  });
+  return {
+    tmp,
+    daemon: () => {
+      if (!daemon) throw new Error('the fixture daemon is not running (its beforeAll failed or has not run)');
+      return daemon;
+    },
+  };
+}
+
 /** Environment that puts a program on the daemon's network. */
 export function shimEnv(socketPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, LD_PRELOAD: SHIM, ZT_NC_NWID: NWID, ZT_NC_SOCKET: socketPath, ...extra };
@@ -113,33 +138,21 @@ export function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+export type RunResult = Omit<CollectedRun, 'timedOut'>;
 
 /** Runs a program to completion (killed after `timeoutMs`). */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
+export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, cwd?: string): Promise<RunResult> {
+  const { code, signal, stdout, stderr, ms } = await runCollecting(cmd, args, { env, timeoutMs, cwd });
+  return { code, signal, stdout, stderr, ms };
 }
 
 /** Starts a long-running program; `stop` kills it (and waits). */
-export function startProgram(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): { proc: ChildProcess; output: () => string; stop: () => Promise<void> } {
+export function startProgram(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+): { proc: ChildProcess; output: () => string; stop: () => Promise<void> } {
   const proc = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -165,4 +178,3 @@ export function compileC(name: string, dir: string): string {
   execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread'], { stdio: 'inherit' });
   return out;
 }
-

@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
-import { type Daemon, run, shimEnv, STACK_ADDR, startDaemon, startProgram, tempDir, waitFor } from './harness.js';
+import { type Daemon, daemonForSuite, run, shimEnv, STACK_ADDR, startDaemon, startProgram, tempDir, waitFor } from './harness.js';
 
 const PAYLOAD_SIZE = 10 * 1024 * 1024;
 
@@ -165,20 +165,10 @@ http {
 );
 
 describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'iperf3'), 'netcon iperf3'))('iperf3 on one daemon', () => {
-  const tmp = tempDir('ztnc-iperf-');
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
-  });
-
-  afterAll(async () => {
-    await daemon?.stop();
-    tmp.remove();
-  });
+  const { daemon } = daemonForSuite('ztnc-iperf-');
 
   it('sets IP_TOS (-S) and reads TCP_INFO: cwnd, RTT and retransmits come from the stack', async () => {
-    const env = shimEnv(daemon.socketPath);
+    const env = shimEnv(daemon().socketPath);
     const port = 20000 + Math.floor(Math.random() * 20000);
     const server = startProgram('iperf3', ['-s', '--forceflush', '-B', STACK_ADDR, '-p', String(port)], env);
     try {
@@ -209,20 +199,10 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'iperf3'), 'netcon iperf
 });
 
 describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'sshd', 'ssh', 'ssh-keygen'), 'netcon sshd'))('sshd and ssh on one daemon', () => {
-  const tmp = tempDir('ztnc-ssh-');
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(join(tmp.dir, 'rpc', 'net.sock'));
-  });
-
-  afterAll(async () => {
-    await daemon?.stop();
-    tmp.remove();
-  });
+  const { tmp, daemon } = daemonForSuite('ztnc-ssh-');
 
   it('runs a command without IP_TOS complaints: both ends set the QoS bits of their sessions', async () => {
-    const env = shimEnv(daemon.socketPath);
+    const env = shimEnv(daemon().socketPath);
     const dir = join(tmp.dir, 'ssh');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const key of ['host', 'user']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, key)]);
@@ -249,9 +229,20 @@ PidFile ${join(dir, 'sshd.pid')}
     const sshd = execFileSync('sh', ['-c', 'command -v sshd'], { encoding: 'utf8' }).trim();
     const server = startProgram(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], env);
     const args = [
-      '-i', join(dir, 'user'), '-p', String(port),
-      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
-      `${userInfo().username}@${STACK_ADDR}`, 'echo ran-over-ztnc',
+      '-i',
+      join(dir, 'user'),
+      '-p',
+      String(port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      `${userInfo().username}@${STACK_ADDR}`,
+      'echo ran-over-ztnc',
     ];
     try {
       await waitFor(() => server.output().includes('Server listening'), 15_000, 'sshd');

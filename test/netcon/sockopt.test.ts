@@ -68,8 +68,16 @@ function pair() {
   return { seg, a, b };
 }
 
+/** A listener on B:port, bound and listening (or the test fails there). */
+function listenOnB(b: { tcpSocket(): TcpSocket }, port: number): TcpSocket {
+  const listener = b.tcpSocket();
+  expect(listener.bind(B, port)).toBe(0);
+  expect(listener.listen(4)).toBe(0);
+  return listener;
+}
+
 describe('IP_TOS and IP_TTL', () => {
-  it('go on every packet the connection sends, and an accepted connection takes its listener\'s', () => {
+  it("go on every packet the connection sends, and an accepted connection takes its listener's", () => {
     const { seg, a, b } = pair();
     const listener = b.tcpSocket();
     const lview = viewOf(listener);
@@ -115,9 +123,7 @@ describe('IP_TOS and IP_TTL', () => {
 
   it('a socket left at the defaults sends TOS 0 and TTL 64', () => {
     const { seg, a, b } = pair();
-    const listener = b.tcpSocket();
-    expect(listener.bind(B, 81)).toBe(0);
-    expect(listener.listen(4)).toBe(0);
+    listenOnB(b, 81);
     const client = a.tcpSocket();
     expect(client.connect(B, 81)).toBe(-Errno.EINPROGRESS);
     seg.sched.runUntil(() => client.state === 'ESTABLISHED', 10_000);
@@ -142,7 +148,7 @@ describe('IP_TOS and IP_TTL', () => {
 });
 
 describe('options kept without effect, and refused ones', () => {
-  it('answer with the kernel\'s values and errnos', () => {
+  it("answer with the kernel's values and errnos", () => {
     const { a } = pair();
     const s = a.tcpSocket();
     const v = viewOf(s);
@@ -155,7 +161,18 @@ describe('options kept without effect, and refused ones', () => {
     expect(setOption(s, v, IPPROTO_TCP, TCP.QUICKACK, Buffer.alloc(2))).toBe(-Errno.EINVAL);
     // TCP_DEFER_ACCEPT is kept as SYN-ACK retransmissions: these pairs are Linux 6.x's answers.
     const kernel: [number, number][] = [
-      [-3, 0], [0, 0], [1, 1], [2, 3], [3, 3], [4, 7], [5, 7], [30, 31], [100, 127], [1000, 1087], [100000, 29887], [2147483647, 29887],
+      [-3, 0],
+      [0, 0],
+      [1, 1],
+      [2, 3],
+      [3, 3],
+      [4, 7],
+      [5, 7],
+      [30, 31],
+      [100, 127],
+      [1000, 1087],
+      [100000, 29887],
+      [2147483647, 29887],
     ];
     for (const [set, got] of kernel) {
       expect(setOption(s, v, IPPROTO_TCP, TCP.DEFER_ACCEPT, int32(set))).toBe(0);
@@ -180,9 +197,7 @@ describe('options kept without effect, and refused ones', () => {
 
   it('TCP_FASTOPEN on a connected socket and TCP_FASTOPEN_CONNECT after connect are refused', () => {
     const { seg, a, b } = pair();
-    const listener = b.tcpSocket();
-    expect(listener.bind(B, 82)).toBe(0);
-    expect(listener.listen(4)).toBe(0);
+    const listener = listenOnB(b, 82);
     const lv = viewOf(listener);
     expect(setOption(listener, lv, IPPROTO_TCP, TCP.FASTOPEN, int32(5))).toBe(0);
     const c = a.tcpSocket();
@@ -227,7 +242,7 @@ describe('TCP_INFO', () => {
     };
   }
 
-  it('lays the figures out as Linux\'s struct tcp_info', () => {
+  it("lays the figures out as Linux's struct tcp_info", () => {
     const b = encodeTcpInfo({
       state: 'ESTABLISHED',
       mss: 1448,
@@ -293,7 +308,18 @@ describe('TCP_INFO', () => {
 
   it('reports recovery, a finite ssthresh in segments, and a sub-millisecond RTT as measured', () => {
     const p = parse(
-      encodeTcpInfo({ state: 'FIN_WAIT_1', mss: 1000, cwnd: 5000, ssthresh: 7000, srtt: 0, rttSamples: 1, minRtt: 0, inRecovery: 1, wscale: 0, sndWscale: 7 }),
+      encodeTcpInfo({
+        state: 'FIN_WAIT_1',
+        mss: 1000,
+        cwnd: 5000,
+        ssthresh: 7000,
+        srtt: 0,
+        rttSamples: 1,
+        minRtt: 0,
+        inRecovery: 1,
+        wscale: 0,
+        sndWscale: 7,
+      }),
     );
     expect(p.state).toBe(4);
     expect(p.caState).toBe(3);
@@ -324,9 +350,7 @@ describe('TCP_INFO', () => {
 
   it('comes from the live connection: state, negotiated options, bytes acked and received', () => {
     const { seg, a, b } = pair();
-    const listener = b.tcpSocket();
-    expect(listener.bind(B, 83)).toBe(0);
-    expect(listener.listen(4)).toBe(0);
+    const listener = listenOnB(b, 83);
     const c = a.tcpSocket();
     const cv = viewOf(c);
     const info = (s: TcpSocket) => {

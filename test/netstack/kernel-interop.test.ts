@@ -99,12 +99,15 @@ function duplex(sock: TcpSocket, payload: Buffer, startNow: boolean): Promise<St
   });
 }
 
-/** Sends everything in the file, half-closes, prints "<sha256> <bytes received>" of what came back. */
-const PY_CLIENT = `
+/**
+ * The Python side of a stream exchange: `connect` leaves a connected socket in `s`; then it sends
+ * everything in the file, half-closes, and prints "<sha256> <bytes received>" of what came back.
+ */
+const pyExchange = (connect: string): string => `
 import hashlib, socket, sys, threading
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 data = open(path, 'rb').read()
-s = socket.create_connection((host, port), timeout=90)
+${connect}
 def send():
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
@@ -122,34 +125,17 @@ s.close()
 print(h.hexdigest(), n)
 `;
 
-/** Accepts one connection, then does what PY_CLIENT does. */
-const PY_SERVER = `
-import hashlib, socket, sys, threading
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(path, 'rb').read()
-ls = socket.socket()
+/** Connects to host:port, then exchanges. */
+const PY_CLIENT = pyExchange(`s = socket.create_connection((host, port), timeout=90)`);
+
+/** Accepts one connection on host:port, then exchanges. */
+const PY_SERVER = pyExchange(`ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((host, port))
 ls.listen(1)
 ls.settimeout(90)
 s, _ = ls.accept()
-s.settimeout(90)
-def send():
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-t = threading.Thread(target=send)
-t.start()
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(262144)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-t.join()
-s.close()
-print(h.hexdigest(), n)
-`;
+s.settimeout(90)`);
 
 function parseShaLine(out: Buffer): StreamResult {
   const m = /^([0-9a-f]{64}) (\d+)\s*$/.exec(out.toString());
@@ -159,7 +145,10 @@ function parseShaLine(out: Buffer): StreamResult {
 
 /** RetransSegs from the namespace's /proc/net/snmp. */
 function kernelTcpRetransmits(n: NetnsTap): number {
-  const lines = n.execSync('cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const lines = n
+    .execSync('cat', ['/proc/net/snmp'])
+    .split('\n')
+    .filter((l) => l.startsWith('Tcp:'));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf('RetransSegs')]);
@@ -219,7 +208,9 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
     stack.addAddress(parseIpv4(net.stackIp)!, net.prefixLen);
     let endpoint: FrameEndpoint = stack;
     if (impair && !addNetem(net, 2, 20)) {
-      process.stderr.write('[kernel-interop] this kernel has no sch_netem: applying loss 2% delay 20ms to the kernel\'s TAP egress in the link reader instead\n');
+      process.stderr.write(
+        "[kernel-interop] this kernel has no sch_netem: applying loss 2% delay 20ms to the kernel's TAP egress in the link reader instead\n",
+      );
       endpoint = kernelEgressImpairment(stack, 2, 20);
     }
     link = attachTap(endpoint, net.fd);
@@ -303,7 +294,9 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
         },
       };
     });
-    const res = await t.net.run('sh', ['-c', `curl -sS --fail --max-time 120 http://${t.net.stackIp}:8080/ | sha256sum`], { timeoutMs: 150_000 });
+    const res = await t.net.run('sh', ['-c', `curl -sS --fail --max-time 120 http://${t.net.stackIp}:8080/ | sha256sum`], {
+      timeoutMs: 150_000,
+    });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout.toString().split(' ')[0]).toBe(sha256(t.payload));
@@ -319,15 +312,11 @@ describe.runIf(requireOrSkip(requirement, 'kernel interop (TAP in a network name
     expect(res.stdout.toString()).toMatch(/3 packets transmitted, 3 received/);
   });
 
-  it(
-    'the same transfers with loss 2% delay 20ms on the kernel side (tc netem where the kernel has it)',
-    async () => {
-      const t = await setUp(true);
-      await kernelClientToStackServer(t);
-      await stackClientToKernelServer(t);
-      // netem really dropped the kernel's segments: the kernel had to retransmit.
-      expect(kernelTcpRetransmits(t.net)).toBeGreaterThan(0);
-    },
-    300_000,
-  );
+  it('the same transfers with loss 2% delay 20ms on the kernel side (tc netem where the kernel has it)', async () => {
+    const t = await setUp(true);
+    await kernelClientToStackServer(t);
+    await stackClientToKernelServer(t);
+    // netem really dropped the kernel's segments: the kernel had to retransmit.
+    expect(kernelTcpRetransmits(t.net)).toBeGreaterThan(0);
+  }, 300_000);
 });

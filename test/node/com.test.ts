@@ -11,17 +11,19 @@ import {
   verifyCom,
   type MemberKey,
 } from '../../src/node/credentials/certificate-of-membership.js';
-import { cooOwnsIp, cooSignedMessage, encodeCoo, parseCoo, signCoo, verifyCoo } from '../../src/node/credentials/certificate-of-ownership.js';
-import { hexBuf, packetsJson } from './zt-vectors.js';
+import {
+  cooOwnsIp,
+  cooSignedMessage,
+  encodeCoo,
+  parseCoo,
+  signCoo,
+  verifyCoo,
+} from '../../src/node/credentials/certificate-of-ownership.js';
+import { hexBuf, packetsJson, vectorNodeKeys } from './zt-vectors.js';
 
-const nodes = packetsJson().nodes;
-function keysOf(name: string): { address: bigint; publicKey: Buffer; privateKey: Buffer } {
-  const [addr, , pub, priv] = nodes[name]!.identitySecret.split(':');
-  return { address: BigInt(`0x${addr}`), publicKey: hexBuf(pub!), privateKey: hexBuf(priv!) };
-}
-const C = keysOf('C');
-const A = keysOf('A');
-const B = keysOf('B');
+const C = vectorNodeKeys('C');
+const A = vectorNodeKeys('A');
+const B = vectorNodeKeys('B');
 const member = (k: { address: bigint; publicKey: Buffer }): MemberKey => ({ address: k.address, publicKey: k.publicKey });
 
 const dicts = packetsJson().networkConfigDictionaries.dictionaries;
@@ -37,18 +39,18 @@ describe('certificate of membership', () => {
       const { com, length } = p.value;
       expect(length).toBe(raw.length);
       const rec = e.decoded as { qualifiers: { id: number; value: string; maxDelta: string }[]; signedBy: string; signatureHex: string };
-      expect(com.qualifiers.map((q) => [Number(q.id), q.value.toString(16).padStart(16, '0'), q.maxDelta.toString(16).padStart(16, '0')])).toEqual(
-        rec.qualifiers.map((q) => [q.id, q.value, q.maxDelta]),
-      );
+      expect(
+        com.qualifiers.map((q) => [Number(q.id), q.value.toString(16).padStart(16, '0'), q.maxDelta.toString(16).padStart(16, '0')]),
+      ).toEqual(rec.qualifiers.map((q) => [q.id, q.value, q.maxDelta]));
       expect(com.signedBy.toString(16)).toBe(rec.signedBy);
       expect(com.signature!.toString('hex')).toBe(rec.signatureHex);
       expect(comNetworkId(com)).toBe(0x3ce329f872000001n);
-      expect(comIssuedTo(com)).toBe(keysOf(who).address);
+      expect(comIssuedTo(com)).toBe(vectorNodeKeys(who).address);
       expect(comTimestamp(com)).toBeGreaterThan(0n);
       expect(verifyCom(com, C.publicKey)).toBe(true);
       expect(encodeCom(com).equals(raw)).toBe(true);
       // a controller re-creating and re-signing it reproduces the stock bytes (Ed25519 is deterministic)
-      const again = signCom(createCom(comTimestamp(com)!, com.qualifiers[0]!.maxDelta, comNetworkId(com)!, member(keysOf(who))), C);
+      const again = signCom(createCom(comTimestamp(com)!, com.qualifiers[0]!.maxDelta, comNetworkId(com)!, member(vectorNodeKeys(who))), C);
       expect(encodeCom(again).equals(raw)).toBe(true);
     });
   }
@@ -104,7 +106,16 @@ describe('certificate of ownership', () => {
       if (!p.ok) throw new Error(p.error);
       const { coo, length } = p.value;
       expect(length).toBe(raw.length);
-      const rec = e.decoded as { networkId: string; timestamp: string; id: number; things: { type: number; valueHex: string }[]; issuedTo: string; signedBy: string; signatureHex: string; signedMessageHex: string };
+      const rec = e.decoded as {
+        networkId: string;
+        timestamp: string;
+        id: number;
+        things: { type: number; valueHex: string }[];
+        issuedTo: string;
+        signedBy: string;
+        signatureHex: string;
+        signedMessageHex: string;
+      };
       expect(coo.networkId.toString(16)).toBe(rec.networkId);
       expect(coo.timestamp.toString()).toBe(rec.timestamp);
       expect(coo.id).toBe(rec.id);

@@ -16,16 +16,11 @@ import {
 } from '../../src/node/credentials/revocation.js';
 import { RevocationThresholds } from '../../src/node/credentials/revocation-thresholds.js';
 import { emitNetworkCredentials, parseNetworkCredentials } from '../../src/node/wire/network-credentials.js';
-import { hexBuf, packetsJson } from './zt-vectors.js';
+import { vectorNodeKeys } from './zt-vectors.js';
 
-const nodes = packetsJson().nodes;
-function keysOf(name: string): { address: bigint; publicKey: Buffer; privateKey: Buffer } {
-  const [addr, , pub, priv] = nodes[name]!.identitySecret.split(':');
-  return { address: BigInt(`0x${addr}`), publicKey: hexBuf(pub!), privateKey: hexBuf(priv!) };
-}
-const C = keysOf('C');
-const A = keysOf('A');
-const B = keysOf('B');
+const C = vectorNodeKeys('C');
+const A = vectorNodeKeys('A');
+const B = vectorNodeKeys('B');
 /** The vectors' network, controlled by C. */
 const NWID = 0x3ce329f872000001n;
 

@@ -158,7 +158,13 @@ export class NetSim extends Sim {
   readonly controllerBackend: NetworkControllerBackend;
 
   constructor(
-    opts: { latencyMs?: number; loss?: number; refreshMs?: number; credentialTimeMaxDelta?: number; controllerBackend?: NetworkControllerBackend } = {},
+    opts: {
+      latencyMs?: number;
+      loss?: number;
+      refreshMs?: number;
+      credentialTimeMaxDelta?: number;
+      controllerBackend?: NetworkControllerBackend;
+    } = {},
   ) {
     super(opts);
     this.refreshMs = opts.refreshMs ?? 60_000;
@@ -228,6 +234,7 @@ export function ipv4(text: string): number {
 
 import { createHash } from 'node:crypto';
 import type { NetStack } from '../../src/netstack/stack-api.js';
+import { CheckedStream } from '../../src/netstack/checked-stream.js';
 
 export interface TransferResult {
   sentSha256: string;
@@ -259,52 +266,15 @@ export async function tcpTransfer(
     data.writeInt32LE(x | 0, i);
   }
   const sentSha256 = createHash('sha256').update(data).digest('hex');
-  const rxHash = createHash('sha256');
-  let received = 0;
-  let eof = false;
-  const listener = server.tcpSocket();
-  if (listener.bind(0, port) < 0 || listener.listen(4) < 0) throw new Error('listen failed');
-  listener.handlers.onAcceptable = () => {
-    const conn = listener.accept();
-    if (!conn) return;
-    const drain = (): void => {
-      for (;;) {
-        const r = conn.read(256 * 1024);
-        if (typeof r === 'number') {
-          if (r === 0) {
-            eof = true;
-            conn.close();
-          }
-          return;
-        }
-        received += r.length;
-        rxHash.update(r);
-      }
-    };
-    conn.handlers.onReadable = drain;
-    drain();
-  };
-  const sock = client.tcpSocket();
-  let off = 0;
-  let failed: number | null = null;
-  const pump = (): void => {
-    while (off < data.length) {
-      const n = sock.write(data.subarray(off, Math.min(data.length, off + 64 * 1024)));
-      if (n <= 0) return;
-      off += n;
-    }
-    sock.shutdown(1);
-  };
-  sock.handlers.onConnect = pump;
-  sock.handlers.onWritable = pump;
-  sock.handlers.onError = (e) => {
-    failed = e;
-  };
+  const s = new CheckedStream(client, server, serverIp, port, {
+    total: data.length,
+    bytesAt: (off) => data.subarray(off, Math.min(data.length, off + 64 * 1024)),
+    readBytes: 256 * 1024,
+  });
   const t0 = now();
-  sock.connect(serverIp, port);
-  await drive(() => eof || failed !== null, limitMs);
-  sock.close();
-  listener.close();
-  if (failed !== null) throw new Error(`tcp failed: errno ${failed} after ${received} bytes`);
-  return { sentSha256, receivedSha256: rxHash.digest('hex'), receivedBytes: received, virtualMs: now() - t0 };
+  s.connect();
+  await drive(() => s.finished(), limitMs);
+  s.close();
+  if (s.failed !== null) throw new Error(`tcp failed: errno ${s.failed} after ${s.received} bytes`);
+  return { sentSha256, receivedSha256: s.receivedSha256(), receivedBytes: s.received, virtualMs: now() - t0 };
 }

@@ -28,7 +28,12 @@ async function threeMembers(s: NetSim): Promise<{ a: NetSimNode; b: NetSimNode; 
   for (const m of [a, b, d]) s.backend.authorize(NWID, m.node.address);
   for (const m of [a, b, d]) m.nets.join(NWID);
   expect(await s.until(() => ['A', 'B', 'D'].every((n) => s.status(n) === 'OK'), 20_000)).toBe(true);
-  for (const [x, y] of [['A', 'D'], ['B', 'D'], ['A', 'B']] as const) expect(await s.ping(x, y)).toMatchObject({ ok: true });
+  for (const [x, y] of [
+    ['A', 'D'],
+    ['B', 'D'],
+    ['A', 'B'],
+  ] as const)
+    expect(await s.ping(x, y)).toMatchObject({ ok: true });
   return { a, b, d };
 }
 
@@ -65,6 +70,22 @@ function flood(s: NetSim, from: string, to: string[], everyMs: number): () => vo
   return () => {
     live = false;
   };
+}
+
+/**
+ * D floods `to` (from 500 ms before) while the controller de-authorizes it, for `forMs` after;
+ * returns when the last of D's datagrams reached `to`, in ms after the de-authorization.
+ */
+async function lastArrivalAfterDeauthorizing(s: NetSim, d: NetSimNode, to: string, forMs: number): Promise<number> {
+  const at = receiver(s, to);
+  const stop = flood(s, 'D', [to], 20);
+  await s.run(500, 10);
+  expect(at.length).toBeGreaterThan(5);
+  const t0 = s.sched.now();
+  s.backend.deauthorize(NWID, d.node.address);
+  await s.run(forMs, 10);
+  stop();
+  return at.at(-1)! - t0;
 }
 
 describe('revocation in simulation', () => {
@@ -124,13 +145,17 @@ describe('revocation in simulation', () => {
       const t0 = s.sched.now();
       s.backend.deauthorize(NWID, d.node.address);
       expect(await s.until(() => s.status('D') === 'ACCESS_DENIED', 2_000, 10)).toBe(true);
-      console.log(`honest member refused ${s.sched.now() - t0} ms (virtual) after de-authorization, ${idleMs / 1000} s after its last request`);
+      console.log(
+        `honest member refused ${s.sched.now() - t0} ms (virtual) after de-authorization, ${idleMs / 1000} s after its last request`,
+      );
       if (idleMs > 0) expect(d.nets.get(NWID)!.counters.get('config_requests')).toBe(requestsBefore + 1);
       expect(d.nets.get(NWID)!.stack).toBeNull();
       expect(await s.ping('A', 'D', 3_000)).toBeNull();
       // A still sends to D's old address meanwhile (its certificate going along, and dropped)
       let lost: unknown = null;
-      s.member('A').nets.get(NWID)!.stack!.ping(ipD, { timeoutMs: 2_000 }, (r) => (lost = r));
+      s.member('A')
+        .nets.get(NWID)!
+        .stack!.ping(ipD, { timeoutMs: 2_000 }, (r) => (lost = r));
       await s.until(() => lost !== null, 3_000);
       expect(lost).toMatchObject({ ok: false });
 
@@ -152,15 +177,7 @@ describe('revocation in simulation', () => {
     const { a, b, d } = await threeMembers(s);
     ignoreOwnDeauthorization(d);
     s.board.block(s.controller.ep, b.ep);
-    const atB = receiver(s, 'B');
-    const stop = flood(s, 'D', ['B'], 20);
-    await s.run(500, 10);
-    expect(atB.length).toBeGreaterThan(5);
-    const t0 = s.sched.now();
-    s.backend.deauthorize(NWID, d.node.address);
-    await s.run(5_000, 10);
-    stop();
-    expect(atB.at(-1)! - t0).toBeLessThan(2_000);
+    expect(await lastArrivalAfterDeauthorizing(s, d, 'B', 5_000)).toBeLessThan(2_000);
     expect(a.nets.get(NWID)!.counters.get('revocations_forwarded')).toBeGreaterThanOrEqual(1);
     expect(b.nets.get(NWID)!.counters.get('revocations_accepted')).toBe(1);
     // each member takes a revocation once; copies are redundant and cost no signature check
@@ -194,7 +211,8 @@ describe('revocation in simulation', () => {
 
     // a genuine one with a threshold before B's certificate revokes nothing it holds; sent again, it is redundant
     const old = signRevocation(comRevocation(3, NWID, b.node.address, now - 3_600_000n), controllerKeys);
-    for (let i = 0; i < 2; i++) a.node.sendPacket(a.node.peer(d.node.address)!, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ revocations: [old] }));
+    for (let i = 0; i < 2; i++)
+      a.node.sendPacket(a.node.peer(d.node.address)!, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ revocations: [old] }));
     await s.run(500);
     expect(netD.counters.get('revocations_accepted')).toBe(1);
     expect(netD.counters.get('revocations_redundant')).toBeGreaterThanOrEqual(1);
@@ -213,15 +231,7 @@ describe('revocation in simulation', () => {
     expect(await s.until(() => s.status('C') === 'OK' && s.status('D') === 'OK', 20_000)).toBe(true);
     expect(await s.ping('D', 'C')).toMatchObject({ ok: true });
     ignoreOwnDeauthorization(d);
-    const atC = receiver(s, 'C');
-    const stop = flood(s, 'D', ['C'], 20);
-    await s.run(500, 10);
-    expect(atC.length).toBeGreaterThan(5);
-    const t0 = s.sched.now();
-    s.backend.deauthorize(NWID, d.node.address);
-    await s.run(3_000, 10);
-    stop();
-    expect(atC.at(-1)! - t0).toBeLessThan(2_000);
+    expect(await lastArrivalAfterDeauthorizing(s, d, 'C', 3_000)).toBeLessThan(2_000);
     expect(c.nets.get(NWID)!.counters.get('revocations_accepted')).toBe(1);
     expect(c.nets.get(NWID)!.counters.get('drop_frame_revoked')).toBeGreaterThan(50);
   });

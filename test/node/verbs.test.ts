@@ -18,13 +18,9 @@ import { emitPushDirectPaths } from '../../src/node/wire/push-direct-paths.js';
 import { emitRendezvous } from '../../src/node/wire/rendezvous.js';
 import { emitUserMessage, parseUserMessage } from '../../src/node/wire/user-message.js';
 import { emitOkWhois, emitWhois } from '../../src/node/wire/whois.js';
-import { hexBuf, packetsJson, sessionRecords, vectorJson, vectorPacket } from './zt-vectors.js';
+import { hexBuf, packetsJson, sessionRecords, vectorJson, vectorNodeKeys, vectorPacket } from './zt-vectors.js';
 
 const nodes = packetsJson().nodes;
-const keysOf = (name: string) => {
-  const [addr, , pub, priv] = nodes[name]!.identitySecret.split(':');
-  return { address: BigInt(`0x${addr}`), publicKey: hexBuf(pub!), privateKey: hexBuf(priv!) };
-};
 const pubKeyByAddress = new Map(Object.values(nodes).map((n) => [BigInt(`0x${n.address}`), hexBuf(n.identitySecret.split(':')[2]!)]));
 
 /** Re-encodes a decoded payload with our emitters; null where the format is not deterministic from the fields. */
@@ -32,7 +28,13 @@ function reencode(d: DecodedPayload): Buffer | null {
   switch (d.verb) {
     case Verb.HELLO: {
       const h = d.value;
-      const { payload } = emitHello({ ...h, address: h.identity.address, publicKey: h.identity.publicKey, planetWorldId: h.planetWorldId!, planetWorldTimestamp: h.planetWorldTimestamp! });
+      const { payload } = emitHello({
+        ...h,
+        address: h.identity.address,
+        publicKey: h.identity.publicKey,
+        planetWorldId: h.planetWorldId!,
+        planetWorldTimestamp: h.planetWorldTimestamp!,
+      });
       // the trailer is encrypted on the wire: compare the clear part and keep the trailer as carried
       return Buffer.concat([payload.subarray(0, h.trailerOffset), h.trailer]);
     }
@@ -44,12 +46,18 @@ function reencode(d: DecodedPayload): Buffer | null {
       else if (b.verb === Verb.MULTICAST_GATHER) body = emitOkMulticastGather(b.value as Parameters<typeof emitOkMulticastGather>[0]);
       else if (b.verb === Verb.MULTICAST_FRAME) body = emitOkMulticastFrame(b.value as Parameters<typeof emitOkMulticastFrame>[0]);
       else if (b.verb === Verb.ECHO && 'configAck' in b && b.configAck) body = emitConfigPushAck(b.configAck);
-      else if (b.verb === Verb.NETWORK_CONFIG_REQUEST) return null; // checked with its signature below
+      else if (b.verb === Verb.NETWORK_CONFIG_REQUEST)
+        return null; // checked with its signature below
       else body = b.value as Buffer;
       return emitOk(d.inReVerb, d.inRePacketId, body);
     }
     case Verb.ERROR:
-      return emitError(d.inReVerb, d.inRePacketId, d.code, d.body.kind === 'network' ? emitNetworkErrorBody(d.body.value) : (d.body.value as Buffer));
+      return emitError(
+        d.inReVerb,
+        d.inRePacketId,
+        d.code,
+        d.body.kind === 'network' ? emitNetworkErrorBody(d.body.value) : (d.body.value as Buffer),
+      );
     case Verb.WHOIS:
       return emitWhois(d.value);
     case Verb.RENDEZVOUS:
@@ -95,7 +103,8 @@ describe('verb codecs over the whole capture (session_all.json)', () => {
       const verb = plain[0]! & 0x1f;
       const d = decodeVerbPayload(verb, plain.subarray(1));
       if (!d.ok) throw new Error(`record ${r.r} (${r.verb}): ${d.error}`);
-      const label = d.value.verb === Verb.OK || d.value.verb === Verb.ERROR ? `${verbName(verb)}(${verbName(d.value.inReVerb)})` : verbName(verb);
+      const label =
+        d.value.verb === Verb.OK || d.value.verb === Verb.ERROR ? `${verbName(verb)}(${verbName(d.value.inReVerb)})` : verbName(verb);
       expect(label, `record ${r.r}`).toBe(r.verb);
       seen.set(label, (seen.get(label) ?? 0) + 1);
       const again = reencode(d.value);
@@ -105,7 +114,28 @@ describe('verb codecs over the whole capture (session_all.json)', () => {
       }
     }
     // every verb of the capture was exercised
-    for (const v of ['HELLO', 'OK(HELLO)', 'WHOIS', 'OK(WHOIS)', 'RENDEZVOUS', 'FRAME', 'ECHO', 'OK(ECHO)', 'MULTICAST_LIKE', 'NETWORK_CREDENTIALS', 'NETWORK_CONFIG_REQUEST', 'NETWORK_CONFIG', 'OK(NETWORK_CONFIG_REQUEST)', 'ERROR(NETWORK_CONFIG_REQUEST)', 'MULTICAST_GATHER', 'OK(MULTICAST_GATHER)', 'MULTICAST_FRAME', 'OK(MULTICAST_FRAME)', 'ERROR(MULTICAST_FRAME)', 'PUSH_DIRECT_PATHS']) {
+    for (const v of [
+      'HELLO',
+      'OK(HELLO)',
+      'WHOIS',
+      'OK(WHOIS)',
+      'RENDEZVOUS',
+      'FRAME',
+      'ECHO',
+      'OK(ECHO)',
+      'MULTICAST_LIKE',
+      'NETWORK_CREDENTIALS',
+      'NETWORK_CONFIG_REQUEST',
+      'NETWORK_CONFIG',
+      'OK(NETWORK_CONFIG_REQUEST)',
+      'ERROR(NETWORK_CONFIG_REQUEST)',
+      'MULTICAST_GATHER',
+      'OK(MULTICAST_GATHER)',
+      'MULTICAST_FRAME',
+      'OK(MULTICAST_FRAME)',
+      'ERROR(MULTICAST_FRAME)',
+      'PUSH_DIRECT_PATHS',
+    ]) {
       expect(seen.get(v) ?? 0, v).toBeGreaterThan(0);
     }
     // all but the 7 signed config chunks, which the next test re-signs
@@ -113,7 +143,7 @@ describe('verb codecs over the whole capture (session_all.json)', () => {
   });
 
   it('every config chunk verifies under the controller key and re-signs byte-identically', () => {
-    const C = keysOf('C');
+    const C = vectorNodeKeys('C');
     let n = 0;
     for (const r of withPlain) {
       if (r.verb !== 'NETWORK_CONFIG' && r.verb !== 'OK(NETWORK_CONFIG_REQUEST)') continue;
@@ -122,9 +152,19 @@ describe('verb codecs over the whole capture (session_all.json)', () => {
       const c = parseNetworkConfigChunk(payload);
       if (!c.ok) throw new Error(c.error);
       expect(verifyNetworkConfigChunk(c.value, C.publicKey)).toBe(true);
-      expect(verifyNetworkConfigChunk(c.value, keysOf('A').publicKey)).toBe(false);
+      expect(verifyNetworkConfigChunk(c.value, vectorNodeKeys('A').publicKey)).toBe(false);
       const s = c.value.signed!;
-      const again = emitNetworkConfigChunk({ networkId: c.value.networkId, data: c.value.data, flags: s.flags, configUpdateId: s.configUpdateId, totalLength: s.totalLength, chunkIndex: s.chunkIndex }, C);
+      const again = emitNetworkConfigChunk(
+        {
+          networkId: c.value.networkId,
+          data: c.value.data,
+          flags: s.flags,
+          configUpdateId: s.configUpdateId,
+          totalLength: s.totalLength,
+          chunkIndex: s.chunkIndex,
+        },
+        C,
+      );
       expect(again!.equals(payload)).toBe(true);
       n++;
     }
@@ -155,7 +195,9 @@ describe('decoded fields match packets.json', () => {
     expect(h.trailerOffset + 1).toBe(rec.encryptedTrailerOffsetInPlaintext);
     expect(h.trailer.toString('hex')).toBe(rec.encryptedTrailerHex);
     // decrypt the trailer in the captured packet with the C-R key, then decode the moon list
-    const pair = vectorJson<{ pairs: { pair: string; symmetricKey48: string }[] }>('agreement.json').pairs.find((x) => x.pair === 'C-R' || x.pair === 'R-C')!;
+    const pair = vectorJson<{ pairs: { pair: string; symmetricKey48: string }[] }>('agreement.json').pairs.find(
+      (x) => x.pair === 'C-R' || x.pair === 'R-C',
+    )!;
     const packet = hexBuf(p.udpPayloadHex!);
     expect(cryptField(hexBuf(pair.symmetricKey48), packet, 28 + h.trailerOffset, h.trailer.length)).toBe(true);
     const trailer = packet.subarray(28 + h.trailerOffset);
@@ -163,7 +205,13 @@ describe('decoded fields match packets.json', () => {
     const moons = parseHelloMoons(trailer);
     expect(moons.ok && moons.value.length).toBe(0);
     // and our emitter produces the same plaintext trailer
-    const own = emitHello({ ...h, address: h.identity.address, publicKey: h.identity.publicKey, planetWorldId: h.planetWorldId!, planetWorldTimestamp: h.planetWorldTimestamp! });
+    const own = emitHello({
+      ...h,
+      address: h.identity.address,
+      publicKey: h.identity.publicKey,
+      planetWorldId: h.planetWorldId!,
+      planetWorldTimestamp: h.planetWorldTimestamp!,
+    });
     expect(own.payload.subarray(own.trailerOffset).toString('hex')).toBe(rec.decryptedTrailerHex);
   });
 
@@ -207,7 +255,12 @@ describe('decoded fields match packets.json', () => {
 
     const like = dec('multicast-like-lz4');
     if (like.d.verb !== Verb.MULTICAST_LIKE) throw new Error('verb');
-    expect(like.d.value.map((l) => l.group.mac.toString(16).padStart(12, '0'))).toEqual(['01005e000001', '333300000001', '3333ff9c7356', 'ffffffffffff']);
+    expect(like.d.value.map((l) => l.group.mac.toString(16).padStart(12, '0'))).toEqual([
+      '01005e000001',
+      '333300000001',
+      '3333ff9c7356',
+      'ffffffffffff',
+    ]);
 
     const g = dec('multicast-gather');
     if (g.d.verb !== Verb.MULTICAST_GATHER) throw new Error('verb');
@@ -257,7 +310,19 @@ describe('codecs the capture lacks: EXT_FRAME, USER_MESSAGE, HELLO moons', () =>
       { type: 127, worldId: 0x1234n, timestamp: 18n },
     ];
     const pub = hexBuf(nodes.A!.identitySecret.split(':')[2]!);
-    const { payload, trailerOffset } = emitHello({ protocolVersion: 12, versionMajor: 1, versionMinor: 14, versionRevision: 1, timestamp: 5n, address: 0x1a0bee8b7fn, publicKey: pub, physicalDestination: { family: 4, ip: '10.99.0.2', port: 9993 }, planetWorldId: 1n, planetWorldTimestamp: 2n, moons });
+    const { payload, trailerOffset } = emitHello({
+      protocolVersion: 12,
+      versionMajor: 1,
+      versionMinor: 14,
+      versionRevision: 1,
+      timestamp: 5n,
+      address: 0x1a0bee8b7fn,
+      publicKey: pub,
+      physicalDestination: { family: 4, ip: '10.99.0.2', port: 9993 },
+      planetWorldId: 1n,
+      planetWorldTimestamp: 2n,
+      moons,
+    });
     const d = decodeVerbPayload(Verb.HELLO, payload);
     if (!d.ok || d.value.verb !== Verb.HELLO) throw new Error('HELLO');
     expect(d.value.value.trailerOffset).toBe(trailerOffset);
@@ -267,7 +332,15 @@ describe('codecs the capture lacks: EXT_FRAME, USER_MESSAGE, HELLO moons', () =>
   });
 
   it('EXT_FRAME round-trips with and without a COM', () => {
-    const f = { networkId: 0x3ce329f872000001n, flags: 0x10, com: null, destMac: 0x021a0b9c7356n, sourceMac: 0x0267d157246an, etherType: 0x0800, data: Buffer.from('hello') };
+    const f = {
+      networkId: 0x3ce329f872000001n,
+      flags: 0x10,
+      com: null,
+      destMac: 0x021a0b9c7356n,
+      sourceMac: 0x0267d157246an,
+      etherType: 0x0800,
+      data: Buffer.from('hello'),
+    };
     const p = parseExtFrame(emitExtFrame(f));
     if (!p.ok) throw new Error(p.error);
     expect({ ...p.value, data: p.value.data.toString() }).toEqual({ ...f, subtype: 0, data: 'hello' });
@@ -323,7 +396,13 @@ describe('hostile payloads', () => {
       }
     }
     // a gather result claiming 65535 members in a short packet
-    const og = Buffer.concat([Buffer.from([0x0d]), Buffer.alloc(8), Buffer.alloc(18), Buffer.from([0, 0, 0, 1, 0xff, 0xff]), Buffer.alloc(5)]);
+    const og = Buffer.concat([
+      Buffer.from([0x0d]),
+      Buffer.alloc(8),
+      Buffer.alloc(18),
+      Buffer.from([0, 0, 0, 1, 0xff, 0xff]),
+      Buffer.alloc(5),
+    ]);
     expect(decodeVerbPayload(Verb.OK, og).ok).toBe(false);
     // credentials claiming 65535 COOs
     expect(decodeVerbPayload(Verb.NETWORK_CREDENTIALS, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0xff, 0xff])).ok).toBe(false);

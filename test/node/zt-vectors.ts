@@ -42,7 +42,16 @@ export interface VectorPacket {
   udpPayloadHex?: string;
   fragments?: { udpPayloadHex: string }[];
   reassembledPacketHex?: string;
-  header?: { packetIdHex: string; destination: string; source: string; flagsByte: number; cipher: number; hops: number; macHex: string; fragmentedFlag: boolean };
+  header?: {
+    packetIdHex: string;
+    destination: string;
+    source: string;
+    flagsByte: number;
+    cipher: number;
+    hops: number;
+    macHex: string;
+    fragmentedFlag: boolean;
+  };
   verb?: string;
   verbByte?: number;
   compressed?: boolean;
@@ -74,6 +83,21 @@ export interface PacketsJson {
 
 export const sessionRecords = (): SessionRecord[] => vectorJson<{ records: SessionRecord[] }>('session_all.json').records;
 export const packetsJson = (): PacketsJson => vectorJson<PacketsJson>('packets.json');
+/** A vector node's identity as signing keys: its address and its public and private key bytes. */
+export interface VectorNodeKeys {
+  address: bigint;
+  publicKey: Buffer;
+  privateKey: Buffer;
+}
+
+/** The keys of the vector node called `name` (A, B, C, …), from its `identitySecret`. */
+export function vectorNodeKeys(name: string): VectorNodeKeys {
+  const node = packetsJson().nodes[name];
+  if (!node) throw new Error(`no node ${name} in packets.json`);
+  const [addr, , pub, priv] = node.identitySecret.split(':');
+  return { address: BigInt(`0x${addr}`), publicKey: hexBuf(pub!), privateKey: hexBuf(priv!) };
+}
+
 export const vectorPacket = (id: string): VectorPacket => {
   const p = packetsJson().packets.find((x) => x.id === id);
   if (!p) throw new Error(`no packet ${id} in packets.json`);

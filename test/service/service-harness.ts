@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { programPath } from '../support/programs.js';
+import { runCollecting, type CollectedRun } from '../support/run-collecting.js';
 import { removeTempDirs } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,34 +27,23 @@ export function serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = Omit<CollectedRun, 'timedOut' | 'ms'>;
 
 /** Runs ztnc-service to completion (for -d and for start-up errors). */
-export async function runService(args: string[], env: NodeJS.ProcessEnv = serviceEnv(), timeoutMs = START_TIMEOUT_MS * 2): Promise<RunResult> {
+export async function runService(
+  args: string[],
+  env: NodeJS.ProcessEnv = serviceEnv(),
+  timeoutMs = START_TIMEOUT_MS * 2,
+): Promise<RunResult> {
   const file = await programPath('ztnc-service');
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(p);
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`ztnc-service ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    p.on('error', reject);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(p);
-      resolve({ code, signal, stdout, stderr });
-    });
+  const r = await runCollecting(process.execPath, [file, ...args], {
+    env,
+    timeoutMs,
+    onSpawn: (p) => children.add(p),
+    onClose: (p) => children.delete(p),
   });
+  if (r.timedOut) throw new Error(`ztnc-service ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${r.stderr}`);
+  return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface ApiAnswer {
@@ -172,7 +162,12 @@ const daemonPids = new Set<number>();
  * Starts ztnc-service in the foreground on `home` with random ports and waits until it answers.
  * `wrapper` runs it under another command (e.g. setpriv to drop privileges), which must exec it.
  */
-export async function startService(home: string, args: string[] = [], env: NodeJS.ProcessEnv = serviceEnv(), wrapper: string[] = []): Promise<Service> {
+export async function startService(
+  home: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = serviceEnv(),
+  wrapper: string[] = [],
+): Promise<Service> {
   const file = await programPath('ztnc-service');
   const argv = [...wrapper, process.execPath, file, home, '-p', '0', '--api-port', '0', ...args];
   const p = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -18,11 +18,7 @@ export class IsnGenerator {
   }
 
   next(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
-    const t = this.tuple;
-    t.writeUInt32BE(localAddr >>> 0, 0);
-    t.writeUInt32BE(remoteAddr >>> 0, 4);
-    t.writeUInt16BE(localPort & 0xffff, 8);
-    t.writeUInt16BE(remotePort & 0xffff, 10);
+    const t = this.packTuple(localAddr, localPort, remoteAddr, remotePort);
     const h = createHash('sha256').update(t).update(this.secret).digest();
     const f = h.readUInt32BE(0);
     const m = Math.floor(this.clock.now() * 250) >>> 0; // 4 µs ticks
@@ -31,12 +27,18 @@ export class IsnGenerator {
 
   /** A per-connection timestamp offset (RFC 7323 §5.4 suggests randomising TSval's start). */
   tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    const t = this.packTuple(localAddr, localPort, remoteAddr, remotePort);
+    const h = createHash('sha256').update(this.secret).update(t).update('ts').digest();
+    return h.readUInt32BE(0);
+  }
+
+  /** The connection's 4-tuple in the reused 12-byte buffer both hashes take. */
+  private packTuple(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Buffer {
     const t = this.tuple;
     t.writeUInt32BE(localAddr >>> 0, 0);
     t.writeUInt32BE(remoteAddr >>> 0, 4);
     t.writeUInt16BE(localPort & 0xffff, 8);
     t.writeUInt16BE(remotePort & 0xffff, 10);
-    const h = createHash('sha256').update(this.secret).update(t).update('ts').digest();
-    return h.readUInt32BE(0);
+    return t;
   }
 }

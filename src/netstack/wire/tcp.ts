@@ -55,8 +55,21 @@ export function tcpParseErrorName(e: number): string {
   }
 }
 
+/** The TCP options a segment carries (parsed) or is to carry (sent); -1 / false when absent. */
+class TcpOptionValues {
+  mss = -1;
+  wscale = -1;
+  sackPermitted = false;
+  hasTimestamp = false;
+  tsVal = 0;
+  tsEcr = 0;
+  sackCount = 0;
+  /** SACK blocks as pairs (left, right), host numbers. */
+  readonly sack = new Uint32Array(2 * MAX_SACK_BLOCKS);
+}
+
 /** One parsed segment. Reused: callers must copy what they keep beyond the current packet. */
-export class TcpSegment {
+export class TcpSegment extends TcpOptionValues {
   srcPort = 0;
   dstPort = 0;
   seq = 0;
@@ -69,16 +82,6 @@ export class TcpSegment {
   buf: Buffer = EMPTY;
   dataStart = 0;
   dataEnd = 0;
-  // options; -1 / false when absent
-  mss = -1;
-  wscale = -1;
-  sackPermitted = false;
-  hasTimestamp = false;
-  tsVal = 0;
-  tsEcr = 0;
-  sackCount = 0;
-  /** SACK blocks as pairs (left, right), host numbers. */
-  readonly sack = new Uint32Array(2 * MAX_SACK_BLOCKS);
 
   get dataLen(): number {
     return this.dataEnd - this.dataStart;
@@ -173,17 +176,7 @@ function parseOptions(buf: Buffer, start: number, end: number, out: TcpSegment):
 }
 
 /** Options to put on an outgoing segment. Reused by the sender; fields describe one segment. */
-export class TcpOptionsOut {
-  /** -1 = absent. */
-  mss = -1;
-  wscale = -1;
-  sackPermitted = false;
-  hasTimestamp = false;
-  tsVal = 0;
-  tsEcr = 0;
-  sackCount = 0;
-  readonly sack = new Uint32Array(2 * MAX_SACK_BLOCKS);
-
+export class TcpOptionsOut extends TcpOptionValues {
   reset(): this {
     this.mss = -1;
     this.wscale = -1;
@@ -199,7 +192,8 @@ export function tcpOptionsLength(o: TcpOptionsOut | null): number {
   if (!o) return 0;
   let n = 0;
   if (o.mss >= 0) n += 4;
-  if (o.sackPermitted && o.hasTimestamp) n += 12; // SACK_PERM(2) + TS(10) packed
+  if (o.sackPermitted && o.hasTimestamp)
+    n += 12; // SACK_PERM(2) + TS(10) packed
   else {
     if (o.sackPermitted) n += 4; // NOP NOP SACK_PERM
     if (o.hasTimestamp) n += 12; // NOP NOP TS

@@ -17,7 +17,9 @@ export const DIGEST_FIRST_BYTE_LIMIT = 17;
 
 /**
  * The hash itself. It closes over nothing (not even imports) because its source text is also the
- * body of the worker thread; `sha512` and the 2 MiB scratch buffer are passed in.
+ * body of the worker thread; `sha512` and the 2 MiB scratch buffer are passed in. For the same
+ * reason its Salsa20/20 block function is its own copy of `Salsa20.nextBlock` (salsa20.ts), not a
+ * call to it: keep the two in step (both are checked against stock ZeroTier's vectors).
  */
 export function computeMemoryHardHash(
   publicKey: Uint8Array,
