@@ -21,7 +21,13 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, type Container } from '../src/demo/cluster.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, run as runProgram, type RunResult, start, waitFor } from '../src/demo/processes.js';
-import { processCpuMs, STOCK_ZEROTIER_ENV, type StockNode, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
+import {
+  processCpuMs,
+  STOCK_ZEROTIER_ENV,
+  type StockNode,
+  StockZeroTierLab,
+  stockZeroTierUnavailable,
+} from '../src/demo/stock-zerotier.js';
 
 const SECONDS = Number(process.env.APPS_BENCH_SECONDS ?? 4);
 /** Stock ZeroTier One 1.14.1, two members on this machine, measured once (docs/design.md); and old netcon. */
@@ -100,11 +106,18 @@ async function iperfRun(server: Side, client: Side): Promise<{ gbps: number; byt
   const port = await freePort();
   const s = server.start('iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)]);
   try {
-    await waitFor(`iperf3 server (${server.label})`, () => {
-      if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
-      return s.output().includes('Server listening');
-    }, 30_000);
-    const out = must(await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(SECONDS), '-J'], (SECONDS + 60) * 1000), `iperf3 -c (${client.label})`);
+    await waitFor(
+      `iperf3 server (${server.label})`,
+      () => {
+        if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
+        return s.output().includes('Server listening');
+      },
+      30_000,
+    );
+    const out = must(
+      await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(SECONDS), '-J'], (SECONDS + 60) * 1000),
+      `iperf3 -c (${client.label})`,
+    );
     const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number; bytes?: number } }; error?: string };
     const bps = r.end?.sum_received?.bits_per_second;
     const bytes = r.end?.sum_received?.bytes;
@@ -150,10 +163,15 @@ async function nginxRps(dir: string, server: Side, client: Side): Promise<{ keep
   const s = server.start('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
   const url = `http://${server.ip}:${port}/index.html`;
   try {
-    await waitFor(`nginx (${server.label})`, async () => {
-      if (s.exited()) throw new GiveUp(`nginx exited: ${s.output()}`);
-      return (await client.run('curl', ['-sS', '--fail', '--max-time', '3', '-o', '/dev/null', url], 10_000)).code === 0;
-    }, 30_000, 300);
+    await waitFor(
+      `nginx (${server.label})`,
+      async () => {
+        if (s.exited()) throw new GiveUp(`nginx exited: ${s.output()}`);
+        return (await client.run('curl', ['-sS', '--fail', '--max-time', '3', '-o', '/dev/null', url], 10_000)).code === 0;
+      },
+      30_000,
+      300,
+    );
     const wrk = (extra: string[]) => client.run('wrk', ['-t2', '-c50', `-d${SECONDS}s`, ...extra, url], (SECONDS + 60) * 1000);
     const keepalive = parseWrk(must(await wrk([]), `wrk keep-alive (${client.label})`));
     const close = parseWrk(must(await wrk(['-H', 'Connection: close']), `wrk new connections (${client.label})`));
@@ -168,14 +186,36 @@ async function redisOps(dir: string, server: Side, client: Side, requests: numbe
   const port = await freePort();
   const rdir = join(dir, `redis-${port}`);
   mkdirSync(rdir, { recursive: true });
-  const s = server.start('redis-server', ['--port', String(port), '--bind', server.ip, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', rdir]);
+  const s = server.start('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    server.ip,
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    rdir,
+  ]);
   try {
-    await waitFor(`redis (${server.label})`, async () => {
-      if (s.exited()) throw new GiveUp(`redis-server exited: ${s.output()}`);
-      return (await client.run('redis-cli', ['-h', server.ip, '-p', String(port), 'PING'], 10_000)).stdout.trim() === 'PONG';
-    }, 30_000, 300);
+    await waitFor(
+      `redis (${server.label})`,
+      async () => {
+        if (s.exited()) throw new GiveUp(`redis-server exited: ${s.output()}`);
+        return (await client.run('redis-cli', ['-h', server.ip, '-p', String(port), 'PING'], 10_000)).stdout.trim() === 'PONG';
+      },
+      30_000,
+      300,
+    );
     const out = must(
-      await client.run('redis-benchmark', ['-h', server.ip, '-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', '50', '-q'], 180_000),
+      await client.run(
+        'redis-benchmark',
+        ['-h', server.ip, '-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', '50', '-q'],
+        180_000,
+      ),
       `redis-benchmark (${client.label})`,
     ).replace(/\r/g, '\n');
     const op = (name: string): number => {
@@ -277,7 +317,12 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     };
     const rows: Array<[string, string, string, string]> = [
       ['TCP throughput A→B, Gbit/s (iperf3)', gbps.toFixed(3), refGbps.toFixed(3), (gbps / refGbps).toFixed(4)],
-      ['nginx req/s, keep-alive, 50 conns', ng.keepalive.toFixed(0), refNg.keepalive.toFixed(0), (ng.keepalive / refNg.keepalive).toFixed(4)],
+      [
+        'nginx req/s, keep-alive, 50 conns',
+        ng.keepalive.toFixed(0),
+        refNg.keepalive.toFixed(0),
+        (ng.keepalive / refNg.keepalive).toFixed(4),
+      ],
       ['nginx req/s, new connection each', ng.close.toFixed(0), refNg.close.toFixed(0), (ng.close / refNg.close).toFixed(4)],
       ['redis SET ops/s, 50 clients', rd.set.toFixed(0), refRd.set.toFixed(0), (rd.set / refRd.set).toFixed(4)],
       ['redis GET ops/s, 50 clients', rd.get.toFixed(0), refRd.get.toFixed(0), (rd.get / refRd.get).toFixed(4)],

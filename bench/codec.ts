@@ -44,7 +44,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const zD = timeIt(MS, () => inflateRawSync(z));
 
   const data = Buffer.alloc(2800 - 14, 0x5a);
-  const pkt = buildPacket({ packetId: 1n, destination: 0x67d125dc43n, source: 0x1a0bee8b7fn, cipher: 3, verb: 6 }, emitFrame(0x3ce329f872000001n, 0x0800, data));
+  const pkt = buildPacket(
+    { packetId: 1n, destination: 0x67d125dc43n, source: 0x1a0bee8b7fn, cipher: 3, verb: 6 },
+    emitFrame(0x3ce329f872000001n, 0x0800, data),
+  );
   let sink = 0;
   const rx = timeIt(MS, () => {
     const p = PacketView.parse(pkt);
@@ -54,7 +57,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     }
   });
   const tx = timeIt(MS, () => {
-    sink += buildPacket({ packetId: 2n, destination: 0x67d125dc43n, source: 0x1a0bee8b7fn, cipher: 3, verb: 6 }, emitFrame(0x3ce329f872000001n, 0x0800, data)).length;
+    sink += buildPacket(
+      { packetId: 2n, destination: 0x67d125dc43n, source: 0x1a0bee8b7fn, cipher: 3, verb: 6 },
+      emitFrame(0x3ce329f872000001n, 0x0800, data),
+    ).length;
   });
   const copy = timeIt(MS, () => {
     sink += Buffer.from(pkt).length;

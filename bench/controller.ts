@@ -83,7 +83,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     await timeHttp(200, () => fetch(`${base}/controller`, { headers })); // warm-up
     const ref = await timeHttp(API_UPDATES, () => fetch(`${base}/controller`, { headers }));
     const upd = await timeHttp(API_UPDATES, (i) =>
-      fetch(`${base}/controller/network/${NWID}/member/${memberAddress(i * 4 % MEMBERS)}`, {
+      fetch(`${base}/controller/network/${NWID}/member/${memberAddress((i * 4) % MEMBERS)}`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ name: `n${i}`, authorized: i % 2 === 0 }),
@@ -99,7 +99,13 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const memberKey = Buffer.alloc(64, 0xcd);
     const answer = (i: number, signed: boolean): boolean => {
       const a = memberAddress((i * 7) % MEMBERS);
-      const r = controller.backend.request({ nwid, address: BigInt(`0x${a}`), identity: `${a}:0:${memberKey.toString('hex')}`, metadata, fromAddress: '127.0.0.1/9993' });
+      const r = controller.backend.request({
+        nwid,
+        address: BigInt(`0x${a}`),
+        identity: `${a}:0:${memberKey.toString('hex')}`,
+        metadata,
+        fromAddress: '127.0.0.1/9993',
+      });
       if (!r.ok) return false;
       if (!signed) return true;
       const cfg = networkConfigFromController(r.config);

@@ -75,7 +75,12 @@ export async function run({ json }: { json: boolean }): Promise<void> {
 
   const plain = { ...process.env };
   delete plain.LD_PRELOAD;
-  const shim = { ...process.env, LD_PRELOAD: join(root, 'native', 'intercept', 'libztintercept.so'), ZT_NC_NWID: NWID, ZT_NC_SOCKET: socketPath };
+  const shim = {
+    ...process.env,
+    LD_PRELOAD: join(root, 'native', 'intercept', 'libztintercept.so'),
+    ZT_NC_NWID: NWID,
+    ZT_NC_SOCKET: socketPath,
+  };
   try {
     // Warm-up: JIT the daemon's paths.
     await runPeer(bin, ['latency', STACK_ADDR, '200'], shim);

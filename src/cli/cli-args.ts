@@ -97,7 +97,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     private: o.private ? true : o.public ? false : undefined,
     count: o.count,
     timeout: o.timeout,
-    words: [...cmd.processedArgs[0] as string[]],
+    words: [...(cmd.processedArgs[0] as string[])],
   };
 }
 

@@ -51,7 +51,8 @@ function errnoCode(e: unknown): string {
 export function parsePort(text: string, what: string, allowZero = false): number {
   const t = text.trim();
   const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(n) || n > 65535 || (n === 0 && !allowZero)) throw new CliError(`${what}: ${JSON.stringify(text)} is not a TCP port (1-65535)`, 2);
+  if (!Number.isInteger(n) || n > 65535 || (n === 0 && !allowZero))
+    throw new CliError(`${what}: ${JSON.stringify(text)} is not a TCP port (1-65535)`, 2);
   return n;
 }
 
@@ -70,7 +71,8 @@ function findPort(home: string): { port: number; source: string } {
   if (text !== null) {
     const t = text.trim();
     const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`${portFile} does not hold a TCP port (found ${JSON.stringify(t.slice(0, 40))})`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new CliError(`${portFile} does not hold a TCP port (found ${JSON.stringify(t.slice(0, 40))})`);
     return { port: n, source: portFile };
   }
   const confFile = join(home, 'local.conf');
@@ -179,7 +181,11 @@ export function apiRequest(source: ConnectionSource, method: string, path: strin
       if (e instanceof CliError) return reject(e);
       const code = errnoCode(e);
       if (code === 'ECONNREFUSED') {
-        reject(new CliError(`cannot connect to ztnc-service at ${where} (port from ${c.portSource}): connection refused; is the daemon running?`));
+        reject(
+          new CliError(
+            `cannot connect to ztnc-service at ${where} (port from ${c.portSource}): connection refused; is the daemon running?`,
+          ),
+        );
       } else {
         reject(new CliError(`cannot talk to ztnc-service at ${where}: ${code}`));
       }

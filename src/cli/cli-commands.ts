@@ -5,7 +5,15 @@
  */
 import { VERSION_TEXT } from '../service/json-views.js';
 import { parseCliArgs, CLI_USAGE, type CliArgs } from './cli-args.js';
-import { answerError, apiRequest, CliError, resolveConnection, type ApiAnswer, type Connection, type ConnectionSource } from './cli-client.js';
+import {
+  answerError,
+  apiRequest,
+  CliError,
+  resolveConnection,
+  type ApiAnswer,
+  type Connection,
+  type ConnectionSource,
+} from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
 import { runPing } from './ping-command.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
@@ -15,7 +23,22 @@ export type Output = (line: string) => void;
 
 const USER_SETTINGS = ['allowManaged', 'allowGlobal', 'allowDefault', 'allowDNS'] as const;
 const RAW_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
-const COMMANDS = new Set(['info', 'status', 'listpeers', 'peers', 'listnetworks', 'join', 'leave', 'set', 'get', 'listmoons', 'orbit', 'deorbit', 'net', 'ping']);
+const COMMANDS = new Set([
+  'info',
+  'status',
+  'listpeers',
+  'peers',
+  'listnetworks',
+  'join',
+  'leave',
+  'set',
+  'get',
+  'listmoons',
+  'orbit',
+  'deorbit',
+  'net',
+  'ping',
+]);
 
 /** A 200 answer, or the command's error line. */
 async function ok(c: ConnectionSource, command: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
@@ -47,7 +70,8 @@ async function rawRequest(c: ConnectionSource, args: CliArgs, out: Output): Prom
   let body: unknown;
   if (!first.startsWith('/')) {
     method = first;
-    if (second === undefined || !second.startsWith('/')) throw new CliError(`${first}: needs a path beginning with / (e.g. ${method} /status)`, 2);
+    if (second === undefined || !second.startsWith('/'))
+      throw new CliError(`${first}: needs a path beginning with / (e.g. ${method} /status)`, 2);
     path = second;
     if (third !== undefined) {
       try {
@@ -97,7 +121,8 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'leave': {
       arity(args, 1, 1, `${command} <network ID>`);
       const nwid = checkNwid(arg1);
-      const a = command === 'join' ? await ok(c, command, 'POST', `/network/${nwid}`, {}) : await ok(c, command, 'DELETE', `/network/${nwid}`);
+      const a =
+        command === 'join' ? await ok(c, command, 'POST', `/network/${nwid}`, {}) : await ok(c, command, 'DELETE', `/network/${nwid}`);
       out(json ? jsonDump(a.body) : `200 ${command} OK`);
       return;
     }
@@ -140,9 +165,12 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'deorbit': {
       if (command === 'orbit') arity(args, 2, 2, 'orbit <world ID> <seed>');
       else arity(args, 1, 1, 'deorbit <world ID>');
-      if (!/^[0-9a-f]{1,16}$/i.test(arg1!)) throw new CliError(`${command}: invalid world id ${JSON.stringify(arg1)} (up to 16 hex digits)`, 2);
-      if (command === 'orbit' && !/^[0-9a-f]{1,10}$/i.test(arg2!)) throw new CliError(`orbit: invalid seed ${JSON.stringify(arg2)} (a root's address, 10 hex digits)`, 2);
-      const a = command === 'orbit' ? await apiRequest(c, 'POST', `/moon/${arg1}`, { seed: arg2 }) : await apiRequest(c, 'DELETE', `/moon/${arg1}`);
+      if (!/^[0-9a-f]{1,16}$/i.test(arg1!))
+        throw new CliError(`${command}: invalid world id ${JSON.stringify(arg1)} (up to 16 hex digits)`, 2);
+      if (command === 'orbit' && !/^[0-9a-f]{1,10}$/i.test(arg2!))
+        throw new CliError(`orbit: invalid seed ${JSON.stringify(arg2)} (a root's address, 10 hex digits)`, 2);
+      const a =
+        command === 'orbit' ? await apiRequest(c, 'POST', `/moon/${arg1}`, { seed: arg2 }) : await apiRequest(c, 'DELETE', `/moon/${arg1}`);
       if (moonsUnsupported(a)) throw new CliError(`${command}: moons are not supported by this ztnc-service`);
       if (a.status !== 200) throw new CliError(`${command}: ${answerError(a)} (HTTP ${a.status})`);
       out(json ? jsonDump(a.body) : `200 ${command} OK`);
@@ -151,7 +179,9 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'ping':
       return runPing(c, args.words.slice(1), { count: args.count, timeoutMs: args.timeout, json }, out);
     case 'net':
-      (await runNetCommand(c, args.words.slice(1), { name: args.name, pools: args.pools, private: args.private }, json)).forEach((l) => out(l));
+      (await runNetCommand(c, args.words.slice(1), { name: args.name, pools: args.pools, private: args.private }, json)).forEach((l) =>
+        out(l),
+      );
       return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);
@@ -183,9 +213,11 @@ export async function runCli(argv: readonly string[], out: Output, err: Output):
     if (!isCreate && (args.name !== undefined || args.pools.length > 0 || args.private !== undefined)) {
       throw new CliError('--name, --pool, --private and --public belong to "net create"', 2);
     }
-    if (command !== 'ping' && (args.count !== undefined || args.timeout !== undefined)) throw new CliError('-c and --timeout belong to "ping"', 2);
+    if (command !== 'ping' && (args.count !== undefined || args.timeout !== undefined))
+      throw new CliError('-c and --timeout belong to "ping"', 2);
     let connection: Connection | null = null;
-    const c = (): Connection => (connection ??= resolveConnection({ home: args.home, port: args.port, token: args.token, host: args.host }));
+    const c = (): Connection =>
+      (connection ??= resolveConnection({ home: args.home, port: args.port, token: args.token, host: args.host }));
     await runCommand(c, args, out);
     return 0;
   } catch (e) {

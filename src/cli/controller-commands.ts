@@ -54,7 +54,16 @@ export function poolFromCidr(text: string): { route: { target: string; via: null
     const size = 2 ** (32 - net.bits);
     const first = net.value;
     const last = first + size - 1;
-    [start, end] = size >= 4 ? [{ family: 4, value: first + 1 }, { family: 4, value: last - 1 }] : [{ family: 4, value: first }, { family: 4, value: last }];
+    [start, end] =
+      size >= 4
+        ? [
+            { family: 4, value: first + 1 },
+            { family: 4, value: last - 1 },
+          ]
+        : [
+            { family: 4, value: first },
+            { family: 4, value: last },
+          ];
   } else {
     const size = 1n << BigInt(128 - net.bits);
     start = { family: 6, value: net.value + (size >= 4n ? 1n : 0n) };
@@ -93,7 +102,9 @@ async function call(c: ConnectionSource, what: string, method: string, path: str
   if (a.status === 200) return a;
   const error = answerError(a);
   if (a.status === 404 && error.startsWith('no such path /controller')) {
-    throw new CliError(`${what}: this daemon has no network controller (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)`);
+    throw new CliError(
+      `${what}: this daemon has no network controller (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)`,
+    );
   }
   throw new CliError(`${what}: ${error} (HTTP ${a.status})`);
 }
@@ -120,7 +131,12 @@ function memberLine(m: Json): string {
 }
 
 /** Runs `net <sub> …`; returns the lines to print. */
-export async function runNetCommand(c: ConnectionSource, words: readonly string[], opts: NetCreateOptions, json: boolean): Promise<string[]> {
+export async function runNetCommand(
+  c: ConnectionSource,
+  words: readonly string[],
+  opts: NetCreateOptions,
+  json: boolean,
+): Promise<string[]> {
   const sub = words[0];
   const what = `net ${sub ?? ''}`.trim();
   const want = (n: number): void => {

@@ -91,7 +91,8 @@ function genWorld(arg: string, expect: 'moon' | 'planet' | null, output: (id: bi
     throw e;
   }
   const { world, serialized } = built;
-  if (expect === 'planet' && world.type !== WorldType.PLANET) throw new IdtoolError(`${arg}: "worldType" is not "planet" (use genmoon for moons)`);
+  if (expect === 'planet' && world.type !== WorldType.PLANET)
+    throw new IdtoolError(`${arg}: "worldType" is not "planet" (use genmoon for moons)`);
   const file = output(world.id);
   writeOut(resolve(cwd, file), serialized, 0o644);
   out(`wrote ${file} (signed world with timestamp ${world.timestamp})`);
@@ -106,13 +107,17 @@ function initWorld(type: 'moon' | 'planet', identity: string, endpointTexts: str
   } catch (e) {
     throw new IdtoolError((e as Error).message);
   }
-  if (type === 'planet' && endpoints.length === 0) throw new IdtoolError("initplanet: give the root's stable endpoints (ip/port), e.g. 127.0.0.1/9993");
+  if (type === 'planet' && endpoints.length === 0)
+    throw new IdtoolError("initplanet: give the root's stable endpoints (ip/port), e.g. 127.0.0.1/9993");
   out(jsonDump(initWorldJson(type, id.publicOnly(), endpoints)));
 }
 
 /** The commands; a missing, unknown or extra argument is stock's usage and exit 1. */
 function program(out: Output, cwd: string): Command {
-  const cmd = new Command('ztnc-idtool').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} }).helpOption(false);
+  const cmd = new Command('ztnc-idtool')
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false);
   const sub = (name: string): Command => cmd.command(name).helpOption(false).exitOverride();
   sub('generate')
     .argument('[secret]')

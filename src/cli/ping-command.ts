@@ -16,14 +16,16 @@ const ICMP_HEADER_BYTES = 8;
 /** -c's value: 1 to PING_MAX_COUNT. */
 export function parsePingCount(text: string): number {
   const n = /^\d{1,3}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > PING_MAX_COUNT) throw new CliError(`-c: ${JSON.stringify(text)} is not a count from 1 to ${PING_MAX_COUNT}`, 2);
+  if (!Number.isInteger(n) || n < 1 || n > PING_MAX_COUNT)
+    throw new CliError(`-c: ${JSON.stringify(text)} is not a count from 1 to ${PING_MAX_COUNT}`, 2);
   return n;
 }
 
 /** --timeout's value: milliseconds to wait for each reply, 1 to PING_MAX_TIMEOUT_MS. */
 export function parsePingTimeout(text: string): number {
   const n = /^\d{1,6}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > PING_MAX_TIMEOUT_MS) throw new CliError(`--timeout: ${JSON.stringify(text)} is not a time in ms from 1 to ${PING_MAX_TIMEOUT_MS}`, 2);
+  if (!Number.isInteger(n) || n < 1 || n > PING_MAX_TIMEOUT_MS)
+    throw new CliError(`--timeout: ${JSON.stringify(text)} is not a time in ms from 1 to ${PING_MAX_TIMEOUT_MS}`, 2);
   return n;
 }
 
@@ -38,8 +40,13 @@ function ms(v: number): string {
 function isReport(v: unknown): v is PingReport {
   const r = v as PingReport;
   return (
-    typeof v === 'object' && v !== null && typeof r.address === 'string' && typeof r.transmitted === 'number' && typeof r.received === 'number' &&
-    Array.isArray(r.rttMs) && Array.isArray(r.replies)
+    typeof v === 'object' &&
+    v !== null &&
+    typeof r.address === 'string' &&
+    typeof r.transmitted === 'number' &&
+    typeof r.received === 'number' &&
+    Array.isArray(r.rttMs) &&
+    Array.isArray(r.replies)
   );
 }
 
@@ -47,14 +54,19 @@ function isReport(v: unknown): v is PingReport {
 export function pingLines(report: PingReport): string[] {
   const out: string[] = [];
   for (const r of report.replies) {
-    if ('rttMs' in r) out.push(`${PING_DATA_BYTES + ICMP_HEADER_BYTES} bytes from ${report.address}: icmp_seq=${r.seq} ttl=${r.ttl} time=${ms(r.rttMs)} ms`);
+    if ('rttMs' in r)
+      out.push(
+        `${PING_DATA_BYTES + ICMP_HEADER_BYTES} bytes from ${report.address}: icmp_seq=${r.seq} ttl=${r.ttl} time=${ms(r.rttMs)} ms`,
+      );
     else out.push(`no reply from ${report.address}: icmp_seq=${r.seq} (${r.error})`);
   }
   const errors = report.replies.filter((r) => 'error' in r && r.error !== 'ETIMEDOUT').length;
   const loss = report.transmitted > 0 ? ((report.transmitted - report.received) * 100) / report.transmitted : 0;
   out.push('');
   out.push(`--- ${report.address} ping statistics ---`);
-  out.push(`${report.transmitted} packets transmitted, ${report.received} received, ${errors > 0 ? `+${errors} errors, ` : ''}${Number(loss.toFixed(1))}% packet loss`);
+  out.push(
+    `${report.transmitted} packets transmitted, ${report.received} received, ${errors > 0 ? `+${errors} errors, ` : ''}${Number(loss.toFixed(1))}% packet loss`,
+  );
   if (report.rttMs.length > 0) {
     const min = Math.min(...report.rttMs);
     const max = Math.max(...report.rttMs);
@@ -71,7 +83,12 @@ export interface PingCliOptions {
   json: boolean;
 }
 
-export async function runPing(c: ConnectionSource, words: readonly string[], opts: PingCliOptions, out: (line: string) => void): Promise<void> {
+export async function runPing(
+  c: ConnectionSource,
+  words: readonly string[],
+  opts: PingCliOptions,
+  out: (line: string) => void,
+): Promise<void> {
   if (words.length !== 2) throw new CliError('usage: ztnc-cli ping <network ID> <address> [-c N] [--timeout MS]', 2);
   const nwid = checkNwid(words[0]);
   const address = words[1]!;

@@ -54,7 +54,12 @@ function sorted(o: Json): Json {
 }
 
 /** A fresh world definition with one root, as `initmoon` (moon, id = root address) prints it. */
-export function initWorldJson(type: 'moon' | 'planet', root: Identity, stableEndpoints: InetAddress[] = [], signingKey: C25519KeyPair = generateKeyPair()): Json {
+export function initWorldJson(
+  type: 'moon' | 'planet',
+  root: Identity,
+  stableEndpoints: InetAddress[] = [],
+  signingKey: C25519KeyPair = generateKeyPair(),
+): Json {
   let id: string;
   if (type === 'moon') id = root.addressHex;
   else {
@@ -96,9 +101,12 @@ function parseRoot(v: unknown, i: number, type: number): WorldRoot {
   }
   if (!id.locallyValidateSync()) throw new WorldJsonError(`roots[${i}].identity ${id.addressHex} fails validation`);
   const eps = r.stableEndpoints === undefined ? [] : r.stableEndpoints;
-  if (!Array.isArray(eps) || !eps.every((e) => typeof e === 'string')) throw new WorldJsonError(`roots[${i}].stableEndpoints must be a list of "ip/port" strings`);
-  if (eps.length > WORLD_MAX_STABLE_ENDPOINTS) throw new WorldJsonError(`roots[${i}] has ${eps.length} stable endpoints (at most ${WORLD_MAX_STABLE_ENDPOINTS})`);
-  if (type === WorldType.PLANET && eps.length === 0) throw new WorldJsonError(`roots[${i}] of a planet needs at least one stable endpoint (nodes could not reach it)`);
+  if (!Array.isArray(eps) || !eps.every((e) => typeof e === 'string'))
+    throw new WorldJsonError(`roots[${i}].stableEndpoints must be a list of "ip/port" strings`);
+  if (eps.length > WORLD_MAX_STABLE_ENDPOINTS)
+    throw new WorldJsonError(`roots[${i}] has ${eps.length} stable endpoints (at most ${WORLD_MAX_STABLE_ENDPOINTS})`);
+  if (type === WorldType.PLANET && eps.length === 0)
+    throw new WorldJsonError(`roots[${i}] of a planet needs at least one stable endpoint (nodes could not reach it)`);
   return { address: id.address, publicKey: Buffer.from(id.publicKey), stableEndpoints: eps.map((e) => parseStableEndpoint(e as string)) };
 }
 
@@ -113,13 +121,15 @@ export function buildWorld(text: string, now: () => number = Date.now): { world:
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new WorldJsonError('must hold a JSON object');
   const d = doc as Json;
   const idText = typeof d.id === 'string' ? d.id : '';
-  if (!/^[0-9a-f]{1,16}$/i.test(idText) || BigInt(`0x${idText}`) === 0n) throw new WorldJsonError('"id" must be a non-zero hex world id (up to 16 digits)');
+  if (!/^[0-9a-f]{1,16}$/i.test(idText) || BigInt(`0x${idText}`) === 0n)
+    throw new WorldJsonError('"id" must be a non-zero hex world id (up to 16 digits)');
   const id = BigInt(`0x${idText}`);
   let type: number;
   if (d.worldType === 'moon') type = WorldType.MOON;
   else if (d.worldType === 'planet') type = WorldType.PLANET;
   else throw new WorldJsonError('"worldType" must be "moon" or "planet"');
-  if (type === WorldType.PLANET && (id === EARTH_WORLD_ID || id === MARS_WORLD_ID)) throw new WorldJsonError(`world id ${idText} is reserved for ZeroTier's public planets`);
+  if (type === WorldType.PLANET && (id === EARTH_WORLD_ID || id === MARS_WORLD_ID))
+    throw new WorldJsonError(`world id ${idText} is reserved for ZeroTier's public planets`);
   const signingPublic = hexKey(d, 'signingKey');
   const signingPrivate = hexKey(d, 'signingKey_SECRET');
   const updatesMustBeSignedBy = hexKey(d, 'updatesMustBeSignedBy');
@@ -130,7 +140,8 @@ export function buildWorld(text: string, now: () => number = Date.now): { world:
     throw new WorldJsonError(`"signingKey_SECRET" is not a usable key (${(e as Error).message})`);
   }
   if (!derived.equals(signingPublic)) throw new WorldJsonError('"signingKey_SECRET" does not belong to "signingKey"');
-  if (!Array.isArray(d.roots) || d.roots.length === 0 || d.roots.length > WORLD_MAX_ROOTS) throw new WorldJsonError(`"roots" must list 1 to ${WORLD_MAX_ROOTS} roots`);
+  if (!Array.isArray(d.roots) || d.roots.length === 0 || d.roots.length > WORLD_MAX_ROOTS)
+    throw new WorldJsonError(`"roots" must list 1 to ${WORLD_MAX_ROOTS} roots`);
   const roots = d.roots.map((r, i) => parseRoot(r, i, type));
   let timestamp: bigint;
   if (d.timestamp === undefined) timestamp = BigInt(now());
@@ -143,6 +154,7 @@ export function buildWorld(text: string, now: () => number = Date.now): { world:
   );
   const serialized = encodeWorld(world);
   const back = parseWorld(serialized);
-  if (!back.ok || !verifyWorld(back.value.world, signingPublic)) throw new WorldJsonError('the signed world does not read back (a root or endpoint is not representable)');
+  if (!back.ok || !verifyWorld(back.value.world, signingPublic))
+    throw new WorldJsonError('the signed world does not read back (a root or endpoint is not representable)');
   return { world, serialized };
 }

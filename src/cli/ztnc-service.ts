@@ -95,7 +95,10 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
     daemon.faults.set(kind, n);
     // a fault that repeats per packet must not flood the log: the first ten, then every power of two
     if (n <= 10 || (n & (n - 1)) === 0) {
-      log.error({ err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e), kind, count: n }, 'unexpected error caught; continuing');
+      log.error(
+        { err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e), kind, count: n },
+        'unexpected error caught; continuing',
+      );
     }
   };
   process.on('uncaughtException', fault('uncaughtException'));

@@ -42,7 +42,8 @@ export class ControllerApi {
   private readonly now: () => number;
 
   constructor(opts: ControllerApiOptions) {
-    if (!isZtAddress(opts.nodeAddress)) throw new Error(`controller node address ${JSON.stringify(opts.nodeAddress)} is not a ZeroTier address`);
+    if (!isZtAddress(opts.nodeAddress))
+      throw new Error(`controller node address ${JSON.stringify(opts.nodeAddress)} is not a ZeroTier address`);
     this.store = opts.store;
     this.nodeAddress = opts.nodeAddress;
     this.now = opts.now ?? Date.now;
@@ -56,20 +57,76 @@ export class ControllerApi {
     const onNetwork = (h: (nwid: string, req: ApiRequest) => ApiResponse) => wrap((r) => h(r.params[0]!, r));
     const onMember = (h: (nwid: string, id: string, req: ApiRequest) => ApiResponse) => wrap((r) => h(r.params[0]!, r.params[1]!, r));
     router
-      .add('GET', '/controller', wrap(() => this.getController()))
-      .add('GET', '/controller/network', wrap(() => ({ status: 200, body: this.store.listNetworkIds() })))
-      .add('POST', '/controller/network', wrap((r) => this.createRandom(r.body)))
-      .add('PUT', '/controller/network', wrap((r) => this.createRandom(r.body)))
-      .add('GET', `/controller/network/${seg}`, onNetwork((nwid) => this.getNetwork(nwid)))
-      .add('POST', `/controller/network/${seg}`, onNetwork((nwid, r) => this.postNetwork(nwid, r.body)))
-      .add('PUT', `/controller/network/${seg}`, onNetwork((nwid, r) => this.postNetwork(nwid, r.body)))
-      .add('DELETE', `/controller/network/${seg}`, onNetwork((nwid) => this.deleteNetwork(nwid)))
-      .add('GET', `/controller/network/${seg}/member`, onNetwork((nwid) => this.listMembers(nwid)))
-      .add('GET', `/controller/network/${seg}/active`, onNetwork((nwid) => this.listActive(nwid)))
-      .add('GET', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id) => this.getMember(nwid, id)))
-      .add('POST', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id, r) => this.postMember(nwid, id, r.body)))
-      .add('PUT', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id, r) => this.postMember(nwid, id, r.body)))
-      .add('DELETE', `/controller/network/${seg}/member/${seg}`, onMember((nwid, id) => this.deleteMember(nwid, id)));
+      .add(
+        'GET',
+        '/controller',
+        wrap(() => this.getController()),
+      )
+      .add(
+        'GET',
+        '/controller/network',
+        wrap(() => ({ status: 200, body: this.store.listNetworkIds() })),
+      )
+      .add(
+        'POST',
+        '/controller/network',
+        wrap((r) => this.createRandom(r.body)),
+      )
+      .add(
+        'PUT',
+        '/controller/network',
+        wrap((r) => this.createRandom(r.body)),
+      )
+      .add(
+        'GET',
+        `/controller/network/${seg}`,
+        onNetwork((nwid) => this.getNetwork(nwid)),
+      )
+      .add(
+        'POST',
+        `/controller/network/${seg}`,
+        onNetwork((nwid, r) => this.postNetwork(nwid, r.body)),
+      )
+      .add(
+        'PUT',
+        `/controller/network/${seg}`,
+        onNetwork((nwid, r) => this.postNetwork(nwid, r.body)),
+      )
+      .add(
+        'DELETE',
+        `/controller/network/${seg}`,
+        onNetwork((nwid) => this.deleteNetwork(nwid)),
+      )
+      .add(
+        'GET',
+        `/controller/network/${seg}/member`,
+        onNetwork((nwid) => this.listMembers(nwid)),
+      )
+      .add(
+        'GET',
+        `/controller/network/${seg}/active`,
+        onNetwork((nwid) => this.listActive(nwid)),
+      )
+      .add(
+        'GET',
+        `/controller/network/${seg}/member/${seg}`,
+        onMember((nwid, id) => this.getMember(nwid, id)),
+      )
+      .add(
+        'POST',
+        `/controller/network/${seg}/member/${seg}`,
+        onMember((nwid, id, r) => this.postMember(nwid, id, r.body)),
+      )
+      .add(
+        'PUT',
+        `/controller/network/${seg}/member/${seg}`,
+        onMember((nwid, id, r) => this.postMember(nwid, id, r.body)),
+      )
+      .add(
+        'DELETE',
+        `/controller/network/${seg}/member/${seg}`,
+        onMember((nwid, id) => this.deleteMember(nwid, id)),
+      );
   }
 
   private guard(req: ApiRequest, h: (req: ApiRequest) => ApiResponse): ApiResponse {
@@ -107,7 +164,13 @@ export class ControllerApi {
   private getController(): ApiResponse {
     return {
       status: 200,
-      body: { controller: true, apiVersion: CONTROLLER_API_VERSION, clock: this.now(), databaseReady: true, instanceId: this.store.instanceId },
+      body: {
+        controller: true,
+        apiVersion: CONTROLLER_API_VERSION,
+        clock: this.now(),
+        databaseReady: true,
+        instanceId: this.store.instanceId,
+      },
     };
   }
 
@@ -127,7 +190,8 @@ export class ControllerApi {
   private postNetwork(raw: string, body: unknown): ApiResponse {
     const lower = raw.toLowerCase();
     if (/^[0-9a-f]{10}______$/.test(lower)) {
-      if (lower.slice(0, 10) !== this.nodeAddress) throw new FieldError('nwid', `${raw} does not begin with this controller's address ${this.nodeAddress}`);
+      if (lower.slice(0, 10) !== this.nodeAddress)
+        throw new FieldError('nwid', `${raw} does not begin with this controller's address ${this.nodeAddress}`);
       return this.createRandom(body);
     }
     const nwid = this.nwidParam(raw);

@@ -158,7 +158,13 @@ export class ControllerBackend implements NetworkControllerBackend {
     return out.slice(0, MAX_STATIC_IPS);
   }
 
-  private buildConfig(network: NetworkConfigSource, member: MemberSettings, req: ConfigRequest, staticIps: string[], now: number): ControllerNetworkConfig {
+  private buildConfig(
+    network: NetworkConfigSource,
+    member: MemberSettings,
+    req: ConfigRequest,
+    staticIps: string[],
+    now: number,
+  ): ControllerNetworkConfig {
     const oldNode = (req.metadata.rulesEngineRev ?? 0) <= 0;
     const rules: ControllerRule[] = oldNode ? [{ type: 'ACTION_ACCEPT' }] : network.rules;
     const capsById = new Map(network.capabilities.map((c) => [c.id, c]));

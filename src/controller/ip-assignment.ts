@@ -53,7 +53,7 @@ export function formatIpv6(v: bigint): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -104,7 +104,7 @@ export function cidrContains(c: Cidr, ip: IpValue): boolean {
   if (c.family !== ip.family) return false;
   if (c.family === 4) {
     const mask = c.bits === 0 ? 0 : (0xffffffff << (32 - c.bits)) >>> 0;
-    return ((c.value & mask) >>> 0) === (((ip.value as number) & mask) >>> 0);
+    return (c.value & mask) >>> 0 === ((ip.value as number) & mask) >>> 0;
   }
   const mask = c.bits === 0 ? 0n : (MASK128 << BigInt(128 - c.bits)) & MASK128;
   return (c.value & mask) === ((ip.value as bigint) & mask);
@@ -148,7 +148,12 @@ export function sixPlaneAddress(nwid: bigint, member: bigint): { ip: string; bit
  * (low 32 bits of the address) mod the range length, walk forward, skip .255 and anything
  * outside every managed route or already taken; give up after 1000 trials.
  */
-export function pickIpv4(pool: PoolObject, routes: readonly RouteObject[], member: bigint, isTaken: (ip: string) => boolean): string | undefined {
+export function pickIpv4(
+  pool: PoolObject,
+  routes: readonly RouteObject[],
+  member: bigint,
+  isTaken: (ip: string) => boolean,
+): string | undefined {
   const start = parseIpv4(pool.ipRangeStart);
   const end = parseIpv4(pool.ipRangeEnd);
   if (start === null || end === null || end < start || start === 0) return undefined;
@@ -175,7 +180,12 @@ function randomBig(bytes: number): bigint {
  * wide enough (as stock does first), otherwise random addresses in the range; only addresses in
  * a managed IPv6 route count.
  */
-export function pickIpv6(pool: PoolObject, routes: readonly RouteObject[], member: bigint, isTaken: (ip: string) => boolean): string | undefined {
+export function pickIpv6(
+  pool: PoolObject,
+  routes: readonly RouteObject[],
+  member: bigint,
+  isTaken: (ip: string) => boolean,
+): string | undefined {
   const s = parseIp(pool.ipRangeStart);
   const e = parseIp(pool.ipRangeEnd);
   if (!s || !e || s.family !== 6 || e.family !== 6 || e.value < s.value) return undefined;

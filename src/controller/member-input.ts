@@ -32,7 +32,9 @@ export function applyMemberBody(m: MemberSettings, body: unknown, now: number): 
     next.ipAssignments = [...seen];
   }
   if (b.capabilities !== undefined) {
-    next.capabilities = [...new Set(wantArray(b.capabilities, 'capabilities', 1024).map((c, i) => wantInt(c, `capabilities[${i}]`, 0, 0xffffffff)))];
+    next.capabilities = [
+      ...new Set(wantArray(b.capabilities, 'capabilities', 1024).map((c, i) => wantInt(c, `capabilities[${i}]`, 0, 0xffffffff))),
+    ];
   }
   if (b.tags !== undefined) {
     const byId = new Map<number, number>();
@@ -43,7 +45,8 @@ export function applyMemberBody(m: MemberSettings, body: unknown, now: number): 
     next.tags = [...byId.entries()].sort((a, c) => a[0] - c[0]);
   }
   if (b.remoteTraceTarget !== undefined) {
-    next.remoteTraceTarget = b.remoteTraceTarget === null || b.remoteTraceTarget === '' ? null : wantZtAddress(b.remoteTraceTarget, 'remoteTraceTarget');
+    next.remoteTraceTarget =
+      b.remoteTraceTarget === null || b.remoteTraceTarget === '' ? null : wantZtAddress(b.remoteTraceTarget, 'remoteTraceTarget');
   }
   if (b.remoteTraceLevel !== undefined) next.remoteTraceLevel = wantInt(b.remoteTraceLevel, 'remoteTraceLevel', 0, 255);
 

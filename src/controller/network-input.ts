@@ -17,7 +17,13 @@ export const MAX_MTU = 10000;
 const MAX_ARRAY = 1024;
 
 function parseV4AssignMode(v: unknown): { zt: boolean } {
-  if (typeof v === 'string') return { zt: v.split(',').map((s) => s.trim()).includes('zt') };
+  if (typeof v === 'string')
+    return {
+      zt: v
+        .split(',')
+        .map((s) => s.trim())
+        .includes('zt'),
+    };
   const o = wantObject(v, 'v4AssignMode');
   return { zt: o.zt === undefined ? false : wantBool(o.zt, 'v4AssignMode.zt') };
 }
@@ -138,7 +144,8 @@ export function applyNetworkBody(current: NetworkSettings, body: unknown): Netwo
   if (b.relays !== undefined) n.relays = parseRelays(b.relays);
   if (b.rulesSource !== undefined) n.rulesSource = wantString(b.rulesSource, 'rulesSource', 1 << 16);
   if (b.remoteTraceTarget !== undefined) {
-    n.remoteTraceTarget = b.remoteTraceTarget === null || b.remoteTraceTarget === '' ? null : wantZtAddress(b.remoteTraceTarget, 'remoteTraceTarget');
+    n.remoteTraceTarget =
+      b.remoteTraceTarget === null || b.remoteTraceTarget === '' ? null : wantZtAddress(b.remoteTraceTarget, 'remoteTraceTarget');
   }
   if (b.remoteTraceLevel !== undefined) n.remoteTraceLevel = wantInt(b.remoteTraceLevel, 'remoteTraceLevel', 0, 255);
   return n;

@@ -12,7 +12,8 @@ import { FieldError, isObject, wantBool, wantInt, wantString, wantZtAddress } fr
 
 export const MAX_RULES = 1024;
 
-type FieldKind = 'zt' | 'u8' | 'u16' | 'u32' | 'u16mask' | 'u32mask' | 'bit' | 'mac' | 'ip4' | 'ip6' | 'hex64' | 'icmpCode' | 'bool' | 'intString';
+type FieldKind =
+  'zt' | 'u8' | 'u16' | 'u32' | 'u16mask' | 'u32mask' | 'bit' | 'mac' | 'ip4' | 'ip6' | 'hex64' | 'icmpCode' | 'bool' | 'intString';
 
 /** The value fields of each rule type, as stock renders them. */
 const RULE_FIELDS: Record<string, Record<string, FieldKind>> = {
@@ -77,7 +78,8 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     case 'mac': {
       const s = wantString(v, field);
       const hex = s.replace(/:/g, '');
-      if (!/^[0-9a-fA-F]{12}$/.test(hex) || parseMac(hex.replace(/(..)(?!$)/g, '$1:')) === null) throw new FieldError(field, 'must be a MAC address');
+      if (!/^[0-9a-fA-F]{12}$/.test(hex) || parseMac(hex.replace(/(..)(?!$)/g, '$1:')) === null)
+        throw new FieldError(field, 'must be a MAC address');
       return hex.toLowerCase().replace(/(..)(?!$)/g, '$1:');
     }
     case 'ip4':

@@ -254,9 +254,9 @@ export class ControllerStore {
   }
 
   private networkFromRow(row: NetworkRow): NetworkRecord {
-    const counts = this
-      .stmt('SELECT COUNT(*) AS total, COALESCE(SUM(authorized), 0) AS authorized FROM members WHERE nwid = ?')
-      .get(row.id) as { total: number; authorized: number };
+    const counts = this.stmt('SELECT COUNT(*) AS total, COALESCE(SUM(authorized), 0) AS authorized FROM members WHERE nwid = ?').get(
+      row.id,
+    ) as { total: number; authorized: number };
     const settings = JSON.parse(row.doc) as NetworkSettings;
     return {
       ...settings,
@@ -280,9 +280,11 @@ export class ControllerStore {
       const doc = JSON.stringify({ ...next, id: nwid });
       const now = this.now();
       if (!row) {
-        this
-      .stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
-          .run(nwid, doc, now);
+        this.stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)').run(
+          nwid,
+          doc,
+          now,
+        );
         return true;
       }
       if (doc === row.doc) return false;
@@ -307,9 +309,11 @@ export class ControllerStore {
         const candidate = prefix + suffix.toString(16).padStart(6, '0');
         if (this.stmt('SELECT 1 FROM networks WHERE id = ?').get(candidate) !== undefined) continue;
         const doc = JSON.stringify({ ...build(candidate), id: candidate });
-        this
-      .stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)')
-          .run(candidate, doc, this.now());
+        this.stmt('INSERT INTO networks (id, doc, revision, member_revision_counter, last_modified) VALUES (?, ?, 1, 0, ?)').run(
+          candidate,
+          doc,
+          this.now(),
+        );
         return candidate;
       }
       return undefined;
@@ -360,9 +364,10 @@ export class ControllerStore {
       const m = this.getMember(nwid, address);
       if (!m) return undefined;
       this.stmt('DELETE FROM members WHERE nwid = ? AND address = ?').run(nwid, address);
-      this
-      .stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
-        .run(this.now(), nwid);
+      this.stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?').run(
+        this.now(),
+        nwid,
+      );
       return m;
     })();
     if (before) this.emit({ kind: 'member', nwid, address });
@@ -371,18 +376,19 @@ export class ControllerStore {
 
   /** Addresses of the authorized active bridges of a network. */
   activeBridges(nwid: string): string[] {
-    const rows = this
-      .stmt('SELECT address FROM members INDEXED BY members_bridges WHERE nwid = ? AND active_bridge = 1 AND authorized = 1')
-      .all(nwid) as { address: string }[];
+    const rows = this.stmt(
+      'SELECT address FROM members INDEXED BY members_bridges WHERE nwid = ? AND active_bridge = 1 AND authorized = 1',
+    ).all(nwid) as { address: string }[];
     // sorted here: ORDER BY would lead SQLite to walk every member in key order instead of the bridge index
     return rows.map((r) => r.address).sort();
   }
 
   /** Members that sent a config request at or after `since` (ms). */
   membersRequestingSince(nwid: string, since: number): MemberRecord[] {
-    const rows = this
-      .stmt(`${MEMBER_SELECT} WHERE m.nwid = ? AND s.last_request_time >= ? ORDER BY m.address`)
-      .all(nwid, since) as MemberJoinedRow[];
+    const rows = this.stmt(`${MEMBER_SELECT} WHERE m.nwid = ? AND s.last_request_time >= ? ORDER BY m.address`).all(
+      nwid,
+      since,
+    ) as MemberJoinedRow[];
     return rows.map(memberFromRow);
   }
 
@@ -413,18 +419,23 @@ export class ControllerStore {
       const doc = JSON.stringify(current);
       if (row && doc === row.doc) return false;
       if (row) {
-        this
-      .stmt('UPDATE members SET doc = ?, revision = revision + 1, authorized = ?, active_bridge = ? WHERE nwid = ? AND address = ?')
-          .run(doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0, nwid, address);
+        this.stmt(
+          'UPDATE members SET doc = ?, revision = revision + 1, authorized = ?, active_bridge = ? WHERE nwid = ? AND address = ?',
+        ).run(doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0, nwid, address);
       } else {
-        this
-      .stmt('INSERT INTO members (nwid, address, doc, revision, authorized, active_bridge) VALUES (?, ?, ?, 1, ?, ?)')
-          .run(nwid, address, doc, current.authorized ? 1 : 0, current.activeBridge ? 1 : 0);
+        this.stmt('INSERT INTO members (nwid, address, doc, revision, authorized, active_bridge) VALUES (?, ?, ?, 1, ?, ?)').run(
+          nwid,
+          address,
+          doc,
+          current.authorized ? 1 : 0,
+          current.activeBridge ? 1 : 0,
+        );
       }
       this.syncIps(nwid, address, current.ipAssignments);
-      this
-      .stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?')
-        .run(this.now(), nwid);
+      this.stmt('UPDATE networks SET member_revision_counter = member_revision_counter + 1, last_modified = ? WHERE id = ?').run(
+        this.now(),
+        nwid,
+      );
       return true;
     })();
     if (changed === undefined) return undefined;
@@ -447,17 +458,14 @@ export class ControllerStore {
   recordRequest(nwid: string, address: string, entry: RecentLogEntry): void {
     this.db.transaction(() => {
       const row = this.stmt('SELECT recent_log FROM member_status WHERE nwid = ? AND address = ?').get(nwid, address) as
-        | { recent_log: string }
-        | undefined;
+        { recent_log: string } | undefined;
       const log = row ? (JSON.parse(row.recent_log) as RecentLogEntry[]) : [];
       const next = JSON.stringify([entry, ...log].slice(0, RECENT_LOG_LIMIT));
-      this
-      .stmt(
-          `INSERT INTO member_status (nwid, address, last_request_time, physical_addr, recent_log) VALUES (?, ?, ?, ?, ?)
+      this.stmt(
+        `INSERT INTO member_status (nwid, address, last_request_time, physical_addr, recent_log) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (nwid, address) DO UPDATE SET last_request_time = excluded.last_request_time,
              physical_addr = excluded.physical_addr, recent_log = excluded.recent_log`,
-        )
-        .run(nwid, address, entry.ts, entry.fromAddr, next);
+      ).run(nwid, address, entry.ts, entry.fromAddr, next);
     })();
   }
 

@@ -127,7 +127,11 @@ export class Cluster {
    * authorizes it (by default on the root's controller; `authorize` for a network another
    * controller runs) and waits for its address.
    */
-  async addContainer(name: string, nwid: string, authorize = (address: string): Promise<void> => this.authorize(nwid, address)): Promise<Container> {
+  async addContainer(
+    name: string,
+    nwid: string,
+    authorize = (address: string): Promise<void> => this.authorize(nwid, address),
+  ): Promise<Container> {
     const root = this.requireRoot();
     const d = new ServiceDaemon({ name, home: join(this.dir, name), env: this.env, planet: root.planetFile, join: [nwid] });
     this.daemons.push(d);

@@ -58,8 +58,12 @@ export async function runDemo(opts: ClusterOptions = {}): Promise<DemoResult> {
     );
     const got = Buffer.from(fetched);
     const gotDigest = createHash('sha256').update(got).digest('hex');
-    if (gotDigest !== digest) throw new Error(`the page arrived altered: ${got.length} bytes, sha256 ${gotDigest}, expected ${page.length} bytes, ${digest}`);
-    step(6, `result: ${got.length} bytes fetched by B (${b.ip}) from A (${a.ip}) on network ${nwid}, SHA-256 ${digest.slice(0, 16)}… equal`);
+    if (gotDigest !== digest)
+      throw new Error(`the page arrived altered: ${got.length} bytes, sha256 ${gotDigest}, expected ${page.length} bytes, ${digest}`);
+    step(
+      6,
+      `result: ${got.length} bytes fetched by B (${b.ip}) from A (${a.ip}) on network ${nwid}, SHA-256 ${digest.slice(0, 16)}… equal`,
+    );
     log(`    first line: ${got.toString().split('\n')[0]}`);
     return { nwid, serverIp: a.ip, clientIp: b.ip, url, bytes: got.length, sha256: gotDigest };
   } finally {

@@ -13,7 +13,18 @@ import { resolveToolsetIn, type Toolset, toolsetEnv } from './commands.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, start, terminatePid, waitFor } from './processes.js';
 
 /** Every row of the matrix, in the order they run. */
-export const MATRIX_TESTS = ['python', 'node', 'nginx', 'apache2-prefork', 'apache2-event', 'redis', 'sshd', 'isolation', 'ping', 'haproxy'] as const;
+export const MATRIX_TESTS = [
+  'python',
+  'node',
+  'nginx',
+  'apache2-prefork',
+  'apache2-event',
+  'redis',
+  'sshd',
+  'isolation',
+  'ping',
+  'haproxy',
+] as const;
 
 /** The repository's docker-test directory (from src/demo or dist/src/demo). */
 export function dockerTestDir(): string {
@@ -128,7 +139,10 @@ export class MatrixRunner {
       this.started = true;
       return;
     }
-    this.root = start('bash', [join(this.scripts, 'root', 'entrypoint.sh')], { env: this.entryEnv('root', 'root'), logFile: this.logFile('root', 'root') });
+    this.root = start('bash', [join(this.scripts, 'root', 'entrypoint.sh')], {
+      env: this.entryEnv('root', 'root'),
+      logFile: this.logFile('root', 'root'),
+    });
     const nwidFile = join(this.shared, 'nwid');
     this.nwid = await waitFor(
       'the root entrypoint to publish its network',

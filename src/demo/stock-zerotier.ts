@@ -57,7 +57,8 @@ export function clusterController(cluster: Cluster): MemberController {
     authorize: async (nwid, address, authorized = true) => {
       await root().apiOk('POST', `/controller/network/${nwid}/member/${address}`, { authorized });
     },
-    member: async (nwid, address) => (await root().apiOk('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
+    member: async (nwid, address) =>
+      (await root().apiOk('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
   };
 }
 
@@ -120,7 +121,10 @@ export class StockNode {
     const cut = r.stdout.lastIndexOf('\n');
     const status = Number(r.stdout.slice(cut + 1));
     const text = r.stdout.slice(0, Math.max(cut, 0));
-    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`stock node ${this.name}: ${method} ${path} → ${r.code !== 0 ? `curl ${r.code}: ${r.stderr.trim()}` : `${status} ${text}`}`);
+    if (r.code !== 0 || status < 200 || status > 299)
+      throw new Error(
+        `stock node ${this.name}: ${method} ${path} → ${r.code !== 0 ? `curl ${r.code}: ${r.stderr.trim()}` : `${status} ${text}`}`,
+      );
     return text === '' ? null : (JSON.parse(text) as unknown);
   }
 
@@ -130,7 +134,8 @@ export class StockNode {
       authorize: async (nwid, address, authorized = true) => {
         await this.api('POST', `/controller/network/${nwid}/member/${address}`, { authorized });
       },
-      member: async (nwid, address) => (await this.api('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
+      member: async (nwid, address) =>
+        (await this.api('GET', `/controller/network/${nwid}/member/${address}`)) as { authorized?: boolean; ipAssignments?: unknown },
     };
   }
 
@@ -235,7 +240,7 @@ export class StockZeroTierLab {
       const p = `10.${randomInt(200, 250)}.${randomInt(1, 255)}`;
       if (!routes.includes(`${p}.`)) prefix = p;
     }
-    if (prefix === '') throw new Error('no free 10.x.y.0/24 for the stock nodes\' bridge');
+    if (prefix === '') throw new Error("no free 10.x.y.0/24 for the stock nodes' bridge");
     const tag = randomBytes(3).toString('hex');
     const lab = new StockZeroTierLab(opts.binary, opts.dir, `ztncbr${tag}`, tag, prefix, opts.log ?? (() => undefined));
     await must('ip', ['link', 'add', lab.bridge, 'type', 'bridge']);
@@ -252,7 +257,12 @@ export class StockZeroTierLab {
    * default the cluster's) and waits until its tap carries the address the controller assigned;
    * without, it joins nothing (a stock controller).
    */
-  async addStockNode(name: string, cluster: Cluster, nwid: string | null, controller: MemberController = clusterController(cluster)): Promise<StockNode> {
+  async addStockNode(
+    name: string,
+    cluster: Cluster,
+    nwid: string | null,
+    controller: MemberController = clusterController(cluster),
+  ): Promise<StockNode> {
     const root = cluster.root;
     if (!root) throw new Error('the cluster root is not started');
     const host = this.nextHost++;
@@ -296,7 +306,9 @@ export class StockZeroTierLab {
       async () => {
         if (proc.exited()) throw new GiveUp(`zerotier-one exited: ${proc.output().trim().slice(-400)}`);
         const member = await controller.member(nwid, address);
-        const assigned = Array.isArray(member.ipAssignments) ? member.ipAssignments.map(String).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) : undefined;
+        const assigned = Array.isArray(member.ipAssignments)
+          ? member.ipAssignments.map(String).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a))
+          : undefined;
         if (!assigned) return false;
         const onTap = await run('ip', ['netns', 'exec', netns, 'ip', '-4', '-o', 'addr', 'show'], { timeoutMs: 10_000 });
         return onTap.stdout.includes(` ${assigned}/`) ? assigned : false;

@@ -30,7 +30,9 @@ export interface SystemError extends Error {
 }
 
 export function isSystemError(e: unknown): e is SystemError {
-  return e instanceof Error && typeof (e as Partial<SystemError>).errno === 'number' && typeof (e as Partial<SystemError>).code === 'string';
+  return (
+    e instanceof Error && typeof (e as Partial<SystemError>).errno === 'number' && typeof (e as Partial<SystemError>).code === 'string'
+  );
 }
 
 export type SocketPairType = 'stream' | 'seqpacket';
@@ -150,12 +152,7 @@ interface NativeBinding {
   fstatIno(fd: number): FileIdentity;
   dup(fd: number): number;
   openTap(name: string): { fd: number; name: string };
-  TapDevice: new (
-    fd: number,
-    onFrames: (frames: Buffer[]) => void,
-    onError: (err: SystemError) => void,
-    batch?: number,
-  ) => NativeTapDevice;
+  TapDevice: new (fd: number, onFrames: (frames: Buffer[]) => void, onError: (err: SystemError) => void, batch?: number) => NativeTapDevice;
   FdWatcher: new (fd: number, onEvent: FdEventHandler) => FdWatcher;
   UdpSocket: new (
     family: 4 | 6,

@@ -225,7 +225,8 @@ function readInterpreter(read: ReadAt, size: number, f: Fields, L: Layout, head:
   }
   if (count === 0) throw new Malformed('no program headers');
   if (entsize !== L.phent) throw new Malformed(`program header entries of ${entsize} bytes (expected ${L.phent})`);
-  if (count * entsize > MAX_PHDR_BYTES) throw new Malformed(`${count} program headers (Linux takes at most ${MAX_PHDR_BYTES} bytes of them)`);
+  if (count * entsize > MAX_PHDR_BYTES)
+    throw new Malformed(`${count} program headers (Linux takes at most ${MAX_PHDR_BYTES} bytes of them)`);
   const table = readExact(read, size, phoff, count * entsize, 'the program header table');
   for (let i = 0; i < count; i++) {
     const p = table.subarray(i * entsize, (i + 1) * entsize);
@@ -256,6 +257,17 @@ function scanGoMagic(read: ReadAt, size: number): boolean {
 
 /** e_machine names for messages (the common ones). */
 export function machineName(machine: number): string {
-  const names: Record<number, string> = { 3: 'i386', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 22: 's390', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', 258: 'LoongArch' };
+  const names: Record<number, string> = {
+    3: 'i386',
+    8: 'MIPS',
+    20: 'PowerPC',
+    21: 'PowerPC64',
+    22: 's390',
+    40: 'ARM',
+    62: 'x86-64',
+    183: 'AArch64',
+    243: 'RISC-V',
+    258: 'LoongArch',
+  };
   return names[machine] ?? `machine ${machine}`;
 }

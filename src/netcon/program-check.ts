@@ -15,8 +15,7 @@ export type UncontainedReason = 'static' | 'go' | 'foreign' | 'setuid' | 'malfor
 
 export type ProgramVerdict =
   /** `path`: the file exec will run, or null when it could not be found (exec reports that). */
-  | { ok: true; path: string | null }
-  | { ok: false; reason: UncontainedReason; message: string };
+  { ok: true; path: string | null } | { ok: false; reason: UncontainedReason; message: string };
 
 export interface ProgramCheckOptions {
   /** The environment the program gets (its PATH is searched). */
@@ -80,7 +79,11 @@ export function checkProgram(cmd: string, o: ProgramCheckOptions): ProgramVerdic
   const lib = inspectFile(o.library);
   if (lib?.kind !== 'elf') {
     const why = lib === null ? 'is missing' : 'why' in lib ? lib.why : 'is not an ELF shared library';
-    return { ok: false, reason: 'no-library', message: `${o.library} ${why} (build it with make -C native/intercept); without it every program's sockets would bypass the container.` };
+    return {
+      ok: false,
+      reason: 'no-library',
+      message: `${o.library} ${why} (build it with make -C native/intercept); without it every program's sockets would bypass the container.`,
+    };
   }
   const path = resolveProgram(cmd, o.env, cwd);
   if (path === null) return { ok: true, path: null };
@@ -183,10 +186,16 @@ function checkFile(
   }
   const f = r.facts;
   if (f.go !== null) {
-    return refuse('go', `is a Go program (it has ${f.go}): Go makes its socket calls without libc, where libztintercept.so cannot see them`);
+    return refuse(
+      'go',
+      `is a Go program (it has ${f.go}): Go makes its socket calls without libc, where libztintercept.so cannot see them`,
+    );
   }
   if (f.bits !== lib.bits || f.machine !== lib.machine) {
-    return refuse('foreign', `is a ${f.bits}-bit ${machineName(f.machine)} program and libztintercept.so is ${lib.bits}-bit ${machineName(lib.machine)}: the dynamic loader would skip the library`);
+    return refuse(
+      'foreign',
+      `is a ${f.bits}-bit ${machineName(f.machine)} program and libztintercept.so is ${lib.bits}-bit ${machineName(lib.machine)}: the dynamic loader would skip the library`,
+    );
   }
   if (f.interpreter === null) {
     return refuse('static', 'is statically linked (it has no ELF interpreter): no dynamic loader runs to preload libztintercept.so');
@@ -209,7 +218,10 @@ function setIdOf(st: Stats, ids: { euid: number; egid: number }): string | null 
 export function shebang(head: Buffer): { interpreter: string; argument: string } | null {
   if (head[0] !== 0x23 || head[1] !== 0x21) return null;
   const nl = head.indexOf(0x0a);
-  const line = head.toString('latin1', 2, nl < 0 ? head.length : nl).replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+  const line = head
+    .toString('latin1', 2, nl < 0 ? head.length : nl)
+    .replace(/^[ \t]+/, '')
+    .replace(/[ \t\r]+$/, '');
   if (line === '') return null;
   const m = /^(\S+)(?:[ \t]+(.*))?$/.exec(line);
   if (m === null) return null;

@@ -390,7 +390,10 @@ export function setOption(tcp: OptionHolder, view: SocketStateView, level: numbe
   if (level === SOL_SOCKET && name === SO.BINDTODEVICE) {
     // The virtual network's interface has no name the app could know: binding to any device
     // would not be honoured, so only "no device" (an empty name) is accepted.
-    const text = value.subarray(0, Math.min(value.length, IFNAMSIZ - 1)).toString('latin1').replace(/\0.*$/s, '');
+    const text = value
+      .subarray(0, Math.min(value.length, IFNAMSIZ - 1))
+      .toString('latin1')
+      .replace(/\0.*$/s, '');
     return text === '' ? 0 : -ENODEV;
   }
   if (level === IPPROTO_TCP) {

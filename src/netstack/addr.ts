@@ -35,7 +35,7 @@ export function prefixMask(prefixLen: number): number {
 
 export function inSubnet(addr: Ipv4Addr, net: Ipv4Addr, prefixLen: number): boolean {
   const m = prefixMask(prefixLen);
-  return ((addr & m) >>> 0) === ((net & m) >>> 0);
+  return (addr & m) >>> 0 === (net & m) >>> 0;
 }
 
 export function isLoopback(addr: Ipv4Addr): boolean {

@@ -159,7 +159,15 @@ export class ArpCache {
     if (!e) {
       if (!create) return;
       this.makeRoom();
-      this.entries.set(ip, { mac: Buffer.from(mac.subarray(0, 6)), expiresAt: now + this.reachableMs, tries: 0, nextProbeAt: 0, queue: [], queuedBytes: 0, timer: null });
+      this.entries.set(ip, {
+        mac: Buffer.from(mac.subarray(0, 6)),
+        expiresAt: now + this.reachableMs,
+        tries: 0,
+        nextProbeAt: 0,
+        queue: [],
+        queuedBytes: 0,
+        timer: null,
+      });
       return;
     }
     if (e.mac) {

@@ -35,9 +35,7 @@ export const Errno = {
 
 export type ErrnoName = keyof typeof Errno;
 
-const names: Map<number, ErrnoName> = new Map(
-  (Object.entries(Errno) as [ErrnoName, number][]).map(([k, v]) => [v, k]),
-);
+const names: Map<number, ErrnoName> = new Map((Object.entries(Errno) as [ErrnoName, number][]).map(([k, v]) => [v, k]));
 
 /** Symbolic name of an errno value (sign ignored), e.g. 111 → "ECONNREFUSED". */
 export function errnoName(errno: number): string {

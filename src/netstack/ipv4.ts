@@ -17,7 +17,15 @@ import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
 import type { Route } from './stack-api.js';
-import { HEADROOM, IPPROTO_TCP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender, type IpSendOptions, type TransportProtocol } from './transport.js';
+import {
+  HEADROOM,
+  IPPROTO_TCP,
+  IPV4_HEADER_LEN,
+  type IpReceiveInfo,
+  type IpSender,
+  type IpSendOptions,
+  type TransportProtocol,
+} from './transport.js';
 import { ETH_HEADER_LEN } from './wire/ethernet.js';
 import { emitIpv4Header, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MAX_PACKET, Ipv4Header, ipv4ParseErrorName, parseIpv4 } from './wire/ipv4.js';
 
@@ -182,7 +190,16 @@ export class Ipv4Layer implements IpSender {
     return r;
   }
 
-  private sendLocal(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, offset: number, ttl: number, tos: number, df: boolean): number {
+  private sendLocal(
+    protocol: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    packet: Buffer,
+    offset: number,
+    ttl: number,
+    tos: number,
+    df: boolean,
+  ): number {
     const payloadLen = packet.length - offset;
     let buf = packet;
     let ipOff = offset - IPV4_HEADER_LEN;
@@ -192,7 +209,8 @@ export class Ipv4Layer implements IpSender {
       ipOff = 0;
     }
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, src, dst);
-    if (!this.loopback.enqueue(ipOff === 0 && buf.length === IPV4_HEADER_LEN + payloadLen ? buf : buf.subarray(ipOff))) return -Errno.ENOBUFS;
+    if (!this.loopback.enqueue(ipOff === 0 && buf.length === IPV4_HEADER_LEN + payloadLen ? buf : buf.subarray(ipOff)))
+      return -Errno.ENOBUFS;
     this.counters.inc('tx_loopback');
     return 0;
   }

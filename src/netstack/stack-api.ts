@@ -89,4 +89,3 @@ export interface NetStack {
   /** Aborts every socket and cancels every timer. */
   close(): void;
 }
-

@@ -15,7 +15,16 @@ import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
 import { RouteTable } from './routing.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
-import { DEFAULT_MTU, type InterfaceAddress, type LinkOutput, type NetStack, type NetStackOptions, type PingOptions, type PingResult, type Route } from './stack-api.js';
+import {
+  DEFAULT_MTU,
+  type InterfaceAddress,
+  type LinkOutput,
+  type NetStack,
+  type NetStackOptions,
+  type PingOptions,
+  type PingResult,
+  type Route,
+} from './stack-api.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { UdpLayer } from './udp.js';
 import { ICMP_REASSEMBLY_EXCEEDED, ICMP_TIME_EXCEEDED } from './wire/icmp.js';
@@ -68,7 +77,8 @@ export class Stack implements NetStack {
     const timedOutHdr = new Ipv4Header();
     this.reassembler = new Ipv4Reassembler(scheduler, this.c.ipv4, (first) => {
       // RFC 792: time exceeded (reassembly) when the first fragment had arrived
-      if (first && parseIpv4Quoted(first, timedOutHdr) === 0) this.icmp.sendError(ICMP_TIME_EXCEEDED, ICMP_REASSEMBLY_EXCEEDED, first, timedOutHdr);
+      if (first && parseIpv4Quoted(first, timedOutHdr) === 0)
+        this.icmp.sendError(ICMP_TIME_EXCEEDED, ICMP_REASSEMBLY_EXCEEDED, first, timedOutHdr);
     });
     this.ipv4 = new Ipv4Layer({
       iface: this.iface,
@@ -141,7 +151,12 @@ export class Stack implements NetStack {
 
   addRoute(route: Route): void {
     if (!route || !validAddr(route.dest) || (route.gateway !== null && !validAddr(route.gateway))) return;
-    this.routeTable.add({ dest: route.dest >>> 0, prefixLen: route.prefixLen, gateway: route.gateway === null ? null : route.gateway >>> 0, metric: Number.isFinite(route.metric) ? route.metric : 0 });
+    this.routeTable.add({
+      dest: route.dest >>> 0,
+      prefixLen: route.prefixLen,
+      gateway: route.gateway === null ? null : route.gateway >>> 0,
+      metric: Number.isFinite(route.metric) ? route.metric : 0,
+    });
   }
 
   removeRoute(dest: Ipv4Addr, prefixLen: number): void {

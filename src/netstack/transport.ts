@@ -72,12 +72,5 @@ export interface TransportProtocol {
    * An ICMP error quoted one of our packets: `quoted` is the original IP payload's first bytes
    * (at least 8). `nextHopMtu` is set for fragmentation-needed.
    */
-  receiveIcmpError(
-    type: number,
-    code: number,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    quoted: Buffer,
-    nextHopMtu?: number,
-  ): void;
+  receiveIcmpError(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer, nextHopMtu?: number): void;
 }

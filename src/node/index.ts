@@ -45,7 +45,13 @@ export {
 } from './peer/world.js';
 
 // the underlay
-export { NativeUdpTransport, loopbackOnly, type NativeTransportOptions, type ReceiveHandler, type UdpTransport } from './transport/udp-transport.js';
+export {
+  NativeUdpTransport,
+  loopbackOnly,
+  type NativeTransportOptions,
+  type ReceiveHandler,
+  type UdpTransport,
+} from './transport/udp-transport.js';
 
 // networks
 export { Networks, type NetworksOptions } from './network/networks.js';

@@ -431,7 +431,12 @@ export class Node {
    * Sends to an address; when its identity is unknown the send waits for WHOIS (bounded).
    * `beforeSend` runs with the peer just before the packet goes (immediately or after WHOIS).
    */
-  sendTo(address: bigint, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown; beforeSend?: (peer: Peer) => void } = {}): void {
+  sendTo(
+    address: bigint,
+    verb: number,
+    payload: Buffer,
+    opts: SendOptions & { expectReply?: unknown; beforeSend?: (peer: Peer) => void } = {},
+  ): void {
     const peer = this.topology.get(address);
     if (peer) {
       opts.beforeSend?.(peer);
@@ -577,7 +582,14 @@ export class Node {
   }
 
   /** Sizes of every table a stranger can make grow: all bounded. */
-  footprint(): { peers: number; whoisWaiting: number; validating: number; fragmentBytes: number; fragmentPackets: number; multicast: number } {
+  footprint(): {
+    peers: number;
+    whoisWaiting: number;
+    validating: number;
+    fragmentBytes: number;
+    fragmentPackets: number;
+    multicast: number;
+  } {
     const f = this.switch.reassemblyHeld();
     return {
       peers: this.topology.size,

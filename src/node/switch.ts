@@ -266,7 +266,14 @@ export class Switch {
         compressed = true;
       }
     }
-    const fields: PacketFields = { packetId: this.takePacketId(), destination: peer.address, source: this.host.address, cipher, verb, compressed };
+    const fields: PacketFields = {
+      packetId: this.takePacketId(),
+      destination: peer.address,
+      source: this.host.address,
+      cipher,
+      verb,
+      compressed,
+    };
     const packet =
       body === payload && (opts.headroom ?? 0) >= PACKET_IDX_PAYLOAD ? packetAroundPayload(fields, payload) : buildPacket(fields, body);
     const route = this.route(peer, opts.via);
@@ -341,4 +348,3 @@ export class Switch {
     return formatAddress(peer);
   }
 }
-

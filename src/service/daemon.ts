@@ -147,7 +147,10 @@ export class Daemon implements LocalService {
     home.ensure();
     const loose = home.looseMode();
     if (loose !== null) {
-      log.warn({ home: home.dir, mode: `0${loose.toString(8)}` }, 'home directory is open to group or others: chmod 700 it (ztnc creates homes 0700)');
+      log.warn(
+        { home: home.dir, mode: `0${loose.toString(8)}` },
+        'home directory is open to group or others: chmod 700 it (ztnc creates homes 0700)',
+      );
     }
     home.acquirePidFile();
     let transport: NativeUdpTransport | null = null;
@@ -188,7 +191,9 @@ export class Daemon implements LocalService {
         // the wildcard binds tolerate a host without IPv6, but IPv4 must be there
         if (settings.bind.length === 0 && !t.localEndpoints().some((e) => e.family === 4)) {
           t.close();
-          throw new DaemonStartError(`cannot bind UDP port ${port} on 0.0.0.0 (in use?); choose another with -p or primaryPort in local.conf`);
+          throw new DaemonStartError(
+            `cannot bind UDP port ${port} on 0.0.0.0 (in use?); choose another with -p or primaryPort in local.conf`,
+          );
         }
         return t;
       };
@@ -205,7 +210,8 @@ export class Daemon implements LocalService {
 
       const refuseBuiltin = settings.refuseBuiltinPlanet || process.env[REFUSE_BUILTIN_PLANET_ENV] === '1';
       const planet = Daemon.planet(home, identity, opts, settings, udpPort, refuseBuiltin);
-      const loopbackPlanet = planet.roots.length > 0 && planet.roots.every((r) => r.endpoints.length > 0 && r.endpoints.every(isLoopbackEndpoint));
+      const loopbackPlanet =
+        planet.roots.length > 0 && planet.roots.every((r) => r.endpoints.length > 0 && r.endpoints.every(isLoopbackEndpoint));
       loopbackOnlyUnderlay = loopbackPlanet && !settings.allowLoopbackPaths;
       const controllerOn = settings.controllerEnabled || opts.privatePlanet === true;
 
@@ -233,7 +239,13 @@ export class Daemon implements LocalService {
             const j = joined.get(formatNetworkId(o.nwid));
             if (j) return j.attachment.interfaceView();
             // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
-            return createNetStack({ scheduler: assembled.node.scheduler, random: assembled.node.random, mac: o.mac, mtu: o.mtu, name: o.name });
+            return createNetStack({
+              scheduler: assembled.node.scheduler,
+              random: assembled.node.random,
+              mac: o.mac,
+              mtu: o.mtu,
+              name: o.name,
+            });
           },
         },
         // started below, once the daemon around it exists
@@ -274,7 +286,14 @@ export class Daemon implements LocalService {
     }
   }
 
-  private static planet(home: Home, identity: Identity, opts: DaemonOptions, settings: LocalSettings, port: number, refuseBuiltin: boolean): PlanetSpec {
+  private static planet(
+    home: Home,
+    identity: Identity,
+    opts: DaemonOptions,
+    settings: LocalSettings,
+    port: number,
+    refuseBuiltin: boolean,
+  ): PlanetSpec {
     let planetFile = opts.planetFile ? resolve(opts.planetFile) : undefined;
     if (planetFile) {
       // validate first, then keep a copy in the home as stock keeps its planet
@@ -519,7 +538,9 @@ export class Daemon implements LocalService {
           this.log[level]({ host, port, code }, 'local API not listening on this address');
           continue;
         }
-        throw new DaemonStartError(`local API: cannot listen on ${host}:${port} (${code})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`);
+        throw new DaemonStartError(
+          `local API: cannot listen on ${host}:${port} (${code})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`,
+        );
       }
       this.apiServers.push(server);
     }

@@ -52,11 +52,20 @@ export async function daemonize(opts: DaemonizeOptions): Promise<{ pid: number; 
     closeSync(out);
   }
   const report = await new Promise<ChildReport>((resolve) => {
-    const timer = setTimeout(() => resolve({ kind: 'failed', message: `the daemon did not start within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s (see ${opts.logFile})` }), opts.timeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () =>
+        resolve({
+          kind: 'failed',
+          message: `the daemon did not start within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s (see ${opts.logFile})`,
+        }),
+      opts.timeoutMs ?? 120_000,
+    );
     child.once('message', (m: unknown) => {
       clearTimeout(timer);
       const r = m as ChildReport;
-      resolve(r && (r.kind === 'ready' || r.kind === 'failed') ? r : { kind: 'failed', message: 'the daemon sent a report not understood' });
+      resolve(
+        r && (r.kind === 'ready' || r.kind === 'failed') ? r : { kind: 'failed', message: 'the daemon sent a report not understood' },
+      );
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

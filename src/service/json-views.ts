@@ -104,9 +104,10 @@ export function networkJson(n: Network, portDeviceName: string, user: NetworkUse
     nwid: id,
     portDeviceName,
     portError: 0,
-    routes: user.allowManaged && cfg
-      ? cfg.routes.map((r) => ({ flags: r.flags, metric: r.metric, target: inetText(r.target), via: r.via ? r.via.ip : null }))
-      : [],
+    routes:
+      user.allowManaged && cfg
+        ? cfg.routes.map((r) => ({ flags: r.flags, metric: r.metric, target: inetText(r.target), via: r.via ? r.via.ip : null }))
+        : [],
     status: n.status,
     type: cfg?.type === NetworkType.PUBLIC ? 'PUBLIC' : 'PRIVATE',
   };

@@ -78,7 +78,8 @@ function stringList(file: string, key: string, v: unknown): string[] {
 }
 
 function count(file: string, key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new LocalConfError(file, key, 'must be a whole number, 0 or more');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+    throw new LocalConfError(file, key, 'must be a whole number, 0 or more');
   return v;
 }
 
@@ -119,12 +120,15 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   if (s.allowManagementFrom !== undefined) {
     out.allowManagementFrom = stringList(file, 'allowManagementFrom', s.allowManagementFrom);
     const bad = out.allowManagementFrom.find((n) => parseManagementNetwork(n) === null);
-    if (bad !== undefined) throw new LocalConfError(file, 'allowManagementFrom', `${JSON.stringify(bad)} is not an IPv4 or IPv6 network (like 10.0.0.0/8)`);
+    if (bad !== undefined)
+      throw new LocalConfError(file, 'allowManagementFrom', `${JSON.stringify(bad)} is not an IPv4 or IPv6 network (like 10.0.0.0/8)`);
   }
   if (s.allowLoopbackPaths !== undefined) out.allowLoopbackPaths = bool(file, 'allowLoopbackPaths', s.allowLoopbackPaths);
   if (s.refuseBuiltinPlanet !== undefined) out.refuseBuiltinPlanet = bool(file, 'refuseBuiltinPlanet', s.refuseBuiltinPlanet);
-  if (s.controllerBackupSeconds !== undefined) out.controllerBackupSeconds = count(file, 'controllerBackupSeconds', s.controllerBackupSeconds);
-  if (s.controllerBackupChanges !== undefined) out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
+  if (s.controllerBackupSeconds !== undefined)
+    out.controllerBackupSeconds = count(file, 'controllerBackupSeconds', s.controllerBackupSeconds);
+  if (s.controllerBackupChanges !== undefined)
+    out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
   return out;
 }

@@ -49,7 +49,13 @@ export const PING_SPACING_MS = 200;
  * `count` echo requests to `dst`, each sent when the one before has its answer or after
  * `spacingMs`, whichever comes first; resolves when every one has a reply or has timed out.
  */
-export async function pingSeries(stack: NetStack, dst: Ipv4Addr, count: number, timeoutMs: number, spacingMs = PING_SPACING_MS): Promise<PingReply[]> {
+export async function pingSeries(
+  stack: NetStack,
+  dst: Ipv4Addr,
+  count: number,
+  timeoutMs: number,
+  spacingMs = PING_SPACING_MS,
+): Promise<PingReply[]> {
   const answers: Promise<PingReply>[] = [];
   for (let seq = 1; seq <= count; seq++) {
     const answer = new Promise<PingReply>((resolve) =>
@@ -241,7 +247,9 @@ export class NetworkAttachment {
    */
   async closeServers(opts: { keepListeners?: boolean } = {}): Promise<void> {
     const servers = this.servers.splice(0);
-    await Promise.all(servers.map((s) => s.close(opts).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))));
+    await Promise.all(
+      servers.map((s) => s.close(opts).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'netcon close failed'))),
+    );
     for (const path of this.defaultSocketPaths.splice(0)) {
       try {
         rmdirSync(dirname(path));

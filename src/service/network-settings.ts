@@ -46,5 +46,7 @@ export function readNetworkSettings(file: string, log: Logger): NetworkUserSetti
 }
 
 export function sameSettings(a: NetworkUserSettings, b: NetworkUserSettings): boolean {
-  return a.allowManaged === b.allowManaged && a.allowGlobal === b.allowGlobal && a.allowDefault === b.allowDefault && a.allowDNS === b.allowDNS;
+  return (
+    a.allowManaged === b.allowManaged && a.allowGlobal === b.allowGlobal && a.allowDefault === b.allowDefault && a.allowDNS === b.allowDNS
+  );
 }

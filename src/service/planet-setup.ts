@@ -129,7 +129,8 @@ export function choosePlanet(opts: PlanetSetupOptions): PlanetChoice | null {
     } catch {
       existing = null;
     }
-    if (existing && samePlanetRoot(existing, opts.identity, endpoints)) return { world: existing, source: 'private', file: opts.home.planet };
+    if (existing && samePlanetRoot(existing, opts.identity, endpoints))
+      return { world: existing, source: 'private', file: opts.home.planet };
     return { world: makePrivatePlanet(opts, endpoints), source: 'private', file: opts.home.planet };
   }
   let world: World;

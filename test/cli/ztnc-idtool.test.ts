@@ -35,8 +35,14 @@ interface InvalidSignature {
   signatureHex: string;
 }
 
-const identities = JSON.parse(readFileSync(join(VECTORS_DIR, 'identities.json'), 'utf8')) as { valid: IdentityVector[]; invalid: InvalidIdentity[] };
-const signatures = JSON.parse(readFileSync(join(VECTORS_DIR, 'signatures.json'), 'utf8')) as { vectors: SignatureVector[]; invalid: InvalidSignature[] };
+const identities = JSON.parse(readFileSync(join(VECTORS_DIR, 'identities.json'), 'utf8')) as {
+  valid: IdentityVector[];
+  invalid: InvalidIdentity[];
+};
+const signatures = JSON.parse(readFileSync(join(VECTORS_DIR, 'signatures.json'), 'utf8')) as {
+  vectors: SignatureVector[];
+  invalid: InvalidSignature[];
+};
 const planet = JSON.parse(readFileSync(join(VECTORS_DIR, 'planet.json'), 'utf8')) as {
   id: string;
   idHex: string;
@@ -78,7 +84,10 @@ describe('ztnc-idtool', () => {
     expect(pub.equals(secret)).toBe(true);
     expect(statSync(join(dir, 'id.secret')).mode & 0o777).toBe(0o600);
 
-    expect(await idtool('generate', join(dir, 'no', 'such', 'dir', 'x.secret'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error writing to /) });
+    expect(await idtool('generate', join(dir, 'no', 'such', 'dir', 'x.secret'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^Error writing to /),
+    });
   });
 
   it('validate accepts every identity stock made, as a literal or a file', async () => {
@@ -89,7 +98,7 @@ describe('ztnc-idtool', () => {
     expect(await idtool('validate', f)).toEqual({ code: 0, stdout: `${f} is a valid identity\n`, stderr: '' });
   });
 
-  it('validate refuses every broken identity (I9 too, whose private key is someone else\'s)', async () => {
+  it("validate refuses every broken identity (I9 too, whose private key is someone else's)", async () => {
     expect(identities.invalid).toHaveLength(9);
     for (const v of identities.invalid) {
       const r = await idtool('validate', v.string);
@@ -97,7 +106,11 @@ describe('ztnc-idtool', () => {
       expect(r.stdout, v.name).toBe('');
       expect(r.stderr, v.name).toMatch(/^(Identity argument invalid or file unreadable: .*|.* FAILED validation\.)\n$/);
     }
-    expect(await idtool('validate', join(dir, 'missing.secret'))).toEqual({ code: 1, stdout: '', stderr: `Identity argument invalid or file unreadable: ${join(dir, 'missing.secret')}\n` });
+    expect(await idtool('validate', join(dir, 'missing.secret'))).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Identity argument invalid or file unreadable: ${join(dir, 'missing.secret')}\n`,
+    });
   });
 
   it('getpublic prints the public form stock gives', async () => {
@@ -118,8 +131,16 @@ describe('ztnc-idtool', () => {
   it('sign needs a private key and a readable file', async () => {
     const v = identities.valid[0]!;
     const msg = file('m.txt', 'hello');
-    expect(await idtool('sign', v.public, msg)).toEqual({ code: 1, stdout: '', stderr: `${v.public} does not contain a private key (must use private to sign)\n` });
-    expect(await idtool('sign', v.secret, join(dir, 'nope'))).toEqual({ code: 1, stdout: '', stderr: `${join(dir, 'nope')} is not readable\n` });
+    expect(await idtool('sign', v.public, msg)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${v.public} does not contain a private key (must use private to sign)\n`,
+    });
+    expect(await idtool('sign', v.secret, join(dir, 'nope'))).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${join(dir, 'nope')} is not readable\n`,
+    });
   });
 
   it('verify accepts stock signatures (hex or file) and refuses the four broken ones', async () => {
@@ -138,12 +159,16 @@ describe('ztnc-idtool', () => {
       const signer = v.signerPublic ?? v.signerSecret;
       expect(signer, `invalid[${i}] names its signer`).toBeDefined();
       const msg = file(`bad${i}.msg`, Buffer.from(v.messageHex, 'hex'));
-      expect(await idtool('verify', signer!, msg, v.signatureHex), `invalid[${i}]`).toEqual({ code: 1, stdout: '', stderr: `${msg} signature check FAILED\n` });
+      expect(await idtool('verify', signer!, msg, v.signatureHex), `invalid[${i}]`).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `${msg} signature check FAILED\n`,
+      });
     }
     expect((await idtool('verify', first.signerSecret, firstMsg, 'not-hex-and-not-a-file')).code).toBe(1);
   });
 
-  it('genplanet rebuilds stock\'s planet.bin byte for byte from its definition', async () => {
+  it("genplanet rebuilds stock's planet.bin byte for byte from its definition", async () => {
     const root = identities.valid.find((v) => v.name === 'id1')!;
     const def = {
       id: planet.idHex,
@@ -162,7 +187,7 @@ describe('ztnc-idtool', () => {
     expect(readFileSync(join(dir, 'rebuilt.planet')).equals(readFileSync(join(VECTORS_DIR, 'planet.bin')))).toBe(true);
   });
 
-  it('initplanet + genplanet make a private planet that the daemon\'s planet loader accepts', async () => {
+  it("initplanet + genplanet make a private planet that the daemon's planet loader accepts", async () => {
     const gen = await idtool('generate', 'root.secret', 'root.public');
     expect(gen.code).toBe(0);
     const init = await idtool('initplanet', 'root.public', '127.0.0.1/9993', '::1/9993');
@@ -186,17 +211,26 @@ describe('ztnc-idtool', () => {
     ]);
   });
 
-  it('initmoon prints stock\'s moon definition; genmoon writes <id>.moon', async () => {
+  it("initmoon prints stock's moon definition; genmoon writes <id>.moon", async () => {
     const root = identities.valid[1]!;
     const init = await idtool('initmoon', root.public);
     expect(init.code).toBe(0);
     const def = JSON.parse(init.stdout) as Record<string, unknown>;
-    expect(def).toMatchObject({ id: root.public.slice(0, 10), objtype: 'world', worldType: 'moon', roots: [{ identity: root.public, stableEndpoints: [] }] });
+    expect(def).toMatchObject({
+      id: root.public.slice(0, 10),
+      objtype: 'world',
+      worldType: 'moon',
+      roots: [{ identity: root.public, stableEndpoints: [] }],
+    });
     // stock prints with one-space indentation
     expect(init.stdout).toContain('\n "id": ');
     (def.roots as { stableEndpoints: string[] }[])[0]!.stableEndpoints = ['127.0.0.1/9993'];
     writeFileSync(join(dir, 'moon.json'), JSON.stringify(def));
-    expect(await idtool('genplanet', 'moon.json')).toEqual({ code: 1, stdout: '', stderr: 'moon.json: "worldType" is not "planet" (use genmoon for moons)\n' });
+    expect(await idtool('genplanet', 'moon.json')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'moon.json: "worldType" is not "planet" (use genmoon for moons)\n',
+    });
     const r = await idtool('genmoon', 'moon.json');
     const name = `000000${root.public.slice(0, 10)}.moon`;
     expect(r.code).toBe(0);
@@ -218,9 +252,17 @@ describe('ztnc-idtool', () => {
       ['earth', { ...good, id: '8eac90a' }, /reserved for ZeroTier's public planets/],
       ['type', { ...good, worldType: 'star' }, /"worldType" must be "moon" or "planet"/],
       ['key', { ...good, signingKey_SECRET: 'ab' }, /"signingKey_SECRET" must be 128 hex digits/],
-      ['mismatch', { ...good, signingKey_SECRET: otherSeed(good.signingKey_SECRET as string) }, /"signingKey_SECRET" does not belong to "signingKey"/],
+      [
+        'mismatch',
+        { ...good, signingKey_SECRET: otherSeed(good.signingKey_SECRET as string) },
+        /"signingKey_SECRET" does not belong to "signingKey"/,
+      ],
       ['roots', { ...good, roots: [] }, /"roots" must list 1 to 4 roots/],
-      ['identity', { ...good, roots: [{ identity: identities.invalid[0]!.string, stableEndpoints: ['127.0.0.1/9993'] }] }, /fails validation/],
+      [
+        'identity',
+        { ...good, roots: [{ identity: identities.invalid[0]!.string, stableEndpoints: ['127.0.0.1/9993'] }] },
+        /fails validation/,
+      ],
       ['endpoint', { ...good, roots: [{ identity: root.public, stableEndpoints: ['localhost:9993'] }] }, /is not ip\/port/],
       ['planet-no-endpoint', { ...good, roots: [{ identity: root.public, stableEndpoints: [] }] }, /needs at least one stable endpoint/],
     ];
@@ -232,9 +274,19 @@ describe('ztnc-idtool', () => {
       expect(r.stderr, name).toMatch(pattern);
       expect(r.stderr.trimEnd().split('\n'), name).toHaveLength(1);
     }
-    expect(await idtool('genplanet', file('garbage.json', '{not json'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/not valid JSON/) });
-    expect(await idtool('genmoon', join(dir, 'absent.json'))).toEqual({ code: 1, stdout: '', stderr: `cannot read ${join(dir, 'absent.json')}\n` });
-    expect(await idtool('initplanet', root.public)).toMatchObject({ code: 1, stderr: expect.stringMatching(/give the root's stable endpoints/) });
+    expect(await idtool('genplanet', file('garbage.json', '{not json'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/not valid JSON/),
+    });
+    expect(await idtool('genmoon', join(dir, 'absent.json'))).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `cannot read ${join(dir, 'absent.json')}\n`,
+    });
+    expect(await idtool('initplanet', root.public)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/give the root's stable endpoints/),
+    });
     expect(await idtool('initmoon', 'nonsense')).toEqual({ code: 1, stdout: '', stderr: 'nonsense is not a valid identity\n' });
   });
 

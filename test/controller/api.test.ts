@@ -63,7 +63,13 @@ describe('controller JSON API', () => {
     // A asks before it is authorized: refused, but recorded (revision 1) with its identity.
     const nwid = BigInt(`0x${NWID}`);
     const ask = (who: { address: string; identityPublic: string }) =>
-      h.controller.backend.request({ nwid, address: BigInt(`0x${who.address}`), identity: who.identityPublic, metadata: STOCK_METADATA, fromAddress: '10.99.0.3/9993' });
+      h.controller.backend.request({
+        nwid,
+        address: BigInt(`0x${who.address}`),
+        identity: who.identityPublic,
+        metadata: STOCK_METADATA,
+        fromAddress: '10.99.0.3/9993',
+      });
     expect(ask(A)).toEqual({ ok: false, error: 'ACCESS_DENIED' });
     expect((await h.call('GET', `/controller/network/${NWID}/member`)).body).toEqual({ [A.address]: 1, [B.address]: 1 });
 
@@ -146,7 +152,12 @@ describe('controller JSON API', () => {
 
   it('public networks authorize on request; rfc4193 and 6plane are computed from nwid and address', async () => {
     const nwid = BigInt(`0x${NODE_ADDRESS}000002`);
-    const res = h.controller.backend.request({ nwid, address: BigInt(`0x${A.address}`), identity: A.identityPublic, metadata: STOCK_METADATA });
+    const res = h.controller.backend.request({
+      nwid,
+      address: BigInt(`0x${A.address}`),
+      identity: A.identityPublic,
+      metadata: STOCK_METADATA,
+    });
     if (!res.ok) throw new Error(res.error);
     // fd + 3ce329f872000002 + 9993 + 1a0bee8b7f; fc + (3ce329f8 ^ 72000002) + 1a0bee8b7f + ::1
     expect(res.config.staticIps.slice(0, 2)).toEqual(['fd3c:e329:f872:0:299:931a:bee:8b7f/88', 'fc4e:e329:fa1a:bee:8b7f::1/40']);
@@ -185,7 +196,11 @@ describe('controller JSON API', () => {
 
   it('allocates random ids under this controller (both create paths)', async () => {
     const ids = new Set<string>();
-    for (const path of [`/controller/network/${NODE_ADDRESS}______`, '/controller/network', `/controller/network/${NODE_ADDRESS.toUpperCase()}______`]) {
+    for (const path of [
+      `/controller/network/${NODE_ADDRESS}______`,
+      '/controller/network',
+      `/controller/network/${NODE_ADDRESS.toUpperCase()}______`,
+    ]) {
       const r = await h.call('POST', path, { name: 'random' });
       expect(r.status).toBe(200);
       const id = obj(r.body).id as string;
@@ -324,7 +339,8 @@ describe('controller JSON API', () => {
     const dn = await h.call('DELETE', path);
     expect(dn.status).toBe(200);
     expect(obj(dn.body).id).toBe(`${NODE_ADDRESS}000010`);
-    for (const p of [path, `${path}/member`, `${path}/member/1111111111`, `${path}/active`]) expect((await h.call('GET', p)).status, p).toBe(404);
+    for (const p of [path, `${path}/member`, `${path}/member/1111111111`, `${path}/active`])
+      expect((await h.call('GET', p)).status, p).toBe(404);
     expect((await h.call('DELETE', path)).status).toBe(404);
     expect((await h.call('POST', `${path}/member/1111111111`, { authorized: true })).status).toBe(404);
     expect((await h.call('GET', '/controller/network')).body).not.toContain(`${NODE_ADDRESS}000010`);
@@ -332,7 +348,9 @@ describe('controller JSON API', () => {
 
   it('tells listeners about changes that affect members', async () => {
     const seen: string[] = [];
-    const off = h.controller.backend.onChange((c) => seen.push(`${c.nwid.toString(16)}:${c.members?.map((m) => m.toString(16)).join(',') ?? '*'}:${c.deleted ? 'deleted' : ''}`));
+    const off = h.controller.backend.onChange((c) =>
+      seen.push(`${c.nwid.toString(16)}:${c.members?.map((m) => m.toString(16)).join(',') ?? '*'}:${c.deleted ? 'deleted' : ''}`),
+    );
     await h.call('POST', `/controller/network/${NWID}`, { multicastLimit: 16 });
     await h.call('POST', `/controller/network/${NWID}/member/${B.address}`, { authorized: false });
     await h.call('POST', `/controller/network/${NODE_ADDRESS}000011`, {});
@@ -340,7 +358,12 @@ describe('controller JSON API', () => {
     off();
     expect(seen).toEqual([`${NWID}:*:`, `${NWID}:${B.address}:`, `${NODE_ADDRESS}000011:*:`, `${NODE_ADDRESS}000011:*:deleted`]);
     // B is now deauthorized: cut off.
-    const r = h.controller.backend.request({ nwid: BigInt(`0x${NWID}`), address: BigInt(`0x${B.address}`), identity: B.identityPublic, metadata: STOCK_METADATA });
+    const r = h.controller.backend.request({
+      nwid: BigInt(`0x${NWID}`),
+      address: BigInt(`0x${B.address}`),
+      identity: B.identityPublic,
+      metadata: STOCK_METADATA,
+    });
     expect(r).toEqual({ ok: false, error: 'ACCESS_DENIED' });
   });
 

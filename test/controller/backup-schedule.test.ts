@@ -32,7 +32,9 @@ function backedUpNames(file: string): string[] | null {
   if (!existsSync(`${file}.backup`)) return null;
   const db = new Database(`${file}.backup`, { readonly: true });
   try {
-    return (db.prepare('SELECT doc FROM networks ORDER BY id').all() as { doc: string }[]).map((r) => (JSON.parse(r.doc) as { name: string }).name);
+    return (db.prepare('SELECT doc FROM networks ORDER BY id').all() as { doc: string }[]).map(
+      (r) => (JSON.parse(r.doc) as { name: string }).name,
+    );
   } finally {
     db.close();
   }
@@ -51,7 +53,13 @@ describe('controller.db.backup schedule', () => {
     const seed = new ControllerStore(file);
     seed.putNetwork(`${NODE_ADDRESS}000001`, () => ({ ...defaultNetworkSettings(`${NODE_ADDRESS}000001`, 0), name: 'seed' }));
     await seed.close();
-    const c = new NetworkController({ dbFile: file, nodeAddress: NODE_ADDRESS, logger, backupIntervalMs: 3_600_000, backupEveryChanges: 3 });
+    const c = new NetworkController({
+      dbFile: file,
+      nodeAddress: NODE_ADDRESS,
+      logger,
+      backupIntervalMs: 3_600_000,
+      backupEveryChanges: 3,
+    });
     try {
       await waitFor(() => backedUpNames(file)?.length === 1, 10_000, 'the start-up backup');
       expect(backedUpNames(file)).toEqual(['seed']);

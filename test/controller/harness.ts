@@ -30,7 +30,13 @@ export interface ControllerHarness {
 export async function startController(dir: string, opts: { maxBodyBytes?: number; now?: () => number } = {}): Promise<ControllerHarness> {
   const logger = pino({ level: 'silent' });
   const token = loadOrCreateAuthToken(join(dir, 'authtoken.secret'));
-  const controller = new NetworkController({ dbFile: join(dir, 'controller.db'), nodeAddress: NODE_ADDRESS, logger, now: opts.now, backupIntervalMs: 0 });
+  const controller = new NetworkController({
+    dbFile: join(dir, 'controller.db'),
+    nodeAddress: NODE_ADDRESS,
+    logger,
+    now: opts.now,
+    backupIntervalMs: 0,
+  });
   const router = new Router();
   controller.mount(router);
   const server = new ApiServer({ router, authToken: token, logger, maxBodyBytes: opts.maxBodyBytes });

@@ -31,7 +31,11 @@ describe('local API server core', () => {
   });
 
   it('answers 401 without a token or with a wrong one', async () => {
-    const variants: Record<string, string>[] = [{ 'X-ZT1-Auth': '' }, { 'X-ZT1-Auth': 'wrong' }, { 'X-ZT1-Auth': '', Authorization: 'Bearer nope' }];
+    const variants: Record<string, string>[] = [
+      { 'X-ZT1-Auth': '' },
+      { 'X-ZT1-Auth': 'wrong' },
+      { 'X-ZT1-Auth': '', Authorization: 'Bearer nope' },
+    ];
     for (const headers of variants) {
       const r = await h.call('GET', '/controller', undefined, headers);
       expect(r.status).toBe(401);
@@ -61,10 +65,13 @@ describe('local API server core', () => {
   it('answers 413 for a chunked body that grows past the limit', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${h.base}/controller/network`);
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'X-ZT1-Auth': h.token } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'X-ZT1-Auth': h.token } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.write('{"name":"');
       req.write('y'.repeat(8000));

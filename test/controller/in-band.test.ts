@@ -104,10 +104,12 @@ describe('SQLite controller behind the in-band protocol', () => {
       expect(v4[0]).toMatch(/^10\.144\.1\.\d+\/16$/);
       expect(seen.has(v4[0]!)).toBe(false);
       seen.add(v4[0]!);
-      const v6 = ips.filter((ip) => ip.includes(':')).map((ip) => {
-        const [addr, bits] = ip.split('/');
-        return `${formatIp(parseIp(addr!)!)}/${bits}`;
-      });
+      const v6 = ips
+        .filter((ip) => ip.includes(':'))
+        .map((ip) => {
+          const [addr, bits] = ip.split('/');
+          return `${formatIp(parseIp(addr!)!)}/${bits}`;
+        });
       expect(v6.sort()).toEqual([expectedRfc4193(NWID, m.node.address), expected6plane(NWID, m.node.address)].sort());
       // the netstack carries the IPv4 address; the API reports the same assignment
       expect(`${formatIpv4(s.ip(m.name)!)}/16`).toBe(v4[0]);
@@ -126,13 +128,20 @@ describe('SQLite controller behind the in-band protocol', () => {
     await s.run(s.refreshMs + 1_000);
     const log = obj((await h.call('GET', memberPath(a.node.address))).body).recentLog as Record<string, unknown>[];
     expect(log.length).toBeLessThanOrEqual(16);
-    expect(log[0]).toMatchObject({ authorized: true, clientMajorVersion: 1, clientMinorVersion: 14, clientRevision: 1, fromAddr: '10.99.0.3/9993' });
+    expect(log[0]).toMatchObject({
+      authorized: true,
+      clientMajorVersion: 1,
+      clientMinorVersion: 14,
+      clientRevision: 1,
+      fromAddr: '10.99.0.3/9993',
+    });
     for (const n of s.nodes.values()) expect(n.node.counters.get('rx_exception')).toBe(0);
   });
 
   it('cuts a de-authorized member off within one refresh period', async () => {
     const { s, h, b, d } = await deployment(30_000);
-    for (const m of ['A', 'B', 'D']) expect((await h.call('POST', memberPath(s.member(m).node.address), { authorized: true })).status).toBe(200);
+    for (const m of ['A', 'B', 'D'])
+      expect((await h.call('POST', memberPath(s.member(m).node.address), { authorized: true })).status).toBe(200);
     expect(await s.until(() => ['A', 'B', 'D'].every((n) => s.status(n) === 'OK'), 40_000)).toBe(true);
     expect(await s.ping('D', 'B')).toMatchObject({ ok: true });
     const ipD = s.ip('D')!;

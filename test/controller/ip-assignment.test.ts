@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { formatIpv6, parseCidr, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from '../../src/controller/ip-assignment.js';
+import {
+  formatIpv6,
+  parseCidr,
+  parseIp,
+  pickIpv4,
+  pickIpv6,
+  rfc4193Address,
+  routedBits,
+  sixPlaneAddress,
+} from '../../src/controller/ip-assignment.js';
 import { removeDir, startController, tempDir } from './harness.js';
 
 describe('IP address computation', () => {
@@ -83,7 +92,12 @@ describe('IPv4 auto-assignment through the controller', () => {
       for (let i = 0; i < 70; i++) {
         const address = BigInt(0x1000000000 + (i % 7) * 0x100000000 + Math.floor(i / 7));
         const hex = address.toString(16);
-        const r = h.controller.backend.request({ nwid: BigInt(`0x${nwid}`), address, identity: `${hex}:0:${'ab'.repeat(64)}`, metadata: { rulesEngineRev: 1 } });
+        const r = h.controller.backend.request({
+          nwid: BigInt(`0x${nwid}`),
+          address,
+          identity: `${hex}:0:${'ab'.repeat(64)}`,
+          metadata: { rulesEngineRev: 1 },
+        });
         if (!r.ok) throw new Error(r.error);
         const v4 = r.config.staticIps.filter((s) => !s.includes(':'));
         if (v4.length === 0) refusedAddress++;
@@ -98,7 +112,7 @@ describe('IPv4 auto-assignment through the controller', () => {
       const all: string[] = [];
       for (const a of Object.keys(list.body as object)) {
         const m = await h.call('GET', `/controller/network/${nwid}/member/${a}`);
-        all.push(...((m.body as { ipAssignments: string[] }).ipAssignments));
+        all.push(...(m.body as { ipAssignments: string[] }).ipAssignments);
       }
       expect(all.sort()).toEqual(given.map((g) => g.split('/')[0]).sort());
     } finally {

@@ -23,7 +23,11 @@ describe('controller persistence', () => {
     const dir = fresh();
     let h = await startController(dir);
     const nwid = `${NODE_ADDRESS}0000aa`;
-    await h.call('POST', `/controller/network/${nwid}`, { name: 'persist', routes: [{ target: '10.1.0.0/16' }], v4AssignMode: { zt: true } });
+    await h.call('POST', `/controller/network/${nwid}`, {
+      name: 'persist',
+      routes: [{ target: '10.1.0.0/16' }],
+      v4AssignMode: { zt: true },
+    });
     await h.call('POST', `/controller/network/${nwid}/member/1234567890`, { authorized: true, ipAssignments: ['10.1.2.3'] });
     const net = obj((await h.call('GET', `/controller/network/${nwid}`)).body);
     const member = obj((await h.call('GET', `/controller/network/${nwid}/member/1234567890`)).body);
@@ -36,7 +40,10 @@ describe('controller persistence', () => {
       expect(h.token).toBe(token);
       expect(h.controller.store.instanceId).toBe(instanceId);
       expect({ ...obj((await h.call('GET', `/controller/network/${nwid}`)).body), clock: 0 }).toEqual({ ...net, clock: 0 });
-      expect({ ...obj((await h.call('GET', `/controller/network/${nwid}/member/1234567890`)).body), clock: 0 }).toEqual({ ...member, clock: 0 });
+      expect({ ...obj((await h.call('GET', `/controller/network/${nwid}/member/1234567890`)).body), clock: 0 }).toEqual({
+        ...member,
+        clock: 0,
+      });
       // The address index survived too: nobody else may take 10.1.2.3.
       const clash = await h.call('POST', `/controller/network/${nwid}/member/0987654321`, { ipAssignments: ['10.1.2.3'] });
       expect(clash.status).toBe(400);
@@ -87,7 +94,10 @@ describe('controller persistence', () => {
     const copy = new Database(`${file}.backup`, { readonly: true });
     try {
       expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-      const rows = copy.prepare('SELECT address, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as { address: string; revision: number }[];
+      const rows = copy.prepare('SELECT address, revision FROM members WHERE nwid = ? ORDER BY address').all(nwid) as {
+        address: string;
+        revision: number;
+      }[];
       const state: Record<string, number> = {};
       for (const r of rows) state[r.address] = r.revision;
       expect(rows.length).toBeGreaterThan(0);
@@ -147,7 +157,10 @@ describe('controller persistence', () => {
         while (next < 1000 && !killed) {
           const i = next++;
           try {
-            const r = await post(`/controller/network/${nwid}/member/${(0x4000000000 + i).toString(16)}`, { authorized: true, name: `u${i}` });
+            const r = await post(`/controller/network/${nwid}/member/${(0x4000000000 + i).toString(16)}`, {
+              authorized: true,
+              name: `u${i}`,
+            });
             if (r.status === 200) {
               await r.text();
               acked.push(i);

@@ -42,7 +42,12 @@ describe('controller bodies from UIs and the rule compiler', () => {
   }
 
   function ipv4Of(nwid: string): string[] {
-    const res = h.controller.backend.request({ nwid: BigInt(`0x${nwid}`), address: BigInt(`0x${A.address}`), identity: A.identityPublic, metadata: METADATA });
+    const res = h.controller.backend.request({
+      nwid: BigInt(`0x${nwid}`),
+      address: BigInt(`0x${A.address}`),
+      identity: A.identityPublic,
+      metadata: METADATA,
+    });
     if (!res.ok) throw new Error(res.error);
     return res.config.staticIps.filter((ip) => !ip.includes(':'));
   }
@@ -62,7 +67,10 @@ describe('controller bodies from UIs and the rule compiler', () => {
   it("ztncui's pool page: a pool outside every route is stored, and pool edits keep working after a routes change orphans one", async () => {
     const { nwid, path } = await network();
     await post(path, '{"routes":[{"target":"10.147.17.0/24","via":null}]}');
-    const both = await post(path, '{"ipAssignmentPools":[{"ipRangeStart":"192.168.192.1","ipRangeEnd":"192.168.192.254"},{"ipRangeStart":"10.147.17.1","ipRangeEnd":"10.147.17.254"}]}');
+    const both = await post(
+      path,
+      '{"ipAssignmentPools":[{"ipRangeStart":"192.168.192.1","ipRangeEnd":"192.168.192.254"},{"ipRangeStart":"10.147.17.1","ipRangeEnd":"10.147.17.254"}]}',
+    );
     expect(both.ipAssignmentPools).toHaveLength(2);
     // only the routed pool gives addresses
     expect(ipv4Of(nwid)).toEqual([expect.stringMatching(/^10\.147\.17\.\d+\/24$/)]);
@@ -84,7 +92,10 @@ describe('controller bodies from UIs and the rule compiler', () => {
 
   it('the rule compiler: tee -1 and watch -1 store length 65535, unknown rule types are dropped', async () => {
     const { nwid, path } = await network();
-    await post(path, '{"routes":[{"target":"10.147.21.0/24","via":null}],"ipAssignmentPools":[{"ipRangeStart":"10.147.21.1","ipRangeEnd":"10.147.21.254"}]}');
+    await post(
+      path,
+      '{"routes":[{"target":"10.147.21.0/24","via":null}],"ipAssignmentPools":[{"ipRangeStart":"10.147.21.1","ipRangeEnd":"10.147.21.254"}]}',
+    );
     const n = await post(
       path,
       `{"rules":[{"type":"ACTION_TEE","address":"${A.address}","flags":0,"length":-1},{"type":"ACTION_WATCH","address":"${A.address}","flags":-1,"length":-1},{"type":"ACTION_PRIORITY","qosBucket":3},{"type":"ACTION_ACCEPT"}],` +
@@ -97,7 +108,12 @@ describe('controller bodies from UIs and the rule compiler', () => {
     ]);
     expect(n.capabilities).toEqual([{ id: 7, default: true, rules: [{ type: 'ACTION_DROP' }] }]);
     // and members get those rules
-    const res = h.controller.backend.request({ nwid: BigInt(`0x${nwid}`), address: BigInt(`0x${A.address}`), identity: A.identityPublic, metadata: METADATA });
+    const res = h.controller.backend.request({
+      nwid: BigInt(`0x${nwid}`),
+      address: BigInt(`0x${A.address}`),
+      identity: A.identityPublic,
+      metadata: METADATA,
+    });
     if (!res.ok) throw new Error(res.error);
     expect(res.config.rules).toEqual(n.rules);
   });
@@ -119,7 +135,11 @@ describe('controller bodies from UIs and the rule compiler', () => {
 
   it('keeps 64-bit INTEGER_RANGE bounds exact, in and out', async () => {
     const { path } = await network();
-    const r = await h.call('POST', path, '{"rules":[{"type":"INTEGER_RANGE","start":18446744073709551615,"end":9223372036854775807,"idx":0,"little":false,"bits":64},{"type":"ACTION_ACCEPT"}]}');
+    const r = await h.call(
+      'POST',
+      path,
+      '{"rules":[{"type":"INTEGER_RANGE","start":18446744073709551615,"end":9223372036854775807,"idx":0,"little":false,"bits":64},{"type":"ACTION_ACCEPT"}]}',
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.text).toContain('"start":18446744073709551615');
     expect(r.text).toContain('"end":9223372036854775807');

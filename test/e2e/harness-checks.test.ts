@@ -70,7 +70,9 @@ describe.runIf(requireOrSkip(needPrograms('bash', 'curl', 'python3', 'sha256sum'
     expect(r.code, r.stderr).not.toBe(0);
     expect(existsSync(join(results, 'OK.python'))).toBe(false);
     const text = readFileSync(join(results, 'FAIL.python'), 'utf8');
-    expect(text).toMatch(/^FAILED +curl GET http:\/\/127\.0\.0\.1:\d+\/payload\.bin: 4096 bytes, SHA-256: got '[0-9a-f]{64}', expected '[0-9a-f]{64}'$/m);
+    expect(text).toMatch(
+      /^FAILED +curl GET http:\/\/127\.0\.0\.1:\d+\/payload\.bin: 4096 bytes, SHA-256: got '[0-9a-f]{64}', expected '[0-9a-f]{64}'$/m,
+    );
     expect(text).toContain(sha(served));
     expect(text).toContain(sha(promised));
   });
@@ -80,7 +82,9 @@ describe('docker-test layout', () => {
   const dir = dockerTestDir();
 
   it('has a Dockerfile, a server and a monitor entrypoint for every matrix row, listed in tests.list', () => {
-    const listed = readFileSync(join(dir, 'tests.list'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const listed = readFileSync(join(dir, 'tests.list'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(listed).toEqual([...MATRIX_TESTS]);
     for (const t of MATRIX_TESTS) {
       for (const f of ['Dockerfile', 'server.sh', 'monitor.sh']) expect(existsSync(join(dir, t, f)), `${t}/${f}`).toBe(true);

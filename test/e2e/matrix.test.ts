@@ -14,11 +14,27 @@ import { combine, needPrograms, requireOrSkip, type Requirement } from '../suppo
 import { processesMentioning } from './leftovers.js';
 
 const root: Requirement =
-  process.getuid?.() === 0 ? { ok: true, reason: '' } : { ok: false, reason: 'needs root (sshd privilege separation, apache2 dropping to www-data)' };
+  process.getuid?.() === 0
+    ? { ok: true, reason: '' }
+    : { ok: false, reason: 'needs root (sshd privilege separation, apache2 dropping to www-data)' };
 
 const MATRIX_PROGRAMS = [
-  'bash', 'curl', 'python3', 'nginx', 'apache2', 'redis-server', 'redis-cli', 'redis-benchmark',
-  'sshd', 'ssh', 'scp', 'ssh-keygen', 'ss', 'setpriv', 'sha256sum', 'haproxy',
+  'bash',
+  'curl',
+  'python3',
+  'nginx',
+  'apache2',
+  'redis-server',
+  'redis-cli',
+  'redis-benchmark',
+  'sshd',
+  'ssh',
+  'scp',
+  'ssh-keygen',
+  'ss',
+  'setpriv',
+  'sha256sum',
+  'haproxy',
 ];
 
 /** The checks each row's OK file must contain (what issue 7's table asks of the row). */
@@ -36,7 +52,11 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +redis-benchmark .*SET: [0-9.]+ requests per second/m,
     /^ok +redis-benchmark .*GET: [0-9.]+ requests per second/m,
   ],
-  sshd: [/^ok +ssh login runs a command .*\(ztnc-ssh 42\)$/m, /^ok +scp of 10 MB to the server: SHA-256/m, /^ok +scp of 10 MB from the server: SHA-256/m],
+  sshd: [
+    /^ok +ssh login runs a command .*\(ztnc-ssh 42\)$/m,
+    /^ok +scp of 10 MB to the server: SHA-256/m,
+    /^ok +scp of 10 MB from the server: SHA-256/m,
+  ],
   isolation: [
     /^ok +curl GET .*10485760 bytes/m,
     /^ok +curl under the library to the host's loopback server .* is refused/m,

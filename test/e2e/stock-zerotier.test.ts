@@ -31,13 +31,15 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Counters = { node: Record<string, number>; networks: Record<string, { network: Record<string, number> }> };
-const networkCounters = async (c: Container): Promise<Record<string, number>> => ((await c.daemon.apiOk('GET', '/counters')) as Counters).networks[c.nwid]!.network;
+const networkCounters = async (c: Container): Promise<Record<string, number>> =>
+  ((await c.daemon.apiOk('GET', '/counters')) as Counters).networks[c.nwid]!.network;
 
 /** One ICMP echo from a ztnc container through its daemon's stack (1 s for the reply); true when answered. */
 const ztncPing = async (c: Container, ip: string): Promise<boolean> =>
   ((await c.daemon.apiOk('POST', `/network/${c.nwid}/ping`, { address: ip, count: 1, timeoutMs: 1_000 })) as PingReport).received === 1;
 /** One kernel ping from a stock node's namespace (1 s for the reply); true when answered. */
-const stockPing = async (s: StockNode, ip: string): Promise<boolean> => (await s.run('ping', ['-c', '1', '-W', '1', ip], 10_000)).code === 0;
+const stockPing = async (s: StockNode, ip: string): Promise<boolean> =>
+  (await s.run('ping', ['-c', '1', '-W', '1', ip], 10_000)).code === 0;
 
 /**
  * Pings back to back until two in a row go unanswered; returns the time from `since` to the
@@ -84,7 +86,10 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
   }, 60_000);
 
   it('stock nodes take their config and address from the ztnc controller and reach each other', async () => {
-    const member = (await cluster.root!.apiOk('GET', `/controller/network/${nwid}/member/${s1.address}`)) as { authorized?: boolean; ipAssignments?: string[] };
+    const member = (await cluster.root!.apiOk('GET', `/controller/network/${nwid}/member/${s1.address}`)) as {
+      authorized?: boolean;
+      ipAssignments?: string[];
+    };
     expect(member.authorized).toBe(true);
     expect(member.ipAssignments).toContain(s1.ip);
     const r = await s1.run('ping', ['-c', '3', '-i', '0.3', '-W', '3', s2.ip], 30_000);
@@ -109,7 +114,12 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
       servers.push(s);
       return s;
     };
-    const fetch = async (what: string, server: LongRunning, get: (out: string) => Promise<{ code: number | null; stderr: string }>, out: string): Promise<void> => {
+    const fetch = async (
+      what: string,
+      server: LongRunning,
+      get: (out: string) => Promise<{ code: number | null; stderr: string }>,
+      out: string,
+    ): Promise<void> => {
       await waitFor(
         what,
         async () => {
@@ -152,7 +162,9 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
       pingsStop('stock s1 → s2', since, () => stockPing(s1, s2.ip)),
       pingsStop('ztnc container → s2', since, () => ztncPing(c, s2.ip)),
     ]);
-    console.log(`de-authorization of stock s2 by the ztnc controller: s1 (stock) cut off s2 after ${atStock} ms, the ztnc container after ${atZtnc} ms`);
+    console.log(
+      `de-authorization of stock s2 by the ztnc controller: s1 (stock) cut off s2 after ${atStock} ms, the ztnc container after ${atZtnc} ms`,
+    );
     expect(atStock).toBeLessThan(CUT_BOUND_MS);
     expect(atZtnc).toBeLessThan(CUT_BOUND_MS);
 

@@ -39,7 +39,6 @@ afterEach(() => {
   removeTempDirs();
 });
 
-
 function thrown(fn: () => unknown): SystemError {
   try {
     fn();
@@ -196,7 +195,14 @@ describe('errors come back as errno', () => {
     const [a, b] = socketpair('stream');
     closeFd(a);
     closeFd(b);
-    for (const call of [() => recvFds(a, 8, 1), () => sendFds(a, Buffer.from('x'), []), () => peerCred(a), () => fstatIno(-1), () => closeFd(b), () => setNonBlocking(a)]) {
+    for (const call of [
+      () => recvFds(a, 8, 1),
+      () => sendFds(a, Buffer.from('x'), []),
+      () => peerCred(a),
+      () => fstatIno(-1),
+      () => closeFd(b),
+      () => setNonBlocking(a),
+    ]) {
       const e = thrown(call);
       expect(e.errno).toBe(9);
       expect(e.code).toBe('EBADF');

@@ -4,7 +4,17 @@
  * responder's address only succeeds if frames are both read from and written to the TAP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeFd, isSystemError, openTap, recvFds, sendFds, socketpair, tapDevice, type SystemError, type TapDevice } from '../../src/native/binding.js';
+import {
+  closeFd,
+  isSystemError,
+  openTap,
+  recvFds,
+  sendFds,
+  socketpair,
+  tapDevice,
+  type SystemError,
+  type TapDevice,
+} from '../../src/native/binding.js';
 import { parseIpv4, parseMac } from '../../src/netstack/addr.js';
 import { checksum } from '../../src/netstack/wire/checksum.js';
 import { createNetnsTap, kernelNeighbour, type NetnsTap } from '../netstack/kernel-netns.js';

@@ -194,7 +194,11 @@ describe('UnixChannel', () => {
     const got = new Promise<{ fds: number[]; ctrunc: boolean }>((resolve) => {
       b.handlers.onMessage = (_data, fds, info) => resolve({ fds, ctrunc: info.ctrunc });
     });
-    a.send(Buffer.from('m'), files.map((f) => f.fd), { closeFds: true });
+    a.send(
+      Buffer.from('m'),
+      files.map((f) => f.fd),
+      { closeFds: true },
+    );
     const msg = await got;
     expect(msg.ctrunc).toBe(true);
     expect(msg.fds.length).toBe(1);

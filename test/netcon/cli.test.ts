@@ -14,7 +14,10 @@ import { compileC, type Daemon, plainEnv, ROOT, run, SHIM, STACK_ADDR, startDaem
 
 describe('interceptEnv', () => {
   it('preloads the library first, keeps other preloads, sets the network and the home', () => {
-    const env = interceptEnv({ LD_PRELOAD: '/x/other.so', ZT_NC_SOCKET: '/old.sock', PATH: '/bin' }, { nwid: '8056C2E21C000001', home: '/h', library: '/lib/z.so' });
+    const env = interceptEnv(
+      { LD_PRELOAD: '/x/other.so', ZT_NC_SOCKET: '/old.sock', PATH: '/bin' },
+      { nwid: '8056C2E21C000001', home: '/h', library: '/lib/z.so' },
+    );
     expect(env.LD_PRELOAD).toBe('/lib/z.so:/x/other.so');
     expect(env.ZT_NC_NWID).toBe('8056c2e21c000001');
     expect(env.ZT_NC_HOME).toBe('/h');
@@ -44,7 +47,15 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'ztnc-intercept'))('fin
     cli = join(tmp.dir, 'ztnc-intercept.mjs');
     // Bundled next to the package so the library path resolves from the package root.
     cli = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'ztnc-intercept.mjs');
-    await build({ entryPoints: [join(ROOT, 'src', 'cli', 'ztnc-intercept.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'warning' });
+    await build({
+      entryPoints: [join(ROOT, 'src', 'cli', 'ztnc-intercept.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: cli,
+      logLevel: 'warning',
+    });
   });
 
   afterAll(async () => {

@@ -42,7 +42,10 @@ describe('inspectElf', () => {
       machine: 22,
       interpreter: '/lib/ld64.so.1',
     });
-    expect(facts(buildElf({ bits: 32, littleEndian: false, machine: 8, sections: ['.text'] }).bytes)).toMatchObject({ bits: 32, interpreter: null });
+    expect(facts(buildElf({ bits: 32, littleEndian: false, machine: 8, sections: ['.text'] }).bytes)).toMatchObject({
+      bits: 32,
+      interpreter: null,
+    });
   });
 
   it('no PT_INTERP: static (also static-pie, which is ET_DYN)', () => {
@@ -51,7 +54,9 @@ describe('inspectElf', () => {
   });
 
   it('Go programs: by a Go section, or by the build-info magic when there is no section table', () => {
-    expect(facts(buildElf({ interpreter: '/lib64/ld-linux-x86-64.so.2', sections: ['.text', '.go.buildinfo'] }).bytes).go).toBe('a .go.buildinfo section');
+    expect(facts(buildElf({ interpreter: '/lib64/ld-linux-x86-64.so.2', sections: ['.text', '.go.buildinfo'] }).bytes).go).toBe(
+      'a .go.buildinfo section',
+    );
     expect(facts(buildElf({ sections: ['.note.go.buildid', '.text'] }).bytes).go).toBe('a .note.go.buildid section');
     expect(facts(buildElf({ tail: GO_HEADER }).bytes).go).toBe("Go's build-info magic");
     // Misaligned, or followed by no plausible pointer size: a string in some other program.

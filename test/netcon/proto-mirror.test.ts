@@ -92,6 +92,10 @@ describe.runIf(requireOrSkip(needPrograms('cc'), 'proto.h mirror'))('proto.h ↔
   });
 
   it('the name scan sees #defines and enum members, and not the include guard', () => {
-    expect(protoNames('#ifndef ZTNC_X\n#define ZTNC_X\n#define ZT_A 1 /* c */\nenum e { ZT_B = 2, ZT_C = 3 };\n')).toEqual(['ZT_A', 'ZT_B', 'ZT_C']);
+    expect(protoNames('#ifndef ZTNC_X\n#define ZTNC_X\n#define ZT_A 1 /* c */\nenum e { ZT_B = 2, ZT_C = 3 };\n')).toEqual([
+      'ZT_A',
+      'ZT_B',
+      'ZT_C',
+    ]);
   });
 });

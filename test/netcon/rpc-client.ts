@@ -5,7 +5,15 @@
  */
 import net from 'node:net';
 import { recvFds, unixSocketFd } from '../../src/native/binding.js';
-import { ACCEPT_MAGIC, ACCEPT_RECORD_SIZE, decodeResponse, encodeAddress, encodeRequest, Op, type Response } from '../../src/netcon/protocol.js';
+import {
+  ACCEPT_MAGIC,
+  ACCEPT_RECORD_SIZE,
+  decodeResponse,
+  encodeAddress,
+  encodeRequest,
+  Op,
+  type Response,
+} from '../../src/netcon/protocol.js';
 
 export interface Reply extends Response {
   fds: number[];

@@ -83,7 +83,14 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
 
   it('IPv6 and UDP sockets are refused so programs fall back; AF_UNIX is untouched', async () => {
     const r = await run(probe, ['families', STACK_ADDR], shimEnv(daemon.socketPath));
-    expect(r.stdout.split('\n')).toEqual(['inet6 EAFNOSUPPORT', 'udp EPROTONOSUPPORT', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
+    expect(r.stdout.split('\n')).toEqual([
+      'inet6 EAFNOSUPPORT',
+      'udp EPROTONOSUPPORT',
+      'unix OK',
+      'unix pair OK',
+      'unix pair domain 1',
+      '',
+    ]);
   });
 
   it('nothing reaches around the container: packet, raw, vsock and network-configuring netlink sockets are refused', async () => {
@@ -170,9 +177,7 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
       p.stdin.write('up\n');
       await waitLine('phase2');
       p.stdin.end();
-      expect(out).toBe(
-        'phase1 1\nold connection ended 1\nold listener accept fails 1\nsocket while down ENETDOWN fast 1\nphase2 1\n',
-      );
+      expect(out).toBe('phase1 1\nold connection ended 1\nold listener accept fails 1\nsocket while down ENETDOWN fast 1\nphase2 1\n');
     } finally {
       p.kill('SIGKILL');
     }

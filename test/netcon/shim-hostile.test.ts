@@ -77,7 +77,9 @@ describe.runIf(requireOrSkip(combine(needPrograms('cc', 'make', 'python3'), need
     let client: string;
 
     beforeAll(() => {
-      execFileSync('make', ['-s', '-C', join(ROOT, 'native', 'intercept'), 'libztintercept.so', 'libztintercept-asan.so'], { stdio: 'inherit' });
+      execFileSync('make', ['-s', '-C', join(ROOT, 'native', 'intercept'), 'libztintercept.so', 'libztintercept-asan.so'], {
+        stdio: 'inherit',
+      });
       client = compileC('hostile', tmp.dir);
     });
 

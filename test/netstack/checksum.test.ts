@@ -34,10 +34,7 @@ describe('internet checksum', () => {
   it('chains a pseudo-header without copying', () => {
     const payload = Buffer.from('hello world!');
     const withPseudo = finish(sum16(payload, 0, payload.length, pseudoHeaderSum(0x0a000001, 0x0a000002, 17, payload.length)));
-    const flat = Buffer.concat([
-      Buffer.from([10, 0, 0, 1, 10, 0, 0, 2, 0, 17, 0, payload.length]),
-      payload,
-    ]);
+    const flat = Buffer.concat([Buffer.from([10, 0, 0, 1, 10, 0, 0, 2, 0, 17, 0, payload.length]), payload]);
     expect(withPseudo).toBe(checksum(flat));
   });
 

@@ -97,7 +97,10 @@ function setup() {
   b.addAddress(B, 24);
   seg.sched.advance(1);
   // B knows X's MAC (X asked for B)
-  const arp = Buffer.from('ffffffffffff' + '020000000009' + '0806' + '0001080006040001' + '020000000009' + '0a000009' + '000000000000' + '0a000002', 'hex');
+  const arp = Buffer.from(
+    'ffffffffffff' + '020000000009' + '0806' + '0001080006040001' + '020000000009' + '0a000009' + '000000000000' + '0a000002',
+    'hex',
+  );
   b.input(arp);
   seg.sched.advance(1);
   seg.frames.length = 0;

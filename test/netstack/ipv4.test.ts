@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { Counters } from '../../src/netstack/counters.js';
 import { Ipv4Reassembler } from '../../src/netstack/ipv4-reassembly.js';
-import { emitIpv4Header, IPV4_FLAG_DF, IPV4_FLAG_MF, Ipv4Header, Ipv4ParseError, parseIpv4, parseIpv4Quoted } from '../../src/netstack/wire/ipv4.js';
+import {
+  emitIpv4Header,
+  IPV4_FLAG_DF,
+  IPV4_FLAG_MF,
+  Ipv4Header,
+  Ipv4ParseError,
+  parseIpv4,
+  parseIpv4Quoted,
+} from '../../src/netstack/wire/ipv4.js';
 
 // The textbook header (RFC 1071 examples / Wikipedia "IPv4 header checksum"): 192.168.0.1 → 192.168.0.199, UDP, DF
 const HEADER = Buffer.from('450000730000400040' + '11' + 'b861' + 'c0a80001' + 'c0a800c7', 'hex');
@@ -27,7 +35,17 @@ describe('wire/ipv4', () => {
     const h = new Ipv4Header();
     const p = Buffer.concat([HEADER, Buffer.alloc(0x73 - 20)]);
     expect(parseIpv4(p, h)).toBe(0);
-    expect(h).toMatchObject({ headerLen: 20, totalLen: 0x73, ttl: 64, protocol: 17, src: 0xc0a80001, dst: 0xc0a800c7, dontFragment: true, moreFragments: false, fragOffset: 0 });
+    expect(h).toMatchObject({
+      headerLen: 20,
+      totalLen: 0x73,
+      ttl: 64,
+      protocol: 17,
+      src: 0xc0a80001,
+      dst: 0xc0a800c7,
+      dontFragment: true,
+      moreFragments: false,
+      fragOffset: 0,
+    });
   });
 
   it('emits byte-identical headers (checksum included)', () => {
@@ -41,7 +59,18 @@ describe('wire/ipv4', () => {
       const p = Buffer.alloc(total);
       const src = (i * 2654435761) >>> 0;
       const dst = (i * 40503 + 7) >>> 0;
-      emitIpv4Header(p, 0, i & 0xff, total, (i * 31) & 0xffff, (i & 1 ? IPV4_FLAG_MF : 0) | (i & 0x1fff), (i % 255) + 1, i & 0xff, src, dst);
+      emitIpv4Header(
+        p,
+        0,
+        i & 0xff,
+        total,
+        (i * 31) & 0xffff,
+        (i & 1 ? IPV4_FLAG_MF : 0) | (i & 0x1fff),
+        (i % 255) + 1,
+        i & 0xff,
+        src,
+        dst,
+      );
       expect(parseIpv4(p, h)).toBe(0);
       expect(h.src).toBe(src);
       expect(h.dst).toBe(dst);
@@ -135,7 +164,11 @@ describe('IPv4 reassembly', () => {
       [1, 2, 0],
     ]) {
       const { r } = makeReasm();
-      const parts = [frag(1, 0, data.subarray(0, 1480), true), frag(1, 1480, data.subarray(1480, 2960), true), frag(1, 2960, data.subarray(2960), false)];
+      const parts = [
+        frag(1, 0, data.subarray(0, 1480), true),
+        frag(1, 1480, data.subarray(1480, 2960), true),
+        frag(1, 2960, data.subarray(2960), false),
+      ];
       let out: Buffer | null = null;
       for (const i of order) {
         const f = parts[i]!;

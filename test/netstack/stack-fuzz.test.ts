@@ -128,7 +128,9 @@ describe('stack fuzz', () => {
     seg.sched.advance(100);
     // what A sent to B (B's own frames would only test the MAC filter)
     const corpus = seg.frames.filter((f) => f.from === 0).map((f) => Buffer.from(f.frame));
-    const kinds = new Set(corpus.map((f) => (f.readUInt16BE(12) === 0x0806 ? 'arp' : `ip${f[23]}${(f.readUInt16BE(20) & 0x3fff) !== 0 ? 'frag' : ''}`)));
+    const kinds = new Set(
+      corpus.map((f) => (f.readUInt16BE(12) === 0x0806 ? 'arp' : `ip${f[23]}${(f.readUInt16BE(20) & 0x3fff) !== 0 ? 'frag' : ''}`)),
+    );
     expect([...kinds].sort()).toEqual(['arp', 'ip1', 'ip17', 'ip17frag', 'ip1frag', 'ip6'].sort());
     seg.frames.length = 0;
     seg.filter = () => false; // B's answers go nowhere during the fuzz (and are not recorded forever)
@@ -161,7 +163,7 @@ describe('stack fuzz', () => {
         expect(b.arp.size).toBeLessThanOrEqual(1024);
         expect(b.arp.pendingBytes).toBeLessThanOrEqual(1 << 20);
         expect(b.loopback.length).toBeLessThanOrEqual(4096);
-        expect(u1.pendingDatagrams).toBeLessThanOrEqual(64 * 1024 / 256);
+        expect(u1.pendingDatagrams).toBeLessThanOrEqual((64 * 1024) / 256);
         expect(b.tcp.connectionCount()).toBeLessThan(200);
       }
     }

@@ -312,7 +312,13 @@ describe('stack: UDP', () => {
   });
 });
 
-function tcpConnect(seg: ReturnType<typeof makeSegment>, from: (typeof seg.stacks)[0], to: (typeof seg.stacks)[0], addr: number, port: number) {
+function tcpConnect(
+  seg: ReturnType<typeof makeSegment>,
+  from: (typeof seg.stacks)[0],
+  to: (typeof seg.stacks)[0],
+  addr: number,
+  port: number,
+) {
   const l = to.tcpSocket();
   expect(l.bind(0, port)).toBe(0);
   expect(l.listen(8)).toBe(0);

@@ -97,7 +97,18 @@ describe('segment acceptance (RFC 9293 §3.10.7.4)', () => {
     const port = client.localAddress()!.port;
     const queued = client.readableBytes();
     w.capture = true;
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: c.rcvNxt, ack: c.sndNxt, flags: TCP_ACK, data: Buffer.from('more'), ts: [(c.tsRecent + 1) >>> 0, 0] }));
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: port,
+        seq: c.rcvNxt,
+        ack: c.sndNxt,
+        flags: TCP_ACK,
+        data: Buffer.from('more'),
+        ts: [(c.tsRecent + 1) >>> 0, 0],
+      }),
+    );
     expect(client.readableBytes()).toBe(queued);
     const out = w.captured.filter((x) => x.dir === 'ab').map((x) => parsed(x.seg));
     expect(out.length).toBe(1);
@@ -129,7 +140,17 @@ describe('segment acceptance (RFC 9293 §3.10.7.4)', () => {
     const again = parsed(w.captured.find((x) => x.dir === 'ba')!.seg);
     expect(again.seq).toBe(synack.seq);
     // the right ACK completes it, data included
-    w.inject('b', rawSegment(ADDR_A, ADDR_B, { sport: 1234, dport: 80, seq: 1001, ack: (synack.seq + 1) >>> 0, flags: TCP_ACK, data: Buffer.from('hi') }));
+    w.inject(
+      'b',
+      rawSegment(ADDR_A, ADDR_B, {
+        sport: 1234,
+        dport: 80,
+        seq: 1001,
+        ack: (synack.seq + 1) >>> 0,
+        flags: TCP_ACK,
+        data: Buffer.from('hi'),
+      }),
+    );
     const s = l.accept()!;
     expect(s.state).toBe('ESTABLISHED');
     expect((s.read() as Buffer).toString()).toBe('hi');
@@ -174,7 +195,18 @@ describe('segment acceptance (RFC 9293 §3.10.7.4)', () => {
     expect(client.state).toBe('TIME_WAIT');
     w.capture = true;
     w.captured.length = 0;
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: c.rcvNxt, ack: c.sndNxt, flags: TCP_ACK | TCP_FIN, data: Buffer.from('late'), ts: [(c.tsRecent + 1) >>> 0, 0] }));
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: port,
+        seq: c.rcvNxt,
+        ack: c.sndNxt,
+        flags: TCP_ACK | TCP_FIN,
+        data: Buffer.from('late'),
+        ts: [(c.tsRecent + 1) >>> 0, 0],
+      }),
+    );
     const out = w.captured.filter((x) => x.dir === 'ab').map((x) => parsed(x.seg));
     expect(out.length).toBe(1);
     expect(out[0]!.flags).toBe(TCP_ACK);
@@ -194,7 +226,18 @@ describe('retransmission timer and FIN handling', () => {
     const srv = server as unknown as Internals;
     // the peer keeps sending pure ACKs (no progress) every 50 ms
     for (let i = 0; i < 20; i++) {
-      w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: sp, dport: port, seq: srv.sndNxt, ack: c.sndUna, flags: TCP_ACK, window: 1000 + i, ts: [(c.tsRecent + 1 + i) >>> 0, 0] }));
+      w.inject(
+        'a',
+        rawSegment(ADDR_B, ADDR_A, {
+          sport: sp,
+          dport: port,
+          seq: srv.sndNxt,
+          ack: c.sndUna,
+          flags: TCP_ACK,
+          window: 1000 + i,
+          ts: [(c.tsRecent + 1 + i) >>> 0, 0],
+        }),
+      );
       w.run(50);
     }
     expect(Number(client.info().rtoTimeouts)).toBeGreaterThanOrEqual(2);

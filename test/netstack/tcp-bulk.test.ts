@@ -78,7 +78,11 @@ describe('tcp bulk 50 MB with SHA-256', () => {
     // beats 64 KiB/RTT here. Assert the transfer tracks that response function (within 25%) and
     // beats a window stuck at the initial 10 segments.
     const mathis = ((50 * MB) / (mss * Math.sqrt(1.5 / 0.01))) * 100;
-    if (process.env.TCP_TEST_VERBOSE) console.log(`1% loss @100ms: ${(r.timeMs / 1000).toFixed(1)} s (IW-only ${(iwBound / 1000).toFixed(0)} s, Mathis ${(mathis / 1000).toFixed(0)} s)`, p.client.info());
+    if (process.env.TCP_TEST_VERBOSE)
+      console.log(
+        `1% loss @100ms: ${(r.timeMs / 1000).toFixed(1)} s (IW-only ${(iwBound / 1000).toFixed(0)} s, Mathis ${(mathis / 1000).toFixed(0)} s)`,
+        p.client.info(),
+      );
     expect(r.timeMs).toBeLessThan(iwBound);
     expect(r.timeMs).toBeLessThan(mathis * 1.25);
   });

@@ -128,7 +128,14 @@ describe('tcp flow control', () => {
       w.run(10);
       const s = l.accept()!;
       expect(s.state).toBe('ESTABLISHED');
-      const r = bulk(c, s, 512 * KB, (d, lim) => w.until(d, lim), () => w.sched.now(), 120_000);
+      const r = bulk(
+        c,
+        s,
+        512 * KB,
+        (d, lim) => w.until(d, lim),
+        () => w.sched.now(),
+        120_000,
+      );
       expect(r.ok).toBe(true);
       expect(r.sha).toBe(true);
       expect(Number(c.info().sndWscale)).toBe(wscaleFor(rcv));
@@ -149,7 +156,18 @@ describe('tcp flow control', () => {
     expect(syn.hasTimestamp).toBe(true);
     const port = c.localAddress()!.port;
     w.captured.length = 0;
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 1000, ack: (syn.seq + 1) >>> 0, flags: TCP_SYN | TCP_ACK, mss: 1000, window: 30000 }));
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: port,
+        seq: 1000,
+        ack: (syn.seq + 1) >>> 0,
+        flags: TCP_SYN | TCP_ACK,
+        mss: 1000,
+        window: 30000,
+      }),
+    );
     expect(c.state).toBe('ESTABLISHED');
     const info = c.info();
     expect(info.mss).toBe(1000);
@@ -189,10 +207,32 @@ describe('tcp flow control', () => {
     const local = p.client.localAddress()!;
     const cl = p.client as unknown as { rcvNxt: number; sndNxt: number; tsRecent: number };
     const before = p.client.readableBytes();
-    w2.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: local.port, seq: cl.rcvNxt, ack: cl.sndNxt, flags: TCP_ACK, data: Buffer.from('old'), ts: [(cl.tsRecent - 1000) >>> 0, 0] }));
+    w2.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: local.port,
+        seq: cl.rcvNxt,
+        ack: cl.sndNxt,
+        flags: TCP_ACK,
+        data: Buffer.from('old'),
+        ts: [(cl.tsRecent - 1000) >>> 0, 0],
+      }),
+    );
     expect(p.client.readableBytes()).toBe(before);
     expect(w2.a.counters.get('rx_paws_drop')).toBe(1);
-    w2.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: local.port, seq: cl.rcvNxt, ack: cl.sndNxt, flags: TCP_ACK, data: Buffer.from('new'), ts: [(cl.tsRecent + 5) >>> 0, 0] }));
+    w2.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: local.port,
+        seq: cl.rcvNxt,
+        ack: cl.sndNxt,
+        flags: TCP_ACK,
+        data: Buffer.from('new'),
+        ts: [(cl.tsRecent + 5) >>> 0, 0],
+      }),
+    );
     expect(p.client.readableBytes()).toBe(before + 3);
   });
 

@@ -49,7 +49,14 @@ describe('tcp fuzz', () => {
       if (n < 20000 && client.state !== 'CLOSED') w.sched.setTimer(1, noise);
     };
     noise();
-    const r = bulk(client, server, 4 * 1024 * 1024, (d, l) => w.until(d, l), () => w.sched.now(), 600_000);
+    const r = bulk(
+      client,
+      server,
+      4 * 1024 * 1024,
+      (d, l) => w.until(d, l),
+      () => w.sched.now(),
+      600_000,
+    );
     expect(w.a.counters.get('rx_internal_error')).toBe(0);
     expect(w.b.counters.get('rx_internal_error')).toBe(0);
     // random RSTs/SYNs that happen to hit the window exactly may reset the connection; otherwise
@@ -58,7 +65,7 @@ describe('tcp fuzz', () => {
       expect(r.sha).toBe(true);
     }
     expect(n).toBeGreaterThan(1000);
-    if (process.env.TCP_TEST_VERBOSE) console.log("fuzz", r, client.state, w.a.counters.snapshot());
+    if (process.env.TCP_TEST_VERBOSE) console.log('fuzz', r, client.state, w.a.counters.snapshot());
   });
 
   it('survives random segments to listeners and closed ports', () => {

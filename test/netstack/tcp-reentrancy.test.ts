@@ -13,7 +13,11 @@ function failNextSend(w: Wire): void {
 }
 
 /** Server → client round trip: proves layer `a` still processes what arrives. */
-function echoReachesClient(w: Wire, client: ReturnType<typeof connectPair>['client'], server: ReturnType<typeof connectPair>['server']): string {
+function echoReachesClient(
+  w: Wire,
+  client: ReturnType<typeof connectPair>['client'],
+  server: ReturnType<typeof connectPair>['server'],
+): string {
   expect(server.write(Buffer.from('pong'))).toBe(4);
   w.run(1000);
   const r = client.read();

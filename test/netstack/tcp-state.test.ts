@@ -93,8 +93,17 @@ describe('tcp connection lifecycle', () => {
     // a retransmitted FIN from the server is acknowledged again
     const local = client.localAddress()!;
     w.capture = true;
-    const info = (server as unknown as { sndNxt: number; rcvNxt: number });
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: local.port, seq: (info.sndNxt - 1) >>> 0, ack: info.rcvNxt, flags: TCP_FIN | TCP_ACK }));
+    const info = server as unknown as { sndNxt: number; rcvNxt: number };
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, {
+        sport: 80,
+        dport: local.port,
+        seq: (info.sndNxt - 1) >>> 0,
+        ack: info.rcvNxt,
+        flags: TCP_FIN | TCP_ACK,
+      }),
+    );
     const acks = w.captured.filter((c) => c.dir === 'ab').map((c) => parsed(c.seg));
     expect(acks.length).toBe(1);
     expect(acks[0]!.flags).toBe(TCP_ACK);
@@ -289,7 +298,10 @@ describe('tcp resets and RFC 5961', () => {
     const syn = parsed(w.captured[0]!.seg);
     const port = c.localAddress()!.port;
     w.captured.length = 0;
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 5000, ack: (syn.seq + 2) >>> 0, flags: TCP_SYN | TCP_ACK, mss: 1460 }));
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 5000, ack: (syn.seq + 2) >>> 0, flags: TCP_SYN | TCP_ACK, mss: 1460 }),
+    );
     expect(c.state).toBe('SYN_SENT');
     expect(w.a.counters.get('rx_synack_bad_ack')).toBe(1);
     const rst = parsed(w.captured[0]!.seg);
@@ -299,7 +311,10 @@ describe('tcp resets and RFC 5961', () => {
     w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 0, ack: (syn.seq + 7) >>> 0, flags: TCP_RST | TCP_ACK }));
     expect(c.state).toBe('SYN_SENT');
     // the right SYN-ACK completes it
-    w.inject('a', rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 5000, ack: (syn.seq + 1) >>> 0, flags: TCP_SYN | TCP_ACK, mss: 1460 }));
+    w.inject(
+      'a',
+      rawSegment(ADDR_B, ADDR_A, { sport: 80, dport: port, seq: 5000, ack: (syn.seq + 1) >>> 0, flags: TCP_SYN | TCP_ACK, mss: 1460 }),
+    );
     expect(c.state).toBe('ESTABLISHED');
   });
 

@@ -50,7 +50,7 @@ describe('wire/udp', () => {
     d.writeUInt16BE(2, 2);
     d.writeUInt16BE(12, 4);
     // choose the last data word so the sum folds to 0xffff (checksum 0)
-    const s = (~refChecksum(d, SRC, DST)) & 0xffff;
+    const s = ~refChecksum(d, SRC, DST) & 0xffff;
     d.writeUInt16BE((0xffff - s) & 0xffff, 10);
     expect(refChecksum(d, SRC, DST)).toBe(0);
     emitUdp(d, 0, 12, 1, 2, SRC, DST);

@@ -331,7 +331,7 @@ describe('armor: cipher choice', () => {
 });
 
 describe('armor: implementation choice', () => {
-  it('native and node:crypto AES-GMAC-SIV produce the same packets and open each other\'s', () => {
+  it("native and node:crypto AES-GMAC-SIV produce the same packets and open each other's", () => {
     if (!nativeBuilt) {
       expect(setNativeArmor(true)).toBe(false);
       return;

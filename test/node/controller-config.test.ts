@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseCom } from '../../src/node/credentials/certificate-of-membership.js';
 import { parseCoo } from '../../src/node/credentials/certificate-of-ownership.js';
-import { networkConfigFromController, requestMetadataFromDictionary, ruleFromObject } from '../../src/node/controller-link/config-translation.js';
+import {
+  networkConfigFromController,
+  requestMetadataFromDictionary,
+  ruleFromObject,
+} from '../../src/node/controller-link/config-translation.js';
 import { Dictionary } from '../../src/node/wire/dictionary.js';
 import { decodeNetworkConfig, encodeNetworkConfig } from '../../src/node/network/network-config.js';
 import type { ControllerNetworkConfig } from '../../src/node/controller-link/controller-backend.js';
@@ -75,7 +79,26 @@ describe('controller config → NetworkConfig', () => {
     expect(ruleFromObject({ type: 'MATCH_NOPE' }).ok).toBe(false);
     expect(ruleFromObject({ type: 'MATCH_ETHERTYPE', etherType: 70000 }).ok).toBe(false);
     expect(ruleFromObject({ type: 'MATCH_IPV4_SOURCE', ip: 'fd00::1/8' }).ok).toBe(false);
-    const base = { nwid: 1n, timestamp: 0, credentialTimeMaxDelta: 0, revision: 0, issuedTo: 2n, name: '', private: true, enableBroadcast: true, allowPassiveBridging: false, ndpEmulation: false, mtu: 2800, multicastLimit: 32, routes: [], rules: [], capabilities: [], tags: [], specialists: [], dns: null };
+    const base = {
+      nwid: 1n,
+      timestamp: 0,
+      credentialTimeMaxDelta: 0,
+      revision: 0,
+      issuedTo: 2n,
+      name: '',
+      private: true,
+      enableBroadcast: true,
+      allowPassiveBridging: false,
+      ndpEmulation: false,
+      mtu: 2800,
+      multicastLimit: 32,
+      routes: [],
+      rules: [],
+      capabilities: [],
+      tags: [],
+      specialists: [],
+      dns: null,
+    };
     expect(networkConfigFromController({ ...base, staticIps: ['10.0.0.300/24'] }).ok).toBe(false);
     expect(networkConfigFromController({ ...base, staticIps: [], rules: [{ type: 'X' }] }).ok).toBe(false);
   });
@@ -84,6 +107,12 @@ describe('controller config → NetworkConfig', () => {
     const p = vectorPacket('network-config-request-cipher1-lz4');
     const d = Dictionary.parse(Buffer.from((p.decoded as { metadataText: string }).metadataText, 'latin1'));
     if (!d.ok) throw new Error(d.error);
-    expect(requestMetadataFromDictionary(d.value)).toEqual({ majorVersion: 1, minorVersion: 14, revision: 1, protocolVersion: 12, rulesEngineRev: 1 });
+    expect(requestMetadataFromDictionary(d.value)).toEqual({
+      majorVersion: 1,
+      minorVersion: 14,
+      revision: 1,
+      protocolVersion: 12,
+      rulesEngineRev: 1,
+    });
   });
 });

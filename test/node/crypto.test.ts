@@ -6,14 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deriveAesGmacSivKeys } from '../../src/node/crypto/aes-gmac-siv.js';
-import {
-  agree,
-  CryptoKeyError,
-  generateKeyPair,
-  publicKeyOf,
-  sign,
-  verify,
-} from '../../src/node/crypto/c25519.js';
+import { agree, CryptoKeyError, generateKeyPair, publicKeyOf, sign, verify } from '../../src/node/crypto/c25519.js';
 import { constantTimeEqual } from '../../src/node/crypto/constant-time.js';
 import {
   closeMemoryHardHashWorker,
@@ -141,7 +134,9 @@ describe('Poly1305', () => {
       const fill = n % 3; // random, all 0xff, or mostly 0xff with random bytes
       const key = Uint8Array.from({ length: 32 }, () => (fill === 0 ? rnd() : 0xff));
       const len = n % 7 === 0 ? 16 * (n % 20) : rnd() * 3;
-      const msg = Uint8Array.from({ length: len }, () => (fill === 1 ? 0xff : fill === 2 && rnd() < 16 ? rnd() : fill === 2 ? 0xff : rnd()));
+      const msg = Uint8Array.from({ length: len }, () =>
+        fill === 1 ? 0xff : fill === 2 && rnd() < 16 ? rnd() : fill === 2 ? 0xff : rnd(),
+      );
       const tag = new Uint8Array(16);
       poly1305(key, 0, msg, 0, msg.length, tag, 0);
       expect(Buffer.from(tag).toString('hex'), `case ${n}`).toBe(reference(key, msg));
@@ -220,10 +215,12 @@ describe('memory-hard hash queue bound', () => {
       k.write('queue-bound', 8);
       return k;
     });
-    const results = keys.map((k) => memoryHardHash(k).then(
-      () => 'done',
-      (e: unknown) => (e instanceof HashQueueFullError ? 'full' : 'stopped'),
-    ));
+    const results = keys.map((k) =>
+      memoryHardHash(k).then(
+        () => 'done',
+        (e: unknown) => (e instanceof HashQueueFullError ? 'full' : 'stopped'),
+      ),
+    );
     // the refusals are immediate; stopping the worker then ends the queued hashes
     await new Promise<void>((r) => setImmediate(r));
     await closeMemoryHardHashWorker();

@@ -8,23 +8,9 @@ import { readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../support/temp-dir.js';
-import {
-  closeMemoryHardHashWorker,
-  MAX_PENDING_HASHES,
-  memoryHardHash,
-} from '../../src/node/crypto/memory-hard-hash.js';
-import {
-  IDENTITY_PUBLIC_BINARY_LENGTH,
-  Identity,
-  IdentityFormatError,
-  isReservedAddress,
-} from '../../src/node/identity/identity.js';
-import {
-  IdentityFileError,
-  loadOrCreateIdentity,
-  readIdentityFile,
-  writeIdentityFiles,
-} from '../../src/node/identity/identity-file.js';
+import { closeMemoryHardHashWorker, MAX_PENDING_HASHES, memoryHardHash } from '../../src/node/crypto/memory-hard-hash.js';
+import { IDENTITY_PUBLIC_BINARY_LENGTH, Identity, IdentityFormatError, isReservedAddress } from '../../src/node/identity/identity.js';
+import { IdentityFileError, loadOrCreateIdentity, readIdentityFile, writeIdentityFiles } from '../../src/node/identity/identity-file.js';
 import { hex, loadVectors } from './crypto-vectors.js';
 
 interface ValidVector {

@@ -10,7 +10,14 @@ import {
   networkConfigToDictionary,
   requestMetadataDictionary,
 } from '../../src/node/network/network-config.js';
-import { decodeRules, encodeRules, ruleAccept, ruleDrop, ruleMatchEtherType, rulesOrDropAll } from '../../src/node/network/network-rules.js';
+import {
+  decodeRules,
+  encodeRules,
+  ruleAccept,
+  ruleDrop,
+  ruleMatchEtherType,
+  rulesOrDropAll,
+} from '../../src/node/network/network-rules.js';
 import { filterFrame } from '../../src/node/network/rules-engine.js';
 import { hexBuf, packetsJson, vectorPacket } from './zt-vectors.js';
 
@@ -58,7 +65,16 @@ describe('network config ⇄ dictionary', () => {
     c.specialists = [0x0000020000000000n | 0x1122334455n];
     c.dns = { domain: 'example.zt', servers: [{ family: 4, ip: '10.0.0.53', port: 53 }] };
     c.rules = [ruleMatchEtherType(0x0800, { not: true }), ruleDrop(), ruleAccept()];
-    c.sso = { version: 1n, enabled: true, issuerUrl: 'https://i', centralEndpointUrl: 'https://c', nonce: 'n', state: 's', clientId: 'id', provider: 'p' };
+    c.sso = {
+      version: 1n,
+      enabled: true,
+      issuerUrl: 'https://i',
+      centralEndpointUrl: 'https://c',
+      nonce: 'n',
+      state: 's',
+      clientId: 'id',
+      provider: 'p',
+    };
     const bytes = encodeNetworkConfig(c);
     const back = decodeNetworkConfig(bytes);
     if (!back.ok) throw new Error(back.error);

@@ -101,7 +101,14 @@ describe('packet header against session_all.json', () => {
     const v = PacketView.parse(raw);
     if (!v.ok) throw new Error(v.error);
     const built = buildPacket(
-      { packetId: v.value.packetId, destination: v.value.destination, source: v.value.source, cipher: v.value.cipher, hops: v.value.hops, verb: v.value.verb },
+      {
+        packetId: v.value.packetId,
+        destination: v.value.destination,
+        source: v.value.source,
+        cipher: v.value.cipher,
+        hops: v.value.hops,
+        verb: v.value.verb,
+      },
       v.value.payload,
     );
     // the MAC is the armor's job; everything else must match
@@ -194,4 +201,3 @@ describe('ARP requests seen by the overlay', () => {
     expect(arpRequestTarget(arp(ARP_REQUEST).subarray(0, 27))).toBeNull();
   });
 });
-

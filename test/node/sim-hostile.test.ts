@@ -24,7 +24,9 @@ async function setup(): Promise<{ s: Sim; a: SimNode; b: SimNode; captured: Buff
     if (from.ip === b.ep.ip && to.ip === a.ep.ip) captured.push(Buffer.from(data));
   };
   b.node.sendTo(a.node.address, Verb.ECHO, Buffer.from('hi'), { expectReply: { sentAt: 0 } });
-  expect(await s.until(() => b.node.counters.get('echo_answered') === 1 && !!a.node.peer(b.node.address)?.paths.best(s.sched.now()), 10_000)).toBe(true);
+  expect(
+    await s.until(() => b.node.counters.get('echo_answered') === 1 && !!a.node.peer(b.node.address)?.paths.best(s.sched.now()), 10_000),
+  ).toBe(true);
   return { s, a, b, captured };
 }
 
@@ -143,7 +145,10 @@ describe('hostile input is dropped and counted, never thrown', () => {
     expect(a.node.counters.get('rx_drop_invalid_identity')).toBe(1);
     expect(a.node.peer(liar.address)).toBeUndefined();
     // a HELLO whose header source differs from the identity inside
-    const mismatch = buildPacket({ packetId: 78n, destination: a.node.address, source: 0x3300000001n, cipher: 0, verb: Verb.HELLO }, payload);
+    const mismatch = buildPacket(
+      { packetId: 78n, destination: a.node.address, source: 0x3300000001n, cipher: 0, verb: Verb.HELLO },
+      payload,
+    );
     evil.send(a.ep, mismatch);
     await s.run(500);
     expect(a.node.counters.get('rx_drop_bad_hello')).toBeGreaterThanOrEqual(1);

@@ -48,7 +48,10 @@ describe('moons', () => {
     expect(a.node.orbiting()).toEqual([]);
     // a newer copy replaces the moon only when signed with the update key it names
     a.node.orbit(moon);
-    const impostor = signWorld({ ...moon, timestamp: moon.timestamp + 10n, updatesMustBeSignedBy: generateKeyPair().publicKey }, generateKeyPair());
+    const impostor = signWorld(
+      { ...moon, timestamp: moon.timestamp + 10n, updatesMustBeSignedBy: generateKeyPair().publicKey },
+      generateKeyPair(),
+    );
     expect(() => a.node.orbit(impostor)).toThrow(/bad signature|update not signed/);
     const otherKey = generateKeyPair();
     const selfSigned = signWorld({ ...moon, timestamp: moon.timestamp + 10n, updatesMustBeSignedBy: otherKey.publicKey }, otherKey);
@@ -73,7 +76,9 @@ describe('moons', () => {
     expect(m.node.isRoot).toBe(true);
     expect(a.node.isRoot).toBe(false);
     expect(a.node.topology.isRoot(m.node.address)).toBe(true);
-    expect(await sim.until(() => [a, d].every((n) => !!n.node.peer(m.node.address)?.paths.best(now()) && !!m.node.peer(n.node.address)), 10_000)).toBe(true);
+    expect(
+      await sim.until(() => [a, d].every((n) => !!n.node.peer(m.node.address)?.paths.best(now()) && !!m.node.peer(n.node.address)), 10_000),
+    ).toBe(true);
     // the moon root read the moon list from its orbiters' HELLO trailers
     expect(m.node.peer(a.node.address)!.moons).toEqual([{ type: WorldType.MOON, worldId: moon.id, timestamp: moon.timestamp }]);
     expect(m.node.peer(d.node.address)!.moons).toEqual([{ type: WorldType.MOON, worldId: moon.id, timestamp: moon.timestamp }]);

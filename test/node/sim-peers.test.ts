@@ -20,7 +20,9 @@ describe('peers over the simulated underlay', () => {
     const a = sim.add('A', 2, '10.99.0.3');
     const b = sim.add('B', 3, '10.99.0.4');
     const now = () => sim!.sched.now();
-    expect(await sim.until(() => !!a.node.peer(r.node.address)?.paths.best(now()) && !!b.node.peer(r.node.address)?.paths.best(now()), 10_000)).toBe(true);
+    expect(
+      await sim.until(() => !!a.node.peer(r.node.address)?.paths.best(now()) && !!b.node.peer(r.node.address)?.paths.best(now()), 10_000),
+    ).toBe(true);
     expect(r.node.peer(a.node.address)).toBeDefined();
     expect(a.node.peer(r.node.address)!.remoteProtocol).toBe(12);
 
@@ -30,7 +32,9 @@ describe('peers over the simulated underlay', () => {
     expect(r.node.counters.get('relayed')).toBeGreaterThanOrEqual(1);
     expect(r.node.counters.get('rendezvous_sent')).toBeGreaterThanOrEqual(2);
     // RENDEZVOUS made both sides try each other directly
-    expect(await sim.until(() => !!a.node.peer(b.node.address)?.paths.best(now()) && !!b.node.peer(a.node.address)?.paths.best(now()), 10_000)).toBe(true);
+    expect(
+      await sim.until(() => !!a.node.peer(b.node.address)?.paths.best(now()) && !!b.node.peer(a.node.address)?.paths.best(now()), 10_000),
+    ).toBe(true);
     expect(a.node.peer(b.node.address)!.paths.best(now())!.endpoint).toEqual(b.ep);
 
     const relayedBefore = r.node.counters.get('relayed');

@@ -214,12 +214,7 @@ describe('rules engine', () => {
     expect(filterFrame(onlyIpv4, frame(0x0806, Buffer.alloc(28))).accept).toBe(false);
     expect(filterFrame(onlyIpv4, frame(0x0800, ipv4Tcp)).accept).toBe(true);
     // drop TCP to port 22 or 23 from 10.147.17.0/24
-    const noSsh = [
-      r(RuleType.MATCH_IPV4_SOURCE, [10, 147, 17, 0, 24]),
-      r(RuleType.MATCH_IP_DEST_PORT_RANGE, [0, 22, 0, 22]),
-      drop,
-      accept,
-    ];
+    const noSsh = [r(RuleType.MATCH_IPV4_SOURCE, [10, 147, 17, 0, 24]), r(RuleType.MATCH_IP_DEST_PORT_RANGE, [0, 22, 0, 22]), drop, accept];
     expect(filterFrame(noSsh, frame(0x0800, ipv4Tcp)).accept).toBe(false);
     const other = Buffer.from(ipv4Tcp);
     other.writeUInt16BE(80, 22);

@@ -103,7 +103,16 @@ async function pingUntilOk(from: Member, to: Member, tries = 10): Promise<PingRe
 }
 
 const transfer = (from: Member, to: Member, port: number) =>
-  tcpTransfer(from.net.stack!, to.net.stack!, to.net.stack!.addresses()[0]!.addr, port, SIZE, (done, limit) => waitFor(done, limit), () => sched.now(), 120_000);
+  tcpTransfer(
+    from.net.stack!,
+    to.net.stack!,
+    to.net.stack!.addresses()[0]!.addr,
+    port,
+    SIZE,
+    (done, limit) => waitFor(done, limit),
+    () => sched.now(),
+    120_000,
+  );
 
 beforeAll(async () => {
   process.env[REFUSE_BUILTIN_PLANET_ENV] = '1';

@@ -46,8 +46,12 @@ describe('world (planet/moon) codec', () => {
     expect(w.timestamp.toString()).toBe(planetJson.timestamp);
     expect(w.updatesMustBeSignedBy.toString('hex')).toBe(planetJson.updatesMustBeSignedBy.hex);
     expect(w.signature.toString('hex')).toBe(planetJson.signature.hex);
-    expect(w.roots.map((r) => `${r.address.toString(16).padStart(10, '0')}:0:${r.publicKey.toString('hex')}`)).toEqual(planetJson.roots.map((r) => r.identityPublic));
-    expect(w.roots.map((r) => r.stableEndpoints.map((e) => `${e.ip}/${e.port}`))).toEqual(planetJson.roots.map((r) => r.stableEndpoints.map((e) => e.string)));
+    expect(w.roots.map((r) => `${r.address.toString(16).padStart(10, '0')}:0:${r.publicKey.toString('hex')}`)).toEqual(
+      planetJson.roots.map((r) => r.identityPublic),
+    );
+    expect(w.roots.map((r) => r.stableEndpoints.map((e) => `${e.ip}/${e.port}`))).toEqual(
+      planetJson.roots.map((r) => r.stableEndpoints.map((e) => e.string)),
+    );
   });
 
   it('verifies its signature, re-emits byte-identically, and re-signing reproduces the signature', () => {
@@ -76,7 +80,10 @@ describe('world (planet/moon) codec', () => {
     expect(verifyWorld(back)).toBe(true);
     expect(back.roots[0]!.stableEndpoints[0]).toEqual({ family: 4, ip: '10.99.0.1', port: 9993 });
     // update signed by the same key and newer: accepted; older, foreign-signed or other id: refused
-    const newer = signWorld({ ...back, timestamp: 2000n, roots: [{ ...back.roots[0]!, stableEndpoints: [{ family: 6, ip: 'fd00::1', port: 9993 }] }] }, made.value.signingKey);
+    const newer = signWorld(
+      { ...back, timestamp: 2000n, roots: [{ ...back.roots[0]!, stableEndpoints: [{ family: 6, ip: 'fd00::1', port: 9993 }] }] },
+      made.value.signingKey,
+    );
     expect(shouldReplaceWorld(back, parsed(encodeWorld(newer)))).toBe(true);
     expect(shouldReplaceWorld(back, signWorld({ ...back, timestamp: 500n }, made.value.signingKey))).toBe(false);
     expect(shouldReplaceWorld(back, signWorld({ ...back, timestamp: 3000n }, generateKeyPair()))).toBe(false);
@@ -90,7 +97,17 @@ describe('world (planet/moon) codec', () => {
   it('round-trips a moon (type 127 with its trailing dictionary length)', () => {
     const w0 = parsed(planetBin);
     const key = generateKeyPair();
-    const moon = signWorld({ type: WorldType.MOON, id: 0x5f5c2b984an, timestamp: 7n, updatesMustBeSignedBy: key.publicKey, signature: Buffer.alloc(96), roots: w0.roots }, key);
+    const moon = signWorld(
+      {
+        type: WorldType.MOON,
+        id: 0x5f5c2b984an,
+        timestamp: 7n,
+        updatesMustBeSignedBy: key.publicKey,
+        signature: Buffer.alloc(96),
+        roots: w0.roots,
+      },
+      key,
+    );
     const bytes = encodeWorld(moon);
     const back = parseWorld(bytes);
     if (!back.ok) throw new Error(back.error);

@@ -40,7 +40,10 @@ describe('management access', () => {
   });
 
   it('local.conf: allowManagementFrom must hold networks', () => {
-    expect(parseLocalConf('{"settings":{"allowManagementFrom":["10.0.0.0/8","fd00::/8"]}}', 'local.conf').allowManagementFrom).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(parseLocalConf('{"settings":{"allowManagementFrom":["10.0.0.0/8","fd00::/8"]}}', 'local.conf').allowManagementFrom).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+    ]);
     expect(parseLocalConf('{}', 'local.conf')).toMatchObject({ apiBind: [], allowManagementFrom: [] });
     for (const bad of ['["10.0.0.0/33"]', '["lan"]', '"10.0.0.0/8"', '[8]']) {
       expect(() => parseLocalConf(`{"settings":{"allowManagementFrom":${bad}}}`, 'local.conf'), bad).toThrow(LocalConfError);
@@ -92,16 +95,19 @@ PY
 kill $pid; wait $pid || true
 `;
 
-describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('unshare', 'python3')), 'allowManagementFrom from other addresses'))('allowManagementFrom', () => {
-  it('serves listed networks and loopback, and answers every other address 401', async () => {
-    const home = join(tempDir(), 'home');
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    writeFileSync(join(home, 'local.conf'), JSON.stringify({ settings: { allowManagementFrom: ['10.9.9.0/24'] } }));
-    const service = await programPath('ztnc-service');
-    const env = { ...process.env, ZTNC_REFUSE_BUILTIN_PLANET: '1' };
-    const r = spawnSync('unshare', ['-n', 'sh', '-c', NETNS_SCRIPT, 'netns', home, service], { env, encoding: 'utf8', timeout: 120_000 });
-    const why = `stdout: ${r.stdout}\nstderr: ${r.stderr}\nerror: ${r.error?.message ?? ''}\ndaemon log: ${existsSync(`${home}.log`) ? readFileSync(`${home}.log`, 'utf8') : ''}`;
-    expect(r.status, why).toBe(0);
-    expect(r.stdout.trim().split('\n'), why).toEqual(['127.0.0.1 200', '10.9.9.1 200', '10.9.8.1 401', '::1 200']);
-  }, 150_000);
-});
+describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('unshare', 'python3')), 'allowManagementFrom from other addresses'))(
+  'allowManagementFrom',
+  () => {
+    it('serves listed networks and loopback, and answers every other address 401', async () => {
+      const home = join(tempDir(), 'home');
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      writeFileSync(join(home, 'local.conf'), JSON.stringify({ settings: { allowManagementFrom: ['10.9.9.0/24'] } }));
+      const service = await programPath('ztnc-service');
+      const env = { ...process.env, ZTNC_REFUSE_BUILTIN_PLANET: '1' };
+      const r = spawnSync('unshare', ['-n', 'sh', '-c', NETNS_SCRIPT, 'netns', home, service], { env, encoding: 'utf8', timeout: 120_000 });
+      const why = `stdout: ${r.stdout}\nstderr: ${r.stderr}\nerror: ${r.error?.message ?? ''}\ndaemon log: ${existsSync(`${home}.log`) ? readFileSync(`${home}.log`, 'utf8') : ''}`;
+      expect(r.status, why).toBe(0);
+      expect(r.stdout.trim().split('\n'), why).toEqual(['127.0.0.1 200', '10.9.9.1 200', '10.9.8.1 401', '::1 200']);
+    }, 150_000);
+  },
+);

@@ -42,7 +42,12 @@ describe('home directory', () => {
     execFileSync('mkfifo', [h.networkConf('8056c2e21c000002')]);
     mkdirSync(h.networkConf('8056c2e21c000003'));
     const notFiles: string[] = [];
-    expect(h.joinedNetworks(() => {}, (f) => notFiles.push(f))).toEqual(['8056c2e21c000001']);
+    expect(
+      h.joinedNetworks(
+        () => {},
+        (f) => notFiles.push(f),
+      ),
+    ).toEqual(['8056c2e21c000001']);
     expect(notFiles).toEqual([h.networkConf('8056c2e21c000002'), h.networkConf('8056c2e21c000003')]);
   });
 

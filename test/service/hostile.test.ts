@@ -80,7 +80,7 @@ describe('corrupt files in the home', () => {
     expect(err).toMatch(/not a valid planet|signature/);
   }, 60_000);
 
-  it("a truncated planet in the home is named", async () => {
+  it('a truncated planet in the home is named', async () => {
     const home = homeWith({ planet: goodPlanet.subarray(0, 30) });
     const err = await refused(home, []);
     expect(err).toContain(join(home, 'planet'));
@@ -195,7 +195,10 @@ describe('hostile input while running', () => {
       20_000,
       'the datagrams to arrive',
     );
-    const dropped = (c: Record<string, number>): number => Object.entries(c).filter(([k]) => k.startsWith('rx_drop')).reduce((n, [, v]) => n + v, 0);
+    const dropped = (c: Record<string, number>): number =>
+      Object.entries(c)
+        .filter(([k]) => k.startsWith('rx_drop'))
+        .reduce((n, [, v]) => n + v, 0);
     expect(dropped(after.node)).toBeGreaterThan(dropped(before.node));
     expect(after.node.rx_exception ?? 0).toBe(0);
   }, 60_000);

@@ -35,7 +35,8 @@ describe('JSON with exact 64-bit integers', () => {
   });
 
   it('reads integers a double cannot hold as bigints and keeps the rest as JSON.parse does', () => {
-    const text = '{"id": 1706756347787900461, "small": 9007199254740991, "neg": -9223372036854775808, "f": 12345678901234567.5, "e": 1e300, "s": "1234567890123456789", "l": [18446744073709551615, true, null, {"__proto__": 1}]}';
+    const text =
+      '{"id": 1706756347787900461, "small": 9007199254740991, "neg": -9223372036854775808, "f": 12345678901234567.5, "e": 1e300, "s": "1234567890123456789", "l": [18446744073709551615, true, null, {"__proto__": 1}]}';
     const v = parseJson(text) as Record<string, unknown>;
     expect(v.id).toBe(STOCK_PLANET_ID);
     expect(v.small).toBe(Number.MAX_SAFE_INTEGER);
@@ -45,7 +46,12 @@ describe('JSON with exact 64-bit integers', () => {
     expect(v.s).toBe('1234567890123456789');
     expect(v.l).toEqual([2n ** 64n - 1n, true, null, JSON.parse('{"__proto__": 1}')]);
     expect(Object.getPrototypeOf((v.l as unknown[])[3])).toBe(Object.prototype);
-    expect(stringifyJson(v)).toBe(JSON.stringify(JSON.parse(text)).replace(/1706756347787900400/, '1706756347787900461').replace('-9223372036854776000', '-9223372036854775808').replace('18446744073709552000', '18446744073709551615'));
+    expect(stringifyJson(v)).toBe(
+      JSON.stringify(JSON.parse(text))
+        .replace(/1706756347787900400/, '1706756347787900461')
+        .replace('-9223372036854776000', '-9223372036854775808')
+        .replace('18446744073709552000', '18446744073709551615'),
+    );
     expect(() => parseJson('{"a": 12345678901234567890')).toThrow(SyntaxError);
   });
 
@@ -59,7 +65,10 @@ describe('JSON with exact 64-bit integers', () => {
     let port = 0;
     beforeAll(async () => {
       const router = new Router();
-      router.add('GET', '/status', () => ({ status: 200, body: statusJson({ node: fakeNode(), homeDir: '/h', primaryPort: 9993, bind: [], listeningOn: [], online: true }) }));
+      router.add('GET', '/status', () => ({
+        status: 200,
+        body: statusJson({ node: fakeNode(), homeDir: '/h', primaryPort: 9993, bind: [], listeningOn: [], online: true }),
+      }));
       router.add('POST', '/echo', (req) => ({ status: 200, body: req.body }));
       server = new ApiServer({ router, authToken: 'secret-token', logger: pino({ level: 'silent' }) });
       port = (await server.listen()).port;
@@ -71,7 +80,11 @@ describe('JSON with exact 64-bit integers', () => {
       expect(st.status).toBe(200);
       expect(st.body).toContain('"planetWorldId":1706756347787900461');
       const body = '{"start":18446744073709551615}';
-      const echo = await rawHttp('127.0.0.1', port, `POST /echo HTTP/1.1\r\nX-ZT1-Auth: secret-token\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      const echo = await rawHttp(
+        '127.0.0.1',
+        port,
+        `POST /echo HTTP/1.1\r\nX-ZT1-Auth: secret-token\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
       expect(echo.body).toBe(body);
     });
   });

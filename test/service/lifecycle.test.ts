@@ -51,7 +51,10 @@ describe('ztnc-service in the foreground', () => {
     expect(s.apiPort).toBeGreaterThan(0);
     // stock zerotier-cli -D<home> reads the API port from zerotier-one.port
     expect(readFileSync(join(home, 'zerotier-one.port'), 'utf8').trim()).toBe(String(s.apiPort));
-    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; apiPort?: number; nodeFlags?: string[] });
+    const lines = s.output
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; apiPort?: number; nodeFlags?: string[] });
     const running = lines.find((l) => l.msg === 'ztnc-service running');
     expect(running?.apiPort).toBe(s.apiPort);
     // started without its V8 heap flags, it ran itself again under them, keeping its pid
@@ -129,7 +132,10 @@ describe('ztnc-service in the foreground', () => {
     writeFileSync(join(home, 'networks.d', `${NWID}.conf`), '');
     const s = await startService(home, ['--private-planet']);
     expect((await s.get<{ nwid: string }[]>('/network')).map((n) => n.nwid)).toEqual([NWID]);
-    const lines = s.output.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number; file?: string; mode?: string });
+    const lines = s.output
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; level: number; file?: string; mode?: string });
     expect(lines.find((l) => /not a regular file/.test(l.msg))).toMatchObject({ file: fifo, level: 40 });
     expect(lines.find((l) => /open to group or others/.test(l.msg))).toMatchObject({ mode: '0755', level: 40 });
     // ztnc does not change a home it did not create; the FIFO is left as it was
@@ -137,7 +143,8 @@ describe('ztnc-service in the foreground', () => {
     expect(statSync(fifo).isFIFO()).toBe(true);
     // the controller's database, WAL, SHM and the start-up backup are owner-only
     await waitFor(() => existsSync(join(home, 'controller.db.backup')), 30_000, 'the start-up backup');
-    for (const f of ['controller.db', 'controller.db-wal', 'controller.db-shm', 'controller.db.backup']) expect(mode(join(home, f)), f).toBe(0o600);
+    for (const f of ['controller.db', 'controller.db-wal', 'controller.db-shm', 'controller.db.backup'])
+      expect(mode(join(home, f)), f).toBe(0o600);
     expect((await s.stop()).code).toBe(0);
   }, 120_000);
 
@@ -236,19 +243,30 @@ describe('ztnc-service -d', () => {
 });
 
 const NOBODY_UID = 65534;
-const asRoot: Requirement = process.getuid?.() === 0 ? { ok: true, reason: '' } : { ok: false, reason: 'needs root to start the daemon as another, unprivileged user' };
+const asRoot: Requirement =
+  process.getuid?.() === 0
+    ? { ok: true, reason: '' }
+    : { ok: false, reason: 'needs root to start the daemon as another, unprivileged user' };
 
-describe.runIf(requireOrSkip(combine(asRoot, needPrograms('setpriv')), 'ztnc-service as an unprivileged user'))('ztnc-service without privileges', () => {
-  it('runs, joins a network and stops cleanly as nobody', async () => {
-    const dir = tempDir();
-    chownSync(dir, NOBODY_UID, NOBODY_UID);
-    const home = join(dir, 'home');
-    const s = await startService(home, ['--private-planet'], serviceEnv({ HOME: dir }), ['setpriv', `--reuid=${NOBODY_UID}`, `--regid=${NOBODY_UID}`, '--clear-groups']);
-    expect(statSync(join(home, 'identity.secret')).uid).toBe(NOBODY_UID);
-    expect((await s.post<{ nwid: string }>(`/network/${NWID}`)).nwid).toBe(NWID);
-    const sock = join(home, 'sockets', `${NWID}.sock`);
-    expect(statSync(sock).uid).toBe(NOBODY_UID);
-    expect(await s.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(existsSync(join(home, 'ztnc.pid'))).toBe(false);
-  }, 120_000);
-});
+describe.runIf(requireOrSkip(combine(asRoot, needPrograms('setpriv')), 'ztnc-service as an unprivileged user'))(
+  'ztnc-service without privileges',
+  () => {
+    it('runs, joins a network and stops cleanly as nobody', async () => {
+      const dir = tempDir();
+      chownSync(dir, NOBODY_UID, NOBODY_UID);
+      const home = join(dir, 'home');
+      const s = await startService(home, ['--private-planet'], serviceEnv({ HOME: dir }), [
+        'setpriv',
+        `--reuid=${NOBODY_UID}`,
+        `--regid=${NOBODY_UID}`,
+        '--clear-groups',
+      ]);
+      expect(statSync(join(home, 'identity.secret')).uid).toBe(NOBODY_UID);
+      expect((await s.post<{ nwid: string }>(`/network/${NWID}`)).nwid).toBe(NWID);
+      const sock = join(home, 'sockets', `${NWID}.sock`);
+      expect(statSync(sock).uid).toBe(NOBODY_UID);
+      expect(await s.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(home, 'ztnc.pid'))).toBe(false);
+    }, 120_000);
+  },
+);

@@ -134,7 +134,7 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'daemons side by side')
     expect(nwid.startsWith(st.address)).toBe(true);
     expect(readFileSync(join(root.home, 'planet')).length).toBeGreaterThan(100);
     expect(existsSync(join(root.home, 'controller.db'))).toBe(true);
-    expect((await root.get<string[]>('/controller/network'))).toContain(nwid);
+    expect(await root.get<string[]>('/controller/network')).toContain(nwid);
   });
 
   it('a member joins through the API, is refused until authorized, then gets its address', async () => {
@@ -164,7 +164,13 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'daemons side by side')
     const list = await a.get<NetworkView[]>('/network');
     expect(list.map((n) => n.nwid)).toEqual([nwid]);
     const n = list[0]!;
-    expect(n).toMatchObject({ id: nwid, status: 'OK', type: 'PRIVATE', name: 'test', portDeviceName: join(a.home, 'sockets', `${nwid}.sock`) });
+    expect(n).toMatchObject({
+      id: nwid,
+      status: 'OK',
+      type: 'PRIVATE',
+      name: 'test',
+      portDeviceName: join(a.home, 'sockets', `${nwid}.sock`),
+    });
     expect(n.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
 
     const rootAddr = await root.address();

@@ -35,7 +35,7 @@ async function addressOf(root: Service, member: Service, nwid: string): Promise<
   return assignedIp(member, nwid, NETWORK_TIMEOUT_MS);
 }
 
-describe('ping from one daemon\'s stack to another', () => {
+describe("ping from one daemon's stack to another", () => {
   const tmp = tempDir('ztnc-ping-');
   let root: Service;
   let a: Service;
@@ -55,7 +55,7 @@ describe('ping from one daemon\'s stack to another', () => {
     await killAll();
   }, 60_000);
 
-  it('a member pings the other\'s address and gets every reply', async () => {
+  it("a member pings the other's address and gets every reply", async () => {
     // generous timeouts: the first request also waits for ARP and the peers' path on a loaded machine
     const r = await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 4, timeoutMs: 15_000 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -112,8 +112,14 @@ describe('ping from one daemon\'s stack to another', () => {
     }
     expect((await a.api('POST', '/network/xyz/ping', { address: ipB })).status).toBe(400);
     // the address is answered in canonical form
-    const padded = ipB.split('.').map((o) => o.padStart(3, '0')).join('.');
-    expect((await a.api('POST', `/network/${nwid}/ping`, { address: padded, count: 1, timeoutMs: 15_000 })).body).toMatchObject({ address: ipB, received: 1 });
+    const padded = ipB
+      .split('.')
+      .map((o) => o.padStart(3, '0'))
+      .join('.');
+    expect((await a.api('POST', `/network/${nwid}/ping`, { address: padded, count: 1, timeoutMs: 15_000 })).body).toMatchObject({
+      address: ipB,
+      received: 1,
+    });
     const other = nwid.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
     const notJoined = await a.api('POST', `/network/${other}/ping`, { address: ipB });
     expect(notJoined).toEqual({ status: 404, body: { error: `network ${other} not joined` } });

@@ -42,8 +42,10 @@ describe('revocation between real daemons', () => {
   let addrB: string;
   let ipB: string;
 
-  const networkCounters = async (s: Service): Promise<Record<string, number>> => (await s.get<Counters>('/counters')).networks[nwid]!.network;
-  const pingAB = async (): Promise<PingReport> => (await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 2, timeoutMs: 1_000 })).body as PingReport;
+  const networkCounters = async (s: Service): Promise<Record<string, number>> =>
+    (await s.get<Counters>('/counters')).networks[nwid]!.network;
+  const pingAB = async (): Promise<PingReport> =>
+    (await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 2, timeoutMs: 1_000 })).body as PingReport;
 
   beforeAll(async () => {
     root = await startRoot(join(tmp, 'root'));
@@ -63,7 +65,12 @@ describe('revocation between real daemons', () => {
   async function admitB(): Promise<void> {
     await root.post(`/controller/network/${nwid}/member/${addrB}`, { authorized: true });
     ipB = await assignedIp(b, nwid, NETWORK_TIMEOUT_MS);
-    await waitFor(async () => ((await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 1, timeoutMs: 2_000 })).body as PingReport).received === 1, NETWORK_TIMEOUT_MS, 'A reaching B');
+    await waitFor(
+      async () =>
+        ((await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 1, timeoutMs: 2_000 })).body as PingReport).received === 1,
+      NETWORK_TIMEOUT_MS,
+      'A reaching B',
+    );
     const r = await a.api('POST', `/network/${nwid}/ping`, { address: ipB, count: 2, timeoutMs: 15_000 });
     expect(r.body).toMatchObject({ transmitted: 2, received: 2 });
   }
@@ -71,7 +78,11 @@ describe('revocation between real daemons', () => {
   async function cutOff(action: () => Promise<unknown>, what: string, revocationsBefore: number): Promise<void> {
     const t0 = Date.now();
     await action();
-    await waitFor(async () => (await networkCounters(a)).revocations_accepted === revocationsBefore + 1, PUSH_TIMEOUT_MS, 'the revocation at A');
+    await waitFor(
+      async () => (await networkCounters(a)).revocations_accepted === revocationsBefore + 1,
+      PUSH_TIMEOUT_MS,
+      'the revocation at A',
+    );
     const revokedMs = Date.now() - t0;
     const refused = await waitFor(async () => (await status(b, nwid)) !== 'OK' && (await status(b, nwid)), PUSH_TIMEOUT_MS, "B's refusal");
     console.log(`${what}: A holds the revocation after ${revokedMs} ms, B is ${refused} after ${Date.now() - t0} ms`);

@@ -27,7 +27,8 @@ static void case_flags(void) {
   SAY("plain nonblock %d cloexec %d", (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0, (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
   close(fd);
   lfd = listener(&port, 8);
-  SAY("listener acceptconn %d error %d", get_int_opt(lfd, SOL_SOCKET, SO_ACCEPTCONN), get_int_opt(lfd, SOL_SOCKET, SO_ERROR));
+  SAY("listener acceptconn %d error %d", get_int_opt(lfd, SOL_SOCKET, SO_ACCEPTCONN),
+      get_int_opt(lfd, SOL_SOCKET, SO_ERROR));
   SAY("bad type %s", RES(socket(AF_INET, SOCK_STREAM | 0x40000000, 0)));
   SAY("bad protocol %s", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP) < 0 ? "refused" : "accepted");
   close(lfd);
@@ -289,9 +290,10 @@ static void case_tcp_info(void) {
     usleep(10000);
   } while (now_s() - t0 < 20);
   tcp_info_of(a, &ai);
-  SAY("bytes_acked grew by the transfer %d unacked %d", ci.bytes_acked >= acked0 + N && ci.bytes_acked <= acked0 + N + 1,
-      ci.unacked);
-  SAY("bytes_received grew by the transfer %d", ai.bytes_received >= received0 + N && ai.bytes_received <= received0 + N + 1);
+  SAY("bytes_acked grew by the transfer %d unacked %d",
+      ci.bytes_acked >= acked0 + N && ci.bytes_acked <= acked0 + N + 1, ci.unacked);
+  SAY("bytes_received grew by the transfer %d",
+      ai.bytes_received >= received0 + N && ai.bytes_received <= received0 + N + 1);
   SAY("segs_out grew %d segs_in grew %d", ci.segs_out > segs_out0 + N / 65536, ai.segs_in > N / 65536);
   SAY("rtt still sane %d cwnd sane %d", ci.rtt > 0 && ci.rtt < 1000000, ci.snd_cwnd >= 1 && ci.snd_cwnd < 100000);
   close(a);
@@ -358,7 +360,9 @@ static void case_connect(void) {
   fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
   e = errno;
-  SAY("nonblocking refused %s", r == 0 ? "OK" : (e == EINPROGRESS || e == ECONNREFUSED) ? "EINPROGRESS|ECONNREFUSED" : ename(e));
+  SAY("nonblocking refused %s", r == 0                                    ? "OK"
+                                : (e == EINPROGRESS || e == ECONNREFUSED) ? "EINPROGRESS|ECONNREFUSED"
+                                                                          : ename(e));
   if (r != 0 && e == EINPROGRESS) {
     p.fd = fd;
     p.events = POLLOUT;
@@ -399,7 +403,7 @@ static void case_connect(void) {
   close(fd);
   fd = tcp_socket();
   SAY("bad family %s", RES(connect(fd, (struct sockaddr *)&(struct sockaddr_in6){.sin6_family = AF_INET6},
-                                     sizeof(struct sockaddr_in6))));
+                                   sizeof(struct sockaddr_in6))));
   close(fd);
   close(lfd);
 }
@@ -442,7 +446,8 @@ static void case_accept(void) {
     struct sockaddr_in cpn;
     socklen_t cc = sizeof(cpn);
     getpeername(fd, (struct sockaddr *)&cpn, &cc);
-    SAY("names consistent %d %d", pn.sin_port == cl.sin_port, cpn.sin_port == sn.sin_port && cpn.sin_port == htons(port));
+    SAY("names consistent %d %d", pn.sin_port == cl.sin_port,
+        cpn.sin_port == sn.sin_port && cpn.sin_port == htons(port));
   }
   SAY("new fd nonblock %d", (fcntl(c, F_GETFL) & O_NONBLOCK) != 0);
   close(c);
@@ -971,7 +976,8 @@ static void case_stream_misc(void) {
       if (s <= 0) break;
       left -= (size_t)s;
     }
-    SAY("sendfile %d match %d", (int)off, read_full(c, got, sizeof(got)) == (ssize_t)sizeof(got) && memcmp(data, got, sizeof(got)) == 0);
+    SAY("sendfile %d match %d", (int)off,
+        read_full(c, got, sizeof(got)) == (ssize_t)sizeof(got) && memcmp(data, got, sizeof(got)) == 0);
     close(f);
   }
   /* data written just before close arrives, then the end */
@@ -1083,7 +1089,8 @@ static void case_after_end(void) {
   memset(&a, 0, sizeof(a));
   {
     int r = getsockname(fd, (struct sockaddr *)&a, &l);
-    SAY("ended name %s same %d", r == 0 ? "OK" : ename(errno), a.sin_port == before.sin_port && a.sin_addr.s_addr == before.sin_addr.s_addr);
+    SAY("ended name %s same %d", r == 0 ? "OK" : ename(errno),
+        a.sin_port == before.sin_port && a.sin_addr.s_addr == before.sin_addr.s_addr);
   }
   l = sizeof(a);
   SAY("ended peer %s", RES(getpeername(fd, (struct sockaddr *)&a, &l)));
@@ -1159,34 +1166,62 @@ int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "";
   if (argc > 2) host_addr = argv[2];
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (!strcmp(which, "flags")) case_flags();
-  else if (!strcmp(which, "options")) case_options();
-  else if (!strcmp(which, "ip-options")) case_ip_options();
-  else if (!strcmp(which, "tcp-info")) case_tcp_info();
-  else if (!strcmp(which, "fastopen-sendto")) case_fastopen_sendto();
-  else if (!strcmp(which, "bind")) case_bind();
-  else if (!strcmp(which, "connect")) case_connect();
-  else if (!strcmp(which, "accept")) case_accept();
-  else if (!strcmp(which, "eintr")) case_eintr();
-  else if (!strcmp(which, "readiness")) case_readiness();
-  else if (!strcmp(which, "multiproc")) case_multiproc(0);
-  else if (!strcmp(which, "multiproc-exclusive")) case_multiproc(1);
-  else if (!strcmp(which, "threads")) case_threads();
-  else if (!strcmp(which, "fork")) case_fork();
-  else if (!strcmp(which, "dup")) case_dup();
-  else if (!strcmp(which, "close-range")) case_close_range();
-  else if (!strcmp(which, "daemon")) case_daemon();
-  else if (!strcmp(which, "exec")) case_exec(argv[0]);
-  else if (!strcmp(which, "exec-child")) case_exec_child(atoi(argv[3]));
-  else if (!strcmp(which, "exec-listener")) case_exec_listener(argv[0]);
-  else if (!strcmp(which, "exec-accept")) case_exec_accept(atoi(argv[3]));
-  else if (!strcmp(which, "transfer")) case_transfer();
-  else if (!strcmp(which, "stream")) case_stream_misc();
-  else if (!strcmp(which, "reset")) case_reset();
-  else if (!strcmp(which, "reuse")) case_reuse();
-  else if (!strcmp(which, "after-end")) case_after_end();
-  else if (!strcmp(which, "thread-exit")) case_thread_exit();
-  else if (!strcmp(which, "backlog")) case_backlog();
+  if (!strcmp(which, "flags"))
+    case_flags();
+  else if (!strcmp(which, "options"))
+    case_options();
+  else if (!strcmp(which, "ip-options"))
+    case_ip_options();
+  else if (!strcmp(which, "tcp-info"))
+    case_tcp_info();
+  else if (!strcmp(which, "fastopen-sendto"))
+    case_fastopen_sendto();
+  else if (!strcmp(which, "bind"))
+    case_bind();
+  else if (!strcmp(which, "connect"))
+    case_connect();
+  else if (!strcmp(which, "accept"))
+    case_accept();
+  else if (!strcmp(which, "eintr"))
+    case_eintr();
+  else if (!strcmp(which, "readiness"))
+    case_readiness();
+  else if (!strcmp(which, "multiproc"))
+    case_multiproc(0);
+  else if (!strcmp(which, "multiproc-exclusive"))
+    case_multiproc(1);
+  else if (!strcmp(which, "threads"))
+    case_threads();
+  else if (!strcmp(which, "fork"))
+    case_fork();
+  else if (!strcmp(which, "dup"))
+    case_dup();
+  else if (!strcmp(which, "close-range"))
+    case_close_range();
+  else if (!strcmp(which, "daemon"))
+    case_daemon();
+  else if (!strcmp(which, "exec"))
+    case_exec(argv[0]);
+  else if (!strcmp(which, "exec-child"))
+    case_exec_child(atoi(argv[3]));
+  else if (!strcmp(which, "exec-listener"))
+    case_exec_listener(argv[0]);
+  else if (!strcmp(which, "exec-accept"))
+    case_exec_accept(atoi(argv[3]));
+  else if (!strcmp(which, "transfer"))
+    case_transfer();
+  else if (!strcmp(which, "stream"))
+    case_stream_misc();
+  else if (!strcmp(which, "reset"))
+    case_reset();
+  else if (!strcmp(which, "reuse"))
+    case_reuse();
+  else if (!strcmp(which, "after-end"))
+    case_after_end();
+  else if (!strcmp(which, "thread-exit"))
+    case_thread_exit();
+  else if (!strcmp(which, "backlog"))
+    case_backlog();
   else {
     fprintf(stderr, "unknown case %s\n", which);
     return 2;

@@ -91,8 +91,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   host_addr = argv[2];
-  if (!strcmp(argv[1], "latency")) latency(atoi(argv[3]));
-  else if (!strcmp(argv[1], "bulk")) bulk(atol(argv[3]));
-  else return 2;
+  if (!strcmp(argv[1], "latency"))
+    latency(atoi(argv[3]));
+  else if (!strcmp(argv[1], "bulk"))
+    bulk(atol(argv[3]));
+  else
+    return 2;
   return 0;
 }

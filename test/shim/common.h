@@ -22,32 +22,58 @@ static const char *host_addr = "127.0.0.1";
 
 static __attribute__((unused)) const char *ename(int e) {
   switch (e) {
-  case 0: return "OK";
-  case EAGAIN: return "EAGAIN";
-  case EINTR: return "EINTR";
-  case EINVAL: return "EINVAL";
-  case EBADF: return "EBADF";
-  case EPIPE: return "EPIPE";
-  case EFAULT: return "EFAULT";
-  case ENOTCONN: return "ENOTCONN";
-  case EISCONN: return "EISCONN";
-  case EALREADY: return "EALREADY";
-  case EINPROGRESS: return "EINPROGRESS";
-  case ECONNREFUSED: return "ECONNREFUSED";
-  case ECONNRESET: return "ECONNRESET";
-  case EADDRINUSE: return "EADDRINUSE";
-  case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-  case ETIMEDOUT: return "ETIMEDOUT";
-  case EHOSTUNREACH: return "EHOSTUNREACH";
-  case ENETUNREACH: return "ENETUNREACH";
-  case ENETDOWN: return "ENETDOWN";
-  case EAFNOSUPPORT: return "EAFNOSUPPORT";
-  case ENOPROTOOPT: return "ENOPROTOOPT";
-  case EOPNOTSUPP: return "EOPNOTSUPP";
-  case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-  case EIO: return "EIO";
-  case EACCES: return "EACCES";
-  case EPERM: return "EPERM";
+  case 0:
+    return "OK";
+  case EAGAIN:
+    return "EAGAIN";
+  case EINTR:
+    return "EINTR";
+  case EINVAL:
+    return "EINVAL";
+  case EBADF:
+    return "EBADF";
+  case EPIPE:
+    return "EPIPE";
+  case EFAULT:
+    return "EFAULT";
+  case ENOTCONN:
+    return "ENOTCONN";
+  case EISCONN:
+    return "EISCONN";
+  case EALREADY:
+    return "EALREADY";
+  case EINPROGRESS:
+    return "EINPROGRESS";
+  case ECONNREFUSED:
+    return "ECONNREFUSED";
+  case ECONNRESET:
+    return "ECONNRESET";
+  case EADDRINUSE:
+    return "EADDRINUSE";
+  case EADDRNOTAVAIL:
+    return "EADDRNOTAVAIL";
+  case ETIMEDOUT:
+    return "ETIMEDOUT";
+  case EHOSTUNREACH:
+    return "EHOSTUNREACH";
+  case ENETUNREACH:
+    return "ENETUNREACH";
+  case ENETDOWN:
+    return "ENETDOWN";
+  case EAFNOSUPPORT:
+    return "EAFNOSUPPORT";
+  case ENOPROTOOPT:
+    return "ENOPROTOOPT";
+  case EOPNOTSUPP:
+    return "EOPNOTSUPP";
+  case EPROTONOSUPPORT:
+    return "EPROTONOSUPPORT";
+  case EIO:
+    return "EIO";
+  case EACCES:
+    return "EACCES";
+  case EPERM:
+    return "EPERM";
   default: {
     static char buf[32];
     snprintf(buf, sizeof(buf), "E%d", e);

@@ -147,10 +147,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   host_addr = argv[2];
-  if (!strcmp(argv[1], "success")) case_success();
-  else if (!strcmp(argv[1], "success-epollet")) case_success_epollet();
-  else if (!strcmp(argv[1], "refused")) case_refused();
-  else if (!strcmp(argv[1], "pending")) case_pending();
+  if (!strcmp(argv[1], "success"))
+    case_success();
+  else if (!strcmp(argv[1], "success-epollet"))
+    case_success_epollet();
+  else if (!strcmp(argv[1], "refused"))
+    case_refused();
+  else if (!strcmp(argv[1], "pending"))
+    case_pending();
   else {
     fprintf(stderr, "unknown case %s\n", argv[1]);
     return 2;

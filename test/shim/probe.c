@@ -132,7 +132,7 @@ static pthread_barrier_t hold;
 
 static void *channel_thread(void *p) {
   (void)p;
-  close(tcp_socket()); /* this thread's first socket call opens its channel */
+  close(tcp_socket());         /* this thread's first socket call opens its channel */
   pthread_barrier_wait(&hold); /* channels exist */
   pthread_barrier_wait(&hold); /* the fork is done */
   return NULL;
@@ -174,12 +174,18 @@ int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "";
   if (argc > 2) host_addr = argv[2];
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (!strcmp(which, "families")) case_families();
-  else if (!strcmp(which, "containment")) case_containment();
-  else if (!strcmp(which, "unreachable")) case_unreachable();
-  else if (!strcmp(which, "absent")) case_absent();
-  else if (!strcmp(which, "restart")) case_restart();
-  else if (!strcmp(which, "fork-channels")) case_fork_channels();
+  if (!strcmp(which, "families"))
+    case_families();
+  else if (!strcmp(which, "containment"))
+    case_containment();
+  else if (!strcmp(which, "unreachable"))
+    case_unreachable();
+  else if (!strcmp(which, "absent"))
+    case_absent();
+  else if (!strcmp(which, "restart"))
+    case_restart();
+  else if (!strcmp(which, "fork-channels"))
+    case_fork_channels();
   else {
     fprintf(stderr, "unknown case %s\n", which);
     return 2;

@@ -13,9 +13,12 @@
 /* Errno names common.h does not know. */
 static const char *name_of(int e) {
   switch (e) {
-  case ECONNABORTED: return "ECONNABORTED";
-  case EBADFD: return "EBADFD";
-  default: return ename(e);
+  case ECONNABORTED:
+    return "ECONNABORTED";
+  case EBADFD:
+    return "EBADFD";
+  default:
+    return ename(e);
   }
 }
 
@@ -154,12 +157,18 @@ int main(int argc, char **argv) {
     return 2;
   }
   host_addr = argv[2];
-  if (!strcmp(argv[1], "nonblocking")) case_nonblocking();
-  else if (!strcmp(argv[1], "unread")) case_unread();
-  else if (!strcmp(argv[1], "epoll")) case_epoll();
-  else if (!strcmp(argv[1], "blocking-retry")) case_blocking_retry();
-  else if (!strcmp(argv[1], "reconnect")) case_reconnect();
-  else if (!strcmp(argv[1], "unreachable")) case_unreachable();
+  if (!strcmp(argv[1], "nonblocking"))
+    case_nonblocking();
+  else if (!strcmp(argv[1], "unread"))
+    case_unread();
+  else if (!strcmp(argv[1], "epoll"))
+    case_epoll();
+  else if (!strcmp(argv[1], "blocking-retry"))
+    case_blocking_retry();
+  else if (!strcmp(argv[1], "reconnect"))
+    case_reconnect();
+  else if (!strcmp(argv[1], "unreachable"))
+    case_unreachable();
   else {
     fprintf(stderr, "unknown case %s\n", argv[1]);
     return 2;

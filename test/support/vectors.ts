@@ -11,11 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function findVectorsDir(): string {
-  const candidates = [
-    process.env.ZTNC_VECTORS_DIR,
-    resolve(repoRoot, '..', 'shared', 'zt-vectors'),
-    '/work/shared/zt-vectors',
-  ].filter((c): c is string => typeof c === 'string' && c.length > 0);
+  const candidates = [process.env.ZTNC_VECTORS_DIR, resolve(repoRoot, '..', 'shared', 'zt-vectors'), '/work/shared/zt-vectors'].filter(
+    (c): c is string => typeof c === 'string' && c.length > 0,
+  );
   return candidates.find((c) => existsSync(resolve(c, 'README.md'))) ?? candidates[0]!;
 }
 

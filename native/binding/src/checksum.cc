@@ -11,7 +11,7 @@
 
 namespace {
 
-uint32_t Sum16(const uint8_t* p, size_t len) {
+uint32_t Sum16(const uint8_t *p, size_t len) {
   // Little-endian lanes: the one's-complement sum is byte-order independent (RFC 1071 2(B)), so
   // sum as the machine reads and swap the folded result once.
   uint64_t a = 0, b = 0;
@@ -30,7 +30,7 @@ uint32_t Sum16(const uint8_t* p, size_t len) {
   return ((s & 0xff) << 8) | (s >> 8);
 }
 
-Napi::Value InetSum16(const Napi::CallbackInfo& info) {
+Napi::Value InetSum16(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber()) {
     Napi::TypeError::New(env, "inetSum16(buf, start, end)").ThrowAsJavaScriptException();
@@ -52,7 +52,7 @@ Napi::Value InetSum16(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, Sum16(bytes.Data() + start, size_t(end - start)));
 }
 
-}  // namespace
+} // namespace
 
 void RegisterChecksum(Napi::Env env, Napi::Object exports) {
   exports.Set("inetSum16", Napi::Function::New(env, InetSum16, "inetSum16"));

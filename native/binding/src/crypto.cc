@@ -23,10 +23,10 @@ constexpr size_t kIdxVerb = 27;
 constexpr size_t kMinPacket = 28;
 
 struct Siv {
-  EVP_CIPHER_CTX *gcm = nullptr;     // K0, GMAC
-  EVP_CIPHER_CTX *ecbEnc = nullptr;  // K1
-  EVP_CIPHER_CTX *ecbDec = nullptr;  // K1
-  EVP_CIPHER_CTX *ctr = nullptr;     // K1
+  EVP_CIPHER_CTX *gcm = nullptr;    // K0, GMAC
+  EVP_CIPHER_CTX *ecbEnc = nullptr; // K1
+  EVP_CIPHER_CTX *ecbDec = nullptr; // K1
+  EVP_CIPHER_CTX *ctr = nullptr;    // K1
   ~Siv() {
     EVP_CIPHER_CTX_free(gcm);
     EVP_CIPHER_CTX_free(ecbEnc);
@@ -152,11 +152,11 @@ Napi::Value Dearmor(const Napi::CallbackInfo &info) {
   uint8_t diff = 0;
   for (int i = 0; i < 8; i++) diff |= static_cast<uint8_t>(gmac[i] ^ gmac[8 + i] ^ block[8 + i]);
   if (ok && diff == 0) return Napi::Boolean::New(info.Env(), true);
-  siv->Ctr(tag16, p + kIdxVerb, len - kIdxVerb);  // CTR again restores the ciphertext
+  siv->Ctr(tag16, p + kIdxVerb, len - kIdxVerb); // CTR again restores the ciphertext
   return Napi::Boolean::New(info.Env(), false);
 }
 
-}  // namespace
+} // namespace
 
 void RegisterCrypto(Napi::Env env, Napi::Object exports) {
   exports.Set("aesGmacSivCreate", Napi::Function::New(env, Create, "aesGmacSivCreate"));

@@ -7,8 +7,8 @@
 
 namespace ztnc {
 
-void ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  const char* code = uv_err_name(-err);
+void ThrowErrno(Napi::Env env, int err, const char *syscall) {
+  const char *code = uv_err_name(-err);
   std::string msg = std::string(syscall) + " failed: " + code + " (" + strerror(err) + ")";
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("errno", Napi::Number::New(env, err));
@@ -17,7 +17,7 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall) {
   e.ThrowAsJavaScriptException();
 }
 
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int32_t* out) {
+bool ArgInt(const Napi::CallbackInfo &info, size_t i, const char *what, int32_t *out) {
   if (info.Length() <= i || !info[i].IsNumber()) {
     Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
     return false;
@@ -26,4 +26,4 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int32_t*
   return true;
 }
 
-}  // namespace ztnc
+} // namespace ztnc

@@ -7,9 +7,9 @@
 namespace ztnc {
 
 // Throws the error as a pending JavaScript exception; the caller returns right after.
-void ThrowErrno(Napi::Env env, int err, const char* syscall);
+void ThrowErrno(Napi::Env env, int err, const char *syscall);
 
 // Reads an int32 argument, throwing TypeError when it is missing or not a number.
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int32_t* out);
+bool ArgInt(const Napi::CallbackInfo &info, size_t i, const char *what, int32_t *out);
 
-}  // namespace ztnc
+} // namespace ztnc

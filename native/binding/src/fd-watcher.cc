@@ -19,7 +19,7 @@ namespace {
 // One watcher per fd: libuv allows a single poll handle per descriptor, so never watch an fd
 // that a net.Socket (or another watcher) is also using.
 class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
- public:
+public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FdWatcher",
                        {
@@ -29,7 +29,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
                        });
   }
 
-  explicit FdWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatcher>(info) {
+  explicit FdWatcher(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FdWatcher>(info) {
     Napi::Env env = info.Env();
     int32_t fd;
     if (!ArgInt(info, 0, "fd", &fd)) return;
@@ -46,7 +46,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
 
   ~FdWatcher() override { Shutdown(); }
 
- private:
+private:
   void Shutdown() {
     if (poll_ == nullptr) return;
     if (active_) {
@@ -58,8 +58,8 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     poll_ = nullptr;
   }
 
-  static void OnEvent(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<FdWatcher*>(handle->data);
+  static void OnEvent(uv_poll_t *handle, int status, int events) {
+    auto *self = static_cast<FdWatcher *>(handle->data);
     if (self != nullptr) self->Deliver(status, events);
   }
 
@@ -86,7 +86,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
   }
 
   // start(readable, writable): (re)arms for those events; both false is stop().
-  Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Value Start(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (poll_ == nullptr) {
       ThrowErrno(env, EBADF, "uv_poll_start");
@@ -109,7 +109,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     return env.Undefined();
   }
 
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
+  Napi::Value Stop(const Napi::CallbackInfo &info) {
     if (poll_ != nullptr && active_) {
       uv_poll_stop(poll_);
       active_ = false;
@@ -118,20 +118,18 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Value Close(const Napi::CallbackInfo &info) {
     Shutdown();
     return info.Env().Undefined();
   }
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
   bool active_ = false;
   Napi::FunctionReference onEvent_;
   std::unique_ptr<Napi::AsyncContext> async_;
 };
 
-}  // namespace
+} // namespace
 
-void RegisterFdWatcher(Napi::Env env, Napi::Object exports) {
-  exports.Set("FdWatcher", FdWatcher::Define(env));
-}
+void RegisterFdWatcher(Napi::Env env, Napi::Object exports) { exports.Set("FdWatcher", FdWatcher::Define(env)); }

@@ -22,7 +22,7 @@ namespace {
 constexpr int kMaxFdsPerMessage = 253;
 
 // socketpair(type: 'stream' | 'seqpacket', nonBlocking: boolean) -> [fd, fd]; both ends close-on-exec.
-Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+Napi::Value SocketPair(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
     Napi::TypeError::New(env, "type must be 'stream' or 'seqpacket'").ThrowAsJavaScriptException();
@@ -53,7 +53,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
 
 // sendFds(fd, data: Buffer, fds: number[]) -> bytes sent, or null when the socket is full (EAGAIN).
 // Never blocks (MSG_DONTWAIT) and never raises SIGPIPE (MSG_NOSIGNAL: EPIPE comes back instead).
-Napi::Value SendFds(const Napi::CallbackInfo& info) {
+Napi::Value SendFds(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -90,7 +90,7 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
     control.assign(CMSG_SPACE(sizeof(int) * nfds), 0);
     msg.msg_control = control.data();
     msg.msg_controllen = control.size();
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
@@ -110,11 +110,10 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
 
 // recvFds(fd, maxData, maxFds) -> { data, fds, ctrunc, trunc }, or null when nothing is waiting
 // (EAGAIN). A zero-length `data` on a stream socket is end of stream. Received fds are close-on-exec.
-Napi::Value RecvFds(const Napi::CallbackInfo& info) {
+Napi::Value RecvFds(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd, maxData, maxFds;
-  if (!ArgInt(info, 0, "fd", &fd) || !ArgInt(info, 1, "maxData", &maxData) ||
-      !ArgInt(info, 2, "maxFds", &maxFds))
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgInt(info, 1, "maxData", &maxData) || !ArgInt(info, 2, "maxFds", &maxFds))
     return env.Undefined();
   if (maxData < 0 || maxFds < 0 || maxFds > kMaxFdsPerMessage) {
     ThrowErrno(env, EINVAL, "recvmsg");
@@ -123,7 +122,7 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   // One scratch buffer per thread (workers may load the addon too); the result is copied out.
   thread_local std::vector<uint8_t> scratch;
   if (scratch.size() < size_t(maxData) + 1) scratch.resize(size_t(maxData) + 1);
-  std::vector<uint8_t>& buf = scratch;
+  std::vector<uint8_t> &buf = scratch;
   struct iovec iov;
   iov.iov_base = buf.data();
   iov.iov_len = size_t(maxData);
@@ -151,10 +150,10 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   bool extra = false;
   if (msg.msg_controllen > 0) {
-    for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
       if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
       size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      const unsigned char* p = CMSG_DATA(cm);
+      const unsigned char *p = CMSG_DATA(cm);
       for (size_t i = 0; i < k; i++) {
         int got;
         memcpy(&got, p + i * sizeof(int), sizeof(int));
@@ -178,7 +177,7 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
 }
 
 // peerCred(fd) -> { pid, uid, gid } of the process that made the other end (SO_PEERCRED).
-Napi::Value PeerCred(const Napi::CallbackInfo& info) {
+Napi::Value PeerCred(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -195,7 +194,7 @@ Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value Close(const Napi::CallbackInfo& info) {
+Napi::Value Close(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -205,7 +204,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 }
 
 // setNonBlocking(fd, on)
-Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+Napi::Value SetNonBlocking(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -221,7 +220,7 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
 }
 
 // dup(fd) -> a new close-on-exec descriptor for the same open file.
-Napi::Value Dup(const Napi::CallbackInfo& info) {
+Napi::Value Dup(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -234,7 +233,7 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
 }
 
 // fstatIno(fd) -> { dev, ino }: identifies the open file (e.g. to re-validate an fd after close_range).
-Napi::Value FstatIno(const Napi::CallbackInfo& info) {
+Napi::Value FstatIno(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
@@ -249,7 +248,7 @@ Napi::Value FstatIno(const Napi::CallbackInfo& info) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 void RegisterFd(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));

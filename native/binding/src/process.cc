@@ -15,7 +15,7 @@ using ztnc::ThrowErrno;
 
 namespace {
 
-bool StringList(Napi::Env env, Napi::Value v, const char* what, std::vector<std::string>* out) {
+bool StringList(Napi::Env env, Napi::Value v, const char *what, std::vector<std::string> *out) {
   if (!v.IsArray()) {
     Napi::TypeError::New(env, std::string(what) + " must be an array of strings").ThrowAsJavaScriptException();
     return false;
@@ -37,16 +37,16 @@ bool StringList(Napi::Env env, Napi::Value v, const char* what, std::vector<std:
   return true;
 }
 
-std::vector<char*> Pointers(std::vector<std::string>& strings) {
-  std::vector<char*> p;
-  for (auto& s : strings) p.push_back(s.data());
+std::vector<char *> Pointers(std::vector<std::string> &strings) {
+  std::vector<char *> p;
+  for (auto &s : strings) p.push_back(s.data());
   p.push_back(nullptr);
   return p;
 }
 
 // execve(file: string, argv: string[], env: string[] ("NAME=value")) -> never returns on success;
 // throws an errno error (ENOENT, EACCES, E2BIG, ...) when the kernel refuses.
-Napi::Value Execve(const Napi::CallbackInfo& info) {
+Napi::Value Execve(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString()) {
     Napi::TypeError::New(env, "execve(file: string, argv: string[], env: string[])").ThrowAsJavaScriptException();
@@ -59,7 +59,7 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "argv must name the program (argv[0])").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::vector<char*> a = Pointers(argv), e = Pointers(envp);
+  std::vector<char *> a = Pointers(argv), e = Pointers(envp);
   // Node marks stdin/stdout/stderr close-on-exec at start; the new program must keep them
   int stdioFlags[3];
   for (int fd = 0; fd < 3; fd++) {
@@ -75,7 +75,7 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-}  // namespace
+} // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));

@@ -24,7 +24,7 @@ namespace {
 
 // openTap(name) -> { fd, name }. An empty name lets the kernel choose (tap%d). The fd is
 // nonblocking and close-on-exec; the interface lives in the network namespace of the caller.
-Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+Napi::Value OpenTap(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string name;
   if (info.Length() > 0 && info[0].IsString()) name = info[0].As<Napi::String>().Utf8Value();
@@ -56,7 +56,7 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
 // new TapDevice(fd, onFrames(frames: Buffer[]), onError(err), batch) owns `fd` from then on.
 // Frames that are ready are read together (up to `batch`) and handed over in one call.
 class TapDevice : public Napi::ObjectWrap<TapDevice> {
- public:
+public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "TapDevice",
                        {
@@ -69,7 +69,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
                        });
   }
 
-  explicit TapDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TapDevice>(info) {
+  explicit TapDevice(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TapDevice>(info) {
     Napi::Env env = info.Env();
     int32_t fd;
     if (!ArgInt(info, 0, "fd", &fd)) return;
@@ -98,7 +98,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
 
   ~TapDevice() override { Shutdown(); }
 
- private:
+private:
   // Largest frame a TAP can deliver: 64 KiB IP packet plus Ethernet header.
   static constexpr size_t kMaxFrame = 65536 + 14;
 
@@ -133,8 +133,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     }
   }
 
-  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<TapDevice*>(handle->data);
+  static void OnReadable(uv_poll_t *handle, int status, int /*events*/) {
+    auto *self = static_cast<TapDevice *>(handle->data);
     if (self != nullptr) self->ReadBatch(status);
   }
 
@@ -175,10 +175,10 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
 
   // A read error other than EAGAIN (err 0: end of file) means the device is gone: stop polling
   // (no busy loop) and report.
-  void Fail(Napi::Env env, int err, const char* syscall) {
+  void Fail(Napi::Env env, int err, const char *syscall) {
     readErrors_++;
     StopPolling();
-    const char* code = err == 0 ? "EOF" : uv_err_name(-err);
+    const char *code = err == 0 ? "EOF" : uv_err_name(-err);
     Napi::Error e = Napi::Error::New(env, err == 0 ? std::string("end of file on TAP fd")
                                                    : std::string(syscall) + " failed on TAP: " + code);
     e.Set("errno", Napi::Number::New(env, err));
@@ -187,12 +187,12 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     Call(env, onError_, e.Value());
   }
 
-  void Call(Napi::Env env, Napi::FunctionReference& fn, Napi::Value arg) {
+  void Call(Napi::Env env, Napi::FunctionReference &fn, Napi::Value arg) {
     ztnc::CallFromLoop(env, fn, Value(), {arg}, *async_);
   }
 
   // Writes one frame. true = sent; false = dropped (queue full, link down), counted in stats().
-  bool WriteOne(Napi::Env env, Napi::Value v, bool* thrown) {
+  bool WriteOne(Napi::Env env, Napi::Value v, bool *thrown) {
     if (!v.IsBuffer()) {
       Napi::TypeError::New(env, "frame must be a Buffer").ThrowAsJavaScriptException();
       *thrown = true;
@@ -218,7 +218,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     return true;
   }
 
-  Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Value Write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
       ThrowErrno(env, EBADF, "write");
@@ -231,7 +231,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   }
 
   // writev(frames) -> how many were sent; each frame is its own write (a TAP write is one frame).
-  Napi::Value Writev(const Napi::CallbackInfo& info) {
+  Napi::Value Writev(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
       ThrowErrno(env, EBADF, "write");
@@ -251,22 +251,22 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     return Napi::Number::New(env, sent);
   }
 
-  Napi::Value Pause(const Napi::CallbackInfo& info) {
+  Napi::Value Pause(const Napi::CallbackInfo &info) {
     StopPolling();
     return info.Env().Undefined();
   }
 
-  Napi::Value Resume(const Napi::CallbackInfo& info) {
+  Napi::Value Resume(const Napi::CallbackInfo &info) {
     if (fd_ >= 0) StartPolling(info.Env());
     return info.Env().Undefined();
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Value Close(const Napi::CallbackInfo &info) {
     Shutdown();
     return info.Env().Undefined();
   }
 
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
     out.Set("framesIn", Napi::Number::New(env, double(framesIn_)));
@@ -281,7 +281,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
 
   int fd_ = -1;
   int batch_ = 64;
-  uv_poll_t* poll_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
   bool polling_ = false;
   Napi::FunctionReference onFrames_;
   Napi::FunctionReference onError_;
@@ -291,7 +291,7 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   int lastWriteErrno_ = 0;
 };
 
-}  // namespace
+} // namespace
 
 void RegisterTap(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));

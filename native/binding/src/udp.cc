@@ -37,7 +37,7 @@ union SockAddr {
   sockaddr_in6 in6;
 };
 
-bool ParseAddress(int family, const std::string& ip, int port, SockAddr* out, socklen_t* len) {
+bool ParseAddress(int family, const std::string &ip, int port, SockAddr *out, socklen_t *len) {
   memset(out, 0, sizeof(*out));
   if (port < 0 || port > 65535) return false;
   if (family == 4) {
@@ -52,7 +52,7 @@ bool ParseAddress(int family, const std::string& ip, int port, SockAddr* out, so
   return inet_pton(AF_INET6, ip.c_str(), &out->in6.sin6_addr) == 1;
 }
 
-bool SameAddress(const SockAddr& a, const SockAddr& b) {
+bool SameAddress(const SockAddr &a, const SockAddr &b) {
   if (a.sa.sa_family != b.sa.sa_family) return false;
   if (a.sa.sa_family == AF_INET)
     return a.in4.sin_port == b.in4.sin_port && a.in4.sin_addr.s_addr == b.in4.sin_addr.s_addr;
@@ -67,7 +67,7 @@ bool SameAddress(const SockAddr& a, const SockAddr& b) {
 // (sent, or dropped and counted; fewer than given only when the kernel's buffer is full, and then
 // onWritable follows); close(); stats().
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
- public:
+public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "UdpSocket",
                        {
@@ -78,7 +78,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                        });
   }
 
-  explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
+  explicit UdpSocket(const Napi::CallbackInfo &info) : Napi::ObjectWrap<UdpSocket>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() ||
         !info[3].IsFunction() || !info[4].IsFunction()) {
@@ -135,7 +135,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   ~UdpSocket() override { Shutdown(); }
 
- private:
+private:
   static constexpr int kSlots = 32;
   // A GRO message can carry up to 64 KiB of segments.
   static constexpr size_t kSlotSize = 65536;
@@ -177,8 +177,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
   }
 
-  static void OnEvent(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<UdpSocket*>(handle->data);
+  static void OnEvent(uv_poll_t *handle, int status, int events) {
+    auto *self = static_cast<UdpSocket *>(handle->data);
     if (self == nullptr) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
@@ -224,15 +224,15 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         continue;
       }
       for (int i = 0; i < n; i++) {
-        const msghdr& h = msgs[i].msg_hdr;
+        const msghdr &h = msgs[i].msg_hdr;
         size_t len = msgs[i].msg_len;
         if (h.msg_flags & MSG_TRUNC) {
           truncated_++;
           continue;
         }
         size_t seg = len;
-        for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr;
-             c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+        for (cmsghdr *c = CMSG_FIRSTHDR(const_cast<msghdr *>(&h)); c != nullptr;
+             c = CMSG_NXTHDR(const_cast<msghdr *>(&h), c)) {
           if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
             int s;
             memcpy(&s, CMSG_DATA(c), sizeof(s));
@@ -242,7 +242,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         uint32_t src = 0;
         while (src < sources.size() && !SameAddress(sources[src], from[i])) src++;
         if (src == sources.size()) sources.push_back(from[i]);
-        const uint8_t* base = slots_.data() + size_t(i) * kSlotSize;
+        const uint8_t *base = slots_.data() + size_t(i) * kSlotSize;
         size_t off = 0;
         do {
           size_t part = len - off < seg ? len - off : seg;
@@ -264,7 +264,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     ztnc::CallFromLoop(env, onDatagrams_, Value(), {datagrams, m, list}, *async_);
   }
 
-  static Napi::Array AddressPair(Napi::Env env, const SockAddr& a) {
+  static Napi::Array AddressPair(Napi::Env env, const SockAddr &a) {
     char text[INET6_ADDRSTRLEN] = {0};
     int port;
     if (a.sa.sa_family == AF_INET) {
@@ -283,7 +283,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   struct Outgoing {
     SockAddr to;
     socklen_t toLen;
-    const uint8_t* data;
+    const uint8_t *data;
     size_t len;
   };
 
@@ -295,7 +295,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint16_t segment;
   };
 
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Value Send(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
       ThrowErrno(env, EBADF, "sendmmsg");
@@ -333,7 +333,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       o.toLen = lastLen;
       o.data = buf.Data();
       o.len = buf.Length();
-      if (!lastOk) o.toLen = 0;  // dropped below as EINVAL
+      if (!lastOk) o.toLen = 0; // dropped below as EINVAL
       out.push_back(o);
     }
     size_t consumed = SendAll(out);
@@ -342,7 +342,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // Sends the batch; returns how many datagrams were consumed (sent or dropped). Stops early
   // only when the kernel's send buffer is full, arming the writable callback.
-  size_t SendAll(const std::vector<Outgoing>& out) {
+  size_t SendAll(const std::vector<Outgoing> &out) {
     std::vector<Message> msgs;
     for (size_t i = 0; i < out.size();) {
       size_t j = i + 1;
@@ -354,7 +354,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           bytes += out[j].len;
           bool last = out[j].len < out[i].len;
           j++;
-          if (last) break;  // a shorter segment can only end a GSO message
+          if (last) break; // a shorter segment can only end a GSO message
         }
       }
       msgs.push_back(Message{i, j - i, uint16_t(j - i > 1 ? out[i].len : 0)});
@@ -364,7 +364,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     size_t m = 0;
     std::vector<iovec> iov(out.size());
     for (size_t k = 0; k < out.size(); k++) {
-      iov[k].iov_base = const_cast<uint8_t*>(out[k].data);
+      iov[k].iov_base = const_cast<uint8_t *>(out[k].data);
       iov[k].iov_len = out[k].len;
     }
     while (m < msgs.size()) {
@@ -373,12 +373,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       alignas(cmsghdr) char control[64][CMSG_SPACE(sizeof(uint16_t))];
       size_t built = 0;
       for (; built < batch; built++) {
-        const Message& g = msgs[m + built];
-        const Outgoing& first = out[g.first];
-        if (first.toLen == 0) break;  // an unparsable destination goes alone, below
-        msghdr& h = hdrs[built].msg_hdr;
+        const Message &g = msgs[m + built];
+        const Outgoing &first = out[g.first];
+        if (first.toLen == 0) break; // an unparsable destination goes alone, below
+        msghdr &h = hdrs[built].msg_hdr;
         memset(&h, 0, sizeof(h));
-        h.msg_name = const_cast<sockaddr*>(&first.to.sa);
+        h.msg_name = const_cast<sockaddr *>(&first.to.sa);
         h.msg_namelen = first.toLen;
         h.msg_iov = &iov[g.first];
         h.msg_iovlen = g.count;
@@ -386,7 +386,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           memset(control[built], 0, sizeof(control[built]));
           h.msg_control = control[built];
           h.msg_controllen = sizeof(control[built]);
-          cmsghdr* c = CMSG_FIRSTHDR(&h);
+          cmsghdr *c = CMSG_FIRSTHDR(&h);
           c->cmsg_level = IPPROTO_UDP;
           c->cmsg_type = UDP_SEGMENT;
           c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
@@ -394,7 +394,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         }
       }
       if (built == 0) {
-        const Message& g = msgs[m];
+        const Message &g = msgs[m];
         sendErrors_ += g.count;
         lastSendErrno_ = EINVAL;
         consumed += g.count;
@@ -409,7 +409,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           if (!wantWritable_) Arm(Env(), true);
           return consumed;
         }
-        const Message& g = msgs[m];
+        const Message &g = msgs[m];
         if (g.count > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE || err == EOPNOTSUPP)) {
           // The path cannot take this GSO message (device MTU, no offload): send its datagrams
           // one by one; where offload itself is missing, stop using it on this socket.
@@ -429,7 +429,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         continue;
       }
       for (int k = 0; k < r; k++) {
-        const Message& g = msgs[m + size_t(k)];
+        const Message &g = msgs[m + size_t(k)];
         consumed += g.count;
         datagramsOut_ += g.count;
         if (g.count > 1) gsoMessages_++;
@@ -440,7 +440,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return consumed;
   }
 
-  Napi::Value Address(const Napi::CallbackInfo& info) {
+  Napi::Value Address(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
       ThrowErrno(env, EBADF, "getsockname");
@@ -455,12 +455,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return AddressPair(env, a);
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Value Close(const Napi::CallbackInfo &info) {
     Shutdown();
     return info.Env().Undefined();
   }
 
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("datagramsIn", Napi::Number::New(env, double(datagramsIn_)));
@@ -483,18 +483,18 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int family_ = 4;
   bool gro_ = false;
   bool gso_ = true;
-  uv_poll_t* poll_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
   bool polling_ = false;
   bool wantWritable_ = false;
   Napi::FunctionReference onDatagrams_;
   Napi::FunctionReference onWritable_;
   std::unique_ptr<Napi::AsyncContext> async_;
   std::vector<uint8_t> slots_;
-  uint64_t datagramsIn_ = 0, bytesIn_ = 0, datagramsOut_ = 0, bytesOut_ = 0, gsoMessages_ = 0,
-           gsoFallbacks_ = 0, sendErrors_ = 0, readErrors_ = 0, truncated_ = 0;
+  uint64_t datagramsIn_ = 0, bytesIn_ = 0, datagramsOut_ = 0, bytesOut_ = 0, gsoMessages_ = 0, gsoFallbacks_ = 0,
+           sendErrors_ = 0, readErrors_ = 0, truncated_ = 0;
   int lastSendErrno_ = 0, lastReadErrno_ = 0;
 };
 
-}  // namespace
+} // namespace
 
 void RegisterUdp(Napi::Env env, Napi::Object exports) { exports.Set("UdpSocket", UdpSocket::Define(env)); }

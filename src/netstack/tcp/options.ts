@@ -157,8 +157,6 @@ export class TcpOptions {
 
   private updateSendOpts(): void {
     this.sendOpts =
-      this.tos === 0 && this.ttl === 0
-        ? PLAIN_SEND
-        : { dontFragment: true, tos: this.tos, ...(this.ttl !== 0 ? { ttl: this.ttl } : {}) };
+      this.tos === 0 && this.ttl === 0 ? PLAIN_SEND : { dontFragment: true, tos: this.tos, ...(this.ttl !== 0 ? { ttl: this.ttl } : {}) };
   }
 }

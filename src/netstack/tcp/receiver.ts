@@ -77,7 +77,7 @@ export abstract class TcpReceiver extends TcpAckProcessor {
     if (segLen === 0) ok = wnd === 0 ? d === 0 : d >= 0 && d < wnd;
     else if (wnd === 0) {
       ok = false;
-      if (d === 0 && (f & TCP_ACK)) zeroWindowAck = true;
+      if (d === 0 && f & TCP_ACK) zeroWindowAck = true;
     } else {
       const de = d + segLen - 1;
       ok = (d >= 0 && d < wnd) || (de >= 0 && de < wnd) || (d < 0 && de >= wnd);
@@ -299,5 +299,4 @@ export abstract class TcpReceiver extends TcpAckProcessor {
     }
     this.fail(s === 'SYN_RECEIVED' ? Errno.ECONNREFUSED : Errno.ECONNRESET);
   }
-
 }

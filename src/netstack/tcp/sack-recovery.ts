@@ -77,4 +77,3 @@ export class SackRecovery extends LossRecovery {
     return this.dupAcks >= thresh ? LossRecovery.nextSegmentEdge(sndUna, sndNxt, mss) : sndUna;
   }
 }
-

@@ -7,7 +7,17 @@
 import { Errno } from '../errno.js';
 import { TcpLossState } from '../socket-api.js';
 import { HEADROOM, IPPROTO_TCP } from '../transport.js';
-import { emitTcpHeader, setTcpChecksum, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN, tcpOptionsLength } from '../wire/tcp.js';
+import {
+  emitTcpHeader,
+  setTcpChecksum,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_HEADER_LEN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  tcpOptionsLength,
+} from '../wire/tcp.js';
 import { CORK_MS, DELACK_MS, DEFAULT_MSS, OOW_ACK_INTERVAL_MS } from './constants.js';
 import { TcpControlBlock } from './control-block.js';
 import { allocSegment } from './segment-buffer.js';
@@ -307,7 +317,7 @@ export abstract class TcpSender extends TcpControlBlock {
     if (cur < 0) cur = 0;
     // receiver SWS avoidance: only open the window by a useful amount
     let want = cur;
-    if (free > cur && (free - cur >= Math.min(this.opts.rcvBufSize / 2, this.mss) || cur === 0 && free >= this.mss)) want = free;
+    if (free > cur && (free - cur >= Math.min(this.opts.rcvBufSize / 2, this.mss) || (cur === 0 && free >= this.mss))) want = free;
     else if (free > cur && free === this.opts.rcvBufSize) want = free;
     // shift is at most 14, so the unit is an exact small integer (and no Math.pow per segment)
     const unit = 1 << shift;
@@ -332,7 +342,17 @@ export abstract class TcpSender extends TcpControlBlock {
     const buf = allocSegment(HEADROOM + hl);
     const wnd = Math.min(65535, this.opts.rcvBufSize);
     if (withAck) this.rcvAdvRight = seqAdd(this.rcvNxt, wnd);
-    emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, this.iss, withAck ? this.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, wnd, o);
+    emitTcpHeader(
+      buf,
+      HEADROOM,
+      this.localPort,
+      this.remotePort,
+      this.iss,
+      withAck ? this.rcvNxt : 0,
+      withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+      wnd,
+      o,
+    );
     if (this.sndNxt === this.iss) this.sndNxt = seqAdd(this.iss, 1);
     if (this.rttTime < 0 && this.retries === 0) this.rttTime = this.port.scheduler.now();
     this.port.counters.inc(withAck ? 'tx_synack' : 'tx_syn');

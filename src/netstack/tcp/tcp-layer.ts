@@ -275,7 +275,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     const want = exact > 0 ? addr : 0;
     const n = exact > 0 ? exact : wild;
     if (n === 0) return null;
-    let pick = n === 1 ? 0 : (((peerAddr ^ (peerPort * 2654435761)) >>> 0) % n);
+    let pick = n === 1 ? 0 : ((peerAddr ^ (peerPort * 2654435761)) >>> 0) % n;
     for (const l of ls) {
       if (l.localAddr !== want) continue;
       if (pick-- === 0) return l;

@@ -139,7 +139,16 @@ export function emitIpv4Header(
   buf[off + 19] = dst & 0xff;
   // checksum from the fields, without re-reading the buffer
   let s =
-    0x4500 + tos + totalLen + (id & 0xffff) + flagsFrag + ((ttl << 8) | protocol) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
+    0x4500 +
+    tos +
+    totalLen +
+    (id & 0xffff) +
+    flagsFrag +
+    ((ttl << 8) | protocol) +
+    (src >>> 16) +
+    (src & 0xffff) +
+    (dst >>> 16) +
+    (dst & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   const c = ~s & 0xffff;

@@ -66,7 +66,9 @@ export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, 
   buf[off + 5] = len & 0xff;
   buf[off + 6] = 0;
   buf[off + 7] = 0;
-  let c = finish(sum16(buf, off, off + UDP_HEADER_LEN) + fastSum16(buf, off + UDP_HEADER_LEN, end) + pseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len));
+  let c = finish(
+    sum16(buf, off, off + UDP_HEADER_LEN) + fastSum16(buf, off + UDP_HEADER_LEN, end) + pseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len),
+  );
   // a computed zero is sent as all ones (zero means "no checksum")
   if (c === 0) c = 0xffff;
   buf[off + 6] = c >>> 8;

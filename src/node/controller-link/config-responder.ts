@@ -123,7 +123,13 @@ export class ConfigResponder {
     const nwid = req.value.networkId;
     if (controllerOf(nwid) !== this.node.address) return void c.inc('ctl_drop_not_our_network');
     if (!this.requestLimit.allow(`${peer.hex}/${formatNetworkId(nwid)}`)) return void c.inc('ctl_drop_rate_limited');
-    this.handle({ peer, identity: peer.identity, address: peer.address }, nwid, req.value.metadata, from ? endpointKey(from) : undefined, wireId);
+    this.handle(
+      { peer, identity: peer.identity, address: peer.address },
+      nwid,
+      req.value.metadata,
+      from ? endpointKey(from) : undefined,
+      wireId,
+    );
   }
 
   /**
@@ -215,7 +221,11 @@ export class ConfigResponder {
       // request of theirs, ours while that request is still expected (else the revocation tells them)
       if (refusalInRe === null) return;
       const code = result.error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND;
-      this.node.sendPacket(peer, Verb.ERROR, emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(refusalInRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })));
+      this.node.sendPacket(
+        peer,
+        Verb.ERROR,
+        emitError(Verb.NETWORK_CONFIG_REQUEST, idBytes(refusalInRe), code, emitNetworkErrorBody({ networkId: nwid, dictionary: null })),
+      );
       return;
     }
     const cfg = networkConfigFromController(result.config);

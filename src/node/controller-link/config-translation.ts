@@ -188,7 +188,10 @@ export function networkConfigFromController(c: ControllerNetworkConfig): Parsed<
   out.revision = BigInt(c.revision);
   out.name = c.name;
   out.type = c.private ? NetworkType.PRIVATE : NetworkType.PUBLIC;
-  out.flags = (c.enableBroadcast ? NetworkConfigFlag.ENABLE_BROADCAST : 0n) | (c.ndpEmulation ? NetworkConfigFlag.ENABLE_IPV6_NDP_EMULATION : 0n) | (c.allowPassiveBridging ? 0x01n : 0n);
+  out.flags =
+    (c.enableBroadcast ? NetworkConfigFlag.ENABLE_BROADCAST : 0n) |
+    (c.ndpEmulation ? NetworkConfigFlag.ENABLE_IPV6_NDP_EMULATION : 0n) |
+    (c.allowPassiveBridging ? 0x01n : 0n);
   out.mtu = c.mtu;
   out.multicastLimit = c.multicastLimit;
   out.specialists = [...c.specialists];

@@ -132,7 +132,10 @@ export function createCom(timestamp: bigint, timestampMaxDelta: bigint, networkI
 }
 
 /** Signs with the controller's keys; returns a new COM. */
-export function signCom(com: CertificateOfMembership, signer: { address: bigint; publicKey: Uint8Array; privateKey: Uint8Array }): CertificateOfMembership {
+export function signCom(
+  com: CertificateOfMembership,
+  signer: { address: bigint; publicKey: Uint8Array; privateKey: Uint8Array },
+): CertificateOfMembership {
   const signature = sign(signer.privateKey, signer.publicKey, comSignedMessage(com));
   return { qualifiers: com.qualifiers.map((q) => ({ ...q })), signedBy: signer.address, signature };
 }

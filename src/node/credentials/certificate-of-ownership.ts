@@ -95,7 +95,9 @@ function writeBody(w: Writer, c: CertificateOfOwnership): void {
 
 export function writeCoo(w: Writer, c: CertificateOfOwnership): void {
   writeBody(w, c);
-  w.u8(1).u16(SIGNATURE_LENGTH).bytes(c.signature ?? Buffer.alloc(SIGNATURE_LENGTH));
+  w.u8(1)
+    .u16(SIGNATURE_LENGTH)
+    .bytes(c.signature ?? Buffer.alloc(SIGNATURE_LENGTH));
   w.u16(0);
 }
 
@@ -113,7 +115,10 @@ export function cooSignedMessage(c: CertificateOfOwnership): Buffer {
   return Buffer.from(w.finish());
 }
 
-export function signCoo(c: CertificateOfOwnership, signer: { address: bigint; publicKey: Uint8Array; privateKey: Uint8Array }): CertificateOfOwnership {
+export function signCoo(
+  c: CertificateOfOwnership,
+  signer: { address: bigint; publicKey: Uint8Array; privateKey: Uint8Array },
+): CertificateOfOwnership {
   const unsigned = { ...c, signedBy: signer.address };
   return { ...unsigned, signature: sign(signer.privateKey, signer.publicKey, cooSignedMessage(unsigned)) };
 }

@@ -89,7 +89,9 @@ function writeBody(w: Writer, v: Revocation): void {
 
 export function writeRevocation(w: Writer, v: Revocation): void {
   writeBody(w, v);
-  w.u8(1).u16(SIGNATURE_LENGTH).bytes(v.signature ?? Buffer.alloc(SIGNATURE_LENGTH));
+  w.u8(1)
+    .u16(SIGNATURE_LENGTH)
+    .bytes(v.signature ?? Buffer.alloc(SIGNATURE_LENGTH));
   w.u16(0);
 }
 

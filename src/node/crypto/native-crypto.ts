@@ -25,11 +25,7 @@ export function nativeCrypto(): NativeCrypto | null {
   probed = true;
   try {
     const b = nativeBinding() as unknown as Partial<NativeCrypto>;
-    if (
-      typeof b.aesGmacSivCreate === 'function' &&
-      typeof b.aesGmacSivArmor === 'function' &&
-      typeof b.aesGmacSivDearmor === 'function'
-    ) {
+    if (typeof b.aesGmacSivCreate === 'function' && typeof b.aesGmacSivArmor === 'function' && typeof b.aesGmacSivDearmor === 'function') {
       native = b as NativeCrypto;
     }
   } catch {

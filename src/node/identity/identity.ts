@@ -17,12 +17,7 @@ import {
   PRIVATE_KEY_LENGTH,
   PUBLIC_KEY_LENGTH,
 } from '../crypto/c25519.js';
-import {
-  DIGEST_FIRST_BYTE_LIMIT,
-  memoryHardHash,
-  memoryHardHashSync,
-  memoryHardHashUncached,
-} from '../crypto/memory-hard-hash.js';
+import { DIGEST_FIRST_BYTE_LIMIT, memoryHardHash, memoryHardHashSync, memoryHardHashUncached } from '../crypto/memory-hard-hash.js';
 import { ADDRESS_LENGTH, formatAddress, readAddress, writeAddress } from '../wire/address.js';
 /** Binary form without a private key: address, type, public key, private-key length byte. */
 export const IDENTITY_PUBLIC_BINARY_LENGTH = ADDRESS_LENGTH + 1 + PUBLIC_KEY_LENGTH + 1;

@@ -33,7 +33,8 @@ export class ConfigChunkAssembly {
   add(chunk: ConfigChunk, now: number): ChunkResult {
     const { updateId, totalLength, offset, data } = chunk;
     if (totalLength <= 0 || totalLength > MAX_CONFIG_BYTES) return { kind: 'invalid', reason: 'config length out of range' };
-    if (offset < 0 || data.length === 0 || offset + data.length > totalLength) return { kind: 'invalid', reason: 'chunk outside the config' };
+    if (offset < 0 || data.length === 0 || offset + data.length > totalLength)
+      return { kind: 'invalid', reason: 'chunk outside the config' };
     for (const [id, f] of this.inFlight) if (now - f.started > this.ttlMs) this.inFlight.delete(id);
     let f = this.inFlight.get(updateId);
     if (!f) {

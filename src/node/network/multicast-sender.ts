@@ -71,10 +71,12 @@ export class MulticastSender {
       pending.lastGather = now;
       const context: NetworkRequestContext = { kind: 'gather', nwid, group };
       const payload = emitMulticastGather({ networkId: nwid, group, gatherLimit: limit, com: this.opts.com() });
-      for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_GATHER, payload, { expectReply: context });
+      for (const root of this.node.topology.rootPeers())
+        this.node.sendPacket(root, Verb.MULTICAST_GATHER, payload, { expectReply: context });
     }
     if (members.length === 0) {
-      if (pending.frames.length < MAX_PENDING_MULTICAST_FRAMES) pending.frames.push({ eth: { ...eth, payload: Buffer.from(eth.payload) }, at: now });
+      if (pending.frames.length < MAX_PENDING_MULTICAST_FRAMES)
+        pending.frames.push({ eth: { ...eth, payload: Buffer.from(eth.payload) }, at: now });
       else this.opts.counters.inc('drop_multicast_pending_full');
       return;
     }

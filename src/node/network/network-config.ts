@@ -267,8 +267,16 @@ export function networkConfigFromDictionary(d: Dictionary): Parsed<NetworkConfig
     if (expiry !== undefined) c.sso.authenticationExpiryTime = expiry;
   } else if (ssoVersion === 1n) {
     const text = (key: string): string | undefined => d.getString(key);
-    const v1: Partial<NetworkSso> = { issuerUrl: text('iurl'), centralEndpointUrl: text('ssoce'), nonce: text('sson'), state: text('ssos'), clientId: text('ssocid'), provider: text('ssop') };
-    for (const [k, v] of Object.entries(v1) as [keyof NetworkSso, string | undefined][]) if (v !== undefined) Object.assign(c.sso, { [k]: v });
+    const v1: Partial<NetworkSso> = {
+      issuerUrl: text('iurl'),
+      centralEndpointUrl: text('ssoce'),
+      nonce: text('sson'),
+      state: text('ssos'),
+      clientId: text('ssocid'),
+      provider: text('ssop'),
+    };
+    for (const [k, v] of Object.entries(v1) as [keyof NetworkSso, string | undefined][])
+      if (v !== undefined) Object.assign(c.sso, { [k]: v });
   }
   return ok(c);
 }
@@ -301,11 +309,23 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
     .add('t', BigInt(c.type))
     .add('n', c.name)
     .add('mtu', BigInt(c.mtu));
-  if (c.com) d.add('C', concat((w) => writeCom(w, c.com!)));
+  if (c.com)
+    d.add(
+      'C',
+      concat((w) => writeCom(w, c.com!)),
+    );
   if (c.capabilities.length > 0) d.add('CAP', Buffer.concat(c.capabilities));
   if (c.tags.length > 0) d.add('TAG', Buffer.concat(c.tags));
-  if (c.certificatesOfOwnership.length > 0) d.add('COO', concat((w) => c.certificatesOfOwnership.forEach((x) => writeCoo(w, x))));
-  if (c.specialists.length > 0) d.add('S', concat((w) => c.specialists.forEach((s) => w.u64(s))));
+  if (c.certificatesOfOwnership.length > 0)
+    d.add(
+      'COO',
+      concat((w) => c.certificatesOfOwnership.forEach((x) => writeCoo(w, x))),
+    );
+  if (c.specialists.length > 0)
+    d.add(
+      'S',
+      concat((w) => c.specialists.forEach((s) => w.u64(s))),
+    );
   if (c.routes.length > 0) {
     d.add(
       'RT',
@@ -318,7 +338,11 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
       }),
     );
   }
-  if (c.staticIps.length > 0) d.add('I', concat((w) => c.staticIps.forEach((ip) => writeInetAddress(w, ip))));
+  if (c.staticIps.length > 0)
+    d.add(
+      'I',
+      concat((w) => c.staticIps.forEach((ip) => writeInetAddress(w, ip))),
+    );
   if (c.rules.length > 0) d.add('R', encodeRules(c.rules));
   const dns = c.dns ?? { domain: '', servers: [] };
   d.add(

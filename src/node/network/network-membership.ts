@@ -5,7 +5,14 @@
  * revocations on to the members we know as stock's fast propagation does.
  */
 import type { Counters } from '../../netstack/index.js';
-import { comAgrees, comIssuedTo, comNetworkId, comTimestamp, verifyCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
+import {
+  comAgrees,
+  comIssuedTo,
+  comNetworkId,
+  comTimestamp,
+  verifyCom,
+  type CertificateOfMembership,
+} from '../credentials/certificate-of-membership.js';
 import { NetworkType, type NetworkConfig } from './network-config.js';
 import type { Node } from '../node.js';
 import type { Peer } from '../peer/peer.js';

@@ -70,7 +70,12 @@ export function decodeRules(bytes: Uint8Array): Parsed<Rule[]> {
     const want = VALUE_LENGTH.get(type);
     if (want === undefined) return fail(`unknown rule type ${type}`);
     if (want !== len) return fail(`rule type ${type} with a ${len}-byte value (expected ${want})`);
-    rules.push({ type, not: (t & RULE_FLAG_NOT) !== 0, or: (t & RULE_FLAG_OR) !== 0, value: Buffer.from(bytes.subarray(p + 2, p + 2 + len)) });
+    rules.push({
+      type,
+      not: (t & RULE_FLAG_NOT) !== 0,
+      or: (t & RULE_FLAG_OR) !== 0,
+      value: Buffer.from(bytes.subarray(p + 2, p + 2 + len)),
+    });
     p += 2 + len;
   }
   return ok(rules);
@@ -79,7 +84,10 @@ export function decodeRules(bytes: Uint8Array): Parsed<Rule[]> {
 export function encodeRules(rules: readonly Rule[]): Buffer {
   const parts: Buffer[] = [];
   for (const r of rules) {
-    parts.push(Buffer.from([(r.type & RULE_TYPE_MASK) | (r.not ? RULE_FLAG_NOT : 0) | (r.or ? RULE_FLAG_OR : 0), r.value.length]), Buffer.from(r.value));
+    parts.push(
+      Buffer.from([(r.type & RULE_TYPE_MASK) | (r.not ? RULE_FLAG_NOT : 0) | (r.or ? RULE_FLAG_OR : 0), r.value.length]),
+      Buffer.from(r.value),
+    );
   }
   return Buffer.concat(parts);
 }

@@ -293,7 +293,8 @@ export class Network {
     if (this.status !== 'OK') return;
     this.lastAnnounce = this.node.now();
     // a root that is a member answers gathers from its own table: our subscriptions belong there too
-    if (this.node.isRoot) for (const group of this.groups()) this.node.multicast.add(this.nwid, group, this.node.address, this.lastAnnounce);
+    if (this.node.isRoot)
+      for (const group of this.groups()) this.node.multicast.add(this.nwid, group, this.node.address, this.lastAnnounce);
     const payload = emitMulticastLike(this.groups().map((group) => ({ networkId: this.nwid, group })));
     for (const root of this.node.topology.rootPeers()) this.node.sendPacket(root, Verb.MULTICAST_LIKE, payload);
   }
@@ -336,7 +337,16 @@ export class Network {
       case Verb.FRAME: {
         const f = parseFrame(payload);
         if (!f.ok) return void this.drop('frame_malformed');
-        return this.deliver(peer, this.macInt, this.memberMac(peer), f.value.etherType, f.value.data, roomBefore(f.value.data, payload, headroom), wireId, verb);
+        return this.deliver(
+          peer,
+          this.macInt,
+          this.memberMac(peer),
+          f.value.etherType,
+          f.value.data,
+          roomBefore(f.value.data, payload, headroom),
+          wireId,
+          verb,
+        );
       }
       case Verb.EXT_FRAME: {
         const f = parseExtFrame(payload);
@@ -378,11 +388,22 @@ export class Network {
     }
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
-      const verdict = filterFrame(rules, { ztSource: peer.address, ztDest: this.node.address, macSource: src, macDest: dst, etherType, payload: data });
+      const verdict = filterFrame(rules, {
+        ztSource: peer.address,
+        ztDest: this.node.address,
+        macSource: src,
+        macDest: dst,
+        etherType,
+        payload: data,
+      });
       if (!verdict.accept) return void this.drop('frame_rules_in');
     }
     this.framesIn.n++;
-    this.stack.input(room >= ETH_HEADER_LEN ? frameAroundPayload(dst, src, etherType, data) : buildFrame(macToBytes(dst), macToBytes(src), etherType, data));
+    this.stack.input(
+      room >= ETH_HEADER_LEN
+        ? frameAroundPayload(dst, src, etherType, data)
+        : buildFrame(macToBytes(dst), macToBytes(src), etherType, data),
+    );
   }
 
   /** ERROR need-certificate (rate-limited): the peer answers with its certificate, if it has one we can take. */
@@ -451,7 +472,15 @@ export class Network {
       this.sendToMember(
         dest,
         Verb.EXT_FRAME,
-        emitExtFrame({ networkId: this.nwid, flags: 0, com: null, destMac: to.mac, sourceMac: macFromBytes(eth.src), etherType: eth.etherType, data: eth.payload }),
+        emitExtFrame({
+          networkId: this.nwid,
+          flags: 0,
+          com: null,
+          destMac: to.mac,
+          sourceMac: macFromBytes(eth.src),
+          etherType: eth.etherType,
+          data: eth.payload,
+        }),
       );
     }
     this.framesOut.n++;

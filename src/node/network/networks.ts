@@ -44,12 +44,17 @@ export class Networks implements VerbHandlers {
   ) {
     this.refreshMs = opts.refreshMs ?? Timing.networkRefresh;
     this.stackFactory =
-      opts.stackFactory ?? ((o) => createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name }));
+      opts.stackFactory ??
+      ((o) => createNetStack({ scheduler: node.scheduler, random: node.random, mac: o.mac, mtu: o.mtu, name: o.name }));
     this.controller = opts.controller
       ? new ConfigResponder(node, opts.controller, 3 * this.refreshMs + 60_000, {
           configChunks: (nwid, chunks) => this.later(() => this.localConfigChunks(nwid, chunks)),
           refused: (nwid, error) =>
-            this.later(() => this.nets.get(nwid)?.onConfigError(null, error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND)),
+            this.later(() =>
+              this.nets
+                .get(nwid)
+                ?.onConfigError(null, error === 'ACCESS_DENIED' ? ErrorCode.NETWORK_ACCESS_DENIED : ErrorCode.OBJ_NOT_FOUND),
+            ),
           // as stock's ncSendRevocation to itself: our own membership takes it as from the wire
           revocation: (nwid, rev) => this.later(() => this.nets.get(nwid)?.acceptRevocation(null, rev)),
         })

@@ -106,7 +106,7 @@ function ipv4InNet(addr: number, v: Uint8Array): boolean {
   const net = Number(readUint(v, 0, 4));
   const bits = v[4] ?? 32;
   const mask = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-  return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
+  return (addr & mask) >>> 0 === (net & mask) >>> 0;
 }
 
 /** Does one match rule hold for the frame? null = not a rule type we evaluate. */

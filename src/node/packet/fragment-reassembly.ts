@@ -5,14 +5,7 @@
  * is dropped. Every drop is counted; nothing throws.
  */
 import { type Clock, Counters } from '../../netstack/index.js';
-import {
-  FLAG_FRAGMENTED,
-  MAX_FRAGMENTS,
-  PACKET_IDX_DEST,
-  PACKET_MAX_LENGTH,
-  type FragmentView,
-  type PacketView,
-} from '../wire/packet.js';
+import { FLAG_FRAGMENTED, MAX_FRAGMENTS, PACKET_IDX_DEST, PACKET_MAX_LENGTH, type FragmentView, type PacketView } from '../wire/packet.js';
 
 export interface ReassemblyLimits {
   /** Partial packets held at once. */

@@ -90,7 +90,15 @@ function writeLength(out: Buffer, op: number, len: number): number {
   return op;
 }
 
-function emitSequence(out: Buffer, op: number, src: Uint8Array, litStart: number, litEnd: number, offset: number, matchLen: number): number {
+function emitSequence(
+  out: Buffer,
+  op: number,
+  src: Uint8Array,
+  litStart: number,
+  litEnd: number,
+  offset: number,
+  matchLen: number,
+): number {
   const litLen = litEnd - litStart;
   const tokenAt = op++;
   let token = (litLen >= 15 ? 15 : litLen) << 4;

@@ -19,7 +19,8 @@ export class ReplayWindow {
   private held = 0;
 
   constructor(private readonly capacity = 2048) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`replay window capacity must be a positive integer (got ${capacity})`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`replay window capacity must be a positive integer (got ${capacity})`);
     // at most half full, so probe runs stay short
     let bits = 1;
     while (1 << bits < capacity * 2) bits++;

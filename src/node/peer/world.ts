@@ -23,7 +23,8 @@ export const WORLD_MAX_STABLE_ENDPOINTS = 32;
 export const WORLD_SIGNATURE_LENGTH = 96;
 export const WORLD_KEY_LENGTH = 64;
 /** Stock's bound on a serialized world. */
-export const WORLD_MAX_SERIALIZED_LENGTH = (1024 + 32 * WORLD_MAX_STABLE_ENDPOINTS) * WORLD_MAX_ROOTS + WORLD_KEY_LENGTH + WORLD_SIGNATURE_LENGTH + 128;
+export const WORLD_MAX_SERIALIZED_LENGTH =
+  (1024 + 32 * WORLD_MAX_STABLE_ENDPOINTS) * WORLD_MAX_ROOTS + WORLD_KEY_LENGTH + WORLD_SIGNATURE_LENGTH + 128;
 
 export interface WorldRoot {
   address: bigint;
@@ -146,7 +147,8 @@ export function createPrivatePlanet(spec: PrivatePlanetSpec): Parsed<{ world: Wo
   if (spec.roots.length === 0 || spec.roots.length > WORLD_MAX_ROOTS) return fail(`a planet has 1 to ${WORLD_MAX_ROOTS} roots`);
   for (const r of spec.roots) {
     if (r.publicKey.length !== WORLD_KEY_LENGTH) return fail('root public key must be 64 bytes');
-    if (r.stableEndpoints.length === 0 || r.stableEndpoints.length > WORLD_MAX_STABLE_ENDPOINTS) return fail(`a root has 1 to ${WORLD_MAX_STABLE_ENDPOINTS} endpoints`);
+    if (r.stableEndpoints.length === 0 || r.stableEndpoints.length > WORLD_MAX_STABLE_ENDPOINTS)
+      return fail(`a root has 1 to ${WORLD_MAX_STABLE_ENDPOINTS} endpoints`);
   }
   const signingKey = spec.signingKey ?? generateKeyPair();
   const world = signWorld(

@@ -58,7 +58,19 @@ export function parseHello(payload: Buffer): Parsed<Hello> {
   }
   if (r.failed) return fail(`HELLO: ${r.failed}`);
   const trailerOffset = r.pos;
-  return ok({ protocolVersion, versionMajor, versionMinor, versionRevision, timestamp, identity, physicalDestination, planetWorldId, planetWorldTimestamp, trailerOffset, trailer: r.rest() });
+  return ok({
+    protocolVersion,
+    versionMajor,
+    versionMinor,
+    versionRevision,
+    timestamp,
+    identity,
+    physicalDestination,
+    planetWorldId,
+    planetWorldTimestamp,
+    trailerOffset,
+    trailer: r.rest(),
+  });
 }
 
 /** Decodes the (decrypted) trailer: the moons the sender has joined. */

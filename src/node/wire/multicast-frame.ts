@@ -79,7 +79,10 @@ export function parseOkMulticastFrame(body: Buffer): Parsed<OkMulticastFrame> {
 
 export function emitOkMulticastFrame(o: Omit<OkMulticastFrame, 'flags'>): Buffer {
   const w = new Writer(64);
-  w.u64(o.networkId).mac(o.group.mac).u32(o.group.adi).u8((o.com ? 0x01 : 0) | (o.gather ? 0x02 : 0));
+  w.u64(o.networkId)
+    .mac(o.group.mac)
+    .u32(o.group.adi)
+    .u8((o.com ? 0x01 : 0) | (o.gather ? 0x02 : 0));
   if (o.com) writeCom(w, o.com);
   if (o.gather) writeGatherResults(w, o.gather);
   return Buffer.from(w.finish());

@@ -25,5 +25,13 @@ export function parseNetworkConfigRequest(payload: Buffer): Parsed<NetworkConfig
 
 export function emitNetworkConfigRequest(q: NetworkConfigRequest): Buffer | null {
   if (q.metadata.length > 0xffff) return null;
-  return Buffer.from(new Writer(32 + q.metadata.length).u64(q.networkId).u16(q.metadata.length).bytes(q.metadata).u64(q.haveRevision).u64(q.haveTimestamp).finish());
+  return Buffer.from(
+    new Writer(32 + q.metadata.length)
+      .u64(q.networkId)
+      .u16(q.metadata.length)
+      .bytes(q.metadata)
+      .u64(q.haveRevision)
+      .u64(q.haveTimestamp)
+      .finish(),
+  );
 }

@@ -8,7 +8,14 @@ import { parseConfigPushAck, parseEcho, type ConfigPushAck } from './echo.js';
 import { parseExtFrame, parseFrame, parseOkExtFrame, type ExtFrame, type Frame } from './frame.js';
 import { parseHello, parseOkHello, type Hello, type OkHello } from './hello.js';
 import type { IdentityBytes } from './identity-bytes.js';
-import { parseMulticastFrame, parseMulticastFrameErrorBody, parseOkMulticastFrame, type MulticastFrame, type MulticastFrameErrorBody, type OkMulticastFrame } from './multicast-frame.js';
+import {
+  parseMulticastFrame,
+  parseMulticastFrameErrorBody,
+  parseOkMulticastFrame,
+  type MulticastFrame,
+  type MulticastFrameErrorBody,
+  type OkMulticastFrame,
+} from './multicast-frame.js';
 import { parseMulticastGather, parseOkMulticastGather, type MulticastGather, type OkMulticastGather } from './multicast-gather.js';
 import { parseMulticastLike, type MulticastLike } from './multicast-like.js';
 import { parseNetworkConfigChunk, type NetworkConfigChunk } from './network-config-chunk.js';
@@ -35,9 +42,7 @@ export type OkBody =
   | { verb: number; value: Buffer };
 
 export type ErrorBody =
-  | { kind: 'network'; value: NetworkErrorBody }
-  | { kind: 'multicast'; value: MulticastFrameErrorBody }
-  | { kind: 'raw'; value: Buffer };
+  { kind: 'network'; value: NetworkErrorBody } | { kind: 'multicast'; value: MulticastFrameErrorBody } | { kind: 'raw'; value: Buffer };
 
 export type DecodedPayload =
   | { verb: typeof Verb.NOP }
@@ -88,11 +93,17 @@ export function decodeOkBody(inReVerb: number, body: Buffer): Parsed<OkBody> {
 }
 
 export function decodeErrorBody(inReVerb: number, code: number, body: Buffer): Parsed<ErrorBody> {
-  if (code === ErrorCode.NEED_MEMBERSHIP_CERTIFICATE || code === ErrorCode.NETWORK_ACCESS_DENIED || code === ErrorCode.NETWORK_AUTHENTICATION_REQUIRED) {
-    if (inReVerb === Verb.MULTICAST_FRAME && body.length >= 18) return map(parseMulticastFrameErrorBody(body), (value) => ({ kind: 'multicast' as const, value }));
+  if (
+    code === ErrorCode.NEED_MEMBERSHIP_CERTIFICATE ||
+    code === ErrorCode.NETWORK_ACCESS_DENIED ||
+    code === ErrorCode.NETWORK_AUTHENTICATION_REQUIRED
+  ) {
+    if (inReVerb === Verb.MULTICAST_FRAME && body.length >= 18)
+      return map(parseMulticastFrameErrorBody(body), (value) => ({ kind: 'multicast' as const, value }));
     return map(parseNetworkErrorBody(body), (value) => ({ kind: 'network' as const, value }));
   }
-  if (code === ErrorCode.UNWANTED_MULTICAST) return map(parseMulticastFrameErrorBody(body), (value) => ({ kind: 'multicast' as const, value }));
+  if (code === ErrorCode.UNWANTED_MULTICAST)
+    return map(parseMulticastFrameErrorBody(body), (value) => ({ kind: 'multicast' as const, value }));
   return ok({ kind: 'raw', value: body });
 }
 

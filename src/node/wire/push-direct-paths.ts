@@ -42,7 +42,12 @@ export function emitPushDirectPaths(paths: readonly PushedPath[]): Buffer | null
   for (const p of paths) {
     const ip = p.endpoint.family === 4 ? ipv4Bytes(p.endpoint.ip) : ipv6Bytes(p.endpoint.ip);
     if (!ip) return null;
-    w.u8(p.flags).u16(0).u8(p.endpoint.family).u8(ip.length + 2).bytes(ip).u16(p.endpoint.port);
+    w.u8(p.flags)
+      .u16(0)
+      .u8(p.endpoint.family)
+      .u8(ip.length + 2)
+      .bytes(ip)
+      .u16(p.endpoint.port);
   }
   return Buffer.from(w.finish());
 }

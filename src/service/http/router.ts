@@ -29,7 +29,8 @@ interface Route {
   handler: ApiHandler;
 }
 
-export type RouteMatch = { kind: 'found'; handler: ApiHandler; params: string[] } | { kind: 'no-route' } | { kind: 'bad-method'; allowed: HttpMethod[] };
+export type RouteMatch =
+  { kind: 'found'; handler: ApiHandler; params: string[] } | { kind: 'no-route' } | { kind: 'bad-method'; allowed: HttpMethod[] };
 
 export class Router {
   private readonly routes: Route[] = [];

@@ -134,7 +134,9 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.opts.allowRemote && !this.opts.allowRemote(req.socket.remoteAddress)) {
       req.resume();
-      this.send(res, 401, { error: `management from ${req.socket.remoteAddress ?? 'an unknown address'} is not allowed (local.conf allowManagementFrom)` });
+      this.send(res, 401, {
+        error: `management from ${req.socket.remoteAddress ?? 'an unknown address'} is not allowed (local.conf allowManagementFrom)`,
+      });
       return;
     }
     if (!tokenMatches(presentedToken(req, url.searchParams), this.opts.authToken)) {
@@ -153,7 +155,8 @@ export class ApiServer {
     const route = this.opts.router.match(method, path);
     if (route.kind !== 'found') {
       req.resume();
-      if (route.kind === 'bad-method') this.send(res, 405, { error: `method ${method} not allowed here` }, { Allow: route.allowed.join(', ') });
+      if (route.kind === 'bad-method')
+        this.send(res, 405, { error: `method ${method} not allowed here` }, { Allow: route.allowed.join(', ') });
       else this.send(res, 404, { error: `no such path ${path}` });
       return;
     }
