@@ -39,6 +39,40 @@ class HttpError extends Error {
   }
 }
 
+/** How much of a refused (413) body is read and thrown away, at most, before the answer goes out. */
+const DISCARD_MAX_BYTES = 64 << 20;
+const DISCARD_MAX_MS = 5_000;
+
+/**
+ * Reads and throws away what is left of a refused body, within bounds, so that a client still
+ * uploading reads our 413 instead of a reset: closing with its bytes unread resets the connection.
+ */
+function discardBody(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (req.readableEnded) {
+      resolve();
+      return;
+    }
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      resolve();
+    };
+    const onData = (c: Buffer): void => {
+      seen += c.length;
+      if (seen > DISCARD_MAX_BYTES) done();
+    };
+    const timer = setTimeout(done, DISCARD_MAX_MS);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.resume();
+  });
+}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
@@ -165,6 +199,7 @@ export class ApiServer {
       body = parseJsonBody(await readBody(req, this.maxBody));
     } catch (e) {
       if (e instanceof HttpError) {
+        if (e.status === 413) await discardBody(req);
         this.send(res, e.status, { error: e.message }, e.status === 413 ? { Connection: 'close' } : {});
         return;
       }
