@@ -26,21 +26,9 @@ export function programPath(name: ProgramName): Promise<string> {
   if (!p) {
     p = (async () => {
       mkdirSync(OUT_DIR, { recursive: true });
-      const out = join(OUT_DIR, `${name}.mjs`);
-      // Parallel test files bundle at once: each writes its own file, then renames over.
-      const tmp = `${out}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
-      await build({
-        entryPoints: [join(ROOT, 'src', 'cli', `${name}.ts`)],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        packages: 'external',
-        outfile: tmp,
-        logLevel: 'warning',
-      });
-      renameSync(tmp, out);
+      const out = await bundle(name, OUT_DIR);
       // ztnc-service starts the program beside it as its fd keeper
-      if (name === 'ztnc-service') await bundleBeside(out, 'ztnc-fdkeeper');
+      if (name === 'ztnc-service') await bundle('ztnc-fdkeeper', dirname(out));
       return out;
     })();
     bundled.set(name, p);
@@ -48,8 +36,9 @@ export function programPath(name: ProgramName): Promise<string> {
   return p;
 }
 
-async function bundleBeside(program: string, name: string): Promise<void> {
-  const out = join(dirname(program), `${name}.mjs`);
+/** Bundles src/cli/<name>.ts to <dir>/<name>.mjs; parallel test files each write their own file, then rename over. */
+async function bundle(name: string, dir: string): Promise<string> {
+  const out = join(dir, `${name}.mjs`);
   const tmp = `${out}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
   await build({
     entryPoints: [join(ROOT, 'src', 'cli', `${name}.ts`)],
@@ -61,6 +50,7 @@ async function bundleBeside(program: string, name: string): Promise<void> {
     logLevel: 'warning',
   });
   renameSync(tmp, out);
+  return out;
 }
 
 /**
