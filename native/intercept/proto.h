@@ -25,7 +25,7 @@
 #define ZT_MAX_RESP_PAYLOAD (ZT_MAX_FRAME - ZT_RESP_HEADER) /* 500 */
 
 enum zt_op {
-  ZT_OP_SOCKET = 1,      /* payload: u32 type flags. resp payload: u64 ino; fd attached */
+  ZT_OP_SOCKET = 1,      /* payload: u32 type flags[, i32 protocol]. resp payload: u64 ino; fd attached */
   ZT_OP_BIND = 2,        /* payload: u32 addr (host order), u16 port */
   ZT_OP_LISTEN = 3,      /* payload: i32 backlog */
   ZT_OP_CONNECT = 4,     /* payload: u32 addr, u16 port[, u32 filler]. flag WAIT: reply when resolved */
@@ -35,11 +35,22 @@ enum zt_op {
   ZT_OP_SETSOCKOPT = 8,  /* payload: i32 level, i32 name, u32 len, bytes */
   ZT_OP_SHUTDOWN = 9,    /* payload: i32 how */
   ZT_OP_WHOIS = 10,      /* resp result: ZT_KIND_* if the inode is a socket of this daemon, else -EBADF */
+  /*
+   * Names (ino 0). RESOLVE payload: u8 family (AF_INET, AF_INET6 or AF_UNSPEC), the name (no NUL).
+   * result: number of addresses; -ENOENT no such name, -ENODATA the name has no address of that
+   * family, -EAGAIN no answer now. resp payload: u8 n, canonical name (n bytes), then per address
+   * u8 family and 16 bytes (an IPv4 address in the first 4), network order.
+   */
+  ZT_OP_RESOLVE = 11,
+  ZT_OP_REVERSE =
+      12, /* payload: u8 family, 4 or 16 address bytes. result: name length or -ENOENT/-EAGAIN; payload: name */
+  ZT_OP_DNS_QUERY = 13, /* payload: one DNS query message. result: answer length or -errno; payload: the answer */
 };
 
 /* Request flags. */
 #define ZT_F_WAIT 0x1   /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
 #define ZT_F_FILLED 0x2 /* CONNECT: the announced filler is written; u32 filler = bytes written */
+#define ZT_F_UNSPEC 0x4 /* CONNECT of a datagram socket to AF_UNSPEC: dissolve the association */
 
 /* Response flags. */
 #define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR), CONNECT: a connect attempt is still in progress */
@@ -58,7 +69,37 @@ enum zt_op {
  */
 #define ZT_CONNECT_FILLER_MAX (1u << 20)
 
-enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2 };
+enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2, ZT_KIND_UDP = 3, ZT_KIND_PING = 4, ZT_KIND_RAW_ICMP = 5 };
+
+/*
+ * Datagram sockets (UDP, ICMP "ping", raw ICMP): the app's end is an AF_UNIX SOCK_SEQPACKET
+ * socketpair and each message either way is one datagram: a ZT_DGRAM_HEADER-byte record header,
+ * then the payload (UDP: the data; ping: the ICMP message; raw: app → daemon the ICMP message,
+ * daemon → app the IP header and ICMP message, as Linux delivers them). No RPC per datagram.
+ *
+ *   u8 type | u8 flags | u16 port | u32 addr | u32 local | u8 tos | u8 ttl | u16 err
+ *
+ * little-endian, addresses in host order. App → daemon (ZT_DG_DATA): addr:port is the destination
+ * when ZT_DGF_TO (sendto), else the connected peer; tos/ttl/local apply when their flag is set
+ * (IP_TOS, IP_TTL, IP_PKTINFO control messages of sendmsg). Daemon → app, ZT_DG_DATA: addr:port is
+ * the source, local the address it was sent to, tos and ttl as received; ZT_DGF_PKTINFO/RECVTOS/
+ * RECVTTL say which control messages the app asked for (setsockopt), to be added by recvmsg.
+ * Daemon → app, ZT_DG_ERROR: an ICMP error for this socket; err = errno, addr = the ICMP sender,
+ * port = ICMP type << 8 | code, local = ee_info (e.g. the next-hop MTU), payload = the start of
+ * the datagram that caused it; ZT_DGF_RECVERR when the app set IP_RECVERR (MSG_ERRQUEUE).
+ * The daemon's end's send buffer is the socket's SO_RCVBUF: a datagram that does not fit is a
+ * counted drop, as on the kernel's receive queue.
+ */
+#define ZT_DGRAM_HEADER 16
+enum zt_dgram_type { ZT_DG_DATA = 1, ZT_DG_ERROR = 2 };
+#define ZT_DGF_TO 0x01      /* app → daemon: addr:port is the destination */
+#define ZT_DGF_TOS 0x02     /* app → daemon: tos is this datagram's TOS */
+#define ZT_DGF_TTL 0x04     /* app → daemon: ttl is this datagram's TTL */
+#define ZT_DGF_SRC 0x08     /* app → daemon: local is the source address asked for */
+#define ZT_DGF_PKTINFO 0x10 /* daemon → app: add IP_PKTINFO */
+#define ZT_DGF_RECVTOS 0x20 /* daemon → app: add IP_TOS */
+#define ZT_DGF_RECVTTL 0x40 /* daemon → app: add IP_TTL */
+#define ZT_DGF_RECVERR 0x80 /* daemon → app (ZT_DG_ERROR): IP_RECVERR is set */
 
 /* The record sent over a listening socket with each accepted connection's fd. */
 #define ZT_ACCEPT_RECORD 8

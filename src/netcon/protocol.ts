@@ -29,6 +29,12 @@ export const Op = {
   SETSOCKOPT: 8,
   SHUTDOWN: 9,
   WHOIS: 10,
+  /** Names (ino 0): family and name → addresses; see proto.h. */
+  RESOLVE: 11,
+  /** Address → name. */
+  REVERSE: 12,
+  /** One DNS query message → the answer message (the res_* family). */
+  DNS_QUERY: 13,
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -42,6 +48,8 @@ export function opName(op: number): OpName | undefined {
 export const FLAG_WAIT = 0x1;
 /** Request flag on CONNECT: the announced filler is written (its payload's count = bytes written). */
 export const FLAG_FILLED = 0x2;
+/** Request flag on CONNECT of a datagram socket: AF_UNSPEC, dissolve the association. */
+export const FLAG_UNSPEC = 0x4;
 /** Response flag on GETSOCKOPT(SO_ERROR) and CONNECT (EALREADY): a connect attempt is still in progress. */
 export const RFLAG_PENDING = 0x1;
 
@@ -55,7 +63,26 @@ export const CONNECT_FILLER_MAX = 1 << 20;
 export const RFLAG_FILLER = 0x2;
 
 /** WHOIS results. */
-export const Kind = { TCP: 1, LISTENER: 2 } as const;
+export const Kind = { TCP: 1, LISTENER: 2, UDP: 3, PING: 4, RAW_ICMP: 5 } as const;
+
+/**
+ * Datagram sockets (UDP, ping, raw ICMP): the app's end is a SOCK_SEQPACKET socketpair and every
+ * message either way is one datagram after a DGRAM_HEADER-byte record header (proto.h has the
+ * layout: u8 type | u8 flags | u16 port | u32 addr | u32 local | u8 tos | u8 ttl | u16 err).
+ */
+export const DGRAM_HEADER = 16;
+export const DgramType = { DATA: 1, ERROR: 2 } as const;
+/** Record flags (proto.h ZT_DGF_*). */
+export const DGF = {
+  TO: 0x01,
+  TOS: 0x02,
+  TTL: 0x04,
+  SRC: 0x08,
+  PKTINFO: 0x10,
+  RECVTOS: 0x20,
+  RECVTTL: 0x40,
+  RECVERR: 0x80,
+} as const;
 
 export const ACCEPT_RECORD_SIZE = 8;
 export const ACCEPT_MAGIC = 0x41;
