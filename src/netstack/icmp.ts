@@ -97,7 +97,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
         this.echoReply(m.id, m.seq, info.ttl);
         break;
       default:
-        if (isIcmpError(m.type)) this.errorReceived(m, payload);
+        if (isIcmpError(m.type)) this.errorReceived(m, payload, info.src);
         else c.inc('rx_unhandled_type');
     }
     return true;
@@ -128,7 +128,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   }
 
   /** An error quoting one of our datagrams: hand it to the transport that sent it. */
-  private errorReceived(m: IcmpMessage, payload: Buffer): void {
+  private errorReceived(m: IcmpMessage, payload: Buffer, offender: Ipv4Addr): void {
     const c = this.counters;
     if (m.type === ICMP_SOURCE_QUENCH) {
       c.inc('rx_source_quench_ignored'); // deprecated, RFC 6633
@@ -164,7 +164,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
       c.inc('rx_error_no_transport');
       return;
     }
-    t.receiveIcmpError(m.type, m.code, q.src, q.dst, quoted, mtu);
+    t.receiveIcmpError(m.type, m.code, q.src, q.dst, quoted, mtu, offender);
   }
 
   /** An error about one of our own ICMP messages (a ping). */
