@@ -312,6 +312,7 @@ export class Ipv4Layer implements IpSender {
     info.tos = h.tos;
     info.broadcast = broadcast;
     info.loopback = fromLoopback;
+    info.packet = p;
     const payload = p.subarray(h.headerLen, h.totalLen);
     let taken: boolean;
     this.delivering++;

@@ -93,8 +93,6 @@ export class Stack implements NetStack {
       random,
       counters: this.c.ipv4,
     });
-    this.icmp = new IcmpLayer({ ip: this.ipv4, scheduler, random, counters: this.c.icmp });
-    this.ipv4.errors = this.icmp;
     this.groups = new MulticastGroups(this.c.ipv4);
     const iface = this.iface;
     const ifaceQuestions = {
@@ -103,6 +101,14 @@ export class Stack implements NetStack {
       primaryAddress: () => iface.primary(),
       linkMaxPayload: () => iface.mtu - IPV4_HEADER_LEN,
     };
+    this.icmp = new IcmpLayer({
+      ip: this.ipv4,
+      scheduler,
+      random,
+      counters: this.c.icmp,
+      socketPort: { ...ifaceQuestions, groups: this.groups },
+    });
+    this.ipv4.errors = this.icmp;
     this.udp = new UdpLayer({ ip: this.ipv4, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
     this.tcp = new TcpLayer({ ip: this.ipv4, scheduler, random, counters: this.c.tcp });
     this.ipv4.register(this.icmp);
@@ -192,8 +198,7 @@ export class Stack implements NetStack {
   }
 
   icmpSocket(kind: 'ping' | 'raw'): UdpSocket {
-    void kind;
-    throw new Error('ICMP sockets: not implemented yet');
+    return this.icmp.socket(kind === 'raw' ? 'raw' : 'ping');
   }
 
   multicastGroups(): Ipv4Addr[] {

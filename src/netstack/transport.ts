@@ -58,6 +58,8 @@ export interface IpReceiveInfo {
    * Linux's lo) its transport checksum is neither computed nor checked.
    */
   loopback?: boolean;
+  /** The whole IP packet (header first) the payload is part of, for raw sockets. */
+  packet?: Buffer;
 }
 
 /** What a transport offers the IPv4 layer. */
