@@ -74,7 +74,7 @@ export abstract class DatagramSocketBase {
   private queuedBytes = 0;
   private error = 0;
   /** The IP options of the datagram being sent (prepareSend fills them; the IP layer does not keep them). */
-  readonly ipOpts: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false, ignorePathMtu: false };
+  readonly ipOpts: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false, ignorePathMtu: false, multicastLoop: true };
 
   constructor(protected readonly port: DatagramPort) {}
 
@@ -250,6 +250,7 @@ export abstract class DatagramSocketBase {
       if (!Number.isInteger(opts.tos) || opts.tos < 0 || opts.tos > 255) return -Errno.EINVAL;
       o.tos = opts.tos;
     } else o.tos = this.tos;
+    o.multicastLoop = this.multicastLoop;
     switch (this.pmtuDisc) {
       case PmtuDisc.DONT:
         o.dontFragment = false;
