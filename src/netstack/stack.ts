@@ -207,8 +207,8 @@ export class Stack implements NetStack {
     return this.groups.list();
   }
 
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): void {
-    this.groups.onChanged(listener);
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+    return this.groups.onChanged(listener);
   }
 
   ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void {
