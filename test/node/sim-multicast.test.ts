@@ -4,8 +4,10 @@
  * for 01:00:5e + the low 23 bits, ADI 0, as stock subscribes a TAP's IPv4 groups), a datagram one
  * member's stack sends to the group goes out as MULTICAST_FRAME through the multicast path (gather
  * at the root) and reaches the joined sockets of the other members, and leaving unsubscribes.
+ * Broadcasts reach every socket bound to the port on the other members.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Errno } from '../../src/netstack/errno.js';
 import type { UdpSocket } from '../../src/netstack/socket-api.js';
 import { groupKey, ipv4MulticastGroup } from '../../src/node/network/multicast.js';
 import { NetSim, NWID, type NetSimNode } from './sim-harness.js';
@@ -70,6 +72,24 @@ describe('IPv4 multicast over the network', () => {
     // a second datagram goes to the members A now knows, at once
     tx.sendTo(Buffer.from('again'), { addr: GROUP, port: PORT });
     expect(await s.until(() => atB.got.length === 2, 5_000)).toBe(true);
+  });
+
+  it('a broadcast from one member reaches every socket bound to the port on the others', async () => {
+    sim = new NetSim();
+    const s = sim;
+    const { a, b, d } = await joinedMembers(s);
+    const atB = listen(b);
+    const atD = listen(d);
+    const ipA = s.ip('A')!;
+    const subnetBroadcast = (ipA | 0xff) >>> 0; // the network's /24
+    const tx = a.nets.get(NWID)!.stack!.udpSocket();
+    expect(tx.sendTo(Buffer.from('x'), { addr: subnetBroadcast, port: PORT })).toBe(-Errno.EACCES);
+    tx.setOption('BROADCAST', 1);
+    expect(tx.sendTo(Buffer.from('directed'), { addr: subnetBroadcast, port: PORT })).toBe(8);
+    expect(tx.sendTo(Buffer.from('limited'), { addr: 0xffffffff, port: PORT })).toBe(7);
+    expect(await s.until(() => atB.got.length === 2 && atD.got.length === 2, 5_000)).toBe(true);
+    expect(atB.got).toEqual(['directed', 'limited']);
+    expect(atD.got).toEqual(['directed', 'limited']);
   });
 
   it('leaving the group unsubscribes: later frames to it are refused by the member', async () => {
