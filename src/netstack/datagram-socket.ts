@@ -40,6 +40,12 @@ export const UDP_DEFAULT_SNDBUF = 212_992;
 /** Accounting overhead per queued datagram, so floods of empty datagrams are bounded too. */
 const DATAGRAM_OVERHEAD = 256;
 const MAX_BUF = 16 << 20;
+/**
+ * The most of an offending datagram an IcmpErrorReport carries: what an ICMP error may quote
+ * (576 − 20 − 8, RFC 1812 §4.3.2.3), also for the errors the stack raises itself (ARP failure).
+ */
+export const ERROR_QUOTE_MAX = 548;
+
 /** Multicast TTL when the socket sets none (RFC 1112: 1, this network only). */
 export const DEFAULT_MULTICAST_TTL = 1;
 

@@ -13,6 +13,7 @@ import { PmtuDisc, type UdpSocket } from './socket-api.js';
 import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type TransportProtocol } from './transport.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
 import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
+import { ERROR_QUOTE_MAX } from './datagram-socket.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno } from './wire/icmp.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
@@ -237,7 +238,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       code,
       info: fragNeeded ? (nextHopMtu ?? 0) : 0,
       dst: { addr: dst, port: dport },
-      payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN)),
+      payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN, ERROR_QUOTE_MAX)),
     });
   }
 
