@@ -353,7 +353,7 @@ export class DatagramSocket {
           flags,
           port: d.from.port,
           addr: d.from.addr,
-          local: d.to ?? this.localName().addr,
+          local: d.to ?? this.localFor(d.from.addr),
           tos: d.tos ?? 0,
           ttl: d.ttl ?? DEFAULT_TTL,
           err: 0,
@@ -412,6 +412,12 @@ export class DatagramSocket {
     const sent = this.send([header, quote], 1);
     if (sent.delivered === 1) this.ctx.counters.inc('dgramErrorsToApps');
     else this.ctx.counters.dgramDrop('errorAppFull');
+  }
+
+  /** IP_PKTINFO's address when the stack does not say: the bound one, else the source toward the sender. */
+  private localFor(from: Ipv4Addr): Ipv4Addr {
+    const bound = this.sock.localAddress()?.addr ?? 0;
+    return bound !== 0 ? bound : this.sourceFor(from);
   }
 
   /** The address this stack sends from toward `dst`: one on its subnet, else its first. */

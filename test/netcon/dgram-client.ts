@@ -74,6 +74,35 @@ export function sendRaw(fd: number, message: Buffer): void {
   if (sendFds(fd, message, []) !== message.length) throw new Error('record not sent whole');
 }
 
+/** Sends every message in order, waiting while the app's end is full (the daemon runs in this process). */
+export async function sendAll(fd: number, messages: Buffer[]): Promise<void> {
+  for (const m of messages) {
+    for (;;) {
+      const n = sendFds(fd, m, []);
+      if (n === m.length) break;
+      if (n !== null) throw new Error('record not sent whole');
+      await new Promise((res) => setTimeout(res, 1));
+    }
+  }
+}
+
+/** A DATA record (header and payload) as sendDatagram writes it. */
+export function dataRecord(payload: Buffer, to: { addr: number; port: number } | null): Buffer {
+  return Buffer.concat([
+    encodeDgramHeader({
+      type: DgramType.DATA,
+      flags: to ? 0x01 : 0,
+      port: to?.port ?? 0,
+      addr: to?.addr ?? 0,
+      local: 0,
+      tos: 0,
+      ttl: 0,
+      err: 0,
+    }),
+    payload,
+  ]);
+}
+
 /** The next record on the app's end, or null when none comes within `timeoutMs`. */
 export async function nextRecord(fd: number, timeoutMs = 3000): Promise<Record | null> {
   const end = Date.now() + timeoutMs;
