@@ -64,7 +64,6 @@ export class DatagramCalls {
     const kind = datagramKind(type, protocol);
     if (kind === null) return { result: -EPROTONOSUPPORT };
     const sock = openStackDatagram(this.stack, kind);
-    if (sock === null) return { result: -EPROTONOSUPPORT };
     let pair: [number, number];
     try {
       pair = this.plumbing.socketpair('seqpacket');

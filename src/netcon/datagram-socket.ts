@@ -30,18 +30,22 @@ import {
   setNonBlocking,
   setSendBuffer,
 } from '../native/binding.js';
-import { Errno, errnoName, inSubnet, type InterfaceAddress, type Ipv4Addr, type SocketAddress } from '../netstack/index.js';
+import {
+  type DatagramSendOptions,
+  Errno,
+  errnoName,
+  type IcmpErrorReport,
+  inSubnet,
+  type InterfaceAddress,
+  type Ipv4Addr,
+  type SocketAddress,
+  type UdpDatagram,
+  type UdpSocket,
+} from '../netstack/index.js';
 import type { DnsRedirect } from './dns-redirect.js';
 import type { NetconCounters } from './netcon-counters.js';
 import { decodeDgramHeader, DGF, DGRAM_HEADER, DgramType, encodeDgramHeader, Kind } from './protocol.js';
-import {
-  type DatagramKind,
-  type DatagramSendOverrides,
-  type IcmpErrorInfo,
-  icmpErrorInfo,
-  type StackDatagram,
-  type StackDatagramSocket,
-} from './stack-datagram.js';
+import type { DatagramKind } from './stack-datagram.js';
 
 /** Records read per recvmmsg, and batches per readiness event (so one busy app cannot starve the loop). */
 const READ_BATCH = 64;
@@ -95,7 +99,7 @@ export class DatagramSocket {
   constructor(
     readonly ino: number,
     readonly kind: DatagramKind,
-    readonly sock: StackDatagramSocket,
+    readonly sock: UdpSocket,
     /** The daemon's end of the seqpacket pair; owned (closed) by this socket. */
     readonly fd: number,
     private readonly ctx: DatagramContext,
@@ -103,7 +107,7 @@ export class DatagramSocket {
     setNonBlocking(fd, true);
     sock.handlers = {
       onReadable: () => this.toAppSoon(),
-      onError: (report) => this.icmpError(icmpErrorInfo(report)),
+      onError: (report) => this.icmpError(report),
     };
     this.watcher = fdWatcher(fd, (readable, _writable, errno) => this.onEvent(readable, errno));
     this.watcher.start(true, false);
@@ -250,7 +254,7 @@ export class DatagramSocket {
       this.askResolver(payload, to);
       return;
     }
-    let opts: DatagramSendOverrides | undefined;
+    let opts: DatagramSendOptions | undefined;
     if ((h.flags & (DGF.TOS | DGF.TTL | DGF.SRC)) !== 0) {
       opts = {};
       if ((h.flags & DGF.TOS) !== 0) opts.tos = h.tos;
@@ -320,7 +324,7 @@ export class DatagramSocket {
 
   /** Moves every datagram the stack holds for this socket to the app (what does not fit is dropped). */
   toApp(): void {
-    const batch: StackDatagram[] = [];
+    const batch: UdpDatagram[] = [];
     while (!this.gone) {
       const resolver = this.resolverPeer;
       for (let d = this.sock.recv(); d !== null; d = batch.length < WRITE_BATCH ? this.sock.recv() : null) {
@@ -339,7 +343,7 @@ export class DatagramSocket {
   }
 
   /** Sends DATA records for `list` to the app in one sendmmsg. */
-  private deliver(list: StackDatagram[]): void {
+  private deliver(list: UdpDatagram[]): void {
     const headers = Buffer.allocUnsafe(DGRAM_HEADER * list.length);
     const parts: Buffer[] = new Array<Buffer>(list.length * 2);
     const flags = this.recvFlags & (DGF.PKTINFO | DGF.RECVTOS | DGF.RECVTTL);
@@ -353,9 +357,9 @@ export class DatagramSocket {
           flags,
           port: d.from.port,
           addr: d.from.addr,
-          local: d.to ?? this.localFor(d.from.addr),
-          tos: d.tos ?? 0,
-          ttl: d.ttl ?? DEFAULT_TTL,
+          local: d.to,
+          tos: d.tos,
+          ttl: d.ttl,
           err: 0,
         },
         headers,
@@ -388,7 +392,7 @@ export class DatagramSocket {
     }
   }
 
-  private icmpError(report: IcmpErrorInfo): void {
+  private icmpError(report: IcmpErrorReport): void {
     if (this.gone) return;
     // Datagrams that arrived before the error go first.
     this.toApp();
@@ -397,7 +401,7 @@ export class DatagramSocket {
     this.deliverError(report);
   }
 
-  private deliverError(report: IcmpErrorInfo): void {
+  private deliverError(report: IcmpErrorReport): void {
     const header = encodeDgramHeader({
       type: DgramType.ERROR,
       flags: this.recvFlags & DGF.RECVERR,
@@ -412,12 +416,6 @@ export class DatagramSocket {
     const sent = this.send([header, quote], 1);
     if (sent.delivered === 1) this.ctx.counters.inc('dgramErrorsToApps');
     else this.ctx.counters.dgramDrop('errorAppFull');
-  }
-
-  /** IP_PKTINFO's address when the stack does not say: the bound one, else the source toward the sender. */
-  private localFor(from: Ipv4Addr): Ipv4Addr {
-    const bound = this.sock.localAddress()?.addr ?? 0;
-    return bound !== 0 ? bound : this.sourceFor(from);
   }
 
   /** The address this stack sends from toward `dst`: one on its subnet, else its first. */

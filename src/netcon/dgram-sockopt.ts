@@ -8,11 +8,11 @@
  * Options that live on the app's end (timeouts, timestamps, SO_RCVLOWAT…) never come this far.
  */
 import { readFileSync } from 'node:fs';
-import { Errno, type Ipv4Addr, type SocketAddress } from '../netstack/index.js';
+import { Errno, type Ipv4Addr, type SocketAddress, type UdpOptionName, type UdpSocket } from '../netstack/index.js';
 import type { DatagramKeptOptions } from './datagram-socket.js';
 import { DGF, IPPROTO_ICMP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW } from './protocol.js';
 import { IPPROTO_IP, SOL_SOCKET } from './sockopt.js';
-import type { DatagramKind, StackDatagramSocket } from './stack-datagram.js';
+import type { DatagramKind } from './stack-datagram.js';
 
 export const SOL_RAW = 255;
 export const ICMP_FILTER = 1;
@@ -83,7 +83,7 @@ const WMEM_MAX = sysctl('wmem_max', 212992);
 /** What the option calls need of an app's datagram socket. */
 export interface DatagramOptionTarget {
   readonly kind: DatagramKind;
-  readonly sock: StackDatagramSocket;
+  readonly sock: UdpSocket;
   /** DGF.PKTINFO | RECVTOS | RECVTTL | RECVERR. */
   recvFlags: number;
   readonly kept: DatagramKeptOptions;
@@ -108,7 +108,7 @@ function ipValue(value: Buffer): number {
 }
 
 /** A stack option's value as an int, or its negative errno. */
-function stackInt(t: DatagramOptionTarget, name: string): DatagramGetResult {
+function stackInt(t: DatagramOptionTarget, name: UdpOptionName): DatagramGetResult {
   const v = t.sock.getOption(name);
   return v < 0 ? v : int32(v);
 }
@@ -200,7 +200,7 @@ function getIpLevel(t: DatagramOptionTarget, name: number): DatagramGetResult {
     }
     case DIP.MTU: {
       if (t.peer() === null) return -Errno.ENOTCONN;
-      const mtu = t.sock.pathMtu?.() ?? -Errno.ENOTCONN;
+      const mtu = t.sock.pathMtu();
       return mtu < 0 ? mtu : int32(mtu);
     }
     default:
@@ -329,8 +329,7 @@ function setIpLevel(t: DatagramOptionTarget, name: number, value: Buffer, isLoca
     case DIP.DROP_MEMBERSHIP: {
       const m = decodeMreq(value);
       if (m === null) return -Errno.EINVAL;
-      const r = name === DIP.ADD_MEMBERSHIP ? t.sock.joinGroup?.(m.group, m.iface) : t.sock.leaveGroup?.(m.group, m.iface);
-      return r ?? -Errno.ENOPROTOOPT;
+      return name === DIP.ADD_MEMBERSHIP ? t.sock.joinGroup(m.group, m.iface) : t.sock.leaveGroup(m.group, m.iface);
     }
     default:
       return -Errno.ENOPROTOOPT;
