@@ -11,7 +11,18 @@ import { dgramSocket, dgramSuite, getOpt, IPPROTO_ICMP, setOpt, SOCK_RAW, sockop
 const SOL_SOCKET = 1;
 const SO = { TYPE: 3, ERROR: 4, BROADCAST: 6, SNDBUF: 7, RCVBUF: 8, PROTOCOL: 38, DOMAIN: 39 };
 const IPPROTO_IP = 0;
-const IP = { TOS: 1, TTL: 2, MTU_DISCOVER: 10, RECVERR: 11, MTU: 14, MULTICAST_IF: 32, MULTICAST_TTL: 33, MULTICAST_LOOP: 34, ADD: 35, DROP: 36 };
+const IP = {
+  TOS: 1,
+  TTL: 2,
+  MTU_DISCOVER: 10,
+  RECVERR: 11,
+  MTU: 14,
+  MULTICAST_IF: 32,
+  MULTICAST_TTL: 33,
+  MULTICAST_LOOP: 34,
+  ADD: 35,
+  DROP: 36,
+};
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
 const SOL_RAW = 255;
