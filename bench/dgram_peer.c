@@ -38,7 +38,8 @@ static void die(const char *what) {
 }
 
 /* One RPC; returns the result, copies up to `outlen` payload bytes and an attached fd (or -1). */
-static int rpc(int ctl, uint8_t op, uint64_t ino, const void *payload, uint32_t len, void *out, size_t outlen, int *fd) {
+static int rpc(int ctl, uint8_t op, uint64_t ino, const void *payload, uint32_t len, void *out, size_t outlen,
+               int *fd) {
   uint8_t frame[ZT_MAX_FRAME] = {0};
   uint32_t flen = ZT_REQ_HEADER - 4 + len;
   memcpy(frame, &flen, 4);
@@ -106,7 +107,8 @@ static int kernel_socket(int port) {
   int big = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (port && bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) die("bind");
   return fd;
 }
@@ -187,7 +189,8 @@ static int do_send(int fd, int ztnc, uint32_t addr, int port, int size, long cou
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: dgram_peer recv <socket|kernel> <port> <idle ms> | send <socket|kernel> <addr> <port> <size> <count>\n");
+    fprintf(stderr, "usage: dgram_peer recv <socket|kernel> <port> <idle ms> | send <socket|kernel> <addr> <port> "
+                    "<size> <count>\n");
     return 2;
   }
   int ztnc = strcmp(argv[2], "kernel") != 0;
