@@ -74,7 +74,8 @@ export class Forwarder {
       };
       const onDatagram = (server: NameAddress, data: Buffer, from: NameAddress, port: number): void => {
         if (done) return;
-        const m = port === DNS_PORT && sameAddress(from, server) && data.length >= 2 && data.readUInt16BE(0) === id ? parseDnsMessage(data) : null;
+        const m =
+          port === DNS_PORT && sameAddress(from, server) && data.length >= 2 && data.readUInt16BE(0) === id ? parseDnsMessage(data) : null;
         if (m === null || typeof m === 'number' || !m.response || m.questions.length !== 1 || !sameQuestion(m.questions[0]!, question)) {
           this.counters.answersDropped++;
           return;

@@ -20,7 +20,7 @@ export function makeDnsRedirect(routes: () => readonly Route[], hostNameservers:
     for (const ns of hostNameservers()) {
       if (ns.family !== 4) continue;
       const b = ns.bytes;
-      if ((((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) === dst >>> 0) return true;
+      if (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 === dst >>> 0) return true;
     }
     return !routes().some((r) => inSubnet(dst, r.dest, r.prefixLen));
   };

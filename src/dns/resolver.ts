@@ -185,7 +185,7 @@ export class Resolver implements NameService {
       const type = types[i]!;
       for (const r of m.answers) {
         if (r.type !== type || r.data.kind !== 'address' || canonicalName(r.name) !== canonicalName(chain.canonical)) continue;
-        addrs.push({ family: type === DnsType.A ? 4 : 6, bytes: r.data.bytes });
+        addrs.push({ family: type === DnsType.A ? 4 : 6, bytes: Uint8Array.from(r.data.bytes) });
       }
       nodata = true;
     }
@@ -239,7 +239,8 @@ export class Resolver implements NameService {
     reply.checkingDisabled = parsed.checkingDisabled;
     reply.questions = parsed.questions.slice(0, 1);
     const limit = parsed.edns ? Math.max(CLASSIC_UDP_SIZE, Math.min(parsed.edns.udpSize, EDNS_UDP_SIZE)) : CLASSIC_UDP_SIZE;
-    if (parsed.edns) reply.edns = { udpSize: EDNS_UDP_SIZE, extendedRcode: 0, version: 0, flags: parsed.edns.flags & 0x8000, options: new Uint8Array(0) };
+    if (parsed.edns)
+      reply.edns = { udpSize: EDNS_UDP_SIZE, extendedRcode: 0, version: 0, flags: parsed.edns.flags & 0x8000, options: new Uint8Array(0) };
     const done = (rcode: number): Buffer => {
       reply.rcode = rcode;
       return emitDnsMessage(reply, limit);

@@ -27,19 +27,58 @@ function sampleAnswer(): Buffer {
   m.recursionDesired = true;
   m.recursionAvailable = true;
   m.questions.push({ name: 'www.Example.com', type: DnsType.A, class: DNS_CLASS_IN });
-  m.answers.push({ name: 'www.Example.com', type: DnsType.CNAME, class: DNS_CLASS_IN, ttl: 300, data: { kind: 'name', target: 'web.example.com' } });
-  m.answers.push({ name: 'web.example.com', type: DnsType.A, class: DNS_CLASS_IN, ttl: 60, data: { kind: 'address', bytes: Uint8Array.of(93, 184, 216, 34) } });
-  m.answers.push({ name: 'web.example.com', type: DnsType.AAAA, class: DNS_CLASS_IN, ttl: 60, data: { kind: 'address', bytes: new Uint8Array(16).fill(1) } });
-  m.answers.push({ name: 'example.com', type: DnsType.MX, class: DNS_CLASS_IN, ttl: 60, data: { kind: 'mx', preference: 10, exchange: 'mail.example.com' } });
-  m.answers.push({ name: 'example.com', type: DnsType.TXT, class: DNS_CLASS_IN, ttl: 60, data: { kind: 'raw', bytes: Buffer.from('\u0005hello') } });
+  m.answers.push({
+    name: 'www.Example.com',
+    type: DnsType.CNAME,
+    class: DNS_CLASS_IN,
+    ttl: 300,
+    data: { kind: 'name', target: 'web.example.com' },
+  });
+  m.answers.push({
+    name: 'web.example.com',
+    type: DnsType.A,
+    class: DNS_CLASS_IN,
+    ttl: 60,
+    data: { kind: 'address', bytes: Uint8Array.of(93, 184, 216, 34) },
+  });
+  m.answers.push({
+    name: 'web.example.com',
+    type: DnsType.AAAA,
+    class: DNS_CLASS_IN,
+    ttl: 60,
+    data: { kind: 'address', bytes: new Uint8Array(16).fill(1) },
+  });
+  m.answers.push({
+    name: 'example.com',
+    type: DnsType.MX,
+    class: DNS_CLASS_IN,
+    ttl: 60,
+    data: { kind: 'mx', preference: 10, exchange: 'mail.example.com' },
+  });
+  m.answers.push({
+    name: 'example.com',
+    type: DnsType.TXT,
+    class: DNS_CLASS_IN,
+    ttl: 60,
+    data: { kind: 'raw', bytes: Buffer.from('\u0005hello') },
+  });
   m.authority.push({
     name: 'example.com',
     type: DnsType.SOA,
     class: DNS_CLASS_IN,
     ttl: 30,
-    data: { kind: 'soa', soa: { mname: 'ns.example.com', rname: 'hostmaster.example.com', serial: 7, refresh: 1, retry: 2, expire: 3, minimum: 4 } },
+    data: {
+      kind: 'soa',
+      soa: { mname: 'ns.example.com', rname: 'hostmaster.example.com', serial: 7, refresh: 1, retry: 2, expire: 3, minimum: 4 },
+    },
   });
-  m.additional.push({ name: '34.216.184.93.in-addr.arpa', type: DnsType.PTR, class: DNS_CLASS_IN, ttl: 5, data: { kind: 'name', target: 'web.example.com' } });
+  m.additional.push({
+    name: '34.216.184.93.in-addr.arpa',
+    type: DnsType.PTR,
+    class: DNS_CLASS_IN,
+    ttl: 5,
+    data: { kind: 'name', target: 'web.example.com' },
+  });
   m.edns = { udpSize: 1232, extendedRcode: 0, version: 0, flags: 0x8000, options: Uint8Array.of(0, 10, 0, 2, 0xaa, 0xbb) };
   return emitDnsMessage(m);
 }
@@ -96,7 +135,13 @@ describe('dns message codec', () => {
   it('truncates to a size limit with TC set, keeping the question and OPT', () => {
     const m = parsed(sampleAnswer());
     for (let i = 0; i < 60; i++)
-      m.answers.push({ name: `n${i}.example.com`, type: 1, class: 1, ttl: 1, data: { kind: 'address', bytes: Uint8Array.of(10, 0, 0, i) } });
+      m.answers.push({
+        name: `n${i}.example.com`,
+        type: 1,
+        class: 1,
+        ttl: 1,
+        data: { kind: 'address', bytes: Uint8Array.of(10, 0, 0, i) },
+      });
     const small = emitDnsMessage(m, 512);
     expect(small.length).toBeLessThanOrEqual(512);
     const back = parsed(small);
@@ -133,7 +178,7 @@ describe('dns message codec', () => {
         m = parseDnsMessage(b);
         parseQuestionOnly(b);
       } catch (e) {
-        throw new Error(`parse threw on ${b.toString('hex')}: ${(e as Error).message}`);
+        throw new Error(`parse threw on ${b.toString('hex')}`, { cause: e });
       }
       if (typeof m === 'number') continue;
       parsedCount++;
