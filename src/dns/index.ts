@@ -13,7 +13,7 @@ export {
   NAME_ENOENT,
 } from './resolver.js';
 export { NetworkZone, type NetworkName, ZONE_TTL, ZONE_NEGATIVE_TTL } from './zone.js';
-export { type NameAddress, memberLabel, normalDomain, parseAddressText, reverseName, addressOfReverseName } from './names.js';
+export { type NameAddress, normalDomain, parseAddressText, reverseName, addressOfReverseName } from './names.js';
 export { type DnsTransport, type DnsExchange, Forwarder, DNS_PORT, TRY_MS, TOTAL_MS } from './forwarder.js';
 export { stackTransport, kernelTransport } from './transports.js';
 export { HostResolvConf, parseResolvConf, RESOLV_CONF } from './host-resolvers.js';

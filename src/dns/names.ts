@@ -1,30 +1,13 @@
 /**
- * Name helpers: member names made into DNS labels, reverse-lookup names (RFC 1035 §3.5
+ * Name helpers: domains, reverse-lookup names (RFC 1035 §3.5
  * in-addr.arpa, RFC 3596 §2.5 ip6.arpa), and address text.
  */
-import { canonicalName, MAX_LABEL_LEN } from './message.js';
+import { canonicalName } from './message.js';
 
 /** An address as the resolver hands it out: 4 or 16 bytes in network order. */
 export interface NameAddress {
   family: 4 | 6;
   bytes: Uint8Array;
-}
-
-/**
- * A member's `name` as one DNS label, or null when nothing usable is left: lower case, runs of
- * spaces, underscores and dots become '-', other characters outside [a-z0-9-] are dropped, no '-'
- * at either end, at most 63 characters ("Web Server 1" → "web-server-1"), as zeronsd does.
- */
-export function memberLabel(name: string): string | null {
-  const s = name
-    .toLowerCase()
-    .replace(/[\s_.]+/g, '-')
-    .replace(/[^a-z0-9-]/g, '')
-    .replace(/-+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, MAX_LABEL_LEN)
-    .replace(/-+$/, '');
-  return s.length > 0 ? s : null;
 }
 
 /** A DNS domain as configured ("Example.COM." → "example.com"); '' when none. */

@@ -5,7 +5,6 @@ import {
   DnsType,
   emptyMessage,
   makeDnsRedirect,
-  memberLabel,
   NetworkZone,
   parseResolvConf,
   Rcode,
@@ -17,14 +16,6 @@ import { VirtualScheduler } from '../../src/netstack/clock.js';
 const v4 = (...b: number[]): { family: 4; bytes: Uint8Array } => ({ family: 4, bytes: Uint8Array.from(b) });
 
 describe('names', () => {
-  it('makes member names into DNS labels', () => {
-    expect(memberLabel('Web Server_1')).toBe('web-server-1');
-    expect(memberLabel('  ..alpha..  ')).toBe('alpha');
-    expect(memberLabel('ünïcode!')).toBe('ncode');
-    expect(memberLabel('***')).toBeNull();
-    expect(memberLabel('x'.repeat(80))).toHaveLength(63);
-  });
-
   it('builds and reads reverse names for both families', () => {
     expect(reverseName(v4(10, 1, 2, 3))).toBe('3.2.1.10.in-addr.arpa');
     const six = { family: 6 as const, bytes: Uint8Array.from([0xfd, 0x12, ...new Array<number>(13).fill(0), 1]) };
