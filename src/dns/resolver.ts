@@ -61,7 +61,7 @@ export interface ResolverConfig {
   servers: NameAddress[];
   /** The members' names (the ztnc controller's names key). */
   names: NetworkName[];
-  /** Changes whenever the config does (a config's timestamp): the zone is rebuilt when it does. */
+  /** The zone's SOA serial (the config's revision). */
   serial: number;
 }
 
@@ -107,8 +107,8 @@ export class Resolver implements NameService {
   private currentZone(): NetworkZone {
     const cfg = this.opts.config();
     if (cfg !== this.zoneOf) {
-      // a new config: its names replace the old ones, and forwarded answers may have moved too
-      if (this.zoneOf === null || cfg === null || cfg.serial !== this.zoneOf.serial) this.cache.clear();
+      // a new config: its names replace the old ones; answers of servers no longer asked go
+      if (serversKey(cfg) !== serversKey(this.zoneOf)) this.cache.clear();
       this.zoneOf = cfg;
       this.zone = cfg ? new NetworkZone(cfg.domain, cfg.names, cfg.serial) : new NetworkZone('', []);
     }
@@ -280,6 +280,10 @@ export class Resolver implements NameService {
     if (reply.edns && m.edns) reply.edns.extendedRcode = m.edns.extendedRcode;
     return done(m.rcode);
   }
+}
+
+function serversKey(c: ResolverConfig | null): string {
+  return (c?.servers ?? []).map((a) => `${a.family}:${Buffer.from(a.bytes).toString('hex')}`).join(',');
 }
 
 /** The name the answers end at after following CNAMEs from `name` (bounded, so a loop ends). */
