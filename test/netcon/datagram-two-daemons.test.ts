@@ -2,7 +2,9 @@
  * Datagram sockets across two daemons on a private network (src/demo/cluster.ts): records from a
  * socket in container B reach a socket in container A through both stacks and the ZeroTier path,
  * with B's address as the source, in both directions and at every size up to a fragmented 8,000
- * bytes; a connected socket hears of a closed port as ECONNREFUSED; a ping socket in B pings A.
+ * bytes; a connected socket hears of a closed port as ECONNREFUSED; a ping socket in B pings A;
+ * a DNS query sent to 127.0.0.53:53 (as a program that read the host's resolv.conf would) is
+ * answered by the daemon's resolver with the network's member names.
  * The sockets are opened over each daemon's RPC socket as the library would.
  */
 import { join } from 'node:path';
@@ -17,6 +19,16 @@ import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
 import { type AppDgram, dgramSocket, expectRecord, IPPROTO_ICMP, nextRecord, SOCK_DGRAM, sendDatagram, udpSocket } from './dgram-client.js';
 import { RpcClient } from './rpc-client.js';
+
+/** A DNS query for `name`, type A, with `id`. */
+function dnsQuery(id: number, name: string): Buffer {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(id, 0);
+  head.writeUInt16BE(0x0100, 2); // RD
+  head.writeUInt16BE(1, 4);
+  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
 
 describe.runIf(requireOrSkip(needPrograms('make', 'cc'), 'datagrams across two daemons'))('datagram sockets across two daemons', () => {
   let cluster: Cluster;
@@ -110,4 +122,24 @@ describe.runIf(requireOrSkip(needPrograms('make', 'cc'), 'datagrams across two d
     expect(r.payload[0]).toBe(0);
     expect(r.payload.readUInt16BE(6)).toBe(1);
   }, 30_000);
+
+  it("answers a query sent to 127.0.0.53:53 from the daemon's resolver, with the network's member names", async () => {
+    const root = cluster.root!;
+    await root.apiOk('POST', `/controller/network/${a.nwid}`, { dns: { domain: 'dgram.ztnc', servers: [] } });
+    await root.apiOk('POST', `/controller/network/${a.nwid}/member/${a.daemon.address}`, { name: 'alpha' });
+    const cb = await client(b);
+    const s = await udp(cb);
+    const stub = parseIpv4('127.0.0.53')!;
+    let found: number | null = null;
+    for (let i = 0; i < 40 && found === null; i++) {
+      sendDatagram(s.fd, dnsQuery(0x1234 + i, 'alpha.dgram.ztnc'), { addr: stub, port: 53 });
+      const r = await expectRecord(s.fd, 5000);
+      expect([r.header.addr, r.header.port]).toEqual([stub, 53]);
+      expect(r.payload.readUInt16BE(0)).toBe(0x1234 + i);
+      expect(r.payload[2]! & 0x80).toBe(0x80); // a response
+      if (r.payload.readUInt16BE(6) > 0) found = r.payload.readUInt32BE(r.payload.length - 4);
+      else await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(found).toBe(aIp);
+  }, 60_000);
 });
