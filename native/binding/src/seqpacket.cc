@@ -176,6 +176,21 @@ Napi::Value SendRecords(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// hungUp(fd) -> true when the socket reports POLLHUP: for a socketpair end, the peer has closed
+// every copy (or shut down both directions). A peer that only shut down its sending side does not
+// count: readers learn of that as end of stream instead.
+Napi::Value HungUp(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  struct pollfd p;
+  p.fd = fd;
+  p.events = 0;
+  p.revents = 0;
+  int n = poll(&p, 1, 0);
+  return Napi::Boolean::New(env, n > 0 && (p.revents & (POLLHUP | POLLNVAL)) != 0);
+}
+
 // setSendBuffer(fd, bytes) -> the socket's SO_SNDBUF afterwards. SO_SNDBUFFORCE where allowed (the
 // kernel's cap does not bind a privileged daemon), else SO_SNDBUF within the cap.
 Napi::Value SetSendBuffer(const Napi::CallbackInfo &info) {
@@ -199,5 +214,6 @@ Napi::Value SetSendBuffer(const Napi::CallbackInfo &info) {
 void RegisterSeqpacket(Napi::Env env, Napi::Object exports) {
   exports.Set("recvRecords", Napi::Function::New(env, RecvRecords, "recvRecords"));
   exports.Set("sendRecords", Napi::Function::New(env, SendRecords, "sendRecords"));
+  exports.Set("hungUp", Napi::Function::New(env, HungUp, "hungUp"));
   exports.Set("setSendBuffer", Napi::Function::New(env, SetSendBuffer, "setSendBuffer"));
 }
