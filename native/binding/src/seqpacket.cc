@@ -68,24 +68,25 @@ Napi::Value RecvRecords(const Napi::CallbackInfo &info) {
     ThrowErrno(env, errno, "recvmmsg");
     return env.Undefined();
   }
+  // Zero-length messages after the last non-empty one may be the peer's end; earlier ones are
+  // empty messages (no record is empty), counted and dropped.
+  int lastData = -1;
+  for (int i = 0; i < n; i++)
+    if (msgs[i].msg_len > 0) lastData = i;
+  bool eof = n == 0 || (lastData < n - 1 && PeerEnded(fd));
+  int used = eof ? lastData + 1 : n;
   size_t total = 0;
   uint32_t kept = 0, truncated = 0, empty = 0;
-  bool eof = n == 0;
-  int used = 0;
-  for (; used < n; used++) {
-    if (msgs[used].msg_len == 0) {
-      if (PeerEnded(fd)) {
-        eof = true;
-        break;
-      }
+  for (int i = 0; i < used; i++) {
+    if (msgs[i].msg_len == 0) {
       empty++;
       continue;
     }
-    if (msgs[used].msg_hdr.msg_flags & MSG_TRUNC) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       truncated++;
       continue;
     }
-    total += msgs[used].msg_len;
+    total += msgs[i].msg_len;
     kept++;
   }
   Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, total);
