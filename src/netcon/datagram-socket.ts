@@ -224,7 +224,7 @@ export class DatagramSocket {
         if (got.empty > 0) counters.dgramDrop('malformed', got.empty);
         const { data, lengths } = got;
         let off = 0;
-        for (let i = 0; i < lengths.length; i++) {
+        for (let i = 0; i < lengths.length && !this.gone; i++) {
           const len = lengths[i]!;
           this.sendRecord(data.subarray(off, off + len));
           off += len;
