@@ -40,6 +40,12 @@ export const UDP_DEFAULT_SNDBUF = 212_992;
 /** Accounting overhead per queued datagram, so floods of empty datagrams are bounded too. */
 const DATAGRAM_OVERHEAD = 256;
 const MAX_BUF = 16 << 20;
+/**
+ * The most of an offending datagram an IcmpErrorReport carries: what an ICMP error may quote
+ * (576 − 20 − 8, RFC 1812 §4.3.2.3), also for the errors the stack raises itself (ARP failure).
+ */
+export const ERROR_QUOTE_MAX = 548;
+
 /** Multicast TTL when the socket sets none (RFC 1112: 1, this network only). */
 export const DEFAULT_MULTICAST_TTL = 1;
 
@@ -74,7 +80,7 @@ export abstract class DatagramSocketBase {
   private queuedBytes = 0;
   private error = 0;
   /** The IP options of the datagram being sent (prepareSend fills them; the IP layer does not keep them). */
-  readonly ipOpts: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false, ignorePathMtu: false };
+  readonly ipOpts: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false, ignorePathMtu: false, multicastLoop: true };
 
   constructor(protected readonly port: DatagramPort) {}
 
@@ -250,6 +256,7 @@ export abstract class DatagramSocketBase {
       if (!Number.isInteger(opts.tos) || opts.tos < 0 || opts.tos > 255) return -Errno.EINVAL;
       o.tos = opts.tos;
     } else o.tos = this.tos;
+    o.multicastLoop = this.multicastLoop;
     switch (this.pmtuDisc) {
       case PmtuDisc.DONT:
         o.dontFragment = false;

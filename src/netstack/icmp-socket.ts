@@ -7,7 +7,7 @@
  * itself. `IcmpSocketTable` is the ICMP layer's registry of them.
  */
 import { isMulticast, type Ipv4Addr, type SocketAddress } from './addr.js';
-import { DatagramSocketBase, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
+import { DatagramSocketBase, ERROR_QUOTE_MAX, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { RandomSource } from './random.js';
 import { PmtuDisc, type DatagramSendOptions, type UdpOptionName, type UdpSocket } from './socket-api.js';
@@ -285,7 +285,7 @@ export class IcmpSocketTable implements DatagramPort {
         code,
         info: fragNeeded ? nextHopMtu : 0,
         dst: { addr: dst, port: 0 },
-        payload: Buffer.from(quoted),
+        payload: Buffer.from(quoted.subarray(0, ERROR_QUOTE_MAX)),
       });
     }
     this.counters.inc(told > 0 ? 'icmp_error_to_socket' : 'icmp_error_no_socket');

@@ -79,13 +79,18 @@ export class MulticastGroups {
     return [...this.members.keys()].sort((a, b) => a - b);
   }
 
-  onChanged(listener: (groups: Ipv4Addr[]) => void): void {
+  /** Adds a listener; returns what removes it. */
+  onChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   private changed(): void {
     const groups = this.list();
-    for (const l of this.listeners) {
+    for (const l of [...this.listeners]) {
       try {
         l(groups);
       } catch {

@@ -87,8 +87,11 @@ export interface NetStack {
   icmpSocket(kind: 'ping' | 'raw'): UdpSocket;
   /** The IPv4 multicast groups some socket has joined, lowest first. */
   multicastGroups(): Ipv4Addr[];
-  /** `listener` hears the whole set of groups each time it changes (a first join, a last leave). */
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): void;
+  /**
+   * `listener` hears the whole set of groups each time it changes (a first join, a last leave).
+   * Returns what stops it.
+   */
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void;
   /** ICMP echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
   ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void;
 

@@ -62,10 +62,12 @@ export class Stack implements NetStack {
     this.name = o.name ?? 'netstack';
     this.mac = Buffer.from(o.mac.subarray(0, 6));
     this.iface = new NetInterface(this.mac, clampMtu(o.mtu ?? DEFAULT_MTU));
+    this.groups = new MulticastGroups(this.c.ipv4);
     this.link = new EthernetLink({
       iface: this.iface,
       linkCounters: this.c.link,
       arpCounters: this.c.arp,
+      groups: this.groups,
       ipv4Input: (p) => this.ipv4.input(p, false),
     });
     this.arp = new ArpCache({
@@ -90,10 +92,10 @@ export class Stack implements NetStack {
       loopback: this.loopback,
       reassembler: this.reassembler,
       pmtu: new PathMtuCache(scheduler),
+      groups: this.groups,
       random,
       counters: this.c.ipv4,
     });
-    this.groups = new MulticastGroups(this.c.ipv4);
     const iface = this.iface;
     const ifaceQuestions = {
       isBroadcast: (a: Ipv4Addr) => iface.isBroadcast(a),
@@ -205,8 +207,8 @@ export class Stack implements NetStack {
     return this.groups.list();
   }
 
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): void {
-    this.groups.onChanged(listener);
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+    return this.groups.onChanged(listener);
   }
 
   ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void {

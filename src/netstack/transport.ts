@@ -28,6 +28,8 @@ export interface IpSendOptions {
   tos?: number;
   /** Size the packet against the interface MTU, not a learned path MTU (IP_PMTUDISC_PROBE/INTERFACE). */
   ignorePathMtu?: boolean;
+  /** IP_MULTICAST_LOOP: false keeps a multicast off our own joined sockets (default true). */
+  multicastLoop?: boolean;
 }
 
 /** What the IPv4 layer offers a transport. */
@@ -51,7 +53,10 @@ export interface IpReceiveInfo {
   dst: Ipv4Addr;
   ttl: number;
   tos: number;
-  /** True when dst was a broadcast address (directed or limited). */
+  /**
+   * True when dst was a group address: a broadcast (directed or limited) or a multicast group
+   * (one of ours joined). Such packets never reach TCP, draw no echo reply and no ICMP error.
+   */
   broadcast: boolean;
   /**
    * True when the packet went round this stack's own loopback: it never met a wire, so (as on

@@ -13,6 +13,7 @@ import { PmtuDisc, type UdpSocket } from './socket-api.js';
 import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type TransportProtocol } from './transport.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
 import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
+import { ERROR_QUOTE_MAX } from './datagram-socket.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno } from './wire/icmp.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
@@ -146,28 +147,24 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     const dport = h.dstPort;
     const data = payload.subarray(UDP_HEADER_LEN, h.length);
     const list = this.ports.get(dport);
-    const group = broadcast || isMulticast(dst);
+    // `broadcast` covers multicasts to groups we joined too (IPv4 let nothing else in)
+    const multicast = broadcast && isMulticast(dst);
     if (!list || list.length === 0) {
-      c.inc(group ? 'rx_broadcast_no_socket' : 'rx_no_socket');
-      return group;
+      c.inc(multicast ? 'rx_multicast_no_socket' : broadcast ? 'rx_broadcast_no_socket' : 'rx_no_socket');
+      return broadcast;
     }
-    if (group) {
+    if (broadcast) {
       // every matching socket gets a copy; for a multicast, those bound to the port (address 0 or
       // the group) while some socket of this stack is a member — Linux's default IP_MULTICAST_ALL
-      if (broadcast || this.groups.has(dst)) {
-        let n = 0;
-        for (const s of [...list]) {
-          if (s.accepts(src, sport, dst)) {
-            s.enqueue(data, src, sport, dst, info.tos, info.ttl);
-            n++;
-          }
-        }
-        if (n > 0) {
-          c.inc(broadcast ? 'rx_broadcast_datagrams' : 'rx_multicast_datagrams');
-          return true;
+      let n = 0;
+      for (const s of [...list]) {
+        if (s.accepts(src, sport, dst)) {
+          s.enqueue(data, src, sport, dst, info.tos, info.ttl);
+          n++;
         }
       }
-      c.inc(broadcast ? 'rx_broadcast_no_socket' : 'rx_multicast_no_socket');
+      if (n > 0) c.inc(multicast ? 'rx_multicast_datagrams' : 'rx_broadcast_datagrams');
+      else c.inc(multicast ? 'rx_multicast_no_socket' : 'rx_broadcast_no_socket');
       return true;
     }
     let best: UdpSocketImpl | null = null;
@@ -241,7 +238,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       code,
       info: fragNeeded ? (nextHopMtu ?? 0) : 0,
       dst: { addr: dst, port: dport },
-      payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN)),
+      payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN, ERROR_QUOTE_MAX)),
     });
   }
 

@@ -143,8 +143,8 @@ class InterfaceView implements NetStack {
   multicastGroups(): Ipv4Addr[] {
     return this.inner.multicastGroups();
   }
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): void {
-    this.inner.onMulticastGroupsChanged(listener);
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+    return this.inner.onMulticastGroupsChanged(listener);
   }
   ping(dst: number, opts: PingOptions, done: (result: PingResult) => void): void {
     this.inner.ping(dst, opts, done);

@@ -190,7 +190,7 @@ describe('ICMP errors as IcmpErrorReport', () => {
     expect(c.connect(ip(10, 0, 0, 42), 9)).toBe(0);
     const reports: IcmpErrorReport[] = [];
     c.handlers.onError = (r) => reports.push(r);
-    c.sendTo(Buffer.from('x'));
+    c.sendTo(Buffer.alloc(2000, 1));
     seg.sched.advance(5000);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({
@@ -200,5 +200,7 @@ describe('ICMP errors as IcmpErrorReport', () => {
       code: 1,
       dst: { addr: ip(10, 0, 0, 42), port: 9 },
     });
+    // no more of the datagram than an ICMP error would quote (576 − 20 − 8, less the UDP header)
+    expect(reports[0]!.payload.equals(Buffer.alloc(540, 1))).toBe(true);
   });
 });
