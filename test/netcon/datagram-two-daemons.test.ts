@@ -2,7 +2,8 @@
  * Datagram sockets across two daemons on a private network (src/demo/cluster.ts): records from a
  * socket in container B reach a socket in container A through both stacks and the ZeroTier path,
  * with B's address as the source, in both directions and at every size up to a fragmented 8,000
- * bytes; a connected socket hears of a closed port as ECONNREFUSED; a ping socket in B pings A;
+ * bytes; a socket in A that joined a multicast group (IP_ADD_MEMBERSHIP) hears B's datagrams to
+ * it; a connected socket hears of a closed port as ECONNREFUSED; a ping socket in B pings A;
  * a DNS query sent to 127.0.0.53:53 (as a program that read the host's resolv.conf would) is
  * answered by the daemon's resolver with the network's member names.
  * The sockets are opened over each daemon's RPC socket as the library would.
@@ -17,7 +18,17 @@ import { parseIpv4 } from '../../src/netstack/addr.js';
 import { Errno } from '../../src/netstack/errno.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
-import { type AppDgram, dgramSocket, expectRecord, IPPROTO_ICMP, nextRecord, SOCK_DGRAM, sendDatagram, udpSocket } from './dgram-client.js';
+import {
+  type AppDgram,
+  dgramSocket,
+  expectRecord,
+  IPPROTO_ICMP,
+  nextRecord,
+  setOpt,
+  SOCK_DGRAM,
+  sendDatagram,
+  udpSocket,
+} from './dgram-client.js';
 import { RpcClient } from './rpc-client.js';
 
 /** A DNS query for `name`, type A, with `id`. */
@@ -95,6 +106,27 @@ describe.runIf(requireOrSkip(needPrograms('make', 'cc'), 'datagrams across two d
       expect(back.payload.equals(d)).toBe(true);
     }
   }, 60_000);
+
+  it('delivers multicast to a socket in the other container that joined the group', async () => {
+    const ca = await client(a);
+    const cb = await client(b);
+    const sa = await udp(ca);
+    const sb = await udp(cb);
+    const group = 0xe0010203; // 224.1.2.3
+    expect(await ca.bind(sa.ino, 0, 7100)).toBe(0);
+    const mreq = Buffer.alloc(8);
+    mreq.writeUInt32BE(group, 0);
+    expect(await setOpt(ca, sa.ino, 0 /* IPPROTO_IP */, 35 /* IP_ADD_MEMBERSHIP */, mreq)).toBe(0);
+    // the network learns of the subscription: send until one arrives
+    let got = null;
+    for (let i = 0; i < 40 && got === null; i++) {
+      sendDatagram(sb.fd, Buffer.from('to the group'), { addr: group, port: 7100 });
+      got = await nextRecord(sa.fd, 250);
+    }
+    expect(got?.payload.toString()).toBe('to the group');
+    expect(got?.header.addr).toBe(bIp);
+    expect(got?.header.local).toBe(group);
+  }, 30_000);
 
   it('reports a closed port on the other daemon to a connected socket as ECONNREFUSED', async () => {
     const cb = await client(b);
