@@ -83,14 +83,7 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
 
   it('IPv6 sockets are refused so programs fall back; UDP is carried; AF_UNIX is untouched', async () => {
     const r = await run(probe, ['families', STACK_ADDR], shimEnv(daemon.socketPath));
-    expect(r.stdout.split('\n')).toEqual([
-      'inet6 EAFNOSUPPORT',
-      'udp OK',
-      'unix OK',
-      'unix pair OK',
-      'unix pair domain 1',
-      '',
-    ]);
+    expect(r.stdout.split('\n')).toEqual(['inet6 EAFNOSUPPORT', 'udp OK', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
   });
 
   it('nothing reaches around the container: packet, raw (but ICMP), vsock and network-configuring netlink sockets are refused', async () => {

@@ -6,6 +6,9 @@
  * not block first waits for POLLIN.
  */
 #define _GNU_SOURCE
+/* linux/errqueue.h needs struct timespec first. */
+#include <time.h>
+
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/ip.h>
