@@ -624,6 +624,23 @@ static void case_shutdown(void) {
   SAY("recv after shut_rd %zd", recv(s, buf, sizeof(buf), 0));
   SAY("bad how %s", RES(shutdown(c, 7)));
   connect(c, (struct sockaddr *)&sa, sizeof(sa));
+  {
+    /* What was sent just before shutdown(SHUT_WR) still arrives (socat does this at its input's end). */
+    int r2 = bound(), i;
+    struct sockaddr_in to = mkaddr(host_addr, port_of(r2));
+    int w = udp();
+    char big[1000];
+    memset(big, 'l', sizeof(big));
+    connect(w, (struct sockaddr *)&to, sizeof(to));
+    for (i = 0; i < 3; i++) send(w, big, sizeof(big), 0);
+    SAY("shutdown right after sending %s", RES(shutdown(w, SHUT_WR)));
+    for (i = 0; i < 3; i++) {
+      readable(r2, 2000);
+      SAY("sent before shutdown arrives %zd", recv(r2, big, sizeof(big), MSG_DONTWAIT));
+    }
+    close(w);
+    close(r2);
+  }
   SAY("connected shutdown %s", RES(shutdown(c, SHUT_WR)));
   SAY("send after shut_wr %s", RES(send(c, "x", 1, MSG_NOSIGNAL)));
   close(s);
