@@ -138,6 +138,10 @@ ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
     m.msg_namelen = to != NULL ? tolen : 0;
     return zt_dgram_send(&d, &m, flags);
   }
+  if (to != NULL && zt_classify(fd, &ino, &kind) && zt_kind_is_dgram(kind) && zt_fd_dgram(fd, &d)) {
+    /* A datagram socket the table had not met (zt_classify has entered it now). */
+    return sendto(fd, buf, n, flags, to, tolen);
+  }
   if (to != NULL && zt_classify(fd, &ino, &kind) && !zt_kind_is_dgram(kind)) {
     /* TCP Fast Open's connect-and-send: here an ordinary connect, then the data (as the kernel
      * does when it has no cookie for the server). Its EINPROGRESS and EISCONN are the kernel's. */

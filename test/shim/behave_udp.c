@@ -577,6 +577,49 @@ static void case_dup_fork(void) {
     close(p[1]);
     close(200);
   }
+  {
+    /* A datagram socket passed over a Unix socket (SCM_RIGHTS) works on the receiving side. */
+    int sv[2], got = -1, c2 = bound();
+    char one = 'f';
+    union {
+      char b[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr h;
+    } u;
+    struct iovec iov = {&one, 1};
+    struct msghdr m;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof(u.b);
+    CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
+    CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
+    CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &c2, sizeof(int));
+    sendmsg(sv[0], &m, 0);
+    close(c2);
+    /* The number it had is taken by something else first, so only the received fd is the socket. */
+    {
+      int p2[2];
+      if (pipe(p2) != 0) die("pipe");
+      memset(&m, 0, sizeof(m));
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = u.b;
+      m.msg_controllen = sizeof(u.b);
+      SAY("passed %zd", recvmsg(sv[1], &m, 0));
+      memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+      SAY("received fd sends %zd", send_to(got, "passed", 6, port_of(s)));
+      readable(s, 2000);
+      SAY("got %zd", recv(s, buf, sizeof(buf), 0));
+      close(p2[0]);
+      close(p2[1]);
+    }
+    close(got);
+    close(sv[0]);
+    close(sv[1]);
+  }
   pid = fork();
   if (pid == 0) {
     send_to(f, "child", 5, port_of(s));
