@@ -5,11 +5,11 @@
  * honour LD_PRELOAD for, as root and as another user), a Python UDP echo of every size up to the
  * largest datagram, socat's UDP client and server, and Node's dgram (libuv).
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
-import { daemonForSuite, run, shimEnv, STACK_ADDR } from './harness.js';
+import { daemonForSuite, run, shimEnv, STACK_ADDR, startDaemon } from './harness.js';
 
 /** Runs a shell script in a network namespace of its own (loopback up) under the library. */
 function inNetns(script: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000) {
@@ -31,6 +31,30 @@ describe.runIf(
     expect(r.stdout, r.stderr).toContain('2 packets transmitted, 2 received');
     expect(r.stderr).toMatch(/socket\(AF_INET, 2, 1\) = \d+/);
     expect(r.code).toBe(0);
+  });
+
+  it('ping as an unprivileged user, with its own daemon: the same', async () => {
+    // nobody's daemon, in a directory of nobody's own (the library trusts only its own user's daemon).
+    const home = join(tmp.dir, 'nobody');
+    mkdirSync(join(home, 'rpc'), { recursive: true });
+    chmodSync(tmp.dir, 0o711);
+    for (const d of [home, join(home, 'rpc')]) {
+      chownSync(d, 65534, 65534);
+      chmodSync(d, 0o700);
+    }
+    const ping = join(tmp.dir, 'ping-copy');
+    copyFileSync('/usr/bin/ping', ping);
+    chmodSync(ping, 0o755);
+    const d = await startDaemon(join(home, 'rpc', 'net.sock'), '65534');
+    try {
+      const r = await inNetns(
+        `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${ping} -c 2 -W 3 ${STACK_ADDR}`,
+        shimEnv(d.socketPath),
+      );
+      expect(r.stdout, r.stderr).toContain('2 packets transmitted, 2 received');
+    } finally {
+      await d.stop();
+    }
   });
 
   it('python: a UDP echo of every size, 0 to 1,400 bytes, 8,000 and 65,507, with the right source', async () => {

@@ -57,10 +57,14 @@ export interface Daemon {
   kill9(): Promise<void>;
 }
 
-/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. */
-export async function startDaemon(socketPath: string): Promise<Daemon> {
+/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. `user`: run it as that user (root only, setpriv). */
+export async function startDaemon(socketPath: string, user?: string): Promise<Daemon> {
   await prepare();
-  const proc = spawn(process.execPath, [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`], {
+  const daemonArgs = [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`];
+  const [cmd, args] = user
+    ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, ...daemonArgs]]
+    : [process.execPath, daemonArgs];
+  const proc = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ZTNC_FIXTURE_COUNTERS: '1', LD_PRELOAD: '' },
   });
