@@ -177,6 +177,7 @@ interface NativeBinding {
   recvRecords(fd: number, maxMessages: number): RecvRecordsResult | null;
   sendRecords(fd: number, parts: Buffer[], partsPerMessage: number): [number, number];
   setSendBuffer(fd: number, bytes: number): number;
+  hungUp(fd: number): boolean;
   maxFdsPerMessage: number;
   inetSum16: (buf: Uint8Array, start: number, end: number) => number;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
@@ -339,6 +340,14 @@ export function recvRecords(fd: number, maxMessages: number): RecvRecordsResult 
  */
 export function sendRecords(fd: number, parts: Buffer[], partsPerMessage: number): [number, number] {
   return nativeBinding().sendRecords(fd, parts, partsPerMessage);
+}
+
+/**
+ * POLLHUP on `fd`: for a socketpair end, the peer closed every copy (or shut down both ways). A
+ * peer that shut down only its sending side gives end of stream to readers, not this.
+ */
+export function hungUp(fd: number): boolean {
+  return nativeBinding().hungUp(fd);
 }
 
 /** SO_SNDBUF (SO_SNDBUFFORCE where allowed); returns the size the kernel set (it doubles the request). */

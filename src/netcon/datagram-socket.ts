@@ -17,13 +17,15 @@
  * so the app hears of each error once.
  *
  * End of the app's stream (every copy closed, or its end shut down without a SHUTDOWN(SHUT_WR)
- * call first) closes the stack's socket and forgets this one.
+ * call first) closes the stack's socket and forgets this one. After shutdown(SHUT_WR) the socket
+ * still receives, so it lives on until its end reports POLLHUP (every copy closed).
  */
 import type { Logger } from 'pino';
 import {
   closeFd,
   fdWatcher,
   type FdWatcher,
+  hungUp,
   isSystemError,
   recvRecords,
   sendRecords,
@@ -55,6 +57,12 @@ const WRITE_BATCH = 256;
 /** The start of an offending datagram an ERROR record quotes, at most (as Linux's ICMP quote). */
 const ERROR_QUOTE_MAX = 576;
 const DEFAULT_TTL = 64;
+/**
+ * After the app shut down its sending side, the end of stream is read and no event tells of the
+ * final close (it raises POLLHUP, which a level-triggered watcher cannot wait for alone): looked
+ * for this often instead, so the socket's port is let go.
+ */
+const HANGUP_CHECK_MS = 1000;
 
 /** What every datagram socket of one server shares. */
 export interface DatagramContext {
@@ -93,6 +101,7 @@ export class DatagramSocket {
   private shutWr = false;
   private readonly watcher: FdWatcher;
   private flushQueued = false;
+  private hangupTimer: NodeJS.Timeout | null = null;
   private gone = false;
   private appGoneFlag = false;
 
@@ -215,7 +224,7 @@ export class DatagramSocket {
         if (got.empty > 0) counters.dgramDrop('malformed', got.empty);
         const { data, lengths } = got;
         let off = 0;
-        for (let i = 0; i < lengths.length; i++) {
+        for (let i = 0; i < lengths.length && !this.gone; i++) {
           const len = lengths[i]!;
           this.sendRecord(data.subarray(off, off + len));
           off += len;
@@ -301,9 +310,16 @@ export class DatagramSocket {
   }
 
   private appEnded(): void {
-    if (this.shutWr) {
-      // shutdown(SHUT_WR) on the app's end: it still receives, so the socket stays.
+    if (this.shutWr && !hungUp(this.fd)) {
+      // shutdown(SHUT_WR) on the app's end: it still receives, so the socket stays until it closes.
       this.watcher.stop();
+      this.hangupTimer = setInterval(() => {
+        if (hungUp(this.fd)) {
+          this.appGoneFlag = true;
+          this.teardown();
+        }
+      }, HANGUP_CHECK_MS);
+      this.hangupTimer.unref();
       return;
     }
     this.appGoneFlag = true;
@@ -428,6 +444,7 @@ export class DatagramSocket {
   teardown(): void {
     if (this.gone) return;
     this.gone = true;
+    if (this.hangupTimer !== null) clearInterval(this.hangupTimer);
     this.watcher.close();
     try {
       closeFd(this.fd);

@@ -22,13 +22,16 @@ export interface DnsRedirect {
 export interface DnsRedirectOptions {
   /** Which destinations (port 53 only is asked) are the resolver's. */
   dnsRedirect?: (dst: Ipv4Addr, port: number) => boolean;
-  /** One DNS query message in, its answer out (NameService.answer of SPEC §3). */
+  /** One DNS query message in, its answer out; defaults to `names.answer`. */
   answerDns?: (query: Buffer) => Promise<Buffer | null>;
+  /** The daemon's resolver (NameService of SPEC §3): its `answer` answers redirected queries. */
+  names?: { answer(query: Buffer): Promise<Buffer | null> };
 }
 
 /** The redirect for one stack, or null when the server was given no predicate or no resolver. */
 export function makeDnsRedirect(opts: DnsRedirectOptions, stack: Pick<NetStack, 'addresses'>): DnsRedirect | null {
-  const { dnsRedirect, answerDns } = opts;
+  const { dnsRedirect, names } = opts;
+  const answerDns = opts.answerDns ?? (names ? (q: Buffer) => names.answer(q) : undefined);
   if (dnsRedirect === undefined || answerDns === undefined) return null;
   let pending = 0;
   return {

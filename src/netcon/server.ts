@@ -11,11 +11,13 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
+import type { NameService } from '../dns/index.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { DatagramCalls } from './datagram-calls.js';
 import type { DnsRedirectOptions } from './dns-redirect.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
+import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
@@ -46,6 +48,8 @@ export interface NetconServerOptions extends DnsRedirectOptions {
   keeper?: ListenerKeeper;
   /** The network this server serves, recorded with kept listeners. */
   nwid?: string;
+  /** Answers the name operations (RESOLVE, REVERSE, DNS_QUERY); none: they fail with EAGAIN. */
+  names?: NameService;
 }
 
 /** A connection handed to the app's listening socket that did not fit yet. */
@@ -83,6 +87,7 @@ export class NetconServer {
   private readonly hooks: AppSocketHooks;
   private readonly keeper: ListenerKeeper | null;
   private readonly nwid: string;
+  private readonly names: NameService | undefined;
   /** Listeners the keeper holds: inode → backlog. */
   private readonly keptInos = new Map<number, number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
@@ -100,6 +105,7 @@ export class NetconServer {
     this.plumbing = opts.plumbing ?? nativePlumbing;
     this.keeper = opts.keeper ?? null;
     this.nwid = opts.nwid ?? '';
+    this.names = opts.names;
     this.log = logger.child({ module: 'netcon', stack: stack.name });
     this.datagrams = new DatagramCalls(stack, this.plumbing, this.counters, this.log, opts);
     this.hooks = {
@@ -280,6 +286,7 @@ export class NetconServer {
   }
 
   private dispatch(req: Request): Reply | Promise<Reply> {
+    if (isNameOp(req.op)) return nameCall(this.names, req);
     if (req.op === Op.SOCKET) return this.newSocket(req);
     const datagram = this.datagrams.handle(req);
     if (datagram !== undefined) return datagram;

@@ -104,4 +104,18 @@ describe('datagram socket calls', () => {
     const b = await t.udp(c);
     expect(await c.bind(b.ino, 0, 4100)).toBe(0);
   });
+
+  it('keeps a socket shut down for sending while the app holds it, and lets it go when the app closes it', async () => {
+    const c = await t.client();
+    const a = await t.udp(c);
+    expect(await c.bind(a.ino, 0, 4200)).toBe(0);
+    expect(await c.connectTo(a.ino, STACK, 4201)).toBe(0);
+    expect((await c.call(Op.SHUTDOWN, a.ino, Buffer.from([1, 0, 0, 0]))).result).toBe(0);
+    expect((await c.call(Op.WHOIS, a.ino)).result).toBe(Kind.UDP);
+    const before = t.server.socketCount();
+    t.close(a.fd);
+    await waitFor(() => t.server.socketCount() === before - 1, 5000, 'the datagram socket to go');
+    const b = await t.udp(c);
+    expect(await c.bind(b.ino, 0, 4200)).toBe(0);
+  });
 });

@@ -68,24 +68,25 @@ Napi::Value RecvRecords(const Napi::CallbackInfo &info) {
     ThrowErrno(env, errno, "recvmmsg");
     return env.Undefined();
   }
+  // Zero-length messages after the last non-empty one may be the peer's end; earlier ones are
+  // empty messages (no record is empty), counted and dropped.
+  int lastData = -1;
+  for (int i = 0; i < n; i++)
+    if (msgs[i].msg_len > 0) lastData = i;
+  bool eof = n == 0 || (lastData < n - 1 && PeerEnded(fd));
+  int used = eof ? lastData + 1 : n;
   size_t total = 0;
   uint32_t kept = 0, truncated = 0, empty = 0;
-  bool eof = n == 0;
-  int used = 0;
-  for (; used < n; used++) {
-    if (msgs[used].msg_len == 0) {
-      if (PeerEnded(fd)) {
-        eof = true;
-        break;
-      }
+  for (int i = 0; i < used; i++) {
+    if (msgs[i].msg_len == 0) {
       empty++;
       continue;
     }
-    if (msgs[used].msg_hdr.msg_flags & MSG_TRUNC) {
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       truncated++;
       continue;
     }
-    total += msgs[used].msg_len;
+    total += msgs[i].msg_len;
     kept++;
   }
   Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, total);
@@ -176,6 +177,21 @@ Napi::Value SendRecords(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// hungUp(fd) -> true when the socket reports POLLHUP: for a socketpair end, the peer has closed
+// every copy (or shut down both directions). A peer that only shut down its sending side does not
+// count: readers learn of that as end of stream instead.
+Napi::Value HungUp(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  struct pollfd p;
+  p.fd = fd;
+  p.events = 0;
+  p.revents = 0;
+  int n = poll(&p, 1, 0);
+  return Napi::Boolean::New(env, n > 0 && (p.revents & (POLLHUP | POLLNVAL)) != 0);
+}
+
 // setSendBuffer(fd, bytes) -> the socket's SO_SNDBUF afterwards. SO_SNDBUFFORCE where allowed (the
 // kernel's cap does not bind a privileged daemon), else SO_SNDBUF within the cap.
 Napi::Value SetSendBuffer(const Napi::CallbackInfo &info) {
@@ -199,5 +215,6 @@ Napi::Value SetSendBuffer(const Napi::CallbackInfo &info) {
 void RegisterSeqpacket(Napi::Env env, Napi::Object exports) {
   exports.Set("recvRecords", Napi::Function::New(env, RecvRecords, "recvRecords"));
   exports.Set("sendRecords", Napi::Function::New(env, SendRecords, "sendRecords"));
+  exports.Set("hungUp", Napi::Function::New(env, HungUp, "hungUp"));
   exports.Set("setSendBuffer", Napi::Function::New(env, SetSendBuffer, "setSendBuffer"));
 }
