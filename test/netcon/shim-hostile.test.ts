@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RESPONSE_PAYLOAD } from '../../src/netcon/protocol.js';
 import { combine, needPrograms, type Requirement, requireOrSkip } from '../support/requirements.js';
 import { compileC, NWID, ROOT, run, SHIM, tempDir } from './harness.js';
 
@@ -34,8 +35,8 @@ const GETSOCKOPT_FAILS = 'getsockopt ENETDOWN\nthen socket OK\nfds leaked 0\n';
 const EXPECTED: Record<string, string> = {
   'len-zero': GETSOCKOPT_FAILS,
   'len-below-header': GETSOCKOPT_FAILS,
-  // The largest reply a frame can hold is accepted whole: 500 bytes, exactly as sent.
-  'len-max': 'getsockopt OK optlen 500 bytes as sent\nthen socket OK\nfds leaked 0\n',
+  // The largest reply a frame can hold is accepted whole: MAX_RESPONSE_PAYLOAD (4100) bytes, exactly as sent.
+  'len-max': `getsockopt OK optlen ${MAX_RESPONSE_PAYLOAD} bytes as sent\nthen socket OK\nfds leaked 0\n`,
   'len-past-max': GETSOCKOPT_FAILS,
   'len-huge': GETSOCKOPT_FAILS,
   'truncated-header': GETSOCKOPT_FAILS,

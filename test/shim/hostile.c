@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include "common.h"
+#include "../../native/intercept/proto.h"
 
 /* The app's fds: below 900, where the library never keeps its channels (control.c). */
 static int count_fds(void) {
@@ -18,11 +19,11 @@ static int count_fds(void) {
   return n;
 }
 
-/* The 500-byte payload hostile_daemon.py sends for "len-max". */
+/* The largest payload a reply holds, as hostile_daemon.py sends it for "len-max". */
 static int is_full_payload(const unsigned char *p, size_t n) {
-  if (n != 500) return 0;
+  if (n != ZT_MAX_RESP_PAYLOAD) return 0;
   for (size_t i = 0; i < n; i++) {
-    unsigned char want = i == 498 ? 0x00 : i == 499 ? 0x20 : (unsigned char)((i * 7 + 3) & 0xff);
+    unsigned char want = i == n - 2 ? 0x00 : i == n - 1 ? 0x20 : (unsigned char)((i * 7 + 3) & 0xff);
     if (p[i] != want) return 0;
   }
   return 1;

@@ -12,7 +12,8 @@ import struct
 import sys
 import threading
 
-VERSION, MAX_FRAME, REQ_HEADER, RESP_HEADER = 1, 512, 16, 12
+VERSION, REQ_HEADER, RESP_HEADER = 1, 16, 12
+MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
 OP_SOCKET, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 5, 7, 8
 MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
 
@@ -24,9 +25,10 @@ def frame(op, result=0, payload=b"", flags=0, version=VERSION, length=None):
 
 
 def full_payload():
-    """500 bytes; bytes 498-499 are 0x00 0x20, which a 496-byte buffer let land in payload_len (8192)."""
+    """MAX_RESP_PAYLOAD bytes; the last two are 0x00 0x20, which a buffer 4 bytes short let land in
+    payload_len (8192)."""
     p = bytearray((i * 7 + 3) & 0xFF for i in range(MAX_RESP_PAYLOAD))
-    p[498], p[499] = 0x00, 0x20
+    p[-2], p[-1] = 0x00, 0x20
     return bytes(p)
 
 
