@@ -30,6 +30,7 @@ static void init(void) {
   char nw[17];
   int i;
   zt_real_resolve();
+  zt_real_resolve_netdb();
   dbg = getenv("ZT_NC_DEBUG");
   zt_debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
   nwid = getenv("ZT_NC_NWID");
