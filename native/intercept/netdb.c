@@ -145,8 +145,14 @@ static int by_name(const char *node, const char *service, int flags, int family,
   int xflags = AI_NUMERICHOST | (flags & (AI_PASSIVE | AI_NUMERICSERV));
   char text[INET6_ADDRSTRLEN + 8];
   const char *canon;
-  /* AF_UNSPEC: IPv4 only (no IPv6 on the virtual network yet). */
-  herr = zt_lookup_name(node, family == AF_INET6 ? AF_INET6 : AF_INET, &h);
+  herr = zt_lookup_name(node, family, &h);
+  if (herr == 0 && family == AF_UNSPEC) {
+    /* IPv4 only (no IPv6 on the virtual network yet): /etc/hosts' IPv6 lines are left out. */
+    int kept = 0;
+    for (i = 0; i < h.count; i++)
+      if (h.addrs[i].family == AF_INET) h.addrs[kept++] = h.addrs[i];
+    h.count = kept;
+  }
   if (herr == 0 && h.count == 0) herr = NO_DATA;
   if (family == AF_INET6 && (flags & AI_V4MAPPED) && (herr != 0 || (flags & AI_ALL))) {
     herr4 = zt_lookup_name(node, AF_INET, &h4);

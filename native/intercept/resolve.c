@@ -73,7 +73,8 @@ static struct outcome dns_by_name(const char *name, int family, struct zt_host *
   int rc, i;
   if (is_localhost(name)) return localhost_answer(name, family, out);
   if (zt_misconfigured) return from_daemon(-ENETDOWN);
-  rc = zt_rpc_resolve(name, family, &r);
+  /* AF_UNSPEC asks for IPv4 only: the virtual network has no IPv6 yet. */
+  rc = zt_rpc_resolve(name, family == AF_UNSPEC ? AF_INET : family, &r);
   zt_trace("RESOLVE %s (family %d) = %d", name, family, rc < 0 ? rc : r.count);
   o = from_daemon(rc);
   if (o.status != ZT_NSS_SUCCESS) return o;

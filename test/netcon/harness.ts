@@ -172,9 +172,11 @@ export function startProgram(
   };
 }
 
-/** Compiles test/shim/<name>.c into `dir`; returns the binary's path. */
-export function compileC(name: string, dir: string): string {
+/** Compiles test/shim/<name>.c into `dir` (linked with `libs` too, e.g. '-lresolv'); returns the binary's path. */
+export function compileC(name: string, dir: string, libs: string[] = []): string {
   const out = join(dir, name);
-  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread'], { stdio: 'inherit' });
+  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread', ...libs], {
+    stdio: 'inherit',
+  });
   return out;
 }

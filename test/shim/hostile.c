@@ -8,8 +8,8 @@
 #define _GNU_SOURCE
 #include <sys/un.h>
 
-#include "common.h"
 #include "../../native/intercept/proto.h"
+#include "common.h"
 
 /* The app's fds: below 900, where the library never keeps its channels (control.c). */
 static int count_fds(void) {

@@ -26,7 +26,7 @@ VERSION, REQ_HEADER, RESP_HEADER = 1, 16, 12
 MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
 OP_SOCKET, OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 1, 11, 12, 13
 AF_INET, AF_INET6 = 2, 10
-T_A, T_PTR, T_TXT, T_AAAA = 1, 12, 16, 28
+T_A, T_CNAME, T_PTR, T_TXT, T_AAAA = 1, 5, 12, 16, 28
 
 table = {}
 log_lock = threading.Lock()
@@ -109,10 +109,12 @@ def answer_dns(query):
     if qtype == T_PTR:
         addr = reverse_name_to_addr(qname)
         name = table.get("reverse", {}).get(addr) if addr else None
+        if name is not None and (entry_of(name) or {}).get("errno") == "EAGAIN":
+            return None
         if name is None:
             rcode = 3
         else:
-            records.append((T_PTR, encode_name(name)))
+            records.append((b"\xc0\x0c", T_PTR, encode_name(name)))
     else:
         entry = entry_of(qname)
         if entry is None:
@@ -120,15 +122,21 @@ def answer_dns(query):
         elif entry.get("errno") == "EAGAIN":
             return None
         elif qtype in (T_A, T_AAAA):
+            # A name with another canonical name: a CNAME to it, then its addresses under that name.
+            canonical = entry.get("canonical", qname)
+            owner = b"\xc0\x0c"
+            if canonical.lower() != qname.lower():
+                records.append((owner, T_CNAME, encode_name(canonical)))
+                owner = encode_name(canonical)
             for fam, packed in addrs_of(entry, AF_INET if qtype == T_A else AF_INET6):
-                records.append((qtype, packed))
+                records.append((owner, qtype, packed))
         elif qtype == T_TXT and qname.lower() in table.get("txt", {}):
             data = bytes((i * 7 + 1) % 26 + 97 for i in range(table["txt"][qname.lower()]))
             chunks = b"".join(bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255))
-            records.append((T_TXT, chunks))
+            records.append((b"\xc0\x0c", T_TXT, chunks))
     out = struct.pack(">HHHHHH", qid, 0x8180 | rcode | (flags & 0x0100), 1, len(records), 0, 0) + question
-    for rtype, rdata in records:
-        out += b"\xc0\x0c" + struct.pack(">HHIH", rtype, 1, 60, len(rdata)) + rdata
+    for owner, rtype, rdata in records:
+        out += owner + struct.pack(">HHIH", rtype, 1, 60, len(rdata)) + rdata
     return out
 
 
