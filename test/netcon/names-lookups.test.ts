@@ -199,7 +199,7 @@ describe.runIf(requireOrSkip(needNamesRig(), 'name lookups under the library'))(
     ORDERS.forEach(({ line, both, fh, nxAsked }, i) => {
       it(`hosts: ${line}`, async () => {
         const before = daemon.requests().length;
-        const cases = [
+        const cases: [string, string, string, string] = [
           'gai both.test - inet stream',
           'gai fh - inet stream',
           `gai nx${i}.test - inet stream`,
@@ -211,7 +211,7 @@ describe.runIf(requireOrSkip(needNamesRig(), 'name lookups under the library'))(
         expect(answer(out.get(cases[2]))).toBe('EAI_NONAME');
         // localhost answers in every order (from /etc/hosts twice, as glibc: `::1` reads as 127.0.0.1
         // for AF_INET), and is never asked of the daemon.
-        expect(out.get(cases[3])).toMatch(/^getaddrinfo OK\n(  family inet type 1 proto 6 127\.0\.0\.1:0\n)+$/);
+        expect(out.get(cases[3])).toMatch(/^getaddrinfo OK\n( {2}family inet type 1 proto 6 127\.0\.0\.1:0\n)+$/);
         const asked = daemon
           .requests()
           .slice(before)
