@@ -13,6 +13,8 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,5 +276,63 @@ ZT_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
   if (len >= hostlen) return EAI_OVERFLOW;
   memcpy(host, h.name, len);
   host[len] = '\0';
+  return 0;
+}
+
+struct notify_call {
+  void (*fn)(union sigval);
+  union sigval value;
+};
+
+static void *notify_thread(void *arg) {
+  struct notify_call call = *(struct notify_call *)arg;
+  free(arg);
+  call.fn(call.value);
+  return NULL;
+}
+
+/* getaddrinfo_a's notification once every request is done (GAI_NOWAIT), as its sigevent asks. */
+static void notify(const struct sigevent *sevp) {
+  pthread_attr_t attr, *a = sevp->sigev_notify_attributes;
+  struct notify_call *call;
+  pthread_t t;
+  if (sevp->sigev_notify == SIGEV_SIGNAL) {
+    sigqueue(getpid(), sevp->sigev_signo, sevp->sigev_value);
+    return;
+  }
+  if (sevp->sigev_notify != SIGEV_THREAD || (call = malloc(sizeof(*call))) == NULL) return;
+  call->fn = sevp->sigev_notify_function;
+  call->value = sevp->sigev_value;
+  if (!a) {
+    /* The caller's attributes are used as given (glibc's aio/gai notification does the same). */
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    a = &attr;
+  }
+  if (pthread_create(&t, a, notify_thread, call) != 0) free(call);
+  if (a == &attr) pthread_attr_destroy(&attr);
+}
+
+/*
+ * getaddrinfo_a: glibc runs each request on a helper thread with its internal getaddrinfo, which no
+ * hook sees. Here each request is answered by the hooked getaddrinfo before the call returns (the
+ * daemon answers within seconds); the real gai_error, gai_suspend and gai_cancel then see them done
+ * (gai_error reads the request's own result; the others find no request still queued).
+ */
+ZT_EXPORT int getaddrinfo_a(int mode, struct gaicb *list[], int nitems, struct sigevent *sevp) {
+  int i;
+  zt_ensure_init();
+  if (!zt_enabled) return zt_real_netdb.getaddrinfo_a(mode, list, nitems, sevp);
+  if (mode != GAI_WAIT && mode != GAI_NOWAIT) {
+    errno = EINVAL;
+    return EAI_SYSTEM;
+  }
+  for (i = 0; i < nitems; i++) {
+    struct gaicb *req = list[i];
+    if (!req) continue;
+    req->ar_result = NULL;
+    req->__return = getaddrinfo(req->ar_name, req->ar_service, req->ar_request, &req->ar_result);
+  }
+  if (mode == GAI_NOWAIT && sevp) notify(sevp);
   return 0;
 }

@@ -30,6 +30,7 @@ void zt_real_resolve_netdb(void) {
 #define R(name) zt_real_netdb.name = (__typeof__(zt_real_netdb.name))dlsym(RTLD_NEXT, #name)
   R(getaddrinfo);
   R(getnameinfo);
+  R(getaddrinfo_a);
   R(gethostbyname);
   R(gethostbyname2);
   R(gethostbyaddr);

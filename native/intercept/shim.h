@@ -41,11 +41,14 @@ ZT_HIDDEN void zt_real_resolve(void);
 /* The real name functions (real.c): all of them when the library is off; numeric input and the
  * service part otherwise (netdb.c, hostent.c, resquery.c). */
 struct addrinfo;
+struct gaicb;
+struct sigevent;
 struct hostent;
 struct __res_state;
 struct zt_real_netdb {
   int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
   int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+  int (*getaddrinfo_a)(int, struct gaicb **, int, struct sigevent *);
   struct hostent *(*gethostbyname)(const char *);
   struct hostent *(*gethostbyname2)(const char *, int);
   struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);

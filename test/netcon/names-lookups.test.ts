@@ -38,6 +38,8 @@ const REFERENCE_CASES = [
   'gai multi.test - inet stream canon',
   'gai localhost - inet stream',
   'gai - 8080 inet stream passive',
+  'gai_a wait alpha.test nx.test www.test',
+  'gai_a nowait www.test later.test nodata.test fh',
   'ghbn alpha.test',
   'ghbn www.test',
   'ghbn nx.test',
@@ -97,6 +99,8 @@ const ANCHORS: Record<string, string> = {
   'ghbn_r www.test 30': 'gethostbyname_r returns ERANGE result NULL h_errno NETDB_INTERNAL\n',
   'ghbn_r later.test': 'gethostbyname_r returns EAGAIN result NULL h_errno TRY_AGAIN\n',
   'gni 10.147.17.5 80': 'getnameinfo OK host alpha.test serv http\n',
+  'gai_a wait alpha.test nx.test www.test':
+    'getaddrinfo_a OK\n  alpha.test: OK 10.147.17.5:0\n  nx.test: EAI_NONAME\n  www.test: OK 10.147.17.5:0 10.147.17.6:0\n',
   'res_query big.test txt 512': 'res_query longer than the buffer\n  rcode 0 tc 1 ancount 1\n',
   'res_query nodata.test a': 'res_query -1 h_errno NO_DATA\n',
   'res_nquery 5.17.147.10.in-addr.arpa ptr': 'res_nquery fits\n  rcode 0 tc 0 ancount 1\n  PTR alpha.test\n',

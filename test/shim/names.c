@@ -10,6 +10,7 @@
  *   names gni <addr> [port] [flag…]   flags: namereqd nofqdn numericserv dgram numerichost
  *   names res_query|res_search|res_nquery|res_nsearch|res_send|res_nsend <name> <a|aaaa|txt|ptr> [buflen]
  *   names res_querydomain|res_nquerydomain <name> <domain> <type> [buflen]
+ *   names gai_a <wait|nowait> <name>…  getaddrinfo_a (IPv4, stream); nowait: notified on a thread
  *   names threads <name> <count>     many threads, getaddrinfo and gethostbyname_r at once
  */
 #define _GNU_SOURCE
@@ -19,6 +20,8 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <resolv.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +298,47 @@ static int cmd_res(int argc, char **argv) {
   return 0;
 }
 
+static sem_t gai_done;
+
+static void on_gai_done(union sigval v) {
+  (void)v;
+  sem_post(&gai_done);
+}
+
+static int cmd_gai_a(int argc, char **argv) {
+  struct gaicb reqs[8], *list[8];
+  struct addrinfo hints;
+  struct sigevent sev;
+  int n = argc - 3 > 8 ? 8 : argc - 3, i, rc, nowait = !strcmp(argv[2], "nowait");
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  memset(reqs, 0, sizeof(reqs));
+  for (i = 0; i < n; i++) {
+    reqs[i].ar_name = argv[3 + i];
+    reqs[i].ar_request = &hints;
+    list[i] = &reqs[i];
+  }
+  memset(&sev, 0, sizeof(sev));
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_notify_function = on_gai_done;
+  sem_init(&gai_done, 0, 0);
+  rc = getaddrinfo_a(nowait ? GAI_NOWAIT : GAI_WAIT, list, n, nowait ? &sev : NULL);
+  printf("getaddrinfo_a %s\n", eai_name(rc));
+  if (nowait) sem_wait(&gai_done);
+  for (i = 0; i < n; i++) {
+    struct addrinfo *p;
+    printf("  %s: %s", reqs[i].ar_name, eai_name(gai_error(&reqs[i])));
+    for (p = reqs[i].ar_result; p; p = p->ai_next) {
+      printf(" ");
+      print_sockaddr(p->ai_addr);
+    }
+    printf("\n");
+    if (reqs[i].ar_result) freeaddrinfo(reqs[i].ar_result);
+  }
+  return 0;
+}
+
 struct thread_job {
   const char *name;
   int ok;
@@ -342,6 +386,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 3) return fprintf(stderr, "usage: see the comment at the top\n"), 2;
   if (!strcmp(argv[1], "gai")) return cmd_gai(argc, argv);
+  if (!strcmp(argv[1], "gai_a")) return cmd_gai_a(argc, argv);
   if (!strncmp(argv[1], "ghb", 3)) return cmd_hostent(argc, argv);
   if (!strcmp(argv[1], "gni")) return cmd_gni(argc, argv);
   if (!strncmp(argv[1], "res_", 4)) return cmd_res(argc, argv);
