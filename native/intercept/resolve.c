@@ -79,9 +79,13 @@ static struct outcome dns_by_name(const char *name, int family, struct zt_host *
   o = from_daemon(rc);
   if (o.status != ZT_NSS_SUCCESS) return o;
   memset(out, 0, sizeof(*out));
-  memcpy(out->name, r.canonical, sizeof(out->name));
-  /* As glibc's dns module: a name reached through CNAMEs is an alias of the canonical one. */
-  if (strcasecmp(name, r.canonical) != 0) zt_host_add_alias(out, name);
+  if (r.canonical[0] == '\0') {
+    snprintf(out->name, sizeof(out->name), "%s", name);
+  } else {
+    memcpy(out->name, r.canonical, sizeof(out->name));
+    /* As glibc's dns module: a name reached through CNAMEs is an alias of the canonical one. */
+    if (strcasecmp(name, r.canonical) != 0) zt_host_add_alias(out, name);
+  }
   for (i = 0; i < r.count; i++) zt_host_add_addr(out, r.addrs[i].family, r.addrs[i].bytes);
   return o;
 }

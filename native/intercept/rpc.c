@@ -255,11 +255,11 @@ int zt_rpc_resolve(const char *name, int family, struct zt_resolved *out) {
   err = zt_rpc(ZT_OP_RESOLVE, 0, 0, p, 1 + n, 0, 0, &r);
   if (err) return -err;
   if (r.result < 0) return r.result;
-  if (r.result == 0) return -ENODATA; /* an answer without addresses: the name has none of that family */
   /* u8 n, the canonical name (n bytes), then result × (u8 family, 16 bytes). */
   if (r.payload_len < 1) return -EIO;
   clen = r.payload[0];
-  if (r.payload_len != 1 + clen + (size_t)r.result * 17 || !take_name(r.payload + 1, clen, out->canonical)) {
+  out->canonical[0] = '\0'; /* none given (n = 0): the name asked for is its own canonical name */
+  if (r.payload_len != 1 + clen + (size_t)r.result * 17 || (clen && !take_name(r.payload + 1, clen, out->canonical))) {
     zt_trace("malformed RESOLVE reply: %zu payload bytes for %d addresses", r.payload_len, r.result);
     return -EIO;
   }
@@ -275,7 +275,8 @@ int zt_rpc_resolve(const char *name, int family, struct zt_resolved *out) {
     memcpy(out->addrs[out->count].bytes, r.payload + off + 1, 16);
     out->count++;
   }
-  return 0;
+  /* An answer without addresses: the name has none of that family. */
+  return out->count ? 0 : -ENODATA;
 }
 
 int zt_rpc_reverse(int family, const void *addr, char *name) {

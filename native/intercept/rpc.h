@@ -59,7 +59,7 @@ ZT_HIDDEN int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *v
 #define ZT_RESOLVE_MAX_ADDRS 64 /* addresses kept of one RESOLVE answer (the first ones) */
 #define ZT_NAME_MAX 256         /* a DNS name's text, NUL included (RFC 1035: 253 characters) */
 struct zt_resolved {
-  char canonical[ZT_NAME_MAX];
+  char canonical[ZT_NAME_MAX]; /* empty when the daemon gave none */
   int count;
   struct {
     uint8_t family; /* AF_INET or AF_INET6 */

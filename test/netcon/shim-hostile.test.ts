@@ -52,6 +52,20 @@ const EXPECTED: Record<string, string> = {
   'socket-no-fd': 'socket EIO\nfds leaked 0\nthen unix socket OK\n',
   'socket-short-payload': 'socket EIO\nfds leaked 0\nthen unix socket OK\n',
   'socket-many-fds': 'socket ENETDOWN\nfds leaked 0\nthen unix socket OK\n',
+  // Name ops: a reply that cannot be right is "no answer now"; one within bounds is used as far as it goes.
+  'resolve-count-mismatch': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-wrong-family': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-nul-in-name': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-name-past-payload': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-many': 'getaddrinfo OK 64 entries\nthen socket OK\nfds leaked 0\n',
+  'resolve-no-canonical': 'getaddrinfo OK 1 entries\nthen socket OK\nfds leaked 0\n',
+  'resolve-no-addresses': 'getaddrinfo No address associated with hostname\nthen socket OK\nfds leaked 0\n',
+  'reverse-mismatch': 'getnameinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'reverse-empty': 'getnameinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'dns-short': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-mismatch': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-wrong-id': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-max': `res_send ${MAX_RESPONSE_PAYLOAD} tc 1\nthen socket OK\nfds leaked 0\n`,
 };
 
 /** Starts the hostile daemon for one case; resolves once it listens. */
