@@ -217,3 +217,52 @@ export function decodeSockopt(p: Buffer): SockoptRequest | null {
   const len = p.readUInt32LE(8);
   return { level: p.readInt32LE(0), name: p.readInt32LE(4), len, value: p.subarray(12, 12 + Math.min(len, p.length - 12)) };
 }
+
+/** Address families of the name operations (Linux's AF_* values). */
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+/** Bytes per address in a RESOLVE reply: u8 family and 16 address bytes (IPv4 in the first 4). */
+export const RESOLVE_ADDRESS_SIZE = 17;
+
+/** RESOLVE's request: u8 family, then the name (no NUL). Null when the family or name cannot be one. */
+export function decodeResolveRequest(p: Buffer): { family: number; name: string } | null {
+  if (p.length < 2) return null;
+  const family = p[0]!;
+  if (family !== AF_UNSPEC && family !== AF_INET && family !== AF_INET6) return null;
+  const name = p.subarray(1);
+  if (name.includes(0)) return null;
+  return { family, name: name.toString('latin1') };
+}
+
+/**
+ * RESOLVE's reply payload: u8 n, the canonical name (n bytes), then per address u8 family and 16
+ * bytes. As many addresses as fit in `maxPayload` are written; `count` says how many.
+ */
+export function encodeResolveReply(
+  canonical: string,
+  addrs: ReadonlyArray<{ family: 4 | 6; bytes: Uint8Array }>,
+  maxPayload = MAX_RESPONSE_PAYLOAD,
+): { payload: Buffer; count: number } {
+  const name = Buffer.from(canonical, 'latin1').subarray(0, 255);
+  const room = Math.max(0, Math.floor((maxPayload - 1 - name.length) / RESOLVE_ADDRESS_SIZE));
+  const list = addrs.slice(0, room);
+  const b = Buffer.alloc(1 + name.length + list.length * RESOLVE_ADDRESS_SIZE);
+  b[0] = name.length;
+  name.copy(b, 1);
+  let off = 1 + name.length;
+  for (const a of list) {
+    b[off] = a.family === 4 ? AF_INET : AF_INET6;
+    b.set(a.bytes.subarray(0, a.family === 4 ? 4 : 16), off + 1);
+    off += RESOLVE_ADDRESS_SIZE;
+  }
+  return { payload: b, count: list.length };
+}
+
+/** REVERSE's request: u8 family (AF_INET or AF_INET6), then 4 or 16 address bytes. */
+export function decodeReverseRequest(p: Buffer): { family: 4 | 6; bytes: Uint8Array } | null {
+  if (p.length < 1) return null;
+  if (p[0] === AF_INET && p.length === 5) return { family: 4, bytes: Uint8Array.from(p.subarray(1)) };
+  if (p[0] === AF_INET6 && p.length === 17) return { family: 6, bytes: Uint8Array.from(p.subarray(1)) };
+  return null;
+}

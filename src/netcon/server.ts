@@ -11,9 +11,11 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
+import type { NameService } from '../dns/index.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
+import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
@@ -40,6 +42,8 @@ export interface NetconServerOptions {
   keeper?: ListenerKeeper;
   /** The network this server serves, recorded with kept listeners. */
   nwid?: string;
+  /** Answers the name operations (RESOLVE, REVERSE, DNS_QUERY); none: they fail with EAGAIN. */
+  names?: NameService;
 }
 
 interface Reply {
@@ -84,6 +88,7 @@ export class NetconServer {
   private readonly hooks: AppSocketHooks;
   private readonly keeper: ListenerKeeper | null;
   private readonly nwid: string;
+  private readonly names: NameService | undefined;
   /** Listeners the keeper holds: inode → backlog. */
   private readonly keptInos = new Map<number, number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
@@ -99,6 +104,7 @@ export class NetconServer {
     this.plumbing = opts.plumbing ?? nativePlumbing;
     this.keeper = opts.keeper ?? null;
     this.nwid = opts.nwid ?? '';
+    this.names = opts.names;
     this.log = logger.child({ module: 'netcon', stack: stack.name });
     this.hooks = {
       onGone: (s) => this.forget(s),
@@ -277,6 +283,7 @@ export class NetconServer {
   }
 
   private dispatch(req: Request): Reply | Promise<Reply> {
+    if (isNameOp(req.op)) return nameCall(this.names, req);
     if (req.op === Op.SOCKET) return this.newSocket();
     const sock = this.table.get(req.ino);
     if (sock === undefined) {
