@@ -87,6 +87,70 @@ export const DGF = {
   RECVERR: 0x80,
 } as const;
 
+/** One datagram record's header (proto.h's layout); addresses in host order. */
+export interface DgramHeader {
+  /** DgramType.DATA or DgramType.ERROR. */
+  type: number;
+  /** DGF bits. */
+  flags: number;
+  /** App → daemon: the destination port (DGF.TO); daemon → app: the source port, or ICMP type << 8 | code (ERROR). */
+  port: number;
+  /** App → daemon: the destination (DGF.TO); daemon → app: the source, or the ICMP sender (ERROR). */
+  addr: number;
+  /** App → daemon: the source asked for (DGF.SRC); daemon → app: the address it was sent to, or ee_info (ERROR). */
+  local: number;
+  tos: number;
+  ttl: number;
+  /** ERROR: the errno. */
+  err: number;
+}
+
+/** Writes `h` as DGRAM_HEADER bytes at `offset` of `into` (a new Buffer when not given). */
+export function encodeDgramHeader(h: DgramHeader, into: Buffer = Buffer.allocUnsafe(DGRAM_HEADER), offset = 0): Buffer {
+  into[offset] = h.type;
+  into[offset + 1] = h.flags;
+  into.writeUInt16LE(h.port & 0xffff, offset + 2);
+  into.writeUInt32LE(h.addr >>> 0, offset + 4);
+  into.writeUInt32LE(h.local >>> 0, offset + 8);
+  into[offset + 12] = h.tos;
+  into[offset + 13] = h.ttl;
+  into.writeUInt16LE(h.err & 0xffff, offset + 14);
+  return into;
+}
+
+/** The header of the record at `offset`; null when fewer than DGRAM_HEADER bytes are there. */
+export function decodeDgramHeader(b: Uint8Array, offset = 0): DgramHeader | null {
+  if (b.length - offset < DGRAM_HEADER) return null;
+  const v = new DataView(b.buffer, b.byteOffset + offset, DGRAM_HEADER);
+  return {
+    type: v.getUint8(0),
+    flags: v.getUint8(1),
+    port: v.getUint16(2, true),
+    addr: v.getUint32(4, true),
+    local: v.getUint32(8, true),
+    tos: v.getUint8(12),
+    ttl: v.getUint8(13),
+    err: v.getUint16(14, true),
+  };
+}
+
+/** Linux's socket types and the type flags SOCKET carries with them. */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+const SOCK_TYPE_MASK = 0xf;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/** SOCKET's payload: the socket type (flags masked off) and the protocol (0 when not sent). */
+export function decodeSocketRequest(p: Buffer): { type: number; protocol: number } {
+  // An empty payload (or 0) is what clients from before datagram sockets sent for TCP.
+  const type = p.length >= 4 ? p.readUInt32LE(0) & SOCK_TYPE_MASK : 0;
+  const protocol = p.length >= 8 ? p.readInt32LE(4) : 0;
+  return { type: type === 0 ? SOCK_STREAM : type, protocol };
+}
+
 export const ACCEPT_RECORD_SIZE = 8;
 export const ACCEPT_MAGIC = 0x41;
 

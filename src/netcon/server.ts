@@ -13,6 +13,8 @@ import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
 import type { NameService } from '../dns/index.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
+import { DatagramCalls } from './datagram-calls.js';
+import type { DnsRedirectOptions } from './dns-redirect.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
 import { isNameOp, nameCall } from './name-calls.js';
@@ -21,22 +23,26 @@ import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
   decodeAddress,
   decodeConnectFiller,
+  decodeSocketRequest,
   decodeSockopt,
   encodeAcceptRecord,
   encodeAddress,
   encodeResponse,
   FLAG_FILLED,
   FLAG_WAIT,
+  IPPROTO_TCP,
   Kind,
   Op,
   RequestReader,
   RFLAG_FILLER,
   RFLAG_PENDING,
   type Request,
+  SOCK_STREAM,
 } from './protocol.js';
+import type { Reply } from './reply.js';
 import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
 
-export interface NetconServerOptions {
+export interface NetconServerOptions extends DnsRedirectOptions {
   plumbing?: FdPlumbing;
   /** Keeps listeners' ends across daemon restarts (none: listeners end with the daemon). */
   keeper?: ListenerKeeper;
@@ -44,14 +50,6 @@ export interface NetconServerOptions {
   nwid?: string;
   /** Answers the name operations (RESOLVE, REVERSE, DNS_QUERY); none: they fail with EAGAIN. */
   names?: NameService;
-}
-
-interface Reply {
-  result: number;
-  flags?: number;
-  payload?: Buffer;
-  /** Descriptors to pass with the reply; the server closes its copies once sent. */
-  fds?: number[];
 }
 
 /** A connection handed to the app's listening socket that did not fit yet. */
@@ -69,6 +67,7 @@ const ACCEPT_RETRY_MAX_MS = 100;
  * ENETDOWN. The daemon cannot see when such an fd is closed, so the oldest are forgotten first.
  */
 const ENDED_LIMIT = 4096;
+const EPROTONOSUPPORT = 93;
 
 function errnoOf(e: unknown, fallback: number): number {
   const n = (e as { errno?: unknown }).errno;
@@ -94,6 +93,8 @@ export class NetconServer {
   /** Close without telling the keeper: the listeners are to outlive this process. */
   private keepOnClose = false;
   private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
+  /** UDP, ping and raw ICMP sockets (datagram-calls.ts). */
+  private readonly datagrams: DatagramCalls;
 
   constructor(
     readonly stack: NetStack,
@@ -106,6 +107,7 @@ export class NetconServer {
     this.nwid = opts.nwid ?? '';
     this.names = opts.names;
     this.log = logger.child({ module: 'netcon', stack: stack.name });
+    this.datagrams = new DatagramCalls(stack, this.plumbing, this.counters, this.log, opts);
     this.hooks = {
       onGone: (s) => this.forget(s),
       onAcceptable: (s) => this.handOver(s),
@@ -147,6 +149,7 @@ export class NetconServer {
     this.restorer.stop();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
+    this.datagrams.closeAll();
     for (const s of [...this.table.values()]) {
       s.tcp.abort();
       s.teardown(false);
@@ -161,7 +164,7 @@ export class NetconServer {
 
   /** Sockets currently known by inode (diagnostics and tests). */
   socketCount(): number {
-    return this.table.size;
+    return this.table.size + this.datagrams.size;
   }
 
   private async removeStaleSocket(): Promise<void> {
@@ -284,7 +287,9 @@ export class NetconServer {
 
   private dispatch(req: Request): Reply | Promise<Reply> {
     if (isNameOp(req.op)) return nameCall(this.names, req);
-    if (req.op === Op.SOCKET) return this.newSocket();
+    if (req.op === Op.SOCKET) return this.newSocket(req);
+    const datagram = this.datagrams.handle(req);
+    if (datagram !== undefined) return datagram;
     const sock = this.table.get(req.ino);
     if (sock === undefined) {
       const e = this.ended.get(req.ino);
@@ -375,7 +380,10 @@ export class NetconServer {
     }
   }
 
-  private newSocket(): Reply {
+  private newSocket(req: Request): Reply {
+    const { type, protocol } = decodeSocketRequest(req.payload);
+    if (type !== SOCK_STREAM) return this.datagrams.open(type, protocol);
+    if (protocol !== 0 && protocol !== IPPROTO_TCP) return { result: -EPROTONOSUPPORT };
     let pair: [number, number];
     try {
       pair = this.plumbing.socketpair();

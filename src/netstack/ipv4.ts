@@ -147,7 +147,7 @@ export class Ipv4Layer implements IpSender {
     }
     const nextHop = r?.gateway ?? dst;
     const s = src !== 0 ? src : (this.iface.sourceFor(nextHop) ?? 0);
-    const mtu = broadcast ? this.iface.mtu : this.pmtu.get(dst, this.iface.mtu);
+    const mtu = broadcast || opts?.ignorePathMtu === true ? this.iface.mtu : this.pmtu.get(dst, this.iface.mtu);
     if (IPV4_HEADER_LEN + payloadLen > mtu) {
       if (df) {
         c.inc('tx_emsgsize');
@@ -312,6 +312,7 @@ export class Ipv4Layer implements IpSender {
     info.tos = h.tos;
     info.broadcast = broadcast;
     info.loopback = fromLoopback;
+    info.packet = p;
     const payload = p.subarray(h.headerLen, h.totalLen);
     let taken: boolean;
     this.delivering++;

@@ -26,6 +26,8 @@ export interface IpSendOptions {
   dontFragment?: boolean;
   ttl?: number;
   tos?: number;
+  /** Size the packet against the interface MTU, not a learned path MTU (IP_PMTUDISC_PROBE/INTERFACE). */
+  ignorePathMtu?: boolean;
 }
 
 /** What the IPv4 layer offers a transport. */
@@ -56,6 +58,8 @@ export interface IpReceiveInfo {
    * Linux's lo) its transport checksum is neither computed nor checked.
    */
   loopback?: boolean;
+  /** The whole IP packet (header first) the payload is part of, for raw sockets. */
+  packet?: Buffer;
 }
 
 /** What a transport offers the IPv4 layer. */
@@ -70,7 +74,16 @@ export interface TransportProtocol {
   receive(info: IpReceiveInfo, payload: Buffer): boolean;
   /**
    * An ICMP error quoted one of our packets: `quoted` is the original IP payload's first bytes
-   * (at least 8). `nextHopMtu` is set for fragmentation-needed.
+   * (at least 8). `nextHopMtu` is set for fragmentation-needed. `offender` is the ICMP message's
+   * source (absent: the quoted packet's source, for errors the stack raised itself).
    */
-  receiveIcmpError(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer, nextHopMtu?: number): void;
+  receiveIcmpError(
+    type: number,
+    code: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    quoted: Buffer,
+    nextHopMtu?: number,
+    offender?: Ipv4Addr,
+  ): void;
 }
