@@ -19,7 +19,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHIM = join(ROOT, 'native', 'intercept', 'libztintercept.so');
 export const NWID = '8056c2e21c000001';
 export const STACK_ADDR = '10.147.17.5';
-const FIXTURE_OUT = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'daemon-fixture.mjs');
+// Inside the checkout (not node_modules, which may be shared): the bundle finds this checkout's
+// native binding by walking up to its package.json.
+const FIXTURE_OUT = join(ROOT, 'test', 'shim', 'bin', 'daemon-fixture.mjs');
 
 let prepared: Promise<void> | null = null;
 

@@ -6,7 +6,9 @@
  * not block first waits for POLLIN.
  */
 #define _GNU_SOURCE
+/* linux/errqueue.h needs struct timespec first. */
 #include <time.h>
+
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/ip.h>
@@ -15,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <signal.h>
 
@@ -46,7 +49,9 @@ static int readable(int fd, int ms) {
   return poll(&p, 1, ms) > 0;
 }
 
-static int is_host(const struct sockaddr_in *a) { return a->sin_family == AF_INET && a->sin_addr.s_addr == mkaddr(host_addr, 0).sin_addr.s_addr; }
+static int is_host(const struct sockaddr_in *a) {
+  return a->sin_family == AF_INET && a->sin_addr.s_addr == mkaddr(host_addr, 0).sin_addr.s_addr;
+}
 
 static ssize_t send_to(int fd, const void *buf, size_t n, int port) {
   struct sockaddr_in a = mkaddr(host_addr, port);
@@ -461,8 +466,8 @@ static void case_cmsg(void) {
   setsockopt(s, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
   setsockopt(s, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
   setsockopt(s, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
-  SAY("pktinfo %d recvtos %d recvttl %d", get_int_opt(s, IPPROTO_IP, IP_PKTINFO), get_int_opt(s, IPPROTO_IP, IP_RECVTOS),
-      get_int_opt(s, IPPROTO_IP, IP_RECVTTL));
+  SAY("pktinfo %d recvtos %d recvttl %d", get_int_opt(s, IPPROTO_IP, IP_PKTINFO),
+      get_int_opt(s, IPPROTO_IP, IP_RECVTOS), get_int_opt(s, IPPROTO_IP, IP_RECVTTL));
   v = 0x10;
   setsockopt(c, IPPROTO_IP, IP_TOS, &v, sizeof(v));
   v = 33;
