@@ -57,10 +57,10 @@ export interface Daemon {
   kill9(): Promise<void>;
 }
 
-/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. */
-export async function startDaemon(socketPath: string): Promise<Daemon> {
+/** Starts the fixture daemon serving `socketPath` (more fixture options in `extraArgs`); resolves once it is ready. */
+export async function startDaemon(socketPath: string, extraArgs: string[] = []): Promise<Daemon> {
   await prepare();
-  const proc = spawn(process.execPath, [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`], {
+  const proc = spawn(process.execPath, [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ZTNC_FIXTURE_COUNTERS: '1', LD_PRELOAD: '' },
   });
