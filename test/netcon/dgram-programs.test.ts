@@ -45,7 +45,7 @@ describe.runIf(
     const ping = join(tmp.dir, 'ping-copy');
     copyFileSync('/usr/bin/ping', ping);
     chmodSync(ping, 0o755);
-    const d = await startDaemon(join(home, 'rpc', 'net.sock'), '65534');
+    const d = await startDaemon(join(home, 'rpc', 'net.sock'), [], '65534');
     try {
       const r = await inNetns(
         `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${ping} -c 2 -W 3 ${STACK_ADDR}`,

@@ -57,10 +57,13 @@ export interface Daemon {
   kill9(): Promise<void>;
 }
 
-/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. `user`: run it as that user (root only, setpriv). */
-export async function startDaemon(socketPath: string, user?: string): Promise<Daemon> {
+/**
+ * Starts the fixture daemon serving `socketPath` (more fixture options in `extraArgs`); resolves once
+ * it is ready. `user`: run it as that user (root only, setpriv).
+ */
+export async function startDaemon(socketPath: string, extraArgs: string[] = [], user?: string): Promise<Daemon> {
   await prepare();
-  const daemonArgs = [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`];
+  const daemonArgs = [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`, ...extraArgs];
   const [cmd, args] = user
     ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, ...daemonArgs]]
     : [process.execPath, daemonArgs];
@@ -178,9 +181,11 @@ export function startProgram(
   };
 }
 
-/** Compiles test/shim/<name>.c into `dir`; returns the binary's path. */
-export function compileC(name: string, dir: string): string {
+/** Compiles test/shim/<name>.c into `dir` (linked with `libs` too, e.g. '-lresolv'); returns the binary's path. */
+export function compileC(name: string, dir: string, libs: string[] = []): string {
   const out = join(dir, name);
-  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread'], { stdio: 'inherit' });
+  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread', ...libs], {
+    stdio: 'inherit',
+  });
   return out;
 }
