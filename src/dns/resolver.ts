@@ -104,6 +104,14 @@ export class Resolver implements NameService {
     this.forwarder = new Forwarder(opts.scheduler, opts.random);
   }
 
+  /** Every figure of the resolver and its forwarder, named `dns_*` (the daemon's /counters). */
+  countersSnapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries({ ...this.counters, ...this.forwarder.counters })) out[`dns_${k}`] = v;
+    out.dns_cacheEntries = this.cache.size;
+    return out;
+  }
+
   private currentZone(): NetworkZone {
     const cfg = this.opts.config();
     if (cfg !== this.zoneOf) {

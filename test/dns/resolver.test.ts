@@ -263,3 +263,17 @@ describe('resolver: forwarding over the virtual network', () => {
     expect(await resolver.resolve('gamma.checks.ztnc', 2)).toMatchObject({ addrs: [v4(10, 0, 0, 7)] });
   });
 });
+
+describe('resolver: counters', () => {
+  it('names every figure dns_* for the daemon', async () => {
+    const { resolver } = setup();
+    await resolver.resolve('alpha.checks.ztnc', 2);
+    await resolver.answer(Buffer.alloc(3));
+    expect(resolver.countersSnapshot()).toMatchObject({
+      dns_zoneAnswers: 1,
+      dns_malformedQueries: 1,
+      dns_answersDropped: 0,
+      dns_cacheEntries: 0,
+    });
+  });
+});
