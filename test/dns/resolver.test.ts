@@ -12,6 +12,7 @@ import {
   Resolver,
   stackTransport,
   TOTAL_MS,
+  MAX_IN_FLIGHT,
   type DnsMessage,
   type ResolverConfig,
   type DnsTransport,
@@ -275,5 +276,37 @@ describe('resolver: counters', () => {
       dns_answersDropped: 0,
       dns_cacheEntries: 0,
     });
+  });
+});
+
+describe('resolver: questions in flight', () => {
+  it('asks upstream once for a question many are waiting on, and answers each in its own spelling', async () => {
+    const { seg, resolver } = setup({ servers: [v4(10, 0, 0, 2)] });
+    const server = fakeServer(seg, (q) => reply(q, Rcode.NOERROR, [[DnsType.A, Uint8Array.of(9, 9, 9, 9)]]));
+    const both = Promise.all([
+      resolver.resolve('www.example.com', 2),
+      resolver.resolve('WWW.example.com', 2),
+      resolver.answer(buildQuery(1, 'www.EXAMPLE.com', DnsType.A)),
+    ]);
+    const [a, b, c] = await settle(seg, both);
+    expect(a).toMatchObject({ addrs: [v4(9, 9, 9, 9)] });
+    expect(b).toMatchObject({ addrs: [v4(9, 9, 9, 9)] });
+    const m = parseDnsMessage(c!) as DnsMessage;
+    expect(m.questions[0]!.name).toBe('www.EXAMPLE.com');
+    expect(m.answers).toHaveLength(1);
+    expect(server.asked).toHaveLength(1);
+    expect(resolver.counters.coalesced).toBe(2);
+  });
+
+  it('refuses at once (EAGAIN) beyond MAX_IN_FLIGHT questions upstream', async () => {
+    const { seg, resolver } = setup({ servers: [v4(10, 0, 0, 2)] });
+    fakeServer(seg, () => null);
+    const waiting = Array.from({ length: MAX_IN_FLIGHT }, (_, i) => resolver.resolve(`n${i}.example.com`, 2));
+    expect(await resolver.resolve('one-more.example.com', 2)).toEqual({ errno: NAME_EAGAIN });
+    expect(resolver.counters.overloaded).toBe(1);
+    const all = await settle(seg, Promise.all(waiting));
+    expect(all.every((r) => 'errno' in r && r.errno === NAME_EAGAIN)).toBe(true);
+    // and the sockets are given back: a question after them goes upstream again
+    expect(resolver.forwarder.counters.queriesSent).toBeGreaterThanOrEqual(MAX_IN_FLIGHT);
   });
 });
