@@ -194,12 +194,16 @@ export class Resolver implements NameService {
     if (text.length === 0 || nameLabels(text) === null) return { errno: NAME_ENOENT };
     const wants = (f: 4 | 6): boolean => family === 0 || (f === 4 ? family === AF_INET : family === AF_INET6);
     const zone = this.currentZone();
-    const own = zone.lookup(text);
-    if (own !== null || zone.owns(text)) {
+    // a bare member name is looked up under the domain too, as a search domain would (ZeroTier's
+    // allowDNS makes the domain one on the host); other bare names go on as they are
+    const searched = !text.includes('.') && zone.domain !== '' && zone.lookup(`${text}.${zone.domain}`) !== null;
+    const full = searched ? `${text}.${zone.domain}` : text;
+    const own = zone.lookup(full);
+    if (own !== null || zone.owns(full)) {
       this.counters.zoneAnswers++;
       if (own === null) return { errno: NAME_ENOENT };
       const addrs = own.filter((a) => wants(a.family));
-      return addrs.length > 0 ? { canonical: canonicalName(text), addrs } : { errno: NAME_ENODATA };
+      return addrs.length > 0 ? { canonical: canonicalName(full), addrs } : { errno: NAME_ENODATA };
     }
     const types = [...(wants(4) ? [DnsType.A] : []), ...(wants(6) ? [DnsType.AAAA] : [])];
     const outcomes = await Promise.all(types.map((type) => this.ask({ name: text, type, class: DNS_CLASS_IN })));

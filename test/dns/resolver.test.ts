@@ -111,6 +111,12 @@ describe('resolver: the network zone', () => {
     expect(await resolver.reverse(4, Uint8Array.of(10, 0, 0, 2))).toEqual({ name: 'alpha.checks.ztnc' });
   });
 
+  it('finds a bare member name under the domain, as a search domain would', async () => {
+    const { resolver } = setup();
+    expect(await resolver.resolve('Alpha', 2)).toEqual({ canonical: 'alpha.checks.ztnc', addrs: [v4(10, 0, 0, 2)] });
+    expect(await resolver.resolve('gamma', 2)).toEqual({ errno: NAME_ENOENT });
+  });
+
   it('answers DNS messages from the zone: A, AAAA NODATA with SOA, NXDOMAIN with SOA, PTR', async () => {
     const { resolver } = setup();
     const ask = async (name: string, type: number): Promise<DnsMessage> => {
