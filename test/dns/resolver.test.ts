@@ -316,3 +316,27 @@ describe('resolver: questions in flight', () => {
     expect(resolver.forwarder.counters.queriesSent).toBeGreaterThanOrEqual(MAX_IN_FLIGHT);
   });
 });
+
+describe('resolver: hostile queries', () => {
+  it('answers 20k mutated queries with a DNS message or nothing, never throwing', async () => {
+    const { resolver } = setup();
+    const rnd = new SeededRandom(99);
+    const seeds = [
+      buildQuery(1, 'alpha.checks.ztnc', DnsType.A),
+      buildQuery(2, '2.0.0.10.in-addr.arpa', DnsType.PTR),
+      buildQuery(3, 'x.checks.ztnc', DnsType.ANY),
+    ];
+    let answered = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const b = Buffer.from(seeds[i % seeds.length]!);
+      for (let f = 0; f < 1 + (i % 3); f++) b[rnd.u32() % b.length] = rnd.u32() & 0xff;
+      const a = await resolver.answer(i % 5 === 0 ? b.subarray(0, rnd.u32() % b.length) : b);
+      if (a === null) continue;
+      answered++;
+      const m = parseDnsMessage(a);
+      expect(typeof m).toBe('object');
+      expect((m as DnsMessage).response).toBe(true);
+    }
+    expect(answered).toBeGreaterThan(10_000);
+  });
+});
