@@ -238,6 +238,13 @@ describe('resolver: forwarding over the virtual network', () => {
     expect(seg.sched.now()).toBeGreaterThanOrEqual(t0);
   });
 
+  it('answers EAGAIN at once when no server can be reached over the network (IPv6 servers on an IPv4 stack)', async () => {
+    const { seg, resolver } = setup({ servers: [{ family: 6, bytes: new Uint8Array(16).fill(0xfd) }] });
+    const t0 = seg.sched.now();
+    expect(await settle(seg, resolver.resolve('www.example.com', 2))).toEqual({ errno: NAME_EAGAIN });
+    expect(seg.sched.now() - t0).toBeLessThan(TOTAL_MS);
+  });
+
   it("uses the host's resolvers only when given them, and only when the network has no servers", async () => {
     const opened: string[] = [];
     const host: DnsTransport = {
