@@ -172,6 +172,20 @@ describe.runIf(requireOrSkip(needNamesRig(), 'name lookups under the library'))(
     });
   });
 
+  describe("res_search with resolv.conf's search list, as glibc", () => {
+    const CASES = ['res_search alpha a', 'res_nsearch www a', 'res_search nx a', 'res_nsearch alpha.test a', 'res_search alpha. a'];
+    let reference: Map<string, string>;
+    let library: Map<string, string>;
+    beforeAll(async () => {
+      const dir = nsDir(tmp.dir, 'search', 'files dns', 'search nowhere test\n');
+      reference = await batch(dir, program, CASES, plainEnv(), table);
+      library = await batch(dir, program, CASES, shimEnv(daemon.socketPath));
+    }, 300_000);
+    for (const c of CASES) it(c, () => expect(library.get(c)).toBe(reference.get(c)));
+    it('a short name is found under a search domain', () =>
+      expect(library.get('res_search alpha a')).toBe('res_search fits\n  rcode 0 tc 0 ancount 1\n  A 10.147.17.5\n'));
+  });
+
   describe('what differs from glibc on purpose', () => {
     let library: Map<string, string>;
     beforeAll(async () => {
