@@ -10,8 +10,17 @@ export const CongestionAlgo = {
 } as const;
 export type CongestionAlgo = (typeof CongestionAlgo)[keyof typeof CongestionAlgo];
 
+/** Linux's names of the algorithms (TCP_CONGESTION's text), indexed by `CongestionAlgo`. */
+export const CONGESTION_NAMES: readonly string[] = ['cubic', 'reno'];
+
 export function isCongestionAlgo(v: number): v is CongestionAlgo {
-  return v === CongestionAlgo.Cubic || v === CongestionAlgo.NewReno;
+  return Number.isInteger(v) && v >= 0 && v < CONGESTION_NAMES.length;
+}
+
+/** The algorithm Linux calls `name`, or undefined (TCP_CONGESTION then fails with ENOENT). */
+export function congestionAlgoByName(name: string): CongestionAlgo | undefined {
+  const i = CONGESTION_NAMES.indexOf(name);
+  return i < 0 ? undefined : (i as CongestionAlgo);
 }
 
 export function createCongestionControl(algo: CongestionAlgo, mss: number): CongestionControl {
