@@ -6,6 +6,8 @@
  * only, so programs that set them as a matter of course keep working.
  */
 import {
+  CONGESTION_NAMES,
+  congestionAlgoByName,
   DELACK_MS,
   DUP_THRESH,
   Errno,
@@ -83,8 +85,6 @@ const intOptions = new Map<string, TcpOptionName>([
   [`${IPPROTO_TCP}:${TCP.KEEPCNT}`, 'KEEPCNT'],
   [`${IPPROTO_TCP}:${TCP.USER_TIMEOUT}`, 'USER_TIMEOUT'],
 ]);
-
-const congestionNames = ['cubic', 'reno'];
 
 /**
  * Options the kernel accepts whose effect cannot be seen on the virtual network, kept per socket
@@ -363,7 +363,7 @@ export function getOption(tcp: OptionHolder, view: SocketStateView, level: numbe
     const v = tcp.getOption('CONGESTION');
     if (v < 0) return v;
     const b = Buffer.alloc(16);
-    b.write(congestionNames[v] ?? 'cubic', 'latin1');
+    b.write(CONGESTION_NAMES[v] ?? 'cubic', 'latin1');
     return b;
   }
   const opt = intOptions.get(`${level}:${name}`);
@@ -408,8 +408,8 @@ export function setOption(tcp: OptionHolder, view: SocketStateView, level: numbe
   }
   if (level === IPPROTO_TCP && name === TCP.CONGESTION) {
     const text = value.toString('latin1').replace(/\0.*$/s, '');
-    const v = congestionNames.indexOf(text);
-    return v < 0 ? -ENOENT : tcp.setOption('CONGESTION', v);
+    const v = congestionAlgoByName(text);
+    return v === undefined ? -ENOENT : tcp.setOption('CONGESTION', v);
   }
   const opt = intOptions.get(`${level}:${name}`);
   if (opt === undefined) return -Errno.ENOPROTOOPT;

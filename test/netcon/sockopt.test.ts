@@ -396,3 +396,27 @@ describe('TCP_INFO', () => {
     expect(info(c).state).toBe(8);
   });
 });
+
+describe('TCP_CONGESTION', () => {
+  const ENOENT = 2;
+  const name = (s: TcpSocket, v: SocketStateView): string => {
+    const b = getOption(s, v, IPPROTO_TCP, TCP.CONGESTION);
+    if (typeof b === 'number') throw new Error(`getsockopt failed: ${b}`);
+    return b.toString('latin1').replace(/\0.*$/s, '');
+  };
+
+  it("takes Linux's names cubic, reno and bbr, reports the one in use, and refuses others with ENOENT", () => {
+    const { a } = pair();
+    const s = a.tcpSocket();
+    const v = viewOf(s);
+    expect(name(s, v)).toBe('cubic');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('bbr\0'))).toBe(0);
+    expect(name(s, v)).toBe('bbr');
+    expect(s.info().congestion).toBe('bbr');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('reno'))).toBe(0);
+    expect(name(s, v)).toBe('reno');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('vegas\0'))).toBe(-ENOENT);
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('bbr2'))).toBe(-ENOENT);
+    expect(name(s, v)).toBe('reno');
+  });
+});

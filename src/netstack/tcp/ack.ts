@@ -98,6 +98,7 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
     // SACK blocks
     if (seg.sackCount > 0) this.rec.onSackBlocks(seg, ack, this.sndUna, this.sndNxt, c);
+    const rs = this.rate.onAck(this.sndUna, seg, this.rec.sackedBytes(), this.statBytesAcked, now);
     // window update (RFC 9293 §3.10.7.4)
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       const grew = win > this.sndWnd;
@@ -117,6 +118,17 @@ export abstract class TcpAckProcessor extends TcpTimers {
     if (this.rec.state === TcpLossState.Open && this.sndUna !== this.sndNxt && this.synAcked) {
       const thresh = dupThresh(this.sndUna, this.sndNxt, this.mss);
       if (this.rec.detectLoss(this.sndUna, this.mss, thresh)) this.enterRecovery(now, thresh);
+    }
+    // a model-based algorithm (BBR) updates its model from the rate sample once loss detection has run
+    const cc = this.cc;
+    if (cc.onAckSample !== undefined && rs.newlyDelivered > 0) {
+      cc.onAckSample({
+        now,
+        rs,
+        delivered: this.rate.delivered,
+        inflight: this.rec.pipe(this.sndUna, this.sndNxt, this.mss),
+        lossState: this.rec.state,
+      });
     }
     if (!canSendData(this._state)) return this._state !== 'CLOSED';
     this.output();

@@ -299,7 +299,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       case 'CONGESTION':
         if (this.opts.congestion !== congestionBefore) {
           const old = this.cc;
-          this.cc = createCongestionControl(this.opts.congestion, this.mss);
+          this.cc = createCongestionControl(this.opts.congestion, this.mss, this.iss);
           this.cc.cwnd = old.cwnd;
           this.cc.ssthresh = old.ssthresh;
         }
@@ -382,6 +382,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     this.rtxAt = Infinity;
     this.delackAt = Infinity;
     this.corkAt = Infinity;
+    this.paceAt = Infinity;
     this.finWait2At = Infinity;
     this.persist = false;
     this.cancelTimer();
@@ -432,6 +433,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     this.rtxAt = Infinity;
     this.delackAt = Infinity;
     this.corkAt = Infinity;
+    this.paceAt = Infinity;
     this.finWait2At = Infinity;
     this.cancelTimer();
     this.sndBuf.clear();
