@@ -156,7 +156,9 @@ export class DeliveryRate {
     rs.appLimited = p.appLimited;
     rs.delivered = this.delivered - p.delivered;
     if (!p.retransmitted) {
-      rs.rttMs = now - p.txTime;
+      // in whole microseconds (as Linux): float noise in a difference of two clock readings must
+      // not count as a new, lower min RTT and keep that filter from ever expiring
+      rs.rttMs = Math.round((now - p.txTime) * 1000) / 1000;
       if (rs.rttMs < this.minRtt) this.minRtt = rs.rttMs;
     }
     const sendElapsed = p.txTime - p.firstTxTime;
