@@ -4,13 +4,14 @@
  * bottleneck (drop-tail queue), one-way delay, random loss, reordering and duplication, all drawn
  * from a fixed seed, so every run prints the same figures. MTU 2800 as on a ZeroTier network.
  *
- * Each case is one stream of `PATHS_BENCH_MB` (default 48) MiB of pseudo-random bytes, SHA-256
+ * Each case is one stream of `PATHS_BENCH_MB` (default 128) MiB of pseudo-random bytes, SHA-256
  * checked at both ends; goodput = bytes / virtual time from the connection's first byte to the
- * last one read. The size is chosen so a fast case costs about a second of CPU and still lasts
- * many round trips (48 MiB at 500 Mbit/s is 0.8 s, 40 round trips of 20 ms); a slow case (a
+ * last one read. The size is chosen so a fast case costs one to two seconds of CPU and lasts well
+ * past BBR's startup (128 MiB at 500 Mbit/s is 2.1 s, 100 round trips of 20 ms); a slow case (a
  * loss-based algorithm at a few Mbit/s) costs the same CPU, only more virtual time. Virtual time
  * is capped at `PATHS_BENCH_CAP_S` (default 120 s): a case that has not finished by then reports
- * what arrived in that time (the stream is still checked up to there).
+ * what arrived in that time (the stream is still checked up to there). The whole table takes
+ * about 30 s of CPU.
  *
  * Both ends use 32 MiB socket buffers (a tuned host's tcp_rmem/tcp_wmem), so the receive window is
  * not the limit on the long paths.
@@ -154,7 +155,7 @@ function runCase(algo: string, path: PathSpec, total: number, capMs: number, see
 }
 
 export async function run({ json }: { json: boolean }): Promise<void> {
-  const total = Math.round(Number(process.env.PATHS_BENCH_MB ?? 48) * 1024 * 1024);
+  const total = Math.round(Number(process.env.PATHS_BENCH_MB ?? 128) * 1024 * 1024);
   const capMs = Number(process.env.PATHS_BENCH_CAP_S ?? 120) * 1000;
   const seed = Number(process.env.PATHS_BENCH_SEED ?? 1);
   const only = process.env.PATHS_BENCH_ONLY?.split(',');

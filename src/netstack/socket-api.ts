@@ -105,6 +105,11 @@ export interface TcpInfo {
   inRecovery: TcpLossState;
   /** Times HyStart++ entered conservative slow start. */
   hystartCss: number;
+  /** Pacing rate, bytes per second (0 when the algorithm does not pace). */
+  pacingRate: number;
+  /** The latest delivery-rate sample, bytes per second, and whether the application limited it. */
+  deliveryRate: number;
+  deliveryRateAppLimited: number;
   /** 1 when window scaling was negotiated. */
   wscale: number;
   /** The MSS we advertise (0 when not connected). */

@@ -38,6 +38,9 @@ export class DeliveryRate {
   appLimitedUntil = 0;
   /** Lowest RTT of the samples so far (an interval shorter than this is not a usable sample). */
   minRtt = Infinity;
+  /** The latest usable rate (bytes per ms) and whether it was app-limited, for TCP_INFO. */
+  lastRate = 0;
+  lastAppLimited = false;
   /** The latest sample (reused: no allocation per ACK). */
   readonly sample: RateSample = {
     delivered: 0,
@@ -63,6 +66,8 @@ export class DeliveryRate {
     this.firstTxTime = now;
     this.appLimitedUntil = 0;
     this.minRtt = Infinity;
+    this.lastRate = 0;
+    this.lastAppLimited = false;
   }
 
   /** New data [start, end) sent at `now`; `outstanding` bytes were in flight before it. */
@@ -167,7 +172,11 @@ export class DeliveryRate {
     const interval = sendElapsed > ackElapsed ? sendElapsed : ackElapsed;
     rs.intervalMs = interval;
     // an interval shorter than the path's min RTT means ACKs were compressed: not a usable sample
-    if (interval > 0 && !(interval < this.minRtt)) rs.rate = rs.delivered / interval;
+    if (interval > 0 && !(interval < this.minRtt)) {
+      rs.rate = rs.delivered / interval;
+      this.lastRate = rs.rate;
+      this.lastAppLimited = rs.appLimited;
+    }
     return rs;
   }
 
