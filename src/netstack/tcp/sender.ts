@@ -276,8 +276,10 @@ export abstract class TcpSender extends TcpControlBlock {
     }
     const rate = this.cc.pacingRate;
     if (rate > 0) {
-      // a sender idle for a while may catch up by one quantum, no more
-      const floor = now - this.paceQuantumMs();
+      // a sender behind its schedule may catch up by one quantum or 1 ms, no more: enough to make
+      // up for a host timer that fired late (Node's have 1 ms granularity), not a burst after idle
+      const q = this.paceQuantumMs();
+      const floor = now - (q > 1 ? q : 1);
       this.paceNext = (this.paceNext > floor ? this.paceNext : floor) + (len + TCP_HEADER_LEN + 20) / rate;
     }
   }
