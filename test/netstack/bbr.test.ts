@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Bbr, BbrMode, BBR_BW_ROUNDS, BBR_MIN_RTT_WINDOW_MS } from '../../src/netstack/tcp/congestion/bbr.js';
 import { MaxPerRoundFilter, MinRttFilter } from '../../src/netstack/tcp/congestion/bbr-filters.js';
 import { CongestionAlgo } from '../../src/netstack/tcp/congestion/select.js';
-import type { TcpSocket } from '../../src/netstack/socket-api.js';
+import { TcpLossState, type TcpSocket } from '../../src/netstack/socket-api.js';
+import type { AckContext } from '../../src/netstack/tcp/congestion/congestion.js';
 import { DeliveryRate } from '../../src/netstack/tcp/delivery-rate.js';
 import { TcpSegment } from '../../src/netstack/wire/tcp.js';
 import { bulk, connectPair, Wire, type WireOptions } from '../support/netstack-rig.js';
@@ -68,6 +69,43 @@ describe('BBR filters', () => {
     expect(f.expired(16_000)).toBe(false);
     expect(f.update(30, 16_001)).toBe(true);
     expect(f.value).toBe(30);
+  });
+});
+
+describe('BBR window on loss', () => {
+  const ctx = (lossState: TcpLossState, inflight: number, acked: number, lost: number, delivered: number): AckContext => ({
+    now: 100,
+    rs: { delivered: 0, intervalMs: 0, rate: 0, rttMs: -1, priorDelivered: 0, appLimited: false, newlyDelivered: acked },
+    delivered,
+    inflight,
+    lost,
+    lossState,
+  });
+
+  it('takes what an ACK found lost off the window, holds it at what is in flight through recovery, then restores it', () => {
+    const b = new Bbr(1000);
+    b.cwnd = 100_000;
+    // in STARTUP the window also grows by what each ACK delivered
+    b.onAckSample(ctx(TcpLossState.Open, 90_000, 1000, 5000, 200_000));
+    expect(b.cwnd).toBe(100_000 - 5000 + 1000);
+    b.onCongestion();
+    b.onAckSample(ctx(TcpLossState.Recovery, 50_000, 1000, 3000, 201_000));
+    expect(b.cwnd).toBe(51_000); // packet conservation: in flight + delivered
+    b.onAckSample(ctx(TcpLossState.Recovery, 52_000, 2000, 0, 203_000));
+    expect(b.cwnd).toBe(54_000);
+    b.onAckSample(ctx(TcpLossState.Open, 60_000, 1000, 0, 204_000));
+    expect(b.cwnd).toBe(96_000 + 1000); // the window from before the loss, grown by this ACK
+  });
+
+  it('after a timeout starts from one segment and comes back to the saved window when recovery ends', () => {
+    const b = new Bbr(1000);
+    b.cwnd = 80_000;
+    b.onRto();
+    expect(b.cwnd).toBe(1000);
+    b.onAckSample(ctx(TcpLossState.Loss, 1000, 1000, 0, 300_000));
+    expect(b.cwnd).toBe(4000); // never below 4 segments
+    b.onAckSample(ctx(TcpLossState.Open, 4000, 1000, 0, 301_000));
+    expect(b.cwnd).toBe(80_000);
   });
 });
 

@@ -30,6 +30,8 @@ export abstract class TcpAckProcessor extends TcpTimers {
       return false;
     }
     const now = this.port.scheduler.now();
+    const modelBased = this.cc.onAckSample !== undefined;
+    const lossEdgeBefore = modelBased ? this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss) : 0;
     const win = seg.window << this.sndShift;
     const outstandingBefore = seqDiff(this.sndNxt, this.sndUna);
     if (seqGt(ack, this.sndUna)) {
@@ -121,12 +123,15 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
     // a model-based algorithm (BBR) updates its model from the rate sample once loss detection has run
     const cc = this.cc;
-    if (cc.onAckSample !== undefined && rs.newlyDelivered > 0) {
-      cc.onAckSample({
+    if (modelBased && rs.newlyDelivered > 0) {
+      const edge = this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss);
+      const from = seqGt(lossEdgeBefore, this.sndUna) ? lossEdgeBefore : this.sndUna;
+      cc.onAckSample!({
         now,
         rs,
         delivered: this.rate.delivered,
         inflight: this.rec.pipe(this.sndUna, this.sndNxt, this.mss),
+        lost: this.rec.unheldBytes(from, edge),
         lossState: this.rec.state,
       });
     }

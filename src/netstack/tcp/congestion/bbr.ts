@@ -226,6 +226,8 @@ export class Bbr implements CongestionControl {
     let cwnd = this.cwnd;
     let conserving = false;
     if (acked > 0) {
+      // what this ACK found lost leaves the window (as Linux's rs->losses)
+      if (ctx.lost > 0) cwnd = Math.max(cwnd - ctx.lost, mss);
       // loss recovery: hold the window at what is in flight for one round, then restore it
       if (state === TcpLossState.Recovery && this.prevLossState !== TcpLossState.Recovery) {
         this.packetConservation = true;

@@ -30,6 +30,8 @@ export interface AckContext {
   delivered: number;
   /** Bytes believed in flight after the ACK (RFC 6675 pipe). */
   inflight: number;
+  /** Bytes this ACK newly marked lost (the loss edge moved over them). */
+  lost: number;
   lossState: TcpLossState;
 }
 
