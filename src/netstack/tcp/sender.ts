@@ -267,10 +267,10 @@ export abstract class TcpSender extends TcpControlBlock {
     if (this.paceAt > this.paceNext) this.paceAt = this.paceNext;
   }
 
-  /** Records a data segment's departure for the delivery-rate samples and the pacer. */
+  /** Records a data segment's departure for the delivery-rate samples (when the algorithm reads them) and the pacer. */
   private accountSend(seq: number, len: number, rtx: boolean): void {
     const now = this.port.scheduler.now();
-    if (len > 0) {
+    if (len > 0 && this.cc.onAckSample !== undefined) {
       if (rtx) this.rate.onRetransmit(seq, seqAdd(seq, len), now);
       else this.rate.onSend(seq, seqAdd(seq, len), now, seqDiff(this.sndNxt, this.sndUna));
     }
