@@ -17,7 +17,9 @@
  * not the limit on the long paths.
  *
  * Fields: `<algo>_<path>_mbps` for every algorithm (cubic, reno, bbr) and path, and `<algo>_<path>_s`
- * (the virtual seconds it took).
+ * (the virtual seconds it took); then how two flows share a 100 Mbit/s bottleneck:
+ * `share_bbr_bbr_ratio` (the slower BBR flow's goodput over the faster's), and
+ * `share_bbr_cubic_bbr_mbps` / `share_bbr_cubic_cubic_mbps` (the split between BBR and CUBIC).
  */
 import { createHash } from 'node:crypto';
 import { connectTcp, SIM_ADDR_B, SimTcpWire, type SimTcpWireOptions } from '../src/netstack/sim-link.js';
@@ -154,6 +156,45 @@ function runCase(algo: string, path: PathSpec, total: number, capMs: number, see
   };
 }
 
+/**
+ * Fairness: two backlogged flows from a to b through one 100 Mbit/s, 20 ms bottleneck with a
+ * one-BDP (250 KB) drop-tail queue, the second starting 1 s after the first; Mbit/s of each over
+ * 20 s after a 5 s warm-up.
+ */
+function runShare(algoA: string, algoB: string, seed: number): [number, number] {
+  const w = new SimTcpWire({ mtu: MTU, seed, delayMs: 10, rateMbps: 100, queueBytes: 250_000 });
+  const run = (d: () => boolean, l: number): boolean => w.sched.runUntil(d, l);
+  const got = [0, 0];
+  const block = Buffer.alloc(1 << 16, 0x5a);
+  [algoA, algoB].forEach((algo, i) => {
+    if (i === 1) w.sched.advance(1000);
+    const mk = (layer: typeof w.a) => () => {
+      const s = layer.socket();
+      s.setOption('RCVBUF', BUF);
+      s.setOption('SNDBUF', BUF);
+      s.setOption('CONGESTION', congestionAlgoByName(algo)!);
+      return s;
+    };
+    const { client, server } = connectTcp(mk(w.a), mk(w.b), SIM_ADDR_B, PORT + 1 + i, run, 30_000, 8);
+    const pump = (): void => {
+      while (client.write(block) > 0);
+    };
+    client.handlers.onWritable = pump;
+    server.handlers.onReadable = () => {
+      for (;;) {
+        const r = server.read();
+        if (typeof r === 'number') return;
+        got[i]! += r.length;
+      }
+    };
+    pump();
+  });
+  w.sched.advance(5000);
+  const before = [got[0]!, got[1]!];
+  w.sched.advance(20_000);
+  return [((got[0]! - before[0]!) * 8) / 20e6, ((got[1]! - before[1]!) * 8) / 20e6];
+}
+
 export async function run({ json }: { json: boolean }): Promise<void> {
   const total = Math.round(Number(process.env.PATHS_BENCH_MB ?? 128) * 1024 * 1024);
   const capMs = Number(process.env.PATHS_BENCH_CAP_S ?? 120) * 1000;
@@ -178,6 +219,17 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       if (process.env.PATHS_BENCH_CPU) line += ` [${r.cpuMs.toFixed(0)} ms cpu]`;
     }
     out.write(line + '\n');
+  }
+  if (!only && congestionAlgoByName('bbr') !== undefined) {
+    const [b1, b2] = runShare('bbr', 'bbr', seed);
+    const [bb, bc] = runShare('bbr', 'cubic', seed);
+    out.write(`sharing 100 Mbit/s, 20 ms, 250 KB queue: bbr + bbr ${b1.toFixed(1)} / ${b2.toFixed(1)} Mbit/s; `);
+    out.write(`bbr + cubic ${bb.toFixed(1)} / ${bc.toFixed(1)} Mbit/s\n`);
+    fields.share_bbr_bbr_first_mbps = Math.round(b1 * 10) / 10;
+    fields.share_bbr_bbr_second_mbps = Math.round(b2 * 10) / 10;
+    fields.share_bbr_bbr_ratio = Math.round((Math.min(b1, b2) / Math.max(b1, b2)) * 1000) / 1000;
+    fields.share_bbr_cubic_bbr_mbps = Math.round(bb * 10) / 10;
+    fields.share_bbr_cubic_cubic_mbps = Math.round(bc * 10) / 10;
   }
   fields.bytes = total;
   fields.seed = seed;

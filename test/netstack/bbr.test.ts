@@ -289,6 +289,37 @@ describe('BBR against CUBIC on a lossy path', () => {
   });
 });
 
+describe('BBR sharing a bottleneck', () => {
+  /** Mbit/s of two backlogged flows a → b through one 50 Mbit/s, 20 ms link with a one-BDP queue, over 8 s after 4 s. */
+  function share(first: CongestionAlgo, second: CongestionAlgo): [number, number] {
+    const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 50, queueBytes: 125_000, seed: 38 });
+    const counts: (() => number)[] = [];
+    for (const [i, algo] of [first, second].entries()) {
+      if (i === 1) w.run(1000);
+      w.a.defaultCongestion = algo;
+      w.b.defaultCongestion = algo;
+      const { client, server } = connectPair(w, 80 + i);
+      counts.push(endless(client, server));
+    }
+    w.run(3000);
+    const before = counts.map((c) => c());
+    w.run(8000);
+    return [0, 1].map((i) => ((counts[i]!() - before[i]!) * 8) / 8e6) as [number, number];
+  }
+
+  it('two BBR flows get shares within 20% of each other, and fill the link', () => {
+    const [a, b] = share(CongestionAlgo.Bbr, CongestionAlgo.Bbr);
+    expect(Math.min(a, b) / Math.max(a, b)).toBeGreaterThan(0.8);
+    expect(a + b).toBeGreaterThan(50 * 0.85);
+  });
+
+  it('a BBR flow does not starve a CUBIC flow', () => {
+    const [bbr, cubic] = share(CongestionAlgo.Bbr, CongestionAlgo.Cubic);
+    if (process.env.TCP_TEST_VERBOSE) console.log('bbr vs cubic', bbr, cubic);
+    expect(cubic).toBeGreaterThan((bbr + cubic) * 0.1);
+  });
+});
+
 describe('BBR byte-stream integrity', () => {
   for (const [name, opts] of [
     ['3% loss, 10% reordering, 20 ms', { mtu: 2800, delayMs: 10, rateMbps: 100, loss: 0.03, reorder: 0.1, reorderDelayMs: 2, seed: 34 }],
