@@ -6,6 +6,8 @@
  * only, so programs that set them as a matter of course keep working.
  */
 import {
+  CONGESTION_NAMES,
+  congestionAlgoByName,
   DELACK_MS,
   DUP_THRESH,
   Errno,
@@ -83,8 +85,6 @@ const intOptions = new Map<string, TcpOptionName>([
   [`${IPPROTO_TCP}:${TCP.KEEPCNT}`, 'KEEPCNT'],
   [`${IPPROTO_TCP}:${TCP.USER_TIMEOUT}`, 'USER_TIMEOUT'],
 ]);
-
-const congestionNames = ['cubic', 'reno'];
 
 /**
  * Options the kernel accepts whose effect cannot be seen on the virtual network, kept per socket
@@ -208,7 +208,7 @@ export function encodeTcpInfo(info: Partial<TcpInfo>): Buffer {
     b.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(v))), off);
   };
   b[0] = LINUX_TCP_STATE[state] ?? LINUX_TCP_STATE.CLOSED;
-  // max_pacing_rate: unlimited, as Linux reports by default (there is no pacing).
+  // max_pacing_rate: unlimited, as Linux reports by default (SO_MAX_PACING_RATE is not offered).
   b.writeBigUInt64LE(0xffffffffffffffffn, 112);
   put32(88, DUP_THRESH); // tcpi_reordering
   put32(80, mss > 0 ? Math.max(1, Math.floor(field(info, 'cwnd') / mss)) : 0);
@@ -227,7 +227,8 @@ export function encodeTcpInfo(info: Partial<TcpInfo>): Buffer {
     (field(info, 'sack') ? TCPI_OPT_SACK : 0) |
     (field(info, 'wscale') ? TCPI_OPT_WSCALE : 0);
   if (field(info, 'wscale')) b[6] = (field(info, 'sndWscale') & 0xf) | ((field(info, 'rcvWscale') & 0xf) << 4);
-  // b[7]: delivery_rate_app_limited, fastopen_client_fail: 0
+  // b[7]: delivery_rate_app_limited (bit 0), fastopen_client_fail: 0
+  b[7] = field(info, 'deliveryRateAppLimited') ? 1 : 0;
   const connected = state !== 'CLOSED';
   put32(8, field(info, 'rto') * 1000);
   put32(12, connected ? DELACK_MS * 1000 : 0); // tcpi_ato
@@ -252,14 +253,15 @@ export function encodeTcpInfo(info: Partial<TcpInfo>): Buffer {
   // 92 rcv_rtt: not tracked
   put32(96, field(info, 'rcvWnd'));
   put32(100, field(info, 'retransmits'));
-  // 104 pacing_rate: no pacing
+  put64(104, field(info, 'pacingRate')); // 0 when the algorithm does not pace
   put64(120, field(info, 'bytesAcked'));
   put64(128, field(info, 'bytesReceived'));
   put32(136, field(info, 'segsOut'));
   put32(140, field(info, 'segsIn'));
   put32(144, Math.max(0, field(info, 'sendQueued') - field(info, 'unacked'))); // notsent_bytes
   put32(148, measured ? Math.max(1, field(info, 'minRtt') * 1000) : U32_MAX);
-  // 152 data_segs_in, 156 data_segs_out, 160 delivery_rate, 168 busy_time, 176 rwnd_limited,
+  put64(160, field(info, 'deliveryRate'));
+  // 152 data_segs_in, 156 data_segs_out, 168 busy_time, 176 rwnd_limited,
   // 184 sndbuf_limited, 192 delivered, 196 delivered_ce: not tracked
   put64(200, field(info, 'bytesSent'));
   // 208 bytes_retrans, 216 dsack_dups, 220 reord_seen, 224 rcv_ooopack: not tracked
@@ -363,7 +365,7 @@ export function getOption(tcp: OptionHolder, view: SocketStateView, level: numbe
     const v = tcp.getOption('CONGESTION');
     if (v < 0) return v;
     const b = Buffer.alloc(16);
-    b.write(congestionNames[v] ?? 'cubic', 'latin1');
+    b.write(CONGESTION_NAMES[v] ?? 'cubic', 'latin1');
     return b;
   }
   const opt = intOptions.get(`${level}:${name}`);
@@ -408,8 +410,8 @@ export function setOption(tcp: OptionHolder, view: SocketStateView, level: numbe
   }
   if (level === IPPROTO_TCP && name === TCP.CONGESTION) {
     const text = value.toString('latin1').replace(/\0.*$/s, '');
-    const v = congestionNames.indexOf(text);
-    return v < 0 ? -ENOENT : tcp.setOption('CONGESTION', v);
+    const v = congestionAlgoByName(text);
+    return v === undefined ? -ENOENT : tcp.setOption('CONGESTION', v);
   }
   const opt = intOptions.get(`${level}:${name}`);
   if (opt === undefined) return -Errno.ENOPROTOOPT;

@@ -19,6 +19,8 @@ export { setSum16Accelerator } from './wire/checksum.js';
 export { DELACK_MS } from './tcp/constants.js';
 export { DUP_THRESH } from './tcp/sack-scoreboard.js';
 export { INFINITE_SSTHRESH } from './tcp/congestion/congestion.js';
+// TCP_CONGESTION's names (Linux's: cubic, reno, bbr) and their option values
+export { CongestionAlgo, CONGESTION_NAMES, congestionAlgoByName } from './tcp/congestion/select.js';
 export { VirtualScheduler, RealScheduler, type Scheduler, type Clock, type Timer } from './clock.js';
 export { SeededRandom, CryptoRandom, type RandomSource } from './random.js';
 // the Ethernet and ARP codecs, for the overlay that carries this stack's frames (src/node)

@@ -33,6 +33,8 @@ export interface LinkImpairments {
   /** Bottleneck rate per receiver, Mbit/s, with a drop-tail queue of `queuePackets` (default 100). */
   rateMbps?: number;
   queuePackets?: number;
+  /** The bottleneck queue's size in bytes instead of packets (a shallow buffer: 50 KB). */
+  queueBytes?: number;
   /** Seed of the impairments' random draws (default 1); the ends' own seeds derive from it. */
   seed?: number;
 }
@@ -89,7 +91,12 @@ export class ImpairedLink {
       const now = this.sched.now();
       const tx = ((packet.length + this.shape.overheadBytes) * 8) / (o.rateMbps * 1000); // ms on the wire
       const busy = this.busyUntil.get(receiver) ?? 0;
-      if (Math.max(0, busy - now) / tx > (o.queuePackets ?? 100)) {
+      const backlogMs = Math.max(0, busy - now);
+      const full =
+        o.queueBytes !== undefined
+          ? backlogMs * o.rateMbps * 125 + packet.length + this.shape.overheadBytes > o.queueBytes
+          : backlogMs / tx > (o.queuePackets ?? 100);
+      if (full) {
         this.queueDrops++;
         this.dropped++;
         return;

@@ -42,7 +42,7 @@ export type TcpOptionName =
   | 'REUSEADDR' // SO_REUSEADDR: 0/1
   | 'REUSEPORT' // SO_REUSEPORT: 0/1
   | 'MAXSEG' // TCP_MAXSEG: bytes
-  | 'CONGESTION' // 0 = CUBIC (default), 1 = NewReno
+  | 'CONGESTION' // 0 = CUBIC (default), 1 = NewReno (Linux's 'reno'), 2 = BBR
   | 'TOS' // IP_TOS: 0-255 (ECN bits masked), put on every outgoing packet
   | 'TTL'; // IP_TTL: 1-255, -1 = default (64)
 
@@ -60,7 +60,7 @@ export type TcpLossState = (typeof TcpLossState)[keyof typeof TcpLossState];
 /** A connection's figures for diagnostics and TCP_INFO. Times in ms, windows and queues in bytes. */
 export interface TcpInfo {
   state: TcpStateName;
-  /** Congestion-control algorithm: 'cubic' or 'newreno'. */
+  /** Congestion-control algorithm: 'cubic', 'newreno' or 'bbr'. */
   congestion: string;
   /** Payload bytes per full segment we send. */
   mss: number;
@@ -105,6 +105,11 @@ export interface TcpInfo {
   inRecovery: TcpLossState;
   /** Times HyStart++ entered conservative slow start. */
   hystartCss: number;
+  /** Pacing rate, bytes per second (0 when the algorithm does not pace). */
+  pacingRate: number;
+  /** The latest delivery-rate sample, bytes per second, and whether the application limited it. */
+  deliveryRate: number;
+  deliveryRateAppLimited: number;
   /** 1 when window scaling was negotiated. */
   wscale: number;
   /** The MSS we advertise (0 when not connected). */

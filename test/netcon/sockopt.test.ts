@@ -58,8 +58,8 @@ function tcpPackets(frames: { from: number; frame: Buffer }[], from: number): { 
   return out;
 }
 
-function pair() {
-  const seg = makeSegment(2);
+function pair(delayMs = 0) {
+  const seg = makeSegment(2, { delayMs });
   const [a, b] = seg.stacks as [(typeof seg.stacks)[0], (typeof seg.stacks)[0]];
   a.addAddress(A, 24);
   b.addAddress(B, 24);
@@ -394,5 +394,68 @@ describe('TCP_INFO', () => {
     server.close();
     seg.sched.runUntil(() => c.state === 'CLOSE_WAIT', 10_000);
     expect(info(c).state).toBe(8);
+  });
+});
+
+describe('TCP_CONGESTION', () => {
+  const ENOENT = 2;
+  const name = (s: TcpSocket, v: SocketStateView): string => {
+    const b = getOption(s, v, IPPROTO_TCP, TCP.CONGESTION);
+    if (typeof b === 'number') throw new Error(`getsockopt failed: ${b}`);
+    return b.toString('latin1').replace(/\0.*$/s, '');
+  };
+
+  it("takes Linux's names cubic, reno and bbr, reports the one in use, and refuses others with ENOENT", () => {
+    const { a } = pair();
+    const s = a.tcpSocket();
+    const v = viewOf(s);
+    expect(name(s, v)).toBe('cubic');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('bbr\0'))).toBe(0);
+    expect(name(s, v)).toBe('bbr');
+    expect(s.info().congestion).toBe('bbr');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('reno'))).toBe(0);
+    expect(name(s, v)).toBe('reno');
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('vegas\0'))).toBe(-ENOENT);
+    expect(setOption(s, v, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('bbr2'))).toBe(-ENOENT);
+    expect(name(s, v)).toBe('reno');
+  });
+
+  it("a BBR connection reports its pacing rate and delivery rate in tcp_info, as Linux's fields", () => {
+    const { seg, a, b } = pair(5); // a round trip long enough for rate samples
+    const listener = listenOnB(b, 84);
+    const c = a.tcpSocket();
+    const cv = viewOf(c);
+    expect(setOption(c, cv, IPPROTO_TCP, TCP.CONGESTION, Buffer.from('bbr'))).toBe(0);
+    c.connect(B, 84);
+    let acc: TcpSocket | null = null;
+    seg.sched.runUntil(() => (acc = listener.accept()) !== null && c.state === 'ESTABLISHED', 10_000);
+    const server = acc as unknown as TcpSocket;
+    const data = Buffer.alloc(500_000, 7);
+    let written = 0;
+    let read = 0;
+    seg.sched.runUntil(() => {
+      if (written < data.length) {
+        const n = c.write(data.subarray(written));
+        if (n > 0) written += n;
+      }
+      for (;;) {
+        const r = server.read();
+        if (typeof r === 'number') break;
+        read += r.length;
+      }
+      return read === data.length;
+    }, 60_000);
+    expect(read).toBe(data.length);
+    const ti = getOption(c, cv, IPPROTO_TCP, TCP.INFO);
+    if (typeof ti === 'number') throw new Error(`TCP_INFO: ${ti}`);
+    const pacing = Number(ti.readBigUInt64LE(104));
+    const delivery = Number(ti.readBigUInt64LE(160));
+    expect(pacing).toBe(c.info().pacingRate);
+    expect(pacing).toBeGreaterThan(0);
+    expect(delivery).toBe(c.info().deliveryRate);
+    expect(delivery).toBeGreaterThan(0);
+    // a CUBIC connection does not pace
+    const d = a.tcpSocket();
+    expect(d.info().pacingRate).toBe(0);
   });
 });

@@ -32,31 +32,42 @@ describe('tcp bulk 50 MB with SHA-256', () => {
     expect(p.client.info().retransmits).toBe(0);
   });
 
-  it('5% loss', async () => {
-    const { r, p } = await transfer({ mtu: 2800, loss: 0.05, delayMs: 1, seed: 11 }, 50 * MB, 3_600_000);
-    check(r, 50 * MB);
-    expect(Number(p.client.info().retransmits)).toBeGreaterThan(1000);
-  });
+  // the loss, reordering, duplication and corruption cases run with CUBIC and with BBR
+  for (const [suffix, cc] of [
+    ['', 0],
+    [' (BBR)', 2],
+  ] as const) {
+    it(`5% loss${suffix}`, async () => {
+      const { r, p } = await transfer({ mtu: 2800, loss: 0.05, delayMs: 1, seed: 11 }, 50 * MB, 3_600_000, cc);
+      check(r, 50 * MB);
+      expect(Number(p.client.info().retransmits)).toBeGreaterThan(1000);
+    });
 
-  it('2% loss with reordering', async () => {
-    const { r, p } = await transfer({ mtu: 2800, loss: 0.02, reorder: 0.1, reorderDelayMs: 3, delayMs: 1, seed: 12 }, 50 * MB, 3_600_000);
-    check(r, 50 * MB);
-    expect(c(p, 'b', 'rx_out_of_order')).toBeGreaterThan(100);
-  });
+    it(`2% loss with reordering${suffix}`, async () => {
+      const { r, p } = await transfer(
+        { mtu: 2800, loss: 0.02, reorder: 0.1, reorderDelayMs: 3, delayMs: 1, seed: 12 },
+        50 * MB,
+        3_600_000,
+        cc,
+      );
+      check(r, 50 * MB);
+      expect(c(p, 'b', 'rx_out_of_order')).toBeGreaterThan(100);
+    });
 
-  it('duplication', async () => {
-    const { r, p } = await transfer({ mtu: 2800, dup: 0.05, delayMs: 1, seed: 13 }, 50 * MB, 600_000);
-    check(r, 50 * MB);
-    expect(c(p, 'b', 'rx_duplicate') + c(p, 'b', 'rx_out_of_window')).toBeGreaterThan(100);
-    // duplicates are not mistaken for loss
-    expect(Number(p.client.info().rtoTimeouts)).toBe(0);
-  });
+    it(`duplication${suffix}`, async () => {
+      const { r, p } = await transfer({ mtu: 2800, dup: 0.05, delayMs: 1, seed: 13 }, 50 * MB, 600_000, cc);
+      check(r, 50 * MB);
+      expect(c(p, 'b', 'rx_duplicate') + c(p, 'b', 'rx_out_of_window')).toBeGreaterThan(100);
+      // duplicates are not mistaken for loss
+      expect(Number(p.client.info().rtoTimeouts)).toBe(0);
+    });
 
-  it('1% corruption', async () => {
-    const { r, p } = await transfer({ mtu: 2800, corrupt: 0.01, delayMs: 1, seed: 14 }, 50 * MB, 3_600_000);
-    check(r, 50 * MB);
-    expect(c(p, 'a', 'rx_bad_checksum') + c(p, 'b', 'rx_bad_checksum')).toBeGreaterThan(100);
-  });
+    it(`1% corruption${suffix}`, async () => {
+      const { r, p } = await transfer({ mtu: 2800, corrupt: 0.01, delayMs: 1, seed: 14 }, 50 * MB, 3_600_000, cc);
+      check(r, 50 * MB);
+      expect(c(p, 'a', 'rx_bad_checksum') + c(p, 'b', 'rx_bad_checksum')).toBeGreaterThan(100);
+    });
+  }
 
   it('100 ms RTT, no loss: the window scales far past 64 KiB', async () => {
     const { r, p } = await transfer({ mtu: 2800, delayMs: 50, seed: 15 }, 50 * MB, 600_000);

@@ -30,6 +30,8 @@ export abstract class TcpAckProcessor extends TcpTimers {
       return false;
     }
     const now = this.port.scheduler.now();
+    const modelBased = this.cc.onAckSample !== undefined;
+    const lossEdgeBefore = modelBased ? this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss) : 0;
     const win = seg.window << this.sndShift;
     const outstandingBefore = seqDiff(this.sndNxt, this.sndUna);
     if (seqGt(ack, this.sndUna)) {
@@ -98,6 +100,7 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
     // SACK blocks
     if (seg.sackCount > 0) this.rec.onSackBlocks(seg, ack, this.sndUna, this.sndNxt, c);
+    const rs = this.rate.onAck(this.sndUna, seg, this.rec.sackedBytes(), this.statBytesAcked, now);
     // window update (RFC 9293 §3.10.7.4)
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       const grew = win > this.sndWnd;
@@ -117,6 +120,20 @@ export abstract class TcpAckProcessor extends TcpTimers {
     if (this.rec.state === TcpLossState.Open && this.sndUna !== this.sndNxt && this.synAcked) {
       const thresh = dupThresh(this.sndUna, this.sndNxt, this.mss);
       if (this.rec.detectLoss(this.sndUna, this.mss, thresh)) this.enterRecovery(now, thresh);
+    }
+    // a model-based algorithm (BBR) updates its model from the rate sample once loss detection has run
+    const cc = this.cc;
+    if (modelBased && rs.newlyDelivered > 0) {
+      const edge = this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss);
+      const from = seqGt(lossEdgeBefore, this.sndUna) ? lossEdgeBefore : this.sndUna;
+      cc.onAckSample!({
+        now,
+        rs,
+        delivered: this.rate.delivered,
+        inflight: this.rec.pipe(this.sndUna, this.sndNxt, this.mss),
+        lost: this.rec.unheldBytes(from, edge),
+        lossState: this.rec.state,
+      });
     }
     if (!canSendData(this._state)) return this._state !== 'CLOSED';
     this.output();

@@ -13,6 +13,7 @@ import type { CongestionControl } from './congestion/congestion.js';
 import { HyStart } from './congestion/hystart.js';
 import { CongestionAlgo, createCongestionControl } from './congestion/select.js';
 import { DEFAULT_MSS } from './constants.js';
+import { DeliveryRate } from './delivery-rate.js';
 import type { TcpListener } from './listener.js';
 import type { LossRecovery } from './loss-recovery.js';
 import type { TcpOptions } from './options.js';
@@ -99,6 +100,10 @@ export abstract class TcpControlBlock {
   /** Loss detection and recovery: SACK or NewReno, chosen when the handshake settles SACK. */
   protected rec: LossRecovery = new RenoRecovery(0);
   protected readonly hystart = new HyStart();
+  /** Delivery-rate samples for model-based congestion control (BBR). */
+  protected readonly rate = new DeliveryRate();
+  /** Pacing: the earliest time the next segment may leave (when cc.pacingRate > 0). */
+  protected paceNext = 0;
   protected hsRoundEnd = 0;
   protected rttSeq = 0;
   protected rttTime = -1;
@@ -118,6 +123,8 @@ export abstract class TcpControlBlock {
   protected forceRunt = false;
   protected delackAt = Infinity;
   protected corkAt = Infinity;
+  /** The pacing timer: output held back until then. */
+  protected paceAt = Infinity;
   protected finWait2At = Infinity;
   protected keepaliveProbes = 0;
   protected lastKeepaliveProbe = 0;
@@ -165,6 +172,14 @@ export abstract class TcpControlBlock {
     readonly opts: TcpOptions,
   ) {
     this.cc = createCongestionControl(CongestionAlgo.Cubic, DEFAULT_MSS);
+  }
+
+  /** A new congestion controller from the options (connection set up, or TCP_CONGESTION changed). */
+  protected resetCongestion(): void {
+    this.cc = createCongestionControl(this.opts.congestion, this.mss, this.iss);
+    this.rate.reset(this.port.scheduler.now());
+    this.paceNext = 0;
+    this.paceAt = Infinity;
   }
 
   get state(): TcpStateName {

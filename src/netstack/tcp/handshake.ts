@@ -8,7 +8,6 @@
 import { Errno } from '../errno.js';
 import type { TcpStateName } from '../socket-api.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
-import { createCongestionControl } from './congestion/select.js';
 import { DEFAULT_MSS, MAX_WSCALE, wscaleFor } from './constants.js';
 import { EV_CONNECT, EV_WRITABLE, type TcpControlBlock } from './control-block.js';
 import type { TcpListener } from './listener.js';
@@ -68,7 +67,7 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.rcvShift = wscaleFor(this.opts.rcvBufSize);
     const mss = this.ourMss();
     this.mss = Math.min(mss, DEFAULT_MSS);
-    this.cc = createCongestionControl(this.opts.congestion, this.mss);
+    this.resetCongestion();
     this.lastRcvTime = this.port.scheduler.now();
   }
 
@@ -162,7 +161,7 @@ export abstract class TcpHandshake extends TcpReceiver {
       else if (this.tsEnabled && seg.tsEcr !== 0) this.rtt.sample(this.tsNow() - seg.tsEcr);
       this.rttTime = -1;
       this.rtt.resetBackoff();
-      this.cc = createCongestionControl(this.opts.congestion, this.mss);
+      this.resetCongestion();
       this.rcvAdvRight = this.rcvNxt;
       this.establish();
       // data on the SYN-ACK is unusual; process it like any segment after the SYN
@@ -228,7 +227,7 @@ export abstract class TcpHandshake extends TcpReceiver {
       else if (this.rttTime >= 0) this.rtt.sample(now - this.rttTime);
       this.rttTime = -1;
       this.rtt.resetBackoff();
-      this.cc = createCongestionControl(this.opts.congestion, this.mss);
+      this.resetCongestion();
       this.establish();
       return (this._state as TcpStateName) !== 'CLOSED';
     } else {

@@ -140,6 +140,11 @@ export abstract class LossRecovery {
     return edge;
   }
 
+  /** Bytes of [from, to) the peer does not hold (lost or still in flight). */
+  unheldBytes(from: number, to: number): number {
+    return seqGt(to, from) ? this.missingBytes(from, to) : 0;
+  }
+
   /** The lowest lost, not yet retransmitted sequence (RFC 6675 NextSeg rule 1), or -1. */
   nextLost(sndUna: number, sndNxt: number, mss: number): number {
     const edge = this.lossEdge(sndUna, sndNxt, mss);

@@ -42,9 +42,15 @@ export abstract class TcpSender extends TcpControlBlock {
     if (!canSendData(this._state)) return;
     const now = this.port.scheduler.now();
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
+    const paced = this.cc.pacingRate > 0;
     for (let guard = 0; guard < 100000; guard++) {
       const cwnd = this.cc.cwnd;
       const pipe = this.rec.pipe(this.sndUna, this.sndNxt, this.mss);
+      // pacing: a segment leaves once its time has come (up to one send quantum early)
+      if (paced && this.paceNext > now + this.paceQuantumMs()) {
+        if (pipe < cwnd) this.holdForPacing();
+        break;
+      }
       // 1. retransmissions of lost segments
       if (this.rec.state !== TcpLossState.Open || this.rec.hasSacks()) {
         if (pipe < cwnd) {
@@ -59,7 +65,11 @@ export abstract class TcpSender extends TcpControlBlock {
       let unsent = seqDiff(dataEndSeq, this.sndNxt);
       if (unsent < 0) unsent = 0;
       const finPending = this.finQueued && !this.finSent;
-      if (unsent === 0 && !finPending) break;
+      if (unsent === 0 && !finPending) {
+        // the application, not the network, limits the flow: rate samples say so until this is delivered
+        if (cwnd - pipe >= this.mss) this.rate.markAppLimited(pipe);
+        break;
+      }
       const wndRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       const cwndRoom = cwnd - pipe;
       const smss = this.sendMss();
@@ -246,8 +256,37 @@ export abstract class TcpSender extends TcpControlBlock {
     return tcpOptionsLength(o);
   }
 
+  /** Time (ms) the pacer lets the sender run ahead: one send quantum (2 segments, about 1 ms of data, 64 KiB at most). */
+  protected paceQuantumMs(): number {
+    const rate = this.cc.pacingRate;
+    return Math.max(2 * this.mss, Math.min(65536, rate)) / rate;
+  }
+
+  /** Output is held by the pacer: the connection's timer wakes it when the next segment is due. */
+  protected holdForPacing(): void {
+    if (this.paceAt > this.paceNext) this.paceAt = this.paceNext;
+  }
+
+  /** Records a data segment's departure for the delivery-rate samples (when the algorithm reads them) and the pacer. */
+  private accountSend(seq: number, len: number, rtx: boolean): void {
+    const now = this.port.scheduler.now();
+    if (len > 0 && this.cc.onAckSample !== undefined) {
+      if (rtx) this.rate.onRetransmit(seq, seqAdd(seq, len), now);
+      else this.rate.onSend(seq, seqAdd(seq, len), now, seqDiff(this.sndNxt, this.sndUna));
+    }
+    const rate = this.cc.pacingRate;
+    if (rate > 0) {
+      // a sender behind its schedule may catch up by one quantum or 1 ms, no more: enough to make
+      // up for a host timer that fired late (Node's have 1 ms granularity), not a burst after idle
+      const q = this.paceQuantumMs();
+      const floor = now - (q > 1 ? q : 1);
+      this.paceNext = (this.paceNext > floor ? this.paceNext : floor) + (len + TCP_HEADER_LEN + 20) / rate;
+    }
+  }
+
   /** Builds and sends one segment carrying data [seq, seq+len) from the send buffer. */
-  protected sendDataSegment(seq: number, len: number, fin: boolean, _rtx: boolean): void {
+  protected sendDataSegment(seq: number, len: number, fin: boolean, rtx: boolean): void {
+    this.accountSend(seq, len, rtx);
     const optLen = this.prepareOptions();
     const hl = TCP_HEADER_LEN + optLen;
     const buf = allocSegment(HEADROOM + hl + len);

@@ -299,7 +299,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       case 'CONGESTION':
         if (this.opts.congestion !== congestionBefore) {
           const old = this.cc;
-          this.cc = createCongestionControl(this.opts.congestion, this.mss);
+          this.cc = createCongestionControl(this.opts.congestion, this.mss, this.iss);
           this.cc.cwnd = old.cwnd;
           this.cc.ssthresh = old.ssthresh;
         }
@@ -351,6 +351,9 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       segsIn: this.statSegsIn,
       inRecovery: this.rec.state,
       hystartCss: this.hystart.cssEntries,
+      pacingRate: Math.round(this.cc.pacingRate * 1000),
+      deliveryRate: Math.round(this.rate.lastRate * 1000),
+      deliveryRateAppLimited: this.rate.lastAppLimited ? 1 : 0,
       wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
       advMss: isUnconnected(this._state) ? 0 : this.ourMss(),
       rcvMss: isUnconnected(this._state) ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),
@@ -382,6 +385,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     this.rtxAt = Infinity;
     this.delackAt = Infinity;
     this.corkAt = Infinity;
+    this.paceAt = Infinity;
     this.finWait2At = Infinity;
     this.persist = false;
     this.cancelTimer();
@@ -432,6 +436,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     this.rtxAt = Infinity;
     this.delackAt = Infinity;
     this.corkAt = Infinity;
+    this.paceAt = Infinity;
     this.finWait2At = Infinity;
     this.cancelTimer();
     this.sndBuf.clear();

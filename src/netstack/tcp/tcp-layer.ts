@@ -28,7 +28,9 @@ import {
   TcpSegment,
   tcpParseErrorName,
 } from '../wire/tcp.js';
+import { CongestionAlgo } from './congestion/select.js';
 import { IsnGenerator } from './isn.js';
+import { TcpOptions } from './options.js';
 import type { TcpPort } from './port.js';
 import { seqAdd } from './seq.js';
 import { TcpConnection } from './tcp-connection.js';
@@ -43,6 +45,8 @@ export interface TcpLayerDeps {
   timeWaitMs?: number;
   /** Challenge ACKs allowed per second for the whole layer (RFC 5961 §7); default 100. */
   challengeAckLimit?: number;
+  /** Congestion control of new sockets (Linux's net.ipv4.tcp_congestion_control); default CUBIC. */
+  congestion?: CongestionAlgo;
 }
 
 export const EPHEMERAL_LOW = 32768;
@@ -68,6 +72,8 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly random: RandomSource;
   readonly isn: IsnGenerator;
   readonly timeWaitMs: number;
+  /** Congestion control new sockets start with (TCP_CONGESTION changes it per socket). */
+  defaultCongestion: CongestionAlgo;
 
   private readonly conns = new Map<string, TcpConnection>();
   private lastHit: TcpConnection | null = null;
@@ -97,10 +103,13 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.timeWaitMs = deps.timeWaitMs ?? DEFAULT_TIME_WAIT_MS;
     this.timeWait = new TimeWaitTable(deps.scheduler, this.timeWaitMs, (fn) => this.run(fn));
     this.challengeLimit = deps.challengeAckLimit ?? 100;
+    this.defaultCongestion = deps.congestion ?? CongestionAlgo.Cubic;
   }
 
   socket(): TcpSocket {
-    return new TcpConnection(this);
+    const opts = new TcpOptions();
+    opts.congestion = this.defaultCongestion;
+    return new TcpConnection(this, opts);
   }
 
   sendSegment(src: number, dst: number, buf: Buffer, opts: IpSendOptions): number {

@@ -38,6 +38,7 @@ export abstract class TcpTimers extends TcpSender {
     let at = this.rtxAt;
     if (this.delackAt < at) at = this.delackAt;
     if (this.corkAt < at) at = this.corkAt;
+    if (this.paceAt < at) at = this.paceAt;
     if (this.finWait2At < at) at = this.finWait2At;
     const k = this.keepaliveAt();
     if (k < at) at = k;
@@ -66,6 +67,10 @@ export abstract class TcpTimers extends TcpSender {
       if (this.delackAt <= now) {
         this.delackAt = Infinity;
         this.sendAck();
+      }
+      if (this.paceAt <= now) {
+        this.paceAt = Infinity;
+        this.output();
       }
       if (this.corkAt <= now) {
         this.output();

@@ -1,8 +1,40 @@
 /**
- * The congestion-control interface shared by CUBIC (RFC 9438) and NewReno (RFC 5681/6582).
+ * The congestion-control interface shared by CUBIC (RFC 9438), NewReno (RFC 5681/6582) and BBR.
  * Windows are in bytes. The connection owns loss detection and recovery; the algorithm only
- * decides how cwnd and ssthresh move.
+ * decides how cwnd and ssthresh move, and (BBR) how fast the sender paces.
  */
+import type { TcpLossState } from '../../socket-api.js';
+
+/** One delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation), built per ACK. */
+export interface RateSample {
+  /** Bytes delivered over the sample's interval (0: this ACK gave no sample). */
+  delivered: number;
+  intervalMs: number;
+  /** delivered / intervalMs in bytes per ms, 0 when the interval is unusable. */
+  rate: number;
+  /** RTT of the most recently sent segment this ACK delivered (-1 if it was a retransmission). */
+  rttMs: number;
+  /** The connection's delivered count when that segment was sent (round trips are counted on it). */
+  priorDelivered: number;
+  /** The segment was sent while the application, not the network, limited the flow. */
+  appLimited: boolean;
+  /** Bytes newly delivered (ACKed or SACKed) by this ACK. */
+  newlyDelivered: number;
+}
+
+/** What a model-based algorithm (BBR) sees after each ACK has been processed. */
+export interface AckContext {
+  now: number;
+  rs: RateSample;
+  /** Total bytes delivered so far. */
+  delivered: number;
+  /** Bytes believed in flight after the ACK (RFC 6675 pipe). */
+  inflight: number;
+  /** Bytes this ACK newly marked lost (the loss edge moved over them). */
+  lost: number;
+  lossState: TcpLossState;
+}
+
 export interface CongestionControl {
   readonly name: string;
   cwnd: number;
@@ -16,6 +48,10 @@ export interface CongestionControl {
   onRecoveryExit(now: number): void;
   /** Retransmission timeout: cwnd to the loss window (1 MSS). */
   onRto(now: number, inflight: number): void;
+  /** Pacing rate in bytes per ms, 0 = not paced (the sender then sends as the windows allow). */
+  readonly pacingRate: number;
+  /** Model-based algorithms: the ACK's rate sample, after loss detection has run. */
+  onAckSample?(ctx: AckContext): void;
 }
 
 export const INITIAL_WINDOW_SEGMENTS = 10; // RFC 6928

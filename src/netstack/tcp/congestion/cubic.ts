@@ -13,6 +13,7 @@ export class Cubic implements CongestionControl {
   readonly name = 'cubic';
   cwnd: number;
   ssthresh = INFINITE_SSTHRESH;
+  readonly pacingRate = 0;
   private mss: number;
   /** Window (segments) before the last reduction. */
   private wMax = 0;

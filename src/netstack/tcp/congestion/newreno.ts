@@ -5,6 +5,7 @@ export class NewReno implements CongestionControl {
   readonly name = 'newreno';
   cwnd: number;
   ssthresh = INFINITE_SSTHRESH;
+  readonly pacingRate = 0;
   private mss: number;
   private acc = 0;
 
