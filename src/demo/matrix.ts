@@ -30,6 +30,7 @@ export const MATRIX_TESTS = [
   'socat-udp',
   'iperf3-udp',
   'syslog',
+  'quic',
 ] as const;
 
 /** The repository's docker-test directory (from src/demo or dist/src/demo). */

@@ -46,6 +46,10 @@ const MATRIX_PROGRAMS = [
   'ping',
   'fping',
   'unshare',
+  'ip',
+  'openssl',
+  'gtlsserver',
+  'gtlsclient',
 ];
 
 /** The checks each row's OK file must contain (what issue 7's table asks of the row). */
@@ -145,6 +149,10 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +iperf3 -u -l 1400, client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
     /^ok +iperf3 -u -l 1400 -R, server to client, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
     /^ok +iperf3 -u -l 8000 \(fragmented\), client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+  ],
+  quic: [
+    /^ok +HTTP\/3 over QUIC: gtlsclient GET https:\/\/[\d.]+:\d+\/blob\.bin, SHA-256/m,
+    /^ok +HTTP\/3 over QUIC: the file on 3 streams of one connection, SHA-256/m,
   ],
   syslog: [
     /^ok +20 RFC 5424 messages \(local0\.notice\) from [\d.]+, each received once \(1x20 \)$/m,
