@@ -1,9 +1,10 @@
 #!/bin/bash
 # iperf3 -u under the library in another container (in an empty network namespace of its own,
 # in_client) against iperf3 -s in the server container, 2 s at 10 Mbit/s each, a rate far below
-# what the path carries: the receiver counts what was lost or came out of order, which must be
-# under 1% (UDP drops nothing at this rate on a quiet path; the figures live in `npm run bench --
-# apps`):
+# what the path carries. The receiver counts the datagrams and the gaps in their sequence numbers;
+# at least 90% must arrive, so a direction or a datagram size that does not work fails, while a
+# few datagrams a busy machine drops (UDP's right) are noted, not judged: the loss and speed
+# figures live in `npm run bench -- apps`.
 # - client to server, 1400-byte datagrams;
 # - server to client (-R), 1400-byte datagrams;
 # - client to server, 8000-byte datagrams (each in fragments).
@@ -25,7 +26,7 @@ except ValueError:
 if "error" in r:
     print("FAILED iperf3: " + r["error"]); sys.exit()
 s = r["end"]["sum_received"]
-ok = s["packets"] > 0 and s["lost_percent"] < 1
+ok = s["packets"] > 0 and s["lost_percent"] <= 10
 print(("ok" if ok else "FAILED") + " %d datagrams, %d lost (%.2f%%), %.1f Mbit/s, jitter %.3f ms" % (s["packets"], s["lost_packets"], s["lost_percent"], s["bits_per_second"] / 1e6, s["jitter_ms"]))
 ')"
   case "$verdict" in

@@ -110,19 +110,23 @@ exec_in_container() {
 # in_client <command…>: as in_container, for the clients of a row: when this side may make network
 # namespaces (root, outside a locked-down container), the command runs in an empty one of its own
 # (`unshare -n`), so a socket call the library does not carry fails instead of reaching the host's
-# network. The kernel reference runs it as it is (its apps meet on the host's loopback).
+# network. The kernel reference runs it as it is (its apps meet on the host's loopback). A client
+# that hangs is stopped after ZTNC_CLIENT_TIMEOUT seconds (default 60; exit status 124), so it fails
+# its check instead of the whole row.
 CLIENT_NETNS=()
 if [ -z "${ZTNC_KERNEL_REFERENCE:-}" ] && unshare -n true 2>/dev/null; then CLIENT_NETNS=(unshare -n); fi
 in_client() {
+  local limit=(timeout -k 5 "${ZTNC_CLIENT_TIMEOUT:-60}")
   if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
-    "$@"
+    "${limit[@]}" "$@"
   elif [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
-    "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
+    "${limit[@]}" "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
   else
-    "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+    "${limit[@]}" "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
   fi
 }
-# exec_in_client <command…>: replaces this shell by the command, as in_client runs it.
+# exec_in_client <command…>: replaces this shell by the command, as in_client runs it (no time
+# limit: for clients that run in the background until stopped).
 exec_in_client() {
   if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
     exec "$@"
