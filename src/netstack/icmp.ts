@@ -9,6 +9,8 @@ import type { Scheduler, Timer } from './clock.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
 import type { Ipv4ErrorReporter, Ipv4Layer } from './ipv4.js';
+import type { DatagramPort } from './datagram-socket.js';
+import { IcmpSocketTable, type IcmpSocket, type IcmpSocketKind } from './icmp-socket.js';
 import type { RandomSource } from './random.js';
 import type { PingOptions, PingResult } from './stack-api.js';
 import { HEADROOM, IPPROTO_ICMP, type IpReceiveInfo, type TransportProtocol } from './transport.js';
@@ -39,6 +41,8 @@ export interface IcmpLayerDeps {
   scheduler: Scheduler;
   random: RandomSource;
   counters: Counters;
+  /** What ping and raw sockets ask of the stack (interface questions and groups). */
+  socketPort: Omit<DatagramPort, 'ip' | 'counters'>;
   /** Errors sent per second (token bucket), default 100 with a burst of 50. */
   errorRatePerSec?: number;
   errorBurst?: number;
@@ -67,6 +71,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   private tokens: number;
   private tokensAt = 0;
   private closed = false;
+  private readonly sockets: IcmpSocketTable;
 
   constructor(deps: IcmpLayerDeps) {
     this.ip = deps.ip;
@@ -76,6 +81,17 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     this.ratePerMs = (deps.errorRatePerSec ?? 100) / 1000;
     this.burst = deps.errorBurst ?? 50;
     this.tokens = this.burst;
+    this.sockets = new IcmpSocketTable({
+      ip: this.ip,
+      random: deps.random,
+      port: { ...deps.socketPort, counters: deps.counters },
+      reservedId: this.pingId,
+    });
+  }
+
+  /** A ping or raw ICMP socket. */
+  socket(kind: IcmpSocketKind): IcmpSocket {
+    return this.sockets.socket(kind);
   }
 
   // ───────────────────────── receive ─────────────────────────
@@ -89,17 +105,20 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
       return true;
     }
     c.inc('rx_messages');
-    switch (m.type) {
+    const type = m.type;
+    switch (type) {
       case ICMP_ECHO_REQUEST:
         this.answerEcho(info, payload);
         break;
       case ICMP_ECHO_REPLY:
-        this.echoReply(m.id, m.seq, info.ttl);
+        this.echoReply(info, payload, m.id, m.seq);
         break;
       default:
-        if (isIcmpError(m.type)) this.errorReceived(m, payload);
+        if (isIcmpError(type)) this.errorReceived(m, payload, info.src);
         else c.inc('rx_unhandled_type');
     }
+    // raw sockets see every ICMP packet, after the stack's own processing
+    this.sockets.deliverRaw(info, type, payload);
     return true;
   }
 
@@ -117,18 +136,18 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     c.inc(r === 0 ? 'tx_echo_reply' : 'tx_error');
   }
 
-  private echoReply(id: number, seq: number, ttl: number): void {
+  private echoReply(info: IpReceiveInfo, payload: Buffer, id: number, seq: number): void {
     const p = id === this.pingId ? this.pings.get(seq) : undefined;
     if (!p) {
-      this.counters.inc('rx_echo_reply_unmatched');
+      if (!this.sockets.echoReply(info, id, payload)) this.counters.inc('rx_echo_reply_unmatched');
       return;
     }
     this.counters.inc('rx_echo_reply');
-    this.finishPing(p, { ok: true, rttMs: this.scheduler.now() - p.sentAt, ttl });
+    this.finishPing(p, { ok: true, rttMs: this.scheduler.now() - p.sentAt, ttl: info.ttl });
   }
 
   /** An error quoting one of our datagrams: hand it to the transport that sent it. */
-  private errorReceived(m: IcmpMessage, payload: Buffer): void {
+  private errorReceived(m: IcmpMessage, payload: Buffer, offender: Ipv4Addr): void {
     const c = this.counters;
     if (m.type === ICMP_SOURCE_QUENCH) {
       c.inc('rx_source_quench_ignored'); // deprecated, RFC 6633
@@ -164,16 +183,27 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
       c.inc('rx_error_no_transport');
       return;
     }
-    t.receiveIcmpError(m.type, m.code, q.src, q.dst, quoted, mtu);
+    t.receiveIcmpError(m.type, m.code, q.src, q.dst, quoted, mtu, offender);
   }
 
-  /** An error about one of our own ICMP messages (a ping). */
-  receiveIcmpError(type: number, code: number, _src: Ipv4Addr, _dst: Ipv4Addr, quoted: Buffer): void {
-    if (quoted.length < 8 || quoted[0] !== ICMP_ECHO_REQUEST) return;
+  /** An error about one of our own ICMP messages: a ping() or a ping/raw socket's. */
+  receiveIcmpError(
+    type: number,
+    code: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    quoted: Buffer,
+    nextHopMtu?: number,
+    offender?: Ipv4Addr,
+  ): void {
+    if (quoted.length < 8) return;
     const id = (quoted[4]! << 8) | quoted[5]!;
     const seq = (quoted[6]! << 8) | quoted[7]!;
-    const p = id === this.pingId ? this.pings.get(seq) : undefined;
-    if (!p) return;
+    const p = quoted[0] === ICMP_ECHO_REQUEST && id === this.pingId ? this.pings.get(seq) : undefined;
+    if (!p) {
+      this.sockets.error(type, code, src, dst, quoted, nextHopMtu ?? 0, offender ?? src);
+      return;
+    }
     this.counters.inc('ping_error');
     this.finishPing(p, { ok: false, errno: icmpErrno(type, code) || Errno.EHOSTUNREACH });
   }
@@ -273,6 +303,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   /** Cancels every ping; their callers hear ENETDOWN. */
   close(): void {
     this.closed = true;
+    this.sockets.close();
     for (const p of [...this.pings.values()]) this.finishPing(p, { ok: false, errno: Errno.ENETDOWN });
   }
 }

@@ -66,6 +66,11 @@ export class NetInterface {
     return false;
   }
 
+  /** The first address, or null when there is none. */
+  primary(): Ipv4Addr | null {
+    return this.addrs.length > 0 ? this.addrs[0]!.addr : null;
+  }
+
   /** Source address for packets to `dst` via next hop `nextHop`: one on the next hop's subnet, else the first. */
   sourceFor(nextHop: Ipv4Addr): Ipv4Addr | null {
     if (this.addrs.length === 0) return null;

@@ -13,6 +13,7 @@ import { Errno } from './errno.js';
 import type { NetInterface } from './interface.js';
 import type { Ipv4Reassembler } from './ipv4-reassembly.js';
 import { LOOPBACK_MTU, type LoopbackQueue } from './loopback.js';
+import type { MulticastGroups } from './multicast-groups.js';
 import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
@@ -37,7 +38,8 @@ const IP_OFFSET = HEADROOM - IPV4_HEADER_LEN;
 export interface Ipv4LinkOutput {
   /**
    * Sends the IP packet buf[ipOff, end) (ipOff >= 14: the Ethernet header goes in front) to
-   * `nextHop`, or to the link broadcast address when `broadcast`.
+   * `nextHop`, or to the link broadcast address when `broadcast`; a multicast `nextHop` goes to
+   * its group's Ethernet address.
    */
   sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean): void;
 }
@@ -55,6 +57,8 @@ export interface Ipv4LayerDeps {
   loopback: LoopbackQueue;
   reassembler: Ipv4Reassembler;
   pmtu: PathMtuCache;
+  /** The groups our sockets joined: multicasts to them are received, and looped back when sent. */
+  groups: MulticastGroups;
   random: RandomSource;
   counters: Counters;
 }
@@ -70,6 +74,7 @@ export class Ipv4Layer implements IpSender {
   private readonly loopback: LoopbackQueue;
   private readonly reasm: Ipv4Reassembler;
   private readonly pmtu: PathMtuCache;
+  private readonly groups: MulticastGroups;
   private readonly transports: (TransportProtocol | undefined)[] = new Array<TransportProtocol | undefined>(256);
   private readonly hdr = new Ipv4Header();
   private readonly quotedHdr = new Ipv4Header();
@@ -88,6 +93,7 @@ export class Ipv4Layer implements IpSender {
     this.loopback = deps.loopback;
     this.reasm = deps.reassembler;
     this.pmtu = deps.pmtu;
+    this.groups = deps.groups;
     this.counters = deps.counters;
     this.rxPackets = deps.counters.cell('rx_packets');
     this.txPackets = deps.counters.cell('tx_packets');
@@ -141,19 +147,25 @@ export class Ipv4Layer implements IpSender {
     }
     const r = this.route(dst);
     const broadcast = dst === 0xffffffff || this.iface.isBroadcast(dst);
-    if (!r && !broadcast) {
+    // multicast goes on the link without a route (one interface); a copy goes round our loopback
+    // when one of our sockets joined the group and the sender allows it (IP_MULTICAST_LOOP)
+    const multicast = isMulticast(dst);
+    if (!r && !broadcast && !multicast) {
       c.inc('tx_no_route');
       return -Errno.ENETUNREACH;
     }
-    const nextHop = r?.gateway ?? dst;
+    const nextHop = multicast ? dst : (r?.gateway ?? dst);
     const s = src !== 0 ? src : (this.iface.sourceFor(nextHop) ?? 0);
-    const mtu = broadcast ? this.iface.mtu : this.pmtu.get(dst, this.iface.mtu);
+    const loop = broadcast || (multicast && opts?.multicastLoop !== false && this.groups.has(dst));
+    // TTL 0 keeps a multicast on this host (RFC 1112 §6.1)
+    const onLink = !(multicast && ttl === 0);
+    const mtu = broadcast || opts?.ignorePathMtu === true ? this.iface.mtu : this.pmtu.get(dst, this.iface.mtu);
     if (IPV4_HEADER_LEN + payloadLen > mtu) {
       if (df) {
         c.inc('tx_emsgsize');
         return -Errno.EMSGSIZE;
       }
-      return this.fragment(protocol, s, dst, packet, offset, ttl, tos, mtu, nextHop, broadcast);
+      return this.fragment(protocol, s, dst, packet, offset, ttl, tos, mtu, nextHop, broadcast, loop, onLink);
     }
     let buf = packet;
     let ipOff = offset - IPV4_HEADER_LEN;
@@ -165,14 +177,16 @@ export class Ipv4Layer implements IpSender {
     }
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
     this.txPackets.n++;
-    if (broadcast) this.loopBroadcast(buf, ipOff);
-    this.link.sendIp(buf, ipOff, nextHop, broadcast);
+    if (loop) this.loopGroupCopy(buf, ipOff, multicast);
+    if (onLink) this.link.sendIp(buf, ipOff, nextHop, broadcast);
+    else c.inc('tx_multicast_ttl0_local');
     return 0;
   }
 
-  /** Our own sockets hear our broadcasts too (as Linux): a copy goes round the loopback. */
-  private loopBroadcast(buf: Buffer, ipOff: number): void {
-    if (this.loopback.enqueue(Buffer.from(buf.subarray(ipOff)))) this.counters.inc('tx_broadcast_looped');
+  /** Our own sockets hear our broadcasts and multicasts too (as Linux): a copy goes round the loopback. */
+  private loopGroupCopy(buf: Buffer, ipOff: number, multicast: boolean): void {
+    if (this.loopback.enqueue(Buffer.from(buf.subarray(ipOff))))
+      this.counters.inc(multicast ? 'tx_multicast_looped' : 'tx_broadcast_looped');
   }
 
   private nextId(): number {
@@ -226,6 +240,8 @@ export class Ipv4Layer implements IpSender {
     mtu: number,
     nextHop: Ipv4Addr,
     broadcast: boolean,
+    loop: boolean,
+    onLink: boolean,
   ): number {
     const payloadLen = packet.length - offset;
     const maxData = (mtu - IPV4_HEADER_LEN) & ~7;
@@ -238,8 +254,8 @@ export class Ipv4Layer implements IpSender {
       packet.copy(f, HEADROOM, offset + at, offset + at + n);
       emitIpv4Header(f, IP_OFFSET, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
       this.counters.inc('tx_fragments');
-      if (broadcast) this.loopBroadcast(f, IP_OFFSET);
-      this.link.sendIp(f, IP_OFFSET, nextHop, broadcast);
+      if (loop) this.loopGroupCopy(f, IP_OFFSET, !broadcast);
+      if (onLink) this.link.sendIp(f, IP_OFFSET, nextHop, broadcast);
     }
     this.counters.inc('tx_fragmented');
     return 0;
@@ -258,7 +274,7 @@ export class Ipv4Layer implements IpSender {
     }
     this.rxPackets.n++;
     let broadcast = false;
-    if (fromLoopback) broadcast = !this.iface.isOwn(h.dst) && !isLoopback(h.dst) && this.iface.isBroadcast(h.dst);
+    if (fromLoopback) broadcast = !this.iface.isOwn(h.dst) && !isLoopback(h.dst) && (isMulticast(h.dst) || this.iface.isBroadcast(h.dst));
     else {
       const src = h.src;
       if (src === 0xffffffff || isMulticast(src) || isLoopback(src) || this.iface.isOwn(src)) {
@@ -268,8 +284,16 @@ export class Ipv4Layer implements IpSender {
       const dst = h.dst;
       if (!this.iface.isOwn(dst)) {
         if (this.iface.isBroadcast(dst)) broadcast = true;
-        else {
-          c.inc(isMulticast(dst) ? 'rx_multicast' : 'rx_not_for_us');
+        else if (isMulticast(dst)) {
+          // groups share Ethernet addresses: the link let in every group of the MAC
+          if (!this.groups.has(dst)) {
+            c.inc('rx_multicast_not_joined');
+            return;
+          }
+          c.inc('rx_multicast');
+          broadcast = true;
+        } else {
+          c.inc('rx_not_for_us');
           return;
         }
       }
@@ -312,6 +336,7 @@ export class Ipv4Layer implements IpSender {
     info.tos = h.tos;
     info.broadcast = broadcast;
     info.loopback = fromLoopback;
+    info.packet = p;
     const payload = p.subarray(h.headerLen, h.totalLen);
     let taken: boolean;
     this.delivering++;

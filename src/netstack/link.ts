@@ -4,10 +4,11 @@
  * packet, destination MAC from the ARP cache or queued until resolved). Answers ARP requests for
  * our addresses and announces new addresses with gratuitous ARP.
  */
-import type { Ipv4Addr } from './addr.js';
+import { isMulticast, type Ipv4Addr } from './addr.js';
 import type { ArpCache } from './arp-cache.js';
 import type { CounterCell, Counters } from './counters.js';
 import type { NetInterface } from './interface.js';
+import { writeMulticastMacAt, type MulticastGroups } from './multicast-groups.js';
 import type { LinkOutput } from './stack-api.js';
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpPacket, arpParseErrorName, emitArp, parseArp } from './wire/arp.js';
 import {
@@ -29,6 +30,8 @@ export interface EthernetLinkDeps {
   iface: NetInterface;
   linkCounters: Counters;
   arpCounters: Counters;
+  /** The groups our sockets joined: their Ethernet addresses pass the receive filter. */
+  groups: MulticastGroups;
   /** IPv4 packets received (a view of the frame past the Ethernet header). */
   ipv4Input: (packet: Buffer) => void;
 }
@@ -43,6 +46,7 @@ export class EthernetLink {
   private readonly rxFrames: CounterCell;
   private readonly txFrames: CounterCell;
   private readonly ipv4Input: (packet: Buffer) => void;
+  private readonly groups: MulticastGroups;
   private readonly arpPkt = new ArpPacket();
 
   constructor(deps: EthernetLinkDeps) {
@@ -53,6 +57,7 @@ export class EthernetLink {
     this.rxFrames = this.lc.cell('rx_frames');
     this.txFrames = this.lc.cell('tx_frames');
     this.ipv4Input = deps.ipv4Input;
+    this.groups = deps.groups;
   }
 
   setOutput(send: LinkOutput | null): void {
@@ -69,11 +74,12 @@ export class EthernetLink {
     }
     this.rxFrames.n++;
     if (!macEqualsAt(frame, 0, this.mac)) {
-      if (!isBroadcastMacAt(frame, 0)) {
+      if (isBroadcastMacAt(frame, 0)) c.inc('rx_broadcast');
+      else if (this.groups.acceptsMacAt(frame, 0)) c.inc('rx_multicast');
+      else {
         c.inc((frame[0]! & 1) === 1 ? 'rx_multicast_dropped' : 'rx_not_for_us');
         return;
       }
-      c.inc('rx_broadcast');
     }
     if (macEqualsAt(frame, 6, this.mac)) {
       c.inc('rx_own_source'); // our own frame looped back by a bridge
@@ -132,6 +138,11 @@ export class EthernetLink {
     frame[13] = ETHERTYPE_IPV4 & 0xff;
     if (broadcast) {
       writeMacAt(frame, 0, BROADCAST_MAC);
+      this.send(frame, off);
+      return;
+    }
+    if (isMulticast(nextHop)) {
+      writeMulticastMacAt(frame, 0, nextHop);
       this.send(frame, off);
       return;
     }

@@ -189,29 +189,110 @@ export interface TcpSocket {
 export interface UdpDatagram {
   data: Buffer;
   from: SocketAddress;
+  /** The local address it was sent to: our unicast address, a broadcast address or a multicast group (IP_PKTINFO). */
+  to: Ipv4Addr;
+  /** The IP header's TOS byte and TTL (IP_RECVTOS, IP_RECVTTL). */
+  tos: number;
+  ttl: number;
 }
 
-export type UdpOptionName = 'BROADCAST' | 'RCVBUF' | 'SNDBUF' | 'REUSEADDR' | 'REUSEPORT';
+/** Per-datagram overrides (sendmsg control messages IP_TOS, IP_TTL, IP_PKTINFO's source). */
+export interface DatagramSendOptions {
+  /** 0-255. */
+  tos?: number;
+  /** 1-255. */
+  ttl?: number;
+  /** Source address: one of the stack's own addresses (-EINVAL otherwise). */
+  src?: Ipv4Addr;
+}
+
+/** What an ICMP error tells a datagram socket (the content of Linux's sock_extended_err). */
+export interface IcmpErrorReport {
+  /** Positive: ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE… */
+  errno: number;
+  /** The ICMP message's source (our own address for errors the stack made itself, e.g. ARP failure). */
+  offender: Ipv4Addr;
+  type: number;
+  code: number;
+  /** The next-hop MTU for fragmentation needed, else 0. */
+  info: number;
+  /** Where the offending datagram went (port 0 for ICMP). */
+  dst: SocketAddress;
+  /** The start of the offending datagram's payload: UDP data, or the ICMP message for ping/raw sockets. */
+  payload: Buffer;
+}
+
+/** IP_MTU_DISCOVER values, as Linux's IP_PMTUDISC_*. */
+export const PmtuDisc = {
+  /** Never set DF; fragment above the interface MTU. */
+  DONT: 0,
+  /** DF when the datagram fits the path MTU, else fragment (the default, as Linux). */
+  WANT: 1,
+  /** Always DF; -EMSGSIZE above the path MTU. */
+  DO: 2,
+  /** Always DF; -EMSGSIZE above the interface MTU (learned path MTUs ignored). */
+  PROBE: 3,
+  /** No DF; fragment at the interface MTU, learned path MTUs ignored. */
+  INTERFACE: 4,
+  OMIT: 5,
+} as const;
+
+/**
+ * Options of a datagram (UDP, ping or raw ICMP) socket; values as setsockopt carries them:
+ * - BROADCAST, REUSEADDR, REUSEPORT, MULTICAST_LOOP, RECVERR: 0/1
+ * - RCVBUF, SNDBUF: bytes (clamped to 2048..16 MiB)
+ * - TOS: 0-255; TTL: 1-255, -1 = default (64); MULTICAST_TTL: 0-255, -1 = default (1)
+ * - MULTICAST_IF: the source address for multicast (0 = the default)
+ * - MTU_DISCOVER: a `PmtuDisc` value (default WANT)
+ * - ICMP_FILTER: raw ICMP sockets only, a bit mask of ICMP types to drop (bit n = type n)
+ */
+export type UdpOptionName =
+  | 'BROADCAST'
+  | 'RCVBUF'
+  | 'SNDBUF'
+  | 'REUSEADDR'
+  | 'REUSEPORT'
+  | 'TOS'
+  | 'TTL'
+  | 'MULTICAST_TTL'
+  | 'MULTICAST_LOOP'
+  | 'MULTICAST_IF'
+  | 'MTU_DISCOVER'
+  | 'RECVERR'
+  | 'ICMP_FILTER';
 
 export interface UdpSocketHandlers {
   onReadable?: () => void;
-  /** An ICMP error for a connected socket (ECONNREFUSED for port unreachable…). */
-  onError?: (errno: number) => void;
+  /** An ICMP error for this socket: connected sockets always, others only with RECVERR set. */
+  onError?: (report: IcmpErrorReport) => void;
 }
 
+/** The most groups one socket may join (Linux's IP_MAX_MEMBERSHIPS default, 20). */
+export const MAX_MEMBERSHIPS = 20;
+
+/**
+ * A datagram socket: UDP (`NetStack.udpSocket()`), or ICMP (`NetStack.icmpSocket('ping' | 'raw')`)
+ * with the same interface. For ping sockets the "port" is the echo id; raw sockets ignore ports.
+ */
 export interface UdpSocket {
   handlers: UdpSocketHandlers;
   bind(addr: Ipv4Addr, port: number): number;
   /** Sets the default destination and filters received datagrams to it; addr 0 disconnects. */
   connect(addr: Ipv4Addr, port: number): number;
   /** Sends one datagram (to the connected peer when `to` is omitted); returns bytes sent or -errno. */
-  sendTo(data: Uint8Array, to?: SocketAddress): number;
+  sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number;
   /** Next datagram, or null when none is queued. */
   recv(): UdpDatagram | null;
   readonly pendingDatagrams: number;
   takeError(): number;
   setOption(name: UdpOptionName, value: number): number;
   getOption(name: UdpOptionName): number;
+  /** IP_ADD_MEMBERSHIP: 0, -EINVAL (not multicast), -EADDRINUSE (joined), -ENOBUFS (20 already), -ENODEV (iface not ours). */
+  joinGroup(group: Ipv4Addr, iface: Ipv4Addr): number;
+  /** IP_DROP_MEMBERSHIP: 0, -EADDRNOTAVAIL (not joined), -ENODEV (iface not ours). */
+  leaveGroup(group: Ipv4Addr, iface: Ipv4Addr): number;
+  /** IP_MTU: the path MTU toward the connected peer; -ENOTCONN when not connected. */
+  pathMtu(): number;
   localAddress(): SocketAddress | null;
   remoteAddress(): SocketAddress | null;
   close(): void;

@@ -79,6 +79,19 @@ export interface NetStack {
 
   tcpSocket(): TcpSocket;
   udpSocket(): UdpSocket;
+  /**
+   * An ICMP socket with the UdpSocket interface: 'ping' (SOCK_DGRAM/IPPROTO_ICMP: echo requests
+   * with the socket's echo id, replies and errors for that id) or 'raw' (SOCK_RAW/IPPROTO_ICMP:
+   * any ICMP message out, a copy of every ICMP packet received in, IP header included).
+   */
+  icmpSocket(kind: 'ping' | 'raw'): UdpSocket;
+  /** The IPv4 multicast groups some socket has joined, lowest first. */
+  multicastGroups(): Ipv4Addr[];
+  /**
+   * `listener` hears the whole set of groups each time it changes (a first join, a last leave).
+   * Returns what stops it.
+   */
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void;
   /** ICMP echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
   ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void;
 

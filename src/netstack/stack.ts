@@ -11,6 +11,7 @@ import { Ipv4Layer } from './ipv4.js';
 import { Ipv4Reassembler } from './ipv4-reassembly.js';
 import { EthernetLink } from './link.js';
 import { LoopbackQueue } from './loopback.js';
+import { MulticastGroups } from './multicast-groups.js';
 import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
 import { RouteTable } from './routing.js';
@@ -27,6 +28,7 @@ import {
 } from './stack-api.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { UdpLayer } from './udp.js';
+import { IPV4_HEADER_LEN } from './transport.js';
 import { ICMP_REASSEMBLY_EXCEEDED, ICMP_TIME_EXCEEDED } from './wire/icmp.js';
 import { Ipv4Header, parseIpv4Quoted } from './wire/ipv4.js';
 
@@ -43,6 +45,7 @@ export class Stack implements NetStack {
   readonly tcp: TcpLayer;
   readonly reassembler: Ipv4Reassembler;
   readonly loopback: LoopbackQueue;
+  readonly groups: MulticastGroups;
   private readonly c = {
     link: new Counters(),
     arp: new Counters(),
@@ -59,10 +62,12 @@ export class Stack implements NetStack {
     this.name = o.name ?? 'netstack';
     this.mac = Buffer.from(o.mac.subarray(0, 6));
     this.iface = new NetInterface(this.mac, clampMtu(o.mtu ?? DEFAULT_MTU));
+    this.groups = new MulticastGroups(this.c.ipv4);
     this.link = new EthernetLink({
       iface: this.iface,
       linkCounters: this.c.link,
       arpCounters: this.c.arp,
+      groups: this.groups,
       ipv4Input: (p) => this.ipv4.input(p, false),
     });
     this.arp = new ArpCache({
@@ -87,12 +92,26 @@ export class Stack implements NetStack {
       loopback: this.loopback,
       reassembler: this.reassembler,
       pmtu: new PathMtuCache(scheduler),
+      groups: this.groups,
       random,
       counters: this.c.ipv4,
     });
-    this.icmp = new IcmpLayer({ ip: this.ipv4, scheduler, random, counters: this.c.icmp });
+    const iface = this.iface;
+    const ifaceQuestions = {
+      isBroadcast: (a: Ipv4Addr) => iface.isBroadcast(a),
+      isOwnAddress: (a: Ipv4Addr) => iface.isOwn(a),
+      primaryAddress: () => iface.primary(),
+      linkMaxPayload: () => iface.mtu - IPV4_HEADER_LEN,
+    };
+    this.icmp = new IcmpLayer({
+      ip: this.ipv4,
+      scheduler,
+      random,
+      counters: this.c.icmp,
+      socketPort: { ...ifaceQuestions, groups: this.groups },
+    });
     this.ipv4.errors = this.icmp;
-    this.udp = new UdpLayer({ ip: this.ipv4, random, counters: this.c.udp, isBroadcast: (a) => this.iface.isBroadcast(a) });
+    this.udp = new UdpLayer({ ip: this.ipv4, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
     this.tcp = new TcpLayer({ ip: this.ipv4, scheduler, random, counters: this.c.tcp });
     this.ipv4.register(this.icmp);
     this.ipv4.register(this.udp);
@@ -178,6 +197,18 @@ export class Stack implements NetStack {
 
   udpSocket(): UdpSocket {
     return this.udp.socket();
+  }
+
+  icmpSocket(kind: 'ping' | 'raw'): UdpSocket {
+    return this.icmp.socket(kind === 'raw' ? 'raw' : 'ping');
+  }
+
+  multicastGroups(): Ipv4Addr[] {
+    return this.groups.list();
+  }
+
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+    return this.groups.onChanged(listener);
   }
 
   ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void {

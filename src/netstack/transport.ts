@@ -26,6 +26,10 @@ export interface IpSendOptions {
   dontFragment?: boolean;
   ttl?: number;
   tos?: number;
+  /** Size the packet against the interface MTU, not a learned path MTU (IP_PMTUDISC_PROBE/INTERFACE). */
+  ignorePathMtu?: boolean;
+  /** IP_MULTICAST_LOOP: false keeps a multicast off our own joined sockets (default true). */
+  multicastLoop?: boolean;
 }
 
 /** What the IPv4 layer offers a transport. */
@@ -49,13 +53,18 @@ export interface IpReceiveInfo {
   dst: Ipv4Addr;
   ttl: number;
   tos: number;
-  /** True when dst was a broadcast address (directed or limited). */
+  /**
+   * True when dst was a group address: a broadcast (directed or limited) or a multicast group
+   * (one of ours joined). Such packets never reach TCP, draw no echo reply and no ICMP error.
+   */
   broadcast: boolean;
   /**
    * True when the packet went round this stack's own loopback: it never met a wire, so (as on
    * Linux's lo) its transport checksum is neither computed nor checked.
    */
   loopback?: boolean;
+  /** The whole IP packet (header first) the payload is part of, for raw sockets. */
+  packet?: Buffer;
 }
 
 /** What a transport offers the IPv4 layer. */
@@ -70,7 +79,16 @@ export interface TransportProtocol {
   receive(info: IpReceiveInfo, payload: Buffer): boolean;
   /**
    * An ICMP error quoted one of our packets: `quoted` is the original IP payload's first bytes
-   * (at least 8). `nextHopMtu` is set for fragmentation-needed.
+   * (at least 8). `nextHopMtu` is set for fragmentation-needed. `offender` is the ICMP message's
+   * source (absent: the quoted packet's source, for errors the stack raised itself).
    */
-  receiveIcmpError(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer, nextHopMtu?: number): void;
+  receiveIcmpError(
+    type: number,
+    code: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    quoted: Buffer,
+    nextHopMtu?: number,
+    offender?: Ipv4Addr,
+  ): void;
 }

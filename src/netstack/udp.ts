@@ -1,17 +1,20 @@
 /**
  * UDP for one stack (RFC 768, RFC 1122 §4.1): the bind table with randomised ephemeral ports,
  * demultiplexing to sockets (connected sockets first, then the most specific local address;
- * broadcasts to every matching socket), checksums, and ICMP errors passed to connected sockets.
+ * broadcasts and multicasts to every matching socket), checksums, and ICMP errors passed to the
+ * socket that sent the quoted datagram (connected ones always, others with IP_RECVERR).
  */
-import type { Ipv4Addr } from './addr.js';
+import { isMulticast, type Ipv4Addr } from './addr.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
+import type { MulticastGroups } from './multicast-groups.js';
 import type { RandomSource } from './random.js';
-import type { UdpSocket } from './socket-api.js';
+import { PmtuDisc, type UdpSocket } from './socket-api.js';
 import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type TransportProtocol } from './transport.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
 import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
-import { icmpErrno } from './wire/icmp.js';
+import { ERROR_QUOTE_MAX } from './datagram-socket.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno } from './wire/icmp.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
 export const UDP_EPHEMERAL_HIGH = 60999;
@@ -21,16 +24,18 @@ export interface UdpLayerDeps {
   ip: IpSender;
   random: RandomSource;
   counters: Counters;
-  /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
-  isBroadcast: (addr: Ipv4Addr) => boolean;
+  /** The interface's questions (broadcast, own address, first address, MTU) and the stack's groups. */
+  iface: Pick<UdpPort, 'isBroadcast' | 'isOwnAddress' | 'primaryAddress' | 'linkMaxPayload'>;
+  groups: MulticastGroups;
 }
 
 export class UdpLayer implements TransportProtocol, UdpPort {
   readonly protocol = IPPROTO_UDP;
   readonly counters: Counters;
   readonly ip: IpSender;
+  readonly groups: MulticastGroups;
   private readonly random: RandomSource;
-  private readonly isBroadcastAddr: (addr: Ipv4Addr) => boolean;
+  private readonly iface: UdpLayerDeps['iface'];
   private readonly ports = new Map<number, UdpSocketImpl[]>();
   private readonly hdr = new UdpHeader();
 
@@ -38,7 +43,8 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     this.ip = deps.ip;
     this.random = deps.random;
     this.counters = deps.counters;
-    this.isBroadcastAddr = deps.isBroadcast;
+    this.iface = deps.iface;
+    this.groups = deps.groups;
   }
 
   socket(): UdpSocket {
@@ -46,7 +52,19 @@ export class UdpLayer implements TransportProtocol, UdpPort {
   }
 
   isBroadcast(addr: Ipv4Addr): boolean {
-    return this.isBroadcastAddr(addr);
+    return this.iface.isBroadcast(addr);
+  }
+
+  isOwnAddress(addr: Ipv4Addr): boolean {
+    return this.iface.isOwnAddress(addr);
+  }
+
+  primaryAddress(): Ipv4Addr | null {
+    return this.iface.primaryAddress();
+  }
+
+  linkMaxPayload(): number {
+    return this.iface.linkMaxPayload();
   }
 
   // ───────────────────────── bind table ─────────────────────────
@@ -97,13 +115,13 @@ export class UdpLayer implements TransportProtocol, UdpPort {
 
   // ───────────────────────── send ─────────────────────────
 
-  /** Sends one datagram from src:sport to dst:dport. Returns the byte count or a negative errno. */
-  send(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, data: Uint8Array, ttl?: number): number {
+  /** Sends one datagram from src:(s's port) to dst:dport with s's IP options. Returns the byte count or a negative errno. */
+  send(s: UdpSocketImpl, src: Ipv4Addr, dst: Ipv4Addr, dport: number, data: Uint8Array): number {
     const len = data.length;
     const buf = Buffer.allocUnsafe(HEADROOM + UDP_HEADER_LEN + len);
     buf.set(data, HEADROOM + UDP_HEADER_LEN);
-    emitUdp(buf, HEADROOM, buf.length, sport, dport, src, dst);
-    const r = this.ip.send(IPPROTO_UDP, src, dst, buf, HEADROOM, ttl !== undefined ? { ttl } : undefined);
+    emitUdp(buf, HEADROOM, buf.length, s.boundPort, dport, src, dst);
+    const r = this.ip.send(IPPROTO_UDP, src, dst, buf, HEADROOM, s.ipOpts);
     if (r < 0) {
       this.counters.inc('tx_error');
       return r;
@@ -129,19 +147,24 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     const dport = h.dstPort;
     const data = payload.subarray(UDP_HEADER_LEN, h.length);
     const list = this.ports.get(dport);
+    // `broadcast` covers multicasts to groups we joined too (IPv4 let nothing else in)
+    const multicast = broadcast && isMulticast(dst);
     if (!list || list.length === 0) {
-      c.inc(broadcast ? 'rx_broadcast_no_socket' : 'rx_no_socket');
+      c.inc(multicast ? 'rx_multicast_no_socket' : broadcast ? 'rx_broadcast_no_socket' : 'rx_no_socket');
       return broadcast;
     }
     if (broadcast) {
+      // every matching socket gets a copy; for a multicast, those bound to the port (address 0 or
+      // the group) while some socket of this stack is a member — Linux's default IP_MULTICAST_ALL
       let n = 0;
       for (const s of [...list]) {
         if (s.accepts(src, sport, dst)) {
-          s.enqueue(data, src, sport);
+          s.enqueue(data, src, sport, dst, info.tos, info.ttl);
           n++;
         }
       }
-      c.inc(n > 0 ? 'rx_broadcast_datagrams' : 'rx_broadcast_no_socket');
+      if (n > 0) c.inc(multicast ? 'rx_multicast_datagrams' : 'rx_broadcast_datagrams');
+      else c.inc(multicast ? 'rx_multicast_no_socket' : 'rx_broadcast_no_socket');
       return true;
     }
     let best: UdpSocketImpl | null = null;
@@ -160,29 +183,63 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       return false;
     }
     c.inc('rx_datagrams');
-    best.enqueue(data, src, sport);
+    best.enqueue(data, src, sport, dst, info.tos, info.ttl);
     return true;
   }
 
-  receiveIcmpError(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer): void {
+  /**
+   * An ICMP error about a datagram we sent from src:sport to dst:dport: the socket that would
+   * receive the reply hears it when connected to dst:dport, or with IP_RECVERR set (as Linux's
+   * __udp4_lib_err). Fragmentation needed is no error for sockets with IP_PMTUDISC_DONT.
+   */
+  receiveIcmpError(
+    type: number,
+    code: number,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    quoted: Buffer,
+    nextHopMtu?: number,
+    offender?: Ipv4Addr,
+  ): void {
+    const c = this.counters;
     if (quoted.length < UDP_HEADER_LEN) return;
     const sport = (quoted[0]! << 8) | quoted[1]!;
     const dport = (quoted[2]! << 8) | quoted[3]!;
     const errno = icmpErrno(type, code);
     const list = this.ports.get(sport);
     if (!list || errno === 0) {
-      this.counters.inc('icmp_no_socket');
+      c.inc('icmp_no_socket');
       return;
     }
-    // as Linux without IP_RECVERR: only connected sockets hear about errors
-    for (const s of [...list]) {
-      if (s.connected && s.remoteAddr === dst && s.remotePort === dport && (s.boundAddr === 0 || s.boundAddr === src)) {
-        this.counters.inc('icmp_error_to_socket');
-        s.icmpError(errno);
-        return;
+    let best: UdpSocketImpl | null = null;
+    let bestScore = -1;
+    for (const s of list) {
+      if (!s.accepts(dst, dport, src)) continue;
+      const score = (s.connected ? 2 : 0) + (s.boundAddr !== 0 ? 1 : 0);
+      if (score > bestScore) {
+        best = s;
+        bestScore = score;
       }
     }
-    this.counters.inc('icmp_unconnected_ignored');
+    if (!best || !best.hearsErrors()) {
+      c.inc('icmp_unconnected_ignored');
+      return;
+    }
+    const fragNeeded = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    if (fragNeeded && best.pmtuDisc === PmtuDisc.DONT) {
+      c.inc('icmp_frag_needed_ignored');
+      return;
+    }
+    c.inc('icmp_error_to_socket');
+    best.icmpError({
+      errno,
+      offender: offender ?? src,
+      type,
+      code,
+      info: fragNeeded ? (nextHopMtu ?? 0) : 0,
+      dst: { addr: dst, port: dport },
+      payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN, ERROR_QUOTE_MAX)),
+    });
   }
 
   /** Sockets bound, for diagnostics and tests. */

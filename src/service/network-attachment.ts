@@ -136,6 +136,15 @@ class InterfaceView implements NetStack {
   udpSocket(): UdpSocket {
     return this.inner.udpSocket();
   }
+  icmpSocket(kind: 'ping' | 'raw'): UdpSocket {
+    return this.inner.icmpSocket(kind);
+  }
+  multicastGroups(): Ipv4Addr[] {
+    return this.inner.multicastGroups();
+  }
+  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+    return this.inner.onMulticastGroupsChanged(listener);
+  }
   ping(dst: number, opts: PingOptions, done: (result: PingResult) => void): void {
     this.inner.ping(dst, opts, done);
   }

@@ -1,6 +1,7 @@
 /**
  * Fuzz: 100k+ random and mutated frames (mutations of real ARP, IPv4, ICMP, UDP, TCP and fragment
- * frames captured from a live exchange) fed to a stack with open sockets. Nothing may throw or be
+ * frames captured from a live exchange, multicast among them) fed to a stack with open sockets
+ * (TCP, UDP, a group member, ping and raw ICMP sockets). Nothing may throw or be
  * caught as an internal error, and every queue and table stays within its bound.
  */
 import { describe, expect, it } from 'vitest';
@@ -112,13 +113,30 @@ describe('stack fuzz', () => {
     const u2 = b.udpSocket();
     u2.connect(A, 9999);
     u2.handlers.onError = () => {};
-    // traffic to capture: TCP data, UDP (small and fragmented), pings, ARP
+    // a group member with IP_RECVERR, a ping socket and a raw ICMP socket, all hearing errors
+    const u3 = b.udpSocket();
+    u3.setOption('REUSEADDR', 1);
+    u3.bind(0, 53);
+    u3.setOption('RCVBUF', 64 * 1024);
+    u3.setOption('RECVERR', 1);
+    expect(u3.joinGroup(ip(239, 1, 2, 3), 0)).toBe(0);
+    u3.handlers.onError = () => {};
+    const pingSock = b.icmpSocket('ping');
+    pingSock.setOption('RECVERR', 1);
+    pingSock.setOption('RCVBUF', 64 * 1024);
+    pingSock.bind(0, 0);
+    const raw = b.icmpSocket('raw');
+    raw.setOption('RECVERR', 1);
+    raw.setOption('RCVBUF', 64 * 1024);
+    // traffic to capture: TCP data, UDP (small, fragmented, multicast), pings, ARP
     client.write(Buffer.alloc(20_000, 1));
     const ua = a.udpSocket();
     ua.bind(0, 9999);
     ua.sendTo(Buffer.alloc(100, 2), { addr: B, port: 53 });
     ua.sendTo(Buffer.alloc(4000, 3), { addr: B, port: 53 });
     ua.sendTo(Buffer.alloc(10, 4), { addr: B, port: 54 });
+    ua.sendTo(Buffer.alloc(30, 5), { addr: ip(239, 1, 2, 3), port: 53 });
+    ua.sendTo(Buffer.alloc(3000, 6), { addr: ip(239, 1, 2, 3), port: 53 });
     for (const size of [56, 3000]) {
       let pinged: PingResult | null = null;
       a.ping(B, { size }, (r) => (pinged = r));
@@ -164,6 +182,7 @@ describe('stack fuzz', () => {
         expect(b.arp.pendingBytes).toBeLessThanOrEqual(1 << 20);
         expect(b.loopback.length).toBeLessThanOrEqual(4096);
         expect(u1.pendingDatagrams).toBeLessThanOrEqual((64 * 1024) / 256);
+        for (const q of [u3, pingSock, raw]) expect(q.pendingDatagrams).toBeLessThanOrEqual((64 * 1024) / 256);
         expect(b.tcp.connectionCount()).toBeLessThan(200);
       }
     }
@@ -181,6 +200,8 @@ describe('stack fuzz', () => {
     expect(c.ipv4!.reasm_fragments).toBeGreaterThan(100);
     expect(c.icmp!.rx_messages).toBeGreaterThan(100);
     expect(c.udp!.rx_datagrams ?? 0).toBeGreaterThan(100);
+    expect(c.udp!.rx_multicast_datagrams ?? 0).toBeGreaterThan(100);
+    expect(c.icmp!.raw_delivered ?? 0).toBeGreaterThan(100);
     expect(c.tcp!.rx_segments).toBeGreaterThan(1000);
     expect(pings).toBe(120); // every ping got an answer (timeout or unreachable)
     // after the storm, timers drained the tables

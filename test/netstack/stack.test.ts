@@ -212,7 +212,7 @@ describe('stack: UDP', () => {
     const c = a.udpSocket();
     expect(c.connect(B, 4444)).toBe(0);
     const errs: number[] = [];
-    c.handlers.onError = (e) => errs.push(e);
+    c.handlers.onError = (e) => errs.push(e.errno);
     expect(c.sendTo(Buffer.from('x'))).toBe(1);
     seg.sched.advance(100);
     expect(b.counters().icmp!.tx_dest_unreach).toBe(1);

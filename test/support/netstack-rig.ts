@@ -16,6 +16,9 @@ import {
   type SimTcpWireOptions,
 } from '../../src/netstack/sim-link.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
+import { emitEthernetHeader, ETHERTYPE_IPV4 } from '../../src/netstack/wire/ethernet.js';
+import { emitIcmpError } from '../../src/netstack/wire/icmp.js';
+import { emitIpv4Header } from '../../src/netstack/wire/ipv4.js';
 import { emitTcpHeader, parseTcp, setTcpChecksum, TcpOptionsOut, tcpOptionsLength, TcpSegment } from '../../src/netstack/wire/tcp.js';
 
 export const ADDR_A = SIM_ADDR_A;
@@ -194,4 +197,39 @@ export function parsed(b: Buffer): TcpSegment {
   const s = new TcpSegment();
   if (parseTcp(b, s) !== 0) throw new Error('bad captured segment');
   return s;
+}
+
+/**
+ * `n` full stacks on one Ethernet segment, stack i at 10.0.0.(i+1)/24 (MAC 02:00:00:00:00:0(i+1)),
+ * with the gratuitous ARPs delivered and the frame record emptied.
+ */
+export function addressedSegment(n: number, opts: { mtu?: number; delayMs?: number; seed?: number } = {}): SimSegment {
+  const seg = makeSegment(n, opts);
+  seg.stacks.forEach((s, i) => s.addAddress(ip(10, 0, 0, i + 1), 24));
+  seg.sched.advance(1 + (opts.delayMs ?? 0));
+  seg.frames.length = 0;
+  return seg;
+}
+
+/**
+ * An Ethernet frame carrying one IPv4 packet with `payload`, from MAC 02:00:00:00:00:99 to `dstMac`
+ * (a third host on the segment, for injecting what a router or another stack would send).
+ */
+export function ipv4Frame(
+  dstMac: Uint8Array,
+  p: { src: number; dst: number; protocol: number; payload: Uint8Array; ttl?: number; tos?: number; id?: number; flagsFrag?: number },
+): Buffer {
+  const f = Buffer.alloc(14 + 20 + p.payload.length);
+  emitEthernetHeader(f, 0, dstMac, Buffer.from([2, 0, 0, 0, 0, 0x99]), ETHERTYPE_IPV4);
+  Buffer.from(p.payload).copy(f, 34);
+  emitIpv4Header(f, 14, p.tos ?? 0, 20 + p.payload.length, p.id ?? 1, p.flagsFrag ?? 0, p.ttl ?? 64, p.protocol, p.src, p.dst);
+  return f;
+}
+
+/** An ICMP error message (type, code, next-hop MTU) quoting `quoted` (an IP packet's start), checksummed. */
+export function icmpErrorMessage(type: number, code: number, quoted: Uint8Array, nextHopMtu = 0): Buffer {
+  const m = Buffer.alloc(8 + quoted.length);
+  Buffer.from(quoted).copy(m, 8);
+  emitIcmpError(m, 0, m.length, type, code, nextHopMtu);
+  return m;
 }

@@ -20,6 +20,14 @@ export function arpGroup(ipv4: number): MulticastGroup {
   return { mac: 0xffffffffffffn, adi: ipv4 >>> 0 };
 }
 
+/**
+ * The group of IPv4 multicast address `group` (host-order number): its Ethernet address
+ * 01:00:5e + the low 23 bits, ADI 0 — what a stock node subscribes when its TAP joins the group.
+ */
+export function ipv4MulticastGroup(group: number): MulticastGroup {
+  return { mac: 0x01005e000000n | BigInt(group & 0x7fffff), adi: 0 };
+}
+
 export const BROADCAST_GROUP: MulticastGroup = { mac: 0xffffffffffffn, adi: 0 };
 
 export class MulticastTable {

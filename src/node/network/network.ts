@@ -9,7 +9,7 @@
 import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame } from './ethernet-frame.js';
-import { arpGroup, BROADCAST_GROUP, type MulticastGroup } from './multicast.js';
+import { arpGroup, BROADCAST_GROUP, groupKey, ipv4MulticastGroup, type MulticastGroup } from './multicast.js';
 import { MulticastSender } from './multicast-sender.js';
 import type { NetworkRequestContext } from './request-context.js';
 import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
@@ -78,6 +78,10 @@ export class Network {
   private lastDestination: { address: bigint; mac: bigint; macBytes: Buffer } | null = null;
   private lastSender: Peer | null = null;
   private lastSenderMac = 0n;
+  /** Stops hearing the stack's multicast group changes (set while a stack is attached). */
+  private stopGroupEvents: (() => void) | null = null;
+  /** The stack's IPv4 multicast groups as last announced. */
+  private announcedIpGroups: MulticastGroup[] = [];
 
   constructor(
     private readonly node: Node,
@@ -229,6 +233,7 @@ export class Network {
     if (!this.stack) {
       this.stack = this.opts.stackFactory({ nwid: this.nwid, mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
       this.stack.setLinkOutput((frame, headroom) => this.fromStack(frame, headroom));
+      this.stopGroupEvents = this.stack.onMulticastGroupsChanged(() => this.stackGroupsChanged());
     }
     const stack = this.stack;
     if (stack.mtu !== cfg.mtu) stack.setMtu(cfg.mtu);
@@ -259,6 +264,8 @@ export class Network {
   }
 
   private detachStack(): void {
+    this.stopGroupEvents?.();
+    this.stopGroupEvents = null;
     this.stack?.close();
     this.stack = null;
   }
@@ -281,11 +288,43 @@ export class Network {
 
   // ------------------------------------------------------------ membership
 
-  /** Our subscriptions: broadcast, and the ARP group of each of our IPv4 addresses. */
+  /**
+   * Our subscriptions: broadcast, the ARP group of each of our IPv4 addresses, and the IPv4
+   * multicast groups our stack's sockets joined.
+   */
   groups(): MulticastGroup[] {
     const out: MulticastGroup[] = [BROADCAST_GROUP];
     for (const a of this.stack?.addresses() ?? []) out.push(arpGroup(a.addr));
+    return out.concat(this.ipGroups());
+  }
+
+  private ipGroups(): MulticastGroup[] {
+    const out: MulticastGroup[] = [];
+    const seen = new Set<bigint>();
+    for (const g of this.stack?.multicastGroups() ?? []) {
+      // groups that share an Ethernet address share a subscription
+      const group = ipv4MulticastGroup(g);
+      if (!seen.has(group.mac)) out.push(group);
+      seen.add(group.mac);
+    }
     return out;
+  }
+
+  /**
+   * A socket joined a new group or left one for good: the roots hear our subscriptions at once
+   * (ZeroTier has no unsubscribe; a group left ages out of the others' tables, and its frames are
+   * refused meanwhile). A root keeps its own subscriptions in its table, so it takes left ones out.
+   */
+  private stackGroupsChanged(): void {
+    this.counters.inc('multicast_groups_changed');
+    const now = this.ipGroups();
+    if (this.node.isRoot) {
+      const keep = new Set(now.map((g) => groupKey(this.nwid, g)));
+      for (const g of this.announcedIpGroups)
+        if (!keep.has(groupKey(this.nwid, g))) this.node.multicast.remove(this.nwid, g, this.node.address);
+    }
+    this.announcedIpGroups = now;
+    this.announce();
   }
 
   /** MULTICAST_LIKE to the roots, who answer gathers. */

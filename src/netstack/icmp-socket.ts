@@ -1,0 +1,298 @@
+/**
+ * ICMP sockets, as Linux offers them: ping sockets (SOCK_DGRAM + IPPROTO_ICMP, net/ipv4/ping.c)
+ * send echo requests stamped with the socket's echo id and receive the echo replies and the
+ * errors that carry that id; raw ICMP sockets (SOCK_RAW + IPPROTO_ICMP, net/ipv4/raw.c) send any
+ * ICMP message as given and receive a copy of every ICMP packet the stack receives, IP header
+ * included, less the types their ICMP_FILTER drops. The stack keeps answering echo requests
+ * itself. `IcmpSocketTable` is the ICMP layer's registry of them.
+ */
+import { isMulticast, type Ipv4Addr, type SocketAddress } from './addr.js';
+import { DatagramSocketBase, ERROR_QUOTE_MAX, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
+import { Errno } from './errno.js';
+import type { RandomSource } from './random.js';
+import { PmtuDisc, type DatagramSendOptions, type UdpOptionName, type UdpSocket } from './socket-api.js';
+import { HEADROOM, IPPROTO_ICMP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender } from './transport.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_HEADER_LEN, icmpErrno, setIcmpChecksum } from './wire/icmp.js';
+
+export type IcmpSocketKind = 'ping' | 'raw';
+
+/** Largest ICMP message one IPv4 packet carries (65535 − 20). */
+const ICMP_MAX_MESSAGE = 65535 - IPV4_HEADER_LEN;
+
+export interface IcmpSocketTableDeps {
+  ip: IpSender;
+  random: RandomSource;
+  /** The interface's questions and the stack's groups, as every datagram socket needs them. */
+  port: Omit<DatagramPort, 'ip'>;
+  /** The echo id the stack's own ping() uses: never given to a ping socket. */
+  reservedId: number;
+}
+
+export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
+  /** ICMP_FILTER (raw sockets): bit n set = drop type n. */
+  private filter = 0;
+
+  constructor(
+    private readonly table: IcmpSocketTable,
+    readonly kind: IcmpSocketKind,
+  ) {
+    super(table);
+    if (kind === 'raw') table.addRaw(this);
+  }
+
+  /** Ping: addr and echo id (0 = a free one). Raw: addr only, the port is ignored. */
+  bind(addr: Ipv4Addr, port: number): number {
+    if (this.closed) return -Errno.EBADF;
+    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
+    addr = addr >>> 0;
+    if (addr !== 0 && !this.table.ip.isLocalAddress(addr) && !isGroupAddress(this.table, addr)) return -Errno.EADDRNOTAVAIL;
+    if (this.kind === 'raw') {
+      this.boundAddr = addr;
+      return 0;
+    }
+    if (this.boundPort !== 0) return -Errno.EINVAL;
+    const id = this.table.bindPing(this, port);
+    if (id < 0) return id;
+    this.boundAddr = addr;
+    this.boundPort = id;
+    return 0;
+  }
+
+  connect(addr: Ipv4Addr, port: number): number {
+    if (this.closed) return -Errno.EBADF;
+    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
+    if (addr === 0) {
+      this.connected = false;
+      this.remoteAddr = 0;
+      this.remotePort = 0;
+      return 0;
+    }
+    if (this.table.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
+    if (this.table.ip.sourceFor(addr) === null && !isMulticast(addr >>> 0)) return -Errno.ENETUNREACH;
+    if (this.kind === 'ping' && this.boundPort === 0) {
+      const r = this.bind(0, 0);
+      if (r < 0) return r;
+    }
+    this.remoteAddr = addr >>> 0;
+    this.remotePort = port;
+    this.connected = true;
+    return 0;
+  }
+
+  /** Ping: `data` must be an echo request (its id and checksum are set here). Raw: sent as given. */
+  sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number {
+    if (this.closed) return -Errno.EBADF;
+    if (!(data instanceof Uint8Array)) return -Errno.EINVAL;
+    let dst: Ipv4Addr;
+    if (to) {
+      if (!isAddr(to.addr) || !isPort(to.port)) return -Errno.EINVAL;
+      dst = to.addr >>> 0;
+    } else {
+      if (!this.connected) return -Errno.EDESTADDRREQ;
+      const e = this.takeError();
+      if (e !== 0) return -e;
+      dst = this.remoteAddr;
+    }
+    if (data.length > ICMP_MAX_MESSAGE || data.length > this.sndbuf) return -Errno.EMSGSIZE;
+    if (this.kind === 'ping' && (data.length < ICMP_HEADER_LEN || data[0] !== ICMP_ECHO_REQUEST || data[1] !== 0)) return -Errno.EINVAL;
+    if (this.table.isBroadcast(dst) && !this.broadcast) return -Errno.EACCES;
+    if (this.kind === 'ping' && this.boundPort === 0) {
+      const r = this.bind(0, 0);
+      if (r < 0) return r;
+    }
+    const src = this.prepareSend(dst, data.length, opts);
+    if (src < 0) return src;
+    const buf = Buffer.allocUnsafe(HEADROOM + data.length);
+    buf.set(data, HEADROOM);
+    if (this.kind === 'ping') {
+      buf[HEADROOM + 4] = this.boundPort >>> 8;
+      buf[HEADROOM + 5] = this.boundPort & 0xff;
+      setIcmpChecksum(buf, HEADROOM, buf.length);
+    }
+    const r = this.table.ip.send(IPPROTO_ICMP, src, dst, buf, HEADROOM, this.ipOpts);
+    if (r < 0) {
+      this.table.counters.inc('socket_tx_error');
+      return r;
+    }
+    this.table.counters.inc(this.kind === 'ping' ? 'ping_socket_tx' : 'raw_socket_tx');
+    return data.length;
+  }
+
+  override setOption(name: UdpOptionName, value: number): number {
+    if (name !== 'ICMP_FILTER') return super.setOption(name, value);
+    if (this.kind !== 'raw') return -Errno.ENOPROTOOPT;
+    if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) return -Errno.EINVAL;
+    this.filter = value >>> 0;
+    return 0;
+  }
+
+  override getOption(name: UdpOptionName): number {
+    if (name !== 'ICMP_FILTER') return super.getOption(name);
+    return this.kind === 'raw' ? this.filter : -Errno.ENOPROTOOPT;
+  }
+
+  localAddress(): SocketAddress | null {
+    // a raw socket is bound from the start, its "port" the protocol (as Linux's inet_num)
+    if (this.kind === 'raw') return { addr: this.boundAddr, port: IPPROTO_ICMP };
+    return this.boundPort === 0 ? null : { addr: this.boundAddr, port: this.boundPort };
+  }
+
+  remoteAddress(): SocketAddress | null {
+    return this.connected ? { addr: this.remoteAddr, port: this.remotePort } : null;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.kind === 'raw') this.table.removeRaw(this);
+    else if (this.boundPort !== 0) this.table.unbindPing(this, this.boundPort);
+    this.closeBase();
+  }
+
+  /** Raw: whether a packet of ICMP `type` (-1: any) from src to local address dst is for this socket. */
+  rawAccepts(type: number, src: Ipv4Addr, dst: Ipv4Addr): boolean {
+    if (this.closed) return false;
+    if (type >= 0 && type < 32 && (this.filter & (1 << type)) !== 0) return false;
+    if (this.boundAddr !== 0 && this.boundAddr !== dst) return false;
+    return !this.connected || this.remoteAddr === src;
+  }
+}
+
+export class IcmpSocketTable implements DatagramPort {
+  readonly ip: IpSender;
+  readonly counters: DatagramPort['counters'];
+  readonly groups: DatagramPort['groups'];
+  private readonly deps: IcmpSocketTableDeps;
+  private readonly pings = new Map<number, IcmpSocket[]>();
+  private readonly raws: IcmpSocket[] = [];
+
+  constructor(deps: IcmpSocketTableDeps) {
+    this.deps = deps;
+    this.ip = deps.ip;
+    this.counters = deps.port.counters;
+    this.groups = deps.port.groups;
+  }
+
+  socket(kind: IcmpSocketKind): IcmpSocket {
+    return new IcmpSocket(this, kind);
+  }
+
+  isBroadcast(addr: Ipv4Addr): boolean {
+    return this.deps.port.isBroadcast(addr);
+  }
+  isOwnAddress(addr: Ipv4Addr): boolean {
+    return this.deps.port.isOwnAddress(addr);
+  }
+  primaryAddress(): Ipv4Addr | null {
+    return this.deps.port.primaryAddress();
+  }
+  linkMaxPayload(): number {
+    return this.deps.port.linkMaxPayload();
+  }
+
+  /** Takes echo id `id` (0 = a free one) for `s`; returns the id or -EADDRINUSE. */
+  bindPing(s: IcmpSocket, id: number): number {
+    if (id === 0) {
+      const start = this.deps.random.u32() & 0xffff;
+      for (let i = 0; i < 0x10000 && id === 0; i++) {
+        const c = (start + i) & 0xffff;
+        if (c !== 0 && c !== this.deps.reservedId && !this.pings.has(c)) id = c;
+      }
+      if (id === 0) return -Errno.EADDRINUSE;
+    } else {
+      if (id === this.deps.reservedId) return -Errno.EADDRINUSE;
+      for (const o of this.pings.get(id) ?? []) if (!(s.reuseAddr && o.reuseAddr)) return -Errno.EADDRINUSE;
+    }
+    const list = this.pings.get(id);
+    if (list) list.push(s);
+    else this.pings.set(id, [s]);
+    return id;
+  }
+
+  unbindPing(s: IcmpSocket, id: number): void {
+    const list = this.pings.get(id);
+    if (!list) return;
+    const i = list.indexOf(s);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.pings.delete(id);
+  }
+
+  addRaw(s: IcmpSocket): void {
+    this.raws.push(s);
+  }
+
+  removeRaw(s: IcmpSocket): void {
+    const i = this.raws.indexOf(s);
+    if (i >= 0) this.raws.splice(i, 1);
+  }
+
+  /** The ping socket an echo reply with `id` to local address `dst` belongs to (as Linux's ping_lookup). */
+  private pingSocket(id: number, dst: Ipv4Addr): IcmpSocket | null {
+    const list = this.pings.get(id);
+    if (!list) return null;
+    for (const s of list) if (!s.isClosed && (s.boundAddr === 0 || s.boundAddr === dst)) return s;
+    return null;
+  }
+
+  /** An echo reply (the whole ICMP message): to the ping socket with its id. False when none has it. */
+  echoReply(info: IpReceiveInfo, id: number, message: Buffer): boolean {
+    const s = this.pingSocket(id, info.dst);
+    if (!s) return false;
+    this.counters.inc('rx_echo_reply_to_socket');
+    s.enqueue(Buffer.from(message), info.src, 0, info.dst, info.tos, info.ttl);
+    return true;
+  }
+
+  /** A copy of an ICMP packet (IP header + message) for every raw socket that accepts it. */
+  deliverRaw(info: IpReceiveInfo, type: number, message: Buffer): void {
+    if (this.raws.length === 0) return;
+    const packet = info.packet;
+    const hl = packet ? message.byteOffset - packet.byteOffset : -1;
+    for (const s of [...this.raws]) {
+      if (!s.rawAccepts(type, info.src, info.dst)) {
+        this.counters.inc('raw_filtered');
+        continue;
+      }
+      // a copy each: the frame's buffer is the link's, and every socket keeps its own
+      const copy = packet && hl >= IPV4_HEADER_LEN ? Buffer.from(packet.subarray(0, hl + message.length)) : Buffer.from(message);
+      this.counters.inc('raw_delivered');
+      s.enqueue(copy, info.src, 0, info.dst, info.tos, info.ttl);
+    }
+  }
+
+  /**
+   * An ICMP error quoting an ICMP message we sent (`quoted`: its start): to the ping socket whose
+   * echo request it was, and to raw sockets, each when it hears errors (connected or IP_RECVERR).
+   */
+  error(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer, nextHopMtu: number, offender: Ipv4Addr): void {
+    const errno = icmpErrno(type, code);
+    if (errno === 0) return;
+    const fragNeeded = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    const targets: IcmpSocket[] = [];
+    if (quoted[0] === ICMP_ECHO_REQUEST && quoted.length >= ICMP_HEADER_LEN) {
+      const s = this.pingSocket((quoted[4]! << 8) | quoted[5]!, src);
+      if (s) targets.push(s);
+    }
+    for (const s of this.raws) if (s.rawAccepts(-1, dst, src)) targets.push(s);
+    let told = 0;
+    for (const s of targets) {
+      const heard = s.hearsErrors() && (!s.connected || s.remoteAddr === dst) && !(fragNeeded && s.pmtuDisc === PmtuDisc.DONT);
+      if (!heard) continue;
+      told++;
+      s.icmpError({
+        errno,
+        offender,
+        type,
+        code,
+        info: fragNeeded ? nextHopMtu : 0,
+        dst: { addr: dst, port: 0 },
+        payload: Buffer.from(quoted.subarray(0, ERROR_QUOTE_MAX)),
+      });
+    }
+    this.counters.inc(told > 0 ? 'icmp_error_to_socket' : 'icmp_error_no_socket');
+  }
+
+  close(): void {
+    for (const l of [...this.pings.values()]) for (const s of [...l]) s.close();
+    for (const s of [...this.raws]) s.close();
+  }
+}
