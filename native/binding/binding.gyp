@@ -10,6 +10,7 @@
         "src/fd.cc",
         "src/fd-watcher.cc",
         "src/process.cc",
+        "src/seqpacket.cc",
         "src/tap.cc",
         "src/udp.cc"
       ],

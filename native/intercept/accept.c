@@ -29,7 +29,7 @@ static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, in
       zt_trace("accept(%d): dropped a malformed connection record", fd);
       continue;
     }
-    if ((flags & SOCK_NONBLOCK) && fcntl(newfd, F_SETFL, fcntl(newfd, F_GETFL) | O_NONBLOCK) != 0) {
+    if ((flags & SOCK_NONBLOCK) && zt_real.fcntl(newfd, F_SETFL, zt_real.fcntl(newfd, F_GETFL) | O_NONBLOCK) != 0) {
       close(newfd);
       return zt_fail(EIO);
     }
@@ -54,6 +54,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
     return is4 ? zt_real.accept4(fd, addr, addrlen, flags) : zt_real.accept(fd, addr, addrlen);
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return zt_fail(EINVAL);
   if (addr != NULL && addrlen == NULL) return zt_fail(EFAULT);
+  if (zt_kind_is_dgram(kind)) return zt_fail(EOPNOTSUPP); /* as the kernel's UDP and ICMP */
   if (kind != ZT_KIND_LISTENER) {
     /* Another process may have called listen() on it since this one looked. */
     if (zt_rpc_whois(ino) != ZT_KIND_LISTENER) return zt_fail(EINVAL);

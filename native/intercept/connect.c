@@ -15,10 +15,12 @@
  */
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "dgram.h"
 #include "hooks.h"
 #include "rpc.h"
 #include "sockaddr.h"
@@ -35,7 +37,7 @@ static uint32_t filler_size(int fd) {
   int sndbuf = 0, outq = -1;
   socklen_t l = sizeof(sndbuf);
   if (zt_real.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) != 0 || sndbuf <= 0) return 0;
-  if (ioctl(fd, SIOCOUTQ, &outq) != 0 || outq != 0) return 0;
+  if (zt_real.ioctl(fd, SIOCOUTQ, &outq) != 0 || outq != 0) return 0;
   if ((uint32_t)sndbuf / 4 + 1 > ZT_CONNECT_FILLER_MAX) return 0;
   return (uint32_t)sndbuf / 4 + 1;
 }
@@ -46,7 +48,7 @@ static uint32_t write_filler(int fd, uint32_t n) {
   uint32_t done = 0;
   while (done < n) {
     size_t chunk = n - done < sizeof(filler_bytes) ? n - done : sizeof(filler_bytes);
-    ssize_t w = send(fd, filler_bytes, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t w = zt_real.send(fd, filler_bytes, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     /* EPIPE: the attempt failed already and the daemon closed its end; nothing is owed then. */
     if (w <= 0) {
@@ -58,6 +60,34 @@ static uint32_t write_filler(int fd, uint32_t n) {
   return done;
 }
 
+/*
+ * connect() on a datagram socket (inet_dgram_connect): immediate, no filler. AF_UNSPEC dissolves
+ * the association. This process remembers the socket is connected, so its sends need no check.
+ */
+static int dgram_connect(int fd, uint64_t ino, const struct sockaddr *sa, socklen_t len) {
+  uint32_t addr = 0;
+  uint16_t port = 0, flags = 0;
+  struct zt_reply r;
+  int err;
+  if (sa == NULL) return zt_fail(len == 0 ? EINVAL : EFAULT);
+  if (len < sizeof(sa->sa_family)) return zt_fail(EINVAL);
+  if (sa->sa_family == AF_UNSPEC) {
+    flags = ZT_F_UNSPEC;
+  } else {
+    if (len < sizeof(struct sockaddr_in)) return zt_fail(EINVAL);
+    if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
+  }
+  err = zt_rpc_address(ZT_OP_CONNECT, flags, ino, addr, port, 0, &r);
+  zt_trace("connect(%d, %s port %u) = %d", fd, flags ? "unspec" : "inet", port, err ? -err : r.result);
+  if (err == 0 && r.result == 0) {
+    if (flags)
+      zt_fd_set_bits(fd, 0, ZT_FDB_CONNECTED);
+    else
+      zt_fd_set_bits(fd, ZT_FDB_CONNECTED, 0);
+  }
+  return zt_rpc_status(err, &r);
+}
+
 ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint64_t ino;
   int kind, err, nonblock, saved;
@@ -66,8 +96,9 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   struct zt_reply r, filled;
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind)) return zt_real.connect(fd, sa, len);
+  if (zt_kind_is_dgram(kind)) return dgram_connect(fd, ino, sa, len);
   if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
-  nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+  nonblock = (zt_real.fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
   if (nonblock) {
     filler = filler_size(fd);
     err = zt_rpc_connect_filled(0, ino, addr, port, filler, &r);
@@ -94,8 +125,19 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
 ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen) {
   uint64_t ino;
   int kind;
+  struct zt_dgram d;
   zt_ensure_init();
-  if (to != NULL && zt_classify(fd, &ino, &kind)) {
+  if (zt_fd_maybe_dgram(fd) && zt_fd_dgram(fd, &d)) {
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    struct msghdr m;
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_name = (void *)to;
+    m.msg_namelen = to != NULL ? tolen : 0;
+    return zt_dgram_send(&d, &m, flags);
+  }
+  if (to != NULL && zt_classify(fd, &ino, &kind) && !zt_kind_is_dgram(kind)) {
     /* TCP Fast Open's connect-and-send: here an ordinary connect, then the data (as the kernel
      * does when it has no cookie for the server). Its EINPROGRESS and EISCONN are the kernel's. */
     if ((flags & MSG_FASTOPEN) && connect(fd, to, tolen) != 0) return -1;
@@ -112,6 +154,12 @@ ZT_EXPORT int shutdown(int fd, int how) {
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind)) return zt_real.shutdown(fd, how);
   err = zt_rpc_int(ZT_OP_SHUTDOWN, ino, how, &r);
+  if (zt_kind_is_dgram(kind) && err == 0 && r.result == -ENOTCONN) {
+    /* An unconnected datagram socket answers ENOTCONN yet is shut down all the same (Linux's
+     * inet_shutdown), so a blocked or later recv sees the end. */
+    zt_real.shutdown(fd, how);
+    return zt_fail(ENOTCONN);
+  }
   if (zt_rpc_status(err, &r) != 0) return -1;
   /* The daemon now knows the end of stream it will read is a half-close, not a close. */
   zt_real.shutdown(fd, how);

@@ -156,7 +156,7 @@ static int move_high(int fd) {
   int hint = ZT_HIGH_FD_HINT, high;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (rlim_t)hint >= rl.rlim_cur)
     hint = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : 3;
-  high = fcntl(fd, F_DUPFD_CLOEXEC, hint);
+  high = zt_real.fcntl(fd, F_DUPFD_CLOEXEC, hint);
   if (high < 0) return fd;
   close(fd);
   return high;

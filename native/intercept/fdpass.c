@@ -21,7 +21,7 @@ ssize_t zt_recv_with_fd(int fd, void *buf, size_t len, int cloexec, int *got_fd,
   msg.msg_iovlen = 1;
   msg.msg_control = cm.buf;
   msg.msg_controllen = sizeof(cm.buf);
-  n = recvmsg(fd, &msg, cloexec ? MSG_CMSG_CLOEXEC : 0);
+  n = zt_real.recvmsg(fd, &msg, cloexec ? MSG_CMSG_CLOEXEC : 0);
   if (n < 0) return n;
   if (msg.msg_flags & MSG_CTRUNC) *extra_fds = 1;
   for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {

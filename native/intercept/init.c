@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "control.h"
+#include "fdtable.h"
 #include "location.h"
 
 int zt_enabled;
 int zt_misconfigured;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* Set while this thread runs init(): a hook it reaches meanwhile must not wait for itself. */
+static __thread int initialising;
 
 static int valid_nwid(const char *s) {
   size_t i;
@@ -24,12 +27,11 @@ static int valid_nwid(const char *s) {
   return 1;
 }
 
-static void init(void) {
+static void setup(void) {
   const char *nwid, *dbg;
   struct zt_location where;
   char nw[17];
   int i;
-  zt_real_resolve();
   dbg = getenv("ZT_NC_DEBUG");
   zt_debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
   nwid = getenv("ZT_NC_NWID");
@@ -51,6 +53,17 @@ static void init(void) {
   pthread_atfork(NULL, NULL, zt_control_after_fork_child);
   zt_trace("active for network %s via %s%s%s", nw, where.candidates[0].path, where.count > 1 ? ", else " : "",
            where.count > 1 ? where.candidates[1].path : "");
+  /* Datagram sockets inherited across exec: their data path needs their table entries now. */
+  zt_fd_scan_inherited();
 }
 
-void zt_ensure_init(void) { pthread_once(&init_once, init); }
+static void init(void) {
+  initialising = 1;
+  zt_real_resolve();
+  setup();
+  initialising = 0;
+}
+
+void zt_ensure_init(void) {
+  if (!initialising) pthread_once(&init_once, init);
+}

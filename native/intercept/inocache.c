@@ -1,12 +1,14 @@
 /*
- * Which socket inodes are the daemon's. A direct-mapped table of 64-bit words, each holding
- * (inode << 2 | state), read and written atomically: no lock, so it is safe across fork and from
- * signal handlers. A collision just evicts; a miss costs one WHOIS call to the daemon. Socket
- * inodes come from a counter in the kernel and are not reused soon, so entries do not go stale.
+ * Which socket inodes are the daemon's, and of what kind. A direct-mapped table of 64-bit words,
+ * each holding (inode << 3 | state), read and written atomically: no lock, so it is safe across
+ * fork and from signal handlers. A collision just evicts; a miss costs one WHOIS call to the
+ * daemon. Socket inodes come from a counter in the kernel and are not reused soon, so entries do
+ * not go stale.
  */
 #include "inocache.h"
 
 #define ZT_INO_SLOTS 4096
+#define ZT_INO_BITS 3
 
 static uint64_t slots[ZT_INO_SLOTS];
 
@@ -14,10 +16,44 @@ static size_t slot_of(uint64_t ino) { return (size_t)((ino * 0x9E3779B97F4A7C15u
 
 enum zt_ino_state zt_ino_lookup(uint64_t ino) {
   uint64_t v = __atomic_load_n(&slots[slot_of(ino)], __ATOMIC_ACQUIRE);
-  if (v == 0 || (v >> 2) != ino) return ZT_INO_UNKNOWN;
-  return (enum zt_ino_state)(v & 3);
+  if (v == 0 || (v >> ZT_INO_BITS) != (ino & (UINT64_MAX >> ZT_INO_BITS))) return ZT_INO_UNKNOWN;
+  return (enum zt_ino_state)(v & ((1u << ZT_INO_BITS) - 1));
 }
 
 void zt_ino_remember(uint64_t ino, enum zt_ino_state state) {
-  __atomic_store_n(&slots[slot_of(ino)], (ino << 2) | (uint64_t)state, __ATOMIC_RELEASE);
+  __atomic_store_n(&slots[slot_of(ino)], (ino << ZT_INO_BITS) | (uint64_t)state, __ATOMIC_RELEASE);
+}
+
+int zt_kind_of_state(enum zt_ino_state s) {
+  switch (s) {
+  case ZT_INO_OURS:
+    return ZT_KIND_TCP;
+  case ZT_INO_OURS_LISTENER:
+    return ZT_KIND_LISTENER;
+  case ZT_INO_UDP:
+    return ZT_KIND_UDP;
+  case ZT_INO_PING:
+    return ZT_KIND_PING;
+  case ZT_INO_RAW_ICMP:
+    return ZT_KIND_RAW_ICMP;
+  default:
+    return 0;
+  }
+}
+
+enum zt_ino_state zt_state_of_kind(int kind) {
+  switch (kind) {
+  case ZT_KIND_TCP:
+    return ZT_INO_OURS;
+  case ZT_KIND_LISTENER:
+    return ZT_INO_OURS_LISTENER;
+  case ZT_KIND_UDP:
+    return ZT_INO_UDP;
+  case ZT_KIND_PING:
+    return ZT_INO_PING;
+  case ZT_KIND_RAW_ICMP:
+    return ZT_INO_RAW_ICMP;
+  default:
+    return ZT_INO_FOREIGN;
+  }
 }

@@ -21,5 +21,23 @@ void zt_real_resolve(void) {
   R(shutdown);
   R(sendto);
   R(syscall);
+  R(read);
+  R(write);
+  R(readv);
+  R(writev);
+  R(send);
+  R(recv);
+  R(recvfrom);
+  R(sendmsg);
+  R(recvmsg);
+  R(sendmmsg);
+  R(recvmmsg);
+  R(ioctl);
+  R(dup);
+  R(dup2);
+  R(dup3);
+  R(fcntl);
+  R(fcntl64);
+  if (zt_real.fcntl64 == NULL) zt_real.fcntl64 = zt_real.fcntl;
 #undef R
 }

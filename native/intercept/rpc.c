@@ -38,7 +38,7 @@ static uint16_t get_u16(const uint8_t *p) {
 static int send_all(int fd, const uint8_t *buf, size_t len) {
   size_t off = 0;
   while (off < len) {
-    ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+    ssize_t n = zt_real.send(fd, buf + off, len - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -167,9 +167,13 @@ int zt_rpc_status(int channel_err, const struct zt_reply *reply) {
   return 0;
 }
 
-int zt_rpc_socket(uint32_t type, int cloexec, int *fd) {
+int zt_rpc_socket(uint32_t type, int32_t protocol, int cloexec, int *fd) {
   struct zt_reply r;
-  int err = zt_rpc(ZT_OP_SOCKET, 0, 0, &type, sizeof(type), 0, cloexec, &r);
+  uint8_t p[8];
+  int err;
+  put_u32(p, type);
+  put_u32(p + 4, (uint32_t)protocol);
+  err = zt_rpc(ZT_OP_SOCKET, 0, 0, p, sizeof(p), 0, cloexec, &r);
   if (err) return err;
   if (r.result < 0 || r.fd < 0 || r.payload_len < 8) {
     if (r.fd >= 0) close(r.fd);
@@ -182,7 +186,7 @@ int zt_rpc_socket(uint32_t type, int cloexec, int *fd) {
 int zt_rpc_whois(uint64_t ino) {
   struct zt_reply r;
   if (zt_rpc(ZT_OP_WHOIS, 0, ino, NULL, 0, 0, 0, &r) != 0) return -1;
-  return r.result == ZT_KIND_TCP || r.result == ZT_KIND_LISTENER ? r.result : 0;
+  return r.result >= ZT_KIND_TCP && r.result <= ZT_KIND_RAW_ICMP ? r.result : 0;
 }
 
 int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,

@@ -27,8 +27,8 @@ ZT_HIDDEN int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *paylo
 /* 0 for a successful reply, else -1 with errno: the channel's error or the daemon's result. */
 ZT_HIDDEN int zt_rpc_status(int channel_err, const struct zt_reply *reply);
 
-/* SOCKET: the app's end of a new socket in *fd. 0, or a positive errno. */
-ZT_HIDDEN int zt_rpc_socket(uint32_t type, int cloexec, int *fd);
+/* SOCKET (type with its flags, protocol): the app's end of a new socket in *fd. 0, or a positive errno. */
+ZT_HIDDEN int zt_rpc_socket(uint32_t type, int32_t protocol, int cloexec, int *fd);
 /* WHOIS: ZT_KIND_* when `ino` is one of the daemon's sockets, 0 when not, -1 when the daemon is away. */
 ZT_HIDDEN int zt_rpc_whois(uint64_t ino);
 /* BIND, CONNECT: an IPv4 address and port (host order). */

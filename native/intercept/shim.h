@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include "proto.h"
 
@@ -34,6 +36,24 @@ struct zt_real {
   int (*shutdown)(int, int);
   ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
   long (*syscall)(long, ...);
+  /* The data path (dgram-io.c) and fd copies (fdcopy.c): the library itself calls these, never the hooks. */
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*readv)(int, const struct iovec *, int);
+  ssize_t (*writev)(int, const struct iovec *, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+  int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+  int (*ioctl)(int, unsigned long, ...);
+  int (*dup)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  int (*fcntl)(int, int, ...);
+  int (*fcntl64)(int, int, ...);
 };
 ZT_HIDDEN extern struct zt_real zt_real;
 ZT_HIDDEN void zt_real_resolve(void);

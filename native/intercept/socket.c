@@ -1,7 +1,7 @@
 /*
  * socket() and socketpair(): which address families a program under the library may have, and
  * which fds are the daemon's sockets (zt_classify). Nothing may reach the host's network around
- * the container: an IPv4 TCP socket becomes the app's end of a socketpair the daemon holds;
+ * the container: an IPv4 TCP, UDP or ICMP socket becomes the app's end of a socketpair the daemon holds;
  * families that stay on this host are the kernel's; every other family is refused as a kernel
  * without it refuses it (the table in README.md).
  */
@@ -11,12 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "hooks.h"
 #include "rpc.h"
 
 enum family_outcome {
   FAMILY_KERNEL,  /* stays on this host: the kernel's */
-  FAMILY_VIRTUAL, /* IPv4: TCP goes to the virtual network, the rest is refused */
+  FAMILY_VIRTUAL, /* IPv4: TCP, UDP and ICMP go to the virtual network, the rest is refused */
   FAMILY_REFUSED, /* would reach a network around the container */
 };
 
@@ -59,21 +60,27 @@ int zt_classify(int fd, uint64_t *ino, int *kind) {
   *ino = (uint64_t)st.st_ino;
   s = zt_ino_lookup(*ino);
   if (s == ZT_INO_FOREIGN) return 0;
-  if (s == ZT_INO_OURS || s == ZT_INO_OURS_LISTENER) {
-    *kind = s == ZT_INO_OURS_LISTENER ? ZT_KIND_LISTENER : ZT_KIND_TCP;
+  if (s != ZT_INO_UNKNOWN) {
+    *kind = zt_kind_of_state(s);
+    /* A datagram socket reached by a number the table does not know yet (a dup made without the
+     * hooks, say): from now on its data path is recognised too. */
+    if (zt_kind_is_dgram(*kind) && !zt_fd_maybe_dgram(fd)) zt_fd_set(fd, *ino, *kind);
     return 1;
   }
   l = sizeof(v);
   if (zt_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) != 0 || v != AF_UNIX) goto foreign;
   l = sizeof(v);
-  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) != 0 || v != SOCK_STREAM) goto foreign;
+  /* TCP sockets are stream ends, datagram sockets seqpacket ends (proto.h). */
+  if (zt_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) != 0 || (v != SOCK_STREAM && v != SOCK_SEQPACKET))
+    goto foreign;
   l = sizeof(acc);
   if (zt_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc) goto foreign;
   whois = zt_rpc_whois(*ino);
   if (whois < 0) return 0; /* daemon away: not known */
   if (whois > 0) {
     *kind = whois;
-    zt_ino_remember(*ino, whois == ZT_KIND_LISTENER ? ZT_INO_OURS_LISTENER : ZT_INO_OURS);
+    zt_ino_remember(*ino, zt_state_of_kind(whois));
+    if (zt_kind_is_dgram(whois)) zt_fd_set(fd, *ino, whois);
     return 1;
   }
 foreign:
@@ -86,23 +93,52 @@ void zt_remember_fd(int fd, enum zt_ino_state state) {
   if (fd >= 0 && fstat(fd, &st) == 0) zt_ino_remember((uint64_t)st.st_ino, state);
 }
 
-/* socket(AF_INET, …) under the library: TCP on the virtual network, anything else refused. */
+/*
+ * What an AF_INET socket of `base` type and `protocol` is on the virtual network: ZT_KIND_TCP,
+ * ZT_KIND_UDP, ZT_KIND_PING (ICMP "ping" datagram socket), ZT_KIND_RAW_ICMP, or 0 (refused with
+ * EPROTONOSUPPORT, as the kernel refuses a protocol the type does not carry).
+ */
+static int inet_kind(int base, int protocol) {
+  if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) return ZT_KIND_TCP;
+  if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) return ZT_KIND_UDP;
+  if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP) return ZT_KIND_PING;
+  if (base == SOCK_RAW && protocol == IPPROTO_ICMP) return ZT_KIND_RAW_ICMP;
+  return 0;
+}
+
+/* The daemon's end must be the kind of socket the protocol promises: a stream for TCP, a
+ * seqpacket socket for datagrams. */
+static int end_has_type(int fd, int want) {
+  int v = 0;
+  socklen_t l = sizeof(v);
+  return zt_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0 && v == want;
+}
+
+/* socket(AF_INET, …) under the library: TCP, UDP and ICMP on the virtual network, anything else refused. */
 static int inet_socket(int type, int protocol) {
-  int base, err, fd, cloexec = (type & SOCK_CLOEXEC) != 0;
+  int base, err, fd, kind, cloexec = (type & SOCK_CLOEXEC) != 0;
+  struct stat st;
   if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf)) return zt_fail(EINVAL);
   base = type & 0xf;
-  if (base != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP)) {
-    zt_trace("socket(AF_INET, %d, %d): only TCP is carried on the virtual network", base, protocol);
+  kind = inet_kind(base, protocol);
+  if (kind == 0) {
+    zt_trace("socket(AF_INET, %d, %d): not carried on the virtual network", base, protocol);
     return zt_fail(EPROTONOSUPPORT);
   }
-  err = zt_rpc_socket((uint32_t)type, cloexec, &fd);
+  err = zt_rpc_socket((uint32_t)type, protocol, cloexec, &fd);
   if (err) return zt_fail(err);
-  if ((type & SOCK_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+  if (!end_has_type(fd, kind == ZT_KIND_TCP ? SOCK_STREAM : SOCK_SEQPACKET) || fstat(fd, &st) != 0) {
+    zt_trace("socket(): the daemon handed out the wrong kind of end");
     close(fd);
     return zt_fail(EIO);
   }
-  zt_remember_fd(fd, ZT_INO_OURS);
-  zt_trace("socket() = %d", fd);
+  if ((type & SOCK_NONBLOCK) && zt_real.fcntl(fd, F_SETFL, zt_real.fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+    close(fd);
+    return zt_fail(EIO);
+  }
+  zt_ino_remember((uint64_t)st.st_ino, zt_state_of_kind(kind));
+  zt_fd_set(fd, (uint64_t)st.st_ino, kind);
+  zt_trace("socket(AF_INET, %d, %d) = %d", base, protocol, fd);
   return fd;
 }
 

@@ -1,12 +1,14 @@
 /*
  * getsockopt() and setsockopt() on the daemon's sockets. Options of the TCP connection go to the
  * stack; those that shape the app's own end of the pair stay local (local_option); SO_TYPE,
- * SO_DOMAIN and SO_PROTOCOL answer as for a kernel TCP socket.
+ * SO_DOMAIN and SO_PROTOCOL answer as for the kernel's socket of that kind. A datagram socket's
+ * SO_ERROR is the ICMP error record at the head of its queue, if any (dgram.h).
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 
+#include "dgram.h"
 #include "hooks.h"
 #include "rpc.h"
 
@@ -52,9 +54,22 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
   if (local_option(level, name)) return zt_real.getsockopt(fd, level, name, val, len);
   if (val == NULL || len == NULL) return zt_fail(EFAULT);
   if ((int)*len < 0) return zt_fail(EINVAL);
-  if (level == SOL_SOCKET && name == SO_TYPE) return put_int_opt(val, len, SOCK_STREAM);
+  if (level == SOL_SOCKET && name == SO_TYPE)
+    return put_int_opt(val, len,
+                       kind == ZT_KIND_RAW_ICMP                      ? SOCK_RAW
+                       : kind == ZT_KIND_UDP || kind == ZT_KIND_PING ? SOCK_DGRAM
+                                                                     : SOCK_STREAM);
   if (level == SOL_SOCKET && name == SO_DOMAIN) return put_int_opt(val, len, AF_INET);
-  if (level == SOL_SOCKET && name == SO_PROTOCOL) return put_int_opt(val, len, IPPROTO_TCP);
+  if (level == SOL_SOCKET && name == SO_PROTOCOL)
+    return put_int_opt(val, len,
+                       kind == ZT_KIND_UDP      ? IPPROTO_UDP
+                       : zt_kind_is_dgram(kind) ? IPPROTO_ICMP
+                                                : IPPROTO_TCP);
+  if (level == SOL_SOCKET && name == SO_ERROR && zt_kind_is_dgram(kind)) {
+    struct zt_dgram d;
+    if (!zt_fd_dgram(fd, &d)) return zt_fail(EBADF);
+    return put_int_opt(val, len, zt_dgram_take_error(&d));
+  }
   err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, 0, 0, &r);
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
     /* SO_ERROR while the connect is still under way: the app did not wait for POLLOUT, or saw it
@@ -86,14 +101,17 @@ static int current_tos(uint64_t ino) {
  * Linux's IP_TOS also sets SO_PRIORITY from the TOS bits (rt_tos2priority) when the TOS changes.
  * SO_PRIORITY lives on the app's end (local_option), so the library does the same there.
  */
-static void priority_from_tos(int fd, int before, const void *val, socklen_t len) {
+static void priority_from_tos(int fd, int stream, int before, const void *val, socklen_t len) {
   static const unsigned char tos2prio[16] = {0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4};
   int tos = 0, prio;
   if (len >= sizeof(int))
     memcpy(&tos, val, sizeof(int));
   else if (len >= 1)
     tos = *(const unsigned char *)val;
-  tos &= 0xfc; /* as stored for a TCP socket: the ECN bits are the stack's */
+  if (!stream)
+    tos &= 0xff;
+  else
+    tos &= 0xfc; /* as stored for a TCP socket: the ECN bits are the stack's */
   if (tos == before) return;
   prio = tos2prio[(tos & 0x1e) >> 1];
   zt_real.setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
@@ -111,6 +129,15 @@ ZT_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
   if (level == IPPROTO_IP && name == IP_TOS) tos_before = current_tos(ino);
   err = zt_rpc_setsockopt(ino, level, name, val, len, &r);
   zt_trace("setsockopt(%d, %d, %d) = %d", fd, level, name, err ? -err : r.result);
-  if (err == 0 && r.result == 0 && level == IPPROTO_IP && name == IP_TOS) priority_from_tos(fd, tos_before, val, len);
+  if (err == 0 && r.result == 0 && level == IPPROTO_IP && name == IP_TOS)
+    priority_from_tos(fd, !zt_kind_is_dgram(kind), tos_before, val, len);
+  if (err == 0 && r.result == 0 && level == SOL_SOCKET && name == SO_BROADCAST && zt_kind_is_dgram(kind)) {
+    int on = 0;
+    if (len >= sizeof(int))
+      memcpy(&on, val, sizeof(int));
+    else if (len >= 1)
+      on = *(const unsigned char *)val;
+    zt_fd_set_bits(fd, ZT_FDB_BCAST_KNOWN | (on ? ZT_FDB_BCAST_ON : 0), on ? 0 : ZT_FDB_BCAST_ON);
+  }
   return zt_rpc_status(err, &r);
 }

@@ -1,4 +1,5 @@
-/* syscall(): libuv and others make some socket calls through syscall(2); they reach the same hooks. */
+/* syscall(): libuv and others make some socket calls (old libuv: recvmmsg/sendmmsg) through syscall(2); they reach the
+ * same hooks. */
 #include <stdarg.h>
 #include <sys/syscall.h>
 
@@ -40,6 +41,16 @@ ZT_EXPORT long syscall(long number, ...) {
   case SYS_sendto:
     return sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4],
                   (socklen_t)a[5]);
+  case SYS_recvfrom:
+    return recvfrom((int)a[0], (void *)a[1], (size_t)a[2], (int)a[3], (struct sockaddr *)a[4], (socklen_t *)a[5]);
+  case SYS_sendmsg:
+    return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+  case SYS_recvmsg:
+    return recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]);
+  case SYS_sendmmsg:
+    return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+  case SYS_recvmmsg:
+    return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
   default:
     return zt_real.syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
   }

@@ -19,7 +19,7 @@ void zt_trace(const char *fmt, ...) {
   va_end(ap);
   if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
   line[n++] = '\n';
-  if (write(2, line, (size_t)n) < 0) { /* nothing to do: tracing is best effort */
+  if (zt_real.write(2, line, (size_t)n) < 0) { /* nothing to do: tracing is best effort */
   }
   errno = saved;
 }

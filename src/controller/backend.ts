@@ -16,7 +16,8 @@ import {
   SPECIALIST_ACTIVE_BRIDGE,
 } from '../node/index.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
-import type { ControllerStore } from './store.js';
+import { MemberNames } from './member-names.js';
+import type { ControllerStore, StoreChange } from './store.js';
 import type { MemberSettings, NetworkConfigSource } from './types.js';
 
 /** Stock's default credential window (30 minutes). */
@@ -38,17 +39,29 @@ export class ControllerBackend implements NetworkControllerBackend {
   private readonly store: ControllerStore;
   private readonly now: () => number;
   private readonly nodeAddress: bigint;
+  private readonly names: MemberNames;
+  /** The store change being delivered, and whether it altered its network's names. */
+  private lastChange: StoreChange | null = null;
+  private lastChangeAltersNames = false;
 
   constructor(private readonly opts: ControllerBackendOptions) {
     this.store = opts.store;
     this.now = opts.now ?? Date.now;
     this.nodeAddress = BigInt(`0x${opts.nodeAddress}`);
+    this.names = new MemberNames(this.store, (msg, fields) => this.opts.logger?.warn(fields, msg));
+    // first among the store's listeners, so the names are current when a change is passed on
+    this.store.onChange((c) => {
+      this.lastChange = c;
+      this.lastChangeAltersNames = this.names.apply(c);
+    });
   }
 
   onChange(listener: (change: ControllerChange) => void): () => void {
     return this.store.onChange((c) => {
       const nwid = BigInt(`0x${c.nwid}`);
       if (c.kind === 'network') listener(c.deleted ? { nwid, deleted: true } : { nwid });
+      // a member's name, addresses or authorization are in every member's config: all are pushed
+      else if (this.lastChange === c && this.lastChangeAltersNames) listener({ nwid });
       else listener({ nwid, members: [BigInt(`0x${c.address}`)] });
     });
   }
@@ -197,6 +210,7 @@ export class ControllerBackend implements NetworkControllerBackend {
       tags,
       specialists,
       dns: Array.isArray(network.dns) ? null : network.dns,
+      names: this.names.list(network.id),
     };
   }
 }

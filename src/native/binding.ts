@@ -139,6 +139,19 @@ export interface NativeUdpSocket {
  */
 export type UdpDatagramsHandler = (datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>) => void;
 
+/** What one recvRecords call took off a seqpacket socket. */
+export interface RecvRecordsResult {
+  /** The messages back to back, `lengths[i]` bytes each, in order. */
+  data: Buffer;
+  lengths: Uint32Array;
+  /** The peer has ended (shut down its sending side or closed every copy), after these messages. */
+  eof: boolean;
+  /** Messages longer than any record can be (65,600 bytes), dropped. */
+  truncated: number;
+  /** Zero-length messages, dropped (no record is empty). */
+  empty: number;
+}
+
 /** `errno` non-zero: polling failed (e.g. EBADF) and the watcher has stopped. */
 export type FdEventHandler = (readable: boolean, writable: boolean, errno: number) => void;
 
@@ -161,6 +174,10 @@ interface NativeBinding {
     onDatagrams: UdpDatagramsHandler,
     onWritable: () => void,
   ) => NativeUdpSocket;
+  recvRecords(fd: number, maxMessages: number): RecvRecordsResult | null;
+  sendRecords(fd: number, parts: Buffer[], partsPerMessage: number): [number, number];
+  setSendBuffer(fd: number, bytes: number): number;
+  hungUp(fd: number): boolean;
   maxFdsPerMessage: number;
   inetSum16: (buf: Uint8Array, start: number, end: number) => number;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
@@ -304,6 +321,38 @@ export function udpSocket(
 ): NativeUdpSocket {
   const Native = nativeBinding().UdpSocket;
   return new Native(family, address, port, onDatagrams, onWritable);
+}
+
+/**
+ * Reads up to `maxMessages` (at most 64) waiting messages off a nonblocking SOCK_SEQPACKET socket
+ * with one recvmmsg: null when none is waiting. Throws on errors other than EAGAIN.
+ */
+export function recvRecords(fd: number, maxMessages: number): RecvRecordsResult | null {
+  return nativeBinding().recvRecords(fd, maxMessages);
+}
+
+/**
+ * Sends messages of `partsPerMessage` consecutive buffers each (a record's header and payload,
+ * say) with sendmmsg, never blocking: returns [consumed, tooBig]. It stops at the first message
+ * the socket has no room for; `consumed` counts the messages before it, of which `tooBig` were
+ * larger than the socket's send buffer can ever hold (EMSGSIZE) and dropped. Throws on other
+ * errors (EPIPE: every copy of the peer is closed).
+ */
+export function sendRecords(fd: number, parts: Buffer[], partsPerMessage: number): [number, number] {
+  return nativeBinding().sendRecords(fd, parts, partsPerMessage);
+}
+
+/**
+ * POLLHUP on `fd`: for a socketpair end, the peer closed every copy (or shut down both ways). A
+ * peer that shut down only its sending side gives end of stream to readers, not this.
+ */
+export function hungUp(fd: number): boolean {
+  return nativeBinding().hungUp(fd);
+}
+
+/** SO_SNDBUF (SO_SNDBUFFORCE where allowed); returns the size the kernel set (it doubles the request). */
+export function setSendBuffer(fd: number, bytes: number): number {
+  return nativeBinding().setSendBuffer(fd, bytes);
 }
 
 /**

@@ -3,11 +3,11 @@
  * An interface so the server can be built and tested apart from the native binding.
  */
 import type net from 'node:net';
-import { closeFd, fstatIno, peerCred, sendFds, socketpair, unixSocketFd } from '../native/binding.js';
+import { closeFd, fstatIno, peerCred, sendFds, type SocketPairType, socketpair, unixSocketFd } from '../native/binding.js';
 
 export interface FdPlumbing {
-  /** A stream socketpair, both ends close-on-exec: [app end, daemon end]. Throws on failure. */
-  socketpair(): [number, number];
+  /** A socketpair (stream unless asked), both ends close-on-exec: [app end, daemon end]. Throws on failure. */
+  socketpair(type?: SocketPairType): [number, number];
   /** sendmsg with SCM_RIGHTS, never blocking: bytes sent, or null when the socket is full. Throws on error. */
   sendFds(fd: number, data: Buffer, fds: readonly number[]): number | null;
   peerUid(fd: number): number;
@@ -18,7 +18,7 @@ export interface FdPlumbing {
 }
 
 export const nativePlumbing: FdPlumbing = {
-  socketpair: () => socketpair('stream'),
+  socketpair: (type = 'stream') => socketpair(type),
   sendFds: (fd, data, fds) => sendFds(fd, data, fds),
   peerUid: (fd) => peerCred(fd).uid,
   inode: (fd) => fstatIno(fd).ino,

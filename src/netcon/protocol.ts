@@ -84,6 +84,70 @@ export const DGF = {
   RECVERR: 0x80,
 } as const;
 
+/** One datagram record's header (proto.h's layout); addresses in host order. */
+export interface DgramHeader {
+  /** DgramType.DATA or DgramType.ERROR. */
+  type: number;
+  /** DGF bits. */
+  flags: number;
+  /** App → daemon: the destination port (DGF.TO); daemon → app: the source port, or ICMP type << 8 | code (ERROR). */
+  port: number;
+  /** App → daemon: the destination (DGF.TO); daemon → app: the source, or the ICMP sender (ERROR). */
+  addr: number;
+  /** App → daemon: the source asked for (DGF.SRC); daemon → app: the address it was sent to, or ee_info (ERROR). */
+  local: number;
+  tos: number;
+  ttl: number;
+  /** ERROR: the errno. */
+  err: number;
+}
+
+/** Writes `h` as DGRAM_HEADER bytes at `offset` of `into` (a new Buffer when not given). */
+export function encodeDgramHeader(h: DgramHeader, into: Buffer = Buffer.allocUnsafe(DGRAM_HEADER), offset = 0): Buffer {
+  into[offset] = h.type;
+  into[offset + 1] = h.flags;
+  into.writeUInt16LE(h.port & 0xffff, offset + 2);
+  into.writeUInt32LE(h.addr >>> 0, offset + 4);
+  into.writeUInt32LE(h.local >>> 0, offset + 8);
+  into[offset + 12] = h.tos;
+  into[offset + 13] = h.ttl;
+  into.writeUInt16LE(h.err & 0xffff, offset + 14);
+  return into;
+}
+
+/** The header of the record at `offset`; null when fewer than DGRAM_HEADER bytes are there. */
+export function decodeDgramHeader(b: Uint8Array, offset = 0): DgramHeader | null {
+  if (b.length - offset < DGRAM_HEADER) return null;
+  const v = new DataView(b.buffer, b.byteOffset + offset, DGRAM_HEADER);
+  return {
+    type: v.getUint8(0),
+    flags: v.getUint8(1),
+    port: v.getUint16(2, true),
+    addr: v.getUint32(4, true),
+    local: v.getUint32(8, true),
+    tos: v.getUint8(12),
+    ttl: v.getUint8(13),
+    err: v.getUint16(14, true),
+  };
+}
+
+/** Linux's socket types and the type flags SOCKET carries with them. */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+const SOCK_TYPE_MASK = 0xf;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/** SOCKET's payload: the socket type (flags masked off) and the protocol (0 when not sent). */
+export function decodeSocketRequest(p: Buffer): { type: number; protocol: number } {
+  // An empty payload (or 0) is what clients from before datagram sockets sent for TCP.
+  const type = p.length >= 4 ? p.readUInt32LE(0) & SOCK_TYPE_MASK : 0;
+  const protocol = p.length >= 8 ? p.readInt32LE(4) : 0;
+  return { type: type === 0 ? SOCK_STREAM : type, protocol };
+}
+
 export const ACCEPT_RECORD_SIZE = 8;
 export const ACCEPT_MAGIC = 0x41;
 
@@ -213,4 +277,53 @@ export function decodeSockopt(p: Buffer): SockoptRequest | null {
   if (p.length < 12) return null;
   const len = p.readUInt32LE(8);
   return { level: p.readInt32LE(0), name: p.readInt32LE(4), len, value: p.subarray(12, 12 + Math.min(len, p.length - 12)) };
+}
+
+/** Address families of the name operations (Linux's AF_* values). */
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+/** Bytes per address in a RESOLVE reply: u8 family and 16 address bytes (IPv4 in the first 4). */
+export const RESOLVE_ADDRESS_SIZE = 17;
+
+/** RESOLVE's request: u8 family, then the name (no NUL). Null when the family or name cannot be one. */
+export function decodeResolveRequest(p: Buffer): { family: number; name: string } | null {
+  if (p.length < 2) return null;
+  const family = p[0]!;
+  if (family !== AF_UNSPEC && family !== AF_INET && family !== AF_INET6) return null;
+  const name = p.subarray(1);
+  if (name.includes(0)) return null;
+  return { family, name: name.toString('latin1') };
+}
+
+/**
+ * RESOLVE's reply payload: u8 n, the canonical name (n bytes), then per address u8 family and 16
+ * bytes. As many addresses as fit in `maxPayload` are written; `count` says how many.
+ */
+export function encodeResolveReply(
+  canonical: string,
+  addrs: ReadonlyArray<{ family: 4 | 6; bytes: Uint8Array }>,
+  maxPayload = MAX_RESPONSE_PAYLOAD,
+): { payload: Buffer; count: number } {
+  const name = Buffer.from(canonical, 'latin1').subarray(0, 255);
+  const room = Math.max(0, Math.floor((maxPayload - 1 - name.length) / RESOLVE_ADDRESS_SIZE));
+  const list = addrs.slice(0, room);
+  const b = Buffer.alloc(1 + name.length + list.length * RESOLVE_ADDRESS_SIZE);
+  b[0] = name.length;
+  name.copy(b, 1);
+  let off = 1 + name.length;
+  for (const a of list) {
+    b[off] = a.family === 4 ? AF_INET : AF_INET6;
+    b.set(a.bytes.subarray(0, a.family === 4 ? 4 : 16), off + 1);
+    off += RESOLVE_ADDRESS_SIZE;
+  }
+  return { payload: b, count: list.length };
+}
+
+/** REVERSE's request: u8 family (AF_INET or AF_INET6), then 4 or 16 address bytes. */
+export function decodeReverseRequest(p: Buffer): { family: 4 | 6; bytes: Uint8Array } | null {
+  if (p.length < 1) return null;
+  if (p[0] === AF_INET && p.length === 5) return { family: 4, bytes: Uint8Array.from(p.subarray(1)) };
+  if (p[0] === AF_INET6 && p.length === 17) return { family: 6, bytes: Uint8Array.from(p.subarray(1)) };
+  return null;
 }

@@ -11,43 +11,45 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
+import type { NameService } from '../dns/index.js';
 import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
+import { DatagramCalls } from './datagram-calls.js';
+import type { DnsRedirectOptions } from './dns-redirect.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
+import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
   decodeAddress,
   decodeConnectFiller,
+  decodeSocketRequest,
   decodeSockopt,
   encodeAcceptRecord,
   encodeAddress,
   encodeResponse,
   FLAG_FILLED,
   FLAG_WAIT,
+  IPPROTO_TCP,
   Kind,
   Op,
   RequestReader,
   RFLAG_FILLER,
   RFLAG_PENDING,
   type Request,
+  SOCK_STREAM,
 } from './protocol.js';
+import type { Reply } from './reply.js';
 import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
 
-export interface NetconServerOptions {
+export interface NetconServerOptions extends DnsRedirectOptions {
   plumbing?: FdPlumbing;
   /** Keeps listeners' ends across daemon restarts (none: listeners end with the daemon). */
   keeper?: ListenerKeeper;
   /** The network this server serves, recorded with kept listeners. */
   nwid?: string;
-}
-
-interface Reply {
-  result: number;
-  flags?: number;
-  payload?: Buffer;
-  /** Descriptors to pass with the reply; the server closes its copies once sent. */
-  fds?: number[];
+  /** Answers the name operations (RESOLVE, REVERSE, DNS_QUERY); none: they fail with EAGAIN. */
+  names?: NameService;
 }
 
 /** A connection handed to the app's listening socket that did not fit yet. */
@@ -65,6 +67,7 @@ const ACCEPT_RETRY_MAX_MS = 100;
  * ENETDOWN. The daemon cannot see when such an fd is closed, so the oldest are forgotten first.
  */
 const ENDED_LIMIT = 4096;
+const EPROTONOSUPPORT = 93;
 
 function errnoOf(e: unknown, fallback: number): number {
   const n = (e as { errno?: unknown }).errno;
@@ -84,11 +87,14 @@ export class NetconServer {
   private readonly hooks: AppSocketHooks;
   private readonly keeper: ListenerKeeper | null;
   private readonly nwid: string;
+  private readonly names: NameService | undefined;
   /** Listeners the keeper holds: inode → backlog. */
   private readonly keptInos = new Map<number, number>();
   /** Close without telling the keeper: the listeners are to outlive this process. */
   private keepOnClose = false;
   private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
+  /** UDP, ping and raw ICMP sockets (datagram-calls.ts). */
+  private readonly datagrams: DatagramCalls;
 
   constructor(
     readonly stack: NetStack,
@@ -99,7 +105,9 @@ export class NetconServer {
     this.plumbing = opts.plumbing ?? nativePlumbing;
     this.keeper = opts.keeper ?? null;
     this.nwid = opts.nwid ?? '';
+    this.names = opts.names;
     this.log = logger.child({ module: 'netcon', stack: stack.name });
+    this.datagrams = new DatagramCalls(stack, this.plumbing, this.counters, this.log, opts);
     this.hooks = {
       onGone: (s) => this.forget(s),
       onAcceptable: (s) => this.handOver(s),
@@ -141,6 +149,7 @@ export class NetconServer {
     this.restorer.stop();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
+    this.datagrams.closeAll();
     for (const s of [...this.table.values()]) {
       s.tcp.abort();
       s.teardown(false);
@@ -155,7 +164,7 @@ export class NetconServer {
 
   /** Sockets currently known by inode (diagnostics and tests). */
   socketCount(): number {
-    return this.table.size;
+    return this.table.size + this.datagrams.size;
   }
 
   private async removeStaleSocket(): Promise<void> {
@@ -277,7 +286,10 @@ export class NetconServer {
   }
 
   private dispatch(req: Request): Reply | Promise<Reply> {
-    if (req.op === Op.SOCKET) return this.newSocket();
+    if (isNameOp(req.op)) return nameCall(this.names, req);
+    if (req.op === Op.SOCKET) return this.newSocket(req);
+    const datagram = this.datagrams.handle(req);
+    if (datagram !== undefined) return datagram;
     const sock = this.table.get(req.ino);
     if (sock === undefined) {
       const e = this.ended.get(req.ino);
@@ -368,7 +380,10 @@ export class NetconServer {
     }
   }
 
-  private newSocket(): Reply {
+  private newSocket(req: Request): Reply {
+    const { type, protocol } = decodeSocketRequest(req.payload);
+    if (type !== SOCK_STREAM) return this.datagrams.open(type, protocol);
+    if (protocol !== 0 && protocol !== IPPROTO_TCP) return { result: -EPROTONOSUPPORT };
     let pair: [number, number];
     try {
       pair = this.plumbing.socketpair();

@@ -57,6 +57,7 @@ export {
 export { Networks, type NetworksOptions } from './network/networks.js';
 export type { Network, NetworkStatus, StackFactory, StackFactoryOptions } from './network/network.js';
 export { NetworkConfigFlag, NetworkType, type NetworkConfig } from './network/network-config.js';
+export { NAMES_KEY, MAX_NAME_ENTRIES, MAX_NAMES_BYTES, MAX_ADDRESSES_PER_NAME, type MemberName } from './network/network-names.js';
 export { addressFromMac, macForMember, macToBytes } from './network/network-mac.js';
 
 // addresses on the wire

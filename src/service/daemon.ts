@@ -41,6 +41,7 @@ import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type Net
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import { networkNames } from './network-names.js';
 import { readNetworkSettings, sameSettings } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
@@ -343,14 +344,22 @@ export class Daemon implements LocalService {
   private async doAttach(nwid: string): Promise<Joined> {
     const id = parseNetworkId(nwid);
     if (id === null) throw new Error(`network id must be 16 hex digits, not "${nwid}"`);
+    let network: Network | null = null;
+    const { scheduler, random } = this.node;
     const attachment = new NetworkAttachment({
       nwid,
       mac: macForMember(this.node.address, id),
-      scheduler: this.node.scheduler,
-      random: this.node.random,
+      scheduler,
+      random,
       home: this.home.dir,
       serveDefaultPath: this.opts.serveDefaultSocketPaths ?? true,
       keeper: this.keeper ?? undefined,
+      names: networkNames({
+        scheduler,
+        random,
+        config: () => network?.config ?? null,
+        allowHostResolvers: this.settings.allowHostResolvers,
+      }),
       logger: this.log,
     });
     try {
@@ -359,7 +368,6 @@ export class Daemon implements LocalService {
       await attachment.close();
       throw e;
     }
-    let network: Network;
     try {
       network = this.nets.join(id);
     } catch (e) {

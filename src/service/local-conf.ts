@@ -36,6 +36,12 @@ export interface LocalSettings {
   controllerBackupSeconds: number;
   /** …or after this many network/member changes, whichever comes first (0: no count trigger). */
   controllerBackupChanges: number;
+  /**
+   * Names a network cannot answer (it has no `dns.servers`) go to the host's resolvers
+   * (/etc/resolv.conf) through the daemon's own socket. Off by default: apps' lookups then never
+   * leave the virtual network, and such names are not found.
+   */
+  allowHostResolvers: boolean;
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -52,6 +58,7 @@ export function defaultLocalSettings(): LocalSettings {
     allowManagementFrom: [],
     controllerBackupSeconds: 60,
     controllerBackupChanges: 100,
+    allowHostResolvers: false,
   };
 }
 
@@ -130,6 +137,7 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   if (s.controllerBackupChanges !== undefined)
     out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
+  if (s.allowHostResolvers !== undefined) out.allowHostResolvers = bool(file, 'allowHostResolvers', s.allowHostResolvers);
   return out;
 }
 

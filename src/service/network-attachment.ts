@@ -36,6 +36,7 @@ import {
   type UdpSocket,
 } from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
+import type { NetworkNames } from './network-names.js';
 
 const NO_LINK = (): void => {};
 
@@ -184,6 +185,8 @@ export interface NetworkAttachmentOptions {
   defaultSocketPaths?: string[];
   /** Keeps apps' listeners across daemon restarts (none: they end with the daemon). */
   keeper?: ListenerKeeper;
+  /** The network's resolver and port-53 redirect, made for its stack (none: name calls fail EAGAIN). */
+  names?: (stack: NetStack) => NetworkNames;
   logger: Logger;
 }
 
@@ -196,6 +199,8 @@ export class NetworkAttachment {
   /** Every default-path socket this daemon serves (runtime directory, /tmp). */
   readonly defaultSocketPaths: string[] = [];
   private readonly servers: NetconServer[] = [];
+  /** The network's resolver and port-53 redirect, for every RPC server of the network. */
+  readonly names: NetworkNames | null;
   private readonly log: Logger;
   private closed = false;
 
@@ -205,6 +210,7 @@ export class NetworkAttachment {
     this.stack = createNetStack({ scheduler: opts.scheduler, random: opts.random, mac: opts.mac, name: `zt-${opts.nwid}` });
     this.stack.setLinkOutput(NO_LINK);
     this.socketPath = netconSocketPath(opts.nwid, { home: opts.home });
+    this.names = opts.names?.(this.stack) ?? null;
   }
 
   /** The view the node's Network drives (see the module comment). */
@@ -214,7 +220,7 @@ export class NetworkAttachment {
 
   /** Starts the home's RPC socket (an error when it cannot be served) and, where free, the default ones. */
   async start(): Promise<void> {
-    const serverOpts = { keeper: this.opts.keeper, nwid: this.nwid };
+    const serverOpts = { keeper: this.opts.keeper, nwid: this.nwid, ...(this.names ?? {}) };
     const own = new NetconServer(this.stack, this.socketPath, this.log, serverOpts);
     await own.start();
     this.servers.push(own);

@@ -196,4 +196,36 @@ describe('SQLite controller behind the in-band protocol', () => {
     expect(await s.until(() => netA.config!.revision > revAccept && b.nets.get(NWID)!.config!.revision > revAccept, 10_000)).toBe(true);
     expect(await s.ping('A', 'B', 4_000)).toMatchObject({ ok: false });
   });
+
+  it("pushes a member's new name and addresses to the other members at once, and takes it back on de-authorization", async () => {
+    const { s, h, a, b } = await deployment(30_000);
+    for (const m of [a, b]) expect((await h.call('POST', memberPath(m.node.address), { authorized: true })).status).toBe(200);
+    expect(await s.until(() => s.status('A') === 'OK' && s.status('B') === 'OK', 40_000)).toBe(true);
+    const netB = b.nets.get(NWID)!;
+    const namesOfB = (): { name: string; addrs: string[] }[] =>
+      (netB.config!.names ?? []).map((n) => ({ name: n.name, addrs: n.addrs.map((x) => x.ip) }));
+    expect(namesOfB()).toEqual([]);
+    const ipA = formatIpv4(s.ip('A')!);
+
+    const pushed = s.controller.node.counters.get('ctl_configs_pushed');
+    expect((await h.call('POST', memberPath(a.node.address), { name: 'Alpha Box' })).status).toBe(200);
+    // well within the 30 s refresh: it came with the push
+    expect(await s.until(() => namesOfB().length === 1, 2_000)).toBe(true);
+    const entry = namesOfB()[0]!;
+    expect(entry.name).toBe('alpha-box');
+    expect(entry.addrs[0]).toBe(ipA);
+    expect(entry.addrs).toHaveLength(3); // and its rfc4193 and 6plane addresses
+    expect(s.controller.node.counters.get('ctl_configs_pushed')).toBeGreaterThanOrEqual(pushed + 2);
+
+    expect((await h.call('POST', memberPath(a.node.address), { name: 'alpha' })).status).toBe(200);
+    expect(await s.until(() => namesOfB()[0]?.name === 'alpha', 2_000)).toBe(true);
+    // a change that leaves the names alone goes to that member only
+    const before = s.controller.node.counters.get('ctl_configs_pushed');
+    expect((await h.call('POST', memberPath(a.node.address), { activeBridge: false, tags: [] })).status).toBe(200);
+    await s.run(500);
+    expect(s.controller.node.counters.get('ctl_configs_pushed') - before).toBeLessThanOrEqual(1);
+
+    expect((await h.call('POST', memberPath(a.node.address), { authorized: false })).status).toBe(200);
+    expect(await s.until(() => namesOfB().length === 0, 2_000)).toBe(true);
+  });
 });

@@ -105,6 +105,11 @@ describe('local.conf', () => {
     expect(s.controllerEnabled).toBe(true);
   });
 
+  it("keeps the host's resolvers off unless allowHostResolvers says so", () => {
+    expect(defaultLocalSettings().allowHostResolvers).toBe(false);
+    expect(parseLocalConf('{"settings": {"allowHostResolvers": true}}', 'local.conf').allowHostResolvers).toBe(true);
+  });
+
   it.each([
     ['{', /local.conf: is not valid JSON/],
     ['[]', /must hold a JSON object/],
@@ -113,6 +118,7 @@ describe('local.conf', () => {
     ['{"settings": {"primaryPort": "9993"}}', /"primaryPort"/],
     ['{"settings": {"bind": ["ok", 3]}}', /"bind" must be a list/],
     ['{"settings": {"allowLoopbackPaths": "yes"}}', /"allowLoopbackPaths" must be true or false/],
+    ['{"settings": {"allowHostResolvers": 1}}', /"allowHostResolvers" must be true or false/],
   ])('rejects %s with an error naming the file and key', (text, re) => {
     expect(() => parseLocalConf(text, 'local.conf')).toThrow(LocalConfError);
     expect(() => parseLocalConf(text, 'local.conf')).toThrow(re);

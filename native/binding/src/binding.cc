@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterUdp(env, exports);
   RegisterChecksum(env, exports);
   RegisterProcess(env, exports);
+  RegisterSeqpacket(env, exports);
   return exports;
 }
 

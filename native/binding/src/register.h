@@ -9,3 +9,4 @@ void RegisterTap(Napi::Env env, Napi::Object exports);
 void RegisterUdp(Napi::Env env, Napi::Object exports);
 void RegisterChecksum(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
+void RegisterSeqpacket(Napi::Env env, Napi::Object exports);

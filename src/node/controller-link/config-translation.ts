@@ -223,6 +223,15 @@ export function networkConfigFromController(c: ControllerNetworkConfig): Parsed<
     }
     out.dns = { domain: c.dns.domain, servers };
   }
+  if (c.names) {
+    out.names = c.names.map((n) => ({
+      name: n.name,
+      addrs: n.ips.flatMap((ip) => {
+        const a = parseCidrInet(ip);
+        return a ? [{ ...a, port: 0 }] : [];
+      }),
+    }));
+  }
   return ok(out);
 }
 

@@ -73,6 +73,11 @@ export interface ControllerNetworkConfig {
   /** Active bridges (and other specialists) as `address | flags`. */
   specialists: bigint[];
   dns: { domain: string; servers: string[] } | null;
+  /**
+   * The network's member names (ztnc's controller): one DNS label each and the member's managed
+   * addresses as text. Absent: the config carries no names.
+   */
+  names?: { name: string; ips: string[] }[];
 }
 
 export type ConfigRequestResult = { ok: true; config: ControllerNetworkConfig } | { ok: false; error: 'ACCESS_DENIED' | 'NOT_FOUND' };

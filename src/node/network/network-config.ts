@@ -6,7 +6,8 @@
  * Text keys: v nwid ts ctmd r id tt tl f ml t n mtu, ssov ssoe (and the SSO keys when enabled).
  * Binary keys: C (COM), CAP, TAG, COO (certificates concatenated), S (u64 specialists), RT (routes:
  * target, via, flags (2), metric (2)), I (static IPs; port = prefix length), R (rules), DNS
- * (128-byte domain, 4 servers).
+ * (128-byte domain, 4 servers). ztnc's own controller adds the members' names under NAMES_KEY
+ * (`network-names.ts`); other nodes ignore it, and a config without it has no names.
  */
 import { readCom, writeCom, type CertificateOfMembership } from '../credentials/certificate-of-membership.js';
 import { readCoo, writeCoo, type CertificateOfOwnership } from '../credentials/certificate-of-ownership.js';
@@ -16,6 +17,7 @@ import { formatAddress } from '../wire/address.js';
 import { Reader, Writer, fail, ok, type Parsed } from '../wire/bytes.js';
 import { readInetAddress, writeInetAddress, type InetAddress } from '../wire/inet-address.js';
 import { skipCapability, skipTag } from '../wire/network-credentials.js';
+import { decodeNames, encodeNames, NAMES_KEY, type MemberName } from './network-names.js';
 
 export const NETWORK_CONFIG_VERSION = 7n;
 export const DEFAULT_MTU = 2800;
@@ -105,6 +107,8 @@ export interface NetworkConfig {
   rulesError: string | null;
   dns: NetworkDns | null;
   sso: NetworkSso;
+  /** The members' names (ztnc controllers only); null when the config carries none. */
+  names: MemberName[] | null;
 }
 
 /** A config with stock's defaults (one ACCEPT rule, broadcast on, MTU 2800). */
@@ -133,6 +137,7 @@ export function defaultNetworkConfig(networkId: bigint, issuedTo: bigint): Netwo
     rulesError: null,
     dns: { domain: '', servers: [] },
     sso: { version: 0n, enabled: false },
+    names: null,
   };
 }
 
@@ -258,6 +263,9 @@ export function networkConfigFromDictionary(d: Dictionary): Parsed<NetworkConfig
   } else {
     c.dns = null;
   }
+  const names = d.get(NAMES_KEY);
+  // not understood: the config stands without names (its other keys are what membership needs)
+  c.names = names ? decodeNames(names) : null;
   const ssoVersion = d.getU64('ssov') ?? 0n;
   c.sso = { version: ssoVersion, enabled: d.getBool('ssoe') ?? false };
   if (ssoVersion === 0n) {
@@ -371,6 +379,7 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
       .add('ssocid', sso.clientId ?? '')
       .add('ssop', sso.provider ?? '');
   }
+  if (c.names !== null) d.add(NAMES_KEY, encodeNames(c.names).value);
   return d;
 }
 

@@ -1,0 +1,303 @@
+/*
+ * Receiving on a datagram socket (dgram.h). The record's header lands in an iovec of the
+ * library's own, the payload straight in the app's buffers, and the app's control buffer gets
+ * what the kernel put there for the app's own end (SO_TIMESTAMP…) followed by IP_PKTINFO, IP_TTL
+ * and IP_TOS as the record's flags ask, in the kernel's order (ip_cmsg_recv_offset).
+ *
+ * ICMP errors arrive in order as ZT_DG_ERROR records: a receive that meets one fails with its
+ * errno; with IP_RECVERR set it is also kept (per process, a few sockets at a time) so that
+ * recvmsg(MSG_ERRQUEUE) can still return it as a sock_extended_err, as the kernel keeps the error
+ * queue apart from sk_err.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "dgram.h"
+#include "rpc.h"
+#include "sockaddr.h"
+
+struct record {
+  uint8_t type, flags;
+  uint16_t port;
+  uint32_t addr, local;
+  uint8_t tos, ttl;
+  uint16_t err;
+};
+
+static void decode(const uint8_t *h, struct record *r) {
+  r->type = h[0];
+  r->flags = h[1];
+  memcpy(&r->port, h + 2, 2);
+  memcpy(&r->addr, h + 4, 4);
+  memcpy(&r->local, h + 8, 4);
+  r->tos = h[12];
+  r->ttl = h[13];
+  memcpy(&r->err, h + 14, 2);
+}
+
+/* ---- errors kept for MSG_ERRQUEUE ---- */
+
+#define KEPT_SLOTS 8
+enum { SLOT_FREE = 0, SLOT_BUSY = 1, SLOT_FULL = 2 };
+static struct kept {
+  int state;
+  uint64_t ino;
+  uint8_t hdr[ZT_DGRAM_HEADER];
+  size_t len;
+  uint8_t payload[ZT_ERR_PAYLOAD_MAX];
+} kept[KEPT_SLOTS];
+
+static void keep_error(uint64_t ino, const uint8_t *hdr, const uint8_t *payload, size_t len) {
+  int i, expected;
+  for (i = 0; i < KEPT_SLOTS; i++) { /* one per socket: a newer error replaces the older */
+    expected = SLOT_FULL;
+    if (kept[i].ino == ino &&
+        __atomic_compare_exchange_n(&kept[i].state, &expected, SLOT_FREE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      break;
+  }
+  for (i = 0; i < KEPT_SLOTS; i++) {
+    expected = SLOT_FREE;
+    if (!__atomic_compare_exchange_n(&kept[i].state, &expected, SLOT_BUSY, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      continue;
+    kept[i].ino = ino;
+    memcpy(kept[i].hdr, hdr, ZT_DGRAM_HEADER);
+    kept[i].len = len < ZT_ERR_PAYLOAD_MAX ? len : ZT_ERR_PAYLOAD_MAX;
+    memcpy(kept[i].payload, payload, kept[i].len);
+    __atomic_store_n(&kept[i].state, SLOT_FULL, __ATOMIC_RELEASE);
+    return;
+  }
+}
+
+/* Takes the error kept for `ino` into hdr/payload: its payload length, or -1 when none. */
+static ssize_t take_kept(uint64_t ino, uint8_t *hdr, uint8_t *payload) {
+  int i, expected;
+  ssize_t len;
+  for (i = 0; i < KEPT_SLOTS; i++) {
+    expected = SLOT_FULL;
+    if (kept[i].ino != ino ||
+        !__atomic_compare_exchange_n(&kept[i].state, &expected, SLOT_BUSY, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      continue;
+    if (kept[i].ino != ino) {
+      __atomic_store_n(&kept[i].state, SLOT_FULL, __ATOMIC_RELEASE);
+      continue;
+    }
+    memcpy(hdr, kept[i].hdr, ZT_DGRAM_HEADER);
+    memcpy(payload, kept[i].payload, kept[i].len);
+    len = (ssize_t)kept[i].len;
+    __atomic_store_n(&kept[i].state, SLOT_FREE, __ATOMIC_RELEASE);
+    return len;
+  }
+  return -1;
+}
+
+/* Drops the record at the head (after a peek found it is no datagram for the app). */
+static void consume_head(int fd) {
+  uint8_t h[ZT_DGRAM_HEADER];
+  zt_real.recv(fd, h, sizeof(h), MSG_DONTWAIT);
+}
+
+/* Peeks at the head record: its full length (header included) with up to `cap` bytes in buf, or -1. */
+static ssize_t peek_head(int fd, uint8_t *buf, size_t cap) {
+  ssize_t n;
+  do {
+    n = zt_real.recv(fd, buf, cap, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+int zt_dgram_take_error(struct zt_dgram *d) {
+  uint8_t buf[ZT_DGRAM_HEADER + ZT_ERR_PAYLOAD_MAX];
+  struct record r;
+  ssize_t n = peek_head(d->fd, buf, sizeof(buf));
+  if (n < ZT_DGRAM_HEADER) return 0;
+  decode(buf, &r);
+  if (r.type != ZT_DG_ERROR) return 0;
+  consume_head(d->fd);
+  if (r.flags & ZT_DGF_RECVERR) {
+    size_t got = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf);
+    keep_error(d->ino, buf, buf + ZT_DGRAM_HEADER, got - ZT_DGRAM_HEADER);
+  }
+  return r.err > 0 && r.err < 4096 ? r.err : EIO;
+}
+
+int zt_dgram_next_size(struct zt_dgram *d) {
+  uint8_t buf[ZT_DGRAM_HEADER];
+  ssize_t n = peek_head(d->fd, buf, sizeof(buf));
+  if (n < ZT_DGRAM_HEADER || buf[0] != ZT_DG_DATA) return 0;
+  return (int)(n - ZT_DGRAM_HEADER);
+}
+
+/* ---- control messages, written as the kernel's put_cmsg writes them ---- */
+
+struct cmsg_out {
+  char *p;
+  size_t left;
+  int *flags;
+};
+
+static void put_cmsg(struct cmsg_out *o, int level, int type, const void *data, size_t len) {
+  struct cmsghdr h;
+  size_t cmlen = CMSG_LEN(len), step;
+  if (o->p == NULL || o->left < sizeof(struct cmsghdr)) {
+    *o->flags |= MSG_CTRUNC;
+    return;
+  }
+  if (o->left < cmlen) {
+    *o->flags |= MSG_CTRUNC;
+    cmlen = o->left;
+  }
+  h.cmsg_len = cmlen;
+  h.cmsg_level = level;
+  h.cmsg_type = type;
+  memcpy(o->p, &h, sizeof(h));
+  memcpy(o->p + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+  step = CMSG_SPACE(len) < o->left ? CMSG_SPACE(len) : o->left;
+  o->p += step;
+  o->left -= step;
+}
+
+static void put_ip_cmsgs(struct cmsg_out *o, const struct record *r) {
+  if (r->flags & ZT_DGF_PKTINFO) {
+    struct in_pktinfo pi;
+    memset(&pi, 0, sizeof(pi));
+    pi.ipi_ifindex = 0; /* the virtual network is no interface of this host */
+    pi.ipi_spec_dst.s_addr = htonl(r->local);
+    pi.ipi_addr.s_addr = htonl(r->local);
+    put_cmsg(o, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+  }
+  if (r->flags & ZT_DGF_RECVTTL) {
+    int ttl = r->ttl;
+    put_cmsg(o, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+  }
+  if (r->flags & ZT_DGF_RECVTOS) put_cmsg(o, SOL_IP, IP_TOS, &r->tos, 1);
+}
+
+/* Copies `len` bytes into the app's iovecs; the number copied. */
+static size_t copy_to_iov(const struct msghdr *msg, const uint8_t *src, size_t len) {
+  size_t done = 0, i;
+  for (i = 0; i < (size_t)msg->msg_iovlen && done < len; i++) {
+    size_t take = msg->msg_iov[i].iov_len < len - done ? msg->msg_iov[i].iov_len : len - done;
+    memcpy(msg->msg_iov[i].iov_base, src + done, take);
+    done += take;
+  }
+  return done;
+}
+
+/* recvmsg(MSG_ERRQUEUE): the kept error, or one at the head of the queue; EAGAIN when none. */
+static ssize_t recv_errqueue(struct zt_dgram *d, struct msghdr *msg) {
+  uint8_t buf[ZT_DGRAM_HEADER + ZT_ERR_PAYLOAD_MAX];
+  struct record r;
+  struct {
+    struct sock_extended_err ee;
+    struct sockaddr_in offender;
+  } e;
+  struct cmsg_out o;
+  ssize_t len = take_kept(d->ino, buf, buf + ZT_DGRAM_HEADER);
+  size_t copied;
+  if (len < 0) {
+    ssize_t n = peek_head(d->fd, buf, sizeof(buf));
+    if (n < ZT_DGRAM_HEADER || buf[0] != ZT_DG_ERROR || !(buf[1] & ZT_DGF_RECVERR)) return zt_fail(EAGAIN);
+    consume_head(d->fd);
+    len = ((size_t)n < sizeof(buf) ? n : (ssize_t)sizeof(buf)) - ZT_DGRAM_HEADER;
+  }
+  decode(buf, &r);
+  msg->msg_flags = MSG_ERRQUEUE;
+  copied = copy_to_iov(msg, buf + ZT_DGRAM_HEADER, (size_t)len);
+  if (copied < (size_t)len) msg->msg_flags |= MSG_TRUNC;
+  if (msg->msg_name != NULL) {
+    /* Where the offending datagram went: the record does not say, the connected peer does. */
+    uint32_t addr = 0;
+    uint16_t port = 0;
+    socklen_t nl = msg->msg_namelen;
+    if (d->bits & ZT_FDB_CONNECTED) zt_rpc_name(ZT_OP_GETPEERNAME, d->ino, &addr, &port);
+    zt_put_sockaddr(msg->msg_name, &nl, addr, d->kind == ZT_KIND_UDP ? port : 0);
+    msg->msg_namelen = nl;
+  }
+  memset(&e, 0, sizeof(e));
+  e.ee.ee_errno = r.err;
+  e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
+  e.ee.ee_type = (uint8_t)(r.port >> 8);
+  e.ee.ee_code = (uint8_t)(r.port & 0xff);
+  e.ee.ee_info = r.local;
+  e.offender.sin_family = AF_INET;
+  e.offender.sin_addr.s_addr = htonl(r.addr);
+  o.p = msg->msg_control;
+  o.left = msg->msg_control ? msg->msg_controllen : 0;
+  o.flags = &msg->msg_flags;
+  put_cmsg(&o, SOL_IP, IP_RECVERR, &e, sizeof(e));
+  msg->msg_controllen = (msg->msg_control ? msg->msg_controllen : 0) - o.left;
+  return (ssize_t)copied;
+}
+
+ssize_t zt_dgram_recv(struct zt_dgram *d, struct msghdr *msg, int flags) {
+  size_t iovlen = (size_t)msg->msg_iovlen;
+  int rflags = flags & (MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+  if (flags & MSG_ERRQUEUE) return recv_errqueue(d, msg);
+  if (iovlen > IOV_MAX) return zt_fail(EMSGSIZE);
+  for (;;) {
+    uint8_t hdr[ZT_DGRAM_HEADER];
+    struct iovec iov[iovlen + 1];
+    struct msghdr m;
+    struct record r;
+    struct cmsg_out o;
+    size_t ctl = msg->msg_control ? msg->msg_controllen : 0;
+    ssize_t n;
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(hdr);
+    if (iovlen) memcpy(iov + 1, msg->msg_iov, iovlen * sizeof(struct iovec));
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = iov;
+    m.msg_iovlen = iovlen + 1;
+    m.msg_control = ctl ? msg->msg_control : NULL;
+    m.msg_controllen = ctl;
+    n = zt_real.recvmsg(d->fd, &m, rflags);
+    if (n < 0) return -1;
+    if (n == 0) { /* end of stream: shutdown(SHUT_RD), or the daemon went away */
+      msg->msg_flags = 0;
+      msg->msg_controllen = m.msg_controllen;
+      return 0;
+    }
+    if (n < ZT_DGRAM_HEADER) {
+      zt_trace("recv(%d): dropped a %zd-byte record shorter than its header", d->fd, n);
+      if (flags & MSG_PEEK) consume_head(d->fd);
+      continue;
+    }
+    decode(hdr, &r);
+    if (r.type == ZT_DG_ERROR) {
+      if (flags & MSG_PEEK) consume_head(d->fd); /* an error is reported once, peeked or not */
+      if (r.flags & ZT_DGF_RECVERR) {
+        uint8_t payload[ZT_ERR_PAYLOAD_MAX];
+        size_t have = (size_t)(n - ZT_DGRAM_HEADER), got = 0, i;
+        for (i = 0; i < iovlen && got < have && got < sizeof(payload); i++) {
+          size_t take = msg->msg_iov[i].iov_len;
+          if (take > have - got) take = have - got;
+          if (take > sizeof(payload) - got) take = sizeof(payload) - got;
+          memcpy(payload + got, msg->msg_iov[i].iov_base, take);
+          got += take;
+        }
+        keep_error(d->ino, hdr, payload, got);
+      }
+      return zt_fail(r.err > 0 && r.err < 4096 ? r.err : EIO);
+    }
+    if (r.type != ZT_DG_DATA) {
+      zt_trace("recv(%d): dropped a record of unknown type %u", d->fd, r.type);
+      if (flags & MSG_PEEK) consume_head(d->fd);
+      continue;
+    }
+    msg->msg_flags = m.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
+    if (msg->msg_name != NULL) {
+      socklen_t nl = msg->msg_namelen;
+      zt_put_sockaddr(msg->msg_name, &nl, r.addr, r.port);
+      msg->msg_namelen = nl;
+    }
+    o.p = ctl ? (char *)msg->msg_control + m.msg_controllen : NULL;
+    o.left = ctl - m.msg_controllen;
+    o.flags = &msg->msg_flags;
+    if (r.flags & (ZT_DGF_PKTINFO | ZT_DGF_RECVTTL | ZT_DGF_RECVTOS)) put_ip_cmsgs(&o, &r);
+    msg->msg_controllen = ctl - o.left;
+    return n - ZT_DGRAM_HEADER;
+  }
+}

@@ -1,0 +1,178 @@
+/*
+ * Sending on a datagram socket (dgram.h): the destination, sendmsg's IP_TOS/IP_TTL/IP_PKTINFO
+ * control messages and the kernel's checks become the record header; the payload follows as the
+ * app's own iovecs. Checks follow Linux's udp_sendmsg, ping_v4_sendmsg and raw_sendmsg, in their
+ * order, because they report the first failure.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "dgram.h"
+#include "rpc.h"
+
+static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* The destination from msg_name: 0, or an errno. */
+static int take_destination(const struct zt_dgram *d, const void *name, socklen_t len, uint8_t *hdr) {
+  struct sockaddr_in sin;
+  if (len < sizeof(sin)) return EINVAL;
+  memcpy(&sin, name, sizeof(sin));
+  /* UDP and raw take AF_UNSPEC as AF_INET (old BSD programs); ping sockets do not. */
+  if (sin.sin_family != AF_INET && (d->kind == ZT_KIND_PING || sin.sin_family != AF_UNSPEC)) return EAFNOSUPPORT;
+  if (d->kind == ZT_KIND_UDP && sin.sin_port == 0) return EINVAL;
+  hdr[1] |= ZT_DGF_TO;
+  put_u16(hdr + 2, ntohs(sin.sin_port));
+  put_u32(hdr + 4, ntohl(sin.sin_addr.s_addr));
+  return 0;
+}
+
+/* One SOL_IP control message (ip_cmsg_send): 0, or an errno. */
+static int take_ip_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
+  size_t dlen = c->cmsg_len - CMSG_LEN(0);
+  int v;
+  switch (c->cmsg_type) {
+  case IP_PKTINFO: {
+    struct in_pktinfo pi;
+    if (c->cmsg_len != CMSG_LEN(sizeof(pi))) return EINVAL;
+    memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+    if (pi.ipi_spec_dst.s_addr != 0) {
+      hdr[1] |= ZT_DGF_SRC;
+      put_u32(hdr + 8, ntohl(pi.ipi_spec_dst.s_addr));
+    }
+    return 0;
+  }
+  case IP_TTL:
+    if (c->cmsg_len != CMSG_LEN(sizeof(int))) return EINVAL;
+    memcpy(&v, CMSG_DATA(c), sizeof(v));
+    if (v < 1 || v > 255) return EINVAL;
+    hdr[1] |= ZT_DGF_TTL;
+    hdr[13] = (uint8_t)v;
+    return 0;
+  case IP_TOS:
+    if (dlen == sizeof(int))
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+    else if (dlen == 1)
+      v = *(const uint8_t *)CMSG_DATA(c);
+    else
+      return EINVAL;
+    if (v < 0 || v > 255) return EINVAL;
+    hdr[1] |= ZT_DGF_TOS;
+    hdr[12] = (uint8_t)v;
+    return 0;
+  default:
+    return EINVAL;
+  }
+}
+
+/* sendmsg's control messages: 0, or an errno. Levels other than SOL_SOCKET and SOL_IP are
+ * ignored, as the kernel ignores them for IPv4 datagrams. */
+static int take_cmsgs(const struct msghdr *msg, uint8_t *hdr) {
+  struct msghdr m;
+  struct cmsghdr *c;
+  int err;
+  if (msg->msg_control == NULL || msg->msg_controllen == 0) return 0;
+  if (msg->msg_controllen > INT_MAX) return ENOBUFS;
+  m = *msg;
+  for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_len < sizeof(struct cmsghdr) || c->cmsg_len > m.msg_controllen - ((char *)c - (char *)m.msg_control))
+      return EINVAL;
+    if (c->cmsg_level == SOL_SOCKET) {
+      /* __sock_cmsg_send: these are taken (and mean nothing on the virtual network), others refused. */
+      if (c->cmsg_type == SO_MARK || c->cmsg_type == SO_TIMESTAMPING_OLD || c->cmsg_type == SCM_TXTIME ||
+          c->cmsg_type == SO_PRIORITY || c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_CREDENTIALS)
+        continue;
+      return EINVAL;
+    }
+    if (c->cmsg_level != SOL_IP) continue;
+    err = take_ip_cmsg(c, hdr);
+    if (err) return err;
+  }
+  return 0;
+}
+
+/* Ping sockets send ICMP echo requests only (ping_common_sendmsg): 0, or EINVAL. */
+static int check_echo_request(const struct msghdr *msg) {
+  uint8_t head[2];
+  size_t got = 0, i;
+  for (i = 0; i < (size_t)msg->msg_iovlen && got < 2; i++) {
+    size_t take = msg->msg_iov[i].iov_len < 2 - got ? msg->msg_iov[i].iov_len : 2 - got;
+    memcpy(head + got, msg->msg_iov[i].iov_base, take);
+    got += take;
+  }
+  return got == 2 && head[0] == 8 && head[1] == 0 ? 0 : EINVAL;
+}
+
+/* A send with no destination needs a connected socket: known here after connect(), else asked. */
+static int check_connected(struct zt_dgram *d) {
+  uint32_t addr;
+  uint16_t port;
+  if (d->bits & ZT_FDB_CONNECTED) return 0;
+  if (zt_rpc_name(ZT_OP_GETPEERNAME, d->ino, &addr, &port) != 0) return errno == ENOTCONN ? EDESTADDRREQ : errno;
+  d->bits |= ZT_FDB_CONNECTED;
+  zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED, 0);
+  return 0;
+}
+
+/* Sending to 255.255.255.255 needs SO_BROADCAST (EACCES otherwise, as the kernel's route check). */
+static int check_broadcast(struct zt_dgram *d, const uint8_t *hdr) {
+  uint32_t addr;
+  struct zt_reply r;
+  int32_t v = 0;
+  memcpy(&addr, hdr + 4, 4);
+  if (!(hdr[1] & ZT_DGF_TO) || addr != 0xffffffffu) return 0;
+  if (!(d->bits & ZT_FDB_BCAST_KNOWN)) {
+    if (zt_rpc_getsockopt(d->ino, SOL_SOCKET, SO_BROADCAST, sizeof(v), 0, 0, &r) == 0 && r.result >= 0 &&
+        r.payload_len >= 4)
+      memcpy(&v, r.payload, 4);
+    d->bits |= ZT_FDB_BCAST_KNOWN | (v ? ZT_FDB_BCAST_ON : 0);
+    zt_fd_set_bits(d->fd, d->bits & (ZT_FDB_BCAST_KNOWN | ZT_FDB_BCAST_ON), 0);
+  }
+  return (d->bits & ZT_FDB_BCAST_ON) ? 0 : EACCES;
+}
+
+ssize_t zt_dgram_send(struct zt_dgram *d, const struct msghdr *msg, int flags) {
+  uint8_t hdr[ZT_DGRAM_HEADER];
+  size_t len = 0, i, iovlen = (size_t)msg->msg_iovlen;
+  int err;
+  ssize_t n;
+  memset(hdr, 0, sizeof(hdr));
+  hdr[0] = ZT_DG_DATA;
+  if (iovlen > IOV_MAX) return zt_fail(EMSGSIZE);
+  for (i = 0; i < iovlen; i++) {
+    if (msg->msg_iov[i].iov_len > SSIZE_MAX - len) return zt_fail(EINVAL);
+    len += msg->msg_iov[i].iov_len;
+  }
+  if (len > 0xffff) return zt_fail(EMSGSIZE);
+  if (flags & MSG_OOB) return zt_fail(EOPNOTSUPP);
+  if (d->kind == ZT_KIND_PING) {
+    if (len < 8) return zt_fail(EINVAL);
+    if (check_echo_request(msg)) return zt_fail(EINVAL);
+  }
+  if (msg->msg_name != NULL && msg->msg_namelen > 0) {
+    err = take_destination(d, msg->msg_name, msg->msg_namelen, hdr);
+  } else {
+    err = check_connected(d);
+  }
+  if (!err) err = take_cmsgs(msg, hdr);
+  if (!err && d->kind == ZT_KIND_UDP) err = check_broadcast(d, hdr);
+  if (!err && len > (d->kind == ZT_KIND_UDP ? ZT_UDP_MAX_PAYLOAD : ZT_ICMP_MAX_PAYLOAD)) err = EMSGSIZE;
+  /* An ICMP error a connected socket received fails its next send, as the kernel's sk_err. */
+  if (!err && (d->bits & ZT_FDB_CONNECTED)) err = zt_dgram_take_error(d);
+  if (err) return zt_fail(err);
+  {
+    struct iovec iov[iovlen + 1];
+    struct msghdr m;
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(hdr);
+    if (iovlen) memcpy(iov + 1, msg->msg_iov, iovlen * sizeof(struct iovec));
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = iov;
+    m.msg_iovlen = iovlen + 1;
+    n = zt_real.sendmsg(d->fd, &m, flags & (MSG_DONTWAIT | MSG_NOSIGNAL));
+  }
+  if (n < 0) return -1;
+  return n >= (ssize_t)sizeof(hdr) ? n - (ssize_t)sizeof(hdr) : 0;
+}

@@ -1,0 +1,84 @@
+/**
+ * One network's resolver as the daemon assembles it: the network's config (domain, servers,
+ * member names) read at every question, queries to the network's servers over the network's own
+ * stack, the host's resolvers only when local.conf's `allowHostResolvers` is on, and the port-53
+ * redirect the datagram path asks about (host nameservers, 127.0.0.53, addresses off the
+ * network's routes). See "Names" in the project README for the path a lookup takes.
+ */
+import {
+  HostResolvConf,
+  kernelTransport,
+  makeDnsRedirect,
+  parseAddressText,
+  Resolver,
+  stackTransport,
+  type DnsRedirect,
+  type NameAddress,
+  type ResolverConfig,
+} from '../dns/index.js';
+import type { NetStack, RandomSource, Scheduler } from '../netstack/index.js';
+import type { NetworkConfig } from '../node/index.js';
+
+export interface NetworkNames {
+  names: Resolver;
+  dnsRedirect: DnsRedirect;
+}
+
+export interface NetworkNamesOptions {
+  scheduler: Scheduler;
+  random: RandomSource;
+  /** The network's config now (null before the first, or when refused). */
+  config: () => NetworkConfig | null;
+  allowHostResolvers: boolean;
+  /** The host's resolv.conf (tests point it elsewhere). */
+  resolvConf?: string;
+}
+
+function addresses(list: readonly { ip: string }[]): NameAddress[] {
+  return list.flatMap((a) => {
+    const p = parseAddressText(a.ip);
+    return p ? [p] : [];
+  });
+}
+
+/** The resolver's view of a config. */
+export function resolverConfigOf(c: NetworkConfig): ResolverConfig {
+  return {
+    domain: c.dns?.domain ?? '',
+    servers: addresses(c.dns?.servers ?? []),
+    names: (c.names ?? []).map((n) => ({ name: n.name, addrs: addresses(n.addrs) })),
+    serial: Number(BigInt.asUintN(32, c.revision)),
+  };
+}
+
+/** A factory for NetworkAttachment: the resolver of the network whose stack it is given. */
+export function networkNames(opts: NetworkNamesOptions): (stack: NetStack) => NetworkNames {
+  return (stack) => {
+    const host = new HostResolvConf(opts.scheduler, opts.resolvConf);
+    let seen: NetworkConfig | null = null;
+    let view: ResolverConfig | null = null;
+    const config = (): ResolverConfig | null => {
+      const c = opts.config();
+      // one view per config object: the resolver rebuilds its zone when the view changes
+      if (c !== seen) {
+        seen = c;
+        view = c ? resolverConfigOf(c) : null;
+      }
+      return view;
+    };
+    const names = new Resolver({
+      scheduler: opts.scheduler,
+      random: opts.random,
+      config,
+      network: stackTransport(stack),
+      host: opts.allowHostResolvers ? { transport: kernelTransport(), servers: () => host.nameservers() } : null,
+    });
+    return {
+      names,
+      dnsRedirect: makeDnsRedirect(
+        () => stack.routes(),
+        () => host.nameservers(),
+      ),
+    };
+  };
+}
