@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "dgram.h"
 #include "hooks.h"
@@ -137,6 +138,10 @@ ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
     m.msg_namelen = to != NULL ? tolen : 0;
     return zt_dgram_send(&d, &m, flags);
   }
+  if (to != NULL && zt_classify(fd, &ino, &kind) && zt_kind_is_dgram(kind) && zt_fd_dgram(fd, &d)) {
+    /* A datagram socket the table had not met (zt_classify has entered it now). */
+    return sendto(fd, buf, n, flags, to, tolen);
+  }
   if (to != NULL && zt_classify(fd, &ino, &kind) && !zt_kind_is_dgram(kind)) {
     /* TCP Fast Open's connect-and-send: here an ordinary connect, then the data (as the kernel
      * does when it has no cookie for the server). Its EINPROGRESS and EISCONN are the kernel's. */
@@ -147,12 +152,27 @@ ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
   return zt_real.sendto(fd, buf, n, flags, to, tolen);
 }
 
+/*
+ * Datagrams sent before shutdown() went out before it, with the kernel. Here they may still wait
+ * on the app's end: the daemon must read them before it hears of the shutdown, so wait (briefly,
+ * bounded) until the end has nothing in flight.
+ */
+static void drain_sent(int fd) {
+  int outq = 0, i;
+  for (i = 0; i < 200; i++) {
+    struct timespec ts = {0, 1000000};
+    if (zt_real.ioctl(fd, SIOCOUTQ, &outq) != 0 || outq == 0) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
 ZT_EXPORT int shutdown(int fd, int how) {
   uint64_t ino;
   int kind, err;
   struct zt_reply r;
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind)) return zt_real.shutdown(fd, how);
+  if (zt_kind_is_dgram(kind) && (how == SHUT_WR || how == SHUT_RDWR)) drain_sent(fd);
   err = zt_rpc_int(ZT_OP_SHUTDOWN, ino, how, &r);
   if (zt_kind_is_dgram(kind) && err == 0 && r.result == -ENOTCONN) {
     /* An unconnected datagram socket answers ENOTCONN yet is shut down all the same (Linux's

@@ -60,6 +60,7 @@ static void setup(void) {
 static void init(void) {
   initialising = 1;
   zt_real_resolve();
+  zt_real_resolve_netdb();
   setup();
   initialising = 0;
 }

@@ -17,12 +17,16 @@
 #include <stdint.h>
 
 #define ZT_PROTO_VERSION 1
-#define ZT_MAX_FRAME 512
 #define ZT_REQ_HEADER 16  /* after the u32 length: 1+1+2+8 = 12; total header 16 */
 #define ZT_RESP_HEADER 12 /* after the u32 length: 1+1+2+4 = 8; total header 12 */
+/*
+ * Largest frame either way, length prefix included: a 4096-byte DNS message (a query or an
+ * answer of DNS_QUERY, the size resolvers commonly ask for with EDNS0) plus a request header.
+ */
+#define ZT_MAX_FRAME (4096 + ZT_REQ_HEADER) /* 4112 */
 /* Largest payload of each frame: every buffer that holds one is sized from these, never by hand. */
-#define ZT_MAX_REQ_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)   /* 496 */
-#define ZT_MAX_RESP_PAYLOAD (ZT_MAX_FRAME - ZT_RESP_HEADER) /* 500 */
+#define ZT_MAX_REQ_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)   /* 4096 */
+#define ZT_MAX_RESP_PAYLOAD (ZT_MAX_FRAME - ZT_RESP_HEADER) /* 4100 */
 
 enum zt_op {
   ZT_OP_SOCKET = 1,      /* payload: u32 type flags[, i32 protocol]. resp payload: u64 ino; fd attached */

@@ -5,6 +5,7 @@
  * channel is dropped (it is out of step); nothing of it reaches the app.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -237,4 +238,82 @@ int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint
   put_u32(p + 8, len);
   if (len) memcpy(p + 12, value, len);
   return zt_rpc(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len, 0, 0, reply);
+}
+
+/* A name's text as a reply carries it: 1..ZT_NAME_MAX-1 bytes, no NUL among them. */
+static int take_name(const uint8_t *p, size_t len, char *out) {
+  if (len == 0 || len >= ZT_NAME_MAX || memchr(p, 0, len) != NULL) return 0;
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return 1;
+}
+
+int zt_rpc_resolve(const char *name, int family, struct zt_resolved *out) {
+  uint8_t p[ZT_MAX_REQ_PAYLOAD];
+  size_t n = strlen(name), clen, i, off;
+  struct zt_reply r;
+  int err;
+  if (n == 0 || 1 + n > sizeof(p)) return -ENOENT;
+  p[0] = (uint8_t)family;
+  memcpy(p + 1, name, n);
+  err = zt_rpc(ZT_OP_RESOLVE, 0, 0, p, 1 + n, 0, 0, &r);
+  if (err) return -err;
+  if (r.result < 0) return r.result;
+  /* u8 n, the canonical name (n bytes), then result × (u8 family, 16 bytes). */
+  if (r.payload_len < 1) return -EIO;
+  clen = r.payload[0];
+  out->canonical[0] = '\0'; /* none given (n = 0): the name asked for is its own canonical name */
+  if (r.payload_len != 1 + clen + (size_t)r.result * 17 || (clen && !take_name(r.payload + 1, clen, out->canonical))) {
+    zt_trace("malformed RESOLVE reply: %zu payload bytes for %d addresses", r.payload_len, r.result);
+    return -EIO;
+  }
+  out->count = 0;
+  for (i = 0, off = 1 + clen; i < (size_t)r.result; i++, off += 17) {
+    uint8_t f = r.payload[off];
+    if ((f != AF_INET && f != AF_INET6) || (family != AF_UNSPEC && f != family)) {
+      zt_trace("malformed RESOLVE reply: address family %u for a query of family %d", f, family);
+      return -EIO;
+    }
+    if (out->count == ZT_RESOLVE_MAX_ADDRS) continue;
+    out->addrs[out->count].family = f;
+    memcpy(out->addrs[out->count].bytes, r.payload + off + 1, 16);
+    out->count++;
+  }
+  /* An answer without addresses: the name has none of that family. */
+  return out->count ? 0 : -ENODATA;
+}
+
+int zt_rpc_reverse(int family, const void *addr, char *name) {
+  uint8_t p[17];
+  size_t alen = family == AF_INET6 ? 16 : 4;
+  struct zt_reply r;
+  int err;
+  p[0] = (uint8_t)family;
+  memcpy(p + 1, addr, alen);
+  err = zt_rpc(ZT_OP_REVERSE, 0, 0, p, 1 + alen, 0, 0, &r);
+  if (err) return -err;
+  if (r.result < 0) return r.result;
+  if ((size_t)r.result != r.payload_len || !take_name(r.payload, r.payload_len, name)) {
+    zt_trace("malformed REVERSE reply: result %d, %zu payload bytes", r.result, r.payload_len);
+    return -EIO;
+  }
+  return 0;
+}
+
+/* Smallest DNS message: the 12-byte header (RFC 1035 4.1.1). */
+#define ZT_DNS_HEADER 12
+
+int zt_rpc_dns_query(const void *query, size_t len, void *answer, size_t cap) {
+  struct zt_reply r;
+  int err;
+  if (len > ZT_MAX_REQ_PAYLOAD) return -EMSGSIZE;
+  err = zt_rpc(ZT_OP_DNS_QUERY, 0, 0, query, len, 0, 0, &r);
+  if (err) return -err;
+  if (r.result < 0) return r.result;
+  if ((size_t)r.result != r.payload_len || r.payload_len < ZT_DNS_HEADER) {
+    zt_trace("malformed DNS_QUERY reply: result %d, %zu payload bytes", r.result, r.payload_len);
+    return -EIO;
+  }
+  memcpy(answer, r.payload, r.payload_len < cap ? r.payload_len : cap);
+  return r.result;
 }

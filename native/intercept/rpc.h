@@ -50,4 +50,28 @@ ZT_HIDDEN int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len,
 ZT_HIDDEN int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len,
                                 struct zt_reply *reply);
 
+/*
+ * Names (ino 0; proto.h RESOLVE, REVERSE, DNS_QUERY). Each returns 0 (or a length) on an answer,
+ * else a negative errno: the daemon's -ENOENT (no such name), -ENODATA (no address of that family)
+ * or -EAGAIN (no answer now), or the channel's: -ENETDOWN (daemon absent or its reply broke the
+ * protocol), -EACCES (untrusted socket), -EIO (a reply whose payload contradicts its result).
+ */
+#define ZT_RESOLVE_MAX_ADDRS 64 /* addresses kept of one RESOLVE answer (the first ones) */
+#define ZT_NAME_MAX 256         /* a DNS name's text, NUL included (RFC 1035: 253 characters) */
+struct zt_resolved {
+  char canonical[ZT_NAME_MAX]; /* empty when the daemon gave none */
+  int count;
+  struct {
+    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t bytes[16];
+  } addrs[ZT_RESOLVE_MAX_ADDRS];
+};
+/* RESOLVE: `name`'s addresses of `family` (AF_INET, AF_INET6 or AF_UNSPEC). */
+ZT_HIDDEN int zt_rpc_resolve(const char *name, int family, struct zt_resolved *out);
+/* REVERSE: the name of an address (4 bytes for AF_INET, 16 for AF_INET6) into `name` (ZT_NAME_MAX). */
+ZT_HIDDEN int zt_rpc_reverse(int family, const void *addr, char *name);
+/* DNS_QUERY: one query message in; the answer's whole length back, with its first min(length, cap)
+ * bytes copied to `answer`. */
+ZT_HIDDEN int zt_rpc_dns_query(const void *query, size_t len, void *answer, size_t cap);
+
 #endif

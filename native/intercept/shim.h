@@ -58,6 +58,35 @@ struct zt_real {
 ZT_HIDDEN extern struct zt_real zt_real;
 ZT_HIDDEN void zt_real_resolve(void);
 
+/* The real name functions (real.c): all of them when the library is off; numeric input and the
+ * service part otherwise (netdb.c, hostent.c, resquery.c). */
+struct addrinfo;
+struct gaicb;
+struct sigevent;
+struct hostent;
+struct __res_state;
+struct zt_real_netdb {
+  int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+  int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+  int (*getaddrinfo_a)(int, struct gaicb **, int, struct sigevent *);
+  struct hostent *(*gethostbyname)(const char *);
+  struct hostent *(*gethostbyname2)(const char *, int);
+  struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+  int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
+  int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
+  int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
+  int (*res_query)(const char *, int, int, unsigned char *, int);
+  int (*res_search)(const char *, int, int, unsigned char *, int);
+  int (*res_querydomain)(const char *, const char *, int, int, unsigned char *, int);
+  int (*res_send)(const unsigned char *, int, unsigned char *, int);
+  int (*res_nquery)(struct __res_state *, const char *, int, int, unsigned char *, int);
+  int (*res_nsearch)(struct __res_state *, const char *, int, int, unsigned char *, int);
+  int (*res_nquerydomain)(struct __res_state *, const char *, const char *, int, int, unsigned char *, int);
+  int (*res_nsend)(struct __res_state *, const unsigned char *, int, unsigned char *, int);
+};
+ZT_HIDDEN extern struct zt_real_netdb zt_real_netdb;
+ZT_HIDDEN void zt_real_resolve_netdb(void);
+
 /* init.c: reads the environment once, before the first hooked call does anything. */
 ZT_HIDDEN void zt_ensure_init(void);
 /* 1 when ZT_NC_NWID is set (the library is active). */

@@ -10,10 +10,13 @@
  */
 
 export const PROTO_VERSION = 1;
-/** Largest frame either way, length prefix included. */
-export const MAX_FRAME = 512;
 export const REQUEST_HEADER = 16;
 export const RESPONSE_HEADER = 12;
+/**
+ * Largest frame either way, length prefix included: a 4096-byte DNS message (DNS_QUERY's query or
+ * answer, the size resolvers commonly ask for with EDNS0) plus a request header.
+ */
+export const MAX_FRAME = 4096 + REQUEST_HEADER;
 /** Largest payload of a request and of a response (the library sizes its buffers from these). */
 export const MAX_REQUEST_PAYLOAD = MAX_FRAME - REQUEST_HEADER;
 export const MAX_RESPONSE_PAYLOAD = MAX_FRAME - RESPONSE_HEADER;

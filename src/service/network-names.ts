@@ -19,9 +19,12 @@ import {
 import type { NetStack, RandomSource, Scheduler } from '../netstack/index.js';
 import type { NetworkConfig } from '../node/index.js';
 
+/** What a network's netcon servers are given (NetconServerOptions: names, and the datagram path's redirect). */
 export interface NetworkNames {
   names: Resolver;
   dnsRedirect: DnsRedirect;
+  /** The redirected datagrams' answers: the same resolver (the datagram path's option name). */
+  answerDns: (query: Buffer) => Promise<Buffer | null>;
 }
 
 export interface NetworkNamesOptions {
@@ -75,6 +78,7 @@ export function networkNames(opts: NetworkNamesOptions): (stack: NetStack) => Ne
     });
     return {
       names,
+      answerDns: (query) => names.answer(query),
       dnsRedirect: makeDnsRedirect(
         () => stack.routes(),
         () => host.nameservers(),

@@ -19,7 +19,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHIM = join(ROOT, 'native', 'intercept', 'libztintercept.so');
 export const NWID = '8056c2e21c000001';
 export const STACK_ADDR = '10.147.17.5';
-const FIXTURE_OUT = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'daemon-fixture.mjs');
+// Inside the checkout (not node_modules, which may be shared): the bundle finds this checkout's
+// native binding by walking up to its package.json.
+const FIXTURE_OUT = join(ROOT, 'test', 'shim', 'bin', 'daemon-fixture.mjs');
 
 let prepared: Promise<void> | null = null;
 
@@ -55,10 +57,17 @@ export interface Daemon {
   kill9(): Promise<void>;
 }
 
-/** Starts the fixture daemon serving `socketPath`; resolves once it is ready. */
-export async function startDaemon(socketPath: string): Promise<Daemon> {
+/**
+ * Starts the fixture daemon serving `socketPath` (more fixture options in `extraArgs`); resolves once
+ * it is ready. `user`: run it as that user (root only, setpriv).
+ */
+export async function startDaemon(socketPath: string, extraArgs: string[] = [], user?: string): Promise<Daemon> {
   await prepare();
-  const proc = spawn(process.execPath, [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`], {
+  const daemonArgs = [FIXTURE_OUT, '--socket', socketPath, '--addr', `${STACK_ADDR}/24`, ...extraArgs];
+  const [cmd, args] = user
+    ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, ...daemonArgs]]
+    : [process.execPath, daemonArgs];
+  const proc = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ZTNC_FIXTURE_COUNTERS: '1', LD_PRELOAD: '' },
   });
@@ -172,9 +181,11 @@ export function startProgram(
   };
 }
 
-/** Compiles test/shim/<name>.c into `dir`; returns the binary's path. */
-export function compileC(name: string, dir: string): string {
+/** Compiles test/shim/<name>.c into `dir` (linked with `libs` too, e.g. '-lresolv'); returns the binary's path. */
+export function compileC(name: string, dir: string, libs: string[] = []): string {
   const out = join(dir, name);
-  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread'], { stdio: 'inherit' });
+  execFileSync('cc', ['-O1', '-g', '-Wall', '-o', out, join(ROOT, 'test', 'shim', `${name}.c`), '-lpthread', ...libs], {
+    stdio: 'inherit',
+  });
   return out;
 }

@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RESPONSE_PAYLOAD } from '../../src/netcon/protocol.js';
 import { combine, needPrograms, type Requirement, requireOrSkip } from '../support/requirements.js';
 import { compileC, NWID, ROOT, run, SHIM, tempDir } from './harness.js';
 
@@ -34,8 +35,8 @@ const GETSOCKOPT_FAILS = 'getsockopt ENETDOWN\nthen socket OK\nfds leaked 0\n';
 const EXPECTED: Record<string, string> = {
   'len-zero': GETSOCKOPT_FAILS,
   'len-below-header': GETSOCKOPT_FAILS,
-  // The largest reply a frame can hold is accepted whole: 500 bytes, exactly as sent.
-  'len-max': 'getsockopt OK optlen 500 bytes as sent\nthen socket OK\nfds leaked 0\n',
+  // The largest reply a frame can hold is accepted whole: MAX_RESPONSE_PAYLOAD (4100) bytes, exactly as sent.
+  'len-max': `getsockopt OK optlen ${MAX_RESPONSE_PAYLOAD} bytes as sent\nthen socket OK\nfds leaked 0\n`,
   'len-past-max': GETSOCKOPT_FAILS,
   'len-huge': GETSOCKOPT_FAILS,
   'truncated-header': GETSOCKOPT_FAILS,
@@ -51,6 +52,20 @@ const EXPECTED: Record<string, string> = {
   'socket-no-fd': 'socket EIO\nfds leaked 0\nthen unix socket OK\n',
   'socket-short-payload': 'socket EIO\nfds leaked 0\nthen unix socket OK\n',
   'socket-many-fds': 'socket ENETDOWN\nfds leaked 0\nthen unix socket OK\n',
+  // Name ops: a reply that cannot be right is "no answer now"; one within bounds is used as far as it goes.
+  'resolve-count-mismatch': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-wrong-family': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-nul-in-name': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-name-past-payload': 'getaddrinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'resolve-many': 'getaddrinfo OK 64 entries\nthen socket OK\nfds leaked 0\n',
+  'resolve-no-canonical': 'getaddrinfo OK 1 entries\nthen socket OK\nfds leaked 0\n',
+  'resolve-no-addresses': 'getaddrinfo No address associated with hostname\nthen socket OK\nfds leaked 0\n',
+  'reverse-mismatch': 'getnameinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'reverse-empty': 'getnameinfo EAI_AGAIN\nthen socket OK\nfds leaked 0\n',
+  'dns-short': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-mismatch': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-wrong-id': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
+  'dns-max': `res_send ${MAX_RESPONSE_PAYLOAD} tc 1\nthen socket OK\nfds leaked 0\n`,
 };
 
 /** Starts the hostile daemon for one case; resolves once it listens. */

@@ -6,7 +6,9 @@
  * not block first waits for POLLIN.
  */
 #define _GNU_SOURCE
+/* linux/errqueue.h needs struct timespec first. */
 #include <time.h>
+
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/ip.h>
@@ -15,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <signal.h>
 
@@ -46,7 +49,9 @@ static int readable(int fd, int ms) {
   return poll(&p, 1, ms) > 0;
 }
 
-static int is_host(const struct sockaddr_in *a) { return a->sin_family == AF_INET && a->sin_addr.s_addr == mkaddr(host_addr, 0).sin_addr.s_addr; }
+static int is_host(const struct sockaddr_in *a) {
+  return a->sin_family == AF_INET && a->sin_addr.s_addr == mkaddr(host_addr, 0).sin_addr.s_addr;
+}
 
 static ssize_t send_to(int fd, const void *buf, size_t n, int port) {
   struct sockaddr_in a = mkaddr(host_addr, port);
@@ -461,8 +466,8 @@ static void case_cmsg(void) {
   setsockopt(s, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
   setsockopt(s, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
   setsockopt(s, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
-  SAY("pktinfo %d recvtos %d recvttl %d", get_int_opt(s, IPPROTO_IP, IP_PKTINFO), get_int_opt(s, IPPROTO_IP, IP_RECVTOS),
-      get_int_opt(s, IPPROTO_IP, IP_RECVTTL));
+  SAY("pktinfo %d recvtos %d recvttl %d", get_int_opt(s, IPPROTO_IP, IP_PKTINFO),
+      get_int_opt(s, IPPROTO_IP, IP_RECVTOS), get_int_opt(s, IPPROTO_IP, IP_RECVTTL));
   v = 0x10;
   setsockopt(c, IPPROTO_IP, IP_TOS, &v, sizeof(v));
   v = 33;
@@ -572,6 +577,49 @@ static void case_dup_fork(void) {
     close(p[1]);
     close(200);
   }
+  {
+    /* A datagram socket passed over a Unix socket (SCM_RIGHTS) works on the receiving side. */
+    int sv[2], got = -1, c2 = bound();
+    char one = 'f';
+    union {
+      char b[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr h;
+    } u;
+    struct iovec iov = {&one, 1};
+    struct msghdr m;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof(u.b);
+    CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
+    CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
+    CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &c2, sizeof(int));
+    sendmsg(sv[0], &m, 0);
+    close(c2);
+    /* The number it had is taken by something else first, so only the received fd is the socket. */
+    {
+      int p2[2];
+      if (pipe(p2) != 0) die("pipe");
+      memset(&m, 0, sizeof(m));
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = u.b;
+      m.msg_controllen = sizeof(u.b);
+      SAY("passed %zd", recvmsg(sv[1], &m, 0));
+      memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+      SAY("received fd sends %zd", send_to(got, "passed", 6, port_of(s)));
+      readable(s, 2000);
+      SAY("got %zd", recv(s, buf, sizeof(buf), 0));
+      close(p2[0]);
+      close(p2[1]);
+    }
+    close(got);
+    close(sv[0]);
+    close(sv[1]);
+  }
   pid = fork();
   if (pid == 0) {
     send_to(f, "child", 5, port_of(s));
@@ -591,6 +639,10 @@ static void case_exec(const char *self) {
   pid_t pid;
   snprintf(fdarg, sizeof(fdarg), "%d", c);
   snprintf(portarg, sizeof(portarg), "%d", port_of(s));
+  {
+    struct sockaddr_in sa = mkaddr(host_addr, port_of(s));
+    if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("connect");
+  }
   pid = fork();
   if (pid == 0) {
     execl(self, self, "exec-child", host_addr, fdarg, portarg, (char *)NULL);
@@ -604,9 +656,9 @@ static void case_exec(const char *self) {
 }
 
 static void case_exec_child(int fd, int port) {
-  /* write() on a socket inherited across exec: the library must know it before any other call. */
-  struct sockaddr_in sa = mkaddr(host_addr, port);
-  connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+  /* write() is the first call on a connected socket inherited across exec: the library must have
+   * recognised it at start-up, since nothing else has asked about it. */
+  (void)port;
   if (write(fd, "exec", 4) != 4) _exit(1);
   _exit(0);
 }
@@ -619,6 +671,23 @@ static void case_shutdown(void) {
   SAY("recv after shut_rd %zd", recv(s, buf, sizeof(buf), 0));
   SAY("bad how %s", RES(shutdown(c, 7)));
   connect(c, (struct sockaddr *)&sa, sizeof(sa));
+  {
+    /* What was sent just before shutdown(SHUT_WR) still arrives (socat does this at its input's end). */
+    int r2 = bound(), i;
+    struct sockaddr_in to = mkaddr(host_addr, port_of(r2));
+    int w = udp();
+    char big[1000];
+    memset(big, 'l', sizeof(big));
+    connect(w, (struct sockaddr *)&to, sizeof(to));
+    for (i = 0; i < 3; i++) send(w, big, sizeof(big), 0);
+    SAY("shutdown right after sending %s", RES(shutdown(w, SHUT_WR)));
+    for (i = 0; i < 3; i++) {
+      readable(r2, 2000);
+      SAY("sent before shutdown arrives %zd", recv(r2, big, sizeof(big), MSG_DONTWAIT));
+    }
+    close(w);
+    close(r2);
+  }
   SAY("connected shutdown %s", RES(shutdown(c, SHUT_WR)));
   SAY("send after shut_wr %s", RES(send(c, "x", 1, MSG_NOSIGNAL)));
   close(s);

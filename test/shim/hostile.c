@@ -6,8 +6,11 @@
  * crash, never memory beyond the reply.
  */
 #define _GNU_SOURCE
+#include <netdb.h>
+#include <resolv.h>
 #include <sys/un.h>
 
+#include "../../native/intercept/proto.h"
 #include "common.h"
 
 /* The app's fds: below 900, where the library never keeps its channels (control.c). */
@@ -18,11 +21,11 @@ static int count_fds(void) {
   return n;
 }
 
-/* The 500-byte payload hostile_daemon.py sends for "len-max". */
+/* The largest payload a reply holds, as hostile_daemon.py sends it for "len-max". */
 static int is_full_payload(const unsigned char *p, size_t n) {
-  if (n != 500) return 0;
+  if (n != ZT_MAX_RESP_PAYLOAD) return 0;
   for (size_t i = 0; i < n; i++) {
-    unsigned char want = i == 498 ? 0x00 : i == 499 ? 0x20 : (unsigned char)((i * 7 + 3) & 0xff);
+    unsigned char want = i == n - 2 ? 0x00 : i == n - 1 ? 0x20 : (unsigned char)((i * 7 + 3) & 0xff);
     if (p[i] != want) return 0;
   }
   return 1;
@@ -47,6 +50,38 @@ static void call_getsockopt(const char *which, int fd) {
     SAY("getsockopt %s", ename(errno));
 }
 
+/* The name op the daemon mangles: what getaddrinfo, getnameinfo or res_send made of it. */
+static void call_name_op(const char *which) {
+  if (!strncmp(which, "resolve-", 8)) {
+    struct addrinfo hints, *res, *p;
+    int n = 0, rc;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo("x.test", NULL, &hints, &res);
+    if (rc != 0) {
+      SAY("getaddrinfo %s", rc == EAI_AGAIN ? "EAI_AGAIN" : gai_strerror(rc));
+      return;
+    }
+    for (p = res; p; p = p->ai_next) n++;
+    SAY("getaddrinfo OK %d entries", n);
+    freeaddrinfo(res);
+  } else if (!strncmp(which, "reverse-", 8)) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000001)};
+    char host[NI_MAXHOST];
+    int rc = getnameinfo((struct sockaddr *)&a, sizeof(a), host, sizeof(host), NULL, 0, NI_NAMEREQD);
+    SAY("getnameinfo %s", rc == 0 ? host : rc == EAI_AGAIN ? "EAI_AGAIN" : gai_strerror(rc));
+  } else {
+    unsigned char query[512], answer[512];
+    int qlen = res_mkquery(QUERY, "x.test", C_IN, T_A, NULL, 0, NULL, query, sizeof(query));
+    int n = res_send(query, qlen, answer, sizeof(answer));
+    if (n < 0)
+      SAY("res_send -1 %s", ename(errno));
+    else
+      SAY("res_send %d tc %d", n, ((HEADER *)answer)->tc);
+  }
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "";
   int fd = -1, before, r;
@@ -65,7 +100,9 @@ int main(int argc, char **argv) {
   fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) die("socket");
   before = count_fds();
-  if (!strcmp(which, "name-short")) {
+  if (!strncmp(which, "resolve-", 8) || !strncmp(which, "reverse-", 8) || !strncmp(which, "dns-", 4)) {
+    call_name_op(which);
+  } else if (!strcmp(which, "name-short")) {
     struct sockaddr_in a;
     socklen_t l = sizeof(a);
     r = getsockname(fd, (struct sockaddr *)&a, &l);

@@ -12,8 +12,11 @@ import struct
 import sys
 import threading
 
-VERSION, MAX_FRAME, REQ_HEADER, RESP_HEADER = 1, 512, 16, 12
+VERSION, REQ_HEADER, RESP_HEADER = 1, 16, 12
+MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
 OP_SOCKET, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 5, 7, 8
+OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 11, 12, 13
+AF_INET, AF_INET6 = 2, 10
 MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
 
 
@@ -24,10 +27,23 @@ def frame(op, result=0, payload=b"", flags=0, version=VERSION, length=None):
 
 
 def full_payload():
-    """500 bytes; bytes 498-499 are 0x00 0x20, which a 496-byte buffer let land in payload_len (8192)."""
+    """MAX_RESP_PAYLOAD bytes; the last two are 0x00 0x20, which a buffer 4 bytes short let land in
+    payload_len (8192)."""
     p = bytearray((i * 7 + 3) & 0xFF for i in range(MAX_RESP_PAYLOAD))
-    p[498], p[499] = 0x00, 0x20
+    p[-2], p[-1] = 0x00, 0x20
     return bytes(p)
+
+
+def addr_entry(family, first=10):
+    return bytes([family, first, 0, 0, 1]) + b"\0" * 12
+
+
+last_request = [b""]  # the payload of the request being answered (DNS_QUERY cases echo its id)
+
+
+def dns_answer(size):
+    """A DNS answer to the current query: its id, QR set, no records, padded to `size` bytes."""
+    return last_request[0][:2] + b"\x81\x80" + b"\0" * 8 + b"\0" * (size - 12)
 
 
 # case -> (op it targets, how to answer it: a function of (conn, op) that sends the reply)
@@ -63,6 +79,21 @@ CASES = {
     "socket-no-fd": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8))),
     "socket-short-payload": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 4), [spare_fd()])),
     "socket-many-fds": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8), [spare_fd() for _ in range(8)])),
+    # Name ops: a payload that contradicts its result, a family not asked for, a NUL in a name, an
+    # answer to another query, more addresses than the library keeps, the largest DNS answer.
+    "resolve-count-mismatch": (OP_RESOLVE, lambda c, op: send(c, frame(op, 2, b"\x01a" + addr_entry(AF_INET)))),
+    "resolve-wrong-family": (OP_RESOLVE, lambda c, op: send(c, frame(op, 1, b"\x01a" + addr_entry(AF_INET6)))),
+    "resolve-nul-in-name": (OP_RESOLVE, lambda c, op: send(c, frame(op, 1, b"\x03a\0b" + addr_entry(AF_INET)))),
+    "resolve-name-past-payload": (OP_RESOLVE, lambda c, op: send(c, frame(op, 0, b"\xffabc"))),
+    "resolve-many": (OP_RESOLVE, lambda c, op: send(c, frame(op, 200, b"\x01a" + addr_entry(AF_INET) * 200))),
+    "resolve-no-canonical": (OP_RESOLVE, lambda c, op: send(c, frame(op, 1, b"\x00" + addr_entry(AF_INET)))),
+    "resolve-no-addresses": (OP_RESOLVE, lambda c, op: send(c, frame(op, 0, b"\x01a"))),
+    "reverse-mismatch": (OP_REVERSE, lambda c, op: send(c, frame(op, 10, b"a.test"))),
+    "reverse-empty": (OP_REVERSE, lambda c, op: send(c, frame(op, 0))),
+    "dns-short": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 5, b"\0" * 5))),
+    "dns-mismatch": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 100, dns_answer(40)))),
+    "dns-wrong-id": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 12, b"\xff\xff" + dns_answer(12)[2:]))),
+    "dns-max": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, MAX_RESP_PAYLOAD, dns_answer(MAX_RESP_PAYLOAD)))),
 }
 
 # Cases whose reply stops short: the connection is closed after it.
@@ -92,6 +123,7 @@ def serve(conn, target, answer, close_after):
             if body is None:
                 return
             op = body[1]
+            last_request[0] = body[REQ_HEADER - 4 :]
             if op == target:
                 answer(conn, op)
                 if close_after:

@@ -51,6 +51,8 @@ static void case_containment(void) {
   SAY("netlink sock_diag %s", made(socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)));
   SAY("syscall packet %s", made((int)syscall(SYS_socket, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))));
   SAY("syscall inet raw %s", made((int)syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_UDP)));
+  SAY("syscall inet udp %s", made((int)syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)));
+  SAY("syscall inet ping %s", made((int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, IPPROTO_ICMP)));
   SAY("socketpair unix %s",
       socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? (close(sv[0]), close(sv[1]), "OK") : ename(errno));
   SAY("socketpair inet %s", RES(socketpair(AF_INET, SOCK_STREAM, 0, sv)));

@@ -1,0 +1,135 @@
+/*
+ * Name lookups under the library, in /etc/nsswitch.conf's order (resolve.h). `files` is /etc/hosts
+ * (hosts.c); `dns` is the daemon (RESOLVE, REVERSE), which answers names of the virtual network and
+ * forwards the rest over it; every other module (myhostname, mdns*, resolve, mymachines…) is
+ * skipped: it would answer from the host (`resolve` asks the host's systemd-resolved). A daemon
+ * that cannot be reached is TRY_AGAIN, never a fall-back to the host's resolver. Names under
+ * `localhost` (RFC 6761) are answered here as loopback when the files did not, never sent out.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "resolve.h"
+
+/* How a source ended: the nsswitch status and the h_errno it leaves. */
+struct outcome {
+  enum zt_nss_status status;
+  int herr;
+};
+
+static struct outcome from_daemon(int rc) {
+  struct outcome o = {ZT_NSS_SUCCESS, 0};
+  if (rc >= 0) return o;
+  switch (-rc) {
+  case ENOENT:
+    o.status = ZT_NSS_NOTFOUND, o.herr = HOST_NOT_FOUND;
+    break;
+  case ENODATA:
+    o.status = ZT_NSS_NOTFOUND, o.herr = NO_DATA;
+    break;
+  case EAGAIN:
+    o.status = ZT_NSS_TRYAGAIN, o.herr = TRY_AGAIN;
+    break;
+  default: /* absent (ENETDOWN), untrusted (EACCES), a broken reply (EIO): no answer now */
+    zt_trace("name lookup: the daemon cannot answer (%s)", strerror(-rc));
+    o.status = ZT_NSS_UNAVAIL, o.herr = TRY_AGAIN;
+    break;
+  }
+  return o;
+}
+
+static struct outcome from_files(int rc) {
+  struct outcome o = {ZT_NSS_SUCCESS, 0};
+  if (rc > 0) o.status = ZT_NSS_NOTFOUND, o.herr = HOST_NOT_FOUND;
+  if (rc < 0) o.status = ZT_NSS_UNAVAIL, o.herr = HOST_NOT_FOUND;
+  return o;
+}
+
+/* "localhost" and names under it (RFC 6761 6.3): loopback, never asked of anyone. */
+static int is_localhost(const char *name) {
+  size_t n = strlen(name), k = strlen("localhost");
+  if (n > 0 && name[n - 1] == '.') n--;
+  if (n < k || strncasecmp(name + n - k, "localhost", k) != 0) return 0;
+  return n == k || name[n - k - 1] == '.';
+}
+
+static struct outcome localhost_answer(const char *name, int family, struct zt_host *out) {
+  static const uint8_t v4[4] = {127, 0, 0, 1};
+  struct outcome o = {ZT_NSS_SUCCESS, 0};
+  memset(out, 0, sizeof(*out));
+  snprintf(out->name, sizeof(out->name), "%s", name);
+  if (family != AF_INET6) zt_host_add_addr(out, AF_INET, v4);
+  if (family == AF_INET6) zt_host_add_addr(out, AF_INET6, &in6addr_loopback);
+  return o;
+}
+
+/* The `dns` source for a name: the daemon's RESOLVE. */
+static struct outcome dns_by_name(const char *name, int family, struct zt_host *out) {
+  struct zt_resolved r;
+  struct outcome o;
+  int rc, i;
+  if (is_localhost(name)) return localhost_answer(name, family, out);
+  if (zt_misconfigured) return from_daemon(-ENETDOWN);
+  /* AF_UNSPEC asks for IPv4 only: the virtual network has no IPv6 yet. */
+  rc = zt_rpc_resolve(name, family == AF_UNSPEC ? AF_INET : family, &r);
+  zt_trace("RESOLVE %s (family %d) = %d", name, family, rc < 0 ? rc : r.count);
+  o = from_daemon(rc);
+  if (o.status != ZT_NSS_SUCCESS) return o;
+  memset(out, 0, sizeof(*out));
+  if (r.canonical[0] == '\0') {
+    snprintf(out->name, sizeof(out->name), "%s", name);
+  } else {
+    memcpy(out->name, r.canonical, sizeof(out->name));
+    /* As glibc's dns module: a name reached through CNAMEs is an alias of the canonical one. */
+    if (strcasecmp(name, r.canonical) != 0) zt_host_add_alias(out, name);
+  }
+  for (i = 0; i < r.count; i++) zt_host_add_addr(out, r.addrs[i].family, r.addrs[i].bytes);
+  return o;
+}
+
+/* The `dns` source for an address: the daemon's REVERSE (an IPv4-mapped address as IPv4, as
+ * glibc's dns module asks in-addr.arpa for it). */
+static struct outcome dns_by_addr(int family, const void *addr, struct zt_host *out) {
+  const struct in6_addr *a6 = addr;
+  char name[ZT_NAME_MAX];
+  struct outcome o;
+  int rc;
+  if (zt_misconfigured) return from_daemon(-ENETDOWN);
+  if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a6))
+    rc = zt_rpc_reverse(AF_INET, a6->s6_addr + 12, name);
+  else
+    rc = zt_rpc_reverse(family, addr, name);
+  zt_trace("REVERSE (family %d) = %d", family, rc);
+  o = from_daemon(rc);
+  if (o.status != ZT_NSS_SUCCESS) return o;
+  memset(out, 0, sizeof(*out));
+  memcpy(out->name, name, sizeof(out->name));
+  zt_host_add_addr(out, family, addr);
+  return o;
+}
+
+/* Runs the nsswitch sources until one answers or an action says return; the last h_errno else. */
+static int run_sources(const char *name, int family, const void *addr, struct zt_host *out) {
+  struct zt_nss_entry src[ZT_NSS_MAX];
+  int n = zt_nss_hosts(src, ZT_NSS_MAX), i, herr = HOST_NOT_FOUND;
+  for (i = 0; i < n; i++) {
+    struct outcome o;
+    if (src[i].source == ZT_NSS_FILES)
+      o = from_files(name ? zt_hosts_by_name(name, family, out) : zt_hosts_by_addr(family, addr, out));
+    else if (src[i].source == ZT_NSS_DNS)
+      o = name ? dns_by_name(name, family, out) : dns_by_addr(family, addr, out);
+    else
+      continue; /* answers from the host: skipped */
+    if (o.status == ZT_NSS_SUCCESS) return 0;
+    herr = o.herr;
+    if (src[i].stop[o.status]) break;
+  }
+  return herr;
+}
+
+int zt_lookup_name(const char *name, int family, struct zt_host *out) { return run_sources(name, family, NULL, out); }
+
+int zt_lookup_addr(int family, const void *addr, struct zt_host *out) { return run_sources(NULL, family, addr, out); }
