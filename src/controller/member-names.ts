@@ -1,15 +1,16 @@
 /**
  * The names of a network's members for its config (the node's NAMES_KEY): every authorized member
- * with a usable `name` → one DNS label and its managed addresses (`ipAssignments`, and the
- * rfc4193 / 6plane addresses when the network gives them). Kept per network in memory and updated
+ * with a usable `name` → one DNS label and its managed addresses (`ipAssignments`). The computed
+ * rfc4193 / 6plane IPv6 addresses are left out until the stack carries IPv6: an AAAA record a
+ * container cannot use would only send clients down a path that fails. Kept per network in memory and updated
  * from the store's change events one member at a time, so answering a config request does not
  * read every member; `apply` says whether a change altered the names, which is when every member
  * of the network is pushed a new config.
  */
 import { MAX_NAME_ENTRIES, MAX_NAMES_BYTES } from '../node/index.js';
-import { formatIp, parseIp, rfc4193Address, sixPlaneAddress } from './ip-assignment.js';
+import { formatIp, parseIp } from './ip-assignment.js';
 import type { StoreChange, ControllerStore } from './store.js';
-import type { MemberSettings, NetworkSettings } from './types.js';
+import type { MemberSettings } from './types.js';
 
 /**
  * A member's `name` as one DNS label, or null when nothing usable is left: lower case, runs of
@@ -33,7 +34,7 @@ export interface NameEntry {
   ips: string[];
 }
 
-function entryOf(network: NetworkSettings, m: MemberSettings): NameEntry | null {
+function entryOf(m: MemberSettings): NameEntry | null {
   if (!m.authorized) return null;
   const label = memberLabel(m.name);
   if (label === null) return null;
@@ -41,12 +42,6 @@ function entryOf(network: NetworkSettings, m: MemberSettings): NameEntry | null 
   for (const text of m.ipAssignments) {
     const ip = parseIp(text);
     if (ip) ips.push(formatIp(ip));
-  }
-  if (!m.noAutoAssignIps) {
-    const nwid = BigInt(`0x${network.id}`);
-    const addr = BigInt(`0x${m.address}`);
-    if (network.v6AssignMode.rfc4193) ips.push(rfc4193Address(nwid, addr).ip);
-    if (network.v6AssignMode['6plane']) ips.push(sixPlaneAddress(nwid, addr).ip);
   }
   return { name: label, ips };
 }
@@ -57,7 +52,6 @@ function sameEntry(a: NameEntry | undefined, b: NameEntry | null): boolean {
 }
 
 interface NetworkNames {
-  network: NetworkSettings;
   byMember: Map<string, NameEntry>;
   /** The sorted list, built when first asked after a change. */
   list: NameEntry[] | null;
@@ -79,11 +73,10 @@ export class MemberNames {
   private load(nwid: string): NetworkNames | null {
     let n = this.networks.get(nwid);
     if (n) return n;
-    const network = this.store.getNetworkSettings(nwid);
-    if (!network) return null;
-    n = { network, byMember: new Map(), list: null };
+    if (!this.store.hasNetwork(nwid)) return null;
+    n = { byMember: new Map(), list: null };
     for (const m of this.store.listMembers(nwid)) {
-      const e = entryOf(network, m);
+      const e = entryOf(m);
       if (e) n.byMember.set(m.address, e);
     }
     this.networks.set(nwid, n);
@@ -93,7 +86,7 @@ export class MemberNames {
   /** Takes in one store change; true when the network's names changed (every member needs them). */
   apply(c: StoreChange): boolean {
     if (c.kind === 'network') {
-      // its v6 modes may have changed, or it is gone: read again when next asked
+      // gone, or its settings changed (every member is pushed anyway): read again when next asked
       this.networks.delete(c.nwid);
       return false;
     }
@@ -106,7 +99,7 @@ export class MemberNames {
       return loaded !== null && loaded.byMember.has(c.address);
     }
     const m = this.store.getMember(c.nwid, c.address);
-    const next = m ? entryOf(n.network, m) : null;
+    const next = m ? entryOf(m) : null;
     if (sameEntry(n.byMember.get(c.address), next)) return false;
     if (next) n.byMember.set(c.address, next);
     else n.byMember.delete(c.address);

@@ -100,6 +100,9 @@ export class Forwarder {
           exchanges.set(i, x);
         }
         if (x?.send(out)) this.counters.queriesSent++;
+        // no server can be reached at all (say, only IPv6 ones over an IPv4 network): no answer now
+        if (exchanges.size === servers.length && [...exchanges.values()].every((e) => e === null))
+          return finish(fallback ?? { timeout: true });
         tryTimer = this.scheduler.setTimer(TRY_MS, attempt);
       };
       const deadline = this.scheduler.setTimer(TOTAL_MS, () => {

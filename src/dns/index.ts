@@ -11,6 +11,8 @@ export {
   NAME_EAGAIN,
   NAME_ENODATA,
   NAME_ENOENT,
+  MAX_IN_FLIGHT,
+  EDNS_UDP_SIZE,
 } from './resolver.js';
 export { NetworkZone, type NetworkName, ZONE_TTL, ZONE_NEGATIVE_TTL } from './zone.js';
 export { type NameAddress, normalDomain, parseAddressText, reverseName, addressOfReverseName } from './names.js';

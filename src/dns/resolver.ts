@@ -37,6 +37,9 @@ export const NAME_ENOENT = 2;
 export const NAME_EAGAIN = 11;
 export const NAME_ENODATA = 61;
 
+/** Questions upstream at once (each holds a socket of the stack); more fail at once as EAGAIN. */
+export const MAX_IN_FLIGHT = 256;
+
 /** The largest answer we give a client that sent EDNS0 (RFC 9715's safe size). */
 export const EDNS_UDP_SIZE = 1232;
 
@@ -82,6 +85,10 @@ export interface ResolverCounters {
   cacheHits: number;
   refusedNoUpstream: number;
   malformedQueries: number;
+  /** Questions that waited for the same question already upstream. */
+  coalesced: number;
+  /** Questions refused at once (EAGAIN / SERVFAIL) because MAX_IN_FLIGHT were upstream. */
+  overloaded: number;
 }
 
 type Upstream = { transport: DnsTransport; servers: NameAddress[] } | null;
@@ -93,7 +100,17 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 
 export class Resolver implements NameService {
-  readonly counters: ResolverCounters = { zoneAnswers: 0, forwarded: 0, cacheHits: 0, refusedNoUpstream: 0, malformedQueries: 0 };
+  readonly counters: ResolverCounters = {
+    zoneAnswers: 0,
+    forwarded: 0,
+    cacheHits: 0,
+    refusedNoUpstream: 0,
+    malformedQueries: 0,
+    coalesced: 0,
+    overloaded: 0,
+  };
+  /** Questions upstream now, by question: each has one socket and one id. */
+  private readonly inFlight = new Map<string, Promise<Outcome>>();
   readonly cache: DnsCache;
   readonly forwarder: Forwarder;
   private zone: NetworkZone = new NetworkZone('', []);
@@ -102,6 +119,14 @@ export class Resolver implements NameService {
   constructor(private readonly opts: ResolverOptions) {
     this.cache = new DnsCache(opts.scheduler);
     this.forwarder = new Forwarder(opts.scheduler, opts.random);
+  }
+
+  /** Every figure of the resolver and its forwarder, named `dns_*` (the daemon's /counters). */
+  countersSnapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries({ ...this.counters, ...this.forwarder.counters })) out[`dns_${k}`] = v;
+    out.dns_cacheEntries = this.cache.size;
+    return out;
   }
 
   private currentZone(): NetworkZone {
@@ -126,22 +151,36 @@ export class Resolver implements NameService {
   }
 
   /** The answer to one question from the cache or upstream. `query` is the message to send (else one is built). */
-  private async ask(q: DnsQuestion, query?: Buffer): Promise<Outcome> {
+  private ask(q: DnsQuestion, query?: Buffer): Promise<Outcome> {
     const cached = this.cache.get(q);
     if (cached) {
       this.counters.cacheHits++;
-      return { message: cached };
+      return Promise.resolve({ message: cached });
     }
     const up = this.upstream();
     if (up === null) {
       this.counters.refusedNoUpstream++;
-      return { noUpstream: true };
+      return Promise.resolve({ noUpstream: true });
+    }
+    // one question upstream at a time: others asking the same wait for its answer
+    const key = `${canonicalName(q.name)}\u0000${q.type}\u0000${q.class}`;
+    const same = this.inFlight.get(key);
+    if (same) {
+      this.counters.coalesced++;
+      return same;
+    }
+    if (this.inFlight.size >= MAX_IN_FLIGHT) {
+      this.counters.overloaded++;
+      return Promise.resolve({ timeout: true });
     }
     this.counters.forwarded++;
-    const r = await this.forwarder.forward(query ?? buildQuery(0, q.name, q.type), q, up.servers, up.transport);
-    if ('timeout' in r) return r;
-    this.cache.put(q, r.message);
-    return r;
+    const p = this.forwarder.forward(query ?? buildQuery(0, q.name, q.type), q, up.servers, up.transport).then((r): Outcome => {
+      this.inFlight.delete(key);
+      if (!('timeout' in r)) this.cache.put(q, r.message);
+      return r;
+    });
+    this.inFlight.set(key, p);
+    return p;
   }
 
   async resolve(name: string, family: number): Promise<ResolveResult> {
@@ -155,12 +194,16 @@ export class Resolver implements NameService {
     if (text.length === 0 || nameLabels(text) === null) return { errno: NAME_ENOENT };
     const wants = (f: 4 | 6): boolean => family === 0 || (f === 4 ? family === AF_INET : family === AF_INET6);
     const zone = this.currentZone();
-    const own = zone.lookup(text);
-    if (own !== null || zone.owns(text)) {
+    // a bare member name is looked up under the domain too, as a search domain would (ZeroTier's
+    // allowDNS makes the domain one on the host); other bare names go on as they are
+    const searched = !text.includes('.') && zone.domain !== '' && zone.lookup(`${text}.${zone.domain}`) !== null;
+    const full = searched ? `${text}.${zone.domain}` : text;
+    const own = zone.lookup(full);
+    if (own !== null || zone.owns(full)) {
       this.counters.zoneAnswers++;
       if (own === null) return { errno: NAME_ENOENT };
       const addrs = own.filter((a) => wants(a.family));
-      return addrs.length > 0 ? { canonical: canonicalName(text), addrs } : { errno: NAME_ENODATA };
+      return addrs.length > 0 ? { canonical: canonicalName(full), addrs } : { errno: NAME_ENODATA };
     }
     const types = [...(wants(4) ? [DnsType.A] : []), ...(wants(6) ? [DnsType.AAAA] : [])];
     const outcomes = await Promise.all(types.map((type) => this.ask({ name: text, type, class: DNS_CLASS_IN })));
@@ -265,8 +308,9 @@ export class Resolver implements NameService {
     if ('noUpstream' in o) return done(Rcode.NXDOMAIN);
     if ('timeout' in o) return done(Rcode.SERVFAIL);
     const m = o.message;
-    if (o.raw !== undefined && o.raw.length <= limit) {
-      // the upstream's answer as it came, under the client's id: nothing of it lost in re-encoding
+    if (o.raw !== undefined && o.raw.length <= limit && m.questions[0]?.name === q.name) {
+      // the upstream's answer to this very question as it came, under the client's id: nothing of
+      // it lost in re-encoding (a coalesced question spelled otherwise is answered re-encoded)
       const out = Buffer.from(o.raw);
       out.writeUInt16BE(parsed.id, 0);
       return out;

@@ -29,8 +29,11 @@ export function stackTransport(stack: { udpSocket(): UdpSocket }): DnsTransport 
       }
       let open = true;
       s.handlers.onReadable = () => {
-        for (let d = s.recv(); d !== null && open; d = s.recv())
+        while (open) {
+          const d = s.recv();
+          if (d === null) return;
           onDatagram(d.data, { family: 4, bytes: v4Bytes(d.from.addr) }, d.from.port);
+        }
       };
       return {
         send: (query) => open && s.sendTo(query, { addr: v4Number(server.bytes), port: DNS_PORT }) >= 0,

@@ -253,6 +253,7 @@ export class NetworkAttachment {
         if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
       }
     }
+    if (this.names) Object.assign(out, this.names.names.countersSnapshot());
     return out;
   }
 

@@ -12,6 +12,7 @@ import {
   Resolver,
   stackTransport,
   TOTAL_MS,
+  MAX_IN_FLIGHT,
   type DnsMessage,
   type ResolverConfig,
   type DnsTransport,
@@ -108,6 +109,12 @@ describe('resolver: the network zone', () => {
     expect(await resolver.resolve('beta.checks.ztnc', 0)).toMatchObject({ addrs: [{ family: 4 }, { family: 6 }] });
     expect(await resolver.resolve('gamma.checks.ztnc', 0)).toEqual({ errno: NAME_ENOENT });
     expect(await resolver.reverse(4, Uint8Array.of(10, 0, 0, 2))).toEqual({ name: 'alpha.checks.ztnc' });
+  });
+
+  it('finds a bare member name under the domain, as a search domain would', async () => {
+    const { resolver } = setup();
+    expect(await resolver.resolve('Alpha', 2)).toEqual({ canonical: 'alpha.checks.ztnc', addrs: [v4(10, 0, 0, 2)] });
+    expect(await resolver.resolve('gamma', 2)).toEqual({ errno: NAME_ENOENT });
   });
 
   it('answers DNS messages from the zone: A, AAAA NODATA with SOA, NXDOMAIN with SOA, PTR', async () => {
@@ -231,6 +238,13 @@ describe('resolver: forwarding over the virtual network', () => {
     expect(seg.sched.now()).toBeGreaterThanOrEqual(t0);
   });
 
+  it('answers EAGAIN at once when no server can be reached over the network (IPv6 servers on an IPv4 stack)', async () => {
+    const { seg, resolver } = setup({ servers: [{ family: 6, bytes: new Uint8Array(16).fill(0xfd) }] });
+    const t0 = seg.sched.now();
+    expect(await settle(seg, resolver.resolve('www.example.com', 2))).toEqual({ errno: NAME_EAGAIN });
+    expect(seg.sched.now() - t0).toBeLessThan(TOTAL_MS);
+  });
+
   it("uses the host's resolvers only when given them, and only when the network has no servers", async () => {
     const opened: string[] = [];
     const host: DnsTransport = {
@@ -261,5 +275,75 @@ describe('resolver: forwarding over the virtual network', () => {
     const next = { ...config, names: [...config.names], serial: 2 };
     (resolver as unknown as { opts: { config: () => ResolverConfig } }).opts.config = () => next;
     expect(await resolver.resolve('gamma.checks.ztnc', 2)).toMatchObject({ addrs: [v4(10, 0, 0, 7)] });
+  });
+});
+
+describe('resolver: counters', () => {
+  it('names every figure dns_* for the daemon', async () => {
+    const { resolver } = setup();
+    await resolver.resolve('alpha.checks.ztnc', 2);
+    await resolver.answer(Buffer.alloc(3));
+    expect(resolver.countersSnapshot()).toMatchObject({
+      dns_zoneAnswers: 1,
+      dns_malformedQueries: 1,
+      dns_answersDropped: 0,
+      dns_cacheEntries: 0,
+    });
+  });
+});
+
+describe('resolver: questions in flight', () => {
+  it('asks upstream once for a question many are waiting on, and answers each in its own spelling', async () => {
+    const { seg, resolver } = setup({ servers: [v4(10, 0, 0, 2)] });
+    const server = fakeServer(seg, (q) => reply(q, Rcode.NOERROR, [[DnsType.A, Uint8Array.of(9, 9, 9, 9)]]));
+    const both = Promise.all([
+      resolver.resolve('www.example.com', 2),
+      resolver.resolve('WWW.example.com', 2),
+      resolver.answer(buildQuery(1, 'www.EXAMPLE.com', DnsType.A)),
+    ]);
+    const [a, b, c] = await settle(seg, both);
+    expect(a).toMatchObject({ addrs: [v4(9, 9, 9, 9)] });
+    expect(b).toMatchObject({ addrs: [v4(9, 9, 9, 9)] });
+    const m = parseDnsMessage(c!) as DnsMessage;
+    expect(m.questions[0]!.name).toBe('www.EXAMPLE.com');
+    expect(m.answers).toHaveLength(1);
+    expect(server.asked).toHaveLength(1);
+    expect(resolver.counters.coalesced).toBe(2);
+  });
+
+  it('refuses at once (EAGAIN) beyond MAX_IN_FLIGHT questions upstream', async () => {
+    const { seg, resolver } = setup({ servers: [v4(10, 0, 0, 2)] });
+    fakeServer(seg, () => null);
+    const waiting = Array.from({ length: MAX_IN_FLIGHT }, (_, i) => resolver.resolve(`n${i}.example.com`, 2));
+    expect(await resolver.resolve('one-more.example.com', 2)).toEqual({ errno: NAME_EAGAIN });
+    expect(resolver.counters.overloaded).toBe(1);
+    const all = await settle(seg, Promise.all(waiting));
+    expect(all.every((r) => 'errno' in r && r.errno === NAME_EAGAIN)).toBe(true);
+    // and the sockets are given back: a question after them goes upstream again
+    expect(resolver.forwarder.counters.queriesSent).toBeGreaterThanOrEqual(MAX_IN_FLIGHT);
+  });
+});
+
+describe('resolver: hostile queries', () => {
+  it('answers 20k mutated queries with a DNS message or nothing, never throwing', async () => {
+    const { resolver } = setup();
+    const rnd = new SeededRandom(99);
+    const seeds = [
+      buildQuery(1, 'alpha.checks.ztnc', DnsType.A),
+      buildQuery(2, '2.0.0.10.in-addr.arpa', DnsType.PTR),
+      buildQuery(3, 'x.checks.ztnc', DnsType.ANY),
+    ];
+    let answered = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const b = Buffer.from(seeds[i % seeds.length]!);
+      for (let f = 0; f < 1 + (i % 3); f++) b[rnd.u32() % b.length] = rnd.u32() & 0xff;
+      const a = await resolver.answer(i % 5 === 0 ? b.subarray(0, rnd.u32() % b.length) : b);
+      if (a === null) continue;
+      answered++;
+      const m = parseDnsMessage(a);
+      expect(typeof m).toBe('object');
+      expect((m as DnsMessage).response).toBe(true);
+    }
+    expect(answered).toBeGreaterThan(10_000);
   });
 });

@@ -8,6 +8,7 @@
 import type { Dictionary } from '../wire/dictionary.js';
 import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './controller-backend.js';
 import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from '../network/network-config.js';
+import type { MemberName } from '../network/network-names.js';
 import type { Rule } from '../network/network-rules.js';
 import { RuleType } from '../network/rules-engine.js';
 import { ipv6Bytes } from '../peer/endpoint.js';
@@ -178,6 +179,26 @@ export function ruleFromObject(o: ControllerRule): Parsed<Rule> {
 }
 
 /**
+ * The controller's member names as the config carries them. A controller hands every member the
+ * same list object until a name changes, so it is translated once per change, not per config.
+ */
+const translatedNames = new WeakMap<object, MemberName[]>();
+function namesFromController(names: NonNullable<ControllerNetworkConfig['names']>): MemberName[] {
+  let out = translatedNames.get(names);
+  if (!out) {
+    out = names.map((n) => ({
+      name: n.name,
+      addrs: n.ips.flatMap((ip) => {
+        const a = parseCidrInet(ip);
+        return a ? [{ ...a, port: 0 }] : [];
+      }),
+    }));
+    translatedNames.set(names, out);
+  }
+  return out;
+}
+
+/**
  * The NetworkConfig for one member. Certificates (COM, COOs) are added by the node when it signs;
  * capabilities and tags need signed credentials and are not issued yet.
  */
@@ -223,15 +244,7 @@ export function networkConfigFromController(c: ControllerNetworkConfig): Parsed<
     }
     out.dns = { domain: c.dns.domain, servers };
   }
-  if (c.names) {
-    out.names = c.names.map((n) => ({
-      name: n.name,
-      addrs: n.ips.flatMap((ip) => {
-        const a = parseCidrInet(ip);
-        return a ? [{ ...a, port: 0 }] : [];
-      }),
-    }));
-  }
+  if (c.names) out.names = namesFromController(c.names);
   return ok(out);
 }
 

@@ -301,6 +301,14 @@ function concat(write: (w: Writer) => void): Buffer {
   return Buffer.from(w.finish());
 }
 
+/** The names value, encoded once per list (a controller gives every member the same list object). */
+const encodedNamesCache = new WeakMap<MemberName[], Buffer>();
+function encodedNames(names: MemberName[]): Buffer {
+  let v = encodedNamesCache.get(names);
+  if (!v) encodedNamesCache.set(names, (v = encodeNames(names).value));
+  return v;
+}
+
 /** The dictionary stock 1.14 would write for this config. */
 export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
   const d = new Dictionary();
@@ -379,7 +387,7 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
       .add('ssocid', sso.clientId ?? '')
       .add('ssop', sso.provider ?? '');
   }
-  if (c.names !== null) d.add(NAMES_KEY, encodeNames(c.names).value);
+  if (c.names !== null) d.add(NAMES_KEY, encodedNames(c.names));
   return d;
 }
 
