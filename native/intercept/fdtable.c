@@ -7,9 +7,12 @@
  * a datagram socket costs no system call at all.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fdtable.h"
 #include "rpc.h"
@@ -112,15 +115,29 @@ void zt_fd_recognise(int fd) {
   if (zt_kind_is_dgram(kind)) zt_fd_set(fd, (uint64_t)st.st_ino, kind);
 }
 
+/*
+ * Runs inside the library's initialisation, which a malloc implementation may trigger from its own
+ * (jemalloc calls syscall() while holding its init lock): so no opendir, whose buffer comes from
+ * malloc, but getdents64 into a buffer on the stack.
+ */
 void zt_fd_scan_inherited(void) {
-  DIR *dir = opendir("/proc/self/fd");
-  struct dirent *e;
-  if (dir == NULL) return;
-  while ((e = readdir(dir)) != NULL) {
-    char *end;
-    long fd = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || end == e->d_name || fd == dirfd(dir)) continue;
-    zt_fd_recognise((int)fd);
+  union {
+    char bytes[4096];
+    struct dirent64 align;
+  } buf;
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  long n;
+  if (dir < 0) return;
+  while ((n = zt_real.syscall(SYS_getdents64, dir, buf.bytes, sizeof(buf.bytes))) > 0) {
+    long off = 0;
+    while (off < n) {
+      const struct dirent64 *e = (const struct dirent64 *)(void *)(buf.bytes + off);
+      char *end;
+      long fd = strtol(e->d_name, &end, 10);
+      off += e->d_reclen;
+      if (*end != '\0' || end == e->d_name || fd == dir) continue;
+      zt_fd_recognise((int)fd);
+    }
   }
-  closedir(dir);
+  close(dir);
 }

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "resolve.h"
 
 #define HOSTS_PATH "/etc/hosts"
 #define NSSWITCH_PATH "/etc/nsswitch.conf"
+#define RESOLV_CONF_PATH "/etc/resolv.conf"
 #define HOSTS_MAX_FIELDS 64
 
 void zt_host_add_alias(struct zt_host *h, const char *alias) {
@@ -214,4 +216,46 @@ int zt_nss_hosts(struct zt_nss_entry *out, int max) {
   free(line);
   fclose(f);
   return n < 0 ? default_sources(out) : n;
+}
+
+/* The words after a `search` or `domain` keyword become the list (the last such line wins). */
+static void set_search(struct zt_search *out, char *rest, int many) {
+  char *save = NULL, *tok;
+  out->count = 0;
+  for (tok = strtok_r(rest, " \t\r\n", &save); tok && out->count < ZT_SEARCH_MAX;
+       tok = strtok_r(NULL, " \t\r\n", &save)) {
+    snprintf(out->domains[out->count++], ZT_NAME_MAX, "%s", tok);
+    if (!many) break;
+  }
+}
+
+void zt_resolv_search(struct zt_search *out) {
+  FILE *f = fopen(RESOLV_CONF_PATH, "rce");
+  char *line = NULL, host[ZT_NAME_MAX], *dot;
+  size_t cap = 0;
+  int given = 0;
+  out->count = 0;
+  out->ndots = 1;
+  while (f && getline(&line, &cap, f) >= 0) {
+    char *p = line, *opt;
+    if (*p == '#' || *p == ';') continue;
+    if (strncmp(p, "search", 6) == 0 && isspace((unsigned char)p[6])) {
+      set_search(out, p + 7, 1);
+      given = 1;
+    } else if (strncmp(p, "domain", 6) == 0 && isspace((unsigned char)p[6])) {
+      set_search(out, p + 7, 0);
+      given = 1;
+    } else if (strncmp(p, "options", 7) == 0 && (opt = strstr(p, "ndots:")) != NULL) {
+      long n = strtol(opt + 6, NULL, 10);
+      out->ndots = n < 0 ? 0 : n > 15 ? 15 : (unsigned)n;
+    }
+  }
+  free(line);
+  if (f) fclose(f);
+  /* As res_init: no search list given, the domain part of this host's name. */
+  if (!given && gethostname(host, sizeof(host)) == 0 && (host[sizeof(host) - 1] = '\0', dot = strchr(host, '.')) &&
+      dot[1]) {
+    snprintf(out->domains[0], ZT_NAME_MAX, "%s", dot + 1);
+    out->count = 1;
+  }
 }

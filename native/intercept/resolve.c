@@ -66,13 +66,11 @@ static struct outcome localhost_answer(const char *name, int family, struct zt_h
   return o;
 }
 
-/* The `dns` source for a name: the daemon's RESOLVE. */
-static struct outcome dns_by_name(const char *name, int family, struct zt_host *out) {
+/* One name, as is, to the daemon. */
+static struct outcome dns_query_name(const char *name, int family, struct zt_host *out) {
   struct zt_resolved r;
   struct outcome o;
   int rc, i;
-  if (is_localhost(name)) return localhost_answer(name, family, out);
-  if (zt_misconfigured) return from_daemon(-ENETDOWN);
   /* AF_UNSPEC asks for IPv4 only: the virtual network has no IPv6 yet. */
   rc = zt_rpc_resolve(name, family == AF_UNSPEC ? AF_INET : family, &r);
   zt_trace("RESOLVE %s (family %d) = %d", name, family, rc < 0 ? rc : r.count);
@@ -87,6 +85,66 @@ static struct outcome dns_by_name(const char *name, int family, struct zt_host *
     if (strcasecmp(name, r.canonical) != 0) zt_host_add_alias(out, name);
   }
   for (i = 0; i < r.count; i++) zt_host_add_addr(out, r.addrs[i].family, r.addrs[i].bytes);
+  return o;
+}
+
+/* `name` in `domain` (NULL: as is, without a trailing dot) to the daemon; too long is not found. */
+static struct outcome dns_query_in(const char *name, const char *domain, int family, struct zt_host *out) {
+  char full[ZT_NAME_MAX];
+  size_t n = strlen(name), d = domain ? strlen(domain) : 0;
+  struct outcome notfound = {ZT_NSS_NOTFOUND, HOST_NOT_FOUND};
+  if (domain == NULL) {
+    if (n >= sizeof(full)) return notfound;
+    memcpy(full, name, n + 1);
+    if (n > 0 && full[n - 1] == '.') full[n - 1] = '\0';
+  } else {
+    if (n + 1 + d >= sizeof(full)) return notfound;
+    memcpy(full, name, n);
+    full[n] = '.';
+    memcpy(full + n + 1, domain, d + 1);
+  }
+  return dns_query_name(full, family, out);
+}
+
+/*
+ * The `dns` source for a name: the daemon's RESOLVE, through /etc/resolv.conf's search list as
+ * glibc's dns module searches (resolv/res_query.c __res_context_search): the name as is first when
+ * it has ndots dots or ends in a dot, then in each search domain (a "no such name" or "no data"
+ * goes on, anything else stops), then as is when not tried yet; the as-is answer's error wins.
+ */
+static struct outcome dns_by_name(const char *name, int family, struct zt_host *out) {
+  struct zt_search search;
+  struct outcome o, saved = {ZT_NSS_NOTFOUND, HOST_NOT_FOUND};
+  const char *cp;
+  unsigned dots = 0;
+  int trailing_dot, tried_as_is = 0, have_saved = 0, got_nodata = 0, i;
+  if (is_localhost(name)) return localhost_answer(name, family, out);
+  if (zt_misconfigured) return from_daemon(-ENETDOWN);
+  for (cp = name; *cp; cp++) dots += *cp == '.';
+  trailing_dot = cp > name && cp[-1] == '.';
+  zt_resolv_search(&search);
+  if (dots >= search.ndots || trailing_dot) {
+    o = dns_query_in(name, NULL, family, out);
+    if (o.status == ZT_NSS_SUCCESS || trailing_dot) return o;
+    saved = o;
+    have_saved = tried_as_is = 1;
+  }
+  for (i = 0; i < search.count; i++) {
+    const char *domain = search.domains[i][0] == '.' ? search.domains[i] + 1 : search.domains[i];
+    o = dns_query_in(name, domain[0] ? domain : NULL, family, out);
+    if (o.status == ZT_NSS_SUCCESS) return o;
+    if (o.herr == NO_DATA) got_nodata = 1;
+    if (o.herr != NO_DATA && o.herr != HOST_NOT_FOUND) break;
+  }
+  if (!tried_as_is) {
+    o = dns_query_in(name, NULL, family, out);
+    if (o.status == ZT_NSS_SUCCESS) return o;
+  }
+  if (have_saved) return saved;
+  if (got_nodata) {
+    o.status = ZT_NSS_NOTFOUND;
+    o.herr = NO_DATA;
+  }
   return o;
 }
 

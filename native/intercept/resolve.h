@@ -42,6 +42,16 @@ ZT_HIDDEN int zt_lookup_addr(int family, const void *addr, struct zt_host *out);
 ZT_HIDDEN int zt_hosts_by_name(const char *name, int family, struct zt_host *out);
 ZT_HIDDEN int zt_hosts_by_addr(int family, const void *addr, struct zt_host *out);
 
+/* hosts.c: /etc/resolv.conf's search list and ndots, as glibc's res_init reads them (the domain of
+ * this host's name when neither `search` nor `domain` is given). */
+#define ZT_SEARCH_MAX 6
+struct zt_search {
+  int count;
+  unsigned ndots;
+  char domains[ZT_SEARCH_MAX][ZT_NAME_MAX];
+};
+ZT_HIDDEN void zt_resolv_search(struct zt_search *out);
+
 /* hosts.c: /etc/nsswitch.conf's hosts line. */
 enum zt_nss_source { ZT_NSS_FILES, ZT_NSS_DNS, ZT_NSS_OTHER };
 enum zt_nss_status { ZT_NSS_SUCCESS, ZT_NSS_NOTFOUND, ZT_NSS_UNAVAIL, ZT_NSS_TRYAGAIN, ZT_NSS_STATUSES };

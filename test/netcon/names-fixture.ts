@@ -51,14 +51,15 @@ export function needNamesRig(): Requirement {
 
 /**
  * A directory with the namespace's files: hosts, nsswitch.conf (`hosts:` line given), and
- * resolv.conf naming 127.0.0.1 (where only the reference runs have a server) with short timeouts.
+ * resolv.conf naming 127.0.0.1 (where only the reference runs have a server) with short timeouts,
+ * and `resolvExtra` lines (e.g. "search test\n").
  */
-export function nsDir(parent: string, name: string, hostsLine = 'files dns'): string {
+export function nsDir(parent: string, name: string, hostsLine = 'files dns', resolvExtra = ''): string {
   const dir = join(parent, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'hosts'), HOSTS);
   writeFileSync(join(dir, 'nsswitch.conf'), `hosts: ${hostsLine}\n`);
-  writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  writeFileSync(join(dir, 'resolv.conf'), `nameserver 127.0.0.1\n${resolvExtra}options timeout:1 attempts:1\n`);
   return dir;
 }
 

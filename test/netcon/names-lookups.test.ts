@@ -18,6 +18,7 @@ import { batch, type NamesDaemon, needNamesRig, nsDir, startNamesDaemon, writeTa
 /** Cases whose output must equal glibc's against DNS (arguments of test/shim/names.c). */
 const REFERENCE_CASES = [
   'gai alpha.test - inet',
+  'gai alpha.test. - inet stream',
   'gai www.test 80 inet stream canon',
   'gai www.test http inet 0 canon',
   'gai alpha.test 53 inet dgram',
@@ -169,6 +170,51 @@ describe.runIf(requireOrSkip(needNamesRig(), 'name lookups under the library'))(
       const asked = daemon.requests().map((r) => r.name ?? r.addr);
       expect(asked).toContain('alpha.test');
       for (const local of ['filehost.test', 'fh', 'multi.test', 'm6', 'localhost', '10.147.17.20']) expect(asked).not.toContain(local);
+    });
+  });
+
+  describe("resolv.conf's search list, as glibc applies it", () => {
+    const CASES = [
+      'gai alpha - inet stream canon',
+      'gai www - inet stream canon',
+      'gai nodata - inet',
+      'gai nx - inet',
+      'gai later - inet',
+      'gai nx.test - inet',
+      'ghbn www',
+      'ghbn2 six inet6',
+      'ghbn2 alpha inet6',
+      'ghbn_r nodata',
+      'res_search alpha a',
+      'res_nsearch www a',
+      'res_search nx a',
+      'res_nsearch alpha.test a',
+      'res_search alpha. a',
+    ];
+    let reference: Map<string, string>;
+    let library: Map<string, string>;
+    beforeAll(async () => {
+      const dir = nsDir(tmp.dir, 'search', 'files dns', 'search nowhere test\n');
+      reference = await batch(dir, program, CASES, plainEnv(), table);
+      library = await batch(dir, program, CASES, shimEnv(daemon.socketPath));
+    }, 300_000);
+    for (const c of CASES) it(c, () => expect(library.get(c)).toBe(reference.get(c)));
+    it('a short name is found under a search domain', () => {
+      expect(library.get('res_search alpha a')).toBe('res_search fits\n  rcode 0 tc 0 ancount 1\n  A 10.147.17.5\n');
+      expect(library.get('gai alpha - inet stream canon')).toBe(
+        'getaddrinfo OK\n  family inet type 1 proto 6 10.147.17.5:0 canon alpha.test\n',
+      );
+    });
+    // glibc reports "no such name" when the name as is got no answer and a search domain then said
+    // no such name; the library keeps the daemon's "try again" (README "Names").
+    it('a name without an answer now stays EAI_AGAIN', async () => {
+      const out = await batch(
+        nsDir(tmp.dir, 'search-later', 'files dns', 'search nowhere test\n'),
+        program,
+        ['gai later.test - inet'],
+        shimEnv(daemon.socketPath),
+      );
+      expect(out.get('gai later.test - inet')).toBe('getaddrinfo EAI_AGAIN\n');
     });
   });
 

@@ -1,6 +1,6 @@
 /**
  * Real programs look names up under libztintercept.so — getent, Python's socket module, Node's
- * dns.lookup/lookupService and dns.resolve, curl to a name — and nothing of it reaches the kernel's
+ * dns.lookup/lookupService and dns.resolve, dig, curl to a name — and nothing of it reaches the kernel's
  * network: run under `strace -f` inside an empty network namespace, none opens an AF_INET/AF_INET6
  * socket or connects one (the issue's leak test). Two daemons answer: a stand-in for the name ops
  * with the test's table (test/shim/names_daemon.py, every other op handed to the netcon fixture
@@ -200,7 +200,7 @@ const dns = require('node:dns').promises;
 })();
 `;
 
-describe.runIf(requireOrSkip(needs, "real programs and the daemon's resolver"))(
+describe.runIf(requireOrSkip(combine(needs, needPrograms('dig')), "real programs and the daemon's resolver"))(
   "real programs resolve a network's names with the daemon's resolver, and nothing leaks",
   () => {
     const tmp = tempDir('ztnc-names-resolver-');
@@ -242,6 +242,10 @@ describe.runIf(requireOrSkip(needs, "real programs and the daemon's resolver"))(
         cmd: [process.execPath, '-e', NODE_RESOLVE],
         out: '["10.147.17.6"]\n["alpha.test"]\nnx.test ENOTFOUND\n',
       },
+      // dig sends its own queries too; it is also linked with jemalloc, whose start-up calls syscall()
+      // under its init lock, so the library's initialisation must not allocate (fdtable.c).
+      { what: 'dig', cmd: ['dig', '+short', '+tries=1', 'beta.test'], out: '10.147.17.6\n' },
+      { what: 'dig -x', cmd: ['dig', '+short', '+tries=1', '-x', '10.147.17.5'], out: 'alpha.test.\n' },
       CURL,
     ]);
   },
