@@ -5,7 +5,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'native/', 'docker-test/', 'test/shim/bin/'] },
+  { ignores: ['dist/', '.test-build/', 'node_modules/', 'native/', 'docker-test/'] },
   js.configs.recommended,
   {
     files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],

@@ -181,6 +181,7 @@ interface NativeBinding {
   maxFdsPerMessage: number;
   inetSum16: (buf: Uint8Array, start: number, end: number) => number;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
+  fileCapabilities(path: string): FileCapabilities | null;
 }
 
 /** The package root, found by walking up to ztnc's package.json (works from src/ and dist/src/). */
@@ -372,6 +373,21 @@ export function execve(file: string, argv: readonly string[], env: NodeJS.Proces
     .filter((e): e is [string, string] => typeof e[1] === 'string')
     .map(([k, v]) => `${k}=${v}`);
   return nativeBinding().execve(file, argv, list);
+}
+
+/** A program file's capability sets (its security.capability attribute). */
+export interface FileCapabilities {
+  /** Non-zero when the file grants some permitted capability. */
+  permitted: number;
+  /** Non-zero when the file names some inheritable capability. */
+  inheritable: number;
+  /** The set's effective bit: granted capabilities are effective at once. */
+  effective: boolean;
+}
+
+/** The capabilities a program file carries, null when none. Throws the errno error when it cannot be read. */
+export function fileCapabilities(path: string): FileCapabilities | null {
+  return nativeBinding().fileCapabilities(path);
 }
 
 /** Wraps a stream socket fd (e.g. the daemon's end of a socketpair) as a Node stream. It owns the fd. */

@@ -87,6 +87,12 @@ export class DatagramKeptOptions {
   linger = -1;
   /** IP_MULTICAST_IF's address (host order), 0 = the stack's choice. */
   multicastIf = 0;
+  /**
+   * IP_RECVOPTS, IP_RETOPTS: remembered for getsockopt; no control message ever results, as the
+   * stack's peers send no IP options it would keep (iputils ping sets IP_RETOPTS on every run).
+   */
+  recvOpts = 0;
+  retOpts = 0;
 }
 
 export class DatagramSocket {

@@ -41,6 +41,8 @@ export const DIP = {
   TOS: 1,
   TTL: 2,
   HDRINCL: 3,
+  RECVOPTS: 6,
+  RETOPTS: 7,
   PKTINFO: 8,
   MTU_DISCOVER: 10,
   RECVERR: 11,
@@ -192,6 +194,10 @@ function getIpLevel(t: DatagramOptionTarget, name: number): DatagramGetResult {
       return stackInt(t, 'MTU_DISCOVER');
     case DIP.HDRINCL:
       return t.kind === 'raw' ? int32(0) : -Errno.ENOPROTOOPT;
+    case DIP.RECVOPTS:
+      return int32(t.kept.recvOpts);
+    case DIP.RETOPTS:
+      return int32(t.kept.retOpts);
     case DIP.MULTICAST_IF: {
       // Linux returns the in_addr (network order), at most 4 bytes.
       const b = Buffer.alloc(IN_ADDR_SIZE);
@@ -298,6 +304,12 @@ function setIpLevel(t: DatagramOptionTarget, name: number, value: Buffer, isLoca
   switch (name) {
     case DIP.TOS:
       return t.sock.setOption('TOS', ipValue(value) & 0xff);
+    case DIP.RECVOPTS:
+      t.kept.recvOpts = ipValue(value) !== 0 ? 1 : 0;
+      return 0;
+    case DIP.RETOPTS:
+      t.kept.retOpts = ipValue(value) !== 0 ? 1 : 0;
+      return 0;
     case DIP.TTL: {
       if (value.length < 1) return -Errno.EINVAL;
       const v = ipValue(value);

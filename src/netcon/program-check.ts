@@ -9,9 +9,10 @@
  */
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { fileCapabilities, isSystemError } from '../native/binding.js';
 import { type ElfFacts, inspectElf, machineName, type ReadAt } from './elf-facts.js';
 
-export type UncontainedReason = 'static' | 'go' | 'foreign' | 'setuid' | 'malformed' | 'unreadable' | 'no-library';
+export type UncontainedReason = 'static' | 'go' | 'foreign' | 'setuid' | 'capabilities' | 'malformed' | 'unreadable' | 'no-library';
 
 export type ProgramVerdict =
   /** `path`: the file exec will run, or null when it could not be found (exec reports that). */
@@ -203,7 +204,26 @@ function checkFile(
   // Linux ignores set-ID bits on scripts, so only an ELF program's own bits matter.
   const setid = setIdOf(r.stat, ids);
   if (setid !== null) return refuse('setuid', `is ${setid}: the dynamic loader ignores LD_PRELOAD for it`);
+  if (gainsCapabilities(path, ids)) {
+    return refuse('capabilities', 'has file capabilities (e.g. setcap cap_net_raw): the dynamic loader ignores LD_PRELOAD for it');
+  }
   return null;
+}
+
+/**
+ * Whether exec would grant the program capabilities from its file, which makes it a secure exec
+ * (AT_SECURE) as set-ID bits do (security/commoncap.c: a caller other than root whose permitted
+ * set grows, or a file with the effective bit). iputils ping carries cap_net_raw on Debian.
+ */
+function gainsCapabilities(path: string, ids: { euid: number }): boolean {
+  if (ids.euid === 0) return false;
+  try {
+    const caps = fileCapabilities(path);
+    return caps !== null && (caps.permitted !== 0 || caps.effective);
+  } catch (e) {
+    if (isSystemError(e)) return false; // unreadable attributes: exec decides, as for a file it cannot read
+    throw e;
+  }
 }
 
 /** "set-user-ID (owner uid 0)" when exec would change the program's ids, else null. */

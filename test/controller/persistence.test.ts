@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControllerStore, StoreError } from '../../src/controller/store.js';
 import { defaultNetworkSettings } from '../../src/controller/types.js';
+import { TEST_BUILD_DIR } from '../support/programs.js';
 import { NODE_ADDRESS, obj, removeDir, startController, tempDir } from './harness.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -117,7 +118,7 @@ describe('controller persistence', () => {
   describe('kill -9 during a burst of member updates', () => {
     let childJs: string;
     beforeAll(async () => {
-      const outDir = join(repo, 'node_modules', '.cache', 'ztnc-test');
+      const outDir = join(TEST_BUILD_DIR, 'controller');
       mkdirSync(outDir, { recursive: true });
       childJs = join(outDir, `crash-child-${process.pid}.mjs`);
       await build({

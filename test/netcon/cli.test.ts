@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interceptEnv } from '../../src/netcon/intercept-env.js';
 import { netconSocketPath } from '../../src/netcon/socket-path.js';
+import { TEST_BUILD_DIR } from '../support/programs.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
 import { compileC, type Daemon, plainEnv, ROOT, run, SHIM, STACK_ADDR, startDaemon, tempDir } from './harness.js';
 
@@ -46,7 +47,7 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'ztnc-intercept'))('fin
     behave = compileC('behave', tmp.dir);
     cli = join(tmp.dir, 'ztnc-intercept.mjs');
     // Bundled next to the package so the library path resolves from the package root.
-    cli = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'ztnc-intercept.mjs');
+    cli = join(TEST_BUILD_DIR, 'netcon', 'ztnc-intercept.mjs');
     await build({
       entryPoints: [join(ROOT, 'src', 'cli', 'ztnc-intercept.ts')],
       bundle: true,

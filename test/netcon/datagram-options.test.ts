@@ -14,6 +14,8 @@ const IPPROTO_IP = 0;
 const IP = {
   TOS: 1,
   TTL: 2,
+  RECVOPTS: 6,
+  RETOPTS: 7,
   MTU_DISCOVER: 10,
   RECVERR: 11,
   MTU: 14,
@@ -103,6 +105,22 @@ describe('datagram socket options', () => {
     expect(await getOpt(c, s.ino, IPPROTO_IP, IP.RECVERR)).toBe(0);
     expect(await setOpt(c, s.ino, IPPROTO_IP, IP.RECVERR, 1)).toBe(0);
     expect(await getOpt(c, s.ino, IPPROTO_IP, IP.RECVERR)).toBe(1);
+  });
+
+  it('takes IP_RECVOPTS and IP_RETOPTS as flags, as iputils ping sets them', async () => {
+    const c = await t.client();
+    const ping = await dgramSocket(c, 2, IPPROTO_ICMP);
+    if (typeof ping === 'number') throw new Error(`SOCKET: ${ping}`);
+    t.track(ping.fd);
+    for (const s of [await t.udp(c), ping]) {
+      for (const name of [IP.RECVOPTS, IP.RETOPTS]) {
+        expect(await getOpt(c, s.ino, IPPROTO_IP, name)).toBe(0);
+        expect(await setOpt(c, s.ino, IPPROTO_IP, name, 1)).toBe(0);
+        expect(await getOpt(c, s.ino, IPPROTO_IP, name)).toBe(1);
+        expect(await setOpt(c, s.ino, IPPROTO_IP, name, 0)).toBe(0);
+        expect(await getOpt(c, s.ino, IPPROTO_IP, name)).toBe(0);
+      }
+    }
   });
 
   it('answers IP_MTU_DISCOVER and IP_MTU (ENOTCONN until connected)', async () => {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll } from 'vitest';
+import { TEST_BUILD_DIR } from '../support/programs.js';
 import { runCollecting, type CollectedRun } from '../support/run-collecting.js';
 import { removeDir, tempDir as makeTempDir } from '../support/temp-dir.js';
 
@@ -19,9 +20,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHIM = join(ROOT, 'native', 'intercept', 'libztintercept.so');
 export const NWID = '8056c2e21c000001';
 export const STACK_ADDR = '10.147.17.5';
-// Inside the checkout (not node_modules, which may be shared): the bundle finds this checkout's
-// native binding by walking up to its package.json.
-const FIXTURE_OUT = join(ROOT, 'test', 'shim', 'bin', 'daemon-fixture.mjs');
+const FIXTURE_OUT = join(TEST_BUILD_DIR, 'netcon', 'daemon-fixture.mjs');
 
 let prepared: Promise<void> | null = null;
 

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildElf } from '../support/elf-builder.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
+import { TEST_BUILD_DIR } from '../support/programs.js';
 import { plainEnv, prepare, ROOT, run, tempDir } from './harness.js';
 
 const NWID = '8056c2e21c0000bb';
@@ -27,7 +28,7 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'ztnc-intercept refusal
       await prepare();
       mkdirSync(bin);
       // Bundled inside the package so the library path resolves from the package root.
-      cli = join(ROOT, 'node_modules', '.cache', 'ztnc-netcon', 'ztnc-intercept-refusal.mjs');
+      cli = join(TEST_BUILD_DIR, 'netcon', 'ztnc-intercept-refusal.mjs');
       await build({
         entryPoints: [join(ROOT, 'src', 'cli', 'ztnc-intercept.ts')],
         bundle: true,

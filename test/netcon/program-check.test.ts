@@ -1,7 +1,7 @@
 /**
  * Which programs ztnc-intercept refuses before running them: found through PATH as exec finds
  * them, scripts judged by their interpreters, ELF files by what the dynamic loader would do with
- * LD_PRELOAD (static, Go, another class or machine, set-user-ID).
+ * LD_PRELOAD (static, Go, another class or machine, set-user-ID, file capabilities).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkProgram, envTarget, resolveProgram, shebang } from '../../src/netcon/program-check.js';
 import { buildElf } from '../support/elf-builder.js';
+import { combine, needPrograms, requireOrSkip } from '../support/requirements.js';
 import { SHIM, tempDir } from './harness.js';
 
 const LOADER = '/lib64/ld-linux-x86-64.so.2';
@@ -149,3 +150,39 @@ describe('checkProgram', () => {
     expect(resolveProgram('sh', {}, tmp.dir)).toMatch(/\/s?bin\/sh$/);
   });
 });
+
+const asRoot = { ok: process.getuid?.() === 0, reason: 'needs root (setcap)' };
+
+describe.runIf(requireOrSkip(combine(asRoot, needPrograms('setcap')), 'programs with file capabilities'))(
+  'programs with file capabilities',
+  () => {
+    const tmp = tempDir('ztnc-progcaps-');
+    const bin = join(tmp.dir, 'bin');
+
+    beforeAll(() => {
+      mkdirSync(bin);
+      for (const name of ['capable', 'inheritable-only']) {
+        copyFileSync('/bin/true', join(bin, name));
+        chmodSync(join(bin, name), 0o755);
+      }
+      // as Debian installs iputils ping
+      execFileSync('setcap', ['cap_net_raw=ep', join(bin, 'capable')]);
+      execFileSync('setcap', ['cap_net_raw=i', join(bin, 'inheritable-only')]);
+    });
+
+    afterAll(() => tmp.remove());
+
+    const check = (name: string, euid: number) => checkProgram(join(bin, name), { env: { PATH: bin }, library: SHIM, cwd: tmp.dir, euid });
+
+    it('are refused for a user other than root: the loader ignores LD_PRELOAD for them', () => {
+      const v = check('capable', 1000);
+      expect(v).toMatchObject({ ok: false, reason: 'capabilities' });
+      if (!v.ok) expect(v.message).toContain('file capabilities');
+    });
+
+    it('pass for root, and when the file grants nothing the caller does not hold', () => {
+      expect(check('capable', 0)).toEqual({ ok: true, path: join(bin, 'capable') });
+      expect(check('inheritable-only', 1000)).toEqual({ ok: true, path: join(bin, 'inheritable-only') });
+    });
+  },
+);

@@ -4,7 +4,6 @@
  * (dependencies stay external), so tests never run a stale dist/ build.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +11,13 @@ import { build } from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const INTERCEPT_LIBRARY = join(ROOT, 'native', 'intercept', 'libztintercept.so');
-// node_modules may be shared by several checkouts (a symlink): each checkout bundles its own
-// sources into its own directory, or one checkout's tests would run another's programs.
-const OUT_DIR = join(ROOT, 'node_modules', '.cache', 'ztnc-programs', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
+/**
+ * Where tests put what they bundle: inside the checkout, never under node_modules, which may be a
+ * symlink shared by several checkouts — a bundle there would find the other checkout's native
+ * binding (the package root is looked up from the bundle's real path) and run its programs.
+ */
+export const TEST_BUILD_DIR = join(ROOT, '.test-build');
+const OUT_DIR = join(TEST_BUILD_DIR, 'programs');
 
 export type ProgramName = 'ztnc-service' | 'ztnc-cli' | 'ztnc-idtool' | 'ztnc-intercept';
 

@@ -1,8 +1,11 @@
 // execve: replaces the running program in place (same pid, same open fds without close-on-exec).
 // The daemon uses it once at start to run again under the V8 heap flags it needs, which Node only
-// takes on its command line.
+// takes on its command line. fileCapabilities: a program file's capability sets (security.capability),
+// which make the dynamic loader ignore LD_PRELOAD as set-ID bits do.
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <string>
@@ -75,8 +78,37 @@ Napi::Value Execve(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// fileCapabilities(path: string) -> null (no capabilities) or { permitted, inheritable, effective }
+// from its VFS_CAP_REVISION_2/3 xattr. permitted and inheritable are the low and high 32-bit words
+// of each set ORed together: only "is any capability granted" is asked of them. Throws an errno
+// error when the file cannot be read.
+Napi::Value FileCapabilities(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "fileCapabilities(path: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  // struct vfs_ns_cap_data: magic_etc, then {permitted, inheritable} x 2, then rootid (v3)
+  uint32_t words[6] = {0, 0, 0, 0, 0, 0};
+  ssize_t n = getxattr(path.c_str(), "security.capability", words, sizeof(words));
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return env.Null();
+    ThrowErrno(env, errno, "getxattr");
+    return env.Undefined();
+  }
+  if (n < 12) return env.Null(); // too short to be a capability set the kernel would honour
+  Napi::Object o = Napi::Object::New(env);
+  uint32_t hiPermitted = n >= 20 ? words[3] : 0, hiInheritable = n >= 20 ? words[4] : 0;
+  o.Set("permitted", Napi::Number::New(env, static_cast<double>(words[1] | hiPermitted)));
+  o.Set("inheritable", Napi::Number::New(env, static_cast<double>(words[2] | hiInheritable)));
+  o.Set("effective", Napi::Boolean::New(env, (words[0] & 1u) != 0));
+  return o;
+}
+
 } // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  exports.Set("fileCapabilities", Napi::Function::New(env, FileCapabilities, "fileCapabilities"));
 }
