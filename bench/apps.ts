@@ -4,7 +4,9 @@
  *   stream), Gbit/s;
  * - nginx (epoll, sendfile, 2 workers) requests/s under wrk, 50 connections, with keep-alive
  *   and with a new connection per request (`Connection: close`);
- * - redis-benchmark SET and GET ops/s (50 clients).
+ * - redis-benchmark SET and GET ops/s (50 clients);
+ * - UDP: iperf3 -u throughput with 1400-byte datagrams and datagrams/s with 64-byte ones, saturated
+ *   and at the highest rate under 1% loss (bench/_apps-udp.ts says how).
  * The containers are a private root+controller and two member daemons started as processes
  * (src/demo/cluster.ts); the commands come from this package's dist/ (or ZTNC_BIN_DIR).
  * APPS_BENCH_SECONDS (default 4) sets each timed run's length.
@@ -16,85 +18,24 @@
  * which. CPU time per MB of the daemons (ztnc) and of zerotier-one (stock) is reported beside it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, type Container } from '../src/demo/cluster.js';
-import { cleanupOnSignals, GiveUp, type LongRunning, run as runProgram, type RunResult, start, waitFor } from '../src/demo/processes.js';
-import {
-  processCpuMs,
-  STOCK_ZEROTIER_ENV,
-  type StockNode,
-  StockZeroTierLab,
-  stockZeroTierUnavailable,
-} from '../src/demo/stock-zerotier.js';
+import { Cluster } from '../src/demo/cluster.js';
+import { cleanupOnSignals, GiveUp, type LongRunning, waitFor } from '../src/demo/processes.js';
+import { processCpuMs, STOCK_ZEROTIER_ENV, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
+import { containerSide, freePort, kernelSide, must, round, type Side, stockSide } from './_apps-sides.js';
+import { UDP_METHOD, udpFigures } from './_apps-udp.js';
 
 const SECONDS = Number(process.env.APPS_BENCH_SECONDS ?? 4);
 /** Stock ZeroTier One 1.14.1, two members on this machine, measured once (docs/design.md); and old netcon. */
 const STOCK_ZEROTIER_DOCS_GBPS = 1.8;
 const NETCON_2016_MBYTES_S = 12;
 
-/** A TCP port free on the host's loopback right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Where a server runs: inside a container (under the library) or on the kernel's loopback. */
-interface Side {
-  label: string;
-  ip: string;
-  start(cmd: string, args: string[]): LongRunning;
-  run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult>;
-}
-
-function containerSide(c: Container, cluster: Cluster): Side {
-  return {
-    label: `container ${c.name}`,
-    ip: c.ip,
-    start: (cmd, args) => cluster.track(c.start(cmd, args)),
-    run: (cmd, args, timeoutMs) => c.run(cmd, args, { timeoutMs }),
-  };
-}
-
-function kernelSide(env: NodeJS.ProcessEnv, started: LongRunning[]): Side {
-  return {
-    label: 'kernel loopback',
-    ip: '127.0.0.1',
-    start: (cmd, args) => {
-      const p = start(cmd, args, { env });
-      started.push(p);
-      return p;
-    },
-    run: (cmd, args, timeoutMs) => runProgram(cmd, args, { env, timeoutMs }),
-  };
-}
-
-function stockSide(n: StockNode): Side {
-  return {
-    label: `stock node ${n.name}`,
-    ip: n.ip,
-    start: (cmd, args) => n.start(cmd, args),
-    run: (cmd, args, timeoutMs) => n.run(cmd, args, timeoutMs),
-  };
-}
-
 /** iperf3 between two sides with the CPU time `cpuMs()` counts: Gbit/s and CPU ms per MB moved. */
 async function iperfWithCpu(server: Side, client: Side, cpuMs: () => number): Promise<{ gbps: number; cpuMsPerMB: number }> {
   const cpu0 = cpuMs();
   const { gbps, bytes } = await iperfRun(server, client);
   return { gbps, cpuMsPerMB: (cpuMs() - cpu0) / (bytes / 1e6) };
-}
-
-function must(r: RunResult, what: string): string {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim().slice(-400)}`);
-  return r.stdout;
 }
 
 /** iperf3 server on `server`, client on `client`; received Gbit/s. */
@@ -229,8 +170,6 @@ async function redisOps(dir: string, server: Side, client: Side, requests: numbe
   }
 }
 
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
-
 export async function run({ json }: { json: boolean }): Promise<void> {
   const say = (l: string): void => void process.stderr.write(`${l}\n`);
   const cluster = new Cluster({ log: (l) => say(`  ${l}`) });
@@ -289,6 +228,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const rd = await redisOps(cluster.dir, A, B, redisRequests);
     const refRd = await redisOps(cluster.dir, K, K, redisRequests * 10);
 
+    const udp = await udpFigures(A, B, K, say);
+
     const result = {
       bench: 'apps',
       seconds: SECONDS,
@@ -314,6 +255,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       redis_get_ops: round(rd.get, 0),
       ref_redis_get_ops: round(refRd.get, 0),
       redis_get_ratio: round(rd.get / refRd.get, 4),
+      ...udp.json,
     };
     const rows: Array<[string, string, string, string]> = [
       ['TCP throughput A→B, Gbit/s (iperf3)', gbps.toFixed(3), refGbps.toFixed(3), (gbps / refGbps).toFixed(4)],
@@ -326,9 +268,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       ['nginx req/s, new connection each', ng.close.toFixed(0), refNg.close.toFixed(0), (ng.close / refNg.close).toFixed(4)],
       ['redis SET ops/s, 50 clients', rd.set.toFixed(0), refRd.set.toFixed(0), (rd.set / refRd.set).toFixed(4)],
       ['redis GET ops/s, 50 clients', rd.get.toFixed(0), refRd.get.toFixed(0), (rd.get / refRd.get).toFixed(4)],
+      ...udp.rows,
     ];
-    process.stdout.write(`${'measure'.padEnd(38)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}${'ratio'.padStart(10)}\n`);
-    for (const [k, x, y, r] of rows) process.stdout.write(`${k.padEnd(38)}${x.padStart(12)}${y.padStart(12)}${r.padStart(10)}\n`);
+    process.stdout.write(`${'measure'.padEnd(40)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}${'ratio'.padStart(10)}\n`);
+    for (const [k, x, y, r] of rows) process.stdout.write(`${k.padEnd(40)}${x.padStart(12)}${y.padStart(12)}${r.padStart(10)}\n`);
     process.stdout.write(
       `throughput ${result.mbytes_s} MB/s, ${result.cpu_ms_per_mb} ms CPU/MB (both daemons): ${result.vs_stock_zerotier}x stock ZeroTier One ` +
         (stock
@@ -336,6 +279,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
           : `on this machine per docs/design.md (${STOCK_ZEROTIER_DOCS_GBPS} Gbit/s; set ${STOCK_ZEROTIER_ENV} to measure it), `) +
         `${result.vs_netcon_2016}x 2016 netcon (~${NETCON_2016_MBYTES_S} MB/s)\n`,
     );
+    process.stdout.write(UDP_METHOD);
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await stopAll();

@@ -14,6 +14,9 @@ chmod 1777 "$shared"
 mkdir -p "$results"
 tag="ztnc-$$"
 common=(--network host -v "$shared:/shared" -e ZTNC_SHARED=/shared -e ZTNC_RESULTS=/results -v "$results:/results")
+# Monitors run their clients in an empty network namespace of their own (lib/common.sh: in_client;
+# the quic row also gives it a route): unshare(CLONE_NEWNET) and configuring lo in it.
+monitor_caps=(--cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined)
 cleanup() {
   touch "$shared/stop"
   docker ps -aq --filter "name=^$tag-" | xargs -r docker rm -f >/dev/null
@@ -28,7 +31,7 @@ while read -r t; do
   rm -f "$results/OK.$t" "$results/FAIL.$t"
   echo "== $t"
   docker run -d --name "$tag-$t-server" "${common[@]}" -e ZTNC_TEST="$t" "ztnc-test-$t" >/dev/null
-  docker run --name "$tag-$t-monitor" "${common[@]}" -e ZTNC_TEST="$t" "ztnc-test-$t" "/opt/ztnc/docker-test/$t/monitor.sh"
+  docker run --name "$tag-$t-monitor" "${common[@]}" "${monitor_caps[@]}" -e ZTNC_TEST="$t" "ztnc-test-$t" "/opt/ztnc/docker-test/$t/monitor.sh"
   if [ -e "$results/OK.$t" ]; then
     echo "OK   $t"
   else

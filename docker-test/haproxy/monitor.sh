@@ -10,7 +10,11 @@
 # connecting socket is writable at once, so haproxy may already have written its HTTP check when
 # the refusal arrives; it then reads the closed connection as "Layer7 invalid response" (L7RSP).
 # Either is accepted there, never a timeout (see docker-test/README.md).
-# The configuration uses numeric addresses only and no nameserver: DNS is not carried.
+# haproxy keeps its default resolvers (2.6 makes a "default" section from /etc/resolv.conf): a
+# third backend names the server container by its name on the network, backends.<dns domain>, which
+# haproxy resolves at run time by its own UDP queries to resolv.conf's nameserver (the daemon
+# answers them); it must come UP at the server's address. The kernel reference has no such name
+# and leaves that backend out.
 ZTNC_ROLE=monitor
 . "$(dirname "$0")/../lib/common.sh"
 HAPROXY_PID=
@@ -42,12 +46,6 @@ defaults
   retries 2
   option redispatch 1
 
-# haproxy 2.6 before 2.6.16 makes an implicit "default" resolvers section from /etc/resolv.conf
-# and refuses to start when it cannot open a UDP socket for its nameservers, which the library
-# does not carry yet. This empty section (no nameserver, so no DNS and no UDP) stands in for it;
-# every address here is numeric.
-resolvers default
-
 frontend front
   bind $ZT_IP:$FRONT_PORT
   default_backend backends
@@ -59,14 +57,23 @@ backend backends
   server s1 $SERVER_IP:$PORT1
   server s2 $SERVER_IP:$PORT2
 CFG
+if [ -z "${ZTNC_KERNEL_REFERENCE:-}" ]; then
+  cat >> "$CFG" <<CFG
+
+# Resolved only at run time, by haproxy's own resolvers (init-addr none: not at start).
+backend named
+  option httpchk GET /backend.txt
+  server n1 backends.$ZTNC_DNS_DOMAIN:$PORT2 resolvers default resolve-prefer ipv4 init-addr none check inter 250 fall 1 rise 1
+CFG
+fi
 log "haproxy on $ZT_IP:$FRONT_PORT in front of $SERVER_IP:$PORT1 and $SERVER_IP:$PORT2"
 (exec_in_container haproxy -db -f "$CFG") >"$HLOG" 2>&1 &
 HAPROXY_PID=$!
 
-# server_state <name>: "<status> <check_status> <last_chk>" from haproxy's stats socket (a Unix
-# socket, outside the virtual network).
+# server_state <name> [<backend>]: "<status> <check_status> <addr> <last_chk>" from haproxy's stats
+# socket (a Unix socket, outside the virtual network).
 server_state() {
-  python3 - "$STATS_SOCK" "$1" <<'PY'
+  python3 - "$STATS_SOCK" "$1" "${2:-backends}" <<'PY'
 import csv, io, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -80,18 +87,18 @@ while True:
 rows = list(csv.reader(io.StringIO(data.decode().lstrip("# "))))
 head = rows[0]
 for r in rows[1:]:
-    if len(r) == len(head) and r[0] == "backends" and r[1] == sys.argv[2]:
+    if len(r) == len(head) and r[0] == sys.argv[3] and r[1] == sys.argv[2]:
         v = dict(zip(head, r))
         # "* L7OK": haproxy marks a check in progress with "* "; the state is the last result.
-        print(v["status"], v["check_status"].lstrip("* "), v["last_chk"])
+        print(v["status"], v["check_status"].lstrip("* "), v["addr"], v["last_chk"])
         sys.exit(0)
 sys.exit(1)
 PY
 }
-# is_state <name> <status> [<check_status>]
+# is_state <name> <status> [<check_status> [<backend>]]
 is_state() {
   local st
-  st="$(server_state "$1" 2>/dev/null)" || return 1
+  st="$(server_state "$1" "${4:-backends}" 2>/dev/null)" || return 1
   [ "$(echo "$st" | cut -d' ' -f1)" = "$2" ] && { [ -z "${3:-}" ] || [ "$(echo "$st" | cut -d' ' -f2)" = "$3" ]; }
 }
 FRONT_URL="http://$ZT_IP:$FRONT_PORT/backend.txt"
@@ -103,6 +110,11 @@ wait_for "backend s2 UP in haproxy (check passed)" is_state s2 UP L7OK
 pass "both backends UP in haproxy's health checks ($(server_state s1 | cut -d' ' -f2), $(server_state s2 | cut -d' ' -f2))"
 seen="$(for _ in 1 2 3 4; do through_haproxy 2>>"$ZTNC_WORK/curl.err"; done | sort -u | tr '\n' ' ')"
 expect_equal "requests through haproxy are spread over both backends" "$seen" "s1 s2 "
+if [ -z "${ZTNC_KERNEL_REFERENCE:-}" ]; then
+  wait_for "server n1 (backends.$ZTNC_DNS_DOMAIN) resolved by haproxy's resolvers and UP" is_state n1 UP L7OK named
+  expect_equal "haproxy's default resolvers (resolv.conf) resolve backends.$ZTNC_DNS_DOMAIN at run time; n1 UP at" \
+    "$(server_state n1 named | cut -d' ' -f3)" "$SERVER_IP:$PORT2"
+fi
 
 # Only what haproxy logs from here on counts (the backends may have refused its first checks).
 log_mark=$(wc -l < "$HLOG")
@@ -123,7 +135,7 @@ if [[ "$down_line" == "$refused"* ]] || { [ -z "${ZTNC_KERNEL_REFERENCE:-}" ] &&
 else
   fail "haproxy's log after the kill: '${down_line:-no DOWN line for s1}', expected '$refused'"
 fi
-state="$(server_state s1)"
+state="$(server_state s1 | cut -d" " -f1,2,4-)"
 case "$state" in
   "DOWN L4CON Connection refused") pass "haproxy's stats for s1 after the kill: $state" ;;
   "DOWN L7RSP"*) if [ -z "${ZTNC_KERNEL_REFERENCE:-}" ]; then pass "haproxy's stats for s1 after the kill: $state"; else fail "haproxy's stats for s1: $state"; fi ;;

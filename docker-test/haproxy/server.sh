@@ -1,7 +1,8 @@
 #!/bin/bash
 # Two backends, python3 -m http.server under the intercept library in the server container, each
 # serving a backend.txt that names it. When the monitor asks (hand-over file haproxy.kill),
-# backend s1 is killed and s2 keeps serving until the runner stops this side.
+# backend s1 is killed and s2 keeps serving until the runner stops this side. The member is named
+# "backends" on the network.
 ZTNC_ROLE=server
 . "$(dirname "$0")/../lib/common.sh"
 S1_PID=
@@ -9,6 +10,8 @@ S2_PID=
 cleanup() { kill $S1_PID $S2_PID 2>/dev/null; zt_stop; }
 trap cleanup EXIT
 zt_join
+# The monitor's haproxy also finds s2 by this member's name on the network.
+zt_name_member backends
 PORT1="$(random_port)"
 PORT2=$((PORT1 + 1))
 for n in 1 2; do

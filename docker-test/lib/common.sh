@@ -107,6 +107,69 @@ exec_in_container() {
   fi
 }
 
+# in_client <command…>: as in_container, for the clients of a row: when this side may make network
+# namespaces (root, outside a locked-down container), the command runs in an empty one of its own
+# (`unshare -n`), so a socket call the library does not carry fails instead of reaching the host's
+# network. The kernel reference runs it as it is (its apps meet on the host's loopback). A client
+# that hangs is stopped after ZTNC_CLIENT_TIMEOUT seconds (default 60; exit status 124), so it fails
+# its check instead of the whole row.
+CLIENT_NETNS=()
+if [ -z "${ZTNC_KERNEL_REFERENCE:-}" ] && unshare -n true 2>/dev/null; then CLIENT_NETNS=(unshare -n); fi
+in_client() {
+  local limit=(timeout -k 5 "${ZTNC_CLIENT_TIMEOUT:-60}")
+  if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
+    "${limit[@]}" "$@"
+  elif [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
+    "${limit[@]}" "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
+  else
+    "${limit[@]}" "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+  fi
+}
+# exec_in_client <command…>: replaces this shell by the command, as in_client runs it (no time
+# limit: for clients that run in the background until stopped).
+exec_in_client() {
+  if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
+    exec "$@"
+  elif [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
+    exec "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
+  else
+    exec "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+  fi
+}
+
+# Names of the network. The root gives the network the DNS domain ZTNC_DNS_DOMAIN (no servers)
+# when it creates it, and applies what the sides ask through the shared directory:
+#   names/<member address>  the member's name (controller: member "name")
+#   dns                     the network's "dns" object (JSON: domain and servers)
+# and acknowledges each in names.applied/<address> and dns.applied once the controller took it
+# (the controller then pushes the config to every member).
+ZTNC_DNS_DOMAIN="${ZTNC_DNS_DOMAIN:-matrix.ztnc}"
+# write_shared <path under ZTNC_SHARED> <content>: written whole, then renamed into place.
+# The temp file starts with a dot, so the root's `names/*` never sees it.
+write_shared() {
+  local dir tmp
+  dir="$(dirname "$ZTNC_SHARED/$1")"
+  tmp="$dir/.$(basename "$1").tmp.$$"
+  mkdir -p "$dir"
+  printf '%s\n' "$2" > "$tmp" && mv "$tmp" "$ZTNC_SHARED/$1"
+}
+shared_is() { [ "$(cat "$ZTNC_SHARED/$1" 2>/dev/null)" = "$2" ]; }
+# zt_name_member <name>: names this member on the network (<name>.$ZTNC_DNS_DOMAIN); returns once
+# the controller has it.
+zt_name_member() {
+  [ -n "${ZTNC_KERNEL_REFERENCE:-}" ] && return 0
+  write_shared "names/$ZT_ADDRESS" "$1"
+  wait_for "the controller to name $ZT_ADDRESS '$1'" shared_is "names.applied/$ZT_ADDRESS" "$1"
+}
+# zt_set_dns <json>: sets the network's dns object, e.g. '{"domain":"matrix.ztnc","servers":["10.147.20.5"]}'.
+zt_set_dns() {
+  [ -n "${ZTNC_KERNEL_REFERENCE:-}" ] && return 0
+  write_shared dns "$1"
+  wait_for "the controller to take dns $1" shared_is dns.applied "$1"
+}
+# The network's dns object as the root makes it: the domain, no servers.
+DEFAULT_DNS="{\"domain\":\"$ZTNC_DNS_DOMAIN\",\"servers\":[]}"
+
 # Monitor side: every check appends a line; finish writes OK.<test> or FAIL.<test>.
 CHECKS_FILE="$ZTNC_WORK/checks.$ZTNC_TEST"
 FAILED=0
@@ -144,12 +207,12 @@ finish() {
 make_payload() { head -c "${2:-$PAYLOAD_BYTES}" /dev/urandom > "$1"; }
 
 # A port for the app, chosen by the server side and handed over with its address.
-# One nobody listens on at the host, so the isolation check's `ss -ltn` means something.
+# One nobody listens on at the host (TCP or UDP), so the isolation check's `ss -ltn` means something.
 random_port() {
   local p
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     p=$((20000 + RANDOM % 20000))
-    if ! command -v ss >/dev/null || [ -z "$(ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ]; then break; fi
+    if ! command -v ss >/dev/null || [ -z "$(ss -ltunH "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ]; then break; fi
   done
   echo "$p"
 }

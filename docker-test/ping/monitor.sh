@@ -1,8 +1,11 @@
 #!/bin/bash
-# ICMP echo from one container's daemon to the other's, through `ztnc-cli ping` (the daemon's own
-# stack sends and answers; the system ping would use the kernel's ICMP sockets):
-# - every request to the server's virtual IP gets its reply;
-# - an address on the network that no container holds gets none, and ztnc-cli exits 1.
+# ICMP echo from one container to the other:
+# - `ztnc-cli ping` (the daemon's own stack sends; the server's daemon answers): every request to
+#   the server's virtual IP gets its reply; an address on the network that no container holds gets
+#   none, and ztnc-cli exits 1;
+# - iputils `ping` and `fping` under the library (their ICMP sockets carried by the monitor's
+#   daemon), in an empty network namespace of their own (in_client): every request answered, also
+#   with 3000 bytes of data (fragments both ways); the unheld address: no reply, exit 1.
 ZTNC_ROLE=monitor
 . "$(dirname "$0")/../lib/common.sh"
 trap zt_stop EXIT
@@ -32,6 +35,24 @@ else
 fi
 note_stderr "ping" "$ZTNC_WORK/ping.err"
 
+# ping_check <what> <expected count> <ping args…>: iputils ping under the library.
+ping_check() {
+  local what="$1" n="$2" out code summary; shift 2
+  out="$(in_client ping -n "$@" 2>"$ZTNC_WORK/ping-lib.err")"
+  code=$?
+  summary="$(printf '%s\n' "$out" | grep 'packets transmitted' | head -n1)"
+  if [ "$code" = 0 ] && printf '%s\n' "$summary" | grep -qE "^$n packets transmitted, $n received, 0% packet loss"; then
+    pass "$what: ${summary%%, time*}"
+  else
+    fail "$what (exit $code): ${summary:-no summary} $(head -n1 "$ZTNC_WORK/ping-lib.err")"
+  fi
+}
+ping_check "iputils ping under the library to $SERVER_IP" 5 -c 5 -i 0.2 -W 2 "$SERVER_IP"
+ping_check "iputils ping -s 3000 (fragmented) under the library to $SERVER_IP" 2 -c 2 -i 0.2 -W 2 -s 3000 "$SERVER_IP"
+# fping reports on stderr: "<ip> : xmt/rcv/%loss = 3/3/0%, min/avg/max = …".
+fp="$(in_client fping -c 3 -p 200 "$SERVER_IP" 2>&1 >/dev/null | grep 'xmt/rcv' | head -n1)"
+if printf '%s\n' "$fp" | grep -qE 'xmt/rcv/%loss = 3/3/0%'; then pass "fping -c 3 under the library: $fp"; else fail "fping -c 3 under the library to $SERVER_IP: ${fp:-no summary}"; fi
+
 if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
   note "no unassigned-address check over the kernel's loopback"
 else
@@ -48,6 +69,14 @@ else
     pass "ping to $NOBODY, which no container holds, gets no reply and exits 1 ($summary)"
   else
     fail "ping to $NOBODY, which no container holds (exit $code): ${summary:-no summary} $(head -n1 "$ZTNC_WORK/ping-nobody.err")"
+  fi
+  out="$(in_client ping -n -c 2 -i 0.2 -W 1 "$NOBODY" 2>"$ZTNC_WORK/ping-lib-nobody.err")"
+  code=$?
+  summary="$(printf '%s\n' "$out" | grep 'packets transmitted' | head -n1)"
+  if [ "$code" = 1 ] && printf '%s\n' "$summary" | grep -qE '^2 packets transmitted, 0 received, .*100% packet loss'; then
+    pass "iputils ping under the library to $NOBODY gets no reply and exits 1 (${summary%%, time*})"
+  else
+    fail "iputils ping under the library to $NOBODY (exit $code): ${summary:-no summary} $(head -n1 "$ZTNC_WORK/ping-lib-nobody.err")"
   fi
 fi
 finish

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The private root+controller: starts `ztnc-service -d --private-planet`, creates a private
-# network through `ztnc-cli net create`, publishes the planet and network id to ZTNC_SHARED, then
-# authorizes every member that writes its address to ZTNC_SHARED/members/ until ZTNC_SHARED/stop
-# appears or it is told to stop.
+# network through `ztnc-cli net create` with the DNS domain ZTNC_DNS_DOMAIN (matrix.ztnc), publishes
+# the planet and network id to ZTNC_SHARED, then until ZTNC_SHARED/stop appears or it is told to
+# stop: authorizes every member that writes its address to ZTNC_SHARED/members/, and applies the
+# member names and the network's dns object the sides ask for (names/<address>, dns; see
+# lib/common.sh: zt_name_member, zt_set_dns).
 ZTNC_ROLE=root
 ZTNC_TEST="${ZTNC_TEST:-root}"
 . "$(dirname "$0")/../lib/common.sh"
@@ -16,6 +18,8 @@ ztnc-service -d -p 0 --api-port 0 --private-planet "$ZT_HOME" || die "ztnc-servi
 NWID="$(ztnc-cli -D "$ZT_HOME" net create --name ztnc-matrix --pool "${ZTNC_POOL:-10.147.20.0/24}" --private)" || die "net create failed"
 NWID="$(printf '%s' "$NWID" | grep -oE '[0-9a-f]{16}' | head -n1)"
 [ -n "$NWID" ] || die "net create printed no network id"
+controller() { ztnc-cli -D "$ZT_HOME" "$@" >/dev/null; }
+controller POST "/controller/network/$NWID" "{\"dns\":$DEFAULT_DNS}" || die "setting the network's dns failed"
 cp "$ZT_HOME/planet" "$ZTNC_SHARED/.planet.tmp" && mv "$ZTNC_SHARED/.planet.tmp" "$ZTNC_SHARED/planet"
 publish planet.ready yes
 publish nwid "$NWID"
@@ -31,6 +35,23 @@ while [ "$stopping" = 0 ] && [ ! -e "$ZTNC_SHARED/stop" ]; do
       log "authorized $addr"
     fi
   done
+  for f in "$ZTNC_SHARED"/names/*; do
+    [ -f "$f" ] || continue
+    addr="$(basename "$f")"
+    name="$(cat "$f")"
+    shared_is "names.applied/$addr" "$name" && continue
+    if controller POST "/controller/network/$NWID/member/$addr" "{\"name\":\"$name\"}"; then
+      write_shared "names.applied/$addr" "$name"
+      log "named $addr '$name'"
+    fi
+  done
+  if [ -f "$ZTNC_SHARED/dns" ]; then
+    dns="$(cat "$ZTNC_SHARED/dns")"
+    if ! shared_is dns.applied "$dns" && controller POST "/controller/network/$NWID" "{\"dns\":$dns}"; then
+      write_shared dns.applied "$dns"
+      log "network dns: $dns"
+    fi
+  fi
   sleep 0.3
 done
 log "stopping"

@@ -24,6 +24,13 @@ export const MATRIX_TESTS = [
   'isolation',
   'ping',
   'haproxy',
+  'dnsmasq',
+  'names',
+  'memcached-udp',
+  'socat-udp',
+  'iperf3-udp',
+  'syslog',
+  'quic',
 ] as const;
 
 /** The repository's docker-test directory (from src/demo or dist/src/demo). */

@@ -1,5 +1,5 @@
 /**
- * Issue 7's compatibility matrix: every row runs docker-test's own entrypoint scripts as plain
+ * Issue 7's compatibility matrix, with issue 15's UDP, ping and name rows: every row runs docker-test's own entrypoint scripts as plain
  * processes with separate homes (a private root+controller, then per app a server "container"
  * and a monitor "container", each its own ztnc-service), and the monitor's OK.<test> file must
  * hold what was checked. Results go to a temp dir.
@@ -35,6 +35,21 @@ const MATRIX_PROGRAMS = [
   'setpriv',
   'sha256sum',
   'haproxy',
+  'dnsmasq',
+  'dig',
+  'getent',
+  'node',
+  'memcached',
+  'socat',
+  'iperf3',
+  'logger',
+  'ping',
+  'fping',
+  'unshare',
+  'ip',
+  'openssl',
+  'gtlsserver',
+  'gtlsclient',
 ];
 
 /** The checks each row's OK file must contain (what issue 7's table asks of the row). */
@@ -66,6 +81,10 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
   ping: [
     /^ok +ping from the monitor's daemon to the server's [\d.]+: 5 packets transmitted, 5 received, 0% packet loss \(min\/avg\/max\/mdev = [\d./]+ ms\)$/m,
     /^ok +ping to [\d.]+, which no container holds, gets no reply and exits 1 \(2 packets transmitted, 0 received, .*100% packet loss\)$/m,
+    /^ok +iputils ping under the library to [\d.]+: 5 packets transmitted, 5 received, 0% packet loss$/m,
+    /^ok +iputils ping -s 3000 \(fragmented\) under the library to [\d.]+: 2 packets transmitted, 2 received, 0% packet loss$/m,
+    /^ok +fping -c 3 under the library: [\d.]+ +: xmt\/rcv\/%loss = 3\/3\/0%/m,
+    /^ok +iputils ping under the library to [\d.]+ gets no reply and exits 1 \(2 packets transmitted, 0 received, .*100% packet loss\)$/m,
   ],
   // Fail-over on the refusal itself: a check that waited out its timeout would read L4TOUT/L7TOUT.
   // "Layer7 invalid response": haproxy had written its HTTP check before the refusal arrived (a
@@ -78,8 +97,78 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +requests through haproxy after the kill all succeed, from s2 \(s2x4 \)$/m,
     /^ok +backend s2 stays UP$/m,
     /^ok +backend s1 stays DOWN$/m,
+    // haproxy's own UDP queries to resolv.conf's nameserver, answered by the daemon.
+    /^ok +haproxy's default resolvers \(resolv\.conf\) resolve backends\.matrix\.ztnc at run time; n1 UP at \(([\d.]+):\d+\)$/m,
+  ],
+  dnsmasq: [
+    /^ok +dig A alpha\.zone\.test \(UDP\) \(10\.9\.8\.1\)$/m,
+    /^ok +dig \+tcp A beta\.zone\.test \(10\.9\.8\.2\)$/m,
+    /^ok +dig A any\.wild\.zone\.test \(an --address rule\) \(10\.9\.8\.3\)$/m,
+    /^ok +dig TXT txt\.zone\.test \("ztnc matrix"\)$/m,
+    /^ok +dig -x 10\.9\.8\.2 \(PTR\) \(beta\.zone\.test\.\)$/m,
+    /^ok +dig A nothere\.zone\.test \(status: NXDOMAIN\)$/m,
+    /^ok +dig -f: 40 queries, 40 right answers$/m,
+    /^ok +getent hosts alpha\.zone\.test \(forwarded to the network's DNS server\) \(10\.9\.8\.1 alpha\.zone\.test\)$/m,
+    /^ok +getent ahostsv4 any\.wild\.zone\.test \(10\.9\.8\.3\)$/m,
+    /^ok +getent hosts nothere\.zone\.test: not found \(exit status\) \(2\)$/m,
+    /^ok +python3 socket\.gethostbyname\('beta\.zone\.test'\) \(10\.9\.8\.2\)$/m,
+    /^ok +node dns\.lookup\('host7\.zone\.test'\) \(getaddrinfo\) \(10\.9\.9\.7\)$/m,
+    /^ok +node dns\.resolve4\('host8\.zone\.test'\) \(c-ares, its own UDP queries\) \(10\.9\.9\.8\)$/m,
+    /^ok +dig with resolv\.conf's nameserver \(the daemon answers it\): A host9\.zone\.test \(10\.9\.9\.9\)$/m,
+  ],
+  names: [
+    /^ok +getent hosts web\.matrix\.ztnc \([\d.]+ web\.matrix\.ztnc\)$/m,
+    /^ok +getent ahostsv4 web\.matrix\.ztnc \([\d.]+\)$/m,
+    /^ok +getent hosts [\d.]+ \(reverse\) \(web\.matrix\.ztnc\)$/m,
+    /^ok +curl GET http:\/\/web\.matrix\.ztnc:\d+\/small\.bin: SHA-256/m,
+    /^ok +python3 socket\.getaddrinfo\('web\.matrix\.ztnc'\) \([\d.]+\)$/m,
+    /^ok +python3 socket\.gethostbyaddr\('[\d.]+'\) \(web\.matrix\.ztnc\)$/m,
+    /^ok +python3 urllib GET .*: SHA-256/m,
+    /^ok +node dns\.lookup\('web\.matrix\.ztnc'\) \(getaddrinfo\) \([\d.]+\)$/m,
+    /^ok +node dns\.resolve4\('web\.matrix\.ztnc'\) \(c-ares\) \([\d.]+\)$/m,
+    /^ok +node dns\.reverse\('[\d.]+'\) \(c-ares\) \(web\.matrix\.ztnc\)$/m,
+    /^ok +node http\.get .*: SHA-256/m,
+    /^ok +dig with resolv\.conf's nameserver: A web\.matrix\.ztnc \([\d.]+\)$/m,
+    /^ok +getent hosts nobody\.matrix\.ztnc: not found \(exit status\) \(2\)$/m,
+  ],
+  'memcached-udp': [
+    /^ok +set then get of 200 small values over UDP, each answer by its request id \(200\/200\)$/m,
+    /^ok +a 6000-byte value set over TCP, read over UDP in [2-9]\d* datagrams, SHA-256 equal$/m,
+    /^ok +a value set over UDP reads back over TCP$/m,
+    /^ok +stats over UDP: cmd_get \d+/m,
+  ],
+  'socat-udp': [
+    /^ok +a 1-byte datagram echoed by socat: bytes and SHA-256 \(1 /m,
+    /^ok +a 1473-byte datagram echoed by socat: bytes and SHA-256 \(1473 /m,
+    /^ok +a 8000-byte datagram echoed by socat: bytes and SHA-256 \(8000 /m,
+    /^ok +a 65507-byte datagram echoed by socat: bytes and SHA-256 \(65507 /m,
+    /^ok +socat upload of 262144 bytes in 1400-byte datagrams: bytes and SHA-256 at the server \(262144 /m,
+    /^ok +socat download of 262144 bytes from the server: bytes and SHA-256 \(262144 /m,
+  ],
+  'iperf3-udp': [
+    /^ok +iperf3 -u -l 1400, client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+    /^ok +iperf3 -u -l 1400 -R, server to client, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+    /^ok +iperf3 -u -l 8000 \(fragmented\), client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+  ],
+  quic: [
+    /^ok +HTTP\/3 over QUIC: gtlsclient GET https:\/\/[\d.]+:\d+\/blob\.bin, SHA-256/m,
+    /^ok +HTTP\/3 over QUIC: the file on 3 streams of one connection, SHA-256/m,
+  ],
+  syslog: [
+    /^ok +20 RFC 5424 messages \(local0\.notice\) from [\d.]+, each received once \(1x20 \)$/m,
+    /^ok +an RFC 3164 message \(user\.warning\) from [\d.]+ received once \(1\)$/m,
   ],
 };
+
+/**
+ * Rows that fail today for a gap in the product, each named with its cause: the row runs and must
+ * fail (it.fails), so the day the gap closes this suite says so and the row joins the others.
+ * - quic: ngtcp2's gtlsserver sends with UDP GSO (sendmsg with a SOL_UDP/UDP_SEGMENT control
+ *   message, ~64 KB cut into 1,444-byte datagrams by the kernel); the library sends the whole
+ *   buffer as one datagram, so the client gets none of them and the transfer stalls
+ *   (ERR_IDLE_CLOSE).
+ */
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['quic']);
 
 describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_PROGRAMS)), 'compatibility matrix'))(
   'compatibility matrix: real servers in one container, clients in another, across daemons',
@@ -100,7 +189,7 @@ describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_
     }, 60_000);
 
     for (const test of MATRIX_TESTS) {
-      it(
+      (KNOWN_FAILURES.has(test) ? it.fails : it)(
         test,
         async () => {
           const r = await runner!.runTest(test);
