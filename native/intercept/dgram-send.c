@@ -2,11 +2,14 @@
  * Sending on a datagram socket (dgram.h): the destination, sendmsg's IP_TOS/IP_TTL/IP_PKTINFO
  * control messages and the kernel's checks become the record header; the payload follows as the
  * app's own iovecs. Checks follow Linux's udp_sendmsg, ping_v4_sendmsg and raw_sendmsg, in their
- * order, because they report the first failure.
+ * order, because they report the first failure. A UDP_SEGMENT control message (UDP GSO, as QUIC
+ * stacks send) cuts the payload into datagrams of that size here, one record each, as the kernel
+ * cuts its super-packet.
  */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 
 #include "dgram.h"
@@ -67,9 +70,12 @@ static int take_ip_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
   }
 }
 
-/* sendmsg's control messages: 0, or an errno. Levels other than SOL_SOCKET and SOL_IP are
- * ignored, as the kernel ignores them for IPv4 datagrams. */
-static int take_cmsgs(const struct msghdr *msg, uint8_t *hdr) {
+/* Linux's UDP_MAX_SEGMENTS (128 in current kernels): the most datagrams one GSO send may make. */
+#define ZT_UDP_MAX_SEGMENTS 128
+
+/* sendmsg's control messages: 0, or an errno. SOL_UDP's UDP_SEGMENT sets *gso (UDP only); other
+ * levels than SOL_SOCKET and SOL_IP are ignored, as the kernel ignores them for IPv4 datagrams. */
+static int take_cmsgs(const struct zt_dgram *d, const struct msghdr *msg, uint8_t *hdr, size_t *gso) {
   struct msghdr m;
   struct cmsghdr *c;
   int err;
@@ -85,6 +91,13 @@ static int take_cmsgs(const struct msghdr *msg, uint8_t *hdr) {
           c->cmsg_type == SO_PRIORITY || c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_CREDENTIALS)
         continue;
       return EINVAL;
+    }
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_SEGMENT && d->kind == ZT_KIND_UDP) {
+      uint16_t size;
+      if (c->cmsg_len != CMSG_LEN(sizeof(size))) return EINVAL;
+      memcpy(&size, CMSG_DATA(c), sizeof(size));
+      *gso = size;
+      continue;
     }
     if (c->cmsg_level != SOL_IP) continue;
     err = take_ip_cmsg(c, hdr);
@@ -133,9 +146,49 @@ static int check_broadcast(struct zt_dgram *d, const uint8_t *hdr) {
   return (d->bits & ZT_FDB_BCAST_ON) ? 0 : EACCES;
 }
 
+/*
+ * One record per gso-byte segment of the payload (the last may be shorter). Returns the payload
+ * bytes of the segments sent; when a later segment does not fit a non-blocking socket the ones
+ * before it count, as the kernel would have taken the whole super-packet or none of it.
+ */
+static ssize_t send_segments(struct zt_dgram *d, const struct msghdr *msg, size_t len, size_t gso, uint8_t *hdr,
+                             int flags) {
+  size_t iovlen = (size_t)msg->msg_iovlen, at = 0, vi = 0, voff = 0, sent = 0;
+  struct iovec iov[iovlen + 1];
+  while (at < len) {
+    size_t want = len - at < gso ? len - at : gso, got = 0, k = 1;
+    struct msghdr m;
+    ssize_t n;
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = ZT_DGRAM_HEADER;
+    while (got < want && vi < iovlen) {
+      size_t avail = msg->msg_iov[vi].iov_len - voff, take = avail < want - got ? avail : want - got;
+      if (take > 0) {
+        iov[k].iov_base = (char *)msg->msg_iov[vi].iov_base + voff;
+        iov[k].iov_len = take;
+        k++;
+      }
+      got += take;
+      voff += take;
+      if (voff == msg->msg_iov[vi].iov_len) {
+        vi++;
+        voff = 0;
+      }
+    }
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = iov;
+    m.msg_iovlen = k;
+    n = zt_real.sendmsg(d->fd, &m, flags & (MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (n < 0) return sent > 0 ? (ssize_t)sent : -1;
+    at += want;
+    sent += want;
+  }
+  return (ssize_t)sent;
+}
+
 ssize_t zt_dgram_send(struct zt_dgram *d, const struct msghdr *msg, int flags) {
   uint8_t hdr[ZT_DGRAM_HEADER];
-  size_t len = 0, i, iovlen = (size_t)msg->msg_iovlen;
+  size_t len = 0, i, iovlen = (size_t)msg->msg_iovlen, gso = 0;
   int err;
   ssize_t n;
   memset(hdr, 0, sizeof(hdr));
@@ -156,12 +209,15 @@ ssize_t zt_dgram_send(struct zt_dgram *d, const struct msghdr *msg, int flags) {
   } else {
     err = check_connected(d);
   }
-  if (!err) err = take_cmsgs(msg, hdr);
+  if (!err) err = take_cmsgs(d, msg, hdr, &gso);
+  /* udp_sendmsg: at most UDP_MAX_SEGMENTS segments; no larger than one datagram is a plain send */
+  if (!err && gso > 0 && len > gso * ZT_UDP_MAX_SEGMENTS) err = EINVAL;
   if (!err && d->kind == ZT_KIND_UDP) err = check_broadcast(d, hdr);
   if (!err && len > (d->kind == ZT_KIND_UDP ? ZT_UDP_MAX_PAYLOAD : ZT_ICMP_MAX_PAYLOAD)) err = EMSGSIZE;
   /* An ICMP error a connected socket received fails its next send, as the kernel's sk_err. */
   if (!err && (d->bits & ZT_FDB_CONNECTED)) err = zt_dgram_take_error(d);
   if (err) return zt_fail(err);
+  if (gso > 0 && len > gso) return send_segments(d, msg, len, gso, hdr, flags);
   {
     struct iovec iov[iovlen + 1];
     struct msghdr m;

@@ -160,16 +160,6 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
   ],
 };
 
-/**
- * Rows that fail today for a gap in the product, each named with its cause: the row runs and must
- * fail (it.fails), so the day the gap closes this suite says so and the row joins the others.
- * - quic: ngtcp2's gtlsserver sends with UDP GSO (sendmsg with a SOL_UDP/UDP_SEGMENT control
- *   message, ~64 KB cut into 1,444-byte datagrams by the kernel); the library sends the whole
- *   buffer as one datagram, so the client gets none of them and the transfer stalls
- *   (ERR_IDLE_CLOSE).
- */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['quic']);
-
 describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_PROGRAMS)), 'compatibility matrix'))(
   'compatibility matrix: real servers in one container, clients in another, across daemons',
   () => {
@@ -189,7 +179,7 @@ describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_
     }, 60_000);
 
     for (const test of MATRIX_TESTS) {
-      (KNOWN_FAILURES.has(test) ? it.fails : it)(
+      it(
         test,
         async () => {
           const r = await runner!.runTest(test);

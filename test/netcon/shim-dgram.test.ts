@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
 import { compileC, type Daemon, NWID, plainEnv, ROOT, run, SHIM, shimEnv, STACK_ADDR, startDaemon, tempDir } from './harness.js';
 
-const CASES = ['flags', 'bind', 'connect', 'data', 'mmsg', 'readiness', 'refused', 'cmsg', 'dup-fork', 'exec', 'shutdown', 'ping'];
+const CASES = ['flags', 'bind', 'connect', 'data', 'mmsg', 'gso', 'readiness', 'refused', 'cmsg', 'dup-fork', 'exec', 'shutdown', 'ping'];
 
 /** A shell prelude for a fresh network namespace: loopback up, ping sockets allowed for every group. */
 const NETNS_PRELUDE = 'ip link set lo up && echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range';

@@ -13,6 +13,7 @@
 #include <linux/sockios.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -333,6 +334,61 @@ static void case_mmsg(void) {
   SAY("recvmmsg %d lens %u %u %u from ok %d", i, inm[0].msg_len, inm[1].msg_len, inm[2].msg_len,
       is_host(&from[2]) && ntohs(from[2].sin_port) == port_of(c));
   SAY("recvmmsg empty %s", RES(recvmmsg(s, inm, 4, MSG_DONTWAIT, NULL)));
+  close(s);
+  close(c);
+}
+
+/* sendmsg with UDP_SEGMENT (GSO, as QUIC stacks send): the payload arrives as datagrams of that size. */
+static ssize_t send_gso(int fd, int port, const char *buf, size_t n, uint16_t seg) {
+  struct sockaddr_in to = mkaddr(host_addr, port);
+  struct iovec iov[2] = {{(void *)buf, n / 3}, {(void *)(buf + n / 3), n - n / 3}};
+  char ctl[CMSG_SPACE(sizeof(uint16_t))];
+  struct msghdr m;
+  struct cmsghdr *c;
+  memset(&m, 0, sizeof(m));
+  memset(ctl, 0, sizeof(ctl));
+  m.msg_name = &to;
+  m.msg_namelen = sizeof(to);
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(seg));
+  memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+  return sendmsg(fd, &m, 0);
+}
+
+static void case_gso(void) {
+  int s = bound(), c = bound(), i;
+  char out[1000], in[2000];
+  for (i = 0; i < (int)sizeof(out); i++) out[i] = (char)(i * 7);
+  {
+    struct {
+      size_t n;
+      uint16_t seg;
+    } sends[4] = {{300, 100}, {250, 100}, {80, 100}, {1000, 5}};
+    for (i = 0; i < 4; i++) {
+      ssize_t r = send_gso(c, port_of(s), out, sends[i].n, sends[i].seg);
+      SAY("gso %zu/%u: %zd %s", sends[i].n, sends[i].seg, r, r < 0 ? ename(errno) : "");
+    }
+  }
+  {
+    size_t at = 0;
+    int sizes[] = {100, 100, 100, 100, 100, 50, 80};
+    for (i = 0; i < 7; i++) {
+      ssize_t n;
+      readable(s, 2000);
+      n = recv(s, in, sizeof(in), MSG_DONTWAIT);
+      /* each datagram holds the next bytes of what was sent (the 250 and 80 restart at 0) */
+      if (i == 3 || i == 6) at = 0;
+      SAY("datagram %d: %zd bytes, %s", i, n, n == sizes[i] && !memcmp(in, out + at, (size_t)n) ? "intact" : "WRONG");
+      if (n > 0) at += (size_t)n;
+    }
+    SAY("then %s", RES(recv(s, in, sizeof(in), MSG_DONTWAIT)));
+  }
   close(s);
   close(c);
 }
@@ -759,6 +815,8 @@ int main(int argc, char **argv) {
     case_data();
   else if (!strcmp(which, "mmsg"))
     case_mmsg();
+  else if (!strcmp(which, "gso"))
+    case_gso();
   else if (!strcmp(which, "readiness"))
     case_readiness();
   else if (!strcmp(which, "refused"))
