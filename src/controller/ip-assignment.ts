@@ -5,47 +5,13 @@
  * address + ::1, /40).
  */
 import { randomBytes } from 'node:crypto';
-import { formatIpv4, parseIpv4 } from '../netstack/index.js';
+import { formatIpv4, parseIpv4, parseIpv6 } from '../netstack/index.js';
 import type { PoolObject, RouteObject } from './types.js';
 
 export type IpValue = { family: 4; value: number } | { family: 6; value: bigint };
 export type Cidr = IpValue & { bits: number };
 
 const MASK128 = (1n << 128n) - 1n;
-
-function parseIpv6(text: string): bigint | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length > 45) return null;
-  let head = text;
-  let v4Tail: number | null = null;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    v4Tail = parseIpv4(text.slice(lastColon + 1));
-    if (v4Tail === null) return null;
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return null;
-  const parseGroups = (s: string): number[] | null => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  // split() always yields at least one piece, and two when there is one '::'.
-  const left = parseGroups(halves[0]!);
-  const right = halves.length === 2 ? parseGroups(halves[1]!) : [];
-  if (!left || !right) return null;
-  const missing = 8 - left.length - right.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const groups = [...left, ...new Array<number>(missing).fill(0), ...right];
-  let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(g);
-  if (v4Tail !== null) v = (v & ~0xffffffffn) | BigInt(v4Tail);
-  return v;
-}
 
 /** RFC 5952 text (what inet_ntop prints, as stock does). */
 export function formatIpv6(v: bigint): string {
@@ -76,7 +42,7 @@ export function parseIp(text: string): IpValue | null {
   const v4 = parseIpv4(text);
   if (v4 !== null) return { family: 4, value: v4 };
   const v6 = parseIpv6(text);
-  return v6 === null ? null : { family: 6, value: v6 };
+  return v6 === null ? null : { family: 6, value: fromBytes([...v6]) };
 }
 
 export function formatIp(ip: IpValue): string {

@@ -2,6 +2,7 @@
  * Name helpers: domains, reverse-lookup names (RFC 1035 §3.5
  * in-addr.arpa, RFC 3596 §2.5 ip6.arpa), and address text.
  */
+import { parseIpv4, parseIpv6 } from '../netstack/index.js';
 import { canonicalName } from './message.js';
 
 /** An address as the resolver hands it out: 4 or 16 bytes in network order. */
@@ -58,33 +59,8 @@ export function sameAddress(a: NameAddress, b: NameAddress): boolean {
 
 /** Dotted-quad or colon text → bytes; null when it is neither. */
 export function parseAddressText(text: string): NameAddress | null {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) {
-    const b = v4.slice(1).map(Number);
-    return b.every((x) => x < 256) ? { family: 4, bytes: Uint8Array.from(b) } : null;
-  }
-  if (!text.includes(':')) return null;
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (head === null || tail === null) return null;
-  const fill = 8 - head.length - tail.length;
-  if ((halves.length === 1 && fill !== 0) || (halves.length === 2 && fill < 1)) return null;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  all.forEach((g, i) => {
-    bytes[2 * i] = g >>> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return { family: 6, bytes };
+  const v4 = parseIpv4(text);
+  if (v4 !== null) return { family: 4, bytes: Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff) };
+  const v6 = parseIpv6(text);
+  return v6 === null ? null : { family: 6, bytes: v6 };
 }

@@ -24,6 +24,47 @@ export function parseIpv4(text: string): Ipv4Addr | null {
   return v >>> 0;
 }
 
+/**
+ * Parses IPv6 text (RFC 4291 §2.2: groups, one `::`, an IPv4 tail such as `::ffff:1.2.3.4`) into
+ * its 16 bytes, network order; null when it is not one.
+ */
+export function parseIpv6(text: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length > 45) return null;
+  let head = text;
+  let v4Tail: number | null = null;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    v4Tail = parseIpv4(text.slice(lastColon + 1));
+    if (v4Tail === null) return null;
+    head = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return null;
+  const parseGroups = (s: string): number[] | null => {
+    if (s === '') return [];
+    const out: number[] = [];
+    for (const g of s.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  // split() always yields at least one piece, and two when there is one '::'.
+  const left = parseGroups(halves[0]!);
+  const right = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (!left || !right) return null;
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const groups = [...left, ...new Array<number>(missing).fill(0), ...right];
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[2 * i] = g >>> 8;
+    bytes[2 * i + 1] = g & 0xff;
+  });
+  if (v4Tail !== null) new DataView(bytes.buffer).setUint32(12, v4Tail);
+  return bytes;
+}
+
 export function formatIpv4(addr: Ipv4Addr): string {
   return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
 }
