@@ -84,6 +84,36 @@ export abstract class DatagramSocketBase {
 
   constructor(protected readonly port: DatagramPort) {}
 
+  abstract bind(addr: Ipv4Addr, port: number): number;
+
+  /**
+   * connect() as every datagram socket does it: address 0 dissolves the association; otherwise
+   * the broadcast permission and a route (or a multicast group) are checked, an unbound socket
+   * gets an ephemeral port when `bindFirst`, and the peer is recorded. `needPort`: port 0 is
+   * EINVAL (UDP; ICMP sockets have no peer port).
+   */
+  protected associate(addr: Ipv4Addr, port: number, needPort: boolean, bindFirst: boolean): number {
+    if (this.closed) return -Errno.EBADF;
+    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
+    if (addr === 0) {
+      this.connected = false;
+      this.remoteAddr = 0;
+      this.remotePort = 0;
+      return 0;
+    }
+    if (needPort && port === 0) return -Errno.EINVAL;
+    if (this.port.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
+    if (this.port.ip.sourceFor(addr) === null && !isMulticast(addr >>> 0)) return -Errno.ENETUNREACH;
+    if (bindFirst && this.boundPort === 0) {
+      const r = this.bind(0, 0);
+      if (r < 0) return r;
+    }
+    this.remoteAddr = addr >>> 0;
+    this.remotePort = port;
+    this.connected = true;
+    return 0;
+  }
+
   get pendingDatagrams(): number {
     return this.queue.length - this.head;
   }

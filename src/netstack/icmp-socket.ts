@@ -6,7 +6,7 @@
  * included, less the types their ICMP_FILTER drops. The stack keeps answering echo requests
  * itself. `IcmpSocketTable` is the ICMP layer's registry of them.
  */
-import { isMulticast, type Ipv4Addr, type SocketAddress } from './addr.js';
+import type { Ipv4Addr, SocketAddress } from './addr.js';
 import { DatagramSocketBase, ERROR_QUOTE_MAX, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { RandomSource } from './random.js';
@@ -59,24 +59,7 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
   }
 
   connect(addr: Ipv4Addr, port: number): number {
-    if (this.closed) return -Errno.EBADF;
-    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
-    if (addr === 0) {
-      this.connected = false;
-      this.remoteAddr = 0;
-      this.remotePort = 0;
-      return 0;
-    }
-    if (this.table.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
-    if (this.table.ip.sourceFor(addr) === null && !isMulticast(addr >>> 0)) return -Errno.ENETUNREACH;
-    if (this.kind === 'ping' && this.boundPort === 0) {
-      const r = this.bind(0, 0);
-      if (r < 0) return r;
-    }
-    this.remoteAddr = addr >>> 0;
-    this.remotePort = port;
-    this.connected = true;
-    return 0;
+    return this.associate(addr, port, false, this.kind === 'ping');
   }
 
   /** Ping: `data` must be an echo request (its id and checksum are set here). Raw: sent as given. */

@@ -3,7 +3,7 @@
  * options over what every datagram socket shares (datagram-socket.ts: queue, options, groups,
  * errors). Errors from ICMP reach connected sockets, and others with IP_RECVERR, as Linux.
  */
-import { isMulticast, type Ipv4Addr, type SocketAddress } from './addr.js';
+import type { Ipv4Addr, SocketAddress } from './addr.js';
 import { DatagramSocketBase, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { DatagramSendOptions, UdpSocket } from './socket-api.js';
@@ -42,25 +42,7 @@ export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
   }
 
   connect(addr: Ipv4Addr, port: number): number {
-    if (this.closed) return -Errno.EBADF;
-    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
-    if (addr === 0) {
-      this.connected = false;
-      this.remoteAddr = 0;
-      this.remotePort = 0;
-      return 0;
-    }
-    if (port === 0) return -Errno.EINVAL;
-    if (this.layer.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
-    if (this.layer.ip.sourceFor(addr) === null && !isMulticast(addr >>> 0)) return -Errno.ENETUNREACH;
-    if (this.boundPort === 0) {
-      const r = this.bind(0, 0);
-      if (r < 0) return r;
-    }
-    this.remoteAddr = addr >>> 0;
-    this.remotePort = port;
-    this.connected = true;
-    return 0;
+    return this.associate(addr, port, true, true);
   }
 
   sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number {
