@@ -11,54 +11,13 @@ import { readFileSync } from 'node:fs';
 import { Errno, type Ipv4Addr, type SocketAddress, type UdpOptionName, type UdpSocket } from '../netstack/index.js';
 import type { DatagramKeptOptions } from './datagram-socket.js';
 import { DGF, IPPROTO_ICMP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW } from './protocol.js';
-import { IPPROTO_IP, SOL_SOCKET } from './sockopt.js';
+import { IP, IPPROTO_IP, setBindToDevice, SO, SOL_SOCKET } from './sockopt.js';
 import type { DatagramKind } from './stack-datagram.js';
 
 export const SOL_RAW = 255;
 export const ICMP_FILTER = 1;
 
-export const DSO = {
-  REUSEADDR: 2,
-  TYPE: 3,
-  ERROR: 4,
-  DONTROUTE: 5,
-  BROADCAST: 6,
-  SNDBUF: 7,
-  RCVBUF: 8,
-  KEEPALIVE: 9,
-  NO_CHECK: 11,
-  LINGER: 13,
-  REUSEPORT: 15,
-  BINDTODEVICE: 25,
-  ACCEPTCONN: 30,
-  SNDBUFFORCE: 32,
-  RCVBUFFORCE: 33,
-  PROTOCOL: 38,
-  DOMAIN: 39,
-} as const;
-
-export const DIP = {
-  TOS: 1,
-  TTL: 2,
-  HDRINCL: 3,
-  RECVOPTS: 6,
-  RETOPTS: 7,
-  PKTINFO: 8,
-  MTU_DISCOVER: 10,
-  RECVERR: 11,
-  RECVTTL: 12,
-  RECVTOS: 13,
-  MTU: 14,
-  MULTICAST_IF: 32,
-  MULTICAST_TTL: 33,
-  MULTICAST_LOOP: 34,
-  ADD_MEMBERSHIP: 35,
-  DROP_MEMBERSHIP: 36,
-} as const;
-
 const AF_INET = 2;
-const ENODEV = 19;
-const IFNAMSIZ = 16;
 /** struct in_addr, struct ip_mreq, struct ip_mreqn. */
 const IN_ADDR_SIZE = 4;
 const IP_MREQ_SIZE = 8;
@@ -116,10 +75,10 @@ function stackInt(t: DatagramOptionTarget, name: UdpOptionName): DatagramGetResu
 }
 
 const recvFlagOf = new Map<number, number>([
-  [DIP.PKTINFO, DGF.PKTINFO],
-  [DIP.RECVTOS, DGF.RECVTOS],
-  [DIP.RECVTTL, DGF.RECVTTL],
-  [DIP.RECVERR, DGF.RECVERR],
+  [IP.PKTINFO, DGF.PKTINFO],
+  [IP.RECVTOS, DGF.RECVTOS],
+  [IP.RECVTTL, DGF.RECVTTL],
+  [IP.RECVERR, DGF.RECVERR],
 ]);
 
 /** getsockopt: the value's bytes (the caller truncates to the app's buffer) or a negative errno. */
@@ -139,35 +98,35 @@ export function getDatagramOption(t: DatagramOptionTarget, level: number, name: 
 
 function getSocketLevel(t: DatagramOptionTarget, name: number): DatagramGetResult {
   switch (name) {
-    case DSO.TYPE:
+    case SO.TYPE:
       return int32(t.kind === 'raw' ? SOCK_RAW : SOCK_DGRAM);
-    case DSO.PROTOCOL:
+    case SO.PROTOCOL:
       return int32(t.kind === 'udp' ? IPPROTO_UDP : IPPROTO_ICMP);
-    case DSO.DOMAIN:
+    case SO.DOMAIN:
       return int32(AF_INET);
-    case DSO.ERROR:
+    case SO.ERROR:
       return int32(t.sock.takeError());
-    case DSO.ACCEPTCONN:
+    case SO.ACCEPTCONN:
       return int32(0);
-    case DSO.BINDTODEVICE:
+    case SO.BINDTODEVICE:
       return Buffer.alloc(0);
-    case DSO.BROADCAST:
+    case SO.BROADCAST:
       return stackInt(t, 'BROADCAST');
-    case DSO.REUSEADDR:
+    case SO.REUSEADDR:
       return stackInt(t, 'REUSEADDR');
-    case DSO.REUSEPORT:
+    case SO.REUSEPORT:
       return stackInt(t, 'REUSEPORT');
-    case DSO.RCVBUF:
+    case SO.RCVBUF:
       return stackInt(t, 'RCVBUF');
-    case DSO.SNDBUF:
+    case SO.SNDBUF:
       return stackInt(t, 'SNDBUF');
-    case DSO.KEEPALIVE:
+    case SO.KEEPALIVE:
       return int32(t.kept.keepalive);
-    case DSO.DONTROUTE:
+    case SO.DONTROUTE:
       return int32(t.kept.dontRoute);
-    case DSO.NO_CHECK:
+    case SO.NO_CHECK:
       return int32(t.kept.noCheck);
-    case DSO.LINGER: {
+    case SO.LINGER: {
       const b = Buffer.alloc(8);
       b.writeInt32LE(t.kept.linger >= 0 ? 1 : 0, 0);
       b.writeInt32LE(Math.max(0, t.kept.linger), 4);
@@ -182,29 +141,29 @@ function getIpLevel(t: DatagramOptionTarget, name: number): DatagramGetResult {
   const flag = recvFlagOf.get(name);
   if (flag !== undefined) return int32((t.recvFlags & flag) !== 0 ? 1 : 0);
   switch (name) {
-    case DIP.TOS:
+    case IP.TOS:
       return stackInt(t, 'TOS');
-    case DIP.TTL:
+    case IP.TTL:
       return stackInt(t, 'TTL');
-    case DIP.MULTICAST_TTL:
+    case IP.MULTICAST_TTL:
       return stackInt(t, 'MULTICAST_TTL');
-    case DIP.MULTICAST_LOOP:
+    case IP.MULTICAST_LOOP:
       return stackInt(t, 'MULTICAST_LOOP');
-    case DIP.MTU_DISCOVER:
+    case IP.MTU_DISCOVER:
       return stackInt(t, 'MTU_DISCOVER');
-    case DIP.HDRINCL:
+    case IP.HDRINCL:
       return t.kind === 'raw' ? int32(0) : -Errno.ENOPROTOOPT;
-    case DIP.RECVOPTS:
+    case IP.RECVOPTS:
       return int32(t.kept.recvOpts);
-    case DIP.RETOPTS:
+    case IP.RETOPTS:
       return int32(t.kept.retOpts);
-    case DIP.MULTICAST_IF: {
+    case IP.MULTICAST_IF: {
       // Linux returns the in_addr (network order), at most 4 bytes.
       const b = Buffer.alloc(IN_ADDR_SIZE);
       b.writeUInt32BE(t.kept.multicastIf >>> 0, 0);
       return b;
     }
-    case DIP.MTU: {
+    case IP.MTU: {
       if (t.peer() === null) return -Errno.ENOTCONN;
       const mtu = t.sock.pathMtu();
       return mtu < 0 ? mtu : int32(mtu);
@@ -238,48 +197,41 @@ export function setDatagramOption(
 }
 
 function setSocketLevel(t: DatagramOptionTarget, name: number, value: Buffer): number {
-  if (name === DSO.BINDTODEVICE) {
-    // As for TCP (sockopt.ts): the virtual interface has no name an app could know.
-    const text = value
-      .subarray(0, Math.min(value.length, IFNAMSIZ - 1))
-      .toString('latin1')
-      .replace(/\0.*$/s, '');
-    return text === '' ? 0 : -ENODEV;
-  }
+  if (name === SO.BINDTODEVICE) return setBindToDevice(value);
   // sk_setsockopt: every int option needs a whole int.
   if (value.length < 4) return -Errno.EINVAL;
   const v = value.readInt32LE(0);
   switch (name) {
-    case DSO.BROADCAST:
+    case SO.BROADCAST:
       return t.sock.setOption('BROADCAST', v !== 0 ? 1 : 0);
-    case DSO.REUSEADDR:
+    case SO.REUSEADDR:
       return t.sock.setOption('REUSEADDR', v !== 0 ? 1 : 0);
-    case DSO.REUSEPORT:
+    case SO.REUSEPORT:
       return t.sock.setOption('REUSEPORT', v !== 0 ? 1 : 0);
-    case DSO.RCVBUF:
-    case DSO.RCVBUFFORCE: {
+    case SO.RCVBUF:
+    case SO.RCVBUFFORCE: {
       // The value is taken as unsigned and capped (unless forced), then doubled for overhead.
-      const want = name === DSO.RCVBUF ? Math.min(v >>> 0, RMEM_MAX) : Math.max(0, v);
+      const want = name === SO.RCVBUF ? Math.min(v >>> 0, RMEM_MAX) : Math.max(0, v);
       const half = Math.min(want, 0x3fffffff);
       const r = t.sock.setOption('RCVBUF', Math.max(half * 2, SOCK_MIN_RCVBUF));
       if (r === 0) t.setAppQueue(Math.max(half, SOCK_MIN_RCVBUF / 2));
       return r;
     }
-    case DSO.SNDBUF:
-    case DSO.SNDBUFFORCE: {
-      const want = name === DSO.SNDBUF ? Math.min(v >>> 0, WMEM_MAX) : Math.max(0, v);
+    case SO.SNDBUF:
+    case SO.SNDBUFFORCE: {
+      const want = name === SO.SNDBUF ? Math.min(v >>> 0, WMEM_MAX) : Math.max(0, v);
       return t.sock.setOption('SNDBUF', Math.max(Math.min(want, 0x3fffffff) * 2, SOCK_MIN_SNDBUF));
     }
-    case DSO.KEEPALIVE:
+    case SO.KEEPALIVE:
       t.kept.keepalive = v !== 0 ? 1 : 0;
       return 0;
-    case DSO.DONTROUTE:
+    case SO.DONTROUTE:
       t.kept.dontRoute = v !== 0 ? 1 : 0;
       return 0;
-    case DSO.NO_CHECK:
+    case SO.NO_CHECK:
       t.kept.noCheck = v !== 0 ? 1 : 0;
       return 0;
-    case DSO.LINGER: {
+    case SO.LINGER: {
       if (value.length < 8) return -Errno.EINVAL;
       t.kept.linger = v !== 0 ? Math.max(0, value.readInt32LE(4)) : -1;
       return 0;
@@ -293,7 +245,7 @@ function setIpLevel(t: DatagramOptionTarget, name: number, value: Buffer, isLoca
   const flag = recvFlagOf.get(name);
   if (flag !== undefined) {
     const on = ipValue(value) !== 0;
-    if (name === DIP.RECVERR) {
+    if (name === IP.RECVERR) {
       // The stack reports errors of unconnected sockets only with RECVERR set.
       const r = t.sock.setOption('RECVERR', on ? 1 : 0);
       if (r < 0 && r !== -Errno.ENOPROTOOPT) return r;
@@ -302,46 +254,46 @@ function setIpLevel(t: DatagramOptionTarget, name: number, value: Buffer, isLoca
     return 0;
   }
   switch (name) {
-    case DIP.TOS:
+    case IP.TOS:
       return t.sock.setOption('TOS', ipValue(value) & 0xff);
-    case DIP.RECVOPTS:
+    case IP.RECVOPTS:
       t.kept.recvOpts = ipValue(value) !== 0 ? 1 : 0;
       return 0;
-    case DIP.RETOPTS:
+    case IP.RETOPTS:
       t.kept.retOpts = ipValue(value) !== 0 ? 1 : 0;
       return 0;
-    case DIP.TTL: {
+    case IP.TTL: {
       if (value.length < 1) return -Errno.EINVAL;
       const v = ipValue(value);
       if (v !== -1 && (v < 1 || v > 255)) return -Errno.EINVAL;
       return t.sock.setOption('TTL', v === -1 ? 64 : v);
     }
-    case DIP.MULTICAST_TTL: {
+    case IP.MULTICAST_TTL: {
       if (value.length < 1) return -Errno.EINVAL;
       let v = ipValue(value);
       if (v === -1) v = 1;
       if (v < 0 || v > 255) return -Errno.EINVAL;
       return t.sock.setOption('MULTICAST_TTL', v);
     }
-    case DIP.MULTICAST_LOOP:
+    case IP.MULTICAST_LOOP:
       if (value.length < 1) return -Errno.EINVAL;
       return t.sock.setOption('MULTICAST_LOOP', ipValue(value) !== 0 ? 1 : 0);
-    case DIP.MTU_DISCOVER: {
+    case IP.MTU_DISCOVER: {
       const v = ipValue(value);
       if (v < 0 || v > PMTUDISC_MAX) return -Errno.EINVAL;
       return t.sock.setOption('MTU_DISCOVER', v);
     }
-    case DIP.HDRINCL:
+    case IP.HDRINCL:
       // Raw sockets here take ICMP messages; building their own IP header is not carried.
       if (t.kind !== 'raw') return -Errno.ENOPROTOOPT;
       return ipValue(value) === 0 ? 0 : -Errno.ENOPROTOOPT;
-    case DIP.MULTICAST_IF:
+    case IP.MULTICAST_IF:
       return setMulticastIf(t, value, isLocal);
-    case DIP.ADD_MEMBERSHIP:
-    case DIP.DROP_MEMBERSHIP: {
+    case IP.ADD_MEMBERSHIP:
+    case IP.DROP_MEMBERSHIP: {
       const m = decodeMreq(value);
       if (m === null) return -Errno.EINVAL;
-      return name === DIP.ADD_MEMBERSHIP ? t.sock.joinGroup(m.group, m.iface) : t.sock.leaveGroup(m.group, m.iface);
+      return name === IP.ADD_MEMBERSHIP ? t.sock.joinGroup(m.group, m.iface) : t.sock.leaveGroup(m.group, m.iface);
     }
     default:
       return -Errno.ENOPROTOOPT;

@@ -26,25 +26,45 @@ export const SOL_SOCKET = 1;
 export const IPPROTO_IP = 0;
 export const IPPROTO_TCP = 6;
 
+/** SOL_SOCKET options (TCP's and the datagram sockets' of dgram-sockopt.ts). */
 export const SO = {
   REUSEADDR: 2,
   TYPE: 3,
   ERROR: 4,
+  DONTROUTE: 5,
+  BROADCAST: 6,
   SNDBUF: 7,
   RCVBUF: 8,
   KEEPALIVE: 9,
+  NO_CHECK: 11,
   LINGER: 13,
   REUSEPORT: 15,
   BINDTODEVICE: 25,
   ACCEPTCONN: 30,
+  SNDBUFFORCE: 32,
+  RCVBUFFORCE: 33,
   PROTOCOL: 38,
   DOMAIN: 39,
 } as const;
 
+/** IPPROTO_IP options. */
 export const IP = {
   TOS: 1,
   TTL: 2,
+  HDRINCL: 3,
+  RECVOPTS: 6,
+  RETOPTS: 7,
+  PKTINFO: 8,
+  MTU_DISCOVER: 10,
   RECVERR: 11,
+  RECVTTL: 12,
+  RECVTOS: 13,
+  MTU: 14,
+  MULTICAST_IF: 32,
+  MULTICAST_TTL: 33,
+  MULTICAST_LOOP: 34,
+  ADD_MEMBERSHIP: 35,
+  DROP_MEMBERSHIP: 36,
 } as const;
 
 export const TCP = {
@@ -389,15 +409,7 @@ export function setOption(tcp: OptionHolder, view: SocketStateView, level: numbe
         return -Errno.ENOPROTOOPT;
     }
   }
-  if (level === SOL_SOCKET && name === SO.BINDTODEVICE) {
-    // The virtual network's interface has no name the app could know: binding to any device
-    // would not be honoured, so only "no device" (an empty name) is accepted.
-    const text = value
-      .subarray(0, Math.min(value.length, IFNAMSIZ - 1))
-      .toString('latin1')
-      .replace(/\0.*$/s, '');
-    return text === '' ? 0 : -ENODEV;
-  }
+  if (level === SOL_SOCKET && name === SO.BINDTODEVICE) return setBindToDevice(value);
   if (level === IPPROTO_TCP) {
     const kept = keptTcpOption(view, name, value);
     if (kept !== null) return kept;
@@ -456,4 +468,17 @@ function keptTcpOption(view: SocketStateView, name: number, value: Buffer): numb
       return 0;
     }
   }
+}
+
+/**
+ * setsockopt(SO_BINDTODEVICE), for every kind of socket: the virtual network's interface has no
+ * name the app could know, so binding to any device would not be honoured; only "no device" (an
+ * empty name) is accepted.
+ */
+export function setBindToDevice(value: Buffer): number {
+  const text = value
+    .subarray(0, Math.min(value.length, IFNAMSIZ - 1))
+    .toString('latin1')
+    .replace(/\0.*$/s, '');
+  return text === '' ? 0 : -ENODEV;
 }
