@@ -6,9 +6,8 @@
  * own addresses), is not sent: the daemon's resolver answers it, and the answer comes back to
  * that socket as a datagram from that address, port 53 (SPEC §3).
  */
+import { DNS_PORT } from '../dns/index.js';
 import type { Ipv4Addr, NetStack } from '../netstack/index.js';
-
-export const DNS_PORT = 53;
 /** Queries waiting for the resolver at once, across the server: more are dropped (counted). */
 const MAX_PENDING = 256;
 
@@ -22,7 +21,7 @@ export interface DnsRedirect {
 export interface DnsRedirectOptions {
   /** Which destinations (port 53 only is asked) are the resolver's. */
   dnsRedirect?: (dst: Ipv4Addr, port: number) => boolean;
-  /** One DNS query message in, its answer out; defaults to `names.answer`. */
+  /** One DNS query message in, its answer out; defaults to `names.answer` (tests inject their own). */
   answerDns?: (query: Buffer) => Promise<Buffer | null>;
   /** The daemon's resolver (NameService of SPEC §3): its `answer` answers redirected queries. */
   names?: { answer(query: Buffer): Promise<Buffer | null> };

@@ -22,9 +22,8 @@ import type { NetworkConfig } from '../node/index.js';
 /** What a network's netcon servers are given (NetconServerOptions: names, and the datagram path's redirect). */
 export interface NetworkNames {
   names: Resolver;
+  /** Which datagrams to port 53 the resolver answers (their answers come from `names.answer`). */
   dnsRedirect: DnsRedirect;
-  /** The redirected datagrams' answers: the same resolver (the datagram path's option name). */
-  answerDns: (query: Buffer) => Promise<Buffer | null>;
 }
 
 export interface NetworkNamesOptions {
@@ -78,7 +77,6 @@ export function networkNames(opts: NetworkNamesOptions): (stack: NetStack) => Ne
     });
     return {
       names,
-      answerDns: (query) => names.answer(query),
       dnsRedirect: makeDnsRedirect(
         () => stack.routes(),
         () => host.nameservers(),
