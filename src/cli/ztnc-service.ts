@@ -70,6 +70,14 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   const logs: ServiceLogger = createServiceLogger({ file: opts.logFile });
   const log = logs.logger;
   if (v8FlagsProblem) log.warn({ reason: v8FlagsProblem }, 'running without the V8 heap flags (more garbage collection)');
+  // Handlers first: the daemon writes its port file while it starts, and a SIGINT/SIGTERM that
+  // comes then must stop it cleanly once it has started, not kill it halfway (status 130).
+  let stopSignal: NodeJS.Signals | null = null;
+  let onStopSignal = (signal: NodeJS.Signals): void => {
+    stopSignal ??= signal;
+  };
+  process.on('SIGTERM', (signal) => onStopSignal(signal));
+  process.on('SIGINT', (signal) => onStopSignal(signal));
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({
@@ -127,8 +135,8 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  onStopSignal = shutdown;
+  if (stopSignal !== null) shutdown(stopSignal);
   process.on('SIGHUP', () => {
     logs.reopen();
     log.info('log reopened');
