@@ -97,3 +97,123 @@ export function parseMac(text: string): Buffer | null {
   if (!m) return null;
   return Buffer.from(m.slice(1, 7).map((h) => parseInt(h, 16)));
 }
+
+/**
+ * IPv6 addresses inside the stack are their 16 bytes as 32 lowercase hex digits (network order),
+ * e.g. `fd00000000000000000000000000000a`: a string, so `===`, Map keys and `typeof` work as they do
+ * for IPv4's numbers, and reading one out of a packet is one `toString('hex')`. Text for people
+ * (RFC 5952) comes from `formatIpv6`.
+ */
+export type Ipv6Addr = string;
+/** An address of either family: a number is IPv4, a string IPv6. */
+export type IpAddr = Ipv4Addr | Ipv6Addr;
+
+export const IPV6_ANY: Ipv6Addr = '0'.repeat(32);
+export const IPV6_LOOPBACK: Ipv6Addr = `${'0'.repeat(31)}1`;
+/** ff02::1, all nodes on the link. */
+export const IPV6_ALL_NODES: Ipv6Addr = `ff02${'0'.repeat(27)}1`;
+/** ff02::2, all routers on the link. */
+export const IPV6_ALL_ROUTERS: Ipv6Addr = `ff02${'0'.repeat(27)}2`;
+const V4_MAPPED_PREFIX = `${'0'.repeat(20)}ffff`;
+
+export function isIpv6(addr: IpAddr): addr is Ipv6Addr {
+  return typeof addr === 'string';
+}
+
+/** The address at buf[off, off+16). */
+export function readIpv6(buf: Buffer, off: number): Ipv6Addr {
+  return buf.toString('hex', off, off + 16);
+}
+
+/** Writes `addr` into buf[off, off+16). */
+export function writeIpv6(addr: Ipv6Addr, buf: Buffer, off: number): void {
+  buf.write(addr, off, 16, 'hex');
+}
+
+export function ipv6FromBytes(bytes: Uint8Array): Ipv6Addr {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString('hex');
+}
+
+export function ipv6ToBytes(addr: Ipv6Addr): Buffer {
+  return Buffer.from(addr, 'hex');
+}
+
+/** Parses IPv6 text into the stack's form; null when it is not an IPv6 address. */
+export function parseIpv6Addr(text: string): Ipv6Addr | null {
+  const b = parseIpv6(text);
+  return b ? ipv6FromBytes(b) : null;
+}
+
+/** RFC 5952 text: lowercase, leading zeros dropped, the longest run (≥ 2) of zero groups as `::`. */
+export function formatIpv6(addr: Ipv6Addr): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 32; i += 4) groups.push(parseInt(addr.slice(i, i + 4), 16));
+  if (addr.startsWith(V4_MAPPED_PREFIX)) return `::ffff:${formatIpv4(parseInt(addr.slice(24), 16) >>> 0)}`;
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
+}
+
+/** Either family's text form. */
+export function formatIp(addr: IpAddr): string {
+  return typeof addr === 'number' ? formatIpv4(addr) : formatIpv6(addr);
+}
+
+/** Either family from text (dotted quad → number, IPv6 text → string); null when neither. */
+export function parseIp(text: string): IpAddr | null {
+  return parseIpv4(text) ?? parseIpv6Addr(text);
+}
+
+/** ::ffff:a.b.c.d for an IPv4 address (what a dual-stack socket reports for an IPv4 peer). */
+export function v4Mapped(addr: Ipv4Addr): Ipv6Addr {
+  return V4_MAPPED_PREFIX + (addr >>> 0).toString(16).padStart(8, '0');
+}
+
+export function isV4Mapped(addr: Ipv6Addr): boolean {
+  return addr.startsWith(V4_MAPPED_PREFIX);
+}
+
+/** The IPv4 address inside ::ffff:a.b.c.d, or null when `addr` is not v4-mapped. */
+export function unmapV4(addr: Ipv6Addr): Ipv4Addr | null {
+  return isV4Mapped(addr) ? parseInt(addr.slice(24), 16) >>> 0 : null;
+}
+
+/** True when the first `prefixLen` bits of `addr` and `net` agree. */
+export function inPrefix6(addr: Ipv6Addr, net: Ipv6Addr, prefixLen: number): boolean {
+  if (prefixLen <= 0) return true;
+  const whole = Math.min(32, prefixLen >> 2);
+  if (addr.slice(0, whole) !== net.slice(0, whole)) return false;
+  const bits = prefixLen & 3;
+  if (bits === 0 || whole >= 32) return true;
+  const mask = (0xf << (4 - bits)) & 0xf;
+  return (parseInt(addr[whole]!, 16) & mask) === (parseInt(net[whole]!, 16) & mask);
+}
+
+export function isMulticast6(addr: Ipv6Addr): boolean {
+  return addr.startsWith('ff');
+}
+
+/** fe80::/10 */
+export function isLinkLocal6(addr: Ipv6Addr): boolean {
+  return addr.startsWith('fe8') || addr.startsWith('fe9') || addr.startsWith('fea') || addr.startsWith('feb');
+}
+
+/** ff02::1:ffXX:XXXX, the solicited-node group of `addr` (RFC 4291 §2.7.1). */
+export function solicitedNode(addr: Ipv6Addr): Ipv6Addr {
+  return `ff02${'0'.repeat(19)}1ff${addr.slice(26)}`;
+}
