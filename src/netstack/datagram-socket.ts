@@ -23,7 +23,7 @@ import { DEFAULT_TTL } from './ipv4.js';
 /** What a datagram socket may ask of its stack, whatever its protocol. */
 export interface DatagramPort {
   readonly counters: Counters;
-  readonly ip: Pick<IpSender, 'isLocalAddress' | 'sourceFor' | 'maxPayloadFor'>;
+  readonly ip: Pick<IpSender<Ipv4Addr>, 'isLocalAddress' | 'sourceFor' | 'maxPayloadFor'>;
   /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
   isBroadcast(addr: Ipv4Addr): boolean;
   /** One of the interface's own (non-loopback) addresses. */

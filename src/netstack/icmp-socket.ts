@@ -6,7 +6,7 @@
  * included, less the types their ICMP_FILTER drops. The stack keeps answering echo requests
  * itself. `IcmpSocketTable` is the ICMP layer's registry of them.
  */
-import type { Ipv4Addr, SocketAddress } from './addr.js';
+import type { IpAddr, Ipv4Addr, SocketAddress } from './addr.js';
 import { DatagramSocketBase, ERROR_QUOTE_MAX, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { RandomSource } from './random.js';
@@ -20,7 +20,7 @@ export type IcmpSocketKind = 'ping' | 'raw';
 const ICMP_MAX_MESSAGE = 65535 - IPV4_HEADER_LEN;
 
 export interface IcmpSocketTableDeps {
-  ip: IpSender;
+  ip: IpSender<Ipv4Addr>;
   random: RandomSource;
   /** The interface's questions and the stack's groups, as every datagram socket needs them. */
   port: Omit<DatagramPort, 'ip'>;
@@ -140,8 +140,36 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
   }
 }
 
+/**
+ * What an ICMP layer uses of its table of ping and raw sockets: IcmpLayer (IPv4) builds its own;
+ * the stack builds the IPv6 one (`new IcmpSocketTable({ family: 6, … })`) and hands it to
+ * Icmpv6Layer, which calls these with ICMPv6 messages (ICMPv6 header first, no IP header) and
+ * IPv6 addresses. Echo ids: the layer's own ping() id is passed to `reserveEchoId` so no ping
+ * socket gets it. For family 6 the table stamps echo ids and computes ICMPv6 checksums (with the
+ * IPv6 pseudo-header) of what its sockets send; raw ICMPv6 sockets receive messages without an
+ * IP header, as on Linux.
+ */
+export interface IcmpSocketHub {
+  readonly family: 4 | 6;
+  /** A new ping or raw socket of the table's family. */
+  socket(kind: IcmpSocketKind): IcmpSocket;
+  /** The echo id the layer's own ping() uses: never given to a ping socket. */
+  reserveEchoId(id: number): void;
+  /** An echo reply (the whole ICMP message): to the ping socket with its id. False when none has it. */
+  echoReply(info: IpReceiveInfo, id: number, message: Buffer): boolean;
+  /** A copy of a received ICMP message for every raw socket that accepts it (after the layer's own processing). */
+  deliverRaw(info: IpReceiveInfo, type: number, message: Buffer): void;
+  /**
+   * An ICMP error quoting an ICMP message we sent (`quoted`: the quoted ICMP message's start; src/dst
+   * the quoted packet's addresses): to the ping socket whose echo request it was and to raw sockets.
+   */
+  error(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu: number, offender: IpAddr): void;
+  /** Closes every socket. */
+  close(): void;
+}
+
 export class IcmpSocketTable implements DatagramPort {
-  readonly ip: IpSender;
+  readonly ip: IpSender<Ipv4Addr>;
   readonly counters: DatagramPort['counters'];
   readonly groups: DatagramPort['groups'];
   private readonly deps: IcmpSocketTableDeps;
@@ -217,7 +245,7 @@ export class IcmpSocketTable implements DatagramPort {
   }
 
   /** An echo reply (the whole ICMP message): to the ping socket with its id. False when none has it. */
-  echoReply(info: IpReceiveInfo, id: number, message: Buffer): boolean {
+  echoReply(info: IpReceiveInfo<Ipv4Addr>, id: number, message: Buffer): boolean {
     const s = this.pingSocket(id, info.dst);
     if (!s) return false;
     this.counters.inc('rx_echo_reply_to_socket');
@@ -226,7 +254,7 @@ export class IcmpSocketTable implements DatagramPort {
   }
 
   /** A copy of an ICMP packet (IP header + message) for every raw socket that accepts it. */
-  deliverRaw(info: IpReceiveInfo, type: number, message: Buffer): void {
+  deliverRaw(info: IpReceiveInfo<Ipv4Addr>, type: number, message: Buffer): void {
     if (this.raws.length === 0) return;
     const packet = info.packet;
     const hl = packet ? message.byteOffset - packet.byteOffset : -1;

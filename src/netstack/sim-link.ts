@@ -7,6 +7,7 @@
  * it does no I/O and takes its scheduler from the caller, so tests and benchmarks assemble
  * "two stacks on a wire" the same way.
  */
+import type { Ipv4Addr } from './addr.js';
 import { VirtualScheduler, type Scheduler } from './clock.js';
 import { Counters } from './counters.js';
 import { SeededRandom } from './random.js';
@@ -197,7 +198,7 @@ export interface SimTcpWireOptions extends LinkImpairments {
 }
 
 /** The IP layer under one end of a `SimTcpWire`: hands segments to the wire. */
-class WireIp implements IpSender {
+class WireIp implements IpSender<Ipv4Addr> {
   constructor(
     readonly addr: number,
     private readonly wire: SimTcpWire,
@@ -267,7 +268,7 @@ export class SimTcpWire {
       return;
     }
     const target = dir === 'ab' ? this.b : this.a;
-    const info: IpReceiveInfo = { src, dst, ttl: 64, tos: 0, broadcast: false };
+    const info: IpReceiveInfo<Ipv4Addr> = { src, dst, ttl: 64, tos: 0, broadcast: false };
     this.link.carry(seg, target, (d) => {
       this.delivered++;
       target.receive(info, d);

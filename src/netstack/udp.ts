@@ -21,7 +21,7 @@ export const UDP_EPHEMERAL_HIGH = 60999;
 export { UDP_MAX_PAYLOAD } from './udp-socket.js';
 
 export interface UdpLayerDeps {
-  ip: IpSender;
+  ip: IpSender<Ipv4Addr>;
   random: RandomSource;
   counters: Counters;
   /** The interface's questions (broadcast, own address, first address, MTU) and the stack's groups. */
@@ -32,7 +32,7 @@ export interface UdpLayerDeps {
 export class UdpLayer implements TransportProtocol, UdpPort {
   readonly protocol = IPPROTO_UDP;
   readonly counters: Counters;
-  readonly ip: IpSender;
+  readonly ip: IpSender<Ipv4Addr>;
   readonly groups: MulticastGroups;
   private readonly random: RandomSource;
   private readonly iface: UdpLayerDeps['iface'];
@@ -132,7 +132,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
 
   // ───────────────────────── receive ─────────────────────────
 
-  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+  receive(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer): boolean {
     const c = this.counters;
     const h = this.hdr;
     const src = info.src;

@@ -3,6 +3,7 @@
  * connection's files never import the layer (smoltcp's sockets likewise see only what the
  * interface hands them). `C` is the connection type the layer keeps in its tables.
  */
+import type { Ipv4Addr } from '../addr.js';
 import type { Scheduler } from '../clock.js';
 import type { Counters } from '../counters.js';
 import type { IpSender, IpSendOptions } from '../transport.js';
@@ -13,7 +14,7 @@ export interface TcpPort<C> {
   /** The clock (`now()`) and timers. */
   readonly scheduler: Scheduler;
   /** Routing questions (source address, path payload, is an address ours) and uncounted sends. */
-  readonly ip: IpSender;
+  readonly ip: IpSender<Ipv4Addr>;
   readonly isn: IsnGenerator;
 
   /** Sends one segment built with HEADROOM free bytes, counted in tx_segments; 0 or -errno. */

@@ -9,6 +9,7 @@
  * is queued and processed when the outermost unit ends; socket handlers are called only after
  * processing, so they may call back freely.
  */
+import type { Ipv4Addr } from '../addr.js';
 import type { Scheduler } from '../clock.js';
 import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
@@ -37,7 +38,7 @@ import { TcpConnection } from './tcp-connection.js';
 import { TimeWaitTable } from './time-wait.js';
 
 export interface TcpLayerDeps {
-  ip: IpSender;
+  ip: IpSender<Ipv4Addr>;
   scheduler: Scheduler;
   random: RandomSource;
   counters?: Counters;
@@ -54,7 +55,7 @@ export const EPHEMERAL_HIGH = 60999;
 export const DEFAULT_TIME_WAIT_MS = 60_000;
 
 interface PendingRx {
-  info: IpReceiveInfo;
+  info: IpReceiveInfo<Ipv4Addr>;
   payload: Buffer;
 }
 
@@ -67,7 +68,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly counters: Counters;
   private readonly rxSegments: CounterCell;
   private readonly txSegments: CounterCell;
-  readonly ip: IpSender;
+  readonly ip: IpSender<Ipv4Addr>;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
   readonly isn: IsnGenerator;
@@ -202,7 +203,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
 
   // ───────────────────────── receive ─────────────────────────
 
-  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+  receive(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer): boolean {
     if (this.closed) return true;
     if (this.depth > 0) {
       this.rxQueue.push({ info: { ...info }, payload });
@@ -221,7 +222,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     return true;
   }
 
-  private process(info: IpReceiveInfo, payload: Buffer): void {
+  private process(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer): void {
     const c = this.counters;
     this.rxSegments.n++;
     if (info.broadcast || info.dst >>> 28 === 0xe) {
@@ -293,7 +294,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   }
 
   /** RFC 9293 §3.10.7.1: a segment for no connection gets a RST unless it is one. */
-  private rstForClosed(info: IpReceiveInfo, seg: TcpSegment): void {
+  private rstForClosed(info: IpReceiveInfo<Ipv4Addr>, seg: TcpSegment): void {
     if (seg.flags & TCP_RST) return;
     if (seg.flags & TCP_ACK) this.sendRstFor(info.dst, info.src, seg.dstPort, seg.srcPort, seg.ack, 0, false);
     else {
@@ -310,7 +311,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.ip.send(IPPROTO_TCP, src, dst, buf, HEADROOM, { dontFragment: true });
   }
 
-  private listenArrived(l: TcpConnection, info: IpReceiveInfo, seg: TcpSegment): void {
+  private listenArrived(l: TcpConnection, info: IpReceiveInfo<Ipv4Addr>, seg: TcpSegment): void {
     const c = this.counters;
     const f = seg.flags;
     if (f & TCP_RST) {
