@@ -17,7 +17,7 @@ import type { MulticastGroups } from './multicast-groups.js';
 import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
-import type { Route } from './stack-api.js';
+import type { Ipv4Route as Route } from './stack-api.js';
 import {
   HEADROOM,
   IPPROTO_TCP,
