@@ -5,7 +5,7 @@
  * conflicts across families as Linux, fragmentation of a large UDP datagram, and ICMPv6 ping.
  */
 import { describe, expect, it } from 'vitest';
-import { IPV6_ANY, parseIpv6Addr, v4Mapped, type IpAddr } from '../../src/netstack/addr.js';
+import { IPV6_ANY, IPV6_LOOPBACK, parseIpv6Addr, v4Mapped, type IpAddr } from '../../src/netstack/addr.js';
 import { Errno } from '../../src/netstack/errno.js';
 import { SIM_ADDR_A, SIM_ADDR_B, SIM_ADDR6_A, SIM_ADDR6_B, simStackPair } from '../../src/netstack/sim-link.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
@@ -328,5 +328,26 @@ describe('TCP reachability hints', () => {
         for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
       }
     }
+  });
+});
+
+describe('IPv6 loopback', () => {
+  it('TCP to ::1 and to our own IPv6 address goes round the loopback queue, checksums unchecked as on lo', () => {
+    const { a, until } = dualPair();
+    for (const dst of [IPV6_LOOPBACK, SIM_ADDR6_A]) {
+      const l = a.tcpSocket(6);
+      expect(l.bind(IPV6_ANY, 0)).toBe(0);
+      const port = l.localAddress()!.port;
+      const c = a.tcpSocket(6);
+      const s = handshake(until, l, c, dst, port);
+      expect(s).not.toBeNull();
+      expect(s!.remoteAddress()!.addr).toBe(dst);
+      expect(c.write(Buffer.alloc(100_000, 1))).toBe(100_000);
+      until(() => s!.readableBytes() === 100_000);
+      expect(s!.readableBytes()).toBe(100_000);
+      // the loopback MTU: segments far larger than the link's
+      expect(c.info().mss).toBeGreaterThan(60_000);
+    }
+    expect(a.counters().link!.tx_frames ?? 0).toBeLessThan(10);
   });
 });
