@@ -276,6 +276,13 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
     return this.pmtu.get(dst, this.mtuOf()) - IPV6_HEADER_LEN;
   }
 
+  /** A transport's forward progress towards `dst` (RFC 4861 §7.3.1): its next hop stays REACHABLE without probes. */
+  confirmReachable(dst: Ipv6Addr): void {
+    if (isMulticast6(dst) || this.addrs.isOwn(dst)) return;
+    const r = this.route(dst);
+    if (r) this.ndp.cache.confirm(r.gateway ?? dst);
+  }
+
   /** Packet too big: remember the smaller path MTU (at least 1280, RFC 8201 §4). */
   lowerPathMtu(dst: Ipv6Addr, mtu: number): boolean {
     return this.pmtu.lower(dst, Math.max(PMTU_MIN6, mtu), this.mtuOf());
