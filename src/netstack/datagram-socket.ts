@@ -341,6 +341,15 @@ export abstract class DatagramSocketBase {
     return iface === 0 ? this.port.primaryAddress() !== null : this.port.isOwnAddress(iface);
   }
 
+  /** ICMP6_FILTER: only raw ICMPv6 sockets have one (icmp-socket.ts). */
+  setIcmp6Filter(_words: readonly number[]): number {
+    return -Errno.ENOPROTOOPT;
+  }
+
+  getIcmp6Filter(): number[] | number {
+    return -Errno.ENOPROTOOPT;
+  }
+
   /** IP_MTU: the path MTU to the connected peer. */
   pathMtu(): number {
     if (this.closed) return -Errno.EBADF;

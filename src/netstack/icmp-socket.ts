@@ -43,8 +43,10 @@ export interface IcmpSocketTableDeps {
 }
 
 export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
-  /** ICMP_FILTER (raw sockets): bit n set = drop type n. */
+  /** ICMP_FILTER (raw ICMP sockets): bit n set = drop type n. */
   private filter = 0;
+  /** ICMP6_FILTER (raw ICMPv6 sockets): bit (t & 31) of word (t >> 5) set = drop type t. */
+  private readonly filter6 = new Uint32Array(8);
 
   constructor(
     private readonly table: IcmpSocketTable,
@@ -130,9 +132,23 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
     return data.length;
   }
 
+  override setIcmp6Filter(words: readonly number[]): number {
+    if (this.kind !== 'raw' || this.table.family !== 6) return -Errno.ENOPROTOOPT;
+    if (!Array.isArray(words) || words.length !== 8 || !words.every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff))
+      return -Errno.EINVAL;
+    for (let i = 0; i < 8; i++) this.filter6[i] = words[i]! >>> 0;
+    return 0;
+  }
+
+  override getIcmp6Filter(): number[] | number {
+    if (this.kind !== 'raw' || this.table.family !== 6) return -Errno.ENOPROTOOPT;
+    return [...this.filter6];
+  }
+
   override setOption(name: UdpOptionName, value: number): number {
     if (name !== 'ICMP_FILTER') return super.setOption(name, value);
-    if (this.kind !== 'raw') return -Errno.ENOPROTOOPT;
+    // ICMPv6 sockets filter with ICMP6_FILTER instead
+    if (this.kind !== 'raw' || this.table.family === 6) return -Errno.ENOPROTOOPT;
     if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) return -Errno.EINVAL;
     this.filter = value >>> 0;
     return 0;
@@ -140,7 +156,7 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
 
   override getOption(name: UdpOptionName): number {
     if (name !== 'ICMP_FILTER') return super.getOption(name);
-    return this.kind === 'raw' ? this.filter : -Errno.ENOPROTOOPT;
+    return this.kind === 'raw' && this.table.family === 4 ? this.filter : -Errno.ENOPROTOOPT;
   }
 
   localAddress(): SocketAddress | null {
@@ -163,7 +179,9 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
   /** Raw: whether a packet of ICMP `type` (-1: any) from src to local address dst is for this socket. */
   rawAccepts(type: number, src: IpAddr, dst: IpAddr): boolean {
     if (this.closed) return false;
-    if (type >= 0 && type < 32 && (this.filter & (1 << type)) !== 0) return false;
+    if (this.table.family === 6) {
+      if (type >= 0 && type < 256 && (this.filter6[type >>> 5]! & (1 << (type & 31))) !== 0) return false;
+    } else if (type >= 0 && type < 32 && (this.filter & (1 << type)) !== 0) return false;
     if (this.boundAddr !== 0 && this.boundAddr !== IPV6_ANY && this.boundAddr !== dst) return false;
     return !this.connected || this.remoteAddr === src;
   }

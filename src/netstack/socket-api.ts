@@ -315,6 +315,13 @@ export interface UdpSocket {
   leaveGroup6(group: Ipv6Addr): number;
   /** IP_MTU: the path MTU toward the connected peer; -ENOTCONN when not connected. */
   pathMtu(): number;
+  /**
+   * ICMP6_FILTER (raw ICMPv6 sockets; others -ENOPROTOOPT): Linux's struct icmp6_filter as eight
+   * 32-bit words; bit (type & 31) of word (type >> 5) set blocks ICMPv6 type `type`. Default: none blocked.
+   */
+  setIcmp6Filter(words: readonly number[]): number;
+  /** The ICMP6_FILTER words, or -ENOPROTOOPT. */
+  getIcmp6Filter(): number[] | number;
   localAddress(): SocketAddress | null;
   remoteAddress(): SocketAddress | null;
   close(): void;

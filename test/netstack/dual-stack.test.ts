@@ -293,6 +293,24 @@ describe('ICMPv6 ping', () => {
     expect(seen).toContain(129);
     expect(raw.localAddress()!.port).toBe(58);
   });
+
+  it('ICMP6_FILTER blocks the types whose bits are set (Linux layout); ICMP_FILTER is for IPv4', () => {
+    const { a, until } = dualPair();
+    const raw = a.icmpSocket('raw', 6);
+    const words = [0, 0, 0, 0, 1 << (129 & 31), 0, 0, 0];
+    expect(raw.setIcmp6Filter(words)).toBe(0);
+    expect(raw.getIcmp6Filter()).toEqual(words);
+    expect(raw.setIcmp6Filter([1, 2])).toBe(-Errno.EINVAL);
+    expect(raw.setOption('ICMP_FILTER', 1)).toBe(-Errno.ENOPROTOOPT);
+    expect(a.icmpSocket('raw', 4).setIcmp6Filter(words)).toBe(-Errno.ENOPROTOOPT);
+    expect(a.icmpSocket('ping', 6).getIcmp6Filter()).toBe(-Errno.ENOPROTOOPT);
+    expect(a.udpSocket(6).getIcmp6Filter()).toBe(-Errno.ENOPROTOOPT);
+    let result: { ok: boolean } | null = null;
+    a.ping(SIM_ADDR6_B, {}, (r) => (result = r));
+    until(() => result !== null);
+    expect(result).toMatchObject({ ok: true });
+    for (let d = raw.recv(); d; d = raw.recv()) expect(d.data[0]).not.toBe(129);
+  });
 });
 
 describe('TCP reachability hints', () => {
