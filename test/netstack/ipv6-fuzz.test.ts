@@ -2,12 +2,18 @@
  * Fuzz of the IPv6 path: random and mutated inputs (mutations of frames captured from the Linux
  * kernel and of a live exchange between two hosts: UDP, fragments, echo, NS/NA, MLD, ICMPv6
  * errors, extension headers) through the v6 codecs (1M inputs) and through a host's link →
- * Ipv6Layer → ICMPv6/NDP/MLD/transport (200k inputs; ZTNC_FUZZ_HEAVY=1 makes it 1M as well).
+ * Ipv6Layer → ICMPv6/NDP/MLD/transport (200k inputs; ZTNC_FUZZ_HEAVY=1 makes it 1M as well), and
+ * through a whole stack with TCP, UDP, ping and raw ICMPv6 sockets open over IPv6 (100k).
  * Nothing may throw, no transport may fail, every table stays within its bound, the host still
  * works afterwards. Deterministic (seeded).
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/netstack/random.js';
+import type { Stack } from '../../src/netstack/stack.js';
+import { IPV6_ANY } from '../../src/netstack/addr.js';
+import type { TcpSocket } from '../../src/netstack/socket-api.js';
+import { SIM_ADDR6_A, SIM_ADDR6_B, SimSegment } from '../../src/netstack/sim-link.js';
+import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { HEADROOM } from '../../src/netstack/transport.js';
 import { finish, sum16 } from '../../src/netstack/wire/checksum.js';
 import { Icmpv6Message, parseIcmpv6 } from '../../src/netstack/wire/icmpv6.js';
@@ -211,5 +217,85 @@ describe('IPv6 fuzz', () => {
     a.icmp.ping(B, {}, (r) => (ok = r.ok));
     seg.sched.advance(100);
     expect(ok).toBe(true);
+  });
+
+  it('a whole stack with IPv6 sockets open takes 100k mutated IPv6 frames and keeps its connection', () => {
+    const seg = new SimSegment(2, new VirtualScheduler(), { mtu: 1500, seed: 9, record: true });
+    const a = seg.stacks[0]!;
+    const b = seg.stacks[1]! as Stack;
+    a.addAddress(SIM_ADDR6_A, 64);
+    b.addAddress(SIM_ADDR6_B, 64);
+    seg.sched.advance(2000);
+    const listener = b.tcpSocket(6);
+    listener.bind(IPV6_ANY, 80);
+    listener.listen(16);
+    const client = a.tcpSocket(6);
+    client.connect(SIM_ADDR6_B, 80);
+    let server: TcpSocket | null = null;
+    seg.sched.runUntil(() => (server ??= listener.accept()) !== null && client.state === 'ESTABLISHED', 10_000);
+    expect(server).not.toBeNull();
+    const srv = server!;
+    srv.handlers.onReadable = () => {
+      for (;;) {
+        const r = srv.read();
+        if (typeof r === 'number') return;
+        srv.write(r);
+      }
+    };
+    listener.handlers.onAcceptable = () => {
+      for (let s = listener.accept(); s; s = listener.accept()) s.close();
+    };
+    const u = b.udpSocket(6);
+    u.bind(IPV6_ANY, 53);
+    u.setOption('RCVBUF', 64 * 1024);
+    const ping = b.icmpSocket('ping', 6);
+    ping.setOption('RCVBUF', 64 * 1024);
+    const raw = b.icmpSocket('raw', 6);
+    raw.setOption('RCVBUF', 64 * 1024);
+    // traffic to learn from: TCP data, UDP small and fragmented, pings small and fragmented
+    client.write(Buffer.alloc(20_000, 1));
+    const ua = a.udpSocket(6);
+    ua.sendTo(Buffer.alloc(100, 2), { addr: SIM_ADDR6_B, port: 53 });
+    ua.sendTo(Buffer.alloc(4000, 3), { addr: SIM_ADDR6_B, port: 53 });
+    a.ping(SIM_ADDR6_B, {}, () => {});
+    a.ping(SIM_ADDR6_B, { size: 3000 }, () => {});
+    seg.sched.advance(200);
+    const frames = seg.frames.filter((f) => f.from === 0).map((f) => Buffer.from(f.frame));
+    expect(frames.length).toBeGreaterThan(10);
+    seg.frames.length = 0;
+    seg.filter = () => false;
+    const rng = new SeededRandom(77);
+    const h = new Ipv6Header();
+    const ch = new Ipv6Chain();
+    for (let i = 0; i < 100_000; i++) {
+      const f = mutate(rng, frames[rng.u32() % frames.length]!);
+      if (rng.u32() % 4 !== 0) fixChecksum(f, ch, h);
+      b.input(f);
+      if (i % 1000 === 0) {
+        seg.sched.advance(200 + (rng.u32() % 3000));
+        for (const q of [u, ping, raw]) while (q.recv()) void 0;
+      }
+      if (i % 10_000 === 0) {
+        expect(b.ipv6.reassembler.datagrams).toBeLessThanOrEqual(64);
+        expect(b.ipv6.ndp.cache.pendingBytes).toBeLessThanOrEqual(1 << 20);
+      }
+    }
+    seg.sched.advance(120_000);
+    const c = b.counters();
+    expect(c.link!.rx_internal_error ?? 0).toBe(0);
+    expect(c.ipv6!.rx_transport_exception ?? 0).toBe(0);
+    expect(c.tcp!.rx_internal_error ?? 0).toBe(0);
+    expect(c.tcp!.rx_segments).toBeGreaterThan(1000);
+    // the stack still works: the connection echoes, a new one opens, a ping is answered
+    seg.filter = null;
+    seg.sched.advance(1000);
+    let ok = false;
+    a.ping(SIM_ADDR6_B, {}, (r) => (ok = r.ok));
+    seg.sched.runUntil(() => ok, 5000);
+    expect(ok).toBe(true);
+    const c2 = a.tcpSocket(6);
+    c2.connect(SIM_ADDR6_B, 80);
+    seg.sched.runUntil(() => c2.state === 'ESTABLISHED', 10_000);
+    expect(c2.state).toBe('ESTABLISHED');
   });
 });
