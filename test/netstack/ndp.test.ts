@@ -13,7 +13,15 @@ import {
   NdpMessage,
   parseNdp,
 } from '../../src/netstack/wire/ndp.js';
-import { MLD_CHANGE_TO_EXCLUDE, MLD_CHANGE_TO_INCLUDE, parseMld2Report, type MldRecord } from '../../src/netstack/wire/mld.js';
+import {
+  MLD_CHANGE_TO_EXCLUDE,
+  MLD_CHANGE_TO_INCLUDE,
+  MLD_MODE_IS_EXCLUDE,
+  parseMld2Report,
+  type MldRecord,
+} from '../../src/netstack/wire/mld.js';
+import { finish, sum16 } from '../../src/netstack/wire/checksum.js';
+import { emitRouterAlertHopByHop, ipv6PseudoHeaderSum } from '../../src/netstack/wire/ipv6.js';
 import { icmpv6Of, ipv6Packets, makeSegment, v6Frame, type V6Host } from './ipv6-rig.js';
 import { v6 } from './ipv6-vectors.js';
 
@@ -319,5 +327,33 @@ describe('reachability confirmation (RFC 4861 §7.3.1)', () => {
     seg.sched.advance(60_000);
     a.ip.confirmReachable(v6('2001:db8::7'));
     expect(a.ip.ndp.cache.state(B)).toBe('REACHABLE');
+  });
+});
+
+describe('MLD queries', () => {
+  it('a general query is answered with a current-state report of every reported group', () => {
+    const { seg, a } = pairHosts();
+    a.ip.addAddress(A, 64);
+    a.groups.join(v6('ff05::1:3'));
+    seg.sched.advance(2000);
+    a.sent.length = 0;
+    // MLDv2 general query from a router: hop-by-hop router alert, hop limit 1, to ff02::1
+    const q = Buffer.alloc(8 + 28);
+    emitRouterAlertHopByHop(q, 0, 58, 0);
+    q[8] = 130;
+    q.writeUInt16BE(1000, 12); // maximum response delay 1 s
+    const ll = v6('fe80::77');
+    q.writeUInt16BE(finish(sum16(q, 8, q.length, ipv6PseudoHeaderSum(ll, IPV6_ALL_NODES, 58, 28))), 10);
+    a.input(v6Frame({ srcMac: MAC_X, dstMac: Buffer.from('333300000001', 'hex'), src: ll, dst: IPV6_ALL_NODES, nh: 0, hopLimit: 1 }, q));
+    expect(a.counters.ipv6.get('rx_mld_query')).toBe(1);
+    seg.sched.advance(1000);
+    const reports = ipv6Packets(a.sent).filter((p) => p[6] === 0 && p[48] === 143);
+    expect(reports).toHaveLength(1);
+    const records: MldRecord[] = [];
+    parseMld2Report(reports[0]!.subarray(48), records);
+    expect(records.map((r) => [r.type, r.group])).toEqual([
+      [MLD_MODE_IS_EXCLUDE, solicitedNode(A)],
+      [MLD_MODE_IS_EXCLUDE, v6('ff05::1:3')],
+    ]);
   });
 });
