@@ -230,6 +230,23 @@ describe('dual-stack UDP', () => {
     expect(tx.takeError()).toBe(Errno.ECONNREFUSED);
   });
 
+  it('on a family-6 socket TOS is the traffic class and TTL the hop limit; IPv6 datagrams go up to 65,527 bytes', () => {
+    const { a, b, until } = dualPair();
+    const rx = b.udpSocket(6);
+    expect(rx.bind(IPV6_ANY, 5000)).toBe(0);
+    const tx = a.udpSocket(6);
+    expect(tx.setOption('TOS', 0xb8)).toBe(0);
+    expect(tx.setOption('TTL', 7)).toBe(0);
+    expect(tx.sendTo(Buffer.from('x'), { addr: SIM_ADDR6_B, port: 5000 })).toBe(1);
+    expect(tx.sendTo(Buffer.from('y'), { addr: SIM_ADDR6_B, port: 5000 }, { tos: 0x20, ttl: 3 })).toBe(1);
+    expect(tx.sendTo(Buffer.alloc(65_527, 1), { addr: SIM_ADDR6_B, port: 5000 })).toBe(65_527);
+    expect(tx.sendTo(Buffer.alloc(65_528), { addr: SIM_ADDR6_B, port: 5000 })).toBe(-Errno.EMSGSIZE);
+    until(() => rx.pendingDatagrams === 3);
+    expect(rx.recv()).toMatchObject({ tos: 0xb8, ttl: 7 });
+    expect(rx.recv()).toMatchObject({ tos: 0x20, ttl: 3 });
+    expect(rx.recv()!.data.length).toBe(65_527);
+  });
+
   it('UDP bind conflicts across families', () => {
     const { a } = dualPair();
     expect(a.udpSocket(6).bind(IPV6_ANY, 4000)).toBe(0);
