@@ -12,7 +12,7 @@ import struct
 import sys
 import threading
 
-VERSION, REQ_HEADER, RESP_HEADER = 1, 16, 12
+VERSION, REQ_HEADER, RESP_HEADER = 2, 16, 12
 MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
 OP_SOCKET, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 5, 7, 8
 OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 11, 12, 13
@@ -70,7 +70,7 @@ CASES = {
     "truncated-payload": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, length=RESP_HEADER - 4 + 100) + b"\1" * 10)),
     "wrong-op": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SETSOCKOPT, 0))),
     "earlier-reply": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SOCKET, 0, b"\0" * 8))),
-    "wrong-version": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0", version=2))),
+    "wrong-version": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0", version=1))),
     "errno-out-of-range": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -5000))),
     "errno-min": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -(2**31)))),
     "more-than-asked": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, b"\x5a" * 100))),
