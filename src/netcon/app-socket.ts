@@ -27,7 +27,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { Errno, SHUT_RD, SHUT_RDWR, SHUT_WR, type SocketAddress, type TcpInfo, type TcpSocket } from '../netstack/index.js';
+import { Errno, type IpAddr, SHUT_RD, SHUT_RDWR, SHUT_WR, type SocketAddress, type TcpInfo, type TcpSocket } from '../netstack/index.js';
 import { EndedSocket, KEPT_OPTIONS } from './ended-socket.js';
 import type { NetconCounters } from './netcon-counters.js';
 import type { Family } from './protocol.js';
@@ -197,7 +197,7 @@ export class AppSocket {
    * connect() waits for the outcome (it gets the error itself if the attempt fails). `filler`:
    * bytes the library writes into the app's end if this returns EINPROGRESS.
    */
-  connect(addr: SocketAddress['addr'], port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
+  connect(addr: IpAddr, port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
     switch (this.state) {
       case 'connecting':
         return -Errno.EALREADY;

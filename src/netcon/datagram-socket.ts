@@ -179,15 +179,14 @@ export class DatagramSocket {
   }
 
   /** BIND. */
-  bind(addr: SocketAddress['addr'], port: number): number {
+  bind(addr: IpAddr, port: number): number {
     const r = this.sock.bind(addr, port);
-    const bound = addr as IpAddr;
-    if (r === 0 && bound !== 0 && bound !== IPV6_ANY) this.userBoundAddr = true;
+    if (r === 0 && addr !== 0 && addr !== IPV6_ANY) this.userBoundAddr = true;
     return r;
   }
 
   /** CONNECT to addr:port; `resolver`: the daemon answers for that address itself (SPEC §3). */
-  connect(addr: SocketAddress['addr'], port: number, resolver: boolean): number {
+  connect(addr: IpAddr, port: number, resolver: boolean): number {
     if (resolver) {
       if (this.sock.remoteAddress() !== null) this.disconnectStack();
       if (this.sock.localAddress() === null) {
@@ -210,8 +209,8 @@ export class DatagramSocket {
   }
 
   /** The family's any address, as the stack socket takes it. */
-  private get anyAddr(): SocketAddress['addr'] {
-    return (this.family === 6 ? IPV6_ANY : 0) as SocketAddress['addr'];
+  private get anyAddr(): IpAddr {
+    return this.family === 6 ? IPV6_ANY : 0;
   }
 
   /** Dissolves the stack socket's association (connect to the any address, as AF_UNSPEC does). */
@@ -302,7 +301,7 @@ export class DatagramSocket {
       opts = {};
       if ((h.flags & DGF.TOS) !== 0) opts.tos = h.tos;
       if ((h.flags & DGF.TTL) !== 0) opts.ttl = h.ttl;
-      if ((h.flags & DGF.SRC) !== 0) opts.src = h.local as SocketAddress['addr'];
+      if ((h.flags & DGF.SRC) !== 0) opts.src = h.local;
     }
     const r = opts === undefined ? this.sock.sendTo(payload, to) : this.sock.sendTo(payload, to, opts);
     if (r < 0) this.sendFailed(-r, to);
@@ -322,8 +321,7 @@ export class DatagramSocket {
 
   /** A record's destination as the stack takes it (the family's form; sin6_scope_id when given). */
   private destination(addr: IpAddr, port: number, scope: number): SocketAddress {
-    const to = { addr: addr as SocketAddress['addr'], port };
-    return this.family === 6 && scope !== 0 ? withScope(to, scope) : to;
+    return this.family === 6 && scope !== 0 ? { addr, port, scopeId: scope } : { addr, port };
   }
 
   /** The daemon's resolver answers this destination (IPv4 resolver addresses, v4-mapped on a family-6 socket). */
@@ -351,7 +349,7 @@ export class DatagramSocket {
           return;
         }
         if (this.gone) return;
-        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr) as UdpDatagram['to'], tos: 0, ttl: DEFAULT_TTL }]);
+        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr), tos: 0, ttl: DEFAULT_TTL }]);
       },
       () => this.ctx.counters.dgramDrop('dnsUnanswered'),
     );
@@ -497,7 +495,7 @@ export class DatagramSocket {
    * that is not link-local.
    */
   private sourceFor(dst: IpAddr): IpAddr {
-    const list = this.ctx.stack.addresses() as ReadonlyArray<{ addr: IpAddr; prefixLen: number }>;
+    const list = this.ctx.stack.addresses();
     const v4 = isIpv6(dst) ? unmapV4(dst) : dst;
     if (v4 !== null) {
       const own = list.filter((a): a is { addr: number; prefixLen: number } => !isIpv6(a.addr));
@@ -526,8 +524,3 @@ export class DatagramSocket {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** `to` with a sin6_scope_id (SPEC §1's SocketAddress.scopeId). */
-function withScope(to: SocketAddress, scopeId: number): SocketAddress {
-  return { ...to, scopeId } as SocketAddress;
-}

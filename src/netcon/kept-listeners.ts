@@ -7,16 +7,7 @@
  * with the process; a socket that is bound but not listening is not kept either (the next call on
  * it after a restart fails with ENETDOWN).
  */
-import {
-  Errno,
-  formatIp,
-  type IpAddr,
-  isIpv6,
-  parseIp,
-  type SocketAddress,
-  type TcpOptionName,
-  type TcpSocket,
-} from '../netstack/index.js';
+import { Errno, formatIp, type IpAddr, isIpv6, parseIp, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
 import type { AppSocket } from './app-socket.js';
 import type { Family } from './protocol.js';
 import { inFamily, V6ONLY } from './socket-family.js';
@@ -152,9 +143,8 @@ function rebindListener(tcp: TcpSocket, meta: KeptListenerMeta, kept: KeptOption
   kept.recvErr = meta.recvErr;
   kept.deferAcceptRetrans = meta.deferAcceptRetrans;
   if (tcp.localAddress()?.port === meta.port && meta.port !== 0) return 0;
-  // parseKeptMeta checked the text; the family's form is what the stack socket takes.
-  const addr = parseIp(meta.addr) as SocketAddress['addr'];
-  return tcp.bind(addr, meta.port);
+  // parseKeptMeta checked the text: it is of the family's own form, as the stack socket takes it.
+  return tcp.bind(parseIp(meta.addr) ?? 0, meta.port);
 }
 
 /** rebindListener's answer that is worth trying again once the stack has its addresses. */

@@ -22,25 +22,18 @@ import {
 import { encodeSockaddr, type Family, type Sockaddr } from './protocol.js';
 
 /** The stack's IPV6_V6ONLY option name (SPEC §1: TCP and datagram sockets, 0/1, before bind only). */
-export const V6ONLY = 'V6ONLY' as TcpOptionName & UdpOptionName;
-
-/** The stack's dual-stack constructors (SPEC §1: `tcpSocket(family)`, `udpSocket(family)`, `icmpSocket(kind, family)`). */
-interface DualStackSockets {
-  tcpSocket(family?: Family): TcpSocket;
-  udpSocket(family?: Family): UdpSocket;
-  icmpSocket(kind: 'ping' | 'raw', family?: Family): UdpSocket;
-}
+export const V6ONLY = 'V6ONLY' satisfies TcpOptionName & UdpOptionName;
 
 export function openTcp(stack: NetStack, family: Family): TcpSocket {
-  return (stack as unknown as DualStackSockets).tcpSocket(family);
+  return stack.tcpSocket(family);
 }
 
 export function openUdp(stack: NetStack, family: Family): UdpSocket {
-  return (stack as unknown as DualStackSockets).udpSocket(family);
+  return stack.udpSocket(family);
 }
 
 export function openIcmp(stack: NetStack, kind: 'ping' | 'raw', family: Family): UdpSocket {
-  return (stack as unknown as DualStackSockets).icmpSocket(kind, family);
+  return stack.icmpSocket(kind, family);
 }
 
 /** `addr` in the form a socket of `family` uses: 4 → a number (0 when not v4-mapped), 6 → an Ipv6Addr (IPv4 v4-mapped, 0 → ::). */
@@ -56,12 +49,9 @@ export function inFamily(addr: IpAddr, family: Family): IpAddr {
  */
 export function stackAddress(sa: Sockaddr, family: Family): SocketAddress | number {
   if (sa.family !== family) return -Errno.EAFNOSUPPORT;
-  const a: SocketAddress = { addr: sa.addr as SocketAddress['addr'], port: sa.port };
-  if (family === 6) {
-    const six = a as SocketAddress & { flowinfo?: number; scopeId?: number };
-    if (sa.flowinfo !== 0) six.flowinfo = sa.flowinfo;
-    if (sa.scopeId !== 0) six.scopeId = sa.scopeId;
-  }
+  const a: SocketAddress = { addr: sa.addr, port: sa.port };
+  if (sa.flowinfo !== 0) a.flowinfo = sa.flowinfo;
+  if (sa.scopeId !== 0) a.scopeId = sa.scopeId;
   return a;
 }
 
@@ -84,5 +74,5 @@ export function wireAddress(a: { addr: IpAddr; port: number; flowinfo?: number; 
 
 /** A stack address's sin6_scope_id (SPEC §1: SocketAddress.scopeId), 0 when it has none. */
 export function scopeOf(a: SocketAddress): number {
-  return (a as { scopeId?: number }).scopeId ?? 0;
+  return a.scopeId ?? 0;
 }

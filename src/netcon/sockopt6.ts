@@ -10,15 +10,7 @@
  * they are remembered only, as the kernel's TCP never delivers those messages either.
  * ICMP6_FILTER is applied by netcon as messages go to the app (datagram-socket.ts).
  */
-import {
-  Errno,
-  ipv6FromBytes,
-  type Ipv6Addr,
-  type TcpInfo,
-  type TcpOptionName,
-  type UdpOptionName,
-  type UdpSocket,
-} from '../netstack/index.js';
+import { Errno, ipv6FromBytes, type TcpInfo, type TcpOptionName, type UdpOptionName, type UdpSocket } from '../netstack/index.js';
 import { DGF, IPPROTO_ICMPV6 } from './protocol.js';
 import { V6ONLY } from './socket-family.js';
 
@@ -202,12 +194,6 @@ export interface Datagram6Target {
   peer(): unknown;
 }
 
-/** SPEC §1's group calls of a family-6 datagram socket. */
-interface Groups6 {
-  joinGroup6(group: Ipv6Addr): number;
-  leaveGroup6(group: Ipv6Addr): number;
-}
-
 const recvFlagOf6 = new Map<number, number>([
   [IPV6.RECVPKTINFO, DGF.PKTINFO],
   [IPV6.RECVTCLASS, DGF.RECVTOS],
@@ -270,8 +256,7 @@ export function setDatagramOption6(t: Datagram6Target, level: number, name: numb
       if (value.length < IPV6_MREQ_SIZE) return -Errno.EINVAL;
       // The network is the one interface: any index names it (as IP_ADD_MEMBERSHIP's ifindex).
       const group = ipv6FromBytes(value.subarray(0, 16));
-      const sock = t.sock as unknown as Groups6;
-      return name === IPV6.JOIN_GROUP ? sock.joinGroup6(group) : sock.leaveGroup6(group);
+      return name === IPV6.JOIN_GROUP ? t.sock.joinGroup6(group) : t.sock.leaveGroup6(group);
     }
     case IPV6.CHECKSUM:
       // RFC 3542 §3.1: not settable on ICMPv6 sockets (their checksum is always computed).

@@ -210,7 +210,7 @@ export class NetSim extends Sim {
 
   /** The member's first IPv4 address on the network, once configured. */
   ip(name: string): number | null {
-    return this.member(name).nets.get(NWID)?.stack?.addresses()[0]?.addr ?? null;
+    return (this.member(name).nets.get(NWID)?.stack?.addresses()[0]?.addr as number | undefined) ?? null;
   }
 
   async ping(from: string, to: string, limitMs = 10_000): Promise<PingResult | null> {

@@ -294,7 +294,7 @@ export class Network {
    */
   groups(): MulticastGroup[] {
     const out: MulticastGroup[] = [BROADCAST_GROUP];
-    for (const a of this.stack?.addresses() ?? []) out.push(arpGroup(a.addr));
+    for (const a of this.stack?.addresses() ?? []) if (typeof a.addr === 'number') out.push(arpGroup(a.addr));
     return out.concat(this.ipGroups());
   }
 
@@ -302,6 +302,7 @@ export class Network {
     const out: MulticastGroup[] = [];
     const seen = new Set<bigint>();
     for (const g of this.stack?.multicastGroups() ?? []) {
+      if (typeof g !== 'number') continue; // IPv6 groups: not subscribed here yet
       // groups that share an Ethernet address share a subscription
       const group = ipv4MulticastGroup(g);
       if (!seen.has(group.mac)) out.push(group);
