@@ -397,6 +397,54 @@ static ssize_t send_with(int fd, const struct sockaddr_in6 *to, const void *buf,
   return sendmsg(fd, &m, 0);
 }
 
+/* sendmsg of one byte with one int control message. */
+static ssize_t send_ip(int fd, const struct sockaddr_in6 *to, int level, int type, int value) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = "q", .iov_len = 1};
+  struct msghdr m;
+  struct cmsghdr *c;
+  memset(&m, 0, sizeof(m));
+  memset(&u, 0, sizeof(u));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_name = (void *)to;
+  m.msg_namelen = to ? sizeof(*to) : 0;
+  m.msg_control = u.buf;
+  m.msg_controllen = sizeof(u.buf);
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = level, c->cmsg_type = type, c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &value, sizeof(int));
+  return sendmsg(fd, &m, 0);
+}
+
+/* The IP_TTL an AF_INET socket received its next datagram with. */
+static void say_ttl(int fd, const char *what) {
+  union {
+    char buf[256];
+    struct cmsghdr align;
+  } u;
+  char b[16];
+  struct iovec iov = {.iov_base = b, .iov_len = sizeof(b)};
+  struct msghdr m;
+  struct cmsghdr *c;
+  int ttl = -1;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = u.buf;
+  m.msg_controllen = sizeof(u.buf);
+  if (!readable(fd, 3000) || recvmsg(fd, &m, MSG_DONTWAIT) < 0) {
+    SAY("%s: nothing received", what);
+    return;
+  }
+  for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+  SAY("%s: received with ttl %d", what, ttl);
+}
+
 static void case_udp(void) {
   int r = sock6(SOCK_DGRAM, 0), s = sock6(SOCK_DGRAM, 0), on = 1, rport, v;
   struct sockaddr_in6 to, from;
@@ -523,6 +571,24 @@ static void case_udp(void) {
     n = readable(s, 3000) ? recv(s, buf, sizeof(buf), MSG_DONTWAIT) : -1;
     SAY("ipv4 socket got %zd", n);
     SAY("to mapped 65508 %s", RES(sendto(q, big, 65508, 0, (struct sockaddr *)&to, sizeof(to))));
+    /* An IPv4 datagram takes SOL_IP control messages (udp_sendmsg's), of SOL_IPV6 only a mapped PKTINFO. */
+    setsockopt(s, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
+    SAY("to mapped ip_ttl 5 %s", RES(send_ip(q, &to, IPPROTO_IP, IP_TTL, 5)));
+    say_ttl(s, "ip_ttl 5");
+    SAY("to mapped ipv6 hoplimit 7 %s", RES(send_ip(q, &to, IPPROTO_IPV6, IPV6_HOPLIMIT, 7)));
+    say_ttl(s, "ipv6 hoplimit 7");
+    SAY("to mapped ip type 99 %s", RES(send_ip(q, &to, IPPROTO_IP, 99, 1)));
+    SAY("to mapped pktinfo host6 %s", RES(send_with(q, &to, "p", 1, -2, -2, &h)));
+    {
+      struct in6_addr m = mapped4();
+      SAY("to mapped pktinfo mapped %s", RES(send_with(q, &to, "p", 1, -2, -2, &m)));
+      n = readable(s, 3000) ? recv(s, buf, sizeof(buf), MSG_DONTWAIT) : -1;
+      SAY("ipv4 socket got %zd", n);
+    }
+    SAY("connect mapped %s", RES(connect(q, (struct sockaddr *)&to, sizeof(to))));
+    SAY("connected ip_ttl 6 %s", RES(send_ip(q, NULL, IPPROTO_IP, IP_TTL, 6)));
+    say_ttl(s, "connected ip_ttl 6");
+    SAY("connected 65508 %s", RES(send(q, big, 65508, 0)));
     SAY("to inet short 15 %s", RES(sendto(q, "m", 1, 0, (struct sockaddr *)&got4, 15)));
     close(q);
     q = sock6(SOCK_DGRAM, 0);
