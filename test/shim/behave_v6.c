@@ -12,6 +12,7 @@
 
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
+#include <netinet/udp.h>
 #include <signal.h>
 
 #include "common.h"
@@ -601,6 +602,76 @@ static void case_udp(void) {
   close(r);
 }
 
+/* sendmmsg/recvmmsg with sockaddr_in6, and UDP GSO (UDP_SEGMENT) over IPv6. */
+static void case_mmsg(void) {
+  int r = sock6(SOCK_DGRAM, 0), s = sock6(SOCK_DGRAM, 0), rport, i, n;
+  struct sockaddr_in6 to, from[3];
+  struct mmsghdr v[3];
+  struct iovec iov[3];
+  char data[3][300];
+  static char big[1000];
+  rport = bind6(r, addr6);
+  bind6(s, addr6);
+  to = mk6(addr6, rport);
+  memset(v, 0, sizeof(v));
+  for (i = 0; i < 3; i++) {
+    iov[i].iov_base = data[i];
+    iov[i].iov_len = (size_t)(10 + i);
+    v[i].msg_hdr.msg_iov = &iov[i];
+    v[i].msg_hdr.msg_iovlen = 1;
+    v[i].msg_hdr.msg_name = &to;
+    v[i].msg_hdr.msg_namelen = sizeof(to);
+  }
+  SAY("sendmmsg %d", sendmmsg(s, v, 3, 0));
+  memset(v, 0, sizeof(v));
+  for (i = 0; i < 3; i++) {
+    iov[i].iov_base = data[i];
+    iov[i].iov_len = sizeof(data[i]);
+    v[i].msg_hdr.msg_iov = &iov[i];
+    v[i].msg_hdr.msg_iovlen = 1;
+    v[i].msg_hdr.msg_name = &from[i];
+    v[i].msg_hdr.msg_namelen = sizeof(from[i]);
+  }
+  for (n = 0; n < 3 && readable(r, 3000);) {
+    int got = recvmmsg(r, v + n, (unsigned)(3 - n), MSG_DONTWAIT, NULL);
+    if (got <= 0) break;
+    n += got;
+  }
+  SAY("recvmmsg %d", n);
+  for (i = 0; i < n; i++) {
+    SAY("message %d len %u", i, v[i].msg_len);
+    say_name6("message from", &from[i], v[i].msg_hdr.msg_namelen);
+  }
+  /* GSO: one send cut into 300-byte datagrams. */
+  {
+    union {
+      char buf[CMSG_SPACE(sizeof(uint16_t))];
+      struct cmsghdr align;
+    } u;
+    struct iovec bi = {.iov_base = big, .iov_len = sizeof(big)};
+    struct msghdr m;
+    struct cmsghdr *c;
+    uint16_t seg = 300;
+    char got[2000];
+    memset(&m, 0, sizeof(m));
+    memset(&u, 0, sizeof(u));
+    m.msg_iov = &bi;
+    m.msg_iovlen = 1;
+    m.msg_name = &to;
+    m.msg_namelen = sizeof(to);
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof(u.buf);
+    c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP, c->cmsg_type = UDP_SEGMENT, c->cmsg_len = CMSG_LEN(sizeof(seg));
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    SAY("gso send %zd", sendmsg(s, &m, 0));
+    for (i = 0; i < 5 && readable(r, i < 4 ? 3000 : 200); i++)
+      SAY("gso datagram %zd", recv(r, got, sizeof(got), MSG_DONTWAIT));
+  }
+  close(s);
+  close(r);
+}
+
 /* ICMP errors: ECONNREFUSED on the next call, the error queue with IPV6_RECVERR. */
 static void case_errqueue(void) {
   int s = sock6(SOCK_DGRAM, 0), on = 1;
@@ -747,6 +818,8 @@ int main(int argc, char **argv) {
     case_dual();
   else if (!strcmp(which, "udp"))
     case_udp();
+  else if (!strcmp(which, "mmsg"))
+    case_mmsg();
   else if (!strcmp(which, "errqueue"))
     case_errqueue();
   else if (!strcmp(which, "ping"))
@@ -756,7 +829,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "exec-child") && argc > 5)
     case_exec_child(atoi(argv[4]), atoi(argv[5]));
   else {
-    fprintf(stderr, "usage: behave_v6 flags|addr|dual|udp|errqueue|ping|exec <ipv6 addr> <ipv4 addr>\n");
+    fprintf(stderr, "usage: behave_v6 flags|addr|dual|udp|mmsg|errqueue|ping|exec <ipv6 addr> <ipv4 addr>\n");
     return 2;
   }
   return 0;
