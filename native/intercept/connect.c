@@ -84,6 +84,8 @@ static int dgram_connect(struct zt_dgram *d, const struct sockaddr *sa, socklen_
     if (len < sizeof(sin)) return zt_fail(EINVAL);
     memcpy(&sin, sa, sizeof(sin));
     zt_map_sockaddr4(wire, &sin);
+  } else if (d->family == AF_INET6 && d->kind != ZT_KIND_UDP && sa->sa_family != AF_INET6) {
+    return zt_fail(EAFNOSUPPORT); /* ip6_datagram_connect_v6_only looks at the family first */
   } else {
     if (zt_take_sockaddr(d->family, sa, len, 0, wire) != 0) return -1;
   }
