@@ -188,6 +188,7 @@ static void put_ip_cmsgs(struct cmsg_out *o, const struct record *r) {
 /* The interface index IPV6_PKTINFO reports for the virtual network (proto.h). */
 #define ZT_PKTINFO6_IFINDEX 1
 
+/* An AF_INET6 socket's control messages, in ip6_datagram_recv_ctl's order. */
 static void put_ipv6_cmsgs(struct cmsg_out *o, const struct record *r) {
   int v;
   if (r->flags & ZT_DGF_PKTINFO) {

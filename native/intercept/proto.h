@@ -102,7 +102,8 @@ enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2, ZT_KIND_UDP = 3, ZT_KIND_P
  * IPV6_PKTINFO on AF_INET6). Daemon → app, ZT_DG_DATA: addr:port is the source (scope its
  * sin6_scope_id, 0 for global addresses), local the address it was sent to, tos and ttl as
  * received; ZT_DGF_PKTINFO/RECVTOS/RECVTTL say which control messages the app asked for
- * (setsockopt), to be added by recvmsg (IPV6_PKTINFO, IPV6_TCLASS, IPV6_HOPLIMIT on AF_INET6).
+ * (setsockopt), to be added by recvmsg (IPV6_PKTINFO with interface index 1, IPV6_TCLASS,
+ * IPV6_HOPLIMIT on AF_INET6).
  * Daemon → app, ZT_DG_ERROR: an ICMP error for this socket; err = errno, addr = the ICMP sender,
  * port = ICMP type << 8 | code, info = ee_info (e.g. the next-hop MTU), payload = the start of
  * the datagram that caused it; ZT_DGF_RECVERR when the app set IP_RECVERR/IPV6_RECVERR

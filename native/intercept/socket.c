@@ -120,6 +120,8 @@ static int end_has_type(int fd, int want) {
   return zt_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0 && v == want;
 }
 
+static const char *family_name(int domain) { return domain == AF_INET6 ? "AF_INET6" : "AF_INET"; }
+
 /* socket(AF_INET or AF_INET6, …) under the library: TCP, UDP and ICMP on the virtual network, anything else refused. */
 static int inet_socket(int domain, int type, int protocol) {
   int base, err, fd, kind, cloexec = (type & SOCK_CLOEXEC) != 0;
@@ -128,7 +130,7 @@ static int inet_socket(int domain, int type, int protocol) {
   base = type & 0xf;
   kind = inet_kind(domain, base, protocol);
   if (kind == 0) {
-    zt_trace("socket(%d, %d, %d): not carried on the virtual network", domain, base, protocol);
+    zt_trace("socket(%s, %d, %d): not carried on the virtual network", family_name(domain), base, protocol);
     return zt_fail(EPROTONOSUPPORT);
   }
   err = zt_rpc_socket((uint32_t)type, protocol, domain, cloexec, &fd);
@@ -144,7 +146,7 @@ static int inet_socket(int domain, int type, int protocol) {
   }
   zt_ino_remember_family((uint64_t)st.st_ino, zt_state_of_kind(kind), domain);
   zt_fd_set(fd, (uint64_t)st.st_ino, kind, domain);
-  zt_trace("socket(%d, %d, %d) = %d", domain, base, protocol, fd);
+  zt_trace("socket(%s, %d, %d) = %d", family_name(domain), base, protocol, fd);
   return fd;
 }
 
