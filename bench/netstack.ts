@@ -1,14 +1,15 @@
 /**
  * Bulk TCP throughput of the userspace stack: two stacks in one process over a zero-delay
- * simulated link, at MTU 1500 and 2800, beside Node's own kernel loopback TCP measured in the same
- * run. Reports Gbit/s (wall clock), CPU time per MB (process.cpuUsage) and peak RSS.
+ * simulated link, at MTU 1500 and 2800, over IPv4 and over IPv6, beside Node's own kernel loopback
+ * TCP measured in the same run. Reports Gbit/s (wall clock), CPU time per MB (process.cpuUsage)
+ * and peak RSS.
  *
  * The stacks are driven by a VirtualScheduler (time jumps to the next timer when idle), so the
  * figure is the CPU-bound rate of the stack itself; wall-clock time is what is measured.
  */
 import { createServer, connect, type AddressInfo } from 'node:net';
 import type { VirtualScheduler } from '../src/netstack/clock.js';
-import { connectTcp, SIM_ADDR_B, simStackPair, SimTcpWire } from '../src/netstack/sim-link.js';
+import { connectTcp, simAddrs, simStackPair, SimTcpWire } from '../src/netstack/sim-link.js';
 import type { TcpSocket } from '../src/netstack/socket-api.js';
 
 interface Pair {
@@ -21,13 +22,13 @@ const PORT = 5001;
 const HANDSHAKE_LIMIT_MS = 10_000;
 
 /** Two bare TCP layers on a zero-delay IP path (NETSTACK_BENCH_MODE=tcp, for comparison). */
-function layerPair(mtu: number): Pair {
-  const w = new SimTcpWire({ mtu });
+function layerPair(mtu: number, family: 4 | 6): Pair {
+  const w = new SimTcpWire({ mtu, family });
   const run = (d: () => boolean, l: number): boolean => w.sched.runUntil(d, l);
   const { client, server } = connectTcp(
-    () => w.a.socket(),
-    () => w.b.socket(),
-    SIM_ADDR_B,
+    () => w.a.socket(family),
+    () => w.b.socket(family),
+    w.addrB,
     PORT,
     run,
     HANDSHAKE_LIMIT_MS,
@@ -36,15 +37,20 @@ function layerPair(mtu: number): Pair {
   return { sched: w.sched, client, server };
 }
 
-/** Two full stacks (Ethernet/ARP/IPv4/TCP) over a zero-delay Ethernet link. */
-function stackPair(mtu: number): Pair {
+/** Two full stacks (Ethernet/ARP or NDP/IPv4 or IPv6/TCP) over a zero-delay Ethernet link. */
+function stackPair(mtu: number, family: 4 | 6): Pair {
   const seg = simStackPair({ mtu });
   const [a, b] = [seg.stacks[0]!, seg.stacks[1]!];
+  const addrs = simAddrs(family);
+  if (family === 6) {
+    a.addAddress(addrs.a, 64);
+    b.addAddress(addrs.b, 64);
+  }
   const run = (d: () => boolean, l: number): boolean => seg.sched.runUntil(d, l);
   const { client, server } = connectTcp(
-    () => a.tcpSocket(),
-    () => b.tcpSocket(),
-    SIM_ADDR_B,
+    () => a.tcpSocket(family),
+    () => b.tcpSocket(family),
+    addrs.b,
     PORT,
     run,
     HANDSHAKE_LIMIT_MS,
@@ -63,8 +69,8 @@ interface Result {
   bytes: number;
 }
 
-function runStack(mtu: number, bytes: number): Result {
-  const { sched, client, server } = fullStack ? stackPair(mtu) : layerPair(mtu);
+function runStack(mtu: number, bytes: number, family: 4 | 6 = 4): Result {
+  const { sched, client, server } = fullStack ? stackPair(mtu, family) : layerPair(mtu, family);
   const block = Buffer.alloc(1 << 16, 0x5a);
   let sent = 0;
   let received = 0;
@@ -150,7 +156,7 @@ async function runKernel(bytes: number): Promise<Result> {
 }
 
 export async function run({ json }: { json: boolean }): Promise<void> {
-  const mode = fullStack ? 'full stack (Ethernet + ARP + IPv4 + TCP)' : 'tcp only (NETSTACK_BENCH_MODE=tcp)';
+  const mode = fullStack ? 'full stack (Ethernet + ARP/NDP + IPv4/IPv6 + TCP)' : 'tcp only (NETSTACK_BENCH_MODE=tcp)';
   const bytes = Number(process.env.NETSTACK_BENCH_MB ?? 400) * 1024 * 1024;
   let peakRss = process.memoryUsage().rss;
   const sample = setInterval(() => {
@@ -159,15 +165,22 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   sample.unref();
   // warm-up
   runStack(2800, 32 * 1024 * 1024);
+  runStack(2800, 32 * 1024 * 1024, 6);
   const ref = await runKernel(Math.min(bytes, 1024 * 1024 * 1024));
   const r1500 = runStack(1500, bytes);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const r2800 = runStack(2800, bytes);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const v6r1500 = runStack(1500, bytes, 6);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const v6r2800 = runStack(2800, bytes, 6);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
   clearInterval(sample);
   const rows: [string, string, string][] = [
     ['netstack MTU 1500', r1500.gbps.toFixed(2), r1500.cpuMsPerMB.toFixed(3)],
     ['netstack MTU 2800', r2800.gbps.toFixed(2), r2800.cpuMsPerMB.toFixed(3)],
+    ['netstack IPv6 MTU 1500', v6r1500.gbps.toFixed(2), v6r1500.cpuMsPerMB.toFixed(3)],
+    ['netstack IPv6 MTU 2800', v6r2800.gbps.toFixed(2), v6r2800.cpuMsPerMB.toFixed(3)],
     ['kernel loopback (ref)', ref.gbps.toFixed(2), ref.cpuMsPerMB.toFixed(3)],
   ];
   const out = process.stdout;
@@ -175,6 +188,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   for (const [a, b, c] of rows) out.write(`${a.padEnd(24)}${b.padStart(10)}${c.padStart(12)}\n`);
   out.write(`mode: ${mode}\n`);
   out.write(`ratio (MTU 2800 / kernel): ${(r2800.gbps / ref.gbps).toFixed(3)}; peak RSS ${(peakRss / 1048576).toFixed(0)} MiB\n`);
+  out.write(`IPv6 / IPv4 (MTU 2800): ${(v6r2800.gbps / r2800.gbps).toFixed(3)}\n`);
   if (json) {
     out.write(
       JSON.stringify({
@@ -186,6 +200,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
         ratio: round(r2800.gbps / ref.gbps),
         cpu_ms_per_mb_mtu1500: round(r1500.cpuMsPerMB),
         cpu_ms_per_mb_mtu2800: round(r2800.cpuMsPerMB),
+        gbps6_mtu1500: round(v6r1500.gbps),
+        gbps6_mtu2800: round(v6r2800.gbps),
+        cpu_ms_per_mb6_mtu1500: round(v6r1500.cpuMsPerMB),
+        cpu_ms_per_mb6_mtu2800: round(v6r2800.cpuMsPerMB),
+        ratio6: round(v6r2800.gbps / r2800.gbps),
         ref_cpu_ms_per_mb: round(ref.cpuMsPerMB),
         peak_rss_mb: Math.round(peakRss / 1048576),
         mode: fullStack ? 'stack' : 'tcp',

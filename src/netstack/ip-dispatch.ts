@@ -36,6 +36,10 @@ export class IpDispatcher implements IpSender<IpAddr> {
     return this.v6 ? this.v6.maxPayloadFor(dst) : IPV6_MIN_MTU - IPV6_HEADER_LEN;
   }
 
+  confirmReachable(dst: IpAddr): void {
+    if (typeof dst === 'string') this.v6?.confirmReachable?.(dst);
+  }
+
   isLocalAddress(addr: IpAddr): boolean {
     if (typeof addr === 'number') return this.v4.isLocalAddress(addr);
     return this.v6 ? this.v6.isLocalAddress(addr) : addr === IPV6_ANY;

@@ -51,6 +51,8 @@ export class Ipv6Addresses {
   /** Bumped on every change so callers can cache answers. */
   generation = 0;
   private addrs: Ipv6InterfaceAddress[] = [];
+  /** The assigned addresses, for the per-packet question. */
+  private readonly assigned = new Set<Ipv6Addr>();
   private readonly owned: Ipv6InterfaceAddress[] = [];
   /** Addresses another node turned out to use (DAD): kept, but chosen as a source only when nothing else fits. */
   private readonly duplicates = new Set<Ipv6Addr>();
@@ -69,6 +71,7 @@ export class Ipv6Addresses {
     if (old && old.prefixLen === prefixLen) return false;
     if (old) old.prefixLen = prefixLen;
     else this.addrs.push({ addr, prefixLen });
+    this.assigned.add(addr);
     this.generation++;
     return true;
   }
@@ -77,6 +80,7 @@ export class Ipv6Addresses {
     const i = this.addrs.findIndex((a) => a.addr === addr);
     if (i < 0) return null;
     const [gone] = this.addrs.splice(i, 1);
+    this.assigned.delete(addr);
     this.duplicates.delete(addr);
     this.generation++;
     return gone ?? null;
@@ -84,15 +88,14 @@ export class Ipv6Addresses {
 
   /** One of the addresses given with `add` (not merely inside an owned prefix). */
   isAssigned(addr: Ipv6Addr): boolean {
-    const a = this.addrs;
-    for (let i = 0; i < a.length; i++) if (a[i]!.addr === addr) return true;
-    return false;
+    return this.assigned.has(addr);
   }
 
   /** Ours: assigned, or inside a prefix we own. */
   isOwn(addr: Ipv6Addr): boolean {
-    if (this.isAssigned(addr)) return true;
-    for (const p of this.owned) if (inPrefix6(addr, p.addr, p.prefixLen)) return true;
+    if (this.assigned.has(addr)) return true;
+    const o = this.owned;
+    for (let i = 0; i < o.length; i++) if (inPrefix6(addr, o[i]!.addr, o[i]!.prefixLen)) return true;
     return false;
   }
 

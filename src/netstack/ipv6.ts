@@ -59,7 +59,7 @@ import {
   type TransportProtocol,
 } from './transport.js';
 import { ETH_HEADER_LEN } from './wire/ethernet.js';
-import { ICMPV6_DEST_UNREACH, ICMPV6_PARAM_PROBLEM, ICMPV6_PORT_UNREACH, ICMPV6_ADDR_UNREACH } from './wire/icmpv6.js';
+import { ICMPV6_DEST_UNREACH, ICMPV6_PARAM_PROBLEM, ICMPV6_PORT_UNREACH } from './wire/icmpv6.js';
 import {
   emitIpv6Header,
   FRAGMENT_HEADER_LEN,
@@ -72,7 +72,6 @@ import {
   isExtensionHeader,
   NH_NONE,
   parseIpv6,
-  parseIpv6Quoted,
   PP_ERRONEOUS_FIELD,
   PP_INCOMPLETE_CHAIN,
   PP_UNKNOWN_NEXT_HEADER,
@@ -140,12 +139,15 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
   private readonly transports: (TransportProtocol | undefined)[] = new Array<TransportProtocol | undefined>(256);
   private readonly hdr = new Ipv6Header();
   private readonly chain = new Ipv6Chain();
-  private readonly quotedHdr = new Ipv6Header();
   private readonly quotedChain = new Ipv6Chain();
   private readonly frag: Ipv6FragmentInfo = { dataOffset: 0, fragOffset: 0, moreFragments: false, id: 0, nextHeader: 0 };
   private readonly info: IpReceiveInfo<Ipv6Addr> = { src: '', dst: '', ttl: 0, tos: 0, flowLabel: 0, broadcast: false, loopback: false };
   private delivering = 0;
   private closed = false;
+  // one-entry route cache for the hot path
+  private cacheDst = '';
+  private cacheRoute: Ipv6Route | null = null;
+  private cacheGen = -1;
 
   constructor(deps: Ipv6LayerDeps) {
     this.link = deps.link;
@@ -265,13 +267,20 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
     if (dst === IPV6_LOOPBACK) return IPV6_LOOPBACK;
     if (dst === IPV6_ANY) return null;
     if (this.addrs.isOwn(dst)) return dst;
-    if (!isMulticast6(dst) && !this.routeTable.lookup(dst)) return null;
+    if (!isMulticast6(dst) && !this.route(dst)) return null;
     return this.addrs.selectSource(dst);
   }
 
   maxPayloadFor(dst: Ipv6Addr): number {
     if (this.isLocalAddress(dst)) return LOOPBACK_MTU - IPV6_HEADER_LEN;
     return this.pmtu.get(dst, this.mtuOf()) - IPV6_HEADER_LEN;
+  }
+
+  /** A transport's forward progress towards `dst` (RFC 4861 §7.3.1): its next hop stays REACHABLE without probes. */
+  confirmReachable(dst: Ipv6Addr): void {
+    if (isMulticast6(dst) || this.addrs.isOwn(dst)) return;
+    const r = this.route(dst);
+    if (r) this.ndp.cache.confirm(r.gateway ?? dst);
   }
 
   /** Packet too big: remember the smaller path MTU (at least 1280, RFC 8201 §4). */
@@ -315,7 +324,7 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
     const multicast = isMulticast6(dst);
     let nextHop = dst;
     if (!multicast) {
-      const r = this.routeTable.lookup(dst);
+      const r = this.route(dst);
       if (!r) {
         c.inc('tx_no_route');
         return -Errno.ENETUNREACH;
@@ -349,6 +358,16 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
     if (onLink) this.link.sendIp6(buf, ipOff, nextHop, multicast);
     else c.inc('tx_multicast_hop0_local');
     return 0;
+  }
+
+  private route(dst: Ipv6Addr): Ipv6Route | null {
+    const gen = this.routeTable.generation;
+    if (dst === this.cacheDst && gen === this.cacheGen) return this.cacheRoute;
+    const r = this.routeTable.lookup(dst);
+    this.cacheDst = dst;
+    this.cacheRoute = r;
+    this.cacheGen = gen;
+    return r;
   }
 
   /** Our own sockets hear our multicasts too (IPV6_MULTICAST_LOOP): a copy goes round the loopback. */
@@ -553,36 +572,6 @@ export class Ipv6Layer implements IpSender<Ipv6Addr> {
       this.delivering--;
     }
     if (!taken && !multicast) this.errors?.sendError(ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, p.subarray(0, end));
-  }
-
-  /** Frames that waited for a neighbor that never answered: their senders learn EHOSTUNREACH (address unreachable). */
-  failQueued(frames: Buffer[]): void {
-    const q = this.quotedHdr;
-    const qc = this.quotedChain;
-    let notified = -1;
-    for (const f of frames) {
-      this.counters.inc('tx_nd_failed');
-      const ip = f.subarray(ETH_HEADER_LEN);
-      if (parseIpv6Quoted(ip, q) !== 0) continue;
-      const end = Math.min(ip.length, q.totalLen);
-      walkIpv6Chain(ip, IPV6_HEADER_LEN, end, q.nextHeader, 6, qc, false, true);
-      let id = -2;
-      if (qc.isFragment) {
-        // fragments of one datagram: tell its sender once, from the first
-        if (qc.fragOffset !== 0) continue;
-        id = qc.fragId;
-        walkIpv6Chain(ip, qc.offset + FRAGMENT_HEADER_LEN, end, qc.fragNextHeader, qc.offset, qc, true, true);
-      }
-      if (id >= 0 && id === notified) continue;
-      notified = id;
-      const t = this.transports[qc.protocol];
-      if (!t || isExtensionHeader(qc.protocol)) continue;
-      try {
-        t.receiveIcmpError(ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, q.src, q.dst, ip.subarray(qc.offset, end));
-      } catch {
-        this.counters.inc('tx_notify_exception');
-      }
-    }
   }
 
   close(): void {

@@ -4,6 +4,7 @@
  *
  * - Resolution: the neighbor cache (neighbor-cache.ts) asks for solicitations; they go to the
  *   target's solicited-node group (unicast when probing), from the source we would use towards it.
+ *   When one fails, the transports that sent the waiting packets hear ICMPv6 address unreachable.
  * - Solicitations for our addresses (and any address in a prefix we own: ZeroTier's 6plane /80)
  *   are answered: unicast with S and O set to a solicitor we learn from its source link-layer
  *   option, to ff02::1 when it was a DAD probe (source ::).
@@ -25,8 +26,12 @@ import type { Counters } from './counters.js';
 import type { Ipv6Addresses } from './ipv6-addresses.js';
 import { NeighborCache, type NeighborCacheOptions } from './neighbor-cache.js';
 import type { RandomSource } from './random.js';
-import { HEADROOM, IPPROTO_ICMPV6, type IpReceiveInfo, type IpSendOptions } from './transport.js';
+import { HEADROOM, IPPROTO_ICMPV6, IPV6_HEADER_LEN, type IpReceiveInfo, type IpSendOptions, type TransportProtocol } from './transport.js';
+import { ETH_HEADER_LEN } from './wire/ethernet.js';
+import { FRAGMENT_HEADER_LEN, Ipv6Chain, Ipv6Header, isExtensionHeader, parseIpv6Quoted, walkIpv6Chain } from './wire/ipv6.js';
 import {
+  ICMPV6_ADDR_UNREACH,
+  ICMPV6_DEST_UNREACH,
   ICMPV6_NEIGHBOR_ADVERT,
   ICMPV6_NEIGHBOR_SOLICIT,
   ICMPV6_REDIRECT,
@@ -61,7 +66,7 @@ export interface NdpPort {
   output(protocol: number, src: Ipv6Addr, dst: Ipv6Addr, packet: Buffer, offset: number, opts?: IpSendOptions): number;
   sourceFor(dst: Ipv6Addr): Ipv6Addr | null;
   isGateway(): boolean;
-  failQueued(frames: Buffer[]): void;
+  transport(protocol: number): TransportProtocol | undefined;
 }
 
 export interface NeighborDiscoveryDeps {
@@ -100,7 +105,7 @@ export class NeighborDiscovery {
         random: deps.random,
         solicit: (target, mac) => this.solicit(target, mac),
         transmit: (frame) => this.ip.link.send(frame),
-        onFailure: (_target, frames) => this.ip.failQueued(frames),
+        onFailure: (_target, frames) => this.failQueued(frames),
       },
       deps.neighbors,
     );
@@ -282,6 +287,36 @@ export class NeighborDiscovery {
     emitRouterAdvertisement(buf, HEADROOM, f, ll, IPV6_ALL_NODES);
     const r = this.ip.output(IPPROTO_ICMPV6, ll, IPV6_ALL_NODES, buf, HEADROOM, ND_OPTS);
     c.inc(r === 0 ? 'tx_router_advert' : 'tx_nd_error');
+  }
+
+  /** Frames that waited for a neighbor that never answered: their senders learn EHOSTUNREACH (address unreachable). */
+  private failQueued(frames: Buffer[]): void {
+    const q = new Ipv6Header();
+    const qc = new Ipv6Chain();
+    let notified = -1;
+    for (const f of frames) {
+      this.counters.inc('tx_nd_failed');
+      const ip = f.subarray(ETH_HEADER_LEN);
+      if (parseIpv6Quoted(ip, q) !== 0) continue;
+      const end = Math.min(ip.length, q.totalLen);
+      walkIpv6Chain(ip, IPV6_HEADER_LEN, end, q.nextHeader, 6, qc, false, true);
+      let id = -2;
+      if (qc.isFragment) {
+        // fragments of one datagram: tell its sender once, from the first
+        if (qc.fragOffset !== 0) continue;
+        id = qc.fragId;
+        walkIpv6Chain(ip, qc.offset + FRAGMENT_HEADER_LEN, end, qc.fragNextHeader, qc.offset, qc, true, true);
+      }
+      if (id >= 0 && id === notified) continue;
+      notified = id;
+      const t = this.ip.transport(qc.protocol);
+      if (!t || isExtensionHeader(qc.protocol)) continue;
+      try {
+        t.receiveIcmpError(ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, q.src, q.dst, ip.subarray(qc.offset, end));
+      } catch {
+        this.counters.inc('tx_notify_exception');
+      }
+    }
   }
 
   close(): void {

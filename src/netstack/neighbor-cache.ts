@@ -257,6 +257,18 @@ export class NeighborCache {
     return true;
   }
 
+  /**
+   * Upper-layer reachability confirmation (§7.3.1: a connection to or through `ip` made forward
+   * progress): a resolved entry is REACHABLE again without probing.
+   */
+  confirm(ip: Ipv6Addr): void {
+    const e = this.entries.get(ip);
+    if (!e || !e.mac) return;
+    e.state = NeighborState.Reachable;
+    e.until = this.deps.scheduler.now() + this.reachableTime();
+    e.probes = 0;
+  }
+
   private setMac(e: Entry, mac: Uint8Array): void {
     if (!e.mac) {
       e.mac = Buffer.from(mac.subarray(0, 6));

@@ -71,6 +71,12 @@ export interface IpSender<A extends IpAddr = IpAddr> {
   maxPayloadFor(dst: A): number;
   /** True when `addr` is one of this stack's own addresses (IPv4: including 127/8 and 0; IPv6: ::1, ::, owned prefixes). */
   isLocalAddress(addr: A): boolean;
+  /**
+   * An upper-layer reachability hint (RFC 4861 §7.3.1, BSD's ND6_HINT, Linux's dst_confirm): a
+   * connection to `dst` is making forward progress, so the neighbor it goes through is reachable
+   * without probing. IPv6 uses it to keep the neighbor cache entry REACHABLE; IPv4 has no use for it.
+   */
+  confirmReachable?(dst: A): void;
 }
 
 export interface IpReceiveInfo<A extends IpAddr = IpAddr> {

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checksum, finish, pseudoHeaderSum, sum16, updateChecksum16, updateChecksum32 } from '../../src/netstack/wire/checksum.js';
+import {
+  checksum,
+  finish,
+  ipPseudoHeaderSum,
+  pseudoHeaderSum,
+  pseudoHeaderSum6,
+  sum16,
+  updateChecksum16,
+  updateChecksum32,
+} from '../../src/netstack/wire/checksum.js';
+import { emitTcpHeader, parseTcp, setTcpChecksum, TCP_ACK, TcpSegment } from '../../src/netstack/wire/tcp.js';
+import { emitUdp, parseUdp, UdpHeader } from '../../src/netstack/wire/udp.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 
 function naive(buf: Uint8Array): number {
@@ -53,5 +64,42 @@ describe('internet checksum', () => {
       b.writeUInt32BE(new32, 16);
       expect(updateChecksum32(c2, old32, new32)).toBe(checksum(b));
     }
+  });
+});
+
+describe('IPv6 pseudo-header (RFC 8200 §8.1)', () => {
+  it('sums both addresses, the upper-layer length and the next header, as read from a packet', () => {
+    const rnd = new SeededRandom(6);
+    for (let i = 0; i < 200; i++) {
+      const hdr = Buffer.from(rnd.bytes(40));
+      const src = hdr.toString('hex', 8, 24);
+      const dst = hdr.toString('hex', 24, 40);
+      const len = rnd.u32() % 70000;
+      const fold = (s: number): number => finish(s);
+      // the same sum as the words of the two addresses in the header, plus length and protocol
+      expect(fold(pseudoHeaderSum6(src, dst, 6, len))).toBe(fold(sum16(hdr, 8, 40) + (len >>> 16) + (len & 0xffff) + 6));
+      expect(ipPseudoHeaderSum(src, dst, 17, len)).toBe(pseudoHeaderSum6(src, dst, 17, len));
+    }
+    expect(ipPseudoHeaderSum(0x0a000001, 0x0a000002, 6, 20)).toBe(pseudoHeaderSum(0x0a000001, 0x0a000002, 6, 20));
+  });
+
+  it('a TCP segment checksummed over IPv6 verifies, and fails with another address', () => {
+    const a = `fd${'0'.repeat(29)}1`;
+    const b = `fd${'0'.repeat(29)}2`;
+    const seg = Buffer.alloc(20 + 11);
+    emitTcpHeader(seg, 0, 1234, 80, 1, 2, TCP_ACK, 1000, null);
+    seg.write('hello world', 20);
+    setTcpChecksum(seg, 0, seg.length, a, b);
+    expect(parseTcp(seg, new TcpSegment(), a, b)).toBe(0);
+    expect(parseTcp(seg, new TcpSegment(), a, `fd${'0'.repeat(29)}3`)).not.toBe(0);
+  });
+
+  it('UDP over IPv6 must carry a checksum: zero is refused, as IPv4 accepts it', () => {
+    const d = Buffer.alloc(12);
+    emitUdp(d, 0, d.length, 1, 2, `fd${'0'.repeat(29)}1`, `fd${'0'.repeat(29)}2`);
+    d[6] = 0;
+    d[7] = 0;
+    expect(parseUdp(d, new UdpHeader(), `fd${'0'.repeat(29)}1`, `fd${'0'.repeat(29)}2`)).not.toBe(0);
+    expect(parseUdp(d, new UdpHeader(), 1, 2)).toBe(0);
   });
 });

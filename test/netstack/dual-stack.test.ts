@@ -5,11 +5,12 @@
  * conflicts across families as Linux, fragmentation of a large UDP datagram, and ICMPv6 ping.
  */
 import { describe, expect, it } from 'vitest';
-import { IPV6_ANY, parseIpv6Addr, v4Mapped, type IpAddr } from '../../src/netstack/addr.js';
+import { IPV6_ANY, IPV6_LOOPBACK, parseIpv6Addr, v4Mapped, type IpAddr } from '../../src/netstack/addr.js';
 import { Errno } from '../../src/netstack/errno.js';
 import { SIM_ADDR_A, SIM_ADDR_B, SIM_ADDR6_A, SIM_ADDR6_B, simStackPair } from '../../src/netstack/sim-link.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
 import type { NetStack } from '../../src/netstack/stack-api.js';
+import { bulk, connectPair, familyRig } from '../support/netstack-rig.js';
 
 function dualPair(opts: { mtu?: number; seed?: number } = {}): {
   a: NetStack;
@@ -291,5 +292,62 @@ describe('ICMPv6 ping', () => {
     for (let d = raw.recv(); d; d = raw.recv()) seen.push(d.data[0]);
     expect(seen).toContain(129);
     expect(raw.localAddress()!.port).toBe(58);
+  });
+});
+
+describe('TCP reachability hints', () => {
+  it('an IPv6 connection making progress tells the IP layer its peer is reachable, at most once a second; IPv4 never', () => {
+    for (const family of [4, 6] as const) {
+      const { Wire } = familyRig(family);
+      const w = new Wire({ delayMs: 5 });
+      const hints: [string, IpAddr, number][] = [];
+      for (const [side, layer] of [
+        ['a', w.a],
+        ['b', w.b],
+      ] as const) {
+        (layer.ip as { confirmReachable?: (d: IpAddr) => void }).confirmReachable = (d) => hints.push([side, d, w.sched.now()]);
+      }
+      const { client, server } = connectPair(w);
+      const r = bulk(
+        client,
+        server,
+        20 << 20,
+        (d, l) => w.until(d, l),
+        () => w.sched.now(),
+      );
+      expect(r.ok).toBe(true);
+      if (family === 4) {
+        expect(hints).toEqual([]);
+        continue;
+      }
+      // the sender hears ACKs advance, the receiver gets in-sequence data: both hint, about their peer
+      expect(hints.filter(([s, d]) => s === 'a' && d === w.addrB).length).toBeGreaterThan(0);
+      expect(hints.filter(([s, d]) => s === 'b' && d === w.addrA).length).toBeGreaterThan(0);
+      for (const side of ['a', 'b']) {
+        const times = hints.filter(([s]) => s === side).map(([, , t]) => t);
+        for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+      }
+    }
+  });
+});
+
+describe('IPv6 loopback', () => {
+  it('TCP to ::1 and to our own IPv6 address goes round the loopback queue, checksums unchecked as on lo', () => {
+    const { a, until } = dualPair();
+    for (const dst of [IPV6_LOOPBACK, SIM_ADDR6_A]) {
+      const l = a.tcpSocket(6);
+      expect(l.bind(IPV6_ANY, 0)).toBe(0);
+      const port = l.localAddress()!.port;
+      const c = a.tcpSocket(6);
+      const s = handshake(until, l, c, dst, port);
+      expect(s).not.toBeNull();
+      expect(s!.remoteAddress()!.addr).toBe(dst);
+      expect(c.write(Buffer.alloc(100_000, 1))).toBe(100_000);
+      until(() => s!.readableBytes() === 100_000);
+      expect(s!.readableBytes()).toBe(100_000);
+      // the loopback MTU: segments far larger than the link's
+      expect(c.info().mss).toBeGreaterThan(60_000);
+    }
+    expect(a.counters().link!.tx_frames ?? 0).toBeLessThan(10);
   });
 });

@@ -26,6 +26,9 @@ export interface NetnsTap {
   readonly kernelIp: string;
   readonly stackIp: string;
   readonly prefixLen: number;
+  /** With `{ ipv6: true }`: the kernel's and the stack's IPv6 addresses (text) in a /64; else ''. */
+  readonly kernelIp6: string;
+  readonly stackIp6: string;
   /** Runs a command inside the namespace to completion, without blocking the event loop. */
   run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: Buffer }): Promise<RunResult>;
   /** Starts a command inside the namespace; it is killed by cleanup(). */
@@ -46,9 +49,11 @@ function ip(args: string[]): void {
 
 /**
  * Makes namespace `ztnc-t-<random>` with TAP `zt<random>` inside it, configured as
- * 10.77.<n>.1/24 (kernel) and up; the stack is expected at 10.77.<n>.2.
+ * 10.77.<n>.1/24 (kernel) and up; the stack is expected at 10.77.<n>.2. IPv6 is off unless
+ * `ipv6`: then the kernel also has fd77::<n>:0:0:1/64 (no DAD, no router advertisements taken)
+ * and the stack is expected at fd77::<n>:0:0:2.
  */
-export function createNetnsTap(): NetnsTap {
+export function createNetnsTap(opts: { ipv6?: boolean } = {}): NetnsTap {
   const id = randomBytes(4).toString('hex');
   const ns = `ztnc-t-${id}`;
   const tapName = `zt${id}`;
@@ -56,6 +61,8 @@ export function createNetnsTap(): NetnsTap {
   const kernelIp = `10.77.${subnet}.1`;
   const stackIp = `10.77.${subnet}.2`;
   const prefixLen = 24;
+  const kernelIp6 = opts.ipv6 ? `fd77::${subnet.toString(16)}:0:0:1` : '';
+  const stackIp6 = opts.ipv6 ? `fd77::${subnet.toString(16)}:0:0:2` : '';
   const children = new Set<ChildProcess>();
   let fd = -1;
   let fdOwned = false;
@@ -72,6 +79,8 @@ export function createNetnsTap(): NetnsTap {
     kernelIp,
     stackIp,
     prefixLen,
+    kernelIp6,
+    stackIp6,
     run(cmd, args, opts = {}) {
       return new Promise<RunResult>((resolve, reject) => {
         const child = spawn('ip', nsExecArgs(cmd, args), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -150,9 +159,22 @@ export function createNetnsTap(): NetnsTap {
     fdOwned = true;
     ip(['link', 'set', tapName, 'netns', ns]);
     ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-    // IPv6 would add router/neighbour solicitations on the link that these tests do not need.
-    self.execSync('sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1']);
-    self.execSync('sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']);
+    if (opts.ipv6) {
+      for (const k of ['all', 'default', tapName]) {
+        self.execSync('sysctl', [
+          '-q',
+          '-w',
+          `net.ipv6.conf.${k}.disable_ipv6=0`,
+          `net.ipv6.conf.${k}.accept_dad=0`,
+          `net.ipv6.conf.${k}.accept_ra=0`,
+        ]);
+      }
+      ip(['-n', ns, '-6', 'addr', 'add', `${kernelIp6}/64`, 'dev', tapName, 'nodad']);
+    } else {
+      // IPv6 would add router/neighbour solicitations on the link that these tests do not need.
+      self.execSync('sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1']);
+      self.execSync('sysctl', ['-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']);
+    }
     ip(['-n', ns, 'addr', 'add', `${kernelIp}/${prefixLen}`, 'dev', tapName]);
     ip(['-n', ns, 'link', 'set', tapName, 'up']);
   } catch (e) {

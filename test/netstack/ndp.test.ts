@@ -288,3 +288,36 @@ describe('neighbor discovery in the IPv6 layer', () => {
     expect(b.ip.ndp.cache.state(A)).not.toBeNull();
   });
 });
+
+describe('reachability confirmation (RFC 4861 §7.3.1)', () => {
+  it('a transport hint keeps the neighbor REACHABLE: no DELAY, no probes', () => {
+    const { sched, nc, solicits } = cache();
+    nc.enqueue(N, Buffer.alloc(60));
+    nc.advertisement(N, MAC1, true, true, false);
+    solicits.length = 0;
+    for (let t = 0; t < 120; t++) {
+      sched.advance(1000);
+      nc.confirm(N);
+      expect(nc.lookup(N)?.equals(MAC1)).toBe(true);
+    }
+    expect(nc.state(N)).toBe('REACHABLE');
+    expect(solicits).toHaveLength(0);
+    // an unknown neighbor is not created by a hint
+    nc.confirm(v6('fd00::99'));
+    expect(nc.state(v6('fd00::99'))).toBeNull();
+  });
+
+  it('the IPv6 layer confirms the next hop: the gateway for routed destinations', () => {
+    const seg = makeSegment(2);
+    const [a, b] = seg.hosts as [V6Host, V6Host];
+    a.ip.addAddress(A, 64);
+    b.ip.addAddress(B, 64);
+    a.ip.addRoute({ dest: v6('2001:db8::'), prefixLen: 32, gateway: B, metric: 0 });
+    seg.sched.advance(2000);
+    a.icmp.ping(B, {}, () => {});
+    seg.sched.advance(10);
+    seg.sched.advance(60_000);
+    a.ip.confirmReachable(v6('2001:db8::7'));
+    expect(a.ip.ndp.cache.state(B)).toBe('REACHABLE');
+  });
+});

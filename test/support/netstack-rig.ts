@@ -106,15 +106,24 @@ export interface TestPair {
   queueDrops(): number;
 }
 
-/** Two full stacks (Ethernet/ARP/IPv4/TCP) on an impaired link, with a connection from a to b:port. */
-export function makePair(o: SimSegmentOptions, port = 80): TestPair {
+/**
+ * Two full stacks (Ethernet/ARP/IPv4/TCP) on an impaired link, with a connection from a to b:port;
+ * with `family: 6` the stacks also get fd00::1/64 and fd00::2/64 and the connection is over IPv6.
+ */
+export function makePair(o: SimSegmentOptions & { family?: 4 | 6 }, port = 80): TestPair {
+  const family = o.family ?? 4;
   const seg = simStackPair(o);
   const [a, b] = [seg.stacks[0]!, seg.stacks[1]!];
+  const addrs = simAddrs(family);
+  if (family === 6) {
+    a.addAddress(addrs.a, 64);
+    b.addAddress(addrs.b, 64);
+  }
   const until = (d: () => boolean, l: number): boolean => seg.sched.runUntil(d, l);
   const { client, server } = connectTcp(
-    () => a.tcpSocket(),
-    () => b.tcpSocket(),
-    ADDR_B,
+    () => a.tcpSocket(family),
+    () => b.tcpSocket(family),
+    addrs.b,
     port,
     until,
     30_000,

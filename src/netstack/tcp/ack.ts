@@ -56,6 +56,7 @@ export abstract class TcpAckProcessor extends TcpTimers {
         this.statBytesAcked += nData;
       }
       this.sndUna = ack;
+      if (typeof this.remoteAddr === 'string') this.hintReachable(now);
       this.rec.onCumulativeAck(ack);
       this.retries = 0;
       this.rtxStart = -1;

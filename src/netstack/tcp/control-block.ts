@@ -111,6 +111,8 @@ export abstract class TcpControlBlock {
   /** Pacing: the earliest time the next segment may leave (when cc.pacingRate > 0). */
   protected paceNext = 0;
   protected hsRoundEnd = 0;
+  /** When this connection last told the IP layer its peer is reachable (IPv6 neighbor hint), ms. */
+  protected reachableHintAt = -Infinity;
   protected rttSeq = 0;
   protected rttTime = -1;
   // a D-SACK block to report in the next segment (RFC 2883)
@@ -193,6 +195,17 @@ export abstract class TcpControlBlock {
   }
 
   /** Our timestamp clock (RFC 7323): ms since an origin private to this 4-tuple. */
+  /**
+   * Forward progress on an IPv6 connection: tell the IP layer its neighbor is reachable, at most
+   * once a second (so a busy transfer's neighbor entry never decays into probing, whose messages a
+   * full queue could lose).
+   */
+  protected hintReachable(now: number): void {
+    if (now - this.reachableHintAt < 1000) return;
+    this.reachableHintAt = now;
+    this.port.ip.confirmReachable?.(this.remoteAddr);
+  }
+
   protected tsNow(): number {
     return (Math.floor(this.port.scheduler.now()) + this.tsOffset) >>> 0;
   }

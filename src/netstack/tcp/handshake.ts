@@ -63,6 +63,8 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.tsOffset = this.port.isn.tsOffset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort);
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
+    // HyStart++'s first round ends with the first ACK (a round end of 0 would be "ahead" of an ISN in the upper half of the sequence space)
+    this.hsRoundEnd = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.rec.reset(this.iss);
     this.rcvShift = wscaleFor(this.opts.rcvBufSize);

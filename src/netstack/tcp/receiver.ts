@@ -209,6 +209,8 @@ export abstract class TcpReceiver extends TcpAckProcessor {
         else this.rcvQueue.push(view);
         this.rcvNxt = seqAdd(this.rcvNxt, len);
         this.statBytesReceived += len;
+        // in-sequence data: the peer heard our window, so it is reachable (BSD's ND6_HINT)
+        if (typeof this.remoteAddr === 'string') this.hintReachable(this.port.scheduler.now());
         if (!this.ooo.empty) {
           const before = this.rcvNxt;
           this.rcvNxt = this.ooo.drain(this.rcvNxt, this.pushOrdered);

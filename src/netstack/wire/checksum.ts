@@ -130,8 +130,25 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
  * addresses (32 hex digits each), the upper-layer length and the next header.
  */
 export function pseudoHeaderSum6(src: string, dst: string, protocol: number, length: number): number {
-  let s = protocol + (length >>> 16) + (length & 0xffff);
-  for (let i = 0; i < 32; i += 4) s += parseInt(src.slice(i, i + 4), 16) + parseInt(dst.slice(i, i + 4), 16);
+  return protocol + (length >>> 16) + (length & 0xffff) + addrSum6(src) + addrSum6(dst);
+}
+
+/**
+ * The sum of an IPv6 address's eight 16-bit words, remembered for the addresses last seen: a
+ * connection checksums every segment with the same two addresses, and parsing 32 hex digits per
+ * packet would cost more than the payload's sum.
+ */
+const addrSums = new Map<string, number>();
+const ADDR_SUMS_MAX = 4096;
+
+function addrSum6(addr: string): number {
+  const known = addrSums.get(addr);
+  if (known !== undefined) return known;
+  let s = 0;
+  for (let i = 0; i < 32; i += 4) s += parseInt(addr.slice(i, i + 4), 16);
+  if (Number.isNaN(s)) s = 0; // not 32 hex digits: no address of ours, the checksum will not match
+  if (addrSums.size >= ADDR_SUMS_MAX) addrSums.clear();
+  addrSums.set(addr, s);
   return s;
 }
 

@@ -94,9 +94,27 @@ export function parseIpv6Quoted(buf: Buffer, out: Ipv6Header): number {
   out.payloadLen = (buf[4]! << 8) | buf[5]!;
   out.nextHeader = buf[6]!;
   out.hopLimit = buf[7]!;
-  out.src = buf.toString('hex', 8, 24);
-  out.dst = buf.toString('hex', 24, 40);
+  out.src = addrAt(buf, 8, lastSrc);
+  out.dst = addrAt(buf, 24, lastDst);
   return Ipv6ParseError.Ok;
+}
+
+/** The last address read at each position: a flow's packets repeat them, and a compare is cheaper than hex. */
+interface AddrMemo {
+  bytes: Buffer;
+  text: string;
+}
+const lastSrc: AddrMemo = { bytes: Buffer.alloc(16), text: '0'.repeat(32) };
+const lastDst: AddrMemo = { bytes: Buffer.alloc(16), text: '0'.repeat(32) };
+
+function addrAt(buf: Buffer, off: number, memo: AddrMemo): string {
+  const m = memo.bytes;
+  let i = 0;
+  while (i < 16 && buf[off + i] === m[i]) i++;
+  if (i === 16) return memo.text;
+  buf.copy(m, 0, off, off + 16);
+  memo.text = m.toString('hex');
+  return memo.text;
 }
 
 /** Writes a 40-byte header at buf[off...]; `src`/`dst` are the stack's 32-hex-digit addresses. */
@@ -119,8 +137,21 @@ export function emitIpv6Header(
   buf[off + 5] = payloadLen & 0xff;
   buf[off + 6] = nextHeader;
   buf[off + 7] = hopLimit;
-  buf.write(src, off + 8, 16, 'hex');
-  buf.write(dst, off + 24, 16, 'hex');
+  writeAddr(buf, off + 8, src, outSrc);
+  writeAddr(buf, off + 24, dst, outDst);
+}
+
+const outSrc: AddrMemo = { bytes: Buffer.alloc(16), text: '0'.repeat(32) };
+const outDst: AddrMemo = { bytes: Buffer.alloc(16), text: '0'.repeat(32) };
+
+/** Writes `addr` at buf[off, off+16), from the bytes of the last address written there when it is the same. */
+function writeAddr(buf: Buffer, off: number, addr: string, memo: AddrMemo): void {
+  if (addr !== memo.text) {
+    memo.bytes.write(addr, 0, 16, 'hex');
+    memo.text = addr;
+  }
+  const m = memo.bytes;
+  for (let i = 0; i < 16; i++) buf[off + i] = m[i]!;
 }
 
 /** Writes a fragment header at buf[off, off+8). `fragOffset` in bytes (a multiple of 8). */
@@ -138,11 +169,18 @@ export function emitFragmentHeader(buf: Uint8Array, off: number, nextHeader: num
 
 // ───────────────────────── pseudo-header ─────────────────────────
 
-/** Running sum of the 16 bytes of an address in the stack's hex form. */
+/** Running sum of the 16 bytes of an address in the stack's hex form (per packet: no substrings made). */
 export function ipv6AddrSum(addr: string): number {
   let s = 0;
-  for (let i = 0; i < 32; i += 4) s += parseInt(addr.slice(i, i + 4), 16);
+  for (let i = 0; i < 32; i += 4)
+    s += (hexDigit(addr, i) << 12) | (hexDigit(addr, i + 1) << 8) | (hexDigit(addr, i + 2) << 4) | hexDigit(addr, i + 3);
   return s;
+}
+
+/** The value of the lowercase hex digit at addr[i]. */
+function hexDigit(addr: string, i: number): number {
+  const c = addr.charCodeAt(i);
+  return c <= 57 ? c - 48 : c - 87;
 }
 
 /** Running sum of the IPv6 pseudo-header (RFC 8200 §8.1) for an upper-layer packet of `length` bytes. */
