@@ -7,12 +7,14 @@
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
 import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
+import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
-import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame } from './ethernet-frame.js';
+import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, ipv4MulticastGroup, type MulticastGroup } from './multicast.js';
 import { MulticastSender } from './multicast-sender.js';
 import type { NetworkRequestContext } from './request-context.js';
-import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { decodeNetworkConfig, NetworkConfigFlag, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { emulateNeighborAdvertisement } from './ndp-emulation.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from '../node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from '../version.js';
@@ -473,6 +475,7 @@ export class Network {
     if (frame.length < ETH_HEADER_LEN) return void this.drop('tx_runt');
     if (isMulticastMac(frame)) {
       const eth = splitFrame(frame)!;
+      if (eth.etherType === ETHERTYPE_IPV6 && this.emulateNdp(eth)) return;
       const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
       const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
       return this.multicastOut.send(group, eth);
@@ -523,6 +526,22 @@ export class Network {
       );
     }
     this.framesOut.n++;
+  }
+
+  /**
+   * Stock's NDP emulation (see ndp-emulation.ts): a neighbor solicitation for another member's
+   * rfc4193 or 6plane address is answered here, on a later turn as stock answers from another
+   * thread (the stack is inside its own send now), and goes no further.
+   */
+  private emulateNdp(eth: EthernetView): boolean {
+    const cfg = this.config!;
+    if ((cfg.flags & NetworkConfigFlag.ENABLE_IPV6_NDP_EMULATION) === 0n) return false;
+    const na = emulateNeighborAdvertisement(this.nwid, this.node.address, cfg.staticIps, eth.payload);
+    if (na === null) return false;
+    this.counters.inc('ndp_emulated');
+    const frame = buildFrame(eth.src, macToBytes(na.peerMac), ETHERTYPE_IPV6, na.packet);
+    this.node.scheduler.setTimer(0, () => this.stack?.input(frame));
+    return true;
   }
 
   /**
