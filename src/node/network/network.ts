@@ -10,7 +10,7 @@ import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type N
 import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
-import { arpGroup, BROADCAST_GROUP, groupKey, ipv4MulticastGroup, type MulticastGroup } from './multicast.js';
+import { arpGroup, BROADCAST_GROUP, groupKey, ipMulticastGroup, type MulticastGroup } from './multicast.js';
 import { MulticastSender } from './multicast-sender.js';
 import type { NetworkRequestContext } from './request-context.js';
 import { decodeNetworkConfig, NetworkConfigFlag, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
@@ -82,7 +82,7 @@ export class Network {
   private lastSenderMac = 0n;
   /** Stops hearing the stack's multicast group changes (set while a stack is attached). */
   private stopGroupEvents: (() => void) | null = null;
-  /** The stack's IPv4 multicast groups as last announced. */
+  /** The stack's IP multicast groups as last announced. */
   private announcedIpGroups: MulticastGroup[] = [];
 
   constructor(
@@ -291,12 +291,13 @@ export class Network {
   // ------------------------------------------------------------ membership
 
   /**
-   * Our subscriptions: broadcast, the ARP group of each of our IPv4 addresses, and the IPv4
-   * multicast groups our stack's sockets joined.
+   * Our subscriptions: broadcast, the ARP group of each of our IPv4 addresses, and the multicast
+   * groups our stack listens to — IPv4 groups its sockets joined, and its IPv6 groups (the
+   * solicited-node groups of its addresses, all-nodes, and sockets' joins).
    */
   groups(): MulticastGroup[] {
     const out: MulticastGroup[] = [BROADCAST_GROUP];
-    for (const a of this.stack?.addresses() ?? []) out.push(arpGroup(a.addr));
+    for (const a of this.stack?.addresses() ?? []) if (typeof a.addr === 'number') out.push(arpGroup(a.addr));
     return out.concat(this.ipGroups());
   }
 
@@ -305,7 +306,7 @@ export class Network {
     const seen = new Set<bigint>();
     for (const g of this.stack?.multicastGroups() ?? []) {
       // groups that share an Ethernet address share a subscription
-      const group = ipv4MulticastGroup(g);
+      const group = ipMulticastGroup(g);
       if (!seen.has(group.mac)) out.push(group);
       seen.add(group.mac);
     }
