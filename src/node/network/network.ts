@@ -6,7 +6,7 @@
  * of membership and the network's rules both ways; honours and forwards the controller's
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
-import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
+import { Counters, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
 import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
@@ -22,6 +22,7 @@ import type { Peer } from '../peer/peer.js';
 import { NetworkMembership } from './network-membership.js';
 import type { Revocation } from '../credentials/revocation.js';
 import { acceptsEverything, filterFrame } from './rules-engine.js';
+import { StackConfigurator, type ConfigurableStack } from './stack-config.js';
 import { Timing } from '../timing.js';
 import { controllerOf, formatNetworkId } from '../wire/address.js';
 import { emitConfigPushAck } from '../wire/echo.js';
@@ -67,6 +68,8 @@ export class Network {
   status: NetworkStatus = 'REQUESTING_CONFIGURATION';
   config: NetworkConfig | null = null;
   stack: NetStack | null = null;
+  /** What the config applied to `stack` (a new one with each stack). */
+  private stackConfig = new StackConfigurator(NO_STACK);
   private readonly assembly = new ConfigChunkAssembly();
   private lastRequest = -Infinity;
   private lastAnnounce = -Infinity;
@@ -234,29 +237,12 @@ export class Network {
   private syncStack(cfg: NetworkConfig): void {
     if (!this.stack) {
       this.stack = this.opts.stackFactory({ nwid: this.nwid, mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
+      this.stackConfig = new StackConfigurator(this.stack);
       this.stack.setLinkOutput((frame, headroom) => this.fromStack(frame, headroom));
       this.stopGroupEvents = this.stack.onMulticastGroupsChanged(() => this.stackGroupsChanged());
     }
-    const stack = this.stack;
-    if (stack.mtu !== cfg.mtu) stack.setMtu(cfg.mtu);
-    const want: { addr: number; prefixLen: number }[] = [];
-    for (const ip of cfg.staticIps) {
-      const a = ip.family === 4 ? parseIpv4(ip.ip) : null;
-      if (a !== null) want.push({ addr: a, prefixLen: Math.min(32, ip.port) });
-    }
-    for (const have of stack.addresses()) {
-      if (!want.some((w) => w.addr === have.addr && w.prefixLen === have.prefixLen)) stack.removeAddress(have.addr);
-    }
-    for (const w of want) if (!stack.addresses().some((h) => h.addr === w.addr)) stack.addAddress(w.addr, w.prefixLen);
-    for (const r of cfg.routes) {
-      if (r.target.family !== 4) continue;
-      const dest = parseIpv4(r.target.ip);
-      const gateway = r.via && r.via.family === 4 ? parseIpv4(r.via.ip) : null;
-      if (dest === null) continue;
-      const prefixLen = Math.min(32, r.target.port);
-      if (stack.routes().some((h) => h.dest === dest && h.prefixLen === prefixLen)) continue;
-      stack.addRoute({ dest, prefixLen, gateway, metric: r.metric });
-    }
+    if (this.stack.mtu !== cfg.mtu) this.stack.setMtu(cfg.mtu);
+    this.stackConfig.apply(cfg);
   }
 
   /** Takes our own entries out of our table (kept there only as a root, see announce). */
@@ -270,6 +256,7 @@ export class Network {
     this.stopGroupEvents = null;
     this.stack?.close();
     this.stack = null;
+    this.stackConfig = new StackConfigurator(NO_STACK);
   }
 
   close(): void {
@@ -577,6 +564,16 @@ export class Network {
     this.multicastOut.onGatherResult(group, members);
   }
 }
+
+/** Where config goes while no stack is attached: nowhere (a stack gets its own configurator). */
+const NO_STACK: ConfigurableStack = {
+  addresses: () => [],
+  addAddress: () => {},
+  removeAddress: () => {},
+  routes: () => [],
+  addRoute: () => {},
+  removeRoute: () => {},
+};
 
 /** Free bytes before `data`, a view inside `payload` that has `headroom` free bytes before it. */
 function roomBefore(data: Buffer, payload: Buffer, headroom: number): number {
