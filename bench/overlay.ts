@@ -268,7 +268,7 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     if (!pinged) throw new Error('overlay bench: members cannot ping each other');
     await waitFor(() => !!a.peer(b.address)?.paths.best(sched.now()), 10_000, 'a direct path');
     const relayed0 = root.counters.get('relayed');
-    const fig = await stream(na.stack!, nb.stack!, ipB, 5202);
+    const fig = await stream(na.stack!, nb.stack!, ipB as number, 5202);
     if (process.env.OVERLAY_BENCH_DEBUG === '1') {
       process.stderr.write(
         `${JSON.stringify({ a: a.counters.snapshot(), b: b.counters.snapshot(), netA: na.counters.snapshot(), netB: nb.counters.snapshot(), tcpA: na.stack!.counters().tcp, tcpB: nb.stack!.counters().tcp, udp: transports.map((t) => t.stats) }, null, 1)}\n`,

@@ -22,6 +22,6 @@ export function makeDnsRedirect(routes: () => readonly Route[], hostNameservers:
       const b = ns.bytes;
       if (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 === dst >>> 0) return true;
     }
-    return !routes().some((r) => inSubnet(dst, r.dest, r.prefixLen));
+    return !routes().some((r) => typeof r.dest === 'number' && inSubnet(dst, r.dest, r.prefixLen));
   };
 }

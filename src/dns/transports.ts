@@ -32,7 +32,7 @@ export function stackTransport(stack: { udpSocket(): UdpSocket }): DnsTransport 
         while (open) {
           const d = s.recv();
           if (d === null) return;
-          onDatagram(d.data, { family: 4, bytes: v4Bytes(d.from.addr) }, d.from.port);
+          onDatagram(d.data, { family: 4, bytes: v4Bytes(d.from.addr as number) }, d.from.port);
         }
       };
       return {

@@ -216,7 +216,7 @@ export class AppSocket {
     if (connected) {
       this.state = 'connected';
       this.connectReported = true;
-      this.lastLocal = tcp.localAddress();
+      this.lastLocal = tcp.localAddress() as { addr: number; port: number } | null;
       this.toApp();
     }
   }
@@ -247,7 +247,7 @@ export class AppSocket {
 
   /** getsockname: the stack's answer, or the address the connection had once it is finished. */
   localName(): { addr: number; port: number } {
-    return this.tcp.localAddress() ?? this.lastLocal ?? { addr: 0, port: 0 };
+    return (this.tcp.localAddress() as { addr: number; port: number } | null) ?? this.lastLocal ?? { addr: 0, port: 0 };
   }
 
   /** The record kept once this socket is torn down while the app may still hold it. */
@@ -312,7 +312,7 @@ export class AppSocket {
         this.fillerReportTimer.unref();
       }
       // The kernel's getsockname still names the address an attempt used after it failed.
-      this.lastLocal = this.tcp.localAddress();
+      this.lastLocal = this.tcp.localAddress() as { addr: number; port: number } | null;
       return r;
     }
     if (r === 0) {
@@ -370,7 +370,7 @@ export class AppSocket {
 
   private connected(): void {
     if (this.state === 'connecting' || this.state === 'idle' || this.state === 'failed') this.state = 'connected';
-    this.lastLocal = this.tcp.localAddress();
+    this.lastLocal = this.tcp.localAddress() as { addr: number; port: number } | null;
     this.resolveWaiters();
     // Bytes the app wrote before the handshake completed waited in the socketpair.
     this.flushOut();

@@ -121,12 +121,12 @@ export class DatagramCalls {
       }
       case Op.GETSOCKNAME: {
         const a = s.localName();
-        return { result: 0, payload: encodeAddress(a.addr, a.port) };
+        return { result: 0, payload: encodeAddress(a.addr as number, a.port) };
       }
       case Op.GETPEERNAME: {
         const p = s.peer();
         if (p === null) return { result: -Errno.ENOTCONN };
-        return { result: 0, payload: encodeAddress(p.addr, p.port) };
+        return { result: 0, payload: encodeAddress(p.addr as number, p.port) };
       }
       case Op.GETSOCKOPT:
         return this.getsockopt(s, req);

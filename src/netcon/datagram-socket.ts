@@ -147,7 +147,7 @@ export class DatagramSocket {
     const l = this.sock.localAddress() ?? { addr: 0, port: 0 };
     let addr = l.addr;
     const p = this.peer();
-    if (addr === 0 && p !== null) addr = this.sourceFor(p.addr);
+    if (addr === 0 && p !== null) addr = this.sourceFor(p.addr as number);
     // Linux's raw sockets report their protocol as the port.
     return { addr, port: this.kind === 'raw' ? 1 : l.port };
   }
@@ -265,7 +265,7 @@ export class DatagramSocket {
     let to: SocketAddress | undefined;
     if ((h.flags & DGF.TO) !== 0) to = { addr: h.addr, port: h.port };
     else if (this.resolverPeer !== null) to = this.resolverPeer;
-    if (to !== undefined && this.kind === 'udp' && this.ctx.dns?.wants(to.addr, to.port)) {
+    if (to !== undefined && this.kind === 'udp' && this.ctx.dns?.wants(to.addr as number, to.port)) {
       this.askResolver(payload, to);
       return;
     }
@@ -309,7 +309,7 @@ export class DatagramSocket {
           return;
         }
         if (this.gone) return;
-        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr), tos: 0, ttl: DEFAULT_TTL }]);
+        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr as number), tos: 0, ttl: DEFAULT_TTL }]);
       },
       () => this.ctx.counters.dgramDrop('dnsUnanswered'),
     );
@@ -378,8 +378,8 @@ export class DatagramSocket {
           type: DgramType.DATA,
           flags,
           port: d.from.port,
-          addr: d.from.addr,
-          local: d.to,
+          addr: d.from.addr as number,
+          local: d.to as number,
           tos: d.tos,
           ttl: d.ttl,
           err: 0,
@@ -428,7 +428,7 @@ export class DatagramSocket {
       type: DgramType.ERROR,
       flags: this.recvFlags & DGF.RECVERR,
       port: ((report.type & 0xff) << 8) | (report.code & 0xff),
-      addr: report.offender,
+      addr: report.offender as number,
       local: report.info,
       tos: 0,
       ttl: 0,
@@ -443,7 +443,7 @@ export class DatagramSocket {
   /** The address this stack sends from toward `dst`: one on its subnet, else its first. */
   private sourceFor(dst: Ipv4Addr): Ipv4Addr {
     const list = this.ctx.stack.addresses();
-    return (list.find((a) => inSubnet(dst, a.addr, a.prefixLen)) ?? list[0])?.addr ?? 0;
+    return ((list.find((a) => typeof a.addr === 'number' && inSubnet(dst, a.addr, a.prefixLen)) ?? list[0])?.addr ?? 0) as number;
   }
 
   /** Ends this socket: the stack's socket is closed and the app's end let go. */

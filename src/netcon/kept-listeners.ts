@@ -81,7 +81,7 @@ export function describeListener(
     nwid: where.nwid,
     socket: where.socket,
     ino,
-    addr: local.addr,
+    addr: local.addr as number,
     port: local.port,
     backlog,
     options,

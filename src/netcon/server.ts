@@ -328,7 +328,7 @@ export class NetconServer {
       case Op.GETPEERNAME: {
         const a = sock.state === 'connected' ? sock.tcp.remoteAddress() : null;
         if (a === null) return { result: -Errno.ENOTCONN };
-        return { result: 0, payload: encodeAddress(a.addr, a.port) };
+        return { result: 0, payload: encodeAddress(a.addr as number, a.port) };
       }
       case Op.GETSOCKOPT:
         return this.getsockopt(sock, req);
@@ -543,7 +543,7 @@ export class NetconServer {
     const sock = new AppSocket(ino, c, pair[1], this.hooks, this.counters, this.log, true);
     sock.kept.inheritFrom(listener.kept);
     this.register(sock);
-    return { sock, appFd: pair[0], record: encodeAcceptRecord(remote.addr, remote.port) };
+    return { sock, appFd: pair[0], record: encodeAcceptRecord(remote.addr as number, remote.port) };
   }
 
   private scheduleHandOver(l: AppSocket): void {

@@ -5,9 +5,15 @@ export const IPV4_ANY: Ipv4Addr = 0;
 export const IPV4_BROADCAST: Ipv4Addr = 0xffffffff;
 export const IPV4_LOOPBACK: Ipv4Addr = 0x7f000001;
 
+/**
+ * A socket's address: IPv4 (number) on family-4 sockets, IPv6 (string, v4-mapped for IPv4 traffic)
+ * on family-6 sockets. `flowinfo`/`scopeId` are sin6_flowinfo/sin6_scope_id (IPv6 only).
+ */
 export interface SocketAddress {
-  addr: Ipv4Addr;
+  addr: IpAddr;
   port: number;
+  flowinfo?: number;
+  scopeId?: number;
 }
 
 /** Parses dotted-quad text; returns null when it is not exactly four decimal octets. */
@@ -211,6 +217,42 @@ export function isMulticast6(addr: Ipv6Addr): boolean {
 /** fe80::/10 */
 export function isLinkLocal6(addr: Ipv6Addr): boolean {
   return addr.startsWith('fe8') || addr.startsWith('fe9') || addr.startsWith('fea') || addr.startsWith('feb');
+}
+
+/** The unspecified address of either family (0, ::): a socket bound to it takes any local address. */
+export function isUnspecified(addr: IpAddr): boolean {
+  return addr === 0 || addr === IPV6_ANY;
+}
+
+/**
+ * Whether two sockets' local addresses overlap on one port (Linux's inet_rcv_saddr_equal and its
+ * IPv6 twin): same family: equal or either the wildcard; IPv4 against IPv6: only a dual-stack ::
+ * (one without V6ONLY) covers the IPv4 side.
+ */
+export function bindOverlap(a: IpAddr, aV6only: boolean, b: IpAddr, bV6only: boolean): boolean {
+  if (typeof a === typeof b) return a === b || a === 0 || b === 0 || a === IPV6_ANY || b === IPV6_ANY;
+  return typeof a === 'string' ? a === IPV6_ANY && !aV6only : b === IPV6_ANY && !bV6only;
+}
+
+/**
+ * Whether a socket bound to wire address `bound` takes traffic to local address `dst`: its own
+ * address, or the wildcard of dst's family (a dual-stack :: takes IPv4 too unless `v6only`).
+ */
+export function boundAccepts(bound: IpAddr, v6only: boolean, dst: IpAddr): boolean {
+  if (bound === dst) return true;
+  if (bound === 0) return typeof dst === 'number';
+  return bound === IPV6_ANY && (typeof dst === 'string' || !v6only);
+}
+
+/** Either family's multicast test. */
+export function isMulticastIp(addr: IpAddr): boolean {
+  return typeof addr === 'number' ? addr >>> 28 === 0xe : addr.startsWith('ff');
+}
+
+/** True for a well-formed address of either family (an integer 0..2^32−1, or 32 lowercase hex digits). */
+export function isIpAddr(addr: unknown): addr is IpAddr {
+  if (typeof addr === 'number') return Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff;
+  return typeof addr === 'string' && addr.length === 32 && /^[0-9a-f]{32}$/.test(addr);
 }
 
 /** ff02::1:ffXX:XXXX, the solicited-node group of `addr` (RFC 4291 §2.7.1). */

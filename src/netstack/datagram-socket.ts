@@ -4,10 +4,9 @@
  * TTL, multicast TTL/loop/interface, IP_MTU_DISCOVER, IP_RECVERR), group memberships, the pending
  * error and its report to `onError`, and how a datagram's source, TTL and DF bit are chosen.
  */
-import { isMulticast, type Ipv4Addr } from './addr.js';
+import { IPV6_ANY, isMulticast, isMulticast6, unmapV4, v4Mapped, type IpAddr, type Ipv4Addr, type Ipv6Addr } from './addr.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
-import type { MulticastGroups } from './multicast-groups.js';
 import {
   MAX_MEMBERSHIPS,
   PmtuDisc,
@@ -17,22 +16,29 @@ import {
   type UdpOptionName,
   type UdpSocketHandlers,
 } from './socket-api.js';
-import { IPV4_HEADER_LEN, type IpSender, type IpSendOptions } from './transport.js';
+import { ipHeaderLen, type IpSender, type IpSendOptions } from './transport.js';
 import { DEFAULT_TTL } from './ipv4.js';
 
 /** What a datagram socket may ask of its stack, whatever its protocol. */
 export interface DatagramPort {
   readonly counters: Counters;
-  readonly ip: Pick<IpSender, 'isLocalAddress' | 'sourceFor' | 'maxPayloadFor'>;
-  /** True for the limited broadcast and the directed broadcasts of the stack's subnets. */
-  isBroadcast(addr: Ipv4Addr): boolean;
-  /** One of the interface's own (non-loopback) addresses. */
+  readonly ip: Pick<IpSender<IpAddr>, 'isLocalAddress' | 'sourceFor' | 'maxPayloadFor'>;
+  /** True for the limited broadcast and the directed broadcasts of the stack's subnets (IPv4 only). */
+  isBroadcast(addr: IpAddr): boolean;
+  /** One of the interface's own (non-loopback) IPv4 addresses. */
   isOwnAddress(addr: Ipv4Addr): boolean;
   /** The interface's first address (the multicast source when nothing else says), or null. */
   primaryAddress(): Ipv4Addr | null;
   /** Largest IP payload the interface carries without fragmenting (its MTU − 20). */
   linkMaxPayload(): number;
-  readonly groups: MulticastGroups;
+  /** The stack's group memberships (MulticastGroups), which the link's filter and MLD/IGMP follow. */
+  readonly groups: GroupMemberships;
+}
+
+/** What a socket does with the stack's memberships: a join or leave per group, either family. */
+export interface GroupMemberships {
+  join(group: IpAddr): void;
+  leave(group: IpAddr): void;
 }
 
 export const UDP_DEFAULT_RCVBUF = 212_992;
@@ -49,11 +55,22 @@ export const ERROR_QUOTE_MAX = 548;
 /** Multicast TTL when the socket sets none (RFC 1112: 1, this network only). */
 export const DEFAULT_MULTICAST_TTL = 1;
 
+/** A family-6 socket's IPv6 maximum: 65535 − 8 (IPv6's payload length excludes its header). */
+export const UDP6_MAX_PAYLOAD = 65527;
+
 export abstract class DatagramSocketBase {
   handlers: UdpSocketHandlers = {};
-  boundAddr: Ipv4Addr = 0;
+  /**
+   * 4: IPv4 addresses (numbers); 6: IPv6 (strings), IPv4 traffic v4-mapped. The addresses below
+   * are wire addresses: numbers for IPv4 traffic also on family-6 sockets; 0 unset, IPV6_ANY for
+   * a family-6 socket bound to ::.
+   */
+  family: 4 | 6 = 4;
+  /** IPV6_V6ONLY. */
+  v6only = false;
+  boundAddr: IpAddr = 0;
   boundPort = 0;
-  remoteAddr: Ipv4Addr = 0;
+  remoteAddr: IpAddr = 0;
   remotePort = 0;
   connected = false;
   reuseAddr = false;
@@ -74,7 +91,7 @@ export abstract class DatagramSocketBase {
   private ttl = 0;
   private multicastTtl = DEFAULT_MULTICAST_TTL;
   private multicastIf: Ipv4Addr = 0;
-  private readonly memberships: Ipv4Addr[] = [];
+  private readonly memberships: IpAddr[] = [];
   private queue: UdpDatagram[] = [];
   private head = 0;
   private queuedBytes = 0;
@@ -82,9 +99,42 @@ export abstract class DatagramSocketBase {
   /** The IP options of the datagram being sent (prepareSend fills them; the IP layer does not keep them). */
   readonly ipOpts: IpSendOptions = { ttl: DEFAULT_TTL, tos: 0, dontFragment: false, ignorePathMtu: false, multicastLoop: true };
 
-  constructor(protected readonly port: DatagramPort) {}
+  constructor(
+    protected readonly port: DatagramPort,
+    family: 4 | 6 = 4,
+  ) {
+    this.family = family;
+  }
 
-  abstract bind(addr: Ipv4Addr, port: number): number;
+  abstract bind(addr: IpAddr, port: number): number;
+
+  /**
+   * An application's address as this socket's family takes it, as a wire address: family 4 takes
+   * numbers; family 6 strings, ::ffff:a.b.c.d meaning IPv4 (-ENETUNREACH under V6ONLY). A negative
+   * number is an errno (-EAFNOSUPPORT for the other family, -EINVAL when malformed).
+   */
+  protected wireAddress(addr: IpAddr): IpAddr {
+    if (this.family === 4) {
+      if (typeof addr !== 'number') return -Errno.EAFNOSUPPORT;
+      return isAddr(addr) ? addr >>> 0 : -Errno.EINVAL;
+    }
+    if (typeof addr !== 'string') return -Errno.EAFNOSUPPORT;
+    if (!/^[0-9a-f]{32}$/.test(addr)) return -Errno.EINVAL;
+    const v4 = unmapV4(addr);
+    if (v4 === null) return addr;
+    return this.v6only ? -Errno.ENETUNREACH : v4;
+  }
+
+  /** A wire address as the application sees it (v4-mapped on a family-6 socket). */
+  presented(addr: IpAddr): IpAddr {
+    if (this.family === 4 || typeof addr === 'string') return addr;
+    return addr === 0 ? IPV6_ANY : v4Mapped(addr);
+  }
+
+  /** Whether the socket is bound to the wildcard of its family (0 or ::). */
+  protected get boundAny(): boolean {
+    return this.boundAddr === 0 || this.boundAddr === IPV6_ANY;
+  }
 
   /**
    * connect() as every datagram socket does it: address 0 dissolves the association; otherwise
@@ -92,10 +142,13 @@ export abstract class DatagramSocketBase {
    * gets an ephemeral port when `bindFirst`, and the peer is recorded. `needPort`: port 0 is
    * EINVAL (UDP; ICMP sockets have no peer port).
    */
-  protected associate(addr: Ipv4Addr, port: number, needPort: boolean, bindFirst: boolean): number {
+  protected associate(appAddr: IpAddr, port: number, needPort: boolean, bindFirst: boolean): number {
     if (this.closed) return -Errno.EBADF;
-    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
-    if (addr === 0) {
+    if (!isPort(port)) return -Errno.EINVAL;
+    // as Linux: a family-6 socket given 0.0.0.0-like AF_UNSPEC (a number 0) dissolves too
+    const addr = this.family === 6 && appAddr === 0 ? 0 : this.wireAddress(appAddr);
+    if (typeof addr === 'number' && addr < 0) return addr;
+    if (addr === 0 || addr === IPV6_ANY) {
       this.connected = false;
       this.remoteAddr = 0;
       this.remotePort = 0;
@@ -103,12 +156,12 @@ export abstract class DatagramSocketBase {
     }
     if (needPort && port === 0) return -Errno.EINVAL;
     if (this.port.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
-    if (this.port.ip.sourceFor(addr) === null && !isMulticast(addr >>> 0)) return -Errno.ENETUNREACH;
+    if (this.port.ip.sourceFor(addr) === null && !isGroup(addr)) return -Errno.ENETUNREACH;
     if (bindFirst && this.boundPort === 0) {
       const r = this.bind(0, 0);
       if (r < 0) return r;
     }
-    this.remoteAddr = addr >>> 0;
+    this.remoteAddr = addr;
     this.remotePort = port;
     this.connected = true;
     return 0;
@@ -188,6 +241,11 @@ export abstract class DatagramSocketBase {
       case 'RECVERR':
         this.recvErr = value !== 0;
         return 0;
+      case 'V6ONLY':
+        if (this.family !== 6) return -Errno.ENOPROTOOPT;
+        if (this.boundPort !== 0 || this.connected) return -Errno.EINVAL;
+        this.v6only = value !== 0;
+        return 0;
       default:
         return -Errno.ENOPROTOOPT;
     }
@@ -219,6 +277,8 @@ export abstract class DatagramSocketBase {
         return this.pmtuDisc;
       case 'RECVERR':
         return this.recvErr ? 1 : 0;
+      case 'V6ONLY':
+        return this.family === 6 ? (this.v6only ? 1 : 0) : -Errno.ENOPROTOOPT;
       default:
         return -Errno.ENOPROTOOPT;
     }
@@ -226,6 +286,7 @@ export abstract class DatagramSocketBase {
 
   joinGroup(group: Ipv4Addr, iface: Ipv4Addr): number {
     if (this.closed) return -Errno.EBADF;
+    if (this.family === 6 && this.v6only) return -Errno.EINVAL;
     if (!isAddr(group) || !isAddr(iface) || !isMulticast(group >>> 0)) return -Errno.EINVAL;
     if (!this.ifaceOk(iface >>> 0)) return -Errno.ENODEV;
     group = group >>> 0;
@@ -247,8 +308,32 @@ export abstract class DatagramSocketBase {
     return 0;
   }
 
+  /** IPV6_JOIN_GROUP (family-6 sockets; the one interface): the same errno rules as joinGroup. */
+  joinGroup6(group: Ipv6Addr): number {
+    if (this.closed) return -Errno.EBADF;
+    if (this.family !== 6) return -Errno.ENOPROTOOPT;
+    if (typeof group !== 'string' || !/^[0-9a-f]{32}$/.test(group) || !isMulticast6(group)) return -Errno.EINVAL;
+    if (this.memberships.includes(group)) return -Errno.EADDRINUSE;
+    if (this.memberships.length >= MAX_MEMBERSHIPS) return -Errno.ENOBUFS;
+    this.memberships.push(group);
+    this.port.groups.join(group);
+    return 0;
+  }
+
+  /** IPV6_LEAVE_GROUP. */
+  leaveGroup6(group: Ipv6Addr): number {
+    if (this.closed) return -Errno.EBADF;
+    if (this.family !== 6) return -Errno.ENOPROTOOPT;
+    if (typeof group !== 'string') return -Errno.EINVAL;
+    const i = this.memberships.indexOf(group);
+    if (i < 0) return -Errno.EADDRNOTAVAIL;
+    this.memberships.splice(i, 1);
+    this.port.groups.leave(group);
+    return 0;
+  }
+
   /** True when this socket joined `group`. */
-  isMember(group: Ipv4Addr): boolean {
+  isMember(group: IpAddr): boolean {
     return this.memberships.includes(group);
   }
 
@@ -260,22 +345,24 @@ export abstract class DatagramSocketBase {
   pathMtu(): number {
     if (this.closed) return -Errno.EBADF;
     if (!this.connected) return -Errno.ENOTCONN;
-    return this.port.ip.maxPayloadFor(this.remoteAddr) + IPV4_HEADER_LEN;
+    return this.port.ip.maxPayloadFor(this.remoteAddr) + ipHeaderLen(this.remoteAddr);
   }
 
   /**
    * Chooses the source address and fills `ipOpts` (TTL, TOS, DF) for `payloadLen` bytes of IP
-   * payload to `dst`. Returns the source address, or a negative errno.
+   * payload to wire address `dst`. Returns the source address, or a negative errno (a number < 0).
    */
-  protected prepareSend(dst: Ipv4Addr, payloadLen: number, opts: DatagramSendOptions | undefined): number {
-    const multicast = isMulticast(dst);
+  protected prepareSend(dst: IpAddr, payloadLen: number, opts: DatagramSendOptions | undefined): IpAddr {
+    const multicast = isGroup(dst);
     const o = this.ipOpts;
-    let src: Ipv4Addr | null;
-    if (opts?.src !== undefined && opts.src !== 0) {
-      if (!isAddr(opts.src) || !this.port.ip.isLocalAddress(opts.src >>> 0)) return -Errno.EINVAL;
-      src = opts.src >>> 0;
-    } else if (this.boundAddr !== 0 && !this.port.isBroadcast(this.boundAddr) && !isMulticast(this.boundAddr)) src = this.boundAddr;
-    else if (multicast) src = this.multicastIf || this.port.ip.sourceFor(dst) || this.port.primaryAddress();
+    let src: IpAddr | null;
+    if (opts?.src !== undefined && opts.src !== 0 && opts.src !== IPV6_ANY) {
+      const s = this.wireAddress(opts.src);
+      if ((typeof s === 'number' && s < 0) || typeof s !== typeof dst || !this.port.ip.isLocalAddress(s)) return -Errno.EINVAL;
+      src = s;
+    } else if (!this.boundAny && typeof this.boundAddr === typeof dst && !this.port.isBroadcast(this.boundAddr) && !isGroup(this.boundAddr))
+      src = this.boundAddr;
+    else if (multicast && typeof dst === 'number') src = this.multicastIf || this.port.ip.sourceFor(dst) || this.port.primaryAddress();
     else src = this.port.ip.sourceFor(dst);
     if (src === null) return -Errno.ENETUNREACH;
     if (opts?.ttl !== undefined) {
@@ -313,12 +400,16 @@ export abstract class DatagramSocketBase {
   }
 
   /** A datagram for this socket: queued unless SO_RCVBUF is full (a counted drop). */
-  enqueue(data: Buffer, src: Ipv4Addr, sport: number, to: Ipv4Addr, tos: number, ttl: number): void {
+  enqueue(data: Buffer, src: IpAddr, sport: number, to: IpAddr, tos: number, ttl: number): void {
     const cost = data.length + DATAGRAM_OVERHEAD;
     if (this.queuedBytes + cost > this.rcvbuf) {
       this.drops++;
       this.port.counters.inc('rx_queue_full');
       return;
+    }
+    if (this.family === 6) {
+      src = this.presented(src);
+      to = this.presented(to);
     }
     this.queue.push({ data, from: { addr: src, port: sport }, to, tos, ttl });
     this.queuedBytes += cost;
@@ -334,6 +425,10 @@ export abstract class DatagramSocketBase {
   /** An ICMP error the socket is to hear: pending (SO_ERROR, next send) and reported. */
   icmpError(report: IcmpErrorReport): void {
     this.error = report.errno;
+    if (this.family === 6) {
+      report.offender = this.presented(report.offender);
+      report.dst = { ...report.dst, addr: this.presented(report.dst.addr) };
+    }
     const h = this.handlers.onError;
     if (!h) return;
     try {
@@ -366,8 +461,13 @@ export abstract class DatagramSocketBase {
 
 const EMPTY_DATAGRAM: UdpDatagram = { data: Buffer.alloc(0), from: { addr: 0, port: 0 }, to: 0, tos: 0, ttl: 0 };
 
-export function isAddr(a: number): boolean {
-  return Number.isInteger(a) && a >= 0 && a <= 0xffffffff;
+export function isAddr(a: IpAddr): boolean {
+  return Number.isInteger(a) && (a as number) >= 0 && (a as number) <= 0xffffffff;
+}
+
+/** A multicast group of either family. */
+export function isGroup(addr: IpAddr): boolean {
+  return typeof addr === 'number' ? isMulticast(addr) : isMulticast6(addr);
 }
 
 export function isPort(p: number): boolean {
@@ -379,6 +479,6 @@ function clampBuf(v: number): number {
 }
 
 /** True for addresses a socket may bind to besides the stack's own: broadcasts and multicast groups. */
-export function isGroupAddress(port: DatagramPort, addr: Ipv4Addr): boolean {
-  return port.isBroadcast(addr) || isMulticast(addr);
+export function isGroupAddress(port: DatagramPort, addr: IpAddr): boolean {
+  return typeof addr === 'number' ? port.isBroadcast(addr) || isMulticast(addr) : isMulticast6(addr);
 }

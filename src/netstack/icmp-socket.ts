@@ -6,26 +6,40 @@
  * included, less the types their ICMP_FILTER drops. The stack keeps answering echo requests
  * itself. `IcmpSocketTable` is the ICMP layer's registry of them.
  */
-import type { Ipv4Addr, SocketAddress } from './addr.js';
-import { DatagramSocketBase, ERROR_QUOTE_MAX, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
+import { IPV6_ANY, type IpAddr, type SocketAddress } from './addr.js';
+import { DatagramSocketBase, ERROR_QUOTE_MAX, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { RandomSource } from './random.js';
 import { PmtuDisc, type DatagramSendOptions, type UdpOptionName, type UdpSocket } from './socket-api.js';
-import { HEADROOM, IPPROTO_ICMP, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender } from './transport.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_HEADER_LEN, icmpErrno, setIcmpChecksum } from './wire/icmp.js';
+import { HEADROOM, IPPROTO_ICMP, IPPROTO_ICMPV6, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender } from './transport.js';
+import { finish, ipPseudoHeaderSum, sum16 } from './wire/checksum.js';
+import {
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REQUEST,
+  ICMP_FRAG_NEEDED,
+  ICMP_HEADER_LEN,
+  icmpErrno,
+  ICMPV6_ECHO_REQUEST,
+  ICMPV6_PKT_TOOBIG,
+  icmpv6Errno,
+  setIcmpChecksum,
+} from './wire/icmp.js';
 
 export type IcmpSocketKind = 'ping' | 'raw';
 
-/** Largest ICMP message one IPv4 packet carries (65535 − 20). */
+/** Largest ICMP message one IPv4 packet carries (65535 − 20); ICMPv6: 65535 (the payload length excludes the header). */
 const ICMP_MAX_MESSAGE = 65535 - IPV4_HEADER_LEN;
+const ICMPV6_MAX_MESSAGE = 65535;
 
 export interface IcmpSocketTableDeps {
-  ip: IpSender;
+  /** The table's family (default 4): 6 serves ICMPv6 ping and raw sockets. */
+  family?: 4 | 6;
+  ip: IpSender<IpAddr>;
   random: RandomSource;
   /** The interface's questions and the stack's groups, as every datagram socket needs them. */
   port: Omit<DatagramPort, 'ip'>;
-  /** The echo id the stack's own ping() uses: never given to a ping socket. */
-  reservedId: number;
+  /** The echo id the stack's own ping() uses: never given to a ping socket (reserveEchoId may set it later). */
+  reservedId?: number;
 }
 
 export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
@@ -36,16 +50,19 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
     private readonly table: IcmpSocketTable,
     readonly kind: IcmpSocketKind,
   ) {
-    super(table);
+    super(table, table.family);
+    // ICMP sockets of family 6 are ICMPv6 sockets: IPv6 only (Linux's IPV6_V6ONLY is moot for them)
+    if (table.family === 6) this.v6only = true;
     if (kind === 'raw') table.addRaw(this);
   }
 
   /** Ping: addr and echo id (0 = a free one). Raw: addr only, the port is ignored. */
-  bind(addr: Ipv4Addr, port: number): number {
+  bind(appAddr: IpAddr, port: number): number {
     if (this.closed) return -Errno.EBADF;
-    if (!isAddr(addr) || !isPort(port)) return -Errno.EINVAL;
-    addr = addr >>> 0;
-    if (addr !== 0 && !this.table.ip.isLocalAddress(addr) && !isGroupAddress(this.table, addr)) return -Errno.EADDRNOTAVAIL;
+    if (!isPort(port)) return -Errno.EINVAL;
+    const addr = this.wireAddress(appAddr);
+    if (typeof addr === 'number' && addr < 0) return addr === -Errno.ENETUNREACH ? -Errno.EINVAL : addr;
+    if (addr !== 0 && addr !== IPV6_ANY && !this.table.ip.isLocalAddress(addr) && !isGroupAddress(this.table, addr)) return -Errno.EADDRNOTAVAIL;
     if (this.kind === 'raw') {
       this.boundAddr = addr;
       return 0;
@@ -58,7 +75,7 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
     return 0;
   }
 
-  connect(addr: Ipv4Addr, port: number): number {
+  connect(addr: IpAddr, port: number): number {
     return this.associate(addr, port, false, this.kind === 'ping');
   }
 
@@ -66,33 +83,45 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
   sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number {
     if (this.closed) return -Errno.EBADF;
     if (!(data instanceof Uint8Array)) return -Errno.EINVAL;
-    let dst: Ipv4Addr;
+    let dst: IpAddr;
     if (to) {
-      if (!isAddr(to.addr) || !isPort(to.port)) return -Errno.EINVAL;
-      dst = to.addr >>> 0;
+      if (!isPort(to.port)) return -Errno.EINVAL;
+      dst = this.wireAddress(to.addr);
+      if (typeof dst === 'number' && dst < 0) return dst;
     } else {
       if (!this.connected) return -Errno.EDESTADDRREQ;
       const e = this.takeError();
       if (e !== 0) return -e;
       dst = this.remoteAddr;
     }
-    if (data.length > ICMP_MAX_MESSAGE || data.length > this.sndbuf) return -Errno.EMSGSIZE;
-    if (this.kind === 'ping' && (data.length < ICMP_HEADER_LEN || data[0] !== ICMP_ECHO_REQUEST || data[1] !== 0)) return -Errno.EINVAL;
+    const v6 = this.table.family === 6;
+    if (data.length > (v6 ? ICMPV6_MAX_MESSAGE : ICMP_MAX_MESSAGE) || data.length > this.sndbuf) return -Errno.EMSGSIZE;
+    const echoRequest = v6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO_REQUEST;
+    if (this.kind === 'ping' && (data.length < ICMP_HEADER_LEN || data[0] !== echoRequest || data[1] !== 0)) return -Errno.EINVAL;
     if (this.table.isBroadcast(dst) && !this.broadcast) return -Errno.EACCES;
     if (this.kind === 'ping' && this.boundPort === 0) {
-      const r = this.bind(0, 0);
+      const r = this.bind(v6 ? IPV6_ANY : 0, 0);
       if (r < 0) return r;
     }
     const src = this.prepareSend(dst, data.length, opts);
-    if (src < 0) return src;
+    if (typeof src === 'number' && src < 0) return src;
     const buf = Buffer.allocUnsafe(HEADROOM + data.length);
     buf.set(data, HEADROOM);
     if (this.kind === 'ping') {
       buf[HEADROOM + 4] = this.boundPort >>> 8;
       buf[HEADROOM + 5] = this.boundPort & 0xff;
-      setIcmpChecksum(buf, HEADROOM, buf.length);
     }
-    const r = this.table.ip.send(IPPROTO_ICMP, src, dst, buf, HEADROOM, this.ipOpts);
+    if (v6) {
+      // ICMPv6's checksum covers the IPv6 pseudo-header: the stack computes it, for raw sockets too (IPV6_CHECKSUM 2)
+      if (data.length >= 4) {
+        buf[HEADROOM + 2] = 0;
+        buf[HEADROOM + 3] = 0;
+        const c = finish(sum16(buf, HEADROOM, buf.length) + ipPseudoHeaderSum(src, dst, IPPROTO_ICMPV6, data.length));
+        buf[HEADROOM + 2] = c >>> 8;
+        buf[HEADROOM + 3] = c & 0xff;
+      }
+    } else if (this.kind === 'ping') setIcmpChecksum(buf, HEADROOM, buf.length);
+    const r = this.table.ip.send(v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, src, dst, buf, HEADROOM, this.ipOpts);
     if (r < 0) {
       this.table.counters.inc('socket_tx_error');
       return r;
@@ -116,12 +145,12 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
 
   localAddress(): SocketAddress | null {
     // a raw socket is bound from the start, its "port" the protocol (as Linux's inet_num)
-    if (this.kind === 'raw') return { addr: this.boundAddr, port: IPPROTO_ICMP };
-    return this.boundPort === 0 ? null : { addr: this.boundAddr, port: this.boundPort };
+    if (this.kind === 'raw') return { addr: this.presented(this.boundAddr), port: this.table.family === 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP };
+    return this.boundPort === 0 ? null : { addr: this.presented(this.boundAddr), port: this.boundPort };
   }
 
   remoteAddress(): SocketAddress | null {
-    return this.connected ? { addr: this.remoteAddr, port: this.remotePort } : null;
+    return this.connected ? { addr: this.presented(this.remoteAddr), port: this.remotePort } : null;
   }
 
   close(): void {
@@ -132,24 +161,56 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
   }
 
   /** Raw: whether a packet of ICMP `type` (-1: any) from src to local address dst is for this socket. */
-  rawAccepts(type: number, src: Ipv4Addr, dst: Ipv4Addr): boolean {
+  rawAccepts(type: number, src: IpAddr, dst: IpAddr): boolean {
     if (this.closed) return false;
     if (type >= 0 && type < 32 && (this.filter & (1 << type)) !== 0) return false;
-    if (this.boundAddr !== 0 && this.boundAddr !== dst) return false;
+    if (this.boundAddr !== 0 && this.boundAddr !== IPV6_ANY && this.boundAddr !== dst) return false;
     return !this.connected || this.remoteAddr === src;
   }
 }
 
-export class IcmpSocketTable implements DatagramPort {
-  readonly ip: IpSender;
+/**
+ * What an ICMP layer uses of its table of ping and raw sockets: IcmpLayer (IPv4) builds its own;
+ * the stack builds the IPv6 one (`new IcmpSocketTable({ family: 6, … })`) and hands it to
+ * Icmpv6Layer, which calls these with ICMPv6 messages (ICMPv6 header first, no IP header) and
+ * IPv6 addresses. Echo ids: the layer's own ping() id is passed to `reserveEchoId` so no ping
+ * socket gets it. For family 6 the table stamps echo ids and computes ICMPv6 checksums (with the
+ * IPv6 pseudo-header) of what its sockets send; raw ICMPv6 sockets receive messages without an
+ * IP header, as on Linux.
+ */
+export interface IcmpSocketHub {
+  readonly family: 4 | 6;
+  /** A new ping or raw socket of the table's family. */
+  socket(kind: IcmpSocketKind): IcmpSocket;
+  /** The echo id the layer's own ping() uses: never given to a ping socket. */
+  reserveEchoId(id: number): void;
+  /** An echo reply (the whole ICMP message): to the ping socket with its id. False when none has it. */
+  echoReply(info: IpReceiveInfo, id: number, message: Buffer): boolean;
+  /** A copy of a received ICMP message for every raw socket that accepts it (after the layer's own processing). */
+  deliverRaw(info: IpReceiveInfo, type: number, message: Buffer): void;
+  /**
+   * An ICMP error quoting an ICMP message we sent (`quoted`: the quoted ICMP message's start; src/dst
+   * the quoted packet's addresses): to the ping socket whose echo request it was and to raw sockets.
+   */
+  error(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu: number, offender: IpAddr): void;
+  /** Closes every socket. */
+  close(): void;
+}
+
+export class IcmpSocketTable implements DatagramPort, IcmpSocketHub {
+  readonly family: 4 | 6;
+  readonly ip: IpSender<IpAddr>;
   readonly counters: DatagramPort['counters'];
   readonly groups: DatagramPort['groups'];
   private readonly deps: IcmpSocketTableDeps;
   private readonly pings = new Map<number, IcmpSocket[]>();
   private readonly raws: IcmpSocket[] = [];
+  private reservedId: number;
 
   constructor(deps: IcmpSocketTableDeps) {
     this.deps = deps;
+    this.family = deps.family ?? 4;
+    this.reservedId = deps.reservedId ?? -1;
     this.ip = deps.ip;
     this.counters = deps.port.counters;
     this.groups = deps.port.groups;
@@ -159,13 +220,17 @@ export class IcmpSocketTable implements DatagramPort {
     return new IcmpSocket(this, kind);
   }
 
-  isBroadcast(addr: Ipv4Addr): boolean {
+  reserveEchoId(id: number): void {
+    this.reservedId = id;
+  }
+
+  isBroadcast(addr: IpAddr): boolean {
     return this.deps.port.isBroadcast(addr);
   }
-  isOwnAddress(addr: Ipv4Addr): boolean {
+  isOwnAddress(addr: number): boolean {
     return this.deps.port.isOwnAddress(addr);
   }
-  primaryAddress(): Ipv4Addr | null {
+  primaryAddress(): number | null {
     return this.deps.port.primaryAddress();
   }
   linkMaxPayload(): number {
@@ -178,11 +243,11 @@ export class IcmpSocketTable implements DatagramPort {
       const start = this.deps.random.u32() & 0xffff;
       for (let i = 0; i < 0x10000 && id === 0; i++) {
         const c = (start + i) & 0xffff;
-        if (c !== 0 && c !== this.deps.reservedId && !this.pings.has(c)) id = c;
+        if (c !== 0 && c !== this.reservedId && !this.pings.has(c)) id = c;
       }
       if (id === 0) return -Errno.EADDRINUSE;
     } else {
-      if (id === this.deps.reservedId) return -Errno.EADDRINUSE;
+      if (id === this.reservedId) return -Errno.EADDRINUSE;
       for (const o of this.pings.get(id) ?? []) if (!(s.reuseAddr && o.reuseAddr)) return -Errno.EADDRINUSE;
     }
     const list = this.pings.get(id);
@@ -209,10 +274,10 @@ export class IcmpSocketTable implements DatagramPort {
   }
 
   /** The ping socket an echo reply with `id` to local address `dst` belongs to (as Linux's ping_lookup). */
-  private pingSocket(id: number, dst: Ipv4Addr): IcmpSocket | null {
+  private pingSocket(id: number, dst: IpAddr): IcmpSocket | null {
     const list = this.pings.get(id);
     if (!list) return null;
-    for (const s of list) if (!s.isClosed && (s.boundAddr === 0 || s.boundAddr === dst)) return s;
+    for (const s of list) if (!s.isClosed && (s.boundAddr === 0 || s.boundAddr === IPV6_ANY || s.boundAddr === dst)) return s;
     return null;
   }
 
@@ -236,7 +301,8 @@ export class IcmpSocketTable implements DatagramPort {
         continue;
       }
       // a copy each: the frame's buffer is the link's, and every socket keeps its own
-      const copy = packet && hl >= IPV4_HEADER_LEN ? Buffer.from(packet.subarray(0, hl + message.length)) : Buffer.from(message);
+      // raw ICMPv6 sockets get the message without its IP header, as Linux
+      const copy = this.family === 4 && packet && hl >= IPV4_HEADER_LEN ? Buffer.from(packet.subarray(0, hl + message.length)) : Buffer.from(message);
       this.counters.inc('raw_delivered');
       s.enqueue(copy, info.src, 0, info.dst, info.tos, info.ttl);
     }
@@ -246,12 +312,13 @@ export class IcmpSocketTable implements DatagramPort {
    * An ICMP error quoting an ICMP message we sent (`quoted`: its start): to the ping socket whose
    * echo request it was, and to raw sockets, each when it hears errors (connected or IP_RECVERR).
    */
-  error(type: number, code: number, src: Ipv4Addr, dst: Ipv4Addr, quoted: Buffer, nextHopMtu: number, offender: Ipv4Addr): void {
-    const errno = icmpErrno(type, code);
+  error(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu: number, offender: IpAddr): void {
+    const v6 = this.family === 6;
+    const errno = v6 ? icmpv6Errno(type, code) : icmpErrno(type, code);
     if (errno === 0) return;
-    const fragNeeded = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    const fragNeeded = v6 ? type === ICMPV6_PKT_TOOBIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
     const targets: IcmpSocket[] = [];
-    if (quoted[0] === ICMP_ECHO_REQUEST && quoted.length >= ICMP_HEADER_LEN) {
+    if (quoted[0] === (v6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO_REQUEST) && quoted.length >= ICMP_HEADER_LEN) {
       const s = this.pingSocket((quoted[4]! << 8) | quoted[5]!, src);
       if (s) targets.push(s);
     }

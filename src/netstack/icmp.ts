@@ -96,7 +96,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
 
   // ───────────────────────── receive ─────────────────────────
 
-  receive(info: IpReceiveInfo, payload: Buffer): boolean {
+  receive(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer): boolean {
     const c = this.counters;
     const m = this.msg;
     const e = parseIcmp(payload, m);
@@ -122,7 +122,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     return true;
   }
 
-  private answerEcho(info: IpReceiveInfo, payload: Buffer): void {
+  private answerEcho(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer): void {
     const c = this.counters;
     if (info.broadcast) {
       c.inc('rx_echo_broadcast_ignored');
@@ -136,7 +136,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     c.inc(r === 0 ? 'tx_echo_reply' : 'tx_error');
   }
 
-  private echoReply(info: IpReceiveInfo, payload: Buffer, id: number, seq: number): void {
+  private echoReply(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer, id: number, seq: number): void {
     const p = id === this.pingId ? this.pings.get(seq) : undefined;
     if (!p) {
       if (!this.sockets.echoReply(info, id, payload)) this.counters.inc('rx_echo_reply_unmatched');

@@ -3,7 +3,7 @@
  * layers ask about them (is this address ours, is it a broadcast, which source to use).
  */
 import { inSubnet, isLoopback, prefixMask, type Ipv4Addr } from './addr.js';
-import type { InterfaceAddress } from './stack-api.js';
+import type { Ipv4InterfaceAddress as InterfaceAddress } from './stack-api.js';
 
 export const MIN_MTU = 68;
 export const MAX_MTU = 65535;

@@ -17,7 +17,7 @@ import type { MulticastGroups } from './multicast-groups.js';
 import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
 import type { RouteTable } from './routing.js';
-import type { Route } from './stack-api.js';
+import type { Ipv4Route as Route } from './stack-api.js';
 import {
   HEADROOM,
   IPPROTO_TCP,
@@ -63,7 +63,7 @@ export interface Ipv4LayerDeps {
   counters: Counters;
 }
 
-export class Ipv4Layer implements IpSender {
+export class Ipv4Layer implements IpSender<Ipv4Addr> {
   readonly counters: Counters;
   private readonly rxPackets: CounterCell;
   private readonly txPackets: CounterCell;
@@ -78,7 +78,7 @@ export class Ipv4Layer implements IpSender {
   private readonly transports: (TransportProtocol | undefined)[] = new Array<TransportProtocol | undefined>(256);
   private readonly hdr = new Ipv4Header();
   private readonly quotedHdr = new Ipv4Header();
-  private readonly info: IpReceiveInfo = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
+  private readonly info: IpReceiveInfo<Ipv4Addr> = { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
   private ipId: number;
   private delivering = 0;
   // one-entry route cache for the hot path
@@ -329,7 +329,7 @@ export class Ipv4Layer implements IpSender {
     }
     // the shared info object only at the outermost level: a synchronous link can bring the next
     // packet in while a transport is still working on this one
-    const info: IpReceiveInfo = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
+    const info: IpReceiveInfo<Ipv4Addr> = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
     info.src = h.src;
     info.dst = h.dst;
     info.ttl = h.ttl;

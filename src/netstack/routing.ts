@@ -3,7 +3,7 @@
  * routes and a default gateway live here alike.
  */
 import { inSubnet, prefixMask, type Ipv4Addr } from './addr.js';
-import type { Route } from './stack-api.js';
+import type { Ipv4Route as Route } from './stack-api.js';
 
 export class RouteTable {
   private entries: Route[] = [];

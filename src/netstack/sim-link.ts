@@ -7,6 +7,7 @@
  * it does no I/O and takes its scheduler from the caller, so tests and benchmarks assemble
  * "two stacks on a wire" the same way.
  */
+import { IPV6_ANY, IPV6_LOOPBACK, type IpAddr } from './addr.js';
 import { VirtualScheduler, type Scheduler } from './clock.js';
 import { Counters } from './counters.js';
 import { SeededRandom } from './random.js';
@@ -19,6 +20,14 @@ import type { IpReceiveInfo, IpSender } from './transport.js';
 /** The addresses the two ends of a pair get (10.0.0.1 and 10.0.0.2). */
 export const SIM_ADDR_A = 0x0a000001;
 export const SIM_ADDR_B = 0x0a000002;
+/** The IPv6 twins of SIM_ADDR_A/B (fd00::1, fd00::2), for wires and segments of family 6. */
+export const SIM_ADDR6_A = `fd${'0'.repeat(29)}1`;
+export const SIM_ADDR6_B = `fd${'0'.repeat(29)}2`;
+
+/** The simulated hosts' addresses in `family`. */
+export function simAddrs(family: 4 | 6 = 4): { a: IpAddr; b: IpAddr } {
+  return family === 4 ? { a: SIM_ADDR_A, b: SIM_ADDR_B } : { a: SIM_ADDR6_A, b: SIM_ADDR6_B };
+}
 
 /** What a simulated link does to packets; every field is off when absent. */
 export interface LinkImpairments {
@@ -191,39 +200,48 @@ export function simStackPair(opts: SimSegmentOptions = {}, sched: VirtualSchedul
 
 export interface SimTcpWireOptions extends LinkImpairments {
   mtu?: number;
+  /** The IP family the wire carries (default 4): 6 puts the layers at fd00::1 and fd00::2. */
+  family?: 4 | 6;
   /** Drop segments when this returns true (with the direction and the TCP segment). */
   filter?: (dir: 'ab' | 'ba', seg: Buffer) => boolean;
   timeWaitMs?: number;
 }
 
 /** The IP layer under one end of a `SimTcpWire`: hands segments to the wire. */
-class WireIp implements IpSender {
+class WireIp implements IpSender<IpAddr> {
   constructor(
-    readonly addr: number,
+    readonly addr: IpAddr,
     private readonly wire: SimTcpWire,
     private readonly dir: 'ab' | 'ba',
   ) {}
-  send(_protocol: number, src: number, dst: number, packet: Buffer, offset: number): number {
+  send(_protocol: number, src: IpAddr, dst: IpAddr, packet: Buffer, offset: number): number {
     this.wire.carry(this.dir, src, dst, packet.subarray(offset));
     return 0;
   }
-  sourceFor(): number | null {
+  sourceFor(): IpAddr | null {
     return this.addr;
   }
   maxPayloadFor(): number {
-    return this.wire.mtu - 20;
+    return this.wire.mtu - this.wire.ipHeaderLen;
   }
-  isLocalAddress(a: number): boolean {
+  isLocalAddress(a: IpAddr): boolean {
+    if (typeof a === 'string') return a === this.addr || a === IPV6_ANY || a === IPV6_LOOPBACK;
     return a === this.addr || a === 0 || a >>> 24 === 127;
   }
 }
 
-/** Two bare TCP layers, a (10.0.0.1) and b (10.0.0.2), joined by an impaired IP path. */
+/** Two bare TCP layers, a (10.0.0.1 or fd00::1) and b (10.0.0.2 or fd00::2), joined by an impaired IP path. */
 export class SimTcpWire {
   readonly a: TcpLayer;
   readonly b: TcpLayer;
   readonly link: ImpairedLink;
   mtu: number;
+  readonly family: 4 | 6;
+  /** The addresses of a and b. */
+  readonly addrA: IpAddr;
+  readonly addrB: IpAddr;
+  /** The IP header each segment pays within the MTU (20 or 40). */
+  readonly ipHeaderLen: number;
   delivered = 0;
   /** Set false to cut the wire (everything is dropped). */
   up = true;
@@ -236,10 +254,15 @@ export class SimTcpWire {
     readonly sched: VirtualScheduler = new VirtualScheduler(),
   ) {
     // a segment pays for its IP and Ethernet headers on a rate-limited path
-    this.link = new ImpairedLink(sched, opts, { overheadBytes: 40, corruptFrom: 0 });
+    this.family = opts.family ?? 4;
+    this.ipHeaderLen = this.family === 4 ? 20 : 40;
+    const addrs = simAddrs(this.family);
+    this.addrA = addrs.a;
+    this.addrB = addrs.b;
+    this.link = new ImpairedLink(sched, opts, { overheadBytes: this.ipHeaderLen + 20, corruptFrom: 0 });
     this.mtu = opts.mtu ?? 1500;
     const seed = opts.seed ?? 1;
-    const layer = (addr: number, dir: 'ab' | 'ba', seedOffset: number): TcpLayer =>
+    const layer = (addr: IpAddr, dir: 'ab' | 'ba', seedOffset: number): TcpLayer =>
       new TcpLayer({
         ip: new WireIp(addr, this, dir),
         scheduler: sched,
@@ -247,8 +270,8 @@ export class SimTcpWire {
         counters: new Counters(),
         timeWaitMs: opts.timeWaitMs,
       });
-    this.a = layer(SIM_ADDR_A, 'ab', 100);
-    this.b = layer(SIM_ADDR_B, 'ba', 200);
+    this.a = layer(this.addrA, 'ab', 100);
+    this.b = layer(this.addrB, 'ba', 200);
   }
 
   /** Segments lost on the wire: cut, filtered, or impaired. */
@@ -260,7 +283,7 @@ export class SimTcpWire {
     return this.link.queueDrops;
   }
 
-  carry(dir: 'ab' | 'ba', src: number, dst: number, seg: Buffer): void {
+  carry(dir: 'ab' | 'ba', src: IpAddr, dst: IpAddr, seg: Buffer): void {
     if (this.capture) this.captured.push({ dir, seg: Buffer.from(seg) });
     if (!this.up || (this.opts.filter && this.opts.filter(dir, seg))) {
       this.link.dropped++;
@@ -277,8 +300,8 @@ export class SimTcpWire {
   /** Injects a raw TCP segment as if it came from the other side. */
   inject(to: 'a' | 'b', seg: Buffer): void {
     const target = to === 'a' ? this.a : this.b;
-    const src = to === 'a' ? SIM_ADDR_B : SIM_ADDR_A;
-    const dst = to === 'a' ? SIM_ADDR_A : SIM_ADDR_B;
+    const src = to === 'a' ? this.addrB : this.addrA;
+    const dst = to === 'a' ? this.addrA : this.addrB;
     target.receive({ src, dst, ttl: 64, tos: 0, broadcast: false }, seg);
   }
 }
@@ -290,14 +313,14 @@ export class SimTcpWire {
 export function connectTcp(
   client: () => TcpSocket,
   server: () => TcpSocket,
-  serverAddr: number,
+  serverAddr: IpAddr,
   port: number,
   runUntil: (done: () => boolean, limitMs: number) => boolean,
   limitMs: number,
   backlog = 16,
 ): { client: TcpSocket; server: TcpSocket; listener: TcpSocket } {
   const listener = server();
-  if (listener.bind(0, port) !== 0) throw new Error(`simulated TCP: bind to port ${port} failed`);
+  if (listener.bind(typeof serverAddr === 'string' ? IPV6_ANY : 0, port) !== 0) throw new Error(`simulated TCP: bind to port ${port} failed`);
   if (listener.listen(backlog) !== 0) throw new Error('simulated TCP: listen failed');
   const c = client();
   const r = c.connect(serverAddr, port);

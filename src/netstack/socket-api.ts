@@ -8,7 +8,7 @@
  * Events are plain callbacks in `handlers`, called from within stack processing; a handler may
  * call back into the socket (read, write, close) safely.
  */
-import type { Ipv4Addr, SocketAddress } from './addr.js';
+import type { IpAddr, Ipv4Addr, Ipv6Addr, SocketAddress } from './addr.js';
 
 export type TcpStateName =
   | 'CLOSED'
@@ -44,7 +44,8 @@ export type TcpOptionName =
   | 'MAXSEG' // TCP_MAXSEG: bytes
   | 'CONGESTION' // 0 = CUBIC (default), 1 = NewReno (Linux's 'reno'), 2 = BBR
   | 'TOS' // IP_TOS: 0-255 (ECN bits masked), put on every outgoing packet
-  | 'TTL'; // IP_TTL: 1-255, -1 = default (64)
+  | 'TTL' // IP_TTL: 1-255, -1 = default (64); IPV6_UNICAST_HOPS on a family-6 socket
+  | 'V6ONLY'; // IPV6_V6ONLY (family-6 sockets): 0/1, only before bind/connect (else -EINVAL)
 
 /** Where a connection's sender stands on loss (as Linux's tcpi_ca_state, without Disorder/CWR). */
 export const TcpLossState = {
@@ -146,13 +147,18 @@ export interface TcpSocketHandlers {
 export interface TcpSocket {
   handlers: TcpSocketHandlers;
   readonly state: TcpStateName;
+  /**
+   * 4: takes and reports IPv4 addresses (numbers; a string is -EAFNOSUPPORT). 6: IPv6 addresses
+   * (strings) only; unless V6ONLY, IPv4 goes through v4-mapped ::ffff:a.b.c.d, as Linux.
+   */
+  readonly family: 4 | 6;
 
   /** Binds to a local address (0 = any) and port (0 = ephemeral). -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
-  bind(addr: Ipv4Addr, port: number): number;
+  bind(addr: IpAddr, port: number): number;
   /** Starts listening. Binds an ephemeral port first if unbound. */
   listen(backlog: number): number;
   /** Starts an active open: returns -EINPROGRESS (completion via onConnect/onError), or an immediate error. */
-  connect(addr: Ipv4Addr, port: number): number;
+  connect(addr: IpAddr, port: number): number;
   /** Takes the next established connection from a listener's accept queue, or null. */
   accept(): TcpSocket | null;
 
@@ -195,7 +201,7 @@ export interface UdpDatagram {
   data: Buffer;
   from: SocketAddress;
   /** The local address it was sent to: our unicast address, a broadcast address or a multicast group (IP_PKTINFO). */
-  to: Ipv4Addr;
+  to: IpAddr;
   /** The IP header's TOS byte and TTL (IP_RECVTOS, IP_RECVTTL). */
   tos: number;
   ttl: number;
@@ -208,7 +214,7 @@ export interface DatagramSendOptions {
   /** 1-255. */
   ttl?: number;
   /** Source address: one of the stack's own addresses (-EINVAL otherwise). */
-  src?: Ipv4Addr;
+  src?: IpAddr;
 }
 
 /** What an ICMP error tells a datagram socket (the content of Linux's sock_extended_err). */
@@ -216,7 +222,7 @@ export interface IcmpErrorReport {
   /** Positive: ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE… */
   errno: number;
   /** The ICMP message's source (our own address for errors the stack made itself, e.g. ARP failure). */
-  offender: Ipv4Addr;
+  offender: IpAddr;
   type: number;
   code: number;
   /** The next-hop MTU for fragmentation needed, else 0. */
@@ -264,7 +270,8 @@ export type UdpOptionName =
   | 'MULTICAST_IF'
   | 'MTU_DISCOVER'
   | 'RECVERR'
-  | 'ICMP_FILTER';
+  | 'ICMP_FILTER'
+  | 'V6ONLY'; // IPV6_V6ONLY (family-6 sockets): 0/1, only before bind/connect (else -EINVAL)
 
 export interface UdpSocketHandlers {
   onReadable?: () => void;
@@ -281,9 +288,15 @@ export const MAX_MEMBERSHIPS = 20;
  */
 export interface UdpSocket {
   handlers: UdpSocketHandlers;
-  bind(addr: Ipv4Addr, port: number): number;
+  /**
+   * 4: IPv4 addresses (numbers). 6: IPv6 addresses (strings) only; IPv4 traffic appears v4-mapped
+   * and v4-mapped destinations send IPv4 (-ENETUNREACH under V6ONLY). On a family-6 socket TOS is
+   * IPV6_TCLASS, TTL IPV6_UNICAST_HOPS, MULTICAST_TTL IPV6_MULTICAST_HOPS.
+   */
+  readonly family: 4 | 6;
+  bind(addr: IpAddr, port: number): number;
   /** Sets the default destination and filters received datagrams to it; addr 0 disconnects. */
-  connect(addr: Ipv4Addr, port: number): number;
+  connect(addr: IpAddr, port: number): number;
   /** Sends one datagram (to the connected peer when `to` is omitted); returns bytes sent or -errno. */
   sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number;
   /** Next datagram, or null when none is queued. */
@@ -296,6 +309,10 @@ export interface UdpSocket {
   joinGroup(group: Ipv4Addr, iface: Ipv4Addr): number;
   /** IP_DROP_MEMBERSHIP: 0, -EADDRNOTAVAIL (not joined), -ENODEV (iface not ours). */
   leaveGroup(group: Ipv4Addr, iface: Ipv4Addr): number;
+  /** IPV6_JOIN_GROUP (family-6 sockets): the same errno rules as joinGroup (-EINVAL on a family-4 socket). */
+  joinGroup6(group: Ipv6Addr): number;
+  /** IPV6_LEAVE_GROUP. */
+  leaveGroup6(group: Ipv6Addr): number;
   /** IP_MTU: the path MTU toward the connected peer; -ENOTCONN when not connected. */
   pathMtu(): number;
   localAddress(): SocketAddress | null;

@@ -2,7 +2,7 @@
  * The public face of one network's stack, as the daemon (node, netcon, TAP attachment), tests and
  * benchmarks see it. `createNetStack` in ./index.ts builds one.
  */
-import type { Ipv4Addr } from './addr.js';
+import type { IpAddr, Ipv4Addr, Ipv6Addr } from './addr.js';
 import type { Scheduler } from './clock.js';
 import type { RandomSource } from './random.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
@@ -21,16 +21,29 @@ export interface NetStackOptions {
   name?: string;
 }
 
+/** One of the interface's addresses: IPv4 (number) or IPv6 (string, prefix 0..128). */
 export interface InterfaceAddress {
-  addr: Ipv4Addr;
+  addr: IpAddr;
   prefixLen: number;
 }
 
-export interface Route {
+/** An IPv4 address of the interface (what interface.ts keeps). */
+export interface Ipv4InterfaceAddress extends InterfaceAddress {
+  addr: Ipv4Addr;
+}
+
+/** An IPv4 route (what routing.ts keeps). */
+export interface Ipv4Route extends Route {
   dest: Ipv4Addr;
+  gateway: Ipv4Addr | null;
+}
+
+/** A route of either family (dest and gateway of one family). */
+export interface Route {
+  dest: IpAddr;
   prefixLen: number;
   /** null = on-link (directly reachable). */
-  gateway: Ipv4Addr | null;
+  gateway: IpAddr | null;
   metric: number;
 }
 
@@ -68,32 +81,49 @@ export interface NetStack {
   beginReceiveBatch(): void;
   endReceiveBatch(): void;
 
-  /** Adds an address (the route to its subnet comes with it) and announces it with gratuitous ARP. */
-  addAddress(addr: Ipv4Addr, prefixLen: number): void;
-  removeAddress(addr: Ipv4Addr): void;
+  /**
+   * Adds an address (the route to its subnet comes with it). IPv4: announced with gratuitous ARP.
+   * IPv6 (prefix 0..128): usable at once (optimistic DAD, RFC 4429); the first one also gives the
+   * stack its fe80:: link-local address from the MAC.
+   */
+  addAddress(addr: IpAddr, prefixLen: number): void;
+  removeAddress(addr: IpAddr): void;
+  /**
+   * IPv6: every address in prefix/prefixLen is the stack's own (ZeroTier's 6plane /80): it is
+   * accepted as a destination, usable as a source and bindable. No-op until the stack has IPv6.
+   */
+  addOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void;
+  removeOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void;
   addresses(): InterfaceAddress[];
   addRoute(route: Route): void;
-  removeRoute(dest: Ipv4Addr, prefixLen: number): void;
+  removeRoute(dest: IpAddr, prefixLen: number): void;
   routes(): Route[];
   setMtu(mtu: number): void;
 
-  tcpSocket(): TcpSocket;
-  udpSocket(): UdpSocket;
+  /** A TCP socket of `family` (default 4; 6 also carries IPv4 as ::ffff:a.b.c.d unless V6ONLY). */
+  tcpSocket(family?: 4 | 6): TcpSocket;
+  /** A UDP socket of `family` (default 4). */
+  udpSocket(family?: 4 | 6): UdpSocket;
   /**
    * An ICMP socket with the UdpSocket interface: 'ping' (SOCK_DGRAM/IPPROTO_ICMP: echo requests
    * with the socket's echo id, replies and errors for that id) or 'raw' (SOCK_RAW/IPPROTO_ICMP:
-   * any ICMP message out, a copy of every ICMP packet received in, IP header included).
+   * any ICMP message out, a copy of every ICMP packet received in, IP header included). Family 6:
+   * ICMPv6 (echo request 128; raw ICMPv6 messages come without an IP header and the stack computes
+   * the checksums of those sent).
    */
-  icmpSocket(kind: 'ping' | 'raw'): UdpSocket;
-  /** The IPv4 multicast groups some socket has joined, lowest first. */
-  multicastGroups(): Ipv4Addr[];
+  icmpSocket(kind: 'ping' | 'raw', family?: 4 | 6): UdpSocket;
+  /**
+   * The multicast groups the stack listens to: IPv4 groups some socket joined, lowest first, then
+   * IPv6 groups (solicited-node groups of its addresses, ff02::1, sockets' joins).
+   */
+  multicastGroups(): IpAddr[];
   /**
    * `listener` hears the whole set of groups each time it changes (a first join, a last leave).
    * Returns what stops it.
    */
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void;
-  /** ICMP echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
-  ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void;
+  onMulticastGroupsChanged(listener: (groups: IpAddr[]) => void): () => void;
+  /** ICMP (or ICMPv6) echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
+  ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void;
 
   /** Per-layer counters (link, arp, ipv4, icmp, udp, tcp) as plain objects. */
   counters(): Record<string, Record<string, number>>;

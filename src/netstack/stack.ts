@@ -2,10 +2,14 @@
  * One network's userspace stack: wires the Ethernet link, ARP cache, IPv4 (with reassembly,
  * loopback and path MTU), ICMP, UDP and TCP together behind the NetStack interface.
  */
-import { inSubnet, type Ipv4Addr } from './addr.js';
+import { inSubnet, type IpAddr, type Ipv4Addr, type Ipv6Addr } from './addr.js';
 import { ArpCache } from './arp-cache.js';
+import type { Scheduler } from './clock.js';
 import { Counters } from './counters.js';
+import { Errno } from './errno.js';
 import { IcmpLayer } from './icmp.js';
+import { IcmpSocketTable } from './icmp-socket.js';
+import { IpDispatcher } from './ip-dispatch.js';
 import { MAX_MTU, MIN_MTU, NetInterface } from './interface.js';
 import { Ipv4Layer } from './ipv4.js';
 import { Ipv4Reassembler } from './ipv4-reassembly.js';
@@ -40,7 +44,11 @@ export class Stack implements NetStack {
   readonly link: EthernetLink;
   readonly arp: ArpCache;
   readonly ipv4: Ipv4Layer;
+  /** What the transports send through: IPv4 or IPv6 by the destination's family. */
+  readonly ip: IpDispatcher;
   readonly icmp: IcmpLayer;
+  /** The ICMPv6 ping and raw sockets (the ICMPv6 layer feeds them). */
+  readonly icmp6Sockets: IcmpSocketTable;
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
   readonly reassembler: Ipv4Reassembler;
@@ -51,13 +59,18 @@ export class Stack implements NetStack {
     arp: new Counters(),
     ipv4: new Counters(),
     icmp: new Counters(),
+    ipv6: new Counters(),
+    icmpv6: new Counters(),
     udp: new Counters(),
     tcp: new Counters(),
   };
   private closed = false;
 
+  private readonly scheduler: Scheduler;
+
   constructor(o: NetStackOptions) {
     const scheduler = o.scheduler;
+    this.scheduler = scheduler;
     const random = o.random ?? new CryptoRandom();
     this.name = o.name ?? 'netstack';
     this.mac = Buffer.from(o.mac.subarray(0, 6));
@@ -78,7 +91,7 @@ export class Stack implements NetStack {
       onFailure: (_ip, frames) => this.ipv4.failQueued(frames),
     });
     this.link.arp = this.arp;
-    this.loopback = new LoopbackQueue(scheduler, this.c.ipv4, (p) => this.ipv4.input(p, true));
+    this.loopback = new LoopbackQueue(scheduler, this.c.ipv4, (p) => this.loopbackInput(p));
     const timedOutHdr = new Ipv4Header();
     this.reassembler = new Ipv4Reassembler(scheduler, this.c.ipv4, (first) => {
       // RFC 792: time exceeded (reassembly) when the first fragment had arrived
@@ -96,9 +109,10 @@ export class Stack implements NetStack {
       random,
       counters: this.c.ipv4,
     });
+    this.ip = new IpDispatcher(this.ipv4);
     const iface = this.iface;
     const ifaceQuestions = {
-      isBroadcast: (a: Ipv4Addr) => iface.isBroadcast(a),
+      isBroadcast: (a: IpAddr) => typeof a === 'number' && iface.isBroadcast(a),
       isOwnAddress: (a: Ipv4Addr) => iface.isOwn(a),
       primaryAddress: () => iface.primary(),
       linkMaxPayload: () => iface.mtu - IPV4_HEADER_LEN,
@@ -111,8 +125,14 @@ export class Stack implements NetStack {
       socketPort: { ...ifaceQuestions, groups: this.groups },
     });
     this.ipv4.errors = this.icmp;
-    this.udp = new UdpLayer({ ip: this.ipv4, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
-    this.tcp = new TcpLayer({ ip: this.ipv4, scheduler, random, counters: this.c.tcp });
+    this.icmp6Sockets = new IcmpSocketTable({
+      family: 6,
+      ip: this.ip,
+      random,
+      port: { ...ifaceQuestions, groups: this.groups, counters: this.c.icmpv6 },
+    });
+    this.udp = new UdpLayer({ ip: this.ip, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
+    this.tcp = new TcpLayer({ ip: this.ip, scheduler, random, counters: this.c.tcp });
     this.ipv4.register(this.icmp);
     this.ipv4.register(this.udp);
     this.ipv4.register(this.tcp);
@@ -149,7 +169,17 @@ export class Stack implements NetStack {
     }
   }
 
-  addAddress(addr: Ipv4Addr, prefixLen: number): void {
+  /** A packet back from the loopback queue: to the IP layer of its version. */
+  private loopbackInput(p: Buffer): void {
+    if (p.length > 0 && p[0]! >>> 4 === 6) {
+      this.c.ipv6.inc('rx_loopback_without_ipv6');
+      return;
+    }
+    this.ipv4.input(p, true);
+  }
+
+  addAddress(addr: IpAddr, prefixLen: number): void {
+    if (typeof addr === 'string') return;
     if (!validAddr(addr) || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) return;
     addr = addr >>> 0;
     if (!this.iface.add(addr, prefixLen)) return;
@@ -157,7 +187,8 @@ export class Stack implements NetStack {
     this.link.announce(addr);
   }
 
-  removeAddress(addr: Ipv4Addr): void {
+  removeAddress(addr: IpAddr): void {
+    if (typeof addr === 'string') return;
     const gone = this.iface.remove(addr >>> 0);
     if (!gone) return;
     const stillCovered = this.iface.addresses().some((a) => a.prefixLen === gone.prefixLen && inSubnet(a.addr, gone.addr, gone.prefixLen));
@@ -167,6 +198,10 @@ export class Stack implements NetStack {
   addresses(): InterfaceAddress[] {
     return this.iface.addresses();
   }
+
+  addOwnedPrefix(_prefix: Ipv6Addr, _prefixLen: number): void {}
+
+  removeOwnedPrefix(_prefix: Ipv6Addr, _prefixLen: number): void {}
 
   addRoute(route: Route): void {
     if (!route || !validAddr(route.dest) || (route.gateway !== null && !validAddr(route.gateway))) return;
@@ -178,7 +213,8 @@ export class Stack implements NetStack {
     });
   }
 
-  removeRoute(dest: Ipv4Addr, prefixLen: number): void {
+  removeRoute(dest: IpAddr, prefixLen: number): void {
+    if (typeof dest === 'string') return;
     this.routeTable.remove(dest >>> 0, prefixLen);
   }
 
@@ -191,27 +227,32 @@ export class Stack implements NetStack {
     this.iface.mtu = clampMtu(mtu);
   }
 
-  tcpSocket(): TcpSocket {
-    return this.tcp.socket();
+  tcpSocket(family: 4 | 6 = 4): TcpSocket {
+    return this.tcp.socket(family === 6 ? 6 : 4);
   }
 
-  udpSocket(): UdpSocket {
-    return this.udp.socket();
+  udpSocket(family: 4 | 6 = 4): UdpSocket {
+    return this.udp.socket(family === 6 ? 6 : 4);
   }
 
-  icmpSocket(kind: 'ping' | 'raw'): UdpSocket {
-    return this.icmp.socket(kind === 'raw' ? 'raw' : 'ping');
+  icmpSocket(kind: 'ping' | 'raw', family: 4 | 6 = 4): UdpSocket {
+    const k = kind === 'raw' ? 'raw' : 'ping';
+    return family === 6 ? this.icmp6Sockets.socket(k) : this.icmp.socket(k);
   }
 
-  multicastGroups(): Ipv4Addr[] {
+  multicastGroups(): IpAddr[] {
     return this.groups.list();
   }
 
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+  onMulticastGroupsChanged(listener: (groups: IpAddr[]) => void): () => void {
     return this.groups.onChanged(listener);
   }
 
-  ping(dst: Ipv4Addr, opts: PingOptions, done: (result: PingResult) => void): void {
+  ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void {
+    if (typeof dst === 'string') {
+      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENETUNREACH }));
+      return;
+    }
     this.icmp.ping(dst >>> 0, opts ?? {}, done);
   }
 
@@ -221,6 +262,8 @@ export class Stack implements NetStack {
       arp: this.c.arp.snapshot(),
       ipv4: this.c.ipv4.snapshot(),
       icmp: this.c.icmp.snapshot(),
+      ipv6: this.c.ipv6.snapshot(),
+      icmpv6: this.c.icmpv6.snapshot(),
       udp: this.c.udp.snapshot(),
       tcp: this.c.tcp.snapshot(),
     };
@@ -235,6 +278,7 @@ export class Stack implements NetStack {
     this.tcp.close();
     this.udp.close();
     this.icmp.close();
+    this.icmp6Sockets.close();
     this.arp.clear();
     this.reassembler.close();
     this.loopback.close();

@@ -3,8 +3,8 @@
  * options over what every datagram socket shares (datagram-socket.ts: queue, options, groups,
  * errors). Errors from ICMP reach connected sockets, and others with IP_RECVERR, as Linux.
  */
-import type { Ipv4Addr, SocketAddress } from './addr.js';
-import { DatagramSocketBase, isAddr, isGroupAddress, isPort, type DatagramPort } from './datagram-socket.js';
+import { boundAccepts, IPV6_ANY, type IpAddr, type SocketAddress } from './addr.js';
+import { DatagramSocketBase, isGroupAddress, isPort, UDP6_MAX_PAYLOAD, type DatagramPort } from './datagram-socket.js';
 import { Errno } from './errno.js';
 import type { DatagramSendOptions, UdpSocket } from './socket-api.js';
 
@@ -13,10 +13,10 @@ export { UDP_DEFAULT_RCVBUF, UDP_DEFAULT_SNDBUF } from './datagram-socket.js';
 /** What a UDP socket may ask of its layer (udp.ts): the bind table and sending. */
 export interface UdpPort extends DatagramPort {
   /** Binds `s` to addr:port (port 0 = ephemeral). Returns the port or a negative errno. */
-  bind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): number;
+  bind(s: UdpSocketImpl, addr: IpAddr, port: number): number;
   unbind(s: UdpSocketImpl, port: number): void;
   /** Sends one datagram from src:sport to dst:dport with the socket's IP options. Returns the byte count or a negative errno. */
-  send(s: UdpSocketImpl, src: Ipv4Addr, dst: Ipv4Addr, dport: number, data: Uint8Array): number;
+  send(s: UdpSocketImpl, src: IpAddr, dst: IpAddr, dport: number, data: Uint8Array): number;
 }
 
 /** Largest datagram payload over IPv4: 65535 − 20 − 8. */
@@ -24,16 +24,20 @@ export const UDP_MAX_PAYLOAD = 65507;
 const UDP_HEADER_LEN = 8;
 
 export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
-  constructor(private readonly layer: UdpPort) {
-    super(layer);
+  constructor(
+    private readonly layer: UdpPort,
+    family: 4 | 6 = 4,
+  ) {
+    super(layer, family);
   }
 
-  bind(addr: Ipv4Addr, port: number): number {
+  bind(appAddr: IpAddr, port: number): number {
     if (this.closed) return -Errno.EBADF;
+    if (!isPort(port)) return -Errno.EINVAL;
+    const addr = this.wireAddress(appAddr);
+    if (typeof addr === 'number' && addr < 0) return addr === -Errno.ENETUNREACH ? -Errno.EINVAL : addr;
     if (this.boundPort !== 0) return -Errno.EINVAL;
-    if (!isPort(port) || !isAddr(addr)) return -Errno.EINVAL;
-    addr = addr >>> 0;
-    if (addr !== 0 && !this.layer.ip.isLocalAddress(addr) && !isGroupAddress(this.layer, addr)) return -Errno.EADDRNOTAVAIL;
+    if (addr !== 0 && addr !== IPV6_ANY && !this.layer.ip.isLocalAddress(addr) && !isGroupAddress(this.layer, addr)) return -Errno.EADDRNOTAVAIL;
     const r = this.layer.bind(this, addr, port);
     if (r < 0) return r;
     this.boundAddr = addr;
@@ -41,18 +45,19 @@ export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
     return 0;
   }
 
-  connect(addr: Ipv4Addr, port: number): number {
+  connect(addr: IpAddr, port: number): number {
     return this.associate(addr, port, true, true);
   }
 
   sendTo(data: Uint8Array, to?: SocketAddress, opts?: DatagramSendOptions): number {
     if (this.closed) return -Errno.EBADF;
     if (!(data instanceof Uint8Array)) return -Errno.EINVAL;
-    let dst: Ipv4Addr;
+    let dst: IpAddr;
     let dport: number;
     if (to) {
-      if (!isAddr(to.addr) || !isPort(to.port)) return -Errno.EINVAL;
-      dst = to.addr >>> 0;
+      if (!isPort(to.port)) return -Errno.EINVAL;
+      dst = this.wireAddress(to.addr);
+      if (typeof dst === 'number' && dst < 0) return dst;
       dport = to.port;
     } else {
       if (!this.connected) return -Errno.EDESTADDRREQ;
@@ -62,23 +67,23 @@ export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
       dport = this.remotePort;
     }
     if (dport === 0) return -Errno.EINVAL;
-    if (data.length > UDP_MAX_PAYLOAD || data.length > this.sndbuf) return -Errno.EMSGSIZE;
+    if (data.length > (typeof dst === 'number' ? UDP_MAX_PAYLOAD : UDP6_MAX_PAYLOAD) || data.length > this.sndbuf) return -Errno.EMSGSIZE;
     if (this.layer.isBroadcast(dst) && !this.broadcast) return -Errno.EACCES;
     if (this.boundPort === 0) {
-      const r = this.bind(0, 0);
+      const r = this.bind(this.family === 4 ? 0 : IPV6_ANY, 0);
       if (r < 0) return r;
     }
     const src = this.prepareSend(dst, UDP_HEADER_LEN + data.length, opts);
-    if (src < 0) return src;
+    if (typeof src === 'number' && src < 0) return src;
     return this.layer.send(this, src, dst, dport, data);
   }
 
   localAddress(): SocketAddress | null {
-    return this.boundPort === 0 ? null : { addr: this.boundAddr, port: this.boundPort };
+    return this.boundPort === 0 ? null : { addr: this.presented(this.boundAddr), port: this.boundPort };
   }
 
   remoteAddress(): SocketAddress | null {
-    return this.connected ? { addr: this.remoteAddr, port: this.remotePort } : null;
+    return this.connected ? { addr: this.presented(this.remoteAddr), port: this.remotePort } : null;
   }
 
   close(): void {
@@ -90,9 +95,9 @@ export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
   // ───────────────────────── from the layer ─────────────────────────
 
   /** Whether a datagram from src:sport to local address dst is for this socket. */
-  accepts(src: Ipv4Addr, sport: number, dst: Ipv4Addr): boolean {
+  accepts(src: IpAddr, sport: number, dst: IpAddr): boolean {
     if (this.closed) return false;
-    if (this.boundAddr !== 0 && this.boundAddr !== dst) return false;
+    if (this.boundAddr !== dst && !boundAccepts(this.boundAddr, this.v6only, dst)) return false;
     if (this.connected && (this.remoteAddr !== src || this.remotePort !== sport)) return false;
     return true;
   }

@@ -4,7 +4,7 @@
  * broadcasts and multicasts to every matching socket), checksums, and ICMP errors passed to the
  * socket that sent the quoted datagram (connected ones always, others with IP_RECVERR).
  */
-import { isMulticast, type Ipv4Addr } from './addr.js';
+import { bindOverlap, isMulticastIp, type IpAddr, type Ipv4Addr } from './addr.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
 import type { MulticastGroups } from './multicast-groups.js';
@@ -14,14 +14,14 @@ import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type Transpor
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
 import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
 import { ERROR_QUOTE_MAX } from './datagram-socket.js';
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno } from './wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno, ICMPV6_PKT_TOOBIG, icmpv6Errno } from './wire/icmp.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
 export const UDP_EPHEMERAL_HIGH = 60999;
 export { UDP_MAX_PAYLOAD } from './udp-socket.js';
 
 export interface UdpLayerDeps {
-  ip: IpSender;
+  ip: IpSender<IpAddr>;
   random: RandomSource;
   counters: Counters;
   /** The interface's questions (broadcast, own address, first address, MTU) and the stack's groups. */
@@ -32,7 +32,7 @@ export interface UdpLayerDeps {
 export class UdpLayer implements TransportProtocol, UdpPort {
   readonly protocol = IPPROTO_UDP;
   readonly counters: Counters;
-  readonly ip: IpSender;
+  readonly ip: IpSender<IpAddr>;
   readonly groups: MulticastGroups;
   private readonly random: RandomSource;
   private readonly iface: UdpLayerDeps['iface'];
@@ -47,12 +47,12 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     this.groups = deps.groups;
   }
 
-  socket(): UdpSocket {
-    return new UdpSocketImpl(this);
+  socket(family: 4 | 6 = 4): UdpSocket {
+    return new UdpSocketImpl(this, family);
   }
 
-  isBroadcast(addr: Ipv4Addr): boolean {
-    return this.iface.isBroadcast(addr);
+  isBroadcast(addr: IpAddr): boolean {
+    return typeof addr === 'number' && this.iface.isBroadcast(addr);
   }
 
   isOwnAddress(addr: Ipv4Addr): boolean {
@@ -70,9 +70,9 @@ export class UdpLayer implements TransportProtocol, UdpPort {
   // ───────────────────────── bind table ─────────────────────────
 
   /** Binds `s` to addr:port (port 0 = ephemeral). Returns the port or a negative errno. */
-  bind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): number {
+  bind(s: UdpSocketImpl, addr: IpAddr, port: number): number {
     if (port === 0) {
-      const p = this.ephemeral();
+      const p = this.ephemeral(s, addr);
       if (p < 0) return p;
       port = p;
     } else if (!this.canBind(s, addr, port)) return -Errno.EADDRINUSE;
@@ -90,24 +90,28 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     if (list.length === 0) this.ports.delete(port);
   }
 
-  private canBind(s: UdpSocketImpl, addr: Ipv4Addr, port: number): boolean {
+  private canBind(s: UdpSocketImpl, addr: IpAddr, port: number): boolean {
     const list = this.ports.get(port);
     if (!list) return true;
     for (const o of list) {
-      const overlap = o.boundAddr === 0 || addr === 0 || o.boundAddr === addr;
-      if (!overlap) continue;
+      if (!bindOverlap(addr, s.v6only, o.boundAddr, o.v6only)) continue;
       const shared = (s.reuseAddr && o.reuseAddr) || (s.reusePort && o.reusePort);
       if (!shared) return false;
     }
     return true;
   }
 
-  private ephemeral(): number {
+  private ephemeral(s: UdpSocketImpl, addr: IpAddr): number {
     const span = UDP_EPHEMERAL_HIGH - UDP_EPHEMERAL_LOW + 1;
     const start = this.random.u32() % span;
     for (let i = 0; i < span; i++) {
       const port = UDP_EPHEMERAL_LOW + ((start + i) % span);
       if (!this.ports.has(port)) return port;
+    }
+    // every port has a socket: take one whose sockets do not overlap this address (the other family)
+    for (let i = 0; i < span; i++) {
+      const port = UDP_EPHEMERAL_LOW + ((start + i) % span);
+      if (this.canBind(s, addr, port)) return port;
     }
     this.counters.inc('ephemeral_exhausted');
     return -Errno.EADDRINUSE;
@@ -116,7 +120,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
   // ───────────────────────── send ─────────────────────────
 
   /** Sends one datagram from src:(s's port) to dst:dport with s's IP options. Returns the byte count or a negative errno. */
-  send(s: UdpSocketImpl, src: Ipv4Addr, dst: Ipv4Addr, dport: number, data: Uint8Array): number {
+  send(s: UdpSocketImpl, src: IpAddr, dst: IpAddr, dport: number, data: Uint8Array): number {
     const len = data.length;
     const buf = Buffer.allocUnsafe(HEADROOM + UDP_HEADER_LEN + len);
     buf.set(data, HEADROOM + UDP_HEADER_LEN);
@@ -148,7 +152,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     const data = payload.subarray(UDP_HEADER_LEN, h.length);
     const list = this.ports.get(dport);
     // `broadcast` covers multicasts to groups we joined too (IPv4 let nothing else in)
-    const multicast = broadcast && isMulticast(dst);
+    const multicast = broadcast && isMulticastIp(dst);
     if (!list || list.length === 0) {
       c.inc(multicast ? 'rx_multicast_no_socket' : broadcast ? 'rx_broadcast_no_socket' : 'rx_no_socket');
       return broadcast;
@@ -172,7 +176,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
       if (!s.accepts(src, sport, dst)) continue;
-      const score = (s.connected ? 2 : 0) + (s.boundAddr !== 0 ? 1 : 0);
+      const score = this.score(s, dst);
       if (score > bestScore) {
         best = s;
         bestScore = score;
@@ -195,17 +199,18 @@ export class UdpLayer implements TransportProtocol, UdpPort {
   receiveIcmpError(
     type: number,
     code: number,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     quoted: Buffer,
     nextHopMtu?: number,
-    offender?: Ipv4Addr,
+    offender?: IpAddr,
   ): void {
     const c = this.counters;
     if (quoted.length < UDP_HEADER_LEN) return;
     const sport = (quoted[0]! << 8) | quoted[1]!;
     const dport = (quoted[2]! << 8) | quoted[3]!;
-    const errno = icmpErrno(type, code);
+    const v6 = typeof src === 'string';
+    const errno = v6 ? icmpv6Errno(type, code) : icmpErrno(type, code);
     const list = this.ports.get(sport);
     if (!list || errno === 0) {
       c.inc('icmp_no_socket');
@@ -215,7 +220,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
     let bestScore = -1;
     for (const s of list) {
       if (!s.accepts(dst, dport, src)) continue;
-      const score = (s.connected ? 2 : 0) + (s.boundAddr !== 0 ? 1 : 0);
+      const score = this.score(s, src);
       if (score > bestScore) {
         best = s;
         bestScore = score;
@@ -225,7 +230,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       c.inc('icmp_unconnected_ignored');
       return;
     }
-    const fragNeeded = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    const fragNeeded = v6 ? type === ICMPV6_PKT_TOOBIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
     if (fragNeeded && best.pmtuDisc === PmtuDisc.DONT) {
       c.inc('icmp_frag_needed_ignored');
       return;
@@ -240,6 +245,18 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       dst: { addr: dst, port: dport },
       payload: Buffer.from(quoted.subarray(UDP_HEADER_LEN, ERROR_QUOTE_MAX)),
     });
+  }
+
+  /**
+   * How well socket `s` (which accepts it) fits a datagram to local address `dst`: connected
+   * first, then a specific address, then (as Linux's compute_score) a socket of the datagram's
+   * own family over a dual-stack one.
+   */
+  private score(s: UdpSocketImpl, dst: IpAddr): number {
+    let score = s.connected ? 4 : 0;
+    if (s.boundAddr === dst) score += 2;
+    if (typeof dst === 'number' ? s.family === 4 : true) score += 1;
+    return score;
   }
 
   /** Sockets bound, for diagnostics and tests. */

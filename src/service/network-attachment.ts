@@ -24,6 +24,7 @@ import {
   Errno,
   errnoName,
   type InterfaceAddress,
+  type IpAddr,
   type Ipv4Addr,
   type LinkOutput,
   type NetStack,
@@ -110,11 +111,17 @@ class InterfaceView implements NetStack {
   endReceiveBatch(): void {
     this.inner.endReceiveBatch();
   }
-  addAddress(addr: number, prefixLen: number): void {
+  addAddress(addr: IpAddr, prefixLen: number): void {
     this.inner.addAddress(addr, prefixLen);
   }
-  removeAddress(addr: number): void {
+  removeAddress(addr: IpAddr): void {
     this.inner.removeAddress(addr);
+  }
+  addOwnedPrefix(prefix: string, prefixLen: number): void {
+    this.inner.addOwnedPrefix(prefix, prefixLen);
+  }
+  removeOwnedPrefix(prefix: string, prefixLen: number): void {
+    this.inner.removeOwnedPrefix(prefix, prefixLen);
   }
   addresses(): InterfaceAddress[] {
     return this.inner.addresses();
@@ -122,7 +129,7 @@ class InterfaceView implements NetStack {
   addRoute(route: Route): void {
     this.inner.addRoute(route);
   }
-  removeRoute(dest: number, prefixLen: number): void {
+  removeRoute(dest: IpAddr, prefixLen: number): void {
     this.inner.removeRoute(dest, prefixLen);
   }
   routes(): Route[] {
@@ -131,22 +138,22 @@ class InterfaceView implements NetStack {
   setMtu(mtu: number): void {
     this.inner.setMtu(mtu);
   }
-  tcpSocket(): TcpSocket {
-    return this.inner.tcpSocket();
+  tcpSocket(family?: 4 | 6): TcpSocket {
+    return this.inner.tcpSocket(family);
   }
-  udpSocket(): UdpSocket {
-    return this.inner.udpSocket();
+  udpSocket(family?: 4 | 6): UdpSocket {
+    return this.inner.udpSocket(family);
   }
-  icmpSocket(kind: 'ping' | 'raw'): UdpSocket {
-    return this.inner.icmpSocket(kind);
+  icmpSocket(kind: 'ping' | 'raw', family?: 4 | 6): UdpSocket {
+    return this.inner.icmpSocket(kind, family);
   }
-  multicastGroups(): Ipv4Addr[] {
+  multicastGroups(): IpAddr[] {
     return this.inner.multicastGroups();
   }
-  onMulticastGroupsChanged(listener: (groups: Ipv4Addr[]) => void): () => void {
+  onMulticastGroupsChanged(listener: (groups: IpAddr[]) => void): () => void {
     return this.inner.onMulticastGroupsChanged(listener);
   }
-  ping(dst: number, opts: PingOptions, done: (result: PingResult) => void): void {
+  ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void {
     this.inner.ping(dst, opts, done);
   }
   counters(): Record<string, Record<string, number>> {

@@ -175,7 +175,7 @@ describe('resolver: forwarding over the virtual network', () => {
       const inner = server.sock.recv.bind(server.sock);
       server.sock.recv = () => {
         const d = inner();
-        if (d) sources.push(d.from.addr);
+        if (d) sources.push(d.from.addr as number);
         return d;
       };
       orig();

@@ -27,7 +27,7 @@ describe('multicast membership', () => {
     const seg = addressedSegment(1);
     const a = seg.stacks[0]!;
     const seen: number[][] = [];
-    a.onMulticastGroupsChanged((g) => seen.push(g));
+    a.onMulticastGroupsChanged((g) => seen.push(g as number[]));
     const s1 = a.udpSocket();
     const s2 = a.udpSocket();
     expect(s1.joinGroup(A, 0)).toBe(-Errno.EINVAL);

@@ -106,7 +106,7 @@ const transfer = (from: Member, to: Member, port: number) =>
   tcpTransfer(
     from.net.stack!,
     to.net.stack!,
-    to.net.stack!.addresses()[0]!.addr,
+    to.net.stack!.addresses()[0]!.addr as number,
     port,
     SIZE,
     (done, limit) => waitFor(done, limit),
@@ -229,7 +229,7 @@ describe('nodes over real UDP on loopback', () => {
     // time on a loaded machine only a generous one is
     expect(await waitFor(() => d.net.status === 'ACCESS_DENIED', REFRESH_MS * 4)).toBe(true);
     expect(d.net.stack).toBeNull();
-    expect(await ping(a, ipD, 3_000)).toMatchObject({ ok: false });
+    expect(await ping(a, ipD as number, 3_000)).toMatchObject({ ok: false });
     expect(await pingUntilOk(a, b)).toMatchObject({ ok: true });
     expect(a.net.status).toBe('OK');
     expect(b.net.status).toBe('OK');

@@ -6,7 +6,7 @@
  * `handshake.ts` and `tcp-connection.ts` (the application's socket and teardown) — and talk to
  * the layer only through the `TcpPort` handed in.
  */
-import type { Ipv4Addr } from '../addr.js';
+import type { IpAddr } from '../addr.js';
 import type { TcpSocketHandlers, TcpStateName } from '../socket-api.js';
 import { TcpOptionsOut } from '../wire/tcp.js';
 import type { CongestionControl } from './congestion/congestion.js';
@@ -37,9 +37,15 @@ export abstract class TcpControlBlock {
   protected _state: TcpStateName = 'CLOSED';
 
   // identity
-  localAddr: Ipv4Addr = 0;
+  /** The socket's family: 6 takes and reports IPv6 addresses (IPv4 peers as ::ffff:a.b.c.d). */
+  family: 4 | 6 = 4;
+  /**
+   * Addresses as on the wire: a number for IPv4 traffic (also on a family-6 socket), a string for
+   * IPv6. 0 = unset; a family-6 socket bound to :: has IPV6_ANY.
+   */
+  localAddr: IpAddr = 0;
   localPort = 0;
-  remoteAddr: Ipv4Addr = 0;
+  remoteAddr: IpAddr = 0;
   remotePort = 0;
   /** Key in the layer's connection table, '' when not registered. */
   key = '';

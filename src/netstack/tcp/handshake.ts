@@ -5,6 +5,7 @@
  * passive open for a listener's child, SYN_SENT processing (including simultaneous open), and
  * the step to ESTABLISHED. Arriving segments enter the connection here (`segmentArrived`).
  */
+import type { IpAddr } from '../addr.js';
 import { Errno } from '../errno.js';
 import type { TcpStateName } from '../socket-api.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
@@ -97,7 +98,7 @@ export abstract class TcpHandshake extends TcpReceiver {
    * Called by the layer for a SYN arriving at `listener` (this connection was made with the
    * listener's options and is in its SYN queue).
    */
-  passiveOpen(listener: TcpListener<TcpControlBlock>, seg: TcpSegment, localAddr: number, localPort: number, remoteAddr: number): void {
+  passiveOpen(listener: TcpListener<TcpControlBlock>, seg: TcpSegment, localAddr: IpAddr, localPort: number, remoteAddr: IpAddr): void {
     this.parent = listener;
     this.localAddr = localAddr;
     this.localPort = localPort;

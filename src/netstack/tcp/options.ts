@@ -26,6 +26,8 @@ export class TcpOptions {
   userTimeoutMs = 0;
   reuseAddr = false;
   reusePort = false;
+  /** IPV6_V6ONLY (family-6 sockets): IPv6 only, no IPv4 through v4-mapped addresses. */
+  v6only = false;
   /** TCP_MAXSEG, 0 = unset. */
   userMaxSeg = 0;
   congestion: CongestionAlgo = CongestionAlgo.Cubic;
@@ -88,6 +90,9 @@ export class TcpOptions {
       case 'REUSEADDR':
         this.reuseAddr = v !== 0;
         return 0;
+      case 'V6ONLY':
+        this.v6only = v !== 0;
+        return 0;
       case 'REUSEPORT':
         this.reusePort = v !== 0;
         return 0;
@@ -142,6 +147,8 @@ export class TcpOptions {
         return this.reuseAddr ? 1 : 0;
       case 'REUSEPORT':
         return this.reusePort ? 1 : 0;
+      case 'V6ONLY':
+        return this.v6only ? 1 : 0;
       case 'MAXSEG':
         return this.userMaxSeg || mss;
       case 'CONGESTION':

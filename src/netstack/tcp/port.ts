@@ -3,6 +3,7 @@
  * connection's files never import the layer (smoltcp's sockets likewise see only what the
  * interface hands them). `C` is the connection type the layer keeps in its tables.
  */
+import type { IpAddr } from '../addr.js';
 import type { Scheduler } from '../clock.js';
 import type { Counters } from '../counters.js';
 import type { IpSender, IpSendOptions } from '../transport.js';
@@ -13,13 +14,13 @@ export interface TcpPort<C> {
   /** The clock (`now()`) and timers. */
   readonly scheduler: Scheduler;
   /** Routing questions (source address, path payload, is an address ours) and uncounted sends. */
-  readonly ip: IpSender;
+  readonly ip: IpSender<IpAddr>;
   readonly isn: IsnGenerator;
 
   /** Sends one segment built with HEADROOM free bytes, counted in tx_segments; 0 or -errno. */
-  sendSegment(src: number, dst: number, buf: Buffer, opts: IpSendOptions): number;
+  sendSegment(src: IpAddr, dst: IpAddr, buf: Buffer, opts: IpSendOptions): number;
   /** A bare RST (no connection state needed), e.g. for an unacceptable ACK in SYN_SENT. */
-  sendRstFor(src: number, dst: number, sport: number, dport: number, seq: number, ack: number, withAck: boolean): void;
+  sendRstFor(src: IpAddr, dst: IpAddr, sport: number, dport: number, seq: number, ack: number, withAck: boolean): void;
   /** RFC 5961 §7: takes one challenge ACK from the layer-wide budget; false when spent. */
   allowChallengeAck(): boolean;
 
@@ -33,9 +34,9 @@ export interface TcpPort<C> {
   /** Defers a connection's every-second-segment ACK to the receive burst's end; false outside a burst. */
   deferAck(c: C): boolean;
 
-  bindSocket(c: C, addr: number, port: number): number;
+  bindSocket(c: C, addr: IpAddr, port: number): number;
   /** Assigns the local side of an active open and registers the 4-tuple; 0 or -errno. */
-  connectTuple(c: C, src: number, dst: number, dport: number): number;
+  connectTuple(c: C, src: IpAddr, dst: IpAddr, dport: number): number;
   addListener(c: C): number;
   removeListener(c: C): void;
   /** Removes a connection from every table (it reached CLOSED). */

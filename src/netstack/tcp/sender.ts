@@ -6,7 +6,7 @@
  */
 import { Errno } from '../errno.js';
 import { TcpLossState } from '../socket-api.js';
-import { HEADROOM, IPPROTO_TCP } from '../transport.js';
+import { HEADROOM, ipHeaderLen, IPPROTO_TCP } from '../transport.js';
 import {
   emitTcpHeader,
   setTcpChecksum,
@@ -280,7 +280,7 @@ export abstract class TcpSender extends TcpControlBlock {
       // up for a host timer that fired late (Node's have 1 ms granularity), not a burst after idle
       const q = this.paceQuantumMs();
       const floor = now - (q > 1 ? q : 1);
-      this.paceNext = (this.paceNext > floor ? this.paceNext : floor) + (len + TCP_HEADER_LEN + 20) / rate;
+      this.paceNext = (this.paceNext > floor ? this.paceNext : floor) + (len + TCP_HEADER_LEN + ipHeaderLen(this.remoteAddr)) / rate;
     }
   }
 

@@ -7,11 +7,12 @@
  *
  * A listening socket keeps its queues in a `TcpListener`; its children are made from its options.
  */
-import type { Ipv4Addr, SocketAddress } from '../addr.js';
+import { IPV6_ANY, IPV6_LOOPBACK, isMulticast6, isUnspecified, unmapV4, v4Mapped, type IpAddr, type SocketAddress } from '../addr.js';
 import { Errno } from '../errno.js';
 import type { TcpInfo, TcpOptionName, TcpSocket } from '../socket-api.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from '../socket-api.js';
-import { IPV4_HEADER_LEN } from '../transport.js';
+import { ipHeaderLen, IPV6_HEADER_LEN } from '../transport.js';
+import { ICMPV6_PKT_TOOBIG, icmpv6Errno } from '../wire/icmp.js';
 import type { TcpSegment } from '../wire/tcp.js';
 import { createCongestionControl } from './congestion/select.js';
 import { EV_ACCEPTABLE, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from './control-block.js';
@@ -31,12 +32,37 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     super(port, opts);
   }
 
-  bind(addr: Ipv4Addr, port: number): number {
-    if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(addr)) return -Errno.EINVAL;
+  bind(addr: IpAddr, port: number): number {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return -Errno.EINVAL;
+    const a = this.wireAddress(addr);
+    if (typeof a !== 'number' && typeof a !== 'string') return a.errno === Errno.ENETUNREACH ? -Errno.EINVAL : -a.errno;
     if (this._state !== 'CLOSED' || this.bound || this.userClosed) return -Errno.EINVAL;
-    const a = addr >>> 0;
-    if (a !== 0 && !this.port.ip.isLocalAddress(a)) return -Errno.EADDRNOTAVAIL;
+    if (!isUnspecified(a) && !this.port.ip.isLocalAddress(a)) return -Errno.EADDRNOTAVAIL;
     return this.port.bindSocket(this, a, port);
+  }
+
+  /**
+   * An application's address as this socket's family takes it, turned into the wire address: a
+   * family-4 socket takes numbers; a family-6 socket strings, where ::ffff:a.b.c.d means IPv4
+   * (refused, ENETUNREACH, under V6ONLY). `{ errno }` when the address is not acceptable.
+   */
+  private wireAddress(addr: IpAddr): IpAddr | { errno: number } {
+    if (this.family === 4) {
+      if (typeof addr !== 'number') return { errno: Errno.EAFNOSUPPORT };
+      if (!Number.isInteger(addr) || addr < 0 || addr > 0xffffffff) return { errno: Errno.EINVAL };
+      return addr >>> 0;
+    }
+    if (typeof addr !== 'string') return { errno: Errno.EAFNOSUPPORT };
+    if (!/^[0-9a-f]{32}$/.test(addr)) return { errno: Errno.EINVAL };
+    const v4 = unmapV4(addr);
+    if (v4 === null) return addr;
+    return this.opts.v6only ? { errno: Errno.ENETUNREACH } : v4;
+  }
+
+  /** A wire address as the application sees it: a family-6 socket reports IPv4 ones v4-mapped. */
+  private presented(addr: IpAddr): IpAddr {
+    if (this.family === 4 || typeof addr === 'string') return addr;
+    return addr === 0 ? IPV6_ANY : v4Mapped(addr);
   }
 
   listen(backlog: number): number {
@@ -58,7 +84,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     return 0;
   }
 
-  connect(addr: Ipv4Addr, port: number): number {
+  connect(addr: IpAddr, port: number): number {
     if (this.userClosed) return -Errno.EBADF;
     switch (this._state) {
       case 'CLOSED':
@@ -71,11 +97,16 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       default:
         return -Errno.EISCONN;
     }
-    if (!Number.isInteger(port) || port <= 0 || port > 65535 || !Number.isInteger(addr)) return -Errno.EINVAL;
-    const dst = addr >>> 0;
-    if (dst === 0 || dst === 0xffffffff) return -Errno.ENETUNREACH;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return -Errno.EINVAL;
+    const w = this.wireAddress(addr);
+    if (typeof w !== 'number' && typeof w !== 'string') return -w.errno;
+    // as Linux's tcp_v6_connect: :: means the loopback
+    const dst = w === IPV6_ANY ? IPV6_LOOPBACK : w;
+    if (dst === 0 || dst === 0xffffffff || (typeof dst === 'string' && isMulticast6(dst))) return -Errno.ENETUNREACH;
+    // a socket bound to an address of the other family cannot reach this one
+    if (this.bound && !isUnspecified(this.localAddr) && typeof this.localAddr !== typeof dst) return -Errno.ENETUNREACH;
     return this.port.run(() => {
-      const src = this.localAddr !== 0 ? this.localAddr : this.port.ip.sourceFor(dst);
+      const src = !isUnspecified(this.localAddr) ? this.localAddr : this.port.ip.sourceFor(dst);
       if (src === null) return -Errno.ENETUNREACH;
       const r = this.port.connectTuple(this, src, dst, port);
       if (r < 0) return r;
@@ -255,13 +286,13 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
 
   localAddress(): SocketAddress | null {
     if (!this.bound && this.key === '') return null;
-    return { addr: this.localAddr, port: this.localPort };
+    return { addr: this.presented(this.localAddr), port: this.localPort };
   }
 
   remoteAddress(): SocketAddress | null {
     if (this.remotePort === 0 || this._state === 'LISTEN') return null;
     if (this._state === 'CLOSED' && this.key === '' && !this.everConnected) return null;
-    return { addr: this.remoteAddr, port: this.remotePort };
+    return { addr: this.presented(this.remoteAddr), port: this.remotePort };
   }
 
   takeError(): number {
@@ -272,6 +303,11 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
 
   setOption(name: TcpOptionName, value: number): number {
     if (typeof value !== 'number' || !Number.isFinite(value)) return -Errno.EINVAL;
+    if (name === 'V6ONLY') {
+      if (this.family !== 6) return -Errno.ENOPROTOOPT;
+      // as Linux: only while the socket is unbound and unconnected
+      if (this.bound || this._state !== 'CLOSED' || this.everConnected) return -Errno.EINVAL;
+    }
     const congestionBefore = this.opts.congestion;
     const r = this.opts.set(name, Math.floor(value));
     if (r !== 0) return r;
@@ -311,6 +347,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
   }
 
   getOption(name: TcpOptionName): number {
+    if (name === 'V6ONLY' && this.family !== 6) return -Errno.ENOPROTOOPT;
     return this.opts.get(name, this.mss);
   }
 
@@ -357,7 +394,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
       advMss: isUnconnected(this._state) ? 0 : this.ourMss(),
       rcvMss: isUnconnected(this._state) ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),
-      pmtu: this.remoteAddr === 0 ? 0 : this.port.ip.maxPayloadFor(this.remoteAddr) + IPV4_HEADER_LEN,
+      pmtu: this.remoteAddr === 0 ? 0 : this.port.ip.maxPayloadFor(this.remoteAddr) + ipHeaderLen(this.remoteAddr),
       backoff: this.rtt.backoff,
       retries: this.retries,
       sinceLastReceiveMs: this.remoteAddr === 0 ? 0 : Math.max(0, this.port.scheduler.now() - this.lastRcvTime),
@@ -476,6 +513,10 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       c.inc('icmp_out_of_window');
       return;
     }
+    if (typeof this.remoteAddr === 'string') {
+      this.icmpv6Error(type, code, nextHopMtu);
+      return;
+    }
     if (type === 3 && code === 4) {
       // fragmentation needed: lower the MSS and resend what is outstanding (RFC 1191)
       if (!nextHopMtu || nextHopMtu < 68) return;
@@ -502,6 +543,26 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       }
     } else if (type === 11) errno = Errno.EHOSTUNREACH;
     else return;
+    if (this._state === 'SYN_SENT') {
+      c.inc('icmp_connect_failed');
+      this.fail(errno);
+    } else {
+      c.inc('icmp_soft_error');
+      this.pendingError = errno;
+    }
+  }
+
+  /** An ICMPv6 error about our segments (in window): packet too big lowers the MSS, the rest as Linux's tcp_v6_err. */
+  private icmpv6Error(type: number, code: number, nextHopMtu: number | undefined): void {
+    const c = this.port.counters;
+    if (type === ICMPV6_PKT_TOOBIG) {
+      // RFC 8201: never below the IPv6 minimum MTU
+      if (!nextHopMtu) return;
+      this.lowerMss(Math.max(1280, nextHopMtu) - IPV6_HEADER_LEN);
+      return;
+    }
+    const errno = icmpv6Errno(type, code);
+    if (errno === 0) return;
     if (this._state === 'SYN_SENT') {
       c.inc('icmp_connect_failed');
       this.fail(errno);

@@ -9,6 +9,7 @@
  * is queued and processed when the outermost unit ends; socket handlers are called only after
  * processing, so they may call back freely.
  */
+import { bindOverlap, IPV6_ANY, type IpAddr } from '../addr.js';
 import type { Scheduler } from '../clock.js';
 import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
@@ -37,7 +38,7 @@ import { TcpConnection } from './tcp-connection.js';
 import { TimeWaitTable } from './time-wait.js';
 
 export interface TcpLayerDeps {
-  ip: IpSender;
+  ip: IpSender<IpAddr>;
   scheduler: Scheduler;
   random: RandomSource;
   counters?: Counters;
@@ -58,8 +59,31 @@ interface PendingRx {
   payload: Buffer;
 }
 
-function connKey(laddr: number, lport: number, raddr: number, rport: number): string {
-  return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
+/** The connection table's key of a 4-tuple (IPv4 as numbers, IPv6 as the 32-digit strings). */
+function connKey(laddr: IpAddr, lport: number, raddr: IpAddr, rport: number): string {
+  if (typeof laddr === 'number' && typeof raddr === 'number') return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
+  return `${raddr}.${rport}/${laddr}.${lport}`;
+}
+
+
+/** A peer's hash for spreading SO_REUSEPORT connections. */
+function peerHash(addr: IpAddr, port: number): number {
+  const a = typeof addr === 'number' ? addr : parseInt(addr.slice(24), 16) ^ parseInt(addr.slice(16, 24), 16);
+  return (a ^ (port * 2654435761)) >>> 0;
+}
+
+/**
+ * How well a listener bound to `local` matches a SYN to `addr` (0: not at all): its exact address,
+ * then an IPv4 wildcard, then a dual-stack :: (as Linux prefers AF_INET sockets for IPv4).
+ */
+function listenerRank(l: TcpConnection, addr: IpAddr): number {
+  const local = l.localAddr;
+  if (local === addr) return 3;
+  if (typeof addr === 'number') {
+    if (local === 0) return 2;
+    return local === IPV6_ANY && !l.opts.v6only ? 1 : 0;
+  }
+  return local === IPV6_ANY ? 2 : 0;
 }
 
 export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
@@ -67,7 +91,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly counters: Counters;
   private readonly rxSegments: CounterCell;
   private readonly txSegments: CounterCell;
-  readonly ip: IpSender;
+  readonly ip: IpSender<IpAddr>;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
   readonly isn: IsnGenerator;
@@ -106,13 +130,16 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.defaultCongestion = deps.congestion ?? CongestionAlgo.Cubic;
   }
 
-  socket(): TcpSocket {
+  /** A new socket of `family` (6: IPv6, and IPv4 through v4-mapped addresses unless V6ONLY). */
+  socket(family: 4 | 6 = 4): TcpSocket {
     const opts = new TcpOptions();
     opts.congestion = this.defaultCongestion;
-    return new TcpConnection(this, opts);
+    const c = new TcpConnection(this, opts);
+    c.family = family;
+    return c;
   }
 
-  sendSegment(src: number, dst: number, buf: Buffer, opts: IpSendOptions): number {
+  sendSegment(src: IpAddr, dst: IpAddr, buf: Buffer, opts: IpSendOptions): number {
     const r = this.ip.send(IPPROTO_TCP, src, dst, buf, HEADROOM, opts);
     this.txSegments.n++;
     return r;
@@ -224,7 +251,8 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   private process(info: IpReceiveInfo, payload: Buffer): void {
     const c = this.counters;
     this.rxSegments.n++;
-    if (info.broadcast || info.dst >>> 28 === 0xe) {
+    const dst = info.dst;
+    if (info.broadcast || (typeof dst === 'number' ? dst >>> 28 === 0xe : dst.startsWith('ff'))) {
       c.inc('rx_not_unicast');
       return;
     }
@@ -272,21 +300,23 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
    * The listener for a SYN to addr:port: a specific address beats the wildcard; several
    * SO_REUSEPORT listeners on the same address share connections by a hash of the peer.
    */
-  private findListener(addr: number, port: number, peerAddr = 0, peerPort = 0): TcpConnection | null {
+  private findListener(addr: IpAddr, port: number, peerAddr: IpAddr = 0, peerPort = 0): TcpConnection | null {
     const ls = this.listeners.get(port);
     if (!ls) return null;
-    let exact = 0;
-    let wild = 0;
+    if (ls.length === 1) return listenerRank(ls[0]!, addr) > 0 ? ls[0]! : null;
+    let best = 0;
+    let n = 0;
     for (const l of ls) {
-      if (l.localAddr === addr) exact++;
-      else if (l.localAddr === 0) wild++;
+      const r = listenerRank(l, addr);
+      if (r > best) {
+        best = r;
+        n = 1;
+      } else if (r === best) n++;
     }
-    const want = exact > 0 ? addr : 0;
-    const n = exact > 0 ? exact : wild;
-    if (n === 0) return null;
-    let pick = n === 1 ? 0 : ((peerAddr ^ (peerPort * 2654435761)) >>> 0) % n;
+    if (best === 0) return null;
+    let pick = n === 1 ? 0 : peerHash(peerAddr, peerPort) % n;
     for (const l of ls) {
-      if (l.localAddr !== want) continue;
+      if (listenerRank(l, addr) !== best) continue;
       if (pick-- === 0) return l;
     }
     return null;
@@ -302,7 +332,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     }
   }
 
-  sendRstFor(src: number, dst: number, sport: number, dport: number, seq: number, ack: number, withAck: boolean): void {
+  sendRstFor(src: IpAddr, dst: IpAddr, sport: number, dport: number, seq: number, ack: number, withAck: boolean): void {
     const buf = Buffer.allocUnsafe(HEADROOM + TCP_HEADER_LEN);
     emitTcpHeader(buf, HEADROOM, sport, dport, seq, withAck ? ack : 0, withAck ? TCP_RST | TCP_ACK : TCP_RST, 0, null);
     setTcpChecksum(buf, HEADROOM, buf.length, src, dst);
@@ -332,6 +362,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
       return;
     }
     const child = new TcpConnection(this, queues.options.forChild());
+    child.family = l.family;
     child.localAddr = info.dst;
     child.localPort = l.localPort;
     child.remoteAddr = info.src;
@@ -379,12 +410,12 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.timeWait.forget(c);
   }
 
-  private conflicts(c: TcpConnection, addr: number, port: number, listening: boolean): boolean {
+  private conflicts(c: TcpConnection, addr: IpAddr, port: number, listening: boolean): boolean {
     const s = this.ports.get(port);
     if (!s) return false;
     for (const o of s) {
       if (o === c) continue;
-      if (addr !== 0 && o.localAddr !== 0 && o.localAddr !== addr) continue;
+      if (!bindOverlap(addr, c.opts.v6only, o.localAddr, o.opts.v6only)) continue;
       if (c.opts.reusePort && o.opts.reusePort) continue;
       // SO_REUSEADDR: share the port with anything that is not listening (as Linux)
       if (c.opts.reuseAddr && o.state !== 'LISTEN' && !(listening && o.state === 'CLOSED' && !o.opts.reuseAddr)) continue;
@@ -393,7 +424,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     return false;
   }
 
-  bindSocket(c: TcpConnection, addr: number, port: number): number {
+  bindSocket(c: TcpConnection, addr: IpAddr, port: number): number {
     if (port === 0) {
       const p = this.pickEphemeral((cand) => !this.conflicts(c, addr, cand, false));
       if (p < 0) return -Errno.EADDRINUSE;
@@ -421,7 +452,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   }
 
   /** Assigns the local side of an active open and registers the 4-tuple. */
-  connectTuple(c: TcpConnection, src: number, dst: number, dport: number): number {
+  connectTuple(c: TcpConnection, src: IpAddr, dst: IpAddr, dport: number): number {
     if (c.bound) {
       const existing = this.conns.get(connKey(src, c.localPort, dst, dport));
       if (existing) {
@@ -498,7 +529,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     return true;
   }
 
-  receiveIcmpError(type: number, code: number, src: number, dst: number, quoted: Buffer, nextHopMtu?: number): void {
+  receiveIcmpError(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu?: number): void {
     if (quoted.length < 8) {
       this.counters.inc('icmp_short_quote');
       return;

@@ -126,6 +126,22 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
 }
 
 /**
+ * Running sum of the IPv6 pseudo-header (RFC 8200 §8.1) used by TCP, UDP and ICMPv6: both
+ * addresses (32 hex digits each), the upper-layer length and the next header.
+ */
+export function pseudoHeaderSum6(src: string, dst: string, protocol: number, length: number): number {
+  let s = protocol + (length >>> 16) + (length & 0xffff);
+  for (let i = 0; i < 32; i += 4) s += parseInt(src.slice(i, i + 4), 16) + parseInt(dst.slice(i, i + 4), 16);
+  return s;
+}
+
+/** The pseudo-header sum of either family (a number is IPv4, a string IPv6); IPv4 stays the cheap path. */
+export function ipPseudoHeaderSum(src: number | string, dst: number | string, protocol: number, length: number): number {
+  if (typeof src === 'number' && typeof dst === 'number') return pseudoHeaderSum(src, dst, protocol, length);
+  return pseudoHeaderSum6(String(src), String(dst), protocol, length);
+}
+
+/**
  * RFC 1624 incremental update: the new checksum after a 16-bit field changes from `oldWord` to
  * `newWord`, without re-summing the packet.
  */

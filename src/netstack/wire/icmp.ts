@@ -121,3 +121,50 @@ export function icmpErrno(type: number, code: number): number {
   if (type === ICMP_PARAM_PROBLEM) return Errno.EHOSTUNREACH;
   return 0;
 }
+
+/** ICMPv6 error types (RFC 4443 §3) as the transports see them in receiveIcmpError. */
+export const ICMPV6_DEST_UNREACH = 1;
+export const ICMPV6_PKT_TOOBIG = 2;
+export const ICMPV6_TIME_EXCEED = 3;
+export const ICMPV6_PARAMPROB = 4;
+export const ICMPV6_PORT_UNREACH = 4;
+export const ICMPV6_ECHO_REQUEST = 128;
+export const ICMPV6_ECHO_REPLY = 129;
+
+/**
+ * The errno an ICMPv6 error means for a socket, as Linux's icmpv6_err_convert: no route →
+ * ENETUNREACH, administratively prohibited / policy / reject route → EACCES, port unreachable →
+ * ECONNREFUSED, packet too big → EMSGSIZE, parameter problem → EPROTO, the rest EHOSTUNREACH;
+ * 0 for what is no error. `fatal` (Linux's) says whether TCP treats it as a hard error.
+ */
+export function icmpv6Errno(type: number, code: number): number {
+  switch (type) {
+    case ICMPV6_DEST_UNREACH:
+      switch (code) {
+        case 0:
+          return Errno.ENETUNREACH;
+        case 1:
+        case 5:
+        case 6:
+          return Errno.EACCES;
+        case ICMPV6_PORT_UNREACH:
+          return Errno.ECONNREFUSED;
+        default:
+          return Errno.EHOSTUNREACH;
+      }
+    case ICMPV6_PKT_TOOBIG:
+      return Errno.EMSGSIZE;
+    case ICMPV6_PARAMPROB:
+      return Errno.EPROTO;
+    case ICMPV6_TIME_EXCEED:
+      return Errno.EHOSTUNREACH;
+    default:
+      return 0;
+  }
+}
+
+/** Whether Linux's icmpv6_err_convert calls the error fatal (TCP aborts a connect on it). */
+export function icmpv6ErrorFatal(type: number, code: number): boolean {
+  if (type === ICMPV6_DEST_UNREACH) return code !== 0 && code !== 3;
+  return type === ICMPV6_PARAMPROB;
+}

@@ -5,7 +5,7 @@
  * nothing) from a view of the IP payload and returns 0 or a negative `TcpParseError` the caller
  * counts; it never throws. `emitTcpHeader` writes a header and options into a caller buffer.
  */
-import { fastSum16, finish, pseudoHeaderSum } from './checksum.js';
+import { fastSum16, finish, ipPseudoHeaderSum } from './checksum.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -92,15 +92,15 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Parses the TCP segment in `buf` (the whole IP payload). When `src`/`dst` are given (non-null)
- * the checksum is verified against the IPv4 pseudo-header.
+ * the checksum is verified against the pseudo-header of their family (number IPv4, string IPv6).
  */
-export function parseTcp(buf: Buffer, out: TcpSegment, src?: number, dst?: number): number {
+export function parseTcp(buf: Buffer, out: TcpSegment, src?: number | string, dst?: number | string): number {
   const len = buf.length;
   if (len < TCP_HEADER_LEN) return TcpParseError.Truncated;
   const hl = (buf[12]! >>> 4) * 4;
   if (hl < TCP_HEADER_LEN || hl > len) return TcpParseError.BadDataOffset;
   if (src !== undefined && dst !== undefined) {
-    const s = fastSum16(buf, 0, len) + pseudoHeaderSum(src, dst, 6, len);
+    const s = fastSum16(buf, 0, len) + ipPseudoHeaderSum(src, dst, 6, len);
     if (finish(s) !== 0) return TcpParseError.BadChecksum;
   }
   out.srcPort = (buf[0]! << 8) | buf[1]!;
@@ -299,10 +299,10 @@ export function emitTcpHeader(
 }
 
 /** Computes and stores the checksum of the segment buf[off, end) sent from src to dst. */
-export function setTcpChecksum(buf: Buffer, off: number, end: number, src: number, dst: number): void {
+export function setTcpChecksum(buf: Buffer, off: number, end: number, src: number | string, dst: number | string): void {
   buf[off + 16] = 0;
   buf[off + 17] = 0;
-  const c = finish(fastSum16(buf, off, end) + pseudoHeaderSum(src, dst, 6, end - off));
+  const c = finish(fastSum16(buf, off, end) + ipPseudoHeaderSum(src, dst, 6, end - off));
   buf[off + 16] = c >>> 8;
   buf[off + 17] = c & 0xff;
 }

@@ -2,7 +2,7 @@
  * UDP header codec (RFC 768), zero-copy. `parseUdp` checks the length field and, when present,
  * the checksum; it returns 0 or a negative `UdpParseError` and never throws.
  */
-import { fastSum16, finish, pseudoHeaderSum, sum16 } from './checksum.js';
+import { fastSum16, finish, ipPseudoHeaderSum, sum16 } from './checksum.js';
 
 export const UDP_HEADER_LEN = 8;
 export const IPPROTO_UDP_NUMBER = 17;
@@ -38,15 +38,18 @@ export class UdpHeader {
 
 /**
  * Parses the UDP datagram in `buf` (the whole IP payload; bytes past the length field are link or
- * IP padding and ignored). With `src`/`dst` the checksum is verified unless it is 0 (none sent).
+ * IP padding and ignored). With `src`/`dst` the checksum is verified unless it is 0 (none sent),
+ * which IPv4 allows and IPv6 does not (RFC 8200 §8.1: a zero checksum over IPv6 is discarded).
  */
-export function parseUdp(buf: Buffer, out: UdpHeader, src?: number, dst?: number): number {
+export function parseUdp(buf: Buffer, out: UdpHeader, src?: number | string, dst?: number | string): number {
   if (buf.length < UDP_HEADER_LEN) return UdpParseError.Truncated;
   const len = (buf[4]! << 8) | buf[5]!;
   if (len < UDP_HEADER_LEN || len > buf.length) return UdpParseError.BadLength;
   const ck = (buf[6]! << 8) | buf[7]!;
-  if (ck !== 0 && src !== undefined && dst !== undefined) {
-    if (finish(fastSum16(buf, 0, len) + pseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len)) !== 0) return UdpParseError.BadChecksum;
+  if (src !== undefined && dst !== undefined) {
+    if (ck === 0) {
+      if (typeof src === 'string') return UdpParseError.BadChecksum;
+    } else if (finish(fastSum16(buf, 0, len) + ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len)) !== 0) return UdpParseError.BadChecksum;
   }
   out.srcPort = (buf[0]! << 8) | buf[1]!;
   out.dstPort = (buf[2]! << 8) | buf[3]!;
@@ -56,7 +59,7 @@ export function parseUdp(buf: Buffer, out: UdpHeader, src?: number, dst?: number
 }
 
 /** Writes the header of the datagram buf[off, end) and its checksum (src → dst). */
-export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, dstPort: number, src: number, dst: number): void {
+export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, dstPort: number, src: number | string, dst: number | string): void {
   const len = end - off;
   buf[off] = srcPort >>> 8;
   buf[off + 1] = srcPort & 0xff;
@@ -67,7 +70,7 @@ export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, 
   buf[off + 6] = 0;
   buf[off + 7] = 0;
   let c = finish(
-    sum16(buf, off, off + UDP_HEADER_LEN) + fastSum16(buf, off + UDP_HEADER_LEN, end) + pseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len),
+    sum16(buf, off, off + UDP_HEADER_LEN) + fastSum16(buf, off + UDP_HEADER_LEN, end) + ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len),
   );
   // a computed zero is sent as all ones (zero means "no checksum")
   if (c === 0) c = 0xffff;

@@ -292,6 +292,7 @@ export class Network {
     const out: MulticastGroup[] = [];
     const seen = new Set<bigint>();
     for (const g of this.stack?.multicastGroups() ?? []) {
+      if (typeof g !== 'number') continue; // IPv6 groups: not subscribed here yet
       // groups that share an Ethernet address share a subscription
       const group = ipMulticastGroup(g);
       if (!seen.has(group.mac)) out.push(group);
