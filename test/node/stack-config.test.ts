@@ -112,20 +112,6 @@ describe('network config applied to the stack', () => {
     expect(new Set(s.addrs.keys())).toEqual(new Set([0x0a931105, v6('fe80::1')]));
   });
 
-  it('a stack without IPv6 (no owned prefixes) gets the IPv4 part only', () => {
-    const s = new RecordingStack();
-    const v4only: ConfigurableStack = {
-      addresses: () => s.addresses(),
-      addAddress: (a, p) => s.addAddress(a, p),
-      removeAddress: (a) => s.removeAddress(a),
-      routes: () => s.routes(),
-      addRoute: (r) => s.addRoute(r),
-      removeRoute: (d, p) => s.removeRoute(d, p),
-    };
-    new StackConfigurator(v4only).apply(config({ rfc4193: true, sixPlane: true, v4: '10.147.17.5', routes: [['fd00:aaaa::', 32, null]] }));
-    expect(s.calls).toEqual(['add 177410309/24']);
-  });
-
   it('knows the network’s 6plane scheme and cuts prefixes on any bit', () => {
     expect(isSixPlaneOf(NWID, SIXPLANE, 40)).toBe(true);
     expect(isSixPlaneOf(NWID ^ 1n, SIXPLANE, 40)).toBe(false);

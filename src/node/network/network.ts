@@ -292,7 +292,6 @@ export class Network {
     const out: MulticastGroup[] = [];
     const seen = new Set<bigint>();
     for (const g of this.stack?.multicastGroups() ?? []) {
-      if (typeof g !== 'number') continue; // IPv6 groups: not subscribed here yet
       // groups that share an Ethernet address share a subscription
       const group = ipMulticastGroup(g);
       if (!seen.has(group.mac)) out.push(group);
@@ -574,6 +573,8 @@ const NO_STACK: ConfigurableStack = {
   routes: () => [],
   addRoute: () => {},
   removeRoute: () => {},
+  addOwnedPrefix: () => {},
+  removeOwnedPrefix: () => {},
 };
 
 /** Free bytes before `data`, a view inside `payload` that has `headroom` free bytes before it. */

@@ -17,7 +17,7 @@ export const SIXPLANE_OWNED_PREFIX = 80;
 /** The 6plane prefix length as configs carry it (the network's members' /80s are inside it). */
 const SIXPLANE_CONFIG_BITS = 40;
 
-/** What of the stack this uses (method syntax: the stack's narrower IPv4 signatures fit too). */
+/** What of the stack this uses. */
 export interface ConfigurableStack {
   addresses(): readonly { addr: IpAddr; prefixLen: number }[];
   addAddress(addr: IpAddr, prefixLen: number): void;
@@ -25,8 +25,8 @@ export interface ConfigurableStack {
   routes(): readonly { dest: IpAddr; prefixLen: number }[];
   addRoute(route: { dest: IpAddr; prefixLen: number; gateway: IpAddr | null; metric: number }): void;
   removeRoute(dest: IpAddr, prefixLen: number): void;
-  addOwnedPrefix?(prefix: Ipv6Addr, prefixLen: number): void;
-  removeOwnedPrefix?(prefix: Ipv6Addr, prefixLen: number): void;
+  addOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void;
+  removeOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void;
 }
 
 interface WantedAddress {
@@ -98,11 +98,6 @@ export class StackConfigurator {
   apply(cfg: NetworkConfig): void {
     const want = wantedOf(cfg);
     const stack = this.stack;
-    if (stack.addOwnedPrefix === undefined) {
-      // a stack without IPv6 takes the IPv4 part only
-      want.addresses = want.addresses.filter((w) => typeof w.addr === 'number');
-      want.routes = want.routes.filter((r) => typeof r.dest === 'number');
-    }
     // addresses: gone or with another prefix length first, then the new ones
     for (const [addr, prefixLen] of this.addresses) {
       if (want.addresses.some((w) => w.addr === addr && w.prefixLen === prefixLen)) continue;
@@ -118,12 +113,12 @@ export class StackConfigurator {
     }
     for (const prefix of this.owned) {
       if (want.owned.includes(prefix)) continue;
-      stack.removeOwnedPrefix?.(prefix, SIXPLANE_OWNED_PREFIX);
+      stack.removeOwnedPrefix(prefix, SIXPLANE_OWNED_PREFIX);
       this.owned.delete(prefix);
     }
     for (const prefix of want.owned) {
       if (this.owned.has(prefix)) continue;
-      stack.addOwnedPrefix?.(prefix, SIXPLANE_OWNED_PREFIX);
+      stack.addOwnedPrefix(prefix, SIXPLANE_OWNED_PREFIX);
       this.owned.add(prefix);
     }
     // routes: ours that the config dropped go; a wanted one the stack lacks (not even as an
