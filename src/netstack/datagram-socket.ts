@@ -158,7 +158,7 @@ export abstract class DatagramSocketBase {
     if (this.port.isBroadcast(addr) && !this.broadcast) return -Errno.EACCES;
     if (this.port.ip.sourceFor(addr) === null && !isGroup(addr)) return -Errno.ENETUNREACH;
     if (bindFirst && this.boundPort === 0) {
-      const r = this.bind(0, 0);
+      const r = this.bind(this.family === 4 ? 0 : IPV6_ANY, 0);
       if (r < 0) return r;
     }
     this.remoteAddr = addr;

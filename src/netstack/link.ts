@@ -1,11 +1,14 @@
 /**
  * The Ethernet side of the stack: frames in (filtered by destination MAC, demultiplexed by
- * EtherType to IPv4 or ARP) and frames out (Ethernet header written in place in front of the IP
- * packet, destination MAC from the ARP cache or queued until resolved). Answers ARP requests for
- * our addresses and announces new addresses with gratuitous ARP.
+ * EtherType to IPv4, ARP or IPv6) and frames out (Ethernet header written in place in front of the
+ * IP packet; the destination MAC from the ARP cache for IPv4, the neighbor cache for IPv6 (RFC
+ * 4861), or the group's MAC for multicast (01:00:5e / 33:33), frames queued until resolved).
+ * Answers ARP requests for our addresses and announces new addresses with gratuitous ARP; IPv6's
+ * neighbor discovery is ICMPv6 and lives above (ndp.ts).
  */
-import { isMulticast, type Ipv4Addr } from './addr.js';
+import { isMulticast, type Ipv4Addr, type Ipv6Addr } from './addr.js';
 import type { ArpCache } from './arp-cache.js';
+import type { NeighborCache } from './neighbor-cache.js';
 import type { CounterCell, Counters } from './counters.js';
 import type { NetInterface } from './interface.js';
 import { writeMulticastMacAt, type MulticastGroups } from './multicast-groups.js';
@@ -34,18 +37,24 @@ export interface EthernetLinkDeps {
   groups: MulticastGroups;
   /** IPv4 packets received (a view of the frame past the Ethernet header). */
   ipv4Input: (packet: Buffer) => void;
+  /** IPv6 packets received (a view of the frame past the Ethernet header); absent: counted and dropped. */
+  ipv6Input?: (packet: Buffer) => void;
 }
 
 export class EthernetLink {
   arp: ArpCache | null = null;
+  /** IPv6's neighbor cache (the Ipv6Layer installs it). */
+  neighbors: NeighborCache | null = null;
+  /** The interface's Ethernet address. */
+  readonly mac: Buffer;
   private output: LinkOutput | null = null;
   private readonly iface: NetInterface;
-  private readonly mac: Buffer;
   private readonly lc: Counters;
   private readonly ac: Counters;
   private readonly rxFrames: CounterCell;
   private readonly txFrames: CounterCell;
   private readonly ipv4Input: (packet: Buffer) => void;
+  private readonly ipv6Input: ((packet: Buffer) => void) | null;
   private readonly groups: MulticastGroups;
   private readonly arpPkt = new ArpPacket();
 
@@ -57,6 +66,7 @@ export class EthernetLink {
     this.rxFrames = this.lc.cell('rx_frames');
     this.txFrames = this.lc.cell('tx_frames');
     this.ipv4Input = deps.ipv4Input;
+    this.ipv6Input = deps.ipv6Input ?? null;
     this.groups = deps.groups;
   }
 
@@ -87,6 +97,7 @@ export class EthernetLink {
     }
     const type = (frame[12]! << 8) | frame[13]!;
     if (type === ETHERTYPE_IPV4) this.ipv4Input(frame.subarray(ETH_HEADER_LEN));
+    else if (type === ETHERTYPE_IPV6 && this.ipv6Input) this.ipv6Input(frame.subarray(ETH_HEADER_LEN));
     else if (type === ETHERTYPE_ARP) this.arpInput(frame.subarray(ETH_HEADER_LEN));
     else c.inc(type === ETHERTYPE_IPV6 ? 'rx_ipv6_dropped' : type === ETHERTYPE_VLAN ? 'rx_vlan_dropped' : 'rx_unknown_ethertype');
   }
@@ -154,6 +165,36 @@ export class EthernetLink {
       return;
     }
     if (!arp.enqueue(nextHop, frame)) this.lc.inc('tx_unresolved_dropped');
+  }
+
+  /**
+   * Sends the IPv6 packet buf[ipOff, end) to `nextHop`: a multicast group's MAC (33:33 + its last 4
+   * bytes) when `multicast`, else the neighbor's MAC from the neighbor cache, the frame queued
+   * (and a solicitation sent) while it is unresolved.
+   */
+  sendIp6(buf: Buffer, ipOff: number, nextHop: Ipv6Addr, multicast: boolean): void {
+    const off = ipOff - ETH_HEADER_LEN;
+    const frame = off === 0 ? buf : buf.subarray(off);
+    writeMacAt(frame, 6, this.mac);
+    frame[12] = ETHERTYPE_IPV6 >>> 8;
+    frame[13] = ETHERTYPE_IPV6 & 0xff;
+    if (multicast) {
+      writeMulticastMacAt(frame, 0, nextHop);
+      this.send(frame, off);
+      return;
+    }
+    const nc = this.neighbors;
+    if (!nc) {
+      this.lc.inc('tx_no_neighbor_cache');
+      return;
+    }
+    const mac = nc.lookup(nextHop);
+    if (mac) {
+      writeMacAt(frame, 0, mac);
+      this.send(frame, off);
+      return;
+    }
+    if (!nc.enqueue(nextHop, frame)) this.lc.inc('tx_unresolved_dropped');
   }
 
   /** Broadcasts an ARP request for `target` (from our address on its subnet). */

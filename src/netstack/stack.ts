@@ -1,13 +1,17 @@
 /**
  * One network's userspace stack: wires the Ethernet link, ARP cache, IPv4 (with reassembly,
- * loopback and path MTU), ICMP, UDP and TCP together behind the NetStack interface.
+ * loopback and path MTU), ICMP, IPv6 (with neighbor discovery, MLD, reassembly and path MTU),
+ * ICMPv6, UDP and TCP together behind the NetStack interface. The transports send through one
+ * IpDispatcher (IPv4 or IPv6 by the destination's family) and both IP layers deliver to them.
  */
-import { inSubnet, type IpAddr, type Ipv4Addr, type Ipv6Addr } from './addr.js';
+import { inSubnet, isIpAddr, type IpAddr, type Ipv4Addr, type Ipv6Addr } from './addr.js';
 import { ArpCache } from './arp-cache.js';
 import type { Scheduler } from './clock.js';
 import { Counters } from './counters.js';
 import { Errno } from './errno.js';
 import { IcmpLayer } from './icmp.js';
+import { Icmpv6Layer } from './icmpv6.js';
+import { Ipv6Layer } from './ipv6.js';
 import { IcmpSocketTable } from './icmp-socket.js';
 import { IpDispatcher } from './ip-dispatch.js';
 import { MAX_MTU, MIN_MTU, NetInterface } from './interface.js';
@@ -47,6 +51,8 @@ export class Stack implements NetStack {
   /** What the transports send through: IPv4 or IPv6 by the destination's family. */
   readonly ip: IpDispatcher;
   readonly icmp: IcmpLayer;
+  readonly ipv6: Ipv6Layer;
+  readonly icmp6: Icmpv6Layer;
   /** The ICMPv6 ping and raw sockets (the ICMPv6 layer feeds them). */
   readonly icmp6Sockets: IcmpSocketTable;
   readonly udp: UdpLayer;
@@ -82,6 +88,7 @@ export class Stack implements NetStack {
       arpCounters: this.c.arp,
       groups: this.groups,
       ipv4Input: (p) => this.ipv4.input(p, false),
+      ipv6Input: (p) => this.ipv6.input(p, false),
     });
     this.arp = new ArpCache({
       scheduler,
@@ -131,11 +138,25 @@ export class Stack implements NetStack {
       random,
       port: { ...ifaceQuestions, groups: this.groups, counters: this.c.icmpv6 },
     });
+    this.ipv6 = new Ipv6Layer({
+      link: this.link,
+      scheduler,
+      random,
+      counters: this.c.ipv6,
+      mtu: () => this.iface.mtu,
+      groups: this.groups,
+      loopback: (p) => this.loopback.enqueue(p),
+    });
+    this.ip.v6 = this.ipv6;
+    this.icmp6 = new Icmpv6Layer({ ip: this.ipv6, scheduler, random, counters: this.c.icmpv6, sockets: this.icmp6Sockets });
     this.udp = new UdpLayer({ ip: this.ip, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
     this.tcp = new TcpLayer({ ip: this.ip, scheduler, random, counters: this.c.tcp });
     this.ipv4.register(this.icmp);
     this.ipv4.register(this.udp);
     this.ipv4.register(this.tcp);
+    this.ipv6.register(this.icmp6);
+    this.ipv6.register(this.udp);
+    this.ipv6.register(this.tcp);
   }
 
   get mtu(): number {
@@ -171,15 +192,15 @@ export class Stack implements NetStack {
 
   /** A packet back from the loopback queue: to the IP layer of its version. */
   private loopbackInput(p: Buffer): void {
-    if (p.length > 0 && p[0]! >>> 4 === 6) {
-      this.c.ipv6.inc('rx_loopback_without_ipv6');
-      return;
-    }
-    this.ipv4.input(p, true);
+    if (p.length > 0 && p[0]! >>> 4 === 6) this.ipv6.input(p, true);
+    else this.ipv4.input(p, true);
   }
 
   addAddress(addr: IpAddr, prefixLen: number): void {
-    if (typeof addr === 'string') return;
+    if (typeof addr === 'string') {
+      if (isIpAddr(addr)) this.ipv6.addAddress(addr, prefixLen);
+      return;
+    }
     if (!validAddr(addr) || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) return;
     addr = addr >>> 0;
     if (!this.iface.add(addr, prefixLen)) return;
@@ -188,7 +209,10 @@ export class Stack implements NetStack {
   }
 
   removeAddress(addr: IpAddr): void {
-    if (typeof addr === 'string') return;
+    if (typeof addr === 'string') {
+      this.ipv6.removeAddress(addr);
+      return;
+    }
     const gone = this.iface.remove(addr >>> 0);
     if (!gone) return;
     const stillCovered = this.iface.addresses().some((a) => a.prefixLen === gone.prefixLen && inSubnet(a.addr, gone.addr, gone.prefixLen));
@@ -196,14 +220,22 @@ export class Stack implements NetStack {
   }
 
   addresses(): InterfaceAddress[] {
-    return this.iface.addresses();
+    return [...this.iface.addresses(), ...this.ipv6.addresses()];
   }
 
-  addOwnedPrefix(_prefix: Ipv6Addr, _prefixLen: number): void {}
+  addOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void {
+    if (isIpAddr(prefix) && typeof prefix === 'string') this.ipv6.addOwnedPrefix(prefix, prefixLen);
+  }
 
-  removeOwnedPrefix(_prefix: Ipv6Addr, _prefixLen: number): void {}
+  removeOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void {
+    if (typeof prefix === 'string') this.ipv6.removeOwnedPrefix(prefix, prefixLen);
+  }
 
   addRoute(route: Route): void {
+    if (route && typeof route.dest === 'string') {
+      if (route.gateway === null || typeof route.gateway === 'string') this.ipv6.addRoute({ ...route, dest: route.dest, gateway: route.gateway });
+      return;
+    }
     if (!route || !validAddr(route.dest) || (route.gateway !== null && !validAddr(route.gateway))) return;
     this.routeTable.add({
       dest: route.dest >>> 0,
@@ -214,12 +246,15 @@ export class Stack implements NetStack {
   }
 
   removeRoute(dest: IpAddr, prefixLen: number): void {
-    if (typeof dest === 'string') return;
+    if (typeof dest === 'string') {
+      this.ipv6.removeRoute(dest, prefixLen);
+      return;
+    }
     this.routeTable.remove(dest >>> 0, prefixLen);
   }
 
   routes(): Route[] {
-    return this.routeTable.list();
+    return [...this.routeTable.list(), ...this.ipv6.routes()];
   }
 
   setMtu(mtu: number): void {
@@ -250,7 +285,8 @@ export class Stack implements NetStack {
 
   ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void {
     if (typeof dst === 'string') {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENETUNREACH }));
+      if (isIpAddr(dst)) this.icmp6.ping(dst, opts ?? {}, done);
+      else this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.EINVAL }));
       return;
     }
     this.icmp.ping(dst >>> 0, opts ?? {}, done);
@@ -278,7 +314,9 @@ export class Stack implements NetStack {
     this.tcp.close();
     this.udp.close();
     this.icmp.close();
+    this.icmp6.close();
     this.icmp6Sockets.close();
+    this.ipv6.close();
     this.arp.clear();
     this.reassembler.close();
     this.loopback.close();

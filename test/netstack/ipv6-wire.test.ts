@@ -28,7 +28,15 @@ import {
   PP_UNKNOWN_OPTION,
   walkIpv6Chain,
 } from '../../src/netstack/wire/ipv6.js';
-import { emitMld2Report, MLD_CHANGE_TO_EXCLUDE, MLDV2_ROUTERS, MldQuery, parseMld2Report, parseMldQuery, type MldRecord } from '../../src/netstack/wire/mld.js';
+import {
+  emitMld2Report,
+  MLD_CHANGE_TO_EXCLUDE,
+  MLDV2_ROUTERS,
+  MldQuery,
+  parseMld2Report,
+  parseMldQuery,
+  type MldRecord,
+} from '../../src/netstack/wire/mld.js';
 import {
   emitNeighborAdvertisement,
   emitNeighborSolicitation,
@@ -100,7 +108,13 @@ describe('wire/ipv6 against kernel frames', () => {
       const p = packet(n);
       parseIpv6(p, h);
       walkIpv6Chain(p, 40, h.totalLen, h.nextHeader, 6, ch);
-      whole = r.add(h, p, { dataOffset: 48, fragOffset: ch.fragOffset, moreFragments: ch.moreFragments, id: ch.fragId, nextHeader: ch.fragNextHeader });
+      whole = r.add(h, p, {
+        dataOffset: 48,
+        fragOffset: ch.fragOffset,
+        moreFragments: ch.moreFragments,
+        id: ch.fragId,
+        nextHeader: ch.fragNextHeader,
+      });
     }
     expect(whole).not.toBeNull();
     expect(parseIpv6(whole!, h)).toBe(0);

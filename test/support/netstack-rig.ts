@@ -12,10 +12,13 @@ import {
   SimSegment,
   simStackPair,
   SimTcpWire,
+  simAddrs,
   type SimSegmentOptions,
   type SimTcpWireOptions,
 } from '../../src/netstack/sim-link.js';
+import { IPV6_ANY, type IpAddr } from '../../src/netstack/addr.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
+import { TcpLayer } from '../../src/netstack/tcp/tcp-layer.js';
 import { emitEthernetHeader, ETHERTYPE_IPV4 } from '../../src/netstack/wire/ethernet.js';
 import { emitIcmpError } from '../../src/netstack/wire/icmp.js';
 import { emitIpv4Header } from '../../src/netstack/wire/ipv4.js';
@@ -39,12 +42,46 @@ export class Wire extends SimTcpWire {
   }
 }
 
+/** The families the TCP suites run over. */
+export const FAMILIES = [4, 6] as const;
+
+/**
+ * The rig of one family, for suites parameterised over both: a Wire carrying that family (its
+ * layers' sockets default to it), the ends' addresses (10.0.0.1/2 or fd00::1/2), the IP header
+ * length, and ICMP's numbers for the errors the suites raise (ICMPv4's or ICMPv6's).
+ */
+export function familyRig(family: 4 | 6): {
+  Wire: typeof Wire;
+  ADDR_A: IpAddr;
+  ADDR_B: IpAddr;
+  /** The family's wildcard address (0 or ::). */
+  ANY: IpAddr;
+  ipHeaderLen: number;
+  icmp: { unreach: number; port: number; host: number; tooBig: [number, number] };
+} {
+  const addrs = simAddrs(family);
+  class FamilyWire extends Wire {
+    constructor(opts: WireOptions = {}, sched?: VirtualScheduler) {
+      super({ ...opts, family }, sched);
+      for (const layer of [this.a, this.b]) layer.socket = (f: 4 | 6 = family) => TcpLayer.prototype.socket.call(layer, f);
+    }
+  }
+  return {
+    Wire: FamilyWire,
+    ADDR_A: addrs.a,
+    ADDR_B: addrs.b,
+    ANY: family === 4 ? 0 : IPV6_ANY,
+    ipHeaderLen: family === 4 ? 20 : 40,
+    icmp: family === 4 ? { unreach: 3, port: 3, host: 1, tooBig: [3, 4] } : { unreach: 1, port: 4, host: 3, tooBig: [2, 0] },
+  };
+}
+
 /** Sets up a listener on B:port and a client on A connected to it; returns both ends. */
 export function connectPair(w: Wire, port = 80): { client: TcpSocket; server: TcpSocket; listener: TcpSocket } {
   return connectTcp(
     () => w.a.socket(),
     () => w.b.socket(),
-    ADDR_B,
+    w.addrB,
     port,
     (d, l) => w.until(d, l),
     10_000,
@@ -173,7 +210,7 @@ export interface RawSeg {
 }
 
 /** Builds a checksummed TCP segment from `src` to `dst`. */
-export function rawSegment(src: number, dst: number, s: RawSeg): Buffer {
+export function rawSegment(src: IpAddr, dst: IpAddr, s: RawSeg): Buffer {
   const o = new TcpOptionsOut();
   if (s.mss !== undefined) o.mss = s.mss;
   if (s.wscale !== undefined) o.wscale = s.wscale;

@@ -100,7 +100,16 @@ export function setIcmpv6Checksum(buf: Uint8Array, off: number, end: number, src
 }
 
 /** Writes an echo request/reply header at buf[off...] (the data already follows) and its checksum. */
-export function emitIcmpv6Echo(buf: Uint8Array, off: number, end: number, type: number, id: number, seq: number, src: string, dst: string): void {
+export function emitIcmpv6Echo(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  type: number,
+  id: number,
+  seq: number,
+  src: string,
+  dst: string,
+): void {
   buf[off] = type;
   buf[off + 1] = 0;
   buf[off + 4] = (id >>> 8) & 0xff;

@@ -152,7 +152,7 @@ export function parseNdp(msg: Buffer, src: string, dst: string, hopLimit: number
     out.retransTimer = msg.readUInt32BE(12);
   }
   // options (§4.6): a zero length is invalid and drops the whole message
-  for (let at = fixed; at < msg.length; ) {
+  for (let at = fixed; at < msg.length;) {
     if (at + 2 > msg.length) return NdpParseError.BadOption;
     const olen = msg[at + 1]! << 3;
     if (olen === 0 || at + olen > msg.length) return NdpParseError.BadOption;
@@ -180,7 +180,14 @@ function writeLinkAddrOption(buf: Buffer, off: number, type: number, mac: Uint8A
  * A neighbor solicitation for `target` at buf[off...], with a source link-layer address option
  * unless `sourceMac` is null (DAD probes from the unspecified address carry none). Returns its length.
  */
-export function emitNeighborSolicitation(buf: Buffer, off: number, target: string, sourceMac: Uint8Array | null, src: string, dst: string): number {
+export function emitNeighborSolicitation(
+  buf: Buffer,
+  off: number,
+  target: string,
+  sourceMac: Uint8Array | null,
+  src: string,
+  dst: string,
+): number {
   const len = NS_LEN + (sourceMac ? LLADDR_OPT_LEN : 0);
   buf[off] = ICMPV6_NEIGHBOR_SOLICIT;
   buf[off + 1] = 0;
