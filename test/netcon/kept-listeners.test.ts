@@ -105,7 +105,16 @@ describe('listeners kept across a restart', () => {
     expect(await c1.bind(l.ino, ADDR, PORT)).toBe(0);
     expect(await c1.listen(l.ino, 8)).toBe(0);
     const meta = [...keeper.held.values()][0]!.meta;
-    expect(meta).toMatchObject({ v: 1, nwid: '8056c2e21c000001', socket: path, ino: l.ino, addr: ADDR, port: PORT, backlog: 8 });
+    expect(meta).toMatchObject({
+      v: 2,
+      family: 4,
+      nwid: '8056c2e21c000001',
+      socket: path,
+      ino: l.ino,
+      addr: '10.147.17.5',
+      port: PORT,
+      backlog: 8,
+    });
     expect(meta.options.NODELAY).toBe(0);
     // an option set after listen() is kept too
     const nodelay = Buffer.alloc(16);
