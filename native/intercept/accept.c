@@ -23,7 +23,7 @@ static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, in
     if (n < 0) return -1;
     /* End of stream: the daemon dropped this listener (it stopped or restarted). */
     if (n == 0) return zt_fail(EINVAL);
-    family = zt_sockaddr_family(rec + 4);
+    family = n == ZT_ACCEPT_RECORD ? zt_sockaddr_family(rec + 4) : AF_UNSPEC;
     if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC || (family != AF_INET && family != AF_INET6)) {
       if (newfd >= 0) close(newfd);
       zt_trace("accept(%d): dropped a malformed connection record", fd);

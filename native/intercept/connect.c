@@ -84,6 +84,8 @@ static int dgram_connect(struct zt_dgram *d, const struct sockaddr *sa, socklen_
     if (len < sizeof(sin)) return zt_fail(EINVAL);
     memcpy(&sin, sa, sizeof(sin));
     zt_map_sockaddr4(wire, &sin);
+  } else if (d->family == AF_INET6 && d->kind != ZT_KIND_UDP && sa->sa_family != AF_INET6) {
+    return zt_fail(EAFNOSUPPORT); /* ip6_datagram_connect_v6_only looks at the family first */
   } else {
     if (zt_take_sockaddr(d->family, sa, len, 0, wire) != 0) return -1;
   }
@@ -91,10 +93,14 @@ static int dgram_connect(struct zt_dgram *d, const struct sockaddr *sa, socklen_
   memcpy(&port, wire + 2, 2);
   zt_trace("connect(%d, %s port %u) = %d", d->fd, flags ? "unspec" : "inet", ntohs(port), err ? -err : r.result);
   if (err == 0 && r.result == 0) {
+    struct sockaddr_in6 peer;
+    memcpy(&peer, wire, sizeof(peer));
     if (flags)
-      zt_fd_set_bits(d->fd, 0, ZT_FDB_CONNECTED);
+      zt_fd_set_bits(d->fd, 0, ZT_FDB_CONNECTED | ZT_FDB_PEER_MAPPED);
+    else if (peer.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr))
+      zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED | ZT_FDB_PEER_MAPPED, 0);
     else
-      zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED, 0);
+      zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED, ZT_FDB_PEER_MAPPED);
   }
   return zt_rpc_status(err, &r);
 }

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dgram.h"
@@ -122,8 +123,9 @@ static int take_destination(struct zt_dgram *d, const void *name, socklen_t len,
   return 0;
 }
 
-/* One SOL_IP control message (ip_cmsg_send): 0, or an errno. */
-static int take_ip_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
+/* One SOL_IP control message (ip_cmsg_send): 0, or an errno. `mapped`: an AF_INET6 socket's
+ * IPv4 datagram, whose source address the header carries v4-mapped. */
+static int take_ip_cmsg(const struct cmsghdr *c, uint8_t *hdr, int mapped) {
   size_t dlen = c->cmsg_len - CMSG_LEN(0);
   int v;
   switch (c->cmsg_type) {
@@ -133,7 +135,8 @@ static int take_ip_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
     memcpy(&pi, CMSG_DATA(c), sizeof(pi));
     if (pi.ipi_spec_dst.s_addr != 0) {
       hdr[ZT_DGO_FLAGS] |= ZT_DGF_SRC;
-      memcpy(hdr + ZT_DGO_LOCAL, &pi.ipi_spec_dst, 4);
+      if (mapped) memcpy(hdr + ZT_DGO_LOCAL, v4_mapped_prefix, 12);
+      memcpy(hdr + ZT_DGO_LOCAL + (mapped ? 12 : 0), &pi.ipi_spec_dst, 4);
     }
     return 0;
   }
@@ -208,10 +211,28 @@ static int take_ipv6_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
 /* Linux's UDP_MAX_SEGMENTS (128 in current kernels): the most datagrams one GSO send may make. */
 #define ZT_UDP_MAX_SEGMENTS 128
 
+/*
+ * An AF_INET6 socket's IPv4 datagram is udp_sendmsg's (ip_cmsg_send with IPv6 allowed): SOL_IP
+ * control messages apply, and of SOL_IPV6 only IPV6_PKTINFO, with a v4-mapped source.
+ */
+static int take_mapped_cmsg(const struct cmsghdr *c, uint8_t *hdr) {
+  struct in6_pktinfo pi;
+  if (c->cmsg_level == SOL_IP) return take_ip_cmsg(c, hdr, 1);
+  if (c->cmsg_level != SOL_IPV6 || c->cmsg_type != IPV6_PKTINFO) return 0;
+  if (c->cmsg_len < CMSG_LEN(sizeof(pi))) return EINVAL;
+  memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+  if (!is_v4_mapped(pi.ipi6_addr.s6_addr)) return EINVAL;
+  if (pi.ipi6_addr.s6_addr32[3] != 0) {
+    hdr[ZT_DGO_FLAGS] |= ZT_DGF_SRC;
+    memcpy(hdr + ZT_DGO_LOCAL, &pi.ipi6_addr, 16);
+  }
+  return 0;
+}
+
 /* sendmsg's control messages: 0, or an errno. SOL_UDP's UDP_SEGMENT sets *gso (UDP only); of the
- * IP levels an AF_INET socket takes SOL_IP, an AF_INET6 one SOL_IPV6, and other levels are
- * ignored, as the kernel ignores them. */
-static int take_cmsgs(const struct zt_dgram *d, const struct msghdr *msg, uint8_t *hdr, size_t *gso) {
+ * IP levels an AF_INET socket takes SOL_IP, an AF_INET6 one SOL_IPV6 (SOL_IP for an IPv4
+ * datagram, `v4`), and other levels are ignored, as the kernel ignores them. */
+static int take_cmsgs(const struct zt_dgram *d, const struct msghdr *msg, uint8_t *hdr, size_t *gso, int v4) {
   struct msghdr m;
   struct cmsghdr *c;
   int err;
@@ -235,12 +256,14 @@ static int take_cmsgs(const struct zt_dgram *d, const struct msghdr *msg, uint8_
       *gso = size;
       continue;
     }
-    if (d->family == AF_INET6) {
+    if (d->family == AF_INET6 && v4) {
+      err = take_mapped_cmsg(c, hdr);
+    } else if (d->family == AF_INET6) {
       if (c->cmsg_level != SOL_IPV6) continue;
       err = take_ipv6_cmsg(c, hdr);
     } else {
       if (c->cmsg_level != SOL_IP) continue;
-      err = take_ip_cmsg(c, hdr);
+      err = take_ip_cmsg(c, hdr, 0);
     }
     if (err) return err;
   }
@@ -262,10 +285,13 @@ static int check_echo_request(const struct msghdr *msg, int family) {
 /* A send with no destination needs a connected socket: known here after connect(), else asked. */
 static int check_connected(struct zt_dgram *d) {
   uint8_t peer[ZT_SOCKADDR];
+  unsigned bits = ZT_FDB_CONNECTED;
   if (d->bits & ZT_FDB_CONNECTED) return 0;
   if (zt_rpc_name(ZT_OP_GETPEERNAME, d->ino, peer) != 0) return errno == ENOTCONN ? EDESTADDRREQ : errno;
-  d->bits |= ZT_FDB_CONNECTED;
-  zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED, 0);
+  if (zt_sockaddr_family(peer) == AF_INET6 && is_v4_mapped(peer + offsetof(struct sockaddr_in6, sin6_addr)))
+    bits |= ZT_FDB_PEER_MAPPED;
+  d->bits |= bits;
+  zt_fd_set_bits(d->fd, bits, 0);
   return 0;
 }
 
@@ -332,7 +358,7 @@ static ssize_t send_segments(struct zt_dgram *d, const struct msghdr *msg, size_
 ssize_t zt_dgram_send(struct zt_dgram *d, const struct msghdr *msg, int flags) {
   uint8_t hdr[ZT_DGRAM_HEADER];
   size_t len = 0, i, iovlen = (size_t)msg->msg_iovlen, gso = 0, max;
-  int err, none = 0;
+  int err, none = 0, v4 = d->family == AF_INET;
   ssize_t n;
   memset(hdr, 0, sizeof(hdr));
   hdr[ZT_DGO_TYPE] = ZT_DG_DATA;
@@ -351,14 +377,16 @@ ssize_t zt_dgram_send(struct zt_dgram *d, const struct msghdr *msg, int flags) {
   if (msg->msg_name != NULL && msg->msg_namelen > 0)
     err = take_destination(d, msg->msg_name, msg->msg_namelen, hdr, &none);
   if (!err && (msg->msg_name == NULL || msg->msg_namelen == 0 || none)) err = check_connected(d);
-  if (!err) err = take_cmsgs(d, msg, hdr, &gso);
+  /* An AF_INET6 socket's datagram to a v4-mapped address is IPv4 (udpv6_sendmsg hands it to udp_sendmsg). */
+  if (d->family == AF_INET6)
+    v4 = (hdr[ZT_DGO_FLAGS] & ZT_DGF_TO) ? is_v4_mapped(hdr + ZT_DGO_ADDR) : (d->bits & ZT_FDB_PEER_MAPPED) != 0;
+  if (!err) err = take_cmsgs(d, msg, hdr, &gso, v4);
   /* udp_sendmsg: at most UDP_MAX_SEGMENTS segments; no larger than one datagram is a plain send */
   if (!err && gso > 0 && len > gso * ZT_UDP_MAX_SEGMENTS) err = EINVAL;
   if (!err && d->kind == ZT_KIND_UDP) err = check_broadcast(d, hdr);
   max = d->kind != ZT_KIND_UDP ? (d->family == AF_INET6 ? ZT_ICMP6_MAX_PAYLOAD : ZT_ICMP_MAX_PAYLOAD)
-        : d->family == AF_INET6 && !((hdr[ZT_DGO_FLAGS] & ZT_DGF_TO) && is_v4_mapped(hdr + ZT_DGO_ADDR))
-            ? ZT_UDP6_MAX_PAYLOAD
-            : ZT_UDP_MAX_PAYLOAD;
+        : v4                   ? ZT_UDP_MAX_PAYLOAD
+                               : ZT_UDP6_MAX_PAYLOAD;
   if (!err && len > max) err = EMSGSIZE;
   /* An ICMP error a connected socket received fails its next send, as the kernel's sk_err. */
   if (!err && (d->bits & ZT_FDB_CONNECTED)) err = zt_dgram_take_error(d);

@@ -19,6 +19,7 @@
 #define ZT_FDB_INET6 0x8         /* an AF_INET6 socket */
 #define ZT_FDB_V6ONLY_KNOWN 0x10 /* IPV6_V6ONLY's value is known (ZT_FDB_V6ONLY_ON) */
 #define ZT_FDB_V6ONLY_ON 0x20
+#define ZT_FDB_PEER_MAPPED 0x40 /* AF_INET6, connected to a v4-mapped peer: its sends are IPv4 */
 
 struct zt_dgram {
   int fd;

@@ -12,6 +12,7 @@
 
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
+#include <netinet/udp.h>
 #include <signal.h>
 
 #include "common.h"
@@ -397,6 +398,54 @@ static ssize_t send_with(int fd, const struct sockaddr_in6 *to, const void *buf,
   return sendmsg(fd, &m, 0);
 }
 
+/* sendmsg of one byte with one int control message. */
+static ssize_t send_ip(int fd, const struct sockaddr_in6 *to, int level, int type, int value) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = "q", .iov_len = 1};
+  struct msghdr m;
+  struct cmsghdr *c;
+  memset(&m, 0, sizeof(m));
+  memset(&u, 0, sizeof(u));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_name = (void *)to;
+  m.msg_namelen = to ? sizeof(*to) : 0;
+  m.msg_control = u.buf;
+  m.msg_controllen = sizeof(u.buf);
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = level, c->cmsg_type = type, c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &value, sizeof(int));
+  return sendmsg(fd, &m, 0);
+}
+
+/* The IP_TTL an AF_INET socket received its next datagram with. */
+static void say_ttl(int fd, const char *what) {
+  union {
+    char buf[256];
+    struct cmsghdr align;
+  } u;
+  char b[16];
+  struct iovec iov = {.iov_base = b, .iov_len = sizeof(b)};
+  struct msghdr m;
+  struct cmsghdr *c;
+  int ttl = -1;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = u.buf;
+  m.msg_controllen = sizeof(u.buf);
+  if (!readable(fd, 3000) || recvmsg(fd, &m, MSG_DONTWAIT) < 0) {
+    SAY("%s: nothing received", what);
+    return;
+  }
+  for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+  SAY("%s: received with ttl %d", what, ttl);
+}
+
 static void case_udp(void) {
   int r = sock6(SOCK_DGRAM, 0), s = sock6(SOCK_DGRAM, 0), on = 1, rport, v;
   struct sockaddr_in6 to, from;
@@ -523,6 +572,24 @@ static void case_udp(void) {
     n = readable(s, 3000) ? recv(s, buf, sizeof(buf), MSG_DONTWAIT) : -1;
     SAY("ipv4 socket got %zd", n);
     SAY("to mapped 65508 %s", RES(sendto(q, big, 65508, 0, (struct sockaddr *)&to, sizeof(to))));
+    /* An IPv4 datagram takes SOL_IP control messages (udp_sendmsg's), of SOL_IPV6 only a mapped PKTINFO. */
+    setsockopt(s, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
+    SAY("to mapped ip_ttl 5 %s", RES(send_ip(q, &to, IPPROTO_IP, IP_TTL, 5)));
+    say_ttl(s, "ip_ttl 5");
+    SAY("to mapped ipv6 hoplimit 7 %s", RES(send_ip(q, &to, IPPROTO_IPV6, IPV6_HOPLIMIT, 7)));
+    say_ttl(s, "ipv6 hoplimit 7");
+    SAY("to mapped ip type 99 %s", RES(send_ip(q, &to, IPPROTO_IP, 99, 1)));
+    SAY("to mapped pktinfo host6 %s", RES(send_with(q, &to, "p", 1, -2, -2, &h)));
+    {
+      struct in6_addr m = mapped4();
+      SAY("to mapped pktinfo mapped %s", RES(send_with(q, &to, "p", 1, -2, -2, &m)));
+      n = readable(s, 3000) ? recv(s, buf, sizeof(buf), MSG_DONTWAIT) : -1;
+      SAY("ipv4 socket got %zd", n);
+    }
+    SAY("connect mapped %s", RES(connect(q, (struct sockaddr *)&to, sizeof(to))));
+    SAY("connected ip_ttl 6 %s", RES(send_ip(q, NULL, IPPROTO_IP, IP_TTL, 6)));
+    say_ttl(s, "connected ip_ttl 6");
+    SAY("connected 65508 %s", RES(send(q, big, 65508, 0)));
     SAY("to inet short 15 %s", RES(sendto(q, "m", 1, 0, (struct sockaddr *)&got4, 15)));
     close(q);
     q = sock6(SOCK_DGRAM, 0);
@@ -530,6 +597,76 @@ static void case_udp(void) {
     SAY("v6only to inet %s", RES(sendto(q, "n", 1, 0, (struct sockaddr *)&got4, sizeof(got4))));
     SAY("v6only to mapped %s", RES(sendto(q, "o", 1, 0, (struct sockaddr *)&to, sizeof(to))));
     close(q);
+  }
+  close(s);
+  close(r);
+}
+
+/* sendmmsg/recvmmsg with sockaddr_in6, and UDP GSO (UDP_SEGMENT) over IPv6. */
+static void case_mmsg(void) {
+  int r = sock6(SOCK_DGRAM, 0), s = sock6(SOCK_DGRAM, 0), rport, i, n;
+  struct sockaddr_in6 to, from[3];
+  struct mmsghdr v[3];
+  struct iovec iov[3];
+  char data[3][300];
+  static char big[1000];
+  rport = bind6(r, addr6);
+  bind6(s, addr6);
+  to = mk6(addr6, rport);
+  memset(v, 0, sizeof(v));
+  for (i = 0; i < 3; i++) {
+    iov[i].iov_base = data[i];
+    iov[i].iov_len = (size_t)(10 + i);
+    v[i].msg_hdr.msg_iov = &iov[i];
+    v[i].msg_hdr.msg_iovlen = 1;
+    v[i].msg_hdr.msg_name = &to;
+    v[i].msg_hdr.msg_namelen = sizeof(to);
+  }
+  SAY("sendmmsg %d", sendmmsg(s, v, 3, 0));
+  memset(v, 0, sizeof(v));
+  for (i = 0; i < 3; i++) {
+    iov[i].iov_base = data[i];
+    iov[i].iov_len = sizeof(data[i]);
+    v[i].msg_hdr.msg_iov = &iov[i];
+    v[i].msg_hdr.msg_iovlen = 1;
+    v[i].msg_hdr.msg_name = &from[i];
+    v[i].msg_hdr.msg_namelen = sizeof(from[i]);
+  }
+  for (n = 0; n < 3 && readable(r, 3000);) {
+    int got = recvmmsg(r, v + n, (unsigned)(3 - n), MSG_DONTWAIT, NULL);
+    if (got <= 0) break;
+    n += got;
+  }
+  SAY("recvmmsg %d", n);
+  for (i = 0; i < n; i++) {
+    SAY("message %d len %u", i, v[i].msg_len);
+    say_name6("message from", &from[i], v[i].msg_hdr.msg_namelen);
+  }
+  /* GSO: one send cut into 300-byte datagrams. */
+  {
+    union {
+      char buf[CMSG_SPACE(sizeof(uint16_t))];
+      struct cmsghdr align;
+    } u;
+    struct iovec bi = {.iov_base = big, .iov_len = sizeof(big)};
+    struct msghdr m;
+    struct cmsghdr *c;
+    uint16_t seg = 300;
+    char got[2000];
+    memset(&m, 0, sizeof(m));
+    memset(&u, 0, sizeof(u));
+    m.msg_iov = &bi;
+    m.msg_iovlen = 1;
+    m.msg_name = &to;
+    m.msg_namelen = sizeof(to);
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof(u.buf);
+    c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP, c->cmsg_type = UDP_SEGMENT, c->cmsg_len = CMSG_LEN(sizeof(seg));
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    SAY("gso send %zd", sendmsg(s, &m, 0));
+    for (i = 0; i < 5 && readable(r, i < 4 ? 3000 : 200); i++)
+      SAY("gso datagram %zd", recv(r, got, sizeof(got), MSG_DONTWAIT));
   }
   close(s);
   close(r);
@@ -681,6 +818,8 @@ int main(int argc, char **argv) {
     case_dual();
   else if (!strcmp(which, "udp"))
     case_udp();
+  else if (!strcmp(which, "mmsg"))
+    case_mmsg();
   else if (!strcmp(which, "errqueue"))
     case_errqueue();
   else if (!strcmp(which, "ping"))
@@ -690,7 +829,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "exec-child") && argc > 5)
     case_exec_child(atoi(argv[4]), atoi(argv[5]));
   else {
-    fprintf(stderr, "usage: behave_v6 flags|addr|dual|udp|errqueue|ping|exec <ipv6 addr> <ipv4 addr>\n");
+    fprintf(stderr, "usage: behave_v6 flags|addr|dual|udp|mmsg|errqueue|ping|exec <ipv6 addr> <ipv4 addr>\n");
     return 2;
   }
   return 0;

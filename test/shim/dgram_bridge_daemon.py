@@ -107,17 +107,18 @@ class Bridged:
                 continue
             typ, flags, port, tos, ttl, _, _, scope, addr, local = HDR.unpack_from(rec)
             data, cm = rec[HDR.size:], []
-            six = self.family == AF_INET6
+            # An AF_INET6 socket's IPv4 datagram takes SOL_IP control messages, as the kernel's.
+            six = self.family == AF_INET6 and not self.to_ipv4(flags, addr)
             if flags & DGF_TOS:
                 cm.append((SOL_IPV6, IPV6_TCLASS, struct.pack("i", tos)) if six else (SOL_IP, IP_TOS, struct.pack("i", tos)))
             if flags & DGF_TTL:
                 cm.append((SOL_IPV6, IPV6_HOPLIMIT, struct.pack("i", ttl)) if six else (SOL_IP, IP_TTL, struct.pack("i", ttl)))
             if flags & DGF_SRC:
-                if six:
+                if self.family == AF_INET6:
                     cm.append((SOL_IPV6, IPV6_PKTINFO, struct.pack("=16sI", local, 0)))
                 else:
                     cm.append((SOL_IP, IP_PKTINFO, struct.pack("=i4s4s", 0, local[:4], b"\0" * 4)))
-            dest = (addr_text(self.family, addr), port, 0, scope) if six else (addr_text(AF_INET, addr), port)
+            dest = (addr_text(self.family, addr), port, 0, scope) if self.family == AF_INET6 else (addr_text(AF_INET, addr), port)
             try:
                 if flags & DGF_TO:
                     self.kernel.sendmsg([data], cm, 0, dest)
@@ -125,6 +126,15 @@ class Bridged:
                     self.kernel.sendmsg([data], cm)
             except OSError:
                 pass  # a counted drop in the real daemon
+
+    def to_ipv4(self, flags, addr):
+        """Whether an AF_INET6 socket's datagram goes out as IPv4: to a v4-mapped address."""
+        if not flags & DGF_TO:
+            try:
+                addr = socket.inet_pton(AF_INET6, self.kernel.getpeername()[0])
+            except OSError:
+                return False
+        return addr[:12] == b"\0" * 10 + b"\xff\xff"
 
     def record(self, typ, flags, port, addr, local, tos, ttl, err, payload, info=0, scope=0):
         try:

@@ -13,9 +13,9 @@ import { PROTO_VERSION } from '../../src/netcon/protocol.js';
 import { compileC, type Daemon, NWID, plainEnv, ROOT, run, SHIM, shimEnv, STACK_ADDR, startDaemon, tempDir } from '../netcon/harness.js';
 import { combine, needPrograms, needRootNetns, type Requirement, requireOrSkip } from '../support/requirements.js';
 
-const CASES = ['flags', 'addr', 'dual', 'udp', 'errqueue', 'ping', 'exec'];
+const CASES = ['flags', 'addr', 'dual', 'udp', 'mmsg', 'errqueue', 'ping', 'exec'];
 /** The cases without TCP: the kernel-backed stand-in carries datagram sockets only. */
-const DATAGRAM_CASES = ['udp', 'errqueue', 'ping', 'exec'];
+const DATAGRAM_CASES = ['udp', 'mmsg', 'errqueue', 'ping', 'exec'];
 /** The stack's IPv6 address the library run uses (the fixture's loopback). */
 const STACK_ADDR6 = '::1';
 
