@@ -408,7 +408,8 @@ export class DatagramSocket {
   private deliver(list: UdpDatagram[]): void {
     if (this.kept.icmp6Filter !== null) list = this.icmp6Filtered(list, this.kept.icmp6Filter);
     if (list.length === 0) return;
-    const headers = Buffer.allocUnsafe(DGRAM_HEADER * list.length);
+    // Zeroed once for the batch: encodeDataHeader then skips the fields that stay zero.
+    const headers = Buffer.alloc(DGRAM_HEADER * list.length);
     const parts: Buffer[] = new Array<Buffer>(list.length * 2);
     const flags = this.recvFlags & (DGF.PKTINFO | DGF.RECVTOS | DGF.RECVTTL);
     const family = this.family;
@@ -426,6 +427,7 @@ export class DatagramSocket {
         d.tos,
         d.ttl,
         scopeOf(d.from),
+        true,
       );
       parts[i * 2] = headers.subarray(off, off + DGRAM_HEADER);
       parts[i * 2 + 1] = d.data;

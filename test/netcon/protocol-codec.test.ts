@@ -130,6 +130,19 @@ describe('datagram record header (48 bytes)', () => {
     expect(batch[2 * DGRAM_HEADER]).toBe(0xee);
   });
 
+  it('writes the same bytes into a zeroed batch when told it is zeroed (the fields that stay 0 are skipped)', () => {
+    for (const [addr, local, scope] of [
+      [V4, V4, 0],
+      [V6, v4Mapped(V4), 5],
+    ] as const) {
+      const full = Buffer.alloc(DGRAM_HEADER, 0xee);
+      encodeDataHeader(full, 0, 0x70, 7, addr, local, 1, 2, scope);
+      const zeroed = Buffer.alloc(DGRAM_HEADER);
+      encodeDataHeader(zeroed, 0, 0x70, 7, addr, local, 1, 2, scope, true);
+      expect(zeroed.equals(full)).toBe(true);
+    }
+  });
+
   it('gives null for a record shorter than the header', () => {
     expect(decodeDgramHeader(Buffer.alloc(DGRAM_HEADER - 1), 4)).toBeNull();
     expect(decodeDgramHeader(Buffer.alloc(DGRAM_HEADER + 10), 6, 11)).toBeNull();
