@@ -85,15 +85,15 @@ static int ztnc_socket(const char *path, int port) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
   if (connect(ctl, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("connect rpc");
-  uint32_t req[2] = {SOCK_DGRAM, 0};
+  uint32_t req[3] = {SOCK_DGRAM, 0, AF_INET};
   uint64_t ino = 0;
   int fd;
-  if (rpc(ctl, ZT_OP_SOCKET, 0, req, 8, &ino, 8, &fd) != 0 || fd < 0) die("SOCKET");
+  if (rpc(ctl, ZT_OP_SOCKET, 0, req, sizeof(req), &ino, 8, &fd) != 0 || fd < 0) die("SOCKET");
   if (port) {
-    uint8_t b[6] = {0};
-    uint16_t p = (uint16_t)port;
-    memcpy(b + 4, &p, 2);
-    if (rpc(ctl, ZT_OP_BIND, ino, b, 6, NULL, 0, NULL) != 0) die("BIND");
+    uint8_t b[ZT_SOCKADDR] = {0};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    memcpy(b, &a, sizeof(a));
+    if (rpc(ctl, ZT_OP_BIND, ino, b, sizeof(b), NULL, 0, NULL) != 0) die("BIND");
   }
   setopt_rpc(ctl, ino, SOL_SOCKET, SO_RCVBUF, 4 << 20);
   /* the RPC connection stays open for the process's life (as the library's does) */
@@ -149,8 +149,9 @@ static int do_send(int fd, int ztnc, uint32_t addr, int port, int size, long cou
   hdr[0] = ZT_DG_DATA;
   hdr[1] = ZT_DGF_TO;
   uint16_t p16 = (uint16_t)port;
+  uint32_t be = htonl(addr);
   memcpy(hdr + 2, &p16, 2);
-  memcpy(hdr + 4, &addr, 4);
+  memcpy(hdr + 16, &be, 4); /* addr[16]: an AF_INET socket's address in its first 4 bytes */
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(addr)};
   static uint8_t payload[MAXDG];
   memset(payload, 'x', sizeof(payload));

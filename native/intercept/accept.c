@@ -3,7 +3,6 @@
  * socket itself, one ZT_ACCEPT_RECORD with one fd per message (proto.h), so readiness and several
  * processes on one listener behave as with the kernel.
  */
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,13 +17,14 @@
 static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags) {
   for (;;) {
     uint8_t rec[ZT_ACCEPT_RECORD];
-    int newfd = -1, extra_fds = 0;
+    int newfd = -1, extra_fds = 0, family;
     /* Extra descriptors in one record are closed (one connection per record). */
     ssize_t n = zt_recv_with_fd(fd, rec, sizeof(rec), (flags & SOCK_CLOEXEC) != 0, &newfd, &extra_fds);
     if (n < 0) return -1;
     /* End of stream: the daemon dropped this listener (it stopped or restarted). */
     if (n == 0) return zt_fail(EINVAL);
-    if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC) {
+    family = n == ZT_ACCEPT_RECORD ? zt_sockaddr_family(rec + 4) : AF_UNSPEC;
+    if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC || (family != AF_INET && family != AF_INET6)) {
       if (newfd >= 0) close(newfd);
       zt_trace("accept(%d): dropped a malformed connection record", fd);
       continue;
@@ -33,14 +33,8 @@ static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, in
       close(newfd);
       return zt_fail(EIO);
     }
-    zt_remember_fd(newfd, ZT_INO_OURS);
-    if (addr != NULL && addrlen != NULL) {
-      uint32_t a;
-      uint16_t p;
-      memcpy(&p, rec + 2, 2);
-      memcpy(&a, rec + 4, 4);
-      zt_put_sockaddr(addr, addrlen, ntohl(a), ntohs(p));
-    }
+    zt_remember_fd(newfd, ZT_INO_OURS, family);
+    if (addr != NULL && addrlen != NULL) zt_put_sockaddr(addr, addrlen, rec + 4);
     zt_trace("accept(%d) = %d", fd, newfd);
     return newfd;
   }
@@ -50,7 +44,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
   uint64_t ino;
   int kind;
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind))
+  if (!zt_classify(fd, &ino, &kind, NULL))
     return is4 ? zt_real.accept4(fd, addr, addrlen, flags) : zt_real.accept(fd, addr, addrlen);
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return zt_fail(EINVAL);
   if (addr != NULL && addrlen == NULL) return zt_fail(EFAULT);

@@ -13,6 +13,7 @@
  * The filler is written after the daemon has stopped reading (its EINPROGRESS), and a second
  * message says how much was written (proto.h ZT_F_FILLED).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -62,61 +63,83 @@ static uint32_t write_filler(int fd, uint32_t n) {
 }
 
 /*
- * connect() on a datagram socket (inet_dgram_connect): immediate, no filler. AF_UNSPEC dissolves
- * the association. This process remembers the socket is connected, so its sends need no check.
+ * connect() on a datagram socket (inet_dgram_connect, ip6_datagram_connect): immediate, no filler.
+ * AF_UNSPEC dissolves the association. An AF_INET6 UDP socket takes an AF_INET address as its
+ * v4-mapped one unless IPV6_V6ONLY is set (udpv6_pre_connect); ICMPv6 sockets take AF_INET6 only.
+ * This process remembers the socket is connected, so its sends need no check.
  */
-static int dgram_connect(int fd, uint64_t ino, const struct sockaddr *sa, socklen_t len) {
-  uint32_t addr = 0;
-  uint16_t port = 0, flags = 0;
+static int dgram_connect(struct zt_dgram *d, const struct sockaddr *sa, socklen_t len) {
+  uint8_t wire[ZT_SOCKADDR];
+  uint16_t flags = 0, port;
   struct zt_reply r;
   int err;
   if (sa == NULL) return zt_fail(len == 0 ? EINVAL : EFAULT);
   if (len < sizeof(sa->sa_family)) return zt_fail(EINVAL);
+  memset(wire, 0, sizeof(wire));
   if (sa->sa_family == AF_UNSPEC) {
     flags = ZT_F_UNSPEC;
+  } else if (d->family == AF_INET6 && d->kind == ZT_KIND_UDP && sa->sa_family == AF_INET) {
+    struct sockaddr_in sin;
+    if (zt_dgram_v6only(d)) return zt_fail(EAFNOSUPPORT);
+    if (len < sizeof(sin)) return zt_fail(EINVAL);
+    memcpy(&sin, sa, sizeof(sin));
+    zt_map_sockaddr4(wire, &sin);
+  } else if (d->family == AF_INET6 && d->kind != ZT_KIND_UDP && sa->sa_family != AF_INET6) {
+    return zt_fail(EAFNOSUPPORT); /* ip6_datagram_connect_v6_only looks at the family first */
   } else {
-    if (len < sizeof(struct sockaddr_in)) return zt_fail(EINVAL);
-    if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
+    if (zt_take_sockaddr(d->family, sa, len, 0, wire) != 0) return -1;
   }
-  err = zt_rpc_address(ZT_OP_CONNECT, flags, ino, addr, port, 0, &r);
-  zt_trace("connect(%d, %s port %u) = %d", fd, flags ? "unspec" : "inet", port, err ? -err : r.result);
+  err = zt_rpc_address(ZT_OP_CONNECT, flags, d->ino, wire, 0, &r);
+  memcpy(&port, wire + 2, 2);
+  zt_trace("connect(%d, %s port %u) = %d", d->fd, flags ? "unspec" : "inet", ntohs(port), err ? -err : r.result);
   if (err == 0 && r.result == 0) {
+    struct sockaddr_in6 peer;
+    memcpy(&peer, wire, sizeof(peer));
     if (flags)
-      zt_fd_set_bits(fd, 0, ZT_FDB_CONNECTED);
+      zt_fd_set_bits(d->fd, 0, ZT_FDB_CONNECTED | ZT_FDB_PEER_MAPPED);
+    else if (peer.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr))
+      zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED | ZT_FDB_PEER_MAPPED, 0);
     else
-      zt_fd_set_bits(fd, ZT_FDB_CONNECTED, 0);
+      zt_fd_set_bits(d->fd, ZT_FDB_CONNECTED, ZT_FDB_PEER_MAPPED);
   }
   return zt_rpc_status(err, &r);
 }
 
 ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint64_t ino;
-  int kind, err, nonblock, saved;
-  uint32_t addr, filler = 0, written;
+  int kind, family, err, nonblock, saved;
+  uint32_t filler = 0, written;
+  uint8_t wire[ZT_SOCKADDR];
   uint16_t port;
   struct zt_reply r, filled;
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind)) return zt_real.connect(fd, sa, len);
-  if (zt_kind_is_dgram(kind)) return dgram_connect(fd, ino, sa, len);
-  if (zt_take_sockaddr(sa, len, 0, &addr, &port) != 0) return -1;
+  if (!zt_classify(fd, &ino, &kind, &family)) return zt_real.connect(fd, sa, len);
+  if (zt_kind_is_dgram(kind)) {
+    struct zt_dgram d;
+    if (!zt_fd_dgram(fd, &d)) return zt_fail(EBADF);
+    return dgram_connect(&d, sa, len);
+  }
+  if (zt_take_sockaddr(family, sa, len, 0, wire) != 0) return -1;
+  memcpy(&port, wire + 2, 2);
+  port = ntohs(port);
   nonblock = (zt_real.fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
   if (nonblock) {
     filler = filler_size(fd);
-    err = zt_rpc_connect_filled(0, ino, addr, port, filler, &r);
+    err = zt_rpc_connect_filled(0, ino, wire, filler, &r);
   } else {
-    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, addr, port, 1, &r);
+    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, wire, 1, &r);
   }
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
     /* A repeat connect while the first is under way (the app did not wait for POLLOUT): answer
      * with the outcome, as the kernel would after real POLLOUT. */
-    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, addr, port, 1, &r);
+    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, wire, 1, &r);
   }
   zt_trace("connect(%d, port %u%s) = %d", fd, port, nonblock ? ", nonblocking" : "", err ? -err : r.result);
   saved = errno;
   if (err == 0 && r.result == -EINPROGRESS && filler > 0 && (r.flags & ZT_RF_FILLER)) {
     /* The daemon waits for this before it reads or closes the app's end; its answer is 0. */
     written = write_filler(fd, filler);
-    zt_rpc_connect_filled(ZT_F_FILLED, ino, addr, port, written, &filled);
+    zt_rpc_connect_filled(ZT_F_FILLED, ino, wire, written, &filled);
   }
   /* The outcome of a failed attempt is taken now: so is the app end's own error (see below). */
   if (err == 0 && r.result < 0 && r.result != -EINPROGRESS && r.result != -EALREADY) zt_clear_local_error(fd);
@@ -138,11 +161,11 @@ ZT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
     m.msg_namelen = to != NULL ? tolen : 0;
     return zt_dgram_send(&d, &m, flags);
   }
-  if (to != NULL && zt_classify(fd, &ino, &kind) && zt_kind_is_dgram(kind) && zt_fd_dgram(fd, &d)) {
+  if (to != NULL && zt_classify(fd, &ino, &kind, NULL) && zt_kind_is_dgram(kind) && zt_fd_dgram(fd, &d)) {
     /* A datagram socket the table had not met (zt_classify has entered it now). */
     return sendto(fd, buf, n, flags, to, tolen);
   }
-  if (to != NULL && zt_classify(fd, &ino, &kind) && !zt_kind_is_dgram(kind)) {
+  if (to != NULL && zt_classify(fd, &ino, &kind, NULL) && !zt_kind_is_dgram(kind)) {
     /* TCP Fast Open's connect-and-send: here an ordinary connect, then the data (as the kernel
      * does when it has no cookie for the server). Its EINPROGRESS and EISCONN are the kernel's. */
     if ((flags & MSG_FASTOPEN) && connect(fd, to, tolen) != 0) return -1;
@@ -171,7 +194,7 @@ ZT_EXPORT int shutdown(int fd, int how) {
   int kind, err;
   struct zt_reply r;
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind)) return zt_real.shutdown(fd, how);
+  if (!zt_classify(fd, &ino, &kind, NULL)) return zt_real.shutdown(fd, how);
   if (zt_kind_is_dgram(kind) && (how == SHUT_WR || how == SHUT_RDWR)) drain_sent(fd);
   err = zt_rpc_int(ZT_OP_SHUTDOWN, ino, how, &r);
   if (zt_kind_is_dgram(kind) && err == 0 && r.result == -ENOTCONN) {

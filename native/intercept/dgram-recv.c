@@ -2,7 +2,9 @@
  * Receiving on a datagram socket (dgram.h). The record's header lands in an iovec of the
  * library's own, the payload straight in the app's buffers, and the app's control buffer gets
  * what the kernel put there for the app's own end (SO_TIMESTAMP…) followed by IP_PKTINFO, IP_TTL
- * and IP_TOS as the record's flags ask, in the kernel's order (ip_cmsg_recv_offset).
+ * and IP_TOS as the record's flags ask, in the kernel's order (ip_cmsg_recv_offset); on an
+ * AF_INET6 socket IPV6_PKTINFO, IPV6_HOPLIMIT and IPV6_TCLASS (ip6_datagram_recv_ctl), of which
+ * an IPv4 datagram (v4-mapped source) gets IPV6_PKTINFO only, as udpv6_recvmsg gives it.
  *
  * ICMP errors arrive in order as ZT_DG_ERROR records: a receive that meets one fails with its
  * errno; with IP_RECVERR set it is also kept (per process, a few sockets at a time) so that
@@ -22,20 +24,28 @@
 struct record {
   uint8_t type, flags;
   uint16_t port;
-  uint32_t addr, local;
   uint8_t tos, ttl;
   uint16_t err;
+  uint32_t info, scope;
+  uint8_t addr[16], local[16];
 };
 
 static void decode(const uint8_t *h, struct record *r) {
-  r->type = h[0];
-  r->flags = h[1];
-  memcpy(&r->port, h + 2, 2);
-  memcpy(&r->addr, h + 4, 4);
-  memcpy(&r->local, h + 8, 4);
-  r->tos = h[12];
-  r->ttl = h[13];
-  memcpy(&r->err, h + 14, 2);
+  r->type = h[ZT_DGO_TYPE];
+  r->flags = h[ZT_DGO_FLAGS];
+  memcpy(&r->port, h + ZT_DGO_PORT, 2);
+  r->tos = h[ZT_DGO_TOS];
+  r->ttl = h[ZT_DGO_TTL];
+  memcpy(&r->err, h + ZT_DGO_ERR, 2);
+  memcpy(&r->info, h + ZT_DGO_INFO, 4);
+  memcpy(&r->scope, h + ZT_DGO_SCOPE, 4);
+  memcpy(r->addr, h + ZT_DGO_ADDR, 16);
+  memcpy(r->local, h + ZT_DGO_LOCAL, 16);
+}
+
+static int is_v4_mapped(const uint8_t *a) {
+  static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return memcmp(a, prefix, 12) == 0;
 }
 
 /* ---- errors kept for MSG_ERRQUEUE ---- */
@@ -126,7 +136,7 @@ int zt_dgram_take_error(struct zt_dgram *d) {
 int zt_dgram_next_size(struct zt_dgram *d) {
   uint8_t buf[ZT_DGRAM_HEADER];
   ssize_t n = peek_head(d->fd, buf, sizeof(buf));
-  if (n < ZT_DGRAM_HEADER || buf[0] != ZT_DG_DATA) return 0;
+  if (n < ZT_DGRAM_HEADER || buf[ZT_DGO_TYPE] != ZT_DG_DATA) return 0;
   return (int)(n - ZT_DGRAM_HEADER);
 }
 
@@ -164,8 +174,8 @@ static void put_ip_cmsgs(struct cmsg_out *o, const struct record *r) {
     struct in_pktinfo pi;
     memset(&pi, 0, sizeof(pi));
     pi.ipi_ifindex = 0; /* the virtual network is no interface of this host */
-    pi.ipi_spec_dst.s_addr = htonl(r->local);
-    pi.ipi_addr.s_addr = htonl(r->local);
+    memcpy(&pi.ipi_spec_dst, r->local, 4);
+    memcpy(&pi.ipi_addr, r->local, 4);
     put_cmsg(o, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
   }
   if (r->flags & ZT_DGF_RECVTTL) {
@@ -173,6 +183,40 @@ static void put_ip_cmsgs(struct cmsg_out *o, const struct record *r) {
     put_cmsg(o, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
   }
   if (r->flags & ZT_DGF_RECVTOS) put_cmsg(o, SOL_IP, IP_TOS, &r->tos, 1);
+}
+
+/* The interface index IPV6_PKTINFO reports for the virtual network (proto.h). */
+#define ZT_PKTINFO6_IFINDEX 1
+
+/* An AF_INET6 socket's control messages, in ip6_datagram_recv_ctl's order. */
+static void put_ipv6_cmsgs(struct cmsg_out *o, const struct record *r) {
+  int v;
+  if (r->flags & ZT_DGF_PKTINFO) {
+    struct in6_pktinfo pi;
+    memset(&pi, 0, sizeof(pi));
+    memcpy(&pi.ipi6_addr, r->local, 16);
+    pi.ipi6_ifindex = ZT_PKTINFO6_IFINDEX;
+    put_cmsg(o, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+  }
+  if (is_v4_mapped(r->addr)) return; /* udpv6_recvmsg: IPv4 datagrams get no IPv6-specific ones */
+  if (r->flags & ZT_DGF_RECVTTL) {
+    v = r->ttl;
+    put_cmsg(o, SOL_IPV6, IPV6_HOPLIMIT, &v, sizeof(v));
+  }
+  if (r->flags & ZT_DGF_RECVTOS) {
+    v = r->tos;
+    put_cmsg(o, SOL_IPV6, IPV6_TCLASS, &v, sizeof(v));
+  }
+}
+
+/* The source of a record as the socket's family's sockaddr into the app's msg_name. */
+static void put_source(const struct zt_dgram *d, struct msghdr *msg, const uint8_t *addr, uint16_t port,
+                       uint32_t scope) {
+  uint8_t wire[ZT_SOCKADDR];
+  socklen_t nl = msg->msg_namelen;
+  zt_make_sockaddr(wire, d->family, addr, port, scope);
+  zt_put_sockaddr(msg->msg_name, &nl, wire);
+  msg->msg_namelen = nl;
 }
 
 /* Copies `len` bytes into the app's iovecs; the number copied. */
@@ -186,20 +230,52 @@ static size_t copy_to_iov(const struct msghdr *msg, const uint8_t *src, size_t l
   return done;
 }
 
+/* The sock_extended_err of an error record and its offender (SO_EE_OFFENDER), for either family. */
+static void put_extended_err(struct cmsg_out *o, const struct zt_dgram *d, const struct record *r) {
+  struct sock_extended_err ee;
+  memset(&ee, 0, sizeof(ee));
+  ee.ee_errno = r->err;
+  ee.ee_type = (uint8_t)(r->port >> 8);
+  ee.ee_code = (uint8_t)(r->port & 0xff);
+  ee.ee_info = r->info;
+  if (d->family == AF_INET6) {
+    struct {
+      struct sock_extended_err ee;
+      struct sockaddr_in6 offender;
+    } e;
+    /* ipv6_recv_error: an IPv4 ICMP error keeps its origin, its offender v4-mapped. */
+    ee.ee_origin = is_v4_mapped(r->addr) ? SO_EE_ORIGIN_ICMP : SO_EE_ORIGIN_ICMP6;
+    memset(&e, 0, sizeof(e));
+    e.ee = ee;
+    e.offender.sin6_family = AF_INET6;
+    memcpy(&e.offender.sin6_addr, r->addr, 16);
+    e.offender.sin6_scope_id = r->scope;
+    put_cmsg(o, SOL_IPV6, IPV6_RECVERR, &e, sizeof(e));
+  } else {
+    struct {
+      struct sock_extended_err ee;
+      struct sockaddr_in offender;
+    } e;
+    ee.ee_origin = SO_EE_ORIGIN_ICMP;
+    memset(&e, 0, sizeof(e));
+    e.ee = ee;
+    e.offender.sin_family = AF_INET;
+    memcpy(&e.offender.sin_addr, r->addr, 4);
+    put_cmsg(o, SOL_IP, IP_RECVERR, &e, sizeof(e));
+  }
+}
+
 /* recvmsg(MSG_ERRQUEUE): the kept error, or one at the head of the queue; EAGAIN when none. */
 static ssize_t recv_errqueue(struct zt_dgram *d, struct msghdr *msg) {
   uint8_t buf[ZT_DGRAM_HEADER + ZT_ERR_PAYLOAD_MAX];
   struct record r;
-  struct {
-    struct sock_extended_err ee;
-    struct sockaddr_in offender;
-  } e;
   struct cmsg_out o;
   ssize_t len = take_kept(d->ino, buf, buf + ZT_DGRAM_HEADER);
   size_t copied;
   if (len < 0) {
     ssize_t n = peek_head(d->fd, buf, sizeof(buf));
-    if (n < ZT_DGRAM_HEADER || buf[0] != ZT_DG_ERROR || !(buf[1] & ZT_DGF_RECVERR)) return zt_fail(EAGAIN);
+    if (n < ZT_DGRAM_HEADER || buf[ZT_DGO_TYPE] != ZT_DG_ERROR || !(buf[ZT_DGO_FLAGS] & ZT_DGF_RECVERR))
+      return zt_fail(EAGAIN);
     consume_head(d->fd);
     len = ((size_t)n < sizeof(buf) ? n : (ssize_t)sizeof(buf)) - ZT_DGRAM_HEADER;
   }
@@ -209,25 +285,20 @@ static ssize_t recv_errqueue(struct zt_dgram *d, struct msghdr *msg) {
   if (copied < (size_t)len) msg->msg_flags |= MSG_TRUNC;
   if (msg->msg_name != NULL) {
     /* Where the offending datagram went: the record does not say, the connected peer does. */
-    uint32_t addr = 0;
-    uint16_t port = 0;
+    uint8_t peer[ZT_SOCKADDR];
     socklen_t nl = msg->msg_namelen;
-    if (d->bits & ZT_FDB_CONNECTED) zt_rpc_name(ZT_OP_GETPEERNAME, d->ino, &addr, &port);
-    zt_put_sockaddr(msg->msg_name, &nl, addr, d->kind == ZT_KIND_UDP ? port : 0);
+    if (!(d->bits & ZT_FDB_CONNECTED) || zt_rpc_name(ZT_OP_GETPEERNAME, d->ino, peer) != 0) {
+      static const uint8_t none[16];
+      zt_make_sockaddr(peer, d->family, none, 0, 0);
+    }
+    if (d->kind != ZT_KIND_UDP) memset(peer + 2, 0, 2); /* the port */
+    zt_put_sockaddr(msg->msg_name, &nl, peer);
     msg->msg_namelen = nl;
   }
-  memset(&e, 0, sizeof(e));
-  e.ee.ee_errno = r.err;
-  e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
-  e.ee.ee_type = (uint8_t)(r.port >> 8);
-  e.ee.ee_code = (uint8_t)(r.port & 0xff);
-  e.ee.ee_info = r.local;
-  e.offender.sin_family = AF_INET;
-  e.offender.sin_addr.s_addr = htonl(r.addr);
   o.p = msg->msg_control;
   o.left = msg->msg_control ? msg->msg_controllen : 0;
   o.flags = &msg->msg_flags;
-  put_cmsg(&o, SOL_IP, IP_RECVERR, &e, sizeof(e));
+  put_extended_err(&o, d, &r);
   msg->msg_controllen = (msg->msg_control ? msg->msg_controllen : 0) - o.left;
   return (ssize_t)copied;
 }
@@ -288,15 +359,16 @@ ssize_t zt_dgram_recv(struct zt_dgram *d, struct msghdr *msg, int flags) {
       continue;
     }
     msg->msg_flags = m.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
-    if (msg->msg_name != NULL) {
-      socklen_t nl = msg->msg_namelen;
-      zt_put_sockaddr(msg->msg_name, &nl, r.addr, r.port);
-      msg->msg_namelen = nl;
-    }
+    if (msg->msg_name != NULL) put_source(d, msg, r.addr, r.port, r.scope);
     o.p = ctl ? (char *)msg->msg_control + m.msg_controllen : NULL;
     o.left = ctl - m.msg_controllen;
     o.flags = &msg->msg_flags;
-    if (r.flags & (ZT_DGF_PKTINFO | ZT_DGF_RECVTTL | ZT_DGF_RECVTOS)) put_ip_cmsgs(&o, &r);
+    if (r.flags & (ZT_DGF_PKTINFO | ZT_DGF_RECVTTL | ZT_DGF_RECVTOS)) {
+      if (d->family == AF_INET6)
+        put_ipv6_cmsgs(&o, &r);
+      else
+        put_ip_cmsgs(&o, &r);
+    }
     msg->msg_controllen = ctl - o.left;
     return n - ZT_DGRAM_HEADER;
   }

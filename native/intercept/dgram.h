@@ -12,9 +12,24 @@
 
 #include "fdtable.h"
 
+/* Where each field of a record header sits (proto.h ZT_DGRAM_HEADER). */
+#define ZT_DGO_TYPE 0
+#define ZT_DGO_FLAGS 1
+#define ZT_DGO_PORT 2 /* u16, little-endian */
+#define ZT_DGO_TOS 4
+#define ZT_DGO_TTL 5
+#define ZT_DGO_ERR 6    /* u16 */
+#define ZT_DGO_INFO 8   /* u32 */
+#define ZT_DGO_SCOPE 12 /* u32 */
+#define ZT_DGO_ADDR 16  /* 16 bytes, network order (IPv4: the first 4) */
+#define ZT_DGO_LOCAL 32
+
 /* Largest payload of each kind (IPv4 total length 65535 less the IP and UDP headers). */
 #define ZT_UDP_MAX_PAYLOAD 65507
 #define ZT_ICMP_MAX_PAYLOAD 65515
+/* IPv6: the payload length 65535 less the UDP header; ICMPv6 as much as one send takes (0xffff). */
+#define ZT_UDP6_MAX_PAYLOAD 65527
+#define ZT_ICMP6_MAX_PAYLOAD 65535
 /* What the library keeps of an ICMP error's offending datagram for MSG_ERRQUEUE. */
 #define ZT_ERR_PAYLOAD_MAX 576
 
@@ -27,5 +42,7 @@ ZT_HIDDEN ssize_t zt_dgram_recv(struct zt_dgram *d, struct msghdr *msg, int flag
 ZT_HIDDEN int zt_dgram_take_error(struct zt_dgram *d);
 /* FIONREAD/SIOCINQ: the next datagram's payload size, 0 when none waits. */
 ZT_HIDDEN int zt_dgram_next_size(struct zt_dgram *d);
+/* IPV6_V6ONLY of an AF_INET6 datagram socket (asked of the daemon once, then kept in the fd table). */
+ZT_HIDDEN int zt_dgram_v6only(struct zt_dgram *d);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The per-fd table of datagram sockets (fdtable.h). One 64-bit word per fd, (inode << 8 | bits
+ * The per-fd table of datagram sockets (fdtable.h). One 64-bit word per fd, (inode << 12 | bits
  * << 3 | kind), read and written atomically (no lock: fork and signal handlers are safe). The
  * table is mapped on the first datagram socket and untouched pages cost nothing. An entry can go
  * stale when its fd is closed (close needs no hook): every use confirms the inode with fstat, so a
@@ -21,7 +21,8 @@ uint64_t *zt_fd_table;
 
 #define KIND_MASK 0x7u
 #define BITS_SHIFT 3
-#define INO_SHIFT 8
+#define INO_SHIFT 12
+#define BITS_MASK 0x1ffu
 
 static uint64_t *table_for_writing(void) {
   uint64_t *t = __atomic_load_n(&zt_fd_table, __ATOMIC_ACQUIRE), *expected = NULL;
@@ -49,12 +50,12 @@ static uint64_t load(int fd) {
   return __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
 }
 
-void zt_fd_set(int fd, uint64_t ino, int kind) {
+void zt_fd_set(int fd, uint64_t ino, int kind, int family) {
   if (!zt_kind_is_dgram(kind)) {
     store(fd, 0);
     return;
   }
-  store(fd, ino << INO_SHIFT | (uint64_t)kind);
+  store(fd, ino << INO_SHIFT | (family == AF_INET6 ? (uint64_t)ZT_FDB_INET6 << BITS_SHIFT : 0) | (uint64_t)kind);
 }
 
 void zt_fd_copy(int from, int to) {
@@ -72,35 +73,37 @@ void zt_fd_set_bits(int fd, unsigned set, unsigned clear) {
 int zt_fd_dgram(int fd, struct zt_dgram *d) {
   struct stat st;
   uint64_t v = load(fd);
-  int kind;
+  int kind, family;
   if (v == 0) return 0;
   if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && (uint64_t)st.st_ino == v >> INO_SHIFT) {
     d->fd = fd;
     d->ino = (uint64_t)st.st_ino;
     d->kind = (int)(v & KIND_MASK);
-    d->bits = (unsigned)(v >> BITS_SHIFT) & 0x1f;
+    d->bits = (unsigned)(v >> BITS_SHIFT) & BITS_MASK;
+    d->family = (d->bits & ZT_FDB_INET6) ? AF_INET6 : AF_INET;
     return 1;
   }
   /* The number was closed and reused: forget the entry; the new socket may be a datagram one too. */
   store(fd, 0);
   if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
-  kind = zt_kind_of_state(zt_ino_lookup((uint64_t)st.st_ino));
+  kind = zt_kind_of_state(zt_ino_lookup_family((uint64_t)st.st_ino, &family));
   if (!zt_kind_is_dgram(kind)) return 0;
-  zt_fd_set(fd, (uint64_t)st.st_ino, kind);
+  zt_fd_set(fd, (uint64_t)st.st_ino, kind, family);
   d->fd = fd;
   d->ino = (uint64_t)st.st_ino;
   d->kind = kind;
-  d->bits = 0;
+  d->family = family;
+  d->bits = family == AF_INET6 ? ZT_FDB_INET6 : 0;
   return 1;
 }
 
 void zt_fd_recognise(int fd) {
   struct stat st;
-  int v, kind;
+  int v, kind, family;
   socklen_t l;
   enum zt_ino_state s;
   if (!zt_enabled || zt_misconfigured || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return;
-  s = zt_ino_lookup((uint64_t)st.st_ino);
+  s = zt_ino_lookup_family((uint64_t)st.st_ino, &family);
   if (s == ZT_INO_UNKNOWN) {
     l = sizeof(v);
     if (zt_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) != 0 || v != AF_UNIX) return;
@@ -109,10 +112,11 @@ void zt_fd_recognise(int fd) {
     kind = zt_rpc_whois((uint64_t)st.st_ino);
     if (kind < 0) return; /* the daemon is away: not known */
     s = zt_state_of_kind(kind);
-    zt_ino_remember((uint64_t)st.st_ino, s);
+    family = kind > 0 ? zt_rpc_family((uint64_t)st.st_ino) : AF_INET;
+    zt_ino_remember_family((uint64_t)st.st_ino, s, family);
   }
   kind = zt_kind_of_state(s);
-  if (zt_kind_is_dgram(kind)) zt_fd_set(fd, (uint64_t)st.st_ino, kind);
+  if (zt_kind_is_dgram(kind)) zt_fd_set(fd, (uint64_t)st.st_ino, kind, family);
 }
 
 /*

@@ -16,11 +16,16 @@
 #define ZT_FDB_CONNECTED 0x1   /* connect() succeeded here: sends need no check for a peer */
 #define ZT_FDB_BCAST_KNOWN 0x2 /* SO_BROADCAST's value is known (ZT_FDB_BCAST_ON) */
 #define ZT_FDB_BCAST_ON 0x4
+#define ZT_FDB_INET6 0x8         /* an AF_INET6 socket */
+#define ZT_FDB_V6ONLY_KNOWN 0x10 /* IPV6_V6ONLY's value is known (ZT_FDB_V6ONLY_ON) */
+#define ZT_FDB_V6ONLY_ON 0x20
+#define ZT_FDB_PEER_MAPPED 0x40 /* AF_INET6, connected to a v4-mapped peer: its sends are IPv4 */
 
 struct zt_dgram {
   int fd;
   uint64_t ino;
   int kind;      /* ZT_KIND_UDP, ZT_KIND_PING or ZT_KIND_RAW_ICMP */
+  int family;    /* AF_INET or AF_INET6 */
   unsigned bits; /* ZT_FDB_* */
 };
 
@@ -35,7 +40,7 @@ static inline int zt_fd_maybe_dgram(int fd) {
 
 /* 1 with *d when `fd` is one of the daemon's datagram sockets (its inode checked), else 0. */
 ZT_HIDDEN int zt_fd_dgram(int fd, struct zt_dgram *d);
-ZT_HIDDEN void zt_fd_set(int fd, uint64_t ino, int kind);
+ZT_HIDDEN void zt_fd_set(int fd, uint64_t ino, int kind, int family);
 ZT_HIDDEN void zt_fd_copy(int from, int to);
 ZT_HIDDEN void zt_fd_set_bits(int fd, unsigned set, unsigned clear);
 /* An fd this process got without creating it (inherited across exec, received with SCM_RIGHTS):

@@ -5,12 +5,13 @@
 #include "inocache.h"
 
 /*
- * Is `fd` one of the daemon's sockets? 1 (with *ino and *kind = ZT_KIND_*), or 0 (not ours: the
- * kernel handles the call). Unknown AF_UNIX stream sockets are asked about once and remembered.
+ * Is `fd` one of the daemon's sockets? 1 (with *ino, *kind = ZT_KIND_* and, unless `family` is
+ * NULL, *family = AF_INET or AF_INET6), or 0 (not ours: the kernel handles the call). Unknown
+ * AF_UNIX stream sockets are asked about once and remembered.
  */
-ZT_HIDDEN int zt_classify(int fd, uint64_t *ino, int *kind);
-/* Records what the socket on `fd` is, by inode. */
-ZT_HIDDEN void zt_remember_fd(int fd, enum zt_ino_state state);
+ZT_HIDDEN int zt_classify(int fd, uint64_t *ino, int *kind, int *family);
+/* Records what the socket on `fd` is, by inode, and its family (AF_INET or AF_INET6). */
+ZT_HIDDEN void zt_remember_fd(int fd, enum zt_ino_state state, int family);
 /* Drops the error the kernel keeps on the app's end itself (sockopt.c). */
 ZT_HIDDEN void zt_clear_local_error(int fd);
 

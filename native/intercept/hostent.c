@@ -105,6 +105,7 @@ static int by_name_r(const char *name, int af, struct hostent *ret, char *buf, s
 static int by_addr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf, size_t buflen,
                      struct hostent **result, int *h_errnop) {
   struct zt_host h;
+  int herr;
   *result = NULL;
   if (!((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16))) {
     *h_errnop = NETDB_INTERNAL;
@@ -115,7 +116,10 @@ static int by_addr_r(const void *addr, socklen_t len, int type, struct hostent *
     *h_errnop = HOST_NOT_FOUND;
     return errno = ENOENT;
   }
-  return finish_r(zt_lookup_addr(type, addr, &h), &h, type, ret, buf, buflen, result, h_errnop);
+  herr = zt_lookup_addr(type, addr, &h);
+  /* The dns source answers a v4-mapped address with its IPv4 one (glibc unmaps it): an AF_INET hostent. */
+  if (herr == 0 && h.count > 0) type = h.addrs[0].family;
+  return finish_r(herr, &h, type, ret, buf, buflen, result, h_errnop);
 }
 
 /* The non-reentrant forms' result: one per thread, freed when the thread exits. */

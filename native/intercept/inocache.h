@@ -15,7 +15,11 @@ enum zt_ino_state {
   ZT_INO_RAW_ICMP = 6,
 };
 ZT_HIDDEN enum zt_ino_state zt_ino_lookup(uint64_t ino);
+/* The same, with the socket's address family (AF_INET or AF_INET6; AF_INET when not recorded). */
+ZT_HIDDEN enum zt_ino_state zt_ino_lookup_family(uint64_t ino, int *family);
+/* Records a state, keeping the family already recorded for the inode. */
 ZT_HIDDEN void zt_ino_remember(uint64_t ino, enum zt_ino_state state);
+ZT_HIDDEN void zt_ino_remember_family(uint64_t ino, enum zt_ino_state state, int family);
 
 /* ZT_KIND_* of a state of ours (0 for UNKNOWN/FOREIGN), and back. */
 ZT_HIDDEN int zt_kind_of_state(enum zt_ino_state s);

@@ -6,15 +6,14 @@
 static int name_call(uint8_t op, int fd, struct sockaddr *sa, socklen_t *len) {
   uint64_t ino;
   int kind;
-  uint32_t addr;
-  uint16_t port;
+  uint8_t wire[ZT_SOCKADDR];
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind))
+  if (!zt_classify(fd, &ino, &kind, NULL))
     return op == ZT_OP_GETSOCKNAME ? zt_real.getsockname(fd, sa, len) : zt_real.getpeername(fd, sa, len);
   if (sa == NULL || len == NULL) return zt_fail(EFAULT);
   if ((int)*len < 0) return zt_fail(EINVAL);
-  if (zt_rpc_name(op, ino, &addr, &port) != 0) return -1;
-  zt_put_sockaddr(sa, len, addr, port);
+  if (zt_rpc_name(op, ino, wire) != 0) return -1;
+  zt_put_sockaddr(sa, len, wire);
   return 0;
 }
 

@@ -6,10 +6,11 @@
  * (each entry one allocation, ai_canonname another). One result per real call also keeps glibc
  * from sorting (RFC 3484 sorting opens a kernel UDP socket to each destination).
  *
- * Differences from glibc (2.36), all because the container's network is IPv4 only for now:
- * AI_ADDRCONFIG sees IPv4 and no IPv6 (the host's interfaces are not asked); an AF_UNSPEC lookup
- * of a name returns its IPv4 addresses only; results keep the order of their source (no RFC 3484
- * sorting).
+ * Differences from glibc (2.36): AI_ADDRCONFIG takes both families as configured (the virtual
+ * network carries IPv4 and IPv6; the host's interfaces are not asked); an AF_UNSPEC lookup of a
+ * name lists its IPv4 addresses before its IPv6 ones, each in the order of their source, with no
+ * further RFC 3484 sorting — the order RFC 6724's table gives ZeroTier's unique-local rfc4193 and
+ * 6plane addresses (fc00::/7 ranks below IPv4).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -138,6 +139,16 @@ static int worse(int a, int b) {
   return a ? a : b;
 }
 
+/* Puts a host's IPv4 addresses before its IPv6 ones, each family keeping its order. */
+static void ipv4_first(struct zt_host *h) {
+  struct zt_host sorted;
+  int i, n = 0, pass;
+  for (pass = 0; pass < 2; pass++)
+    for (i = 0; i < h->count; i++)
+      if ((h->addrs[i].family == AF_INET) == (pass == 0)) sorted.addrs[n++] = h->addrs[i];
+  memcpy(h->addrs, sorted.addrs, (size_t)n * sizeof(h->addrs[0]));
+}
+
 /* The addresses of a name (not numeric) for the request, expanded; 0 or an EAI_* error. */
 static int by_name(const char *node, const char *service, int flags, int family, int socktype, int protocol,
                    struct addrinfo **res) {
@@ -148,13 +159,7 @@ static int by_name(const char *node, const char *service, int flags, int family,
   char text[INET6_ADDRSTRLEN + 8];
   const char *canon;
   herr = zt_lookup_name(node, family, &h);
-  if (herr == 0 && family == AF_UNSPEC) {
-    /* IPv4 only (no IPv6 on the virtual network yet): /etc/hosts' IPv6 lines are left out. */
-    int kept = 0;
-    for (i = 0; i < h.count; i++)
-      if (h.addrs[i].family == AF_INET) h.addrs[kept++] = h.addrs[i];
-    h.count = kept;
-  }
+  if (herr == 0 && family == AF_UNSPEC) ipv4_first(&h);
   if (herr == 0 && h.count == 0) herr = NO_DATA;
   if (family == AF_INET6 && (flags & AI_V4MAPPED) && (herr != 0 || (flags & AI_ALL))) {
     herr4 = zt_lookup_name(node, AF_INET, &h4);
@@ -200,12 +205,9 @@ ZT_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
   if ((flags & AI_CANONNAME) && node == NULL) return EAI_BADFLAGS;
   if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) return EAI_FAMILY;
   if (node == NULL && service == NULL) return EAI_NONAME;
-  /* AI_ADDRCONFIG as the container sees its interfaces: IPv4 configured, IPv6 not. */
-  if (flags & AI_ADDRCONFIG) {
-    if (family == AF_INET6) return EAI_NONAME;
-    family = AF_INET;
-    flags &= ~AI_ADDRCONFIG;
-  }
+  /* AI_ADDRCONFIG as the container sees its network: both families configured (the host's
+   * interfaces, which the real function would ask, are not the container's). */
+  flags &= ~AI_ADDRCONFIG;
   if (node == NULL) {
     /* No name to look up: the wildcard or loopback addresses, IPv4 first (the container's family;
      * glibc's RFC 3484 sorting also puts it first on a host without IPv6 routes). */

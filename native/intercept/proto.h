@@ -9,14 +9,19 @@
  *
  * `result` is >= 0 or a negative errno. A SOCKET response carries the app's end of a new
  * socketpair as SCM_RIGHTS. Accepted connections do not use this channel: the daemon sends each
- * one over the listening socket as an 8-byte record (ZT_ACCEPT_RECORD) with the fd attached.
+ * one over the listening socket as a ZT_ACCEPT_RECORD with the fd attached.
+ *
+ * Every socket address on the wire is a ZT_SOCKADDR: the kernel's own struct sockaddr_in (AF_INET
+ * sockets) or struct sockaddr_in6 (AF_INET6 sockets) byte for byte — family u16 host order, port
+ * and sin6_flowinfo big-endian, address bytes network order, sin6_scope_id host order — zero-padded
+ * to 28 bytes. The library copies the app's sockaddr in once the kernel's checks pass (sockaddr.c).
  */
 #ifndef ZTNC_PROTO_H
 #define ZTNC_PROTO_H
 
 #include <stdint.h>
 
-#define ZT_PROTO_VERSION 1
+#define ZT_PROTO_VERSION 2
 #define ZT_REQ_HEADER 16  /* after the u32 length: 1+1+2+8 = 12; total header 16 */
 #define ZT_RESP_HEADER 12 /* after the u32 length: 1+1+2+4 = 8; total header 12 */
 /*
@@ -27,14 +32,18 @@
 /* Largest payload of each frame: every buffer that holds one is sized from these, never by hand. */
 #define ZT_MAX_REQ_PAYLOAD (ZT_MAX_FRAME - ZT_REQ_HEADER)   /* 4096 */
 #define ZT_MAX_RESP_PAYLOAD (ZT_MAX_FRAME - ZT_RESP_HEADER) /* 4100 */
+/* A socket address on the wire: sizeof(struct sockaddr_in6), an AF_INET one zero-padded to it. */
+#define ZT_SOCKADDR 28
 
 enum zt_op {
-  ZT_OP_SOCKET = 1,      /* payload: u32 type flags[, i32 protocol]. resp payload: u64 ino; fd attached */
-  ZT_OP_BIND = 2,        /* payload: u32 addr (host order), u16 port */
-  ZT_OP_LISTEN = 3,      /* payload: i32 backlog */
-  ZT_OP_CONNECT = 4,     /* payload: u32 addr, u16 port[, u32 filler]. flag WAIT: reply when resolved */
-  ZT_OP_GETSOCKNAME = 5, /* resp payload: u32 addr, u16 port */
-  ZT_OP_GETPEERNAME = 6, /* resp payload: u32 addr, u16 port */
+  /* payload: u32 type flags, i32 protocol, i32 domain (AF_INET, AF_INET6). resp payload: u64 ino; fd attached */
+  ZT_OP_SOCKET = 1,
+  ZT_OP_BIND = 2,   /* payload: ZT_SOCKADDR in the socket's family */
+  ZT_OP_LISTEN = 3, /* payload: i32 backlog */
+  /* payload: ZT_SOCKADDR[, u32 filler]. flag WAIT: reply when resolved. flag UNSPEC: family AF_UNSPEC, rest 0 */
+  ZT_OP_CONNECT = 4,
+  ZT_OP_GETSOCKNAME = 5, /* resp payload: ZT_SOCKADDR in the socket's family (v4-mapped IPv4 on AF_INET6) */
+  ZT_OP_GETPEERNAME = 6, /* resp payload: ZT_SOCKADDR, as GETSOCKNAME */
   ZT_OP_GETSOCKOPT = 7,  /* payload: i32 level, i32 name, u32 len. resp: result = len, bytes */
   ZT_OP_SETSOCKOPT = 8,  /* payload: i32 level, i32 name, u32 len, bytes */
   ZT_OP_SHUTDOWN = 9,    /* payload: i32 how */
@@ -76,25 +85,32 @@ enum zt_op {
 enum zt_kind { ZT_KIND_TCP = 1, ZT_KIND_LISTENER = 2, ZT_KIND_UDP = 3, ZT_KIND_PING = 4, ZT_KIND_RAW_ICMP = 5 };
 
 /*
- * Datagram sockets (UDP, ICMP "ping", raw ICMP): the app's end is an AF_UNIX SOCK_SEQPACKET
- * socketpair and each message either way is one datagram: a ZT_DGRAM_HEADER-byte record header,
- * then the payload (UDP: the data; ping: the ICMP message; raw: app → daemon the ICMP message,
- * daemon → app the IP header and ICMP message, as Linux delivers them). No RPC per datagram.
+ * Datagram sockets (UDP, ICMP "ping", raw ICMP; ICMPv6 on AF_INET6): the app's end is an AF_UNIX
+ * SOCK_SEQPACKET socketpair and each message either way is one datagram: a ZT_DGRAM_HEADER-byte
+ * record header, then the payload (UDP: the data; ping: the ICMP message; raw: app → daemon the
+ * ICMP message, daemon → app the IP header and ICMP message as Linux delivers them — raw ICMPv6
+ * without the IPv6 header, as Linux). No RPC per datagram.
  *
- *   u8 type | u8 flags | u16 port | u32 addr | u32 local | u8 tos | u8 ttl | u16 err
+ *   u8 type | u8 flags | u16 port | u8 tos | u8 ttl | u16 err | u32 info | u32 scope |
+ *   u8 addr[16] | u8 local[16]
  *
- * little-endian, addresses in host order. App → daemon (ZT_DG_DATA): addr:port is the destination
- * when ZT_DGF_TO (sendto), else the connected peer; tos/ttl/local apply when their flag is set
- * (IP_TOS, IP_TTL, IP_PKTINFO control messages of sendmsg). Daemon → app, ZT_DG_DATA: addr:port is
- * the source, local the address it was sent to, tos and ttl as received; ZT_DGF_PKTINFO/RECVTOS/
- * RECVTTL say which control messages the app asked for (setsockopt), to be added by recvmsg.
+ * little-endian integers; addr and local are address bytes in network order: an AF_INET socket's
+ * IPv4 address in the first 4 (the rest 0), an AF_INET6 socket's IPv6 address (v4-mapped for IPv4
+ * traffic). App → daemon (ZT_DG_DATA): addr:port is the destination when ZT_DGF_TO (sendto), else
+ * the connected peer, scope its sin6_scope_id; tos/ttl/local apply when their flag is set
+ * (IP_TOS, IP_TTL, IP_PKTINFO control messages of sendmsg; IPV6_TCLASS, IPV6_HOPLIMIT,
+ * IPV6_PKTINFO on AF_INET6). Daemon → app, ZT_DG_DATA: addr:port is the source (scope its
+ * sin6_scope_id, 0 for global addresses), local the address it was sent to, tos and ttl as
+ * received; ZT_DGF_PKTINFO/RECVTOS/RECVTTL say which control messages the app asked for
+ * (setsockopt), to be added by recvmsg (IPV6_PKTINFO with interface index 1, IPV6_TCLASS,
+ * IPV6_HOPLIMIT on AF_INET6).
  * Daemon → app, ZT_DG_ERROR: an ICMP error for this socket; err = errno, addr = the ICMP sender,
- * port = ICMP type << 8 | code, local = ee_info (e.g. the next-hop MTU), payload = the start of
- * the datagram that caused it; ZT_DGF_RECVERR when the app set IP_RECVERR (MSG_ERRQUEUE).
- * The daemon's end's send buffer is the socket's SO_RCVBUF: a datagram that does not fit is a
- * counted drop, as on the kernel's receive queue.
+ * port = ICMP type << 8 | code, info = ee_info (e.g. the next-hop MTU), payload = the start of
+ * the datagram that caused it; ZT_DGF_RECVERR when the app set IP_RECVERR/IPV6_RECVERR
+ * (MSG_ERRQUEUE). The daemon's end's send buffer is the socket's SO_RCVBUF: a datagram that does
+ * not fit is a counted drop, as on the kernel's receive queue.
  */
-#define ZT_DGRAM_HEADER 16
+#define ZT_DGRAM_HEADER 48
 enum zt_dgram_type { ZT_DG_DATA = 1, ZT_DG_ERROR = 2 };
 #define ZT_DGF_TO 0x01      /* app → daemon: addr:port is the destination */
 #define ZT_DGF_TOS 0x02     /* app → daemon: tos is this datagram's TOS */
@@ -105,9 +121,10 @@ enum zt_dgram_type { ZT_DG_DATA = 1, ZT_DG_ERROR = 2 };
 #define ZT_DGF_RECVTTL 0x40 /* daemon → app: add IP_TTL */
 #define ZT_DGF_RECVERR 0x80 /* daemon → app (ZT_DG_ERROR): IP_RECVERR is set */
 
-/* The record sent over a listening socket with each accepted connection's fd. */
-#define ZT_ACCEPT_RECORD 8
-#define ZT_ACCEPT_MAGIC 0x41 /* byte 0; byte 1 = 0; bytes 2-3 peer port, 4-7 peer addr, network order */
+/* The record sent over a listening socket with each accepted connection's fd:
+ * u8 ZT_ACCEPT_MAGIC | u8 0 | u16 0 | ZT_SOCKADDR (the peer, in the listener's family). */
+#define ZT_ACCEPT_RECORD 32
+#define ZT_ACCEPT_MAGIC 0x41
 
 /*
  * Socket file (both ends look in this order; src/netcon/socket-path.ts):

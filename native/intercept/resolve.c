@@ -71,8 +71,7 @@ static struct outcome dns_query_name(const char *name, int family, struct zt_hos
   struct zt_resolved r;
   struct outcome o;
   int rc, i;
-  /* AF_UNSPEC asks for IPv4 only: the virtual network has no IPv6 yet. */
-  rc = zt_rpc_resolve(name, family == AF_UNSPEC ? AF_INET : family, &r);
+  rc = zt_rpc_resolve(name, family, &r);
   zt_trace("RESOLVE %s (family %d) = %d", name, family, rc < 0 ? rc : r.count);
   o = from_daemon(rc);
   if (o.status != ZT_NSS_SUCCESS) return o;
@@ -149,17 +148,18 @@ static struct outcome dns_by_name(const char *name, int family, struct zt_host *
 }
 
 /* The `dns` source for an address: the daemon's REVERSE (an IPv4-mapped address as IPv4, as
- * glibc's dns module asks in-addr.arpa for it). */
+ * glibc's dns module asks in-addr.arpa for it and answers with the IPv4 address). */
 static struct outcome dns_by_addr(int family, const void *addr, struct zt_host *out) {
   const struct in6_addr *a6 = addr;
   char name[ZT_NAME_MAX];
   struct outcome o;
   int rc;
   if (zt_misconfigured) return from_daemon(-ENETDOWN);
-  if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a6))
-    rc = zt_rpc_reverse(AF_INET, a6->s6_addr + 12, name);
-  else
-    rc = zt_rpc_reverse(family, addr, name);
+  if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a6)) {
+    family = AF_INET;
+    addr = a6->s6_addr + 12;
+  }
+  rc = zt_rpc_reverse(family, addr, name);
   zt_trace("REVERSE (family %d) = %d", family, rc);
   o = from_daemon(rc);
   if (o.status != ZT_NSS_SUCCESS) return o;

@@ -25,11 +25,6 @@ _Static_assert(12 + ZT_MAX_SETSOCKOPT_LEN <= ZT_MAX_REQ_PAYLOAD, "setsockopt pay
 
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint32_t get_u32(const uint8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
 static uint16_t get_u16(const uint8_t *p) {
   uint16_t v;
   memcpy(&v, p, 2);
@@ -168,12 +163,13 @@ int zt_rpc_status(int channel_err, const struct zt_reply *reply) {
   return 0;
 }
 
-int zt_rpc_socket(uint32_t type, int32_t protocol, int cloexec, int *fd) {
+int zt_rpc_socket(uint32_t type, int32_t protocol, int32_t domain, int cloexec, int *fd) {
   struct zt_reply r;
-  uint8_t p[8];
+  uint8_t p[12];
   int err;
   put_u32(p, type);
   put_u32(p + 4, (uint32_t)protocol);
+  put_u32(p + 8, (uint32_t)domain);
   err = zt_rpc(ZT_OP_SOCKET, 0, 0, p, sizeof(p), 0, cloexec, &r);
   if (err) return err;
   if (r.result < 0 || r.fd < 0 || r.payload_len < 8) {
@@ -190,20 +186,26 @@ int zt_rpc_whois(uint64_t ino) {
   return r.result >= ZT_KIND_TCP && r.result <= ZT_KIND_RAW_ICMP ? r.result : 0;
 }
 
-int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,
-                   struct zt_reply *reply) {
-  uint8_t p[6];
-  put_u32(p, addr);
-  put_u16(p + 4, port);
-  return zt_rpc(op, flags, ino, p, sizeof(p), wait, 0, reply);
+int zt_rpc_family(uint64_t ino) {
+  uint8_t sa[ZT_SOCKADDR];
+  int saved = errno;
+  if (zt_rpc_name(ZT_OP_GETSOCKNAME, ino, sa) != 0) {
+    errno = saved;
+    return AF_INET;
+  }
+  return get_u16(sa);
 }
 
-int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, uint32_t filler,
+int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, const uint8_t *sockaddr, int wait,
+                   struct zt_reply *reply) {
+  return zt_rpc(op, flags, ino, sockaddr, ZT_SOCKADDR, wait, 0, reply);
+}
+
+int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, const uint8_t *sockaddr, uint32_t filler,
                           struct zt_reply *reply) {
-  uint8_t p[10];
-  put_u32(p, addr);
-  put_u16(p + 4, port);
-  put_u32(p + 6, filler);
+  uint8_t p[ZT_SOCKADDR + 4];
+  memcpy(p, sockaddr, ZT_SOCKADDR);
+  put_u32(p + ZT_SOCKADDR, filler);
   return zt_rpc(ZT_OP_CONNECT, flags, ino, p, sizeof(p), 0, 0, reply);
 }
 
@@ -211,13 +213,18 @@ int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply) 
   return zt_rpc(op, 0, ino, &value, sizeof(value), 0, 0, reply);
 }
 
-int zt_rpc_name(uint8_t op, uint64_t ino, uint32_t *addr, uint16_t *port) {
+int zt_rpc_name(uint8_t op, uint64_t ino, uint8_t *sockaddr) {
   struct zt_reply r;
+  uint16_t family;
   int err = zt_rpc(op, 0, ino, NULL, 0, 0, 0, &r);
   if (zt_rpc_status(err, &r) != 0) return -1;
-  if (r.payload_len < 6) return zt_fail(EIO);
-  *addr = get_u32(r.payload);
-  *port = get_u16(r.payload + 4);
+  if (r.payload_len < ZT_SOCKADDR) return zt_fail(EIO);
+  family = get_u16(r.payload);
+  if (family != AF_INET && family != AF_INET6) {
+    zt_trace("malformed reply: address family %u", family);
+    return zt_fail(EIO);
+  }
+  memcpy(sockaddr, r.payload, ZT_SOCKADDR);
   return 0;
 }
 

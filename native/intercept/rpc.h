@@ -27,21 +27,24 @@ ZT_HIDDEN int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *paylo
 /* 0 for a successful reply, else -1 with errno: the channel's error or the daemon's result. */
 ZT_HIDDEN int zt_rpc_status(int channel_err, const struct zt_reply *reply);
 
-/* SOCKET (type with its flags, protocol): the app's end of a new socket in *fd. 0, or a positive errno. */
-ZT_HIDDEN int zt_rpc_socket(uint32_t type, int32_t protocol, int cloexec, int *fd);
+/* SOCKET (type with its flags, protocol, domain): the app's end of a new socket in *fd. 0, or a positive errno. */
+ZT_HIDDEN int zt_rpc_socket(uint32_t type, int32_t protocol, int32_t domain, int cloexec, int *fd);
 /* WHOIS: ZT_KIND_* when `ino` is one of the daemon's sockets, 0 when not, -1 when the daemon is away. */
 ZT_HIDDEN int zt_rpc_whois(uint64_t ino);
-/* BIND, CONNECT: an IPv4 address and port (host order). */
-ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, int wait,
+/* The address family of the daemon's socket `ino` (from GETSOCKNAME); AF_INET when it cannot say. */
+ZT_HIDDEN int zt_rpc_family(uint64_t ino);
+/* BIND, CONNECT: a ZT_SOCKADDR (sockaddr.h builds it). */
+ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, const uint8_t *sockaddr, int wait,
                              struct zt_reply *reply);
 /* CONNECT without waiting, announcing `filler` bytes the library writes on EINPROGRESS (connect.c);
  * with ZT_F_FILLED, the bytes it wrote. */
-ZT_HIDDEN int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, uint32_t addr, uint16_t port, uint32_t filler,
+ZT_HIDDEN int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, const uint8_t *sockaddr, uint32_t filler,
                                     struct zt_reply *reply);
 /* LISTEN (backlog), SHUTDOWN (how). */
 ZT_HIDDEN int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply);
-/* GETSOCKNAME, GETPEERNAME: 0 with *addr, *port, or -1 with errno. */
-ZT_HIDDEN int zt_rpc_name(uint8_t op, uint64_t ino, uint32_t *addr, uint16_t *port);
+/* GETSOCKNAME, GETPEERNAME: 0 with the ZT_SOCKADDR (of family AF_INET or AF_INET6) in `sockaddr`,
+ * or -1 with errno. */
+ZT_HIDDEN int zt_rpc_name(uint8_t op, uint64_t ino, uint8_t *sockaddr);
 /* GETSOCKOPT: `len` = the app's buffer size; the value comes back as the reply's payload. */
 ZT_HIDDEN int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len, uint16_t flags, int wait,
                                 struct zt_reply *reply);

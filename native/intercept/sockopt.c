@@ -46,11 +46,11 @@ static int put_int_opt(void *val, socklen_t *len, int v) {
 
 ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
   uint64_t ino;
-  int kind, err;
+  int kind, family, err;
   struct zt_reply r;
   socklen_t n;
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind)) return zt_real.getsockopt(fd, level, name, val, len);
+  if (!zt_classify(fd, &ino, &kind, &family)) return zt_real.getsockopt(fd, level, name, val, len);
   if (local_option(level, name)) return zt_real.getsockopt(fd, level, name, val, len);
   if (val == NULL || len == NULL) return zt_fail(EFAULT);
   if ((int)*len < 0) return zt_fail(EINVAL);
@@ -59,11 +59,11 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
                        kind == ZT_KIND_RAW_ICMP                      ? SOCK_RAW
                        : kind == ZT_KIND_UDP || kind == ZT_KIND_PING ? SOCK_DGRAM
                                                                      : SOCK_STREAM);
-  if (level == SOL_SOCKET && name == SO_DOMAIN) return put_int_opt(val, len, AF_INET);
+  if (level == SOL_SOCKET && name == SO_DOMAIN) return put_int_opt(val, len, family);
   if (level == SOL_SOCKET && name == SO_PROTOCOL)
     return put_int_opt(val, len,
                        kind == ZT_KIND_UDP      ? IPPROTO_UDP
-                       : zt_kind_is_dgram(kind) ? IPPROTO_ICMP
+                       : zt_kind_is_dgram(kind) ? (family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)
                                                 : IPPROTO_TCP);
   if (level == SOL_SOCKET && name == SO_ERROR && zt_kind_is_dgram(kind)) {
     struct zt_dgram d;
@@ -122,7 +122,7 @@ ZT_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
   int kind, err, tos_before = -1;
   struct zt_reply r;
   zt_ensure_init();
-  if (!zt_classify(fd, &ino, &kind)) return zt_real.setsockopt(fd, level, name, val, len);
+  if (!zt_classify(fd, &ino, &kind, NULL)) return zt_real.setsockopt(fd, level, name, val, len);
   if (local_option(level, name)) return zt_real.setsockopt(fd, level, name, val, len);
   if ((int)len < 0 || len > ZT_MAX_SETSOCKOPT_LEN) return zt_fail(EINVAL);
   if (val == NULL && len > 0) return zt_fail(EFAULT);
@@ -138,6 +138,10 @@ ZT_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
     else if (len >= 1)
       on = *(const unsigned char *)val;
     zt_fd_set_bits(fd, ZT_FDB_BCAST_KNOWN | (on ? ZT_FDB_BCAST_ON : 0), on ? 0 : ZT_FDB_BCAST_ON);
+  }
+  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && zt_kind_is_dgram(kind)) {
+    /* Forget what sends knew: the daemon's value is asked again when next needed. */
+    zt_fd_set_bits(fd, 0, ZT_FDB_V6ONLY_KNOWN | ZT_FDB_V6ONLY_ON);
   }
   return zt_rpc_status(err, &r);
 }

@@ -1,14 +1,14 @@
 /**
  * The names of a network's members for its config (the node's NAMES_KEY): every authorized member
- * with a usable `name` → one DNS label and its managed addresses (`ipAssignments`). The computed
- * rfc4193 / 6plane IPv6 addresses are left out until the stack carries IPv6: an AAAA record a
- * container cannot use would only send clients down a path that fails. Kept per network in memory and updated
+ * with a usable `name` → one DNS label and its addresses: the managed ones (`ipAssignments`), then
+ * the computed rfc4193 / 6plane IPv6 addresses the network gives it (as the config's static IPs
+ * have them: not for a member with noAutoAssignIps), so names get AAAA records. Kept per network in memory and updated
  * from the store's change events one member at a time, so answering a config request does not
  * read every member; `apply` says whether a change altered the names, which is when every member
  * of the network is pushed a new config.
  */
 import { MAX_NAME_ENTRIES, MAX_NAMES_BYTES } from '../node/index.js';
-import { formatIp, parseIp } from './ip-assignment.js';
+import { formatIp, parseIp, rfc4193Address, sixPlaneAddress } from './ip-assignment.js';
 import type { StoreChange, ControllerStore } from './store.js';
 import type { MemberSettings } from './types.js';
 
@@ -34,7 +34,14 @@ export interface NameEntry {
   ips: string[];
 }
 
-function entryOf(m: MemberSettings): NameEntry | null {
+/** The computed IPv6 schemes a network gives its members (its v6AssignMode). */
+interface ComputedSchemes {
+  nwid: bigint;
+  rfc4193: boolean;
+  sixPlane: boolean;
+}
+
+function entryOf(m: MemberSettings, schemes: ComputedSchemes): NameEntry | null {
   if (!m.authorized) return null;
   const label = memberLabel(m.name);
   if (label === null) return null;
@@ -42,6 +49,11 @@ function entryOf(m: MemberSettings): NameEntry | null {
   for (const text of m.ipAssignments) {
     const ip = parseIp(text);
     if (ip) ips.push(formatIp(ip));
+  }
+  if (!m.noAutoAssignIps) {
+    const member = BigInt(`0x${m.address}`);
+    if (schemes.rfc4193) ips.push(rfc4193Address(schemes.nwid, member).ip);
+    if (schemes.sixPlane) ips.push(sixPlaneAddress(schemes.nwid, member).ip);
   }
   return { name: label, ips };
 }
@@ -52,6 +64,7 @@ function sameEntry(a: NameEntry | undefined, b: NameEntry | null): boolean {
 }
 
 interface NetworkNames {
+  schemes: ComputedSchemes;
   byMember: Map<string, NameEntry>;
   /** The sorted list, built when first asked after a change. */
   list: NameEntry[] | null;
@@ -73,10 +86,12 @@ export class MemberNames {
   private load(nwid: string): NetworkNames | null {
     let n = this.networks.get(nwid);
     if (n) return n;
-    if (!this.store.hasNetwork(nwid)) return null;
-    n = { byMember: new Map(), list: null };
+    const settings = this.store.getNetworkSettings(nwid);
+    if (!settings) return null;
+    const schemes = { nwid: BigInt(`0x${nwid}`), rfc4193: settings.v6AssignMode.rfc4193, sixPlane: settings.v6AssignMode['6plane'] };
+    n = { schemes, byMember: new Map(), list: null };
     for (const m of this.store.listMembers(nwid)) {
-      const e = entryOf(m);
+      const e = entryOf(m, schemes);
       if (e) n.byMember.set(m.address, e);
     }
     this.networks.set(nwid, n);
@@ -99,7 +114,7 @@ export class MemberNames {
       return loaded !== null && loaded.byMember.has(c.address);
     }
     const m = this.store.getMember(c.nwid, c.address);
-    const next = m ? entryOf(m) : null;
+    const next = m ? entryOf(m, n.schemes) : null;
     if (sameEntry(n.byMember.get(c.address), next)) return false;
     if (next) n.byMember.set(c.address, next);
     else n.byMember.delete(c.address);

@@ -5,7 +5,7 @@
  * host's resolvers. Each exchange is one socket on a fresh ephemeral port.
  */
 import dgram from 'node:dgram';
-import type { UdpSocket } from '../netstack/index.js';
+import { IPV6_ANY, ipv6FromBytes, ipv6ToBytes, type UdpSocket } from '../netstack/index.js';
 import { DNS_PORT, type DnsExchange, type DnsTransport } from './forwarder.js';
 import { type NameAddress, parseAddressText } from './names.js';
 
@@ -17,13 +17,16 @@ function v4Bytes(n: number): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-/** Queries over the network's stack (IPv4 servers; the stack has no IPv6 yet). */
-export function stackTransport(stack: { udpSocket(): UdpSocket }): DnsTransport {
+/** Queries over the network's stack, to IPv4 or IPv6 servers (a socket of the server's family). */
+export function stackTransport(stack: { udpSocket(family?: 4 | 6): UdpSocket }): DnsTransport {
   return {
     open(server: NameAddress, onDatagram: (data: Buffer, from: NameAddress, port: number) => void): DnsExchange | null {
-      if (server.family !== 4) return null;
-      const s = stack.udpSocket();
-      if (s.bind(0, 0) < 0) {
+      const six = server.family === 6;
+      const s = stack.udpSocket(six ? 6 : 4);
+      const to = six ? ipv6FromBytes(server.bytes) : v4Number(server.bytes);
+      // connected: a server the stack has no route to (an IPv6 one before the network gives the
+      // member an IPv6 address) is no exchange at all, and only the server's datagrams come in
+      if (s.bind(six ? IPV6_ANY : 0, 0) < 0 || s.connect(to, DNS_PORT) < 0) {
         s.close();
         return null;
       }
@@ -32,11 +35,13 @@ export function stackTransport(stack: { udpSocket(): UdpSocket }): DnsTransport 
         while (open) {
           const d = s.recv();
           if (d === null) return;
-          onDatagram(d.data, { family: 4, bytes: v4Bytes(d.from.addr as number) }, d.from.port);
+          const from: NameAddress =
+            typeof d.from.addr === 'string' ? { family: 6, bytes: ipv6ToBytes(d.from.addr) } : { family: 4, bytes: v4Bytes(d.from.addr) };
+          onDatagram(d.data, from, d.from.port);
         }
       };
       return {
-        send: (query) => open && s.sendTo(query, { addr: v4Number(server.bytes), port: DNS_PORT }) >= 0,
+        send: (query) => open && s.sendTo(query) >= 0,
         close: () => {
           if (!open) return;
           open = false;

@@ -27,9 +27,13 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { DEFAULT_TTL, Errno, SHUT_RD, SHUT_RDWR, SHUT_WR, type TcpInfo, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
+import { Errno, type IpAddr, SHUT_RD, SHUT_RDWR, SHUT_WR, type SocketAddress, type TcpInfo, type TcpSocket } from '../netstack/index.js';
+import { EndedSocket, KEPT_OPTIONS } from './ended-socket.js';
 import type { NetconCounters } from './netcon-counters.js';
-import { KeptOptions, type OptionHolder, type SocketStateView } from './sockopt.js';
+import type { Family } from './protocol.js';
+import { KeptOptions } from './sockopt.js';
+
+export { EndedSocket } from './ended-socket.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
 
@@ -55,102 +59,8 @@ export interface AppSocketHooks {
   onAcceptable(sock: AppSocket): void;
 }
 
-const KEPT_OPTIONS: TcpOptionName[] = [
-  'NODELAY',
-  'CORK',
-  'KEEPALIVE',
-  'KEEPIDLE',
-  'KEEPINTVL',
-  'KEEPCNT',
-  'LINGER',
-  'RCVBUF',
-  'SNDBUF',
-  'USER_TIMEOUT',
-  'REUSEADDR',
-  'REUSEPORT',
-  'MAXSEG',
-  'CONGESTION',
-  'TOS',
-  'TTL',
-];
-
 /** What a socket whose connect attempt failed hands to the fresh one it tries again with. */
 const CARRIED_OPTIONS = KEPT_OPTIONS.filter((n) => n !== 'MAXSEG');
-
-/**
- * What connect() answers on an ended socket, as Linux's inet_stream_connect does on a closed TCP
- * socket: `was-connected` (the connection ran and ended) gives EISCONN; `failed` (a non-blocking
- * attempt failed) gives the pending error, or ECONNABORTED once SO_ERROR took it, and leaves the
- * socket `spent`. The kernel would start a fresh attempt on a spent socket; here its data end is
- * closed, so that attempt could carry no data: EBADFD says so instead of a connect that works
- * and a stream that does not.
- */
-export type EndedConnect = 'was-connected' | 'failed' | 'spent';
-
-/**
- * What is left of a finished connection whose app still holds its fd: its address, its last
- * error and its options, so later calls answer as on a closed kernel socket. Small on purpose
- * (no buffers): the daemon cannot tell when the app closes it.
- */
-export class EndedSocket implements OptionHolder, SocketStateView {
-  readonly listening = false;
-  private readonly options = new Map<TcpOptionName, number>();
-  /** The connection's last figures: a closed kernel socket still reports its counters. */
-  private readonly info: TcpInfo;
-
-  constructor(
-    readonly local: { addr: number; port: number },
-    private error: number,
-    tcp: TcpSocket,
-    readonly kept: KeptOptions,
-    private connectState: EndedConnect = 'was-connected',
-  ) {
-    for (const name of KEPT_OPTIONS) {
-      const v = tcp.getOption(name);
-      // LINGER's "off" is -1; every other negative value is an errno.
-      if (v >= 0 || (name === 'LINGER' && v === -1)) this.options.set(name, v);
-    }
-    this.info = { ...tcp.info(), state: 'CLOSED' };
-  }
-
-  tcpInfo(): TcpInfo {
-    return this.info;
-  }
-
-  takeError(): number {
-    const e = this.error;
-    this.error = 0;
-    return e;
-  }
-
-  /** connect() on this socket: a negative errno (see EndedConnect). */
-  connect(): number {
-    switch (this.connectState) {
-      case 'was-connected':
-        return -Errno.EISCONN;
-      case 'failed': {
-        this.connectState = 'spent';
-        const e = this.takeError();
-        return e > 0 ? -e : -Errno.ECONNABORTED;
-      }
-      case 'spent':
-        return -Errno.EBADFD;
-    }
-  }
-
-  getOption(name: TcpOptionName): number {
-    return this.options.get(name) ?? -Errno.ENOPROTOOPT;
-  }
-
-  setOption(name: TcpOptionName, value: number): number {
-    if (!this.options.has(name)) return -Errno.ENOPROTOOPT;
-    if (name === 'TTL' && value !== -1 && (value < 1 || value > 255)) return -Errno.EINVAL;
-    if (name === 'TOS') value &= 0xfc;
-    if (name === 'TTL' && value === -1) value = DEFAULT_TTL;
-    this.options.set(name, value);
-    return 0;
-  }
-}
 
 export class AppSocket {
   state: AppSocketState = 'idle';
@@ -184,7 +94,7 @@ export class AppSocket {
   private gone = false;
   private appGoneFlag = false;
   /** The local address while connected: a finished connection no longer has one in the stack. */
-  private lastLocal: { addr: number; port: number } | null = null;
+  private lastLocal: SocketAddress | null = null;
   readonly stream: net.Socket;
   readonly kept = new KeptOptions();
 
@@ -196,6 +106,8 @@ export class AppSocket {
     private readonly hooks: AppSocketHooks,
     private readonly counters: NetconCounters,
     private readonly log: Logger,
+    /** The app socket's family (AF_INET 4, AF_INET6 6): the family of its stack socket and of the names it reports. */
+    readonly family: Family = 4,
     connected = false,
   ) {
     // Node takes `onread` here as in connect() (the typings only list it there). The callback
@@ -216,7 +128,7 @@ export class AppSocket {
     if (connected) {
       this.state = 'connected';
       this.connectReported = true;
-      this.lastLocal = tcp.localAddress() as { addr: number; port: number } | null;
+      this.lastLocal = tcp.localAddress();
       this.toApp();
     }
   }
@@ -246,13 +158,20 @@ export class AppSocket {
   }
 
   /** getsockname: the stack's answer, or the address the connection had once it is finished. */
-  localName(): { addr: number; port: number } {
-    return (this.tcp.localAddress() as { addr: number; port: number } | null) ?? this.lastLocal ?? { addr: 0, port: 0 };
+  localName(): SocketAddress {
+    return this.tcp.localAddress() ?? this.lastLocal ?? { addr: 0, port: 0 };
   }
 
   /** The record kept once this socket is torn down while the app may still hold it. */
   ended(): EndedSocket {
-    return new EndedSocket(this.localName(), this.takeError(), this.tcp, this.kept, this.connectFailed ? 'failed' : 'was-connected');
+    return new EndedSocket(
+      this.localName(),
+      this.takeError(),
+      this.tcp,
+      this.kept,
+      this.family,
+      this.connectFailed ? 'failed' : 'was-connected',
+    );
   }
 
   /** TCP_INFO's source: the stack connection's figures. */
@@ -278,7 +197,7 @@ export class AppSocket {
    * connect() waits for the outcome (it gets the error itself if the attempt fails). `filler`:
    * bytes the library writes into the app's end if this returns EINPROGRESS.
    */
-  connect(addr: number, port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
+  connect(addr: IpAddr, port: number, freshSocket: () => TcpSocket, blocking: boolean, filler = 0): number {
     switch (this.state) {
       case 'connecting':
         return -Errno.EALREADY;
@@ -312,7 +231,7 @@ export class AppSocket {
         this.fillerReportTimer.unref();
       }
       // The kernel's getsockname still names the address an attempt used after it failed.
-      this.lastLocal = this.tcp.localAddress() as { addr: number; port: number } | null;
+      this.lastLocal = this.tcp.localAddress();
       return r;
     }
     if (r === 0) {
@@ -370,7 +289,7 @@ export class AppSocket {
 
   private connected(): void {
     if (this.state === 'connecting' || this.state === 'idle' || this.state === 'failed') this.state = 'connected';
-    this.lastLocal = this.tcp.localAddress() as { addr: number; port: number } | null;
+    this.lastLocal = this.tcp.localAddress();
     this.resolveWaiters();
     // Bytes the app wrote before the handshake completed waited in the socketpair.
     this.flushOut();

@@ -12,11 +12,12 @@ import { type DnsRedirect, type DnsRedirectOptions, makeDnsRedirect } from './dn
 import type { FdPlumbing } from './fd-plumbing.js';
 import type { NetconCounters } from './netcon-counters.js';
 import {
-  decodeAddress,
+  decodeSockaddr,
   decodeSockopt,
-  encodeAddress,
+  type Family,
   FLAG_UNSPEC,
   IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
   IPPROTO_UDP,
   Op,
   type Request,
@@ -24,19 +25,24 @@ import {
   SOCK_RAW,
 } from './protocol.js';
 import type { Reply } from './reply.js';
+import { stackAddress, wireAddress } from './socket-family.js';
 import { IPPROTO_IP } from './sockopt.js';
 import { type DatagramKind, openStackDatagram } from './stack-datagram.js';
 
 const EPROTONOSUPPORT = 93;
 
-/** The datagram kind a SOCKET request names, or null (EPROTONOSUPPORT). */
-export function datagramKind(type: number, protocol: number): DatagramKind | null {
+/**
+ * The datagram kind a SOCKET request names, or null (EPROTONOSUPPORT): ping and raw sockets take
+ * IPPROTO_ICMP on AF_INET and IPPROTO_ICMPV6 on AF_INET6, as Linux's.
+ */
+export function datagramKind(type: number, protocol: number, family: Family = 4): DatagramKind | null {
+  const icmp = family === 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
   if (type === SOCK_DGRAM) {
     if (protocol === 0 || protocol === IPPROTO_UDP) return 'udp';
-    if (protocol === IPPROTO_ICMP) return 'ping';
+    if (protocol === icmp) return 'ping';
     return null;
   }
-  if (type === SOCK_RAW && protocol === IPPROTO_ICMP) return 'raw';
+  if (type === SOCK_RAW && protocol === icmp) return 'raw';
   return null;
 }
 
@@ -60,10 +66,10 @@ export class DatagramCalls {
   }
 
   /** SOCKET of a non-stream type: the app's end of a new seqpacket pair, or an errno. */
-  open(type: number, protocol: number): Reply {
-    const kind = datagramKind(type, protocol);
+  open(type: number, protocol: number, family: Family): Reply {
+    const kind = datagramKind(type, protocol, family);
     if (kind === null) return { result: -EPROTONOSUPPORT };
-    const sock = openStackDatagram(this.stack, kind);
+    const sock = openStackDatagram(this.stack, kind, family);
     let pair: [number, number];
     try {
       pair = this.plumbing.socketpair('seqpacket');
@@ -76,7 +82,7 @@ export class DatagramCalls {
     let s: DatagramSocket;
     try {
       ino = this.plumbing.inode(appFd);
-      s = new DatagramSocket(ino, kind, sock, daemonFd, {
+      s = new DatagramSocket(ino, kind, family, sock, daemonFd, {
         stack: this.stack,
         counters: this.counters,
         log: this.log,
@@ -92,7 +98,7 @@ export class DatagramCalls {
     this.table.get(ino)?.teardown();
     this.table.set(ino, s);
     this.counters.socketsOpenDatagram = this.table.size;
-    this.counters.inc(`datagramSockets.${kind}`);
+    this.counters.inc(`datagramSockets.${kind}${family === 6 ? '6' : ''}`);
     const payload = Buffer.alloc(8);
     payload.writeBigUInt64LE(BigInt(ino), 0);
     return { result: 0, payload, fds: [appFd] };
@@ -106,27 +112,29 @@ export class DatagramCalls {
       case Op.WHOIS:
         return { result: s.whoisKind };
       case Op.BIND: {
-        const a = decodeAddress(req.payload);
-        if (a === null) return { result: -Errno.EINVAL };
+        const sa = decodeSockaddr(req.payload);
+        if (sa === null) return { result: -Errno.EINVAL };
+        const a = stackAddress(sa, s.family);
+        if (typeof a === 'number') return { result: a };
         return { result: s.bind(a.addr, a.port) };
       }
       case Op.LISTEN:
         return { result: -Errno.EOPNOTSUPP };
       case Op.CONNECT: {
         if ((req.flags & FLAG_UNSPEC) !== 0) return { result: s.disconnect() };
-        const a = decodeAddress(req.payload);
-        if (a === null) return { result: -Errno.EINVAL };
-        const resolver = s.kind === 'udp' && this.dns !== null && this.dns.wants(a.addr, a.port);
+        const sa = decodeSockaddr(req.payload);
+        if (sa === null) return { result: -Errno.EINVAL };
+        const a = stackAddress(sa, s.family);
+        if (typeof a === 'number') return { result: a };
+        const resolver = s.kind === 'udp' && s.wantsResolver(a);
         return { result: s.connect(a.addr, a.port, resolver) };
       }
-      case Op.GETSOCKNAME: {
-        const a = s.localName();
-        return { result: 0, payload: encodeAddress(a.addr as number, a.port) };
-      }
+      case Op.GETSOCKNAME:
+        return { result: 0, payload: wireAddress(s.localName(), s.family) };
       case Op.GETPEERNAME: {
         const p = s.peer();
         if (p === null) return { result: -Errno.ENOTCONN };
-        return { result: 0, payload: encodeAddress(p.addr as number, p.port) };
+        return { result: 0, payload: wireAddress(p, s.family) };
       }
       case Op.GETSOCKOPT:
         return this.getsockopt(s, req);

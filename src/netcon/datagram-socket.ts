@@ -37,16 +37,22 @@ import {
   Errno,
   errnoName,
   type IcmpErrorReport,
+  inPrefix6,
   inSubnet,
   type InterfaceAddress,
-  type Ipv4Addr,
+  IPV6_ANY,
+  type IpAddr,
+  isIpv6,
+  isLinkLocal6,
   type SocketAddress,
   type UdpDatagram,
   type UdpSocket,
+  unmapV4,
 } from '../netstack/index.js';
 import type { DnsRedirect } from './dns-redirect.js';
 import type { NetconCounters } from './netcon-counters.js';
-import { decodeDgramHeader, DGF, DGRAM_HEADER, DgramType, encodeDgramHeader, Kind } from './protocol.js';
+import { decodeDgramHeader, DGF, DGRAM_HEADER, DgramType, encodeDataHeader, encodeDgramHeader, type Family, Kind } from './protocol.js';
+import { inFamily, scopeOf } from './socket-family.js';
 import type { DatagramKind } from './stack-datagram.js';
 
 /** Records read per recvmmsg, and batches per readiness event (so one busy app cannot starve the loop). */
@@ -87,6 +93,15 @@ export class DatagramKeptOptions {
   linger = -1;
   /** IP_MULTICAST_IF's address (host order), 0 = the stack's choice. */
   multicastIf = 0;
+  /** IPV6_MULTICAST_IF's interface index, 0 = the stack's choice (the network is the one interface). */
+  multicastIf6 = 0;
+  /** IPV6_MTU as set (the fragment size cap; 0 = the path MTU), reported by nothing but kept as set. */
+  mtu6 = 0;
+  /**
+   * ICMP6_FILTER of a raw ICMPv6 socket (struct icmp6_filter, 256 bits, bit set = type blocked),
+   * applied as messages go to the app; null = every type passes (Linux's default).
+   */
+  icmp6Filter: Buffer | null = null;
   /**
    * IP_RECVOPTS, IP_RETOPTS: remembered for getsockopt; no control message ever results, as the
    * stack's peers send no IP options it would keep (iputils ping sets IP_RETOPTS on every run).
@@ -114,6 +129,8 @@ export class DatagramSocket {
   constructor(
     readonly ino: number,
     readonly kind: DatagramKind,
+    /** The app socket's family: its stack socket's, and the form of every address in its records. */
+    readonly family: Family,
     readonly sock: UdpSocket,
     /** The daemon's end of the seqpacket pair; owned (closed) by this socket. */
     readonly fd: number,
@@ -143,13 +160,13 @@ export class DatagramSocket {
   }
 
   /** getsockname: as Linux, the source address a connection picked, and 0 again once dissolved. */
-  localName(): SocketAddress {
-    const l = this.sock.localAddress() ?? { addr: 0, port: 0 };
-    let addr = l.addr;
+  localName(): { addr: IpAddr; port: number } {
+    const l = this.sock.localAddress();
+    let addr: IpAddr = inFamily(l?.addr ?? 0, this.family);
     const p = this.peer();
-    if (addr === 0 && p !== null) addr = this.sourceFor(p.addr as number);
-    // Linux's raw sockets report their protocol as the port.
-    return { addr, port: this.kind === 'raw' ? 1 : l.port };
+    if ((addr === 0 || addr === IPV6_ANY) && p !== null) addr = this.sourceFor(p.addr);
+    // Linux's raw sockets report their protocol as the port (ICMP 1, ICMPv6 58).
+    return { addr, port: this.kind === 'raw' ? (this.family === 6 ? 58 : 1) : (l?.port ?? 0) };
   }
 
   /** SO_RCVBUF: what may wait for the app is the daemon end's send buffer (the kernel doubles it, as SO_RCVBUF). */
@@ -162,18 +179,18 @@ export class DatagramSocket {
   }
 
   /** BIND. */
-  bind(addr: Ipv4Addr, port: number): number {
+  bind(addr: IpAddr, port: number): number {
     const r = this.sock.bind(addr, port);
-    if (r === 0 && addr !== 0) this.userBoundAddr = true;
+    if (r === 0 && addr !== 0 && addr !== IPV6_ANY) this.userBoundAddr = true;
     return r;
   }
 
   /** CONNECT to addr:port; `resolver`: the daemon answers for that address itself (SPEC §3). */
-  connect(addr: Ipv4Addr, port: number, resolver: boolean): number {
+  connect(addr: IpAddr, port: number, resolver: boolean): number {
     if (resolver) {
-      if (this.sock.remoteAddress() !== null) this.sock.connect(0, 0);
+      if (this.sock.remoteAddress() !== null) this.disconnectStack();
       if (this.sock.localAddress() === null) {
-        const r = this.sock.bind(0, 0);
+        const r = this.sock.bind(this.anyAddr, 0);
         if (r < 0) return r;
       }
       this.resolverPeer = { addr, port };
@@ -187,8 +204,18 @@ export class DatagramSocket {
   /** CONNECT to AF_UNSPEC: the association is dissolved. */
   disconnect(): number {
     this.resolverPeer = null;
-    this.sock.connect(0, 0);
+    this.disconnectStack();
     return 0;
+  }
+
+  /** The family's any address, as the stack socket takes it. */
+  private get anyAddr(): IpAddr {
+    return this.family === 6 ? IPV6_ANY : 0;
+  }
+
+  /** Dissolves the stack socket's association (connect to the any address, as AF_UNSPEC does). */
+  private disconnectStack(): void {
+    this.sock.connect(this.anyAddr, 0);
   }
 
   /** SHUTDOWN: Linux records the directions even on an unconnected socket, and answers ENOTCONN there. */
@@ -249,7 +276,7 @@ export class DatagramSocket {
   /** One record from the app: a datagram to send. */
   private sendRecord(rec: Buffer): void {
     const { counters } = this.ctx;
-    const h = decodeDgramHeader(rec);
+    const h = decodeDgramHeader(rec, this.family);
     if (h === null || h.type !== DgramType.DATA) {
       counters.dgramDrop('malformed');
       return;
@@ -263,9 +290,9 @@ export class DatagramSocket {
       return;
     }
     let to: SocketAddress | undefined;
-    if ((h.flags & DGF.TO) !== 0) to = { addr: h.addr, port: h.port };
+    if ((h.flags & DGF.TO) !== 0) to = this.destination(h.addr, h.port, h.scope);
     else if (this.resolverPeer !== null) to = this.resolverPeer;
-    if (to !== undefined && this.kind === 'udp' && this.ctx.dns?.wants(to.addr as number, to.port)) {
+    if (to !== undefined && this.kind === 'udp' && this.wantsResolver(to)) {
       this.askResolver(payload, to);
       return;
     }
@@ -292,6 +319,19 @@ export class DatagramSocket {
     this.deliverError({ errno, offender: 0, type: 0, code: 0, info: 0, dst: to ?? this.peer() ?? { addr: 0, port: 0 }, payload: EMPTY });
   }
 
+  /** A record's destination as the stack takes it (the family's form; sin6_scope_id when given). */
+  private destination(addr: IpAddr, port: number, scope: number): SocketAddress {
+    return this.family === 6 && scope !== 0 ? { addr, port, scopeId: scope } : { addr, port };
+  }
+
+  /** The daemon's resolver answers this destination (IPv4 resolver addresses, v4-mapped on a family-6 socket). */
+  wantsResolver(to: { addr: IpAddr; port: number }): boolean {
+    const dns = this.ctx.dns;
+    if (dns === null) return false;
+    const v4 = isIpv6(to.addr) ? unmapV4(to.addr) : to.addr;
+    return v4 !== null && dns.wants(v4, to.port);
+  }
+
   private askResolver(query: Buffer, server: SocketAddress): void {
     const dns = this.ctx.dns!;
     // The query is a view of the batch just read: the resolver gets its own copy.
@@ -300,7 +340,7 @@ export class DatagramSocket {
       this.ctx.counters.dgramDrop('dnsBusy');
       return;
     }
-    if (this.sock.localAddress() === null) this.sock.bind(0, 0);
+    if (this.sock.localAddress() === null) this.sock.bind(this.anyAddr, 0);
     this.ctx.counters.inc('dnsRedirected');
     pending.then(
       (answer) => {
@@ -309,7 +349,7 @@ export class DatagramSocket {
           return;
         }
         if (this.gone) return;
-        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr as number), tos: 0, ttl: DEFAULT_TTL }]);
+        this.deliver([{ data: answer, from: server, to: this.sourceFor(server.addr), tos: 0, ttl: DEFAULT_TTL }]);
       },
       () => this.ctx.counters.dgramDrop('dnsUnanswered'),
     );
@@ -366,26 +406,28 @@ export class DatagramSocket {
 
   /** Sends DATA records for `list` to the app in one sendmmsg. */
   private deliver(list: UdpDatagram[]): void {
-    const headers = Buffer.allocUnsafe(DGRAM_HEADER * list.length);
+    if (this.kept.icmp6Filter !== null) list = this.icmp6Filtered(list, this.kept.icmp6Filter);
+    if (list.length === 0) return;
+    // Zeroed once for the batch: encodeDataHeader then skips the fields that stay zero.
+    const headers = Buffer.alloc(DGRAM_HEADER * list.length);
     const parts: Buffer[] = new Array<Buffer>(list.length * 2);
     const flags = this.recvFlags & (DGF.PKTINFO | DGF.RECVTOS | DGF.RECVTTL);
+    const family = this.family;
     let bytes = 0;
     for (let i = 0; i < list.length; i++) {
       const d = list[i]!;
       const off = i * DGRAM_HEADER;
-      encodeDgramHeader(
-        {
-          type: DgramType.DATA,
-          flags,
-          port: d.from.port,
-          addr: d.from.addr as number,
-          local: d.to as number,
-          tos: d.tos,
-          ttl: d.ttl,
-          err: 0,
-        },
+      encodeDataHeader(
         headers,
         off,
+        flags,
+        d.from.port,
+        inFamily(d.from.addr, family),
+        inFamily(d.to, family),
+        d.tos,
+        d.ttl,
+        scopeOf(d.from),
+        true,
       );
       parts[i * 2] = headers.subarray(off, off + DGRAM_HEADER);
       parts[i * 2 + 1] = d.data;
@@ -397,6 +439,13 @@ export class DatagramSocket {
     if (sent.delivered === list.length) counters.bytesToApps += bytes;
     if (sent.full > 0) counters.dgramDrop('appFull', sent.full);
     if (sent.tooBig > 0) counters.dgramDrop('appTooBig', sent.tooBig);
+  }
+
+  /** ICMP6_FILTER: messages of a blocked type never reach the app (the first byte of an ICMPv6 message is its type). */
+  private icmp6Filtered(list: UdpDatagram[], filter: Buffer): UdpDatagram[] {
+    const out = list.filter((d) => d.data.length === 0 || (filter[d.data[0]! >> 3]! & (1 << (d.data[0]! & 7))) === 0);
+    if (out.length < list.length) this.ctx.counters.dgramDrop('icmp6Filter', list.length - out.length);
+    return out;
   }
 
   /** sendRecords with the drop rules: a full end drops the rest, a gone app ends the socket. */
@@ -428,11 +477,13 @@ export class DatagramSocket {
       type: DgramType.ERROR,
       flags: this.recvFlags & DGF.RECVERR,
       port: ((report.type & 0xff) << 8) | (report.code & 0xff),
-      addr: report.offender as number,
-      local: report.info,
+      addr: inFamily(report.offender, this.family),
+      local: 0,
       tos: 0,
       ttl: 0,
       err: report.errno,
+      info: report.info,
+      scope: 0,
     });
     const quote = report.payload.length > ERROR_QUOTE_MAX ? report.payload.subarray(0, ERROR_QUOTE_MAX) : report.payload;
     const sent = this.send([header, quote], 1);
@@ -440,10 +491,22 @@ export class DatagramSocket {
     else this.ctx.counters.dgramDrop('errorAppFull');
   }
 
-  /** The address this stack sends from toward `dst`: one on its subnet, else its first. */
-  private sourceFor(dst: Ipv4Addr): Ipv4Addr {
+  /**
+   * The address this stack sends from toward `dst`, in this socket's family: for IPv4 (v4-mapped
+   * too) one on its subnet, else its first; for IPv6 one whose prefix holds `dst`, else its first
+   * that is not link-local.
+   */
+  private sourceFor(dst: IpAddr): IpAddr {
     const list = this.ctx.stack.addresses();
-    return ((list.find((a) => typeof a.addr === 'number' && inSubnet(dst, a.addr, a.prefixLen)) ?? list[0])?.addr ?? 0) as number;
+    const v4 = isIpv6(dst) ? unmapV4(dst) : dst;
+    if (v4 !== null) {
+      const own = list.filter((a): a is { addr: number; prefixLen: number } => !isIpv6(a.addr));
+      return inFamily((own.find((a) => inSubnet(v4, a.addr, a.prefixLen)) ?? own[0])?.addr ?? 0, this.family);
+    }
+    const six = list.filter((a): a is { addr: string; prefixLen: number } => isIpv6(a.addr));
+    return (
+      (six.find((a) => inPrefix6(dst as string, a.addr, a.prefixLen)) ?? six.find((a) => !isLinkLocal6(a.addr)) ?? six[0])?.addr ?? IPV6_ANY
+    );
   }
 
   /** Ends this socket: the stack's socket is closed and the app's end let go. */

@@ -10,14 +10,16 @@
 import { readFileSync } from 'node:fs';
 import { Errno, type Ipv4Addr, type SocketAddress, type UdpOptionName, type UdpSocket } from '../netstack/index.js';
 import type { DatagramKeptOptions } from './datagram-socket.js';
-import { DGF, IPPROTO_ICMP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW } from './protocol.js';
+import { DGF, type Family, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW } from './protocol.js';
 import { IP, IPPROTO_IP, setBindToDevice, SO, SOL_SOCKET } from './sockopt.js';
+import { getDatagramOption6, IPPROTO_IPV6, setDatagramOption6 } from './sockopt6.js';
 import type { DatagramKind } from './stack-datagram.js';
 
 export const SOL_RAW = 255;
 export const ICMP_FILTER = 1;
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 /** struct in_addr, struct ip_mreq, struct ip_mreqn. */
 const IN_ADDR_SIZE = 4;
 const IP_MREQ_SIZE = 8;
@@ -44,6 +46,8 @@ const WMEM_MAX = sysctl('wmem_max', 212992);
 /** What the option calls need of an app's datagram socket. */
 export interface DatagramOptionTarget {
   readonly kind: DatagramKind;
+  /** AF_INET6 sockets (6) have the IPPROTO_IPV6 and IPPROTO_ICMPV6 levels (sockopt6.ts). */
+  readonly family: Family;
   readonly sock: UdpSocket;
   /** DGF.PKTINFO | RECVTOS | RECVTTL | RECVERR. */
   recvFlags: number;
@@ -84,6 +88,12 @@ const recvFlagOf = new Map<number, number>([
 /** getsockopt: the value's bytes (the caller truncates to the app's buffer) or a negative errno. */
 export function getDatagramOption(t: DatagramOptionTarget, level: number, name: number): DatagramGetResult {
   if (level === SOL_SOCKET) return getSocketLevel(t, name);
+  if (t.family === 6) {
+    if (level === IPPROTO_IPV6 || level === IPPROTO_ICMPV6) return getDatagramOption6(t, level, name);
+    // ipv6_getsockopt hands IPPROTO_IP to IPv4's code except on raw sockets; other levels are unknown.
+    if (level === IPPROTO_IP && t.kind !== 'raw') return getIpLevel(t, name);
+    return -Errno.ENOPROTOOPT;
+  }
   if (level === IPPROTO_IP) return getIpLevel(t, name);
   if (level === SOL_RAW) {
     if (t.kind !== 'raw') return -Errno.EOPNOTSUPP;
@@ -101,9 +111,9 @@ function getSocketLevel(t: DatagramOptionTarget, name: number): DatagramGetResul
     case SO.TYPE:
       return int32(t.kind === 'raw' ? SOCK_RAW : SOCK_DGRAM);
     case SO.PROTOCOL:
-      return int32(t.kind === 'udp' ? IPPROTO_UDP : IPPROTO_ICMP);
+      return int32(t.kind === 'udp' ? IPPROTO_UDP : t.family === 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
     case SO.DOMAIN:
-      return int32(AF_INET);
+      return int32(t.family === 6 ? AF_INET6 : AF_INET);
     case SO.ERROR:
       return int32(t.sock.takeError());
     case SO.ACCEPTCONN:
@@ -182,6 +192,11 @@ export function setDatagramOption(
   isLocal: (addr: Ipv4Addr) => boolean,
 ): number {
   if (level === SOL_SOCKET) return setSocketLevel(t, name, value);
+  if (t.family === 6) {
+    if (level === IPPROTO_IPV6 || level === IPPROTO_ICMPV6) return setDatagramOption6(t, level, name, value);
+    if (level === IPPROTO_IP && t.kind !== 'raw') return setIpLevel(t, name, value, isLocal);
+    return -Errno.ENOPROTOOPT;
+  }
   if (level === IPPROTO_IP) return setIpLevel(t, name, value, isLocal);
   if (level === SOL_RAW) {
     if (t.kind !== 'raw') return -Errno.ENOPROTOOPT;

@@ -7,20 +7,28 @@
  * with the process; a socket that is bound but not listening is not kept either (the next call on
  * it after a restart fails with ENETDOWN).
  */
-import { Errno, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
+import { Errno, formatIp, type IpAddr, isIpv6, parseIp, type TcpOptionName, type TcpSocket } from '../netstack/index.js';
 import type { AppSocket } from './app-socket.js';
+import type { Family } from './protocol.js';
+import { inFamily, V6ONLY } from './socket-family.js';
 import type { KeptOptions } from './sockopt.js';
 
-/** Everything needed to serve a listener again; JSON-safe. */
+/**
+ * Everything needed to serve a listener again; JSON-safe. Version 2 has the family and the
+ * address as text (formatIp); version 1 records (IPv4 only, the address a number) still parse.
+ */
 export interface KeptListenerMeta {
-  v: 1;
+  v: 2;
+  /** The app socket's family: the stack socket made again is of this family. */
+  family: Family;
   /** The network (16 hex digits; '' when the server has none, as in tests). */
   nwid: string;
   /** The RPC socket the app reached the daemon through: the same server takes it back. */
   socket: string;
   /** Inode of the app's end: the key the library names the socket by. */
   ino: number;
-  addr: number;
+  /** The bound address as text: dotted quad for family 4, IPv6 text (v4-mapped ones too) for 6. */
+  addr: string;
   port: number;
   backlog: number;
   options: Partial<Record<TcpOptionName, number>>;
@@ -61,12 +69,14 @@ const LISTENER_OPTIONS: TcpOptionName[] = [
   'CONGESTION',
   'TOS',
   'TTL',
+  V6ONLY,
 ];
 
 export function describeListener(
   where: { nwid: string; socket: string },
   ino: number,
   tcp: TcpSocket,
+  family: Family,
   backlog: number,
   kept: KeptOptions,
 ): KeptListenerMeta {
@@ -77,11 +87,12 @@ export function describeListener(
     if (v >= 0 || (name === 'LINGER' && v === -1)) options[name] = v;
   }
   return {
-    v: 1,
+    v: 2,
+    family,
     nwid: where.nwid,
     socket: where.socket,
     ino,
-    addr: local.addr as number,
+    addr: formatIp(inFamily(local.addr, family)),
     port: local.port,
     backlog,
     options,
@@ -95,15 +106,23 @@ export function parseKeptMeta(m: unknown): KeptListenerMeta | null {
   if (typeof m !== 'object' || m === null) return null;
   const r = m as Record<string, unknown>;
   const int = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-  if (r.v !== 1 || typeof r.nwid !== 'string' || typeof r.socket !== 'string') return null;
-  if (!int(r.ino, Number.MAX_SAFE_INTEGER) || !int(r.addr, 0xffffffff) || !int(r.port, 65535) || !int(r.backlog, 1 << 20)) return null;
+  if ((r.v !== 1 && r.v !== 2) || typeof r.nwid !== 'string' || typeof r.socket !== 'string') return null;
+  if (!int(r.ino, Number.MAX_SAFE_INTEGER) || !int(r.port, 65535) || !int(r.backlog, 1 << 20)) return null;
   if (typeof r.options !== 'object' || r.options === null) return null;
+  const family: Family | null = r.v === 1 ? 4 : r.family === 4 || r.family === 6 ? r.family : null;
+  if (family === null) return null;
+  let addr: IpAddr | null;
+  if (r.v === 1) addr = int(r.addr, 0xffffffff) ? (r.addr as number) : null;
+  else addr = typeof r.addr === 'string' ? parseIp(r.addr) : null;
+  // The text must be of the family's own form (IPv4 on a family-6 socket is v4-mapped text).
+  if (addr === null || isIpv6(addr) !== (family === 6)) return null;
   return {
-    v: 1,
+    v: 2,
+    family,
     nwid: r.nwid,
     socket: r.socket,
     ino: r.ino as number,
-    addr: r.addr as number,
+    addr: formatIp(addr),
     port: r.port as number,
     backlog: r.backlog as number,
     options: r.options as Partial<Record<TcpOptionName, number>>,
@@ -124,7 +143,8 @@ function rebindListener(tcp: TcpSocket, meta: KeptListenerMeta, kept: KeptOption
   kept.recvErr = meta.recvErr;
   kept.deferAcceptRetrans = meta.deferAcceptRetrans;
   if (tcp.localAddress()?.port === meta.port && meta.port !== 0) return 0;
-  return tcp.bind(meta.addr, meta.port);
+  // parseKeptMeta checked the text: it is of the family's own form, as the stack socket takes it.
+  return tcp.bind(parseIp(meta.addr) ?? 0, meta.port);
 }
 
 /** rebindListener's answer that is worth trying again once the stack has its addresses. */

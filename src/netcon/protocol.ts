@@ -5,11 +5,19 @@
  *   request:  u32 len | u8 version | u8 op | u16 flags | u64 ino | payload   (len counts from version)
  *   response: u32 len | u8 version | u8 op | u16 flags | i32 result | payload
  * `result` is >= 0 or a negative errno. A SOCKET response carries the app's end of a new socketpair
- * as SCM_RIGHTS. Accepted connections travel over the listening socket instead, one 8-byte
- * record (`encodeAcceptRecord`) with one fd per message, so concurrent acceptors never split one.
+ * as SCM_RIGHTS. Accepted connections travel over the listening socket instead, one
+ * ACCEPT_RECORD_SIZE-byte record (`encodeAcceptRecord`) with one fd per message, so concurrent
+ * acceptors never split one. Every address on the wire is a SOCKADDR_SIZE-byte kernel sockaddr
+ * (`decodeSockaddr`/`encodeSockaddr`, the one codec); datagram records carry raw address bytes.
  */
+import { type IpAddr, type Ipv6Addr, readIpv6, writeIpv6 } from '../netstack/addr.js';
 
-export const PROTO_VERSION = 1;
+export const PROTO_VERSION = 2;
+
+/** Address families on the wire (Linux's AF_* values): SOCKET's domain, sockaddrs, the name operations. */
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const REQUEST_HEADER = 16;
 export const RESPONSE_HEADER = 12;
 /**
@@ -70,10 +78,14 @@ export const Kind = { TCP: 1, LISTENER: 2, UDP: 3, PING: 4, RAW_ICMP: 5 } as con
 
 /**
  * Datagram sockets (UDP, ping, raw ICMP): the app's end is a SOCK_SEQPACKET socketpair and every
- * message either way is one datagram after a DGRAM_HEADER-byte record header (proto.h has the
- * layout: u8 type | u8 flags | u16 port | u32 addr | u32 local | u8 tos | u8 ttl | u16 err).
+ * message either way is one datagram after a DGRAM_HEADER-byte record header (proto.h):
+ *   u8 type | u8 flags | u16 port | u8 tos | u8 ttl | u16 err | u32 info | u32 scope | addr[16] | local[16]
+ * little-endian integers; addr and local are address bytes in network order: an AF_INET socket's
+ * IPv4 address in the first 4 (the rest zero), an AF_INET6 socket's 16 (v4-mapped for IPv4).
  */
-export const DGRAM_HEADER = 16;
+export const DGRAM_HEADER = 48;
+/** Byte offsets of the record header's fields (the hot path writes and reads them in place). */
+export const DgramOffset = { TYPE: 0, FLAGS: 1, PORT: 2, TOS: 4, TTL: 5, ERR: 6, INFO: 8, SCOPE: 12, ADDR: 16, LOCAL: 32 } as const;
 export const DgramType = { DATA: 1, ERROR: 2 } as const;
 /** Record flags (proto.h ZT_DGF_*). */
 export const DGF = {
@@ -87,7 +99,10 @@ export const DGF = {
   RECVERR: 0x80,
 } as const;
 
-/** One datagram record's header (proto.h's layout); addresses in host order. */
+/** An address family as the stack numbers it: 4 (AF_INET) or 6 (AF_INET6). */
+export type Family = 4 | 6;
+
+/** One datagram record's header (proto.h's layout); addresses in the stack's form for the socket's family. */
 export interface DgramHeader {
   /** DgramType.DATA or DgramType.ERROR. */
   type: number;
@@ -96,13 +111,38 @@ export interface DgramHeader {
   /** App → daemon: the destination port (DGF.TO); daemon → app: the source port, or ICMP type << 8 | code (ERROR). */
   port: number;
   /** App → daemon: the destination (DGF.TO); daemon → app: the source, or the ICMP sender (ERROR). */
-  addr: number;
-  /** App → daemon: the source asked for (DGF.SRC); daemon → app: the address it was sent to, or ee_info (ERROR). */
-  local: number;
+  addr: IpAddr;
+  /** App → daemon: the source asked for (DGF.SRC); daemon → app: the address it was sent to. */
+  local: IpAddr;
+  /** IP_TOS / IPV6_TCLASS. */
   tos: number;
+  /** IP_TTL / IPV6_HOPLIMIT. */
   ttl: number;
   /** ERROR: the errno. */
   err: number;
+  /** ERROR: ee_info (the next-hop MTU of a "too big" error). */
+  info: number;
+  /** sin6_scope_id of addr (0 for global addresses and on AF_INET sockets). */
+  scope: number;
+}
+
+/**
+ * Writes an address into a record's 16-byte address field: an IPv4 number in the first 4 bytes
+ * (the rest zeroed), an IPv6 address in all 16.
+ */
+export function writeRecordAddress(addr: IpAddr, into: Buffer, offset: number): void {
+  if (typeof addr === 'number') {
+    // Plain writes, not fill(): this runs twice per datagram and fill() is a native call.
+    into.writeUInt32BE(addr >>> 0, offset);
+    into.writeUInt32LE(0, offset + 4);
+    into.writeUInt32LE(0, offset + 8);
+    into.writeUInt32LE(0, offset + 12);
+  } else writeIpv6(addr, into, offset);
+}
+
+/** Reads a record's address field as the socket's family has it (a number for 4, 32 hex digits for 6). */
+export function readRecordAddress(b: Buffer, offset: number, family: Family): IpAddr {
+  return family === 4 ? b.readUInt32BE(offset) : readIpv6(b, offset);
 }
 
 /** Writes `h` as DGRAM_HEADER bytes at `offset` of `into` (a new Buffer when not given). */
@@ -110,27 +150,62 @@ export function encodeDgramHeader(h: DgramHeader, into: Buffer = Buffer.allocUns
   into[offset] = h.type;
   into[offset + 1] = h.flags;
   into.writeUInt16LE(h.port & 0xffff, offset + 2);
-  into.writeUInt32LE(h.addr >>> 0, offset + 4);
-  into.writeUInt32LE(h.local >>> 0, offset + 8);
-  into[offset + 12] = h.tos;
-  into[offset + 13] = h.ttl;
-  into.writeUInt16LE(h.err & 0xffff, offset + 14);
+  into[offset + 4] = h.tos;
+  into[offset + 5] = h.ttl;
+  into.writeUInt16LE(h.err & 0xffff, offset + 6);
+  into.writeUInt32LE(h.info >>> 0, offset + 8);
+  into.writeUInt32LE(h.scope >>> 0, offset + 12);
+  writeRecordAddress(h.addr, into, offset + DgramOffset.ADDR);
+  writeRecordAddress(h.local, into, offset + DgramOffset.LOCAL);
   return into;
 }
 
-/** The header of the record at `offset`; null when fewer than DGRAM_HEADER bytes are there. */
-export function decodeDgramHeader(b: Uint8Array, offset = 0): DgramHeader | null {
+/**
+ * A DATA record's header, daemon → app, written in place without a header object (the hot path:
+ * one call per datagram into the batch's header buffer). `addr`/`local` as writeRecordAddress
+ * takes them. `zeroed`: the 48 bytes are known to be zero already (a batch buffer from
+ * Buffer.alloc), so the fields that stay zero are not written.
+ */
+export function encodeDataHeader(
+  into: Buffer,
+  offset: number,
+  flags: number,
+  port: number,
+  addr: IpAddr,
+  local: IpAddr,
+  tos: number,
+  ttl: number,
+  scope: number,
+  zeroed = false,
+): void {
+  // Whole words where fields share one (type, flags, port; tos, ttl, err = 0): fewer checked writes.
+  into.writeUInt32LE((DgramType.DATA | (flags << 8) | ((port & 0xffff) << 16)) >>> 0, offset);
+  into.writeUInt32LE((tos & 0xff) | ((ttl & 0xff) << 8), offset + 4);
+  if (!zeroed) into.writeUInt32LE(0, offset + 8);
+  if (scope !== 0 || !zeroed) into.writeUInt32LE(scope >>> 0, offset + 12);
+  if (zeroed && typeof addr === 'number') into.writeUInt32BE(addr >>> 0, offset + DgramOffset.ADDR);
+  else writeRecordAddress(addr, into, offset + DgramOffset.ADDR);
+  if (zeroed && typeof local === 'number') into.writeUInt32BE(local >>> 0, offset + DgramOffset.LOCAL);
+  else writeRecordAddress(local, into, offset + DgramOffset.LOCAL);
+}
+
+/**
+ * The header of the record at `offset`, its addresses read for a socket of `family`; null when
+ * fewer than DGRAM_HEADER bytes are there.
+ */
+export function decodeDgramHeader(b: Buffer, family: Family, offset = 0): DgramHeader | null {
   if (b.length - offset < DGRAM_HEADER) return null;
-  const v = new DataView(b.buffer, b.byteOffset + offset, DGRAM_HEADER);
   return {
-    type: v.getUint8(0),
-    flags: v.getUint8(1),
-    port: v.getUint16(2, true),
-    addr: v.getUint32(4, true),
-    local: v.getUint32(8, true),
-    tos: v.getUint8(12),
-    ttl: v.getUint8(13),
-    err: v.getUint16(14, true),
+    type: b[offset]!,
+    flags: b[offset + 1]!,
+    port: b.readUInt16LE(offset + 2),
+    tos: b[offset + 4]!,
+    ttl: b[offset + 5]!,
+    err: b.readUInt16LE(offset + 6),
+    info: b.readUInt32LE(offset + 8),
+    scope: b.readUInt32LE(offset + 12),
+    addr: readRecordAddress(b, offset + DgramOffset.ADDR, family),
+    local: readRecordAddress(b, offset + DgramOffset.LOCAL, family),
   };
 }
 
@@ -142,17 +217,31 @@ const SOCK_TYPE_MASK = 0xf;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
 
-/** SOCKET's payload: the socket type (flags masked off) and the protocol (0 when not sent). */
-export function decodeSocketRequest(p: Buffer): { type: number; protocol: number } {
-  // An empty payload (or 0) is what clients from before datagram sockets sent for TCP.
-  const type = p.length >= 4 ? p.readUInt32LE(0) & SOCK_TYPE_MASK : 0;
-  const protocol = p.length >= 8 ? p.readInt32LE(4) : 0;
-  return { type: type === 0 ? SOCK_STREAM : type, protocol };
+/** SOCKET's payload size: u32 type with flags | i32 protocol | i32 domain. */
+export const SOCKET_REQUEST_SIZE = 12;
+
+/**
+ * SOCKET's payload: the socket type (flags masked off; 0 means SOCK_STREAM), the protocol and
+ * the family its domain names. Null when the payload is short (the library always sends all
+ * three); `family` null when the domain is neither AF_INET nor AF_INET6 (EAFNOSUPPORT).
+ */
+export function decodeSocketRequest(p: Buffer): { type: number; protocol: number; family: Family | null } | null {
+  if (p.length < SOCKET_REQUEST_SIZE) return null;
+  const type = p.readUInt32LE(0) & SOCK_TYPE_MASK;
+  const domain = p.readInt32LE(8);
+  const family = domain === AF_INET ? 4 : domain === AF_INET6 ? 6 : null;
+  return { type: type === 0 ? SOCK_STREAM : type, protocol: p.readInt32LE(4), family };
 }
 
-export const ACCEPT_RECORD_SIZE = 8;
-export const ACCEPT_MAGIC = 0x41;
+export function encodeSocketRequest(type: number, protocol: number, family: Family): Buffer {
+  const b = Buffer.alloc(SOCKET_REQUEST_SIZE);
+  b.writeUInt32LE(type >>> 0, 0);
+  b.writeInt32LE(protocol, 4);
+  b.writeInt32LE(family === 4 ? AF_INET : AF_INET6, 8);
+  return b;
+}
 
 export interface Request {
   op: number;
@@ -240,32 +329,93 @@ export function decodeResponse(b: Buffer): Response | null {
   return { op: b[5]!, flags: b.readUInt16LE(6), result: b.readInt32LE(8), payload: b.subarray(RESPONSE_HEADER) };
 }
 
-/** IPv4 address (host order) and port, as BIND/CONNECT carry them and name replies return them. */
-export function encodeAddress(addr: number, port: number): Buffer {
-  const b = Buffer.alloc(6);
-  b.writeUInt32LE(addr >>> 0, 0);
-  b.writeUInt16LE(port, 4);
-  return b;
+/** The size of every address on the wire (proto.h ZT_SOCKADDR): a sockaddr_in or sockaddr_in6, zero-padded. */
+export const SOCKADDR_SIZE = 28;
+
+/** An address as a sockaddr carries it: IPv4 as a number, IPv6 as 32 hex digits (v4-mapped ones too). */
+export interface Sockaddr {
+  family: Family;
+  addr: IpAddr;
+  port: number;
+  /** sin6_flowinfo (0 for AF_INET). */
+  flowinfo: number;
+  /** sin6_scope_id (0 for AF_INET). */
+  scopeId: number;
 }
 
-export function decodeAddress(p: Buffer): { addr: number; port: number } | null {
-  if (p.length < 6) return null;
-  return { addr: p.readUInt32LE(0), port: p.readUInt16LE(4) };
+/**
+ * The sockaddr at `offset` (the kernel's layout: u16 family in host order, u16 port big-endian,
+ * then sin_addr, or sin6_flowinfo big-endian, sin6_addr and sin6_scope_id in host order). Null
+ * when fewer than SOCKADDR_SIZE bytes are there or the family is neither AF_INET nor AF_INET6.
+ */
+export function decodeSockaddr(b: Buffer, offset = 0): Sockaddr | null {
+  if (offset < 0 || b.length - offset < SOCKADDR_SIZE) return null;
+  const family = b.readUInt16LE(offset);
+  const port = b.readUInt16BE(offset + 2);
+  if (family === AF_INET) return { family: 4, addr: b.readUInt32BE(offset + 4), port, flowinfo: 0, scopeId: 0 };
+  if (family !== AF_INET6) return null;
+  return {
+    family: 6,
+    addr: readIpv6(b, offset + 8),
+    port,
+    flowinfo: b.readUInt32BE(offset + 4),
+    scopeId: b.readUInt32LE(offset + 24),
+  };
 }
 
-/** CONNECT's optional filler count after the address: 0 when absent, null when out of range. */
+/** The family a sockaddr at `offset` names (AF_* as on the wire), or -1 when it is too short to tell. */
+export function sockaddrFamily(b: Buffer, offset = 0): number {
+  return b.length - offset >= 2 ? b.readUInt16LE(offset) : -1;
+}
+
+/**
+ * Writes a sockaddr of `family` (SOCKADDR_SIZE bytes, zero-padded) at `offset` of `into` (a new
+ * Buffer when not given). `addr` must be of that family: a number for 4, an Ipv6Addr for 6.
+ */
+export function encodeSockaddr(
+  a: { family: Family; addr: IpAddr; port: number; flowinfo?: number; scopeId?: number },
+  into: Buffer = Buffer.alloc(SOCKADDR_SIZE),
+  offset = 0,
+): Buffer {
+  into.fill(0, offset, offset + SOCKADDR_SIZE);
+  into.writeUInt16BE(a.port & 0xffff, offset + 2);
+  if (a.family === 4) {
+    if (typeof a.addr !== 'number') throw new TypeError('an AF_INET sockaddr takes an IPv4 address');
+    into.writeUInt16LE(AF_INET, offset);
+    into.writeUInt32BE(a.addr >>> 0, offset + 4);
+    return into;
+  }
+  if (typeof a.addr !== 'string') throw new TypeError('an AF_INET6 sockaddr takes an IPv6 address');
+  into.writeUInt16LE(AF_INET6, offset);
+  into.writeUInt32BE((a.flowinfo ?? 0) >>> 0, offset + 4);
+  writeIpv6(a.addr as Ipv6Addr, into, offset + 8);
+  into.writeUInt32LE((a.scopeId ?? 0) >>> 0, offset + 24);
+  return into;
+}
+
+/** CONNECT's optional filler count after the sockaddr: 0 when absent, null when out of range. */
 export function decodeConnectFiller(p: Buffer): number | null {
-  if (p.length < 10) return 0;
-  const n = p.readUInt32LE(6);
+  if (p.length < SOCKADDR_SIZE + 4) return 0;
+  const n = p.readUInt32LE(SOCKADDR_SIZE);
   return n <= CONNECT_FILLER_MAX ? n : null;
 }
 
-export function encodeAcceptRecord(addr: number, port: number): Buffer {
+/** The record sent with each accepted connection: u8 ACCEPT_MAGIC | u8 0 | u16 0 | the peer's sockaddr. */
+export const ACCEPT_RECORD_SIZE = 4 + SOCKADDR_SIZE;
+export const ACCEPT_MAGIC = 0x41;
+
+/** An accept record naming the peer in the listener's family. */
+export function encodeAcceptRecord(peer: { family: Family; addr: IpAddr; port: number; flowinfo?: number; scopeId?: number }): Buffer {
   const b = Buffer.alloc(ACCEPT_RECORD_SIZE);
   b[0] = ACCEPT_MAGIC;
-  b.writeUInt16BE(port, 2);
-  b.writeUInt32BE(addr >>> 0, 4);
+  encodeSockaddr(peer, b, 4);
   return b;
+}
+
+/** The peer an accept record names; null when it is not one. */
+export function decodeAcceptRecord(b: Buffer): Sockaddr | null {
+  if (b.length !== ACCEPT_RECORD_SIZE || b[0] !== ACCEPT_MAGIC) return null;
+  return decodeSockaddr(b, 4);
 }
 
 export interface SockoptRequest {
@@ -282,10 +432,6 @@ export function decodeSockopt(p: Buffer): SockoptRequest | null {
   return { level: p.readInt32LE(0), name: p.readInt32LE(4), len, value: p.subarray(12, 12 + Math.min(len, p.length - 12)) };
 }
 
-/** Address families of the name operations (Linux's AF_* values). */
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
 /** Bytes per address in a RESOLVE reply: u8 family and 16 address bytes (IPv4 in the first 4). */
 export const RESOLVE_ADDRESS_SIZE = 17;
 

@@ -12,7 +12,8 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
 import type { NameService } from '../dns/index.js';
-import { AppSocket, type AppSocketHooks, type EndedSocket } from './app-socket.js';
+import { AppSocket, type AppSocketHooks } from './app-socket.js';
+import { type EndedSocket, endedSocketCall } from './ended-socket.js';
 import { DatagramCalls } from './datagram-calls.js';
 import type { DnsRedirectOptions } from './dns-redirect.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
@@ -21,13 +22,13 @@ import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
 import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
 import {
-  decodeAddress,
   decodeConnectFiller,
   decodeSocketRequest,
+  decodeSockaddr,
   decodeSockopt,
   encodeAcceptRecord,
-  encodeAddress,
   encodeResponse,
+  type Family,
   FLAG_FILLED,
   FLAG_WAIT,
   IPPROTO_TCP,
@@ -40,6 +41,7 @@ import {
   SOCK_STREAM,
 } from './protocol.js';
 import type { Reply } from './reply.js';
+import { openTcp, stackAddress, wireAddress, wireSockaddr } from './socket-family.js';
 import { getOption, setOption, SO, SOL_SOCKET } from './sockopt.js';
 
 export interface NetconServerOptions extends DnsRedirectOptions {
@@ -293,7 +295,7 @@ export class NetconServer {
     const sock = this.table.get(req.ino);
     if (sock === undefined) {
       const e = this.ended.get(req.ino);
-      if (e !== undefined) return this.endedCall(e, req);
+      if (e !== undefined) return endedSocketCall(e, req);
     }
     if (req.op === Op.WHOIS) {
       if (sock === undefined || sock.state === 'closed') return { result: -Errno.EBADF };
@@ -304,8 +306,10 @@ export class NetconServer {
     if (sock === undefined) return { result: -Errno.ENETDOWN };
     switch (req.op) {
       case Op.BIND: {
-        const a = decodeAddress(req.payload);
-        if (a === null) return { result: -Errno.EINVAL };
+        const sa = decodeSockaddr(req.payload);
+        if (sa === null) return { result: -Errno.EINVAL };
+        const a = stackAddress(sa, sock.family);
+        if (typeof a === 'number') return { result: a };
         if (sock.state !== 'idle' || sock.tcp.localAddress()?.port) return { result: -Errno.EINVAL };
         return { result: sock.tcp.bind(a.addr, a.port) };
       }
@@ -321,14 +325,12 @@ export class NetconServer {
       }
       case Op.CONNECT:
         return this.connect(sock, req);
-      case Op.GETSOCKNAME: {
-        const a = sock.localName();
-        return { result: 0, payload: encodeAddress(a.addr, a.port) };
-      }
+      case Op.GETSOCKNAME:
+        return { result: 0, payload: wireAddress(sock.localName(), sock.family) };
       case Op.GETPEERNAME: {
         const a = sock.state === 'connected' ? sock.tcp.remoteAddress() : null;
         if (a === null) return { result: -Errno.ENOTCONN };
-        return { result: 0, payload: encodeAddress(a.addr as number, a.port) };
+        return { result: 0, payload: wireAddress(a, sock.family) };
       }
       case Op.GETSOCKOPT:
         return this.getsockopt(sock, req);
@@ -348,41 +350,12 @@ export class NetconServer {
     }
   }
 
-  /** A call on a connection that has finished while the app still holds its fd. */
-  private endedCall(sock: EndedSocket, req: Request): Reply {
-    switch (req.op) {
-      case Op.WHOIS:
-        return { result: Kind.TCP };
-      case Op.GETSOCKNAME:
-        return { result: 0, payload: encodeAddress(sock.local.addr, sock.local.port) };
-      case Op.GETPEERNAME:
-      case Op.SHUTDOWN:
-        return { result: -Errno.ENOTCONN };
-      case Op.GETSOCKOPT: {
-        const o = decodeSockopt(req.payload);
-        if (o === null) return { result: -Errno.EINVAL };
-        const v = getOption(sock, sock, o.level, o.name);
-        if (typeof v === 'number') return { result: v };
-        const bytes = v.subarray(0, Math.min(v.length, o.len));
-        return { result: bytes.length, payload: Buffer.from(bytes) };
-      }
-      case Op.SETSOCKOPT: {
-        const o = decodeSockopt(req.payload);
-        if (o === null || o.value.length !== o.len) return { result: -Errno.EINVAL };
-        return { result: setOption(sock, sock, o.level, o.name, o.value) };
-      }
-      case Op.CONNECT:
-        // The filler's report after the attempt has ended is no connect() of the app's.
-        if ((req.flags & FLAG_FILLED) !== 0) return { result: 0 };
-        return { result: sock.connect() };
-      default:
-        return { result: -Errno.EINVAL };
-    }
-  }
-
   private newSocket(req: Request): Reply {
-    const { type, protocol } = decodeSocketRequest(req.payload);
-    if (type !== SOCK_STREAM) return this.datagrams.open(type, protocol);
+    const r = decodeSocketRequest(req.payload);
+    if (r === null) return { result: -Errno.EINVAL };
+    const { type, protocol, family } = r;
+    if (family === null) return { result: -Errno.EAFNOSUPPORT };
+    if (type !== SOCK_STREAM) return this.datagrams.open(type, protocol, family);
     if (protocol !== 0 && protocol !== IPPROTO_TCP) return { result: -EPROTONOSUPPORT };
     let pair: [number, number];
     try {
@@ -399,7 +372,7 @@ export class NetconServer {
       this.safeClose(daemonFd);
       return { result: -errnoOf(e, Errno.EBADF) };
     }
-    this.register(new AppSocket(ino, this.stack.tcpSocket(), daemonFd, this.hooks, this.counters, this.log));
+    this.register(new AppSocket(ino, openTcp(this.stack, family), daemonFd, this.hooks, this.counters, this.log, family));
     const payload = Buffer.alloc(8);
     payload.writeBigUInt64LE(BigInt(ino), 0);
     return { result: 0, payload, fds: [appFd] };
@@ -436,16 +409,19 @@ export class NetconServer {
   }
 
   private async connect(sock: AppSocket, req: Request): Promise<Reply> {
-    const a = decodeAddress(req.payload);
+    const sa = decodeSockaddr(req.payload);
     const filler = decodeConnectFiller(req.payload);
-    if (a === null || filler === null) return { result: -Errno.EINVAL };
+    if (filler === null) return { result: -Errno.EINVAL };
     // The library has written the filler it announced (see AppSocket); nothing else changes.
     if ((req.flags & FLAG_FILLED) !== 0) {
       sock.fillerWritten(filler);
       return { result: 0 };
     }
+    if (sa === null) return { result: -Errno.EINVAL };
+    const a = stackAddress(sa, sock.family);
+    if (typeof a === 'number') return { result: a };
     const wait = (req.flags & FLAG_WAIT) !== 0;
-    const r = sock.connect(a.addr, a.port, () => this.stack.tcpSocket(), wait, wait ? 0 : filler);
+    const r = sock.connect(a.addr, a.port, () => openTcp(this.stack, sock.family), wait, wait ? 0 : filler);
     // A repeat connect while the first is under way: the app did not wait for POLLOUT, or saw it
     // early (no connect filler), so the library asks again with WAIT and gets the outcome.
     if (r === -Errno.EALREADY && !wait) return { result: r, flags: RFLAG_PENDING };
@@ -476,7 +452,7 @@ export class NetconServer {
       if ((req.flags & FLAG_WAIT) === 0) return { result: 4, flags: RFLAG_PENDING, payload: Buffer.alloc(4) };
       await sock.whenConnectResolved();
       const ended = this.endedAfterWait(sock, req);
-      if (ended !== undefined) return this.endedCall(ended, req);
+      if (ended !== undefined) return endedSocketCall(ended, req);
     }
     const v = getOption(sock.tcp, sock, o.level, o.name);
     if (typeof v === 'number') return { result: v };
@@ -539,11 +515,11 @@ export class NetconServer {
       c.abort();
       return null;
     }
-    const remote = c.remoteAddress() ?? { addr: 0, port: 0 };
-    const sock = new AppSocket(ino, c, pair[1], this.hooks, this.counters, this.log, true);
+    const family: Family = listener.family;
+    const sock = new AppSocket(ino, c, pair[1], this.hooks, this.counters, this.log, family, true);
     sock.kept.inheritFrom(listener.kept);
     this.register(sock);
-    return { sock, appFd: pair[0], record: encodeAcceptRecord(remote.addr as number, remote.port) };
+    return { sock, appFd: pair[0], record: encodeAcceptRecord(wireSockaddr(c.remoteAddress(), family)) };
   }
 
   private scheduleHandOver(l: AppSocket): void {
@@ -562,7 +538,10 @@ export class NetconServer {
   private keepListener(sock: AppSocket, backlog: number, again = false): void {
     if (this.keeper === null || (!again && this.keptInos.get(sock.ino) === backlog)) return;
     try {
-      this.keeper.keep(describeListener({ nwid: this.nwid, socket: this.socketPath }, sock.ino, sock.tcp, backlog, sock.kept), sock.fd);
+      this.keeper.keep(
+        describeListener({ nwid: this.nwid, socket: this.socketPath }, sock.ino, sock.tcp, sock.family, backlog, sock.kept),
+        sock.fd,
+      );
       this.keptInos.set(sock.ino, backlog);
     } catch (e) {
       this.log.warn({ ino: sock.ino, err: (e as Error).message }, 'listener not kept: it ends with this daemon');
@@ -572,7 +551,8 @@ export class NetconServer {
   /** Listeners a previous daemon left with the keeper: served again on this stack. */
   private adoptKept(list: KeptListener[]): void {
     for (const kept of list) {
-      const sock = new AppSocket(kept.meta.ino, this.stack.tcpSocket(), kept.fd, this.hooks, this.counters, this.log);
+      const family = kept.meta.family;
+      const sock = new AppSocket(kept.meta.ino, openTcp(this.stack, family), kept.fd, this.hooks, this.counters, this.log, family);
       this.register(sock);
       this.keptInos.set(sock.ino, kept.meta.backlog);
       this.restorer.restore(sock, kept.meta);

@@ -18,6 +18,8 @@ import {
   type TcpSocket,
   type TcpStateName,
 } from '../netstack/index.js';
+import type { Family } from './protocol.js';
+import { getTcpOption6, IPPROTO_IPV6, Ipv6KeptOptions, setTcpOption6 } from './sockopt6.js';
 
 /** What the option calls need of a socket: the stack's TcpSocket, or a finished one's record. */
 export type OptionHolder = Pick<TcpSocket, 'getOption' | 'setOption'>;
@@ -85,6 +87,7 @@ export const TCP = {
 
 const SOCK_STREAM = 1;
 const AF_INET = 2;
+const AF_INET6 = 10;
 /** Linux answers an unknown congestion control name with ENOENT. */
 const ENOENT = 2;
 /** SO_BINDTODEVICE with a name no interface has. */
@@ -125,15 +128,20 @@ export class KeptOptions {
   deferAcceptRetrans = 0;
   fastOpenQueue = 0;
   fastOpenConnect = 0;
+  /** The IPPROTO_IPV6 options of an AF_INET6 socket that only are remembered (sockopt6.ts). */
+  readonly v6 = new Ipv6KeptOptions();
 
-  /** What an accepted connection takes from its listener (Linux copies the inet flags). */
+  /** What an accepted connection takes from its listener (Linux copies the inet flags and the ipv6 options). */
   inheritFrom(listener: KeptOptions): void {
     this.recvErr = listener.recvErr;
+    this.v6.copyFrom(listener.v6);
   }
 }
 
 /** What the socket is doing, for the options that report state rather than settings. */
 export interface SocketStateView {
+  /** The app socket's family: AF_INET6 sockets have the IPPROTO_IPV6 level too. */
+  readonly family: Family;
   listening: boolean;
   /** SO_ERROR: returns and clears the pending error. */
   takeError(): number;
@@ -354,8 +362,10 @@ export function getOption(tcp: OptionHolder, view: SocketStateView, level: numbe
         return int32(view.kept.fastOpenConnect);
     }
   }
-  // Linux's ip_getsockopt answers a level it does not know with EOPNOTSUPP (IPV6_* on AF_INET).
-  if (level !== SOL_SOCKET && level !== IPPROTO_TCP) return -Errno.EOPNOTSUPP;
+  if (level === IPPROTO_IPV6 && view.family === 6) return getTcpOption6(tcp, view, name);
+  // Linux's ip_getsockopt answers a level it does not know with EOPNOTSUPP (IPV6_* on AF_INET),
+  // ipv6_getsockopt with ENOPROTOOPT.
+  if (level !== SOL_SOCKET && level !== IPPROTO_TCP) return view.family === 6 ? -Errno.ENOPROTOOPT : -Errno.EOPNOTSUPP;
   if (level === SOL_SOCKET) {
     switch (name) {
       case SO.BINDTODEVICE:
@@ -364,7 +374,7 @@ export function getOption(tcp: OptionHolder, view: SocketStateView, level: numbe
       case SO.TYPE:
         return int32(SOCK_STREAM);
       case SO.DOMAIN:
-        return int32(AF_INET);
+        return int32(view.family === 6 ? AF_INET6 : AF_INET);
       case SO.PROTOCOL:
         return int32(IPPROTO_TCP);
       case SO.ERROR:
@@ -409,6 +419,7 @@ export function setOption(tcp: OptionHolder, view: SocketStateView, level: numbe
         return -Errno.ENOPROTOOPT;
     }
   }
+  if (level === IPPROTO_IPV6 && view.family === 6) return setTcpOption6(tcp, view, name, value);
   if (level === SOL_SOCKET && name === SO.BINDTODEVICE) return setBindToDevice(value);
   if (level === IPPROTO_TCP) {
     const kept = keptTcpOption(view, name, value);

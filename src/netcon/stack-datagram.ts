@@ -1,11 +1,13 @@
 /**
  * The stack socket behind an app's datagram socket: a UDP socket, or an ICMP "ping" or raw ICMP
- * socket, all with the stack's UdpSocket interface (SPEC §2).
+ * socket (ICMPv6 for family 6), all with the stack's UdpSocket interface (SPEC §1).
  */
 import type { NetStack, UdpSocket } from '../netstack/index.js';
+import type { Family } from './protocol.js';
+import { openIcmp, openUdp } from './socket-family.js';
 
 export type DatagramKind = 'udp' | 'ping' | 'raw';
 
-export function openStackDatagram(stack: NetStack, kind: DatagramKind): UdpSocket {
-  return kind === 'udp' ? stack.udpSocket() : stack.icmpSocket(kind);
+export function openStackDatagram(stack: NetStack, kind: DatagramKind, family: Family): UdpSocket {
+  return kind === 'udp' ? openUdp(stack, family) : openIcmp(stack, kind, family);
 }

@@ -8,7 +8,7 @@ import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, write
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
-import { createNetStack, parseIpv4, RealScheduler, setSum16Accelerator } from '../netstack/index.js';
+import { createNetStack, parseIp, RealScheduler, setSum16Accelerator } from '../netstack/index.js';
 import { nativeBinding } from '../native/binding.js';
 import {
   type AssembledNode,
@@ -479,8 +479,8 @@ export class Daemon implements LocalService {
   async ping(nwid: string, req: PingRequest): Promise<PingAnswer> {
     const j = this.joined.get(nwid);
     if (!j) return { status: 404, error: `network ${nwid} not joined` };
-    const dst = parseIpv4(req.address);
-    if (dst === null) throw new Error(`not an IPv4 address: ${req.address}`);
+    const dst = parseIp(req.address);
+    if (dst === null) throw new Error(`not an IP address: ${req.address}`);
     const stack = j.attachment.stack;
     if (stack.addresses().length === 0) return { status: 409, error: `network ${nwid} has no address yet (status ${j.network.status})` };
     const replies = await pingSeries(stack, dst, req.count, req.timeoutMs);

@@ -5,7 +5,19 @@
  * network's stack, as `ping` would from a kernel interface). The controller's routes are mounted
  * beside these when enabled.
  */
-import { formatIpv4, isLoopback, isMulticast, IPV4_ANY, IPV4_BROADCAST, parseIpv4 } from '../netstack/index.js';
+import {
+  formatIp,
+  isLoopback,
+  isMulticast,
+  isMulticast6,
+  isV4Mapped,
+  IPV4_ANY,
+  IPV4_BROADCAST,
+  IPV6_ANY,
+  IPV6_LOOPBACK,
+  parseIp,
+  type IpAddr,
+} from '../netstack/index.js';
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { NWID_PATTERN } from './home.js';
 import type { NetworkUserSettings } from './json-views.js';
@@ -94,18 +106,22 @@ function intField(b: Record<string, unknown>, key: string, min: number, max: num
 export function parsePingBody(body: unknown): PingRequest | string {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object with an address';
   const b = body as Record<string, unknown>;
-  if (b.address === undefined) return 'address: required (an IPv4 address on the network)';
-  if (typeof b.address !== 'string') return 'address: must be a string holding an IPv4 address';
-  const addr = parseIpv4(b.address);
-  if (addr === null) return `address: ${JSON.stringify(b.address.slice(0, 40))} is not an IPv4 address`;
-  if (addr === IPV4_ANY || addr === IPV4_BROADCAST || isLoopback(addr) || isMulticast(addr)) {
-    return `address: ${b.address} is not a unicast address on a network`;
-  }
+  if (b.address === undefined) return 'address: required (an IPv4 or IPv6 address on the network)';
+  if (typeof b.address !== 'string') return 'address: must be a string holding an IPv4 or IPv6 address';
+  const addr = parseIp(b.address);
+  if (addr === null) return `address: ${JSON.stringify(b.address.slice(0, 40))} is not an IPv4 address or an IPv6 address`;
+  if (!isUnicastOnNetwork(addr)) return `address: ${b.address} is not a unicast address on a network`;
   const count = intField(b, 'count', 1, PING_MAX_COUNT, PING_DEFAULT_COUNT);
   if (typeof count === 'string') return count;
   const timeoutMs = intField(b, 'timeoutMs', 1, PING_MAX_TIMEOUT_MS, PING_DEFAULT_TIMEOUT_MS);
   if (typeof timeoutMs === 'string') return timeoutMs;
-  return { address: formatIpv4(addr), count, timeoutMs };
+  return { address: formatIp(addr), count, timeoutMs };
+}
+
+/** Not the unspecified, broadcast, loopback or a multicast address (of either family). */
+function isUnicastOnNetwork(addr: IpAddr): boolean {
+  if (typeof addr === 'string') return addr !== IPV6_ANY && addr !== IPV6_LOOPBACK && !isMulticast6(addr) && !isV4Mapped(addr);
+  return addr !== IPV4_ANY && addr !== IPV4_BROADCAST && !isLoopback(addr) && !isMulticast(addr);
 }
 
 function nwidParam(req: ApiRequest): string | null {

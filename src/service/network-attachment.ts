@@ -25,7 +25,7 @@ import {
   errnoName,
   type InterfaceAddress,
   type IpAddr,
-  type Ipv4Addr,
+  type Ipv6Addr,
   type LinkOutput,
   type NetStack,
   type PingOptions,
@@ -53,7 +53,7 @@ export const PING_SPACING_MS = 200;
  */
 export async function pingSeries(
   stack: NetStack,
-  dst: Ipv4Addr,
+  dst: IpAddr,
   count: number,
   timeoutMs: number,
   spacingMs = PING_SPACING_MS,
@@ -117,11 +117,15 @@ class InterfaceView implements NetStack {
   removeAddress(addr: IpAddr): void {
     this.inner.removeAddress(addr);
   }
-  addOwnedPrefix(prefix: string, prefixLen: number): void {
+  /** The owned prefixes set through this view: the stack lists none, and they go when the interface does. */
+  private readonly ownedPrefixes = new Map<string, { prefix: Ipv6Addr; prefixLen: number }>();
+  addOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void {
     this.inner.addOwnedPrefix(prefix, prefixLen);
+    this.ownedPrefixes.set(`${prefix}/${prefixLen}`, { prefix, prefixLen });
   }
-  removeOwnedPrefix(prefix: string, prefixLen: number): void {
+  removeOwnedPrefix(prefix: Ipv6Addr, prefixLen: number): void {
     this.inner.removeOwnedPrefix(prefix, prefixLen);
+    this.ownedPrefixes.delete(`${prefix}/${prefixLen}`);
   }
   addresses(): InterfaceAddress[] {
     return this.inner.addresses();
@@ -169,6 +173,8 @@ class InterfaceView implements NetStack {
    */
   close(): void {
     this.inner.failConnections(Errno.ENETDOWN);
+    for (const { prefix, prefixLen } of this.ownedPrefixes.values()) this.inner.removeOwnedPrefix(prefix, prefixLen);
+    this.ownedPrefixes.clear();
     takeDown(this.inner);
   }
 }

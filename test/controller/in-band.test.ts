@@ -214,8 +214,9 @@ describe('SQLite controller behind the in-band protocol', () => {
     const entry = namesOfB()[0]!;
     expect(entry.name).toBe('alpha-box');
     expect(entry.addrs[0]).toBe(ipA);
-    // its managed address only: no AAAA for the rfc4193 / 6plane addresses until the stack carries IPv6
-    expect(entry.addrs).toEqual([ipA]);
+    // its managed address, then the computed rfc4193 and 6plane ones (AAAA records)
+    const bare = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
+    expect(entry.addrs).toEqual([ipA, bare(expectedRfc4193(NWID, a.node.address)), bare(expected6plane(NWID, a.node.address))]);
     expect(s.controller.node.counters.get('ctl_configs_pushed')).toBeGreaterThanOrEqual(pushed + 2);
 
     expect((await h.call('POST', memberPath(a.node.address), { name: 'alpha' })).status).toBe(200);
@@ -225,6 +226,15 @@ describe('SQLite controller behind the in-band protocol', () => {
     expect((await h.call('POST', memberPath(a.node.address), { activeBridge: false, tags: [] })).status).toBe(200);
     await s.run(500);
     expect(s.controller.node.counters.get('ctl_configs_pushed') - before).toBeLessThanOrEqual(1);
+
+    // the network's schemes decide which computed addresses a name has
+    expect((await h.call('POST', `/controller/network/${NWID_HEX}`, { v6AssignMode: { '6plane': false } })).status).toBe(200);
+    expect(await s.until(() => namesOfB()[0]?.addrs.length === 2, 2_000)).toBe(true);
+    expect(namesOfB()[0]!.addrs).toEqual([ipA, bare(expectedRfc4193(NWID, a.node.address))]);
+    // and a member without auto-assigned addresses has its managed ones only
+    expect((await h.call('POST', memberPath(a.node.address), { noAutoAssignIps: true })).status).toBe(200);
+    expect(await s.until(() => namesOfB()[0]?.addrs.length === 1, 2_000)).toBe(true);
+    expect(namesOfB()[0]!.addrs).toEqual([ipA]);
 
     expect((await h.call('POST', memberPath(a.node.address), { authorized: false })).status).toBe(200);
     expect(await s.until(() => namesOfB().length === 0, 2_000)).toBe(true);

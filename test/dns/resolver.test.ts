@@ -20,7 +20,7 @@ import {
 import { SeededRandom } from '../../src/netstack/random.js';
 import { simStackPair, SIM_ADDR_A, SIM_ADDR_B } from '../../src/netstack/sim-link.js';
 import type { SimSegment } from '../../src/netstack/sim-link.js';
-import type { UdpSocket } from '../../src/netstack/index.js';
+import { parseIpv6, parseIpv6Addr, type IpAddr, type UdpSocket } from '../../src/netstack/index.js';
 
 const v4 = (...b: number[]): { family: 4; bytes: Uint8Array } => ({ family: 4, bytes: Uint8Array.from(b) });
 
@@ -193,6 +193,27 @@ describe('resolver: forwarding over the virtual network', () => {
     seg.sched.advance(61_000);
     await settle(seg, resolver.resolve('www.example.com', 2));
     expect(server.asked).toHaveLength(2);
+  });
+
+  it("asks the network's IPv6 server over IPv6, from the member's IPv6 address", async () => {
+    const A6 = parseIpv6Addr('fd00:99::a')!;
+    const B6 = parseIpv6Addr('fd00:99::b')!;
+    const { seg, resolver } = setup({ servers: [{ family: 6, bytes: Uint8Array.from(parseIpv6('fd00:99::b')!) }] });
+    seg.stacks[0]!.addAddress(A6, 64);
+    seg.stacks[1]!.addAddress(B6, 64);
+    const sock = seg.stacks[1]!.udpSocket(6);
+    expect(sock.bind(B6, 53)).toBe(0);
+    const sources: IpAddr[] = [];
+    sock.handlers.onReadable = () => {
+      for (let d = sock.recv(); d !== null; d = sock.recv()) {
+        sources.push(d.from.addr);
+        const q = parseDnsMessage(d.data) as DnsMessage;
+        sock.sendTo(emitDnsMessage(reply(q, Rcode.NOERROR, [[DnsType.AAAA, Uint8Array.from(parseIpv6('2001:db8::1')!)]])), d.from);
+      }
+    };
+    const r = await settle(seg, resolver.resolve('www.example.com', 10));
+    expect(r).toEqual({ canonical: 'www.example.com', addrs: [{ family: 6, bytes: Uint8Array.from(parseIpv6('2001:db8::1')!) }] });
+    expect(sources).toEqual([A6]);
   });
 
   it('passes a DNS query through with the client id, and answers NXDOMAIN / NODATA as the server said', async () => {

@@ -12,6 +12,7 @@ import {
   type DnsMessage,
 } from '../../src/dns/index.js';
 import { VirtualScheduler } from '../../src/netstack/clock.js';
+import { parseIpv6, parseIpv6Addr } from '../../src/netstack/index.js';
 
 const v4 = (...b: number[]): { family: 4; bytes: Uint8Array } => ({ family: 4, bytes: Uint8Array.from(b) });
 
@@ -122,5 +123,24 @@ describe('host resolvers and the port-53 redirect', () => {
     expect(redirect(0x0a930001, 53)).toBe(true); // the host's nameserver, even inside the routes
     expect(redirect(0x0a930005, 53)).toBe(false); // a DNS server on the network
     expect(redirect(0x08080808, 5353)).toBe(false);
+  });
+
+  it('redirects IPv6 destinations the same way: host nameservers, addresses off the IPv6 routes, v4-mapped as IPv4', () => {
+    const v6 = (text: string): string => parseIpv6Addr(text)!;
+    const routes = [
+      { dest: 0x0a930000, prefixLen: 16, gateway: null, metric: 0 },
+      { dest: v6('fd80:56c2:e21c::'), prefixLen: 88, gateway: null, metric: 0 },
+    ];
+    const redirect = makeDnsRedirect(
+      () => routes,
+      () => [{ family: 6, bytes: parseIpv6('fd80:56c2:e21c::53')! }],
+    );
+    expect(redirect(v6('2001:4860:4860::8888'), 53)).toBe(true); // off the routes
+    expect(redirect(v6('fd80:56c2:e21c::53'), 53)).toBe(true); // the host's nameserver, even inside the routes
+    expect(redirect(v6('fd80:56c2:e21c::54'), 53)).toBe(false); // a DNS server on the network
+    expect(redirect(v6('2001:4860:4860::8888'), 80)).toBe(false);
+    expect(redirect(v6('::ffff:127.0.0.53'), 53)).toBe(true);
+    expect(redirect(v6('::ffff:10.147.0.5'), 53)).toBe(false);
+    expect(redirect(v6('::ffff:8.8.8.8'), 53)).toBe(true);
   });
 });

@@ -9,7 +9,9 @@
  * Revocations both ways: when the ztnc controller de-authorizes a stock member, stock members and
  * ztnc containers stop exchanging frames with it at once (stock accepts our revocations); when a
  * stock controller (a stock node on no network) de-authorizes its stock member, a ztnc container
- * on its network stops accepting that member's frames at once (we accept stock's).
+ * on its network stops accepting that member's frames at once (we accept stock's). Over IPv6: with
+ * rfc4193 and 6plane on, a stock node pings the container's addresses of both schemes (any address
+ * of its 6plane /80) and fetches a file from a server listening on :: in it.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import type { PingReport } from '../../src/service/local-api.js';
 import { STOCK_ZEROTIER_ENV, type StockNode, StockZeroTierLab, stockZeroTierUnavailable } from '../../src/demo/stock-zerotier.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { optionalSuite } from '../support/requirements.js';
+import { rfc4193Address, sixPlaneAddress } from '../../src/controller/ip-assignment.js';
 
 const unavailable = await stockZeroTierUnavailable();
 const FILE_BYTES = 10 * 1000 * 1000;
@@ -179,6 +182,76 @@ describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability')
       join(cluster.dir, 'from-stock.bin'),
     );
   }, 300_000);
+  it('over IPv6: a stock node pings the container’s rfc4193 and 6plane addresses (any of its /80) and fetches a file from it', async () => {
+    // the network gives every member rfc4193 and 6plane addresses (and turns NDP emulation on)
+    await cluster.root!.apiOk('POST', `/controller/network/${nwid}`, { v6AssignMode: { zt: false, rfc4193: true, '6plane': true } });
+    const nwidBig = BigInt(`0x${nwid}`);
+    const member = BigInt(`0x${((await c.daemon.apiOk('GET', '/status')) as { address: string }).address}`);
+    const rfc4193 = rfc4193Address(nwidBig, member).ip;
+    const sixPlane = sixPlaneAddress(nwidBig, member).ip;
+    // another address of the container's 6plane /80 than the one assigned (…::1)
+    const sixPlaneOther = sixPlane.replace(/::1$/, '::abcd:1234');
+    expect(sixPlaneOther).not.toBe(sixPlane);
+    // the container's listnetworks shows them once the new config is in
+    await waitFor(
+      'the container to list its IPv6 addresses',
+      async () => {
+        const out = (await c.daemon.cli(['listnetworks'])).stdout;
+        return out.includes(`${rfc4193}/88`) && out.includes(`${sixPlane}/40`);
+      },
+      30_000,
+      200,
+    );
+    // the stock node's kernel has its own (DAD done) before it pings
+    const s1Rfc4193 = rfc4193Address(nwidBig, BigInt(`0x${s1.address}`)).ip;
+    await waitFor(
+      "stock s1's rfc4193 address to be usable",
+      async () => {
+        const r = await s1.run('ip', ['-6', '-o', 'addr', 'show'], 10_000);
+        return r.stdout.includes(s1Rfc4193) && !/tentative/.test(r.stdout.split('\n').find((l) => l.includes(s1Rfc4193)) ?? '');
+      },
+      30_000,
+      200,
+    );
+    for (const ip of [rfc4193, sixPlane, sixPlaneOther])
+      await waitFor(
+        `stock s1 to ping ${ip}`,
+        async () => (await s1.run('ping', ['-6', '-c', '1', '-W', '1', ip], 10_000)).code === 0,
+        30_000,
+        200,
+      );
+    for (const ip of [rfc4193, sixPlane]) {
+      const r = await s1.run('ping', ['-6', '-c', '3', '-i', '0.3', '-W', '3', ip], 30_000);
+      expect(r.stdout, r.stderr).toMatch(/ 0% packet loss/);
+    }
+
+    // a server listening on :: in the container, curl -6 on the stock node, both schemes
+    const www = join(cluster.dir, 'www6');
+    mkdirSync(www, { recursive: true });
+    const body = randomBytes(FILE_BYTES);
+    writeFileSync(join(www, 'blob.bin'), body);
+    const server = c.start('python3', ['-m', 'http.server', '8081', '--bind', '::', '--directory', www]);
+    servers.push(server);
+    for (const ip of [rfc4193, sixPlane]) {
+      const out = join(cluster.dir, `from-ztnc-v6-${ip.replace(/:/g, '-')}.bin`);
+      await waitFor(
+        `curl -6 on stock s1 from [${ip}]`,
+        async () => {
+          if (server.exited()) throw new GiveUp(`server exited: ${server.output()}`);
+          return (
+            (await s1.run('curl', ['-6', '-sS', '--fail', '--max-time', '60', '-o', out, `http://[${ip}]:8081/blob.bin`], 90_000)).code ===
+            0
+          );
+        },
+        60_000,
+        500,
+      );
+      const got = readFileSync(out);
+      expect(got.length).toBe(FILE_BYTES);
+      expect(sha256(got)).toBe(sha256(body));
+    }
+  }, 300_000);
+
   it('the ztnc controller de-authorizes stock node s2: its revocation cuts s2 off at stock node s1 and at the ztnc container at once', async () => {
     await s1.reach(s2.ip);
     await waitFor('the ztnc container to reach s2', () => ztncPing(c, s2.ip), 30_000, 100);

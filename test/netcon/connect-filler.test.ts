@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeFd } from '../../src/native/binding.js';
-import { CONNECT_FILLER_MAX, encodeAddress, FLAG_FILLED, Op, RFLAG_FILLER } from '../../src/netcon/protocol.js';
+import { CONNECT_FILLER_MAX, FLAG_FILLED, Op, RFLAG_FILLER } from '../../src/netcon/protocol.js';
 import { NetconServer } from '../../src/netcon/server.js';
 import { parseIpv4 } from '../../src/netstack/addr.js';
 import { RealScheduler } from '../../src/netstack/clock.js';
@@ -18,7 +18,7 @@ import { Errno } from '../../src/netstack/errno.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import type { NetStack } from '../../src/netstack/stack-api.js';
 import { tempDir, waitFor } from './harness.js';
-import { acceptFrom, RpcClient } from './rpc-client.js';
+import { acceptFrom, RpcClient, sockaddr } from './rpc-client.js';
 
 const ADDR = parseIpv4('10.147.17.5')!;
 const silent = pino({ level: 'silent' });
@@ -26,7 +26,7 @@ const silent = pino({ level: 'silent' });
 function connectPayload(port: number, filler: number): Buffer {
   const count = Buffer.alloc(4);
   count.writeUInt32LE(filler, 0);
-  return Buffer.concat([encodeAddress(ADDR, port), count]);
+  return Buffer.concat([sockaddr(ADDR, port), count]);
 }
 
 /** Collects what arrives on an fd until `n` bytes are there; closes the fd. */

@@ -40,8 +40,8 @@ describe('DNS redirect', () => {
     const c = await t.client();
     const s = await t.udp(c);
     expect(await c.connectTo(s.ino, HOST_NS, 53)).toBe(0);
-    const p = await c.call(Op.GETPEERNAME, s.ino);
-    expect([p.payload.readUInt32LE(0), p.payload.readUInt16LE(4)]).toEqual([HOST_NS, 53]);
+    const p = await c.nameOf(Op.GETPEERNAME, s.ino);
+    expect([p.addr, p.port]).toEqual([HOST_NS, 53]);
     expect((await c.name(s.ino)).addr).toBe(STACK);
     sendDatagram(s.fd, Buffer.from('q2'), null);
     const r = await expectRecord(s.fd);

@@ -7,9 +7,18 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { closeFd, recvFds, sendFds } from '../../src/native/binding.js';
-import { decodeDgramHeader, DGRAM_HEADER, type DgramHeader, DgramType, encodeDgramHeader, Op } from '../../src/netcon/protocol.js';
+import {
+  decodeDgramHeader,
+  DGRAM_HEADER,
+  type DgramHeader,
+  DgramType,
+  encodeDgramHeader,
+  encodeSocketRequest,
+  type Family,
+  Op,
+} from '../../src/netcon/protocol.js';
 import { NetconServer, type NetconServerOptions } from '../../src/netcon/server.js';
-import { parseIpv4 } from '../../src/netstack/addr.js';
+import { type IpAddr, parseIpv4 } from '../../src/netstack/addr.js';
 import { RealScheduler } from '../../src/netstack/clock.js';
 import { createNetStack, type NetStack } from '../../src/netstack/index.js';
 import { tempDir } from './harness.js';
@@ -20,9 +29,11 @@ export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
 
+/** A record as the IPv4 suites read it: addresses are numbers on an AF_INET socket. */
 export interface Record {
-  header: DgramHeader;
+  header: DgramHeader & { addr: number; local: number };
   payload: Buffer;
 }
 
@@ -31,12 +42,9 @@ export interface AppDgram {
   ino: number;
 }
 
-/** SOCKET with a type and protocol: the app's end or the negative errno. */
-export async function dgramSocket(c: RpcClient, type = SOCK_DGRAM, protocol = 0): Promise<AppDgram | number> {
-  const p = Buffer.alloc(8);
-  p.writeUInt32LE(type, 0);
-  p.writeInt32LE(protocol, 4);
-  const r = await c.call(Op.SOCKET, 0, p);
+/** SOCKET with a type, protocol and family: the app's end or the negative errno. */
+export async function dgramSocket(c: RpcClient, type = SOCK_DGRAM, protocol = 0, family: Family = 4): Promise<AppDgram | number> {
+  const r = await c.call(Op.SOCKET, 0, encodeSocketRequest(type, protocol, family));
   if (r.result < 0) return r.result;
   if (r.fds.length !== 1) throw new Error('SOCKET without an fd');
   return { fd: r.fds[0]!, ino: Number(r.payload.readBigUInt64LE(0)) };
@@ -53,7 +61,7 @@ export async function udpSocket(c: RpcClient): Promise<AppDgram> {
 export function sendDatagram(
   fd: number,
   payload: Buffer,
-  to: { addr: number; port: number } | null,
+  to: { addr: IpAddr; port: number } | null,
   extra: Partial<DgramHeader> = {},
 ): void {
   const h: DgramHeader = {
@@ -65,6 +73,8 @@ export function sendDatagram(
     tos: 0,
     ttl: 0,
     err: 0,
+    info: 0,
+    scope: 0,
     ...extra,
   };
   sendRaw(fd, Buffer.concat([encodeDgramHeader(h), payload]));
@@ -87,7 +97,7 @@ export async function sendAll(fd: number, messages: Buffer[]): Promise<void> {
 }
 
 /** A DATA record (header and payload) as sendDatagram writes it. */
-export function dataRecord(payload: Buffer, to: { addr: number; port: number } | null): Buffer {
+export function dataRecord(payload: Buffer, to: { addr: IpAddr; port: number } | null): Buffer {
   return Buffer.concat([
     encodeDgramHeader({
       type: DgramType.DATA,
@@ -98,20 +108,25 @@ export function dataRecord(payload: Buffer, to: { addr: number; port: number } |
       tos: 0,
       ttl: 0,
       err: 0,
+      info: 0,
+      scope: 0,
     }),
     payload,
   ]);
 }
 
-/** The next record on the app's end, or null when none comes within `timeoutMs`. */
-export async function nextRecord(fd: number, timeoutMs = 3000): Promise<Record | null> {
+/**
+ * The next record on the app's end, or null when none comes within `timeoutMs`; its addresses are
+ * read for a socket of `family` (numbers for 4, 32 hex digits for 6; typed as the IPv4 suites use them).
+ */
+export async function nextRecord(fd: number, timeoutMs = 3000, family: Family = 4): Promise<Record | null> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const r = recvFds(fd, 70000, 0);
     if (r !== null) {
-      const header = decodeDgramHeader(r.data);
+      const header = decodeDgramHeader(r.data, family);
       if (header === null) throw new Error(`short record (${r.data.length} bytes)`);
-      return { header, payload: r.data.subarray(DGRAM_HEADER) };
+      return { header: header as Record['header'], payload: r.data.subarray(DGRAM_HEADER) };
     }
     if (Date.now() > end) return null;
     await new Promise((res) => setTimeout(res, 2));
@@ -119,8 +134,8 @@ export async function nextRecord(fd: number, timeoutMs = 3000): Promise<Record |
 }
 
 /** Like nextRecord, failing when nothing comes. */
-export async function expectRecord(fd: number, timeoutMs = 3000): Promise<Record> {
-  const r = await nextRecord(fd, timeoutMs);
+export async function expectRecord(fd: number, timeoutMs = 3000, family: Family = 4): Promise<Record> {
+  const r = await nextRecord(fd, timeoutMs, family);
   if (r === null) throw new Error('no record arrived');
   return r;
 }

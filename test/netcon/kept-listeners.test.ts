@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeFd, dupFd, recvFds } from '../../src/native/binding.js';
-import type { KeptListener, KeptListenerMeta, ListenerKeeper } from '../../src/netcon/kept-listeners.js';
+import { type KeptListener, type KeptListenerMeta, type ListenerKeeper, parseKeptMeta } from '../../src/netcon/kept-listeners.js';
 import { FLAG_WAIT, Op } from '../../src/netcon/protocol.js';
 import { NetconServer } from '../../src/netcon/server.js';
-import { parseIpv4 } from '../../src/netstack/addr.js';
+import { IPV6_ANY, parseIpv4, v4Mapped } from '../../src/netstack/addr.js';
 import { RealScheduler } from '../../src/netstack/clock.js';
 import { createNetStack } from '../../src/netstack/index.js';
 import type { NetStack } from '../../src/netstack/stack-api.js';
@@ -105,7 +105,16 @@ describe('listeners kept across a restart', () => {
     expect(await c1.bind(l.ino, ADDR, PORT)).toBe(0);
     expect(await c1.listen(l.ino, 8)).toBe(0);
     const meta = [...keeper.held.values()][0]!.meta;
-    expect(meta).toMatchObject({ v: 1, nwid: '8056c2e21c000001', socket: path, ino: l.ino, addr: ADDR, port: PORT, backlog: 8 });
+    expect(meta).toMatchObject({
+      v: 2,
+      family: 4,
+      nwid: '8056c2e21c000001',
+      socket: path,
+      ino: l.ino,
+      addr: '10.147.17.5',
+      port: PORT,
+      backlog: 8,
+    });
     expect(meta.options.NODELAY).toBe(0);
     // an option set after listen() is kept too
     const nodelay = Buffer.alloc(16);
@@ -151,6 +160,61 @@ describe('listeners kept across a restart', () => {
     // the app closes its listener: the keeper lets its copy go
     closeFd(l.fd);
     await waitFor(() => keeper.dropped.includes(l.ino), 5000, 'the keeper to be told');
+  });
+
+  it('an AF_INET6 listener on :: with V6ONLY 0 is kept with its family and serves IPv4 peers as ::ffff:a.b.c.d again', async () => {
+    const tmp = tempDir('ztnc-kept-');
+    const path = join(tmp.dir, 'rpc', 'net.sock');
+    const keeper = new MemoryKeeper();
+    cleanups.push(
+      () => tmp.remove(),
+      () => keeper.release(),
+    );
+    const stack1 = makeStack(true);
+    const first = await serve(stack1, path, keeper);
+    const c1 = await RpcClient.connect(path);
+    const l = await c1.socket(6);
+    cleanups.push(() => closeQuietly(l.fd));
+    expect(await c1.bind(l.ino, IPV6_ANY, PORT + 1)).toBe(0);
+    expect(await c1.listen(l.ino, 4)).toBe(0);
+    const meta = [...keeper.held.values()][0]!.meta;
+    expect(meta).toMatchObject({ v: 2, family: 6, addr: '::', port: PORT + 1 });
+    expect(meta.options.V6ONLY).toBe(0);
+    c1.close();
+    await first.close({ keepListeners: true });
+    stack1.close();
+
+    const stack2 = makeStack(true);
+    const second = await serve(stack2, path, keeper);
+    cleanups.push(async () => {
+      await second.close();
+      stack2.close();
+    });
+    await waitFor(() => second.counters.get('listenersRestored') === 1, 5000, 'the kept listener to listen again');
+    const c2 = await RpcClient.connect(path);
+    cleanups.push(() => c2.close());
+    expect(await c2.nameOf(Op.GETSOCKNAME, l.ino)).toMatchObject({ family: 6, addr: IPV6_ANY, port: PORT + 1 });
+    const a = await c2.socket(4);
+    cleanups.push(() => closeQuietly(a.fd));
+    expect(await c2.connectTo(a.ino, ADDR, PORT + 1, FLAG_WAIT)).toBe(0);
+    const acc = await acceptFrom(l.fd);
+    closeFd(acc.fd);
+    expect([acc.family, acc.addr]).toEqual([6, v4Mapped(ADDR)]);
+  });
+
+  it('reads kept-listener records of both versions and refuses an address of the wrong family', () => {
+    const base = { nwid: '8056c2e21c000001', socket: '/x.sock', ino: 7, port: 80, backlog: 8, options: {} };
+    expect(parseKeptMeta({ ...base, v: 1, addr: ADDR })).toMatchObject({ v: 2, family: 4, addr: '10.147.17.5' });
+    expect(parseKeptMeta({ ...base, v: 2, family: 6, addr: '::ffff:10.147.17.5' })).toMatchObject({
+      family: 6,
+      addr: '::ffff:10.147.17.5',
+    });
+    expect(parseKeptMeta({ ...base, v: 2, family: 6, addr: 'fd00::5' })?.addr).toBe('fd00::5');
+    expect(parseKeptMeta({ ...base, v: 2, family: 6, addr: '10.147.17.5' })).toBeNull();
+    expect(parseKeptMeta({ ...base, v: 2, family: 4, addr: '::' })).toBeNull();
+    expect(parseKeptMeta({ ...base, v: 2, family: 5, addr: '0.0.0.0' })).toBeNull();
+    expect(parseKeptMeta({ ...base, v: 2, family: 4, addr: 'not an address' })).toBeNull();
+    expect(parseKeptMeta({ ...base, v: 1, addr: '10.147.17.5' })).toBeNull();
   });
 
   it('a server closed for good (the network is left) lets its listeners go and the app sees the end', async () => {

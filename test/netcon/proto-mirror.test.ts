@@ -23,6 +23,7 @@ const MIRROR: Record<string, number | string> = {
   ZT_RESP_HEADER: protocol.RESPONSE_HEADER,
   ZT_MAX_REQ_PAYLOAD: protocol.MAX_REQUEST_PAYLOAD,
   ZT_MAX_RESP_PAYLOAD: protocol.MAX_RESPONSE_PAYLOAD,
+  ZT_SOCKADDR: protocol.SOCKADDR_SIZE,
   ...Object.fromEntries(Object.entries(protocol.Op).map(([name, v]) => [`ZT_OP_${name}`, v])),
   ZT_F_WAIT: protocol.FLAG_WAIT,
   ZT_F_FILLED: protocol.FLAG_FILLED,

@@ -6,14 +6,24 @@
 import net from 'node:net';
 import { recvFds, unixSocketFd } from '../../src/native/binding.js';
 import {
-  ACCEPT_MAGIC,
   ACCEPT_RECORD_SIZE,
+  decodeAcceptRecord,
   decodeResponse,
-  encodeAddress,
+  decodeSockaddr,
   encodeRequest,
+  encodeSockaddr,
+  encodeSocketRequest,
+  type Family,
   Op,
   type Response,
+  SOCK_STREAM,
 } from '../../src/netcon/protocol.js';
+import type { IpAddr } from '../../src/netstack/addr.js';
+
+/** A sockaddr for BIND/CONNECT: a number is AF_INET, a string (32 hex digits) AF_INET6. */
+export function sockaddr(addr: IpAddr, port: number, extra: { flowinfo?: number; scopeId?: number } = {}): Buffer {
+  return encodeSockaddr({ family: typeof addr === 'number' ? 4 : 6, addr, port, ...extra });
+}
 
 export interface Reply extends Response {
   fds: number[];
@@ -87,15 +97,15 @@ export class RpcClient {
     return false;
   }
 
-  /** SOCKET: returns the app end (fd) and its inode. */
-  async socket(): Promise<{ fd: number; ino: number }> {
-    const r = await this.call(Op.SOCKET, 0, Buffer.alloc(4));
+  /** SOCKET (a stream socket of `family`): returns the app end (fd) and its inode. */
+  async socket(family: Family = 4): Promise<{ fd: number; ino: number }> {
+    const r = await this.call(Op.SOCKET, 0, encodeSocketRequest(SOCK_STREAM, 0, family));
     if (r.result < 0 || r.fds.length !== 1) throw new Error(`SOCKET failed: ${r.result}`);
     return { fd: r.fds[0]!, ino: Number(r.payload.readBigUInt64LE(0)) };
   }
 
-  async bind(ino: number, addr: number, port: number): Promise<number> {
-    return (await this.call(Op.BIND, ino, encodeAddress(addr, port))).result;
+  async bind(ino: number, addr: IpAddr, port: number): Promise<number> {
+    return (await this.call(Op.BIND, ino, sockaddr(addr, port))).result;
   }
 
   async listen(ino: number, backlog = 16): Promise<number> {
@@ -104,13 +114,22 @@ export class RpcClient {
     return (await this.call(Op.LISTEN, ino, b)).result;
   }
 
-  async connectTo(ino: number, addr: number, port: number, flags = 0): Promise<number> {
-    return (await this.call(Op.CONNECT, ino, encodeAddress(addr, port), flags)).result;
+  async connectTo(ino: number, addr: IpAddr, port: number, flags = 0): Promise<number> {
+    return (await this.call(Op.CONNECT, ino, sockaddr(addr, port), flags)).result;
   }
 
+  /** GETSOCKNAME: the address as the sockaddr says (a number for AF_INET, 32 hex digits for AF_INET6). */
   async name(ino: number): Promise<{ addr: number; port: number }> {
-    const r = await this.call(Op.GETSOCKNAME, ino);
-    return { addr: r.payload.readUInt32LE(0), port: r.payload.readUInt16LE(4) };
+    const a = await this.nameOf(Op.GETSOCKNAME, ino);
+    return { addr: a.addr as number, port: a.port };
+  }
+
+  /** GETSOCKNAME or GETPEERNAME as a decoded sockaddr (throws on an error reply). */
+  async nameOf(op: number, ino: number): Promise<{ family: Family; addr: IpAddr; port: number; flowinfo: number; scopeId: number }> {
+    const r = await this.call(op, ino);
+    const sa = r.result === 0 ? decodeSockaddr(r.payload) : null;
+    if (sa === null) throw new Error(`name call gave ${r.result}`);
+    return sa;
   }
 
   close(): void {
@@ -119,13 +138,15 @@ export class RpcClient {
 }
 
 /** Takes one accepted connection off a listening app end, as the library's accept() does. */
-export async function acceptFrom(listenFd: number, timeoutMs = 5000): Promise<{ fd: number; addr: number; port: number }> {
+export async function acceptFrom(listenFd: number, timeoutMs = 5000): Promise<{ fd: number; addr: number; port: number; family: Family }> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const r = recvFds(listenFd, ACCEPT_RECORD_SIZE, 4);
     if (r !== null) {
-      if (r.data.length !== ACCEPT_RECORD_SIZE || r.data[0] !== ACCEPT_MAGIC || r.fds.length !== 1) throw new Error('bad accept record');
-      return { fd: r.fds[0]!, port: r.data.readUInt16BE(2), addr: r.data.readUInt32BE(4) };
+      const peer = decodeAcceptRecord(r.data);
+      if (peer === null || r.fds.length !== 1) throw new Error('bad accept record');
+      // addr: a number for an AF_INET listener, 32 hex digits for AF_INET6 (typed as the IPv4 suites use it).
+      return { fd: r.fds[0]!, port: peer.port, addr: peer.addr as number, family: peer.family };
     }
     if (Date.now() > end) throw new Error('nothing to accept');
     await new Promise((res) => setTimeout(res, 2));

@@ -81,20 +81,22 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
     expect(['read after peer reset ECONNRESET', 'read after peer reset EOF']).toContain(shim.stdout.trim());
   });
 
-  it('IPv6 sockets are refused so programs fall back; UDP is carried; AF_UNIX is untouched', async () => {
+  it('IPv6 sockets are carried (the stack is dual-stack); UDP is carried; AF_UNIX is untouched', async () => {
     const r = await run(probe, ['families', STACK_ADDR], shimEnv(daemon.socketPath));
-    expect(r.stdout.split('\n')).toEqual(['inet6 EAFNOSUPPORT', 'udp OK', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
+    expect(r.stdout.split('\n')).toEqual(['inet6 OK', 'udp OK', 'unix OK', 'unix pair OK', 'unix pair domain 1', '']);
   });
 
   it('nothing reaches around the container: packet, raw (but ICMP), vsock and network-configuring netlink sockets are refused', async () => {
     const expected = [
       'packet raw EAFNOSUPPORT',
       'packet dgram EAFNOSUPPORT',
-      // Raw ICMP and ICMP "ping" sockets are carried on the virtual network; raw TCP is not.
+      // Raw ICMP(v6) and ICMP "ping" sockets are carried on the virtual network; raw TCP is not.
       'inet raw OK',
       'inet raw tcp EPROTONOSUPPORT',
       'inet ping OK',
-      'inet6 raw EAFNOSUPPORT',
+      'inet6 raw OK',
+      'inet6 raw tcp EPROTONOSUPPORT',
+      'inet6 ping OK',
       'vsock EAFNOSUPPORT',
       'xdp EAFNOSUPPORT',
       'netlink route OK',
@@ -104,8 +106,11 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
       'syscall inet raw EPROTONOSUPPORT',
       'syscall inet udp OK',
       'syscall inet ping OK',
+      'syscall inet6 raw EPROTONOSUPPORT',
+      'syscall inet6 udp OK',
       'socketpair unix OK',
       'socketpair inet EOPNOTSUPP',
+      'socketpair inet6 EOPNOTSUPP',
       'socketpair packet EAFNOSUPPORT',
       'syscall socketpair tipc EAFNOSUPPORT',
       'getifaddrs OK',

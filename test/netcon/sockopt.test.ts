@@ -37,7 +37,13 @@ function int32(v: number): Buffer {
 }
 
 function viewOf(tcp: TcpSocket): SocketStateView {
-  return { listening: tcp.state === 'LISTEN', takeError: () => tcp.takeError(), kept: new KeptOptions(), tcpInfo: () => tcp.info() };
+  return {
+    family: 4,
+    listening: tcp.state === 'LISTEN',
+    takeError: () => tcp.takeError(),
+    kept: new KeptOptions(),
+    tcpInfo: () => tcp.info(),
+  };
 }
 
 function getInt(tcp: TcpSocket, view: SocketStateView, level: number, name: number): number {

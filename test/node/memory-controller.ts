@@ -10,6 +10,7 @@ import type {
   ControllerRule,
   NetworkControllerBackend,
 } from '../../src/node/controller-link/controller-backend.js';
+import { rfc4193Address, sixPlaneAddress } from '../../src/controller/ip-assignment.js';
 
 export interface MemoryNetwork {
   nwid: bigint;
@@ -22,6 +23,10 @@ export interface MemoryNetwork {
   credentialTimeMaxDelta: number;
   revision: number;
   nextHost: number;
+  /** The computed IPv6 schemes members get (stock's v6AssignMode rfc4193 / 6plane; NDP emulation with them). */
+  v6: { rfc4193?: boolean; sixPlane?: boolean };
+  /** Extra managed routes (`target` CIDR text, `via` gateway or null). */
+  extraRoutes: { target: string; via: string | null }[];
 }
 
 interface MemoryMember {
@@ -49,6 +54,8 @@ export class MemoryController implements NetworkControllerBackend {
       credentialTimeMaxDelta: opts.credentialTimeMaxDelta ?? 1_800_000,
       revision: 1,
       nextHost: 10,
+      v6: opts.v6 ?? {},
+      extraRoutes: opts.extraRoutes ?? [],
     };
     this.networks.set(nwid, n);
     return n;
@@ -92,6 +99,14 @@ export class MemoryController implements NetworkControllerBackend {
     this.emit({ nwid, deleted: true });
   }
 
+  /** Changes the network's IPv6 schemes; every member gets a fresh config. */
+  setV6(nwid: bigint, v6: MemoryNetwork['v6']): void {
+    const n = this.networks.get(nwid)!;
+    n.v6 = v6;
+    n.revision++;
+    this.emit({ nwid });
+  }
+
   setRules(nwid: bigint, rules: ControllerRule[]): void {
     const n = this.networks.get(nwid)!;
     n.rules = rules;
@@ -116,6 +131,15 @@ export class MemoryController implements NetworkControllerBackend {
     m.requests++;
     if (n.private && !m.authorized) return { ok: false, error: 'ACCESS_DENIED' };
     if (!m.ip) m.ip = `${n.subnet}.${n.nextHost++}`;
+    const v6: string[] = [];
+    if (n.v6.rfc4193) {
+      const a = rfc4193Address(n.nwid, req.address);
+      v6.push(`${a.ip}/${a.bits}`);
+    }
+    if (n.v6.sixPlane) {
+      const a = sixPlaneAddress(n.nwid, req.address);
+      v6.push(`${a.ip}/${a.bits}`);
+    }
     const config: ControllerNetworkConfig = {
       nwid: n.nwid,
       timestamp: this.clock(),
@@ -126,11 +150,14 @@ export class MemoryController implements NetworkControllerBackend {
       private: n.private,
       enableBroadcast: true,
       allowPassiveBridging: false,
-      ndpEmulation: false,
+      ndpEmulation: v6.length > 0,
       mtu: n.mtu,
       multicastLimit: 32,
-      routes: [{ target: `${n.subnet}.0/24`, via: null, flags: 0, metric: 0 }],
-      staticIps: [`${m.ip}/24`],
+      routes: [
+        { target: `${n.subnet}.0/24`, via: null, flags: 0, metric: 0 },
+        ...n.extraRoutes.map((r) => ({ ...r, flags: 0, metric: 0 })),
+      ],
+      staticIps: [...v6, `${m.ip}/24`],
       rules: n.rules,
       capabilities: [],
       tags: [],

@@ -210,7 +210,11 @@ export class NetSim extends Sim {
 
   /** The member's first IPv4 address on the network, once configured. */
   ip(name: string): number | null {
-    return (this.member(name).nets.get(NWID)?.stack?.addresses()[0]?.addr as number | undefined) ?? null;
+    const a = this.member(name)
+      .nets.get(NWID)
+      ?.stack?.addresses()
+      .find((x) => typeof x.addr === 'number')?.addr;
+    return typeof a === 'number' ? a : null;
   }
 
   async ping(from: string, to: string, limitMs = 10_000): Promise<PingResult | null> {

@@ -9,7 +9,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
 import type { UdpSocket } from '../../src/netstack/socket-api.js';
-import { groupKey, ipv4MulticastGroup } from '../../src/node/network/multicast.js';
+import { groupKey, ipv4MulticastGroup, ipv6MulticastGroup } from '../../src/node/network/multicast.js';
+import { macIntForMember } from '../../src/node/network/network-mac.js';
+import { emitMulticastFrame } from '../../src/node/wire/multicast-frame.js';
+import { Verb } from '../../src/node/wire/packet.js';
+import { IPV6_ALL_NODES, parseIpv6Addr, solicitedNode, type IpAddr } from '../../src/netstack/index.js';
 import { NetSim, NWID, type NetSimNode } from './sim-harness.js';
 
 const GROUP = 0xef010203; // 239.1.2.3
@@ -112,5 +116,52 @@ describe('IPv4 multicast over the network', () => {
     tx.sendTo(Buffer.from('two'), { addr: GROUP, port: PORT });
     expect(await s.until(() => netB.counters.get('drop_multicast_not_subscribed') > 0, 5_000)).toBe(true);
     expect(atB.got).toEqual(['one']);
+  });
+});
+
+describe('IPv6 multicast subscriptions', () => {
+  it('each IPv6 group of the stack is subscribed as 33:33 + its last 4 bytes, ADI 0; frames to them are taken, others refused', async () => {
+    sim = new NetSim();
+    const s = sim;
+    const { a, b } = await joinedMembers(s);
+    const netB = b.nets.get(NWID)!;
+    const stackB = netB.stack!;
+    const own = parseIpv6Addr('fd3c:e329:f872:0:199:9300:0:4242')!;
+    const solicited = solicitedNode(own);
+    const groups: IpAddr[] = [IPV6_ALL_NODES, solicited, parseIpv6Addr('ff15::1:2:3')!];
+    // the groups a dual-stack stack reports (SPEC §1: strings are IPv6)
+    (stackB as unknown as { multicastGroups(): IpAddr[] }).multicastGroups = (): IpAddr[] => groups;
+    netB.announce();
+    // solicited-node ff02::1:ff00:4242 → 33:33:ff:00:42:42, as stock's deriveMulticastGroupForAddressResolution
+    expect(ipv6MulticastGroup(solicited)).toEqual({ mac: 0x3333ff004242n, adi: 0 });
+    expect(ipv6MulticastGroup(IPV6_ALL_NODES)).toEqual({ mac: 0x333300000001n, adi: 0 });
+    for (const mac of [0x3333ff004242n, 0x333300000001n, 0x333300020003n]) {
+      const g = { mac, adi: 0 };
+      expect(netB.groups()).toContainEqual(g);
+      expect(await s.until(() => s.root.node.multicast.count(NWID, g) === 1, 5_000)).toBe(true);
+    }
+
+    const got: string[] = [];
+    const input = stackB.input.bind(stackB);
+    stackB.input = (f: Buffer): void => {
+      got.push(f.subarray(0, 6).toString('hex'));
+      input(f);
+    };
+    const frameTo = (mac: bigint): Buffer =>
+      emitMulticastFrame({
+        networkId: NWID,
+        com: a.nets.get(NWID)!.config!.com,
+        gatherLimit: 0,
+        sourceMac: macIntForMember(a.node.address, NWID),
+        group: { mac, adi: 0 },
+        etherType: 0x86dd,
+        data: Buffer.alloc(40),
+      });
+    a.node.sendTo(b.node.address, Verb.MULTICAST_FRAME, frameTo(0x3333ff004242n));
+    expect(await s.until(() => got.length === 1, 5_000)).toBe(true);
+    expect(got).toEqual(['3333ff004242']);
+    a.node.sendTo(b.node.address, Verb.MULTICAST_FRAME, frameTo(0x3333ff009999n));
+    expect(await s.until(() => netB.counters.get('drop_multicast_not_subscribed') > 0, 5_000)).toBe(true);
+    expect(got).toHaveLength(1);
   });
 });

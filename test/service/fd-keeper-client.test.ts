@@ -27,11 +27,12 @@ setTimeout(() => {
 
 function meta(ino: number): KeptListenerMeta {
   return {
-    v: 1,
+    v: 2,
+    family: 4,
     nwid: '8056c2e21c000001',
     socket: '/x.sock',
     ino,
-    addr: 0,
+    addr: '0.0.0.0',
     port: 8000 + ino,
     backlog: 8,
     options: {},

@@ -55,4 +55,32 @@ describe('network attachment interface view', () => {
     expect(view.tcpSocket().connect(ip(10, 0, 0, 2), 80)).toBe(-Errno.ENETUNREACH);
     void att.close();
   });
+
+  it('takes the owned 6plane prefixes away with the interface (the stack lists none of its own)', () => {
+    const att = new NetworkAttachment({
+      nwid: '8056c2e21c000001',
+      mac: Buffer.from([2, 0, 0, 0, 0, 1]),
+      scheduler: new VirtualScheduler(),
+      random: new SeededRandom(1),
+      home: tempDir('ztnc-attach-'),
+      serveDefaultPath: false,
+      logger: pino({ level: 'silent' }),
+    });
+    const removed: string[] = [];
+    const remove = att.stack.removeOwnedPrefix.bind(att.stack);
+    att.stack.removeOwnedPrefix = (prefix, len) => {
+      removed.push(`${prefix}/${len}`);
+      remove(prefix, len);
+    };
+    const view = att.interfaceView();
+    const a = 'fc9c56c2e3deadbeef01000000000000';
+    const b = 'fc9c56c2e30123456789000000000000';
+    view.addOwnedPrefix(a, 80);
+    view.addOwnedPrefix(b, 80);
+    view.removeOwnedPrefix(b, 80);
+    expect(removed).toEqual([`${b}/80`]);
+    view.close();
+    expect(removed).toEqual([`${b}/80`, `${a}/80`]);
+    void att.close();
+  });
 });

@@ -7,8 +7,8 @@ import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DnsType, emitDnsMessage, NAME_ENOENT, parseDnsMessage, type DnsMessage } from '../../src/dns/index.js';
-import { createNetStack, CryptoRandom, RealScheduler, type NetStack } from '../../src/netstack/index.js';
+import { buildQuery, DnsType, emitDnsMessage, NAME_ENOENT, parseDnsMessage, type DnsMessage } from '../../src/dns/index.js';
+import { createNetStack, CryptoRandom, parseIpv6, RealScheduler, type NetStack } from '../../src/netstack/index.js';
 import { defaultNetworkConfig, type NetworkConfig } from '../../src/node/network/network-config.js';
 import { networkNames } from '../../src/service/network-names.js';
 import { requireOrSkip } from '../support/requirements.js';
@@ -54,6 +54,40 @@ describe('network names in the daemon', () => {
     expect(n.dnsRedirect(0x08080808, 53)).toBe(true);
     expect(n.dnsRedirect(0x0a930001, 53)).toBe(false);
     expect(n.dnsRedirect(0x08080808, 80)).toBe(false);
+    s.close();
+  });
+});
+
+describe('IPv6 member names', () => {
+  it('answers AAAA with the rfc4193 and 6plane addresses the config names carry, and their ip6.arpa PTR', async () => {
+    const c = config([{ name: 'alpha', ip: '10.147.0.9' }]);
+    const rfc4193 = 'fd80:56c2:e21c:0:199:93de:adbe:ef01';
+    const sixPlane = 'fc9c:56c2:e3de:adbe:ef01::1';
+    c.names![0]!.addrs.push({ family: 6, ip: rfc4193, port: 0 }, { family: 6, ip: sixPlane, port: 0 });
+    const s = stack();
+    const n = networkNames({ scheduler: new RealScheduler(), random: new CryptoRandom(), config: () => c, allowHostResolvers: false })(s);
+    const v6 = (text: string): Uint8Array => Uint8Array.from(parseIpv6(text)!);
+    expect(await n.names.resolve('alpha.checks.ztnc', 10)).toEqual({
+      canonical: 'alpha.checks.ztnc',
+      addrs: [
+        { family: 6, bytes: v6(rfc4193) },
+        { family: 6, bytes: v6(sixPlane) },
+      ],
+    });
+    expect(await n.names.resolve('alpha.checks.ztnc', 0)).toMatchObject({ addrs: [{ family: 4 }, { family: 6 }, { family: 6 }] });
+    expect(await n.names.reverse(6, v6(rfc4193))).toEqual({ name: 'alpha.checks.ztnc' });
+    expect(await n.names.reverse(6, v6(sixPlane))).toEqual({ name: 'alpha.checks.ztnc' });
+    // the DNS message path: AAAA records, and the PTR of the nibble name
+    const ask = async (name: string, type: number): Promise<DnsMessage> =>
+      parseDnsMessage((await n.names.answer(buildQuery(7, name, type)))!) as DnsMessage;
+    const aaaa = await ask('alpha.checks.ztnc', DnsType.AAAA);
+    expect(aaaa.answers.map((r) => (r.data.kind === 'address' ? Buffer.from(r.data.bytes).toString('hex') : r.data))).toEqual([
+      Buffer.from(v6(rfc4193)).toString('hex'),
+      Buffer.from(v6(sixPlane)).toString('hex'),
+    ]);
+    const nibbles = [...Buffer.from(v6(rfc4193)).toString('hex')].reverse().join('.');
+    const ptr = await ask(`${nibbles}.ip6.arpa`, DnsType.PTR);
+    expect(ptr.answers[0]!.data).toEqual({ kind: 'name', target: 'alpha.checks.ztnc' });
     s.close();
   });
 });

@@ -8,7 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram } from '../cli/harness.js';
-import { assignedIp, authorizeMember, createNetwork, killAll, type Service, startRoot, startService, tempDir } from './service-harness.js';
+import {
+  assignedIp,
+  authorizeMember,
+  createNetwork,
+  killAll,
+  type Service,
+  startRoot,
+  startService,
+  tempDir,
+  waitFor,
+} from './service-harness.js';
 
 const NETWORK_TIMEOUT_MS = 90_000;
 const POOL = '10.94.0';
@@ -156,4 +166,34 @@ describe("ping from one daemon's stack to another", () => {
     expect(none.stdout).toMatch(/100% packet loss\n$/);
     expect(none.stderr).toBe(`ztnc-cli: ping: no reply from ${NOBODY}\n`);
   }, 90_000);
+
+  it('with rfc4193 and 6plane on, listnetworks shows them and a member pings the other over IPv6', async () => {
+    await root.post(`/controller/network/${nwid}`, { v6AssignMode: { zt: false, rfc4193: true, '6plane': true } });
+    const v6Of = async (m: Service): Promise<string[]> =>
+      waitFor(
+        async () => {
+          const n = await m.get<{ assignedAddresses: string[] }>(`/network/${nwid}`);
+          const v6 = n.assignedAddresses.filter((x) => x.includes(':'));
+          return v6.length === 2 ? v6 : null;
+        },
+        NETWORK_TIMEOUT_MS,
+        `IPv6 addresses on ${nwid} in ${m.home}`,
+      );
+    const [onA, onB] = await Promise.all([v6Of(a), v6Of(b)]);
+    expect(onB.map((x) => x.replace(/^[^/]*\//, '/')).sort()).toEqual(['/40', '/88']);
+    const listed = await runProgram('ztnc-cli', ['-D', b.home, 'listnetworks']);
+    for (const x of onB) expect(listed.stdout).toContain(x);
+    for (const cidr of onB) {
+      const address = cidr.split('/')[0]!;
+      const r = await a.api('POST', `/network/${nwid}/ping`, { address, count: 2, timeoutMs: 15_000 });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ address, transmitted: 2, received: 2 });
+      for (const x of (r.body as PingReport).replies) expect(x).toMatchObject({ ttl: 64 });
+    }
+    // and back, to a's rfc4193 address
+    const back = onA.find((x) => x.endsWith('/88'))!.split('/')[0]!;
+    expect((await b.api('POST', `/network/${nwid}/ping`, { address: back, count: 1, timeoutMs: 15_000 })).body).toMatchObject({
+      received: 1,
+    });
+  }, 120_000);
 });

@@ -26,6 +26,10 @@ static __attribute__((unused)) const char *ename(int e) {
     return "OK";
   case EAGAIN:
     return "EAGAIN";
+  case EDESTADDRREQ:
+    return "EDESTADDRREQ";
+  case EMSGSIZE:
+    return "EMSGSIZE";
   case EINTR:
     return "EINTR";
   case EINVAL:

@@ -102,7 +102,17 @@ int main(int argc, char **argv) {
   before = count_fds();
   if (!strncmp(which, "resolve-", 8) || !strncmp(which, "reverse-", 8) || !strncmp(which, "dns-", 4)) {
     call_name_op(which);
-  } else if (!strcmp(which, "name-short")) {
+  } else if (!strcmp(which, "accept-bad-family")) {
+    /* The record of an unknown family is dropped with its fd; the next one is accepted. */
+    struct sockaddr_in6 a;
+    socklen_t l = sizeof(a);
+    int lfd = socket(AF_INET6, SOCK_STREAM, 0), c;
+    SAY("listen %s", RES(listen(lfd, 4)));
+    c = accept(lfd, (struct sockaddr *)&a, &l);
+    SAY("accept %s family %d len %d port %d", RES(c), a.sin6_family, (int)l, ntohs(a.sin6_port));
+    close(c);
+    close(lfd);
+  } else if (!strcmp(which, "name-short") || !strcmp(which, "name-bad-family")) {
     struct sockaddr_in a;
     socklen_t l = sizeof(a);
     r = getsockname(fd, (struct sockaddr *)&a, &l);

@@ -12,9 +12,9 @@ import struct
 import sys
 import threading
 
-VERSION, REQ_HEADER, RESP_HEADER = 1, 16, 12
+VERSION, REQ_HEADER, RESP_HEADER = 2, 16, 12
 MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
-OP_SOCKET, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 5, 7, 8
+OP_SOCKET, OP_LISTEN, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 3, 5, 7, 8
 OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 11, 12, 13
 AF_INET, AF_INET6 = 2, 10
 MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
@@ -60,6 +60,27 @@ def spare_fd():
     return r
 
 
+SOCKADDR, ACCEPT_MAGIC = 28, 0x41
+
+
+def sockaddr6(port, addr=b"\0" * 15 + b"\1", family=AF_INET6):
+    """A ZT_SOCKADDR: struct sockaddr_in6 (family, port, flowinfo, address, scope id)."""
+    return struct.pack("<H", family) + struct.pack(">HI", port, 0) + addr + struct.pack("<I", 0)
+
+
+def accept_records(conn, op):
+    """LISTEN succeeds; the listener then carries a record of an unknown family (dropped with its
+    fd), then a good AF_INET6 one."""
+    send(conn, frame(op, 0))
+    listener = kept[-1]
+    for family in (7, AF_INET6):
+        app, mine = socket.socketpair()
+        kept.append(mine)
+        record = bytes([ACCEPT_MAGIC, 0, 0, 0]) + sockaddr6(4242, family=family)
+        socket.send_fds(listener, [record], [app.fileno()])
+        app.close()
+
+
 CASES = {
     "len-zero": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, length=0))),
     "len-below-header": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, length=RESP_HEADER - 5))),
@@ -70,12 +91,15 @@ CASES = {
     "truncated-payload": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, length=RESP_HEADER - 4 + 100) + b"\1" * 10)),
     "wrong-op": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SETSOCKOPT, 0))),
     "earlier-reply": (OP_GETSOCKOPT, lambda c, op: send(c, frame(OP_SOCKET, 0, b"\0" * 8))),
-    "wrong-version": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0", version=2))),
+    "wrong-version": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0", version=1))),
     "errno-out-of-range": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -5000))),
     "errno-min": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, -(2**31)))),
     "more-than-asked": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 100, b"\x5a" * 100))),
     "fd-on-getsockopt": (OP_GETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0"), [spare_fd()])),
     "name-short": (OP_GETSOCKNAME, lambda c, op: send(c, frame(op, 0, b"\1\2"))),
+    # A whole ZT_SOCKADDR of a family that is neither AF_INET nor AF_INET6.
+    "name-bad-family": (OP_GETSOCKNAME, lambda c, op: send(c, frame(op, 0, sockaddr6(80, family=7)))),
+    "accept-bad-family": (OP_LISTEN, accept_records),
     "socket-no-fd": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8))),
     "socket-short-payload": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 4), [spare_fd()])),
     "socket-many-fds": (OP_SOCKET, lambda c, op: send(c, frame(op, 0, b"\0" * 8), [spare_fd() for _ in range(8)])),

@@ -44,6 +44,8 @@ static void case_containment(void) {
   SAY("inet raw tcp %s", made(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP)));
   SAY("inet ping %s", made(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)));
   SAY("inet6 raw %s", made(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)));
+  SAY("inet6 raw tcp %s", made(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP)));
+  SAY("inet6 ping %s", made(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6)));
   SAY("vsock %s", made(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0)));
   SAY("xdp %s", made(socket(44 /* AF_XDP */, SOCK_RAW, 0)));
   SAY("netlink route %s", made(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)));
@@ -53,9 +55,12 @@ static void case_containment(void) {
   SAY("syscall inet raw %s", made((int)syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_UDP)));
   SAY("syscall inet udp %s", made((int)syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)));
   SAY("syscall inet ping %s", made((int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, IPPROTO_ICMP)));
+  SAY("syscall inet6 raw %s", made((int)syscall(SYS_socket, AF_INET6, SOCK_RAW, IPPROTO_UDP)));
+  SAY("syscall inet6 udp %s", made((int)syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0)));
   SAY("socketpair unix %s",
       socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? (close(sv[0]), close(sv[1]), "OK") : ename(errno));
   SAY("socketpair inet %s", RES(socketpair(AF_INET, SOCK_STREAM, 0, sv)));
+  SAY("socketpair inet6 %s", RES(socketpair(AF_INET6, SOCK_DGRAM, 0, sv)));
   SAY("socketpair packet %s", RES(socketpair(AF_PACKET, SOCK_RAW, 0, sv)));
   SAY("syscall socketpair tipc %s", RES(syscall(SYS_socketpair, 30 /* AF_TIPC */, SOCK_SEQPACKET, 0, sv)));
   SAY("getifaddrs %s", RES(getifaddrs(&ifs)));

@@ -18,7 +18,7 @@ using ztnc::ThrowErrno;
 
 namespace {
 
-// The largest record: a 16-byte header and an IPv4 datagram's largest payload, with room to spare
+// The largest record: a 48-byte header and a UDP datagram's largest payload, with room to spare
 // so that a record one byte too long is seen as truncated instead of silently cut.
 constexpr size_t kSlotSize = 65536 + 64;
 constexpr int kMaxBatch = 64;

@@ -3,6 +3,7 @@
  * network. Roots keep it for everyone and answer MULTICAST_GATHER from it; members keep what they
  * learned from gathers and LIKEs to send MULTICAST_FRAMEs. Entries expire; the table is bounded.
  */
+import type { IpAddr, Ipv6Addr } from '../../netstack/index.js';
 import { Timing } from '../timing.js';
 
 /** A multicast group: a MAC (48 bits) and an additional distinguishing information word (ADI). */
@@ -26,6 +27,20 @@ export function arpGroup(ipv4: number): MulticastGroup {
  */
 export function ipv4MulticastGroup(group: number): MulticastGroup {
   return { mac: 0x01005e000000n | BigInt(group & 0x7fffff), adi: 0 };
+}
+
+/**
+ * The group of IPv6 multicast address `group`: its Ethernet address 33:33 + the last 4 bytes
+ * (RFC 2464 §7), ADI 0 — what a stock node subscribes for its TAP's IPv6 groups; a solicited-node
+ * group so gives 33:33:ff:xx:xx:xx, stock's deriveMulticastGroupForAddressResolution.
+ */
+export function ipv6MulticastGroup(group: Ipv6Addr): MulticastGroup {
+  return { mac: 0x333300000000n | BigInt(`0x${group.slice(24)}`), adi: 0 };
+}
+
+/** The group of an IP multicast address of either family (numbers are IPv4, strings IPv6). */
+export function ipMulticastGroup(group: IpAddr): MulticastGroup {
+  return typeof group === 'string' ? ipv6MulticastGroup(group) : ipv4MulticastGroup(group);
 }
 
 export const BROADCAST_GROUP: MulticastGroup = { mac: 0xffffffffffffn, adi: 0 };

@@ -6,13 +6,15 @@
  * of membership and the network's rules both ways; honours and forwards the controller's
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
-import { Counters, parseIpv4, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
+import { Counters, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
+import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
-import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame } from './ethernet-frame.js';
-import { arpGroup, BROADCAST_GROUP, groupKey, ipv4MulticastGroup, type MulticastGroup } from './multicast.js';
+import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
+import { arpGroup, BROADCAST_GROUP, groupKey, ipMulticastGroup, type MulticastGroup } from './multicast.js';
 import { MulticastSender } from './multicast-sender.js';
 import type { NetworkRequestContext } from './request-context.js';
-import { decodeNetworkConfig, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { decodeNetworkConfig, NetworkConfigFlag, requestMetadataDictionary, type NetworkConfig } from './network-config.js';
+import { emulateNeighborAdvertisement } from './ndp-emulation.js';
 import { addressFromMac, isMulticastMac, macFromBytes, macIntForMember, macToBytes } from './network-mac.js';
 import type { Node } from '../node.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from '../version.js';
@@ -20,6 +22,7 @@ import type { Peer } from '../peer/peer.js';
 import { NetworkMembership } from './network-membership.js';
 import type { Revocation } from '../credentials/revocation.js';
 import { acceptsEverything, filterFrame } from './rules-engine.js';
+import { StackConfigurator, type ConfigurableStack } from './stack-config.js';
 import { Timing } from '../timing.js';
 import { controllerOf, formatNetworkId } from '../wire/address.js';
 import { emitConfigPushAck } from '../wire/echo.js';
@@ -65,6 +68,8 @@ export class Network {
   status: NetworkStatus = 'REQUESTING_CONFIGURATION';
   config: NetworkConfig | null = null;
   stack: NetStack | null = null;
+  /** What the config applied to `stack` (a new one with each stack). */
+  private stackConfig = new StackConfigurator(NO_STACK);
   private readonly assembly = new ConfigChunkAssembly();
   private lastRequest = -Infinity;
   private lastAnnounce = -Infinity;
@@ -80,7 +85,7 @@ export class Network {
   private lastSenderMac = 0n;
   /** Stops hearing the stack's multicast group changes (set while a stack is attached). */
   private stopGroupEvents: (() => void) | null = null;
-  /** The stack's IPv4 multicast groups as last announced. */
+  /** The stack's IP multicast groups as last announced. */
   private announcedIpGroups: MulticastGroup[] = [];
 
   constructor(
@@ -232,29 +237,12 @@ export class Network {
   private syncStack(cfg: NetworkConfig): void {
     if (!this.stack) {
       this.stack = this.opts.stackFactory({ nwid: this.nwid, mac: this.mac, mtu: cfg.mtu, name: `zt-${this.idHex}` });
+      this.stackConfig = new StackConfigurator(this.stack);
       this.stack.setLinkOutput((frame, headroom) => this.fromStack(frame, headroom));
       this.stopGroupEvents = this.stack.onMulticastGroupsChanged(() => this.stackGroupsChanged());
     }
-    const stack = this.stack;
-    if (stack.mtu !== cfg.mtu) stack.setMtu(cfg.mtu);
-    const want: { addr: number; prefixLen: number }[] = [];
-    for (const ip of cfg.staticIps) {
-      const a = ip.family === 4 ? parseIpv4(ip.ip) : null;
-      if (a !== null) want.push({ addr: a, prefixLen: Math.min(32, ip.port) });
-    }
-    for (const have of stack.addresses()) {
-      if (!want.some((w) => w.addr === have.addr && w.prefixLen === have.prefixLen)) stack.removeAddress(have.addr);
-    }
-    for (const w of want) if (!stack.addresses().some((h) => h.addr === w.addr)) stack.addAddress(w.addr, w.prefixLen);
-    for (const r of cfg.routes) {
-      if (r.target.family !== 4) continue;
-      const dest = parseIpv4(r.target.ip);
-      const gateway = r.via && r.via.family === 4 ? parseIpv4(r.via.ip) : null;
-      if (dest === null) continue;
-      const prefixLen = Math.min(32, r.target.port);
-      if (stack.routes().some((h) => h.dest === dest && h.prefixLen === prefixLen)) continue;
-      stack.addRoute({ dest, prefixLen, gateway, metric: r.metric });
-    }
+    if (this.stack.mtu !== cfg.mtu) this.stack.setMtu(cfg.mtu);
+    this.stackConfig.apply(cfg);
   }
 
   /** Takes our own entries out of our table (kept there only as a root, see announce). */
@@ -268,6 +256,7 @@ export class Network {
     this.stopGroupEvents = null;
     this.stack?.close();
     this.stack = null;
+    this.stackConfig = new StackConfigurator(NO_STACK);
   }
 
   close(): void {
@@ -289,8 +278,9 @@ export class Network {
   // ------------------------------------------------------------ membership
 
   /**
-   * Our subscriptions: broadcast, the ARP group of each of our IPv4 addresses, and the IPv4
-   * multicast groups our stack's sockets joined.
+   * Our subscriptions: broadcast, the ARP group of each of our IPv4 addresses, and the multicast
+   * groups our stack listens to — IPv4 groups its sockets joined, and its IPv6 groups (the
+   * solicited-node groups of its addresses, all-nodes, and sockets' joins).
    */
   groups(): MulticastGroup[] {
     const out: MulticastGroup[] = [BROADCAST_GROUP];
@@ -302,9 +292,8 @@ export class Network {
     const out: MulticastGroup[] = [];
     const seen = new Set<bigint>();
     for (const g of this.stack?.multicastGroups() ?? []) {
-      if (typeof g !== 'number') continue; // IPv6 groups: not subscribed here yet
       // groups that share an Ethernet address share a subscription
-      const group = ipv4MulticastGroup(g);
+      const group = ipMulticastGroup(g);
       if (!seen.has(group.mac)) out.push(group);
       seen.add(group.mac);
     }
@@ -474,6 +463,7 @@ export class Network {
     if (frame.length < ETH_HEADER_LEN) return void this.drop('tx_runt');
     if (isMulticastMac(frame)) {
       const eth = splitFrame(frame)!;
+      if (eth.etherType === ETHERTYPE_IPV6 && this.emulateNdp(eth)) return;
       const target = eth.etherType === ETHERTYPE_ARP ? arpRequestTarget(eth.payload) : null;
       const group: MulticastGroup = target !== null ? arpGroup(target) : { mac: macFromBytes(eth.dst), adi: 0 };
       return this.multicastOut.send(group, eth);
@@ -527,6 +517,22 @@ export class Network {
   }
 
   /**
+   * Stock's NDP emulation (see ndp-emulation.ts): a neighbor solicitation for another member's
+   * rfc4193 or 6plane address is answered here, on a later turn as stock answers from another
+   * thread (the stack is inside its own send now), and goes no further.
+   */
+  private emulateNdp(eth: EthernetView): boolean {
+    const cfg = this.config!;
+    if ((cfg.flags & NetworkConfigFlag.ENABLE_IPV6_NDP_EMULATION) === 0n) return false;
+    const na = emulateNeighborAdvertisement(this.nwid, this.node.address, cfg.staticIps, eth.payload);
+    if (na === null) return false;
+    this.counters.inc('ndp_emulated');
+    const frame = buildFrame(eth.src, macToBytes(na.peerMac), ETHERTYPE_IPV6, na.packet);
+    this.node.scheduler.setTimer(0, () => this.stack?.input(frame));
+    return true;
+  }
+
+  /**
    * The member a unicast MAC belongs to (null: not a member's, or our own), remembered for the last
    * MAC asked: a stream sends frame after frame to the same one.
    */
@@ -558,6 +564,18 @@ export class Network {
     this.multicastOut.onGatherResult(group, members);
   }
 }
+
+/** Where config goes while no stack is attached: nowhere (a stack gets its own configurator). */
+const NO_STACK: ConfigurableStack = {
+  addresses: () => [],
+  addAddress: () => {},
+  removeAddress: () => {},
+  routes: () => [],
+  addRoute: () => {},
+  removeRoute: () => {},
+  addOwnedPrefix: () => {},
+  removeOwnedPrefix: () => {},
+};
 
 /** Free bytes before `data`, a view inside `payload` that has `headroom` free bytes before it. */
 function roomBefore(data: Buffer, payload: Buffer, headroom: number): number {
