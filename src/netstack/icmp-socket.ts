@@ -13,17 +13,8 @@ import type { RandomSource } from './random.js';
 import { PmtuDisc, type DatagramSendOptions, type UdpOptionName, type UdpSocket } from './socket-api.js';
 import { HEADROOM, IPPROTO_ICMP, IPPROTO_ICMPV6, IPV4_HEADER_LEN, type IpReceiveInfo, type IpSender } from './transport.js';
 import { finish, ipPseudoHeaderSum, sum16 } from './wire/checksum.js';
-import {
-  ICMP_DEST_UNREACH,
-  ICMP_ECHO_REQUEST,
-  ICMP_FRAG_NEEDED,
-  ICMP_HEADER_LEN,
-  icmpErrno,
-  ICMPV6_ECHO_REQUEST,
-  ICMPV6_PKT_TOOBIG,
-  icmpv6Errno,
-  setIcmpChecksum,
-} from './wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_HEADER_LEN, icmpErrno, setIcmpChecksum } from './wire/icmp.js';
+import { ICMPV6_ECHO_REQUEST, ICMPV6_PACKET_TOO_BIG, icmpv6Errno } from './wire/icmpv6.js';
 
 export type IcmpSocketKind = 'ping' | 'raw';
 
@@ -64,7 +55,8 @@ export class IcmpSocket extends DatagramSocketBase implements UdpSocket {
     if (!isPort(port)) return -Errno.EINVAL;
     const addr = this.wireAddress(appAddr);
     if (typeof addr === 'number' && addr < 0) return addr === -Errno.ENETUNREACH ? -Errno.EINVAL : addr;
-    if (addr !== 0 && addr !== IPV6_ANY && !this.table.ip.isLocalAddress(addr) && !isGroupAddress(this.table, addr)) return -Errno.EADDRNOTAVAIL;
+    if (addr !== 0 && addr !== IPV6_ANY && !this.table.ip.isLocalAddress(addr) && !isGroupAddress(this.table, addr))
+      return -Errno.EADDRNOTAVAIL;
     if (this.kind === 'raw') {
       this.boundAddr = addr;
       return 0;
@@ -320,7 +312,8 @@ export class IcmpSocketTable implements DatagramPort, IcmpSocketHub {
       }
       // a copy each: the frame's buffer is the link's, and every socket keeps its own
       // raw ICMPv6 sockets get the message without its IP header, as Linux
-      const copy = this.family === 4 && packet && hl >= IPV4_HEADER_LEN ? Buffer.from(packet.subarray(0, hl + message.length)) : Buffer.from(message);
+      const copy =
+        this.family === 4 && packet && hl >= IPV4_HEADER_LEN ? Buffer.from(packet.subarray(0, hl + message.length)) : Buffer.from(message);
       this.counters.inc('raw_delivered');
       s.enqueue(copy, info.src, 0, info.dst, info.tos, info.ttl);
     }
@@ -334,7 +327,7 @@ export class IcmpSocketTable implements DatagramPort, IcmpSocketHub {
     const v6 = this.family === 6;
     const errno = v6 ? icmpv6Errno(type, code) : icmpErrno(type, code);
     if (errno === 0) return;
-    const fragNeeded = v6 ? type === ICMPV6_PKT_TOOBIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    const fragNeeded = v6 ? type === ICMPV6_PACKET_TOO_BIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
     const targets: IcmpSocket[] = [];
     if (quoted[0] === (v6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO_REQUEST) && quoted.length >= ICMP_HEADER_LEN) {
       const s = this.pingSocket((quoted[4]! << 8) | quoted[5]!, src);

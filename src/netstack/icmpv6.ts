@@ -16,6 +16,7 @@ import type { Ipv6ErrorReporter, Ipv6Layer } from './ipv6.js';
 import type { RandomSource } from './random.js';
 import type { PingOptions, PingResult } from './stack-api.js';
 import { HEADROOM, IPPROTO_ICMPV6, type IpReceiveInfo, type TransportProtocol } from './transport.js';
+import { pseudoHeaderSum6 } from './wire/checksum.js';
 import {
   emitIcmpv6Echo,
   emitIcmpv6Error,
@@ -45,7 +46,6 @@ import {
 import {
   Ipv6Chain,
   Ipv6Header,
-  ipv6PseudoHeaderSum,
   ipv6PseudoHeaderSumAt,
   isExtensionHeader,
   NH_ICMPV6,
@@ -122,7 +122,7 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
     // the pseudo-header from the packet's own address bytes when we have them
     const ps = packet
       ? ipv6PseudoHeaderSumAt(packet, 0, NH_ICMPV6, payload.length)
-      : ipv6PseudoHeaderSum(v6.src, v6.dst, NH_ICMPV6, payload.length);
+      : pseudoHeaderSum6(v6.src, v6.dst, NH_ICMPV6, payload.length);
     const e = parseIcmpv6(payload, ps, m);
     if (e !== 0) {
       c.inc(icmpv6ParseErrorName(e));

@@ -329,7 +329,8 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
     }
     // the shared info object only at the outermost level: a synchronous link can bring the next
     // packet in while a transport is still working on this one
-    const info: IpReceiveInfo<Ipv4Addr> = this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
+    const info: IpReceiveInfo<Ipv4Addr> =
+      this.delivering === 0 ? this.info : { src: 0, dst: 0, ttl: 0, tos: 0, broadcast: false, loopback: false };
     info.src = h.src;
     info.dst = h.dst;
     info.ttl = h.ttl;

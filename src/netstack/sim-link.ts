@@ -320,7 +320,8 @@ export function connectTcp(
   backlog = 16,
 ): { client: TcpSocket; server: TcpSocket; listener: TcpSocket } {
   const listener = server();
-  if (listener.bind(typeof serverAddr === 'string' ? IPV6_ANY : 0, port) !== 0) throw new Error(`simulated TCP: bind to port ${port} failed`);
+  if (listener.bind(typeof serverAddr === 'string' ? IPV6_ANY : 0, port) !== 0)
+    throw new Error(`simulated TCP: bind to port ${port} failed`);
   if (listener.listen(backlog) !== 0) throw new Error('simulated TCP: listen failed');
   const c = client();
   const r = c.connect(serverAddr, port);

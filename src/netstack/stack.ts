@@ -233,7 +233,8 @@ export class Stack implements NetStack {
 
   addRoute(route: Route): void {
     if (route && typeof route.dest === 'string') {
-      if (route.gateway === null || typeof route.gateway === 'string') this.ipv6.addRoute({ ...route, dest: route.dest, gateway: route.gateway });
+      if (route.gateway === null || typeof route.gateway === 'string')
+        this.ipv6.addRoute({ ...route, dest: route.dest, gateway: route.gateway });
       return;
     }
     if (!route || !validAddr(route.dest) || (route.gateway !== null && !validAddr(route.gateway))) return;

@@ -119,13 +119,5 @@ export interface TransportProtocol {
    * stack raised itself). When src/dst are IPv6 addresses, type/code are ICMPv6's (1 destination
    * unreachable, 2 packet too big, 3 time exceeded, 4 parameter problem).
    */
-  receiveIcmpError(
-    type: number,
-    code: number,
-    src: IpAddr,
-    dst: IpAddr,
-    quoted: Buffer,
-    nextHopMtu?: number,
-    offender?: IpAddr,
-  ): void;
+  receiveIcmpError(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu?: number, offender?: IpAddr): void;
 }

@@ -37,7 +37,8 @@ export class UdpSocketImpl extends DatagramSocketBase implements UdpSocket {
     const addr = this.wireAddress(appAddr);
     if (typeof addr === 'number' && addr < 0) return addr === -Errno.ENETUNREACH ? -Errno.EINVAL : addr;
     if (this.boundPort !== 0) return -Errno.EINVAL;
-    if (addr !== 0 && addr !== IPV6_ANY && !this.layer.ip.isLocalAddress(addr) && !isGroupAddress(this.layer, addr)) return -Errno.EADDRNOTAVAIL;
+    if (addr !== 0 && addr !== IPV6_ANY && !this.layer.ip.isLocalAddress(addr) && !isGroupAddress(this.layer, addr))
+      return -Errno.EADDRNOTAVAIL;
     const r = this.layer.bind(this, addr, port);
     if (r < 0) return r;
     this.boundAddr = addr;

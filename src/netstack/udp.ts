@@ -14,7 +14,8 @@ import { HEADROOM, IPPROTO_UDP, type IpReceiveInfo, type IpSender, type Transpor
 import { emitUdp, parseUdp, UDP_HEADER_LEN, UdpHeader, udpParseErrorName } from './wire/udp.js';
 import { type UdpPort, UdpSocketImpl } from './udp-socket.js';
 import { ERROR_QUOTE_MAX } from './datagram-socket.js';
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno, ICMPV6_PKT_TOOBIG, icmpv6Errno } from './wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpErrno } from './wire/icmp.js';
+import { ICMPV6_PACKET_TOO_BIG, icmpv6Errno } from './wire/icmpv6.js';
 
 export const UDP_EPHEMERAL_LOW = 32768;
 export const UDP_EPHEMERAL_HIGH = 60999;
@@ -196,15 +197,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
    * receive the reply hears it when connected to dst:dport, or with IP_RECVERR set (as Linux's
    * __udp4_lib_err). Fragmentation needed is no error for sockets with IP_PMTUDISC_DONT.
    */
-  receiveIcmpError(
-    type: number,
-    code: number,
-    src: IpAddr,
-    dst: IpAddr,
-    quoted: Buffer,
-    nextHopMtu?: number,
-    offender?: IpAddr,
-  ): void {
+  receiveIcmpError(type: number, code: number, src: IpAddr, dst: IpAddr, quoted: Buffer, nextHopMtu?: number, offender?: IpAddr): void {
     const c = this.counters;
     if (quoted.length < UDP_HEADER_LEN) return;
     const sport = (quoted[0]! << 8) | quoted[1]!;
@@ -230,7 +223,7 @@ export class UdpLayer implements TransportProtocol, UdpPort {
       c.inc('icmp_unconnected_ignored');
       return;
     }
-    const fragNeeded = v6 ? type === ICMPV6_PKT_TOOBIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    const fragNeeded = v6 ? type === ICMPV6_PACKET_TOO_BIG : type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
     if (fragNeeded && best.pmtuDisc === PmtuDisc.DONT) {
       c.inc('icmp_frag_needed_ignored');
       return;

@@ -14,8 +14,8 @@ import { LoopbackQueue } from '../../src/netstack/loopback.js';
 import { MulticastGroups } from '../../src/netstack/multicast-groups.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import type { IpReceiveInfo, TransportProtocol } from '../../src/netstack/transport.js';
-import { finish, sum16 } from '../../src/netstack/wire/checksum.js';
-import { emitIpv6Header, ipv6PseudoHeaderSum } from '../../src/netstack/wire/ipv6.js';
+import { finish, pseudoHeaderSum6, sum16 } from '../../src/netstack/wire/checksum.js';
+import { emitIpv6Header } from '../../src/netstack/wire/ipv6.js';
 
 export interface RecordedDatagram {
   info: IpReceiveInfo;
@@ -154,7 +154,7 @@ export function v6Frame(
     // the upper-layer message starts at fixChecksumAt (bytes after the fixed header); its checksum field is at +2
     const at = 54 + o.fixChecksumAt;
     f.writeUInt16BE(0, at + 2);
-    f.writeUInt16BE(finish(sum16(f, at, f.length, ipv6PseudoHeaderSum(o.src, o.dst, 58, f.length - at))), at + 2);
+    f.writeUInt16BE(finish(sum16(f, at, f.length, pseudoHeaderSum6(o.src, o.dst, 58, f.length - at))), at + 2);
   }
   return f;
 }

@@ -20,8 +20,8 @@ import {
   parseMld2Report,
   type MldRecord,
 } from '../../src/netstack/wire/mld.js';
-import { finish, sum16 } from '../../src/netstack/wire/checksum.js';
-import { emitRouterAlertHopByHop, ipv6PseudoHeaderSum } from '../../src/netstack/wire/ipv6.js';
+import { finish, pseudoHeaderSum6, sum16 } from '../../src/netstack/wire/checksum.js';
+import { emitRouterAlertHopByHop } from '../../src/netstack/wire/ipv6.js';
 import { icmpv6Of, ipv6Packets, makeSegment, v6Frame, type V6Host } from './ipv6-rig.js';
 import { v6 } from './ipv6-vectors.js';
 
@@ -343,7 +343,7 @@ describe('MLD queries', () => {
     q[8] = 130;
     q.writeUInt16BE(1000, 12); // maximum response delay 1 s
     const ll = v6('fe80::77');
-    q.writeUInt16BE(finish(sum16(q, 8, q.length, ipv6PseudoHeaderSum(ll, IPV6_ALL_NODES, 58, 28))), 10);
+    q.writeUInt16BE(finish(sum16(q, 8, q.length, pseudoHeaderSum6(ll, IPV6_ALL_NODES, 58, 28))), 10);
     a.input(v6Frame({ srcMac: MAC_X, dstMac: Buffer.from('333300000001', 'hex'), src: ll, dst: IPV6_ALL_NODES, nh: 0, hopLimit: 1 }, q));
     expect(a.counters.ipv6.get('rx_mld_query')).toBe(1);
     seg.sched.advance(1000);

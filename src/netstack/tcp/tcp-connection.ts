@@ -12,7 +12,7 @@ import { Errno } from '../errno.js';
 import type { TcpInfo, TcpOptionName, TcpSocket } from '../socket-api.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from '../socket-api.js';
 import { ipHeaderLen, IPV6_HEADER_LEN } from '../transport.js';
-import { ICMPV6_PKT_TOOBIG, icmpv6Errno } from '../wire/icmp.js';
+import { ICMPV6_PACKET_TOO_BIG, icmpv6Errno } from '../wire/icmpv6.js';
 import type { TcpSegment } from '../wire/tcp.js';
 import { createCongestionControl } from './congestion/select.js';
 import { EV_ACCEPTABLE, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from './control-block.js';
@@ -555,7 +555,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
   /** An ICMPv6 error about our segments (in window): packet too big lowers the MSS, the rest as Linux's tcp_v6_err. */
   private icmpv6Error(type: number, code: number, nextHopMtu: number | undefined): void {
     const c = this.port.counters;
-    if (type === ICMPV6_PKT_TOOBIG) {
+    if (type === ICMPV6_PACKET_TOO_BIG) {
       // RFC 8201: never below the IPv6 minimum MTU
       if (!nextHopMtu) return;
       this.lowerMss(Math.max(1280, nextHopMtu) - IPV6_HEADER_LEN);

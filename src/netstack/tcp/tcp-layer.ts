@@ -65,7 +65,6 @@ function connKey(laddr: IpAddr, lport: number, raddr: IpAddr, rport: number): st
   return `${raddr}.${rport}/${laddr}.${lport}`;
 }
 
-
 /** A peer's hash for spreading SO_REUSEPORT connections. */
 function peerHash(addr: IpAddr, port: number): number {
   const a = typeof addr === 'number' ? addr : parseInt(addr.slice(24), 16) ^ parseInt(addr.slice(16, 24), 16);

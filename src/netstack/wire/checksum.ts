@@ -127,29 +127,24 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
 
 /**
  * Running sum of the IPv6 pseudo-header (RFC 8200 §8.1) used by TCP, UDP and ICMPv6: both
- * addresses (32 hex digits each), the upper-layer length and the next header.
+ * addresses (the stack's 32 hex digits), the upper-layer length and the next header.
  */
 export function pseudoHeaderSum6(src: string, dst: string, protocol: number, length: number): number {
-  return protocol + (length >>> 16) + (length & 0xffff) + addrSum6(src) + addrSum6(dst);
+  return protocol + (length >>> 16) + (length & 0xffff) + ipv6AddrSum(src) + ipv6AddrSum(dst);
 }
 
-/**
- * The sum of an IPv6 address's eight 16-bit words, remembered for the addresses last seen: a
- * connection checksums every segment with the same two addresses, and parsing 32 hex digits per
- * packet would cost more than the payload's sum.
- */
-const addrSums = new Map<string, number>();
-const ADDR_SUMS_MAX = 4096;
-
-function addrSum6(addr: string): number {
-  const known = addrSums.get(addr);
-  if (known !== undefined) return known;
+/** Running sum of an address's eight 16-bit words, read from its hex digits (per packet: no substrings made). */
+function ipv6AddrSum(addr: string): number {
   let s = 0;
-  for (let i = 0; i < 32; i += 4) s += parseInt(addr.slice(i, i + 4), 16);
-  if (Number.isNaN(s)) s = 0; // not 32 hex digits: no address of ours, the checksum will not match
-  if (addrSums.size >= ADDR_SUMS_MAX) addrSums.clear();
-  addrSums.set(addr, s);
+  for (let i = 0; i < 32; i += 4)
+    s += (hexDigit(addr, i) << 12) | (hexDigit(addr, i + 1) << 8) | (hexDigit(addr, i + 2) << 4) | hexDigit(addr, i + 3);
   return s;
+}
+
+/** The value of the lowercase hex digit at addr[i]. */
+function hexDigit(addr: string, i: number): number {
+  const c = addr.charCodeAt(i);
+  return c <= 57 ? c - 48 : c - 87;
 }
 
 /** The pseudo-header sum of either family (a number is IPv4, a string IPv6); IPv4 stays the cheap path. */

@@ -6,8 +6,8 @@
  * never throws. Neighbor discovery and MLD bodies are in ndp.ts and mld.ts.
  */
 import { Errno } from '../errno.js';
-import { finish, sum16 } from './checksum.js';
-import { ipv6PseudoHeaderSum, NH_ICMPV6 } from './ipv6.js';
+import { finish, pseudoHeaderSum6, sum16 } from './checksum.js';
+import { NH_ICMPV6 } from './ipv6.js';
 
 export const ICMPV6_HEADER_LEN = 8;
 
@@ -94,7 +94,7 @@ export function parseIcmpv6(buf: Uint8Array, pseudoSum: number, out: Icmpv6Messa
 export function setIcmpv6Checksum(buf: Uint8Array, off: number, end: number, src: string, dst: string): void {
   buf[off + 2] = 0;
   buf[off + 3] = 0;
-  const c = finish(sum16(buf, off, end, ipv6PseudoHeaderSum(src, dst, NH_ICMPV6, end - off)));
+  const c = finish(sum16(buf, off, end, pseudoHeaderSum6(src, dst, NH_ICMPV6, end - off)));
   buf[off + 2] = c >>> 8;
   buf[off + 3] = c & 0xff;
 }

@@ -169,26 +169,7 @@ export function emitFragmentHeader(buf: Uint8Array, off: number, nextHeader: num
 
 // ───────────────────────── pseudo-header ─────────────────────────
 
-/** Running sum of the 16 bytes of an address in the stack's hex form (per packet: no substrings made). */
-export function ipv6AddrSum(addr: string): number {
-  let s = 0;
-  for (let i = 0; i < 32; i += 4)
-    s += (hexDigit(addr, i) << 12) | (hexDigit(addr, i + 1) << 8) | (hexDigit(addr, i + 2) << 4) | hexDigit(addr, i + 3);
-  return s;
-}
-
-/** The value of the lowercase hex digit at addr[i]. */
-function hexDigit(addr: string, i: number): number {
-  const c = addr.charCodeAt(i);
-  return c <= 57 ? c - 48 : c - 87;
-}
-
-/** Running sum of the IPv6 pseudo-header (RFC 8200 §8.1) for an upper-layer packet of `length` bytes. */
-export function ipv6PseudoHeaderSum(src: string, dst: string, protocol: number, length: number): number {
-  return ipv6AddrSum(src) + ipv6AddrSum(dst) + (length >>> 16) + (length & 0xffff) + protocol;
-}
-
-/** The same sum, taking the addresses from the IPv6 header at buf[ipOff...] (no string made). */
+/** The IPv6 pseudo-header sum (checksum.ts pseudoHeaderSum6), taking the addresses from the IPv6 header at buf[ipOff...] (no string made). */
 export function ipv6PseudoHeaderSumAt(buf: Uint8Array, ipOff: number, protocol: number, length: number): number {
   return sum16(buf, ipOff + 8, ipOff + 40) + (length >>> 16) + (length & 0xffff) + protocol;
 }

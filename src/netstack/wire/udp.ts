@@ -49,7 +49,8 @@ export function parseUdp(buf: Buffer, out: UdpHeader, src?: number | string, dst
   if (src !== undefined && dst !== undefined) {
     if (ck === 0) {
       if (typeof src === 'string') return UdpParseError.BadChecksum;
-    } else if (finish(fastSum16(buf, 0, len) + ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len)) !== 0) return UdpParseError.BadChecksum;
+    } else if (finish(fastSum16(buf, 0, len) + ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len)) !== 0)
+      return UdpParseError.BadChecksum;
   }
   out.srcPort = (buf[0]! << 8) | buf[1]!;
   out.dstPort = (buf[2]! << 8) | buf[3]!;
@@ -59,7 +60,15 @@ export function parseUdp(buf: Buffer, out: UdpHeader, src?: number | string, dst
 }
 
 /** Writes the header of the datagram buf[off, end) and its checksum (src → dst). */
-export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, dstPort: number, src: number | string, dst: number | string): void {
+export function emitUdp(
+  buf: Buffer,
+  off: number,
+  end: number,
+  srcPort: number,
+  dstPort: number,
+  src: number | string,
+  dst: number | string,
+): void {
   const len = end - off;
   buf[off] = srcPort >>> 8;
   buf[off + 1] = srcPort & 0xff;
@@ -70,7 +79,9 @@ export function emitUdp(buf: Buffer, off: number, end: number, srcPort: number, 
   buf[off + 6] = 0;
   buf[off + 7] = 0;
   let c = finish(
-    sum16(buf, off, off + UDP_HEADER_LEN) + fastSum16(buf, off + UDP_HEADER_LEN, end) + ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len),
+    sum16(buf, off, off + UDP_HEADER_LEN) +
+      fastSum16(buf, off + UDP_HEADER_LEN, end) +
+      ipPseudoHeaderSum(src, dst, IPPROTO_UDP_NUMBER, len),
   );
   // a computed zero is sent as all ones (zero means "no checksum")
   if (c === 0) c = 0xffff;
