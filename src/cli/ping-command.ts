@@ -3,7 +3,7 @@
  * stack on that network (POST /network/<nwid>/ping), printed as the system ping prints its
  * replies and summary, or as the API's JSON with -j. Exits 1 when no reply came back, as ping does.
  */
-import { parseIpv4 } from '../netstack/index.js';
+import { parseIp } from '../netstack/index.js';
 import { PING_DEFAULT_COUNT, PING_MAX_COUNT, PING_MAX_TIMEOUT_MS, type PingReport } from '../service/local-api.js';
 import { answerError, apiRequest, CliError, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
@@ -92,7 +92,7 @@ export async function runPing(
   if (words.length !== 2) throw new CliError('usage: ztnc-cli ping <network ID> <address> [-c N] [--timeout MS]', 2);
   const nwid = checkNwid(words[0]);
   const address = words[1]!;
-  if (parseIpv4(address) === null) throw new CliError(`ping: ${JSON.stringify(address)} is not an IPv4 address`, 2);
+  if (parseIp(address) === null) throw new CliError(`ping: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`, 2);
   const body = { address, count: opts.count ?? PING_DEFAULT_COUNT, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
   const a = await apiRequest(c, 'POST', `/network/${nwid}/ping`, body);
   if (a.status !== 200) throw new CliError(`ping: ${answerError(a)} (HTTP ${a.status})`);

@@ -24,5 +24,5 @@ export { CongestionAlgo, CONGESTION_NAMES, congestionAlgoByName } from './tcp/co
 export { VirtualScheduler, RealScheduler, type Scheduler, type Clock, type Timer } from './clock.js';
 export { SeededRandom, CryptoRandom, type RandomSource } from './random.js';
 // the Ethernet and ARP codecs, for the overlay that carries this stack's frames (src/node)
-export { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, macEqualsAt } from './wire/ethernet.js';
+export { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, macEqualsAt } from './wire/ethernet.js';
 export { ARP_REQUEST, ArpPacket, parseArp } from './wire/arp.js';

@@ -102,12 +102,23 @@ describe('ztnc-cli ping', () => {
     );
   });
 
+  it('asks the daemon to ping an IPv6 address', async () => {
+    const peer6 = 'fd80:56c2:e21c:0:199:9383:4a02:2d1f';
+    daemon().service.reachable.add(peer6);
+    const r = await cli('ping', NWID, peer6, '-c', '1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`PING ${peer6} on ${NWID}: 56 data bytes`);
+    expect(daemon().service.pingRequests).toEqual([{ nwid: NWID, req: { address: peer6, count: 1, timeoutMs: 2000 } }]);
+  });
+
   it('rejects bad usage with exit 2 before asking the daemon', async () => {
     expectError(await cli('ping'), 2, /usage: ztnc-cli ping <network ID> <address>/);
     expectError(await cli('ping', NWID), 2, /usage: ztnc-cli ping/);
     expectError(await cli('ping', NWID, PEER, 'extra'), 2, /usage: ztnc-cli ping/);
     expectError(await cli('ping', 'nope', PEER), 2, /invalid network id "nope"/);
-    expectError(await cli('ping', NWID, '10.1.2'), 2, /ping: "10\.1\.2" is not an IPv4 address/);
+    expectError(await cli('ping', NWID, '10.1.2'), 2, /ping: "10\.1\.2" is not an IPv4 or IPv6 address/);
+    expectError(await cli('ping', NWID, 'fd00::1::2'), 2, /ping: "fd00::1::2" is not an IPv4 or IPv6 address/);
     expectError(await cli('ping', NWID, PEER, '-c', '0'), 2, /-c: "0" is not a count from 1 to 100/);
     expectError(await cli('ping', NWID, PEER, '-c', '101'), 2, /-c: "101"/);
     expectError(await cli('ping', NWID, PEER, '-c', 'x'), 2, /-c: "x"/);

@@ -6,8 +6,7 @@
  * of membership and the network's rules both ways; honours and forwards the controller's
  * revocations (a revoked member's frames are dropped from the moment the revocation arrives).
  */
-import { Counters, ETH_HEADER_LEN, ETHERTYPE_ARP, macEqualsAt, type NetStack } from '../../netstack/index.js';
-import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
+import { Counters, ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV6, macEqualsAt, type NetStack } from '../../netstack/index.js';
 import { ConfigChunkAssembly } from './config-chunk-assembly.js';
 import { arpRequestTarget, buildFrame, frameAroundPayload, frameInEthernet, splitFrame, type EthernetView } from './ethernet-frame.js';
 import { arpGroup, BROADCAST_GROUP, groupKey, ipMulticastGroup, type MulticastGroup } from './multicast.js';

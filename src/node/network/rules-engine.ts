@@ -9,8 +9,7 @@
  * class for IP_TOS, ICMPv6 type/code for MATCH_ICMP. Rule types we do not implement fail closed:
  * the frame is dropped and the reason named.
  */
-import { ETHERTYPE_IPV4 } from '../../netstack/index.js';
-import { ETHERTYPE_IPV6 } from '../../netstack/wire/ethernet.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../netstack/index.js';
 
 /** One rule as carried in the config: type byte (without NOT/OR bits), flags and its value bytes. */
 export interface RuleView {
