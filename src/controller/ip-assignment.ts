@@ -5,7 +5,7 @@
  * address + ::1, /40).
  */
 import { randomBytes } from 'node:crypto';
-import { formatIpv4, parseIpv4, parseIpv6 } from '../netstack/index.js';
+import { formatIpv4, formatIpv6 as formatIpv6Text, parseIpv4, parseIpv6 } from '../netstack/index.js';
 import type { PoolObject, RouteObject } from './types.js';
 
 export type IpValue = { family: 4; value: number } | { family: 6; value: bigint };
@@ -15,26 +15,7 @@ const MASK128 = (1n << 128n) - 1n;
 
 /** RFC 5952 text (what inet_ntop prints, as stock does). */
 export function formatIpv6(v: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6Text(v.toString(16).padStart(32, '0'));
 }
 
 export function parseIp(text: string): IpValue | null {

@@ -5,14 +5,16 @@
  * path MTU lowered on fragmentation-needed).
  */
 import { isLoopback, isMulticast, type Ipv4Addr } from './addr.js';
-import type { Scheduler, Timer } from './clock.js';
+import type { Scheduler } from './clock.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
 import type { Ipv4ErrorReporter, Ipv4Layer } from './ipv4.js';
 import type { DatagramPort } from './datagram-socket.js';
 import { IcmpSocketTable, type IcmpSocket, type IcmpSocketKind } from './icmp-socket.js';
+import { OwnPings } from './own-pings.js';
 import type { RandomSource } from './random.js';
 import type { PingOptions, PingResult } from './stack-api.js';
+import { TokenBucket } from './token-bucket.js';
 import { HEADROOM, IPPROTO_ICMP, type IpReceiveInfo, type TransportProtocol } from './transport.js';
 import {
   emitIcmpEcho,
@@ -48,44 +50,27 @@ export interface IcmpLayerDeps {
   errorBurst?: number;
 }
 
-interface PendingPing {
-  seq: number;
-  dst: Ipv4Addr;
-  sentAt: number;
-  timer: Timer | null;
-  done: (r: PingResult) => void;
-}
-
 export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   readonly protocol = IPPROTO_ICMP;
   readonly counters: Counters;
   private readonly ip: Ipv4Layer;
-  private readonly scheduler: Scheduler;
   private readonly msg = new IcmpMessage();
   private readonly inner = new Ipv4Header();
-  private readonly pingId: number;
-  private pingSeq = 0;
-  private readonly pings = new Map<number, PendingPing>();
-  private readonly ratePerMs: number;
-  private readonly burst: number;
-  private tokens: number;
-  private tokensAt = 0;
+  private readonly pings: OwnPings;
+  private readonly errorTokens: TokenBucket;
   private closed = false;
   private readonly sockets: IcmpSocketTable;
 
   constructor(deps: IcmpLayerDeps) {
     this.ip = deps.ip;
-    this.scheduler = deps.scheduler;
     this.counters = deps.counters;
-    this.pingId = deps.random.u32() & 0xffff;
-    this.ratePerMs = (deps.errorRatePerSec ?? 100) / 1000;
-    this.burst = deps.errorBurst ?? 50;
-    this.tokens = this.burst;
+    this.pings = new OwnPings(deps.scheduler, deps.counters, deps.random);
+    this.errorTokens = new TokenBucket(deps.scheduler, deps.errorRatePerSec ?? 100, deps.errorBurst ?? 50);
     this.sockets = new IcmpSocketTable({
       ip: this.ip,
       random: deps.random,
       port: { ...deps.socketPort, counters: deps.counters },
-      reservedId: this.pingId,
+      reservedId: this.pings.id,
     });
   }
 
@@ -137,13 +122,12 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   }
 
   private echoReply(info: IpReceiveInfo<Ipv4Addr>, payload: Buffer, id: number, seq: number): void {
-    const p = id === this.pingId ? this.pings.get(seq) : undefined;
-    if (!p) {
+    if (!this.pings.waiting(id, seq)) {
       if (!this.sockets.echoReply(info, id, payload)) this.counters.inc('rx_echo_reply_unmatched');
       return;
     }
     this.counters.inc('rx_echo_reply');
-    this.finishPing(p, { ok: true, rttMs: this.scheduler.now() - p.sentAt, ttl: info.ttl });
+    this.pings.replied(seq, info.ttl);
   }
 
   /** An error quoting one of our datagrams: hand it to the transport that sent it. */
@@ -199,13 +183,12 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     if (quoted.length < 8) return;
     const id = (quoted[4]! << 8) | quoted[5]!;
     const seq = (quoted[6]! << 8) | quoted[7]!;
-    const p = quoted[0] === ICMP_ECHO_REQUEST && id === this.pingId ? this.pings.get(seq) : undefined;
-    if (!p) {
+    if (quoted[0] !== ICMP_ECHO_REQUEST || !this.pings.waiting(id, seq)) {
       this.sockets.error(type, code, src, dst, quoted, nextHopMtu ?? 0, offender ?? src);
       return;
     }
     this.counters.inc('ping_error');
-    this.finishPing(p, { ok: false, errno: icmpErrno(type, code) || Errno.EHOSTUNREACH });
+    this.pings.failed(seq, icmpErrno(type, code) || Errno.EHOSTUNREACH);
   }
 
   // ───────────────────────── errors we send ─────────────────────────
@@ -225,7 +208,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
         return;
       }
     }
-    if (!this.takeToken()) {
+    if (!this.errorTokens.take()) {
       c.inc('tx_error_rate_limited');
       return;
     }
@@ -240,60 +223,26 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
     else c.inc(type === ICMP_DEST_UNREACH ? 'tx_dest_unreach' : type === ICMP_TIME_EXCEEDED ? 'tx_time_exceeded' : 'tx_other_error');
   }
 
-  private takeToken(): boolean {
-    const now = this.scheduler.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.tokensAt) * this.ratePerMs);
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   // ───────────────────────── ping ─────────────────────────
 
   ping(dst: Ipv4Addr, opts: PingOptions, done: (r: PingResult) => void): void {
     const size = opts.size ?? 56;
     const timeoutMs = opts.timeoutMs ?? 1000;
     if (this.closed || !Number.isInteger(size) || size < 0 || size > 65507 || !(timeoutMs >= 0)) {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.EINVAL }));
+      this.pings.failLater(done, Errno.EINVAL);
       return;
     }
-    if (this.pings.size >= 0x8000) {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENOBUFS }));
-      return;
-    }
-    let seq = (this.pingSeq = (this.pingSeq + 1) & 0xffff);
-    while (this.pings.has(seq)) seq = this.pingSeq = (this.pingSeq + 1) & 0xffff;
+    const seq = this.pings.begin(timeoutMs, done);
+    if (seq === null) return;
     const buf = Buffer.allocUnsafe(HEADROOM + ICMP_HEADER_LEN + size);
     // data as ping(8) sends it: a recognisable rising byte pattern
     for (let i = 0; i < size; i++) buf[HEADROOM + ICMP_HEADER_LEN + i] = (i + 8) & 0xff;
-    emitIcmpEcho(buf, HEADROOM, buf.length, ICMP_ECHO_REQUEST, this.pingId, seq);
-    const p: PendingPing = { seq, dst, sentAt: this.scheduler.now(), timer: null, done };
-    this.pings.set(seq, p);
-    p.timer = this.scheduler.setTimer(timeoutMs, () => {
-      p.timer = null;
-      this.counters.inc('ping_timeout');
-      this.finishPing(p, { ok: false, errno: Errno.ETIMEDOUT });
-    });
+    emitIcmpEcho(buf, HEADROOM, buf.length, ICMP_ECHO_REQUEST, this.pings.id, seq);
     this.counters.inc('tx_echo_request');
     const src = this.ip.sourceFor(dst) ?? 0;
     const r = this.ip.send(IPPROTO_ICMP, src, dst, buf, HEADROOM, opts.ttl !== undefined ? { ttl: opts.ttl } : undefined);
-    if (r < 0) {
-      // report after the call returns, as every other outcome
-      this.scheduler.setTimer(0, () => this.finishPing(p, { ok: false, errno: -r }));
-    }
-  }
-
-  private finishPing(p: PendingPing, r: PingResult): void {
-    if (this.pings.get(p.seq) !== p) return;
-    this.pings.delete(p.seq);
-    p.timer?.cancel();
-    p.timer = null;
-    try {
-      p.done(r);
-    } catch {
-      this.counters.inc('handler_exception');
-    }
+    // reported after the call returns, as every other outcome
+    if (r < 0) this.pings.failed(seq, -r, true);
   }
 
   get pendingPings(): number {
@@ -304,7 +253,7 @@ export class IcmpLayer implements TransportProtocol, Ipv4ErrorReporter {
   close(): void {
     this.closed = true;
     this.sockets.close();
-    for (const p of [...this.pings.values()]) this.finishPing(p, { ok: false, errno: Errno.ENETDOWN });
+    this.pings.close();
   }
 }
 

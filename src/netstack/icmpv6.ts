@@ -8,13 +8,15 @@
  * ICMPv6 sockets live in the family-6 IcmpSocketTable the stack hands in (`IcmpSocketHub`).
  */
 import { isMulticast6, IPV6_ANY, IPV6_LOOPBACK, type Ipv6Addr } from './addr.js';
-import type { Scheduler, Timer } from './clock.js';
+import type { Scheduler } from './clock.js';
 import type { Counters } from './counters.js';
 import { Errno } from './errno.js';
 import type { IcmpSocket, IcmpSocketHub, IcmpSocketKind } from './icmp-socket.js';
 import type { Ipv6ErrorReporter, Ipv6Layer } from './ipv6.js';
+import { OwnPings } from './own-pings.js';
 import type { RandomSource } from './random.js';
 import type { PingOptions, PingResult } from './stack-api.js';
+import { TokenBucket } from './token-bucket.js';
 import { HEADROOM, IPPROTO_ICMPV6, type IpReceiveInfo, type TransportProtocol } from './transport.js';
 import { pseudoHeaderSum6 } from './wire/checksum.js';
 import {
@@ -66,43 +68,27 @@ export interface Icmpv6LayerDeps {
   errorBurst?: number;
 }
 
-interface PendingPing {
-  seq: number;
-  sentAt: number;
-  timer: Timer | null;
-  done: (r: PingResult) => void;
-}
-
 export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
   readonly protocol = IPPROTO_ICMPV6;
   readonly counters: Counters;
   private readonly ip: Ipv6Layer;
-  private readonly scheduler: Scheduler;
   private readonly sockets: IcmpSocketHub | null;
   private readonly msg = new Icmpv6Message();
   private readonly inner = new Ipv6Header();
   private readonly innerChain = new Ipv6Chain();
   private readonly errHdr = new Ipv6Header();
   private readonly errChain = new Ipv6Chain();
-  private readonly pingId: number;
-  private pingSeq = 0;
-  private readonly pings = new Map<number, PendingPing>();
-  private readonly ratePerMs: number;
-  private readonly burst: number;
-  private tokens: number;
-  private tokensAt = 0;
+  private readonly pings: OwnPings;
+  private readonly errorTokens: TokenBucket;
   private closed = false;
 
   constructor(deps: Icmpv6LayerDeps) {
     this.ip = deps.ip;
-    this.scheduler = deps.scheduler;
     this.counters = deps.counters;
     this.sockets = deps.sockets ?? null;
-    this.pingId = deps.random.u32() & 0xffff;
-    this.sockets?.reserveEchoId(this.pingId);
-    this.ratePerMs = (deps.errorRatePerSec ?? 100) / 1000;
-    this.burst = deps.errorBurst ?? 50;
-    this.tokens = this.burst;
+    this.pings = new OwnPings(deps.scheduler, deps.counters, deps.random);
+    this.sockets?.reserveEchoId(this.pings.id);
+    this.errorTokens = new TokenBucket(deps.scheduler, deps.errorRatePerSec ?? 100, deps.errorBurst ?? 50);
     deps.ip.errors = this;
   }
 
@@ -191,13 +177,12 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
   }
 
   private echoReply(info: IpReceiveInfo<Ipv6Addr>, payload: Buffer, id: number, seq: number): void {
-    const p = id === this.pingId ? this.pings.get(seq) : undefined;
-    if (!p) {
+    if (!this.pings.waiting(id, seq)) {
       if (!this.sockets?.echoReply(info, id, payload)) this.counters.inc('rx_echo_reply_unmatched');
       return;
     }
     this.counters.inc('rx_echo_reply');
-    this.finishPing(p, { ok: true, rttMs: this.scheduler.now() - p.sentAt, ttl: info.ttl });
+    this.pings.replied(seq, info.ttl);
   }
 
   /** An error quoting one of our packets: hand it to the transport that sent it. */
@@ -260,13 +245,12 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
     if (quoted.length < 8 || typeof src !== 'string' || typeof dst !== 'string') return;
     const id = (quoted[4]! << 8) | quoted[5]!;
     const seq = (quoted[6]! << 8) | quoted[7]!;
-    const p = quoted[0] === ICMPV6_ECHO_REQUEST && id === this.pingId ? this.pings.get(seq) : undefined;
-    if (!p) {
+    if (quoted[0] !== ICMPV6_ECHO_REQUEST || !this.pings.waiting(id, seq)) {
       this.sockets?.error(type, code, src, dst, quoted, nextHopMtu ?? 0, offender ?? src);
       return;
     }
     this.counters.inc('ping_error');
-    this.finishPing(p, { ok: false, errno: icmpv6Errno(type, code) || Errno.EHOSTUNREACH });
+    this.pings.failed(seq, icmpv6Errno(type, code) || Errno.EHOSTUNREACH);
   }
 
   // ───────────────────────── errors we send ─────────────────────────
@@ -297,7 +281,7 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
         return;
       }
     }
-    if (!this.takeToken()) {
+    if (!this.errorTokens.take()) {
       c.inc('tx_error_rate_limited');
       return;
     }
@@ -316,60 +300,28 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
     else c.inc(ERROR_COUNTER[type] ?? 'tx_other_error');
   }
 
-  private takeToken(): boolean {
-    const now = this.scheduler.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.tokensAt) * this.ratePerMs);
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   // ───────────────────────── ping ─────────────────────────
 
   ping(dst: Ipv6Addr, opts: PingOptions, done: (r: PingResult) => void): void {
     const size = opts.size ?? 56;
     const timeoutMs = opts.timeoutMs ?? 1000;
     if (this.closed || !Number.isInteger(size) || size < 0 || size > 65527 || !(timeoutMs >= 0)) {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.EINVAL }));
-      return;
-    }
-    if (this.pings.size >= 0x8000) {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENOBUFS }));
+      this.pings.failLater(done, Errno.EINVAL);
       return;
     }
     const src = this.ip.sourceFor(dst);
     if (src === null) {
-      this.scheduler.setTimer(0, () => done({ ok: false, errno: Errno.ENETUNREACH }));
+      this.pings.failLater(done, Errno.ENETUNREACH);
       return;
     }
-    let seq = (this.pingSeq = (this.pingSeq + 1) & 0xffff);
-    while (this.pings.has(seq)) seq = this.pingSeq = (this.pingSeq + 1) & 0xffff;
+    const seq = this.pings.begin(timeoutMs, done);
+    if (seq === null) return;
     const buf = Buffer.allocUnsafe(HEADROOM + ICMPV6_HEADER_LEN + size);
     for (let i = 0; i < size; i++) buf[HEADROOM + ICMPV6_HEADER_LEN + i] = (i + 8) & 0xff;
-    emitIcmpv6Echo(buf, HEADROOM, buf.length, ICMPV6_ECHO_REQUEST, this.pingId, seq, src, dst);
-    const p: PendingPing = { seq, sentAt: this.scheduler.now(), timer: null, done };
-    this.pings.set(seq, p);
-    p.timer = this.scheduler.setTimer(timeoutMs, () => {
-      p.timer = null;
-      this.counters.inc('ping_timeout');
-      this.finishPing(p, { ok: false, errno: Errno.ETIMEDOUT });
-    });
+    emitIcmpv6Echo(buf, HEADROOM, buf.length, ICMPV6_ECHO_REQUEST, this.pings.id, seq, src, dst);
     this.counters.inc('tx_echo_request');
     const r = this.ip.send(IPPROTO_ICMPV6, src, dst, buf, HEADROOM, opts.ttl !== undefined ? { ttl: opts.ttl } : undefined);
-    if (r < 0) this.scheduler.setTimer(0, () => this.finishPing(p, { ok: false, errno: -r }));
-  }
-
-  private finishPing(p: PendingPing, r: PingResult): void {
-    if (this.pings.get(p.seq) !== p) return;
-    this.pings.delete(p.seq);
-    p.timer?.cancel();
-    p.timer = null;
-    try {
-      p.done(r);
-    } catch {
-      this.counters.inc('handler_exception');
-    }
+    if (r < 0) this.pings.failed(seq, -r, true);
   }
 
   get pendingPings(): number {
@@ -380,7 +332,7 @@ export class Icmpv6Layer implements TransportProtocol, Ipv6ErrorReporter {
   close(): void {
     this.closed = true;
     this.sockets?.close();
-    for (const p of [...this.pings.values()]) this.finishPing(p, { ok: false, errno: Errno.ENETDOWN });
+    this.pings.close();
   }
 }
 
