@@ -543,18 +543,11 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       }
     } else if (type === 11) errno = Errno.EHOSTUNREACH;
     else return;
-    if (this._state === 'SYN_SENT') {
-      c.inc('icmp_connect_failed');
-      this.fail(errno);
-    } else {
-      c.inc('icmp_soft_error');
-      this.pendingError = errno;
-    }
+    this.icmpErrorErrno(errno);
   }
 
   /** An ICMPv6 error about our segments (in window): packet too big lowers the MSS, the rest as Linux's tcp_v6_err. */
   private icmpv6Error(type: number, code: number, nextHopMtu: number | undefined): void {
-    const c = this.port.counters;
     if (type === ICMPV6_PACKET_TOO_BIG) {
       // RFC 8201: never below the IPv6 minimum MTU
       if (!nextHopMtu) return;
@@ -563,6 +556,12 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     }
     const errno = icmpv6Errno(type, code);
     if (errno === 0) return;
+    this.icmpErrorErrno(errno);
+  }
+
+  /** A hard ICMP error ends a connect attempt; on a synchronized connection it is only reported (SO_ERROR), as Linux. */
+  private icmpErrorErrno(errno: number): void {
+    const c = this.port.counters;
     if (this._state === 'SYN_SENT') {
       c.inc('icmp_connect_failed');
       this.fail(errno);
