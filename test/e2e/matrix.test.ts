@@ -118,7 +118,8 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +dig with resolv\.conf's nameserver \(the daemon answers it\): A host9\.zone\.test \(10\.9\.9\.9\)$/m,
   ],
   names: [
-    /^ok +getent hosts web\.matrix\.ztnc \([\d.]+ web\.matrix\.ztnc\)$/m,
+    // getent hosts asks for IPv6 first: the AAAA record's rfc4193 address (dual-stack network).
+    /^ok +getent hosts web\.matrix\.ztnc \(fd[0-9a-f:]+ web\.matrix\.ztnc\)$/m,
     /^ok +getent ahostsv4 web\.matrix\.ztnc \([\d.]+\)$/m,
     /^ok +getent hosts [\d.]+ \(reverse\) \(web\.matrix\.ztnc\)$/m,
     /^ok +curl GET http:\/\/web\.matrix\.ztnc:\d+\/small\.bin: SHA-256/m,
