@@ -12,6 +12,8 @@ import type { StockNode } from '../src/demo/stock-zerotier.js';
 export interface Side {
   label: string;
   ip: string;
+  /** Its IPv6 address (a container's rfc4193 address, ::1 on the kernel), null when it has none. */
+  ip6: string | null;
   start(cmd: string, args: string[]): LongRunning;
   run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult>;
 }
@@ -20,6 +22,7 @@ export function containerSide(c: Container, cluster: Cluster): Side {
   return {
     label: `container ${c.name}`,
     ip: c.ip,
+    ip6: c.ip6,
     start: (cmd, args) => cluster.track(c.start(cmd, args)),
     run: (cmd, args, timeoutMs) => c.run(cmd, args, { timeoutMs }),
   };
@@ -29,6 +32,7 @@ export function kernelSide(env: NodeJS.ProcessEnv, started: LongRunning[]): Side
   return {
     label: 'kernel loopback',
     ip: '127.0.0.1',
+    ip6: '::1',
     start: (cmd, args) => {
       const p = start(cmd, args, { env });
       started.push(p);
@@ -42,9 +46,21 @@ export function stockSide(n: StockNode): Side {
   return {
     label: `stock node ${n.name}`,
     ip: n.ip,
+    ip6: null,
     start: (cmd, args) => n.start(cmd, args),
     run: (cmd, args, timeoutMs) => n.run(cmd, args, timeoutMs),
   };
+}
+
+/** The same side reached over IPv6: `ip` is its IPv6 address (throws when it has none). */
+export function overIpv6(side: Side): Side {
+  if (!side.ip6) throw new Error(`${side.label} has no IPv6 address`);
+  return { ...side, label: `${side.label} over IPv6`, ip: side.ip6 };
+}
+
+/** "addr:port" as URLs and listen directives write it: an IPv6 address in brackets. */
+export function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** A TCP port free on the host's loopback right now. */

@@ -6,7 +6,11 @@
  *   and with a new connection per request (`Connection: close`);
  * - redis-benchmark SET and GET ops/s (50 clients);
  * - UDP: iperf3 -u throughput with 1400-byte datagrams and datagrams/s with 64-byte ones, saturated
- *   and at the highest rate under 1% loss (bench/_apps-udp.ts says how).
+ *   and at the highest rate under 1% loss (bench/_apps-udp.ts says how);
+ * - the TCP throughput, nginx and redis figures again over IPv6 (the members' rfc4193 addresses on
+ *   the same dual-stack network; ::1 for the kernel), each right after its IPv4 twin, with the
+ *   v6/v4 ratios (`*_v6`, `v6_vs_v4_*`, `v6_within_10pct`); null with `v6_reason` when IPv6 does
+ *   not work there.
  * The containers are a private root+controller and two member daemons started as processes
  * (src/demo/cluster.ts); the commands come from this package's dist/ (or ZTNC_BIN_DIR).
  * APPS_BENCH_SECONDS (default 4) sets each timed run's length.
@@ -23,7 +27,7 @@ import { join } from 'node:path';
 import { Cluster } from '../src/demo/cluster.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, waitFor } from '../src/demo/processes.js';
 import { processCpuMs, STOCK_ZEROTIER_ENV, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
-import { containerSide, freePort, kernelSide, must, round, type Side, stockSide } from './_apps-sides.js';
+import { containerSide, freePort, hostPort, kernelSide, must, overIpv6, round, type Side, stockSide } from './_apps-sides.js';
 import { UDP_METHOD, udpFigures } from './_apps-udp.js';
 
 const SECONDS = Number(process.env.APPS_BENCH_SECONDS ?? 4);
@@ -100,9 +104,9 @@ async function nginxRps(dir: string, server: Side, client: Side): Promise<{ keep
   const www = join(prefix, 'www');
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, 'index.html'), `${'ztnc '.repeat(200)}\n`);
-  writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix, `${server.ip}:${port}`, www));
+  writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix, hostPort(server.ip, port), www));
   const s = server.start('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
-  const url = `http://${server.ip}:${port}/index.html`;
+  const url = `http://${hostPort(server.ip, port)}/index.html`;
   try {
     await waitFor(
       `nginx (${server.label})`,
@@ -170,6 +174,30 @@ async function redisOps(dir: string, server: Side, client: Side, requests: numbe
   }
 }
 
+/**
+ * Runs the IPv6 twin of each IPv4 measure while IPv6 works; after the first failure (or when the
+ * members have no IPv6 address) every later one is skipped, and `reason` says why.
+ */
+class Ipv6Measures {
+  reason: string | null;
+  constructor(a: Side, b: Side) {
+    this.reason = a.ip6 && b.ip6 ? null : 'the network gave the containers no IPv6 address';
+  }
+  async measure<T>(what: string, f: () => Promise<T>): Promise<T | null> {
+    if (this.reason) return null;
+    try {
+      return await f();
+    } catch (e) {
+      this.reason = `${what}: ${(e as Error).message.replace(/\s+/g, ' ').trim().slice(0, 300)}`;
+      return null;
+    }
+  }
+}
+
+const ratioOrNull = (x: number | null | undefined, y: number | null | undefined, digits = 4): number | null =>
+  x == null || y == null || y === 0 ? null : round(x / y, digits);
+const roundOrNull = (x: number | null | undefined, digits = 3): number | null => (x == null ? null : round(x, digits));
+
 export async function run({ json }: { json: boolean }): Promise<void> {
   const say = (l: string): void => void process.stderr.write(`${l}\n`);
   const cluster = new Cluster({ log: (l) => say(`  ${l}`) });
@@ -189,17 +217,21 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   try {
     say('apps bench: starting a private root+controller and two container daemons');
     await cluster.startRoot();
-    const nwid = await cluster.createNetwork({ name: 'apps-bench' });
+    // Dual stack: the IPv6 figures run between the same two containers over rfc4193 addresses.
+    const nwid = await cluster.createNetwork({ name: 'apps-bench', rfc4193: true });
     const a = await cluster.addContainer('bench-a', nwid);
     const b = await cluster.addContainer('bench-b', nwid);
     const A = containerSide(a, cluster);
     const B = containerSide(b, cluster);
     const K = kernelSide(cluster.env, kernelServers);
+    const v6 = new Ipv6Measures(A, B);
 
     say('throughput: iperf3, A → B across two daemons, then the kernel loopback');
     // The client sends: B's iperf3 -c pushes to A's server.
     const ztnc = await iperfWithCpu(A, B, () => processCpuMs(a.daemon.pid) + processCpuMs(b.daemon.pid));
     const gbps = ztnc.gbps;
+    say('throughput over IPv6: iperf3, A → B between rfc4193 addresses');
+    const gbps6 = await v6.measure('iperf3 over IPv6', () => iperf(overIpv6(A), overIpv6(B)));
     const stockWhyNot = await stockZeroTierUnavailable();
     let stock: { gbps: number; cpuMsPerMB: number } | null = null;
     if (stockWhyNot === null) {
@@ -218,15 +250,29 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     }
     const stockGbps = stock?.gbps ?? STOCK_ZEROTIER_DOCS_GBPS;
     const refGbps = await iperf(K, K);
+    const refGbps6 = await v6.measure('iperf3 over ::1', () => iperf(overIpv6(K), overIpv6(K)));
 
     say('nginx: wrk -c50 (keep-alive, then Connection: close)');
     const ng = await nginxRps(cluster.dir, A, B);
+    const ng6 = await v6.measure('nginx over IPv6', () => nginxRps(cluster.dir, overIpv6(A), overIpv6(B)));
     const refNg = await nginxRps(cluster.dir, K, K);
+    const refNg6 = await v6.measure('nginx over ::1', () => nginxRps(cluster.dir, overIpv6(K), overIpv6(K)));
 
     say('redis: redis-benchmark -t set,get -c 50');
     const redisRequests = Number(process.env.APPS_BENCH_REDIS_REQUESTS ?? 5000);
     const rd = await redisOps(cluster.dir, A, B, redisRequests);
+    const rd6 = await v6.measure('redis over IPv6', () => redisOps(cluster.dir, overIpv6(A), overIpv6(B), redisRequests));
     const refRd = await redisOps(cluster.dir, K, K, redisRequests * 10);
+    const refRd6 = await v6.measure('redis over ::1', () => redisOps(cluster.dir, overIpv6(K), overIpv6(K), redisRequests * 10));
+    const v6VsV4 = {
+      v6_vs_v4_gbps: ratioOrNull(gbps6, gbps),
+      v6_vs_v4_nginx_keepalive: ratioOrNull(ng6?.keepalive, ng.keepalive),
+      v6_vs_v4_nginx_close: ratioOrNull(ng6?.close, ng.close),
+      v6_vs_v4_redis_set: ratioOrNull(rd6?.set, rd.set),
+      v6_vs_v4_redis_get: ratioOrNull(rd6?.get, rd.get),
+    };
+    const v6Ratios = Object.values(v6VsV4);
+    const v6Min = v6Ratios.every((r) => r !== null) ? Math.min(...(v6Ratios as number[])) : null;
 
     const udp = await udpFigures(A, B, K, say);
 
@@ -256,6 +302,22 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       ref_redis_get_ops: round(refRd.get, 0),
       redis_get_ratio: round(rd.get / refRd.get, 4),
       ...udp.json,
+      gbps_v6: roundOrNull(gbps6),
+      ref_gbps_v6: roundOrNull(refGbps6),
+      ratio_v6: ratioOrNull(gbps6, refGbps6),
+      nginx_keepalive_rps_v6: roundOrNull(ng6?.keepalive, 0),
+      ref_nginx_keepalive_rps_v6: roundOrNull(refNg6?.keepalive, 0),
+      nginx_close_rps_v6: roundOrNull(ng6?.close, 0),
+      ref_nginx_close_rps_v6: roundOrNull(refNg6?.close, 0),
+      redis_set_ops_v6: roundOrNull(rd6?.set, 0),
+      ref_redis_set_ops_v6: roundOrNull(refRd6?.set, 0),
+      redis_get_ops_v6: roundOrNull(rd6?.get, 0),
+      ref_redis_get_ops_v6: roundOrNull(refRd6?.get, 0),
+      ...v6VsV4,
+      // The issue's bar: every IPv6 figure within 10% of its IPv4 twin (null: not measured).
+      v6_min_vs_v4: v6Min === null ? null : round(v6Min, 4),
+      v6_within_10pct: v6Min === null ? null : v6Min >= 0.9,
+      v6_reason: v6.reason,
     };
     const rows: Array<[string, string, string, string]> = [
       ['TCP throughput A→B, Gbit/s (iperf3)', gbps.toFixed(3), refGbps.toFixed(3), (gbps / refGbps).toFixed(4)],
@@ -270,6 +332,19 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       ['redis GET ops/s, 50 clients', rd.get.toFixed(0), refRd.get.toFixed(0), (rd.get / refRd.get).toFixed(4)],
       ...udp.rows,
     ];
+    const fmt = (x: number | null | undefined, digits: number): string => (x == null ? '-' : x.toFixed(digits));
+    rows.push(
+      ['TCP throughput over IPv6, Gbit/s', fmt(gbps6, 3), fmt(refGbps6, 3), fmt(ratioOrNull(gbps6, refGbps6), 4)],
+      [
+        'nginx req/s over IPv6, keep-alive',
+        fmt(ng6?.keepalive, 0),
+        fmt(refNg6?.keepalive, 0),
+        fmt(ratioOrNull(ng6?.keepalive, refNg6?.keepalive), 4),
+      ],
+      ['nginx req/s over IPv6, new conn each', fmt(ng6?.close, 0), fmt(refNg6?.close, 0), fmt(ratioOrNull(ng6?.close, refNg6?.close), 4)],
+      ['redis SET ops/s over IPv6', fmt(rd6?.set, 0), fmt(refRd6?.set, 0), fmt(ratioOrNull(rd6?.set, refRd6?.set), 4)],
+      ['redis GET ops/s over IPv6', fmt(rd6?.get, 0), fmt(refRd6?.get, 0), fmt(ratioOrNull(rd6?.get, refRd6?.get), 4)],
+    );
     process.stdout.write(`${'measure'.padEnd(40)}${'ztnc'.padStart(12)}${'kernel lo'.padStart(12)}${'ratio'.padStart(10)}\n`);
     for (const [k, x, y, r] of rows) process.stdout.write(`${k.padEnd(40)}${x.padStart(12)}${y.padStart(12)}${r.padStart(10)}\n`);
     process.stdout.write(
@@ -280,6 +355,13 @@ export async function run({ json }: { json: boolean }): Promise<void> {
         `${result.vs_netcon_2016}x 2016 netcon (~${NETCON_2016_MBYTES_S} MB/s)\n`,
     );
     process.stdout.write(UDP_METHOD);
+    process.stdout.write(
+      v6.reason
+        ? `IPv6 figures: not measured (${v6.reason})\n`
+        : `IPv6 vs IPv4 between the same containers: TCP ${fmt(v6VsV4.v6_vs_v4_gbps, 3)}, nginx keep-alive ${fmt(v6VsV4.v6_vs_v4_nginx_keepalive, 3)}, ` +
+            `new connections ${fmt(v6VsV4.v6_vs_v4_nginx_close, 3)}, redis SET ${fmt(v6VsV4.v6_vs_v4_redis_set, 3)}, GET ${fmt(v6VsV4.v6_vs_v4_redis_get, 3)}` +
+            ` (lowest ${fmt(v6Min, 3)}: ${v6Min !== null && v6Min >= 0.9 ? 'within' : 'not within'} 10%)\n`,
+    );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await stopAll();

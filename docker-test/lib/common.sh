@@ -37,6 +37,27 @@ wait_for() {
   done
 }
 
+# retry_for <seconds> <command…>: as wait_for, but returns 1 when the time is up (the caller
+# fails a check instead of the whole row).
+retry_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.3
+  done
+}
+
+# wait_or_fail <what> <command…>: as wait_for, but when the time is up the row fails with a check
+# naming what never came and the command's last words, and the monitor ends (the IPv6 rows: a
+# row whose first connection never works says so in its result).
+wait_or_fail() {
+  local what="$1"; shift
+  retry_for "$ZTNC_TIMEOUT" "$@" && return 0
+  fail "timed out after ${ZTNC_TIMEOUT} s waiting for $what: $("$@" 2>&1 | tail -n 2 | tr '\n' ' ')"
+  finish
+  exit 1
+}
+
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # Publishes a file to the other side atomically (write, then rename).
@@ -64,9 +85,23 @@ network_address() {
     });' "$NWID"
 }
 
+# The member's rfc4193 IPv6 address on the network (fd…, the root's network is dual-stack), from
+# the same `ztnc-cli listnetworks` answer; fails when there is none.
+network_address6() {
+  ztnc-cli -D "$ZT_HOME" -j listnetworks | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const n = JSON.parse(s).find((x) => (x.id ?? x.nwid) === process.argv[1]);
+      const ip = n && n.status === "OK" && (n.assignedAddresses || []).find((a) => /^fd[0-9a-f]{2}:/i.test(a));
+      if (!ip) process.exit(1);
+      // As inet_ntop and the apps print it (RFC 5952: lowercase, longest zero run as ::).
+      console.log(new URL(`http://[${ip.split("/")[0]}]/`).hostname.slice(1, -1));
+    });' "$NWID"
+}
+
 # Starts this container's daemon (-d) on the shared private planet, joined to the shared network
 # through networks.d/<nwid>.conf; hands its address to the root for authorization and waits for
-# an IP. Sets NWID, ZT_ADDRESS and ZT_IP.
+# an IP. Sets NWID, ZT_ADDRESS, ZT_IP and ZT_IP6 (the rfc4193 address; empty when the network
+# gives none: only the IPv6 rows need it, and they fail saying so).
 zt_join() {
   wait_published nwid
   wait_published planet.ready
@@ -81,7 +116,32 @@ zt_join() {
   : > "$ZTNC_SHARED/members/$ZT_ADDRESS"
   wait_for "an address on $NWID (ztnc-cli listnetworks)" network_address
   ZT_IP="$(network_address)"
-  log "member $ZT_ADDRESS has $ZT_IP on $NWID"
+  # The config that carried the IPv4 address carries the IPv6 ones too.
+  ZT_IP6="$(network_address6 2>/dev/null)" || ZT_IP6=""
+  log "member $ZT_ADDRESS has $ZT_IP ${ZT_IP6:-(no rfc4193 address)} on $NWID"
+}
+
+# IPv6 rows, server side: publishes ZT_IP6 as <test>.server-ip6. Without one it publishes "none"
+# (the monitor fails the row saying so) and stays up, as a server does, until it is stopped.
+publish_server_ip6() {
+  if [ -n "$ZT_IP6" ]; then publish "$ZTNC_TEST.server-ip6" "$ZT_IP6"; return 0; fi
+  publish "$ZTNC_TEST.server-ip6" none
+  log "member $ZT_ADDRESS has no rfc4193 address on $NWID (ztnc-cli -j listnetworks): nothing to serve over IPv6"
+  exec sleep infinity
+}
+# IPv6 rows, monitor side: waits for the server's IPv6 address; sets SERVER_IP6. Fails the row
+# at once, saying which, when the server or this side has no IPv6 address on the network.
+wait_server_address6() {
+  local why=""
+  wait_published "$ZTNC_TEST.server-ip6"
+  SERVER_IP6="$(published "$ZTNC_TEST.server-ip6")"
+  [ "$SERVER_IP6" = none ] && why="the server's member has no rfc4193 address on the network"
+  [ -z "$ZT_IP6" ] && why="${why:+$why; }this member ($ZT_ADDRESS) has no rfc4193 address on the network"
+  if [ -n "$why" ]; then
+    fail "IPv6: $why (ztnc-cli -j listnetworks assignedAddresses; is the network's v6AssignMode rfc4193 on?)"
+    finish
+    exit 1
+  fi
 }
 
 # Stops this container's daemon (when the entrypoint ends).
@@ -193,6 +253,7 @@ finish() {
   {
     echo "test: $ZTNC_TEST"
     echo "network: ${NWID:-?}  server: $(cat "$ZTNC_SHARED/$ZTNC_TEST.server-ip" 2>/dev/null || echo ?)  monitor: ${ZT_IP:-?}"
+    [ -e "$ZTNC_SHARED/$ZTNC_TEST.server-ip6" ] && echo "ipv6: server: $(cat "$ZTNC_SHARED/$ZTNC_TEST.server-ip6")  monitor: ${ZT_IP6:-none}"
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     cat "$CHECKS_FILE"
   } > "$ZTNC_WORK/result.$ZTNC_TEST"
@@ -221,7 +282,7 @@ random_port() {
 # loopback. It proves the scripts and the apps themselves (and is the reference the benchmarks
 # compare with); the isolation test is meaningless there.
 if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
-  zt_join() { NWID=kernel; ZT_ADDRESS=kernel; ZT_IP=127.0.0.1; log "kernel reference: no daemon, apps on 127.0.0.1"; }
+  zt_join() { NWID=kernel; ZT_ADDRESS=kernel; ZT_IP=127.0.0.1; ZT_IP6=::1; log "kernel reference: no daemon, apps on 127.0.0.1 and ::1"; }
   zt_stop() { :; }
   in_container() { "$@"; }
   exec_in_container() { exec "$@"; }

@@ -1,10 +1,10 @@
 #!/bin/bash
 # The private root+controller: starts `ztnc-service -d --private-planet`, creates a private
-# network through `ztnc-cli net create` with the DNS domain ZTNC_DNS_DOMAIN (matrix.ztnc), publishes
-# the planet and network id to ZTNC_SHARED, then until ZTNC_SHARED/stop appears or it is told to
-# stop: authorizes every member that writes its address to ZTNC_SHARED/members/, and applies the
-# member names and the network's dns object the sides ask for (names/<address>, dns; see
-# lib/common.sh: zt_name_member, zt_set_dns).
+# dual-stack network through `ztnc-cli net create` (IPv4 pool ZTNC_POOL, rfc4193 IPv6 addresses)
+# with the DNS domain ZTNC_DNS_DOMAIN (matrix.ztnc), publishes the planet and network id to
+# ZTNC_SHARED, then until ZTNC_SHARED/stop appears or it is told to stop: authorizes every member
+# that writes its address to ZTNC_SHARED/members/, and applies the member names and the network's
+# dns object the sides ask for (names/<address>, dns; see lib/common.sh: zt_name_member, zt_set_dns).
 ZTNC_ROLE=root
 ZTNC_TEST="${ZTNC_TEST:-root}"
 . "$(dirname "$0")/../lib/common.sh"
@@ -19,7 +19,10 @@ NWID="$(ztnc-cli -D "$ZT_HOME" net create --name ztnc-matrix --pool "${ZTNC_POOL
 NWID="$(printf '%s' "$NWID" | grep -oE '[0-9a-f]{16}' | head -n1)"
 [ -n "$NWID" ] || die "net create printed no network id"
 controller() { ztnc-cli -D "$ZT_HOME" "$@" >/dev/null; }
-controller POST "/controller/network/$NWID" "{\"dns\":$DEFAULT_DNS}" || die "setting the network's dns failed"
+# Dual stack, as ZeroTier networks are in practice: each member also gets its rfc4193 address
+# (fd + network id + 9993 + member address, /88), which the IPv6 rows use.
+controller POST "/controller/network/$NWID" "{\"dns\":$DEFAULT_DNS,\"v6AssignMode\":{\"zt\":false,\"rfc4193\":true,\"6plane\":false}}" ||
+  die "setting the network's dns and v6AssignMode failed"
 cp "$ZT_HOME/planet" "$ZTNC_SHARED/.planet.tmp" && mv "$ZTNC_SHARED/.planet.tmp" "$ZTNC_SHARED/planet"
 publish planet.ready yes
 publish nwid "$NWID"

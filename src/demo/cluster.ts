@@ -32,6 +32,8 @@ export interface NetworkOptions {
   name?: string;
   /** IPv4 /24 the controller assigns from, e.g. "10.144.7.0/24" (default: a random 10.x.y.0/24). */
   subnet?: string;
+  /** Dual stack: each member also gets its rfc4193 IPv6 address (v6AssignMode rfc4193). */
+  rfc4193?: boolean;
 }
 
 /** A member daemon on the network: where programs run "inside the container". */
@@ -43,6 +45,8 @@ export class Container {
     /** Its address on the virtual network. */
     readonly ip: string,
     private readonly library: string,
+    /** Its rfc4193 IPv6 address on the network (null when the network gives none). */
+    readonly ip6: string | null = null,
   ) {}
 
   get home(): string {
@@ -96,7 +100,7 @@ export class Cluster {
     return root;
   }
 
-  /** Creates a private network with an IPv4 pool through the root's controller API; returns its id. */
+  /** Creates a private network with an IPv4 pool (and rfc4193 IPv6 if asked) through the root's controller API; returns its id. */
   async createNetwork(opts: NetworkOptions = {}): Promise<string> {
     const root = this.requireRoot();
     const subnet = opts.subnet ?? `10.${randomInt(100, 250)}.${randomInt(1, 255)}.0/24`;
@@ -109,6 +113,7 @@ export class Cluster {
       v4AssignMode: { zt: true },
       routes: [{ target: subnet, via: null }],
       ipAssignmentPools: [{ ipRangeStart: `${prefix}.10`, ipRangeEnd: `${prefix}.250` }],
+      ...(opts.rfc4193 ? { v6AssignMode: { zt: false, rfc4193: true, '6plane': false } } : {}),
     };
     const net = (await root.apiOk('POST', `/controller/network/${root.address}______`, body)) as { id?: unknown; nwid?: unknown };
     const nwid = typeof net.id === 'string' ? net.id : typeof net.nwid === 'string' ? net.nwid : null;
@@ -140,8 +145,10 @@ export class Cluster {
     await authorize(d.address);
     this.log(`container ${name}: member ${d.address} authorized on ${nwid}`);
     const ip = await d.waitForAddress(nwid);
-    this.log(`container ${name}: address ${ip} (ztnc-cli listnetworks shows OK)`);
-    return new Container(name, d, nwid, ip, this.toolset.library);
+    // The config that carried the IPv4 address carries the IPv6 ones too.
+    const ip6 = await d.address6(nwid);
+    this.log(`container ${name}: address ${ip}${ip6 ? ` and ${ip6}` : ''} (ztnc-cli listnetworks shows OK)`);
+    return new Container(name, d, nwid, ip, this.toolset.library, ip6);
   }
 
   /** Keeps a program to be stopped by stop() (servers started inside containers). */

@@ -203,6 +203,13 @@ export class ServiceDaemon {
     }
   }
 
+  /** The member's rfc4193 IPv6 address (fd…) `ztnc-cli listnetworks` shows on the network, or null. */
+  async address6(nwid: string): Promise<string | null> {
+    const n = await this.listedNetwork(nwid);
+    const v6 = n?.assignedAddresses.find((a) => /^fd[0-9a-f]{2}:[0-9a-f:]+\/\d+$/i.test(a));
+    return v6 ? v6.split('/')[0]!.toLowerCase() : null;
+  }
+
   /** SIGTERM (SIGKILL after a grace period); resolves once it has exited. */
   async stop(): Promise<void> {
     await this.proc?.stop(10_000);

@@ -31,7 +31,15 @@ export const MATRIX_TESTS = [
   'iperf3-udp',
   'syslog',
   'quic',
+  'ipv6-web',
+  'ipv6-dualstack',
+  'ipv6-services',
+  'ipv6-iperf3',
+  'ipv6-ping',
 ] as const;
+
+/** The rows over IPv6 (the members' rfc4193 addresses; ::1 in the kernel reference). */
+export const IPV6_MATRIX_TESTS = ['ipv6-web', 'ipv6-dualstack', 'ipv6-services', 'ipv6-iperf3', 'ipv6-ping'] as const;
 
 /** The repository's docker-test directory (from src/demo or dist/src/demo). */
 export function dockerTestDir(): string {

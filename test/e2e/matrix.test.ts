@@ -1,5 +1,6 @@
 /**
- * Issue 7's compatibility matrix, with issue 15's UDP, ping and name rows: every row runs docker-test's own entrypoint scripts as plain
+ * Issue 7's compatibility matrix, with issue 15's UDP, ping and name rows and issue 16's IPv6 rows
+ * (on the root's dual-stack network): every row runs docker-test's own entrypoint scripts as plain
  * processes with separate homes (a private root+controller, then per app a server "container"
  * and a monitor "container", each its own ztnc-service), and the monitor's OK.<test> file must
  * hold what was checked. Results go to a temp dir.
@@ -8,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../support/temp-dir.js';
-import { MATRIX_TESTS, MatrixRunner } from '../../src/demo/matrix.js';
+import { IPV6_MATRIX_TESTS, MATRIX_TESTS, MatrixRunner } from '../../src/demo/matrix.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { combine, needPrograms, requireOrSkip, type Requirement } from '../support/requirements.js';
 import { processesMentioning } from './leftovers.js';
@@ -117,7 +118,8 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +dig with resolv\.conf's nameserver \(the daemon answers it\): A host9\.zone\.test \(10\.9\.9\.9\)$/m,
   ],
   names: [
-    /^ok +getent hosts web\.matrix\.ztnc \([\d.]+ web\.matrix\.ztnc\)$/m,
+    // getent hosts asks for IPv6 first: the AAAA record's rfc4193 address (dual-stack network).
+    /^ok +getent hosts web\.matrix\.ztnc \(fd[0-9a-f:]+ web\.matrix\.ztnc\)$/m,
     /^ok +getent ahostsv4 web\.matrix\.ztnc \([\d.]+\)$/m,
     /^ok +getent hosts [\d.]+ \(reverse\) \(web\.matrix\.ztnc\)$/m,
     /^ok +curl GET http:\/\/web\.matrix\.ztnc:\d+\/small\.bin: SHA-256/m,
@@ -158,6 +160,54 @@ const EXPECTED_CHECKS: Record<(typeof MATRIX_TESTS)[number], RegExp[]> = {
     /^ok +20 RFC 5424 messages \(local0\.notice\) from [\d.]+, each received once \(1x20 \)$/m,
     /^ok +an RFC 3164 message \(user\.warning\) from [\d.]+ received once \(1\)$/m,
   ],
+  // Issue 16: the same apps over IPv6, between the members' rfc4193 addresses (fd…).
+  'ipv6-web': [
+    /^ok +curl -6 GET http:\/\/\[fd[0-9a-f:]+\]:\d+\/payload\.bin: 10485760 bytes, SHA-256/m,
+    /^ok +50 concurrent curl -6 clients got http:\/\/\[fd[0-9a-f:]+\]:\d+\/small\.bin intact \(50\)$/m,
+    /^ok +keep-alive: new connections per request for two requests in one curl -6 run \(1 0\)$/m,
+    /^ok +nginx on \[::\]:\d+ saw the IPv6 client .*\(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +curl -4 GET http:\/\/[\d.]+:\d+\/small\.bin \(the \[::\] listener, over IPv4\): SHA-256 and the address curl reached \([0-9a-f]{64} [\d.]+\)$/m,
+    /^ok +nginx on \[::\]:\d+ saw the IPv4 client as v4-mapped .*\(::ffff:[\d.]+ ::ffff:[\d.]+\)$/m,
+    /^ok +getent ahostsv6 web6\.matrix\.ztnc \(AAAA\) \(fd[0-9a-f:]+\)$/m,
+    /^ok +curl -6 GET http:\/\/web6\.matrix\.ztnc:\d+\/small\.bin \(by name\): SHA-256 and the address curl reached \([0-9a-f]{64} fd[0-9a-f:]+\)$/m,
+  ],
+  'ipv6-dualstack': [
+    /^ok +curl -6 GET http:\/\/\[fd[0-9a-f:]+\]:\d+\/payload\.bin: 10485760 bytes, SHA-256[^\n]*\n(?:.*\n)*ok +curl -6 GET http:\/\/\[fd[0-9a-f:]+\]:\d+\/payload\.bin: 10485760 bytes, SHA-256/m,
+    /^ok +python on \[::\]:\d+ saw the IPv6 client .*\(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +python on \[::\]:\d+ saw the IPv4 client as v4-mapped .*\(::ffff:[\d.]+ ::ffff:[\d.]+\)$/m,
+    /^ok +node on \[::\]:\d+ saw the IPv6 client .*\(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +node on \[::\]:\d+ saw the IPv4 client as v4-mapped .*\(::ffff:[\d.]+ ::ffff:[\d.]+\)$/m,
+    /^ok +python on \[::\]:\d+, node http\.get family 6 to fd[0-9a-f:]+ \(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +python on \[::\]:\d+, node http\.get family 4 to [\d.]+ \(::ffff:[\d.]+ ::ffff:[\d.]+\)$/m,
+    /^ok +node on \[::\]:\d+, python AF_INET6 socket to fd[0-9a-f:]+ \(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +node on \[::\]:\d+, python AF_INET socket to [\d.]+ \(::ffff:[\d.]+ ::ffff:[\d.]+\)$/m,
+    /^ok +node echo on \[::\]:\d+: 10 MB over IPv6 from fd[0-9a-f:]+, SHA-256 and length \([0-9a-f]{64} 10485760\)$/m,
+  ],
+  'ipv6-services': [
+    /^ok +redis-cli -h fd[0-9a-f:]+ -x SET of a 10 MB value \(OK\)$/m,
+    /^ok +redis-cli -h fd[0-9a-f:]+ GET of the 10 MB value: SHA-256/m,
+    /^ok +EVAL of a Lua script over IPv6 \(STRLEN of the value\) \(10485760\)$/m,
+    /^ok +redis CLIENT INFO: the client's address as redis saw it \(fd[0-9a-f:]+\)$/m,
+    /^ok +redis-benchmark -h fd[0-9a-f:]+ .*SET: [0-9.]+ requests per second/m,
+    /^ok +redis-benchmark -h fd[0-9a-f:]+ .*GET: [0-9.]+ requests per second/m,
+    /^ok +ssh -6 login to fd[0-9a-f:]+ runs a command .*\(ztnc-ssh 42\)$/m,
+    /^ok +ssh -6: SSH_CONNECTION's client and server addresses \(fd[0-9a-f:]+ fd[0-9a-f:]+\)$/m,
+    /^ok +scp -6 of 10 MB to the server: SHA-256/m,
+    /^ok +scp -6 of 10 MB from the server: SHA-256/m,
+  ],
+  'ipv6-iperf3': [
+    /^ok +iperf3 -6 TCP, client to server: [1-9]\d* bytes received/m,
+    /^ok +iperf3 -6 TCP -R, server to client: [1-9]\d* bytes received/m,
+    /^ok +iperf3 -6 -u -l 1400, client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+    /^ok +iperf3 -6 -u -l 1400 -R, server to client, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+    /^ok +iperf3 -6 -u -l 8000 \(fragmented\), client to server, 10 Mbit\/s: \d+ datagrams, \d+ lost/m,
+  ],
+  'ipv6-ping': [
+    /^ok +iputils ping -6 under the library to fd[0-9a-f:]+: 5 packets transmitted, 5 received, 0% packet loss$/m,
+    /^ok +iputils ping -6 -s 3000 \(fragmented\) under the library to fd[0-9a-f:]+: 2 packets transmitted, 2 received, 0% packet loss$/m,
+    /^ok +fping -6 -c 3 under the library: fd[0-9a-f:]+ +: xmt\/rcv\/%loss = 3\/3\/0%/m,
+    /^ok +iputils ping -6 under the library to fd[0-9a-f:]+ gets no reply and exits 1 \(2 packets transmitted, 0 received, .*100% packet loss\)$/m,
+  ],
 };
 
 describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_PROGRAMS)), 'compatibility matrix'))(
@@ -194,6 +244,12 @@ describe.runIf(requireOrSkip(combine(root, needPrograms('make', 'cc', ...MATRIX_
           expect(m, text).not.toBeNull();
           expect(m![1]).not.toBe(m![2]);
           expect(m![1]).not.toMatch(/^127\./);
+          if ((IPV6_MATRIX_TESTS as readonly string[]).includes(test)) {
+            // Both sides had their own rfc4193 address (fd…) on the dual-stack network.
+            const m6 = /^ipv6: server: (fd[0-9a-f:]+) +monitor: (fd[0-9a-f:]+)$/m.exec(text);
+            expect(m6, text).not.toBeNull();
+            expect(m6![1]).not.toBe(m6![2]);
+          }
           for (const check of EXPECTED_CHECKS[test]) expect(text).toMatch(check);
         },
         300_000,
