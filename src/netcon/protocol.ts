@@ -10,7 +10,7 @@
  * acceptors never split one. Every address on the wire is a SOCKADDR_SIZE-byte kernel sockaddr
  * (`decodeSockaddr`/`encodeSockaddr`, the one codec); datagram records carry raw address bytes.
  */
-import { type IpAddr, type Ipv6Addr, readIpv6, writeIpv6 } from '../netstack/addr.js';
+import { type IpAddr, type Ipv6Addr, readIpv6, writeIpv6 } from '../netstack/index.js';
 
 export const PROTO_VERSION = 2;
 
