@@ -386,3 +386,27 @@ describe('IPv6 loopback', () => {
     expect(a.counters().link!.tx_frames ?? 0).toBeLessThan(10);
   });
 });
+
+describe('an owned prefix (6plane: the member owns its whole /80)', () => {
+  it('any address in it can be bound, by TCP and UDP sockets, and is reached from the peer; one outside it cannot', () => {
+    const { a, b, until } = dualPair();
+    const prefix = parseIpv6Addr('fd00::1:0:0:0')!;
+    b.addOwnedPrefix(prefix, 80);
+    const [first, second] = [parseIpv6Addr('fd00::1:0:0:7')!, parseIpv6Addr('fd00::1:ab:cd:ef')!];
+    const l1 = b.tcpSocket(6);
+    expect(l1.bind(first, 80)).toBe(0);
+    const l2 = b.tcpSocket(6);
+    expect(l2.bind(second, 80)).toBe(0);
+    const u = b.udpSocket(6);
+    expect(u.bind(second, 53)).toBe(0);
+    expect(b.tcpSocket(6).bind(parseIpv6Addr('fd00::2:0:0:7')!, 80)).toBe(-Errno.EADDRNOTAVAIL);
+    for (const [l, dst] of [
+      [l1, first],
+      [l2, second],
+    ] as const) {
+      const s = handshake(until, l, a.tcpSocket(6), dst, 80);
+      expect(s).not.toBeNull();
+      expect(s!.localAddress()!.addr).toBe(dst);
+    }
+  });
+});
