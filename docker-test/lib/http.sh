@@ -70,3 +70,32 @@ http_check_keepalive() {
   counts="$("$HTTP_CLIENT" curl "${HTTP_CURL_ARGS[@]}" -sS --fail --max-time 60 -o /dev/null -o /dev/null -w '%{num_connects} ' "$BASE_URL/small.bin" "$BASE_URL/small.bin" 2>&1)"
   expect_equal "keep-alive: new connections per request for two requests in one $(http_curl_name) run" "$(echo $counts)" "1 0"
 }
+
+# Server side: nginx's config in <prefix>/nginx.conf as the nginx rows run it (epoll, sendfile,
+# two workers running as this user — the daemon serves only its own user's programs —, keep-alive,
+# no access log) with one server block made of the given lines.
+nginx_write_conf() { # nginx_write_conf <prefix> <server block lines>
+  mkdir -p "$1/logs"
+  cat > "$1/nginx.conf" <<CONF
+user $(id -un) $(id -gn);
+worker_processes 2;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { use epoll; worker_connections 512; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000;
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path $1/body; proxy_temp_path $1/proxy; fastcgi_temp_path $1/fastcgi;
+  uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
+  server {
+$2
+  }
+}
+CONF
+}

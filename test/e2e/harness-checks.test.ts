@@ -185,6 +185,7 @@ describe('docker-test layout', () => {
       'lib/http.sh',
       'lib/http-monitor.sh',
       'lib/apache2-server.sh',
+      'lib/sshd.sh',
       'root/entrypoint.sh',
     ];
     for (const t of MATRIX_TESTS) scripts.push(`${t}/server.sh`, `${t}/monitor.sh`);
