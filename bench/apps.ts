@@ -5,6 +5,7 @@
  * - nginx (epoll, sendfile, 2 workers) requests/s under wrk, 50 connections, with keep-alive
  *   and with a new connection per request (`Connection: close`);
  * - redis-benchmark SET and GET ops/s (50 clients);
+ * - a one-byte TCP ping-pong's round trip, p50/p90/p99 µs (bench/_apps-rtt.ts);
  * - UDP: iperf3 -u throughput with 1400-byte datagrams and datagrams/s with 64-byte ones, saturated
  *   and at the highest rate under 1% loss (bench/_apps-udp.ts says how);
  * - the TCP throughput, nginx and redis figures again over IPv6 (the members' rfc4193 addresses on
@@ -27,6 +28,8 @@ import { join } from 'node:path';
 import { Cluster } from '../src/demo/cluster.js';
 import { cleanupOnSignals, GiveUp, type LongRunning, waitFor } from '../src/demo/processes.js';
 import { processCpuMs, STOCK_ZEROTIER_ENV, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
+import { packageRoot } from './_package-root.js';
+import { buildRoundTripPeer, roundTrip } from './_apps-rtt.js';
 import { containerSide, freePort, hostPort, kernelSide, must, overIpv6, round, type Side, stockSide } from './_apps-sides.js';
 import { UDP_METHOD, udpFigures } from './_apps-udp.js';
 
@@ -264,6 +267,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const rd6 = await v6.measure('redis over IPv6', () => redisOps(cluster.dir, overIpv6(A), overIpv6(B), redisRequests));
     const refRd = await redisOps(cluster.dir, K, K, redisRequests * 10);
     const refRd6 = await v6.measure('redis over ::1', () => redisOps(cluster.dir, overIpv6(K), overIpv6(K), redisRequests * 10));
+    say('round trip: one-byte TCP ping-pong, A serves, B asks; then the kernel loopback');
+    const rrPeer = buildRoundTripPeer(packageRoot(), cluster.dir);
+    const rtt = await roundTrip(rrPeer, A, B);
+    const refRtt = await roundTrip(rrPeer, K, K);
+
     const v6VsV4 = {
       v6_vs_v4_gbps: ratioOrNull(gbps6, gbps),
       v6_vs_v4_nginx_keepalive: ratioOrNull(ng6?.keepalive, ng.keepalive),
@@ -289,6 +297,13 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       stock_cpu_ms_per_mb: stock ? round(stock.cpuMsPerMB, 2) : null,
       vs_stock_zerotier: round(gbps / stockGbps, 3),
       vs_netcon_2016: round((gbps * 1e9) / 8 / 1e6 / NETCON_2016_MBYTES_S, 2),
+      rtt_p50_us: round(rtt.p50Us, 1),
+      rtt_p90_us: round(rtt.p90Us, 1),
+      rtt_p99_us: round(rtt.p99Us, 1),
+      ref_rtt_p50_us: round(refRtt.p50Us, 1),
+      ref_rtt_p90_us: round(refRtt.p90Us, 1),
+      ref_rtt_p99_us: round(refRtt.p99Us, 1),
+      rtt_ratio: round(rtt.p50Us / refRtt.p50Us, 2),
       nginx_keepalive_rps: round(ng.keepalive, 0),
       ref_nginx_keepalive_rps: round(refNg.keepalive, 0),
       nginx_keepalive_ratio: round(ng.keepalive / refNg.keepalive, 4),
@@ -320,6 +335,9 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       v6_reason: v6.reason,
     };
     const rows: Array<[string, string, string, string]> = [
+      ['1-byte TCP round trip p50, µs', rtt.p50Us.toFixed(1), refRtt.p50Us.toFixed(1), (rtt.p50Us / refRtt.p50Us).toFixed(2)],
+      ['1-byte TCP round trip p90, µs', rtt.p90Us.toFixed(1), refRtt.p90Us.toFixed(1), (rtt.p90Us / refRtt.p90Us).toFixed(2)],
+      ['1-byte TCP round trip p99, µs', rtt.p99Us.toFixed(1), refRtt.p99Us.toFixed(1), (rtt.p99Us / refRtt.p99Us).toFixed(2)],
       ['TCP throughput A→B, Gbit/s (iperf3)', gbps.toFixed(3), refGbps.toFixed(3), (gbps / refGbps).toFixed(4)],
       [
         'nginx req/s, keep-alive, 50 conns',

@@ -9,27 +9,17 @@
  * (default 200000) set the datagram counts.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pino from 'pino';
 import { NetconServer } from '../src/netcon/server.js';
 import { parseIpv4 } from '../src/netstack/addr.js';
 import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
+import { packageRoot } from './_package-root.js';
 
 const STACK_ADDR = '10.147.17.5';
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'bench', 'dgram_peer.c'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package root not found');
-    dir = up;
-  }
-  return dir;
-}
 
 interface Flow {
   datagrams: number;

@@ -395,17 +395,19 @@ export class AppSocket {
   }
 
   /**
-   * Segments that arrive in one event-loop turn (a burst of datagrams read together) reach the
-   * app in one write instead of one write per segment.
+   * Segments that arrive in one event (a burst of datagrams read together) reach the app in one
+   * write instead of one write per segment — as soon as that event's handler returns (a
+   * microtask), not at the end of the event-loop turn.
    */
   private toAppSoon(): void {
     if (this.toAppScheduled) return;
     this.toAppScheduled = true;
-    setImmediate(() => {
-      this.toAppScheduled = false;
-      this.toApp();
-    });
+    queueMicrotask(this.toAppNow);
   }
+  private readonly toAppNow = (): void => {
+    this.toAppScheduled = false;
+    this.toApp();
+  };
 
   /** Moves received data to the app while its end has room. */
   toApp(): void {

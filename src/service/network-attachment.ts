@@ -92,11 +92,12 @@ class InterfaceView implements NetStack {
     this.inner.setLinkOutput(send);
   }
   input(frame: Buffer): void {
-    // Frames read from the underlay in one event-loop turn form one receive burst.
+    // Frames read from the underlay in one event (a batch of datagrams) form one receive burst,
+    // which ends as soon as that event's handler returns.
     if (!this.inBurst) {
       this.inBurst = true;
       this.inner.beginReceiveBatch();
-      setImmediate(this.endBurst);
+      queueMicrotask(this.endBurst);
     }
     this.inner.input(frame);
   }

@@ -47,9 +47,11 @@ interface BoundSocket {
 }
 
 /**
- * UDP over the native socket in the binding, IPv4 and IPv6 on one port. Sends made during one
- * event-loop turn go out together at its end (one sendmmsg; runs to one peer as GSO), and every
- * datagram ready on a socket arrives in one batch.
+ * UDP over the native socket in the binding, IPv4 and IPv6 on one port. Sends made while one event
+ * is handled (a batch of received datagrams, one read from an app, a timer) go out together as
+ * soon as its handler returns (a microtask: one sendmmsg, runs to one peer as GSO) — not at the end
+ * of the event-loop turn, which would hold a lone request behind every other event of the turn.
+ * Every datagram ready on a socket arrives in one batch.
  */
 export class NativeUdpTransport implements UdpTransport {
   private readonly sockets: BoundSocket[] = [];
@@ -145,15 +147,15 @@ export class NativeUdpTransport implements UdpTransport {
     if (s.queue.length >= FLUSH_AT * 3) this.flushSocket(s);
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      queueMicrotask(this.flush);
     }
     return true;
   }
 
-  private flush(): void {
+  private readonly flush = (): void => {
     this.flushScheduled = false;
     for (const s of this.sockets) this.flushSocket(s);
-  }
+  };
 
   private flushSocket(s: BoundSocket): void {
     if (s.blocked || s.queue.length === 0) return;
