@@ -5,6 +5,7 @@
  * - nginx (epoll, sendfile, 2 workers) requests/s under wrk, 50 connections, with keep-alive
  *   and with a new connection per request (`Connection: close`);
  * - redis-benchmark SET and GET ops/s (50 clients);
+ * - memcached GETs/s under memcslap, 50 clients (bench/_apps-memcached.ts);
  * - a one-byte TCP ping-pong's round trip, p50/p90/p99 µs (bench/_apps-rtt.ts);
  * - UDP: iperf3 -u throughput with 1400-byte datagrams and datagrams/s with 64-byte ones, saturated
  *   and at the highest rate under 1% loss (bench/_apps-udp.ts says how);
@@ -30,6 +31,7 @@ import { cleanupOnSignals, GiveUp, type LongRunning, waitFor } from '../src/demo
 import { processCpuMs, STOCK_ZEROTIER_ENV, StockZeroTierLab, stockZeroTierUnavailable } from '../src/demo/stock-zerotier.js';
 import { packageRoot } from './_package-root.js';
 import { buildRoundTripPeer, roundTrip } from './_apps-rtt.js';
+import { memcachedGets, memcachedUnavailable } from './_apps-memcached.js';
 import { containerSide, freePort, hostPort, kernelSide, must, overIpv6, round, type Side, stockSide } from './_apps-sides.js';
 import { UDP_METHOD, udpFigures } from './_apps-udp.js';
 
@@ -267,6 +269,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const rd6 = await v6.measure('redis over IPv6', () => redisOps(cluster.dir, overIpv6(A), overIpv6(B), redisRequests));
     const refRd = await redisOps(cluster.dir, K, K, redisRequests * 10);
     const refRd6 = await v6.measure('redis over ::1', () => redisOps(cluster.dir, overIpv6(K), overIpv6(K), redisRequests * 10));
+    const memcachedWhyNot = memcachedUnavailable();
+    say(`memcached: memcslap, 50 clients, gets${memcachedWhyNot ? ` — not measured: ${memcachedWhyNot}` : ''}`);
+    const mc = memcachedWhyNot ? null : await memcachedGets(A, B, 200);
+    const refMc = memcachedWhyNot ? null : await memcachedGets(K, K, 2000);
+
     say('round trip: one-byte TCP ping-pong, A serves, B asks; then the kernel loopback');
     const rrPeer = buildRoundTripPeer(packageRoot(), cluster.dir);
     const rtt = await roundTrip(rrPeer, A, B);
@@ -297,6 +304,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       stock_cpu_ms_per_mb: stock ? round(stock.cpuMsPerMB, 2) : null,
       vs_stock_zerotier: round(gbps / stockGbps, 3),
       vs_netcon_2016: round((gbps * 1e9) / 8 / 1e6 / NETCON_2016_MBYTES_S, 2),
+      memcached_get_ops: roundOrNull(mc, 0),
+      ref_memcached_get_ops: roundOrNull(refMc, 0),
+      memcached_get_ratio: ratioOrNull(mc, refMc),
+      memcached_reason: memcachedWhyNot,
       rtt_p50_us: round(rtt.p50Us, 1),
       rtt_p90_us: round(rtt.p90Us, 1),
       rtt_p99_us: round(rtt.p99Us, 1),
@@ -334,7 +345,9 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       v6_within_10pct: v6Min === null ? null : v6Min >= 0.9,
       v6_reason: v6.reason,
     };
+    const fmt = (x: number | null | undefined, digits: number): string => (x == null ? '-' : x.toFixed(digits));
     const rows: Array<[string, string, string, string]> = [
+      ['memcached GET ops/s, 50 clients', fmt(mc, 0), fmt(refMc, 0), fmt(ratioOrNull(mc, refMc), 4)],
       ['1-byte TCP round trip p50, µs', rtt.p50Us.toFixed(1), refRtt.p50Us.toFixed(1), (rtt.p50Us / refRtt.p50Us).toFixed(2)],
       ['1-byte TCP round trip p90, µs', rtt.p90Us.toFixed(1), refRtt.p90Us.toFixed(1), (rtt.p90Us / refRtt.p90Us).toFixed(2)],
       ['1-byte TCP round trip p99, µs', rtt.p99Us.toFixed(1), refRtt.p99Us.toFixed(1), (rtt.p99Us / refRtt.p99Us).toFixed(2)],
@@ -350,7 +363,6 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       ['redis GET ops/s, 50 clients', rd.get.toFixed(0), refRd.get.toFixed(0), (rd.get / refRd.get).toFixed(4)],
       ...udp.rows,
     ];
-    const fmt = (x: number | null | undefined, digits: number): string => (x == null ? '-' : x.toFixed(digits));
     rows.push(
       ['TCP throughput over IPv6, Gbit/s', fmt(gbps6, 3), fmt(refGbps6, 3), fmt(ratioOrNull(gbps6, refGbps6), 4)],
       [
