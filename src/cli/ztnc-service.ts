@@ -13,6 +13,7 @@ import { Daemon } from '../service/daemon.js';
 import { daemonize, DAEMON_CHILD_ENV, reportToParent } from '../service/daemonize.js';
 import { defaultHome, Home } from '../service/home.js';
 import { createServiceLogger, type ServiceLogger } from '../service/logger.js';
+import { raiseOpenFileLimit } from '../service/fd-limit.js';
 import { ensureDaemonV8Flags } from '../service/v8-heap.js';
 
 interface Options {
@@ -70,6 +71,7 @@ async function runForeground(home: Home, opts: Options): Promise<void> {
   const logs: ServiceLogger = createServiceLogger({ file: opts.logFile });
   const log = logs.logger;
   if (v8FlagsProblem) log.warn({ reason: v8FlagsProblem }, 'running without the V8 heap flags (more garbage collection)');
+  raiseOpenFileLimit(log);
   // Handlers first: the daemon writes its port file while it starts, and a SIGINT/SIGTERM that
   // comes then must stop it cleanly once it has started, not kill it halfway (status 130).
   let stopSignal: NodeJS.Signals | null = null;

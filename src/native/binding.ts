@@ -1,7 +1,7 @@
 /**
  * Typed access to the N-API addon in native/binding: what Node cannot do by itself, or not fast
  * enough — AF_UNIX socketpairs, fd passing with SCM_RIGHTS, peer credentials, TAP devices, the
- * batched UDP underlay, AES-GMAC-SIV, the Internet checksum and execve.
+ * batched UDP underlay, AES-GMAC-SIV, the Internet checksum, execve and the open-file limit.
  *
  * Error convention: a failed system call throws a `SystemError` — an Error with `errno` (the
  * positive POSIX errno), `code` ('EBADF', 'EPERM', …) and `syscall`, the same shape as Node's own
@@ -182,6 +182,7 @@ interface NativeBinding {
   inetSum16: (buf: Uint8Array, start: number, end: number) => number;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
   fileCapabilities(path: string): FileCapabilities | null;
+  raiseFdLimit(want: number): FdLimit;
 }
 
 /** The package root, found by walking up to ztnc's package.json (works from src/ and dist/src/). */
@@ -388,6 +389,20 @@ export interface FileCapabilities {
 /** The capabilities a program file carries, null when none. Throws the errno error when it cannot be read. */
 export function fileCapabilities(path: string): FileCapabilities | null {
   return nativeBinding().fileCapabilities(path);
+}
+
+/** RLIMIT_NOFILE after raiseFdLimit (-1: unlimited). */
+export interface FdLimit {
+  soft: number;
+  hard: number;
+}
+
+/**
+ * Raises the open-file limit towards `want`: the soft limit up to the hard one, and the hard one
+ * too where the process may (CAP_SYS_RESOURCE, at most fs.nr_open). Never lowers a limit.
+ */
+export function raiseFdLimit(want: number): FdLimit {
+  return nativeBinding().raiseFdLimit(want);
 }
 
 /** Wraps a stream socket fd (e.g. the daemon's end of a socketpair) as a Node stream. It owns the fd. */

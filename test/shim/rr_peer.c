@@ -104,8 +104,10 @@ static void ping(const char *ip, int port, int rounds, int warmup) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 4 && !strcmp(argv[1], "serve")) serve(argv[2], atoi(argv[3]));
-  else if (argc >= 5 && !strcmp(argv[1], "ping")) ping(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 6 ? atoi(argv[5]) : 1000);
+  if (argc >= 4 && !strcmp(argv[1], "serve"))
+    serve(argv[2], atoi(argv[3]));
+  else if (argc >= 5 && !strcmp(argv[1], "ping"))
+    ping(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 6 ? atoi(argv[5]) : 1000);
   else {
     fprintf(stderr, "usage: rr_peer serve <addr> <port> | rr_peer ping <addr> <port> <rounds> [warmup]\n");
     return 2;

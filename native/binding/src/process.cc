@@ -1,10 +1,12 @@
 // execve: replaces the running program in place (same pid, same open fds without close-on-exec).
 // The daemon uses it once at start to run again under the V8 heap flags it needs, which Node only
 // takes on its command line. fileCapabilities: a program file's capability sets (security.capability),
-// which make the dynamic loader ignore LD_PRELOAD as set-ID bits do.
+// which make the dynamic loader ignore LD_PRELOAD as set-ID bits do. raiseFdLimit: RLIMIT_NOFILE
+// up to a wanted count (each app socket holds one of the daemon's descriptors).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -106,9 +108,50 @@ Napi::Value FileCapabilities(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// raiseFdLimit(want: number) -> { soft, hard }: sets RLIMIT_NOFILE's soft limit to `want`, or to
+// the hard limit when that is lower. A privileged process (CAP_SYS_RESOURCE) raises the hard limit
+// to `want` as well; the kernel refuses more than fs.nr_open, and then the hard limit stays.
+Napi::Value RaiseFdLimit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "raiseFdLimit(want: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double wantD = info[0].As<Napi::Number>().DoubleValue();
+  if (!(wantD >= 0) || wantD > 1e9) {
+    Napi::RangeError::New(env, "raiseFdLimit: want must be between 0 and 1e9").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  rlim_t want = static_cast<rlim_t>(wantD);
+  struct rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) {
+    ThrowErrno(env, errno, "getrlimit");
+    return env.Undefined();
+  }
+  if (want > r.rlim_max && r.rlim_max != RLIM_INFINITY) {
+    struct rlimit both = {want, want};
+    // EPERM without the capability, EINVAL/EPERM above fs.nr_open: keep the hard limit then
+    if (setrlimit(RLIMIT_NOFILE, &both) == 0) r = both;
+  }
+  rlim_t soft = want < r.rlim_max || r.rlim_max == RLIM_INFINITY ? want : r.rlim_max;
+  if (soft > r.rlim_cur) {
+    struct rlimit raised = {soft, r.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+      ThrowErrno(env, errno, "setrlimit");
+      return env.Undefined();
+    }
+    r.rlim_cur = soft;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("soft", Napi::Number::New(env, r.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(r.rlim_cur)));
+  o.Set("hard", Napi::Number::New(env, r.rlim_max == RLIM_INFINITY ? -1 : static_cast<double>(r.rlim_max)));
+  return o;
+}
+
 } // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("fileCapabilities", Napi::Function::New(env, FileCapabilities, "fileCapabilities"));
+  exports.Set("raiseFdLimit", Napi::Function::New(env, RaiseFdLimit, "raiseFdLimit"));
 }
