@@ -6,7 +6,7 @@
  * uid is refused. A malformed message closes that one connection (counted); nothing an app sends
  * can stop the server.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -21,7 +21,7 @@ import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
 import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
-import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
+import { checkSocketDir, removeStaleSocket } from './socket-dir.js';
 import {
   decodeConnectFiller,
   decodeSocketRequest,
@@ -145,7 +145,7 @@ export class NetconServer {
    */
   async start(): Promise<void> {
     checkSocketDir(dirname(this.socketPath));
-    await this.removeStaleSocket();
+    await removeStaleSocket(this.socketPath);
     const server = net.createServer((conn) => this.onConnection(conn));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -190,26 +190,6 @@ export class NetconServer {
   /** Sockets currently known by inode (diagnostics and tests). */
   socketCount(): number {
     return this.table.size + this.datagrams.size;
-  }
-
-  private async removeStaleSocket(): Promise<void> {
-    let isSocket: boolean;
-    try {
-      isSocket = lstatSync(this.socketPath).isSocket();
-    } catch {
-      return;
-    }
-    if (!isSocket) throw new Error(`${this.socketPath}: exists and is not a socket`);
-    const live = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(this.socketPath);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (live) throw new RpcSocketBusyError(`${this.socketPath}: another daemon is serving this network`);
-    unlinkSync(this.socketPath);
   }
 
   private onConnection(conn: net.Socket): void {
