@@ -326,6 +326,7 @@ export class FastPath {
     this.sweeping = true;
     try {
       const upTo = this.serial;
+      this.counters.inc('fastPath.sweeps');
       const live = await liveUnixInodes();
       if (live === null) {
         this.log.debug('fast path: /proc/net/unix unreadable, records kept until the limit');
