@@ -258,7 +258,7 @@ export class FastPath {
       return this.skip('dup');
     }
     const record = encodeAcceptRecord(wireSockaddr(local, l.family));
-    let sent: number | null = null;
+    let sent: number | null;
     try {
       this.plumbing.setNonBlocking(copy, false);
       sent = this.plumbing.sendFds(l.fd, record, [copy]);
