@@ -133,3 +133,37 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'same-daemon fast path'
     expect(counter('fastPath.closed')).toBe(counter('fastPath.connects'));
   });
 });
+
+describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'same-daemon fast path turned off'))(
+  'same-daemon fast path turned off in the daemon',
+  () => {
+    const tmp = tempDir('ztnc-nofast-');
+    const socketPath = join(tmp.dir, 'rpc', 'net.sock');
+    let stack: NetStack;
+    let server: NetconServer;
+
+    beforeAll(async () => {
+      await prepare();
+      stack = createNetStack({ scheduler: new RealScheduler(), mac: Buffer.from([2, 0x5a, 0x54, 0, 0, 8]), name: 'nofast' });
+      stack.addAddress(parseIpv4(STACK_ADDR)!, 24);
+      stack.setLinkOutput(() => {});
+      server = new NetconServer(stack, socketPath, pino({ level: 'silent' }), { fastPath: { enabled: false } });
+      await server.start();
+    });
+
+    afterAll(async () => {
+      await server?.close();
+      stack?.close();
+      tmp.remove();
+    });
+
+    it('fastPath.enabled false: every connection goes through the stack', async () => {
+      const prog = compileC('fastpath', tmp.dir);
+      const kernel = await run(prog, ['blocking', '127.0.0.1', '::1'], plainEnv());
+      const r = await run(prog, ['blocking', STACK_ADDR, '::1'], shimEnv(socketPath));
+      expect(r.stdout).toBe(kernel.stdout);
+      expect(server.counters.snapshot()['fastPath.connects'] ?? 0).toBe(0);
+      expect(stack.counters().tcp!.active_opens).toBeGreaterThan(0);
+    });
+  },
+);
