@@ -132,6 +132,24 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'same-daemon fast path'
     await waitFor(() => counter('fastPathOpen') === 0, 10_000, 'no fast-path records left');
     expect(counter('fastPath.closed')).toBe(counter('fastPath.connects'));
   });
+
+  it('a fast-path connection outlives a daemon restart; calls that need the daemon then fail with ENETDOWN', async () => {
+    const p = spawn(prog, ['survive', STACK_ADDR, '::1'], { env: shimEnv(socketPath), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => out.includes('held'), 10_000, 'the held connection');
+      await server.close();
+      server = new NetconServer(stack, socketPath, pino({ level: 'silent' }), { fastPath: { sweepMs: 20 } });
+      await server.start();
+      p.stdin.end();
+      expect(await exited).toBe(0);
+      expect(out).toBe('server got ping\nclient got pong\nheld\nserver got ping\nclient got pong\npeer ENETDOWN\n');
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
 });
 
 describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'same-daemon fast path turned off'))(

@@ -4,7 +4,8 @@
  * identical. Addresses and ports are compared, never printed.
  *   fastpath <case> <ipv4 address> <ipv6 address>
  * Cases: blocking, nonblocking, large, shutdown, reset, accept4, ipv6, dual, fork, tcp-info, hold.
- * `hold` prints "held" with a connection open and closes it when its stdin ends.
+ * `hold` prints "held" with a connection open and closes it when its stdin ends; `survive` does
+ * the same, then uses the connection again (run across a daemon restart).
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
@@ -278,12 +279,18 @@ static void case_tcp_info(void) {
   close(lfd);
 }
 
-static void case_hold(void) {
+static void case_hold(int again) {
   int port, lfd = listener(&port, 8), c = connect_to(port), a = accept_one(lfd);
   char b;
   exchange(c, a);
   SAY("held");
   while (read(0, &b, 1) > 0) {
+  }
+  if (again) {
+    struct sockaddr_in p;
+    socklen_t l = sizeof(p);
+    exchange(c, a);
+    SAY("peer %s", RES(getpeername(c, (struct sockaddr *)&p, &l)));
   }
   close(c);
   close(a);
@@ -320,7 +327,9 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "tcp-info"))
     case_tcp_info();
   else if (!strcmp(which, "hold"))
-    case_hold();
+    case_hold(0);
+  else if (!strcmp(which, "survive"))
+    case_hold(1);
   else
     return 2;
   return 0;
