@@ -12,6 +12,14 @@
  * unread, which gives the app's end POLLERR as well as POLLHUP, as the kernel's failed connect.
  * The filler is written after the daemon has stopped reading (its EINPROGRESS), and a second
  * message says how much was written (proto.h ZT_F_FILLED).
+ *
+ * The same-daemon fast path (proto.h ZT_F_FAST): when the daemon joins the socket straight to a
+ * listening app of its own, the app's end becomes one end of a kernel socketpair whose other end
+ * is the server's accepted fd. It is connected at once: a blocking connect gets 0, a non-blocking
+ * one EINPROGRESS with no filler asked for (the end is writable at once, so POLLOUT and SO_ERROR 0
+ * follow as with the kernel's loopback). The library offers it unless ZT_NC_FASTPATH=0, and only
+ * when nothing the app wrote before connect waits unread in its end (those bytes would reach the
+ * server as the stream's head; the kernel refuses writes on an unconnected socket).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -62,6 +70,14 @@ static uint32_t write_filler(int fd, uint32_t n) {
   return done;
 }
 
+/* ZT_F_FAST when the fast path may be offered for this socket (see the file comment). */
+static uint16_t fast_flag(int fd) {
+  int outq = -1;
+  if (!zt_fastpath) return 0;
+  if (zt_real.ioctl(fd, SIOCOUTQ, &outq) != 0 || outq != 0) return 0;
+  return ZT_F_FAST;
+}
+
 /*
  * connect() on a datagram socket (inet_dgram_connect, ip6_datagram_connect): immediate, no filler.
  * AF_UNSPEC dissolves the association. An AF_INET6 UDP socket takes an AF_INET address as its
@@ -110,7 +126,7 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   int kind, family, err, nonblock, saved;
   uint32_t filler = 0, written;
   uint8_t wire[ZT_SOCKADDR];
-  uint16_t port;
+  uint16_t port, fast;
   struct zt_reply r, filled;
   zt_ensure_init();
   if (!zt_classify(fd, &ino, &kind, &family)) return zt_real.connect(fd, sa, len);
@@ -123,11 +139,12 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   memcpy(&port, wire + 2, 2);
   port = ntohs(port);
   nonblock = (zt_real.fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+  fast = fast_flag(fd);
   if (nonblock) {
     filler = filler_size(fd);
-    err = zt_rpc_connect_filled(0, ino, wire, filler, &r);
+    err = zt_rpc_connect_filled(fast, ino, wire, filler, &r);
   } else {
-    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT, ino, wire, 1, &r);
+    err = zt_rpc_address(ZT_OP_CONNECT, ZT_F_WAIT | fast, ino, wire, 1, &r);
   }
   if (err == 0 && (r.flags & ZT_RF_PENDING)) {
     /* A repeat connect while the first is under way (the app did not wait for POLLOUT): answer
@@ -204,6 +221,8 @@ ZT_EXPORT int shutdown(int fd, int how) {
     return zt_fail(ENOTCONN);
   }
   if (zt_rpc_status(err, &r) != 0) return -1;
+  /* A fast-path connection that has ended is TCP's CLOSED, which refuses shutdown. */
+  if ((r.flags & ZT_RF_KERNEL) && zt_fast_ended(fd, r.flags)) return zt_fail(ENOTCONN);
   /* The daemon now knows the end of stream it will read is a half-close, not a close. */
   zt_real.shutdown(fd, how);
   return 0;

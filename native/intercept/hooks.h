@@ -15,4 +15,12 @@ ZT_HIDDEN void zt_remember_fd(int fd, enum zt_ino_state state, int family);
 /* Drops the error the kernel keeps on the app's end itself (sockopt.c). */
 ZT_HIDDEN void zt_clear_local_error(int fd);
 
+/*
+ * A fast-path socket (proto.h ZT_F_FAST, ZT_RF_KERNEL) as kernel TCP would see it, from the Unix
+ * socket under `fd` and the reply's flags (fastpath.c): whether the connection has ended (TCP's
+ * CLOSED: getpeername and shutdown give ENOTCONN), and its TCP state number for TCP_INFO.
+ */
+ZT_HIDDEN int zt_fast_ended(int fd, uint16_t rflags);
+ZT_HIDDEN int zt_fast_tcp_state(int fd, uint16_t rflags);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * The library's set-up from the environment, done once before the first hooked call acts:
- * ZT_NC_NWID (unset: the library does nothing), ZT_NC_DEBUG, and where the daemon is (location.c).
+ * ZT_NC_NWID (unset: the library does nothing), ZT_NC_DEBUG, ZT_NC_FASTPATH, and where the daemon
+ * is (location.c).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 int zt_enabled;
 int zt_misconfigured;
+int zt_fastpath = 1;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* Set while this thread runs init(): a hook it reaches meanwhile must not wait for itself. */
@@ -28,12 +30,14 @@ static int valid_nwid(const char *s) {
 }
 
 static void setup(void) {
-  const char *nwid, *dbg;
+  const char *nwid, *dbg, *fast;
   struct zt_location where;
   char nw[17];
   int i;
   dbg = getenv("ZT_NC_DEBUG");
   zt_debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
+  fast = getenv("ZT_NC_FASTPATH");
+  zt_fastpath = fast == NULL || strcmp(fast, "0") != 0;
   nwid = getenv("ZT_NC_NWID");
   if (nwid == NULL || nwid[0] == '\0') return;
   zt_enabled = 1;

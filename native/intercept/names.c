@@ -12,7 +12,9 @@ static int name_call(uint8_t op, int fd, struct sockaddr *sa, socklen_t *len) {
     return op == ZT_OP_GETSOCKNAME ? zt_real.getsockname(fd, sa, len) : zt_real.getpeername(fd, sa, len);
   if (sa == NULL || len == NULL) return zt_fail(EFAULT);
   if ((int)*len < 0) return zt_fail(EINVAL);
-  if (zt_rpc_name(op, ino, wire) != 0) return -1;
+  uint16_t rflags = 0;
+  if (zt_rpc_name_flags(op, ino, wire, &rflags) != 0) return -1;
+  if (op == ZT_OP_GETPEERNAME && (rflags & ZT_RF_KERNEL) && zt_fast_ended(fd, rflags)) return zt_fail(ENOTCONN);
   zt_put_sockaddr(sa, len, wire);
   return 0;
 }

@@ -64,10 +64,18 @@ enum zt_op {
 #define ZT_F_WAIT 0x1   /* CONNECT, GETSOCKOPT(SO_ERROR): answer once the connect attempt is resolved */
 #define ZT_F_FILLED 0x2 /* CONNECT: the announced filler is written; u32 filler = bytes written */
 #define ZT_F_UNSPEC 0x4 /* CONNECT of a datagram socket to AF_UNSPEC: dissolve the association */
+/* CONNECT of a TCP socket: the daemon may join it straight to a listening app of its own (the
+ * same-daemon fast path): the app did not opt out (ZT_NC_FASTPATH=0) and nothing it wrote waits
+ * unread in its end. Such a connect answers 0 (blocking) or -EINPROGRESS without ZT_RF_FILLER. */
+#define ZT_F_FAST 0x8
 
 /* Response flags. */
 #define ZT_RF_PENDING 0x1 /* GETSOCKOPT(SO_ERROR), CONNECT: a connect attempt is still in progress */
 #define ZT_RF_FILLER 0x2  /* CONNECT (EINPROGRESS): the daemon expects the announced filler */
+/* GETPEERNAME, GETSOCKOPT, SHUTDOWN of a fast-path socket (ZT_F_FAST): the kernel socket under the
+ * fd is the connection itself; the library completes the answer from it (fastpath.c). */
+#define ZT_RF_KERNEL 0x4
+#define ZT_RF_SHUT_WR 0x8 /* with ZT_RF_KERNEL: this end had shut down writing before this call */
 
 /*
  * CONNECT's optional filler count (non-blocking connects): on EINPROGRESS the library writes that

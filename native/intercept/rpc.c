@@ -214,10 +214,16 @@ int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_reply *reply) 
 }
 
 int zt_rpc_name(uint8_t op, uint64_t ino, uint8_t *sockaddr) {
+  uint16_t rflags;
+  return zt_rpc_name_flags(op, ino, sockaddr, &rflags);
+}
+
+int zt_rpc_name_flags(uint8_t op, uint64_t ino, uint8_t *sockaddr, uint16_t *rflags) {
   struct zt_reply r;
   uint16_t family;
   int err = zt_rpc(op, 0, ino, NULL, 0, 0, 0, &r);
   if (zt_rpc_status(err, &r) != 0) return -1;
+  *rflags = r.flags;
   if (r.payload_len < ZT_SOCKADDR) return zt_fail(EIO);
   family = get_u16(r.payload);
   if (family != AF_INET && family != AF_INET6) {

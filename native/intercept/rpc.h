@@ -45,6 +45,8 @@ ZT_HIDDEN int zt_rpc_int(uint8_t op, uint64_t ino, int32_t value, struct zt_repl
 /* GETSOCKNAME, GETPEERNAME: 0 with the ZT_SOCKADDR (of family AF_INET or AF_INET6) in `sockaddr`,
  * or -1 with errno. */
 ZT_HIDDEN int zt_rpc_name(uint8_t op, uint64_t ino, uint8_t *sockaddr);
+/* The same, with the reply's flags in *rflags. */
+ZT_HIDDEN int zt_rpc_name_flags(uint8_t op, uint64_t ino, uint8_t *sockaddr, uint16_t *rflags);
 /* GETSOCKOPT: `len` = the app's buffer size; the value comes back as the reply's payload. */
 ZT_HIDDEN int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len, uint16_t flags, int wait,
                                 struct zt_reply *reply);

@@ -93,6 +93,8 @@ ZT_HIDDEN void zt_ensure_init(void);
 ZT_HIDDEN extern int zt_enabled;
 /* Set when ZT_NC_NWID is present but unusable: every IPv4/IPv6 socket() fails with ENETDOWN. */
 ZT_HIDDEN extern int zt_misconfigured;
+/* The same-daemon fast path may be used (ZT_NC_FASTPATH is not "0"; connect.c, proto.h ZT_F_FAST). */
+ZT_HIDDEN extern int zt_fastpath;
 
 /* trace.c: ZT_NC_DEBUG=1 lines on stderr ("[ztnc <pid>] …"); errno is left as it was. */
 ZT_HIDDEN extern int zt_debug;

@@ -78,6 +78,15 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     err = zt_rpc_getsockopt(ino, level, name, (uint32_t)*len, ZT_F_WAIT, 1, &r);
   }
   if (zt_rpc_status(err, &r) != 0) return -1;
+  if ((r.flags & ZT_RF_KERNEL) && level == SOL_SOCKET && name == SO_ERROR) {
+    /* A fast-path socket's errors are its kernel socket's (a reset: ECONNRESET), taken as read. */
+    int e = 0;
+    socklen_t l = sizeof(e);
+    zt_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+    return put_int_opt(val, len, e);
+  }
+  if ((r.flags & ZT_RF_KERNEL) && level == IPPROTO_TCP && name == TCP_INFO && r.payload_len > 0)
+    r.payload[0] = (uint8_t)zt_fast_tcp_state(fd, r.flags);
   if (level == SOL_SOCKET && name == SO_ERROR) zt_clear_local_error(fd);
   /* Never more than the app's buffer, nor more than the reply brought. */
   n = (socklen_t)r.payload_len;

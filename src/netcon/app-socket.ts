@@ -28,7 +28,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Errno, type IpAddr, SHUT_RD, SHUT_RDWR, SHUT_WR, type SocketAddress, type TcpInfo, type TcpSocket } from '../netstack/index.js';
-import { EndedSocket, KEPT_OPTIONS } from './ended-socket.js';
+import { carryOptions, EndedSocket, KEPT_OPTIONS } from './ended-socket.js';
 import type { NetconCounters } from './netcon-counters.js';
 import type { Family } from './protocol.js';
 import { KeptOptions } from './sockopt.js';
@@ -89,6 +89,8 @@ export class AppSocket {
   /** Bytes from the app that did not fit in the TCP send buffer yet. */
   private pendingOut: Buffer | null = null;
   private appEnded = false;
+  /** Something was read from the app's end (the fast path takes only ends nothing was read from). */
+  private readFromApp = false;
   private toAppScheduled = false;
   private tcpEof = false;
   private gone = false;
@@ -211,7 +213,7 @@ export class AppSocket {
       case 'failed':
         // The kernel lets a socket whose attempt failed try again; the stack's socket is spent,
         // but the options set on it are the app's and stay.
-        this.tcp = this.carryOptions(this.tcp, freshSocket());
+        this.tcp = carryOptions(this.tcp, freshSocket(), CARRIED_OPTIONS);
         this.attachTcp(this.tcp);
         this.soError = 0;
         break;
@@ -258,14 +260,6 @@ export class AppSocket {
   /** Reads from the app again, unless its filler report is still awaited. */
   private resumeFromApp(): void {
     if (!this.gone && this.fillerAnnounced === 0) this.stream.resume();
-  }
-
-  private carryOptions(from: TcpSocket, to: TcpSocket): TcpSocket {
-    for (const name of CARRIED_OPTIONS) {
-      const v = from.getOption(name);
-      if (v >= 0 || (name === 'LINGER' && v === -1)) to.setOption(name, v);
-    }
-    return to;
   }
 
   listen(backlog: number): number {
@@ -344,6 +338,7 @@ export class AppSocket {
 
   /** `len` bytes from the app in the shared read buffer; false stops reading for now. */
   private fromApp(shared: Buffer, len: number): boolean {
+    this.readFromApp = true;
     if (this.fillerLeft > 0) {
       const skip = Math.min(len, this.fillerLeft);
       this.fillerLeft -= skip;
@@ -477,6 +472,33 @@ export class AppSocket {
 
   private appClosed(): void {
     if (!this.gone) this.teardown(true);
+  }
+
+  /**
+   * A fresh socket the fast path may take (fast-path.ts): never connected, and nothing read from
+   * the app's end or waiting to be, so the kernel socket alone carries the stream from its start.
+   */
+  get untouched(): boolean {
+    return (
+      this.state === 'idle' && !this.gone && !this.readFromApp && !this.appEnded && this.pendingOut === null && this.fillerAnnounced === 0
+    );
+  }
+
+  /**
+   * The fast path took this socket's daemon end (a copy travels to the listening app): stop using
+   * it without a word to the stack or the owner. Destroying the stream closes the daemon's fd
+   * here and now, so nothing more is read from it; the stack socket is the caller's (it holds
+   * the connection's port).
+   */
+  handOff(): void {
+    this.gone = true;
+    this.state = 'closed';
+    if (this.fillerReportTimer !== null) clearTimeout(this.fillerReportTimer);
+    this.fillerReportTimer = null;
+    this.tcp.handlers = {};
+    this.stream.removeAllListeners();
+    this.stream.on('error', () => {});
+    this.stream.destroy();
   }
 
   /**

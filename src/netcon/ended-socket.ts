@@ -30,6 +30,16 @@ export const KEPT_OPTIONS: TcpOptionName[] = [
   V6ONLY,
 ];
 
+/** Copies `names` of the options set on `from` to `to` (a socket taking over from it); returns `to`. */
+export function carryOptions(from: TcpSocket, to: TcpSocket, names: readonly TcpOptionName[]): TcpSocket {
+  for (const name of names) {
+    const v = from.getOption(name);
+    // LINGER's "off" is -1; every other negative value is an errno.
+    if (v >= 0 || (name === 'LINGER' && v === -1)) to.setOption(name, v);
+  }
+  return to;
+}
+
 /**
  * What connect() answers on an ended socket, as Linux's inet_stream_connect does on a closed TCP
  * socket: `was-connected` (the connection ran and ended) gives EISCONN; `failed` (a non-blocking

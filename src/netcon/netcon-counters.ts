@@ -15,6 +15,8 @@ export class NetconCounters {
   datagramsFromApps = 0;
   datagramsToApps = 0;
   socketsOpenDatagram = 0;
+  /** Same-daemon fast-path connections the daemon keeps records of (fast-path.ts). */
+  fastPathOpen = 0;
 
   inc(name: string, n = 1): void {
     this.named.inc(name, n);
@@ -46,6 +48,7 @@ export class NetconCounters {
       datagramsFromApps: this.datagramsFromApps,
       datagramsToApps: this.datagramsToApps,
       socketsOpenDatagram: this.socketsOpenDatagram,
+      fastPathOpen: this.fastPathOpen,
       ...this.named.snapshot(),
     };
   }

@@ -61,6 +61,12 @@ export const FLAG_WAIT = 0x1;
 export const FLAG_FILLED = 0x2;
 /** Request flag on CONNECT of a datagram socket: AF_UNSPEC, dissolve the association. */
 export const FLAG_UNSPEC = 0x4;
+/**
+ * Request flag on CONNECT of a TCP socket: the daemon may join it straight to a listening app of its
+ * own (the same-daemon fast path, fast-path.ts): the app did not opt out (ZT_NC_FASTPATH=0) and
+ * nothing it wrote waits unread in its end.
+ */
+export const FLAG_FAST = 0x8;
 /** Response flag on GETSOCKOPT(SO_ERROR) and CONNECT (EALREADY): a connect attempt is still in progress. */
 export const RFLAG_PENDING = 0x1;
 
@@ -72,6 +78,14 @@ export const CONNECT_FILLER_MAX = 1 << 20;
 
 /** Response flag on CONNECT (EINPROGRESS): the announced filler is expected (proto.h ZT_RF_FILLER). */
 export const RFLAG_FILLER = 0x2;
+
+/**
+ * Response flags on GETPEERNAME, GETSOCKOPT and SHUTDOWN of a fast-path socket (FLAG_FAST): the
+ * kernel socket under the app's fd is the connection; the library completes the answer from it
+ * (proto.h ZT_RF_KERNEL). RFLAG_SHUT_WR: this end had shut down writing before this call.
+ */
+export const RFLAG_KERNEL = 0x4;
+export const RFLAG_SHUT_WR = 0x8;
 
 /** WHOIS results. */
 export const Kind = { TCP: 1, LISTENER: 2, UDP: 3, PING: 4, RAW_ICMP: 5 } as const;

@@ -6,7 +6,7 @@
  * uid is refused. A malformed message closes that one connection (counted); nothing an app sends
  * can stop the server.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -15,12 +15,13 @@ import type { NameService } from '../dns/index.js';
 import { AppSocket, type AppSocketHooks } from './app-socket.js';
 import { type EndedSocket, endedSocketCall } from './ended-socket.js';
 import { DatagramCalls } from './datagram-calls.js';
+import { FastPath, type FastPathOptions } from './fast-path.js';
 import type { DnsRedirectOptions } from './dns-redirect.js';
 import { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 import { describeListener, type KeptListener, type KeptListenerMeta, type ListenerKeeper, ListenerRestorer } from './kept-listeners.js';
 import { isNameOp, nameCall } from './name-calls.js';
 import { NetconCounters } from './netcon-counters.js';
-import { checkSocketDir, RpcSocketBusyError } from './socket-dir.js';
+import { checkSocketDir, removeStaleSocket } from './socket-dir.js';
 import {
   decodeConnectFiller,
   decodeSocketRequest,
@@ -29,6 +30,7 @@ import {
   encodeAcceptRecord,
   encodeResponse,
   type Family,
+  FLAG_FAST,
   FLAG_FILLED,
   FLAG_WAIT,
   IPPROTO_TCP,
@@ -52,6 +54,8 @@ export interface NetconServerOptions extends DnsRedirectOptions {
   nwid?: string;
   /** Answers the name operations (RESOLVE, REVERSE, DNS_QUERY); none: they fail with EAGAIN. */
   names?: NameService;
+  /** The same-daemon fast path (fast-path.ts); on by default. */
+  fastPath?: FastPathOptions;
 }
 
 /** A connection handed to the app's listening socket that did not fit yet. */
@@ -97,6 +101,10 @@ export class NetconServer {
   private readonly restorer = new ListenerRestorer((s, meta, r) => this.restored(s, meta, r));
   /** UDP, ping and raw ICMP sockets (datagram-calls.ts). */
   private readonly datagrams: DatagramCalls;
+  /** Same-daemon connections joined in the kernel (fast-path.ts). */
+  private readonly fast: FastPath;
+  /** Listeners a previous daemon left with the keeper: the fast path does not take them. */
+  private readonly adopted = new WeakSet<AppSocket>();
 
   constructor(
     readonly stack: NetStack,
@@ -114,6 +122,20 @@ export class NetconServer {
       onGone: (s) => this.forget(s),
       onAcceptable: (s) => this.handOver(s),
     };
+    this.fast = new FastPath(
+      stack,
+      this.plumbing,
+      this.counters,
+      this.log,
+      {
+        mayTakeFastPath: (l) => !this.adopted.has(l) && !this.pendingAccepts.has(l) && !this.acceptRetry.has(l),
+        handedOff: (s) => {
+          this.table.delete(s.ino);
+          this.counters.socketsOpen = this.table.size;
+        },
+      },
+      opts.fastPath,
+    );
   }
 
   /**
@@ -123,7 +145,7 @@ export class NetconServer {
    */
   async start(): Promise<void> {
     checkSocketDir(dirname(this.socketPath));
-    await this.removeStaleSocket();
+    await removeStaleSocket(this.socketPath);
     const server = net.createServer((conn) => this.onConnection(conn));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -151,6 +173,7 @@ export class NetconServer {
     this.restorer.stop();
     for (const c of this.connections) c.destroy();
     this.ended.clear();
+    this.fast.closeAll();
     this.datagrams.closeAll();
     for (const s of [...this.table.values()]) {
       s.tcp.abort();
@@ -167,26 +190,6 @@ export class NetconServer {
   /** Sockets currently known by inode (diagnostics and tests). */
   socketCount(): number {
     return this.table.size + this.datagrams.size;
-  }
-
-  private async removeStaleSocket(): Promise<void> {
-    let isSocket: boolean;
-    try {
-      isSocket = lstatSync(this.socketPath).isSocket();
-    } catch {
-      return;
-    }
-    if (!isSocket) throw new Error(`${this.socketPath}: exists and is not a socket`);
-    const live = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(this.socketPath);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (live) throw new RpcSocketBusyError(`${this.socketPath}: another daemon is serving this network`);
-    unlinkSync(this.socketPath);
   }
 
   private onConnection(conn: net.Socket): void {
@@ -294,6 +297,8 @@ export class NetconServer {
     if (datagram !== undefined) return datagram;
     const sock = this.table.get(req.ino);
     if (sock === undefined) {
+      const f = this.fast.call(req);
+      if (f !== undefined) return f;
       const e = this.ended.get(req.ino);
       if (e !== undefined) return endedSocketCall(e, req);
     }
@@ -318,6 +323,7 @@ export class NetconServer {
         const backlog = req.payload.readInt32LE(0);
         const r = sock.listen(backlog);
         if (r === 0) {
+          this.fast.addListener(sock);
           this.keepListener(sock, backlog);
           this.handOver(sock);
         }
@@ -380,11 +386,13 @@ export class NetconServer {
 
   private register(s: AppSocket): void {
     this.ended.delete(s.ino);
+    this.fast.inodeReused(s.ino);
     this.table.set(s.ino, s);
     this.counters.socketsOpen = this.table.size;
   }
 
   private forget(s: AppSocket): void {
+    this.fast.removeListener(s);
     if (this.keptInos.delete(s.ino) && !this.keepOnClose) this.keeper?.drop(this.socketPath, s.ino);
     if (this.table.get(s.ino) === s) {
       this.table.delete(s.ino);
@@ -421,6 +429,10 @@ export class NetconServer {
     const a = stackAddress(sa, sock.family);
     if (typeof a === 'number') return { result: a };
     const wait = (req.flags & FLAG_WAIT) !== 0;
+    if ((req.flags & FLAG_FAST) !== 0) {
+      const fast = this.fast.connect(sock, a, wait);
+      if (fast !== null) return fast;
+    }
     const r = sock.connect(a.addr, a.port, () => openTcp(this.stack, sock.family), wait, wait ? 0 : filler);
     // A repeat connect while the first is under way: the app did not wait for POLLOUT, or saw it
     // early (no connect filler), so the library asks again with WAIT and gets the outcome.
@@ -554,6 +566,7 @@ export class NetconServer {
       const family = kept.meta.family;
       const sock = new AppSocket(kept.meta.ino, openTcp(this.stack, family), kept.fd, this.hooks, this.counters, this.log, family);
       this.register(sock);
+      this.adopted.add(sock);
       this.keptInos.set(sock.ino, kept.meta.backlog);
       this.restorer.restore(sock, kept.meta);
     }

@@ -2,9 +2,10 @@
  * The RPC socket's directory: created 0700, and refused when it cannot be trusted. The library
  * connects only to a socket in a directory of the user's own that no one else can enter
  * (native/intercept/trust.c), so the daemon makes sure its directories are such, and says which
- * path it cannot serve and why.
+ * path it cannot serve and why. Also the stale socket file a daemon that is gone left there.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
 
 /** The RPC socket's directory is someone else's, or open to others in a way that cannot be undone. */
 export class RpcSocketDirError extends Error {}
@@ -30,4 +31,28 @@ export function checkSocketDir(dir: string): void {
   if ((mode & 0o077) !== 0) {
     throw new RpcSocketDirError(`${dir}: others may enter it (mode ${mode.toString(8)}); it must be 0700`);
   }
+}
+
+/**
+ * Removes a socket file left by a daemon that is gone; RpcSocketBusyError when a live daemon
+ * answers on it, an error when the path is something else than a socket.
+ */
+export async function removeStaleSocket(socketPath: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(socketPath).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new Error(`${socketPath}: exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new RpcSocketBusyError(`${socketPath}: another daemon is serving this network`);
+  unlinkSync(socketPath);
 }

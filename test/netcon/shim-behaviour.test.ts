@@ -36,6 +36,14 @@ const CASES = [
   'after-end',
 ];
 
+/**
+ * Cases about the stack's own TCP, run with the same-daemon fast path turned off (their two ends
+ * are programs on one daemon): TCP_INFO's byte and segment counters, and TIME_WAIT holding a
+ * port after the connection. A fast-path connection is a kernel socketpair: it counts neither and
+ * leaves no TIME_WAIT (test/netcon/fast-path.test.ts, native/intercept/README.md).
+ */
+const STACK_PATH_ONLY = new Set(['tcp-info', 'reuse']);
+
 describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'))('libztintercept.so behaves as the kernel', () => {
   const tmp = tempDir('ztnc-shim-');
   let daemon: Daemon;
@@ -58,7 +66,11 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
       const kernel = await run(behave, [name, '127.0.0.1'], plainEnv());
       expect(kernel.code, kernel.stderr).toBe(0);
       expect(kernel.stdout).not.toContain('FATAL');
-      const shim = await run(behave, [name, STACK_ADDR], shimEnv(daemon.socketPath));
+      const shim = await run(
+        behave,
+        [name, STACK_ADDR],
+        shimEnv(daemon.socketPath, STACK_PATH_ONLY.has(name) ? { ZT_NC_FASTPATH: '0' } : {}),
+      );
       expect(shim.stderr).toBe('');
       expect(shim.stdout).toBe(kernel.stdout);
       expect(shim.code).toBe(0);
@@ -159,7 +171,9 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'
   });
 
   it('survives a daemon restart: old sockets end, calls fail fast while it is down, new ones work after', async () => {
-    const p = spawn(probe, ['restart', STACK_ADDR], { env: shimEnv(daemon.socketPath), stdio: ['pipe', 'pipe', 'pipe'] });
+    // A stack connection ends with its daemon; a fast-path one outlives it (fast-path.test.ts).
+    const env = shimEnv(daemon.socketPath, { ZT_NC_FASTPATH: '0' });
+    const p = spawn(probe, ['restart', STACK_ADDR], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const waitLine = async (text: string): Promise<void> => {
