@@ -19,28 +19,18 @@
  * the latencies do.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pino from 'pino';
 import { NetconServer } from '../src/netcon/server.js';
 import { parseIpv4 } from '../src/netstack/addr.js';
 import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
+import { packageRoot } from './_package-root.js';
 
 const STACK_ADDR = '10.147.17.5';
 const NWID = '8056c2e21c000001';
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'native', 'intercept', 'Makefile'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package root not found');
-    dir = up;
-  }
-  return dir;
-}
 
 function runPeer(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {

@@ -360,6 +360,7 @@ export class Daemon implements LocalService {
         config: () => network?.config ?? null,
         allowHostResolvers: this.settings.allowHostResolvers,
       }),
+      fastPath: this.settings.fastPath,
       logger: this.log,
     });
     try {

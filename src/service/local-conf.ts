@@ -42,6 +42,13 @@ export interface LocalSettings {
    * leave the virtual network, and such names are not found.
    */
   allowHostResolvers: boolean;
+  /**
+   * TCP connections between two programs of this daemon on one network skip its stack: the two
+   * programs share one kernel socketpair (src/netcon/fast-path.ts). On by default; false sends
+   * them through the stack like connections to other members (apps can opt out one by one with
+   * ZT_NC_FASTPATH=0).
+   */
+  fastPath: boolean;
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -58,6 +65,7 @@ export function defaultLocalSettings(): LocalSettings {
     allowManagementFrom: [],
     controllerBackupSeconds: 60,
     controllerBackupChanges: 100,
+    fastPath: true,
     allowHostResolvers: false,
   };
 }
@@ -138,6 +146,7 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
     out.controllerBackupChanges = count(file, 'controllerBackupChanges', s.controllerBackupChanges);
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
   if (s.allowHostResolvers !== undefined) out.allowHostResolvers = bool(file, 'allowHostResolvers', s.allowHostResolvers);
+  if (s.fastPath !== undefined) out.fastPath = bool(file, 'fastPath', s.fastPath);
   return out;
 }
 

@@ -201,6 +201,8 @@ export interface NetworkAttachmentOptions {
   keeper?: ListenerKeeper;
   /** The network's resolver and port-53 redirect, made for its stack (none: name calls fail EAGAIN). */
   names?: (stack: NetStack) => NetworkNames;
+  /** The same-daemon fast path for TCP (default on; local.conf `fastPath`). */
+  fastPath?: boolean;
   logger: Logger;
 }
 
@@ -234,7 +236,12 @@ export class NetworkAttachment {
 
   /** Starts the home's RPC socket (an error when it cannot be served) and, where free, the default ones. */
   async start(): Promise<void> {
-    const serverOpts = { keeper: this.opts.keeper, nwid: this.nwid, ...(this.names ?? {}) };
+    const serverOpts = {
+      keeper: this.opts.keeper,
+      nwid: this.nwid,
+      fastPath: { enabled: this.opts.fastPath ?? true },
+      ...(this.names ?? {}),
+    };
     const own = new NetconServer(this.stack, this.socketPath, this.log, serverOpts);
     await own.start();
     this.servers.push(own);

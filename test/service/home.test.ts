@@ -110,8 +110,15 @@ describe('local.conf', () => {
     expect(parseLocalConf('{"settings": {"allowHostResolvers": true}}', 'local.conf').allowHostResolvers).toBe(true);
   });
 
+  it('keeps the same-daemon fast path on unless fastPath says false', () => {
+    expect(defaultLocalSettings().fastPath).toBe(true);
+    expect(parseLocalConf('{"settings": {"fastPath": false}}', 'local.conf').fastPath).toBe(false);
+    expect(parseLocalConf('{"settings": {}}', 'local.conf').fastPath).toBe(true);
+  });
+
   it.each([
     ['{', /local.conf: is not valid JSON/],
+    ['{"settings": {"fastPath": "off"}}', /"fastPath" must be true or false/],
     ['[]', /must hold a JSON object/],
     ['{"settings": 3}', /"settings" must be an object/],
     ['{"settings": {"primaryPort": 70000}}', /"primaryPort" must be an integer port/],
