@@ -28,8 +28,8 @@ export function buildRoundTripPeer(root: string, dir: string): string {
   return bin;
 }
 
-/** rr_peer serve on `server`, rr_peer ping on `client`. */
-export async function roundTrip(bin: string, server: Side, client: Side): Promise<RoundTrip> {
+/** rr_peer serve on `server`, rr_peer ping on `client`: `rounds` measured round trips. */
+export async function roundTrip(bin: string, server: Side, client: Side, rounds = RTT_ROUNDS): Promise<RoundTrip> {
   const port = await freePort();
   const s = server.start(bin, ['serve', server.ip, String(port)]);
   try {
@@ -42,7 +42,7 @@ export async function roundTrip(bin: string, server: Side, client: Side): Promis
       30_000,
     );
     const out = must(
-      await client.run(bin, ['ping', server.ip, String(port), String(RTT_ROUNDS), String(RTT_WARMUP)], 120_000),
+      await client.run(bin, ['ping', server.ip, String(port), String(rounds), String(RTT_WARMUP)], 120_000),
       `rr_peer ping (${client.label})`,
     );
     const r = JSON.parse(out.trim().split('\n').pop() ?? '') as { p50_us: number; p90_us: number; p99_us: number };

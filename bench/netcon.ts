@@ -11,8 +11,9 @@
  * ZT_NC_FASTPATH=0, through the daemon's userspace TCP. `fastpath_connects` counts the
  * connections the fast path took (0 would mean the default figures measured the stack).
  *
- * The daemon runs in this process (nothing else runs here); the programs are test/shim/bench_peer.c,
- * compiled with cc into a temp dir. NETCON_BENCH_MB (default 1000), NETCON_BENCH_ROUNDS (default
+ * The daemon runs in this process (nothing else runs here); the programs are test/shim/bench_peer.c
+ * and, for the ping-pong, test/shim/rr_peer.c (as the apps bench's, bench/_apps-rtt.ts: 1000
+ * unmeasured rounds first), compiled with cc into a temp dir. NETCON_BENCH_MB (default 1000), NETCON_BENCH_ROUNDS (default
  * 1000, connect rounds) and NETCON_BENCH_PINGS (default 10000, ping-pong rounds) size the runs.
  * Beside the wall-clock figures it reports the daemon's own CPU time per round and per GB
  * (process.cpuUsage around each run): on a shared machine those move less with other load than
@@ -23,14 +24,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { run as runProgram, start } from '../src/demo/processes.js';
 import { NetconServer } from '../src/netcon/server.js';
 import { parseIpv4 } from '../src/netstack/addr.js';
 import { RealScheduler } from '../src/netstack/clock.js';
 import { createNetStack } from '../src/netstack/index.js';
+import { buildRoundTripPeer, roundTrip } from './_apps-rtt.js';
+import type { Side } from './_apps-sides.js';
 import { packageRoot } from './_package-root.js';
 
 const STACK_ADDR = '10.147.17.5';
 const NWID = '8056c2e21c000001';
+
+/** A program's side for the ping-pong (bench/_apps-rtt.ts): at `ip`, run with `env`. */
+function at(ip: string, env: NodeJS.ProcessEnv): Side {
+  return {
+    label: env.LD_PRELOAD ? `netcon ${ip}${env.ZT_NC_FASTPATH === '0' ? ' through the stack' : ''}` : 'kernel loopback',
+    ip,
+    ip6: null,
+    start: (cmd, args) => start(cmd, args, { env }),
+    run: (cmd, args, timeoutMs) => runProgram(cmd, args, { env, timeoutMs }),
+  };
+}
 
 function runPeer(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
@@ -64,6 +79,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const bin = join(tmp, 'bench_peer');
   execFileSync('make', ['-s', '-C', join(root, 'native', 'intercept')], { stdio: 'inherit' });
   execFileSync('cc', ['-O2', '-o', bin, join(root, 'test', 'shim', 'bench_peer.c')], { stdio: 'inherit' });
+  const rrPeer = buildRoundTripPeer(root, tmp);
 
   const stack = createNetStack({ scheduler: new RealScheduler(), mac: Buffer.from([2, 0x5a, 0x54, 0, 0, 5]), name: 'bench' });
   stack.addAddress(parseIpv4(STACK_ADDR)!, 24);
@@ -88,15 +104,15 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     await runPeer(bin, ['bulk', STACK_ADDR, '100'], stackEnv);
 
     const refLat = await runPeer(bin, ['latency', '127.0.0.1', String(rounds)], plain);
-    const refPing = await runPeer(bin, ['pingpong', '127.0.0.1', String(pings)], plain);
+    const refPing = await roundTrip(rrPeer, at('127.0.0.1', plain), at('127.0.0.1', plain), pings);
     const refBulk = await runPeer(bin, ['bulk', '127.0.0.1', String(mb)], plain);
     const fastBefore = server.counters.get('fastPath.connects');
     const latRun = await withCpu(() => runPeer(bin, ['latency', STACK_ADDR, String(rounds)], shim));
-    const ping = await runPeer(bin, ['pingpong', STACK_ADDR, String(pings)], shim);
+    const ping = await roundTrip(rrPeer, at(STACK_ADDR, shim), at(STACK_ADDR, shim), pings);
     const bulkRun = await withCpu(() => runPeer(bin, ['bulk', STACK_ADDR, String(mb)], shim));
     const fastConnects = server.counters.get('fastPath.connects') - fastBefore;
     const stackLatRun = await withCpu(() => runPeer(bin, ['latency', STACK_ADDR, String(rounds)], stackEnv));
-    const stackPing = await runPeer(bin, ['pingpong', STACK_ADDR, String(pings)], stackEnv);
+    const stackPing = await roundTrip(rrPeer, at(STACK_ADDR, stackEnv), at(STACK_ADDR, stackEnv), pings);
     const stackBulkRun = await withCpu(() => runPeer(bin, ['bulk', STACK_ADDR, String(mb)], stackEnv));
     const lat = latRun.value;
     const bulk = bulkRun.value;
@@ -118,17 +134,17 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       daemon_cpu_s_per_gb: perGb(bulkRun.cpuUs),
       fastpath_gbps: bulk.gbps!,
       fastpath_ratio: bulk.gbps! / refBulk.gbps!,
-      fastpath_rtt_p50_us: ping.p50_us!,
-      fastpath_rtt_p99_us: ping.p99_us!,
-      ref_rtt_p50_us: refPing.p50_us!,
-      ref_rtt_p99_us: refPing.p99_us!,
-      fastpath_rtt_ratio: ping.p50_us! / refPing.p50_us!,
+      fastpath_rtt_p50_us: ping.p50Us,
+      fastpath_rtt_p99_us: ping.p99Us,
+      ref_rtt_p50_us: refPing.p50Us,
+      ref_rtt_p99_us: refPing.p99Us,
+      fastpath_rtt_ratio: ping.p50Us / refPing.p50Us,
       fastpath_connects: fastConnects,
       stack_p50_us: stackLat.p50_us!,
       stack_p99_us: stackLat.p99_us!,
       stack_latency_ratio: stackLat.p50_us! / refLat.p50_us!,
-      stack_rtt_p50_us: stackPing.p50_us!,
-      stack_rtt_p99_us: stackPing.p99_us!,
+      stack_rtt_p50_us: stackPing.p50Us,
+      stack_rtt_p99_us: stackPing.p99Us,
       stack_gbps: stackBulk.gbps!,
       stack_ratio: stackBulk.gbps! / refBulk.gbps!,
       stack_daemon_cpu_us_per_round: stackLatRun.cpuUs / rounds,
@@ -140,8 +156,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const rows: [string, string, string, string][] = [
       ['connect+accept+1B RTT p50 (µs)', result.p50_us.toFixed(1), result.stack_p50_us.toFixed(1), result.ref_p50_us.toFixed(1)],
       ['connect+accept+1B RTT p99 (µs)', result.p99_us.toFixed(1), result.stack_p99_us.toFixed(1), result.ref_p99_us.toFixed(1)],
-      ['1B ping-pong RTT p50 (µs)', ping.p50_us!.toFixed(1), stackPing.p50_us!.toFixed(1), refPing.p50_us!.toFixed(1)],
-      ['1B ping-pong RTT p99 (µs)', ping.p99_us!.toFixed(1), stackPing.p99_us!.toFixed(1), refPing.p99_us!.toFixed(1)],
+      ['1B ping-pong RTT p50 (µs)', ping.p50Us.toFixed(1), stackPing.p50Us.toFixed(1), refPing.p50Us.toFixed(1)],
+      ['1B ping-pong RTT p99 (µs)', ping.p99Us.toFixed(1), stackPing.p99Us.toFixed(1), refPing.p99Us.toFixed(1)],
       ['bulk between two programs (Gbit/s)', result.gbps.toFixed(2), result.stack_gbps.toFixed(2), result.ref_gbps.toFixed(2)],
     ];
     process.stdout.write(`${'measure'.padEnd(38)}${'ztnc'.padStart(12)}${'ztnc stack'.padStart(12)}${'kernel lo'.padStart(12)}\n`);

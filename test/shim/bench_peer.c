@@ -3,7 +3,6 @@
  * libztintercept.so. Prints one JSON line.
  *   bench_peer latency <addr> <rounds>   connect + accept + 1-byte round trip, µs p50/p99
  *   bench_peer bulk <addr> <megabytes>   one-way transfer between two processes, Gbit/s
- *   bench_peer pingpong <addr> <rounds>  1-byte round trips on one established connection, µs p50/p99
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -86,40 +85,9 @@ static void bulk(long megabytes) {
   }
 }
 
-/* Request/response on one connection (TCP_NODELAY both ends), set up before the clock starts. */
-static void pingpong(int rounds) {
-  int port, lfd = listener(&port, 8), one = 1;
-  double *t = calloc((size_t)rounds, sizeof(double));
-  pid_t pid = fork();
-  if (pid == 0) {
-    int c = accept(lfd, NULL, NULL);
-    char b;
-    if (c < 0) _exit(1);
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    while (read(c, &b, 1) == 1) write_all(c, &b, 1);
-    _exit(0);
-  }
-  close(lfd);
-  {
-    int fd = connect_to(port);
-    char b = 'p';
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    for (int i = 0; i < rounds; i++) {
-      double t0 = now_s();
-      write_all(fd, &b, 1);
-      if (read(fd, &b, 1) != 1) die("read");
-      t[i] = (now_s() - t0) * 1e6;
-    }
-    close(fd);
-  }
-  waitpid(pid, NULL, 0);
-  qsort(t, (size_t)rounds, sizeof(double), cmp_double);
-  printf("{\"p50_us\":%.2f,\"p99_us\":%.2f,\"rounds\":%d}\n", t[rounds / 2], t[(rounds * 99) / 100], rounds);
-}
-
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: bench_peer latency|bulk|pingpong <addr> <n>\n");
+    fprintf(stderr, "usage: bench_peer latency|bulk <addr> <n>\n");
     return 2;
   }
   host_addr = argv[2];
@@ -127,8 +95,6 @@ int main(int argc, char **argv) {
     latency(atoi(argv[3]));
   else if (!strcmp(argv[1], "bulk"))
     bulk(atol(argv[3]));
-  else if (!strcmp(argv[1], "pingpong"))
-    pingpong(atoi(argv[3]));
   else
     return 2;
   return 0;
