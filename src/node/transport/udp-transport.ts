@@ -51,13 +51,18 @@ interface BoundSocket {
  * is handled (a batch of received datagrams, one read from an app, a timer) go out together as
  * soon as its handler returns (a microtask: one sendmmsg, runs to one peer as GSO) — not at the end
  * of the event-loop turn, which would hold a lone request behind every other event of the turn.
+ * Sends made while a received batch is handled go out right after it, without the microtask.
  * Every datagram ready on a socket arrives in one batch.
  */
 export class NativeUdpTransport implements UdpTransport {
   private readonly sockets: BoundSocket[] = [];
   private handler: ReceiveHandler = () => {};
   private flushScheduled = false;
+  /** A received batch is being handled: its sends go out when it is done, without a microtask. */
+  private delivering = false;
   private readonly sources = new Map<string, Endpoint>();
+  /** The last sender, looked up without building its key: batch after batch comes from one peer. */
+  private lastSource: Endpoint | null = null;
   readonly stats = { sent: 0, received: 0, sendErrors: 0, refusedDestination: 0, queueDrops: 0 };
 
   private constructor(private readonly opts: NativeTransportOptions) {}
@@ -107,17 +112,33 @@ export class NativeUdpTransport implements UdpTransport {
   }
 
   private deliver(datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>): void {
-    const from: Array<Endpoint | null> = sources.map(([ip, port]) => this.source(ip, port));
-    for (let i = 0; i < datagrams.length; i++) {
-      const ep = from[sourceOf[i]!];
-      if (!ep) continue;
-      this.stats.received++;
-      this.handler(datagrams[i]!, ep);
+    // most batches come from one sender: no list of endpoints for them
+    const only = sources.length === 1 ? this.source(sources[0]![0], sources[0]![1]) : null;
+    const from = sources.length === 1 ? null : sources.map(([ip, port]) => this.source(ip, port));
+    this.delivering = true;
+    try {
+      for (let i = 0; i < datagrams.length; i++) {
+        const ep = from === null ? only : from[sourceOf[i]!];
+        if (!ep) continue;
+        this.stats.received++;
+        this.handler(datagrams[i]!, ep);
+      }
+    } finally {
+      this.delivering = false;
     }
+    this.flush();
   }
 
   /** One Endpoint object per sender, so a batch does not build a new one per datagram. */
   private source(ip: string, port: number): Endpoint | null {
+    const last = this.lastSource;
+    if (last !== null && last.port === port && last.ip === ip) return last;
+    const ep = this.lookUpSource(ip, port);
+    if (ep) this.lastSource = ep;
+    return ep;
+  }
+
+  private lookUpSource(ip: string, port: number): Endpoint | null {
     const key = `${ip}/${port}`;
     let ep = this.sources.get(key);
     if (ep) return ep;
@@ -133,7 +154,13 @@ export class NativeUdpTransport implements UdpTransport {
       this.stats.refusedDestination++;
       return false;
     }
-    const s = this.sockets.find((b) => b.family === to.family);
+    let s: BoundSocket | null = null;
+    for (const b of this.sockets) {
+      if (b.family === to.family) {
+        s = b;
+        break;
+      }
+    }
     if (!s) {
       this.stats.sendErrors++;
       return false;
@@ -145,7 +172,7 @@ export class NativeUdpTransport implements UdpTransport {
     s.queue.push(to.ip, to.port, data);
     this.stats.sent++;
     if (s.queue.length >= FLUSH_AT * 3) this.flushSocket(s);
-    else if (!this.flushScheduled) {
+    else if (!this.flushScheduled && !this.delivering) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
@@ -160,21 +187,22 @@ export class NativeUdpTransport implements UdpTransport {
   private flushSocket(s: BoundSocket): void {
     if (s.blocked || s.queue.length === 0) return;
     const list = s.queue;
-    s.queue = [];
     let consumed: number;
     try {
       consumed = s.socket.send(list);
     } catch (e) {
       // closed under us: nothing more can go
       this.stats.sendErrors += list.length / 3;
+      s.queue = [];
       this.opts.logger?.warn({ err: (e as Error).message }, 'udp send failed');
       return;
     }
     if (consumed * 3 < list.length) {
       // the kernel's buffer is full: keep the rest, in order, until the socket drains
       s.blocked = true;
-      s.queue = list.slice(consumed * 3).concat(s.queue);
-    }
+      s.queue = list.slice(consumed * 3);
+    } else list.length = 0; // the send is synchronous: the same array takes the next batch
+
   }
 
   /** The sockets' own counters (datagrams, GSO use, drops on send and receive). */
