@@ -63,6 +63,9 @@ export class NativeUdpTransport implements UdpTransport {
   private readonly sources = new Map<string, Endpoint>();
   /** The last sender, looked up without building its key: batch after batch comes from one peer. */
   private lastSource: Endpoint | null = null;
+  /** The binding's list of senders of the last batch, and their endpoints. */
+  private lastSourceList: ReadonlyArray<readonly [string, number]> | null = null;
+  private lastSourceEndpoints: Array<Endpoint | null> = [];
   readonly stats = { sent: 0, received: 0, sendErrors: 0, refusedDestination: 0, queueDrops: 0 };
 
   private constructor(private readonly opts: NativeTransportOptions) {}
@@ -111,14 +114,17 @@ export class NativeUdpTransport implements UdpTransport {
     return entry;
   }
 
-  private deliver(datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>): void {
-    // most batches come from one sender: no list of endpoints for them
-    const only = sources.length === 1 ? this.source(sources[0]![0], sources[0]![1]) : null;
-    const from = sources.length === 1 ? null : sources.map(([ip, port]) => this.source(ip, port));
+  private deliver(datagrams: Buffer[], sourceOf: Uint32Array | null, sources: ReadonlyArray<readonly [string, number]>): void {
+    // the binding hands the same list again while the senders stay the same: resolved once
+    if (sources !== this.lastSourceList) {
+      this.lastSourceList = sources;
+      this.lastSourceEndpoints = sources.map(([ip, port]) => this.source(ip, port));
+    }
+    const from = this.lastSourceEndpoints;
     this.delivering = true;
     try {
       for (let i = 0; i < datagrams.length; i++) {
-        const ep = from === null ? only : from[sourceOf[i]!];
+        const ep = from[sourceOf === null ? 0 : sourceOf[i]!];
         if (!ep) continue;
         this.stats.received++;
         this.handler(datagrams[i]!, ep);
