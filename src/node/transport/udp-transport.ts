@@ -193,13 +193,14 @@ export class NativeUdpTransport implements UdpTransport {
   private flushSocket(s: BoundSocket): void {
     if (s.blocked || s.queue.length === 0) return;
     const list = s.queue;
+    // a new array rather than `length = 0`, which is a runtime call on every flush
+    s.queue = [];
     let consumed: number;
     try {
       consumed = s.socket.send(list);
     } catch (e) {
       // closed under us: nothing more can go
       this.stats.sendErrors += list.length / 3;
-      s.queue = [];
       this.opts.logger?.warn({ err: (e as Error).message }, 'udp send failed');
       return;
     }
@@ -207,7 +208,7 @@ export class NativeUdpTransport implements UdpTransport {
       // the kernel's buffer is full: keep the rest, in order, until the socket drains
       s.blocked = true;
       s.queue = list.slice(consumed * 3);
-    } else list.length = 0; // the send is synchronous: the same array takes the next batch
+    }
 
   }
 
