@@ -14,6 +14,10 @@
  * the other's over the overlay (cipher 3, direct loopback path), beside the netstack-only figure
  * of the same run: the same two kinds of netstack at the same MTU joined by an in-memory link on
  * the same real-time scheduler. Received bytes are checked by SHA-256.
+ *
+ * Ping-pong: on the same two pairs, a 1-byte TCP ping-pong (TCP_NODELAY): round-trip p50/p99 and
+ * the CPU this process spends per round trip — the per-packet cost of every layer between two
+ * stacks (switch, armor, network, UDP), which request/response traffic pays on each exchange.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +28,7 @@ import { NetworkController } from '../src/controller/index.js';
 import { defaultNetworkSettings } from '../src/controller/types.js';
 import { CheckedStream } from '../src/netstack/checked-stream.js';
 import { RealScheduler } from '../src/netstack/clock.js';
-import { createNetStack } from '../src/netstack/index.js';
+import { createNetStack, Errno } from '../src/netstack/index.js';
 import { CryptoRandom } from '../src/netstack/random.js';
 import type { NetStack } from '../src/netstack/stack-api.js';
 import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/packet/armor.js';
@@ -165,8 +169,16 @@ async function stream(client: NetStack, server: NetStack, serverIp: number, port
   };
 }
 
+/** Two netstacks that reach each other: a client, and a server at serverIp. */
+interface StackPair {
+  client: NetStack;
+  server: NetStack;
+  serverIp: number;
+  close(): void;
+}
+
 /** The reference: two netstacks joined by an in-memory link, frames handed over on the next turn of the event loop. */
-async function netstackOnly(): Promise<StreamFigure> {
+function netstackPair(): StackPair {
   const sched = new RealScheduler();
   const random = new CryptoRandom();
   const mk = (last: number): NetStack => {
@@ -185,22 +197,130 @@ async function netstackOnly(): Promise<StreamFigure> {
     const copy = Buffer.from(f);
     setImmediate(() => a.input(copy));
   });
-  try {
-    return await stream(a, b, 0x0a900002, 5201);
-  } finally {
-    a.close();
-    b.close();
-  }
+  return {
+    client: a,
+    server: b,
+    serverIp: 0x0a900002,
+    close: () => {
+      a.close();
+      b.close();
+    },
+  };
 }
 
-/** Root (also controller of a private network) and two authorized members over real UDP on 127.0.0.1. */
-export async function nodeToNode(): Promise<StreamFigure & { cipher: number; relayed: number }> {
+const PING_ROUNDS = 20_000;
+const PING_WARMUP_ROUNDS = 10_000;
+
+interface PingPongFigure {
+  rounds: number;
+  rttP50Us: number;
+  rttP99Us: number;
+  /** User + system CPU of this process per round trip (two 1-byte segments and their ACKs, if any). */
+  cpuUsPerRound: number;
+  sysUsPerRound: number;
+}
+
+/**
+ * A 1-byte TCP ping-pong with TCP_NODELAY on both ends: `client` writes one byte, the server echoes
+ * it, the client sends the next when the echo arrives. After PING_WARMUP_ROUNDS, PING_ROUNDS are
+ * timed one by one and their CPU summed.
+ */
+export async function pingPong(client: NetStack, server: NetStack, serverIp: number, port: number): Promise<PingPongFigure> {
+  const listener = server.tcpSocket(4);
+  if (listener.bind(0, port) < 0 || listener.listen(8) < 0) throw new Error(`overlay bench: cannot listen on port ${port}`);
+  let accepted: ReturnType<NetStack['tcpSocket']> | null = null;
+  listener.handlers = {
+    onAcceptable: () => {
+      const s = listener.accept();
+      if (!s) return;
+      accepted = s;
+      s.setOption('NODELAY', 1);
+      s.handlers = {
+        onReadable: () => {
+          const r = s.read(64);
+          if (typeof r !== 'number') s.write(r);
+        },
+      };
+    },
+  };
+  const c = client.tcpSocket(4);
+  c.setOption('NODELAY', 1);
+  const total = PING_WARMUP_ROUNDS + PING_ROUNDS;
+  const rtts = new Float64Array(PING_ROUNDS);
+  const one = Buffer.from('p');
+  let round = 0;
+  let sentAt = 0;
+  let cpu0 = process.cpuUsage();
+  const finished = new Promise<void>((resolve, reject) => {
+    c.handlers = {
+      onConnect: () => {
+        sentAt = performance.now();
+        c.write(one);
+      },
+      onReadable: () => {
+        const r = c.read(64);
+        if (typeof r === 'number') {
+          if (r !== -Errno.EAGAIN) reject(new Error(`overlay bench: ping-pong read failed with ${r} after ${round} rounds`));
+          return;
+        }
+        const now = performance.now();
+        if (round >= PING_WARMUP_ROUNDS) rtts[round - PING_WARMUP_ROUNDS] = now - sentAt;
+        if (++round === PING_WARMUP_ROUNDS) cpu0 = process.cpuUsage();
+        if (round >= total) return resolve();
+        sentAt = performance.now();
+        c.write(one);
+      },
+      onError: (errno) => {
+        reject(new Error(`overlay bench: ping-pong failed with errno ${errno} after ${round} rounds`));
+      },
+    };
+  });
+  c.connect(serverIp, port);
+  const timeout = setTimeout(() => c.abort(), STREAM_TIMEOUT_MS);
+  try {
+    await finished;
+  } finally {
+    clearTimeout(timeout);
+    c.close();
+    (accepted as ReturnType<NetStack['tcpSocket']> | null)?.close();
+    listener.close();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  rtts.sort();
+  return {
+    rounds: PING_ROUNDS,
+    rttP50Us: rtts[PING_ROUNDS >> 1]! * 1000,
+    rttP99Us: rtts[Math.floor(PING_ROUNDS * 0.99)]! * 1000,
+    cpuUsPerRound: (cpu.user + cpu.system) / PING_ROUNDS,
+    sysUsPerRound: cpu.system / PING_ROUNDS,
+  };
+}
+
+interface OverlayMembers extends StackPair {
+  /** The cipher member A uses towards member B. */
+  cipher(): number;
+  /** Packets the root has relayed so far (0 growth when the members talk directly). */
+  relayed(): number;
+  /** Counters of both members, their networks, stacks and UDP sockets, for OVERLAY_BENCH_DEBUG. */
+  debug(): unknown;
+}
+
+/**
+ * Root (also controller of a private network) and two authorized members over real UDP on
+ * 127.0.0.1, joined, configured, with ARP resolved and a direct path between the members.
+ */
+export async function overlayMembers(): Promise<OverlayMembers> {
   const dir = mkdtempSync(join(tmpdir(), 'ztnc-bench-overlay-'));
   const sched = new RealScheduler();
   const logger = pino({ level: 'silent' });
   const nodes: AssembledNode[] = [];
   const transports: NativeUdpTransport[] = [];
   let controller: NetworkController | null = null;
+  const close = async (): Promise<void> => {
+    for (const n of nodes) n.stop();
+    await controller?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const [rootId, aId, bId] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()]);
     const open = async (): Promise<NativeUdpTransport> => {
@@ -267,18 +387,61 @@ export async function nodeToNode(): Promise<StreamFigure & { cipher: number; rel
     }
     if (!pinged) throw new Error('overlay bench: members cannot ping each other');
     await waitFor(() => !!a.peer(b.address)?.paths.best(sched.now()), 10_000, 'a direct path');
-    const relayed0 = root.counters.get('relayed');
-    const fig = await stream(na.stack!, nb.stack!, ipB as number, 5202);
-    if (process.env.OVERLAY_BENCH_DEBUG === '1') {
-      process.stderr.write(
-        `${JSON.stringify({ a: a.counters.snapshot(), b: b.counters.snapshot(), netA: na.counters.snapshot(), netB: nb.counters.snapshot(), tcpA: na.stack!.counters().tcp, tcpB: nb.stack!.counters().tcp, udp: transports.map((t) => t.stats) }, null, 1)}\n`,
-      );
-    }
-    return { ...fig, cipher: a.peer(b.address)!.cipher(), relayed: root.counters.get('relayed') - relayed0 };
+    return {
+      client: na.stack!,
+      server: nb.stack!,
+      serverIp: ipB as number,
+      close: () => void close(),
+      cipher: () => a.peer(b.address)!.cipher(),
+      relayed: () => root.counters.get('relayed'),
+      debug: () => ({
+        a: a.counters.snapshot(),
+        b: b.counters.snapshot(),
+        netA: na.counters.snapshot(),
+        netB: nb.counters.snapshot(),
+        tcpA: na.stack!.counters().tcp,
+        tcpB: nb.stack!.counters().tcp,
+        udp: transports.map((t) => t.stats),
+      }),
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+interface NodeToNode {
+  stream: StreamFigure & { cipher: number; relayed: number };
+  pingPong: PingPongFigure;
+}
+
+/**
+ * The ping-pong, then the bulk stream, between two overlay members (the ping-pong first: after
+ * the stream its figure swings with what the stream left to collect).
+ */
+export async function nodeToNode(): Promise<NodeToNode> {
+  const m = await overlayMembers();
+  try {
+    const ping = await pingPong(m.client, m.server, m.serverIp, 5203);
+    const relayed0 = m.relayed();
+    const fig = await stream(m.client, m.server, m.serverIp, 5202);
+    const relayed = m.relayed() - relayed0;
+    if (process.env.OVERLAY_BENCH_DEBUG === '1') process.stderr.write(`${JSON.stringify(m.debug(), null, 1)}\n`);
+    return { stream: { ...fig, cipher: m.cipher(), relayed }, pingPong: ping };
   } finally {
-    for (const n of nodes) n.stop();
-    await controller?.close();
-    rmSync(dir, { recursive: true, force: true });
+    m.close();
+  }
+}
+
+/** The same two measures, in the same order, between two netstacks on the in-memory link. */
+export async function netstackOnly(): Promise<{ stream: StreamFigure; pingPong: PingPongFigure }> {
+  const p = netstackPair();
+  try {
+    const ping = await pingPong(p.client, p.server, p.serverIp, 5203);
+    const fig = await stream(p.client, p.server, p.serverIp, 5201);
+    return { stream: fig, pingPong: ping };
+  } finally {
+    p.close();
   }
 }
 
@@ -295,8 +458,10 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   out.write(`overlay: ${PACKET_BYTES}-byte packets, one core\n`);
   for (const r of rows)
     out.write(`  ${r.name.padEnd(46)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s  ${r.usPerPacket.toFixed(2).padStart(6)} µs/packet\n`);
-  const overlay = await nodeToNode();
-  const direct = await netstackOnly();
+  const overlayAll = await nodeToNode();
+  const directAll = await netstackOnly();
+  const overlay = overlayAll.stream;
+  const direct = directAll.stream;
   const mb = (STREAM_BYTES / (1024 * 1024)).toFixed(0);
   out.write(`overlay: one ${mb} MiB TCP stream, MTU ${STREAM_MTU}, one process\n`);
   out.write(
@@ -306,6 +471,16 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     `  ${'netstack only, in-memory link (reference)'.padEnd(46)} ${direct.gbps.toFixed(3).padStart(7)} Gbit/s  ${direct.cpuMsPerMB.toFixed(2)} ms CPU/MB (${direct.sysMsPerMB.toFixed(2)} in the kernel)\n`,
   );
   out.write(`  ratio ${(overlay.gbps / direct.gbps).toFixed(3)}\n`);
+  const po = overlayAll.pingPong;
+  const pd = directAll.pingPong;
+  out.write(`overlay: 1-byte TCP ping-pong (NODELAY), ${po.rounds} rounds, one process\n`);
+  for (const [label, p] of [
+    ['node to node over UDP loopback', po],
+    ['netstack only, in-memory link (reference)', pd],
+  ] as const)
+    out.write(
+      `  ${label.padEnd(46)} p50 ${p.rttP50Us.toFixed(1).padStart(6)} µs  p99 ${p.rttP99Us.toFixed(1).padStart(6)} µs  ${p.cpuUsPerRound.toFixed(1)} µs CPU/round (${p.sysUsPerRound.toFixed(1)} in the kernel)\n`,
+    );
   if (json) {
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     process.stdout.write(
@@ -331,6 +506,14 @@ export async function run({ json }: { json: boolean }): Promise<void> {
         ref_netstack_only_gbps: round(direct.gbps),
         ref_netstack_only_cpu_ms_per_mb: round(direct.cpuMsPerMB),
         node_to_node_ratio: round(overlay.gbps / direct.gbps),
+        ping_rounds: po.rounds,
+        node_to_node_ping_rtt_p50_us: round(po.rttP50Us),
+        node_to_node_ping_rtt_p99_us: round(po.rttP99Us),
+        node_to_node_ping_cpu_us_per_round: round(po.cpuUsPerRound),
+        node_to_node_ping_sys_us_per_round: round(po.sysUsPerRound),
+        ref_netstack_only_ping_rtt_p50_us: round(pd.rttP50Us),
+        ref_netstack_only_ping_rtt_p99_us: round(pd.rttP99Us),
+        ref_netstack_only_ping_cpu_us_per_round: round(pd.cpuUsPerRound),
       })}\n`,
     );
   }

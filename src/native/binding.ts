@@ -135,9 +135,11 @@ export interface NativeUdpSocket {
 
 /**
  * A batch of received datagrams, each its own Buffer (GRO-coalesced ones already split);
- * `sourceOf[i]` indexes `sources`, the distinct senders of this batch as [ip, port].
+ * `sourceOf[i]` indexes `sources`, the distinct senders of this batch as [ip, port]; `sourceOf` is
+ * null when there is one sender. `sources` is the same array object as the last batch's when the
+ * senders are the same (the receiver may keep what it resolved for it).
  */
-export type UdpDatagramsHandler = (datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>) => void;
+export type UdpDatagramsHandler = (datagrams: Buffer[], sourceOf: Uint32Array | null, sources: ReadonlyArray<readonly [string, number]>) => void;
 
 /** What one recvRecords call took off a seqpacket socket. */
 export interface RecvRecordsResult {

@@ -40,11 +40,20 @@ export interface IncomingNode {
   readonly handlers: VerbHandlers | null;
   readonly isRoot: boolean;
   now(): number;
-  confirmPath(peer: Peer, from: Endpoint, learn: boolean): void;
+  /** `now`: the scheduler's time, when the caller has read it already. */
+  confirmPath(peer: Peer, from: Endpoint, learn: boolean, now?: number): void;
   learnedIdentity(identity: Identity): void;
-  sendPacket(peer: Peer, verb: number, payload: Buffer, opts?: SendOptions): bigint | null;
+  sendPacket(peer: Peer, verb: number, payload: Buffer, opts?: SendOptions): boolean;
   sendHello(peer: Peer, via?: Endpoint): void;
   sendRaw(to: Endpoint, data: Buffer): void;
+}
+
+/**
+ * The request a packet is: `wireId` is its on-wire id, which replies name. An OpenedPacket reads
+ * it from its bytes on demand, so a frame that needs no reply makes no bigint.
+ */
+export interface RequestRef {
+  readonly wireId: bigint;
 }
 
 /** Network-level verbs, handled by the layer that owns networks and the controller. */
@@ -53,7 +62,7 @@ export interface VerbHandlers {
    * FRAME, EXT_FRAME, MULTICAST_FRAME, NETWORK_CREDENTIALS, NETWORK_CONFIG, member-side MULTICAST_LIKE.
    * `headroom`: bytes before `payload` in its buffer that are free to overwrite (see OpenedPacket).
    */
-  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom?: number): void;
+  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, request: RequestRef, headroom?: number): void;
   /** `from` is the physical source when the request came directly (hops 0), null when relayed, as stock records it. */
   onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void;
   /** OK to a request we made that is not peer-level (config, gather, multicast frame, config-push acks). */
@@ -64,8 +73,8 @@ export interface VerbHandlers {
 export function handlePacket(node: IncomingNode, peer: Peer, pkt: OpenedPacket, from: Endpoint): void {
   node.rxPackets.n++;
   const direct = pkt.hops === 0;
-  const { verb, payload, wireId } = pkt;
-  if (direct && verb !== Verb.HELLO && verb !== Verb.OK) node.confirmPath(peer, from, false);
+  const { verb, payload } = pkt;
+  if (direct && verb !== Verb.HELLO && verb !== Verb.OK) node.confirmPath(peer, from, false, pkt.at);
   switch (verb) {
     case Verb.NOP:
       return;
@@ -76,31 +85,31 @@ export function handlePacket(node: IncomingNode, peer: Peer, pkt: OpenedPacket, 
     case Verb.ERROR:
       return onError(node, peer, payload);
     case Verb.WHOIS:
-      return onWhois(node, peer, payload, wireId);
+      return onWhois(node, peer, payload, pkt.wireId);
     case Verb.RENDEZVOUS:
       return onRendezvous(node, peer, payload);
     case Verb.ECHO: {
       const e = parseEcho(payload);
       if (!e.ok) return void node.counters.inc('rx_drop_bad_echo');
-      node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(wireId), e.value));
+      node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(pkt.wireId), e.value));
       return;
     }
     case Verb.PUSH_DIRECT_PATHS:
       return onPushDirectPaths(node, peer, payload);
     case Verb.MULTICAST_LIKE:
-      return onMulticastLike(node, peer, payload, wireId);
+      return onMulticastLike(node, peer, payload, pkt);
     case Verb.MULTICAST_GATHER:
-      return onMulticastGather(node, peer, payload, wireId);
+      return onMulticastGather(node, peer, payload, pkt.wireId);
     case Verb.NETWORK_CONFIG_REQUEST:
       if (!node.handlers) return void node.counters.inc('rx_drop_no_controller');
-      return node.handlers.onConfigRequest(peer, payload, wireId, direct ? from : null);
+      return node.handlers.onConfigRequest(peer, payload, pkt.wireId, direct ? from : null);
     case Verb.FRAME:
     case Verb.EXT_FRAME:
     case Verb.MULTICAST_FRAME:
     case Verb.NETWORK_CREDENTIALS:
     case Verb.NETWORK_CONFIG:
       if (!node.handlers) return void node.counters.inc('rx_drop_no_network');
-      return node.handlers.onNetworkVerb(peer, verb, payload, wireId, pkt.headroom);
+      return node.handlers.onNetworkVerb(peer, verb, payload, pkt, pkt.headroom);
     default:
       node.counters.inc('rx_drop_unknown_verb');
   }
@@ -258,7 +267,7 @@ function onPushDirectPaths(node: IncomingNode, peer: Peer, payload: Buffer): voi
   }
 }
 
-function onMulticastLike(node: IncomingNode, peer: Peer, payload: Buffer, wireId: bigint): void {
+function onMulticastLike(node: IncomingNode, peer: Peer, payload: Buffer, request: RequestRef): void {
   const l = parseMulticastLike(payload);
   if (!l.ok) return void node.counters.inc('rx_drop_bad_like');
   const now = node.now();
@@ -266,7 +275,7 @@ function onMulticastLike(node: IncomingNode, peer: Peer, payload: Buffer, wireId
     // roots keep everyone's subscriptions; members those of peers on their networks
     if (node.isRoot) node.multicast.add(like.networkId, like.group, peer.address, now);
   }
-  if (!node.isRoot) node.handlers?.onNetworkVerb(peer, Verb.MULTICAST_LIKE, payload, wireId);
+  if (!node.isRoot) node.handlers?.onNetworkVerb(peer, Verb.MULTICAST_LIKE, payload, request);
 }
 
 function onMulticastGather(node: IncomingNode, peer: Peer, payload: Buffer, wireId: bigint): void {

@@ -29,6 +29,9 @@ import type { MoonRef } from './wire/hello.js';
 
 /** Environment variable that makes every node refuse the built-in planet (tests set it). */
 export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
+/** The options of a send that has none (not a new object per packet). */
+const NO_SEND_OPTIONS: SendOptions = {};
+
 /** A root with no live path is retried this often at its stable endpoints. */
 const ROOT_RETRY_MS = 5_000;
 
@@ -418,18 +421,20 @@ export class Node {
 
   // ---------------------------------------------------------------- send
 
-  /** Sends to a known peer; returns the on-wire id replies will name, or null. */
-  sendPacket(peer: Peer, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown } = {}): bigint | null {
-    const id = this.switch.send(peer, verb, payload, opts);
-    if (id !== null && opts.expectReply !== undefined) {
-      this.expecting.add(id, { verb, peer: peer.hex, sentAt: this.now(), context: opts.expectReply });
+  /** Sends to a known peer; returns whether the packet went out. */
+  sendPacket(peer: Peer, verb: number, payload: Buffer, opts: SendOptions & { expectReply?: unknown } = NO_SEND_OPTIONS): boolean {
+    const packet = this.switch.send(peer, verb, payload, opts);
+    if (packet !== null && opts.expectReply !== undefined) {
+      // replies name the request by its on-wire id, bytes 0-7 of the packet as sent
+      this.expecting.add(packet.readBigUInt64BE(0), { verb, peer: peer.hex, sentAt: this.now(), context: opts.expectReply });
     }
-    return id;
+    return packet !== null;
   }
 
   /**
    * Sends to an address; when its identity is unknown the send waits for WHOIS (bounded).
    * `beforeSend` runs with the peer just before the packet goes (immediately or after WHOIS).
+   * `opts` is read now (a copy waits with the payload), so a caller may reuse one object.
    */
   sendTo(
     address: bigint,
@@ -444,11 +449,12 @@ export class Node {
       return;
     }
     if (address === this.address) return;
+    const later = { ...opts };
     const send = (): void => {
       const p = this.topology.get(address);
       if (!p) return;
-      opts.beforeSend?.(p);
-      this.sendPacket(p, verb, payload, opts);
+      later.beforeSend?.(p);
+      this.sendPacket(p, verb, payload, later);
     };
     if (this.whoisWaiting.add(address, { kind: 'out', send }, this.now())) this.sendWhois(address);
   }
@@ -499,8 +505,7 @@ export class Node {
    * A packet arrived directly (hops 0) from `from`. Known paths are refreshed; an unknown one is
    * learned when `learn` (an OK to our HELLO proves it), otherwise probed with a HELLO.
    */
-  confirmPath(peer: Peer, from: Endpoint, learn: boolean): void {
-    const now = this.now();
+  confirmPath(peer: Peer, from: Endpoint, learn: boolean, now = this.now()): void {
     // a known path passed the policy when it was added (peers' path sets only hold acceptable ones)
     const existing = peer.paths.get(from);
     if (!existing && !acceptablePath(from, this.pathPolicy)) return;

@@ -30,6 +30,7 @@ import {
   PACKET_IDX_PAYLOAD,
   PACKET_IDX_VERB,
   packetAroundPayload,
+  type PacketIdHalves,
   PacketView,
   type PacketFields,
   Verb,
@@ -56,16 +57,27 @@ const COMPRESSIBLE = new Set<number>([
   Verb.MULTICAST_LIKE,
 ]);
 
-export interface OpenedPacket {
-  /** On-wire bytes 0–7: replies name the request by these. */
-  wireId: bigint;
-  hops: number;
-  verb: number;
-  payload: Buffer;
-  /** Bytes right before `payload` in its buffer that are this packet's and free to overwrite (0 after decompression). */
-  headroom: number;
-  /** The whole packet after dearmor (HELLO's trailer is read from it). */
-  packet: Buffer;
+/** An authenticated, decrypted packet from a known peer, as the switch hands it on. */
+export class OpenedPacket {
+  constructor(
+    readonly hops: number,
+    readonly verb: number,
+    readonly payload: Buffer,
+    /** Bytes right before `payload` in its buffer that are this packet's and free to overwrite (0 after decompression). */
+    readonly headroom: number,
+    /** The whole packet after dearmor (HELLO's trailer is read from it). */
+    readonly packet: Buffer,
+    /** The scheduler's time when it was opened: what layers above use for "now" with it. */
+    readonly at: number,
+  ) {}
+
+  /**
+   * On-wire bytes 0–7: replies name the request by these. Read on demand (frames never need it),
+   * so only before the headroom is handed on to be written over.
+   */
+  get wireId(): bigint {
+    return this.packet.readBigUInt64BE(PACKET_IDX_IV);
+  }
 }
 
 export interface SwitchHost {
@@ -95,6 +107,8 @@ export interface SendOptions {
   headroom?: number;
 }
 
+const NO_OPTIONS: SendOptions = {};
+
 export class Switch {
   private readonly reassembly: FragmentReassembly;
   private readonly rendezvousLimit: RateLimiter;
@@ -102,9 +116,24 @@ export class Switch {
    * Packet ids come from a counter started at a random value, as stock 1.x does: unique per
    * sender (what AES-GMAC-SIV and replay windows need) without a random draw per packet.
    */
-  private nextPacketId: bigint;
+  private readonly nextPacketId: PacketIdHalves;
   private readonly rxDatagrams: CounterCell;
   private readonly txPackets: CounterCell;
+  /** Our address as a number, compared with each packet's destination (see readAddressNumber). */
+  private readonly ownAddress: number;
+  /**
+   * The peer the last packet came from, by its address as a number, while the topology's
+   * generation is `lastSenderGeneration`: a stream's packets come from one peer after another.
+   */
+  private lastSender: Peer | null = null;
+  private lastSenderAddress = -1;
+  private lastSenderGeneration = -1;
+  /** Header fields of the packet being sent (send is synchronous: one at a time). */
+  private readonly fields: PacketFields = { packetId: 0n, destination: 0n, source: 0n, cipher: 0, verb: 0, compressed: false };
+  /** The id of the packet being sent (see takePacketId). */
+  private readonly sendingId: PacketIdHalves = { high: 0, low: 0 };
+  /** Where the packet being sent goes (see route), refilled by each send. */
+  private readonly targets: Endpoint[] = [];
 
   constructor(
     private readonly host: SwitchHost,
@@ -113,9 +142,12 @@ export class Switch {
   ) {
     this.reassembly = new FragmentReassembly(host.scheduler, undefined, host.counters);
     this.rendezvousLimit = new RateLimiter(host.scheduler, { ratePerSec: 0.2, burst: 1 });
-    this.nextPacketId = host.random.bytes(8).readBigUInt64BE(0);
+    const start = host.random.bytes(8);
+    this.nextPacketId = { high: start.readUInt32BE(0), low: start.readUInt32BE(4) };
     this.rxDatagrams = host.counters.cell('rx_datagrams');
     this.txPackets = host.counters.cell('tx_packets');
+    this.ownAddress = Number(host.address);
+    this.fields.source = host.address;
   }
 
   /** Bytes and packets held for reassembly (bounded by its limits). */
@@ -151,7 +183,7 @@ export class Switch {
     }
     const p = PacketView.parse(data);
     if (!p.ok) return this.drop('malformed');
-    if (p.value.destination !== this.host.address) return this.relay(data, p.value.destination, from, false);
+    if (p.value.destinationNumber !== this.ownAddress) return this.relay(data, p.value.destination, from, false);
     if (p.value.fragmented) {
       const r = this.reassembly.addHead(p.value);
       if (r.kind === 'complete') this.whole(r.packet, from);
@@ -217,10 +249,18 @@ export class Switch {
   whole(packet: Buffer, from: Endpoint, parsed?: PacketView): void {
     const view = parsed ?? this.viewOf(packet);
     if (!view) return;
-    const source = view.source;
-    if (source === this.host.address) return this.drop('from_self');
-    const peer = this.host.topology.get(source);
-    if (!peer) return this.host.onStranger(packet, view, from);
+    const sourceNumber = view.sourceNumber;
+    if (sourceNumber === this.ownAddress) return this.drop('from_self');
+    const topology = this.host.topology;
+    let peer: Peer | undefined;
+    if (sourceNumber === this.lastSenderAddress && topology.generation === this.lastSenderGeneration) peer = this.lastSender!;
+    else {
+      peer = topology.get(view.source);
+      if (!peer) return this.host.onStranger(packet, view, from);
+      this.lastSender = peer;
+      this.lastSenderAddress = sourceNumber;
+      this.lastSenderGeneration = topology.generation;
+    }
     this.open(peer, packet, from, view);
   }
 
@@ -237,7 +277,6 @@ export class Switch {
     }
     // dearmor leaves bytes 0..8 as received: the on-wire id
     if (!peer.replay.accept(packet, PACKET_IDX_IV)) return this.drop('replay');
-    const wireId = view.packetId;
     const verbByte = packet[PACKET_IDX_VERB]!;
     let payload = packet.subarray(PACKET_IDX_VERB + 1);
     let headroom = PACKET_IDX_VERB + 1;
@@ -247,15 +286,17 @@ export class Switch {
       payload = d.value;
       headroom = 0;
     }
-    peer.lastReceive = this.host.scheduler.now();
-    this.host.onPacket(peer, { wireId, hops, verb: verbByte & VERB_MASK, payload, headroom, packet }, from);
+    const at = this.host.scheduler.now();
+    peer.lastReceive = at;
+    this.host.onPacket(peer, new OpenedPacket(hops, verbByte & VERB_MASK, payload, headroom, packet, at), from);
   }
 
   /**
-   * Builds, arms and sends one packet to a known peer. Returns the request's on-wire id (bytes 0–7
-   * as sent, which replies will name), or null when it could not be sent.
+   * Builds, arms and sends one packet to a known peer. Returns the packet as it went out (its bytes
+   * 0–7 are the on-wire id replies will name; read them before the caller's next send), or null
+   * when it could not be sent.
    */
-  send(peer: Peer, verb: number, payload: Buffer, opts: SendOptions = {}): bigint | null {
+  send(peer: Peer, verb: number, payload: Buffer, opts: SendOptions = NO_OPTIONS): Buffer | null {
     const cipher = opts.cipher ?? peer.cipher();
     let body: Buffer = payload;
     let compressed = false;
@@ -266,22 +307,22 @@ export class Switch {
         compressed = true;
       }
     }
-    const fields: PacketFields = {
-      packetId: this.takePacketId(),
-      destination: peer.address,
-      source: this.host.address,
-      cipher,
-      verb,
-      compressed,
-    };
+    const fields = this.fields;
+    fields.packetId = this.takePacketId();
+    fields.destination = peer.address;
+    fields.cipher = cipher;
+    fields.verb = verb;
+    fields.compressed = compressed;
     const packet =
       body === payload && (opts.headroom ?? 0) >= PACKET_IDX_PAYLOAD ? packetAroundPayload(fields, payload) : buildPacket(fields, body);
-    const route = this.route(peer, opts.via);
-    if (route.targets.length === 0) {
+    const now = this.host.scheduler.now();
+    const targets = this.targets;
+    const loopbackDirect = this.route(peer, opts.via, now, targets);
+    if (targets.length === 0) {
       this.host.counters.inc('tx_drop_no_path');
       return null;
     }
-    const mtu = route.loopbackDirect ? LOOPBACK_PHYSICAL_MTU : this.mtu;
+    const mtu = loopbackDirect ? LOOPBACK_PHYSICAL_MTU : this.mtu;
     // the fragmented flag is covered by the MAC: set it before armoring
     if (packet.length > mtu) packet[PACKET_IDX_FLAGS] = packet[PACKET_IDX_FLAGS]! | FLAG_FRAGMENTED;
     opts.beforeArmor?.(packet);
@@ -289,43 +330,61 @@ export class Switch {
       this.host.counters.inc('tx_drop_armor');
       return null;
     }
-    const wireId = packet.readBigUInt64BE(0);
-    return this.transmit(peer, packet, route.targets, mtu) ? wireId : null;
+    return this.transmit(peer, packet, targets, mtu, now) ? packet : null;
   }
 
-  private takePacketId(): bigint {
+  /** The next packet id: the counter itself, advanced after the header is written (send is synchronous). */
+  private takePacketId(): PacketIdHalves {
     const id = this.nextPacketId;
-    this.nextPacketId = BigInt.asUintN(64, id + 1n);
-    return id;
+    const taken = this.sendingId;
+    taken.high = id.high;
+    taken.low = id.low;
+    id.low = (id.low + 1) >>> 0;
+    if (id.low === 0) id.high = (id.high + 1) >>> 0;
+    return taken;
   }
 
   /**
-   * Where a packet for `peer` goes: `via`, else its best direct path, else (for a root with no
-   * live path) every endpoint known for it, else the best root, which relays.
+   * Where a packet for `peer` goes, into `targets` (emptied first): `via`, else its best direct
+   * path, else (for a root with no live path) every endpoint known for it, else the best root,
+   * which relays. Returns whether the packet goes directly over loopback only.
    */
-  private route(peer: Peer, via?: Endpoint): { targets: Endpoint[]; loopbackDirect: boolean } {
-    const now = this.host.scheduler.now();
-    const topo = this.host.topology;
-    let targets: Endpoint[];
-    let direct = true;
-    if (via) targets = [via];
-    else {
-      const best = peer.paths.best(now);
-      if (best) targets = [best.endpoint];
-      else if (topo.isRoot(peer.address)) {
-        // a root with no live path: try every endpoint we know for it
-        targets = peer.paths.all().map((p) => p.endpoint);
-      } else {
-        const rootPath = topo.bestRoot(now)?.paths.best(now);
-        targets = rootPath ? [rootPath.endpoint] : [];
-        direct = false;
-      }
+  private route(peer: Peer, via: Endpoint | undefined, now: number, targets: Endpoint[]): boolean {
+    targets.length = 0;
+    if (via) {
+      targets.push(via);
+      return isLoopbackEndpoint(via);
     }
-    return { targets, loopbackDirect: direct && targets.length > 0 && targets.every(isLoopbackEndpoint) };
+    const best = peer.paths.best(now);
+    if (best) {
+      targets.push(best.endpoint);
+      return best.loopback;
+    }
+    const topo = this.host.topology;
+    if (topo.isRoot(peer.address)) {
+      // a root with no live path: try every endpoint we know for it
+      let loopback = true;
+      for (const p of peer.paths.all()) {
+        targets.push(p.endpoint);
+        loopback &&= p.loopback;
+      }
+      return targets.length > 0 && loopback;
+    }
+    const rootPath = topo.bestRoot(now)?.paths.best(now);
+    if (rootPath) targets.push(rootPath.endpoint);
+    return false;
   }
 
-  private transmit(peer: Peer, packet: Buffer, targets: Endpoint[], mtu: number): boolean {
-    const now = this.host.scheduler.now();
+  private transmit(peer: Peer, packet: Buffer, targets: Endpoint[], mtu: number, now: number): boolean {
+    if (packet.length <= mtu) {
+      // the common case, one datagram: no list of pieces
+      for (const ep of targets) {
+        this.transport.send(ep, packet);
+        peer.paths.get(ep)?.sent(now);
+      }
+      this.txPackets.n++;
+      return true;
+    }
     const pieces = fragmentPacket(packet, mtu);
     if (!pieces) {
       this.host.counters.inc('tx_drop_too_big');

@@ -178,8 +178,15 @@ describe('packets and frames built in place', () => {
   it('rebuilds the Ethernet header in front of a received payload as buildFrame would', () => {
     const data = Buffer.from('a payload of some bytes');
     const packet = Buffer.concat([Buffer.alloc(38, 0x55), data]);
-    const inPlace = frameAroundPayload(0x32aa11223344n, 0xfebb55667788n, 0x0806, packet.subarray(38));
-    const copied = buildFrame(Buffer.from('32aa11223344', 'hex'), Buffer.from('febb55667788', 'hex'), 0x0806, data);
+    const dst = Buffer.from('32aa11223344', 'hex');
+    const src = Buffer.from('febb55667788', 'hex');
+    const copied = buildFrame(dst, src, 0x0806, data);
+    // a FRAME payload (network id and ethertype, then the data) after a 28-byte packet header
+    const framePayload = Buffer.concat([Buffer.alloc(38, 0x55), data]).subarray(28);
+    const fromFrame = frameAroundPayload(dst, src, 0x0806, framePayload, 10);
+    expect(fromFrame.equals(copied)).toBe(true);
+    expect(fromFrame.byteOffset).toBe(framePayload.byteOffset - 4);
+    const inPlace = frameAroundPayload(dst, src, 0x0806, packet.subarray(38));
     expect(inPlace.equals(copied)).toBe(true);
     expect(inPlace.byteOffset).toBe(packet.byteOffset + 24);
   });

@@ -83,6 +83,27 @@ describe('peers over the simulated underlay', () => {
     expect(await sim.until(() => a.node.counters.get('echo_answered') >= 2, 30_000)).toBe(true);
     expect(r2.node.counters.get('relayed')).toBeGreaterThanOrEqual(2);
   });
+
+  it('a peer forgotten between two of its packets is not served from the last-sender cache', async () => {
+    sim = new Sim();
+    const r = sim.add('R', 0, '10.99.0.1');
+    const a = sim.add('A', 2, '10.99.0.3');
+    const b = sim.add('B', 3, '10.99.0.4');
+    echo(sim, 'B', 'A');
+    expect(await sim.until(() => b.node.counters.get('echo_answered') >= 1, 10_000)).toBe(true);
+    const before = a.node.peer(b.node.address)!;
+    expect(before).toBeDefined();
+    // A forgets B (as expiry does); B's next packet must go through the stranger path again
+    a.node.topology.remove(b.node.address);
+    const addedBefore = a.node.counters.get('peers_added');
+    echo(sim, 'B', 'A');
+    expect(await sim.until(() => b.node.counters.get('echo_answered') >= 2, 10_000)).toBe(true);
+    const after = a.node.peer(b.node.address);
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(a.node.counters.get('peers_added')).toBe(addedBefore + 1);
+    expect(r.node.counters.get('rx_exception')).toBe(0);
+  });
 });
 
 describe('identity checks of new peers', () => {

@@ -119,6 +119,27 @@ describe('native UDP transport', () => {
     expect(seen.filter((s) => s.startsWith(`${pb}:b`))).toEqual(Array.from({ length: 20 }, (_, i) => `${pb}:b${i}`));
   });
 
+  it('names the source of batches that come from one sender after another (the sender list is reused while it stays the same)', async () => {
+    const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    const c = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'], allowDestination: loopbackOnly });
+    open.push(a, b, c);
+    let got: { from: Endpoint; text: string } | null = null;
+    c.onReceive((d, from) => void (got = { from, text: d.toString() }));
+    const to = c.localEndpoints()[0]!;
+    // each datagram is its own batch: the next goes once the last arrived
+    for (const [sender, text] of [[a, 'a1'], [a, 'a2'], [b, 'b1'], [a, 'a3'], [b, 'b2'], [b, 'b3']] as const) {
+      got = null;
+      sender.send(to, Buffer.from(text));
+      const r = await waitFor<{ from: Endpoint; text: string }>((res) => {
+        const poll = (): void => void (got ? res(got) : setTimeout(poll, 1));
+        poll();
+      });
+      expect(r.text).toBe(text);
+      expect(r.from).toEqual(sender.localEndpoints()[0]);
+    }
+  });
+
   it('drops and counts a datagram the kernel refuses, and keeps sending the rest', async () => {
     const a = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });
     const b = await NativeUdpTransport.open({ port: 0, bind: ['127.0.0.1'] });

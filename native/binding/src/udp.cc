@@ -61,7 +61,8 @@ bool SameAddress(const SockAddr &a, const SockAddr &b) {
 
 // new UdpSocket(family 4|6, address, port, onDatagrams(datagrams, sourceOf, sources), onWritable())
 //   onDatagrams: `datagrams` is an array of Buffers, `sourceOf` a Uint32Array giving each one's
-//   index into `sources`, an array of [ip, port] (distinct per call).
+//   index into `sources` (null when the batch has one sender), an array of [ip, port] (distinct
+//   per call; the same array object as the last call's when the senders are the same).
 //   onWritable: the socket can take datagrams again after send() returned short.
 // Methods: address() -> [ip, port]; send(flat [ip, port, Buffer, ...]) -> datagrams consumed
 // (sent, or dropped and counted; fewer than given only when the kernel's buffer is full, and then
@@ -257,11 +258,27 @@ private:
     }
     if (sourceOf.empty() || fd_ < 0) return;
     bytesIn_ += total;
-    Napi::Uint32Array m = Napi::Uint32Array::New(env, sourceOf.size());
-    memcpy(m.Data(), sourceOf.data(), sourceOf.size() * sizeof(uint32_t));
+    // one sender (the usual batch): every index is 0, so no index array
+    Napi::Value m = env.Null();
+    if (sources.size() > 1) {
+      Napi::Uint32Array a = Napi::Uint32Array::New(env, sourceOf.size());
+      memcpy(a.Data(), sourceOf.data(), sourceOf.size() * sizeof(uint32_t));
+      m = a;
+    }
+    ztnc::CallFromLoop(env, onDatagrams_, Value(), {datagrams, m, SourceList(env, sources)}, *async_);
+  }
+
+  // The [ip, port] list of a batch's senders: the last batch's array again when the senders are
+  // the same (batch after batch comes from one peer), so no strings are made for them.
+  Napi::Value SourceList(Napi::Env env, const std::vector<SockAddr> &sources) {
+    bool same = !lastList_.IsEmpty() && sources.size() == lastSources_.size();
+    for (size_t i = 0; same && i < sources.size(); i++) same = SameAddress(sources[i], lastSources_[i]);
+    if (same) return lastList_.Value();
     Napi::Array list = Napi::Array::New(env, sources.size());
     for (uint32_t i = 0; i < sources.size(); i++) list.Set(i, AddressPair(env, sources[i]));
-    ztnc::CallFromLoop(env, onDatagrams_, Value(), {datagrams, m, list}, *async_);
+    lastSources_ = sources;
+    lastList_ = Napi::Persistent(list);
+    return list;
   }
 
   static Napi::Array AddressPair(Napi::Env env, const SockAddr &a) {
@@ -487,6 +504,9 @@ private:
   bool polling_ = false;
   bool wantWritable_ = false;
   Napi::FunctionReference onDatagrams_;
+  // The senders of the last batch and the list handed to JavaScript for them (see SourceList).
+  std::vector<SockAddr> lastSources_;
+  Napi::Reference<Napi::Array> lastList_;
   Napi::FunctionReference onWritable_;
   std::unique_ptr<Napi::AsyncContext> async_;
   std::vector<uint8_t> slots_;

@@ -5,7 +5,6 @@
  * and the ARP codec are the netstack's.
  */
 import { ARP_REQUEST, ArpPacket, ETH_HEADER_LEN, parseArp } from '../../netstack/index.js';
-import { writeMac } from './network-mac.js';
 import { FRAME_HEADER_LENGTH } from '../wire/frame.js';
 
 export interface EthernetView {
@@ -36,13 +35,15 @@ export function buildFrame(dst: Uint8Array, src: Uint8Array, etherType: number, 
 }
 
 /**
- * buildFrame without the copy: the header goes into the 14 bytes right before `payload` in its
- * buffer, which the caller guarantees are free.
+ * buildFrame without the copy: the header goes into the 14 bytes right before the payload
+ * (`body` from `dataStart` on) in its buffer, which the caller guarantees are free.
  */
-export function frameAroundPayload(dst: bigint, src: bigint, etherType: number, payload: Uint8Array): Buffer {
-  const f = Buffer.from(payload.buffer, payload.byteOffset - ETH_HEADER_LEN, ETH_HEADER_LEN + payload.length);
-  writeMac(f, 0, dst);
-  writeMac(f, 6, src);
+export function frameAroundPayload(dst: Uint8Array, src: Uint8Array, etherType: number, body: Uint8Array, dataStart = 0): Buffer {
+  const f = Buffer.from(body.buffer, body.byteOffset + dataStart - ETH_HEADER_LEN, ETH_HEADER_LEN + body.length - dataStart);
+  for (let i = 0; i < 6; i++) {
+    f[i] = dst[i]!;
+    f[6 + i] = src[i]!;
+  }
   f[12] = etherType >>> 8;
   f[13] = etherType & 0xff;
   return f;

@@ -54,6 +54,15 @@ export class NetworkMembership {
   /** The controller's revocations, by member. */
   readonly revocations = new RevocationThresholds();
   private lastSelfRevokedRequest = -Infinity;
+  /**
+   * The peer admits() last let in, with our certificate then: frames come from one peer after
+   * another, so its next frame needs no lookups. Reset whenever a peer's certificate is taken or dropped.
+   */
+  private admittedPeer: Peer | null = null;
+  private admittedOurs: CertificateOfMembership | null = null;
+  /** The peer our credentials last went to, and when: most frames go to the peer the last one went to. */
+  private lastPushedTo: Peer | null = null;
+  private lastPushedAt = -Infinity;
 
   constructor(
     private readonly node: Node,
@@ -67,6 +76,12 @@ export class NetworkMembership {
   private forget(address: bigint): void {
     this.memberComs.delete(address);
     this.agreed.delete(address);
+    this.admittedPeer = null;
+  }
+
+  private forgetPushes(): void {
+    this.credentialsSent.clear();
+    this.lastPushedTo = null;
   }
 
   /**
@@ -76,7 +91,8 @@ export class NetworkMembership {
   clearCertificates(): void {
     this.memberComs.clear();
     this.agreed.clear();
-    this.credentialsSent.clear();
+    this.admittedPeer = null;
+    this.forgetPushes();
   }
 
   /** A new config of ours: certificates accepted earlier must still agree with it; stale revocations go. */
@@ -94,12 +110,16 @@ export class NetworkMembership {
     const com = this.ctx.config()?.com;
     if (!com) return;
     const now = this.node.now();
+    // too soon after the last push to this peer, whatever the interval that applies
+    if (peer === this.lastPushedTo && now - this.lastPushedAt < Math.min(ASKED_PUSH_INTERVAL_MS, this.ctx.refreshMs)) return;
     const last = this.credentialsSent.get(peer.address) ?? -Infinity;
     // a revoked peer dropped our certificate when it was refused: should it come back, it needs ours again
     const again = asked || (this.revocations.threshold(peer.address) !== undefined && !this.memberComs.has(peer.address));
     if (now - last < (again ? ASKED_PUSH_INTERVAL_MS : this.ctx.refreshMs)) return;
-    if (this.credentialsSent.size > MAX_MEMBERS) this.credentialsSent.clear();
+    if (this.credentialsSent.size > MAX_MEMBERS) this.forgetPushes();
     this.credentialsSent.set(peer.address, now);
+    this.lastPushedTo = peer;
+    this.lastPushedAt = now;
     this.node.sendPacket(peer, Verb.NETWORK_CREDENTIALS, emitNetworkCredentials({ coms: [com] }));
   }
 
@@ -113,13 +133,15 @@ export class NetworkMembership {
     const config = this.ctx.config();
     if (!config) return false;
     if (config.type === NetworkType.PUBLIC) return true;
-    const com = this.memberComs.get(peer.address);
     const ours = config.com;
+    if (peer === this.admittedPeer && ours === this.admittedOurs && ours) return true;
+    const com = this.memberComs.get(peer.address);
     if (!com || !ours) return false;
     const known = this.agreed.get(peer.address);
-    if (known && known.theirs === com && known.ours === ours) return true;
-    if (this.comAgrees(com, peer)) {
-      this.agreed.set(peer.address, { theirs: com, ours });
+    if ((known && known.theirs === com && known.ours === ours) || this.comAgrees(com, peer)) {
+      if (!known || known.theirs !== com || known.ours !== ours) this.agreed.set(peer.address, { theirs: com, ours });
+      this.admittedPeer = peer;
+      this.admittedOurs = ours;
       return true;
     }
     this.forget(peer.address);
@@ -147,6 +169,7 @@ export class NetworkMembership {
     if (!this.comAgrees(com, peer)) return this.drop('credentials_disagree');
     if (this.memberComs.size > MAX_MEMBERS && !this.memberComs.has(peer.address)) return this.drop('credentials_table_full');
     this.memberComs.set(peer.address, com);
+    this.admittedPeer = null;
     this.ctx.counters.inc('credentials_accepted');
   }
 
@@ -171,6 +194,7 @@ export class NetworkMembership {
     if (fastPropagates(rev)) this.propagate(from, rev);
     // the target dropped its certificates when it was refused: should it come back, ours goes first again
     this.credentialsSent.delete(rev.target);
+    this.lastPushedTo = null;
     if (rev.target === this.node.address) this.revokedSelf(rev);
     return true;
   }

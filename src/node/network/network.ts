@@ -25,7 +25,7 @@ import { StackConfigurator, type ConfigurableStack } from './stack-config.js';
 import { Timing } from '../timing.js';
 import { controllerOf, formatNetworkId } from '../wire/address.js';
 import { emitConfigPushAck } from '../wire/echo.js';
-import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, parseExtFrame, parseFrame } from '../wire/frame.js';
+import { emitExtFrame, emitFrame, FRAME_HEADER_LENGTH, frameEtherType, parseExtFrame } from '../wire/frame.js';
 import { parseMulticastFrame } from '../wire/multicast-frame.js';
 import { emitMulticastLike } from '../wire/multicast-like.js';
 import { parseNetworkConfigChunk, verifyNetworkConfigChunk, type NetworkConfigChunk } from '../wire/network-config-chunk.js';
@@ -33,7 +33,7 @@ import { emitNetworkConfigRequest } from '../wire/network-config-request.js';
 import { parseNetworkCredentials } from '../wire/network-credentials.js';
 import { emitError, emitOk, emitNetworkErrorBody, ErrorCode } from '../wire/ok-error.js';
 import { PACKET_IDX_PAYLOAD, Verb } from '../wire/packet.js';
-import { idBytes } from '../incoming.js';
+import { idBytes, type RequestRef } from '../incoming.js';
 
 /** Status strings as ZeroTier reports them. */
 export type NetworkStatus = 'REQUESTING_CONFIGURATION' | 'OK' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'PORT_ERROR' | 'CLIENT_TOO_OLD';
@@ -78,10 +78,11 @@ export class Network {
   private closed = false;
   /** The network id as FRAME carries it. */
   private readonly nwidBytes: Buffer;
-  private readonly beforeMemberSend = (peer: Peer): void => this.pushCredentials(peer, false);
+  private readonly memberSendOptions = { beforeSend: (peer: Peer): void => this.pushCredentials(peer, false), headroom: 0 };
   private lastDestination: { address: bigint; mac: bigint; macBytes: Buffer } | null = null;
   private lastSender: Peer | null = null;
   private lastSenderMac = 0n;
+  private lastSenderMacBytes: Buffer = Buffer.alloc(6);
   /** Stops hearing the stack's multicast group changes (set while a stack is attached). */
   private stopGroupEvents: (() => void) | null = null;
   /** The stack's IP multicast groups as last announced. */
@@ -343,7 +344,7 @@ export class Network {
    * A network verb from a peer, for this network. `headroom` bytes before `payload` are free to
    * overwrite: a frame's Ethernet header is then rebuilt in place instead of copying the frame.
    */
-  onPeerVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom = 0): void {
+  onPeerVerb(peer: Peer, verb: number, payload: Buffer, request: RequestRef, headroom = 0): void {
     switch (verb) {
       case Verb.NETWORK_CREDENTIALS: {
         const c = parseNetworkCredentials(payload);
@@ -358,23 +359,16 @@ export class Network {
         if (this.onConfigChunk(peer, chunk.value) && chunk.value.signed) {
           // stock acks a pushed config with OK in-re ECHO naming the network and update id
           const ack = emitConfigPushAck({ networkId: this.nwid, configUpdateId: chunk.value.signed.configUpdateId });
-          this.node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(wireId), ack));
+          this.node.sendPacket(peer, Verb.OK, emitOk(Verb.ECHO, idBytes(request.wireId), ack));
         }
         return;
       }
       case Verb.FRAME: {
-        const f = parseFrame(payload);
-        if (!f.ok) return void this.drop('frame_malformed');
-        return this.deliver(
-          peer,
-          this.macInt,
-          this.memberMac(peer),
-          f.value.etherType,
-          f.value.data,
-          roomBefore(f.value.data, payload, headroom),
-          wireId,
-          verb,
-        );
+        // read in place, no parsed objects: a stream's every segment comes this way
+        const etherType = frameEtherType(payload);
+        if (etherType < 0) return void this.drop('frame_malformed');
+        const room = headroom > 0 ? headroom + FRAME_HEADER_LENGTH : 0;
+        return this.deliver(peer, this.macInt, this.memberMac(peer), etherType, payload, FRAME_HEADER_LENGTH, room, request, verb);
       }
       case Verb.EXT_FRAME: {
         const f = parseExtFrame(payload);
@@ -384,7 +378,7 @@ export class Network {
         // no bridging: the source must be the sender's own MAC
         if (x.sourceMac !== this.memberMac(peer)) return void this.drop('frame_bridged');
         if (x.destMac !== this.macInt && (x.destMac & 0x010000000000n) === 0n) return void this.drop('frame_not_for_us');
-        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, roomBefore(x.data, payload, headroom), wireId, verb);
+        return this.deliver(peer, x.destMac, x.sourceMac, x.etherType, x.data, 0, roomBefore(x.data, payload, headroom), request, verb);
       }
       case Verb.MULTICAST_FRAME: {
         const f = parseMulticastFrame(payload);
@@ -395,7 +389,7 @@ export class Network {
         const src = m.sourceMac ?? this.memberMac(peer);
         if (src !== this.memberMac(peer)) return void this.drop('frame_bridged');
         this.counters.inc('multicast_in');
-        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, roomBefore(m.data, payload, headroom), wireId, verb);
+        return this.deliver(peer, m.group.mac, src, m.etherType, m.data, 0, roomBefore(m.data, payload, headroom), request, verb);
       }
       case Verb.MULTICAST_LIKE:
         return; // members learn subscriptions from gathers; roots keep the table
@@ -408,11 +402,22 @@ export class Network {
     return this.groups().some((x) => x.mac === g.mac && x.adi === g.adi);
   }
 
-  private deliver(peer: Peer, dst: bigint, src: bigint, etherType: number, data: Buffer, room: number, wireId: bigint, verb: number): void {
+  /** A frame's data is `body` from `dataStart` on, with `room` free bytes before it. */
+  private deliver(
+    peer: Peer,
+    dst: bigint,
+    src: bigint,
+    etherType: number,
+    body: Buffer,
+    dataStart: number,
+    room: number,
+    request: RequestRef,
+    verb: number,
+  ): void {
     if (this.status !== 'OK' || !this.stack || !this.config) return void this.drop('frame_not_joined');
     if (!this.members.admits(peer)) {
       this.drop(this.members.refusalReason(peer));
-      return this.askForCertificate(peer, verb, wireId);
+      return this.askForCertificate(peer, verb, request.wireId);
     }
     const rules = this.config.rules;
     if (!acceptsEverything(rules)) {
@@ -422,15 +427,18 @@ export class Network {
         macSource: src,
         macDest: dst,
         etherType,
-        payload: data,
+        payload: body.subarray(dataStart),
       });
       if (!verdict.accept) return void this.drop('frame_rules_in');
     }
     this.framesIn.n++;
+    // the MACs as bytes: ours and the last sender's are kept, others made
+    const dstBytes = dst === this.macInt ? this.mac : macToBytes(dst);
+    const srcBytes = src === this.lastSenderMac ? this.lastSenderMacBytes : macToBytes(src);
     this.stack.input(
       room >= ETH_HEADER_LEN
-        ? frameAroundPayload(dst, src, etherType, data)
-        : buildFrame(macToBytes(dst), macToBytes(src), etherType, data),
+        ? frameAroundPayload(dstBytes, srcBytes, etherType, body, dataStart)
+        : buildFrame(dstBytes, srcBytes, etherType, body.subarray(dataStart)),
     );
   }
 
@@ -549,13 +557,16 @@ export class Network {
     if (this.lastSender !== peer) {
       this.lastSender = peer;
       this.lastSenderMac = macIntForMember(peer.address, this.nwid);
+      this.lastSenderMacBytes = macToBytes(this.lastSenderMac);
     }
     return this.lastSenderMac;
   }
 
   /** Sends to another member, our certificate first when it has not seen it lately (so the frame is not refused). */
   private sendToMember(member: bigint, verb: number, payload: Buffer, headroom = 0): void {
-    this.node.sendTo(member, verb, payload, { beforeSend: this.beforeMemberSend, headroom });
+    // one options object for every send (sendTo reads it before it returns)
+    this.memberSendOptions.headroom = headroom;
+    this.node.sendTo(member, verb, payload, this.memberSendOptions);
   }
 
   /** Members a root (or a member) told us about: remember them and send the frames that waited. */

@@ -6,7 +6,7 @@ import { createNetStack } from '../../netstack/index.js';
 import type { Endpoint } from '../peer/endpoint.js';
 import { parseNetworkErrorBody, type ErrorMessage, type OkMessage } from '../wire/ok-error.js';
 import { ConfigResponder } from '../controller-link/config-responder.js';
-import type { VerbHandlers } from '../incoming.js';
+import type { RequestRef, VerbHandlers } from '../incoming.js';
 import { Network, type StackFactory } from './network.js';
 import type { NetworkRequestContext } from './request-context.js';
 import type { NetworkControllerBackend } from '../controller-link/controller-backend.js';
@@ -18,6 +18,7 @@ import { parseOkMulticastFrame } from '../wire/multicast-frame.js';
 import { parseNetworkConfigChunk } from '../wire/network-config-chunk.js';
 import { ErrorCode } from '../wire/ok-error.js';
 import { Verb } from '../wire/packet.js';
+import { NetworkTable } from './network-table.js';
 
 export interface NetworksOptions {
   /** Builds each joined network's stack; default createNetStack on the node's clock. */
@@ -32,7 +33,7 @@ export interface NetworksOptions {
 const MAX_NETWORKS = 64;
 
 export class Networks implements VerbHandlers {
-  private readonly nets = new Map<bigint, Network>();
+  private readonly nets = new NetworkTable<Network>();
   readonly controller: ConfigResponder | null;
   private readonly stackFactory: StackFactory;
   private readonly refreshMs: number;
@@ -132,16 +133,16 @@ export class Networks implements VerbHandlers {
 
   // ---------------------------------------------------------------- VerbHandlers
 
-  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, wireId: bigint, headroom = 0): void {
+  onNetworkVerb(peer: Peer, verb: number, payload: Buffer, request: RequestRef, headroom = 0): void {
     if (verb === Verb.NETWORK_CREDENTIALS) {
       // certificates name their own network
-      for (const n of this.nets.values()) n.onPeerVerb(peer, verb, payload, wireId);
+      for (const n of this.nets.values()) n.onPeerVerb(peer, verb, payload, request);
       return;
     }
     if (payload.length < 8) return void this.node.counters.inc('rx_drop_bad_network_verb');
-    const n = this.nets.get(payload.readBigUInt64BE(0));
+    const n = this.nets.at(payload, 0);
     if (!n) return void this.node.counters.inc('rx_drop_unknown_network');
-    n.onPeerVerb(peer, verb, payload, wireId, headroom);
+    n.onPeerVerb(peer, verb, payload, request, headroom);
   }
 
   onConfigRequest(peer: Peer, payload: Buffer, wireId: bigint, from?: Endpoint | null): void {

@@ -8,6 +8,8 @@ import { Timing } from '../timing.js';
 
 export class Path {
   readonly key: string;
+  /** A loopback endpoint (127/8, ::1): the switch sends whole packets over these, unfragmented. */
+  readonly loopback: boolean;
   lastReceive = -Infinity;
   lastSend = -Infinity;
   /** Time an authenticated packet last arrived over this path. */
@@ -17,6 +19,7 @@ export class Path {
 
   constructor(readonly endpoint: Endpoint) {
     this.key = endpointKey(endpoint);
+    this.loopback = isLoopbackEndpoint(endpoint);
   }
 
   received(now: number): void {

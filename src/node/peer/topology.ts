@@ -14,6 +14,11 @@ export interface RootEntry {
 export class Topology {
   private readonly peers = new Map<bigint, Peer>();
   private roots: RootEntry[] = [];
+  /**
+   * Changes whenever a peer is added, replaced or removed: a cache of a lookup (the switch keeps
+   * the last sender's peer) is good while this stays the same.
+   */
+  generation = 0;
 
   constructor(private readonly maxPeers = 100_000) {}
 
@@ -37,11 +42,12 @@ export class Topology {
   add(peer: Peer): boolean {
     if (!this.peers.has(peer.address) && this.peers.size >= this.maxPeers) return false;
     this.peers.set(peer.address, peer);
+    this.generation++;
     return true;
   }
 
   remove(address: bigint): void {
-    this.peers.delete(address);
+    if (this.peers.delete(address)) this.generation++;
   }
 
   all(): IterableIterator<Peer> {
@@ -75,7 +81,7 @@ export class Topology {
   expire(now: number): void {
     for (const [addr, p] of this.peers) {
       p.paths.expire(now);
-      if (!this.isRoot(addr) && now - p.lastReceive > Timing.peerExpiration) this.peers.delete(addr);
+      if (!this.isRoot(addr) && now - p.lastReceive > Timing.peerExpiration) this.remove(addr);
     }
   }
 

@@ -51,13 +51,21 @@ interface BoundSocket {
  * is handled (a batch of received datagrams, one read from an app, a timer) go out together as
  * soon as its handler returns (a microtask: one sendmmsg, runs to one peer as GSO) — not at the end
  * of the event-loop turn, which would hold a lone request behind every other event of the turn.
+ * Sends made while a received batch is handled go out right after it, without the microtask.
  * Every datagram ready on a socket arrives in one batch.
  */
 export class NativeUdpTransport implements UdpTransport {
   private readonly sockets: BoundSocket[] = [];
   private handler: ReceiveHandler = () => {};
   private flushScheduled = false;
+  /** A received batch is being handled: its sends go out when it is done, without a microtask. */
+  private delivering = false;
   private readonly sources = new Map<string, Endpoint>();
+  /** The last sender, looked up without building its key: batch after batch comes from one peer. */
+  private lastSource: Endpoint | null = null;
+  /** The binding's list of senders of the last batch, and their endpoints. */
+  private lastSourceList: ReadonlyArray<readonly [string, number]> | null = null;
+  private lastSourceEndpoints: Array<Endpoint | null> = [];
   readonly stats = { sent: 0, received: 0, sendErrors: 0, refusedDestination: 0, queueDrops: 0 };
 
   private constructor(private readonly opts: NativeTransportOptions) {}
@@ -106,18 +114,37 @@ export class NativeUdpTransport implements UdpTransport {
     return entry;
   }
 
-  private deliver(datagrams: Buffer[], sourceOf: Uint32Array, sources: Array<[string, number]>): void {
-    const from: Array<Endpoint | null> = sources.map(([ip, port]) => this.source(ip, port));
-    for (let i = 0; i < datagrams.length; i++) {
-      const ep = from[sourceOf[i]!];
-      if (!ep) continue;
-      this.stats.received++;
-      this.handler(datagrams[i]!, ep);
+  private deliver(datagrams: Buffer[], sourceOf: Uint32Array | null, sources: ReadonlyArray<readonly [string, number]>): void {
+    // the binding hands the same list again while the senders stay the same: resolved once
+    if (sources !== this.lastSourceList) {
+      this.lastSourceList = sources;
+      this.lastSourceEndpoints = sources.map(([ip, port]) => this.source(ip, port));
     }
+    const from = this.lastSourceEndpoints;
+    this.delivering = true;
+    try {
+      for (let i = 0; i < datagrams.length; i++) {
+        const ep = from[sourceOf === null ? 0 : sourceOf[i]!];
+        if (!ep) continue;
+        this.stats.received++;
+        this.handler(datagrams[i]!, ep);
+      }
+    } finally {
+      this.delivering = false;
+    }
+    this.flush();
   }
 
   /** One Endpoint object per sender, so a batch does not build a new one per datagram. */
   private source(ip: string, port: number): Endpoint | null {
+    const last = this.lastSource;
+    if (last !== null && last.port === port && last.ip === ip) return last;
+    const ep = this.lookUpSource(ip, port);
+    if (ep) this.lastSource = ep;
+    return ep;
+  }
+
+  private lookUpSource(ip: string, port: number): Endpoint | null {
     const key = `${ip}/${port}`;
     let ep = this.sources.get(key);
     if (ep) return ep;
@@ -133,7 +160,13 @@ export class NativeUdpTransport implements UdpTransport {
       this.stats.refusedDestination++;
       return false;
     }
-    const s = this.sockets.find((b) => b.family === to.family);
+    let s: BoundSocket | null = null;
+    for (const b of this.sockets) {
+      if (b.family === to.family) {
+        s = b;
+        break;
+      }
+    }
     if (!s) {
       this.stats.sendErrors++;
       return false;
@@ -145,7 +178,7 @@ export class NativeUdpTransport implements UdpTransport {
     s.queue.push(to.ip, to.port, data);
     this.stats.sent++;
     if (s.queue.length >= FLUSH_AT * 3) this.flushSocket(s);
-    else if (!this.flushScheduled) {
+    else if (!this.flushScheduled && !this.delivering) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
@@ -160,6 +193,7 @@ export class NativeUdpTransport implements UdpTransport {
   private flushSocket(s: BoundSocket): void {
     if (s.blocked || s.queue.length === 0) return;
     const list = s.queue;
+    // a new array rather than `length = 0`, which is a runtime call on every flush
     s.queue = [];
     let consumed: number;
     try {
@@ -173,8 +207,9 @@ export class NativeUdpTransport implements UdpTransport {
     if (consumed * 3 < list.length) {
       // the kernel's buffer is full: keep the rest, in order, until the socket drains
       s.blocked = true;
-      s.queue = list.slice(consumed * 3).concat(s.queue);
+      s.queue = list.slice(consumed * 3);
     }
+
   }
 
   /** The sockets' own counters (datagrams, GSO use, drops on send and receive). */

@@ -5,12 +5,21 @@ export const ADDRESS_LENGTH = 5;
 /** The address in b[at, at + 5), big-endian. */
 export function readAddress(b: Uint8Array, at: number): bigint {
   // 40 bits are exact in a double: one BigInt conversion instead of one per byte
-  return BigInt(b[at]! * 0x100000000 + ((b[at + 1]! << 24) >>> 0) + (b[at + 2]! << 16) + (b[at + 3]! << 8) + b[at + 4]!);
+  return BigInt(readAddressNumber(b, at));
+}
+
+/**
+ * The address in b[at, at + 5) as a number (40 bits are exact in a double): for comparing the
+ * addresses of every packet with a known one without making a bigint.
+ */
+export function readAddressNumber(b: Uint8Array, at: number): number {
+  return b[at]! * 0x100000000 + ((b[at + 1]! << 24) >>> 0) + (b[at + 2]! << 16) + (b[at + 3]! << 8) + b[at + 4]!;
 }
 
 /** Writes the address into b[at, at + 5), big-endian. */
 export function writeAddress(b: Uint8Array, at: number, a: bigint): void {
-  const n = Number(BigInt.asUintN(40, a));
+  // in range (as addresses are), no bigint is made: Number() of the value itself
+  const n = a >= 0n && a <= 0xffffffffffn ? Number(a) : Number(BigInt.asUintN(40, a));
   const lo = n >>> 0;
   b[at] = Math.floor(n / 0x100000000) & 0xff;
   b[at + 1] = lo >>> 24;

@@ -20,6 +20,11 @@ export function parseFrame(payload: Buffer): Parsed<Frame> {
   return ok({ networkId: payload.readBigUInt64BE(0), etherType: payload.readUInt16BE(8), data: payload.subarray(FRAME_HEADER_LENGTH) });
 }
 
+/** FRAME's ethertype read in place, for the hot path (no objects); -1 when the payload is too short. */
+export function frameEtherType(payload: Buffer): number {
+  return payload.length < FRAME_HEADER_LENGTH ? -1 : (payload[8]! << 8) | payload[9]!;
+}
+
 export function emitFrame(networkId: bigint, etherType: number, data: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + data.length);
   b.writeBigUInt64BE(BigInt.asUintN(64, networkId), 0);

@@ -5,7 +5,7 @@
  * Fragment: id (8) · destination (5) · 0xff · (total << 4 | number) · hops · data.
  * The verb byte and payload are encrypted under ciphers 1 and 3; read them only after dearmor.
  */
-import { readAddress, writeAddress } from './address.js';
+import { readAddress, readAddressNumber, writeAddress } from './address.js';
 import { fail, ok, type Parsed } from './bytes.js';
 
 export const PACKET_IDX_IV = 0;
@@ -107,6 +107,14 @@ export class PacketView {
   get source(): bigint {
     return readAddress(this.buf, PACKET_IDX_SOURCE);
   }
+  /** `destination` as a number (see readAddressNumber): compared on every packet, made without a bigint. */
+  get destinationNumber(): number {
+    return readAddressNumber(this.buf, PACKET_IDX_DEST);
+  }
+  /** `source` as a number. */
+  get sourceNumber(): number {
+    return readAddressNumber(this.buf, PACKET_IDX_SOURCE);
+  }
   get flags(): number {
     return this.buf[PACKET_IDX_FLAGS]!;
   }
@@ -141,8 +149,14 @@ export class PacketView {
   }
 }
 
+/** A packet id as its two 32-bit halves: how a sender counts ids without bigint arithmetic. */
+export interface PacketIdHalves {
+  high: number;
+  low: number;
+}
+
 export interface PacketFields {
-  packetId: bigint;
+  packetId: bigint | PacketIdHalves;
   destination: bigint;
   source: bigint;
   cipher: number;
@@ -172,7 +186,12 @@ export function packetAroundPayload(f: PacketFields, payload: Uint8Array): Buffe
 }
 
 function writePacketHeader(b: Buffer, f: PacketFields): void {
-  b.writeBigUInt64BE(BigInt.asUintN(64, f.packetId), PACKET_IDX_IV);
+  const id = f.packetId;
+  if (typeof id === 'bigint') b.writeBigUInt64BE(BigInt.asUintN(64, id), PACKET_IDX_IV);
+  else {
+    b.writeUInt32BE(id.high >>> 0, PACKET_IDX_IV);
+    b.writeUInt32BE(id.low >>> 0, PACKET_IDX_IV + 4);
+  }
   writeAddress(b, PACKET_IDX_DEST, f.destination);
   writeAddress(b, PACKET_IDX_SOURCE, f.source);
   b[PACKET_IDX_FLAGS] = (f.fragmented ? FLAG_FRAGMENTED : 0) | ((f.cipher & 7) << 3) | ((f.hops ?? 0) & FLAGS_HOPS_MASK);
