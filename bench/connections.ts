@@ -19,8 +19,9 @@ import vm from 'node:vm';
 import pino from 'pino';
 import { raiseFdLimit } from '../src/native/binding.js';
 import { NetconServer } from '../src/netcon/index.js';
-import { createNetStack, formatIpv4, type NetStack, RealScheduler } from '../src/netstack/index.js';
+import { formatIpv4 } from '../src/netstack/index.js';
 import { type LongRunning, start, waitFor } from '../src/demo/processes.js';
+import { linkedStacks } from './_linked-stacks.js';
 import { packageRoot } from './_package-root.js';
 
 const NWID = '8056c2e21c000002';
@@ -78,22 +79,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   execFileSync('make', ['-s', '-C', join(root, 'native', 'intercept')], { stdio: 'inherit' });
   execFileSync('cc', ['-O2', '-o', bin, join(root, 'test', 'shim', 'conn_peer.c')], { stdio: 'inherit' });
 
-  const scheduler = new RealScheduler();
-  const mk = (last: number): NetStack => {
-    const st = createNetStack({ scheduler, mac: Buffer.from([2, 0x5a, 0x54, 0, 1, last]), name: `conns${last}` });
-    st.addAddress(0x0a931100 + last, 24);
-    return st;
-  };
-  const a = mk(1);
-  const b = mk(2);
-  a.setLinkOutput((f) => {
-    const copy = Buffer.from(f);
-    setImmediate(() => b.input(copy));
-  });
-  b.setLinkOutput((f) => {
-    const copy = Buffer.from(f);
-    setImmediate(() => a.input(copy));
-  });
+  const stacks = linkedStacks({ name: 'conns', subnet: 0x0a931100 });
+  const { a, b, addrB } = stacks;
   const log = pino({ level: 'warn' }, pino.destination(2));
   const servers = [new NetconServer(a, join(tmp, 'a', 'net.sock'), log), new NetconServer(b, join(tmp, 'b', 'net.sock'), log)];
   for (const s of servers) await s.start();
@@ -112,16 +99,14 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   try {
     // warm-up: the paths JIT-compiled and their first allocations made before the baseline
     held.push(
-      ...(await holdConnections(bin, formatIpv4(0x0a931102), 200, under(join(tmp, 'b', 'net.sock')), under(join(tmp, 'a', 'net.sock')))),
+      ...(await holdConnections(bin, formatIpv4(addrB), 200, under(join(tmp, 'b', 'net.sock')), under(join(tmp, 'a', 'net.sock')))),
     );
     await release();
     await new Promise((r) => setTimeout(r, 500));
     fullGc();
     const before = process.memoryUsage();
     const t0 = performance.now();
-    held.push(
-      ...(await holdConnections(bin, formatIpv4(0x0a931102), n, under(join(tmp, 'b', 'net.sock')), under(join(tmp, 'a', 'net.sock')))),
-    );
+    held.push(...(await holdConnections(bin, formatIpv4(addrB), n, under(join(tmp, 'b', 'net.sock')), under(join(tmp, 'a', 'net.sock')))));
     const setupS = (performance.now() - t0) / 1000;
     fullGc();
     const after = process.memoryUsage();
@@ -156,8 +141,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   } finally {
     await release();
     for (const s of servers) await s.close();
-    a.close();
-    b.close();
+    stacks.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

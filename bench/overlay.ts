@@ -28,8 +28,7 @@ import { NetworkController } from '../src/controller/index.js';
 import { defaultNetworkSettings } from '../src/controller/types.js';
 import { CheckedStream } from '../src/netstack/checked-stream.js';
 import { RealScheduler } from '../src/netstack/clock.js';
-import { createNetStack, Errno } from '../src/netstack/index.js';
-import { CryptoRandom } from '../src/netstack/random.js';
+import { Errno } from '../src/netstack/index.js';
 import type { NetStack } from '../src/netstack/stack-api.js';
 import { armor, dearmor, setNativeArmor, type ArmorCipher } from '../src/node/packet/armor.js';
 import {
@@ -42,6 +41,7 @@ import {
   type NetworksOptions,
   planetFromWorld,
 } from '../src/node/index.js';
+import { linkedStacks } from './_linked-stacks.js';
 
 const PACKET_BYTES = 2800;
 const SECONDS_PER_CASE = 2;
@@ -179,33 +179,8 @@ interface StackPair {
 
 /** The reference: two netstacks joined by an in-memory link, frames handed over on the next turn of the event loop. */
 function netstackPair(): StackPair {
-  const sched = new RealScheduler();
-  const random = new CryptoRandom();
-  const mk = (last: number): NetStack => {
-    const mac = Buffer.from([0x02, 0, 0, 0, 0, last]);
-    const st = createNetStack({ scheduler: sched, random, mac, mtu: STREAM_MTU, name: `ref${last}` });
-    st.addAddress(0x0a900000 + last, 24);
-    return st;
-  };
-  const a = mk(1);
-  const b = mk(2);
-  a.setLinkOutput((f) => {
-    const copy = Buffer.from(f);
-    setImmediate(() => b.input(copy));
-  });
-  b.setLinkOutput((f) => {
-    const copy = Buffer.from(f);
-    setImmediate(() => a.input(copy));
-  });
-  return {
-    client: a,
-    server: b,
-    serverIp: 0x0a900002,
-    close: () => {
-      a.close();
-      b.close();
-    },
-  };
+  const l = linkedStacks({ name: 'ref', subnet: 0x0a900000, mtu: STREAM_MTU });
+  return { client: l.a, server: l.b, serverIp: l.addrB, close: () => l.close() };
 }
 
 const PING_ROUNDS = 20_000;
