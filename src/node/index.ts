@@ -5,8 +5,10 @@
  */
 
 // the node
-export { Node, checkPlanetAllowed, moonProblem, planetFromWorld, MAX_MOONS, REFUSE_BUILTIN_PLANET_ENV } from './node.js';
-export type { NodeOptions, PlanetSpec, RootSpec } from './node.js';
+export { Node } from './node.js';
+export { checkPlanetAllowed, moonProblem, planetFromWorld, MAX_MOONS, REFUSE_BUILTIN_PLANET_ENV } from './planet-spec.js';
+export type { NodeOptions } from './node.js';
+export type { PlanetSpec, RootSpec } from './planet-spec.js';
 export { assembleNode, type AssembledNode, type NodeAssemblyOptions } from './node-assembly.js';
 export { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 

@@ -24,31 +24,25 @@ import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 import { emitWhois } from './wire/whois.js';
 import { cryptField } from './packet/armor.js';
 import { formatAddress } from './wire/address.js';
-import { EARTH_WORLD_ID, shouldReplaceWorld, verifyWorld, WorldType, type World } from './peer/world.js';
+import { shouldReplaceWorld, type World } from './peer/world.js';
 import type { MoonRef } from './wire/hello.js';
+import { checkPlanetAllowed, MAX_MOONS, moonProblem, type PlanetSpec } from './planet-spec.js';
 
-/** Environment variable that makes every node refuse the built-in planet (tests set it). */
-export const REFUSE_BUILTIN_PLANET_ENV = 'ZTNC_REFUSE_BUILTIN_PLANET';
+export {
+  checkPlanetAllowed,
+  MAX_MOONS,
+  moonProblem,
+  planetFromWorld,
+  REFUSE_BUILTIN_PLANET_ENV,
+  type PlanetSpec,
+  type RootSpec,
+} from './planet-spec.js';
+
 /** The options of a send that has none (not a new object per packet). */
 const NO_SEND_OPTIONS: SendOptions = {};
 
 /** A root with no live path is retried this often at its stable endpoints. */
 const ROOT_RETRY_MS = 5_000;
-
-/** A root of our planet: its identity and stable endpoints. */
-export interface RootSpec {
-  identity: Identity;
-  endpoints: Endpoint[];
-}
-
-/** The planet as the node uses it: id and timestamp (sent in HELLO) and the roots. */
-export interface PlanetSpec {
-  id: bigint;
-  timestamp: bigint;
-  roots: RootSpec[];
-  /** True for the built-in (public) planet, which the guard can refuse. */
-  builtin: boolean;
-}
 
 export interface NodeOptions {
   /** Our identity, with its private key. */
@@ -66,35 +60,6 @@ export interface NodeOptions {
   logger?: Logger;
   /** Moons to orbit from the start (each verified against its own signing key). */
   moons?: World[];
-}
-
-/** Most moons one node orbits (stock's HELLO carries at most a handful). */
-export const MAX_MOONS = 16;
-
-/** Checks a moon before orbiting it; returns why it is unusable, or null. */
-export function moonProblem(moon: World): string | null {
-  if (moon.type !== WorldType.MOON) return `world ${moon.id.toString(16)} is not a moon (type ${moon.type})`;
-  if (moon.roots.length === 0) return `moon ${moon.id.toString(16)} lists no roots`;
-  if (!verifyWorld(moon)) return `moon ${moon.id.toString(16)} has a bad signature`;
-  return null;
-}
-
-/** The node's view of a parsed planet. Stock's Earth (the built-in planet) is marked builtin. */
-export function planetFromWorld(world: World): PlanetSpec {
-  return {
-    id: world.id,
-    timestamp: world.timestamp,
-    builtin: world.id === EARTH_WORLD_ID,
-    roots: world.roots.map((r) => ({ identity: Identity.fromParts(r.address, r.publicKey), endpoints: r.stableEndpoints })),
-  };
-}
-
-/** Refuses to build a node on the built-in planet when the guard is on. */
-export function checkPlanetAllowed(planet: PlanetSpec, refuse?: boolean): void {
-  const guard = refuse ?? process.env[REFUSE_BUILTIN_PLANET_ENV] === '1';
-  if (guard && planet.builtin) {
-    throw new Error(`the built-in planet is refused (${REFUSE_BUILTIN_PLANET_ENV}=1 or refuseBuiltinPlanet): use a private planet`);
-  }
 }
 
 export class Node {

@@ -9,7 +9,8 @@ import { VirtualScheduler } from '../../src/netstack/clock.js';
 import { SeededRandom } from '../../src/netstack/random.js';
 import { endpoint, type Endpoint } from '../../src/node/peer/endpoint.js';
 import { Identity } from '../../src/node/identity/identity.js';
-import { Node, type NodeOptions, type PlanetSpec } from '../../src/node/node.js';
+import { Node, type NodeOptions } from '../../src/node/node.js';
+import type { PlanetSpec } from '../../src/node/planet-spec.js';
 import { Switchboard, type SwitchboardPort } from './switchboard.js';
 
 import { VECTORS_DIR } from '../support/vectors.js';

@@ -128,7 +128,14 @@ describe('native UDP transport', () => {
     c.onReceive((d, from) => void (got = { from, text: d.toString() }));
     const to = c.localEndpoints()[0]!;
     // each datagram is its own batch: the next goes once the last arrived
-    for (const [sender, text] of [[a, 'a1'], [a, 'a2'], [b, 'b1'], [a, 'a3'], [b, 'b2'], [b, 'b3']] as const) {
+    for (const [sender, text] of [
+      [a, 'a1'],
+      [a, 'a2'],
+      [b, 'b1'],
+      [a, 'a3'],
+      [b, 'b2'],
+      [b, 'b3'],
+    ] as const) {
       got = null;
       sender.send(to, Buffer.from(text));
       const r = await waitFor<{ from: Endpoint; text: string }>((res) => {

@@ -209,7 +209,6 @@ export class NativeUdpTransport implements UdpTransport {
       s.blocked = true;
       s.queue = list.slice(consumed * 3);
     }
-
   }
 
   /** The sockets' own counters (datagrams, GSO use, drops on send and receive). */
