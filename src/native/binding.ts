@@ -139,7 +139,11 @@ export interface NativeUdpSocket {
  * null when there is one sender. `sources` is the same array object as the last batch's when the
  * senders are the same (the receiver may keep what it resolved for it).
  */
-export type UdpDatagramsHandler = (datagrams: Buffer[], sourceOf: Uint32Array | null, sources: ReadonlyArray<readonly [string, number]>) => void;
+export type UdpDatagramsHandler = (
+  datagrams: Buffer[],
+  sourceOf: Uint32Array | null,
+  sources: ReadonlyArray<readonly [string, number]>,
+) => void;
 
 /** What one recvRecords call took off a seqpacket socket. */
 export interface RecvRecordsResult {
