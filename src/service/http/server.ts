@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { presentedToken, tokenMatches } from './auth-token.js';
 import { parseJson, stringifyJson } from './json-text.js';
-import type { ApiRequest, HttpMethod, Router } from './router.js';
+import type { ApiRequest, HttpMethod, Router, RouteMatch } from './router.js';
 
 export interface ApiServerOptions {
   router: Router;
@@ -173,20 +173,20 @@ export class ApiServer {
       });
       return;
     }
-    if (!tokenMatches(presentedToken(req, url.searchParams), this.opts.authToken)) {
+    const method = (req.method ?? 'GET').toUpperCase();
+    let path = url.pathname;
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const route = METHODS.has(method) ? this.opts.router.match(method, path) : undefined;
+    if (!this.admits(route, presentedToken(req, url.searchParams))) {
       req.resume();
       this.send(res, 401, { error: 'missing or wrong auth token' });
       return;
     }
-    const method = (req.method ?? 'GET').toUpperCase();
-    if (!METHODS.has(method)) {
+    if (route === undefined) {
       req.resume();
       this.send(res, 405, { error: `method ${method} not supported` });
       return;
     }
-    let path = url.pathname;
-    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-    const route = this.opts.router.match(method, path);
     if (route.kind !== 'found') {
       req.resume();
       if (route.kind === 'bad-method')
@@ -207,6 +207,27 @@ export class ApiServer {
     }
     const apiReq: ApiRequest = { method: method as HttpMethod, path, params: route.params, query: url.searchParams, body };
     const answer = await route.handler(apiReq);
-    this.send(res, answer.status, answer.body);
+    if (answer.raw) {
+      const data = answer.raw.data;
+      res.writeHead(answer.status, {
+        'Content-Type': answer.raw.contentType,
+        'Content-Length': Buffer.byteLength(data),
+        ...answer.headers,
+      });
+      res.end(data);
+    } else this.send(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * Whether the request may go on: the auth token admits to every route; a public route admits
+   * anyone; a route's second secret admits to that route only. Unknown paths need the token, so
+   * that which paths exist is not told to strangers.
+   */
+  private admits(route: RouteMatch | undefined, presented: string | undefined): boolean {
+    if (tokenMatches(presented, this.opts.authToken)) return true;
+    if (route?.kind !== 'found') return false;
+    if (route.access.public) return true;
+    const second = route.access.alsoAccepts?.();
+    return second !== undefined && second.length > 0 && tokenMatches(presented, second);
   }
 }
