@@ -38,7 +38,14 @@ export class IpConflictError extends Error {
   }
 }
 
-export type StoreChange = { kind: 'network'; nwid: string; deleted: boolean } | { kind: 'member'; nwid: string; address: string };
+/**
+ * One committed change. `created` (networks) and `wasAuthorized`/`authorized` (members, null when
+ * the member did not exist before or does not after) let listeners count what stock's controller
+ * counts: creations, deletions, authorizations, deauthorizations and other changes.
+ */
+export type StoreChange =
+  | { kind: 'network'; nwid: string; deleted: boolean; created?: boolean }
+  | { kind: 'member'; nwid: string; address: string; wasAuthorized?: boolean | null; authorized?: boolean | null };
 
 export interface StoreOptions {
   logger?: Logger;
@@ -285,13 +292,13 @@ export class ControllerStore {
           doc,
           now,
         );
-        return true;
+        return 'created';
       }
       if (doc === row.doc) return false;
       this.stmt('UPDATE networks SET doc = ?, revision = revision + 1, last_modified = ? WHERE id = ?').run(doc, now, nwid);
-      return true;
+      return 'changed';
     })();
-    if (result) this.emit({ kind: 'network', nwid, deleted: false });
+    if (result) this.emit({ kind: 'network', nwid, deleted: false, created: result === 'created' });
     const rec = this.getNetwork(nwid);
     if (!rec) throw new StoreError(`network ${nwid} vanished during write`);
     return rec;
@@ -319,7 +326,7 @@ export class ControllerStore {
       return undefined;
     })();
     if (id === undefined) return undefined;
-    this.emit({ kind: 'network', nwid: id, deleted: false });
+    this.emit({ kind: 'network', nwid: id, deleted: false, created: true });
     return this.getNetwork(id);
   }
 
@@ -370,7 +377,7 @@ export class ControllerStore {
       );
       return m;
     })();
-    if (before) this.emit({ kind: 'member', nwid, address });
+    if (before) this.emit({ kind: 'member', nwid, address, wasAuthorized: before.authorized, authorized: null });
     return before;
   }
 
@@ -409,11 +416,15 @@ export class ControllerStore {
    * rolling back, when the result would share an address with another member.
    */
   updateMember(nwid: string, address: string, update: (m: MemberSettings, isNew: boolean) => void): MemberRecord | undefined {
+    let wasAuthorized: boolean | null = null;
+    let authorized = false;
     const changed = this.db.transaction((): boolean | undefined => {
       if (!this.hasNetwork(nwid)) return undefined;
       const row = this.stmt('SELECT doc, revision FROM members WHERE nwid = ? AND address = ?').get(nwid, address) as MemberRow | undefined;
       const current = row ? (JSON.parse(row.doc) as MemberSettings) : defaultMemberSettings(nwid, address, this.now());
+      wasAuthorized = row ? current.authorized : null;
       update(current, !row);
+      authorized = current.authorized;
       current.address = address;
       current.nwid = nwid;
       const doc = JSON.stringify(current);
@@ -439,7 +450,7 @@ export class ControllerStore {
       return true;
     })();
     if (changed === undefined) return undefined;
-    if (changed) this.emit({ kind: 'member', nwid, address });
+    if (changed) this.emit({ kind: 'member', nwid, address, wasAuthorized, authorized });
     return this.getMember(nwid, address);
   }
 

@@ -6,6 +6,9 @@
 
 // the node
 export { Node } from './node.js';
+export { PacketCounts } from './packet-counts.js';
+export { ErrorCode } from './wire/ok-error.js';
+export { Verb } from './wire/packet.js';
 export { checkPlanetAllowed, moonProblem, planetFromWorld, MAX_MOONS, REFUSE_BUILTIN_PLANET_ENV } from './planet-spec.js';
 export type { NodeOptions } from './node.js';
 export type { PlanetSpec, RootSpec } from './planet-spec.js';

@@ -27,6 +27,7 @@ import { formatAddress } from './wire/address.js';
 import { shouldReplaceWorld, type World } from './peer/world.js';
 import type { MoonRef } from './wire/hello.js';
 import { checkPlanetAllowed, MAX_MOONS, moonProblem, type PlanetSpec } from './planet-spec.js';
+import { PacketCounts } from './packet-counts.js';
 
 export {
   checkPlanetAllowed,
@@ -68,6 +69,8 @@ export class Node {
   readonly counters = new Counters();
   /** Counted for every authenticated packet (incoming.ts). */
   readonly rxPackets = this.counters.cell('rx_packets');
+  /** Packets by verb each way, ERRORs sent by code (stock's zt_packet and zt_packet_error). */
+  readonly packetCounts = new PacketCounts();
   readonly topology = new Topology();
   /** Multicast subscriptions: as a root everyone's, as a member those learned from gathers. */
   readonly multicast = new MulticastTable();
@@ -137,6 +140,7 @@ export class Node {
         },
         topology: this.topology,
         counters: this.counters,
+        packetCounts: this.packetCounts,
         scheduler: this.scheduler,
         random: this.random,
         log: this.log,

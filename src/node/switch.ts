@@ -11,6 +11,7 @@ import { armor, dearmor } from './packet/armor.js';
 import { endpointKey, isLoopbackEndpoint, type Endpoint } from './peer/endpoint.js';
 import { FragmentReassembly } from './packet/fragment-reassembly.js';
 import { lz4Compress, lz4Decompress } from './packet/lz4.js';
+import { ERROR_PAYLOAD_CODE_OFFSET, type PacketCounts } from './packet-counts.js';
 import type { Peer } from './peer/peer.js';
 import { RateLimiter } from './peer/rate-limit.js';
 import type { Topology } from './peer/topology.js';
@@ -85,6 +86,8 @@ export interface SwitchHost {
   readonly isRoot: boolean;
   readonly topology: Topology;
   readonly counters: Counters;
+  /** Packets by verb each way (read by /metrics). */
+  readonly packetCounts: PacketCounts;
   readonly scheduler: Scheduler;
   readonly random: RandomSource;
   readonly log: Logger;
@@ -273,21 +276,30 @@ export class Switch {
     if (!dearmor(packet, peer.key)) {
       // a HELLO carries its identity: a peer that came back with another key is handled as new
       if (plainHello) return this.host.onStranger(packet, view, from);
+      peer.rxErrors++;
       return this.drop('mac');
     }
     // dearmor leaves bytes 0..8 as received: the on-wire id
-    if (!peer.replay.accept(packet, PACKET_IDX_IV)) return this.drop('replay');
+    if (!peer.replay.accept(packet, PACKET_IDX_IV)) {
+      peer.rxErrors++;
+      return this.drop('replay');
+    }
     const verbByte = packet[PACKET_IDX_VERB]!;
     let payload = packet.subarray(PACKET_IDX_VERB + 1);
     let headroom = PACKET_IDX_VERB + 1;
     if ((verbByte & VERB_FLAG_COMPRESSED) !== 0) {
       const d = lz4Decompress(payload, MAX_DECOMPRESSED);
-      if (!d.ok) return this.drop('decompress');
+      if (!d.ok) {
+        peer.rxErrors++;
+        return this.drop('decompress');
+      }
       payload = d.value;
       headroom = 0;
     }
     const at = this.host.scheduler.now();
     peer.lastReceive = at;
+    peer.rxPackets++;
+    this.host.packetCounts.rxByVerb[verbByte & VERB_MASK]!++;
     this.host.onPacket(peer, new OpenedPacket(hops, verbByte & VERB_MASK, payload, headroom, packet, at), from);
   }
 
@@ -330,7 +342,11 @@ export class Switch {
       this.host.counters.inc('tx_drop_armor');
       return null;
     }
-    return this.transmit(peer, packet, targets, mtu, now) ? packet : null;
+    if (!this.transmit(peer, packet, targets, mtu, now)) return null;
+    this.host.packetCounts.txByVerb[verb & VERB_MASK]!++;
+    if (verb === Verb.ERROR && payload.length > ERROR_PAYLOAD_CODE_OFFSET)
+      this.host.packetCounts.txErrorsByCode[payload[ERROR_PAYLOAD_CODE_OFFSET]!]!++;
+    return packet;
   }
 
   /** The next packet id: the counter itself, advanced after the header is written (send is synchronous). */
@@ -383,6 +399,7 @@ export class Switch {
         peer.paths.get(ep)?.sent(now);
       }
       this.txPackets.n++;
+      peer.txPackets++;
       return true;
     }
     const pieces = fragmentPacket(packet, mtu);
@@ -395,6 +412,7 @@ export class Switch {
       peer.paths.get(ep)?.sent(now);
     }
     this.txPackets.n++;
+    peer.txPackets++;
     return true;
   }
 

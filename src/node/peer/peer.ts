@@ -17,6 +17,11 @@ export class Peer {
   moons: MoonRef[] = [];
   lastReceive = -Infinity;
   lastHelloSent = -Infinity;
+  /** Authenticated packets from it and packets sent to it (stock's `zt_peer_packets`). */
+  rxPackets = 0;
+  txPackets = 0;
+  /** Its packets dropped after the header named it: bad MAC, replay, undecompressable (`zt_peer_packet_errors`). */
+  rxErrors = 0;
 
   constructor(
     readonly identity: Identity,
