@@ -37,6 +37,12 @@ export { EndedSocket } from './ended-socket.js';
 
 export type AppSocketState = 'idle' | 'connecting' | 'connected' | 'failed' | 'listening' | 'closed';
 
+/** What observers (metrics) read of an app socket. */
+export interface AppSocketView {
+  readonly state: AppSocketState;
+  tcpInfo(): TcpInfo;
+}
+
 /**
  * How long the daemon waits for the library's filler report before it goes on without it (the app
  * was stopped or died between its connect request and the report): a bound, rarely reached.

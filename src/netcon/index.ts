@@ -4,4 +4,5 @@ export { netconDefaultSocketPaths, netconSocketPath, DEFAULT_SOCKET_DIR_PREFIX, 
 export { checkSocketDir, RpcSocketBusyError, RpcSocketDirError } from './socket-dir.js';
 export { type FdPlumbing, nativePlumbing } from './fd-plumbing.js';
 export { NetconCounters } from './netcon-counters.js';
+export type { AppSocketState, AppSocketView } from './app-socket.js';
 export * as protocol from './protocol.js';

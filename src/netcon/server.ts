@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Errno, type NetStack, type TcpSocket } from '../netstack/index.js';
 import type { NameService } from '../dns/index.js';
-import { AppSocket, type AppSocketHooks } from './app-socket.js';
+import { AppSocket, type AppSocketHooks, type AppSocketView } from './app-socket.js';
 import { type EndedSocket, endedSocketCall } from './ended-socket.js';
 import { DatagramCalls } from './datagram-calls.js';
 import { FastPath, type FastPathOptions } from './fast-path.js';
@@ -190,6 +190,14 @@ export class NetconServer {
   /** Sockets currently known by inode (diagnostics and tests). */
   socketCount(): number {
     return this.table.size + this.datagrams.size;
+  }
+
+  /** Apps' TCP sockets, and how many datagram sockets (read when /metrics is scraped). */
+  tcpSockets(): IterableIterator<AppSocketView> {
+    return this.table.values();
+  }
+  datagramSocketCount(): number {
+    return this.datagrams.size;
   }
 
   private onConnection(conn: net.Socket): void {

@@ -34,6 +34,7 @@ import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
 import { ManagementAccess } from './http/management-access.js';
+import { mountMetrics } from './metrics/index.js';
 import { ApiServer } from './http/server.js';
 import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
@@ -125,7 +126,7 @@ export class Daemon implements LocalService {
     settings: LocalSettings,
     assembled: AssembledNode,
     private readonly joined: Map<string, Joined>,
-    private readonly transport: NativeUdpTransport,
+    readonly transport: NativeUdpTransport,
     controller: NetworkController | null,
     private readonly authToken: string,
     private readonly opts: DaemonOptions,
@@ -526,6 +527,7 @@ export class Daemon implements LocalService {
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
+    mountMetrics(router, this);
     const access = new ManagementAccess(this.settings.allowManagementFrom);
     const allowRemote = (a: string | undefined): boolean => access.allows(a);
     let port = this.settings.apiPort;

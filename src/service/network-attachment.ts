@@ -16,6 +16,7 @@ import { rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ListenerKeeper } from '../netcon/kept-listeners.js';
+import type { AppSocketView } from '../netcon/app-socket.js';
 import { NetconServer } from '../netcon/server.js';
 import { RpcSocketBusyError } from '../netcon/socket-dir.js';
 import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
@@ -264,6 +265,14 @@ export class NetworkAttachment {
   /** Apps' sockets on this network (all RPC servers). */
   appSocketCount(): number {
     return this.servers.reduce((n, s) => n + s.socketCount(), 0);
+  }
+
+  /** Apps' TCP sockets on this network (all RPC servers), and their datagram sockets' number. */
+  *tcpSockets(): Generator<AppSocketView> {
+    for (const s of this.servers) yield* s.tcpSockets();
+  }
+  datagramSocketCount(): number {
+    return this.servers.reduce((n, s) => n + s.datagramSocketCount(), 0);
   }
 
   /** RPC counters of every server, summed. */

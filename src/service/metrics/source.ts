@@ -1,0 +1,16 @@
+/** What /metrics reads of the running daemon: the Daemon passes itself (a narrow view, no import of daemon.ts). */
+import type { NetworkController } from '../../controller/index.js';
+import type { NativeUdpTransport, Networks, Node } from '../../node/index.js';
+import type { NetworkAttachment } from '../network-attachment.js';
+
+export interface MetricsSource {
+  readonly node: Node;
+  readonly nets: Networks;
+  readonly controller: NetworkController | null;
+  readonly transport: Pick<NativeUdpTransport, 'stats' | 'socketStats'>;
+  /** Problems caught in request or timer handling, by kind. */
+  readonly faults: ReadonlyMap<string, number>;
+  readonly home: { readonly dir: string };
+  /** The apps' side of a joined network (RPC sockets, stack), by 16-digit id. */
+  attachment(nwid: string): NetworkAttachment | undefined;
+}
