@@ -1,6 +1,7 @@
 /**
  * ZeroTier's controller JSON API over the store: `/controller`, `/controller/network[/<nwid>]`,
- * `.../member[/<address>]`, `.../active`. Creation of networks is limited to ids under this
+ * `.../member[/<address>]`, `.../active`, and stock 1.12+'s `/unstable/controller/network` and
+ * `/unstable/controller/network/<nwid>/member` (whole objects as `{data, meta}`). Creation of networks is limited to ids under this
  * controller's address; POST to `<address>______` or to `/controller/network` picks a free
  * random id. Errors are JSON `{error, field?}`: 400 for bad input (naming the field), 404 for an
  * unknown network or member.
@@ -126,6 +127,17 @@ export class ControllerApi {
         'DELETE',
         `/controller/network/${seg}/member/${seg}`,
         onMember((nwid, id) => this.deleteMember(nwid, id)),
+      )
+      // stock 1.12+'s whole lists in one answer, with counts beside them
+      .add(
+        'GET',
+        '/unstable/controller/network',
+        wrap(() => this.listNetworksWithMeta()),
+      )
+      .add(
+        'GET',
+        `/unstable/controller/network/${seg}/member`,
+        onNetwork((nwid) => this.listMembersWithMeta(nwid)),
       );
   }
 
@@ -216,6 +228,29 @@ export class ControllerApi {
     const nwid = this.nwidParam(raw);
     if (!this.store.hasNetwork(nwid)) return notFound(`network ${nwid}`);
     return { status: 200, body: this.store.memberRevisions(nwid) };
+  }
+
+  /** `{data: [network + meta {totalMemberCount, authorizedMemberCount}], meta: {networkCount}}`, as stock 1.14. */
+  private listNetworksWithMeta(): ApiResponse {
+    const now = this.now();
+    const data: Record<string, unknown>[] = [];
+    for (const nwid of this.store.listNetworkIds()) {
+      const n = this.store.getNetwork(nwid);
+      if (!n) continue; // deleted meanwhile
+      const meta = { authorizedMemberCount: n.authorizedMemberCount, totalMemberCount: n.totalMemberCount };
+      data.push({ ...networkJson(n, now, this.activeCount(nwid)), meta });
+    }
+    return { status: 200, body: { data, meta: { networkCount: data.length } } };
+  }
+
+  /** `{data: [member], meta: {totalCount, authorizedCount}}`, as stock 1.14. */
+  private listMembersWithMeta(raw: string): ApiResponse {
+    const nwid = this.nwidParam(raw);
+    if (!this.store.hasNetwork(nwid)) return notFound(`network ${nwid}`);
+    const now = this.now();
+    const data = this.store.listMembers(nwid).map((m) => memberJson(m, now));
+    const authorizedCount = data.filter((m) => m.authorized === true).length;
+    return { status: 200, body: { data, meta: { authorizedCount, totalCount: data.length } } };
   }
 
   private listActive(raw: string): ApiResponse {
