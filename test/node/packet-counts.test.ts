@@ -52,7 +52,7 @@ describe('packet counts', () => {
     const peer = r.node.peer(a.node.address)!;
     const received = peer.rxPackets;
     const k = kept!;
-    sim.board.tap = undefined;
+    sim.board.tap = null;
     sim.board.deliver(k.from, k.to, k.data); // the same packet again: a replay
     const forged = Buffer.from(k.data);
     forged[forged.length - 1]! ^= 0xff; // its last byte changed: the MAC fails
