@@ -155,6 +155,11 @@ describe('ztncui (replayed: src/controllers/zt.js)', () => {
     expect((await zt('POST', `/controller/network/${nwid}`, { v4AssignMode: { zt: false } })).data.v4AssignMode).toEqual({ zt: false });
     const v6 = (await zt('POST', `/controller/network/${nwid}`, { v6AssignMode: { '6plane': true, rfc4193: false, zt: false } })).data;
     expect(v6.v6AssignMode).toEqual({ '6plane': true, rfc4193: false, zt: false });
+    // dns.pug: a fresh network has none (stock answers `[]` until set), read as `network.dns || {}`
+    const fresh = ((await zt('GET', `/controller/network/${nwid}`)).data.dns ?? {}) as { domain?: string; servers?: string[] };
+    expect(!fresh.domain && !(fresh.servers && fresh.servers.length > 0)).toBe(true);
+    // its form: servers from a textarea, split and filtered; an empty form clears it
+    expect((await zt('POST', `/controller/network/${nwid}`, { dns: { domain: '', servers: [] } })).status).toBe(200);
     const dns = (await zt('POST', `/controller/network/${nwid}`, { dns: { domain: 'ztncui.example', servers: ['10.99.1.1'] } })).data;
     expect(dns.dns).toEqual({ domain: 'ztncui.example', servers: ['10.99.1.1'] });
     expect((await zt('POST', `/controller/network/${nwid}`, { name: 'renamed' })).data.name).toBe('renamed');
