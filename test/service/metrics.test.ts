@@ -202,6 +202,10 @@ describe('GET /metrics', () => {
     const token = metricsToken(member);
     expect(token).not.toBe(member.token);
     expect((await scrape(member, token)).status).toBe(200);
+    // as Prometheus sends it with `authorization: {credentials_file: metricstoken.secret}`
+    const bearer = await fetch(`http://127.0.0.1:${member.apiPort}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(bearer.status).toBe(200);
+    expect(await bearer.text()).toContain('# TYPE zt_packet counter');
     expect((await scrape(member, null)).status).toBe(401);
     expect((await scrape(member, 'not-the-token')).status).toBe(401);
     expect((await scrape(member, metricsToken(root))).status).toBe(401);
