@@ -317,7 +317,18 @@ describe('ZTNET (replayed: src/utils/ztApi.ts and the services reading it)', () 
     // peer(ctx, id) for one member
     expect((await zt<Peer>('GET', `/peer/${memberAddress}`)).data.address).toBe(memberAddress);
     // a name set on the controller is what ZTNET shows when it has none of its own
-    expect((await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { name: 'alpha' })).data.name).toBe('alpha');
+    // memberRouter.Update posts what the form holds: a description (ZTNET's own) goes along and is ignored
+    expect(
+      (await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { name: 'alpha', description: 'a note' })).data.name,
+    ).toBe('alpha');
+    // memberRouter.Tags and capabilities
+    expect((await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { tags: [[1000, 1]] })).data.tags).toEqual([
+      [1000, 1],
+    ]);
+    expect((await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { tags: [] })).data.tags).toEqual([]);
+    expect((await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { capabilities: [] })).data.capabilities).toEqual(
+      [],
+    );
     expect((await zt('GET', `/controller/network/${joinedNwid}/member/${memberAddress}`)).data.name).toBe('alpha');
     expect(
       (await zt('POST', `/controller/network/${joinedNwid}/member/${memberAddress}`, { noAutoAssignIps: true })).data.noAutoAssignIps,
