@@ -55,6 +55,9 @@ function fakeSource(): MetricsSource {
       'errno.ECONNREFUSED': 1,
       'dgramDrop.appFull': 3,
       acceptsHandedOver: 4,
+      fastPathOpen: 1,
+      dns_cacheEntries: 6,
+      dns_queriesSent: 8,
     }),
   };
   return {
@@ -108,6 +111,8 @@ describe('per-network metric families', () => {
     expect(sampleValue(sockets, { network_id: ID, kind: 'tcp', state: 'connected' })).toBe(2);
     expect(sampleValue(sockets, { network_id: ID, kind: 'tcp', state: 'listening' })).toBe(1);
     expect(sampleValue(sockets, { network_id: ID, kind: 'datagram', state: 'open' })).toBe(2);
+    expect(sampleValue(sockets, { network_id: ID, kind: 'fast_path', state: 'open' })).toBe(1);
+    expect(sampleValue(all.get('ztnc_dns_cache_entries'), { network_id: ID })).toBe(6);
     expect(sampleValue(all.get('ztnc_netcon_rpcs_total'), { network_id: ID, op: 'CONNECT' })).toBe(2);
     expect(sampleValue(all.get('ztnc_netcon_errors_total'), { network_id: ID, errno: 'ECONNREFUSED' })).toBe(1);
     expect(sampleValue(all.get('ztnc_netcon_bytes_total'), { network_id: ID, direction: 'rx' })).toBe(1000);
@@ -115,7 +120,10 @@ describe('per-network metric families', () => {
     expect(sampleValue(all.get('ztnc_netcon_datagram_drops_total'), { network_id: ID, reason: 'appFull' })).toBe(3);
     const events = all.get('ztnc_netcon_events_total');
     expect(sampleValue(events, { network_id: ID, event: 'acceptsHandedOver' })).toBe(4);
-    expect(sampleValue(events, { network_id: ID, event: 'rpc.CONNECT' })).toBeUndefined();
+    expect(sampleValue(events, { network_id: ID, event: 'dns_queriesSent' })).toBe(8);
+    // levels are gauges, not counters that go down
+    for (const event of ['rpc.CONNECT', 'socketsOpen', 'fastPathOpen', 'dns_cacheEntries'])
+      expect(sampleValue(events, { network_id: ID, event }), event).toBeUndefined();
   });
 });
 

@@ -64,6 +64,7 @@ const ZTNC_FAMILIES: Record<string, string> = {
   ztnc_netcon_bytes_total: 'COUNTER',
   ztnc_netcon_datagrams_total: 'COUNTER',
   ztnc_netcon_datagram_drops_total: 'COUNTER',
+  ztnc_dns_cache_entries: 'GAUGE',
   nodejs_eventloop_lag_p99_seconds: 'GAUGE',
   nodejs_gc_duration_seconds: 'HISTOGRAM',
   process_cpu_seconds_total: 'COUNTER',

@@ -204,7 +204,11 @@ function registerTransportFamilies(registry: Registry, perStack: PerStack, perNe
   );
 }
 
+/** Netcon figures that are levels, not counts: served by gauges, kept out of ztnc_netcon_events_total. */
+const NETCON_LEVELS = new Set(['socketsOpen', 'socketsOpenDatagram', 'fastPathOpen', 'dns_cacheEntries']);
+
 function registerNetconFamilies(registry: Registry, perNetwork: PerNetwork): void {
+  const netcon = (j: Joined): Record<string, number> => j.attachment?.counters() ?? {};
   scrapedGauge(
     registry,
     'ztnc_netcon_sockets',
@@ -217,9 +221,19 @@ function registerNetconFamilies(registry: Registry, perNetwork: PerNetwork): voi
       for (const s of a.tcpSockets()) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
       for (const [state, n] of byState) emit({ network_id: j.id, kind: 'tcp', state }, n);
       emit({ network_id: j.id, kind: 'datagram', state: 'open' }, a.datagramSocketCount());
+      emit({ network_id: j.id, kind: 'fast_path', state: 'open' }, a.counters().fastPathOpen ?? 0);
     }),
   );
-  const netcon = (j: Joined): Record<string, number> => j.attachment?.counters() ?? {};
+  scrapedGauge(
+    registry,
+    'ztnc_dns_cache_entries',
+    "answers held in the network's resolver cache",
+    ['network_id'],
+    perNetwork((j, emit) => {
+      const n = netcon(j).dns_cacheEntries;
+      if (n !== undefined) emit({ network_id: j.id }, n);
+    }),
+  );
   scrapedCounter(
     registry,
     'ztnc_netcon_rpcs_total',
@@ -272,7 +286,7 @@ function registerNetconFamilies(registry: Registry, perNetwork: PerNetwork): voi
       eachNamed(
         netcon(j),
         (event, v) => emit({ network_id: j.id, event }, v),
-        (n) => (/^(rpc|errno|dgramDrop)\./.test(n) || /^(bytes|datagrams)(From|To)Apps$/.test(n) || n.startsWith('socketsOpen') ? null : n),
+        (n) => (/^(rpc|errno|dgramDrop)\./.test(n) || /^(bytes|datagrams)(From|To)Apps$/.test(n) || NETCON_LEVELS.has(n) ? null : n),
       ),
     ),
   );
