@@ -33,9 +33,10 @@ import {
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
-import { ManagementAccess } from './http/management-access.js';
 import { mountMetrics } from './metrics/index.js';
-import { ApiServer } from './http/server.js';
+import type { ApiServer } from './http/server.js';
+import { listenLocalApi } from './api-listener.js';
+import { DaemonStartError } from './start-error.js';
 import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
@@ -72,9 +73,7 @@ export interface DaemonOptions {
 /** Time for the resets sent to apps' peers on shutdown to leave before the underlay closes. */
 const SHUTDOWN_FLUSH_MS = 150;
 
-export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
-}
+export { DaemonStartError };
 
 interface Joined {
   attachment: NetworkAttachment;
@@ -97,10 +96,6 @@ function writeFileAtomic(file: string, text: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file);
-}
-
-function isAddrInUse(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
 }
 
 export class Daemon implements LocalService {
@@ -507,54 +502,20 @@ export class Daemon implements LocalService {
 
   // ------------------------------------------------------------------ API
 
-  /**
-   * Where the API listens: `apiBind` when set; otherwise loopback (127.0.0.1, and ::1 where UIs
-   * that say "localhost" often land first), or every address when allowManagementFrom lets
-   * other hosts in (stock listens on 0.0.0.0 and :: always). The IPv6 ones chosen here are skipped
-   * with a log line when the host cannot have them.
-   */
-  private apiHosts(): { host: string; optional: boolean }[] {
-    if (this.settings.apiBind.length > 0) return this.settings.apiBind.map((host) => ({ host, optional: false }));
-    const [v4, v6] = this.settings.allowManagementFrom.length > 0 ? ['0.0.0.0', '::'] : ['127.0.0.1', '::1'];
-    return [
-      { host: v4, optional: false },
-      { host: v6, optional: true },
-    ];
-  }
-
   private async listenApi(): Promise<void> {
     const router = new Router();
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
     mountMetrics(router, this);
-    const access = new ManagementAccess(this.settings.allowManagementFrom);
-    const allowRemote = (a: string | undefined): boolean => access.allows(a);
-    let port = this.settings.apiPort;
-    for (const { host, optional } of this.apiHosts()) {
-      let server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port, allowRemote });
-      try {
-        try {
-          port = (await server.listen()).port;
-        } catch (e) {
-          if (!this.apiPortFlexible || !isAddrInUse(e) || this.apiServers.length > 0) throw e;
-          server = new ApiServer({ router, authToken: this.authToken, logger: this.log, host, port: 0, allowRemote });
-          port = (await server.listen()).port;
-        }
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-        if (optional) {
-          // no IPv6 on this host (or in this namespace): IPv4 serves alone
-          const level = code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' ? 'debug' : 'warn';
-          this.log[level]({ host, port, code }, 'local API not listening on this address');
-          continue;
-        }
-        throw new DaemonStartError(
-          `local API: cannot listen on ${host}:${port} (${code})${isAddrInUse(e) ? '; choose another with --api-port' : ''}`,
-        );
-      }
-      this.apiServers.push(server);
-    }
+    const { servers, port } = await listenLocalApi({
+      router,
+      authToken: this.authToken,
+      logger: this.log,
+      settings: this.settings,
+      portFlexible: this.apiPortFlexible,
+    });
+    this.apiServers.push(...servers);
     this.apiPort = port;
     writeFileAtomic(this.home.portFile, `${port}\n`, 0o644);
     // stock writes the bare number, no newline; zerotier-cli -D<home> reads it
