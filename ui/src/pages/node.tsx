@@ -19,8 +19,18 @@ const GLANCE: { name: string; label: string }[] = [
   { name: 'controller_member_count', label: 'Controller members' },
 ];
 
+/**
+ * /status with the planet id's exact digits: a 64-bit id (stock's planet's is one) loses its low
+ * digits as a JSON number, so it is read from the text as written.
+ */
+async function loadStatus(): Promise<NodeStatus & { planetId: string }> {
+  const text = await apiText('/status');
+  const planetId = /"planetWorldId"\s*:\s*(\d+)/.exec(text)?.[1] ?? '';
+  return { ...(JSON.parse(text) as NodeStatus), planetId };
+}
+
 function StatusCard() {
-  const st = usePoll(() => apiGet<NodeStatus>('/status'), []);
+  const st = usePoll(loadStatus, []);
   const s = st.data;
   return (
     <section aria-labelledby="status-h" class="card">
@@ -44,7 +54,7 @@ function StatusCard() {
           <dd>{s.config.settings.listeningOn.join(', ') || '—'}</dd>
           <dt>Planet</dt>
           <dd>
-            <code>{String(s.planetWorldId)}</code>
+            <code>{s.planetId || String(s.planetWorldId)}</code>
           </dd>
         </dl>
       )}
