@@ -154,9 +154,31 @@ describe.runIf(requireOrSkip(needChromium(), 'web UI in chromium'))('web UI in c
     await page.getByRole('link', { name: 'Join tokens' }).click();
     await page.getByRole('heading', { name: 'Join tokens', level: 2 }).waitFor({ timeout: UI_WAIT_MS });
     const served = (await root.api('GET', `/controller/network/${nwid}/token`)).status !== 404;
-    if (served) await page.getByRole('button', { name: 'Create token' }).waitFor({ timeout: UI_WAIT_MS });
-    else await page.getByText('This daemon does not serve join tokens').waitFor({ timeout: UI_WAIT_MS });
+    if (!served) {
+      await page.getByText('This daemon does not serve join tokens').waitFor({ timeout: UI_WAIT_MS });
+      await shot(page, '06-join-tokens');
+      return;
+    }
+    await page.getByLabel('Name (optional)').fill('ci-runners');
+    await page.getByLabel('Uses (0 = unlimited)').fill('3');
+    await page.getByLabel('Expires in hours (empty: never)').fill('2');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.locator('code.secret').textContent({ timeout: UI_WAIT_MS })) ?? '';
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    const listed = await root.get<{ id: string; name: string; uses: number; revoked: boolean; token?: string }[]>(
+      `/controller/network/${nwid}/token`,
+    );
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ name: 'ci-runners', uses: 3, revoked: false });
+    expect(listed[0]!.token).toBeUndefined();
+    const revoke = page.getByRole('button', { name: `Revoke join token ci-runners (${listed[0]!.id})` });
+    await revoke.waitFor({ timeout: UI_WAIT_MS });
     await shot(page, '06-join-tokens');
+    page.once('dialog', (d) => void d.accept());
+    await revoke.click();
+    await page.locator('.badge', { hasText: 'revoked' }).waitFor({ timeout: UI_WAIT_MS });
+    expect((await root.get<{ revoked: boolean }[]>(`/controller/network/${nwid}/token`))[0]!.revoked).toBe(true);
+    await shot(page, '06b-join-token-revoked');
   });
 
   it("shows this node's status, joined networks and peers", async () => {
