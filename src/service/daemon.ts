@@ -39,7 +39,6 @@ import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
 import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
-import { mountWebUi } from './web-ui.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { networkNames } from './network-names.js';
@@ -527,7 +526,6 @@ export class Daemon implements LocalService {
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
-    mountWebUi(router);
     const access = new ManagementAccess(this.settings.allowManagementFrom);
     const allowRemote = (a: string | undefined): boolean => access.allows(a);
     let port = this.settings.apiPort;

@@ -54,8 +54,7 @@ describe('web UI file server', () => {
     symlinkSync(join(base, 'secret.js'), join(uiDir, 'link.js'));
     symlinkSync(outside, join(uiDir, 'out'));
     const router = new Router();
-    mountLocalApi(router, service);
-    mountWebUi(router, uiDir);
+    mountLocalApi(router, service, uiDir);
     server = new ApiServer({ router, authToken: TOKEN, logger: pino({ level: 'silent' }) });
     port = (await server.listen()).port;
   });
@@ -153,6 +152,10 @@ describe('web UI not built', () => {
   it('says so instead of failing', async () => {
     const router = new Router();
     mountWebUi(router, join(tempDir('ztnc-webui-empty-'), 'missing'));
+    // the daemon's API mounts it with the rest (mountLocalApi), from the package's dist/ui
+    const daemonRouter = new Router();
+    mountLocalApi(daemonRouter, service);
+    expect(daemonRouter.match('GET', '/app').kind).toBe('found');
     const server = new ApiServer({ router, authToken: TOKEN, logger: pino({ level: 'silent' }) });
     const { port } = await server.listen();
     try {
