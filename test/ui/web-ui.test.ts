@@ -22,7 +22,12 @@ function needChromium(): Requirement {
     : { ok: false, reason: `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)` };
 }
 
+/** Saves a screenshot, after checking that every form control on the page has a name a screen reader reads. */
 async function shot(page: Page, name: string): Promise<void> {
+  const unnamed = await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+    .filter((e) => e.labels?.length === 0 && !e.getAttribute('aria-label') && !(e.textContent ?? '').trim())
+    .map((e) => e.outerHTML.slice(0, 120))`);
+  expect(unnamed, `controls without a label on ${name}`).toEqual([]);
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
@@ -131,6 +136,29 @@ describe.runIf(requireOrSkip(needChromium(), 'web UI in chromium'))('web UI in c
     );
   });
 
+  it('follows changes made elsewhere without a reload', async () => {
+    await root.post(`/controller/network/${nwid}/member/${memberAddress}`, { name: 'renamed-by-api' });
+    await expect.poll(() => page.getByLabel(`Name of ${memberAddress}`).inputValue(), { timeout: UI_WAIT_MS }).toBe('renamed-by-api');
+  });
+
+  it('de-authorizes and authorizes again from the keyboard', async () => {
+    const sw = page.getByRole('switch', { name: `Authorized ${memberAddress}` });
+    const authorized = async () =>
+      (await root.get<{ authorized: boolean }>(`/controller/network/${nwid}/member/${memberAddress}`)).authorized;
+    await sw.focus();
+    await page.keyboard.press('Space');
+    await waitFor(async () => !(await authorized()), UI_WAIT_MS, 'the member de-authorized');
+    await expect.poll(() => sw.isChecked(), { timeout: UI_WAIT_MS }).toBe(false);
+    await expect.poll(() => sw.getAttribute('aria-busy'), { timeout: UI_WAIT_MS }).toBe('false');
+    // the switch keeps the keyboard focus through the change
+    const focused = (e: unknown): boolean =>
+      e === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
+    expect(await sw.evaluate(focused)).toBe(true);
+    await page.keyboard.press('Space');
+    await waitFor(authorized, UI_WAIT_MS, 'the member authorized again');
+    await expect.poll(() => sw.isChecked(), { timeout: UI_WAIT_MS }).toBe(true);
+  });
+
   it('saves the settings form and refuses a bad field with its name', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel('Domain').fill('browser.test');
@@ -142,6 +170,13 @@ describe.runIf(requireOrSkip(needChromium(), 'web UI in chromium'))('web UI in c
     const net = await root.get<Record<string, unknown>>(`/controller/network/${nwid}`);
     expect(net).toMatchObject({ dns: { domain: 'browser.test', servers: ['10.147.19.1'] }, mtu: 2000, v6AssignMode: { rfc4193: true } });
     await shot(page, '05-settings');
+    // the easy setup fills pool and route from a /24 (not saved here)
+    await page.getByLabel('Easy setup: a /24 for pool and route').selectOption('10.147.20.0/24');
+    await page.getByRole('button', { name: 'Fill pool and route' }).click();
+    expect(await page.getByLabel(/^Pools/).inputValue()).toBe('10.147.20.1-10.147.20.254');
+    expect(await page.getByLabel(/^Managed routes/).inputValue()).toBe('10.147.20.0/24');
+    await page.getByRole('button', { name: 'Reset to the saved settings' }).click();
+    expect(await page.getByLabel(/^Managed routes/).inputValue()).toBe('10.147.19.0/24');
     await page.getByLabel(/^Managed routes/).fill('10.147.19.0/33');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.getByRole('alert').textContent(), { timeout: UI_WAIT_MS }).toContain('routes[0].target');
@@ -205,6 +240,15 @@ describe.runIf(requireOrSkip(needChromium(), 'web UI in chromium'))('web UI in c
     } finally {
       await phone.close();
     }
+  });
+
+  it('deletes the network from its settings', async () => {
+    await page.goto(`${base}/app/#/network/${nwid}/settings`);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete network' }).click();
+    await page.waitForURL(/#\/$/, { timeout: UI_WAIT_MS });
+    expect((await root.api('GET', `/controller/network/${nwid}`)).status).toBe(404);
+    await page.getByText('No networks yet').waitFor({ timeout: UI_WAIT_MS });
   });
 
   it('logs out and forgets the token', async () => {

@@ -95,3 +95,23 @@ export function errorText(e: unknown): string {
 export function isMissingRoute(e: unknown): boolean {
   return e instanceof ApiError && e.status === 404;
 }
+
+/** Routes found missing (404) once, not asked for again while the page lives. */
+const missingRoutes = new Set<string>();
+
+/**
+ * `fast()` (a route a build may lack: stock 1.12+'s `/unstable/…` lists, which answer whole
+ * objects in one request) unless it answered 404 before, else `slow()`. `key` names the route.
+ */
+export async function preferRoute<T>(key: string, fast: () => Promise<T>, slow: () => Promise<T>): Promise<T> {
+  if (!missingRoutes.has(key)) {
+    try {
+      return await fast();
+    } catch (e) {
+      // the server's own 404 for a path it has no route for, not the controller's "network … not found"
+      if (!(isMissingRoute(e) && (e as ApiError).message.startsWith('no such path'))) throw e;
+      missingRoutes.add(key);
+    }
+  }
+  return slow();
+}

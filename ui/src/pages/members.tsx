@@ -4,7 +4,7 @@
  * requests, online state from this node's peers (/peer).
  */
 import { useState } from 'preact/hooks';
-import { apiDelete, apiGet, apiPost } from '../api.js';
+import { apiDelete, apiGet, apiPost, preferRoute } from '../api.js';
 import { Badge, Freshness, LoadError, Notice } from '../components.js';
 import { useAction, usePoll } from '../hooks.js';
 import { ago, peerOnline, peerPath, textToAddresses, versionText } from '../net-setup.js';
@@ -15,18 +15,25 @@ interface MembersView {
   peers: Map<string, Peer>;
 }
 
-async function loadMembers(nwid: string): Promise<MembersView> {
-  const [revisions, peers] = await Promise.all([
-    apiGet<Record<string, number>>(`/controller/network/${nwid}/member`),
-    apiGet<Peer[]>('/peer').catch(() => [] as Peer[]),
-  ]);
-  const members = await Promise.all(
-    Object.keys(revisions).map((a) => apiGet<Member>(`/controller/network/${nwid}/member/${a}`).catch(() => null)),
+/** Every member: in one request where the daemon serves stock's `/unstable` list, else one each. */
+async function memberList(nwid: string): Promise<Member[]> {
+  return preferRoute(
+    'unstable-members',
+    async () => (await apiGet<{ data: Member[] }>(`/unstable/controller/network/${nwid}/member`)).data,
+    async () => {
+      const revisions = await apiGet<Record<string, number>>(`/controller/network/${nwid}/member`);
+      const all = await Promise.all(
+        Object.keys(revisions).map((a) => apiGet<Member>(`/controller/network/${nwid}/member/${a}`).catch(() => null)),
+      );
+      return all.filter((m): m is Member => m !== null);
+    },
   );
+}
+
+async function loadMembers(nwid: string): Promise<MembersView> {
+  const [members, peers] = await Promise.all([memberList(nwid), apiGet<Peer[]>('/peer').catch(() => [] as Peer[])]);
   return {
-    members: members
-      .filter((m): m is Member => m !== null)
-      .sort((a, b) => a.creationTime - b.creationTime || a.address.localeCompare(b.address)),
+    members: members.sort((a, b) => a.creationTime - b.creationTime || a.address.localeCompare(b.address)),
     peers: new Map(peers.map((p) => [p.address, p])),
   };
 }
@@ -103,8 +110,12 @@ function MemberRow({
             type="checkbox"
             role="switch"
             checked={m.authorized}
-            disabled={action.busy}
-            onChange={() => void post({ authorized: !m.authorized }, m.authorized ? `${who} de-authorized` : `${who} authorized`)}
+            aria-busy={action.busy}
+            onClick={(e) => {
+              // not `disabled` while a change is under way: that would take the keyboard focus away
+              if (action.busy) return e.preventDefault();
+              void post({ authorized: !m.authorized }, m.authorized ? `${who} de-authorized` : `${who} authorized`);
+            }}
           />
           <label for={`auth-${m.address}`}>
             Authorized<span class="visually-hidden"> {m.address}</span>

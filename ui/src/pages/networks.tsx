@@ -3,16 +3,24 @@
  * setup's /24 filling its IPv4 pool and managed route.
  */
 import { useState } from 'preact/hooks';
-import { apiGet, apiPost, isMissingRoute } from '../api.js';
+import { apiGet, apiPost, isMissingRoute, preferRoute } from '../api.js';
 import { Badge, Freshness, LoadError, Notice } from '../components.js';
 import { useAction, usePoll } from '../hooks.js';
 import { EASY_RANGES, easySetup, freeRange } from '../net-setup.js';
 import type { ControllerNetwork } from '../types.js';
 
+/** Every network: in one request where the daemon serves stock's `/unstable` list, else one each. */
 async function loadNetworks(): Promise<ControllerNetwork[]> {
-  const ids = await apiGet<string[]>('/controller/network');
-  const nets = await Promise.all(ids.map((id) => apiGet<ControllerNetwork>(`/controller/network/${id}`).catch(() => null)));
-  return nets.filter((n): n is ControllerNetwork => n !== null).sort((a, b) => a.creationTime - b.creationTime);
+  const nets = await preferRoute(
+    'unstable-networks',
+    async () => (await apiGet<{ data: ControllerNetwork[] }>('/unstable/controller/network')).data,
+    async () => {
+      const ids = await apiGet<string[]>('/controller/network');
+      const all = await Promise.all(ids.map((id) => apiGet<ControllerNetwork>(`/controller/network/${id}`).catch(() => null)));
+      return all.filter((n): n is ControllerNetwork => n !== null);
+    },
+  );
+  return nets.sort((a, b) => a.creationTime - b.creationTime);
 }
 
 function CreateNetwork({ suggested, onCreated }: { suggested: string; onCreated: (id: string) => void }) {

@@ -4,7 +4,7 @@
  * JSON. Saved in one POST; a refusal names the field, as the controller does.
  */
 import { useState } from 'preact/hooks';
-import { apiPost } from '../api.js';
+import { apiDelete, apiPost } from '../api.js';
 import { Notice } from '../components.js';
 import { useAction } from '../hooks.js';
 import { EASY_RANGES, easySetup, poolsToText, routesToText, textToAddresses, textToPools, textToRoutes } from '../net-setup.js';
@@ -82,6 +82,26 @@ const V6_MODES: { key: keyof V6AssignMode; label: string; help: string }[] = [
   { key: '6plane', label: '6PLANE', help: 'an address computed per member, with a /80 for its containers (fc…/40)' },
   { key: 'zt', label: 'From IPv6 pools', help: 'assigned from the IPv6 ranges among the pools above' },
 ];
+
+/** Deleting is final: every member is de-authorized, as stock does. */
+function DeleteNetwork({ network }: { network: ControllerNetwork }) {
+  const action = useAction();
+  const remove = async (): Promise<void> => {
+    const what = network.name ? `${network.name} (${network.id})` : network.id;
+    if (!confirm(`Delete network ${what}? Every member loses it; this cannot be undone.`)) return;
+    if (await action.run(() => apiDelete(`/controller/network/${network.id}`))) location.hash = '#/';
+  };
+  return (
+    <section aria-labelledby="delete-h" class="card">
+      <h3 id="delete-h">Delete this network</h3>
+      <p class="help">Every member is de-authorized and loses its addresses on the network.</p>
+      <button type="button" class="danger" onClick={() => void remove()} disabled={action.busy}>
+        Delete network
+      </button>
+      {action.message && <Notice ok={action.message.ok}>{action.message.text}</Notice>}
+    </section>
+  );
+}
 
 export function SettingsSection({ network, onSaved }: { network: ControllerNetwork; onSaved: () => void }) {
   // the form keeps its own copy while edited; "Reset" takes the live settings again
@@ -226,6 +246,7 @@ export function SettingsSection({ network, onSaved }: { network: ControllerNetwo
         </div>
         {action.message && <Notice ok={action.message.ok}>{action.message.text}</Notice>}
       </form>
+      <DeleteNetwork network={network} />
     </section>
   );
 }
