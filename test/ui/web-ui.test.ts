@@ -104,6 +104,13 @@ describe.runIf(requireOrSkip(needChromium(), 'web UI in chromium'))('web UI in c
     await page.getByRole('heading', { level: 1, name: /browser-net/ }).waitFor({ timeout: UI_WAIT_MS });
     await page.getByText('No member has asked to join yet').waitFor({ timeout: UI_WAIT_MS });
     await shot(page, '02-network-created');
+    // the list shows it too, and leads back to it
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Networks' }).click();
+    const link = page.getByRole('link', { name: 'browser-net' });
+    await link.waitFor({ timeout: UI_WAIT_MS });
+    await shot(page, '02b-networks');
+    await link.click();
+    await page.waitForURL(new RegExp(`#/network/${nwid}$`), { timeout: UI_WAIT_MS });
   });
 
   it('shows a joining member, authorizes it with one click and shows the address it got', async () => {
