@@ -2,6 +2,7 @@
 // are switched off here, each with its reason, rather than by disable comments in the code.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
@@ -43,6 +44,26 @@ export default defineConfig(
       // vitest's asymmetric matchers (expect.stringMatching, expect.any) are typed `any`
       '@typescript-eslint/no-unsafe-assignment': 'off',
     },
+  },
+  {
+    // the web UI: browser code in its own TypeScript program (ui/tsconfig.json, DOM and JSX)
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+    },
+  },
+  {
+    // the web UI's build script runs under Node
+    files: ['ui/build.mjs'],
+    languageOptions: { globals: globals.node },
   },
   {
     // the config files themselves: plain ESLint recommended, no type information

@@ -2,8 +2,9 @@
  * The daemon's local JSON API (stock zerotier-one's subset): `/status`, `/network`,
  * `/network/<nwid>` (GET, POST = join or change settings, DELETE = leave), `/peer`,
  * `/peer/<address>`, `/moon`; and ztnc's own `POST /network/<nwid>/ping` (ICMP echo from the
- * network's stack, as `ping` would from a kernel interface). The controller's routes are mounted
- * beside these when enabled.
+ * network's stack, as `ping` would from a kernel interface); and the web UI's files at `/app/…`
+ * (`web-ui.ts`), where stock serves its static files. The controller's routes are mounted beside
+ * these when enabled.
  */
 import {
   formatIp,
@@ -21,6 +22,7 @@ import {
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { NWID_PATTERN } from './home.js';
 import type { NetworkUserSettings } from './json-views.js';
+import { defaultWebUiDir, mountWebUi } from './web-ui.js';
 
 type Json = Record<string, unknown>;
 
@@ -129,7 +131,9 @@ function nwidParam(req: ApiRequest): string | null {
   return NWID_PATTERN.test(id) ? id : null;
 }
 
-export function mountLocalApi(router: Router, svc: LocalService): void {
+/** `webUiDir`: where the web UI's built files are (tests give their own). */
+export function mountLocalApi(router: Router, svc: LocalService, webUiDir: string = defaultWebUiDir()): void {
+  mountWebUi(router, webUiDir);
   router
     .add('GET', '/status', () => ({ status: 200, body: svc.status() }))
     .add('GET', '/network', () => ({ status: 200, body: svc.networks() }))
