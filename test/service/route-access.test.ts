@@ -37,6 +37,14 @@ describe('local API route access', () => {
     expect((await get('/app/index.js')).status).toBe(200);
   });
 
+  it('answers HEAD as GET without the body', async () => {
+    const r = await rawHttp('127.0.0.1', port, 'HEAD /app/ HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/\r\nContent-Length: 13\r\n/);
+    expect(r.body).toBe('');
+    expect((await rawHttp('127.0.0.1', port, 'HEAD /private HTTP/1.1\r\nConnection: close\r\n\r\n')).status).toBe(401);
+  });
+
   it('admits a route with its second secret, and only that route', async () => {
     const m = await get('/metrics', 'metrics-secret');
     expect(m.status).toBe(200);

@@ -173,7 +173,9 @@ export class ApiServer {
       });
       return;
     }
-    const method = (req.method ?? 'GET').toUpperCase();
+    // HEAD is answered as GET; Node's response leaves the body out by itself
+    const asked = (req.method ?? 'GET').toUpperCase();
+    const method = asked === 'HEAD' ? 'GET' : asked;
     let path = url.pathname;
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const route = METHODS.has(method) ? this.opts.router.match(method, path) : undefined;
@@ -184,7 +186,7 @@ export class ApiServer {
     }
     if (route === undefined) {
       req.resume();
-      this.send(res, 405, { error: `method ${method} not supported` });
+      this.send(res, 405, { error: `method ${asked} not supported` });
       return;
     }
     if (route.kind !== 'found') {
