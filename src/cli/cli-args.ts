@@ -2,7 +2,7 @@
  * ztnc-cli's command line (commander). Switches work as zerotier-cli's (`-D<home>`, `-p<port>`,
  * `-T<token>`, `-H<host>`, `-j`, anywhere on the line) and also with the value as the next word
  * (`-D home`) or in long form (`--home`, `--port`, …). The controller commands add `--name`,
- * `--pool`, `--private` and `--public`. `--` ends the switches. The words left are the command
+ * `--pool`, `--private` and `--public`; the zone commands `--subnet`, `--gateway` and `--force`. `--` ends the switches. The words left are the command
  * and its arguments, dispatched by cli-commands.ts (raw `/paths` are commands too).
  */
 import { Command, CommanderError } from 'commander';
@@ -21,6 +21,10 @@ export interface CliArgs {
   name?: string;
   pools: string[];
   private?: boolean;
+  /** `zone create --subnet`, `--gateway`; `zone destroy --force`. */
+  subnet?: string;
+  gateway?: string;
+  force: boolean;
   /** `ping -c`. */
   count?: number;
   /** `ping --timeout` (ms per reply). */
@@ -41,6 +45,9 @@ interface ParsedOptions {
   pool: string[];
   private?: boolean;
   public?: boolean;
+  subnet?: string;
+  gateway?: string;
+  force?: boolean;
   count?: number;
   timeout?: number;
 }
@@ -68,6 +75,9 @@ function parser(): Command {
     .option('--pool <cidr>', 'net create: managed route and address pool', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--private', 'net create: members need authorization')
     .option('--public', 'net create: anyone may join')
+    .option('--subnet <auto|cidr>', "zone create: the zone's subnet", nonEmpty('--subnet'))
+    .option('--gateway <address|home>', 'zone create: the gateway member', nonEmpty('--gateway'))
+    .option('--force', 'zone destroy: even with members')
     .option('-c, --count <n>', 'ping: echo requests to send', parsePingCount)
     .option('--timeout <ms>', 'ping: time to wait for each reply', parsePingTimeout)
     .argument('[words...]')
@@ -95,6 +105,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     name: o.name,
     pools: o.pool,
     private: o.private ? true : o.public ? false : undefined,
+    subnet: o.subnet,
+    gateway: o.gateway,
+    force: o.force === true,
     count: o.count,
     timeout: o.timeout,
     words: [...(cmd.processedArgs[0] as string[])],
@@ -141,4 +154,12 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   net authorize <network ID> <member address>
   net deauthorize <network ID> <member address>
   net delete <network ID>       delete a network (final)
+  zone create <name> [--subnet auto|<CIDR>] [--gateway <member address>|<home>]
+                                a private network named zone:<name> on a subnet no other zone,
+                                network or host route uses; the gateway gets the lowest address
+                                and is the default route; prints the network id and how to
+                                start containers in it
+  zone destroy <name> [--force] de-authorize and remove the zone's members and network; refused
+                                while members other than the gateway remain, unless --force
+  zone list                     zones, subnets, gateways, members and published ports
 `;

@@ -1,6 +1,6 @@
 /**
  * ztnc-cli's commands: zerotier-cli's (info, listpeers, peers, listnetworks, join, leave, set,
- * get, listmoons, orbit, deorbit, raw paths), the controller's `net …` and `ping`. Output goes to
+ * get, listmoons, orbit, deorbit, raw paths), the controller's `net …`, `zone …` and `ping`. Output goes to
  * `out` line by line; every failure is a CliError, printed by the caller as one line on stderr.
  */
 import { VERSION_TEXT } from '../service/json-views.js';
@@ -16,6 +16,7 @@ import {
 } from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
 import { runPing } from './ping-command.js';
+import { runZoneCommand } from './zone-commands.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
 import { parseJson } from '../service/http/json-text.js';
 
@@ -38,6 +39,7 @@ const COMMANDS = new Set([
   'deorbit',
   'net',
   'ping',
+  'zone',
 ]);
 
 /** A 200 answer, or the command's error line. */
@@ -183,6 +185,11 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
         out(l),
       );
       return;
+    case 'zone':
+      (await runZoneCommand(c, args.words.slice(1), { subnet: args.subnet, gateway: args.gateway, force: args.force }, json)).forEach((l) =>
+        out(l),
+      );
+      return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);
   }
@@ -213,6 +220,8 @@ export async function runCli(argv: readonly string[], out: Output, err: Output):
     if (!isCreate && (args.name !== undefined || args.pools.length > 0 || args.private !== undefined)) {
       throw new CliError('--name, --pool, --private and --public belong to "net create"', 2);
     }
+    if (command !== 'zone' && (args.subnet !== undefined || args.gateway !== undefined || args.force))
+      throw new CliError('--subnet, --gateway and --force belong to "zone"', 2);
     if (command !== 'ping' && (args.count !== undefined || args.timeout !== undefined))
       throw new CliError('-c and --timeout belong to "ping"', 2);
     let connection: Connection | null = null;
