@@ -67,10 +67,11 @@ export const PROC_HOST: ZoneHost = {
 };
 
 /**
- * The local API path where the gateway's daemon lists its published ports (branch gateway's
- * `publish list`); a daemon that does not serve it answers 404 and the column shows "-".
+ * The local API paths of the gateway role (`ztnc-cli gateway enable`, `publish list`): a daemon
+ * without them answers 404, and zones work the same without published ports.
  */
-export const PUBLISHED_PORTS_PATH = '/gateway/publish';
+export const gatewayRolePath = (nwid: string): string => `/gateway/${nwid}`;
+export const publishedPortsPath = (nwid: string): string => `/gateway/${nwid}/publish`;
 
 const ADDRESS_PATTERN = /^[0-9a-f]{10}$/i;
 const NWID_PATTERN = /^[0-9a-f]{16}$/i;
@@ -191,20 +192,28 @@ function gatewaySpec(text: string): GatewaySpec {
   return { address: m[1]!.toLowerCase(), home: text };
 }
 
-/** Joins the gateway's own daemon to the zone; returns a line saying what happened. */
-async function joinGateway(home: string, nwid: string): Promise<string> {
+/**
+ * Joins the gateway's own daemon to the zone and gives it the gateway role (where its daemon has
+ * the gateway API); returns lines saying what happened or what is left to run.
+ */
+async function joinGateway(home: string, nwid: string): Promise<string[]> {
   let conn: Connection;
   try {
     conn = resolveConnection({ home });
   } catch {
-    return `gateway: start its daemon and join: ztnc-cli -D ${home} join ${nwid}`;
+    return [`gateway: start its daemon, then: ztnc-cli -D ${home} join ${nwid}; ztnc-cli -D ${home} gateway enable ${nwid}`];
   }
   try {
     const a = await apiRequest(conn, 'POST', `/network/${nwid}`, {});
-    if (a.status === 200) return `gateway: ztnc-service at ${home} joined ${nwid}`;
-    return `gateway: joining failed (${answerError(a)}); run: ztnc-cli -D ${home} join ${nwid}`;
+    if (a.status !== 200) return [`gateway: joining failed (${answerError(a)}); run: ztnc-cli -D ${home} join ${nwid}`];
+    const role = await apiRequest(conn, 'POST', gatewayRolePath(nwid), { enabled: true });
+    const enabled =
+      role.status === 200
+        ? `gateway: ztnc-service at ${home} is the zone's gateway`
+        : `gateway: make it the zone's gateway: ztnc-cli -D ${home} gateway enable ${nwid}`;
+    return [`gateway: ztnc-service at ${home} joined ${nwid}`, enabled];
   } catch (e) {
-    return `gateway: its daemon did not answer (${(e as Error).message}); run: ztnc-cli -D ${home} join ${nwid}`;
+    return [`gateway: its daemon did not answer (${(e as Error).message}); run: ztnc-cli -D ${home} join ${nwid}`];
   }
 }
 
@@ -251,7 +260,7 @@ async function create(c: ConnectionSource, words: readonly string[], opts: ZoneO
   const nwid = made.id;
   if (typeof nwid !== 'string') throw new CliError(`${what}: the daemon's answer has no network id`);
 
-  let joined: string | null = null;
+  let joined: string[] = [];
   if (gateway) {
     const body = { authorized: true, ipAssignments: [gatewayIp], name: 'gateway' };
     const a = await apiRequest(c, 'POST', `/controller/network/${nwid}/member/${gateway.address}`, body);
@@ -259,7 +268,10 @@ async function create(c: ConnectionSource, words: readonly string[], opts: ZoneO
       await apiRequest(c, 'DELETE', `/controller/network/${nwid}`); // leave nothing half made
       throw new CliError(`${what}: authorizing the gateway ${gateway.address} failed: ${answerError(a)} (HTTP ${a.status})`);
     }
-    if (gateway.home !== null) joined = await joinGateway(gateway.home, nwid);
+    joined =
+      gateway.home !== null
+        ? await joinGateway(gateway.home, nwid)
+        : [`gateway: on its daemon: ztnc-cli -D <its home> join ${nwid}; ztnc-cli -D <its home> gateway enable ${nwid}`];
   }
   const subnetOut = formatCidr(subnet);
   if (json) {
@@ -272,7 +284,7 @@ async function create(c: ConnectionSource, words: readonly string[], opts: ZoneO
   return [
     nwid,
     `zone ${zone}: network ${nwid}, subnet ${subnetOut}${gw}`,
-    ...(joined !== null ? [joined] : []),
+    ...joined,
     ...howToLines(controllerHome, nwid, gateway !== null),
   ];
 }
@@ -309,34 +321,31 @@ async function destroy(c: ConnectionSource, words: readonly string[], opts: Zone
   return [`200 zone destroy OK ${zone} ${z.nwid} (${members.length} member${members.length === 1 ? '' : 's'} removed)`];
 }
 
-/** The published ports of a zone's network on this daemon, or null when it serves no such list. */
+/**
+ * The zone's published ports on the daemon asked (the controller's: the gateway's own when it is
+ * also the controller), or null when that daemon has no gateway API.
+ */
 async function publishedPorts(c: ConnectionSource, nwid: string): Promise<unknown[] | null> {
   let a: ApiAnswer;
   try {
-    a = await apiRequest(c, 'GET', PUBLISHED_PORTS_PATH);
+    a = await apiRequest(c, 'GET', publishedPortsPath(nwid));
   } catch {
     return null;
   }
-  if (a.status !== 200) return null;
   const body: unknown = a.body;
-  const data: unknown = obj(body).data;
-  const all: unknown[] | null = Array.isArray(body) ? (body as unknown[]) : Array.isArray(data) ? (data as unknown[]) : null;
-  if (all === null) return null;
-  return all.filter((p) => obj(p).nwid === undefined || obj(p).nwid === nwid);
+  return a.status === 200 && Array.isArray(body) ? (body as unknown[]) : null;
 }
 
-function scalar(o: Json, ...keys: string[]): string {
-  for (const k of keys) {
-    const v = o[k];
-    if (typeof v === 'string' || typeof v === 'number') return String(v);
-  }
-  return '?';
+function scalar(o: Json, key: string): string {
+  const v = o[key];
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '?';
 }
 
-function publishedText(p: unknown): string {
-  if (typeof p === 'string') return p;
+/** `tcp:0.0.0.0:8080->10.100.0.7:80`, one published port as `GET /gateway/<nwid>/publish` lists it. */
+export function publishedPortText(p: unknown): string {
   const o = obj(p);
-  return `${scalar(o, 'protocol', 'proto')}:${scalar(o, 'listen', 'host', 'hostPort')}->${scalar(o, 'target', 'to')}`;
+  const host = typeof o.hostAddr === 'string' && o.hostAddr.includes(':') ? `[${o.hostAddr}]` : scalar(o, 'hostAddr');
+  return `${scalar(o, 'protocol')}:${host}:${scalar(o, 'hostPort')}->${scalar(o, 'target')}:${scalar(o, 'targetPort')}`;
 }
 
 async function list(c: ConnectionSource, words: readonly string[], json: boolean): Promise<string[]> {
@@ -365,7 +374,7 @@ async function list(c: ConnectionSource, words: readonly string[], json: boolean
       const ms = r.members.map(
         (m) => `${m.address}${m.authorized ? '' : '(unauthorized)'}${m.ipAssignments.length ? `/${m.ipAssignments.join('+')}` : ''}`,
       );
-      const pub = r.published && r.published.length > 0 ? r.published.map(publishedText).join(',') : '-';
+      const pub = r.published && r.published.length > 0 ? r.published.map(publishedPortText).join(',') : '-';
       return `200 zone list ${r.zone} ${r.nwid} ${r.subnet ?? '-'} ${gw} ${ms.length ? ms.join(',') : '-'} ${pub}`;
     }),
   ];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cidrClaim, type AddressClaim } from '../../src/controller/zones.js';
 import { parseCidr } from '../../src/controller/ip-assignment.js';
-import { PROC_HOST } from '../../src/cli/zone-commands.js';
+import { PROC_HOST, publishedPortText } from '../../src/cli/zone-commands.js';
 import { expectOneLineError, fakeDaemonForSuite, runProgram, startFakeDaemon, type ProgramResult } from './harness.js';
 import { removeDir, tempDir } from '../support/temp-dir.js';
 
@@ -101,6 +101,8 @@ describe('ztnc-cli zone commands', () => {
       expect(r.stdout).toMatch(/zone gw2: network [0-9a-f]{16}, subnet \S+, gateway 0a1b2c3d4e at \S+\.1 \(default route 0\.0\.0\.0\/0\)/);
       expect(r.stdout).toContain(`gateway: ztnc-service at ${gwHome} joined ${nwid}`);
       expect(r.stdout).toContain(`allowDefault=1`);
+      // this stand-in daemon has no gateway API: the line says what to run
+      expect(r.stdout).toContain(`gateway: make it the zone's gateway: ztnc-cli -D ${gwHome} gateway enable ${nwid}`);
       expect(gwDaemon.service.networksById.has(nwid)).toBe(true);
       expect(store().getMember(nwid, '0a1b2c3d4e')!.authorized).toBe(true);
     } finally {
@@ -229,5 +231,12 @@ describe('ztnc-cli zone commands', () => {
       await plain.stop();
       removeDir(other);
     }
+  });
+
+  it('published ports are shown as the gateway API lists them', () => {
+    const port = { nwid: 'x', protocol: 'tcp', hostAddr: '0.0.0.0', hostPort: 8080, target: '10.100.0.7', targetPort: 80, stats: {} };
+    expect(publishedPortText(port)).toBe('tcp:0.0.0.0:8080->10.100.0.7:80');
+    expect(publishedPortText({ ...port, protocol: 'udp', hostAddr: '::1' })).toBe('udp:[::1]:8080->10.100.0.7:80');
+    expect(publishedPortText({})).toBe('?:?:?->?:?');
   });
 });
