@@ -91,6 +91,20 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  (db) => {
+    // join tokens (join-tokens.ts): only the SHA-256 of each secret is kept
+    db.exec(`
+      CREATE TABLE join_tokens (
+        id TEXT PRIMARY KEY,
+        nwid TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL UNIQUE,
+        doc TEXT NOT NULL,
+        uses_left INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX join_tokens_network ON join_tokens (nwid);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -467,6 +481,11 @@ export class ControllerStore {
              physical_addr = excluded.physical_addr, recent_log = excluded.recent_log`,
       ).run(nwid, address, entry.ts, entry.fromAddr, next);
     })();
+  }
+
+  /** The database, for modules that keep their own tables in it (join-tokens.ts). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   /** Runs `fn` as one transaction (nested store calls join it). */
