@@ -488,9 +488,14 @@ export class ControllerStore {
     return this.db;
   }
 
-  /** Runs `fn` as one transaction (nested store calls join it). */
+  /**
+   * Runs `fn` as one transaction (nested store calls join it). It takes the write lock at once
+   * (BEGIN IMMEDIATE): a transaction that reads first and writes later cannot wait for another
+   * connection's write lock (SQLite answers SQLITE_BUSY at the upgrade), but one that starts as a
+   * writer waits its turn (busy_timeout), so a second process on the database only queues.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   // ---- backup ----
