@@ -167,7 +167,8 @@ Commands:
                                 (default 3, at most 100), each waiting up to MS for its reply
                                 (default 2000); exits 1 when nothing answers
   listmoons                     list moons (federated root sets)
-  orbit <world ID> <seed>       join a moon (when the daemon supports moons)
+  orbit <world ID> <seed>       join a moon, fetched from its seed (one of its roots); kept in
+                                <home>/moons.d/<world ID>.moon
   deorbit <world ID>            leave a moon
   /<path>                       GET any local API path and print its JSON
   GET|POST|PUT|DELETE /<path> [<json>]

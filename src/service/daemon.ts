@@ -40,6 +40,7 @@ import { Home, HomeError } from './home.js';
 import { networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
+import { MoonService, mountMoonApi } from './moons.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { networkNames } from './network-names.js';
 import { joinTokenFor, networkConfText, readNetworkConf } from './network-settings.js';
@@ -522,6 +523,7 @@ export class Daemon implements LocalService {
 
   private async listenApi(): Promise<void> {
     const router = new Router();
+    mountMoonApi(router, MoonService.start(this.home.dir, this.node, this.log)); // before the local API's moonless GET /moon
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);

@@ -181,6 +181,6 @@ export function mountLocalApi(router: Router, svc: LocalService): void {
       const p = svc.peer(addr);
       return p ? { status: 200, body: p } : notFound(`peer ${addr} not known`);
     })
-    // moons are not supported: an empty list, as a node that orbits none
+    // a service without moons answers as a node that orbits none (the daemon mounts moons.ts before this)
     .add('GET', '/moon', () => ({ status: 200, body: [] }));
 }
