@@ -70,11 +70,11 @@ describe('moons between real daemons', () => {
     expect(fetched.roots[0]!.identity.startsWith(`${mAddress}:0:`)).toBe(true);
     const saved = join(a.home, 'moons.d', `${worldId}.moon`);
     expect(readFileSync(saved).equals(readFileSync(moonFile))).toBe(true);
-    // A takes M as a root now (zerotier-cli's listpeers role MOON is a root's role here)
+    // A takes M as a root now: listpeers' role MOON, as stock's
     await waitFor(
-      async () => ((await a.get<{ address: string; role: string }[]>('/peer')).find((p) => p.address === mAddress)?.role ?? '') !== 'LEAF',
+      async () => (await a.get<{ address: string; role: string }[]>('/peer')).find((p) => p.address === mAddress)?.role === 'MOON',
       30_000,
-      'M a root to A',
+      'M a moon root to A',
     );
 
     // a restart orbits it again from moons.d
