@@ -94,11 +94,6 @@ export function readNetworkConf(file: string, log: Logger): NetworkConf {
   return out;
 }
 
-/** The network's user settings kept in networks.d/<nwid>.conf: empty = defaults. */
-export function readNetworkSettings(file: string, log: Logger): NetworkUserSettings {
-  return readNetworkConf(file, log).settings;
-}
-
 /** The file's text for these settings and token: empty for the defaults and no token. */
 export function networkConfText(settings: NetworkUserSettings, token: string | null): string {
   const json = sameSettings(settings, defaultNetworkUserSettings()) ? '' : `${JSON.stringify(settings)}\n`;
