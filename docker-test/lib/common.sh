@@ -3,7 +3,8 @@
 # comes from the environment:
 #   ZTNC_TEST     test name (results are OK.<test> / FAIL.<test>)
 #   ZTNC_SHARED   directory shared by the root, server and monitor (planet, network id,
-#                 member addresses to authorize, per-test hand-over files)
+#                 the network's join token, per-test hand-over files)
+#   ZTNC_JOIN_TOKEN  join token the daemon presents (default: the one the root published)
 #   ZTNC_RESULTS  where OK.<test> / FAIL.<test> go (default: docker-test/_results)
 #   ZT_HOME       this container's daemon home (default /var/lib/ztnc)
 #   ZTNC_WORK     scratch directory for the app (default $ZT_HOME/work)
@@ -22,7 +23,7 @@ ZTNC_WORK="${ZTNC_WORK:-$ZT_HOME/work}"
 ZTNC_TIMEOUT="${ZTNC_TIMEOUT:-120}"
 PAYLOAD_BYTES=$((10 * 1024 * 1024))
 export ZTNC_REFUSE_BUILTIN_PLANET=1
-mkdir -p "$ZTNC_SHARED/members" "$ZTNC_RESULTS" "$ZTNC_WORK"
+mkdir -p "$ZTNC_RESULTS" "$ZTNC_WORK"
 
 log() { printf '[%s %s] %s\n' "$ZTNC_TEST" "${ZTNC_ROLE:-?}" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -99,21 +100,26 @@ network_address6() {
 }
 
 # Starts this container's daemon (-d) on the shared private planet, joined to the shared network
-# through networks.d/<nwid>.conf; hands its address to the root for authorization and waits for
+# through networks.d/<nwid>.conf and authorized by the join token in ZTNC_JOIN_TOKEN (as an image
+# would be given it; the root's token when unset), with no call to the controller's API; waits for
 # an IP. Sets NWID, ZT_ADDRESS, ZT_IP and ZT_IP6 (the rfc4193 address; empty when the network
 # gives none: only the IPv6 rows need it, and they fail saying so).
 zt_join() {
   wait_published nwid
   wait_published planet.ready
   NWID="$(published nwid)"
+  if [ -z "${ZTNC_JOIN_TOKEN:-}" ]; then
+    wait_published join-token
+    ZTNC_JOIN_TOKEN="$(published join-token)"
+  fi
   mkdir -p "$ZT_HOME/networks.d"
   chmod 700 "$ZT_HOME"
   : > "$ZT_HOME/networks.d/$NWID.conf"
-  log "starting ztnc-service -d in $ZT_HOME, joining $NWID"
-  ztnc-service -d -p 0 --api-port 0 --planet "$ZTNC_SHARED/planet" "$ZT_HOME" || die "ztnc-service -d failed"
+  log "starting ztnc-service -d in $ZT_HOME, joining $NWID with a join token"
+  ZTNC_JOIN_TOKEN="$ZTNC_JOIN_TOKEN" ztnc-service -d -p 0 --api-port 0 --planet "$ZTNC_SHARED/planet" "$ZT_HOME" ||
+    die "ztnc-service -d failed"
   ZT_ADDRESS="$(ztnc-cli -D "$ZT_HOME" info | awk '{print $3}')"
   [ -n "$ZT_ADDRESS" ] || die "ztnc-cli info gave no address"
-  : > "$ZTNC_SHARED/members/$ZT_ADDRESS"
   wait_for "an address on $NWID (ztnc-cli listnetworks)" network_address
   ZT_IP="$(network_address)"
   # The config that carried the IPv4 address carries the IPv6 ones too.

@@ -1,17 +1,19 @@
 #!/bin/bash
 # The private root+controller: starts `ztnc-service -d --private-planet`, creates a private
 # dual-stack network through `ztnc-cli net create` (IPv4 pool ZTNC_POOL, rfc4193 IPv6 addresses)
-# with the DNS domain ZTNC_DNS_DOMAIN (matrix.ztnc), publishes the planet and network id to
-# ZTNC_SHARED, then until ZTNC_SHARED/stop appears or it is told to stop: authorizes every member
-# that writes its address to ZTNC_SHARED/members/, and applies the member names and the network's
-# dns object the sides ask for (names/<address>, dns; see lib/common.sh: zt_name_member, zt_set_dns).
+# with the DNS domain ZTNC_DNS_DOMAIN (matrix.ztnc), issues a join token for it (`ztnc-cli net token
+# create`, any number of members, valid for ZTNC_TOKEN_TTL), publishes the planet, network id and
+# token to ZTNC_SHARED, then until ZTNC_SHARED/stop appears or it is told to stop applies the member
+# names and the network's dns object the sides ask for (names/<address>, dns; see lib/common.sh:
+# zt_name_member, zt_set_dns). Members authorize themselves with the token: nobody calls the API
+# for them.
 ZTNC_ROLE=root
 ZTNC_TEST="${ZTNC_TEST:-root}"
 . "$(dirname "$0")/../lib/common.sh"
 
 stopping=0
 trap 'stopping=1' TERM INT
-mkdir -p "$ZT_HOME" "$ZTNC_SHARED/authorized"
+mkdir -p "$ZT_HOME"
 chmod 700 "$ZT_HOME"
 log "starting ztnc-service -d --private-planet in $ZT_HOME"
 ztnc-service -d -p 0 --api-port 0 --private-planet "$ZT_HOME" || die "ztnc-service -d --private-planet failed"
@@ -23,21 +25,18 @@ controller() { ztnc-cli -D "$ZT_HOME" "$@" >/dev/null; }
 # (fd + network id + 9993 + member address, /88), which the IPv6 rows use.
 controller POST "/controller/network/$NWID" "{\"dns\":$DEFAULT_DNS,\"v6AssignMode\":{\"zt\":false,\"rfc4193\":true,\"6plane\":false}}" ||
   die "setting the network's dns and v6AssignMode failed"
+# What an image's entrypoint gets as ZTNC_JOIN_TOKEN: members come up authorized on their own.
+TOKEN_JSON="$(ztnc-cli -D "$ZT_HOME" net token create "$NWID" --uses 0 --expires "${ZTNC_TOKEN_TTL:-1d}" --name docker-test)" ||
+  die "net token create failed"
+JOIN_TOKEN="$(printf '%s' "$TOKEN_JSON" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).token))')"
+[ -n "$JOIN_TOKEN" ] || die "net token create printed no token"
 cp "$ZT_HOME/planet" "$ZTNC_SHARED/.planet.tmp" && mv "$ZTNC_SHARED/.planet.tmp" "$ZTNC_SHARED/planet"
+( umask 077 && publish join-token "$JOIN_TOKEN" )
 publish planet.ready yes
 publish nwid "$NWID"
-log "network $NWID ready; authorizing members as they appear"
+log "network $NWID ready; members join with its token"
 
 while [ "$stopping" = 0 ] && [ ! -e "$ZTNC_SHARED/stop" ]; do
-  for f in "$ZTNC_SHARED"/members/*; do
-    [ -e "$f" ] || continue
-    addr="$(basename "$f")"
-    [ -e "$ZTNC_SHARED/authorized/$addr" ] && continue
-    if ztnc-cli -D "$ZT_HOME" net authorize "$NWID" "$addr" >/dev/null; then
-      : > "$ZTNC_SHARED/authorized/$addr"
-      log "authorized $addr"
-    fi
-  done
   for f in "$ZTNC_SHARED"/names/*; do
     [ -f "$f" ] || continue
     addr="$(basename "$f")"

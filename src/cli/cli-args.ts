@@ -2,12 +2,15 @@
  * ztnc-cli's command line (commander). Switches work as zerotier-cli's (`-D<home>`, `-p<port>`,
  * `-T<token>`, `-H<host>`, `-j`, anywhere on the line) and also with the value as the next word
  * (`-D home`) or in long form (`--home`, `--port`, …). The controller commands add `--name`,
- * `--pool`, `--private` and `--public`; the zone commands `--subnet`, `--gateway` and `--force`. `--` ends the switches. The words left are the command
+ * `--pool`, `--private` and `--public`; `net token create` `--uses`, `--expires`, `--tags` and
+ * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`. `--token` is the auth token (as `-T`)
+ * except after `join`, where it is the join token. `--` ends the switches. The words left are the command
  * and its arguments, dispatched by cli-commands.ts (raw `/paths` are commands too).
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, parsePort } from './cli-client.js';
 import { parsePingCount, parsePingTimeout } from './ping-command.js';
+import { parseUses } from './token-commands.js';
 
 export interface CliArgs {
   home?: string;
@@ -29,6 +32,13 @@ export interface CliArgs {
   count?: number;
   /** `ping --timeout` (ms per reply). */
   timeout?: number;
+  /** `join --token`: the join token to present. */
+  joinToken?: string;
+  /** `net token create` options. */
+  uses?: number;
+  expires?: string;
+  tags: string[];
+  ips: string[];
   /** The command and its arguments. */
   words: string[];
 }
@@ -50,6 +60,11 @@ interface ParsedOptions {
   force?: boolean;
   count?: number;
   timeout?: number;
+  authToken?: string;
+  uses?: number;
+  expires?: string;
+  tags: string[];
+  ip: string[];
 }
 
 function nonEmpty(flag: string): (v: string) => string {
@@ -66,7 +81,8 @@ function parser(): Command {
     .helpOption(false)
     .option('-D, --home <path>', 'ztnc-service home', nonEmpty('-D'))
     .option('-p, --port <port>', 'local API port', (v: string) => parsePort(v, '-p'))
-    .option('-T, --token <token>', 'auth token', nonEmpty('-T'))
+    .option('-T, --auth-token <token>', 'auth token', nonEmpty('-T'))
+    .option('--token <token>', 'auth token; after join: the join token', nonEmpty('--token'))
     .option('-H, --host <ip>', 'local API address', nonEmpty('-H'))
     .option('-j, --json', 'JSON output')
     .option('-h, --help', 'help')
@@ -80,6 +96,20 @@ function parser(): Command {
     .option('--force', 'zone destroy: even with members')
     .option('-c, --count <n>', 'ping: echo requests to send', parsePingCount)
     .option('--timeout <ms>', 'ping: time to wait for each reply', parsePingTimeout)
+    .option('--uses <n>', 'net token create: members it may admit (0: unlimited)', parseUses)
+    .option('--expires <when>', 'net token create: seconds, 30m/12h/7d, or an ISO date')
+    .option(
+      '--tags <id=value,...>',
+      'net token create: tags for the members it admits',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--ip <address>',
+      'net token create: address for the member it admits',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .argument('[words...]')
     .allowExcessArguments(true);
 }
@@ -94,10 +124,18 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   const o = cmd.opts<ParsedOptions>();
   if (o.private && o.public) throw new CliError('--private and --public exclude each other', 2);
+  const words = [...(cmd.processedArgs[0] as string[])];
+  // after `join`, --token is the join token (SPEC'd as `join <nwid> --token T`); -T stays the auth token
+  const joinToken = words[0] === 'join' ? o.token : undefined;
   return {
     home: o.home,
     port: o.port,
-    token: o.token,
+    token: o.authToken ?? (joinToken === undefined ? o.token : undefined),
+    joinToken,
+    uses: o.uses,
+    expires: o.expires,
+    tags: o.tags,
+    ips: o.ip,
     host: o.host,
     json: o.json === true,
     help: o.help === true,
@@ -110,7 +148,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     force: o.force === true,
     count: o.count,
     timeout: o.timeout,
-    words: [...(cmd.processedArgs[0] as string[])],
+    words,
   };
 }
 
@@ -122,7 +160,8 @@ Switches (zerotier-cli style -D<home> or -D <home>):
   -j, --json               display full raw JSON output
   -D, --home <path>        ztnc-service home (default ~/.ztnc, or $ZTNC_HOME)
   -p, --port <port>        local API port (default: <home>/ztnc.port, local.conf, 9993)
-  -T, --token <token>      auth token (default: <home>/authtoken.secret)
+  -T, --token <token>      auth token (default: <home>/authtoken.secret); after join, --token is
+                           the join token (then give the auth token with -T)
   -H, --host <ip>          local API address (default 127.0.0.1)
 
 Commands:
@@ -130,7 +169,9 @@ Commands:
   listpeers                     list all peers
   peers                         list all peers (prettier)
   listnetworks                  list all networks
-  join <network ID>             join a network
+  join <network ID> [--token <join token>]
+                                join a network, presenting a join token to its controller
+                                (kept in networks.d/<network ID>.conf as token=…)
   leave <network ID>            leave a network
   set <network ID> <setting>=<value>
                                 allowManaged, allowGlobal, allowDefault, allowDNS (1/0, true/false)
@@ -140,7 +181,8 @@ Commands:
                                 (default 3, at most 100), each waiting up to MS for its reply
                                 (default 2000); exits 1 when nothing answers
   listmoons                     list moons (federated root sets)
-  orbit <world ID> <seed>       join a moon (when the daemon supports moons)
+  orbit <world ID> <seed>       join a moon, fetched from its seed (one of its roots); kept in
+                                <home>/moons.d/<world ID>.moon
   deorbit <world ID>            leave a moon
   /<path>                       GET any local API path and print its JSON
   GET|POST|PUT|DELETE /<path> [<json>]
@@ -154,6 +196,12 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   net authorize <network ID> <member address>
   net deauthorize <network ID> <member address>
   net delete <network ID>       delete a network (final)
+  net token create <network ID> [--uses N] [--expires <seconds|30m|12h|7d|ISO date>]
+                   [--tags <id>=<value>,...] [--ip <address>]... [--name <name>]
+                                issue a join token (default: one use, no expiry); prints it as
+                                JSON: "token" is the secret, shown only here
+  net token list <network ID>   the network's tokens (never their secrets)
+  net token revoke <network ID> <token ID>
   zone create <name> [--subnet auto|<CIDR>] [--gateway <member address>|<home>]
                                 a private network named zone:<name> on a subnet no other zone,
                                 network or host route uses; the gateway gets the lowest address

@@ -123,8 +123,9 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'leave': {
       arity(args, 1, 1, `${command} <network ID>`);
       const nwid = checkNwid(arg1);
+      const body = args.joinToken !== undefined ? { token: args.joinToken } : {};
       const a =
-        command === 'join' ? await ok(c, command, 'POST', `/network/${nwid}`, {}) : await ok(c, command, 'DELETE', `/network/${nwid}`);
+        command === 'join' ? await ok(c, command, 'POST', `/network/${nwid}`, body) : await ok(c, command, 'DELETE', `/network/${nwid}`);
       out(json ? jsonDump(a.body) : `200 ${command} OK`);
       return;
     }
@@ -181,9 +182,19 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'ping':
       return runPing(c, args.words.slice(1), { count: args.count, timeoutMs: args.timeout, json }, out);
     case 'net':
-      (await runNetCommand(c, args.words.slice(1), { name: args.name, pools: args.pools, private: args.private }, json)).forEach((l) =>
-        out(l),
-      );
+      (
+        await runNetCommand(
+          c,
+          args.words.slice(1),
+          {
+            name: args.name,
+            pools: args.pools,
+            private: args.private,
+            token: { uses: args.uses, expires: args.expires, tags: args.tags, ips: args.ips, name: args.name },
+          },
+          json,
+        )
+      ).forEach((l) => out(l));
       return;
     case 'zone':
       (await runZoneCommand(c, args.words.slice(1), { subnet: args.subnet, gateway: args.gateway, force: args.force }, json)).forEach((l) =>
@@ -217,8 +228,12 @@ export async function runCli(argv: readonly string[], out: Output, err: Output):
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);
     }
     const isCreate = command === 'net' && args.words[1] === 'create';
-    if (!isCreate && (args.name !== undefined || args.pools.length > 0 || args.private !== undefined)) {
-      throw new CliError('--name, --pool, --private and --public belong to "net create"', 2);
+    const isTokenCreate = command === 'net' && args.words[1] === 'token' && args.words[2] === 'create';
+    if (!isCreate && (args.pools.length > 0 || args.private !== undefined || (args.name !== undefined && !isTokenCreate))) {
+      throw new CliError('--name, --pool, --private and --public belong to "net create" (--name also to "net token create")', 2);
+    }
+    if (!isTokenCreate && (args.uses !== undefined || args.expires !== undefined || args.tags.length > 0 || args.ips.length > 0)) {
+      throw new CliError('--uses, --expires, --tags and --ip belong to "net token create"', 2);
     }
     if (command !== 'zone' && (args.subnet !== undefined || args.gateway !== undefined || args.force))
       throw new CliError('--subnet, --gateway and --force belong to "zone"', 2);

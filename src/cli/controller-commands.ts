@@ -1,10 +1,11 @@
 /**
  * ztnc-cli's `net …` commands over the controller JSON API: create (with a managed route and an
  * address pool per --pool CIDR), list, show, authorize, deauthorize and delete, printed as
- * zerotier-cli-style `200 …` lines or as JSON with -j.
+ * zerotier-cli-style `200 …` lines or as JSON with -j; `net token …` is token-commands.ts.
  */
 import { formatIp, parseCidr, type Cidr, type IpValue } from '../controller/ip-assignment.js';
 import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { runTokenCommand, type NetTokenOptions } from './token-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 type Json = Record<string, unknown>;
@@ -13,6 +14,8 @@ export interface NetCreateOptions {
   name?: string;
   pools: string[];
   private?: boolean;
+  /** `net token create`'s options. */
+  token?: NetTokenOptions;
 }
 
 const NWID_PATTERN = /^[0-9a-f]{16}$/i;
@@ -189,6 +192,13 @@ export async function runNetCommand(
       const a = await call(c, what, 'POST', `/controller/network/${nwid}/member/${address}`, { authorized: sub === 'authorize' });
       return [json ? jsonDump(a.body) : `200 net ${sub} OK`];
     }
+    case 'token':
+      return runTokenCommand(
+        c,
+        words.slice(1),
+        opts.token ?? { tags: [], ips: [], ...(opts.name !== undefined ? { name: opts.name } : {}) },
+        json,
+      );
     case 'delete': {
       want(1);
       const nwid = checkNwid(words[1]);
@@ -196,8 +206,8 @@ export async function runNetCommand(
       return [json ? jsonDump(a.body) : '200 net delete OK'];
     }
     case undefined:
-      throw new CliError('net: missing subcommand (create, list, show, authorize, deauthorize, delete)', 2);
+      throw new CliError('net: missing subcommand (create, list, show, authorize, deauthorize, delete, token)', 2);
     default:
-      throw new CliError(`net: unknown subcommand ${JSON.stringify(sub)} (create, list, show, authorize, deauthorize, delete)`, 2);
+      throw new CliError(`net: unknown subcommand ${JSON.stringify(sub)} (create, list, show, authorize, deauthorize, delete, token)`, 2);
   }
 }

@@ -15,6 +15,7 @@ import {
   type NetworkControllerBackend,
   SPECIALIST_ACTIVE_BRIDGE,
 } from '../node/index.js';
+import type { JoinTokens, TokenCheck, TokenRefusal } from './join-tokens.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
 import { MemberNames } from './member-names.js';
 import type { ControllerStore, StoreChange } from './store.js';
@@ -26,6 +27,8 @@ const MAX_STATIC_IPS = 32;
 
 export interface ControllerBackendOptions {
   store: ControllerStore;
+  /** Join tokens members may present; without, a presented token is ignored. */
+  tokens?: JoinTokens;
   nodeAddress: string;
   logger?: Logger;
   now?: () => number;
@@ -82,12 +85,15 @@ export class ControllerBackend implements NetworkControllerBackend {
 
     let identityClash = false;
     let staticIps: string[] = [];
+    let tokenOutcome = null as TokenCheck | TokenRefusal | null;
     const member = this.store.updateMember(nwid, address, (m, created) => {
       if (m.identity !== null && m.identity !== req.identity) {
         identityClash = true;
         return;
       }
       m.identity = req.identity;
+      // a token only matters to a member not yet admitted: an admitted one resending it is left alone
+      if (!m.authorized && req.metadata.joinToken !== undefined) tokenOutcome = this.presentToken(nwid, m, req.metadata.joinToken, now);
       if (!network.private && !m.authorized) {
         m.authorized = true;
         m.lastAuthorizedTime = now;
@@ -104,6 +110,7 @@ export class ControllerBackend implements NetworkControllerBackend {
       staticIps = this.assignIps(nwid, network, m, req.address);
     });
     if (!member) return { ok: false, error: 'NOT_FOUND' };
+    if (tokenOutcome !== null) this.countToken(nwid, address, tokenOutcome);
     this.store.recordRequest(nwid, address, {
       ts: now,
       authorized: member.authorized && !identityClash,
@@ -118,6 +125,48 @@ export class ControllerBackend implements NetworkControllerBackend {
     }
     if (!member.authorized) return { ok: false, error: 'ACCESS_DENIED' };
     return { ok: true, config: this.buildConfig(network, member, req, staticIps, now) };
+  }
+
+  /**
+   * A join token presented by a member not yet authorized: when it admits, the member is
+   * authorized and given the token's addresses (those no other member holds) and tags, and one use
+   * is spent in this request's transaction. A member the API de-authorized is not let back in by a
+   * token (deleting the member record forgets that).
+   */
+  private presentToken(nwid: string, m: MemberSettings, presented: string, now: number): TokenCheck | TokenRefusal {
+    const tokens = this.opts.tokens;
+    if (!tokens) return 'unknown';
+    if (m.lastDeauthorizedTime > 0) return 'member_deauthorized';
+    const check = tokens.consume(nwid, presented);
+    if (!check.ok) return check;
+    const t = check.token;
+    m.authorized = true;
+    m.lastAuthorizedTime = now;
+    m.lastAuthorizedCredentialType = 'token';
+    m.lastAuthorizedCredential = t.id;
+    const held = this.store.assignedIps(nwid);
+    for (const ip of t.ipAssignments) {
+      const holder = held.get(ip);
+      if (holder !== undefined && holder !== m.address) {
+        this.opts.logger?.warn({ nwid, address: m.address, ip, holder, token: t.id }, 'join token address already held: not given');
+      } else if (!m.ipAssignments.includes(ip)) m.ipAssignments.push(ip);
+    }
+    for (const [id, value] of t.tags) {
+      const tags: [number, number][] = m.tags.filter(([tid]) => tid !== id);
+      tags.push([id, value]);
+      m.tags = tags.sort((a, b) => a[0] - b[0]);
+    }
+    return check;
+  }
+
+  private countToken(nwid: string, address: string, outcome: TokenCheck | TokenRefusal): void {
+    this.opts.tokens?.count(outcome);
+    if (typeof outcome !== 'string' && outcome.ok) {
+      this.opts.logger?.info({ nwid, address, token: outcome.token.id }, 'member authorized by join token');
+    } else {
+      const reason = typeof outcome === 'string' ? outcome : outcome.reason;
+      this.opts.logger?.warn({ nwid, address, reason }, 'join token refused: member stays unauthorized');
+    }
   }
 
   /** Default capabilities and tags are given to new members, as stock does. */

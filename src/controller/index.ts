@@ -8,6 +8,8 @@ import { ControllerApi } from './api.js';
 import { ControllerBackend } from './backend.js';
 import { BackupSchedule, DEFAULT_BACKUP_EVERY_CHANGES, DEFAULT_BACKUP_INTERVAL_MS } from './backup-schedule.js';
 import { ControllerStore } from './store.js';
+import { JoinTokens, type JoinTokenStats } from './join-tokens.js';
+import { mountTokenApi } from './token-api.js';
 
 export interface ControllerOptions {
   /** Path of controller.db. */
@@ -31,13 +33,24 @@ export class NetworkController {
   readonly store: ControllerStore;
   readonly api: ControllerApi;
   readonly backend: ControllerBackend;
+  /** Join tokens: issued through the API, spent by members' config requests. */
+  readonly tokens: JoinTokens;
+  private readonly now: () => number;
   private readonly backups: BackupSchedule;
 
   constructor(opts: ControllerOptions) {
     this.store = new ControllerStore(opts.dbFile, { logger: opts.logger, now: opts.now });
+    this.now = opts.now ?? Date.now;
+    this.tokens = new JoinTokens(this.store, this.now);
     try {
       this.api = new ControllerApi({ store: this.store, nodeAddress: opts.nodeAddress, logger: opts.logger, now: opts.now });
-      this.backend = new ControllerBackend({ store: this.store, nodeAddress: opts.nodeAddress, logger: opts.logger, now: opts.now });
+      this.backend = new ControllerBackend({
+        store: this.store,
+        tokens: this.tokens,
+        nodeAddress: opts.nodeAddress,
+        logger: opts.logger,
+        now: opts.now,
+      });
     } catch (e) {
       void this.store.close();
       throw e;
@@ -52,6 +65,12 @@ export class NetworkController {
 
   mount(router: Router): void {
     this.api.mount(router);
+    mountTokenApi(router, this.tokens, this.now);
+  }
+
+  /** Join tokens accepted and refused (by reason) since start, for metrics. */
+  joinTokenCounts(): JoinTokenStats {
+    return this.tokens.counts();
   }
 
   close(): Promise<void> {

@@ -98,6 +98,20 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  (db) => {
+    // join tokens (join-tokens.ts): only the SHA-256 of each secret is kept
+    db.exec(`
+      CREATE TABLE join_tokens (
+        id TEXT PRIMARY KEY,
+        nwid TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL UNIQUE,
+        doc TEXT NOT NULL,
+        uses_left INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX join_tokens_network ON join_tokens (nwid);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -480,9 +494,19 @@ export class ControllerStore {
     })();
   }
 
-  /** Runs `fn` as one transaction (nested store calls join it). */
+  /** The database, for modules that keep their own tables in it (join-tokens.ts). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  /**
+   * Runs `fn` as one transaction (nested store calls join it). It takes the write lock at once
+   * (BEGIN IMMEDIATE): a transaction that reads first and writes later cannot wait for another
+   * connection's write lock (SQLite answers SQLITE_BUSY at the upgrade), but one that starts as a
+   * writer waits its turn (busy_timeout), so a second process on the database only queues.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   // ---- backup ----

@@ -4,6 +4,7 @@
  * MULTICAST_LIKE/GATHER), network-level verbs handed to `node.handlers`. Malformed payloads are
  * dropped and counted; nothing here throws on bad input.
  */
+import { moonUpdatesFor, takeWorldUpdates, type MoonHolder } from './moon-updates.js';
 import type { Endpoint } from './peer/endpoint.js';
 import { Identity } from './identity/identity.js';
 import type { CounterCell, Counters } from '../netstack/index.js';
@@ -27,7 +28,7 @@ import { emitOkWhois, parseOkWhois, parseWhois } from './wire/whois.js';
 import { parsePushDirectPaths } from './wire/push-direct-paths.js';
 
 /** What packet handling needs of its node: Node passes itself, this file never imports node.ts. */
-export interface IncomingNode {
+export interface IncomingNode extends MoonHolder {
   readonly identity: Identity;
   readonly address: bigint;
   readonly counters: Counters;
@@ -152,7 +153,8 @@ function onHello(node: IncomingNode, peer: Peer, pkt: OpenedPacket, from: Endpoi
         versionMinor: SOFTWARE_VERSION[1],
         versionRevision: SOFTWARE_VERSION[2],
         physicalDestination: from,
-        worldUpdates: Buffer.alloc(0),
+        // the newer copies of moons it names that we hold (a seed answering a node that wants one)
+        worldUpdates: moonUpdatesFor(node.moonWorlds(), peer.moons),
       }),
     ),
     direct ? { via: from } : {},
@@ -172,6 +174,7 @@ function onOk(node: IncomingNode, peer: Peer, payload: Buffer, from: Endpoint, d
     const body = parseOkHello(ok.body);
     if (!body.ok) return void node.counters.inc('rx_drop_bad_ok');
     node.expecting.take(inRe);
+    if (body.value.worldUpdates.length > 0) takeWorldUpdates(node, peer, body.value.worldUpdates);
     peer.remoteProtocol = body.value.protocolVersion;
     peer.remoteVersion = [body.value.versionMajor, body.value.versionMinor, body.value.versionRevision];
     if (direct) {

@@ -18,16 +18,16 @@ import { Timing } from './timing.js';
 import { Topology } from './peer/topology.js';
 import type { UdpTransport } from './transport/udp-transport.js';
 import { WhoisQueue } from './peer/whois-queue.js';
-import { emitHello, parseHello } from './wire/hello.js';
+import { emitHello, parseHello, type MoonRef } from './wire/hello.js';
 import { PACKET_IDX_PAYLOAD, PACKET_IDX_VERB, Verb, VERB_MASK, type PacketView } from './wire/packet.js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './version.js';
 import { emitWhois } from './wire/whois.js';
 import { cryptField } from './packet/armor.js';
 import { formatAddress } from './wire/address.js';
 import { shouldReplaceWorld, type World } from './peer/world.js';
-import type { MoonRef } from './wire/hello.js';
 import { checkPlanetAllowed, MAX_MOONS, moonProblem, type PlanetSpec } from './planet-spec.js';
 import { PacketCounts } from './packet-counts.js';
+import { helloMoonRefs } from './moon-updates.js';
 
 export {
   checkPlanetAllowed,
@@ -83,6 +83,10 @@ export class Node {
   readonly planet: PlanetSpec;
   /** Moons we orbit, by id: their roots are roots to us too. */
   private readonly moons = new Map<bigint, World>();
+  /** Moons asked for (timestamp 0 in our HELLOs) until a seed sends them (moon-updates.ts). */
+  readonly moonsWanted = new Set<bigint>();
+  /** Hears moons that came in OK(HELLO): updates of ours (applied), or ones in moonsWanted. */
+  onMoonArrived: ((moon: World, from: Peer, orbiting: boolean) => void) | null = null;
   readonly limits: {
     stranger: RateLimiter;
     whoisAnswer: RateLimiter;
@@ -220,6 +224,19 @@ export class Node {
     if (!this.moons.delete(id)) return false;
     this.updateRoots();
     return true;
+  }
+
+  moonWorlds(): World[] {
+    return [...this.moons.values()];
+  }
+
+  /** HELLOs `address`, looking its identity up (WHOIS) first when unknown: how a moon seed is asked. */
+  helloTo(address: bigint): void {
+    const peer = this.topology.get(address);
+    if (peer) return this.sendHello(peer);
+    const later = this.topology.get.bind(this.topology, address);
+    const send = (): void => later() && this.sendHello(later()!);
+    if (address !== this.address && this.whoisWaiting.add(address, { kind: 'out', send }, this.now())) this.sendWhois(address);
   }
 
   /** The moons we orbit, as HELLO names them. */
@@ -442,7 +459,7 @@ export class Node {
       physicalDestination: dest,
       planetWorldId: this.planet.id,
       planetWorldTimestamp: this.planet.timestamp,
-      moons: this.orbiting(),
+      moons: helloMoonRefs(this.orbiting(), this.moonsWanted),
     });
     peer.lastHelloSent = now;
     this.sendPacket(peer, Verb.HELLO, payload, {

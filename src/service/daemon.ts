@@ -39,12 +39,13 @@ import { listenLocalApi } from './api-listener.js';
 import { DaemonStartError } from './start-error.js';
 import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
-import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
+import { networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
+import { MoonService, mountMoonApi } from './moons.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { networkNames } from './network-names.js';
-import { readNetworkSettings, sameSettings } from './network-settings.js';
+import { joinTokenFor, networkConfText, readNetworkConf } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
@@ -79,6 +80,7 @@ interface Joined {
   attachment: NetworkAttachment;
   network: Network;
   settings: NetworkUserSettings;
+  token: string | null; // the join token in networks.d, kept when the settings are rewritten
 }
 
 /** The UDP port of the private planet in the home when this identity is its root; 0 if none. */
@@ -326,18 +328,18 @@ export class Daemon implements LocalService {
   /** Joins in progress, so that concurrent joins of one network share one attachment. */
   private readonly attaching = new Map<string, Promise<Joined>>();
 
-  private attach(nwid: string): Promise<Joined> {
+  private attach(nwid: string, token?: string): Promise<Joined> {
     const existing = this.joined.get(nwid);
     if (existing) return Promise.resolve(existing);
     let pending = this.attaching.get(nwid);
     if (!pending) {
-      pending = this.doAttach(nwid).finally(() => this.attaching.delete(nwid));
+      pending = this.doAttach(nwid, token).finally(() => this.attaching.delete(nwid));
       this.attaching.set(nwid, pending);
     }
     return pending;
   }
 
-  private async doAttach(nwid: string): Promise<Joined> {
+  private async doAttach(nwid: string, token?: string): Promise<Joined> {
     const id = parseNetworkId(nwid);
     if (id === null) throw new Error(`network id must be 16 hex digits, not "${nwid}"`);
     let network: Network | null = null;
@@ -365,14 +367,15 @@ export class Daemon implements LocalService {
       await attachment.close();
       throw e;
     }
+    const conf = readNetworkConf(this.home.networkConf(nwid), this.log);
     try {
-      network = this.nets.join(id);
+      network = this.nets.join(id, { joinToken: token ?? joinTokenFor(conf) });
     } catch (e) {
       await attachment.close();
       throw e;
     }
     // the Network asks for its stack when its first config arrives, never within join()
-    const entry: Joined = { attachment, network, settings: readNetworkSettings(this.home.networkConf(nwid), this.log) };
+    const entry: Joined = { attachment, network, settings: conf.settings, token: token ?? conf.token };
     this.joined.set(nwid, entry);
     this.log.info({ nwid, socket: attachment.socketPath, defaultSocket: attachment.defaultSocketPath }, 'network joined');
     return entry;
@@ -389,18 +392,15 @@ export class Daemon implements LocalService {
     return true;
   }
 
-  private persistSettings(nwid: string, s: NetworkUserSettings): void {
-    const text = sameSettings(s, defaultNetworkUserSettings()) ? '' : `${JSON.stringify(s)}\n`;
-    writeFileAtomic(this.home.networkConf(nwid), text, 0o600);
-  }
-
-  /** Joins (API POST /network/<nwid>): the network is remembered in networks.d. */
-  async joinNetwork(nwid: string, settings: Partial<NetworkUserSettings> = {}): Promise<Json> {
+  /** Joins (API POST /network/<nwid>): remembered in networks.d, with the join token when given. */
+  async joinNetwork(nwid: string, settings: Partial<NetworkUserSettings> = {}, token?: string): Promise<Json> {
     const fresh = !this.joined.has(nwid);
-    const j = await this.attach(nwid);
+    const j = await this.attach(nwid, token);
     Object.assign(j.settings, settings);
+    if (token !== undefined) j.token = token;
+    if (token !== undefined && !fresh) this.nets.join(j.network.nwid, { joinToken: token }); // presented now if not admitted
     try {
-      this.persistSettings(nwid, j.settings);
+      writeFileAtomic(this.home.networkConf(nwid), networkConfText(j.settings, j.token), 0o600);
     } catch (e) {
       if (fresh) await this.detach(nwid);
       throw new HomeError(this.home.networkConf(nwid), `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
@@ -450,9 +450,9 @@ export class Daemon implements LocalService {
     return j ? this.networkView(j) : null;
   }
 
-  async join(nwid: string, settings: Partial<NetworkUserSettings>): Promise<Json | { error: string }> {
+  async join(nwid: string, settings: Partial<NetworkUserSettings>, token?: string): Promise<Json | { error: string }> {
     try {
-      return await this.joinNetwork(nwid, settings);
+      return await this.joinNetwork(nwid, settings, token);
     } catch (e) {
       this.log.warn({ nwid, err: (e as Error).message }, 'join failed');
       return { error: (e as Error).message };
@@ -504,6 +504,7 @@ export class Daemon implements LocalService {
 
   private async listenApi(): Promise<void> {
     const router = new Router();
+    mountMoonApi(router, MoonService.start(this.home.dir, this.node, this.log)); // before the local API's moonless GET /moon
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);

@@ -119,7 +119,9 @@ export function peerJson(node: Node, peer: Peer, now: number): Record<string, un
   const wall = (t: number): number => (Number.isFinite(t) ? Math.round(t + wallOffset) : 0);
   const best = peer.paths.best(now);
   const known = peer.remoteVersion.some((v) => v !== 0) || peer.remoteProtocol !== 0;
-  const role = node.topology.isRoot(peer.address) ? 'PLANET' : 'LEAF';
+  // as stock: a root of the planet, else of a moon we orbit, else a leaf
+  const planetRoot = node.planet.roots.some((r) => r.identity.address === peer.address);
+  const role = planetRoot ? 'PLANET' : node.topology.isRoot(peer.address) ? 'MOON' : 'LEAF';
   return {
     address: formatAddress(peer.address),
     isBonded: false,

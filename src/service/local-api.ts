@@ -23,6 +23,7 @@ import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { NWID_PATTERN } from './home.js';
 import type { NetworkUserSettings } from './json-views.js';
 import { defaultWebUiDir, mountWebUi } from './web-ui.js';
+import { isJoinTokenText } from './network-settings.js';
 
 type Json = Record<string, unknown>;
 
@@ -61,8 +62,8 @@ export interface LocalService {
   status(): Json;
   networks(): Json[];
   network(nwid: string): Json | null;
-  /** Joins (if needed) and applies settings; an error text when the join is impossible. */
-  join(nwid: string, settings: Partial<NetworkUserSettings>): Json | { error: string } | Promise<Json | { error: string }>;
+  /** Joins (if needed) and applies settings (and a join token); an error text when the join is impossible. */
+  join(nwid: string, settings: Partial<NetworkUserSettings>, token?: string): Json | { error: string } | Promise<Json | { error: string }>;
   leave(nwid: string): boolean | Promise<boolean>;
   peers(): Json[];
   peer(address: string): Json | null;
@@ -102,6 +103,16 @@ function intField(b: Record<string, unknown>, key: string, min: number, max: num
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return `${key}: must be an integer from ${min} to ${max}`;
   return v;
+}
+
+/** The join token of a join body (`"token": "…"`, ztnc's own field); an error text when unusable. */
+export function parseJoinToken(body: unknown): string | undefined | { error: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const t = (body as Record<string, unknown>).token;
+  if (t === undefined || t === null || t === '') return undefined;
+  if (typeof t !== 'string' || !isJoinTokenText(t))
+    return { error: 'token: must be printable text without spaces, at most 256 characters' };
+  return t;
 }
 
 /** A ping body: `address` (required), `count` and `timeoutMs`; an error naming the field. */
@@ -148,7 +159,9 @@ export function mountLocalApi(router: Router, svc: LocalService, webUiDir: strin
       if (!id) return bad('network id must be 16 hex digits');
       const settings = parseNetworkSettings(req.body);
       if (typeof settings === 'string') return bad(settings);
-      const r = await svc.join(id, settings);
+      const token = parseJoinToken(req.body);
+      if (typeof token === 'object') return bad(token.error);
+      const r = await svc.join(id, settings, token);
       if ('error' in r && typeof r.error === 'string') return { status: 500, body: r };
       return { status: 200, body: r };
     })
@@ -172,6 +185,6 @@ export function mountLocalApi(router: Router, svc: LocalService, webUiDir: strin
       const p = svc.peer(addr);
       return p ? { status: 200, body: p } : notFound(`peer ${addr} not known`);
     })
-    // moons are not supported: an empty list, as a node that orbits none
+    // a service without moons answers as a node that orbits none (the daemon mounts moons.ts before this)
     .add('GET', '/moon', () => ({ status: 200, body: [] }));
 }

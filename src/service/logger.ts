@@ -1,9 +1,11 @@
 /**
- * The daemon's logger: pino, human-readable when writing to a terminal, JSON lines otherwise
- * (pipes, files, log collectors). A log file can be reopened (SIGHUP) after rotation.
+ * The daemon's logger: pino, human-readable when writing to a terminal, plain lines with syslog
+ * priorities when stdout is the systemd journal (journal-format.ts), JSON lines otherwise (pipes,
+ * files, log collectors). A log file can be reopened (SIGHUP) after rotation.
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { isJournalStream, journalDestination } from './journal-format.js';
 
 export interface ServiceLogger {
   logger: Logger;
@@ -19,6 +21,8 @@ export interface ServiceLoggerOptions {
   level?: string;
   /** Force pretty (true) or JSON (false) output; default: pretty when stdout is a TTY. */
   pretty?: boolean;
+  /** Force journal lines (true) or not (false); default: when stdout is JOURNAL_STREAM's. */
+  journal?: boolean;
 }
 
 export function createServiceLogger(opts: ServiceLoggerOptions = {}): ServiceLogger {
@@ -30,6 +34,9 @@ export function createServiceLogger(opts: ServiceLoggerOptions = {}): ServiceLog
       reopen: () => dest.reopen(),
       flush: () => dest.flushSync(),
     };
+  }
+  if (opts.journal ?? (opts.pretty === undefined && isJournalStream())) {
+    return { logger: pino({ level }, journalDestination(1)), reopen: () => {}, flush: () => {} };
   }
   const usePretty = opts.pretty ?? process.stdout.isTTY === true;
   if (usePretty) {

@@ -129,7 +129,11 @@ describe('ztnc-cli against real daemons', () => {
       expect(JSON.parse(on.stdout)).toMatchObject({ nwid, allowManaged: true });
 
       expect(await cli(memberHome, 'listmoons')).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
-      expectError(await cli(memberHome, 'orbit', rootAddress, rootAddress), 1, /moons are not supported/);
+      // orbit by seed: the moon is asked for (the root holds none, so it stays waiting), deorbit forgets it
+      const orbit = await cli(memberHome, '-j', 'orbit', rootAddress, rootAddress);
+      expect(orbit.code).toBe(0);
+      expect(JSON.parse(orbit.stdout)).toMatchObject({ id: `000000${rootAddress}`, waiting: true, seed: rootAddress, roots: [] });
+      expect(await cli(memberHome, 'deorbit', rootAddress)).toEqual({ code: 0, stdout: '200 deorbit OK\n', stderr: '' });
       expectError(await cli(memberHome, '-T', 'not-the-token', 'listnetworks'), 1, /refused the auth token from -T \(HTTP 401\)/);
       expectError(await cli(memberHome, 'net', 'list'), 1, /this daemon has no network controller/);
       expectError(await cli(memberHome, 'leave', '0000000000000001'), 1, /not joined \(HTTP 404\)/);

@@ -61,7 +61,7 @@ describe('controller persistence', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => new ControllerStore(file)).toThrow(StoreError);
-    expect(() => new ControllerStore(file)).toThrow(/controller\.db: schema version 99 is newer than this ztnc understands \(1\)/);
+    expect(() => new ControllerStore(file)).toThrow(/controller\.db: schema version 99 is newer than this ztnc understands \(2\)/);
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not an SQLite database, just some text that is long enough to matter'.repeat(20));
     expect(() => new ControllerStore(junk)).toThrow(/junk\.db/);

@@ -2,6 +2,8 @@
  * Moons in simulation: a ztnc node M is the root of a moon that members A and D orbit. M then acts
  * as a root for them: they greet it (naming the moon in their HELLO), and with the planet's root
  * gone it answers their WHOIS and relays between them when they cannot reach each other directly.
+ * A node that wants a moon (orbit by seed) names it with timestamp 0 in a HELLO to the seed, found
+ * by WHOIS through the planet's root, and gets it in the OK(HELLO); newer copies travel the same way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/node/crypto/c25519.js';
@@ -19,9 +21,13 @@ afterEach(() => {
   sim = null;
 });
 
+/** Each test moon's signing key, by moon id (to sign updates). */
+const MOON_KEYS = new Map<bigint, ReturnType<typeof generateKeyPair>>();
+
 function makeMoon(s: Sim): World {
   const m = s.identity(M_INDEX);
   const key = generateKeyPair();
+  MOON_KEYS.set(m.address, key);
   return signWorld(
     {
       type: WorldType.MOON,
@@ -103,5 +109,40 @@ describe('moons', () => {
     expect(a.node.topology.isRoot(m.node.address)).toBe(false);
     expect(a.node.orbiting()).toEqual([]);
     for (const n of sim.nodes.values()) expect(n.node.counters.get('rx_exception')).toBe(0);
+  });
+
+  it('fetches a moon from its seed: HELLO names it with timestamp 0, the OK(HELLO) carries it', async () => {
+    sim = new Sim();
+    const moon = makeMoon(sim);
+    sim.add('R', 0, '10.99.0.1');
+    const m = sim.add('M', M_INDEX, M_IP, (o) => new Node({ ...o, moons: [moon] }));
+    const a = sim.add('A', 2, '10.99.0.3');
+    const arrived: { id: bigint; from: bigint; orbiting: boolean }[] = [];
+    a.node.onMoonArrived = (w, from, orbiting) => {
+      arrived.push({ id: w.id, from: from.address, orbiting });
+      a.node.moonsWanted.delete(w.id);
+      a.node.orbit(w);
+    };
+    // M is known to the root (its HELLO); A knows only M's address, as `orbit <id> <seed>` gives it
+    expect(await sim.until(() => !!sim!.nodes.get('R')!.node.peer(m.node.address), 10_000)).toBe(true);
+    a.node.moonsWanted.add(moon.id);
+    a.node.helloTo(m.node.address);
+    expect(await sim.until(() => arrived.length > 0, 10_000)).toBe(true);
+    expect(arrived).toEqual([{ id: moon.id, from: m.node.address, orbiting: false }]);
+    expect(a.node.orbiting()).toEqual([{ type: WorldType.MOON, worldId: moon.id, timestamp: moon.timestamp }]);
+    expect(a.node.topology.isRoot(m.node.address)).toBe(true);
+
+    // a newer copy signed with the moon's update key reaches A with M's next answer to A's HELLO
+    const newer = signWorld({ ...moon, timestamp: moon.timestamp + 1000n }, MOON_KEYS.get(moon.id)!);
+    m.node.orbit(newer);
+    a.node.sendHello(a.node.peer(m.node.address)!);
+    expect(await sim.until(() => a.node.orbiting()[0]?.timestamp === newer.timestamp, 10_000)).toBe(true);
+    expect(arrived.at(-1)).toEqual({ id: moon.id, from: m.node.address, orbiting: true });
+    // nobody else is given a moon it did not ask for
+    const d = sim.add('D', 3, '10.99.0.4');
+    d.node.helloTo(m.node.address);
+    await sim.run(5_000);
+    expect(d.node.orbiting()).toEqual([]);
+    for (const n of sim.nodes.values()) expect(n.node.counters.get('rx_drop_bad_world_update')).toBe(0);
   });
 });

@@ -148,11 +148,13 @@ export class ConfigResponder {
     const metadata = md.ok ? requestMetadataFromDictionary(md.value) : {};
     const key = `${formatNetworkId(nwid)}/${formatAddress(to.address)}`;
     const known = this.members.get(key);
+    // a join token counts only when the member itself presents it: pushes are answered without
+    const { joinToken: _presented, ...pushMetadata } = metadata;
     const member: Member = {
       ...to,
       nwid,
       lastRequest: this.node.now(),
-      metadata,
+      metadata: pushMetadata,
       ...(fromAddress ? { fromAddress } : {}),
       admitted: known?.admitted ?? false,
       lastRequestId: inRe,

@@ -7,7 +7,7 @@
  */
 import type { Dictionary } from '../wire/dictionary.js';
 import type { ConfigRequestMetadata, ControllerNetworkConfig, ControllerRule } from './controller-backend.js';
-import { NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from '../network/network-config.js';
+import { JOIN_TOKEN_KEY, NetworkConfigFlag, NetworkType, defaultNetworkConfig, type NetworkConfig } from '../network/network-config.js';
 import type { MemberName } from '../network/network-names.js';
 import type { Rule } from '../network/network-rules.js';
 import { RuleType } from '../network/rules-engine.js';
@@ -15,6 +15,9 @@ import { ipv6Bytes } from '../peer/endpoint.js';
 import { parseAddress } from '../wire/address.js';
 import { Writer, fail, ok, type Parsed } from '../wire/bytes.js';
 import { ipv4Bytes, type InetAddress } from '../wire/inet-address.js';
+
+/** Longest join token read from a request; anything longer is no token at all. */
+export const MAX_JOIN_TOKEN_LENGTH = 256;
 
 /** Rule type numbers by the controller JSON's type names. */
 const TYPE_NUMBER: Readonly<Record<string, number>> = RuleType;
@@ -255,7 +258,7 @@ export function requestMetadataFromDictionary(d: Dictionary): ConfigRequestMetad
     return v === undefined || v > 0xffffffffn ? undefined : Number(v);
   };
   const m: ConfigRequestMetadata = {};
-  const pairs: [keyof ConfigRequestMetadata, string][] = [
+  const pairs: [Exclude<keyof ConfigRequestMetadata, 'joinToken'>, string][] = [
     ['majorVersion', 'majv'],
     ['minorVersion', 'minv'],
     ['revision', 'revv'],
@@ -266,5 +269,7 @@ export function requestMetadataFromDictionary(d: Dictionary): ConfigRequestMetad
     const v = n(key);
     if (v !== undefined) m[field] = v;
   }
+  const token = d.getString(JOIN_TOKEN_KEY);
+  if (token !== undefined && token.length > 0 && token.length <= MAX_JOIN_TOKEN_LENGTH) m.joinToken = token;
   return m;
 }

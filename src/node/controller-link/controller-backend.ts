@@ -16,6 +16,8 @@ export interface ConfigRequestMetadata {
   protocolVersion?: number;
   /** Rules engine revision; absent or 0 means an old node that gets one ACCEPT rule. */
   rulesEngineRev?: number;
+  /** A join token the member presents (ztnc's `ztnc.token` key): authorizes it when valid. */
+  joinToken?: string;
 }
 
 export interface ConfigRequest {

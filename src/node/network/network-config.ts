@@ -395,6 +395,12 @@ export function encodeNetworkConfig(c: NetworkConfig): Buffer {
   return networkConfigToDictionary(c).encode();
 }
 
+/**
+ * The request metadata key under which a ztnc member presents a join token to a ztnc controller.
+ * Stock controllers read only their own keys and ignore it; stock members never send it.
+ */
+export const JOIN_TOKEN_KEY = 'ztnc.token';
+
 /** What a member tells the controller about itself in NETWORK_CONFIG_REQUEST. */
 export interface RequestMetadata {
   protocolVersion: number;
@@ -410,11 +416,13 @@ export interface RequestMetadata {
   maxTags?: number;
   flags?: number;
   rulesEngineRevision?: number;
+  /** A join token to present (JOIN_TOKEN_KEY), after stock's keys. */
+  joinToken?: string;
 }
 
-/** The member metadata dictionary, with the keys and order stock 1.14 sends. */
+/** The member metadata dictionary, with the keys and order stock 1.14 sends (and a join token after them). */
 export function requestMetadataDictionary(m: RequestMetadata): Dictionary {
-  return new Dictionary()
+  const d = new Dictionary()
     .add('v', 7n)
     .add('vend', 1n)
     .add('pv', BigInt(m.protocolVersion))
@@ -428,4 +436,6 @@ export function requestMetadataDictionary(m: RequestMetadata): Dictionary {
     .add('f', BigInt(m.flags ?? 0))
     .add('revr', BigInt(m.rulesEngineRevision ?? 1))
     .add('o', m.os);
+  if (m.joinToken !== undefined) d.add(JOIN_TOKEN_KEY, m.joinToken);
+  return d;
 }

@@ -55,6 +55,8 @@ export interface NetworkOptions {
   refreshMs: number;
   /** Asks this node's own controller, for networks this node controls (their requests never go on the wire). */
   localController?: (nwid: bigint, metadata: Buffer) => void;
+  /** A join token presented to the controller until the network is OK (ztnc controllers then authorize us). */
+  joinToken?: string;
 }
 
 export class Network {
@@ -76,6 +78,8 @@ export class Network {
   readonly members: NetworkMembership;
   private readonly multicastOut: MulticastSender;
   private closed = false;
+  /** Presented in config requests while the network is not OK; once admitted it need not be sent again. */
+  joinToken: string | null;
   /** The network id as FRAME carries it. */
   private readonly nwidBytes: Buffer;
   private readonly memberSendOptions = { beforeSend: (peer: Peer): void => this.pushCredentials(peer, false), headroom: 0 };
@@ -96,6 +100,7 @@ export class Network {
     this.macInt = macIntForMember(node.address, nwid);
     this.mac = macToBytes(this.macInt);
     this.controller = controllerOf(nwid);
+    this.joinToken = opts.joinToken ?? null;
     this.nwidBytes = Buffer.alloc(8);
     this.nwidBytes.writeBigUInt64BE(BigInt.asUintN(64, nwid));
     this.members = new NetworkMembership(node, {
@@ -140,6 +145,7 @@ export class Network {
       versionMinor: SOFTWARE_VERSION[1],
       versionRevision: SOFTWARE_VERSION[2],
       os: `${process.platform}/${process.arch === 'x64' ? 'x86_64' : process.arch}`,
+      ...(this.joinToken !== null && this.status !== 'OK' ? { joinToken: this.joinToken } : {}),
     }).encode();
     const payload = emitNetworkConfigRequest({
       networkId: this.nwid,

@@ -72,14 +72,23 @@ export class Networks implements VerbHandlers {
     });
   }
 
-  join(nwid: bigint): Network {
+  /**
+   * Joins (or returns the joined network); `joinToken` is presented to its controller until
+   * admitted (a new one for a network joined already at once, when it is not OK).
+   */
+  join(nwid: bigint, opts: { joinToken?: string | undefined } = {}): Network {
     let n = this.nets.get(nwid);
+    if (n && opts.joinToken !== undefined) {
+      n.joinToken = opts.joinToken;
+      if (n.status !== 'OK') n.requestConfig();
+    }
     if (n) return n;
     if (this.nets.size >= MAX_NETWORKS) throw new Error(`cannot join more than ${MAX_NETWORKS} networks`);
     const controller = this.controller;
     n = new Network(this.node, nwid, {
       stackFactory: this.stackFactory,
       refreshMs: this.refreshMs,
+      ...(opts.joinToken !== undefined ? { joinToken: opts.joinToken } : {}),
       ...(controller ? { localController: (id: bigint, metadata: Buffer) => this.later(() => controller.requestLocal(id, metadata)) } : {}),
     });
     this.nets.set(nwid, n);
