@@ -46,7 +46,8 @@ export async function realtimeUnavailable(): Promise<string | null> {
 
 async function must(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
   const r = await run(cmd, args, { timeoutMs });
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim().slice(-400)}`);
+  if (r.code !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.code ?? r.signal}): ${(r.stderr || r.stdout).trim().slice(-400)}`);
   return r.stdout;
 }
 
@@ -104,7 +105,8 @@ export class NsDaemon {
     const cut = r.stdout.lastIndexOf('\n');
     const status = Number(r.stdout.slice(cut + 1));
     const text = r.stdout.slice(0, Math.max(cut, 0));
-    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`${this.name}: ${method} ${path} → ${r.code !== 0 ? r.stderr.trim() : `${status} ${text}`}`);
+    if (r.code !== 0 || status < 200 || status > 299)
+      throw new Error(`${this.name}: ${method} ${path} → ${r.code !== 0 ? r.stderr.trim() : `${status} ${text}`}`);
     return text === '' ? null : (JSON.parse(text) as unknown);
   }
 
