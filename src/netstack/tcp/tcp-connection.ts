@@ -351,6 +351,17 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     return this.opts.get(name, this.mss);
   }
 
+  /**
+   * The pacing rate Linux reports for a flow its algorithm does not pace (tcp_update_pacing_rate),
+   * bytes per second: 200% of cwnd × MSS / SRTT in slow start, 120% after; 0 before an RTT sample.
+   */
+  private unpacedRate(): number {
+    if (this.rtt.samples === 0 || this.rtt.srtt <= 0) return 0;
+    const segs = Math.max(Math.floor(this.cc.cwnd / this.mss), Math.ceil(seqDiff(this.sndNxt, this.sndUna) / this.mss));
+    const ratio = this.cc.cwnd < this.cc.ssthresh / 2 ? 2 : 1.2;
+    return Math.round((this.mss * segs * ratio * 1000) / this.rtt.srtt);
+  }
+
   info(): TcpInfo {
     return {
       state: this._state,
@@ -388,9 +399,10 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       segsIn: this.statSegsIn,
       inRecovery: this.rec.state,
       hystartCss: this.hystart.cssEntries,
-      pacingRate: Math.round(this.cc.pacingRate * 1000),
+      pacingRate: this.cc.pacingRate > 0 ? Math.round(this.cc.pacingRate * 1000) : this.unpacedRate(),
       deliveryRate: Math.round(this.rate.lastRate * 1000),
       deliveryRateAppLimited: this.rate.lastAppLimited ? 1 : 0,
+      ...(this.cc.bbrInfo ? { bbr: this.cc.bbrInfo() } : {}),
       wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
       advMss: isUnconnected(this._state) ? 0 : this.ourMss(),
       rcvMss: isUnconnected(this._state) ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),

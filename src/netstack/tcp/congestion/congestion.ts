@@ -3,7 +3,7 @@
  * Windows are in bytes. The connection owns loss detection and recovery; the algorithm only
  * decides how cwnd and ssthresh move, and (BBR) how fast the sender paces.
  */
-import type { TcpLossState } from '../../socket-api.js';
+import type { BbrInfo, TcpLossState } from '../../socket-api.js';
 
 /** One delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation), built per ACK. */
 export interface RateSample {
@@ -52,6 +52,8 @@ export interface CongestionControl {
   readonly pacingRate: number;
   /** Model-based algorithms: the ACK's rate sample, after loss detection has run. */
   onAckSample?(ctx: AckContext): void;
+  /** BBR: its model as TCP_CC_INFO reports it (the others have none, as on Linux). */
+  bbrInfo?(): BbrInfo;
 }
 
 export const INITIAL_WINDOW_SEGMENTS = 10; // RFC 6928
