@@ -20,6 +20,12 @@
  * (the virtual seconds it took); then how two flows share a 100 Mbit/s bottleneck:
  * `share_bbr_bbr_ratio` (the slower BBR flow's goodput over the faster's), and
  * `share_bbr_cubic_bbr_mbps` / `share_bbr_cubic_cubic_mbps` (the split between BBR and CUBIC).
+ *
+ * Then, as root, the same paths in real time against the kernel's TCP in the same run
+ * (bench/_paths-realtime.ts, about two to three minutes): `kernel_<algo>_<path>_mbps` and
+ * `ztnc_<algo>_<path>_mbps` for cubic and bbr, a byte-checked stream, and real-time two-flow
+ * splits (`rt_share_*`). Elsewhere, or with PATHS_BENCH_REALTIME=0, `realtime_reason` says why it
+ * did not run; `--quick` shortens its streams (PATHS_BENCH_RT_SECONDS sets them).
  */
 import { createHash } from 'node:crypto';
 import { connectTcp, SIM_ADDR_B, SimTcpWire, type SimTcpWireOptions } from '../src/netstack/sim-link.js';
@@ -247,7 +253,12 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       const quick = process.argv.includes('--quick');
       const rtSeconds = Number(process.env.PATHS_BENCH_RT_SECONDS ?? (quick ? 2 : 4));
       try {
-        const rt = await realtimePaths(packageRoot(), { seconds: rtSeconds, only, say: (l) => void process.stderr.write(`  ${l}\n`) });
+        const rt = await realtimePaths(packageRoot(), {
+          seconds: rtSeconds,
+          budgetS: Number(process.env.PATHS_BENCH_RT_BUDGET_S ?? 150),
+          only,
+          say: (l) => void process.stderr.write(`  ${l}\n`),
+        });
         Object.assign(fields, rt.fields);
         for (const l of rt.lines) out.write(`${l}\n`);
       } catch (e) {
