@@ -3,7 +3,8 @@
  * forwards every Ethernet frame from one to the other, each direction through the same path model
  * as src/netstack/sim-link.ts — an optional bottleneck (rate and drop-tail queue), a one-way
  * delay, random loss, and reordering (a fraction of frames delayed a little more) — with the
- * random draws from a fixed seed. Frames wait in one timer queue (a binary heap on their due time)
+ * random draws from a fixed seed, one stream per direction (the n-th IP frame of a direction meets
+ * the same fate in every run). Frames wait in one timer queue (a binary heap on their due time)
  * and the loop sleeps in ppoll() until the next one is due or a frame arrives: no busy loop.
  *
  *   impair_relay <tap-a> <tap-b>
@@ -57,7 +58,8 @@ static struct counters C[2];
 static struct frame *heap;
 static size_t heap_n;
 static uint64_t next_seq;
-static uint64_t rng;
+/* One random stream per direction: what each direction drops depends on its own frames only. */
+static uint64_t rng[2];
 /* Per direction: when the bottleneck is next free to start sending a frame. */
 static uint64_t link_free_ns[2];
 static volatile sig_atomic_t stop;
@@ -69,8 +71,8 @@ static uint64_t now_ns(void) {
 }
 
 /* splitmix64: fixed seed, same draws every run. */
-static double draw(void) {
-  uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+static double draw(int dir) {
+  uint64_t z = (rng[dir] += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
@@ -138,7 +140,7 @@ static void arrive(int from, unsigned char *buf, uint32_t len, uint64_t now) {
   int dir = from;
   C[dir].in++;
   int ip = is_ip(buf, len);
-  if (ip && P.loss > 0 && draw() < P.loss) {
+  if (ip && P.loss > 0 && draw(dir) < P.loss) {
     C[dir].lost++;
     return;
   }
@@ -153,7 +155,7 @@ static void arrive(int from, unsigned char *buf, uint32_t len, uint64_t now) {
     leave = link_free_ns[dir];
   }
   uint64_t due = leave + (uint64_t)(P.delay_ms * 1e6);
-  if (ip && P.reorder > 0 && draw() < P.reorder) {
+  if (ip && P.reorder > 0 && draw(dir) < P.reorder) {
     due += (uint64_t)(P.reorder_ms * 1e6);
     C[dir].reordered++;
   }
@@ -194,7 +196,7 @@ static void command(char *line) {
     return;
   }
   struct params p = P;
-  uint64_t seed = rng;
+  uint64_t seed = 0;
   int seeded = 0;
   for (char *save = NULL, *tok = strtok_r(line + 3, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
     char *eq = strchr(tok, '='), *end = NULL;
@@ -212,7 +214,10 @@ static void command(char *line) {
     else goto bad;
   }
   P = p;
-  if (seeded) rng = seed;
+  if (seeded) {
+    rng[0] = seed;
+    rng[1] = seed ^ 0x5bd1e9955bd1e995ull;
+  }
   memset(C, 0, sizeof(C));
   printf("ok\n");
   fflush(stdout);
@@ -240,7 +245,8 @@ int main(int argc, char **argv) {
   static unsigned char buf[MAX_FRAME];
   char line[512];
   size_t line_len = 0;
-  rng = 1;
+  rng[0] = 1;
+  rng[1] = 1 ^ 0x5bd1e9955bd1e995ull;
   printf("READY\n");
   fflush(stdout);
   while (!stop) {
