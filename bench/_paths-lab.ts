@@ -319,8 +319,18 @@ export class PathsLab {
     };
   }
 
-  /** Stops the programs, daemons and relay started here and deletes the namespaces made here. */
-  async stop(): Promise<void> {
+  private stopping: Promise<void> | null = null;
+
+  /**
+   * Stops the programs, daemons and relay started here and deletes the namespaces made here. Every
+   * caller (the run's own end, a signal) waits for the one teardown.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.teardown();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
     await Promise.all(this.programs.splice(0).map((p) => p.stop(3000)));
     const members = this.daemons.filter((d) => d !== this.root);
     await Promise.all(members.map((d) => d.stop()));
