@@ -14,10 +14,11 @@
  *   for ztnc and the kernel, bbr+bbr and bbr+cubic;
  * - `stock_<algo>_<path>_mbps` is not measured here yet (stock ZeroTier One nodes would need
  *   their own namespaces on the relay's link); `stock_reason` says why there is no stock figure.
- * One stream lasts PATHS_BENCH_RT_SECONDS (default 4; `--quick`: 2) after an unmeasured warm-up
- * of the daemons; the splits are left out (`rt_share_reason`) when the paths have already taken
- * more than PATHS_BENCH_RT_BUDGET_S (default 150) seconds. The machine's CPUs are shared by the relay, both daemons, iperf3 and the
- * kernels of both namespaces, so the figures are what this host gives, not what the paths would.
+ * One stream lasts PATHS_BENCH_RT_SECONDS (default 3; `--quick`: 2) after an unmeasured warm-up
+ * of the daemons; the splits are left out (`rt_share_reason`) when the part has already taken
+ * more than PATHS_BENCH_RT_BUDGET_S (default 110) seconds, so the whole bench stays within four
+ * minutes on a busy host. The machine's CPUs are shared by the relay, both daemons, iperf3 and
+ * the kernels of both namespaces, so the figures are what this host gives, not what the paths would.
  */
 import { cleanupOnSignals, GiveUp, waitFor } from '../src/demo/processes.js';
 import { STOCK_ZEROTIER_ENV } from '../src/demo/stock-zerotier.js';

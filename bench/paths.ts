@@ -22,7 +22,7 @@
  * `share_bbr_cubic_bbr_mbps` / `share_bbr_cubic_cubic_mbps` (the split between BBR and CUBIC).
  *
  * Then, as root, the same paths in real time against the kernel's TCP in the same run
- * (bench/_paths-realtime.ts, about two to three minutes): `kernel_<algo>_<path>_mbps` and
+ * (bench/_paths-realtime.ts, about two minutes): `kernel_<algo>_<path>_mbps` and
  * `ztnc_<algo>_<path>_mbps` for cubic and bbr, a byte-checked stream, and real-time two-flow
  * splits (`rt_share_*`). Elsewhere, or with PATHS_BENCH_REALTIME=0, `realtime_reason` says why it
  * did not run; `--quick` shortens its streams (PATHS_BENCH_RT_SECONDS sets them).
@@ -251,11 +251,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       out.write(`real-time comparison with the kernel not run: ${why}\n`);
     } else {
       const quick = process.argv.includes('--quick');
-      const rtSeconds = Number(process.env.PATHS_BENCH_RT_SECONDS ?? (quick ? 2 : 4));
+      const rtSeconds = Number(process.env.PATHS_BENCH_RT_SECONDS ?? (quick ? 2 : 3));
       try {
         const rt = await realtimePaths(packageRoot(), {
           seconds: rtSeconds,
-          budgetS: Number(process.env.PATHS_BENCH_RT_BUDGET_S ?? 150),
+          budgetS: Number(process.env.PATHS_BENCH_RT_BUDGET_S ?? 110),
           only,
           say: (l) => void process.stderr.write(`  ${l}\n`),
         });
