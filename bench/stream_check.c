@@ -7,7 +7,10 @@
  *
  *   stream_check serve <addr> <port>               one connection; prints "listening", then at the
  *                                                  end {"bytes":N,"intact":true|false,"first_bad":-1|offset,"mbps":X}
- *   stream_check send <addr> <port> <seconds> <algo>   prints {"bytes":N,"algo":"…"}
+ *   stream_check send <addr> <port> <seconds> <algo> [trace]   prints {"bytes":N,"algo":"…"}
+ * With `trace` the sender also prints, every 100 ms on stderr, what TCP_INFO and TCP_CC_INFO say
+ * of its connection (RTT, cwnd, pacing and delivery rates; BBR's gains, bandwidth and min RTT):
+ * how the algorithm's model moves, on the kernel or under the library alike.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -104,7 +107,37 @@ static int serve(const char *ip, const char *port) {
   return 0;
 }
 
-static int send_for(const char *ip, const char *port, double seconds, const char *algo) {
+/* The leading part of Linux's struct tcp_info the trace reads (offsets as include/uapi/linux/tcp.h). */
+static void trace_line(int s, double t) {
+  unsigned char ti[248], cc[20];
+  socklen_t l = sizeof(ti), lc = sizeof(cc);
+  uint32_t rtt, cwnd, mss, retrans, bw_lo = 0, bw_hi = 0, min_rtt = 0, pg = 0, cg = 0;
+  uint64_t pacing, delivery;
+  memset(ti, 0, sizeof(ti));
+  memset(cc, 0, sizeof(cc));
+  if (getsockopt(s, IPPROTO_TCP, TCP_INFO, ti, &l) != 0) return;
+  if (getsockopt(s, IPPROTO_TCP, 26 /* TCP_CC_INFO */, cc, &lc) != 0) lc = 0;
+  memcpy(&mss, ti + 16, 4);
+  memcpy(&rtt, ti + 68, 4);
+  memcpy(&cwnd, ti + 80, 4);
+  memcpy(&retrans, ti + 100, 4);
+  memcpy(&pacing, ti + 104, 8);
+  memcpy(&delivery, ti + 160, 8);
+  if (lc >= 20) {
+    memcpy(&bw_lo, cc, 4);
+    memcpy(&bw_hi, cc + 4, 4);
+    memcpy(&min_rtt, cc + 8, 4);
+    memcpy(&pg, cc + 12, 4);
+    memcpy(&cg, cc + 16, 4);
+  }
+  fprintf(stderr,
+          "trace t=%.1f rtt_ms=%.2f cwnd=%u mss=%u retrans=%u pacing_mbps=%.1f delivery_mbps=%.1f bbr_bw_mbps=%.1f "
+          "bbr_min_rtt_ms=%.2f pacing_gain=%u cwnd_gain=%u\n",
+          t, rtt / 1000.0, cwnd, mss, retrans, pacing == ~0ull ? -1.0 : pacing * 8 / 1e6, delivery * 8 / 1e6,
+          (double)((uint64_t)bw_hi << 32 | bw_lo) * 8 / 1e6, min_rtt / 1000.0, pg, cg);
+}
+
+static int send_for(const char *ip, const char *port, double seconds, const char *algo, int trace) {
   struct sockaddr_in a = addr_of(ip, port);
   int s = socket(AF_INET, SOCK_STREAM, 0);
   if (s < 0) die("socket");
@@ -112,8 +145,12 @@ static int send_for(const char *ip, const char *port, double seconds, const char
   if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) die("connect");
   static unsigned char b[BLOCK];
   uint64_t off = 0;
-  double end = now_s() + seconds;
+  double start = now_s(), end = start + seconds, next_trace = start;
   while (now_s() < end) {
+    if (trace && now_s() >= next_trace) {
+      trace_line(s, now_s() - start);
+      next_trace += 0.1;
+    }
     fill(b, off, sizeof(b));
     size_t done = 0;
     while (done < sizeof(b)) {
@@ -135,7 +172,8 @@ static int send_for(const char *ip, const char *port, double seconds, const char
 
 int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "serve")) return serve(argv[2], argv[3]);
-  if (argc == 6 && !strcmp(argv[1], "send")) return send_for(argv[2], argv[3], atof(argv[4]), argv[5]);
-  fprintf(stderr, "usage: stream_check serve <addr> <port> | send <addr> <port> <seconds> <algo>\n");
+  if ((argc == 6 || argc == 7) && !strcmp(argv[1], "send"))
+    return send_for(argv[2], argv[3], atof(argv[4]), argv[5], argc == 7 && !strcmp(argv[6], "trace"));
+  fprintf(stderr, "usage: stream_check serve <addr> <port> | send <addr> <port> <seconds> <algo> [trace]\n");
   return 2;
 }
