@@ -14,6 +14,7 @@ import { SHUT_RD, SHUT_RDWR, SHUT_WR } from '../socket-api.js';
 import { ipHeaderLen, IPV6_HEADER_LEN } from '../transport.js';
 import { ICMPV6_PACKET_TOO_BIG, icmpv6Errno } from '../wire/icmpv6.js';
 import type { TcpSegment } from '../wire/tcp.js';
+import { reportedPacingRate } from './congestion/congestion.js';
 import { createCongestionControl } from './congestion/select.js';
 import { EV_ACCEPTABLE, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from './control-block.js';
 import { TcpHandshake } from './handshake.js';
@@ -351,17 +352,6 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
     return this.opts.get(name, this.mss);
   }
 
-  /**
-   * The pacing rate Linux reports for a flow its algorithm does not pace (tcp_update_pacing_rate),
-   * bytes per second: 200% of cwnd × MSS / SRTT in slow start, 120% after; 0 before an RTT sample.
-   */
-  private unpacedRate(): number {
-    if (this.rtt.samples === 0 || this.rtt.srtt <= 0) return 0;
-    const segs = Math.max(Math.floor(this.cc.cwnd / this.mss), Math.ceil(seqDiff(this.sndNxt, this.sndUna) / this.mss));
-    const ratio = this.cc.cwnd < this.cc.ssthresh / 2 ? 2 : 1.2;
-    return Math.round((this.mss * segs * ratio * 1000) / this.rtt.srtt);
-  }
-
   info(): TcpInfo {
     return {
       state: this._state,
@@ -399,7 +389,7 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       segsIn: this.statSegsIn,
       inRecovery: this.rec.state,
       hystartCss: this.hystart.cssEntries,
-      pacingRate: this.cc.pacingRate > 0 ? Math.round(this.cc.pacingRate * 1000) : this.unpacedRate(),
+      pacingRate: reportedPacingRate(this.cc, this.mss, seqDiff(this.sndNxt, this.sndUna), this.rtt.samples > 0 ? this.rtt.srtt : 0),
       deliveryRate: Math.round(this.rate.lastRate * 1000),
       deliveryRateAppLimited: this.rate.lastAppLimited ? 1 : 0,
       ...(this.cc.bbrInfo ? { bbr: this.cc.bbrInfo() } : {}),

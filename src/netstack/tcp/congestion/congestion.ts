@@ -62,3 +62,17 @@ export const INFINITE_SSTHRESH = 0x7fffffff;
 export function initialWindow(mss: number): number {
   return INITIAL_WINDOW_SEGMENTS * mss;
 }
+
+/**
+ * tcpi_pacing_rate, bytes per second: the algorithm's pacing rate when it paces (BBR); otherwise
+ * what Linux's tcp_update_pacing_rate keeps for every flow — 200% of cwnd × MSS / SRTT in slow
+ * start (cwnd below half ssthresh), 120% after, counting at least the segments in flight — and 0
+ * before the first RTT sample (`srttMs` 0).
+ */
+export function reportedPacingRate(cc: CongestionControl, mss: number, inflight: number, srttMs: number): number {
+  if (cc.pacingRate > 0) return Math.round(cc.pacingRate * 1000);
+  if (srttMs <= 0) return 0;
+  const segs = Math.max(Math.floor(cc.cwnd / mss), Math.ceil(inflight / mss));
+  const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
+  return Math.round((mss * segs * ratio * 1000) / srttMs);
+}
