@@ -20,10 +20,19 @@
  * (the virtual seconds it took); then how two flows share a 100 Mbit/s bottleneck:
  * `share_bbr_bbr_ratio` (the slower BBR flow's goodput over the faster's), and
  * `share_bbr_cubic_bbr_mbps` / `share_bbr_cubic_cubic_mbps` (the split between BBR and CUBIC).
+ *
+ * Then, as root, the same paths in real time against the kernel's TCP in the same run
+ * (bench/_paths-realtime.ts, about two minutes): `kernel_<algo>_<path>_mbps` and
+ * `ztnc_<algo>_<path>_mbps` for cubic and bbr, a byte-checked stream, and real-time two-flow
+ * splits (`rt_share_*`). Elsewhere, or with PATHS_BENCH_REALTIME=0, `realtime_reason` says why it
+ * did not run; `--quick` shortens its streams (PATHS_BENCH_RT_SECONDS sets them).
  */
 import { createHash } from 'node:crypto';
 import { connectTcp, SIM_ADDR_B, SimTcpWire, type SimTcpWireOptions } from '../src/netstack/sim-link.js';
 import { CONGESTION_NAMES, congestionAlgoByName } from '../src/netstack/tcp/congestion/select.js';
+import { realtimeUnavailable } from './_paths-lab.js';
+import { realtimePaths } from './_paths-realtime.js';
+import { packageRoot } from './_package-root.js';
 
 interface PathSpec {
   name: string;
@@ -233,5 +242,31 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   }
   fields.bytes = total;
   fields.seed = seed;
+  if (process.env.PATHS_BENCH_REALTIME === '0') {
+    fields.realtime_reason = 'PATHS_BENCH_REALTIME=0';
+  } else {
+    const why = await realtimeUnavailable();
+    if (why) {
+      fields.realtime_reason = why;
+      out.write(`real-time comparison with the kernel not run: ${why}\n`);
+    } else {
+      const quick = process.argv.includes('--quick');
+      const rtSeconds = Number(process.env.PATHS_BENCH_RT_SECONDS ?? (quick ? 2 : 3));
+      try {
+        const rt = await realtimePaths(packageRoot(), {
+          seconds: rtSeconds,
+          budgetS: Number(process.env.PATHS_BENCH_RT_BUDGET_S ?? 110),
+          only,
+          say: (l) => void process.stderr.write(`  ${l}\n`),
+        });
+        Object.assign(fields, rt.fields);
+        for (const l of rt.lines) out.write(`${l}\n`);
+      } catch (e) {
+        // the virtual-time figures stand; the JSON says why the real-time ones are missing
+        fields.realtime_reason = (e as Error).message.replace(/\s+/g, ' ').slice(0, 400);
+        out.write(`real-time comparison failed: ${fields.realtime_reason}\n`);
+      }
+    }
+  }
   if (json) out.write(JSON.stringify(fields) + '\n');
 }

@@ -81,6 +81,7 @@ export const TCP = {
   QUICKACK: 12,
   CONGESTION: 13,
   USER_TIMEOUT: 18,
+  CC_INFO: 26,
   FASTOPEN: 23,
   FASTOPEN_CONNECT: 30,
 } as const;
@@ -191,7 +192,7 @@ const U32_MAX = 0xffffffff;
 export const TCP_INFO_SIZE = 248;
 
 /** The figures of TcpInfo that are numbers. */
-type TcpFigure = { [K in keyof TcpInfo]: TcpInfo[K] extends number ? K : never }[keyof TcpInfo];
+type TcpFigure = { [K in keyof TcpInfo]-?: TcpInfo[K] extends number ? K : never }[keyof TcpInfo];
 
 /** A figure for the encoding: absent, negative or non-finite ones count as 0. */
 function field(info: Partial<TcpInfo>, key: TcpFigure): number {
@@ -301,6 +302,27 @@ export function encodeTcpInfo(info: Partial<TcpInfo>): Buffer {
   return b;
 }
 
+/** Size of Linux's struct tcp_bbr_info, what TCP_CC_INFO gives for BBR. */
+export const TCP_BBR_INFO_SIZE = 20;
+
+/**
+ * TCP_CC_INFO as Linux's do_tcp_getsockopt answers it: the algorithm's get_info — struct
+ * tcp_bbr_info for BBR (bw as two 32-bit halves, bytes/s; min RTT µs; gains << 8) — and nothing
+ * (length 0, success) for CUBIC and Reno, which have none.
+ */
+export function encodeCcInfo(info: Partial<TcpInfo>): Buffer {
+  const bbr = info.bbr;
+  if (!bbr) return Buffer.alloc(0);
+  const b = Buffer.alloc(TCP_BBR_INFO_SIZE);
+  const bw = BigInt(Math.max(0, Math.floor(bbr.bw)));
+  b.writeUInt32LE(Number(bw & 0xffffffffn), 0);
+  b.writeUInt32LE(Number((bw >> 32n) & 0xffffffffn), 4);
+  b.writeUInt32LE(u32(bbr.minRttUs), 8);
+  b.writeUInt32LE(u32(bbr.pacingGain), 12);
+  b.writeUInt32LE(u32(bbr.cwndGain), 16);
+  return b;
+}
+
 /** Linux keeps TCP_DEFER_ACCEPT seconds as SYN-ACK retransmissions (1 s initial RTO, 120 s cap). */
 function secondsToRetrans(seconds: number): number {
   if (seconds <= 0) return 0;
@@ -352,6 +374,8 @@ export function getOption(tcp: OptionHolder, view: SocketStateView, level: numbe
     switch (name) {
       case TCP.INFO:
         return encodeTcpInfo(view.tcpInfo());
+      case TCP.CC_INFO:
+        return encodeCcInfo(view.tcpInfo());
       case TCP.QUICKACK:
         return int32(view.kept.quickAck);
       case TCP.DEFER_ACCEPT:

@@ -59,6 +59,17 @@ export const TcpLossState = {
 export type TcpLossState = (typeof TcpLossState)[keyof typeof TcpLossState];
 
 /** A connection's figures for diagnostics and TCP_INFO. Times in ms, windows and queues in bytes. */
+/** BBR's model (Linux's struct tcp_bbr_info): what TCP_CC_INFO reports for a BBR connection. */
+export interface BbrInfo {
+  /** Bottleneck bandwidth estimate, bytes per second. */
+  bw: number;
+  /** Min RTT estimate, µs (0xffffffff before the first sample, as Linux). */
+  minRttUs: number;
+  /** Gains in Linux's fixed point (BBR_UNIT = 256: 739 is 2/ln 2, 320 is 5/4). */
+  pacingGain: number;
+  cwndGain: number;
+}
+
 export interface TcpInfo {
   state: TcpStateName;
   /** Congestion-control algorithm: 'cubic', 'newreno' or 'bbr'. */
@@ -106,11 +117,17 @@ export interface TcpInfo {
   inRecovery: TcpLossState;
   /** Times HyStart++ entered conservative slow start. */
   hystartCss: number;
-  /** Pacing rate, bytes per second (0 when the algorithm does not pace). */
+  /**
+   * Pacing rate, bytes per second: the algorithm's when it paces (BBR); otherwise what Linux
+   * reports for an unpaced flow (tcp_update_pacing_rate: 200% of cwnd × MSS / SRTT in slow start,
+   * 120% after), 0 before the first RTT sample.
+   */
   pacingRate: number;
   /** The latest delivery-rate sample, bytes per second, and whether the application limited it. */
   deliveryRate: number;
   deliveryRateAppLimited: number;
+  /** BBR's model as Linux's struct tcp_bbr_info gives it (TCP_CC_INFO); absent for the other algorithms. */
+  bbr?: BbrInfo;
   /** 1 when window scaling was negotiated. */
   wscale: number;
   /** The MSS we advertise (0 when not connected). */

@@ -6,6 +6,7 @@ import type { IpAddr, Ipv4Addr, Ipv6Addr } from './addr.js';
 import type { Scheduler } from './clock.js';
 import type { RandomSource } from './random.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
+import type { CongestionAlgo } from './tcp/congestion/select.js';
 
 export const DEFAULT_MTU = 2800;
 
@@ -19,6 +20,8 @@ export interface NetStackOptions {
   mtu?: number;
   /** Label used in counters and diagnostics. */
   name?: string;
+  /** Congestion control new TCP sockets start with (TcpLayer's `congestion`; default CUBIC). */
+  tcpCongestion?: CongestionAlgo;
 }
 
 /** One of the interface's addresses: IPv4 (number) or IPv6 (string, prefix 0..128). */

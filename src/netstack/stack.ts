@@ -150,7 +150,7 @@ export class Stack implements NetStack {
     this.ip.v6 = this.ipv6;
     this.icmp6 = new Icmpv6Layer({ ip: this.ipv6, scheduler, random, counters: this.c.icmpv6, sockets: this.icmp6Sockets });
     this.udp = new UdpLayer({ ip: this.ip, random, counters: this.c.udp, iface: ifaceQuestions, groups: this.groups });
-    this.tcp = new TcpLayer({ ip: this.ip, scheduler, random, counters: this.c.tcp });
+    this.tcp = new TcpLayer({ ip: this.ip, scheduler, random, counters: this.c.tcp, congestion: o.tcpCongestion });
     this.ipv4.register(this.icmp);
     this.ipv4.register(this.udp);
     this.ipv4.register(this.tcp);

@@ -41,7 +41,7 @@ import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
 import { networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
-import { loadLocalConf, type LocalSettings } from './local-conf.js';
+import { loadLocalConf, type LocalSettings, tcpCongestionFor } from './local-conf.js';
 import { MoonService, mountMoonApi } from './moons.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { networkNames } from './network-names.js';
@@ -359,6 +359,7 @@ export class Daemon implements LocalService {
         allowHostResolvers: this.settings.allowHostResolvers,
       }),
       fastPath: this.settings.fastPath,
+      tcpCongestion: tcpCongestionFor(this.settings, nwid),
       logger: this.log,
     });
     try {

@@ -4,6 +4,7 @@
  * or an impossible value is an error naming the file and the key.
  */
 import { readFileSync } from 'node:fs';
+import { CONGESTION_NAMES, type CongestionAlgo, congestionAlgoByName } from '../netstack/index.js';
 import { parseManagementNetwork } from './http/management-access.js';
 
 export interface LocalSettings {
@@ -49,6 +50,17 @@ export interface LocalSettings {
    * ZT_NC_FASTPATH=0).
    */
   fastPath: boolean;
+  /**
+   * Congestion control new TCP sockets of every network start with, by Linux's name (`cubic`,
+   * `reno`, `bbr`; the daemon's net.ipv4.tcp_congestion_control); null: the stack's default. Apps
+   * still choose their own per socket with TCP_CONGESTION.
+   */
+  tcpCongestion: string | null;
+  /**
+   * Per network, from local.conf's top-level `networks` object (`{"<nwid>": {"tcpCongestion":
+   * "bbr"}}`): overrides `tcpCongestion` on that network. Keys are lower-case network ids.
+   */
+  networkTcpCongestion: Record<string, string>;
 }
 
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -67,6 +79,8 @@ export function defaultLocalSettings(): LocalSettings {
     controllerBackupChanges: 100,
     fastPath: true,
     allowHostResolvers: false,
+    tcpCongestion: null,
+    networkTcpCongestion: {},
   };
 }
 
@@ -98,6 +112,32 @@ function count(file: string, key: string, v: unknown): number {
   return v;
 }
 
+function congestionName(file: string, key: string, v: unknown): string {
+  if (typeof v !== 'string' || congestionAlgoByName(v) === undefined)
+    throw new LocalConfError(file, key, `must be one of ${CONGESTION_NAMES.map((n) => `"${n}"`).join(', ')}, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** local.conf's top-level `networks`: per-network settings keyed by network id. */
+function parseNetworks(file: string, v: unknown, out: LocalSettings): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new LocalConfError(file, 'networks', 'must be an object keyed by network id');
+  for (const [nwid, conf] of Object.entries(v as Record<string, unknown>)) {
+    if (!/^[0-9a-fA-F]{16}$/.test(nwid)) throw new LocalConfError(file, `networks.${nwid}`, 'is not a network id (16 hex digits)');
+    if (typeof conf !== 'object' || conf === null || Array.isArray(conf))
+      throw new LocalConfError(file, `networks.${nwid}`, 'must be an object');
+    const c = conf as Record<string, unknown>;
+    if (c.tcpCongestion !== undefined)
+      out.networkTcpCongestion[nwid.toLowerCase()] = congestionName(file, `networks.${nwid}.tcpCongestion`, c.tcpCongestion);
+  }
+}
+
+/** The congestion control new TCP sockets on `nwid` start with (undefined: the stack's default). */
+export function tcpCongestionFor(settings: LocalSettings, nwid: string): CongestionAlgo | undefined {
+  const name = settings.networkTcpCongestion[nwid.toLowerCase()] ?? settings.tcpCongestion;
+  return name === null ? undefined : congestionAlgoByName(name);
+}
+
 function bool(file: string, key: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw new LocalConfError(file, key, 'must be true or false');
   return v;
@@ -115,6 +155,8 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
     throw new LocalConfError(file, null, 'must hold a JSON object');
   }
   const out = defaultLocalSettings();
+  const networks = (doc as Record<string, unknown>).networks;
+  if (networks !== undefined) parseNetworks(file, networks, out);
   const settings = (doc as Record<string, unknown>).settings;
   if (settings === undefined) return out;
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
@@ -147,6 +189,7 @@ export function parseLocalConf(text: string, file: string): LocalSettings {
   if (s.controllerEnabled !== undefined) out.controllerEnabled = bool(file, 'controllerEnabled', s.controllerEnabled);
   if (s.allowHostResolvers !== undefined) out.allowHostResolvers = bool(file, 'allowHostResolvers', s.allowHostResolvers);
   if (s.fastPath !== undefined) out.fastPath = bool(file, 'fastPath', s.fastPath);
+  if (s.tcpCongestion !== undefined) out.tcpCongestion = congestionName(file, 'tcpCongestion', s.tcpCongestion);
   return out;
 }
 

@@ -21,6 +21,7 @@ import { NetconServer } from '../netcon/server.js';
 import { RpcSocketBusyError } from '../netcon/socket-dir.js';
 import { netconDefaultSocketPaths, netconSocketPath } from '../netcon/socket-path.js';
 import {
+  type CongestionAlgo,
   createNetStack,
   Errno,
   errnoName,
@@ -204,6 +205,8 @@ export interface NetworkAttachmentOptions {
   names?: (stack: NetStack) => NetworkNames;
   /** The same-daemon fast path for TCP (default on; local.conf `fastPath`). */
   fastPath?: boolean;
+  /** Congestion control new TCP sockets start with (local.conf `tcpCongestion`; default the stack's). */
+  tcpCongestion?: CongestionAlgo;
   logger: Logger;
 }
 
@@ -224,7 +227,13 @@ export class NetworkAttachment {
   constructor(private readonly opts: NetworkAttachmentOptions) {
     this.nwid = opts.nwid;
     this.log = opts.logger;
-    this.stack = createNetStack({ scheduler: opts.scheduler, random: opts.random, mac: opts.mac, name: `zt-${opts.nwid}` });
+    this.stack = createNetStack({
+      scheduler: opts.scheduler,
+      random: opts.random,
+      mac: opts.mac,
+      name: `zt-${opts.nwid}`,
+      tcpCongestion: opts.tcpCongestion,
+    });
     this.stack.setLinkOutput(NO_LINK);
     this.socketPath = netconSocketPath(opts.nwid, { home: opts.home });
     this.names = opts.names?.(this.stack) ?? null;

@@ -13,6 +13,7 @@ const CASES = [
   'options',
   'ip-options',
   'tcp-info',
+  'cc-info',
   'fastopen-sendto',
   'bind',
   'connect',
@@ -38,11 +39,11 @@ const CASES = [
 
 /**
  * Cases about the stack's own TCP, run with the same-daemon fast path turned off (their two ends
- * are programs on one daemon): TCP_INFO's byte and segment counters, and TIME_WAIT holding a
- * port after the connection. A fast-path connection is a kernel socketpair: it counts neither and
- * leaves no TIME_WAIT (test/netcon/fast-path.test.ts, native/intercept/README.md).
+ * are programs on one daemon): TCP_INFO's byte and segment counters, TCP_CC_INFO's congestion
+ * model, and TIME_WAIT holding a port after the connection. A fast-path connection is a kernel
+ * socketpair: it counts neither, has no congestion control and leaves no TIME_WAIT (test/netcon/fast-path.test.ts, native/intercept/README.md).
  */
-const STACK_PATH_ONLY = new Set(['tcp-info', 'reuse']);
+const STACK_PATH_ONLY = new Set(['tcp-info', 'cc-info', 'reuse']);
 
 describe.runIf(requireOrSkip(needPrograms('cc', 'make'), 'netcon shim behaviour'))('libztintercept.so behaves as the kernel', () => {
   const tmp = tempDir('ztnc-shim-');

@@ -9,6 +9,7 @@ import { MAX_FRAME, RESPONSE_HEADER } from '../../src/netcon/protocol.js';
 import { Errno } from '../../src/netstack/errno.js';
 import type { TcpSocket } from '../../src/netstack/socket-api.js';
 import {
+  encodeCcInfo,
   encodeTcpInfo,
   getOption,
   IP,
@@ -20,6 +21,7 @@ import {
   SOL_SOCKET,
   type SocketStateView,
   TCP,
+  TCP_BBR_INFO_SIZE,
   TCP_INFO_SIZE,
 } from '../../src/netcon/sockopt.js';
 import { ip, makeSegment } from '../support/netstack-rig.js';
@@ -463,5 +465,81 @@ describe('TCP_CONGESTION', () => {
     // a CUBIC connection does not pace
     const d = a.tcpSocket();
     expect(d.info().pacingRate).toBe(0);
+  });
+});
+
+describe('TCP_CC_INFO', () => {
+  /** A connection from a to b with `algo`, after 500 kB moved over a 5 ms link: the client and its view. */
+  function afterTransfer(algo: string): { c: TcpSocket; cv: SocketStateView } {
+    const { seg, a, b } = pair(5);
+    const listener = listenOnB(b, 85);
+    const c = a.tcpSocket();
+    const cv = viewOf(c);
+    expect(setOption(c, cv, IPPROTO_TCP, TCP.CONGESTION, Buffer.from(algo))).toBe(0);
+    c.connect(B, 85);
+    let acc: TcpSocket | null = null;
+    seg.sched.runUntil(() => (acc = listener.accept()) !== null && c.state === 'ESTABLISHED', 10_000);
+    const server = acc as unknown as TcpSocket;
+    const data = Buffer.alloc(500_000, 7);
+    let written = 0;
+    let read = 0;
+    seg.sched.runUntil(() => {
+      if (written < data.length) {
+        const n = c.write(data.subarray(written));
+        if (n > 0) written += n;
+      }
+      for (;;) {
+        const r = server.read();
+        if (typeof r === 'number') break;
+        read += r.length;
+      }
+      return read === data.length;
+    }, 60_000);
+    expect(read).toBe(data.length);
+    return { c, cv };
+  }
+
+  it("gives a BBR connection's model as struct tcp_bbr_info: bw in bytes/s, min RTT in µs, gains << 8", () => {
+    const { c, cv } = afterTransfer('bbr');
+    const b = getOption(c, cv, IPPROTO_TCP, TCP.CC_INFO);
+    if (typeof b === 'number') throw new Error(`TCP_CC_INFO: ${b}`);
+    expect(b.length).toBe(TCP_BBR_INFO_SIZE);
+    const bbr = c.info().bbr!;
+    const bw = b.readUInt32LE(0) + b.readUInt32LE(4) * 2 ** 32;
+    expect(bw).toBe(bbr.bw);
+    expect(bw).toBeGreaterThan(0);
+    // the link's round trip is 10 ms (5 ms each way)
+    expect(b.readUInt32LE(8)).toBeGreaterThanOrEqual(10_000);
+    expect(b.readUInt32LE(8)).toBeLessThan(20_000);
+    // Linux's BBR_UNIT fixed point: STARTUP 739 (2/ln 2), DRAIN 88, PROBE_BW 320/192/256; cwnd gain 739 or 512
+    expect([739, 88, 320, 192, 256]).toContain(b.readUInt32LE(12));
+    expect([739, 512, 256]).toContain(b.readUInt32LE(16));
+  });
+
+  it('gives nothing (length 0, success) for CUBIC and Reno, which have no get_info in Linux', () => {
+    for (const algo of ['cubic', 'reno']) {
+      const { c, cv } = afterTransfer(algo);
+      const b = getOption(c, cv, IPPROTO_TCP, TCP.CC_INFO);
+      expect(b).toEqual(Buffer.alloc(0));
+      expect(c.info().bbr).toBeUndefined();
+    }
+  });
+
+  it("encodes a 64-bit bandwidth in Linux's lo/hi halves and a missing min RTT as ~0", () => {
+    const b = encodeCcInfo({ bbr: { bw: 2 ** 32 + 5, minRttUs: 0xffffffff, pacingGain: 739, cwndGain: 739 } });
+    expect(b.readUInt32LE(0)).toBe(5);
+    expect(b.readUInt32LE(4)).toBe(1);
+    expect(b.readUInt32LE(8)).toBe(0xffffffff);
+  });
+
+  it("reports an unpaced CUBIC flow's pacing rate as Linux does: 120% (or 200% in slow start) of cwnd × MSS / SRTT", () => {
+    const { c, cv } = afterTransfer('cubic');
+    const ti = getOption(c, cv, IPPROTO_TCP, TCP.INFO);
+    if (typeof ti === 'number') throw new Error(`TCP_INFO: ${ti}`);
+    const info = c.info();
+    const segs = Math.floor(info.cwnd / info.mss);
+    const ratio = info.cwnd < info.ssthresh / 2 ? 2 : 1.2;
+    expect(Number(ti.readBigUInt64LE(104))).toBe(Math.round((info.mss * segs * ratio * 1000) / info.srtt));
+    expect(info.pacingRate).toBeGreaterThan(0);
   });
 });

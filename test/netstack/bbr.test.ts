@@ -352,3 +352,19 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
     }
   });
 });
+
+describe('BBR model as TCP_CC_INFO reports it', () => {
+  it("gives Linux's fixed-point gains and no min RTT before the first sample", () => {
+    const bbr = new Bbr(1400);
+    expect(bbr.bbrInfo()).toEqual({ bw: 0, minRttUs: 0xffffffff, pacingGain: 739, cwndGain: 739 });
+  });
+
+  it('reports the filtered bandwidth in bytes/s and the min RTT in µs', () => {
+    const bbr = new Bbr(1400);
+    bbr.bw.update(1, 125); // round 1: 125 bytes per ms, 1 Mbit/s
+    bbr.minRtt.update(20.5, 0);
+    bbr.pacingGain = 5 / 4;
+    bbr.cwndGain = 2;
+    expect(bbr.bbrInfo()).toEqual({ bw: 125_000, minRttUs: 20_500, pacingGain: 320, cwndGain: 512 });
+  });
+});

@@ -319,6 +319,76 @@ static void case_tcp_info(void) {
   close(lfd);
 }
 
+/* Linux's struct tcp_bbr_info (TCP_CC_INFO for bbr). */
+struct linux_bbr_info {
+  uint32_t bw_lo, bw_hi, min_rtt, pacing_gain, cwnd_gain;
+};
+
+static int set_cc(int fd, const char *name) { return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, (socklen_t)strlen(name)); }
+
+static int cc_info_of(int fd, struct linux_bbr_info *bi) {
+  unsigned char raw[64];
+  socklen_t l = sizeof(raw);
+  memset(bi, 0, sizeof(*bi));
+  if (getsockopt(fd, IPPROTO_TCP, 26 /* TCP_CC_INFO */, raw, &l) != 0) return -errno;
+  memcpy(bi, raw, l < sizeof(*bi) ? l : sizeof(*bi));
+  return (int)l;
+}
+
+/* A connected pair with `algo` on the sending end, after 1 MiB moved; prints what TCP_CC_INFO and
+ * TCP_INFO's rates say (field meanings: the figures are the path's, never the same). */
+static void cc_info_after_transfer(const char *algo) {
+  enum { N = 1 << 20 };
+  struct linux_tcp_info ci;
+  struct linux_bbr_info bi;
+  int lfd, port, c, a, r;
+  unsigned char *buf = malloc(N), *in = malloc(N);
+  lfd = listener(&port, 8);
+  c = tcp_socket();
+  SAY("%s set %s", algo, RES(set_cc(c, algo)));
+  r = cc_info_of(c, &bi);
+  SAY("%s unconnected cc_info len %d", algo, r);
+  {
+    struct sockaddr_in sa = mkaddr(host_addr, port);
+    SAY("%s connect %s", algo, RES(connect(c, (struct sockaddr *)&sa, sizeof(sa))));
+  }
+  a = accept_one(lfd);
+  fill_pattern(buf, N, 5);
+  if (fork() == 0) {
+    write_all(c, buf, N);
+    _exit(0);
+  }
+  SAY("%s received %zd", algo, read_full(a, in, N));
+  wait(NULL);
+  r = cc_info_of(c, &bi);
+  SAY("%s cc_info len %d", algo, r);
+  if (r > 0)
+    SAY("%s bw > 0 %d min_rtt set %d gains are BBR_UNIT fixed point %d %d", algo, bi.bw_lo != 0 || bi.bw_hi != 0,
+        bi.min_rtt != 0xffffffffu && bi.min_rtt < 1000000, bi.pacing_gain == 739 || bi.pacing_gain == 88 || bi.pacing_gain == 320 ||
+        bi.pacing_gain == 192 || bi.pacing_gain == 256, bi.cwnd_gain == 739 || bi.cwnd_gain == 512 || bi.cwnd_gain == 256);
+  tcp_info_of(c, &ci);
+  SAY("%s pacing_rate > 0 %d max_pacing_rate unlimited %d", algo, ci.pacing_rate > 0, ci.max_pacing_rate == ~0ull);
+  {
+    /* a buffer shorter than the struct gets what fits, as the kernel's min(len, size) */
+    unsigned char small[8];
+    socklen_t l = sizeof(small);
+    r = getsockopt(c, IPPROTO_TCP, 26, small, &l);
+    SAY("%s short buffer %s len %d", algo, r == 0 ? "OK" : ename(errno), (int)l);
+  }
+  close(a);
+  close(c);
+  close(lfd);
+  free(buf);
+  free(in);
+}
+
+/* TCP_CC_INFO (26): struct tcp_bbr_info for bbr, nothing (length 0) for cubic and reno. */
+static void case_cc_info(void) {
+  cc_info_after_transfer("cubic");
+  cc_info_after_transfer("reno");
+  cc_info_after_transfer("bbr");
+}
+
 static void case_bind(void) {
   int a = tcp_socket(), b = tcp_socket(), c = tcp_socket(), d = tcp_socket();
   struct sockaddr_in sa = mkaddr(host_addr, 0), got;
@@ -1174,6 +1244,8 @@ int main(int argc, char **argv) {
     case_ip_options();
   else if (!strcmp(which, "tcp-info"))
     case_tcp_info();
+  else if (!strcmp(which, "cc-info"))
+    case_cc_info();
   else if (!strcmp(which, "fastopen-sendto"))
     case_fastopen_sendto();
   else if (!strcmp(which, "bind"))

@@ -14,6 +14,7 @@ import { SHUT_RD, SHUT_RDWR, SHUT_WR } from '../socket-api.js';
 import { ipHeaderLen, IPV6_HEADER_LEN } from '../transport.js';
 import { ICMPV6_PACKET_TOO_BIG, icmpv6Errno } from '../wire/icmpv6.js';
 import type { TcpSegment } from '../wire/tcp.js';
+import { reportedPacingRate } from './congestion/congestion.js';
 import { createCongestionControl } from './congestion/select.js';
 import { EV_ACCEPTABLE, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from './control-block.js';
 import { TcpHandshake } from './handshake.js';
@@ -388,9 +389,10 @@ export class TcpConnection extends TcpHandshake implements TcpSocket {
       segsIn: this.statSegsIn,
       inRecovery: this.rec.state,
       hystartCss: this.hystart.cssEntries,
-      pacingRate: Math.round(this.cc.pacingRate * 1000),
+      pacingRate: reportedPacingRate(this.cc, this.mss, seqDiff(this.sndNxt, this.sndUna), this.rtt.samples > 0 ? this.rtt.srtt : 0),
       deliveryRate: Math.round(this.rate.lastRate * 1000),
       deliveryRateAppLimited: this.rate.lastAppLimited ? 1 : 0,
+      ...(this.cc.bbrInfo ? { bbr: this.cc.bbrInfo() } : {}),
       wscale: this.wsOffered && this._state !== 'SYN_SENT' ? 1 : 0,
       advMss: isUnconnected(this._state) ? 0 : this.ourMss(),
       rcvMss: isUnconnected(this._state) ? 0 : this.ourMss() - (this.tsEnabled ? 12 : 0),

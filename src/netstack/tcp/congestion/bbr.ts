@@ -11,7 +11,7 @@
  * Not ported: the long-term bandwidth sampling for token-bucket policers (lt_bw), and the idle
  * restart's pacing at gain 1. Amounts are bytes, times ms, rates bytes per ms.
  */
-import { TcpLossState } from '../../socket-api.js';
+import { type BbrInfo, TcpLossState } from '../../socket-api.js';
 import { MaxPerRoundFilter, MinRttFilter } from './bbr-filters.js';
 import { type AckContext, type CongestionControl, INFINITE_SSTHRESH, initialWindow } from './congestion.js';
 
@@ -35,6 +35,13 @@ const FULL_BW_ROUNDS = 3;
 const PACING_MARGIN = 0.99;
 /** Data sent in one burst at most (Linux's GSO limit), and at least 2 segments. */
 const MAX_QUANTUM = 64 * 1024;
+
+/** A gain in Linux's fixed point (BBR_UNIT 256), with its rounding of the high and drain gains. */
+function linuxGain(g: number): number {
+  if (g === BBR_HIGH_GAIN) return Math.floor((256 * 2885) / 1000) + 1;
+  if (g === DRAIN_GAIN) return Math.floor((256 * 1000) / 2885);
+  return Math.round(g * 256);
+}
 
 export class Bbr implements CongestionControl {
   readonly name = 'bbr';
@@ -77,6 +84,16 @@ export class Bbr implements CongestionControl {
   /** Bottleneck bandwidth estimate, bytes per ms. */
   get maxBw(): number {
     return this.bw.value;
+  }
+
+  /** The model as Linux's bbr_get_info reports it (struct tcp_bbr_info). */
+  bbrInfo(): BbrInfo {
+    return {
+      bw: Math.round(this.bw.value * 1000),
+      minRttUs: this.minRtt.value === Infinity ? 0xffffffff : Math.round(this.minRtt.value * 1000),
+      pacingGain: linuxGain(this.pacingGain),
+      cwndGain: linuxGain(this.cwndGain),
+    };
   }
 
   /** gain × BDP in bytes (the initial window until the model has a min RTT and a bandwidth). */

@@ -3,7 +3,7 @@
  * Windows are in bytes. The connection owns loss detection and recovery; the algorithm only
  * decides how cwnd and ssthresh move, and (BBR) how fast the sender paces.
  */
-import type { TcpLossState } from '../../socket-api.js';
+import type { BbrInfo, TcpLossState } from '../../socket-api.js';
 
 /** One delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation), built per ACK. */
 export interface RateSample {
@@ -52,6 +52,8 @@ export interface CongestionControl {
   readonly pacingRate: number;
   /** Model-based algorithms: the ACK's rate sample, after loss detection has run. */
   onAckSample?(ctx: AckContext): void;
+  /** BBR: its model as TCP_CC_INFO reports it (the others have none, as on Linux). */
+  bbrInfo?(): BbrInfo;
 }
 
 export const INITIAL_WINDOW_SEGMENTS = 10; // RFC 6928
@@ -59,4 +61,18 @@ export const INFINITE_SSTHRESH = 0x7fffffff;
 
 export function initialWindow(mss: number): number {
   return INITIAL_WINDOW_SEGMENTS * mss;
+}
+
+/**
+ * tcpi_pacing_rate, bytes per second: the algorithm's pacing rate when it paces (BBR); otherwise
+ * what Linux's tcp_update_pacing_rate keeps for every flow — 200% of cwnd × MSS / SRTT in slow
+ * start (cwnd below half ssthresh), 120% after, counting at least the segments in flight — and 0
+ * before the first RTT sample (`srttMs` 0).
+ */
+export function reportedPacingRate(cc: CongestionControl, mss: number, inflight: number, srttMs: number): number {
+  if (cc.pacingRate > 0) return Math.round(cc.pacingRate * 1000);
+  if (srttMs <= 0) return 0;
+  const segs = Math.max(Math.floor(cc.cwnd / mss), Math.ceil(inflight / mss));
+  const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
+  return Math.round((mss * segs * ratio * 1000) / srttMs);
 }
