@@ -7,7 +7,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/netstack/index.js';
-import { ControllerChangeCounts } from '../../src/service/metrics/controller-families.js';
+import type { NetworkController } from '../../src/controller/index.js';
+import { ControllerChangeCounts, registerControllerFamilies } from '../../src/service/metrics/controller-families.js';
 import { registerNetworkFamilies } from '../../src/service/metrics/network-families.js';
 import type { MetricsSource } from '../../src/service/metrics/source.js';
 import { prometheusFamilies, sampleValue } from '../support/prometheus-text.js';
@@ -139,5 +140,25 @@ describe("the controller's change counts", () => {
     c.count({ kind: 'member', nwid: ID, address: '0123456789', wasAuthorized: null, authorized: true });
     c.count({ kind: 'network', nwid: ID, deleted: true });
     expect(c).toMatchObject({ networkChanges: 1, memberChanges: 2, memberAuths: 2, memberDeauths: 1 });
+  });
+});
+
+describe("the controller's join-token families", () => {
+  it('serves tokens accepted and refused by reason, read from the controller when scraped', async () => {
+    const refused = { unknown: 2, expired: 0, used_up: 1, revoked: 0, wrong_network: 0, member_deauthorized: 3 };
+    let accepted = 4;
+    const controller = {
+      store: { onChange: () => undefined, listNetworkIds: () => [], memberRevisions: () => ({}) },
+      joinTokenCounts: () => ({ accepted, refused }),
+    } as unknown as NetworkController;
+    const registry = new Registry();
+    registerControllerFamilies(registry, controller);
+    let families = prometheusFamilies(await registry.metrics());
+    expect(sampleValue(families.get('ztnc_join_tokens_accepted_total'))).toBe(4);
+    expect(sampleValue(families.get('ztnc_join_tokens_refused_total'), { reason: 'unknown' })).toBe(2);
+    expect(sampleValue(families.get('ztnc_join_tokens_refused_total'), { reason: 'member_deauthorized' })).toBe(3);
+    accepted = 5;
+    families = prometheusFamilies(await registry.metrics());
+    expect(sampleValue(families.get('ztnc_join_tokens_accepted_total'))).toBe(5);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The controller's families, with stock's names (`controller/DB.cpp` counts them the same way):
  * networks and members served (read from the store when scraped), and changes, authorizations
- * and deauthorizations (counted from the store's change events since this daemon started).
+ * and deauthorizations (counted from the store's change events since this daemon started); and
+ * ztnc's join tokens accepted and refused.
  */
 import type { Registry } from 'prom-client';
 import type { NetworkController } from '../../controller/index.js';
@@ -45,4 +46,8 @@ export function registerControllerFamilies(registry: Registry, controller: Netwo
   counter('controller_member_change_count', 'number of times a network member configuration is changed', () => counts.memberChanges);
   counter('controller_member_auth_count', 'number of network member auths', () => counts.memberAuths);
   counter('controller_member_deauth_count', 'number of network member deauths', () => counts.memberDeauths);
+  counter('ztnc_join_tokens_accepted_total', 'members authorized by a join token', () => controller.joinTokenCounts().accepted);
+  scrapedCounter(registry, 'ztnc_join_tokens_refused_total', 'join tokens presented and refused, by reason', ['reason'], (emit) => {
+    for (const [reason, n] of Object.entries(controller.joinTokenCounts().refused)) emit({ reason }, n);
+  });
 }
