@@ -9,6 +9,7 @@ import { TCP_FIN, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
 import { FIN_WAIT2_TIMEOUT_MS } from './constants.js';
 import { EV_WRITABLE } from './control-block.js';
 import { dupThresh } from './loss-recovery.js';
+import { TlpOutcome } from './tlp.js';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq.js';
 import { canSendData } from './state.js';
 import { TcpTimers } from './timers.js';
@@ -31,7 +32,10 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
     const now = this.port.scheduler.now();
     const modelBased = this.cc.onAckSample !== undefined;
-    const lossEdgeBefore = modelBased ? this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss) : 0;
+    this.rec.beginAck(now, this.rtt.minRtt, this.rtt.srtt, this.mss);
+    const lossMark = modelBased ? this.rec.lossMark(this.sndUna, this.sndNxt, this.mss) : 0;
+    const sackedBefore = this.rec.sackedBytes();
+    const unaBefore = this.sndUna;
     const win = seg.window << this.sndShift;
     const outstandingBefore = seqDiff(this.sndNxt, this.sndUna);
     if (seqGt(ack, this.sndUna)) {
@@ -82,7 +86,6 @@ export abstract class TcpAckProcessor extends TcpTimers {
         this.rtxAt = Infinity;
       } else {
         this.persist = false;
-        this.tlpSent = false;
         this.armRtx(now);
       }
       if (this.wantWritable && this.sndBuf.length < this.opts.sndBufSize) {
@@ -101,6 +104,10 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
     // SACK blocks
     if (seg.sackCount > 0) this.rec.onSackBlocks(seg, ack, this.sndUna, this.sndNxt, c);
+    // RACK: what is now overdue is lost; what may still be reordered arms the reordering timer
+    const wait = this.sndUna === this.sndNxt ? 0 : this.rec.endAck(this.sndUna, this.sndNxt);
+    this.reoAt = wait > 0 ? now + wait : Infinity;
+    if (this.probe.pending) this.tailProbeAcked(ack, unaBefore, sackedBefore, now);
     const rs = this.rate.onAck(this.sndUna, seg, this.rec.sackedBytes(), this.statBytesAcked, now);
     // window update (RFC 9293 §3.10.7.4)
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
@@ -125,14 +132,12 @@ export abstract class TcpAckProcessor extends TcpTimers {
     // a model-based algorithm (BBR) updates its model from the rate sample once loss detection has run
     const cc = this.cc;
     if (modelBased && rs.newlyDelivered > 0) {
-      const edge = this.rec.lossEdge(this.sndUna, this.sndNxt, this.mss);
-      const from = seqGt(lossEdgeBefore, this.sndUna) ? lossEdgeBefore : this.sndUna;
       cc.onAckSample!({
         now,
         rs,
         delivered: this.rate.delivered,
         inflight: this.rec.pipe(this.sndUna, this.sndNxt, this.mss),
-        lost: this.rec.unheldBytes(from, edge),
+        lost: this.rec.newlyLost(lossMark, this.sndUna, this.sndNxt, this.mss),
         lossState: this.rec.state,
       });
     }
@@ -163,8 +168,24 @@ export abstract class TcpAckProcessor extends TcpTimers {
     }
   }
 
+  /** What an ACK says of an outstanding tail loss probe (RFC 8985 §7.4). */
+  private tailProbeAcked(ack: number, unaBefore: number, sackedBefore: number, now: number): void {
+    const rec = this.rec;
+    const progress = ack !== unaBefore || rec.sackedBytes() > sackedBefore;
+    const o = this.probe.onAck(ack, progress, rec.ackHadDsack, rec.dsackLeft, rec.dsackRight);
+    if (o === TlpOutcome.NoLoss) {
+      if (this.probe.isRetrans) this.port.counters.inc('tlp_spurious');
+    } else if (o === TlpOutcome.Recovered && rec.state === TcpLossState.Open) {
+      // the probe repaired a tail loss: reduce the window once, as a recovery would (Linux's CWR)
+      this.port.counters.inc('tlp_recovery');
+      this.cc.onCongestion(now, seqDiff(this.sndNxt, this.sndUna));
+      this.cc.onRecoveryExit(now);
+    }
+  }
+
   /** Fast recovery begins: the loss recovery's bookkeeping, the window cut, the head resent at once. */
   protected enterRecovery(now: number, thresh: number): void {
+    this.probe.clear();
     const inflight = seqDiff(this.sndNxt, this.sndUna);
     this.rec.enterRecovery(this.sndUna, this.sndNxt, this.mss, thresh);
     this.cc.onCongestion(now, inflight);

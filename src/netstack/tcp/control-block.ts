@@ -23,6 +23,7 @@ import { Reassembly } from './reassembly.js';
 import { RenoRecovery } from './reno-recovery.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { SendBuffer } from './send-buffer.js';
+import { TailLossProbe } from './tlp.js';
 
 // pending event bits, flushed to the handlers at the end of the unit of work
 export const EV_READABLE = 1;
@@ -126,7 +127,10 @@ export abstract class TcpControlBlock {
   protected persist = false;
   /** rtxAt is a tail loss probe, not the RTO. */
   protected tlp = false;
-  protected tlpSent = false;
+  /** The tail loss probe episode (RFC 8985 §7): at most one probe outstanding. */
+  protected readonly probe = new TailLossProbe();
+  /** RACK's reordering timer: segments waiting out the reordering window are due then. */
+  protected reoAt = Infinity;
   /** Send a window-limited runt despite SWS avoidance (the persist timer's override). */
   protected forceRunt = false;
   protected delackAt = Infinity;

@@ -13,6 +13,7 @@ import { DEFAULT_MSS, MAX_WSCALE, wscaleFor } from './constants.js';
 import { EV_CONNECT, EV_WRITABLE, type TcpControlBlock } from './control-block.js';
 import type { TcpListener } from './listener.js';
 import { TcpReceiver } from './receiver.js';
+import { RackRecovery } from './rack.js';
 import { RenoRecovery } from './reno-recovery.js';
 import { SackRecovery } from './sack-recovery.js';
 import { seqAdd, seqGt, seqLeq } from './seq.js';
@@ -52,7 +53,8 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.rtxStart = -1;
     this.rttTime = -1;
     this.tlp = false;
-    this.tlpSent = false;
+    this.probe.clear();
+    this.reoAt = Infinity;
     this.persist = false;
     this.ooo.clear();
     this.rcvQueue.clear();
@@ -87,7 +89,13 @@ export abstract class TcpHandshake extends TcpReceiver {
     }
     this.sackEnabled = seg.sackPermitted;
     // loss recovery follows what the peer agreed to, from a clean state (the handshake has no losses to carry)
-    this.rec = this.sackEnabled ? new SackRecovery(this.rec.highRxt) : new RenoRecovery(this.rec.highRxt);
+    // with SACK, RACK-TLP (RFC 8985) unless the socket turned it off (RECOVERY 0: RFC 6675 alone)
+    const highRxt = this.rec.highRxt;
+    if (!this.sackEnabled) this.rec = new RenoRecovery(highRxt);
+    else if (this.opts.recovery !== 0) this.rec = new RackRecovery(highRxt);
+    else this.rec = new SackRecovery(highRxt);
+    this.rec.reset(this.iss);
+    this.rec.highRxt = highRxt;
     this.tsEnabled = seg.hasTimestamp;
     if (this.tsEnabled) {
       this.tsRecent = seg.tsVal;

@@ -61,6 +61,44 @@ export abstract class LossRecovery {
   /** A retransmission of the head that should have been acknowledged by now (SACK only). */
   abstract headRetransmitLost(sndUna: number, sndNxt: number, mss: number): boolean;
 
+  /** The ACK being processed carried a D-SACK block [dsackLeft, dsackRight) (RFC 2883). */
+  ackHadDsack = false;
+  dsackLeft = 0;
+  dsackRight = 0;
+
+  /** An ACK is about to be processed at `now` (RACK reads the clock and the RTT figures). */
+  beginAck(_now: number, _minRtt: number, _srtt: number, _mss: number): void {
+    this.ackHadDsack = false;
+  }
+
+  /**
+   * The ACK has been processed (cumulative ACK and SACK blocks): RACK runs its loss detection.
+   * Returns how long (ms) until a segment waiting out the reordering window is due, 0 for none.
+   */
+  endAck(_sndUna: number, _sndNxt: number): number {
+    return 0;
+  }
+
+  /** The reordering timer fired at `now`: returns the same as `endAck`. */
+  reorderTimeout(_now: number, _sndUna: number, _sndNxt: number): number {
+    return 0;
+  }
+
+  /** Data [start, end) (a FIN counts one) left at `now`, as a retransmission when `rtx`. */
+  onTransmit(_start: number, _end: number, _now: number, _rtx: boolean): void {}
+
+  /** A mark from which `newlyLost` measures what the next ACK finds lost (for BBR). */
+  lossMark(sndUna: number, sndNxt: number, mss: number): number {
+    return this.lossEdge(sndUna, sndNxt, mss);
+  }
+
+  /** Bytes newly taken as lost since `mark` was taken. */
+  newlyLost(mark: number, sndUna: number, sndNxt: number, mss: number): number {
+    const edge = this.lossEdge(sndUna, sndNxt, mss);
+    const from = seqGt(mark, sndUna) ? mark : sndUna;
+    return this.unheldBytes(from, edge);
+  }
+
   /** A fresh start for a new connection attempt. */
   reset(iss: number): void {
     this.state = TcpLossState.Open;

@@ -31,6 +31,8 @@ export class TcpOptions {
   /** TCP_MAXSEG, 0 = unset. */
   userMaxSeg = 0;
   congestion: CongestionAlgo = CongestionAlgo.Cubic;
+  /** Loss detection with SACK: 1 = RACK-TLP (RFC 8985), 0 = RFC 6675's DupThresh (Linux's tcp_recovery). */
+  recovery = 0;
   /** IP_TOS for outgoing packets (ECN bits always clear: the stack does not do ECN). */
   tos = 0;
   /** IP_TTL for outgoing packets, 0 = the IP layer's default. */
@@ -115,6 +117,10 @@ export class TcpOptions {
         if (!isCongestionAlgo(v)) return -Errno.EINVAL;
         this.congestion = v;
         return 0;
+      case 'RECOVERY':
+        if (v !== 0 && v !== 1) return -Errno.EINVAL;
+        this.recovery = v;
+        return 0;
       default:
         return -Errno.ENOPROTOOPT;
     }
@@ -153,6 +159,8 @@ export class TcpOptions {
         return this.userMaxSeg || mss;
       case 'CONGESTION':
         return this.congestion;
+      case 'RECOVERY':
+        return this.recovery;
       case 'TOS':
         return this.tos;
       case 'TTL':

@@ -140,12 +140,13 @@ export abstract class TcpSender extends TcpControlBlock {
 
   /**
    * Arms the retransmission timer, or a tail loss probe (RFC 8985 §7) when that comes first: with
-   * SACK, outside recovery, PTO = 2·SRTT (+ the peer's delayed-ACK time for a one-segment flight).
+   * SACK, outside recovery, no probe outstanding, PTO = 2·SRTT (+ the peer's delayed-ACK time for
+   * a one-segment flight).
    */
   protected armRtx(now: number): void {
     let at = now + this.rtt.current();
     this.tlp = false;
-    if (this.rec.probesTail && this.rec.state === TcpLossState.Open && !this.tlpSent && this.rtt.samples > 0 && this.synAcked) {
+    if (this.rec.probesTail && this.rec.state === TcpLossState.Open && !this.probe.pending && this.rtt.samples > 0 && this.synAcked) {
       let pto = Math.max(2 * this.rtt.srtt, 10);
       if (seqDiff(this.sndNxt, this.sndUna) <= this.mss) pto += DELACK_MS + 10;
       if (now + pto < at) {
@@ -156,24 +157,46 @@ export abstract class TcpSender extends TcpControlBlock {
     this.rtxAt = at;
   }
 
-  /** The PTO fired: resend the last segment so its ACK (with SACK) exposes any tail loss. */
+  /**
+   * The PTO fired (RFC 8985 §7.3): a probe whose ACK (with SACK) exposes any tail loss — a segment
+   * of new data when there is some and the receive window allows (whatever cwnd says), else the
+   * last segment again. Probing with new data cannot be spurious: a late ACK (a stretch ACK held
+   * to the end of the peer's receive burst) then costs no duplicate.
+   */
   protected tlpFire(): void {
     this.tlp = false;
-    if (this.sndUna === this.sndNxt || this.rec.state !== TcpLossState.Open) {
+    if (this.sndUna === this.sndNxt || this.rec.state !== TcpLossState.Open || this.probe.pending) {
       if (this.sndUna !== this.sndNxt) this.startRtx(this.rtt.current());
       return;
     }
-    this.tlpSent = true;
-    const dataEnd = this.finSent ? this.finSeq : this.sndNxt;
     const smss = this.sendMss();
-    let start = seqDiff(dataEnd, this.sndUna) > smss ? seqAdd(dataEnd, -smss) : this.sndUna;
-    if (seqLt(start, this.sndUna)) start = this.sndUna;
-    const len = seqDiff(dataEnd, start);
-    if (len > 0 || this.finSent) {
-      this.sendDataSegment(start, len, this.finSent, true);
-      this.statRetransmits++;
-      this.port.counters.inc('tx_tlp');
-      this.rttTime = -1;
+    const c = this.port.counters;
+    const unsent = seqDiff(seqAdd(this.sndBufSeq, this.sndBuf.length), this.sndNxt);
+    const wndRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (unsent > 0 && wndRoom > 0 && !this.finSent) {
+      const len = Math.min(unsent, smss, wndRoom);
+      const start = this.sndNxt;
+      const fin = this.finQueued && len === unsent;
+      this.sendDataSegment(start, len, fin, false);
+      this.sndNxt = seqAdd(start, len + (fin ? 1 : 0));
+      this.statBytesSent += len;
+      if (fin) this.finSent = true;
+      this.probe.begin(start, this.sndNxt, false);
+      c.inc('tx_tlp');
+      c.inc('tx_tlp_new_data');
+    } else {
+      const dataEnd = this.finSent ? this.finSeq : this.sndNxt;
+      let start = seqDiff(dataEnd, this.sndUna) > smss ? seqAdd(dataEnd, -smss) : this.sndUna;
+      if (seqLt(start, this.sndUna)) start = this.sndUna;
+      const len = seqDiff(dataEnd, start);
+      if (len > 0 || this.finSent) {
+        this.sendDataSegment(start, len, this.finSent, true);
+        this.statRetransmits++;
+        c.inc('tx_tlp');
+        c.inc('tx_tlp_retransmit');
+        this.rttTime = -1;
+        this.probe.begin(start, this.sndNxt, true);
+      }
     }
     this.startRtx(this.rtt.current());
   }
@@ -268,8 +291,9 @@ export abstract class TcpSender extends TcpControlBlock {
   }
 
   /** Records a data segment's departure for the delivery-rate samples (when the algorithm reads them) and the pacer. */
-  private accountSend(seq: number, len: number, rtx: boolean): void {
+  private accountSend(seq: number, len: number, fin: boolean, rtx: boolean): void {
     const now = this.port.scheduler.now();
+    if (len > 0 || fin) this.rec.onTransmit(seq, seqAdd(seq, len + (fin ? 1 : 0)), now, rtx);
     if (len > 0 && this.cc.onAckSample !== undefined) {
       if (rtx) this.rate.onRetransmit(seq, seqAdd(seq, len), now);
       else this.rate.onSend(seq, seqAdd(seq, len), now, seqDiff(this.sndNxt, this.sndUna));
@@ -286,7 +310,7 @@ export abstract class TcpSender extends TcpControlBlock {
 
   /** Builds and sends one segment carrying data [seq, seq+len) from the send buffer. */
   protected sendDataSegment(seq: number, len: number, fin: boolean, rtx: boolean): void {
-    this.accountSend(seq, len, rtx);
+    this.accountSend(seq, len, fin, rtx);
     const optLen = this.prepareOptions();
     const hl = TCP_HEADER_LEN + optLen;
     const buf = allocSegment(HEADROOM + hl + len);
