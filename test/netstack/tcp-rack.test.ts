@@ -35,14 +35,14 @@ describe('RackRecovery (RFC 8985)', () => {
   function flight(): RackRecovery {
     const r = new RackRecovery(0);
     r.reset(0);
-    for (let i = 0; i < 5; i++) r.onTransmit(i * MSS, (i + 1) * MSS, i, false);
+    for (let i = 0; i < 5; i++) r.onTransmit(i * MSS, (i + 1) * MSS, i, 0, false);
     return r;
   }
 
   it('marks a segment lost once a later one is delivered and RACK.rtt plus min_RTT/4 has passed, and times the rest', () => {
     const r = flight();
     // at t = 20 the last segment (sent at 4, so RACK.rtt = 16) is SACKed; min RTT 16 → window 4 ms
-    r.beginAck(20, 16, 16, MSS);
+    r.beginAck(20, 16, 16, MSS, 0);
     r.onSackBlocks(sackAck(0, [[4000, 5000]]), 0, 0, 5000, new Counters());
     const wait = r.endAck(0, 5000);
     expect(r.reoWnd()).toBe(4);
@@ -55,7 +55,7 @@ describe('RackRecovery (RFC 8985)', () => {
     expect(r.reorderTimeout(23)).toBe(0);
     expect(r.segments.lostBytes).toBe(4 * MSS);
     // resending the first takes it out of "lost, not resent" and puts it back in flight
-    r.onTransmit(0, 1000, 23, true);
+    r.onTransmit(0, 1000, 23, 0, true);
     expect(r.nextLost(0)).toBe(1000);
     expect(r.pipe(0, 5000)).toBe(5000 - 1000 - 4000 + 1000);
   });
@@ -63,12 +63,12 @@ describe('RackRecovery (RFC 8985)', () => {
   it('uses no window in recovery before reordering is seen, and widens it per round with a D-SACK', () => {
     const r = flight();
     r.state = TcpLossState.Recovery;
-    r.beginAck(20, 16, 16, MSS);
+    r.beginAck(20, 16, 16, MSS, 0);
     r.onSackBlocks(sackAck(0, [[4000, 5000]]), 0, 0, 5000, new Counters());
     expect(r.endAck(0, 5000)).toBe(0);
     expect(r.segments.lostBytes).toBe(4 * MSS);
     // a D-SACK (below the cumulative ACK) is reordering seen, and one more step of window
-    r.beginAck(21, 16, 16, MSS);
+    r.beginAck(21, 16, 16, MSS, 0);
     r.onSackBlocks(sackAck(1000, [[0, 1000]]), 1000, 0, 5000, new Counters());
     r.endAck(0, 5000);
     expect(r.reorderingSeen).toBe(true);
@@ -78,7 +78,7 @@ describe('RackRecovery (RFC 8985)', () => {
 
   it('after an RTO takes everything not SACKed as lost, with nothing in flight', () => {
     const r = flight();
-    r.beginAck(20, 16, 16, MSS);
+    r.beginAck(20, 16, 16, MSS, 0);
     r.onSackBlocks(sackAck(0, [[2000, 3000]]), 0, 0, 5000, new Counters());
     r.endAck(0, 5000);
     r.onRto(0, 5000);

@@ -55,6 +55,9 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.tlp = false;
     this.probe.clear();
     this.reoAt = Infinity;
+    this.prr.stop();
+    this.undo.clear();
+    this.frto.stop();
     this.persist = false;
     this.ooo.clear();
     this.rcvQueue.clear();

@@ -28,6 +28,7 @@ function sentAfter(t1: number, s1: number, t2: number, s2: number): boolean {
 }
 
 export class RackRecovery extends SackRecovery {
+  override readonly proportionalRateReduction = true;
   readonly segments = new SentSegments();
   /** Send time and end of the most recently sent segment delivered (RACK.xmit_ts, RACK.end_seq). */
   private xmitTs = -Infinity;
@@ -59,8 +60,11 @@ export class RackRecovery extends SackRecovery {
       if (seqGt(r.end, this.fack)) this.fack = r.end;
       else if (seqLt(r.end, this.fack)) this.reorderingSeen = true;
       if (this.frtoHigh !== -1 && seqLeq(r.end, this.frtoHigh)) this.origDelivered = true;
-    } else if (rtt < this.minRtt) {
-      // delivered sooner than the path allows: the original arrived, not the retransmission
+    } else if (rtt < this.minRtt || (this.cumulative && this.tsEcr !== 0 && seqLt(this.tsEcr, r.ts))) {
+      // delivered sooner than the path allows, or by a cumulative ACK echoing a timestamp older
+      // than the retransmission (RFC 8985 §6.2 step 2): the original arrived, not the
+      // retransmission. (A SACK's echo says nothing here: RFC 7323 receivers echo the last
+      // in-order segment for data above a hole.)
       return;
     }
     if (sentAfter(r.xmit, r.end, this.xmitTs, this.endSeq)) {
@@ -89,8 +93,14 @@ export class RackRecovery extends SackRecovery {
     this.segments.clear();
   }
 
-  override beginAck(now: number, minRtt: number, srtt: number, mss: number): void {
-    super.beginAck(now, minRtt, srtt, mss);
+  /** The timestamp the ACK being processed echoes (0: none). */
+  private tsEcr = 0;
+  /** Walking what the cumulative ACK delivered (not SACK blocks). */
+  private cumulative = false;
+
+  override beginAck(now: number, minRtt: number, srtt: number, mss: number, tsEcr: number): void {
+    super.beginAck(now, minRtt, srtt, mss, tsEcr);
+    this.tsEcr = tsEcr;
     this.now = now;
     this.minRtt = minRtt;
     this.srtt = srtt;
@@ -98,14 +108,16 @@ export class RackRecovery extends SackRecovery {
     this.origDelivered = false;
   }
 
-  override onTransmit(start: number, end: number, now: number, rtx: boolean): void {
-    if (rtx) this.segments.onRetransmit(start, end, now);
-    else this.segments.onSend(start, end, now);
+  override onTransmit(start: number, end: number, now: number, ts: number, rtx: boolean): void {
+    if (rtx) this.segments.onRetransmit(start, end, now, ts);
+    else this.segments.onSend(start, end, now, ts);
   }
 
   override onCumulativeAck(ack: number): void {
     super.onCumulativeAck(ack);
+    this.cumulative = true;
     this.segments.ackTo(ack, this.delivered);
+    this.cumulative = false;
   }
 
   protected override sackedRange(left: number, right: number): void {
@@ -209,6 +221,11 @@ export class RackRecovery extends SackRecovery {
   override onMtuReduced(sndUna: number, sndNxt: number): void {
     super.onMtuReduced(sndUna, sndNxt);
     this.segments.markAllLost();
+  }
+
+  override undoLoss(): void {
+    super.undoLoss();
+    this.segments.unmarkLost();
   }
 
   override headRetransmitLost(): boolean {

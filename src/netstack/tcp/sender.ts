@@ -52,7 +52,7 @@ export abstract class TcpSender extends TcpControlBlock {
         break;
       }
       // 1. retransmissions of lost segments
-      if (this.rec.state !== TcpLossState.Open || this.rec.hasSacks()) {
+      if ((this.rec.state !== TcpLossState.Open || this.rec.hasSacks()) && !this.frto.holdingRetransmissions) {
         if (pipe < cwnd) {
           const l = this.rec.nextLost(this.sndUna, this.sndNxt, this.mss);
           if (l !== -1) {
@@ -133,6 +133,7 @@ export abstract class TcpSender extends TcpControlBlock {
     if (len === 0 && !fin) return;
     this.sendDataSegment(this.sndUna, len, fin, true);
     this.rec.headRtxMark = this.sndNxt;
+    this.undo.onRetransmit();
     this.statRetransmits++;
     this.port.counters.inc('tx_lost_retransmit');
     this.startRtx(this.rtt.current());
@@ -226,6 +227,7 @@ export abstract class TcpSender extends TcpControlBlock {
     this.sendDataSegment(s, len, fin, true);
     if (s === this.sndUna) this.rec.headRetransmitted(s, this.sndNxt);
     this.rec.highRxt = seqAdd(s, len + (fin ? 1 : 0));
+    this.undo.onRetransmit();
     this.statRetransmits++;
     this.port.counters.inc('tx_retransmit');
     if (this.rtxStart < 0) this.rtxStart = this.port.scheduler.now();
@@ -293,7 +295,8 @@ export abstract class TcpSender extends TcpControlBlock {
   /** Records a data segment's departure for the delivery-rate samples (when the algorithm reads them) and the pacer. */
   private accountSend(seq: number, len: number, fin: boolean, rtx: boolean): void {
     const now = this.port.scheduler.now();
-    if (len > 0 || fin) this.rec.onTransmit(seq, seqAdd(seq, len + (fin ? 1 : 0)), now, rtx);
+    if (len > 0 || fin) this.rec.onTransmit(seq, seqAdd(seq, len + (fin ? 1 : 0)), now, this.tsEnabled ? this.tsNow() : 0, rtx);
+    if (this.prr.active) this.prr.onSent(len);
     if (len > 0 && this.cc.onAckSample !== undefined) {
       if (rtx) this.rate.onRetransmit(seq, seqAdd(seq, len), now);
       else this.rate.onSend(seq, seqAdd(seq, len), now, seqDiff(this.sndNxt, this.sndUna));

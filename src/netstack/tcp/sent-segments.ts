@@ -15,8 +15,9 @@ import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.js';
 export interface SentRecord {
   start: number;
   end: number;
-  /** When it was last sent, ms. */
+  /** When it was last sent, ms, and our timestamp value then (0 without timestamps). */
   xmit: number;
+  ts: number;
   /** Sent more than once (an RTT measured from it is ambiguous). */
   retransmitted: boolean;
   sacked: boolean;
@@ -58,17 +59,18 @@ export class SentSegments {
   }
 
   /** New data [start, end) sent at `now` (always at SND.NXT, so it goes last in both orders). */
-  onSend(start: number, end: number, now: number): void {
+  onSend(start: number, end: number, now: number, ts: number): void {
     const segs = this.segs;
     const last = segs.length > this.head ? segs[segs.length - 1]! : null;
     if (last !== null && seqGt(last.end, start)) {
-      this.onRetransmit(start, end, now);
+      this.onRetransmit(start, end, now, ts);
       return;
     }
     const r: SentRecord = {
       start,
       end,
       xmit: now,
+      ts,
       retransmitted: false,
       sacked: false,
       lost: false,
@@ -82,7 +84,7 @@ export class SentSegments {
   }
 
   /** [start, end) sent again at `now`: its records are in flight again, newest in time. */
-  onRetransmit(start: number, end: number, now: number): void {
+  onRetransmit(start: number, end: number, now: number, ts: number): void {
     let i = this.split(start);
     this.split(end);
     const segs = this.segs;
@@ -91,6 +93,7 @@ export class SentSegments {
       if (!seqLt(r.start, end)) break;
       if (r.sacked) continue;
       r.xmit = now;
+      r.ts = ts;
       r.retransmitted = true;
       if (r.lost && !r.inRtx) this.lostPending -= this.len(r);
       if (!r.inRtx) {
@@ -162,6 +165,28 @@ export class SentSegments {
       if (!r.sacked) this.markLost(r);
     }
     this.lostHint = this.head;
+  }
+
+  /**
+   * The losses proved needless (an undo): no record is lost any more; those waiting to be resent
+   * go back into the transmit-time list where their last send puts them.
+   */
+  unmarkLost(): void {
+    const segs = this.segs;
+    const waiting: SentRecord[] = [];
+    for (let i = this.head; i < segs.length; i++) {
+      const r = segs[i]!;
+      if (r.lost && !r.inRtx && !r.sacked) waiting.push(r);
+      r.lost = false;
+    }
+    this.lostBytes = this.lostPending = 0;
+    if (waiting.length === 0) return;
+    // rebuild the list in transmit-time order (rare: once per undo)
+    const all: SentRecord[] = waiting;
+    for (let r = this.oldest; r !== null; r = r.next) all.push(r);
+    all.sort((a, b) => a.xmit - b.xmit || seqDiff(a.start, b.start));
+    this.oldest = this.newest = null;
+    for (const r of all) this.link(r);
   }
 
   /** The lowest lost record without a retransmission in flight, or null. */

@@ -133,8 +133,12 @@ export abstract class TcpTimers extends TcpSender {
     this.statRtoTimeouts++;
     c.inc('rto_timeout');
     this.probe.clear();
+    this.prr.stop();
     this.reoAt = Infinity;
     const inflight = seqDiff(this.sndNxt, this.sndUna);
+    const wasOpen = this.rec.state === TcpLossState.Open;
+    this.frto.stop();
+    if (this.rtt.backoff === 0) this.undo.start(this.sndUna, this.sndNxt, this.cc.cwnd, this.cc.ssthresh);
     if (this.rtt.backoff === 0) this.cc.onRto(now, inflight);
     else this.cc.cwnd = this.mss;
     this.hystart.reset();
@@ -143,6 +147,8 @@ export abstract class TcpTimers extends TcpSender {
     this.rttTime = -1;
     const l = this.rec.nextLost(this.sndUna, this.sndNxt, this.mss);
     if (l !== -1) this.retransmitAt(l);
+    // F-RTO (RFC 5682) on the first timeout out of the open state: the next ACKs tell a delay spike from loss
+    if (wasOpen && this.rtt.backoff === 1) this.frto.start(this.sndNxt);
     this.startRtx(this.rtt.current());
     this.output();
   }
