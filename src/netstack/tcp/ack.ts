@@ -149,7 +149,7 @@ export abstract class TcpAckProcessor extends TcpTimers {
       if (this.rec.detectLoss(this.sndUna, this.mss, thresh)) this.enterRecovery(now, thresh);
     }
     // PRR (RFC 6937): during fast recovery a loss-based algorithm sends in proportion to delivery
-    if (this.prr.active && this.rec.state === TcpLossState.Recovery) {
+    if (this.prr.active && !modelBased && this.rec.state === TcpLossState.Recovery) {
       const delivered = seqDiff(this.sndUna, unaBefore) + this.rec.sackedBytes() - sackedBefore;
       const pipe = this.rec.pipe(this.sndUna, this.sndNxt, this.mss);
       this.cc.cwnd = pipe + this.prr.onAck(delivered > 0 ? delivered : 0, pipe, this.cc.ssthresh, this.mss);
