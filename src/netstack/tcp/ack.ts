@@ -5,7 +5,7 @@
  * FIN being acknowledged.
  */
 import { TcpLossState } from '../socket-api.js';
-import { TCP_FIN, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
+import { TCP_ECE, TCP_FIN, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
 import { FIN_WAIT2_TIMEOUT_MS } from './constants.js';
 import { EV_WRITABLE } from './control-block.js';
 import { dupThresh } from './loss-recovery.js';
@@ -128,6 +128,12 @@ export abstract class TcpAckProcessor extends TcpTimers {
         this.rtxAt = this.sndUna === this.sndNxt ? Infinity : now + this.rtt.current();
         this.rtt.resetBackoff();
       }
+    }
+    // ECN (RFC 3168 §6.1.2): ECE reduces the window as a loss would, once per window of data
+    if (flags & TCP_ECE && this.ecn.onEce(ack, this.sndNxt) && this.rec.state === TcpLossState.Open && !modelBased) {
+      this.port.counters.inc('ecn_reduction');
+      this.cc.onCongestion(now, seqDiff(this.sndNxt, this.sndUna));
+      this.cc.onRecoveryExit(now);
     }
     // F-RTO (RFC 5682): the first two ACKs after a timeout tell whether it was spurious
     if (this.frto.step !== FrtoStep.Off && this.rec.state !== TcpLossState.Loss) this.frto.stop();

@@ -22,6 +22,7 @@ import { ReceiveBuffer } from './receive-buffer.js';
 import { Reassembly } from './reassembly.js';
 import { RenoRecovery } from './reno-recovery.js';
 import { RttEstimator } from './rtt-estimator.js';
+import { TcpEcn } from './ecn.js';
 import { Frto } from './frto.js';
 import { ProportionalRateReduction } from './prr.js';
 import { SendBuffer } from './send-buffer.js';
@@ -138,6 +139,9 @@ export abstract class TcpControlBlock {
   protected readonly undo = new RecoveryUndo();
   /** F-RTO (RFC 5682): deciding whether the last RTO was spurious. */
   protected readonly frto = new Frto();
+  /** ECN (RFC 3168) state, and the ECN field of the segment being processed. */
+  protected readonly ecn = new TcpEcn();
+  rxEcn = 0;
   /** RACK's reordering timer: segments waiting out the reordering window are due then. */
   protected reoAt = Infinity;
   /** Send a window-limited runt despite SWS avoidance (the persist timer's override). */

@@ -8,7 +8,7 @@
 import type { IpAddr } from '../addr.js';
 import { Errno } from '../errno.js';
 import type { TcpStateName } from '../socket-api.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
 import { DEFAULT_MSS, MAX_WSCALE, wscaleFor } from './constants.js';
 import { EV_CONNECT, EV_WRITABLE, type TcpControlBlock } from './control-block.js';
 import type { TcpListener } from './listener.js';
@@ -72,6 +72,7 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.hsRoundEnd = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.rec.reset(this.iss);
+    this.ecn.reset(this.iss);
     this.rcvShift = wscaleFor(this.opts.rcvBufSize);
     const mss = this.ourMss();
     this.mss = Math.min(mss, DEFAULT_MSS);
@@ -99,6 +100,9 @@ export abstract class TcpHandshake extends TcpReceiver {
     else this.rec = new SackRecovery(highRxt);
     this.rec.reset(this.iss);
     this.rec.highRxt = highRxt;
+    // ECN (RFC 3168 §6.1.1): a SYN with ECE and CWR asks; a SYN-ACK with ECE alone agrees
+    const ecnFlags = seg.flags & (TCP_ECE | TCP_CWR);
+    this.ecn.ok = this.opts.ecn === 1 && ecnFlags === (active ? TCP_ECE : TCP_ECE | TCP_CWR);
     this.tsEnabled = seg.hasTimestamp;
     if (this.tsEnabled) {
       this.tsRecent = seg.tsVal;

@@ -11,6 +11,8 @@ import {
   emitTcpHeader,
   setTcpChecksum,
   TCP_ACK,
+  TCP_CWR,
+  TCP_ECE,
   TCP_FIN,
   TCP_HEADER_LEN,
   TCP_PSH,
@@ -319,15 +321,22 @@ export abstract class TcpSender extends TcpControlBlock {
     const buf = allocSegment(HEADROOM + hl + len);
     let flags = TCP_ACK;
     if (fin) flags |= TCP_FIN;
+    // ECN: new data goes as ECT(0), the first after a reduction with CWR; ECE while a CE is owed
+    const ect = this.ecn.ok && len > 0 && !rtx;
+    if (this.ecn.echo) flags |= TCP_ECE;
+    if (ect && this.ecn.cwrPending) {
+      flags |= TCP_CWR;
+      this.ecn.cwrPending = false;
+    }
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
     if (len > 0 && seqAdd(seq, len) === dataEndSeq) flags |= TCP_PSH;
     const wnd = this.windowToAdvertise();
     emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, seq, this.rcvNxt, flags, wnd, this.opt);
     if (len > 0) this.sndBuf.copyOut(this.sndBuf.start + seqDiff(seq, this.sndBufSeq), len, buf, HEADROOM + hl);
-    this.transmit(buf);
+    this.transmit(buf, ect);
   }
 
-  protected transmit(buf: Buffer): void {
+  protected transmit(buf: Buffer, ect = false): void {
     // A segment for one of our own addresses goes round the loopback, where checksums are not checked.
     if (!this.port.ip.isLocalAddress(this.remoteAddr)) setTcpChecksum(buf, HEADROOM, buf.length, this.localAddr, this.remoteAddr);
     this.lastAckSent = this.rcvNxt;
@@ -336,7 +345,7 @@ export abstract class TcpSender extends TcpControlBlock {
     this.ackNow = false;
     this.ackSoon = false;
     this.statSegsOut++;
-    const r = this.port.sendSegment(this.localAddr, this.remoteAddr, buf, this.opts.sendOpts);
+    const r = this.port.sendSegment(this.localAddr, this.remoteAddr, buf, ect ? this.opts.ectSendOpts : this.opts.sendOpts);
     if (r < 0) {
       // the segment is lost locally; retransmission recovers it. A smaller path MTU than we
       // thought (-EMSGSIZE with DF) lowers the MSS at once.
@@ -415,7 +424,7 @@ export abstract class TcpSender extends TcpControlBlock {
       this.remotePort,
       this.iss,
       withAck ? this.rcvNxt : 0,
-      withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+      withAck ? TCP_SYN | TCP_ACK | (this.ecn.ok ? TCP_ECE : 0) : TCP_SYN | (this.opts.ecn === 1 ? TCP_ECE | TCP_CWR : 0),
       wnd,
       o,
     );
@@ -432,7 +441,17 @@ export abstract class TcpSender extends TcpControlBlock {
     const buf = allocSegment(HEADROOM + hl);
     const wnd = this.windowToAdvertise();
     const seq = probe ? (this.sndUna - 1) >>> 0 : this.sndNxt;
-    emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, seq, this.rcvNxt, TCP_ACK, wnd, this.opt);
+    emitTcpHeader(
+      buf,
+      HEADROOM,
+      this.localPort,
+      this.remotePort,
+      seq,
+      this.rcvNxt,
+      this.ecn.echo ? TCP_ACK | TCP_ECE : TCP_ACK,
+      wnd,
+      this.opt,
+    );
     this.transmit(buf);
   }
 

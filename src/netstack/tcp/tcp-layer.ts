@@ -53,6 +53,8 @@ export interface TcpLayerDeps {
    * RFC 6675 (default for now: see the README's loss-recovery section on BBR sharing a bottleneck).
    */
   recovery?: 0 | 1;
+  /** Whether new sockets negotiate ECN (Linux's net.ipv4.tcp_ecn); default 0. */
+  ecn?: 0 | 1;
 }
 
 export const EPHEMERAL_LOW = 32768;
@@ -104,6 +106,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   defaultCongestion: CongestionAlgo;
   /** What new sockets' RECOVERY option starts at. */
   defaultRecovery: 0 | 1;
+  defaultEcn: 0 | 1;
 
   private readonly conns = new Map<string, TcpConnection>();
   private lastHit: TcpConnection | null = null;
@@ -135,6 +138,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.challengeLimit = deps.challengeAckLimit ?? 100;
     this.defaultCongestion = deps.congestion ?? CongestionAlgo.Cubic;
     this.defaultRecovery = deps.recovery ?? 0;
+    this.defaultEcn = deps.ecn ?? 0;
   }
 
   /** A new socket of `family` (6: IPv6, and IPv4 through v4-mapped addresses unless V6ONLY). */
@@ -142,6 +146,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     const opts = new TcpOptions();
     opts.congestion = this.defaultCongestion;
     opts.recovery = this.defaultRecovery;
+    opts.ecn = this.defaultEcn;
     const c = new TcpConnection(this, opts);
     c.family = family;
     return c;
@@ -292,6 +297,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
           return;
         }
       }
+      conn.rxEcn = info.tos & 3;
       conn.segmentArrived(seg);
       return;
     }
