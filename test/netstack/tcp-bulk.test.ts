@@ -34,9 +34,10 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       expect(p.client.info().retransmits).toBe(0);
     });
 
-    // the loss, reordering, duplication and corruption cases run with CUBIC and with BBR
+    // the loss, reordering, duplication and corruption cases run with CUBIC, NewReno and BBR
     for (const [suffix, cc] of [
       ['', 0],
+      [' (NewReno)', 1],
       [' (BBR)', 2],
     ] as const) {
       it(`5% loss${suffix}`, async () => {

@@ -13,17 +13,23 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
   const { ADDR_A, ADDR_B, Wire, ANY } = familyRig(family);
 
   describe('tcp fuzz', () => {
-    // with a loss-based and a model-based sender (BBR keeps a record per segment in flight); BBR
-    // would finish the transfer on an unlimited link within a few dozen noise rounds, so its link
-    // has a 100 Mbit/s bottleneck that keeps the transfer (and the noise) going
-    for (const [suffix, algo, rateMbps] of [
-      ['', CongestionAlgo.Cubic, 0],
-      [' (BBR)', CongestionAlgo.Bbr, 100],
+    // with loss-based and model-based senders (RACK and BBR keep a record per segment in flight),
+    // and with RFC 6675's DupThresh instead of RACK (RECOVERY 0). A sender that random duplicate
+    // ACKs do not fool (RACK), or that undoes the needless recoveries they cause (D-SACK), would
+    // finish the transfer on an unlimited link within a few dozen noise rounds, so the link has a
+    // 100 Mbit/s bottleneck that keeps the transfer (and the noise) going
+    for (const [suffix, algo, rateMbps, recovery] of [
+      ['', CongestionAlgo.Cubic, 100, 1],
+      [' (RFC 6675)', CongestionAlgo.Cubic, 100, 0],
+      [' (NewReno)', CongestionAlgo.NewReno, 100, 1],
+      [' (BBR)', CongestionAlgo.Bbr, 100, 1],
     ] as const) {
       it(`survives random segments aimed at live tuples while a transfer runs${suffix}`, () => {
         const w = new Wire({ delayMs: 2, seed: 5, ...(rateMbps ? { rateMbps } : {}) });
         w.a.defaultCongestion = algo;
         w.b.defaultCongestion = algo;
+        w.a.defaultRecovery = recovery;
+        w.b.defaultRecovery = recovery;
         const { client, server } = connectPair(w);
         const rng = new SeededRandom(77);
         const cport = client.localAddress()!.port;

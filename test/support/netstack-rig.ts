@@ -42,6 +42,21 @@ export class Wire extends SimTcpWire {
   }
 }
 
+/**
+ * Makes `w` hold back some segments instead of dropping them: `hold(dir, seg, now)` returns how
+ * many ms to delay a segment (0: it goes as usual), so a test can stall one side's ACKs or make
+ * one data segment arrive late (reordering), deterministically.
+ */
+export function holdSegments(w: SimTcpWire, hold: (dir: 'ab' | 'ba', seg: Buffer, now: number) => number): void {
+  w.opts.filter = (dir, seg) => {
+    const ms = hold(dir, seg, w.sched.now());
+    if (ms <= 0) return false;
+    const copy = Buffer.from(seg);
+    w.sched.setTimer(ms, () => w.inject(dir === 'ab' ? 'b' : 'a', copy));
+    return true;
+  };
+}
+
 /** The families the TCP suites run over. */
 export const FAMILIES = [4, 6] as const;
 

@@ -22,7 +22,12 @@ import { ReceiveBuffer } from './receive-buffer.js';
 import { Reassembly } from './reassembly.js';
 import { RenoRecovery } from './reno-recovery.js';
 import { RttEstimator } from './rtt-estimator.js';
+import { TcpEcn } from './ecn.js';
+import { Frto } from './frto.js';
+import { ProportionalRateReduction } from './prr.js';
 import { SendBuffer } from './send-buffer.js';
+import { TailLossProbe } from './tlp.js';
+import { RecoveryUndo } from './undo.js';
 
 // pending event bits, flushed to the handlers at the end of the unit of work
 export const EV_READABLE = 1;
@@ -126,7 +131,19 @@ export abstract class TcpControlBlock {
   protected persist = false;
   /** rtxAt is a tail loss probe, not the RTO. */
   protected tlp = false;
-  protected tlpSent = false;
+  /** The tail loss probe episode (RFC 8985 §7): at most one probe outstanding. */
+  protected readonly probe = new TailLossProbe();
+  /** How much CUBIC/NewReno send per ACK during fast recovery (RFC 6937). */
+  protected readonly prr = new ProportionalRateReduction();
+  /** What a needless reduction restores (Eifel, D-SACK; RFC 3522/4015, RFC 2883). */
+  protected readonly undo = new RecoveryUndo();
+  /** F-RTO (RFC 5682): deciding whether the last RTO was spurious. */
+  protected readonly frto = new Frto();
+  /** ECN (RFC 3168) state, and the ECN field of the segment being processed. */
+  protected readonly ecn = new TcpEcn();
+  rxEcn = 0;
+  /** RACK's reordering timer: segments waiting out the reordering window are due then. */
+  protected reoAt = Infinity;
   /** Send a window-limited runt despite SWS avoidance (the persist timer's override). */
   protected forceRunt = false;
   protected delackAt = Infinity;

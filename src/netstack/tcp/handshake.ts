@@ -8,11 +8,12 @@
 import type { IpAddr } from '../addr.js';
 import { Errno } from '../errno.js';
 import type { TcpStateName } from '../socket-api.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.js';
 import { DEFAULT_MSS, MAX_WSCALE, wscaleFor } from './constants.js';
 import { EV_CONNECT, EV_WRITABLE, type TcpControlBlock } from './control-block.js';
 import type { TcpListener } from './listener.js';
 import { TcpReceiver } from './receiver.js';
+import { RackRecovery } from './rack.js';
 import { RenoRecovery } from './reno-recovery.js';
 import { SackRecovery } from './sack-recovery.js';
 import { seqAdd, seqGt, seqLeq } from './seq.js';
@@ -52,7 +53,11 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.rtxStart = -1;
     this.rttTime = -1;
     this.tlp = false;
-    this.tlpSent = false;
+    this.probe.clear();
+    this.reoAt = Infinity;
+    this.prr.stop();
+    this.undo.clear();
+    this.frto.stop();
     this.persist = false;
     this.ooo.clear();
     this.rcvQueue.clear();
@@ -67,6 +72,7 @@ export abstract class TcpHandshake extends TcpReceiver {
     this.hsRoundEnd = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.rec.reset(this.iss);
+    this.ecn.reset(this.iss);
     this.rcvShift = wscaleFor(this.opts.rcvBufSize);
     const mss = this.ourMss();
     this.mss = Math.min(mss, DEFAULT_MSS);
@@ -87,7 +93,16 @@ export abstract class TcpHandshake extends TcpReceiver {
     }
     this.sackEnabled = seg.sackPermitted;
     // loss recovery follows what the peer agreed to, from a clean state (the handshake has no losses to carry)
-    this.rec = this.sackEnabled ? new SackRecovery(this.rec.highRxt) : new RenoRecovery(this.rec.highRxt);
+    // with SACK, RACK-TLP (RFC 8985) unless the socket turned it off (RECOVERY 0: RFC 6675 alone)
+    const highRxt = this.rec.highRxt;
+    if (!this.sackEnabled) this.rec = new RenoRecovery(highRxt);
+    else if (this.opts.recovery !== 0) this.rec = new RackRecovery(highRxt);
+    else this.rec = new SackRecovery(highRxt);
+    this.rec.reset(this.iss);
+    this.rec.highRxt = highRxt;
+    // ECN (RFC 3168 §6.1.1): a SYN with ECE and CWR asks; a SYN-ACK with ECE alone agrees
+    const ecnFlags = seg.flags & (TCP_ECE | TCP_CWR);
+    this.ecn.ok = this.opts.ecn === 1 && ecnFlags === (active ? TCP_ECE : TCP_ECE | TCP_CWR);
     this.tsEnabled = seg.hasTimestamp;
     if (this.tsEnabled) {
       this.tsRecent = seg.tsVal;

@@ -61,6 +61,55 @@ export abstract class LossRecovery {
   /** A retransmission of the head that should have been acknowledged by now (SACK only). */
   abstract headRetransmitLost(sndUna: number, sndNxt: number, mss: number): boolean;
 
+  /** The ACK being processed carried a D-SACK block [dsackLeft, dsackRight) (RFC 2883). */
+  ackHadDsack = false;
+  dsackLeft = 0;
+  dsackRight = 0;
+
+  /**
+   * An ACK is about to be processed at `now` (RACK reads the clock and the RTT figures), echoing
+   * our timestamp `tsEcr` (0 without timestamps).
+   */
+  beginAck(_now: number, _minRtt: number, _srtt: number, _mss: number, _tsEcr: number): void {
+    this.ackHadDsack = false;
+  }
+
+  /**
+   * The ACK has been processed (cumulative ACK and SACK blocks): RACK runs its loss detection.
+   * Returns how long (ms) until a segment waiting out the reordering window is due, 0 for none.
+   */
+  endAck(_sndUna: number, _sndNxt: number): number {
+    return 0;
+  }
+
+  /** The reordering timer fired at `now`: returns the same as `endAck`. */
+  reorderTimeout(_now: number, _sndUna: number, _sndNxt: number): number {
+    return 0;
+  }
+
+  /** Data [start, end) (a FIN counts one) left at `now` with our timestamp `ts` (0 without), as a retransmission when `rtx`. */
+  onTransmit(_start: number, _end: number, _now: number, _ts: number, _rtx: boolean): void {}
+
+  /** A mark from which `newlyLost` measures what the next ACK finds lost (for BBR). */
+  lossMark(sndUna: number, sndNxt: number, mss: number): number {
+    return this.lossEdge(sndUna, sndNxt, mss);
+  }
+
+  /** Bytes newly taken as lost since `mark` was taken. */
+  newlyLost(mark: number, sndUna: number, sndNxt: number, mss: number): number {
+    const edge = this.lossEdge(sndUna, sndNxt, mss);
+    const from = seqGt(mark, sndUna) ? mark : sndUna;
+    return this.unheldBytes(from, edge);
+  }
+
+  /**
+   * Fast recovery sends by PRR (RFC 6937). Only with RACK: PRR keeps sending through recovery,
+   * and a retransmission lost then is found by RACK; RFC 6675 finds only a lost retransmission
+   * of the head, so it keeps the plain cut (cwnd = ssthresh at once), whose pause lets the queue
+   * drain before the retransmissions go.
+   */
+  readonly proportionalRateReduction: boolean = false;
+
   /** A fresh start for a new connection attempt. */
   reset(iss: number): void {
     this.state = TcpLossState.Open;
@@ -83,6 +132,13 @@ export abstract class LossRecovery {
   exitRecovery(): void {
     this.state = TcpLossState.Open;
     this.dupAcks = 0;
+  }
+
+  /** The reduction proved needless (every retransmission D-SACKed): back to Open, nothing taken as lost. */
+  undoLoss(): void {
+    this.state = TcpLossState.Open;
+    this.dupAcks = 0;
+    this.forcedLossEdge = 0;
   }
 
   /** An ACK inside recovery that did not reach the recovery point. */

@@ -31,7 +31,13 @@ export class TcpOptions {
   /** TCP_MAXSEG, 0 = unset. */
   userMaxSeg = 0;
   congestion: CongestionAlgo = CongestionAlgo.Cubic;
-  /** IP_TOS for outgoing packets (ECN bits always clear: the stack does not do ECN). */
+  /** Loss detection with SACK: 1 = RACK-TLP (RFC 8985), 0 = RFC 6675's DupThresh (Linux's tcp_recovery). */
+  recovery = 0;
+  /** Negotiate ECN (RFC 3168): 1 = yes, 0 = no (default). */
+  ecn = 0;
+  /** `sendOpts` with ECT(0) in the ECN field, for new data once ECN is on. */
+  ectSendOpts: IpSendOptions = { dontFragment: true, tos: 2 };
+  /** IP_TOS for outgoing packets (ECN bits clear: TCP sets ECT(0) itself, through `ectSendOpts`). */
   tos = 0;
   /** IP_TTL for outgoing packets, 0 = the IP layer's default. */
   ttl = 0;
@@ -115,6 +121,14 @@ export class TcpOptions {
         if (!isCongestionAlgo(v)) return -Errno.EINVAL;
         this.congestion = v;
         return 0;
+      case 'RECOVERY':
+        if (v !== 0 && v !== 1) return -Errno.EINVAL;
+        this.recovery = v;
+        return 0;
+      case 'ECN':
+        if (v !== 0 && v !== 1) return -Errno.EINVAL;
+        this.ecn = v;
+        return 0;
       default:
         return -Errno.ENOPROTOOPT;
     }
@@ -153,6 +167,10 @@ export class TcpOptions {
         return this.userMaxSeg || mss;
       case 'CONGESTION':
         return this.congestion;
+      case 'RECOVERY':
+        return this.recovery;
+      case 'ECN':
+        return this.ecn;
       case 'TOS':
         return this.tos;
       case 'TTL':
@@ -165,5 +183,6 @@ export class TcpOptions {
   private updateSendOpts(): void {
     this.sendOpts =
       this.tos === 0 && this.ttl === 0 ? PLAIN_SEND : { dontFragment: true, tos: this.tos, ...(this.ttl !== 0 ? { ttl: this.ttl } : {}) };
+    this.ectSendOpts = { dontFragment: true, tos: this.tos | 2, ...(this.ttl !== 0 ? { ttl: this.ttl } : {}) };
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Errno } from '../errno.js';
 import type { TcpSegment } from '../wire/tcp.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { TcpAckProcessor } from './ack.js';
 import { DELACK_MS, PAWS_IDLE_MS, SMALL_SEGMENT_COPY } from './constants.js';
 import { EV_READABLE } from './control-block.js';
@@ -141,6 +141,8 @@ export abstract class TcpReceiver extends TcpAckProcessor {
       this.tsRecentAge = now;
     }
 
+    // ECN: a Congestion Experienced mark is echoed until the sender's CWR (ACKed at once when new)
+    if (this.ecn.ok && this.ecn.onSegment(this.rxEcn, (f & TCP_CWR) !== 0) && dataLen > 0) this.ackNow = true;
     // ACK
     if (this._state === 'SYN_RECEIVED' && !this.synReceivedAcked(seg, seq, now)) return;
     if (!this.processAck(seg, seq, dataLen, f)) return;

@@ -49,15 +49,21 @@ export class SackRecovery extends LossRecovery {
       const r = seg.sack[2 * i + 1]!;
       if (seqLeq(r, ack) || (i === 0 && seqLt(l, ack))) {
         counters.inc('rx_dsack');
+        this.ackHadDsack = true;
+        this.dsackLeft = l;
+        this.dsackRight = r;
         continue;
       }
       if (!seqLt(l, r) || seqLt(l, sndUna) || seqGt(r, sndNxt)) {
         counters.inc('rx_sack_invalid');
         continue;
       }
-      this.sb.add(l, r, sndUna);
+      if (this.sb.add(l, r, sndUna)) this.sackedRange(l, r);
     }
   }
+
+  /** [left, right) was newly SACKed (in part at least). */
+  protected sackedRange(_left: number, _right: number): void {}
 
   dropScoreboard(): void {
     this.sb.clear();

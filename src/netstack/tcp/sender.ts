@@ -11,6 +11,8 @@ import {
   emitTcpHeader,
   setTcpChecksum,
   TCP_ACK,
+  TCP_CWR,
+  TCP_ECE,
   TCP_FIN,
   TCP_HEADER_LEN,
   TCP_PSH,
@@ -52,7 +54,7 @@ export abstract class TcpSender extends TcpControlBlock {
         break;
       }
       // 1. retransmissions of lost segments
-      if (this.rec.state !== TcpLossState.Open || this.rec.hasSacks()) {
+      if ((this.rec.state !== TcpLossState.Open || this.rec.hasSacks()) && !this.frto.holdingRetransmissions) {
         if (pipe < cwnd) {
           const l = this.rec.nextLost(this.sndUna, this.sndNxt, this.mss);
           if (l !== -1) {
@@ -133,6 +135,7 @@ export abstract class TcpSender extends TcpControlBlock {
     if (len === 0 && !fin) return;
     this.sendDataSegment(this.sndUna, len, fin, true);
     this.rec.headRtxMark = this.sndNxt;
+    this.undo.onRetransmit();
     this.statRetransmits++;
     this.port.counters.inc('tx_lost_retransmit');
     this.startRtx(this.rtt.current());
@@ -140,12 +143,13 @@ export abstract class TcpSender extends TcpControlBlock {
 
   /**
    * Arms the retransmission timer, or a tail loss probe (RFC 8985 §7) when that comes first: with
-   * SACK, outside recovery, PTO = 2·SRTT (+ the peer's delayed-ACK time for a one-segment flight).
+   * SACK, outside recovery, no probe outstanding, PTO = 2·SRTT (+ the peer's delayed-ACK time for
+   * a one-segment flight).
    */
   protected armRtx(now: number): void {
     let at = now + this.rtt.current();
     this.tlp = false;
-    if (this.rec.probesTail && this.rec.state === TcpLossState.Open && !this.tlpSent && this.rtt.samples > 0 && this.synAcked) {
+    if (this.rec.probesTail && this.rec.state === TcpLossState.Open && !this.probe.pending && this.rtt.samples > 0 && this.synAcked) {
       let pto = Math.max(2 * this.rtt.srtt, 10);
       if (seqDiff(this.sndNxt, this.sndUna) <= this.mss) pto += DELACK_MS + 10;
       if (now + pto < at) {
@@ -156,24 +160,46 @@ export abstract class TcpSender extends TcpControlBlock {
     this.rtxAt = at;
   }
 
-  /** The PTO fired: resend the last segment so its ACK (with SACK) exposes any tail loss. */
+  /**
+   * The PTO fired (RFC 8985 §7.3): a probe whose ACK (with SACK) exposes any tail loss — a segment
+   * of new data when there is some and the receive window allows (whatever cwnd says), else the
+   * last segment again. Probing with new data cannot be spurious: a late ACK (a stretch ACK held
+   * to the end of the peer's receive burst) then costs no duplicate.
+   */
   protected tlpFire(): void {
     this.tlp = false;
-    if (this.sndUna === this.sndNxt || this.rec.state !== TcpLossState.Open) {
+    if (this.sndUna === this.sndNxt || this.rec.state !== TcpLossState.Open || this.probe.pending) {
       if (this.sndUna !== this.sndNxt) this.startRtx(this.rtt.current());
       return;
     }
-    this.tlpSent = true;
-    const dataEnd = this.finSent ? this.finSeq : this.sndNxt;
     const smss = this.sendMss();
-    let start = seqDiff(dataEnd, this.sndUna) > smss ? seqAdd(dataEnd, -smss) : this.sndUna;
-    if (seqLt(start, this.sndUna)) start = this.sndUna;
-    const len = seqDiff(dataEnd, start);
-    if (len > 0 || this.finSent) {
-      this.sendDataSegment(start, len, this.finSent, true);
-      this.statRetransmits++;
-      this.port.counters.inc('tx_tlp');
-      this.rttTime = -1;
+    const c = this.port.counters;
+    const unsent = seqDiff(seqAdd(this.sndBufSeq, this.sndBuf.length), this.sndNxt);
+    const wndRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (unsent > 0 && wndRoom > 0 && !this.finSent) {
+      const len = Math.min(unsent, smss, wndRoom);
+      const start = this.sndNxt;
+      const fin = this.finQueued && len === unsent;
+      this.sendDataSegment(start, len, fin, false);
+      this.sndNxt = seqAdd(start, len + (fin ? 1 : 0));
+      this.statBytesSent += len;
+      if (fin) this.finSent = true;
+      this.probe.begin(start, this.sndNxt, false);
+      c.inc('tx_tlp');
+      c.inc('tx_tlp_new_data');
+    } else {
+      const dataEnd = this.finSent ? this.finSeq : this.sndNxt;
+      let start = seqDiff(dataEnd, this.sndUna) > smss ? seqAdd(dataEnd, -smss) : this.sndUna;
+      if (seqLt(start, this.sndUna)) start = this.sndUna;
+      const len = seqDiff(dataEnd, start);
+      if (len > 0 || this.finSent) {
+        this.sendDataSegment(start, len, this.finSent, true);
+        this.statRetransmits++;
+        c.inc('tx_tlp');
+        c.inc('tx_tlp_retransmit');
+        this.rttTime = -1;
+        this.probe.begin(start, this.sndNxt, true);
+      }
     }
     this.startRtx(this.rtt.current());
   }
@@ -203,6 +229,7 @@ export abstract class TcpSender extends TcpControlBlock {
     this.sendDataSegment(s, len, fin, true);
     if (s === this.sndUna) this.rec.headRetransmitted(s, this.sndNxt);
     this.rec.highRxt = seqAdd(s, len + (fin ? 1 : 0));
+    this.undo.onRetransmit();
     this.statRetransmits++;
     this.port.counters.inc('tx_retransmit');
     if (this.rtxStart < 0) this.rtxStart = this.port.scheduler.now();
@@ -268,8 +295,10 @@ export abstract class TcpSender extends TcpControlBlock {
   }
 
   /** Records a data segment's departure for the delivery-rate samples (when the algorithm reads them) and the pacer. */
-  private accountSend(seq: number, len: number, rtx: boolean): void {
+  private accountSend(seq: number, len: number, fin: boolean, rtx: boolean): void {
     const now = this.port.scheduler.now();
+    if (len > 0 || fin) this.rec.onTransmit(seq, seqAdd(seq, len + (fin ? 1 : 0)), now, this.tsEnabled ? this.tsNow() : 0, rtx);
+    if (this.prr.active) this.prr.onSent(len);
     if (len > 0 && this.cc.onAckSample !== undefined) {
       if (rtx) this.rate.onRetransmit(seq, seqAdd(seq, len), now);
       else this.rate.onSend(seq, seqAdd(seq, len), now, seqDiff(this.sndNxt, this.sndUna));
@@ -286,21 +315,28 @@ export abstract class TcpSender extends TcpControlBlock {
 
   /** Builds and sends one segment carrying data [seq, seq+len) from the send buffer. */
   protected sendDataSegment(seq: number, len: number, fin: boolean, rtx: boolean): void {
-    this.accountSend(seq, len, rtx);
+    this.accountSend(seq, len, fin, rtx);
     const optLen = this.prepareOptions();
     const hl = TCP_HEADER_LEN + optLen;
     const buf = allocSegment(HEADROOM + hl + len);
     let flags = TCP_ACK;
     if (fin) flags |= TCP_FIN;
+    // ECN: new data goes as ECT(0), the first after a reduction with CWR; ECE while a CE is owed
+    const ect = this.ecn.ok && len > 0 && !rtx;
+    if (this.ecn.echo) flags |= TCP_ECE;
+    if (ect && this.ecn.cwrPending) {
+      flags |= TCP_CWR;
+      this.ecn.cwrPending = false;
+    }
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
     if (len > 0 && seqAdd(seq, len) === dataEndSeq) flags |= TCP_PSH;
     const wnd = this.windowToAdvertise();
     emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, seq, this.rcvNxt, flags, wnd, this.opt);
     if (len > 0) this.sndBuf.copyOut(this.sndBuf.start + seqDiff(seq, this.sndBufSeq), len, buf, HEADROOM + hl);
-    this.transmit(buf);
+    this.transmit(buf, ect);
   }
 
-  protected transmit(buf: Buffer): void {
+  protected transmit(buf: Buffer, ect = false): void {
     // A segment for one of our own addresses goes round the loopback, where checksums are not checked.
     if (!this.port.ip.isLocalAddress(this.remoteAddr)) setTcpChecksum(buf, HEADROOM, buf.length, this.localAddr, this.remoteAddr);
     this.lastAckSent = this.rcvNxt;
@@ -309,7 +345,7 @@ export abstract class TcpSender extends TcpControlBlock {
     this.ackNow = false;
     this.ackSoon = false;
     this.statSegsOut++;
-    const r = this.port.sendSegment(this.localAddr, this.remoteAddr, buf, this.opts.sendOpts);
+    const r = this.port.sendSegment(this.localAddr, this.remoteAddr, buf, ect ? this.opts.ectSendOpts : this.opts.sendOpts);
     if (r < 0) {
       // the segment is lost locally; retransmission recovers it. A smaller path MTU than we
       // thought (-EMSGSIZE with DF) lowers the MSS at once.
@@ -388,7 +424,7 @@ export abstract class TcpSender extends TcpControlBlock {
       this.remotePort,
       this.iss,
       withAck ? this.rcvNxt : 0,
-      withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+      withAck ? TCP_SYN | TCP_ACK | (this.ecn.ok ? TCP_ECE : 0) : TCP_SYN | (this.opts.ecn === 1 ? TCP_ECE | TCP_CWR : 0),
       wnd,
       o,
     );
@@ -405,7 +441,17 @@ export abstract class TcpSender extends TcpControlBlock {
     const buf = allocSegment(HEADROOM + hl);
     const wnd = this.windowToAdvertise();
     const seq = probe ? (this.sndUna - 1) >>> 0 : this.sndNxt;
-    emitTcpHeader(buf, HEADROOM, this.localPort, this.remotePort, seq, this.rcvNxt, TCP_ACK, wnd, this.opt);
+    emitTcpHeader(
+      buf,
+      HEADROOM,
+      this.localPort,
+      this.remotePort,
+      seq,
+      this.rcvNxt,
+      this.ecn.echo ? TCP_ACK | TCP_ECE : TCP_ACK,
+      wnd,
+      this.opt,
+    );
     this.transmit(buf);
   }
 

@@ -48,6 +48,13 @@ export interface TcpLayerDeps {
   challengeAckLimit?: number;
   /** Congestion control of new sockets (Linux's net.ipv4.tcp_congestion_control); default CUBIC. */
   congestion?: CongestionAlgo;
+  /**
+   * Loss detection of new sockets with SACK (Linux's net.ipv4.tcp_recovery): 1 = RACK-TLP, 0 =
+   * RFC 6675 (default for now: see the README's loss-recovery section on BBR sharing a bottleneck).
+   */
+  recovery?: 0 | 1;
+  /** Whether new sockets negotiate ECN (Linux's net.ipv4.tcp_ecn); default 0. */
+  ecn?: 0 | 1;
 }
 
 export const EPHEMERAL_LOW = 32768;
@@ -97,6 +104,9 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   readonly timeWaitMs: number;
   /** Congestion control new sockets start with (TCP_CONGESTION changes it per socket). */
   defaultCongestion: CongestionAlgo;
+  /** What new sockets' RECOVERY option starts at. */
+  defaultRecovery: 0 | 1;
+  defaultEcn: 0 | 1;
 
   private readonly conns = new Map<string, TcpConnection>();
   private lastHit: TcpConnection | null = null;
@@ -127,12 +137,16 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.timeWait = new TimeWaitTable(deps.scheduler, this.timeWaitMs, (fn) => this.run(fn));
     this.challengeLimit = deps.challengeAckLimit ?? 100;
     this.defaultCongestion = deps.congestion ?? CongestionAlgo.Cubic;
+    this.defaultRecovery = deps.recovery ?? 0;
+    this.defaultEcn = deps.ecn ?? 0;
   }
 
   /** A new socket of `family` (6: IPv6, and IPv4 through v4-mapped addresses unless V6ONLY). */
   socket(family: 4 | 6 = 4): TcpSocket {
     const opts = new TcpOptions();
     opts.congestion = this.defaultCongestion;
+    opts.recovery = this.defaultRecovery;
+    opts.ecn = this.defaultEcn;
     const c = new TcpConnection(this, opts);
     c.family = family;
     return c;
@@ -283,6 +297,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
           return;
         }
       }
+      conn.rxEcn = info.tos & 3;
       conn.segmentArrived(seg);
       return;
     }

@@ -7,6 +7,7 @@
  */
 import type { Timer } from '../clock.js';
 import { Errno } from '../errno.js';
+import { TcpLossState } from '../socket-api.js';
 import { DATA_RETRIES, SYN_RETRIES, SYNACK_RETRIES } from './constants.js';
 import { TcpSender } from './sender.js';
 import { seqAdd, seqDiff } from './seq.js';
@@ -36,6 +37,7 @@ export abstract class TcpTimers extends TcpSender {
   armTimer(): void {
     if (isQuiet(this._state)) return;
     let at = this.rtxAt;
+    if (this.reoAt < at) at = this.reoAt;
     if (this.delackAt < at) at = this.delackAt;
     if (this.corkAt < at) at = this.corkAt;
     if (this.paceAt < at) at = this.paceAt;
@@ -64,6 +66,10 @@ export abstract class TcpTimers extends TcpSender {
         else this.rtoFire(now);
       }
       if (this._state === 'CLOSED' || this._state === 'TIME_WAIT') return;
+      if (this.reoAt <= now) {
+        this.reoAt = Infinity;
+        this.reorderFire(now);
+      }
       if (this.delackAt <= now) {
         this.delackAt = Infinity;
         this.sendAck();
@@ -126,7 +132,13 @@ export abstract class TcpTimers extends TcpSender {
     }
     this.statRtoTimeouts++;
     c.inc('rto_timeout');
+    this.probe.clear();
+    this.prr.stop();
+    this.reoAt = Infinity;
     const inflight = seqDiff(this.sndNxt, this.sndUna);
+    const wasOpen = this.rec.state === TcpLossState.Open;
+    this.frto.stop();
+    if (this.rtt.backoff === 0) this.undo.start(this.sndUna, this.sndNxt, this.cc.cwnd, this.cc.ssthresh);
     if (this.rtt.backoff === 0) this.cc.onRto(now, inflight);
     else this.cc.cwnd = this.mss;
     this.hystart.reset();
@@ -135,9 +147,27 @@ export abstract class TcpTimers extends TcpSender {
     this.rttTime = -1;
     const l = this.rec.nextLost(this.sndUna, this.sndNxt, this.mss);
     if (l !== -1) this.retransmitAt(l);
+    // F-RTO (RFC 5682) on the first timeout out of the open state: the next ACKs tell a delay spike from loss
+    if (wasOpen && this.rtt.backoff === 1) this.frto.start(this.sndNxt);
     this.startRtx(this.rtt.current());
     this.output();
   }
+
+  /**
+   * RACK's reordering timer (RFC 8985 §6.3, Linux's tcp_rack_reo_timeout): segments that waited
+   * out the reordering window without a later ACK are lost; recovery starts if it had not.
+   */
+  protected reorderFire(now: number): void {
+    if (this.sndUna === this.sndNxt || !this.synAcked) return;
+    const wait = this.rec.reorderTimeout(now, this.sndUna, this.sndNxt);
+    if (wait > 0) this.reoAt = now + wait;
+    this.port.counters.inc('rack_reorder_timeout');
+    if (this.rec.state === TcpLossState.Open && this.rec.detectLoss(this.sndUna, this.mss, 3)) this.enterRecovery(now, 3);
+    this.output();
+  }
+
+  /** Fast recovery begins (ack.ts): the window cut and the first retransmission. */
+  protected abstract enterRecovery(now: number, thresh: number): void;
 
   protected persistFire(now: number): void {
     const unsent = seqDiff(seqAdd(this.sndBufSeq, this.sndBuf.length), this.sndNxt);
