@@ -64,6 +64,24 @@ export interface PingOptions {
  */
 export type LinkOutput = (frame: Buffer, headroom: number) => void;
 
+/** A gateway's socket from a foreign address and what takes its flow's registration out (call once it is closed). */
+export interface TransparentSocket<S> {
+  socket: S;
+  release(): void;
+}
+
+/**
+ * For a gateway member only (never reachable through netcon): sockets whose local end is a
+ * client's own address and port, not one of the stack's (IP_TRANSPARENT). The packets of exactly
+ * that flow coming back are let in. IPv4. Each returns the socket or a negative errno.
+ */
+export interface TransparentOrigin {
+  /** A TCP connection from `from:fromPort` to `to:toPort`, started (connect() under way). */
+  tcpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<TcpSocket> | number;
+  /** A UDP socket bound to `from:fromPort` and connected to `to:toPort`. */
+  udpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<UdpSocket> | number;
+}
+
 export interface NetStack {
   readonly name: string;
   readonly mac: Buffer;
@@ -124,6 +142,9 @@ export interface NetStack {
   onMulticastGroupsChanged(listener: (groups: IpAddr[]) => void): () => void;
   /** ICMP (or ICMPv6) echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
   ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void;
+
+  /** The gateway's sockets from foreign addresses (transparent-origin.ts). */
+  transparentOrigin(): TransparentOrigin;
 
   /** Per-layer counters (link, arp, ipv4, icmp, udp, tcp) as plain objects. */
   counters(): Record<string, Record<string, number>>;

@@ -22,6 +22,7 @@ import { LoopbackQueue } from './loopback.js';
 import { MulticastGroups } from './multicast-groups.js';
 import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
+import { ReturnPaths } from './return-paths.js';
 import { RouteTable } from './routing.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
 import {
@@ -33,9 +34,12 @@ import {
   type PingOptions,
   type PingResult,
   type Route,
+  type TransparentOrigin,
 } from './stack-api.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { UdpLayer } from './udp.js';
+import { TransparentFlows } from './transparent-flows.js';
+import { StackTransparentOrigin } from './transparent-origin.js';
 import { IPV4_HEADER_LEN } from './transport.js';
 import { ICMP_REASSEMBLY_EXCEEDED, ICMP_TIME_EXCEEDED } from './wire/icmp.js';
 import { Ipv4Header, parseIpv4Quoted } from './wire/ipv4.js';
@@ -60,6 +64,10 @@ export class Stack implements NetStack {
   readonly reassembler: Ipv4Reassembler;
   readonly loopback: LoopbackQueue;
   readonly groups: MulticastGroups;
+  /** Where replies to flows from outside the network's routes go (return-paths.ts). */
+  readonly returnPaths: ReturnPaths;
+  private readonly transparentFlows = new TransparentFlows();
+  private origin: StackTransparentOrigin | null = null;
   private readonly c = {
     link: new Counters(),
     arp: new Counters(),
@@ -87,7 +95,7 @@ export class Stack implements NetStack {
       linkCounters: this.c.link,
       arpCounters: this.c.arp,
       groups: this.groups,
-      ipv4Input: (p) => this.ipv4.input(p, false),
+      ipv4Input: (p, f) => this.ipv4.input(p, false, f),
       ipv6Input: (p) => this.ipv6.input(p, false),
     });
     this.arp = new ArpCache({
@@ -105,7 +113,10 @@ export class Stack implements NetStack {
       if (first && parseIpv4Quoted(first, timedOutHdr) === 0)
         this.icmp.sendError(ICMP_TIME_EXCEEDED, ICMP_REASSEMBLY_EXCEEDED, first, timedOutHdr);
     });
+    this.returnPaths = new ReturnPaths(() => scheduler.now(), this.c.ipv4);
     this.ipv4 = new Ipv4Layer({
+      returnPaths: this.returnPaths,
+      transparent: this.transparentFlows,
       iface: this.iface,
       routes: this.routeTable,
       link: this.link,
@@ -293,6 +304,10 @@ export class Stack implements NetStack {
     this.icmp.ping(dst >>> 0, opts ?? {}, done);
   }
 
+  transparentOrigin(): TransparentOrigin {
+    return (this.origin ??= new StackTransparentOrigin(this.tcp, this.udp, this.transparentFlows));
+  }
+
   counters(): Record<string, Record<string, number>> {
     return {
       link: this.c.link.snapshot(),
@@ -319,6 +334,7 @@ export class Stack implements NetStack {
     this.icmp6Sockets.close();
     this.ipv6.close();
     this.arp.clear();
+    this.returnPaths.clear();
     this.reassembler.close();
     this.loopback.close();
     this.link.setOutput(null);

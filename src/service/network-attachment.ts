@@ -35,6 +35,7 @@ import {
   type Route,
   type Scheduler,
   type TcpSocket,
+  type TransparentOrigin,
   type UdpSocket,
 } from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
@@ -164,6 +165,9 @@ class InterfaceView implements NetStack {
   }
   counters(): Record<string, Record<string, number>> {
     return this.inner.counters();
+  }
+  transparentOrigin(): TransparentOrigin {
+    return this.inner.transparentOrigin();
   }
   failConnections(errno: number): void {
     this.inner.failConnections(errno);
