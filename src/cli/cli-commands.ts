@@ -15,6 +15,7 @@ import {
   type ConnectionSource,
 } from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
+import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
 import { parseJson } from '../service/http/json-text.js';
@@ -38,6 +39,7 @@ const COMMANDS = new Set([
   'deorbit',
   'net',
   'ping',
+  ...GATEWAY_COMMANDS,
 ]);
 
 /** A 200 answer, or the command's error line. */
@@ -182,6 +184,11 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
       (await runNetCommand(c, args.words.slice(1), { name: args.name, pools: args.pools, private: args.private }, json)).forEach((l) =>
         out(l),
       );
+      return;
+    case 'gateway':
+    case 'publish':
+    case 'unpublish':
+      (await runGatewayCommand(c, args.words, json)).forEach((l) => out(l));
       return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);
