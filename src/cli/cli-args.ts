@@ -141,4 +141,12 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   net authorize <network ID> <member address>
   net deauthorize <network ID> <member address>
   net delete <network ID>       delete a network (final)
+
+Gateway commands (this daemon as a network's gateway member):
+  gateway enable|disable|status <network ID>
+  publish <network ID> tcp|udp [host-addr:]host-port <member-ip-or-name>:port
+                                listen on the host and forward into the network; the member
+                                sees the client's own address
+  publish list [<network ID>]   published ports with their counters
+  unpublish <network ID> tcp|udp [host-addr:]host-port
 `;
