@@ -47,6 +47,12 @@ export interface Ipv4LinkOutput {
   sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean, mac?: Buffer): void;
 }
 
+/** A gateway's admission of packets to destinations beyond the network (outbound-gate.ts implements it). */
+export interface OutboundAdmission {
+  admit(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, l4: number): 'accept' | 'deny' | 'drop';
+  close(): void;
+}
+
 /** How IPv4 reports a packet it cannot deliver (implemented by the ICMP layer). */
 export interface Ipv4ErrorReporter {
   /** Sends an ICMP error about `packet` (a whole IP packet parsed into `h`) when the rules allow it. */
@@ -94,6 +100,8 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
   private cacheGen = -1;
   private readonly returnPaths: ReturnPaths | null;
   private readonly transparent: TransparentFlows | null;
+  /** A gateway's outbound flows (outbound-gate.ts); null unless the stack is a gateway. */
+  outbound: OutboundAdmission | null = null;
   // one-entry cache of "no route covers this source" for learning return paths
   private srcCacheAddr = -1;
   private srcCacheGen = -1;
@@ -319,6 +327,15 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
           broadcast = true;
         } else if (!h.isFragment && this.transparent?.accepts(h.protocol, dst, src, packet, h.headerLen)) {
           c.inc('rx_transparent');
+        } else if (this.outbound && !h.isFragment && (h.protocol === IPPROTO_TCP || h.protocol === IPPROTO_UDP) && !this.onLink(dst)) {
+          const v = this.outbound.admit(h.protocol, src, dst, packet, h.headerLen);
+          if (v !== 'accept') {
+            c.inc(v === 'deny' ? 'rx_outbound_denied' : 'rx_outbound_dropped');
+            // RFC 1812 §5.2.7.1: communication administratively prohibited
+            if (v === 'deny') this.errors?.sendError(3, 13, packet, h);
+            return;
+          }
+          c.inc('rx_outbound');
         } else {
           c.inc('rx_not_for_us');
           return;
@@ -382,6 +399,12 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
       // the transport may have parsed other packets meanwhile (loopback); re-read the header
       if (parseIpv4(p, h, false) === 0) this.errors?.sendError(3, 3, p, h);
     }
+  }
+
+  /** Whether `dst` is on one of our own subnets (an on-link route): never outbound. */
+  private onLink(dst: Ipv4Addr): boolean {
+    const r = this.routes.lookup(dst);
+    return r !== null && r.gateway === null;
   }
 
   /** Whether some route covers `src` (cached for the last source: a flow's packets come in runs). */

@@ -82,6 +82,19 @@ export interface TransparentOrigin {
   udpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<UdpSocket> | number;
 }
 
+/**
+ * A gateway's outbound flows (outbound-gate.ts): members' TCP connections and UDP flows to
+ * destinations beyond the network, terminated in the gateway's stack and carried out by the daemon.
+ */
+export interface OutboundHandler {
+  /** Policy: may member `from:fromPort` open a flow to `to:toPort`? Asked per new flow (and per packet of a TCP destination in use). */
+  allow(protocol: 'tcp' | 'udp', from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): boolean;
+  /** A member's connection, accepted; its local end is the destination it asked for. */
+  tcp(socket: TcpSocket): void;
+  /** A member's UDP flow: a socket bound to the destination and connected to the member; release() after closing it. */
+  udp(flow: TransparentSocket<UdpSocket>): void;
+}
+
 export interface NetStack {
   readonly name: string;
   readonly mac: Buffer;
@@ -143,6 +156,8 @@ export interface NetStack {
   /** ICMP (or ICMPv6) echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
   ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void;
 
+  /** Outbound flows to destinations beyond the network go to `handler` (null: none, the default). */
+  setOutbound(handler: OutboundHandler | null): void;
   /** The gateway's sockets from foreign addresses (transparent-origin.ts). */
   transparentOrigin(): TransparentOrigin;
 

@@ -22,6 +22,7 @@ import { LoopbackQueue } from './loopback.js';
 import { MulticastGroups } from './multicast-groups.js';
 import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
+import { OutboundGate } from './outbound-gate.js';
 import { ReturnPaths } from './return-paths.js';
 import { RouteTable } from './routing.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
@@ -33,6 +34,7 @@ import {
   type NetStackOptions,
   type PingOptions,
   type PingResult,
+  type OutboundHandler,
   type Route,
   type TransparentOrigin,
 } from './stack-api.js';
@@ -304,6 +306,11 @@ export class Stack implements NetStack {
     this.icmp.ping(dst >>> 0, opts ?? {}, done);
   }
 
+  setOutbound(handler: OutboundHandler | null): void {
+    this.ipv4.outbound?.close();
+    this.ipv4.outbound = handler ? new OutboundGate(handler, this.tcp, this.transparentOrigin(), this.c.ipv4) : null;
+  }
+
   transparentOrigin(): TransparentOrigin {
     return (this.origin ??= new StackTransparentOrigin(this.tcp, this.udp, this.transparentFlows));
   }
@@ -327,6 +334,7 @@ export class Stack implements NetStack {
 
   close(): void {
     if (this.closed) return;
+    this.ipv4.outbound?.close();
     this.tcp.close();
     this.udp.close();
     this.icmp.close();

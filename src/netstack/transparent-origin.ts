@@ -30,8 +30,7 @@ export class StackTransparentOrigin implements TransparentOrigin {
   tcpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<TcpSocket> | number {
     if (!validEnd(from, fromPort) || !validEnd(to, toPort)) return -Errno.EINVAL;
     const c = this.tcp.socket(4) as TcpConnection;
-    c.setOption('REUSEADDR', 1);
-    const b = this.tcp.bindSocket(c, from >>> 0, fromPort);
+    const b = this.tcp.bindForeign(c, from >>> 0, fromPort);
     if (b < 0) {
       c.close();
       return b;

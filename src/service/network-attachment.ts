@@ -29,6 +29,7 @@ import {
   type Ipv6Addr,
   type LinkOutput,
   type NetStack,
+  type OutboundHandler,
   type PingOptions,
   type PingResult,
   type RandomSource,
@@ -168,6 +169,9 @@ class InterfaceView implements NetStack {
   }
   transparentOrigin(): TransparentOrigin {
     return this.inner.transparentOrigin();
+  }
+  setOutbound(handler: OutboundHandler | null): void {
+    this.inner.setOutbound(handler);
   }
   failConnections(errno: number): void {
     this.inner.failConnections(errno);
