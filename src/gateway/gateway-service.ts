@@ -7,7 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { parseIpv4, type Ipv4Addr, type NetStack } from '../netstack/index.js';
+import { readGatewayConf } from './gateway-conf.js';
 import { GatewayStore, type GatewayNetworkState } from './gateway-store.js';
+import { DEFAULT_OUTBOUND_POLICY, OutboundNat, type OutboundCounters, type OutboundPolicy } from './outbound.js';
 import { PublishedPort, type PublishedPortStats } from './published-port.js';
 import { describeSpec, sameHostEnd, type PublishSpec } from './publish-spec.js';
 
@@ -45,15 +47,46 @@ export class GatewayService {
   private readonly store: GatewayStore;
   private readonly nets = new Map<string, NetworkGateway>();
   private readonly log: Logger;
+  /** Outbound NAT of each network whose stack is up while this daemon is its gateway. */
+  private readonly nat = new Map<string, { stack: NetStack; nat: OutboundNat }>();
+  private policy: OutboundPolicy = { ...DEFAULT_OUTBOUND_POLICY };
+  private watch: NodeJS.Timeout | null = null;
 
   constructor(private readonly host: GatewayHost) {
     this.store = new GatewayStore(host.homeDir);
     this.log = host.logger;
   }
 
+  /**
+   * Outbound NAT follows the role: on while enabled and the network's stack exists (a network
+   * joined later, or whose stack was remade, is picked up by a check every second).
+   */
+  private applyOutbound(nwid: string): void {
+    const enabled = this.nets.get(nwid)?.enabled === true;
+    const stack = enabled ? this.host.stackOf(nwid) : null;
+    const cur = this.nat.get(nwid);
+    if (cur && cur.stack === stack) return;
+    if (cur) {
+      cur.stack.setOutbound(null);
+      cur.nat.close();
+      this.nat.delete(nwid);
+    }
+    if (!stack) return;
+    const nat = new OutboundNat(this.policy);
+    stack.setOutbound(nat);
+    this.nat.set(nwid, { stack, nat });
+  }
+
   /** Restores the saved roles: every published port listens again (one that cannot is logged and kept). */
   async start(): Promise<void> {
     const saved = this.store.loadAll((file, message) => this.log.error({ file, err: message }, 'gateway state unreadable; ignored'));
+    try {
+      const conf = readGatewayConf(this.host.homeDir);
+      this.policy = conf.policy;
+      for (const nwid of conf.networks) if (!saved.has(nwid)) saved.set(nwid, { enabled: true, publish: [] });
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'gateway settings ignored');
+    }
     for (const [nwid, state] of saved) {
       const g: NetworkGateway = { enabled: state.enabled, ports: [] };
       this.nets.set(nwid, g);
@@ -67,6 +100,10 @@ export class GatewayService {
           );
       }
     }
+    for (const nwid of this.nets.keys()) this.applyOutbound(nwid);
+    this.watch = setInterval(() => {
+      for (const nwid of this.nets.keys()) this.applyOutbound(nwid);
+    }, 1000).unref();
   }
 
   private portFor(nwid: string, spec: PublishSpec): PublishedPort {
@@ -88,14 +125,16 @@ export class GatewayService {
     this.store.save(nwid, state);
   }
 
-  status(nwid: string): { nwid: string; enabled: boolean; published: PublishedPortView[] } {
+  status(nwid: string): { nwid: string; enabled: boolean; outbound: OutboundCounters | null; published: PublishedPortView[] } {
     const g = this.nets.get(nwid);
-    return { nwid, enabled: g?.enabled ?? false, published: this.list(nwid) };
+    const nat = this.nat.get(nwid)?.nat;
+    return { nwid, enabled: g?.enabled ?? false, outbound: nat ? { ...nat.counters } : null, published: this.list(nwid) };
   }
 
   setEnabled(nwid: string, enabled: boolean): void {
     this.net(nwid).enabled = enabled;
     this.save(nwid);
+    this.applyOutbound(nwid);
     this.log.info({ nwid, enabled }, 'gateway role changed');
   }
 
@@ -144,6 +183,12 @@ export class GatewayService {
   }
 
   async close(): Promise<void> {
+    if (this.watch) clearInterval(this.watch);
+    for (const { stack, nat } of this.nat.values()) {
+      stack.setOutbound(null);
+      nat.close();
+    }
+    this.nat.clear();
     for (const g of this.nets.values()) for (const p of g.ports) await p.close();
   }
 }

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, type Container } from '../../src/demo/cluster.js';
-import { run, sleep, waitFor } from '../../src/demo/processes.js';
+import { run, sleep, start, waitFor } from '../../src/demo/processes.js';
 import { programBinDir } from '../support/programs.js';
 import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
 
@@ -121,6 +121,46 @@ describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('curl', 'pyth
       expect((await cli(b.home, 'unpublish', nwid, 'tcp', `${hostIp}:${hp}`)).code).toBe(0);
       const gone = await inNs('curl', '-s', '-m', '3', `http://${hostIp}:${hp}/`);
       expect(gone.code).not.toBe(0);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'outbound: a program in A reaches a server in the namespace through the gateway B',
+    async () => {
+      expect((await cli(b.home, 'gateway', 'enable', nwid)).code).toBe(0);
+      // the network's default route via the gateway, pushed by the controller
+      const subnet = `${a.ip.split('.').slice(0, 3).join('.')}.0/24`;
+      await cluster.root!.apiOk('POST', `/controller/network/${nwid}`, {
+        routes: [
+          { target: subnet, via: null },
+          { target: '0.0.0.0/0', via: b.ip },
+        ],
+      });
+      const far = cluster.track(
+        start('ip', [
+          'netns',
+          'exec',
+          ns,
+          'python3',
+          '-c',
+          `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('${clientIp}', 8081)); s.listen(8)\nwhile True:\n  c,x=s.accept(); c.recv(1000); c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\nfar '+x[0].encode()); c.close()`,
+        ]),
+      );
+      void far;
+      const got = await waitFor(
+        'curl from A through the gateway',
+        async () => {
+          const c = await a.run('unshare', ['-n', 'curl', '-s', '-m', '5', `http://${clientIp}:8081/`], { timeoutMs: 20_000 });
+          return c.stdout.startsWith('far ') ? c.stdout : undefined;
+        },
+        90_000,
+        1000,
+      );
+      // the server sees the host's address on its side: the gateway carried the flow out through a host socket
+      expect(got).toBe(`far ${hostIp}`);
+      const st = JSON.parse((await cli(b.home, '-j', 'gateway', 'status', nwid)).stdout) as { outbound: { flows: number } };
+      expect(st.outbound.flows).toBeGreaterThanOrEqual(1);
     },
     TIMEOUT_MS,
   );
