@@ -46,7 +46,7 @@ export function readGatewayConf(homeDir: string): GatewayConf {
     try {
       parseCidr(c);
     } catch (e) {
-      throw new Error(`local.conf: settings.gateway: ${(e as Error).message}`);
+      throw new Error(`local.conf: settings.gateway: ${(e as Error).message}`, { cause: e });
     }
   }
   if (r.allowHostLoopback !== undefined) {
