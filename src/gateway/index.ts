@@ -19,13 +19,16 @@ export async function attachGateway(router: Router, host: GatewayHost): Promise<
   return g;
 }
 
+/** The resolver's family number for IPv4 (Linux's AF_INET, as the library's RESOLVE carries it). */
+const AF_INET = 2;
+
 /** A member name's IPv4 address through a network's resolver (null when unknown or not IPv4). */
 export async function resolveMemberName(
   names: { resolve(name: string, family: number): Promise<ResolveResult> } | null,
   name: string,
 ): Promise<Ipv4Addr | null> {
   if (!names) return null;
-  const r = await names.resolve(name, 4);
+  const r = await names.resolve(name, AF_INET);
   if ('errno' in r) return null;
   const a = r.addrs.find((x) => x.family === 4 && x.bytes.length === 4);
   return a ? ((a.bytes[0]! << 24) | (a.bytes[1]! << 16) | (a.bytes[2]! << 8) | a.bytes[3]!) >>> 0 : null;

@@ -80,7 +80,7 @@ export class OutboundNat implements OutboundHandler {
     this.denyList = policy.deny.map(parseCidr);
   }
 
-  allow(_protocol: 'tcp' | 'udp', from: Ipv4Addr, _fromPort: number, to: Ipv4Addr): boolean {
+  allow(_protocol: 'tcp' | 'udp', from: Ipv4Addr, _fromPort: number, to: Ipv4Addr, _toPort: number): boolean {
     const ok =
       (this.policy.allowHostLoopback || !inSubnet(to, LOOPBACK.net, LOOPBACK.prefixLen)) &&
       !within(to, this.denyList) &&

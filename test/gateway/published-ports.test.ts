@@ -126,6 +126,29 @@ describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('curl', 'pyth
   );
 
   it(
+    "a port published to a member's name reaches it",
+    async () => {
+      const root = cluster.root!;
+      await root.apiOk('POST', `/controller/network/${nwid}`, { dns: { domain: 'gw.ztnc', servers: [] } });
+      await root.apiOk('POST', `/controller/network/${nwid}/member/${a.daemon.address}`, { name: 'alpha' });
+      const hp = 43000 + (r % 100);
+      expect((await cli(b.home, 'gateway', 'enable', nwid)).code).toBe(0);
+      expect((await cli(b.home, 'publish', nwid, 'tcp', `${hostIp}:${hp}`, 'alpha.gw.ztnc:8080')).code).toBe(0);
+      const got = await waitFor(
+        'curl through the port published by name',
+        async () => {
+          const c = await inNs('curl', '-s', '-m', '5', `http://${hostIp}:${hp}/`);
+          return c.stdout || undefined;
+        },
+        60_000,
+        1000,
+      );
+      expect(got).toBe(clientIp);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'outbound: a program in A reaches a server in the namespace through the gateway B',
     async () => {
       expect((await cli(b.home, 'gateway', 'enable', nwid)).code).toBe(0);
