@@ -210,4 +210,12 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   zone destroy <name> [--force] de-authorize and remove the zone's members and network; refused
                                 while members other than the gateway remain, unless --force
   zone list                     zones, subnets, gateways, members and published ports
+
+Gateway commands (this daemon as a network's gateway member):
+  gateway enable|disable|status <network ID>
+  publish <network ID> tcp|udp [host-addr:]host-port <member-ip-or-name>:port
+                                listen on the host and forward into the network; the member
+                                sees the client's own address
+  publish list [<network ID>]   published ports with their counters
+  unpublish <network ID> tcp|udp [host-addr:]host-port
 `;

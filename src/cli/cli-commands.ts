@@ -15,6 +15,7 @@ import {
   type ConnectionSource,
 } from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
+import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';
 import { runZoneCommand } from './zone-commands.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
@@ -40,6 +41,7 @@ const COMMANDS = new Set([
   'net',
   'ping',
   'zone',
+  ...GATEWAY_COMMANDS,
 ]);
 
 /** A 200 answer, or the command's error line. */
@@ -200,6 +202,11 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
       (await runZoneCommand(c, args.words.slice(1), { subnet: args.subnet, gateway: args.gateway, force: args.force }, json)).forEach((l) =>
         out(l),
       );
+      return;
+    case 'gateway':
+    case 'publish':
+    case 'unpublish':
+      (await runGatewayCommand(c, args.words, json)).forEach((l) => out(l));
       return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);

@@ -16,11 +16,14 @@ import { LOOPBACK_MTU, type LoopbackQueue } from './loopback.js';
 import type { MulticastGroups } from './multicast-groups.js';
 import type { PathMtuCache } from './path-mtu.js';
 import type { RandomSource } from './random.js';
+import type { ReturnPaths } from './return-paths.js';
+import type { TransparentFlows } from './transparent-flows.js';
 import type { RouteTable } from './routing.js';
 import type { Ipv4Route as Route } from './stack-api.js';
 import {
   HEADROOM,
   IPPROTO_TCP,
+  IPPROTO_UDP,
   IPV4_HEADER_LEN,
   type IpReceiveInfo,
   type IpSender,
@@ -41,7 +44,13 @@ export interface Ipv4LinkOutput {
    * `nextHop`, or to the link broadcast address when `broadcast`; a multicast `nextHop` goes to
    * its group's Ethernet address.
    */
-  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean): void;
+  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean, mac?: Buffer): void;
+}
+
+/** A gateway's admission of packets to destinations beyond the network (outbound-gate.ts implements it). */
+export interface OutboundAdmission {
+  admit(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, l4: number): 'accept' | 'deny' | 'drop';
+  close(): void;
 }
 
 /** How IPv4 reports a packet it cannot deliver (implemented by the ICMP layer). */
@@ -61,6 +70,10 @@ export interface Ipv4LayerDeps {
   groups: MulticastGroups;
   random: RandomSource;
   counters: Counters;
+  /** Replies to flows from outside the network's routes go back where they came from (return-paths.ts). */
+  returnPaths?: ReturnPaths;
+  /** A gateway's flows from foreign addresses, whose packets are let in (transparent-flows.ts). */
+  transparent?: TransparentFlows;
 }
 
 export class Ipv4Layer implements IpSender<Ipv4Addr> {
@@ -85,8 +98,18 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
   private cacheDst = -1;
   private cacheRoute: Route | null = null;
   private cacheGen = -1;
+  private readonly returnPaths: ReturnPaths | null;
+  private readonly transparent: TransparentFlows | null;
+  /** A gateway's outbound flows (outbound-gate.ts); null unless the stack is a gateway. */
+  outbound: OutboundAdmission | null = null;
+  // one-entry cache of "no route covers this source" for learning return paths
+  private srcCacheAddr = -1;
+  private srcCacheGen = -1;
+  private srcCacheRouted = true;
 
   constructor(deps: Ipv4LayerDeps) {
+    this.returnPaths = deps.returnPaths ?? null;
+    this.transparent = deps.transparent ?? null;
     this.iface = deps.iface;
     this.routes = deps.routes;
     this.link = deps.link;
@@ -119,7 +142,7 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
     if (dst === 0) return null;
     if (this.iface.isOwn(dst)) return dst;
     const r = this.route(dst);
-    if (!r) return dst === 0xffffffff ? this.iface.sourceFor(dst) : null;
+    if (!r) return dst === 0xffffffff ? this.iface.sourceFor(dst) : (this.returnPaths?.localFor(dst) ?? null);
     return this.iface.sourceFor(r.gateway ?? dst);
   }
 
@@ -150,9 +173,15 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
     // multicast goes on the link without a route (one interface); a copy goes round our loopback
     // when one of our sockets joined the group and the sender allows it (IP_MULTICAST_LOOP)
     const multicast = isMulticast(dst);
+    let mac: Buffer | null = null;
     if (!r && !broadcast && !multicast) {
-      c.inc('tx_no_route');
-      return -Errno.ENETUNREACH;
+      if (this.returnPaths && (protocol === IPPROTO_TCP || protocol === IPPROTO_UDP))
+        mac = this.returnPaths.lookup(protocol, src, dst, packet, offset);
+      if (!mac) {
+        c.inc('tx_no_route');
+        return -Errno.ENETUNREACH;
+      }
+      c.inc('tx_return_path');
     }
     const nextHop = multicast ? dst : (r?.gateway ?? dst);
     const s = src !== 0 ? src : (this.iface.sourceFor(nextHop) ?? 0);
@@ -165,7 +194,7 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
         c.inc('tx_emsgsize');
         return -Errno.EMSGSIZE;
       }
-      return this.fragment(protocol, s, dst, packet, offset, ttl, tos, mtu, nextHop, broadcast, loop, onLink);
+      return this.fragment(protocol, s, dst, packet, offset, ttl, tos, mtu, nextHop, broadcast, loop, onLink, mac);
     }
     let buf = packet;
     let ipOff = offset - IPV4_HEADER_LEN;
@@ -178,7 +207,7 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
     emitIpv4Header(buf, ipOff, tos, IPV4_HEADER_LEN + payloadLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, s, dst);
     this.txPackets.n++;
     if (loop) this.loopGroupCopy(buf, ipOff, multicast);
-    if (onLink) this.link.sendIp(buf, ipOff, nextHop, broadcast);
+    if (onLink) this.link.sendIp(buf, ipOff, nextHop, broadcast, mac ?? undefined);
     else c.inc('tx_multicast_ttl0_local');
     return 0;
   }
@@ -242,6 +271,7 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
     broadcast: boolean,
     loop: boolean,
     onLink: boolean,
+    mac: Buffer | null,
   ): number {
     const payloadLen = packet.length - offset;
     const maxData = (mtu - IPV4_HEADER_LEN) & ~7;
@@ -255,7 +285,7 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
       emitIpv4Header(f, IP_OFFSET, tos, IPV4_HEADER_LEN + n, id, (last ? 0 : IPV4_FLAG_MF) | (at >>> 3), ttl, protocol, src, dst);
       this.counters.inc('tx_fragments');
       if (loop) this.loopGroupCopy(f, IP_OFFSET, !broadcast);
-      if (onLink) this.link.sendIp(f, IP_OFFSET, nextHop, broadcast);
+      if (onLink) this.link.sendIp(f, IP_OFFSET, nextHop, broadcast, mac ?? undefined);
     }
     this.counters.inc('tx_fragmented');
     return 0;
@@ -263,8 +293,11 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
 
   // ───────────────────────── receive ─────────────────────────
 
-  /** An IPv4 packet from the link (`fromLoopback` false) or from this stack's loopback. */
-  input(packet: Buffer, fromLoopback: boolean): void {
+  /**
+   * An IPv4 packet from the link (`fromLoopback` false; `frame`, when given, the Ethernet frame it
+   * came in, for its source address) or from this stack's loopback.
+   */
+  input(packet: Buffer, fromLoopback: boolean, frame?: Buffer): void {
     const c = this.counters;
     const h = this.hdr;
     const e = parseIpv4(packet, h);
@@ -292,10 +325,23 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
           }
           c.inc('rx_multicast');
           broadcast = true;
+        } else if (!h.isFragment && this.transparent?.accepts(h.protocol, dst, src, packet, h.headerLen)) {
+          c.inc('rx_transparent');
+        } else if (this.outbound && !h.isFragment && (h.protocol === IPPROTO_TCP || h.protocol === IPPROTO_UDP) && !this.onLink(dst)) {
+          const v = this.outbound.admit(h.protocol, src, dst, packet, h.headerLen);
+          if (v !== 'accept') {
+            c.inc(v === 'deny' ? 'rx_outbound_denied' : 'rx_outbound_dropped');
+            // RFC 1812 §5.2.7.1: communication administratively prohibited
+            if (v === 'deny') this.errors?.sendError(3, 13, packet, h);
+            return;
+          }
+          c.inc('rx_outbound');
         } else {
           c.inc('rx_not_for_us');
           return;
         }
+      } else if (frame && this.returnPaths && !h.isFragment && (h.protocol === IPPROTO_TCP || h.protocol === IPPROTO_UDP)) {
+        if (!this.routed(src)) this.returnPaths.learn(h.protocol, dst, src, packet, h.headerLen, frame.subarray(6, 12));
       }
       if (h.ttl === 0) {
         c.inc('rx_ttl_zero');
@@ -353,6 +399,23 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
       // the transport may have parsed other packets meanwhile (loopback); re-read the header
       if (parseIpv4(p, h, false) === 0) this.errors?.sendError(3, 3, p, h);
     }
+  }
+
+  /** Whether `dst` is on one of our own subnets (an on-link route): never outbound. */
+  private onLink(dst: Ipv4Addr): boolean {
+    const r = this.routes.lookup(dst);
+    return r !== null && r.gateway === null;
+  }
+
+  /** Whether some route covers `src` (cached for the last source: a flow's packets come in runs). */
+  private routed(src: Ipv4Addr): boolean {
+    const gen = this.routes.generation;
+    if (src !== this.srcCacheAddr || gen !== this.srcCacheGen) {
+      this.srcCacheAddr = src;
+      this.srcCacheGen = gen;
+      this.srcCacheRouted = this.routes.lookup(src) !== null;
+    }
+    return this.srcCacheRouted;
   }
 
   /** Frames that waited for an ARP reply that never came: their senders learn EHOSTUNREACH. */

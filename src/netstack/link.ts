@@ -36,7 +36,7 @@ export interface EthernetLinkDeps {
   /** The groups our sockets joined: their Ethernet addresses pass the receive filter. */
   groups: MulticastGroups;
   /** IPv4 packets received (a view of the frame past the Ethernet header). */
-  ipv4Input: (packet: Buffer) => void;
+  ipv4Input: (packet: Buffer, frame: Buffer) => void;
   /** IPv6 packets received (a view of the frame past the Ethernet header); absent: counted and dropped. */
   ipv6Input?: (packet: Buffer) => void;
 }
@@ -53,7 +53,7 @@ export class EthernetLink {
   private readonly ac: Counters;
   private readonly rxFrames: CounterCell;
   private readonly txFrames: CounterCell;
-  private readonly ipv4Input: (packet: Buffer) => void;
+  private readonly ipv4Input: (packet: Buffer, frame: Buffer) => void;
   private readonly ipv6Input: ((packet: Buffer) => void) | null;
   private readonly groups: MulticastGroups;
   private readonly arpPkt = new ArpPacket();
@@ -96,7 +96,7 @@ export class EthernetLink {
       return;
     }
     const type = (frame[12]! << 8) | frame[13]!;
-    if (type === ETHERTYPE_IPV4) this.ipv4Input(frame.subarray(ETH_HEADER_LEN));
+    if (type === ETHERTYPE_IPV4) this.ipv4Input(frame.subarray(ETH_HEADER_LEN), frame);
     else if (type === ETHERTYPE_IPV6 && this.ipv6Input) this.ipv6Input(frame.subarray(ETH_HEADER_LEN));
     else if (type === ETHERTYPE_ARP) this.arpInput(frame.subarray(ETH_HEADER_LEN));
     else c.inc(type === ETHERTYPE_IPV6 ? 'rx_ipv6_dropped' : type === ETHERTYPE_VLAN ? 'rx_vlan_dropped' : 'rx_unknown_ethertype');
@@ -140,8 +140,11 @@ export class EthernetLink {
 
   // ───────────────────────── out ─────────────────────────
 
-  /** Sends the IP packet buf[ipOff, end); the Ethernet header goes in the 14 bytes before it. */
-  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean): void {
+  /**
+   * Sends the IP packet buf[ipOff, end); the Ethernet header goes in the 14 bytes before it. `mac`:
+   * the destination's Ethernet address when already known (a return path), without ARP.
+   */
+  sendIp(buf: Buffer, ipOff: number, nextHop: Ipv4Addr, broadcast: boolean, mac?: Buffer): void {
     const off = ipOff - ETH_HEADER_LEN;
     const frame = off === 0 ? buf : buf.subarray(off);
     writeMacAt(frame, 6, this.mac);
@@ -157,10 +160,15 @@ export class EthernetLink {
       this.send(frame, off);
       return;
     }
-    const arp = this.arp!;
-    const mac = arp.lookup(nextHop);
     if (mac) {
       writeMacAt(frame, 0, mac);
+      this.send(frame, off);
+      return;
+    }
+    const arp = this.arp!;
+    const known = arp.lookup(nextHop);
+    if (known) {
+      writeMacAt(frame, 0, known);
       this.send(frame, off);
       return;
     }

@@ -67,6 +67,37 @@ export interface PingOptions {
  */
 export type LinkOutput = (frame: Buffer, headroom: number) => void;
 
+/** A gateway's socket from a foreign address and what takes its flow's registration out (call once it is closed). */
+export interface TransparentSocket<S> {
+  socket: S;
+  release(): void;
+}
+
+/**
+ * For a gateway member only (never reachable through netcon): sockets whose local end is a
+ * client's own address and port, not one of the stack's (IP_TRANSPARENT). The packets of exactly
+ * that flow coming back are let in. IPv4. Each returns the socket or a negative errno.
+ */
+export interface TransparentOrigin {
+  /** A TCP connection from `from:fromPort` to `to:toPort`, started (connect() under way). */
+  tcpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<TcpSocket> | number;
+  /** A UDP socket bound to `from:fromPort` and connected to `to:toPort`. */
+  udpConnect(from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): TransparentSocket<UdpSocket> | number;
+}
+
+/**
+ * A gateway's outbound flows (outbound-gate.ts): members' TCP connections and UDP flows to
+ * destinations beyond the network, terminated in the gateway's stack and carried out by the daemon.
+ */
+export interface OutboundHandler {
+  /** Policy: may member `from:fromPort` open a flow to `to:toPort`? Asked per new flow (and per packet of a TCP destination in use). */
+  allow(protocol: 'tcp' | 'udp', from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): boolean;
+  /** A member's connection, accepted; its local end is the destination it asked for. */
+  tcp(socket: TcpSocket): void;
+  /** A member's UDP flow: a socket bound to the destination and connected to the member; release() after closing it. */
+  udp(flow: TransparentSocket<UdpSocket>): void;
+}
+
 export interface NetStack {
   readonly name: string;
   readonly mac: Buffer;
@@ -127,6 +158,11 @@ export interface NetStack {
   onMulticastGroupsChanged(listener: (groups: IpAddr[]) => void): () => void;
   /** ICMP (or ICMPv6) echo request; calls back once with the reply's RTT or an errno (ETIMEDOUT, EHOSTUNREACH…). */
   ping(dst: IpAddr, opts: PingOptions, done: (result: PingResult) => void): void;
+
+  /** Outbound flows to destinations beyond the network go to `handler` (null: none, the default). */
+  setOutbound(handler: OutboundHandler | null): void;
+  /** The gateway's sockets from foreign addresses (transparent-origin.ts). */
+  transparentOrigin(): TransparentOrigin;
 
   /** Per-layer counters (link, arp, ipv4, icmp, udp, tcp) as plain objects. */
   counters(): Record<string, Record<string, number>>;

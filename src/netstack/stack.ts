@@ -22,6 +22,8 @@ import { LoopbackQueue } from './loopback.js';
 import { MulticastGroups } from './multicast-groups.js';
 import { PathMtuCache } from './path-mtu.js';
 import { CryptoRandom } from './random.js';
+import { OutboundGate } from './outbound-gate.js';
+import { ReturnPaths } from './return-paths.js';
 import { RouteTable } from './routing.js';
 import type { TcpSocket, UdpSocket } from './socket-api.js';
 import {
@@ -32,10 +34,14 @@ import {
   type NetStackOptions,
   type PingOptions,
   type PingResult,
+  type OutboundHandler,
   type Route,
+  type TransparentOrigin,
 } from './stack-api.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { UdpLayer } from './udp.js';
+import { TransparentFlows } from './transparent-flows.js';
+import { StackTransparentOrigin } from './transparent-origin.js';
 import { IPV4_HEADER_LEN } from './transport.js';
 import { ICMP_REASSEMBLY_EXCEEDED, ICMP_TIME_EXCEEDED } from './wire/icmp.js';
 import { Ipv4Header, parseIpv4Quoted } from './wire/ipv4.js';
@@ -60,6 +66,10 @@ export class Stack implements NetStack {
   readonly reassembler: Ipv4Reassembler;
   readonly loopback: LoopbackQueue;
   readonly groups: MulticastGroups;
+  /** Where replies to flows from outside the network's routes go (return-paths.ts). */
+  readonly returnPaths: ReturnPaths;
+  private readonly transparentFlows = new TransparentFlows();
+  private origin: StackTransparentOrigin | null = null;
   private readonly c = {
     link: new Counters(),
     arp: new Counters(),
@@ -87,7 +97,7 @@ export class Stack implements NetStack {
       linkCounters: this.c.link,
       arpCounters: this.c.arp,
       groups: this.groups,
-      ipv4Input: (p) => this.ipv4.input(p, false),
+      ipv4Input: (p, f) => this.ipv4.input(p, false, f),
       ipv6Input: (p) => this.ipv6.input(p, false),
     });
     this.arp = new ArpCache({
@@ -105,7 +115,10 @@ export class Stack implements NetStack {
       if (first && parseIpv4Quoted(first, timedOutHdr) === 0)
         this.icmp.sendError(ICMP_TIME_EXCEEDED, ICMP_REASSEMBLY_EXCEEDED, first, timedOutHdr);
     });
+    this.returnPaths = new ReturnPaths(() => scheduler.now(), this.c.ipv4);
     this.ipv4 = new Ipv4Layer({
+      returnPaths: this.returnPaths,
+      transparent: this.transparentFlows,
       iface: this.iface,
       routes: this.routeTable,
       link: this.link,
@@ -293,6 +306,15 @@ export class Stack implements NetStack {
     this.icmp.ping(dst >>> 0, opts ?? {}, done);
   }
 
+  setOutbound(handler: OutboundHandler | null): void {
+    this.ipv4.outbound?.close();
+    this.ipv4.outbound = handler ? new OutboundGate(handler, this.tcp, this.transparentOrigin(), this.c.ipv4) : null;
+  }
+
+  transparentOrigin(): TransparentOrigin {
+    return (this.origin ??= new StackTransparentOrigin(this.tcp, this.udp, this.transparentFlows));
+  }
+
   counters(): Record<string, Record<string, number>> {
     return {
       link: this.c.link.snapshot(),
@@ -312,6 +334,7 @@ export class Stack implements NetStack {
 
   close(): void {
     if (this.closed) return;
+    this.ipv4.outbound?.close();
     this.tcp.close();
     this.udp.close();
     this.icmp.close();
@@ -319,6 +342,7 @@ export class Stack implements NetStack {
     this.icmp6Sockets.close();
     this.ipv6.close();
     this.arp.clear();
+    this.returnPaths.clear();
     this.reassembler.close();
     this.loopback.close();
     this.link.setOutput(null);

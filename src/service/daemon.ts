@@ -34,6 +34,7 @@ import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
 import { Router } from './http/router.js';
 import { mountMetrics } from './metrics/index.js';
+import { attachGateway, resolveMemberName, type GatewayService } from '../gateway/index.js';
 import type { ApiServer } from './http/server.js';
 import { listenLocalApi } from './api-listener.js';
 import { DaemonStartError } from './start-error.js';
@@ -117,6 +118,7 @@ export class Daemon implements LocalService {
   private stopping: Promise<void> | null = null;
   /** Holds apps' listeners across restarts (see fd-keeper-client.ts). */
   private keeper: FdKeeperClient | null = null;
+  private gateway: GatewayService | null = null;
 
   private constructor(
     home: Home,
@@ -510,6 +512,12 @@ export class Daemon implements LocalService {
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
     mountMetrics(router, this);
+    this.gateway = await attachGateway(router, {
+      homeDir: this.home.dir,
+      logger: this.log,
+      stackOf: (nwid) => this.attachment(nwid)?.stack ?? null,
+      resolveName: (nwid, name) => resolveMemberName(this.attachment(nwid)?.names?.names ?? null, name),
+    });
     const { servers, port } = await listenLocalApi({
       router,
       authToken: this.authToken,
@@ -546,6 +554,7 @@ export class Daemon implements LocalService {
 
   private async doStop(): Promise<void> {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
+    await this.gateway?.close();
     const attachments = [...this.joined.values()].map((j) => j.attachment);
     await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
     await this.keeper?.close();

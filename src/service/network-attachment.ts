@@ -30,12 +30,14 @@ import {
   type Ipv6Addr,
   type LinkOutput,
   type NetStack,
+  type OutboundHandler,
   type PingOptions,
   type PingResult,
   type RandomSource,
   type Route,
   type Scheduler,
   type TcpSocket,
+  type TransparentOrigin,
   type UdpSocket,
 } from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
@@ -165,6 +167,12 @@ class InterfaceView implements NetStack {
   }
   counters(): Record<string, Record<string, number>> {
     return this.inner.counters();
+  }
+  transparentOrigin(): TransparentOrigin {
+    return this.inner.transparentOrigin();
+  }
+  setOutbound(handler: OutboundHandler | null): void {
+    this.inner.setOutbound(handler);
   }
   failConnections(errno: number): void {
     this.inner.failConnections(errno);

@@ -114,6 +114,8 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   /** Sockets holding each local port (listeners, bound and connected sockets, TIME_WAIT). */
   private readonly ports = new Map<number, Set<TcpConnection>>();
   private readonly timeWait: TimeWaitTable<TcpConnection>;
+  /** A gateway's sockets on foreign addresses (bindForeign): they share ports with everyone. */
+  private readonly foreign = new WeakSet<TcpConnection>();
 
   private depth = 0;
   private rxQueue: PendingRx[] = [];
@@ -427,8 +429,9 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
   private conflicts(c: TcpConnection, addr: IpAddr, port: number, listening: boolean): boolean {
     const s = this.ports.get(port);
     if (!s) return false;
+    if (this.foreign.has(c)) return false;
     for (const o of s) {
-      if (o === c) continue;
+      if (o === c || this.foreign.has(o)) continue;
       if (!bindOverlap(addr, c.opts.v6only, o.localAddr, o.opts.v6only)) continue;
       if (c.opts.reusePort && o.opts.reusePort) continue;
       // SO_REUSEADDR: share the port with anything that is not listening (as Linux)
@@ -448,6 +451,16 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     c.localPort = port;
     this.holdPort(c, port);
     return 0;
+  }
+
+  /**
+   * Binds a gateway's socket to a foreign address (not ours: a client's, or an outbound
+   * destination). It conflicts with nothing, and a listener so bound outranks wildcard ones for
+   * its exact address only (findListener), so the programs' sockets and it never meet.
+   */
+  bindForeign(c: TcpConnection, addr: IpAddr, port: number): number {
+    this.foreign.add(c);
+    return this.bindSocket(c, addr, port);
   }
 
   /** Randomised ephemeral port (RFC 6056 algorithm 1: random start, linear probe). */
