@@ -41,6 +41,7 @@ import { defaultNetworkUserSettings, networkJson, peerJson, statusJson, type Net
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import { NamespaceServer } from './namespace-server.js';
 import { networkNames } from './network-names.js';
 import { readNetworkSettings, sameSettings } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
@@ -98,9 +99,7 @@ function writeFileAtomic(file: string, text: string, mode: number): void {
   renameSync(tmp, file);
 }
 
-function isAddrInUse(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
-}
+const isAddrInUse = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
 
 export class Daemon implements LocalService {
   readonly home: Home;
@@ -119,6 +118,7 @@ export class Daemon implements LocalService {
   private stopping: Promise<void> | null = null;
   /** Holds apps' listeners across restarts (see fd-keeper-client.ts). */
   private keeper: FdKeeperClient | null = null;
+  private namespaces: NamespaceServer | null = null; // namespace mode's control socket
 
   private constructor(
     home: Home,
@@ -260,6 +260,7 @@ export class Daemon implements LocalService {
       for (const nwid of joins) await daemon.attach(nwid);
       daemon.keeper.dropUnclaimed();
       await daemon.listenApi();
+      daemon.namespaces = await NamespaceServer.start(home.dir, daemon, log);
       log.info(
         {
           address: node.hex,
@@ -428,7 +429,7 @@ export class Daemon implements LocalService {
   }
 
   private networkView(j: Joined): Json {
-    return networkJson(j.network, j.attachment.socketPath, j.settings);
+    return { ...networkJson(j.network, j.attachment.portDeviceName, j.settings), mode: j.attachment.mode };
   }
 
   // ------------------------------------------------------------------ LocalService
@@ -581,6 +582,7 @@ export class Daemon implements LocalService {
 
   private async doStop(): Promise<void> {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
+    await this.namespaces?.close();
     const attachments = [...this.joined.values()].map((j) => j.attachment);
     await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
     await this.keeper?.close();
