@@ -7,7 +7,16 @@
  * best effort, succeeds. `ztnc-cni --help` prints this.
  */
 import { readFileSync } from 'node:fs';
-import { CniCode, CniError, errorJson, parseNetConf, readCniEnv, versionJson } from '../namespace/cni-protocol.js';
+import {
+  CNI_VERSION,
+  CniCode,
+  CniError,
+  errorJson,
+  parseNetConf,
+  readCniEnv,
+  SUPPORTED_VERSIONS,
+  versionJson,
+} from '../namespace/cni-protocol.js';
 
 const HELP = `usage: CNI_COMMAND=VERSION|ADD|DEL|CHECK|GC|STATUS ztnc-cni < netconf.json
 A CNI plugin (spec 1.0.0/1.1.0) putting a container's network namespace on a ztnc virtual network.
@@ -21,12 +30,23 @@ function answer(obj: Record<string, unknown>, code = 0): never {
   process.exit(code);
 }
 
+/** The version to answer in: the config's when it names a supported one (errors in config included). */
+function answerVersion(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    if (typeof v === 'string' && SUPPORTED_VERSIONS.includes(v)) return v;
+  } catch {
+    // not JSON: the default
+  }
+  return CNI_VERSION;
+}
+
 function main(): void {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  let version = '1.1.0';
+  let version = CNI_VERSION;
   try {
     const env = readCniEnv(process.env);
     if (env.command === 'VERSION') answer(versionJson());
@@ -36,6 +56,7 @@ function main(): void {
     } catch (e) {
       throw new CniError(CniCode.IO_FAILURE, `cannot read the network config from stdin: ${(e as Error).message}`);
     }
+    version = answerVersion(stdin);
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
     switch (env.command) {

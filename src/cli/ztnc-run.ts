@@ -72,12 +72,11 @@ type NetworkJson = Record<string, unknown> & { status?: string; assignedAddresse
 /** Waits for the member to be authorized and addressed; the error names what is missing. */
 async function waitForNetwork(c: Connection, nwid: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'REQUESTING_CONFIGURATION';
   for (;;) {
     const a = await apiRequest(c, 'GET', `/network/${nwid}`);
     if (a.status !== 200) throw new CliError(`network ${nwid}: ${answerError(a)}`);
     const n = a.body as NetworkJson;
-    last = String(n.status);
+    const last = String(n.status);
     if (last === 'OK' && (n.assignedAddresses ?? []).length > 0) return;
     if (last === 'ACCESS_DENIED' || last === 'NOT_FOUND') {
       const member = readFileSync(join(c.home, 'identity.public'), 'utf8').slice(0, 10);
