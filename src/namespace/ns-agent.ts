@@ -112,7 +112,9 @@ async function main(): Promise<void> {
   try {
     tap = openTap(spec.ifname);
   } catch (e) {
-    die(`cannot create TAP ${spec.ifname} in the namespace: ${(e as Error).message}`);
+    const denied = (e as NodeJS.ErrnoException).code === 'EACCES';
+    const hint = denied ? ' (/dev/net/tun must be open to your user: mode 0666, as most distributions ship it)' : '';
+    die(`cannot create TAP ${spec.ifname} in the namespace: ${(e as Error).message}${hint}`);
   }
   let ch: UnixChannel;
   try {
