@@ -45,6 +45,7 @@ import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } f
 import { loadLocalConf, type LocalSettings, tcpCongestionFor } from './local-conf.js';
 import { MoonService, mountMoonApi } from './moons.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import { NamespaceServer } from './namespace-server.js';
 import { networkNames } from './network-names.js';
 import { joinTokenFor, networkConfText, readNetworkConf } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
@@ -119,6 +120,7 @@ export class Daemon implements LocalService {
   /** Holds apps' listeners across restarts (see fd-keeper-client.ts). */
   private keeper: FdKeeperClient | null = null;
   private gateway: GatewayService | null = null;
+  private namespaces: NamespaceServer | null = null; // namespace mode's control socket
 
   private constructor(
     home: Home,
@@ -260,6 +262,7 @@ export class Daemon implements LocalService {
       for (const nwid of joins) await daemon.attach(nwid);
       daemon.keeper.dropUnclaimed();
       await daemon.listenApi();
+      daemon.namespaces = await NamespaceServer.start(home.dir, daemon, log);
       log.info(
         {
           address: node.hex,
@@ -427,7 +430,7 @@ export class Daemon implements LocalService {
   }
 
   private networkView(j: Joined): Json {
-    return networkJson(j.network, j.attachment.socketPath, j.settings);
+    return { ...networkJson(j.network, j.attachment.portDeviceName, j.settings), mode: j.attachment.mode };
   }
 
   // ------------------------------------------------------------------ LocalService
@@ -555,6 +558,7 @@ export class Daemon implements LocalService {
   private async doStop(): Promise<void> {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
     await this.gateway?.close();
+    await this.namespaces?.close();
     const attachments = [...this.joined.values()].map((j) => j.attachment);
     await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
     await this.keeper?.close();

@@ -42,6 +42,7 @@ import {
 } from '../netstack/index.js';
 import type { PingReply } from './local-api.js';
 import type { NetworkNames } from './network-names.js';
+import { TapPort } from './tap-port.js';
 
 const NO_LINK = (): void => {};
 
@@ -81,7 +82,19 @@ export async function pingSeries(
 
 /** The stack as the node's Network sees it: everything passes through except close(). */
 class InterfaceView implements NetStack {
-  constructor(private readonly inner: NetStack) {}
+  /** The network's link input, given to the stack, or to the TAP in namespace mode. */
+  private send: LinkOutput = NO_LINK;
+
+  constructor(
+    private readonly inner: NetStack,
+    private readonly port: TapPort,
+  ) {}
+
+  /** Namespace mode on or off: the network's frames go to the TAP, or to the stack. */
+  routeToTap(on: boolean): void {
+    this.inner.setLinkOutput(on ? NO_LINK : this.send);
+    this.port.setNetworkOutput(on ? this.send : NO_LINK);
+  }
 
   get name(): string {
     return this.inner.name;
@@ -93,9 +106,11 @@ class InterfaceView implements NetStack {
     return this.inner.mtu;
   }
   setLinkOutput(send: LinkOutput): void {
-    this.inner.setLinkOutput(send);
+    this.send = send;
+    this.routeToTap(this.port.attached);
   }
   input(frame: Buffer): void {
+    if (this.port.attached) return this.port.write(frame);
     // Frames read from the underlay in one event (a batch of datagrams) form one receive burst,
     // which ends as soon as that event's handler returns.
     if (!this.inBurst) {
@@ -186,6 +201,8 @@ class InterfaceView implements NetStack {
     this.inner.failConnections(Errno.ENETDOWN);
     for (const { prefix, prefixLen } of this.ownedPrefixes.values()) this.inner.removeOwnedPrefix(prefix, prefixLen);
     this.ownedPrefixes.clear();
+    this.send = NO_LINK;
+    this.port.setNetworkOutput(NO_LINK);
     takeDown(this.inner);
   }
 }
@@ -231,6 +248,10 @@ export class NetworkAttachment {
   readonly names: NetworkNames | null;
   private readonly log: Logger;
   private closed = false;
+  /** Namespace mode's TAP (see tap-port.ts); unattached in library mode. */
+  private readonly port: TapPort;
+  /** The view the Network drives now (a new one with each stack it builds). */
+  private view: InterfaceView | null = null;
 
   constructor(private readonly opts: NetworkAttachmentOptions) {
     this.nwid = opts.nwid;
@@ -245,11 +266,49 @@ export class NetworkAttachment {
     this.stack.setLinkOutput(NO_LINK);
     this.socketPath = netconSocketPath(opts.nwid, { home: opts.home });
     this.names = opts.names?.(this.stack) ?? null;
+    this.port = new TapPort(opts.logger);
   }
 
   /** The view the node's Network drives (see the module comment). */
   interfaceView(): NetStack {
-    return new InterfaceView(this.stack);
+    this.view = new InterfaceView(this.stack, this.port);
+    return this.view;
+  }
+
+  /** 'namespace' while a TAP serves the network, else 'library' (its userspace stack). */
+  get mode(): 'library' | 'namespace' {
+    return this.port.attached ? 'namespace' : 'library';
+  }
+
+  /** Stock's portDeviceName: the TAP's name in namespace mode, else the home's RPC socket. */
+  get portDeviceName(): string {
+    return this.port.name ?? this.socketPath;
+  }
+
+  /**
+   * Namespace mode: the network's frames go to and from the TAP `fd` (owned from now on) instead
+   * of the userspace stack, which keeps its addresses (they name the network's ARP and
+   * solicited-node groups) but neither hears nor sends a frame. Throws if a TAP is attached.
+   */
+  attachTap(fd: number, name: string, onError: (message: string) => void): void {
+    this.port.attach(fd, name, (message) => {
+      this.view?.routeToTap(false);
+      onError(message);
+    });
+    this.view?.routeToTap(true);
+    this.log.info({ nwid: this.nwid, tap: name }, 'network served through a namespace TAP');
+  }
+
+  /** Back to library mode; the TAP fd is closed. */
+  detachTap(): void {
+    if (!this.port.attached) return;
+    this.port.close();
+    this.view?.routeToTap(false);
+    this.log.info({ nwid: this.nwid }, 'namespace TAP detached');
+  }
+
+  tapStats(): ReturnType<TapPort['stats']> {
+    return this.port.stats();
   }
 
   /** Starts the home's RPC socket (an error when it cannot be served) and, where free, the default ones. */
@@ -327,6 +386,7 @@ export class NetworkAttachment {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.detachTap();
     await this.closeServers();
     this.stack.close();
   }

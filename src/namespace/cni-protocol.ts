@@ -1,0 +1,104 @@
+/**
+ * The CNI specification's plugin protocol (https://github.com/containernetworking/cni, SPEC.md,
+ * versions 1.0.0 and 1.1.0): the command comes in CNI_COMMAND, the network config as JSON on
+ * stdin, and the answer goes to stdout as JSON — a result, the VERSION answer, or an error object
+ * `{cniVersion, code, msg, details}` with a non-zero exit status. Pure: ztnc-cni does the I/O.
+ */
+
+export const CNI_VERSION = '1.1.0';
+export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'];
+
+/** The spec's well-known error codes (SPEC.md "Error"). */
+export const CniCode = {
+  INCOMPATIBLE_VERSION: 1,
+  UNSUPPORTED_FIELD: 2,
+  UNKNOWN_CONTAINER: 3,
+  INVALID_ENV: 4,
+  IO_FAILURE: 5,
+  DECODE_FAILURE: 6,
+  INVALID_CONFIG: 7,
+  TRY_AGAIN_LATER: 11,
+  PLUGIN_NOT_AVAILABLE: 50,
+  LIMITED_CONNECTIVITY: 51,
+  /** Plugin-specific codes start at 100. */
+  NOT_IMPLEMENTED: 100,
+} as const;
+
+export class CniError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details = '',
+  ) {
+    super(message);
+  }
+}
+
+export function errorJson(e: CniError, cniVersion = CNI_VERSION): Record<string, unknown> {
+  return { cniVersion, code: e.code, msg: e.message, ...(e.details ? { details: e.details } : {}) };
+}
+
+export function versionJson(): Record<string, unknown> {
+  return { cniVersion: CNI_VERSION, supportedVersions: SUPPORTED_VERSIONS };
+}
+
+/** ztnc's network config: `{"cniVersion","name","type":"ztnc","network":"<nwid>","home"?,"planet"?}`. */
+export interface ZtncNetConf {
+  cniVersion: string;
+  name: string;
+  network: string;
+  home?: string;
+  planet?: string;
+}
+
+export function parseNetConf(text: string): ZtncNetConf {
+  let c: unknown;
+  try {
+    c = JSON.parse(text);
+  } catch {
+    throw new CniError(CniCode.DECODE_FAILURE, 'network config on stdin is not JSON');
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw new CniError(CniCode.DECODE_FAILURE, 'network config is not a JSON object');
+  const o = c as Record<string, unknown>;
+  const v = typeof o.cniVersion === 'string' ? o.cniVersion : '';
+  if (!SUPPORTED_VERSIONS.includes(v)) {
+    throw new CniError(CniCode.INCOMPATIBLE_VERSION, `cniVersion "${v}" is not supported`, `supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+  }
+  if (typeof o.name !== 'string' || o.name === '') throw new CniError(CniCode.INVALID_CONFIG, 'network config needs "name"');
+  if (typeof o.network !== 'string' || !/^[0-9a-fA-F]{16}$/.test(o.network)) {
+    throw new CniError(CniCode.INVALID_CONFIG, '"network" must be a 16-hex-digit network id');
+  }
+  for (const k of ['home', 'planet'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new CniError(CniCode.INVALID_CONFIG, `"${k}" must be a string`);
+  }
+  return {
+    cniVersion: v,
+    name: o.name,
+    network: o.network.toLowerCase(),
+    ...(typeof o.home === 'string' ? { home: o.home } : {}),
+    ...(typeof o.planet === 'string' ? { planet: o.planet } : {}),
+  };
+}
+
+/** The environment ADD, DEL and CHECK need (SPEC.md "Parameters"); DEL tolerates a missing netns. */
+export interface CniEnv {
+  command: string;
+  containerId: string;
+  netns: string;
+  ifname: string;
+}
+
+export function readCniEnv(env: NodeJS.ProcessEnv): CniEnv {
+  const command = env.CNI_COMMAND ?? '';
+  if (!command) throw new CniError(CniCode.INVALID_ENV, 'CNI_COMMAND is not set');
+  const containerId = env.CNI_CONTAINERID ?? '';
+  const netns = env.CNI_NETNS ?? '';
+  const ifname = env.CNI_IFNAME ?? '';
+  if (['ADD', 'DEL', 'CHECK'].includes(command)) {
+    if (!containerId) throw new CniError(CniCode.INVALID_ENV, 'CNI_CONTAINERID is not set');
+    if (!ifname) throw new CniError(CniCode.INVALID_ENV, 'CNI_IFNAME is not set');
+    if (!netns && command !== 'DEL') throw new CniError(CniCode.INVALID_ENV, 'CNI_NETNS is not set');
+  }
+  return { command, containerId, netns, ifname };
+}

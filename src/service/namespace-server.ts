@@ -1,0 +1,186 @@
+/**
+ * The daemon's namespace control socket, `<home>/namespace.sock` (0600, and a peer whose
+ * SO_PEERCRED uid is not the daemon's is refused): how `ztnc-run` and `ztnc-cni` hand the daemon a
+ * TAP that lives in another network namespace. One connection serves one network: its `attach`
+ * message carries the TAP fd (SCM_RIGHTS); from then on the network's frames go through that TAP
+ * (namespace mode, NetworkAttachment.attachTap) and the client hears the network's JSON whenever it
+ * changes (addresses, routes, MTU, status), to apply inside the namespace. The connection's end is
+ * the namespace's end: the TAP is closed and the network left, unless the client asked to stay.
+ */
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { closeFd, peerCred, takeUnixSocket, unixSocketFd } from '../native/binding.js';
+import { UnixChannel } from '../native/unix-channel.js';
+import { stringifyJson } from './http/json-text.js';
+import type { NetworkAttachment } from './network-attachment.js';
+import { encodeMessage, LineReader, NAMESPACE_SOCKET, type AttachMessage, type NamespaceMessage } from './namespace-wire.js';
+
+/** What the server needs from the daemon. */
+export interface NamespaceHost {
+  attachment(nwid: string): NetworkAttachment | undefined;
+  /** The network's local-API JSON, null when not joined. */
+  network(nwid: string): Record<string, unknown> | null;
+  leaveNetwork(nwid: string): Promise<boolean>;
+}
+
+/** How often a served network's JSON is compared with what the client last heard. */
+const WATCH_MS = 500;
+
+function closeQuietly(fd: number): void {
+  try {
+    closeFd(fd);
+  } catch {
+    // already closed
+  }
+}
+
+export class NamespaceServer {
+  private readonly clients = new Map<UnixChannel, () => void>();
+  private stopping = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly path: string,
+    private readonly host: NamespaceHost,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(homeDir: string, host: NamespaceHost, log: Logger): Promise<NamespaceServer> {
+    const path = join(homeDir, NAMESPACE_SOCKET);
+    try {
+      if (lstatSync(path).isSocket()) unlinkSync(path); // the home's pid file says no other daemon runs
+    } catch {
+      // not there
+    }
+    let self: NamespaceServer | null = null;
+    const server = net.createServer({ pauseOnConnect: true }, (c) => self?.onConnection(c));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+    self = new NamespaceServer(server, path, host, log.child({ module: 'namespace' }));
+    return self;
+  }
+
+  private onConnection(conn: net.Socket): void {
+    const fd = unixSocketFd(conn);
+    let uid = -1;
+    try {
+      if (fd !== undefined) uid = peerCred(fd).uid;
+    } catch {
+      uid = -1;
+    }
+    if (uid !== process.getuid!()) {
+      this.log.warn({ uid }, 'namespace connection from another user refused');
+      conn.destroy();
+      return;
+    }
+    this.serve(new UnixChannel(takeUnixSocket(conn), { maxFds: 1 }));
+  }
+
+  private serve(ch: UnixChannel): void {
+    const reader = new LineReader();
+    let nwid: string | null = null;
+    let stay = false;
+    let timer: NodeJS.Timeout | null = null;
+    let last = '';
+    const say = (m: NamespaceMessage): void => void ch.send(encodeMessage(m));
+    const end = (): void => {
+      if (timer) clearInterval(timer);
+      timer = null;
+      this.clients.delete(ch);
+      const served = nwid;
+      nwid = null;
+      if (served === null) return;
+      this.host.attachment(served)?.detachTap();
+      if (!stay && !this.stopping) {
+        this.log.info({ nwid: served }, 'namespace ended: leaving the network');
+        this.host.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
+      } else this.log.info({ nwid: served }, 'namespace ended: network stays joined');
+    };
+    const refuse = (message: string): void => {
+      say({ t: 'error', message });
+      // the answer leaves before the socket closes: close once it is written
+      setTimeout(() => ch.close(), 50);
+      end();
+    };
+    const watch = (): void => {
+      if (nwid === null) return;
+      let view: Record<string, unknown> | null;
+      let text: string;
+      try {
+        view = this.host.network(nwid);
+        text = stringifyJson(view);
+      } catch (e) {
+        return refuse(`network ${nwid} cannot be shown: ${(e as Error).message}`);
+      }
+      if (view === null) return refuse(`network ${nwid} was left`);
+      if (text !== last) {
+        last = text;
+        say({ t: 'network', network: view });
+      }
+    };
+    const attach = (m: AttachMessage, fds: number[]): void => {
+      if (fds.length !== 1) {
+        for (const f of fds) closeQuietly(f);
+        return refuse('attach needs exactly one TAP fd');
+      }
+      const a = this.host.attachment(m.nwid);
+      if (!a) {
+        closeQuietly(fds[0]!);
+        return refuse(`network ${m.nwid} is not joined`);
+      }
+      if (a.mode === 'namespace') {
+        closeQuietly(fds[0]!);
+        return refuse(`network ${m.nwid} is already served through a namespace`);
+      }
+      a.attachTap(fds[0]!, m.ifname, (message) => refuse(`TAP failed: ${message}`));
+      nwid = m.nwid;
+      stay = m.stay === true;
+      this.clients.set(ch, end);
+      watch();
+      timer = setInterval(watch, WATCH_MS);
+    };
+    ch.handlers = {
+      onMessage: (data, fds) => {
+        let msgs: NamespaceMessage[];
+        try {
+          msgs = reader.push(data);
+        } catch (e) {
+          for (const f of fds) closeQuietly(f);
+          return refuse((e as Error).message);
+        }
+        for (const m of msgs) {
+          if (m.t === 'attach' && nwid === null) attach(m, fds.splice(0));
+          else {
+            for (const f of fds.splice(0)) closeQuietly(f);
+            return refuse(`unexpected ${m.t} message`);
+          }
+        }
+        for (const f of fds) closeQuietly(f);
+      },
+      onClose: () => end(),
+    };
+  }
+
+  /** Stops listening and ends every namespace connection (their TAPs close; networks.d is kept). */
+  async close(): Promise<void> {
+    this.stopping = true;
+    for (const [ch, end] of [...this.clients]) {
+      end();
+      ch.close();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // gone
+    }
+  }
+}
