@@ -324,7 +324,9 @@ struct linux_bbr_info {
   uint32_t bw_lo, bw_hi, min_rtt, pacing_gain, cwnd_gain;
 };
 
-static int set_cc(int fd, const char *name) { return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, (socklen_t)strlen(name)); }
+static int set_cc(int fd, const char *name) {
+  return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, (socklen_t)strlen(name));
+}
 
 static int cc_info_of(int fd, struct linux_bbr_info *bi) {
   unsigned char raw[64];
@@ -364,8 +366,10 @@ static void cc_info_after_transfer(const char *algo) {
   SAY("%s cc_info len %d", algo, r);
   if (r > 0)
     SAY("%s bw > 0 %d min_rtt set %d gains are BBR_UNIT fixed point %d %d", algo, bi.bw_lo != 0 || bi.bw_hi != 0,
-        bi.min_rtt != 0xffffffffu && bi.min_rtt < 1000000, bi.pacing_gain == 739 || bi.pacing_gain == 88 || bi.pacing_gain == 320 ||
-        bi.pacing_gain == 192 || bi.pacing_gain == 256, bi.cwnd_gain == 739 || bi.cwnd_gain == 512 || bi.cwnd_gain == 256);
+        bi.min_rtt != 0xffffffffu && bi.min_rtt < 1000000,
+        bi.pacing_gain == 739 || bi.pacing_gain == 88 || bi.pacing_gain == 320 || bi.pacing_gain == 192 ||
+            bi.pacing_gain == 256,
+        bi.cwnd_gain == 739 || bi.cwnd_gain == 512 || bi.cwnd_gain == 256);
   tcp_info_of(c, &ci);
   SAY("%s pacing_rate > 0 %d max_pacing_rate unlimited %d", algo, ci.pacing_rate > 0, ci.max_pacing_rate == ~0ull);
   {
