@@ -12,7 +12,8 @@
  *   benchmarks do: with the default the kernel's own loopback drops bursts.
  * APPS_BENCH_UDP_SECONDS (default 2) sets each run's length.
  */
-import { GiveUp, type LongRunning, waitFor } from '../src/demo/processes.js';
+import { startListening } from './_listening.js';
+import type { LongRunning } from '../src/demo/processes.js';
 import { freePort, must, round, type Side } from './_apps-sides.js';
 
 const UDP_SECONDS = Number(process.env.APPS_BENCH_UDP_SECONDS ?? 2);
@@ -44,17 +45,10 @@ interface IperfUdpJson {
 }
 
 /** iperf3 -s on `server` for the runs of one measurement; stopped by the caller. */
-async function iperfServer(server: Side, port: number): Promise<LongRunning> {
-  const s = server.start('iperf3', ['-s', '--forceflush', '-B', server.ip, '-p', String(port)]);
-  await waitFor(
-    `iperf3 server (${server.label})`,
-    () => {
-      if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
-      return s.output().includes('Server listening');
-    },
-    30_000,
-  );
-  return s;
+function iperfServer(server: Side, port: number): Promise<LongRunning> {
+  return startListening(server, 'iperf3', ['-s', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
+    what: 'iperf3 server',
+  });
 }
 
 async function udpRun(server: Side, client: Side, port: number, length: number, offeredBps: number): Promise<UdpRun> {

@@ -20,7 +20,8 @@
  * minutes on a busy host. The machine's CPUs are shared by the relay, both daemons, iperf3 and
  * the kernels of both namespaces, so the figures are what this host gives, not what the paths would.
  */
-import { cleanupOnSignals, GiveUp, waitFor } from '../src/demo/processes.js';
+import { startListening } from './_listening.js';
+import { cleanupOnSignals, waitFor } from '../src/demo/processes.js';
 import { STOCK_ZEROTIER_ENV } from '../src/demo/stock-zerotier.js';
 import { type Host, type PathModel, PathsLab } from './_paths-lab.js';
 
@@ -50,17 +51,11 @@ let nextPort = 5301;
 /** iperf3 -s on `server`, iperf3 -c on `client` with `-C algo`; received Mbit/s. */
 async function iperf(server: Host, client: Host, algo: string, seconds: number, omit = 0): Promise<IperfResult> {
   const port = nextPort++;
-  const s = server.start('iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)]);
+  const s = await startListening(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
+    what: 'iperf3 server',
+    pollMs: 50,
+  });
   try {
-    await waitFor(
-      `iperf3 server (${server.label})`,
-      () => {
-        if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
-        return s.output().includes('Server listening');
-      },
-      30_000,
-      50,
-    );
     const args = ['-c', server.ip, '-p', String(port), '-t', String(seconds), '-C', algo, '-J'];
     if (omit > 0) args.push('-O', String(omit));
     const r = await client.run('iperf3', args, (seconds + omit + 60) * 1000);
@@ -82,17 +77,11 @@ async function iperf(server: Host, client: Host, algo: string, seconds: number, 
 /** stream_check from `client` to `server` with `algo` for `seconds`: bytes received and whether every one was right. */
 async function checkedStream(lab: PathsLab, server: Host, client: Host, algo: string, seconds: number) {
   const port = nextPort++;
-  const s = server.start(lab.checkBin, ['serve', server.ip, String(port)]);
+  const s = await startListening(server, lab.checkBin, ['serve', server.ip, String(port)], 'listening', {
+    what: 'stream_check serve',
+    pollMs: 50,
+  });
   try {
-    await waitFor(
-      `stream_check serve (${server.label})`,
-      () => {
-        if (s.exited()) throw new GiveUp(`stream_check serve exited: ${s.output()}`);
-        return s.output().includes('listening');
-      },
-      30_000,
-      50,
-    );
     const r = await client.run(lab.checkBin, ['send', server.ip, String(port), String(seconds), algo], (seconds + 60) * 1000);
     if (r.code !== 0) throw new Error(`stream_check send (${client.label}) failed: ${(r.stderr || r.stdout).trim().slice(-300)}`);
     await waitFor('stream_check serve to report', () => s.exited() || s.output().includes('"intact"'), 30_000, 50);

@@ -24,6 +24,7 @@
  * otherwise the figure measured once on this machine (docs/design.md) stands in, and the JSON says
  * which. CPU time per MB of the daemons (ztnc) and of zerotier-one (stock) is reported beside it.
  */
+import { startListening } from './_listening.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -57,16 +58,10 @@ async function iperf(server: Side, client: Side, seconds = SECONDS): Promise<num
 
 async function iperfRun(server: Side, client: Side, seconds = SECONDS): Promise<{ gbps: number; bytes: number }> {
   const port = await freePort();
-  const s = server.start('iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)]);
+  const s = await startListening(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
+    what: 'iperf3 server',
+  });
   try {
-    await waitFor(
-      `iperf3 server (${server.label})`,
-      () => {
-        if (s.exited()) throw new GiveUp(`iperf3 -s exited: ${s.output()}`);
-        return s.output().includes('Server listening');
-      },
-      30_000,
-    );
     const out = must(
       await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(seconds), '-J'], (seconds + 60) * 1000),
       `iperf3 -c (${client.label})`,

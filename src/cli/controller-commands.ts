@@ -100,7 +100,8 @@ function str(v: unknown): string {
   return typeof v === 'string' && v.length > 0 ? v : '-';
 }
 
-async function call(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+/** A 200 answer from the controller's API, or the command's error line (saying so when the daemon has no controller). */
+export async function controllerCall(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
   const a = await apiRequest(c, method, path, body);
   if (a.status === 200) return a;
   const error = answerError(a);
@@ -148,19 +149,19 @@ export async function runNetCommand(
   switch (sub) {
     case 'create': {
       want(0);
-      const a = await call(c, what, 'POST', '/controller/network', createBody(opts));
+      const a = await controllerCall(c, what, 'POST', '/controller/network', createBody(opts));
       const n = obj(a.body);
       if (typeof n.id !== 'string') throw new CliError(`${what}: the daemon's answer has no network id`);
       return [json ? jsonDump(a.body) : n.id];
     }
     case 'list': {
       want(0);
-      const ids = (await call(c, what, 'GET', '/controller/network')).body;
+      const ids = (await controllerCall(c, what, 'GET', '/controller/network')).body;
       if (!Array.isArray(ids)) throw new CliError(`${what}: the daemon's answer is not a list`);
       const networks: Json[] = [];
       for (const id of ids) {
         if (typeof id !== 'string' || !NWID_PATTERN.test(id)) continue;
-        networks.push(obj((await call(c, what, 'GET', `/controller/network/${id}`)).body));
+        networks.push(obj((await controllerCall(c, what, 'GET', `/controller/network/${id}`)).body));
       }
       if (json) return [jsonDump(networks)];
       return [NET_LIST_HEADER, ...networks.map((n) => networkLine('200 net list', n))];
@@ -168,12 +169,12 @@ export async function runNetCommand(
     case 'show': {
       want(1);
       const nwid = checkNwid(words[1]);
-      const network = obj((await call(c, what, 'GET', `/controller/network/${nwid}`)).body);
-      const revisions = obj((await call(c, what, 'GET', `/controller/network/${nwid}/member`)).body);
+      const network = obj((await controllerCall(c, what, 'GET', `/controller/network/${nwid}`)).body);
+      const revisions = obj((await controllerCall(c, what, 'GET', `/controller/network/${nwid}/member`)).body);
       const members: Json[] = [];
       for (const address of Object.keys(revisions).sort()) {
         if (!ADDRESS_PATTERN.test(address)) continue;
-        members.push(obj((await call(c, what, 'GET', `/controller/network/${nwid}/member/${address}`)).body));
+        members.push(obj((await controllerCall(c, what, 'GET', `/controller/network/${nwid}/member/${address}`)).body));
       }
       if (json) return [jsonDump({ network, members })];
       const routes = (Array.isArray(network.routes) ? network.routes : []).map((r) => str(obj(r).target));
@@ -189,7 +190,7 @@ export async function runNetCommand(
       want(2);
       const nwid = checkNwid(words[1]);
       const address = checkAddress(words[2]);
-      const a = await call(c, what, 'POST', `/controller/network/${nwid}/member/${address}`, { authorized: sub === 'authorize' });
+      const a = await controllerCall(c, what, 'POST', `/controller/network/${nwid}/member/${address}`, { authorized: sub === 'authorize' });
       return [json ? jsonDump(a.body) : `200 net ${sub} OK`];
     }
     case 'token':
@@ -202,7 +203,7 @@ export async function runNetCommand(
     case 'delete': {
       want(1);
       const nwid = checkNwid(words[1]);
-      const a = await call(c, what, 'DELETE', `/controller/network/${nwid}`);
+      const a = await controllerCall(c, what, 'DELETE', `/controller/network/${nwid}`);
       return [json ? jsonDump(a.body) : '200 net delete OK'];
     }
     case undefined:

@@ -35,6 +35,7 @@ import {
   type Connection,
   type ConnectionSource,
 } from './cli-client.js';
+import { controllerCall } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 type Json = Record<string, unknown>;
@@ -85,18 +86,6 @@ function strings(v: unknown): string[] {
   return (Array.isArray(v) ? v : []).filter((x): x is string => typeof x === 'string');
 }
 
-async function call(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status === 200) return a;
-  const error = answerError(a);
-  if (a.status === 404 && error.startsWith('no such path /controller')) {
-    throw new CliError(
-      `${what}: this daemon has no network controller (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)`,
-    );
-  }
-  throw new CliError(`${what}: ${error} (HTTP ${a.status})`);
-}
-
 function networkView(j: Json): NetworkView {
   const routes = (Array.isArray(j.routes) ? j.routes : [])
     .map(obj)
@@ -114,7 +103,7 @@ function networkView(j: Json): NetworkView {
 }
 
 async function controllerNetworks(c: ConnectionSource, what: string): Promise<NetworkView[]> {
-  const ids = (await call(c, what, 'GET', '/controller/network')).body;
+  const ids = (await controllerCall(c, what, 'GET', '/controller/network')).body;
   if (!Array.isArray(ids)) throw new CliError(`${what}: the daemon's answer is not a list`);
   const out: NetworkView[] = [];
   for (const id of ids) {
@@ -135,7 +124,7 @@ interface MemberView {
 }
 
 async function zoneMembers(c: ConnectionSource, what: string, nwid: string): Promise<MemberView[]> {
-  const revisions = obj((await call(c, what, 'GET', `/controller/network/${nwid}/member`)).body);
+  const revisions = obj((await controllerCall(c, what, 'GET', `/controller/network/${nwid}/member`)).body);
   const out: MemberView[] = [];
   for (const address of Object.keys(revisions).sort()) {
     if (!ADDRESS_PATTERN.test(address)) continue;
@@ -256,7 +245,7 @@ async function create(c: ConnectionSource, words: readonly string[], opts: ZoneO
     throw e;
   }
   const gatewayIp = gateway ? zoneGatewayIp(subnet) : null;
-  const made = obj((await call(c, what, 'POST', '/controller/network', zoneNetworkBody(zone, subnet, gatewayIp))).body);
+  const made = obj((await controllerCall(c, what, 'POST', '/controller/network', zoneNetworkBody(zone, subnet, gatewayIp))).body);
   const nwid = made.id;
   if (typeof nwid !== 'string') throw new CliError(`${what}: the daemon's answer has no network id`);
 
@@ -311,12 +300,12 @@ async function destroy(c: ConnectionSource, words: readonly string[], opts: Zone
   }
   // De-authorize first so each member is revoked at once, then remove the records and the network.
   for (const m of members) {
-    if (m.authorized) await call(c, what, 'POST', `/controller/network/${z.nwid}/member/${m.address}`, { authorized: false });
+    if (m.authorized) await controllerCall(c, what, 'POST', `/controller/network/${z.nwid}/member/${m.address}`, { authorized: false });
     const a = await apiRequest(c, 'DELETE', `/controller/network/${z.nwid}/member/${m.address}`);
     if (a.status !== 200 && a.status !== 404)
       throw new CliError(`${what}: removing member ${m.address}: ${answerError(a)} (HTTP ${a.status})`);
   }
-  await call(c, what, 'DELETE', `/controller/network/${z.nwid}`);
+  await controllerCall(c, what, 'DELETE', `/controller/network/${z.nwid}`);
   if (json) return [jsonDump({ zone, nwid: z.nwid, removedMembers: members.map((m) => m.address) })];
   return [`200 zone destroy OK ${zone} ${z.nwid} (${members.length} member${members.length === 1 ? '' : 's'} removed)`];
 }
