@@ -12,7 +12,7 @@
  */
 import type { RateSample } from './congestion/congestion.js';
 import type { TcpSegment } from '../wire/tcp.js';
-import { seqDiff, seqGt, seqLeq } from './seq.js';
+import { firstEndingAfter, seqDiff, seqGt, seqLeq } from './seq.js';
 
 /** One transmitted segment and the connection's delivery state when it was (last) sent. */
 interface SentSegment {
@@ -222,14 +222,6 @@ export class DeliveryRate {
 
   /** Index of the first kept segment ending after `seq`. */
   private find(seq: number): number {
-    const segs = this.segs;
-    let lo = this.head;
-    let hi = segs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (seqLeq(segs[mid]!.end, seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstEndingAfter(this.segs, this.head, seq);
   }
 }

@@ -9,7 +9,7 @@
  * its record. RACK's loss detection walks that list from the oldest send and stops at the first
  * record sent after the most recently delivered one, so an ACK costs what it changes, not the flight.
  */
-import { seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.js';
+import { firstEndingAfter, seqAdd, seqDiff, seqGt, seqLeq, seqLt } from './seq.js';
 
 /** One segment's worth of sequence space [start, end) (a FIN counts one) and its state. */
 export interface SentRecord {
@@ -252,15 +252,7 @@ export class SentSegments {
 
   /** Index of the first kept record ending after `seq`. */
   private find(seq: number): number {
-    const segs = this.segs;
-    let lo = this.head;
-    let hi = segs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (seqLeq(segs[mid]!.end, seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstEndingAfter(this.segs, this.head, seq);
   }
 
   private link(r: SentRecord): void {

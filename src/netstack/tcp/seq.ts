@@ -37,3 +37,18 @@ export function seqMin(a: number, b: number): number {
 export function seqInRange(x: number, lo: number, hi: number): boolean {
   return ((x - lo) | 0) >= 0 && ((x - hi) | 0) < 0;
 }
+
+/**
+ * In records kept in send order (each ending at `end`), from index `from` on: the index of the
+ * first one ending after `seq` (binary search; `records.length` when none does).
+ */
+export function firstEndingAfter(records: readonly { end: number }[], from: number, seq: number): number {
+  let lo = from;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqLeq(records[mid]!.end, seq)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
