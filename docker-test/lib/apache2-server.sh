@@ -13,6 +13,12 @@ if [ "$(id -u)" = 0 ] && [ -z "${ZTNC_DROPPED:-}" ]; then
   mkdir -p "$ZT_HOME" "$ZTNC_WORK"
   chown -R "$RUN_AS:" "$ZT_HOME" "$ZTNC_WORK"
   chmod 1777 "$ZTNC_SHARED" "$ZTNC_SHARED/members"
+  # The root publishes its join token 0600: read it here and hand it on, as an image's environment would.
+  if [ -z "${ZTNC_JOIN_TOKEN:-}" ]; then
+    wait_published join-token
+    ZTNC_JOIN_TOKEN="$(published join-token)"
+    export ZTNC_JOIN_TOKEN
+  fi
   ZTNC_DROPPED=1 exec setpriv --reuid="$RUN_AS" --regid="$RUN_AS" --clear-groups "$0" "$@"
 fi
 

@@ -4,7 +4,7 @@
  * naming the field, for the CLI and the API to answer with.
  */
 import { isIP } from 'node:net';
-import { parseIpv4 } from '../netstack/addr.js';
+import { parseIpv4 } from '../netstack/index.js';
 
 export type PublishProtocol = 'tcp' | 'udp';
 
