@@ -74,7 +74,6 @@ const SHUTDOWN_FLUSH_MS = 150;
 
 export { DaemonStartError };
 
-
 /** The UDP port of the private planet in the home when this identity is its root; 0 if none. */
 function previousRootPort(home: Home, identity: Identity): number {
   try {
