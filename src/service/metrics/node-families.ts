@@ -86,8 +86,12 @@ export function registerNodeFamilies(registry: Registry, src: MetricsSource): vo
     emit({ reason: 'truncated' }, truncated);
     emit({ reason: 'read_error' }, readErrors);
   });
-  scrapedGauge(registry, 'ztnc_endpoints', "ZeroTier identities this daemon hosts (its own, the endpoint 'default', included)", [], (emit) =>
-    emit({}, src.demux.size),
+  scrapedGauge(
+    registry,
+    'ztnc_endpoints',
+    "ZeroTier identities this daemon hosts (its own, the endpoint 'default', included)",
+    [],
+    (emit) => emit({}, src.demux.size),
   );
   scrapedCounter(
     registry,
