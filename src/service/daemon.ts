@@ -4,7 +4,7 @@
  * `Daemon.start` either returns a running daemon or throws an error naming the file or setting at
  * fault; `stop` shuts everything down the way a host going down would.
  */
-import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
@@ -36,7 +36,7 @@ import { mountEndpointApi } from './endpoint-api.js';
 import { Endpoints } from './endpoints.js';
 import { DaemonStartError } from './start-error.js';
 import { FdKeeperClient } from './fd-keeper-client.js';
-import { Home, HomeError } from './home.js';
+import { Home, HomeError, writeFileAtomic } from './home.js';
 import { DEFAULT_ENDPOINT, HostedEndpoint } from './hosted-endpoint.js';
 import { peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
@@ -83,12 +83,6 @@ function previousRootPort(home: Home, identity: Identity): number {
   } catch {
     return 0;
   }
-}
-
-function writeFileAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
 }
 
 export class Daemon implements LocalService {

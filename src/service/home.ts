@@ -2,7 +2,21 @@
  * The daemon's home directory: where each file lives, creation with safe modes, the single-
  * instance pid file, and the networks.d join list. Every problem names the file it is about.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -196,4 +210,12 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Writes `file` whole or not at all (a temp file renamed over it), with exactly `mode`. */
+export function writeFileAtomic(file: string, data: Buffer | string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  chmodSync(tmp, mode); // the umask may have narrowed it
+  renameSync(tmp, file);
 }

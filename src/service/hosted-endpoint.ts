@@ -5,7 +5,7 @@
  * `<home>/endpoints/<name>/`, laid out the same way. Endpoints share the daemon's process, clock,
  * underlay (through the demux, by destination address) and settings.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createNetStack, parseIp, type Scheduler } from '../netstack/index.js';
 import {
@@ -23,7 +23,7 @@ import {
   type UdpTransport,
 } from '../node/index.js';
 import type { ListenerKeeper } from '../netcon/kept-listeners.js';
-import { type Home, HomeError } from './home.js';
+import { type Home, HomeError, writeFileAtomic } from './home.js';
 import { networkJson, type NetworkUserSettings } from './json-views.js';
 import type { PingAnswer, PingRequest } from './local-api.js';
 import { type LocalSettings, tcpCongestionFor } from './local-conf.js';
@@ -61,12 +61,6 @@ export interface HostedEndpointOptions {
   serveDefaultSocketPaths: boolean;
   keeper?: ListenerKeeper;
   logger: Logger;
-}
-
-function writeFileAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
 }
 
 export class HostedEndpoint {

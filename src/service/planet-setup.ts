@@ -4,7 +4,7 @@
  * name the file they are about.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -18,7 +18,7 @@ import {
   type World,
   WorldType,
 } from '../node/index.js';
-import { HomeError, type Home } from './home.js';
+import { HomeError, type Home, writeFileAtomic } from './home.js';
 
 /** The private planet's signing key pair, beside the planet: `<public hex>:<private hex>`. */
 export const PLANET_SIGNING_KEY_FILE = 'planet.signing.secret';
@@ -62,13 +62,6 @@ export function readPlanetFile(file: string): World {
   return world;
 }
 
-function writeAtomic(file: string, data: Buffer | string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
-}
-
 /** The stable endpoints a private root advertises: its bind addresses, or loopback for wildcards. */
 export function rootEndpoints(bind: string[], port: number): InetAddress[] {
   const out: InetAddress[] = [];
@@ -110,8 +103,8 @@ function makePrivatePlanet(opts: PlanetSetupOptions, endpoints: InetAddress[]): 
   });
   if (!made.ok) throw new HomeError(opts.home.planet, `cannot make a private planet (${made.error})`);
   const keyText = `${made.value.signingKey.publicKey.toString('hex')}:${made.value.signingKey.privateKey.toString('hex')}\n`;
-  writeAtomic(join(opts.home.dir, PLANET_SIGNING_KEY_FILE), keyText, 0o600);
-  writeAtomic(opts.home.planet, made.value.serialized, 0o644);
+  writeFileAtomic(join(opts.home.dir, PLANET_SIGNING_KEY_FILE), keyText, 0o600);
+  writeFileAtomic(opts.home.planet, made.value.serialized, 0o644);
   return made.value.world;
 }
 
