@@ -18,6 +18,7 @@ struct zt_channel_use {
   int fd;
   int fresh;   /* opened for this call: a failure on it is not a restarted daemon */
   int private; /* a connection of this call's own, closed by zt_channel_release */
+  int *owed;   /* replies the daemon still owes on this channel to posted requests (rpc.c); NULL when private */
 };
 
 /*

@@ -118,12 +118,18 @@ CASES = {
     "dns-mismatch": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 100, dns_answer(40)))),
     "dns-wrong-id": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 12, b"\xff\xff" + dns_answer(12)[2:]))),
     "dns-max": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, MAX_RESP_PAYLOAD, dns_answer(MAX_RESP_PAYLOAD)))),
+    # Posted setsockopt calls (native/intercept/rpc.h zt_rpc_post): answers held back until the
+    # next other request (the app must not wait for them), a wrong op, a payload on the answer.
+    "posted-held": (OP_SETSOCKOPT, lambda c, op: held.append(frame(op, 0))),
+    "posted-wrong-op": (OP_SETSOCKOPT, lambda c, op: send(c, frame(OP_GETSOCKOPT, 4, b"\1\0\0\0"))),
+    "posted-payload": (OP_SETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0"))),
 }
 
 # Cases whose reply stops short: the connection is closed after it.
 TRUNCATED = {"truncated-header", "truncated-payload"}
 
 kept = []  # daemon ends of the socketpairs handed out
+held = []  # replies held back ("posted-held"), sent before the next reply
 
 
 def read_exact(conn, n):
@@ -153,6 +159,8 @@ def serve(conn, target, answer, close_after):
                 if close_after:
                     return
                 continue
+            while held:
+                send(conn, held.pop(0))
             if op == OP_SOCKET:
                 app, mine = socket.socketpair()
                 kept.append(mine)
