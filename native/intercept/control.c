@@ -31,10 +31,11 @@ struct channel {
   int fd;
   dev_t dev;
   ino_t ino;
-  int timeout_s; /* SO_RCVTIMEO now set on fd: -1 unknown, 0 none */
-  int busy;      /* a call is under way on this thread (a signal handler must not share it) */
-  int slot;      /* index in `registry`, or -1 */
-  int owed;      /* replies to requests posted without waiting, not read yet (rpc.c zt_rpc_post) */
+  int timeout_s;                 /* SO_RCVTIMEO now set on fd: -1 unknown, 0 none */
+  int busy;                      /* a call is under way on this thread (a signal handler must not share it) */
+  int slot;                      /* index in `registry`, or -1 */
+  int owed;                      /* replies to requests posted without waiting, not read yet (rpc.c zt_rpc_post) */
+  uint8_t owed_ops[ZT_MAX_OWED]; /* their ops, oldest first */
 };
 
 static __thread struct channel tch = {.fd = -1, .timeout_s = -1, .slot = -1};
@@ -205,6 +206,7 @@ int zt_channel_acquire(int wait, struct zt_channel_use *use) {
     use->fresh = 1;
     use->private = 1;
     use->owed = NULL;
+    use->owed_ops = NULL;
     return 0;
   }
   if (!channel_valid(&tch)) {
@@ -220,6 +222,7 @@ int zt_channel_acquire(int wait, struct zt_channel_use *use) {
   use->fd = tch.fd;
   use->private = 0;
   use->owed = &tch.owed;
+  use->owed_ops = tch.owed_ops;
   return 0;
 }
 

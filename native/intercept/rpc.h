@@ -26,12 +26,11 @@ ZT_HIDDEN int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *paylo
 
 /*
  * A request sent without waiting for its reply, for calls whose answer the library knows (a
- * setsockopt that cannot fail): the app goes on at once instead of waiting for the daemon's turn.
- * The daemon answers a channel's requests in order, so the next call on this thread reads the
- * replies owed first; once ZT_MAX_OWED are owed they are read at once. 0 when
- * sent; otherwise an errno, and the caller makes the call the ordinary way.
+ * setsockopt that cannot fail, the connect filler's report), and that has no payload: the app goes on at once instead
+ * of waiting for the daemon's turn. The daemon answers a channel's requests in order, so the next call on this thread
+ * reads the replies owed first; once ZT_MAX_OWED are owed they are read at once. 0 when sent; otherwise an errno, and
+ * the caller makes the call the ordinary way.
  */
-#define ZT_MAX_OWED 16
 ZT_HIDDEN int zt_rpc_post(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len);
 
 /* 0 for a successful reply, else -1 with errno: the channel's error or the daemon's result. */
@@ -46,6 +45,8 @@ ZT_HIDDEN int zt_rpc_family(uint64_t ino);
 /* BIND, CONNECT: a ZT_SOCKADDR (sockaddr.h builds it). */
 ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, const uint8_t *sockaddr, int wait,
                              struct zt_reply *reply);
+/* CONNECT with ZT_F_FILLED posted (zt_rpc_post): the report of `written` filler bytes, answered 0. */
+ZT_HIDDEN int zt_rpc_post_filled(uint64_t ino, const uint8_t *sockaddr, uint32_t written);
 /* CONNECT without waiting, announcing `filler` bytes the library writes on EINPROGRESS (connect.c);
  * with ZT_F_FILLED, the bytes it wrote. */
 ZT_HIDDEN int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, const uint8_t *sockaddr, uint32_t filler,

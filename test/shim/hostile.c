@@ -126,6 +126,14 @@ int main(int argc, char **argv) {
     socklen_t l = sizeof(a);
     r = getsockname(fd, (struct sockaddr *)&a, &l);
     SAY("getsockname %s", RES(r));
+  } else if (!strcmp(which, "posted-filled")) {
+    struct sockaddr_in a = mkaddr("10.0.0.1", 80);
+    int one = 1;
+    socklen_t len = sizeof(one);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+    SAY("connect %s", r == 0 ? "OK" : ename(errno));
+    SAY("getsockopt %s", RES(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &len)));
   } else if (!strncmp(which, "posted-", 7)) {
     call_posted(fd);
   } else {

@@ -14,7 +14,8 @@ import threading
 
 VERSION, REQ_HEADER, RESP_HEADER = 2, 16, 12
 MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
-OP_SOCKET, OP_LISTEN, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 3, 5, 7, 8
+OP_SOCKET, OP_LISTEN, OP_CONNECT, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 3, 4, 5, 7, 8
+F_FILLED, RF_FILLER, EINPROGRESS = 0x2, 0x2, 115
 OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 11, 12, 13
 AF_INET, AF_INET6 = 2, 10
 MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
@@ -39,6 +40,7 @@ def addr_entry(family, first=10):
 
 
 last_request = [b""]  # the payload of the request being answered (DNS_QUERY cases echo its id)
+last_flags = [0]  # and its flags
 
 
 def dns_answer(size):
@@ -123,6 +125,8 @@ CASES = {
     "posted-held": (OP_SETSOCKOPT, lambda c, op: held.append(frame(op, 0))),
     "posted-wrong-op": (OP_SETSOCKOPT, lambda c, op: send(c, frame(OP_GETSOCKOPT, 4, b"\1\0\0\0"))),
     "posted-payload": (OP_SETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0"))),
+    # A non-blocking connect under way with the filler asked for; the filler's report is posted.
+    "posted-filled": (OP_CONNECT, lambda c, op: connect_in_progress(c, op)),
 }
 
 # Cases whose reply stops short: the connection is closed after it.
@@ -154,6 +158,7 @@ def serve(conn, target, answer, close_after):
                 return
             op = body[1]
             last_request[0] = body[REQ_HEADER - 4 :]
+            last_flags[0] = struct.unpack("<H", body[2:4])[0]
             if op == target:
                 answer(conn, op)
                 if close_after:
@@ -174,6 +179,14 @@ def serve(conn, target, answer, close_after):
         pass
     finally:
         conn.close()
+
+
+def connect_in_progress(conn, op):
+    """CONNECT: EINPROGRESS asking for the filler; the report of it (ZT_F_FILLED) held back."""
+    if last_flags[0] & F_FILLED:
+        held.append(frame(op, 0))
+    else:
+        send(conn, frame(op, -EINPROGRESS, flags=RF_FILLER))
 
 
 def main():
