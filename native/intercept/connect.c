@@ -154,9 +154,10 @@ ZT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   zt_trace("connect(%d, port %u%s) = %d", fd, port, nonblock ? ", nonblocking" : "", err ? -err : r.result);
   saved = errno;
   if (err == 0 && r.result == -EINPROGRESS && filler > 0 && (r.flags & ZT_RF_FILLER)) {
-    /* The daemon waits for this before it reads or closes the app's end; its answer is 0. */
+    /* The daemon waits for this before it reads or closes the app's end; its answer is 0, so
+     * the report is posted (the connect returns without waiting for the daemon's turn). */
     written = write_filler(fd, filler);
-    zt_rpc_connect_filled(ZT_F_FILLED, ino, wire, written, &filled);
+    if (zt_rpc_post_filled(ino, wire, written) != 0) zt_rpc_connect_filled(ZT_F_FILLED, ino, wire, written, &filled);
   }
   /* The outcome of a failed attempt is taken now: so is the app end's own error (see below). */
   if (err == 0 && r.result < 0 && r.result != -EINPROGRESS && r.result != -EALREADY) zt_clear_local_error(fd);

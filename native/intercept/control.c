@@ -31,9 +31,11 @@ struct channel {
   int fd;
   dev_t dev;
   ino_t ino;
-  int timeout_s; /* SO_RCVTIMEO now set on fd: -1 unknown, 0 none */
-  int busy;      /* a call is under way on this thread (a signal handler must not share it) */
-  int slot;      /* index in `registry`, or -1 */
+  int timeout_s;                 /* SO_RCVTIMEO now set on fd: -1 unknown, 0 none */
+  int busy;                      /* a call is under way on this thread (a signal handler must not share it) */
+  int slot;                      /* index in `registry`, or -1 */
+  int owed;                      /* replies to requests posted without waiting, not read yet (rpc.c zt_rpc_post) */
+  uint8_t owed_ops[ZT_MAX_OWED]; /* their ops, oldest first */
 };
 
 static __thread struct channel tch = {.fd = -1, .timeout_s = -1, .slot = -1};
@@ -55,6 +57,7 @@ static int channel_valid(struct channel *c) {
     if (c->slot >= 0) __atomic_store_n(&registry[c->slot].fd1, 0, __ATOMIC_RELEASE);
     c->fd = -1;
     c->slot = -1;
+    c->owed = 0;
     return 0;
   }
   return 1;
@@ -69,6 +72,7 @@ static void drop_channel(struct channel *c) {
   c->fd = -1;
   c->slot = -1;
   c->timeout_s = -1;
+  c->owed = 0;
 }
 
 static void on_thread_exit(void *unused) {
@@ -95,6 +99,7 @@ void zt_control_after_fork_child(void) {
   tch.fd = -1;
   tch.slot = -1;
   tch.timeout_s = -1;
+  tch.owed = 0;
 }
 
 static void set_timeout(int fd, int seconds) {
@@ -177,6 +182,7 @@ static int open_channel(struct channel *c) {
   c->ino = st.st_ino;
   c->timeout_s = 0;
   c->slot = -1;
+  c->owed = 0;
   for (i = 0; i < ZT_MAX_CHANNELS; i++) {
     int expected = 0;
     if (__atomic_compare_exchange_n(&registry[i].fd1, &expected, fd + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
@@ -199,6 +205,8 @@ int zt_channel_acquire(int wait, struct zt_channel_use *use) {
     use->fd = fd;
     use->fresh = 1;
     use->private = 1;
+    use->owed = NULL;
+    use->owed_ops = NULL;
     return 0;
   }
   if (!channel_valid(&tch)) {
@@ -213,6 +221,8 @@ int zt_channel_acquire(int wait, struct zt_channel_use *use) {
   tch.busy = 1;
   use->fd = tch.fd;
   use->private = 0;
+  use->owed = &tch.owed;
+  use->owed_ops = tch.owed_ops;
   return 0;
 }
 

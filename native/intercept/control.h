@@ -13,11 +13,16 @@ ZT_HIDDEN void zt_control_init(const struct zt_location *where);
 /* pthread_atfork child handler: the parent's channels are dropped (never used from two processes). */
 ZT_HIDDEN void zt_control_after_fork_child(void);
 
+/* Replies a channel may owe to requests posted without waiting (rpc.h zt_rpc_post). */
+#define ZT_MAX_OWED 16
+
 /* A connection lent for one call. */
 struct zt_channel_use {
   int fd;
-  int fresh;   /* opened for this call: a failure on it is not a restarted daemon */
-  int private; /* a connection of this call's own, closed by zt_channel_release */
+  int fresh;         /* opened for this call: a failure on it is not a restarted daemon */
+  int private;       /* a connection of this call's own, closed by zt_channel_release */
+  int *owed;         /* replies the daemon still owes on this channel to posted requests (rpc.c); NULL when private */
+  uint8_t *owed_ops; /* the op of each owed reply, oldest first (ZT_MAX_OWED) */
 };
 
 /*

@@ -83,13 +83,20 @@ static int check_header(const uint8_t *hdr, uint8_t op, uint32_t *len, int32_t *
   return 0;
 }
 
-/* One request/response on `fd`. 0, or an errno describing why the channel failed. */
-static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int cloexec, int interruptible,
-                    struct zt_reply *reply) {
+static int drain_owed(int fd, int *owed, const uint8_t *ops);
+
+/*
+ * One request/response on `fd`. The replies `owed` to requests posted before (NULL: none can be)
+ * come first, read once this request is on its way. 0, or an errno describing why the channel
+ * failed.
+ */
+static int exchange(int fd, int *owed, const uint8_t *owed_ops, const uint8_t *req, size_t req_len, uint8_t op,
+                    int cloexec, int interruptible, struct zt_reply *reply) {
   uint8_t hdr[ZT_RESP_HEADER];
   uint32_t len;
   int got_fd = -1, extra_fds = 0, err;
   err = send_all(fd, req, req_len);
+  if (err == 0 && owed != NULL) err = drain_owed(fd, owed, owed_ops);
   if (err) return err;
   err = recv_exact(fd, hdr, sizeof(hdr), cloexec, interruptible, &got_fd, &extra_fds);
   if (err == 0) err = check_header(hdr, op, &len, &reply->result);
@@ -117,29 +124,80 @@ static int exchange(int fd, const uint8_t *req, size_t req_len, uint8_t op, int 
   return 0;
 }
 
+/* A request frame (proto.h) in `req` (ZT_MAX_FRAME bytes); `len` is at most ZT_MAX_REQ_PAYLOAD. */
+static void build_request(uint8_t *req, uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len) {
+  put_u32(req, (uint32_t)(ZT_REQ_HEADER - 4 + len));
+  req[4] = ZT_PROTO_VERSION;
+  req[5] = op;
+  put_u16(req + 6, flags);
+  memcpy(req + 8, &ino, 8);
+  if (len) memcpy(req + ZT_REQ_HEADER, payload, len);
+}
+
+/*
+ * Reads the replies the daemon owes to posted requests (zt_rpc_post), which come before any other
+ * on the channel (it answers a channel's requests in order): each a bare answer (no payload) to the
+ * op in `ops`. Their results are dropped (only requests whose answer is known are posted). 0, or an
+ * errno: the channel is then out of step.
+ */
+static int drain_owed(int fd, int *owed, const uint8_t *ops) {
+  uint8_t buf[ZT_MAX_OWED * ZT_RESP_HEADER];
+  uint32_t len;
+  int32_t result;
+  int got_fd = -1, extra_fds = 0, err, i, n = *owed;
+  if (n <= 0) return 0;
+  if (n > ZT_MAX_OWED) return EPROTO;
+  err = recv_exact(fd, buf, (size_t)n * ZT_RESP_HEADER, 0, 0, &got_fd, &extra_fds);
+  for (i = 0; err == 0 && i < n; i++) {
+    err = check_header(buf + (size_t)i * ZT_RESP_HEADER, ops[i], &len, &result);
+    if (err == 0 && len != ZT_RESP_HEADER - 4) {
+      zt_trace("malformed reply: a posted op %u answered with %u bytes of payload", ops[i], len - (ZT_RESP_HEADER - 4));
+      err = EPROTO;
+    }
+  }
+  if (err == 0 && (got_fd >= 0 || extra_fds)) err = EPROTO;
+  if (got_fd >= 0) close(got_fd);
+  if (err == 0) *owed = 0;
+  return err;
+}
+
+int zt_rpc_post(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len) {
+  uint8_t req[ZT_MAX_FRAME];
+  struct zt_channel_use use;
+  int err;
+  if (len > ZT_MAX_REQ_PAYLOAD) return EINVAL;
+  build_request(req, op, flags, ino, payload, len);
+  err = zt_channel_acquire(0, &use);
+  if (err) return err;
+  if (use.owed == NULL) {
+    /* A connection of this call's own (a signal handler's) closes at once: nobody would read the reply. */
+    zt_channel_release(&use, 0);
+    return EAGAIN;
+  }
+  err = send_all(use.fd, req, ZT_REQ_HEADER + len);
+  if (err == 0) use.owed_ops[(*use.owed)++] = op;
+  if (err == 0 && *use.owed >= ZT_MAX_OWED) err = drain_owed(use.fd, use.owed, use.owed_ops);
+  zt_channel_release(&use, err != 0);
+  return err;
+}
+
 int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
            struct zt_reply *reply) {
   uint8_t req[ZT_MAX_FRAME];
-  uint32_t frame_len = (uint32_t)(ZT_REQ_HEADER - 4 + len);
   int err = ENETDOWN, attempt;
   reply->fd = -1;
   reply->payload_len = 0;
   reply->result = 0;
   reply->flags = 0;
   if (len > ZT_MAX_REQ_PAYLOAD) return EINVAL;
-  put_u32(req, frame_len);
-  req[4] = ZT_PROTO_VERSION;
-  req[5] = op;
-  put_u16(req + 6, flags);
-  memcpy(req + 8, &ino, 8);
-  if (len) memcpy(req + ZT_REQ_HEADER, payload, len);
+  build_request(req, op, flags, ino, payload, len);
 
   /* A second attempt on a fresh connection covers a daemon that restarted since the last call. */
   for (attempt = 0; attempt < 2; attempt++) {
     struct zt_channel_use use;
     err = zt_channel_acquire(wait, &use);
     if (err) break;
-    err = exchange(use.fd, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
+    err = exchange(use.fd, use.owed, use.owed_ops, req, ZT_REQ_HEADER + len, op, cloexec, wait, reply);
     if (err == 0) {
       zt_channel_release(&use, 0);
       break;
@@ -241,6 +299,23 @@ int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len, uint16_t 
   put_u32(p + 4, (uint32_t)name);
   put_u32(p + 8, len);
   return zt_rpc(ZT_OP_GETSOCKOPT, flags, ino, p, sizeof(p), wait, 0, reply);
+}
+
+int zt_rpc_post_filled(uint64_t ino, const uint8_t *sockaddr, uint32_t written) {
+  uint8_t p[ZT_SOCKADDR + 4];
+  memcpy(p, sockaddr, ZT_SOCKADDR);
+  put_u32(p + ZT_SOCKADDR, written);
+  return zt_rpc_post(ZT_OP_CONNECT, ZT_F_FILLED, ino, p, sizeof(p));
+}
+
+int zt_rpc_post_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len) {
+  uint8_t p[12 + ZT_MAX_SETSOCKOPT_LEN];
+  if (len > ZT_MAX_SETSOCKOPT_LEN) return EINVAL;
+  put_u32(p, (uint32_t)level);
+  put_u32(p + 4, (uint32_t)name);
+  put_u32(p + 8, len);
+  if (len) memcpy(p + 12, value, len);
+  return zt_rpc_post(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len);
 }
 
 int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len, struct zt_reply *reply) {

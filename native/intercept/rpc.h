@@ -24,6 +24,15 @@ struct zt_reply {
 ZT_HIDDEN int zt_rpc(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len, int wait, int cloexec,
                      struct zt_reply *reply);
 
+/*
+ * A request sent without waiting for its reply, for calls whose answer the library knows (a
+ * setsockopt that cannot fail, the connect filler's report), and that has no payload: the app goes on at once instead
+ * of waiting for the daemon's turn. The daemon answers a channel's requests in order, so the next call on this thread
+ * reads the replies owed first; once ZT_MAX_OWED are owed they are read at once. 0 when sent; otherwise an errno, and
+ * the caller makes the call the ordinary way.
+ */
+ZT_HIDDEN int zt_rpc_post(uint8_t op, uint16_t flags, uint64_t ino, const void *payload, size_t len);
+
 /* 0 for a successful reply, else -1 with errno: the channel's error or the daemon's result. */
 ZT_HIDDEN int zt_rpc_status(int channel_err, const struct zt_reply *reply);
 
@@ -36,6 +45,8 @@ ZT_HIDDEN int zt_rpc_family(uint64_t ino);
 /* BIND, CONNECT: a ZT_SOCKADDR (sockaddr.h builds it). */
 ZT_HIDDEN int zt_rpc_address(uint8_t op, uint16_t flags, uint64_t ino, const uint8_t *sockaddr, int wait,
                              struct zt_reply *reply);
+/* CONNECT with ZT_F_FILLED posted (zt_rpc_post): the report of `written` filler bytes, answered 0. */
+ZT_HIDDEN int zt_rpc_post_filled(uint64_t ino, const uint8_t *sockaddr, uint32_t written);
 /* CONNECT without waiting, announcing `filler` bytes the library writes on EINPROGRESS (connect.c);
  * with ZT_F_FILLED, the bytes it wrote. */
 ZT_HIDDEN int zt_rpc_connect_filled(uint16_t flags, uint64_t ino, const uint8_t *sockaddr, uint32_t filler,
@@ -54,6 +65,8 @@ ZT_HIDDEN int zt_rpc_getsockopt(uint64_t ino, int level, int name, uint32_t len,
 #define ZT_MAX_SETSOCKOPT_LEN 64
 ZT_HIDDEN int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len,
                                 struct zt_reply *reply);
+/* SETSOCKOPT posted (zt_rpc_post): 0 when sent. */
+ZT_HIDDEN int zt_rpc_post_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len);
 
 /*
  * Names (ino 0; proto.h RESOLVE, REVERSE, DNS_QUERY). Each returns 0 (or a length) on an answer,

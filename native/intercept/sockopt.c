@@ -96,6 +96,18 @@ ZT_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
   return 0;
 }
 
+/*
+ * Options a connection's socket takes whatever int it is given (the daemon's answer is 0), set
+ * per request by servers: nginx corks and uncorks around every response (tcp_nopush), redis sets
+ * TCP_NODELAY and SO_KEEPALIVE on every accepted connection. Their setsockopt is posted: the app
+ * does not wait for the daemon (rpc.h zt_rpc_post).
+ */
+static int posted_option(int kind, int level, int name, socklen_t len) {
+  return kind == ZT_KIND_TCP && len >= sizeof(int) &&
+         ((level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK)) ||
+          (level == SOL_SOCKET && name == SO_KEEPALIVE));
+}
+
 /* The TOS value the daemon keeps for `ino`, or -1 when it cannot be asked. */
 static int current_tos(uint64_t ino) {
   int32_t v;
@@ -135,6 +147,10 @@ ZT_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
   if (local_option(level, name)) return zt_real.setsockopt(fd, level, name, val, len);
   if ((int)len < 0 || len > ZT_MAX_SETSOCKOPT_LEN) return zt_fail(EINVAL);
   if (val == NULL && len > 0) return zt_fail(EFAULT);
+  if (posted_option(kind, level, name, len) && zt_rpc_post_setsockopt(ino, level, name, val, len) == 0) {
+    zt_trace("setsockopt(%d, %d, %d) posted", fd, level, name);
+    return 0;
+  }
   if (level == IPPROTO_IP && name == IP_TOS) tos_before = current_tos(ino);
   err = zt_rpc_setsockopt(ino, level, name, val, len, &r);
   zt_trace("setsockopt(%d, %d, %d) = %d", fd, level, name, err ? -err : r.result);

@@ -11,6 +11,7 @@ import { compileC, type Daemon, plainEnv, run, shimEnv, STACK_ADDR, startDaemon,
 const CASES = [
   'flags',
   'options',
+  'posted-options',
   'ip-options',
   'tcp-info',
   'cc-info',

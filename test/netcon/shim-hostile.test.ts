@@ -66,6 +66,13 @@ const EXPECTED: Record<string, string> = {
   'dns-mismatch': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
   'dns-wrong-id': 'res_send -1 ETIMEDOUT\nthen socket OK\nfds leaked 0\n',
   'dns-max': `res_send ${MAX_RESPONSE_PAYLOAD} tc 1\nthen socket OK\nfds leaked 0\n`,
+  // Posted setsockopt: the app goes on without the answers; the next call reads them first (and a
+  // wrong one drops the channel: that call fails, the next works on a fresh one).
+  'posted-held': 'setsockopt OK 3 of 3\ngetsockopt OK\nthen socket OK\nfds leaked 0\n',
+  'posted-wrong-op': 'setsockopt OK 3 of 3\ngetsockopt ENETDOWN\nthen socket OK\nfds leaked 0\n',
+  'posted-payload': 'setsockopt OK 3 of 3\ngetsockopt ENETDOWN\nthen socket OK\nfds leaked 0\n',
+  // A non-blocking connect's filler report is posted too: connect returns while its answer is held.
+  'posted-filled': 'connect EINPROGRESS\ngetsockopt OK\nthen socket OK\nfds leaked 0\n',
 };
 
 /** Starts the hostile daemon for one case; resolves once it listens. */

@@ -79,6 +79,37 @@ static void case_options(void) {
   close(fd);
 }
 
+/*
+ * The options servers set per request or per connection (nginx corks around each response, redis
+ * sets TCP_NODELAY and SO_KEEPALIVE on each accepted connection), which the library posts without
+ * waiting for the daemon: many more calls than it lets go unanswered at once, between writes,
+ * each read back at the end, and every byte written still arrives.
+ */
+static void case_posted_options(void) {
+  int port, lfd = listener(&port, 8), fd = connect_to(port), c = accept_one(lfd), i, on;
+  char buf[100];
+  ssize_t got;
+  static char all[100 * 100];
+  memset(buf, 'p', sizeof(buf));
+  for (i = 0; i < 100; i++) {
+    on = i % 2;
+    if (setsockopt(c, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) != 0) die("setsockopt TCP_CORK");
+    if (setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0) die("setsockopt TCP_NODELAY");
+    if (setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0) die("setsockopt SO_KEEPALIVE");
+    if (write_all(c, buf, sizeof(buf)) < 0) die("write");
+  }
+  SAY("after 300 sets: cork %d nodelay %d keepalive %d", get_int_opt(c, IPPROTO_TCP, TCP_CORK),
+      get_int_opt(c, IPPROTO_TCP, TCP_NODELAY), get_int_opt(c, SOL_SOCKET, SO_KEEPALIVE));
+  on = 0;
+  setsockopt(c, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+  SAY("uncorked %d", get_int_opt(c, IPPROTO_TCP, TCP_CORK) == 0);
+  close(c);
+  got = read_full(fd, all, sizeof(all));
+  SAY("peer read %zd", got);
+  close(fd);
+  close(lfd);
+}
+
 /* IP-level and rarely forwarded options, as sshd, iperf3, nginx, apache and curl set them. */
 static void case_ip_options(void) {
   int fd = tcp_socket(), lfd, port, c, a, v;
@@ -1246,6 +1277,8 @@ int main(int argc, char **argv) {
     case_options();
   else if (!strcmp(which, "ip-options"))
     case_ip_options();
+  else if (!strcmp(which, "posted-options"))
+    case_posted_options();
   else if (!strcmp(which, "tcp-info"))
     case_tcp_info();
   else if (!strcmp(which, "cc-info"))

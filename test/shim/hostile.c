@@ -82,6 +82,15 @@ static void call_name_op(const char *which) {
   }
 }
 
+/* Posted setsockopt calls (the daemon holds or mangles their answers), then a call that reads them. */
+static void call_posted(int fd) {
+  int one = 1, ok = 0, i;
+  socklen_t len = sizeof(one);
+  for (i = 0; i < 3; i++) ok += setsockopt(fd, IPPROTO_TCP, i == 1 ? TCP_NODELAY : TCP_CORK, &one, sizeof(one)) == 0;
+  SAY("setsockopt OK %d of 3", ok);
+  SAY("getsockopt %s", RES(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &len)));
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "";
   int fd = -1, before, r;
@@ -117,6 +126,16 @@ int main(int argc, char **argv) {
     socklen_t l = sizeof(a);
     r = getsockname(fd, (struct sockaddr *)&a, &l);
     SAY("getsockname %s", RES(r));
+  } else if (!strcmp(which, "posted-filled")) {
+    struct sockaddr_in a = mkaddr("10.0.0.1", 80);
+    int one = 1;
+    socklen_t len = sizeof(one);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+    SAY("connect %s", r == 0 ? "OK" : ename(errno));
+    SAY("getsockopt %s", RES(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &len)));
+  } else if (!strncmp(which, "posted-", 7)) {
+    call_posted(fd);
   } else {
     call_getsockopt(which, fd);
   }

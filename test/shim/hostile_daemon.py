@@ -14,7 +14,8 @@ import threading
 
 VERSION, REQ_HEADER, RESP_HEADER = 2, 16, 12
 MAX_FRAME = 4096 + REQ_HEADER  # proto.h ZT_MAX_FRAME
-OP_SOCKET, OP_LISTEN, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 3, 5, 7, 8
+OP_SOCKET, OP_LISTEN, OP_CONNECT, OP_GETSOCKNAME, OP_GETSOCKOPT, OP_SETSOCKOPT = 1, 3, 4, 5, 7, 8
+F_FILLED, RF_FILLER, EINPROGRESS = 0x2, 0x2, 115
 OP_RESOLVE, OP_REVERSE, OP_DNS_QUERY = 11, 12, 13
 AF_INET, AF_INET6 = 2, 10
 MAX_RESP_PAYLOAD = MAX_FRAME - RESP_HEADER
@@ -39,6 +40,7 @@ def addr_entry(family, first=10):
 
 
 last_request = [b""]  # the payload of the request being answered (DNS_QUERY cases echo its id)
+last_flags = [0]  # and its flags
 
 
 def dns_answer(size):
@@ -118,12 +120,20 @@ CASES = {
     "dns-mismatch": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 100, dns_answer(40)))),
     "dns-wrong-id": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, 12, b"\xff\xff" + dns_answer(12)[2:]))),
     "dns-max": (OP_DNS_QUERY, lambda c, op: send(c, frame(op, MAX_RESP_PAYLOAD, dns_answer(MAX_RESP_PAYLOAD)))),
+    # Posted setsockopt calls (native/intercept/rpc.h zt_rpc_post): answers held back until the
+    # next other request (the app must not wait for them), a wrong op, a payload on the answer.
+    "posted-held": (OP_SETSOCKOPT, lambda c, op: held.append(frame(op, 0))),
+    "posted-wrong-op": (OP_SETSOCKOPT, lambda c, op: send(c, frame(OP_GETSOCKOPT, 4, b"\1\0\0\0"))),
+    "posted-payload": (OP_SETSOCKOPT, lambda c, op: send(c, frame(op, 4, b"\1\0\0\0"))),
+    # A non-blocking connect under way with the filler asked for; the filler's report is posted.
+    "posted-filled": (OP_CONNECT, lambda c, op: connect_in_progress(c, op)),
 }
 
 # Cases whose reply stops short: the connection is closed after it.
 TRUNCATED = {"truncated-header", "truncated-payload"}
 
 kept = []  # daemon ends of the socketpairs handed out
+held = []  # replies held back ("posted-held"), sent before the next reply
 
 
 def read_exact(conn, n):
@@ -148,11 +158,14 @@ def serve(conn, target, answer, close_after):
                 return
             op = body[1]
             last_request[0] = body[REQ_HEADER - 4 :]
+            last_flags[0] = struct.unpack("<H", body[2:4])[0]
             if op == target:
                 answer(conn, op)
                 if close_after:
                     return
                 continue
+            while held:
+                send(conn, held.pop(0))
             if op == OP_SOCKET:
                 app, mine = socket.socketpair()
                 kept.append(mine)
@@ -166,6 +179,14 @@ def serve(conn, target, answer, close_after):
         pass
     finally:
         conn.close()
+
+
+def connect_in_progress(conn, op):
+    """CONNECT: EINPROGRESS asking for the filler; the report of it (ZT_F_FILLED) held back."""
+    if last_flags[0] & F_FILLED:
+        held.append(frame(op, 0))
+    else:
+        send(conn, frame(op, -EINPROGRESS, flags=RF_FILLER))
 
 
 def main():
