@@ -1,0 +1,16 @@
+/* A listening socket whose daemon end has gone: the fd becomes a quiet stand-in (ended.c). */
+#ifndef ZTNC_ENDED_H
+#define ZTNC_ENDED_H
+
+#include <stdint.h>
+
+#include "shim.h"
+
+/*
+ * Called once accept() has read end of stream on listener `fd` (socket inode `ino`): puts a
+ * listening socket nothing can reach on the fd number, keeping its flags and epoll registrations.
+ * 0 when done (or done already by another thread), -1 when it could not be (the fd is left as it was).
+ */
+ZT_HIDDEN int zt_listener_ended(int fd, uint64_t ino);
+
+#endif
