@@ -26,7 +26,7 @@ static int take_connection(int fd, uint64_t ino, struct sockaddr *addr, socklen_
      * keeper gave up, or the network was left). Said once; then the fd is quiet (ended.c) rather
      * than readable for ever, which would keep the app's event loop spinning. */
     if (n == 0) {
-      zt_listener_ended(fd, ino);
+      zt_socket_ended(fd, ino, 0);
       return zt_fail(EINVAL);
     }
     family = n == ZT_ACCEPT_RECORD ? zt_sockaddr_family(rec + 4) : AF_UNSPEC;

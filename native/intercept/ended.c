@@ -1,14 +1,16 @@
 /*
- * A listening socket whose daemon end has gone (ended.h). The app's end of a socketpair whose
- * other end is closed stays readable (end of stream) for ever, so an event loop waiting on the
- * listener would wake, fail accept() and wake again without end. Once accept() has seen the end,
- * the fd number is given a stand-in instead: a listening AF_UNIX socket whose path has been
- * removed at once, so nothing can connect to it. Like a kernel TCP listener whose network has
- * gone, it is never readable or writable, a blocking accept() waits (until a signal) and a
- * non-blocking one answers EAGAIN. The fd's close-on-exec and non-blocking flags carry over, and
- * so does every epoll registration of the old socket in this process (found through
- * /proc/self/fdinfo), which would otherwise go on reporting it as long as another process still
- * holds the old socket.
+ * A socket whose daemon end has gone for good (ended.h). The app's end of a socketpair whose other
+ * end is closed reads as end of stream for ever: readable at once, so an event loop waiting on it
+ * would wake, fail and wake again without end (a listener's accept() fails, a UDP socket's recv
+ * "receives" empty datagrams). Once the library has seen the end and said so, the fd number is
+ * given a stand-in that nothing can reach, quiet as a kernel socket whose network has gone:
+ * - for a listener, a listening AF_UNIX socket whose path was removed at once: never readable or
+ *   writable, a blocking accept() waits (until a signal), a non-blocking one answers EAGAIN;
+ * - for a datagram socket, an unbound AF_UNIX datagram socket: never readable, writable (as UDP),
+ *   a blocking recv waits, a non-blocking one answers EAGAIN, sends fail.
+ * The fd's close-on-exec and non-blocking flags carry over, and so does every epoll registration
+ * of the old socket in this process (found through /proc/self/fdinfo), which would otherwise go
+ * on reporting it as long as another process still holds the old socket.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,7 +34,7 @@ struct epoll_item {
 };
 
 /* A listening Unix socket no one can reach: bound in a fresh 0700 directory, both removed at once. */
-static int make_standin(void) {
+static int make_listener_standin(void) {
   char dir[] = "/tmp/.ztnc-ended-XXXXXX";
   struct sockaddr_un sa;
   int s, ok;
@@ -98,16 +100,17 @@ static int find_epoll_items(int fd, unsigned long ino, struct epoll_item *items)
   return count;
 }
 
-int zt_listener_ended(int fd, uint64_t ino) {
+int zt_socket_ended(int fd, uint64_t ino, int dgram) {
   struct epoll_item items[ZT_MAX_EPOLL_ITEMS];
   struct stat st;
   int standin, fl, fdflags, n, i;
   fl = zt_real.fcntl(fd, F_GETFL);
   fdflags = zt_real.fcntl(fd, F_GETFD);
   if (fl < 0 || fdflags < 0) return -1;
-  standin = make_standin();
+  /* An unbound datagram socket has no address: nothing can send to it. */
+  standin = dgram ? zt_real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) : make_listener_standin();
   if (standin < 0) {
-    zt_trace("listener %d ended; no stand-in could be made, it stays readable", fd);
+    zt_trace("socket %d ended; no stand-in could be made, it stays readable", fd);
     return -1;
   }
   if ((fl & O_NONBLOCK) && zt_real.fcntl(standin, F_SETFL, O_NONBLOCK) != 0) {
@@ -129,7 +132,7 @@ int zt_listener_ended(int fd, uint64_t ino) {
   close(standin);
   for (i = 0; i < n; i++) epoll_ctl(items[i].epfd, EPOLL_CTL_ADD, fd, &items[i].ev);
   if (fstat(fd, &st) == 0) zt_ino_remember((uint64_t)st.st_ino, ZT_INO_FOREIGN);
-  zt_trace("listener %d ended (its daemon has gone): now a quiet stand-in, %d epoll registration%s moved", fd, n,
-           n == 1 ? "" : "s");
+  zt_trace("%s %d ended (its daemon has gone): now a quiet stand-in, %d epoll registration%s moved",
+           dgram ? "datagram socket" : "listener", fd, n, n == 1 ? "" : "s");
   return 0;
 }

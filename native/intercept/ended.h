@@ -1,4 +1,4 @@
-/* A listening socket whose daemon end has gone: the fd becomes a quiet stand-in (ended.c). */
+/* A socket whose daemon end has gone: the fd becomes a quiet stand-in (ended.c). */
 #ifndef ZTNC_ENDED_H
 #define ZTNC_ENDED_H
 
@@ -7,10 +7,11 @@
 #include "shim.h"
 
 /*
- * Called once accept() has read end of stream on listener `fd` (socket inode `ino`): puts a
- * listening socket nothing can reach on the fd number, keeping its flags and epoll registrations.
+ * Called once end of stream was read on `fd` (socket inode `ino`) — a listener in accept(), a
+ * datagram socket (`dgram` 1) in recv without the app's own shutdown — before the end is reported:
+ * puts a socket nothing can reach on the fd number, keeping its flags and epoll registrations.
  * 0 when done (or done already by another thread), -1 when it could not be (the fd is left as it was).
  */
-ZT_HIDDEN int zt_listener_ended(int fd, uint64_t ino);
+ZT_HIDDEN int zt_socket_ended(int fd, uint64_t ino, int dgram);
 
 #endif

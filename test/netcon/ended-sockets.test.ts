@@ -1,11 +1,12 @@
 /**
- * A program whose daemon has gone for good must not spin. When the daemon's end of a listening
- * socket closes (the daemon stopped and no fd keeper holds the listener, or the keeper gave up),
- * the app's end would report end of stream — readable — for ever, and a server's event loop would
- * wake, fail accept() and wake again (python's http.server was seen at 77% CPU). The library
- * reports the end once (accept: EINVAL) and from then on the listener is quiet, as a kernel
- * listener whose network has gone: poll/epoll never report it, accept blocks or gives EAGAIN.
- * test/shim/ended_listener.c counts the event loop's wake-ups; nothing here is timed.
+ * A program whose daemon has gone for good must not spin. When the daemon's end of a socket
+ * closes (the daemon stopped and no fd keeper holds the listener, or the keeper gave up), the app's
+ * end would report end of stream — readable — for ever, and a server's event loop would wake, fail
+ * accept() (or "receive" an empty datagram) and wake again: python's http.server was seen at 77%
+ * CPU. The library reports the end once (accept: EINVAL; recv: ENETDOWN) and from then on the
+ * socket is quiet, as a kernel socket whose network has gone: poll/epoll never report it
+ * readable, accept and recv block or give EAGAIN. test/shim/ended_sockets.c counts the event
+ * loop's wake-ups; nothing here is timed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -39,11 +40,11 @@ async function runThroughEnd(cmd: string, args: string[], socketPath: string, ho
   }
 }
 
-describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'python3'), 'ended listeners'))('a listener whose daemon has gone', () => {
+describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'python3'), 'ended sockets'))('a socket whose daemon has gone', () => {
   const tmp = tempDir('ztnc-ended-');
   let prog: string;
   beforeAll(() => {
-    prog = compileC('ended_listener', tmp.dir);
+    prog = compileC('ended_sockets', tmp.dir);
   });
   afterAll(() => tmp.remove());
 
@@ -75,6 +76,13 @@ describe.runIf(requireOrSkip(needPrograms('cc', 'make', 'python3'), 'ended liste
     const out = await runThroughEnd(prog, ['shared', STACK_ADDR], join(tmp.dir, 's', 'net.sock'), 'stop');
     expect(out).toContain('first accept EINVAL\naccepted 0\nwakeups at most 1\nquiet 1\n');
     expect(out).toContain('accept now EAGAIN\n');
+  });
+
+  it('UDP: recvfrom reports the end once (ENETDOWN), no empty datagrams, then the loop sleeps; a blocking recv waits for a signal', async () => {
+    const out = await runThroughEnd(prog, ['udp', STACK_ADDR], join(tmp.dir, 'u', 'net.sock'), 'stop');
+    expect(out).toBe(
+      ['listening', 'first recvfrom ENETDOWN', 'received 0', 'wakeups at most 1', 'quiet 1', 'blocking recv EINTR', ''].join('\n'),
+    );
   });
 
   it("python's socketserver loop (selectors, as http.server) sleeps once its daemon has gone", async () => {
