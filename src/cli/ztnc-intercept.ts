@@ -18,8 +18,8 @@ import { checkProgram } from '../netcon/program-check.js';
 const EXIT_REFUSED = 126;
 
 const ENDPOINT_HELP =
-  "the daemon's endpoint to be (sets ZT_NC_ENDPOINT): the socket is <home>/endpoints/<name>/sockets/<nwid>.sock, " +
-  "the home $HOME/.ztnc without -D or $ZT_NC_HOME (default: the daemon's own identity, endpoint 'default')";
+  'run as this endpoint of the daemon (sets ZT_NC_ENDPOINT): the socket is <home>/endpoints/<name>/sockets/<nwid>.sock, ' +
+  "<home> being -D, else $ZT_NC_HOME, else $HOME/.ztnc (default: the daemon's own identity, endpoint 'default')";
 
 interface CliOptions {
   network: string;
