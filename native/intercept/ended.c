@@ -33,11 +33,14 @@ struct epoll_item {
   struct epoll_event ev;
 };
 
-/* A listening Unix socket no one can reach: bound in a fresh 0700 directory, both removed at once. */
-static int make_listener_standin(void) {
-  char dir[] = "/tmp/.ztnc-ended-XXXXXX";
+/* A listening Unix socket no one can reach: bound in a fresh 0700 directory under `base`, both
+ * removed at once. */
+static int listener_standin_in(const char *base) {
+  char dir[96];
   struct sockaddr_un sa;
   int s, ok;
+  if (base == NULL || base[0] != '/' || snprintf(dir, sizeof(dir), "%s/.ztnc-ended-XXXXXX", base) >= (int)sizeof(dir))
+    return -1;
   if (mkdtemp(dir) == NULL) return -1;
   s = zt_real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   memset(&sa, 0, sizeof(sa));
@@ -48,6 +51,14 @@ static int make_listener_standin(void) {
   rmdir(dir);
   if (!ok && s >= 0) close(s);
   return ok ? s : -1;
+}
+
+/* The same in the first writable place: /tmp, the user's runtime directory, /dev/shm. */
+static int make_listener_standin(void) {
+  int s = listener_standin_in("/tmp");
+  if (s < 0) s = listener_standin_in(getenv("XDG_RUNTIME_DIR"));
+  if (s < 0) s = listener_standin_in("/dev/shm");
+  return s;
 }
 
 /* Does fd `epfd` name an epoll instance? */
