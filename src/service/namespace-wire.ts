@@ -67,6 +67,7 @@ function parseMessage(line: string): NamespaceMessage {
   const msg = m as NamespaceMessage;
   if (msg.t === 'attach' && (typeof msg.nwid !== 'string' || typeof msg.ifname !== 'string'))
     throw new Error('attach needs nwid and ifname');
-  if (msg.t === 'attach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string') throw new Error('attach: endpoint must be a name');
+  if (msg.t === 'attach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
+    throw new Error('attach: endpoint must be a name');
   return msg;
 }

@@ -61,9 +61,11 @@ describe('endpoints: many members in one daemon', () => {
   const ping = async (from: Service, path: string, address: string, count = 2, timeoutMs = 2_000): Promise<PingReport> =>
     (await from.api('POST', path, { address, count, timeoutMs })).body as PingReport;
   const reaches = (from: Service, path: string, address: string): Promise<boolean> =>
-    waitFor(async () => (await ping(from, path, address, 1)).received === 1 || null, NETWORK_TIMEOUT_MS, `${path} reaching ${address}`).then(
-      () => true,
-    );
+    waitFor(
+      async () => (await ping(from, path, address, 1)).received === 1 || null,
+      NETWORK_TIMEOUT_MS,
+      `${path} reaching ${address}`,
+    ).then(() => true);
 
   beforeAll(async () => {
     root = await startRoot(join(tmp, 'root'));
