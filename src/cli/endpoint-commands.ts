@@ -7,13 +7,12 @@
  *   endpoint delete <name>               leaves its networks and removes its identity
  * Names are checked before the daemon is asked, so a typo is named as such.
  */
+import { isEndpointName } from '../netcon/index.js';
 import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 const USAGE = 'endpoint create|delete <name> | endpoint join|leave <name> <network ID> | endpoint list';
-/** As the daemon's ENDPOINT_NAME_PATTERN, plus `default` (which join/leave accept). */
-const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 export const ENDPOINT_LIST_HEADER = '200 endpoint list <name> <address> <status> <networks>';
 
 interface EndpointView {
@@ -29,7 +28,7 @@ function usage(): never {
 
 function checkName(name: string | undefined): string {
   if (name === undefined) usage();
-  if (!NAME_PATTERN.test(name))
+  if (!isEndpointName(name))
     throw new CliError(`endpoint: ${JSON.stringify(name)} is not an endpoint name (1-63 of a-z, 0-9, '.', '_', '-')`, 2);
   return name;
 }

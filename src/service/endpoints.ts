@@ -7,12 +7,10 @@
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { isEndpointName } from '../netcon/index.js';
 import { type Identity, loadOrCreateIdentity } from '../node/index.js';
 import { DEFAULT_ENDPOINT, type HostedEndpoint } from './hosted-endpoint.js';
 import { Home } from './home.js';
-
-/** Endpoint names: what a directory, a log field and an environment variable can all carry. */
-export const ENDPOINT_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 /** A refused endpoint operation, with the HTTP status the local API answers it with. */
 export class EndpointError extends Error {
@@ -30,7 +28,7 @@ export type EndpointFactory = (name: string, home: Home, identity: Identity) => 
 
 export function endpointNameProblem(name: string): string | null {
   if (name === DEFAULT_ENDPOINT) return null;
-  return ENDPOINT_NAME_PATTERN.test(name)
+  return isEndpointName(name)
     ? null
     : `endpoint name "${name}" is not usable: 1-63 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`;
 }

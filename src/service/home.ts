@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ENDPOINTS_DIR } from '../netcon/index.js';
 
 export const NWID_PATTERN = /^[0-9a-f]{16}$/;
 
@@ -83,7 +84,7 @@ export class Home {
   }
   /** Endpoints beside the home's own identity: one directory each, laid out as a home. */
   get endpointsDir(): string {
-    return join(this.dir, 'endpoints');
+    return join(this.dir, ENDPOINTS_DIR);
   }
   endpointDir(name: string): string {
     return join(this.endpointsDir, name);

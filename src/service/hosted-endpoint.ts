@@ -23,6 +23,7 @@ import {
   type UdpTransport,
 } from '../node/index.js';
 import type { ListenerKeeper } from '../netcon/kept-listeners.js';
+import { DEFAULT_ENDPOINT } from '../netcon/index.js';
 import { type Home, HomeError, writeFileAtomic } from './home.js';
 import { networkJson, type NetworkUserSettings } from './json-views.js';
 import type { PingAnswer, PingRequest } from './local-api.js';
@@ -33,8 +34,8 @@ import { joinTokenFor, networkConfText, readNetworkConf } from './network-settin
 
 type Json = Record<string, unknown>;
 
-/** The daemon's own identity, whose files are the home's. */
-export const DEFAULT_ENDPOINT = 'default';
+// the daemon's own identity, whose files are the home's
+export { DEFAULT_ENDPOINT };
 
 interface Joined {
   attachment: NetworkAttachment;

@@ -24,6 +24,7 @@ export function serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ZTNC_REFUSE_BUILTIN_PLANET: '1', ZTNC_LOG_LEVEL: 'info', ...extra };
   delete env.ZT_NC_HOME;
   delete env.ZT_NC_SOCKET;
+  delete env.ZT_NC_ENDPOINT;
   return env;
 }
 
