@@ -6,6 +6,9 @@
  * (namespace mode, NetworkAttachment.attachTap) and the client hears the network's JSON whenever it
  * changes (addresses, routes, MTU, status), to apply inside the namespace. The connection's end is
  * the namespace's end: the TAP is closed and the network left, unless the client asked to stay.
+ * An attach with `hold` (the CNI plugin, which exits after ADD) outlives its connection: the daemon
+ * keeps serving the TAP, the network stays joined, and nobody hears config changes, until a later
+ * connection's `detach`, the TAP's failure (its namespace deleted), or leaving the network.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -15,7 +18,14 @@ import { closeFd, peerCred, takeUnixSocket, unixSocketFd } from '../native/bindi
 import { UnixChannel } from '../native/unix-channel.js';
 import { stringifyJson } from './http/json-text.js';
 import type { NetworkAttachment } from './network-attachment.js';
-import { encodeMessage, LineReader, NAMESPACE_SOCKET, type AttachMessage, type NamespaceMessage } from './namespace-wire.js';
+import {
+  encodeMessage,
+  LineReader,
+  NAMESPACE_SOCKET,
+  type AttachMessage,
+  type DetachMessage,
+  type NamespaceMessage,
+} from './namespace-wire.js';
 
 /** What the server needs from the daemon. */
 export interface NamespaceHost {
@@ -38,6 +48,8 @@ function closeQuietly(fd: number): void {
 
 export class NamespaceServer {
   private readonly clients = new Map<UnixChannel, () => void>();
+  /** Held attachments (their connections gone), by network: the attachment that holds the TAP. */
+  private readonly held = new Map<string, NetworkAttachment>();
   private stopping = false;
 
   private constructor(
@@ -88,6 +100,7 @@ export class NamespaceServer {
     const reader = new LineReader();
     let nwid: string | null = null;
     let stay = false;
+    let hold: NetworkAttachment | null = null;
     let timer: NodeJS.Timeout | null = null;
     let last = '';
     const say = (m: NamespaceMessage): void => void ch.send(encodeMessage(m));
@@ -98,6 +111,11 @@ export class NamespaceServer {
       const served = nwid;
       nwid = null;
       if (served === null) return;
+      if (hold !== null && hold.mode === 'namespace' && !this.stopping) {
+        this.held.set(served, hold);
+        this.log.info({ nwid: served }, 'namespace connection closed: the TAP is held until detach');
+        return;
+      }
       this.host.attachment(served)?.detachTap();
       if (!stay && !this.stopping) {
         this.log.info({ nwid: served }, 'namespace ended: leaving the network');
@@ -140,9 +158,16 @@ export class NamespaceServer {
         closeQuietly(fds[0]!);
         return refuse(`network ${m.nwid} is already served through a namespace`);
       }
-      a.attachTap(fds[0]!, m.ifname, (message) => refuse(`TAP failed: ${message}`));
+      this.held.delete(m.nwid);
+      a.attachTap(fds[0]!, m.ifname, (message) => {
+        if (this.held.get(m.nwid) === a) {
+          this.held.delete(m.nwid);
+          this.log.info({ nwid: m.nwid, reason: message }, 'held namespace TAP ended');
+        } else refuse(`TAP failed: ${message}`);
+      });
       nwid = m.nwid;
-      stay = m.stay === true;
+      stay = m.stay === true || m.hold === true;
+      hold = m.hold === true ? a : null;
       this.clients.set(ch, end);
       watch();
       timer = setInterval(watch, WATCH_MS);
@@ -158,7 +183,10 @@ export class NamespaceServer {
         }
         for (const m of msgs) {
           if (m.t === 'attach' && nwid === null) attach(m, fds.splice(0));
-          else {
+          else if (m.t === 'detach' && nwid === null) {
+            say(this.detach(m));
+            setTimeout(() => ch.close(), 50);
+          } else {
             for (const f of fds.splice(0)) closeQuietly(f);
             return refuse(`unexpected ${m.t} message`);
           }
@@ -169,6 +197,19 @@ export class NamespaceServer {
     };
   }
 
+  /** A held attachment's end: its TAP closes, the network stays joined (the client leaves it if it wants). */
+  private detach(m: DetachMessage): NamespaceMessage {
+    const a = this.held.get(m.nwid);
+    this.held.delete(m.nwid);
+    // a held entry whose network was left and joined again names an attachment that is gone
+    const current = a !== undefined && this.host.attachment(m.nwid) === a && a.mode === 'namespace';
+    if (current) {
+      a.detachTap();
+      this.log.info({ nwid: m.nwid }, 'held namespace TAP detached');
+    }
+    return { t: 'detached', nwid: m.nwid, detached: current };
+  }
+
   /** Stops listening and ends every namespace connection (their TAPs close; networks.d is kept). */
   async close(): Promise<void> {
     this.stopping = true;
@@ -176,6 +217,8 @@ export class NamespaceServer {
       end();
       ch.close();
     }
+    for (const a of this.held.values()) a.detachTap();
+    this.held.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     try {
       unlinkSync(this.path);
