@@ -8,7 +8,8 @@
  * the namespace's end: the TAP is closed and the network left, unless the client asked to stay.
  * An attach with `hold` (the CNI plugin, which exits after ADD) outlives its connection: the daemon
  * keeps serving the TAP, the network stays joined, and nobody hears config changes, until a later
- * connection's `detach`, the TAP's failure (its namespace deleted), or leaving the network.
+ * connection's `detach`, the TAP's failure, or leaving the network. (A held TAP keeps its namespace
+ * alive in the kernel even after `ip netns del`: DEL, or GC, is what ends it.)
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';

@@ -193,6 +193,16 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
   }, 120_000);
 
+  it('DEL cleans up after the runtime has deleted the namespace already', async () => {
+    const ns = netns();
+    expect((await cni(env('ADD', 'container-three', ns.path), conf())).code).toBe(0);
+    // the held TAP keeps the namespace alive in the kernel until DEL closes it
+    spawnSync('ip', ['netns', 'del', ns.name]);
+    const del = await cni(env('DEL', 'container-three', ns.path), conf());
+    expect(del.code).toBe(0);
+    expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
+  }, 120_000);
+
   it('refuses bad config and environment with the spec error codes', async () => {
     const ns = netns();
     const noNetwork = await cni(env('ADD', 'bad', ns.path), { ...conf(), network: undefined });
