@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { closeFd, peerCred, takeUnixSocket, unixSocketFd } from '../native/binding.js';
 import { UnixChannel } from '../native/unix-channel.js';
 import { stringifyJson } from './http/json-text.js';
+import { DEFAULT_ENDPOINT } from './hosted-endpoint.js';
 import type { NetworkAttachment } from './network-attachment.js';
 import {
   encodeMessage,
@@ -28,16 +29,23 @@ import {
   type NamespaceMessage,
 } from './namespace-wire.js';
 
-/** What the server needs from the daemon. */
-export interface NamespaceHost {
+/** What the server needs of one of the daemon's endpoints. */
+export interface NamespaceEndpoint {
   attachment(nwid: string): NetworkAttachment | undefined;
   /** The network's local-API JSON, null when not joined. */
   network(nwid: string): Record<string, unknown> | null;
   leaveNetwork(nwid: string): Promise<boolean>;
 }
 
+/** What the server needs from the daemon: its endpoints by name (`default`: the daemon's own). */
+export interface NamespaceHost {
+  endpoint(name: string): NamespaceEndpoint | undefined;
+}
+
 /** How often a served network's JSON is compared with what the client last heard. */
 const WATCH_MS = 500;
+
+const heldKey = (endpoint: string, nwid: string): string => `${endpoint}/${nwid}`;
 
 function closeQuietly(fd: number): void {
   try {
@@ -49,7 +57,7 @@ function closeQuietly(fd: number): void {
 
 export class NamespaceServer {
   private readonly clients = new Map<UnixChannel, () => void>();
-  /** Held attachments (their connections gone), by network: the attachment that holds the TAP. */
+  /** Held attachments (their connections gone), by endpoint and network: the attachment that holds the TAP. */
   private readonly held = new Map<string, NetworkAttachment>();
   private stopping = false;
 
@@ -100,8 +108,9 @@ export class NamespaceServer {
   private serve(ch: UnixChannel): void {
     const reader = new LineReader();
     let nwid: string | null = null;
+    let host: NamespaceEndpoint | null = null; // the endpoint whose network is served
     let stay = false;
-    let hold: NetworkAttachment | null = null;
+    let hold: { key: string; endpoint: string; attachment: NetworkAttachment } | null = null;
     let timer: NodeJS.Timeout | null = null;
     let last = '';
     const say = (m: NamespaceMessage): void => void ch.send(encodeMessage(m));
@@ -111,16 +120,17 @@ export class NamespaceServer {
       this.clients.delete(ch);
       const served = nwid;
       nwid = null;
-      if (served === null) return;
-      if (hold !== null && hold.mode === 'namespace' && !this.stopping) {
-        this.held.set(served, hold);
-        this.log.info({ nwid: served }, 'namespace connection closed: the TAP is held until detach');
+      if (served === null || host === null) return;
+      if (hold !== null && hold.attachment.mode === 'namespace' && !this.stopping) {
+        this.held.set(hold.key, hold.attachment);
+        this.log.info({ nwid: served, endpoint: hold.endpoint }, 'namespace connection closed: the TAP is held until detach');
         return;
       }
-      this.host.attachment(served)?.detachTap();
+      const owner = host;
+      owner.attachment(served)?.detachTap();
       if (!stay && !this.stopping) {
         this.log.info({ nwid: served }, 'namespace ended: leaving the network');
-        this.host.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
+        owner.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
       } else this.log.info({ nwid: served }, 'namespace ended: network stays joined');
     };
     const refuse = (message: string): void => {
@@ -130,11 +140,11 @@ export class NamespaceServer {
       end();
     };
     const watch = (): void => {
-      if (nwid === null) return;
+      if (nwid === null || host === null) return;
       let view: Record<string, unknown> | null;
       let text: string;
       try {
-        view = this.host.network(nwid);
+        view = host.network(nwid);
         text = stringifyJson(view);
       } catch (e) {
         return refuse(`network ${nwid} cannot be shown: ${(e as Error).message}`);
@@ -150,25 +160,33 @@ export class NamespaceServer {
         for (const f of fds) closeQuietly(f);
         return refuse('attach needs exactly one TAP fd');
       }
-      const a = this.host.attachment(m.nwid);
+      const endpointName = m.endpoint ?? DEFAULT_ENDPOINT;
+      const ep = this.host.endpoint(endpointName);
+      if (!ep) {
+        closeQuietly(fds[0]!);
+        return refuse(`no endpoint ${endpointName}`);
+      }
+      const a = ep.attachment(m.nwid);
       if (!a) {
         closeQuietly(fds[0]!);
-        return refuse(`network ${m.nwid} is not joined`);
+        return refuse(`network ${m.nwid} is not joined${endpointName === DEFAULT_ENDPOINT ? '' : ` by endpoint ${endpointName}`}`);
       }
       if (a.mode === 'namespace') {
         closeQuietly(fds[0]!);
         return refuse(`network ${m.nwid} is already served through a namespace`);
       }
-      this.held.delete(m.nwid);
+      const key = heldKey(endpointName, m.nwid);
+      this.held.delete(key);
       a.attachTap(fds[0]!, m.ifname, (message) => {
-        if (this.held.get(m.nwid) === a) {
-          this.held.delete(m.nwid);
-          this.log.info({ nwid: m.nwid, reason: message }, 'held namespace TAP ended');
+        if (this.held.get(key) === a) {
+          this.held.delete(key);
+          this.log.info({ nwid: m.nwid, endpoint: endpointName, reason: message }, 'held namespace TAP ended');
         } else refuse(`TAP failed: ${message}`);
       });
       nwid = m.nwid;
+      host = ep;
       stay = m.stay === true || m.hold === true;
-      hold = m.hold === true ? a : null;
+      hold = m.hold === true ? { key, endpoint: endpointName, attachment: a } : null;
       this.clients.set(ch, end);
       watch();
       timer = setInterval(watch, WATCH_MS);
@@ -200,13 +218,15 @@ export class NamespaceServer {
 
   /** A held attachment's end: its TAP closes, the network stays joined (the client leaves it if it wants). */
   private detach(m: DetachMessage): NamespaceMessage {
-    const a = this.held.get(m.nwid);
-    this.held.delete(m.nwid);
+    const endpoint = m.endpoint ?? DEFAULT_ENDPOINT;
+    const key = heldKey(endpoint, m.nwid);
+    const a = this.held.get(key);
+    this.held.delete(key);
     // a held entry whose network was left and joined again names an attachment that is gone
-    const current = a !== undefined && this.host.attachment(m.nwid) === a && a.mode === 'namespace';
+    const current = a !== undefined && this.host.endpoint(endpoint)?.attachment(m.nwid) === a && a.mode === 'namespace';
     if (current) {
       a.detachTap();
-      this.log.info({ nwid: m.nwid }, 'held namespace TAP detached');
+      this.log.info({ nwid: m.nwid, endpoint }, 'held namespace TAP detached');
     }
     return { t: 'detached', nwid: m.nwid, detached: current };
   }

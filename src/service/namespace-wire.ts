@@ -20,6 +20,8 @@ export interface AttachMessage {
   ifname: string;
   /** Stay joined when this connection ends (default: leave the network). */
   stay?: boolean;
+  /** The daemon's endpoint whose network this is (default: `default`, the daemon's own identity). */
+  endpoint?: string;
   /** Keep serving the TAP when this connection ends, until `detach` (implies stay). */
   hold?: boolean;
 }
@@ -28,6 +30,8 @@ export interface AttachMessage {
 export interface DetachMessage {
   t: 'detach';
   nwid: string;
+  /** The endpoint whose network it is (default: `default`). */
+  endpoint?: string;
 }
 
 /** The answer to `detach`: whether a held TAP was there to close. */
@@ -84,6 +88,10 @@ function parseMessage(line: string): NamespaceMessage {
   const msg = m as NamespaceMessage;
   if (msg.t === 'attach' && (typeof msg.nwid !== 'string' || typeof msg.ifname !== 'string'))
     throw new Error('attach needs nwid and ifname');
+  if (msg.t === 'attach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
+    throw new Error('attach: endpoint must be a name');
   if ((msg.t === 'detach' || msg.t === 'detached') && typeof msg.nwid !== 'string') throw new Error(`${msg.t} needs nwid`);
+  if (msg.t === 'detach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
+    throw new Error('detach: endpoint must be a name');
   return msg;
 }
