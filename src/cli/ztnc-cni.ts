@@ -23,9 +23,11 @@ const HELP = `usage: CNI_COMMAND=VERSION|ADD|DEL|CHECK|GC|STATUS ztnc-cni < netc
 A CNI plugin (spec 0.4.0/1.0.0/1.1.0) putting a container's network namespace on a ztnc virtual
 network: ADD creates the interface CNI_IFNAME inside CNI_NETNS as a TAP served by the home's daemon
 (started if it is not running), with the member's managed addresses, routes and MTU, and prints
-the spec's result (interfaces, ips, routes, dns). DEL closes it and leaves the network if ADD joined
-it (idempotent); CHECK verifies the interface and its addresses; GC removes attachments not in
-"cni.dev/valid-attachments"; STATUS says whether the daemon answers (starting it if needed).
+the spec's result (interfaces, ips, routes, dns). Each container is its own member: an endpoint of
+the daemon named cni-<first 12 characters of CNI_CONTAINERID>. DEL closes the interface, leaves the
+network and deletes the endpoint (idempotent); CHECK verifies the interface and its addresses; GC
+removes attachments not in "cni.dev/valid-attachments"; STATUS says whether the daemon answers
+(starting it if needed).
 Config: {"cniVersion":"1.1.0","name":"…","type":"ztnc","network":"<nwid>","home":"…","planet":"…"}
   network  16-hex-digit network id (required)
   home     the daemon's home directory (default ~/.ztnc of the user running the plugin)

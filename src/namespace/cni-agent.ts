@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   if (ip(['link', 'show', 'dev', spec.ifname]) === null) die(`interface ${spec.ifname} already exists in the namespace`, AGENT_EXIT_EXISTS);
   const tap = createTap(spec.ifname);
   const ch = await connectNamespaceSocket(spec.socket);
-  const attach: AttachMessage = { t: 'attach', nwid: spec.nwid, ifname: tap.name, stay: true, hold: true };
+  const attach: AttachMessage = { t: 'attach', nwid: spec.nwid, endpoint: spec.endpoint, ifname: tap.name, stay: true, hold: true };
   ch.send(encodeMessage(attach), [tap.fd], { closeFds: true });
   const state = await firstState(ch, spec.timeoutMs);
   // the daemon holds the TAP from here on: closing this connection does not end it

@@ -1,15 +1,16 @@
 /**
  * ztnc-cni's commands (CNI spec 1.0/1.1: ADD, DEL, CHECK, GC, STATUS) over the home's daemon.
- * ADD starts the daemon if needed (as ztnc-run does), joins the network, waits for this member's
- * address, then has cni-agent.js create the TAP inside CNI_NETNS and hand it to the daemon with
- * `hold`, so the daemon serves it after the plugin exits; the attachment is recorded (cni-state.ts)
- * for DEL, CHECK and GC. DEL asks the daemon to close the TAP (`detach`) and leaves the network if
- * ADD joined it; it succeeds when there is nothing left to undo. Until the daemon hosts endpoints,
- * a container is the home's own member: one container per home and network.
+ * Each container is its own member: an endpoint of the home's daemon (SPEC: one daemon, many
+ * ZeroTier identities) named from its id, `cni-<first 12 characters>`. ADD starts the daemon if
+ * needed (as ztnc-run does), creates the endpoint, joins it to the network, waits for its address,
+ * then has cni-agent.js create the TAP inside CNI_NETNS and hand it to the daemon with `hold`, so
+ * the daemon serves it after the plugin exits; the attachment is recorded (cni-state.ts) for DEL,
+ * CHECK and GC. DEL asks the daemon to close the TAP (`detach`), leaves the network, and deletes
+ * the endpoint once it is on no network; it succeeds when there is nothing left to undo.
  * Failures are CniErrors with the spec's codes (cni-protocol.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiRequest, answerError, type Connection } from '../cli/cli-client.js';
@@ -28,7 +29,15 @@ const READY_TIMEOUT_MS = 30_000;
 
 export const homeOf = (conf: ZtncNetConf): string => resolve(conf.home ?? defaultHome());
 
-const networkPath = (a: Pick<CniAttachment, 'nwid'>): string => `/network/${a.nwid}`;
+const networkPath = (a: Pick<CniAttachment, 'nwid' | 'endpoint'>): string => `/endpoint/${a.endpoint}/network/${a.nwid}`;
+
+/** The container's endpoint: `cni-` and the first 12 characters of its id, made a usable name. */
+export function endpointName(containerId: string): string {
+  return `cni-${containerId
+    .slice(0, 12)
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-')}`;
+}
 
 async function daemonFor(conf: ZtncNetConf): Promise<Connection> {
   try {
@@ -39,7 +48,7 @@ async function daemonFor(conf: ZtncNetConf): Promise<Connection> {
 }
 
 /** Asks the daemon to close the held TAP of `nwid`; false when it had none (or does not answer). */
-async function detachHeld(home: string, nwid: string): Promise<boolean> {
+async function detachHeld(home: string, endpoint: string, nwid: string): Promise<boolean> {
   let ch;
   try {
     ch = await connectNamespaceSocket(join(home, NAMESPACE_SOCKET));
@@ -66,7 +75,7 @@ async function detachHeld(home: string, nwid: string): Promise<boolean> {
       },
       onClose: () => finish(false),
     };
-    channel.send(encodeMessage({ t: 'detach', nwid }));
+    channel.send(encodeMessage({ t: 'detach', nwid, endpoint }));
   });
 }
 
@@ -74,11 +83,29 @@ async function detachHeld(home: string, nwid: string): Promise<boolean> {
 async function undo(home: string, a: CniAttachment): Promise<void> {
   const c = await daemonAnswers(home);
   if (c) {
-    await detachHeld(home, a.nwid);
+    await detachHeld(home, a.endpoint, a.nwid);
     if (a.joined) await apiRequest(c, 'DELETE', networkPath(a)).catch(() => undefined);
+    if (a.endpoint !== 'default') await deleteIfUnused(c, a.endpoint);
   }
   // a daemon that is not running holds no TAP; a network it would join again is left by the next ADD's DEL
   removeAttachment(home, a.name, a.containerId, a.ifname);
+}
+
+/** Deletes endpoint `name` when it is on no network any more (another interface of the container may use it). */
+async function deleteIfUnused(c: Connection, name: string): Promise<void> {
+  const ep = await apiRequest(c, 'GET', `/endpoint/${name}`).catch(() => null);
+  if (ep?.status !== 200) return;
+  const networks = (ep.body as { networks?: unknown[] }).networks ?? [];
+  if (networks.length === 0) await apiRequest(c, 'DELETE', `/endpoint/${name}`).catch(() => undefined);
+}
+
+/** The container's endpoint, created when it does not exist; its member address. */
+async function endpointFor(c: Connection, name: string): Promise<string> {
+  let ep = await apiRequest(c, 'POST', `/endpoint/${name}`, {});
+  // 409: the container has it already (another of its interfaces)
+  if (ep.status === 409) ep = await apiRequest(c, 'GET', `/endpoint/${name}`);
+  if (ep.status !== 200) throw new CniError(CniCode.DAEMON_FAILED, `cannot create endpoint ${name}: ${answerError(ep)}`);
+  return String((ep.body as { address?: unknown }).address);
 }
 
 /** Runs cni-agent.js inside the container's namespace; its interface state. */
@@ -110,29 +137,27 @@ export async function add(conf: ZtncNetConf, env: CniEnv): Promise<Record<string
     ifname: env.ifname,
     netns: env.netns,
     nwid: conf.network,
-    endpoint: 'default',
+    endpoint: endpointName(env.containerId),
     joined: false,
   };
+  const member = await endpointFor(c, a.endpoint);
   const before = await apiRequest(c, 'GET', networkPath(a));
   if (before.status === 200 && (before.body as { mode?: string }).mode === 'namespace') {
-    throw new CniError(
-      CniCode.DAEMON_FAILED,
-      `network ${a.nwid} is already served through a namespace by ${home} (one container per home and network)`,
-    );
+    throw new CniError(CniCode.DAEMON_FAILED, `container ${env.containerId} is on network ${a.nwid} already (endpoint ${a.endpoint})`);
   }
   a.joined = before.status !== 200;
-  const joined = await apiRequest(c, 'POST', networkPath(a), {});
-  if (joined.status !== 200) throw new CniError(CniCode.DAEMON_FAILED, `cannot join ${a.nwid}: ${answerError(joined)}`);
   try {
-    const member = (): string => readFileSync(join(home, 'identity.public'), 'utf8').slice(0, 10);
+    const joined = await apiRequest(c, 'POST', networkPath(a), {});
+    if (joined.status !== 200) throw new CniError(CniCode.DAEMON_FAILED, `cannot join ${a.nwid}: ${answerError(joined)}`);
     try {
-      await waitForNetwork(c, networkPath(a), a.nwid, READY_TIMEOUT_MS, member);
+      await waitForNetwork(c, networkPath(a), a.nwid, READY_TIMEOUT_MS, () => member);
     } catch (e) {
       throw new CniError(CniCode.NETWORK_NOT_READY, (e as Error).message);
     }
     const state = runAgent(env.netns, {
       socket: join(home, NAMESPACE_SOCKET),
       nwid: a.nwid,
+      endpoint: a.endpoint,
       ifname: env.ifname,
       timeoutMs: READY_TIMEOUT_MS,
     });

@@ -37,6 +37,8 @@ export interface CniAgentSpec {
   /** The daemon's namespace socket. */
   socket: string;
   nwid: string;
+  /** The daemon endpoint (the container's member) whose network the TAP carries. */
+  endpoint: string;
   ifname: string;
   /** How long to wait for the daemon's answer with an address. */
   timeoutMs: number;

@@ -1,11 +1,13 @@
 /**
  * ztnc-cni driven as a CNI runtime drives it (root: network namespaces and TAP devices): the
  * command and parameters in the environment, the network config on stdin, the answer on stdout.
- * A private root+controller, member A in library mode serving HTTP through libztintercept.so, and
- * the plugin's home C. ADD puts eth0 into a namespace made here (`ip netns add`) with C's managed
- * address and returns the spec's result; a static busybox inside fetches A's file; CHECK passes;
- * DEL removes the interface and leaves the network, twice without error; GC removes what the
- * runtime no longer lists; STATUS starts a daemon that is not running. Runs dist/ (npm run build:ts).
+ * A private root+controller with a public network, member A in library mode serving HTTP through
+ * libztintercept.so, and the plugin's home C, whose daemon gives each container its own endpoint
+ * (member). ADD puts eth0 into a namespace made here (`ip netns add`) with the container's managed
+ * address and returns the spec's result; a static busybox inside fetches A's file; two containers
+ * are separate members that reach each other; CHECK passes; DEL removes the interface and the
+ * endpoint, twice without error; GC removes what the runtime no longer lists; STATUS starts a
+ * daemon that is not running. Runs dist/ (npm run build:ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -99,6 +101,10 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     CNI_PATH: join(ROOT, 'dist', 'src', 'cli'),
   });
 
+  /** The container's endpoint on C (ztnc-cni names it from the container id) and its network's API path. */
+  const endpointOf = (id: string): string => `cni-${id.slice(0, 12)}`;
+  const memberNetwork = (id: string): string => `/endpoint/${endpointOf(id)}/network/${nwid}`;
+
   const memberHome = (): string => {
     const h = tempDir('ztnc-cni-');
     writeFileSync(join(h, 'local.conf'), '{"settings":{"allowLoopbackPaths":true}}');
@@ -112,7 +118,8 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     c = await startService(memberHome(), ['--planet', join(root.home, 'planet')]);
     await a.post(`/network/${nwid}`);
     await authorizeMember(root, nwid, a);
-    await authorizeMember(root, nwid, c);
+    // containers are new members each: the network admits them without a controller round
+    await root.post(`/controller/network/${nwid}`, { private: false });
     aIp = await assignedIp(a, nwid, 60_000);
     const www = tempDir('ztnc-cni-www-');
     writeFileSync(join(www, 'x.txt'), 'hello-cni\n');
@@ -134,7 +141,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     const r = await cni(env('ADD', 'container-one', ns.path), conf());
     expect(r.out).not.toHaveProperty('code');
     expect(r.code).toBe(0);
-    const network = await c.get<{ assignedAddresses: string[]; mac: string; mode: string }>(`/network/${nwid}`);
+    const network = await c.get<{ assignedAddresses: string[]; mac: string; mode: string }>(memberNetwork('container-one'));
     expect(network.mode).toBe('namespace');
     const address = network.assignedAddresses.find((x) => x.startsWith('10.94.0.'))!;
     expect(r.out).toEqual({
@@ -161,13 +168,52 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     expect(checked.code).toBe(0);
   }, 120_000);
 
+  it('two containers of one daemon are separate members that reach each other', async () => {
+    const [nsA, nsB] = [netns(), netns()];
+    const ra = await cni(env('ADD', 'peer-a', nsA.path), conf());
+    const rb = await cni(env('ADD', 'peer-b', nsB.path), conf());
+    expect([ra.code, rb.code]).toEqual([0, 0]);
+    const addrA = (ra.out!.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
+    const addrB = (rb.out!.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
+    expect(addrA).not.toBe(addrB);
+    const members = await Promise.all(['peer-a', 'peer-b'].map((id) => c.get<{ address: string }>(`/endpoint/${endpointOf(id)}`)));
+    expect(members[0]!.address).not.toBe(members[1]!.address);
+    expect(members.map((m) => m.address)).not.toContain(await c.address());
+
+    const www = tempDir('ztnc-cni-peer-');
+    writeFileSync(join(www, 'y.txt'), 'hello-peer\n');
+    const httpd = spawn('ip', ['netns', 'exec', nsA.name, 'busybox', 'httpd', '-f', '-p', `${addrA}:8081`, '-h', www], { stdio: 'ignore' });
+    try {
+      const got = await waitFor(
+        async () => {
+          const r = spawnSync('ip', ['netns', 'exec', nsB.name, 'busybox', 'wget', '-q', '-O', '-', `http://${addrA}:8081/y.txt`], {
+            encoding: 'utf8',
+            timeout: 30_000,
+          });
+          return r.status === 0 ? r.stdout : null;
+        },
+        30_000,
+        'container B fetching from container A',
+      );
+      expect(got).toBe('hello-peer\n');
+    } finally {
+      httpd.kill();
+    }
+    for (const [id, ns] of [
+      ['peer-a', nsA],
+      ['peer-b', nsB],
+    ] as const)
+      expect((await cni(env('DEL', id, ns.path), conf())).code).toBe(0);
+    expect((await c.get<unknown[]>('/endpoint')).length).toBe(2); // default and container-one's
+  }, 120_000);
+
   it('DEL closes the interface and leaves the network, and succeeds again; CHECK then knows no container', async () => {
     const ns = { name: namespaces[0]!, path: `/var/run/netns/${namespaces[0]}` };
     const first = await cni(env('DEL', 'container-one', ns.path), conf());
     expect(first.stdout).toBe('');
     expect(first.code).toBe(0);
     await waitFor(async () => ipIn(ns.name, ['link', 'show', 'dev', 'eth0']).code !== 0, 10_000, 'eth0 gone');
-    expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
+    expect((await c.api('GET', `/endpoint/${endpointOf('container-one')}`)).status).toBe(404);
     const again = await cni(env('DEL', 'container-one', ns.path), conf());
     expect(again.code).toBe(0);
     const { CNI_NETNS: _gone, ...noNetns } = env('DEL', 'container-one', '');
@@ -190,7 +236,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     expect(gone.stdout).toBe('');
     expect(gone.code).toBe(0);
     await waitFor(async () => ipIn(ns.name, ['link', 'show', 'dev', 'eth0']).code !== 0, 10_000, 'eth0 gone after GC');
-    expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
+    expect((await c.api('GET', `/endpoint/${endpointOf('container-two')}`)).status).toBe(404);
   }, 120_000);
 
   it('DEL cleans up after the runtime has deleted the namespace already', async () => {
@@ -200,7 +246,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     spawnSync('ip', ['netns', 'del', ns.name]);
     const del = await cni(env('DEL', 'container-three', ns.path), conf());
     expect(del.code).toBe(0);
-    expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
+    expect((await c.api('GET', `/endpoint/${endpointOf('container-three')}`)).status).toBe(404);
   }, 120_000);
 
   it('refuses bad config and environment with the spec error codes', async () => {
@@ -218,7 +264,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
     expect(ipIn(ns.name, ['tuntap', 'add', 'dev', 'eth0', 'mode', 'tap']).code).toBe(0);
     const taken = await cni(env('ADD', 'bad', ns.path), conf());
     expect(taken.out).toMatchObject({ code: 104, msg: expect.stringContaining('eth0 already exists') });
-    expect((await c.api('GET', `/network/${nwid}`)).status).toBe(404);
+    expect((await c.api('GET', `/endpoint/${endpointOf('bad')}`)).status).toBe(404);
   }, 120_000);
 
   it('STATUS starts the daemon of a home where none runs, and answers nothing on success', async () => {
