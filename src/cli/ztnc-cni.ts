@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * ztnc-cni: a CNI plugin (spec 1.0/1.1, type "ztnc") for ztnc's namespace mode. The command comes
- * in CNI_COMMAND, the network config on stdin, the answer on stdout (src/namespace/cni-protocol.ts).
- * VERSION is answered; ADD, DEL, CHECK, GC and STATUS are not implemented yet and answer the spec's
- * error JSON (code 100, or 50 for STATUS: plugin not available) — DEL, which must be idempotent and
- * best effort, succeeds. `ztnc-cni --help` prints this.
+ * in CNI_COMMAND, the network config on stdin, the answer on stdout (src/namespace/cni-protocol.ts):
+ * VERSION, ADD (the result JSON), DEL, CHECK, GC and STATUS (nothing on success), or the spec's
+ * error JSON with a non-zero status. The work is in src/namespace/cni-commands.ts.
+ * `ztnc-cni --help` prints the usage.
  */
 import { readFileSync } from 'node:fs';
+import { add, check, del, gc, status } from '../namespace/cni-commands.js';
 import {
   CNI_VERSION,
   CniCode,
@@ -19,14 +20,25 @@ import {
 } from '../namespace/cni-protocol.js';
 
 const HELP = `usage: CNI_COMMAND=VERSION|ADD|DEL|CHECK|GC|STATUS ztnc-cni < netconf.json
-A CNI plugin (spec 1.0.0/1.1.0) putting a container's network namespace on a ztnc virtual network.
+A CNI plugin (spec 0.4.0/1.0.0/1.1.0) putting a container's network namespace on a ztnc virtual
+network: ADD creates the interface CNI_IFNAME inside CNI_NETNS as a TAP served by the home's daemon
+(started if it is not running), with the member's managed addresses, routes and MTU, and prints
+the spec's result (interfaces, ips, routes, dns). Each container is its own member: an endpoint of
+the daemon named cni-<first 12 characters of CNI_CONTAINERID>. DEL closes the interface, leaves the
+network and deletes the endpoint (idempotent); CHECK verifies the interface and its addresses; GC
+removes attachments not in "cni.dev/valid-attachments"; STATUS says whether the daemon answers
+(starting it if needed).
 Config: {"cniVersion":"1.1.0","name":"…","type":"ztnc","network":"<nwid>","home":"…","planet":"…"}
-VERSION answers the supported versions. ADD/CHECK/GC/STATUS are not implemented yet (error JSON,
-code 100 / 50); DEL succeeds (nothing to undo). For one program, ztnc-run does the same today.
+  network  16-hex-digit network id (required)
+  home     the daemon's home directory (default ~/.ztnc of the user running the plugin)
+  planet   planet file for a daemon the plugin starts (default: the home's, else the built-in one)
+Errors: the spec's codes (1 version, 4 environment, 6 decoding, 7 config, 3 unknown container on
+CHECK, 50 STATUS not available) and ztnc's: 101 daemon, 102 network not ready (authorize the member
+printed in msg), 103 CHECK mismatch, 104 namespace or interface.
 `;
 
-function answer(obj: Record<string, unknown>, code = 0): never {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
+function answer(obj: Record<string, unknown> | null, code = 0): never {
+  if (obj) process.stdout.write(`${JSON.stringify(obj)}\n`);
   process.exit(code);
 }
 
@@ -41,7 +53,7 @@ function answerVersion(stdin: string): string {
   return CNI_VERSION;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(HELP);
     process.exit(0);
@@ -60,15 +72,25 @@ function main(): void {
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
     switch (env.command) {
+      case 'ADD':
+        answer(await add(conf, env));
+      // eslint-disable-next-line no-fallthrough
       case 'DEL':
-        process.exit(0);
+        await del(conf, env);
+        answer(null);
+      // eslint-disable-next-line no-fallthrough
+      case 'CHECK':
+        await check(conf, env);
+        answer(null);
+      // eslint-disable-next-line no-fallthrough
+      case 'GC':
+        await gc(conf);
+        answer(null);
       // eslint-disable-next-line no-fallthrough
       case 'STATUS':
-        throw new CniError(CniCode.PLUGIN_NOT_AVAILABLE, 'ztnc-cni cannot attach containers yet');
-      case 'ADD':
-      case 'CHECK':
-      case 'GC':
-        throw new CniError(CniCode.NOT_IMPLEMENTED, `${env.command} is not implemented yet`, 'use ztnc-run for now');
+        await status(conf);
+        answer(null);
+      // eslint-disable-next-line no-fallthrough
       default:
         throw new CniError(CniCode.INVALID_ENV, `unknown CNI_COMMAND "${env.command}"`);
     }
@@ -78,4 +100,4 @@ function main(): void {
   }
 }
 
-main();
+void main();

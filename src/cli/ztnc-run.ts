@@ -19,8 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultHome } from '../service/home.js';
 import { NAMESPACE_SOCKET } from '../service/namespace-wire.js';
+import { ensureDaemon, waitForNetwork } from '../namespace/daemon-control.js';
 import type { AgentSpec } from '../namespace/ns-agent.js';
-import { apiRequest, answerError, CliError, resolveConnection, type Connection } from './cli-client.js';
+import { apiRequest, answerError, CliError } from './cli-client.js';
 
 const EXIT_RUNNER = 125;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,62 +42,6 @@ function fail(message: string): never {
   process.exit(EXIT_RUNNER);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function daemonAnswers(home: string): Promise<Connection | null> {
-  try {
-    const c = resolveConnection({ home });
-    const a = await apiRequest(c, 'GET', '/status');
-    return a.status === 200 ? c : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The home's daemon, started (`ztnc-service -d`) when it does not answer. */
-async function ensureDaemon(home: string, opts: Options): Promise<Connection> {
-  const running = await daemonAnswers(home);
-  if (running) return running;
-  const args = [join(here, 'ztnc-service.js'), '-d', '-p', String(opts.port)];
-  if (opts.planet) args.push('--planet', resolve(opts.planet));
-  args.push(home);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) fail(`could not start the daemon for ${home}: ${(r.stderr || r.stdout || '').trim()}`);
-  const c = await daemonAnswers(home);
-  if (!c) fail(`the daemon for ${home} started but its local API does not answer`);
-  return c;
-}
-
-type NetworkJson = Record<string, unknown> & { status?: string; assignedAddresses?: string[] };
-
-/** Waits for the member to be authorized and addressed; the error names what is missing. */
-async function waitForNetwork(c: Connection, nwid: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const a = await apiRequest(c, 'GET', `/network/${nwid}`);
-    if (a.status !== 200) throw new CliError(`network ${nwid}: ${answerError(a)}`);
-    const n = a.body as NetworkJson;
-    const last = String(n.status);
-    if (last === 'OK' && (n.assignedAddresses ?? []).length > 0) return;
-    if (last === 'ACCESS_DENIED' || last === 'NOT_FOUND') {
-      const member = readFileSync(join(c.home, 'identity.public'), 'utf8').slice(0, 10);
-      throw new CliError(
-        last === 'ACCESS_DENIED'
-          ? `not authorized on network ${nwid}: authorize member ${member} at the network's controller`
-          : `network ${nwid} does not exist at its controller`,
-      );
-    }
-    if (Date.now() >= deadline) {
-      throw new CliError(
-        last === 'OK'
-          ? `network ${nwid} gave this member no managed address within ${timeoutMs / 1000} s`
-          : `no config for network ${nwid} within ${timeoutMs / 1000} s (status ${last})`,
-      );
-    }
-    await sleep(250);
-  }
-}
-
 async function run(argv: string[], opts: Options): Promise<void> {
   const nwid = opts.network.toLowerCase();
   if (!/^[0-9a-f]{16}$/.test(nwid)) fail(`-n: network id must be 16 hex digits, not "${opts.network}"`);
@@ -104,7 +49,7 @@ async function run(argv: string[], opts: Options): Promise<void> {
   const unshare = spawnSync('unshare', ['--version'], { encoding: 'utf8' });
   if (unshare.error) fail('util-linux unshare is needed (apt-get install util-linux)');
 
-  const c = await ensureDaemon(home, opts);
+  const c = await ensureDaemon(home, { port: opts.port, ...(opts.planet ? { planet: opts.planet } : {}) });
   const before = await apiRequest(c, 'GET', `/network/${nwid}`);
   // a network the home had joined already stays joined afterwards
   const stay = opts.stay === true || before.status === 200;
@@ -114,7 +59,8 @@ async function run(argv: string[], opts: Options): Promise<void> {
     if (!stay) await apiRequest(c, 'DELETE', `/network/${nwid}`).catch(() => undefined);
   };
   try {
-    await waitForNetwork(c, nwid, opts.timeout * 1000);
+    const member = (): string => readFileSync(join(home, 'identity.public'), 'utf8').slice(0, 10);
+    await waitForNetwork(c, `/network/${nwid}`, nwid, opts.timeout * 1000, member);
   } catch (e) {
     await leave();
     fail((e as Error).message);

@@ -22,7 +22,30 @@ export const CniCode = {
   LIMITED_CONNECTIVITY: 51,
   /** Plugin-specific codes start at 100. */
   NOT_IMPLEMENTED: 100,
+  /** The home's daemon could not be started or did not do what was asked (join, attach). */
+  DAEMON_FAILED: 101,
+  /** The network did not authorize or address this member in time. */
+  NETWORK_NOT_READY: 102,
+  /** CHECK found the container's interface or addresses not as ADD left them. */
+  CHECK_FAILED: 103,
+  /** The container's namespace could not be entered or its interface made there. */
+  NAMESPACE_FAILED: 104,
 } as const;
+
+/** What ztnc-cni hands cni-agent.js, the part of ADD that runs inside CNI_NETNS. */
+export interface CniAgentSpec {
+  /** The daemon's namespace socket. */
+  socket: string;
+  nwid: string;
+  /** The daemon endpoint (the container's member) whose network the TAP carries. */
+  endpoint: string;
+  ifname: string;
+  /** How long to wait for the daemon's answer with an address. */
+  timeoutMs: number;
+}
+
+/** cni-agent.js's exit status when CNI_IFNAME exists in the namespace already. */
+export const AGENT_EXIT_EXISTS = 2;
 
 export class CniError extends Error {
   constructor(
@@ -49,6 +72,24 @@ export interface ZtncNetConf {
   network: string;
   home?: string;
   planet?: string;
+  /** CHECK (and chained ADD): the result the runtime got from ADD. */
+  prevResult?: Record<string, unknown>;
+  /** GC (1.1): the attachments the runtime still knows; every other one of this network config goes. */
+  validAttachments?: Array<{ containerID: string; ifname: string }>;
+}
+
+/** GC's `cni.dev/valid-attachments`; undefined when absent, an error when malformed. */
+function validAttachments(v: unknown): ZtncNetConf['validAttachments'] {
+  if (v === undefined) return undefined;
+  const ok = (x: unknown): x is { containerID: string; ifname: string } =>
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { containerID?: unknown }).containerID === 'string' &&
+    typeof (x as { ifname?: unknown }).ifname === 'string';
+  if (!Array.isArray(v) || !v.every(ok)) {
+    throw new CniError(CniCode.INVALID_CONFIG, '"cni.dev/valid-attachments" must be a list of {"containerID","ifname"}');
+  }
+  return v.map((x) => ({ containerID: x.containerID, ifname: x.ifname }));
 }
 
 export function parseNetConf(text: string): ZtncNetConf {
@@ -69,15 +110,25 @@ export function parseNetConf(text: string): ZtncNetConf {
   if (typeof o.network !== 'string' || !/^[0-9a-fA-F]{16}$/.test(o.network)) {
     throw new CniError(CniCode.INVALID_CONFIG, '"network" must be a 16-hex-digit network id');
   }
+  if (o.type !== undefined && o.type !== 'ztnc')
+    throw new CniError(CniCode.INVALID_CONFIG, `"type" is ${JSON.stringify(o.type)}, not "ztnc"`);
   for (const k of ['home', 'planet'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'string') throw new CniError(CniCode.INVALID_CONFIG, `"${k}" must be a string`);
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === ''))
+      throw new CniError(CniCode.INVALID_CONFIG, `"${k}" must be a path`);
   }
+  const prev = o.prevResult;
+  if (prev !== undefined && (typeof prev !== 'object' || prev === null || Array.isArray(prev))) {
+    throw new CniError(CniCode.INVALID_CONFIG, '"prevResult" must be an object');
+  }
+  const valid = validAttachments(o['cni.dev/valid-attachments']);
   return {
     cniVersion: v,
     name: o.name,
     network: o.network.toLowerCase(),
     ...(typeof o.home === 'string' ? { home: o.home } : {}),
     ...(typeof o.planet === 'string' ? { planet: o.planet } : {}),
+    ...(prev !== undefined ? { prevResult: prev as Record<string, unknown> } : {}),
+    ...(valid !== undefined ? { validAttachments: valid } : {}),
   };
 }
 

@@ -14,13 +14,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openTap, takeUnixSocket } from '../native/binding.js';
-import { UnixChannel } from '../native/unix-channel.js';
+import type { UnixChannel } from '../native/unix-channel.js';
 import { encodeMessage, LineReader } from '../service/namespace-wire.js';
-import { hostsFile, linkCommands, linkState, resolvConf, type LinkState } from './link-config.js';
+import { connectNamespaceSocket, createTap } from './daemon-channel.js';
+import { hostsFile, linkState, resolvConf, type LinkState } from './link-config.js';
+import { applyLink, ip } from './link-apply.js';
 
 export interface AgentSpec {
   socket: string;
@@ -44,19 +44,8 @@ function die(message: string): never {
   process.exit(EXIT_RUNNER);
 }
 
-/** Runs `ip args…`; returns the error text, or null. */
-function ip(args: string[]): string | null {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.error) return `ip: ${r.error.message}`;
-  if (r.status !== 0) return `ip ${args.join(' ')}: ${(r.stderr || '').trim()}`;
-  return null;
-}
-
 function apply(ifname: string, prev: LinkState | null, next: LinkState): void {
-  for (const cmd of linkCommands(ifname, prev, next)) {
-    const err = ip(cmd);
-    if (err) say(err);
-  }
+  for (const err of applyLink(ifname, prev, next)) say(err);
 }
 
 /** Binds generated files over /etc/resolv.conf and /etc/hosts (this mount namespace only). */
@@ -82,14 +71,6 @@ function setHostname(name: string): void {
   }
 }
 
-function connect(path: string): Promise<UnixChannel> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(path);
-    s.once('connect', () => resolve(new UnixChannel(takeUnixSocket(s), { maxFds: 1 })));
-    s.once('error', (e) => reject(new Error(`cannot reach the daemon at ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
-  });
-}
-
 function runProgram(argv: string[], done: (code: number) => void): void {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
@@ -110,15 +91,13 @@ async function main(): Promise<void> {
   if (ip(['link', 'set', 'dev', 'lo', 'up'])) die('cannot set lo up in the namespace (is iproute2 installed?)');
   let tap: { fd: number; name: string };
   try {
-    tap = openTap(spec.ifname);
+    tap = createTap(spec.ifname);
   } catch (e) {
-    const denied = (e as NodeJS.ErrnoException).code === 'EACCES';
-    const hint = denied ? ' (/dev/net/tun must be open to your user: mode 0666, as most distributions ship it)' : '';
-    die(`cannot create TAP ${spec.ifname} in the namespace: ${(e as Error).message}${hint}`);
+    die((e as Error).message);
   }
   let ch: UnixChannel;
   try {
-    ch = await connect(spec.socket);
+    ch = await connectNamespaceSocket(spec.socket);
   } catch (e) {
     die((e as Error).message);
   }

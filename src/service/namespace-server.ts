@@ -6,6 +6,10 @@
  * (namespace mode, NetworkAttachment.attachTap) and the client hears the network's JSON whenever it
  * changes (addresses, routes, MTU, status), to apply inside the namespace. The connection's end is
  * the namespace's end: the TAP is closed and the network left, unless the client asked to stay.
+ * An attach with `hold` (the CNI plugin, which exits after ADD) outlives its connection: the daemon
+ * keeps serving the TAP, the network stays joined, and nobody hears config changes, until a later
+ * connection's `detach`, the TAP's failure, or leaving the network. (A held TAP keeps its namespace
+ * alive in the kernel even after `ip netns del`: DEL, or GC, is what ends it.)
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -16,7 +20,14 @@ import { UnixChannel } from '../native/unix-channel.js';
 import { stringifyJson } from './http/json-text.js';
 import { DEFAULT_ENDPOINT } from './hosted-endpoint.js';
 import type { NetworkAttachment } from './network-attachment.js';
-import { encodeMessage, LineReader, NAMESPACE_SOCKET, type AttachMessage, type NamespaceMessage } from './namespace-wire.js';
+import {
+  encodeMessage,
+  LineReader,
+  NAMESPACE_SOCKET,
+  type AttachMessage,
+  type DetachMessage,
+  type NamespaceMessage,
+} from './namespace-wire.js';
 
 /** What the server needs of one of the daemon's endpoints. */
 export interface NamespaceEndpoint {
@@ -34,6 +45,8 @@ export interface NamespaceHost {
 /** How often a served network's JSON is compared with what the client last heard. */
 const WATCH_MS = 500;
 
+const heldKey = (endpoint: string, nwid: string): string => `${endpoint}/${nwid}`;
+
 function closeQuietly(fd: number): void {
   try {
     closeFd(fd);
@@ -44,6 +57,8 @@ function closeQuietly(fd: number): void {
 
 export class NamespaceServer {
   private readonly clients = new Map<UnixChannel, () => void>();
+  /** Held attachments (their connections gone), by endpoint and network: the attachment that holds the TAP. */
+  private readonly held = new Map<string, NetworkAttachment>();
   private stopping = false;
 
   private constructor(
@@ -95,6 +110,7 @@ export class NamespaceServer {
     let nwid: string | null = null;
     let host: NamespaceEndpoint | null = null; // the endpoint whose network is served
     let stay = false;
+    let hold: { key: string; endpoint: string; attachment: NetworkAttachment } | null = null;
     let timer: NodeJS.Timeout | null = null;
     let last = '';
     const say = (m: NamespaceMessage): void => void ch.send(encodeMessage(m));
@@ -105,6 +121,11 @@ export class NamespaceServer {
       const served = nwid;
       nwid = null;
       if (served === null || host === null) return;
+      if (hold !== null && hold.attachment.mode === 'namespace' && !this.stopping) {
+        this.held.set(hold.key, hold.attachment);
+        this.log.info({ nwid: served, endpoint: hold.endpoint }, 'namespace connection closed: the TAP is held until detach');
+        return;
+      }
       const owner = host;
       owner.attachment(served)?.detachTap();
       if (!stay && !this.stopping) {
@@ -154,10 +175,18 @@ export class NamespaceServer {
         closeQuietly(fds[0]!);
         return refuse(`network ${m.nwid} is already served through a namespace`);
       }
-      a.attachTap(fds[0]!, m.ifname, (message) => refuse(`TAP failed: ${message}`));
+      const key = heldKey(endpointName, m.nwid);
+      this.held.delete(key);
+      a.attachTap(fds[0]!, m.ifname, (message) => {
+        if (this.held.get(key) === a) {
+          this.held.delete(key);
+          this.log.info({ nwid: m.nwid, endpoint: endpointName, reason: message }, 'held namespace TAP ended');
+        } else refuse(`TAP failed: ${message}`);
+      });
       nwid = m.nwid;
       host = ep;
-      stay = m.stay === true;
+      stay = m.stay === true || m.hold === true;
+      hold = m.hold === true ? { key, endpoint: endpointName, attachment: a } : null;
       this.clients.set(ch, end);
       watch();
       timer = setInterval(watch, WATCH_MS);
@@ -173,7 +202,10 @@ export class NamespaceServer {
         }
         for (const m of msgs) {
           if (m.t === 'attach' && nwid === null) attach(m, fds.splice(0));
-          else {
+          else if (m.t === 'detach' && nwid === null) {
+            say(this.detach(m));
+            setTimeout(() => ch.close(), 50);
+          } else {
             for (const f of fds.splice(0)) closeQuietly(f);
             return refuse(`unexpected ${m.t} message`);
           }
@@ -184,6 +216,21 @@ export class NamespaceServer {
     };
   }
 
+  /** A held attachment's end: its TAP closes, the network stays joined (the client leaves it if it wants). */
+  private detach(m: DetachMessage): NamespaceMessage {
+    const endpoint = m.endpoint ?? DEFAULT_ENDPOINT;
+    const key = heldKey(endpoint, m.nwid);
+    const a = this.held.get(key);
+    this.held.delete(key);
+    // a held entry whose network was left and joined again names an attachment that is gone
+    const current = a !== undefined && this.host.endpoint(endpoint)?.attachment(m.nwid) === a && a.mode === 'namespace';
+    if (current) {
+      a.detachTap();
+      this.log.info({ nwid: m.nwid, endpoint }, 'held namespace TAP detached');
+    }
+    return { t: 'detached', nwid: m.nwid, detached: current };
+  }
+
   /** Stops listening and ends every namespace connection (their TAPs close; networks.d is kept). */
   async close(): Promise<void> {
     this.stopping = true;
@@ -191,6 +238,8 @@ export class NamespaceServer {
       end();
       ch.close();
     }
+    for (const a of this.held.values()) a.detachTap();
+    this.held.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     try {
       unlinkSync(this.path);

@@ -3,6 +3,8 @@
  * newline-terminated JSON over a Unix stream socket. The client's first message is `attach`, sent
  * with the TAP fd as SCM_RIGHTS; the daemon answers `network` (the network's local-API JSON, as
  * GET /network/<nwid> shows it) at once and again whenever it changes, or `error` before closing.
+ * An attach with `hold` outlives its connection (the CNI plugin exits after ADD): the daemon keeps
+ * serving the TAP until a later connection's `detach` for the network, answered by `detached`.
  */
 
 import { stringifyJson } from './http/json-text.js';
@@ -20,6 +22,23 @@ export interface AttachMessage {
   stay?: boolean;
   /** The daemon's endpoint whose network this is (default: `default`, the daemon's own identity). */
   endpoint?: string;
+  /** Keep serving the TAP when this connection ends, until `detach` (implies stay). */
+  hold?: boolean;
+}
+
+/** Ends a held attachment of network `nwid`: the daemon closes its TAP (the network stays joined). */
+export interface DetachMessage {
+  t: 'detach';
+  nwid: string;
+  /** The endpoint whose network it is (default: `default`). */
+  endpoint?: string;
+}
+
+/** The answer to `detach`: whether a held TAP was there to close. */
+export interface DetachedMessage {
+  t: 'detached';
+  nwid: string;
+  detached: boolean;
 }
 
 export interface NetworkMessage {
@@ -32,7 +51,7 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type NamespaceMessage = AttachMessage | NetworkMessage | ErrorMessage;
+export type NamespaceMessage = AttachMessage | DetachMessage | DetachedMessage | NetworkMessage | ErrorMessage;
 
 export function encodeMessage(m: NamespaceMessage): Buffer {
   return Buffer.from(`${stringifyJson(m)}\n`);
@@ -55,6 +74,8 @@ export class LineReader {
   }
 }
 
+const MESSAGE_TYPES = ['attach', 'detach', 'detached', 'network', 'error'];
+
 function parseMessage(line: string): NamespaceMessage {
   let m: unknown;
   try {
@@ -63,11 +84,14 @@ function parseMessage(line: string): NamespaceMessage {
     throw new Error('message is not JSON');
   }
   const t = (m as { t?: unknown } | null)?.t;
-  if (typeof m !== 'object' || m === null || (t !== 'attach' && t !== 'network' && t !== 'error')) throw new Error('unknown message');
+  if (typeof m !== 'object' || m === null || typeof t !== 'string' || !MESSAGE_TYPES.includes(t)) throw new Error('unknown message');
   const msg = m as NamespaceMessage;
   if (msg.t === 'attach' && (typeof msg.nwid !== 'string' || typeof msg.ifname !== 'string'))
     throw new Error('attach needs nwid and ifname');
   if (msg.t === 'attach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
     throw new Error('attach: endpoint must be a name');
+  if ((msg.t === 'detach' || msg.t === 'detached') && typeof msg.nwid !== 'string') throw new Error(`${msg.t} needs nwid`);
+  if (msg.t === 'detach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
+    throw new Error('detach: endpoint must be a name');
   return msg;
 }

@@ -118,7 +118,9 @@ describe.runIf(requireOrSkip(req, 'ztnc-run namespaces'))('ztnc-run', () => {
       .filter((i) => i && i.family === 'IPv4' && !i.internal)
       .map((i) => i!.address);
     const targets = ['127.0.0.1', ...hostAddrs.slice(0, 2)];
-    const script = targets.map((t) => `busybox wget -q -T 3 -O - http://${t}:${port}/ >/dev/null 2>&1 && echo reached ${t}`).join('; ');
+    const script = targets
+      .map((t) => `timeout 3 busybox wget -q -O - http://${t}:${port}/ >/dev/null 2>&1 && echo reached ${t}`)
+      .join('; ');
     const r = await run(['sh', '-c', `${script}; echo done`]);
     host.close();
     expect(r.stdout).toBe('done\n');
