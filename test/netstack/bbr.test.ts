@@ -74,6 +74,14 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       expect(f.update(30, 16_001)).toBe(true);
       expect(f.value).toBe(30);
     });
+
+    it('the min-RTT filter has not expired before its first sample, whatever the clock says', () => {
+      const f = new MinRttFilter(BBR_MIN_RTT_WINDOW_MS);
+      expect(f.expired(50_000)).toBe(false);
+      expect(f.update(20, 50_000)).toBe(false);
+      expect(f.value).toBe(20);
+      expect(f.expired(60_001)).toBe(true);
+    });
   });
 
   describe('BBR window on loss', () => {
@@ -219,6 +227,28 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       // goodput near the bottleneck over the run, with the queue mostly empty (few drops)
       const mbps = (got() * 8) / (w.sched.now() * 1000);
       expect(mbps).toBeGreaterThan(50 * 0.85);
+    });
+  });
+
+  describe('BBR on a clock that did not start at zero', () => {
+    it('a connection opened 15 s into the run starts in STARTUP, not PROBE_RTT, and finds the bandwidth', () => {
+      const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 50, queuePackets: 200, seed: 39 });
+      w.a.defaultCongestion = CongestionAlgo.Bbr;
+      w.b.defaultCongestion = CongestionAlgo.Bbr;
+      // a daemon's clock runs from its start: later connections meet a clock far past BBR's 10 s window
+      w.run(15_000);
+      const { client, server } = connectPair(w);
+      const got = endless(client, server);
+      const bbr = bbrOf(client);
+      const modes: number[] = [bbr.mode];
+      for (let t = 0; t < 2000; t += 1) {
+        w.run(1);
+        if (modes[modes.length - 1] !== bbr.mode) modes.push(bbr.mode);
+      }
+      expect(modes.slice(0, 3)).toEqual([BbrMode.Startup, BbrMode.Drain, BbrMode.ProbeBw]);
+      expect(modes).not.toContain(BbrMode.ProbeRtt);
+      expect(bbr.maxBw).toBeGreaterThan(6250 * 0.85);
+      expect(got()).toBeGreaterThan(0);
     });
   });
 
