@@ -11,7 +11,7 @@ import { TcpLossState, type TcpSocket } from '../../src/netstack/socket-api.js';
 import type { AckContext } from '../../src/netstack/tcp/congestion/congestion.js';
 import { DeliveryRate } from '../../src/netstack/tcp/delivery-rate.js';
 import { TcpSegment } from '../../src/netstack/wire/tcp.js';
-import { bulk, connectPair, FAMILIES, familyRig, type WireOptions } from '../support/netstack-rig.js';
+import { bulk, CoarseTimerScheduler, connectPair, FAMILIES, familyRig, type WireOptions } from '../support/netstack-rig.js';
 
 // every suite here is about TCP itself, so it runs over IPv4 and over IPv6
 describe.each(FAMILIES)('over IPv%i', (family) => {
@@ -118,6 +118,19 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       expect(b.cwnd).toBe(4000); // never below 4 segments
       b.onAckSample(ctx(TcpLossState.Open, 4000, 1000, 0, 301_000));
       expect(b.cwnd).toBe(80_000);
+    });
+  });
+
+  describe('BBR pacing rate before its first bandwidth sample', () => {
+    it('paces the initial window over the first RTT seen, even below the guess made without one', () => {
+      const b = new Bbr(1000);
+      const noSample = { delivered: 0, intervalMs: 0, rate: 0, rttMs: -1, priorDelivered: 0, appLimited: false, newlyDelivered: 0 };
+      // an ACK without an RTT (the handshake's): the guess is the initial window over 1 ms
+      b.onAckSample({ now: 10, rs: noSample, delivered: 0, inflight: 0, lost: 0, lossState: TcpLossState.Open });
+      expect(b.pacingRate).toBeCloseTo(2.885 * 10_000, 0);
+      // the first RTT, 20 ms: 2.885 × the initial window over it, as Linux's bbr_init_pacing_rate_from_rtt
+      b.onAckSample({ now: 30, rs: { ...noSample, rttMs: 20 }, delivered: 0, inflight: 10_000, lost: 0, lossState: TcpLossState.Open });
+      expect(b.pacingRate).toBeCloseTo((2.885 * 10_000) / 20, 0);
     });
   });
 
@@ -295,6 +308,24 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       const mss = client.info().mss;
       expect(segs * (mss + ipHeaderLen + 32)).toBeLessThan(1250 * 1.25 * 1.1 * 1000);
       expect(segs * (mss + ipHeaderLen + 32)).toBeGreaterThan(1250 * 0.8 * 1000);
+    });
+  });
+
+  describe('BBR pacing with late timers', () => {
+    it('keeps to its pacing rate when the host fires its timers on a 4 ms tick', () => {
+      // a busy host: the pacer's 1 ms timer fires up to 4 ms late; the sender must make up the
+      // time lost, or BBR reads its own shortfall as the path's bandwidth and spirals down
+      const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 100, queuePackets: 400, seed: 40 }, new CoarseTimerScheduler(4));
+      w.a.defaultCongestion = CongestionAlgo.Bbr;
+      w.b.defaultCongestion = CongestionAlgo.Bbr;
+      const { client, server } = connectPair(w);
+      const got = endless(client, server);
+      w.run(2000);
+      const before = got();
+      w.run(4000);
+      const mbps = ((got() - before) * 8) / 4000 / 1000;
+      if (process.env.TCP_TEST_VERBOSE) console.log('late timers, 100 Mbit/s:', mbps, bbrOf(client).maxBw);
+      expect(mbps).toBeGreaterThan(100 * 0.85);
     });
   });
 

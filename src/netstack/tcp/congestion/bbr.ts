@@ -67,6 +67,8 @@ export class Bbr implements CongestionControl {
   private prevLossState: TcpLossState = TcpLossState.Open;
   private probeRttDoneStamp = 0;
   private probeRttRoundDone = false;
+  /** Whether an RTT has been seen: until then the pacing rate is a guess (cwnd over 1 ms), not a floor. */
+  private hasSeenRtt = false;
   private mss: number;
   /** Deterministic choice of the first PROBE_BW phase (flows sharing a path should not move in step). */
   private rand: number;
@@ -227,6 +229,12 @@ export class Bbr implements CongestionControl {
   }
 
   private setPacingRate(gain: number): void {
+    if (!this.hasSeenRtt && this.minRtt.value !== Infinity) {
+      // the first RTT replaces the guess made without one, even downwards (as Linux's
+      // bbr_init_pacing_rate_from_rtt): kept as a floor, 1 ms's guess left STARTUP unpaced
+      this.hasSeenRtt = true;
+      this.pacingRate = (BBR_HIGH_GAIN * this.cwnd) / Math.max(this.minRtt.value, 0.001);
+    }
     let rate: number;
     if (this.bw.value === 0) {
       // no sample yet: the initial window over the RTT seen so far (1 ms before any)
