@@ -243,6 +243,27 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
     });
   });
 
+  describe('BBR through PROBE_RTT', () => {
+    it('keeps its bandwidth estimate: the 4-segment window of PROBE_RTT gives app-limited samples', () => {
+      // 10 ms RTT: PROBE_RTT's 200 ms are 20 rounds, twice the bandwidth filter's window
+      const { w, client, server } = pairOn({ mtu: 1500, delayMs: 5, rateMbps: 50, queuePackets: 200, seed: 42 }, CongestionAlgo.Bbr);
+      const got = endless(client, server);
+      const bbr = bbrOf(client);
+      let probed = false;
+      let lowest = Infinity;
+      for (let t = 0; t < 11_500; t += 1) {
+        w.run(1);
+        if (bbr.mode === BbrMode.ProbeRtt) probed = true;
+        if (t > 3000) lowest = Math.min(lowest, bbr.maxBw);
+      }
+      expect(probed).toBe(true);
+      expect(bbr.mode).toBe(BbrMode.ProbeBw);
+      // 50 Mbit/s = 6250 bytes/ms of IP packets
+      expect(lowest).toBeGreaterThan(6250 * 0.85);
+      expect(got()).toBeGreaterThan(0);
+    });
+  });
+
   describe('BBR on a clock that did not start at zero', () => {
     it('a connection opened 15 s into the run starts in STARTUP, not PROBE_RTT, and finds the bandwidth', () => {
       const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 50, queuePackets: 200, seed: 39 });

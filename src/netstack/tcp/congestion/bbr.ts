@@ -83,6 +83,11 @@ export class Bbr implements CongestionControl {
     this.mss = mss;
   }
 
+  /** In PROBE_RTT the window is held at 4 segments: the samples of that say nothing of the bandwidth. */
+  get holdsRateDown(): boolean {
+    return this.mode === BbrMode.ProbeRtt;
+  }
+
   /** Bottleneck bandwidth estimate, bytes per ms. */
   get maxBw(): number {
     return this.bw.value;
