@@ -44,7 +44,7 @@ export type TcpOptionName =
   | 'MAXSEG' // TCP_MAXSEG: bytes
   | 'CONGESTION' // 0 = CUBIC (default), 1 = NewReno (Linux's 'reno'), 2 = BBR
   | 'ECN' // 0 (default) / 1: negotiate ECN (RFC 3168) on connect and accept, as Linux's net.ipv4.tcp_ecn; read at connection setup
-  | 'RECOVERY' // loss detection with SACK, as Linux's net.ipv4.tcp_recovery: 1 = RACK-TLP, 0 = RFC 6675 DupThresh (the layer's default); read at connection setup
+  | 'RECOVERY' // loss detection with SACK, as Linux's net.ipv4.tcp_recovery: 1 = RACK-TLP (the layer's default), 0 = RFC 6675 DupThresh; read at connection setup
   | 'TOS' // IP_TOS: 0-255 (ECN bits masked), put on every outgoing packet
   | 'TTL' // IP_TTL: 1-255, -1 = default (64); IPV6_UNICAST_HOPS on a family-6 socket
   | 'V6ONLY'; // IPV6_V6ONLY (family-6 sockets): 0/1, only before bind/connect (else -EINVAL)

@@ -11,7 +11,7 @@ import { TcpLossState, type TcpSocket } from '../../src/netstack/socket-api.js';
 import type { AckContext } from '../../src/netstack/tcp/congestion/congestion.js';
 import { DeliveryRate } from '../../src/netstack/tcp/delivery-rate.js';
 import { TcpSegment } from '../../src/netstack/wire/tcp.js';
-import { bulk, connectPair, FAMILIES, familyRig, type WireOptions } from '../support/netstack-rig.js';
+import { bulk, CoarseTimerScheduler, connectPair, holdSegments, FAMILIES, familyRig, type WireOptions } from '../support/netstack-rig.js';
 
 // every suite here is about TCP itself, so it runs over IPv4 and over IPv6
 describe.each(FAMILIES)('over IPv%i', (family) => {
@@ -74,6 +74,14 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       expect(f.update(30, 16_001)).toBe(true);
       expect(f.value).toBe(30);
     });
+
+    it('the min-RTT filter has not expired before its first sample, whatever the clock says', () => {
+      const f = new MinRttFilter(BBR_MIN_RTT_WINDOW_MS);
+      expect(f.expired(50_000)).toBe(false);
+      expect(f.update(20, 50_000)).toBe(false);
+      expect(f.value).toBe(20);
+      expect(f.expired(60_001)).toBe(true);
+    });
   });
 
   describe('BBR window on loss', () => {
@@ -110,6 +118,19 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       expect(b.cwnd).toBe(4000); // never below 4 segments
       b.onAckSample(ctx(TcpLossState.Open, 4000, 1000, 0, 301_000));
       expect(b.cwnd).toBe(80_000);
+    });
+  });
+
+  describe('BBR pacing rate before its first bandwidth sample', () => {
+    it('paces the initial window over the first RTT seen, even below the guess made without one', () => {
+      const b = new Bbr(1000);
+      const noSample = { delivered: 0, intervalMs: 0, rate: 0, rttMs: -1, priorDelivered: 0, appLimited: false, newlyDelivered: 0 };
+      // an ACK without an RTT (the handshake's): the guess is the initial window over 1 ms
+      b.onAckSample({ now: 10, rs: noSample, delivered: 0, inflight: 0, lost: 0, lossState: TcpLossState.Open });
+      expect(b.pacingRate).toBeCloseTo(2.885 * 10_000, 0);
+      // the first RTT, 20 ms: 2.885 × the initial window over it, as Linux's bbr_init_pacing_rate_from_rtt
+      b.onAckSample({ now: 30, rs: { ...noSample, rttMs: 20 }, delivered: 0, inflight: 10_000, lost: 0, lossState: TcpLossState.Open });
+      expect(b.pacingRate).toBeCloseTo((2.885 * 10_000) / 20, 0);
     });
   });
 
@@ -222,6 +243,49 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
     });
   });
 
+  describe('BBR through PROBE_RTT', () => {
+    it('keeps its bandwidth estimate: the 4-segment window of PROBE_RTT gives app-limited samples', () => {
+      // 10 ms RTT: PROBE_RTT's 200 ms are 20 rounds, twice the bandwidth filter's window
+      const { w, client, server } = pairOn({ mtu: 1500, delayMs: 5, rateMbps: 50, queuePackets: 200, seed: 42 }, CongestionAlgo.Bbr);
+      const got = endless(client, server);
+      const bbr = bbrOf(client);
+      let probed = false;
+      let lowest = Infinity;
+      for (let t = 0; t < 11_500; t += 1) {
+        w.run(1);
+        if (bbr.mode === BbrMode.ProbeRtt) probed = true;
+        if (t > 3000) lowest = Math.min(lowest, bbr.maxBw);
+      }
+      expect(probed).toBe(true);
+      expect(bbr.mode).toBe(BbrMode.ProbeBw);
+      // 50 Mbit/s = 6250 bytes/ms of IP packets
+      expect(lowest).toBeGreaterThan(6250 * 0.85);
+      expect(got()).toBeGreaterThan(0);
+    });
+  });
+
+  describe('BBR on a clock that did not start at zero', () => {
+    it('a connection opened 15 s into the run starts in STARTUP, not PROBE_RTT, and finds the bandwidth', () => {
+      const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 50, queuePackets: 200, seed: 39 });
+      w.a.defaultCongestion = CongestionAlgo.Bbr;
+      w.b.defaultCongestion = CongestionAlgo.Bbr;
+      // a daemon's clock runs from its start: later connections meet a clock far past BBR's 10 s window
+      w.run(15_000);
+      const { client, server } = connectPair(w);
+      const got = endless(client, server);
+      const bbr = bbrOf(client);
+      const modes: number[] = [bbr.mode];
+      for (let t = 0; t < 2000; t += 1) {
+        w.run(1);
+        if (modes[modes.length - 1] !== bbr.mode) modes.push(bbr.mode);
+      }
+      expect(modes.slice(0, 3)).toEqual([BbrMode.Startup, BbrMode.Drain, BbrMode.ProbeBw]);
+      expect(modes).not.toContain(BbrMode.ProbeRtt);
+      expect(bbr.maxBw).toBeGreaterThan(6250 * 0.85);
+      expect(got()).toBeGreaterThan(0);
+    });
+  });
+
   describe('BBR pacing', () => {
     it('spaces segments at the pacing rate from the connection timer, not in window-sized bursts', () => {
       // no rate limit on the link: without pacing each ACK would release segments back to back
@@ -265,6 +329,43 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
       const mss = client.info().mss;
       expect(segs * (mss + ipHeaderLen + 32)).toBeLessThan(1250 * 1.25 * 1.1 * 1000);
       expect(segs * (mss + ipHeaderLen + 32)).toBeGreaterThan(1250 * 0.8 * 1000);
+    });
+  });
+
+  describe('BBR pacing with late timers', () => {
+    it('keeps to its pacing rate when the host fires its timers on a 4 ms tick', () => {
+      // a busy host: the pacer's 1 ms timer fires up to 4 ms late; the sender must make up the
+      // time lost, or BBR reads its own shortfall as the path's bandwidth and spirals down
+      const w = new Wire({ mtu: 1500, delayMs: 10, rateMbps: 100, queuePackets: 400, seed: 40 }, new CoarseTimerScheduler(4));
+      w.a.defaultCongestion = CongestionAlgo.Bbr;
+      w.b.defaultCongestion = CongestionAlgo.Bbr;
+      const { client, server } = connectPair(w);
+      const got = endless(client, server);
+      w.run(2000);
+      const before = got();
+      w.run(4000);
+      const mbps = ((got() - before) * 8) / 4000 / 1000;
+      if (process.env.TCP_TEST_VERBOSE) console.log('late timers, 100 Mbit/s:', mbps, bbrOf(client).maxBw);
+      expect(mbps).toBeGreaterThan(100 * 0.85);
+    });
+  });
+
+  describe('BBR under ACK aggregation', () => {
+    it('keeps sending through ACK silences: ACKs released in bursts every 20 ms on a 2 ms path', () => {
+      // the window of a 2 ms min RTT runs dry long before a 20 ms silence ends; ACK aggregation's
+      // extra window (Linux's extra_acked) covers what the ACKs bring in bursts
+      const w = new Wire({ mtu: 1500, delayMs: 1, rateMbps: 100, queuePackets: 400, seed: 41 });
+      w.a.defaultCongestion = CongestionAlgo.Bbr;
+      w.b.defaultCongestion = CongestionAlgo.Bbr;
+      const { client, server } = connectPair(w);
+      holdSegments(w, (dir, _seg, now) => (dir === 'ba' ? Math.ceil(now / 20) * 20 - now : 0));
+      const got = endless(client, server);
+      w.run(2000);
+      const before = got();
+      w.run(4000);
+      const mbps = ((got() - before) * 8) / 4000 / 1000;
+      if (process.env.TCP_TEST_VERBOSE) console.log('ACK aggregation, 100 Mbit/s:', mbps, bbrOf(client).aggregationCwnd);
+      expect(mbps).toBeGreaterThan(100 * 0.85);
     });
   });
 

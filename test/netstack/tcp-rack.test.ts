@@ -106,6 +106,12 @@ describe.each(FAMILIES)('over IPv%i', (family) => {
     return { w, client, server };
   }
 
+  it("is the layer's default loss detection with SACK, as Linux's net.ipv4.tcp_recovery = 1", () => {
+    const w = new Wire();
+    expect(w.a.defaultRecovery).toBe(1);
+    expect(w.a.socket().getOption('RECOVERY')).toBe(1);
+  });
+
   for (const [name, algo] of ALGOS) {
     describe(`RACK-TLP with ${name}`, () => {
       it('leaves a late (reordered, not lost) segment alone where DupThresh resends it every time', () => {

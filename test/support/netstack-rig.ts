@@ -4,7 +4,7 @@
  * clock, a connected pair in one call, a checked bulk transfer, and raw segments to inject.
  */
 import { createHash } from 'node:crypto';
-import { VirtualScheduler } from '../../src/netstack/clock.js';
+import { type Timer, VirtualScheduler } from '../../src/netstack/clock.js';
 import {
   connectTcp,
   SIM_ADDR_A,
@@ -55,6 +55,22 @@ export function holdSegments(w: SimTcpWire, hold: (dir: 'ab' | 'ba', seg: Buffer
     w.sched.setTimer(ms, () => w.inject(dir === 'ab' ? 'b' : 'a', copy));
     return true;
   };
+}
+
+/**
+ * A virtual scheduler whose timers fire late, on a coarse tick (every `tickMs`), as a busy host's
+ * do: what is due between two ticks runs at the next one. Timers of delay 0 still run at once.
+ */
+export class CoarseTimerScheduler extends VirtualScheduler {
+  constructor(private readonly tickMs: number) {
+    super();
+  }
+
+  override setTimer(delayMs: number, fn: () => void): Timer {
+    if (delayMs <= 0) return super.setTimer(0, fn);
+    const now = this.now();
+    return super.setTimer(Math.ceil((now + delayMs) / this.tickMs) * this.tickMs - now, fn);
+  }
 }
 
 /** The families the TCP suites run over. */

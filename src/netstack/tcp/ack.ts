@@ -163,14 +163,17 @@ export abstract class TcpAckProcessor extends TcpTimers {
     // a model-based algorithm (BBR) updates its model from the rate sample once loss detection has run
     const cc = this.cc;
     if (modelBased && rs.newlyDelivered > 0) {
+      const inflight = this.rec.pipe(this.sndUna, this.sndNxt, this.mss);
       cc.onAckSample!({
         now,
         rs,
         delivered: this.rate.delivered,
-        inflight: this.rec.pipe(this.sndUna, this.sndNxt, this.mss),
+        inflight,
         lost: this.rec.newlyLost(lossMark, this.sndUna, this.sndNxt, this.mss),
         lossState: this.rec.state,
       });
+      // as Linux's bbr_update_min_rtt: PROBE_RTT's low-rate samples are ignored
+      if (cc.holdsRateDown) this.rate.markAppLimited(inflight);
     }
     if (!canSendData(this._state)) return this._state !== 'CLOSED';
     this.output();

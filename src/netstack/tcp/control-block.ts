@@ -115,6 +115,10 @@ export abstract class TcpControlBlock {
   protected readonly rate = new DeliveryRate();
   /** Pacing: the earliest time the next segment may leave (when cc.pacingRate > 0). */
   protected paceNext = 0;
+  /** The last output() stopped for the pacer alone (data and window were there): time lost since is owed. */
+  protected pacerHeld = false;
+  /** How far (ms) the schedule may lag the clock during this output(): see TcpSender.accountSend. */
+  protected paceCatchUpMs = 0;
   protected hsRoundEnd = 0;
   /** When this connection last told the IP layer its peer is reachable (IPv6 neighbor hint), ms. */
   protected reachableHintAt = -Infinity;
@@ -204,6 +208,7 @@ export abstract class TcpControlBlock {
     this.cc = createCongestionControl(this.opts.congestion, this.mss, this.iss);
     this.rate.reset(this.port.scheduler.now());
     this.paceNext = 0;
+    this.pacerHeld = false;
     this.paceAt = Infinity;
   }
 

@@ -31,8 +31,8 @@ export class TcpOptions {
   /** TCP_MAXSEG, 0 = unset. */
   userMaxSeg = 0;
   congestion: CongestionAlgo = CongestionAlgo.Cubic;
-  /** Loss detection with SACK: 1 = RACK-TLP (RFC 8985), 0 = RFC 6675's DupThresh (Linux's tcp_recovery). */
-  recovery = 0;
+  /** Loss detection with SACK: 1 = RACK-TLP (RFC 8985, the default), 0 = RFC 6675's DupThresh (Linux's tcp_recovery). */
+  recovery = 1;
   /** Negotiate ECN (RFC 3168): 1 = yes, 0 = no (default). */
   ecn = 0;
   /** `sendOpts` with ECT(0) in the ECN field, for new data once ECN is on. */

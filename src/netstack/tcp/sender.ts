@@ -45,6 +45,17 @@ export abstract class TcpSender extends TcpControlBlock {
     const now = this.port.scheduler.now();
     const dataEndSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
     const paced = this.cc.pacingRate > 0;
+    // time the pacer held the sender back is owed to it; any other stop (cwnd, window, no data) is not
+    this.paceCatchUpMs = paced && this.pacerHeld ? this.rtt.srtt / 2 : 0;
+    this.pacerHeld = false;
+    try {
+      this.sendWhatIsAllowed(now, dataEndSeq, paced);
+    } finally {
+      this.paceCatchUpMs = 0;
+    }
+  }
+
+  private sendWhatIsAllowed(now: number, dataEndSeq: number, paced: boolean): void {
     for (let guard = 0; guard < 100000; guard++) {
       const cwnd = this.cc.cwnd;
       const pipe = this.rec.pipe(this.sndUna, this.sndNxt, this.mss);
@@ -291,6 +302,7 @@ export abstract class TcpSender extends TcpControlBlock {
 
   /** Output is held by the pacer: the connection's timer wakes it when the next segment is due. */
   protected holdForPacing(): void {
+    this.pacerHeld = true;
     if (this.paceAt > this.paceNext) this.paceAt = this.paceNext;
   }
 
@@ -305,10 +317,15 @@ export abstract class TcpSender extends TcpControlBlock {
     }
     const rate = this.cc.pacingRate;
     if (rate > 0) {
-      // a sender behind its schedule may catch up by one quantum or 1 ms, no more: enough to make
-      // up for a host timer that fired late (Node's have 1 ms granularity), not a burst after idle
+      // A sender behind its schedule may catch up by one quantum or 1 ms after a stop of its own
+      // (cwnd, window, no data): not a burst after idle. Behind because the pacer's timer fired
+      // late (a busy host fires them several ms late), it may make up the time lost, up to half
+      // an SRTT: otherwise it sends less than its pacing rate, and BBR, which paces at the rate it
+      // measured, measures that shortfall as the path's bandwidth, round after round.
       const q = this.paceQuantumMs();
-      const floor = now - (q > 1 ? q : 1);
+      let lag = q > 1 ? q : 1;
+      if (this.paceCatchUpMs > lag) lag = this.paceCatchUpMs;
+      const floor = now - lag;
       this.paceNext = (this.paceNext > floor ? this.paceNext : floor) + (len + TCP_HEADER_LEN + ipHeaderLen(this.remoteAddr)) / rate;
     }
   }

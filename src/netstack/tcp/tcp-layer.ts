@@ -49,8 +49,8 @@ export interface TcpLayerDeps {
   /** Congestion control of new sockets (Linux's net.ipv4.tcp_congestion_control); default CUBIC. */
   congestion?: CongestionAlgo;
   /**
-   * Loss detection of new sockets with SACK (Linux's net.ipv4.tcp_recovery): 1 = RACK-TLP, 0 =
-   * RFC 6675 (default for now: see the README's loss-recovery section on BBR sharing a bottleneck).
+   * Loss detection of new sockets with SACK (Linux's net.ipv4.tcp_recovery): 1 = RACK-TLP (the
+   * default, as Linux's), 0 = RFC 6675.
    */
   recovery?: 0 | 1;
   /** Whether new sockets negotiate ECN (Linux's net.ipv4.tcp_ecn); default 0. */
@@ -139,7 +139,7 @@ export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
     this.timeWait = new TimeWaitTable(deps.scheduler, this.timeWaitMs, (fn) => this.run(fn));
     this.challengeLimit = deps.challengeAckLimit ?? 100;
     this.defaultCongestion = deps.congestion ?? CongestionAlgo.Cubic;
-    this.defaultRecovery = deps.recovery ?? 0;
+    this.defaultRecovery = deps.recovery ?? 1;
     this.defaultEcn = deps.ecn ?? 0;
   }
 

@@ -40,7 +40,12 @@ export class MaxPerRoundFilter {
   }
 }
 
-/** Minimum RTT over a time window: a sample replaces it when lower, or when it has expired. */
+/**
+ * Minimum RTT over a time window: a sample replaces it when lower, or when it has expired. An
+ * empty filter has not expired: the clock is not zero when a connection starts (a daemon's clock
+ * runs from its start), and an empty filter read as 10 s old sent every new connection into
+ * PROBE_RTT on its first sample (Linux stamps the filter when the connection starts).
+ */
 export class MinRttFilter {
   value = Infinity;
   stamp = 0;
@@ -48,7 +53,7 @@ export class MinRttFilter {
   constructor(readonly windowMs: number) {}
 
   expired(now: number): boolean {
-    return now > this.stamp + this.windowMs;
+    return this.value !== Infinity && now > this.stamp + this.windowMs;
   }
 
   /** Feeds one RTT sample (ms); returns whether the filter had expired before it. */

@@ -8,8 +8,11 @@
  * Phases: STARTUP (pacing gain 2/ln2 until the bandwidth stops growing by 25% for 3 rounds),
  * DRAIN (the queue STARTUP built), PROBE_BW (gain cycling 5/4, 3/4, 1 ×6, one min RTT each),
  * PROBE_RTT (cwnd 4 segments for 200 ms and a round when the min RTT is 10 s old).
- * Not ported: the long-term bandwidth sampling for token-bucket policers (lt_bw), and the idle
- * restart's pacing at gain 1. Amounts are bytes, times ms, rates bytes per ms.
+ * ACK aggregation (Linux's extra_acked): data ACKed beyond what the bandwidth estimate expected
+ * since an epoch began, its maximum over 5–10 rounds, raises the window so the sender keeps
+ * sending through ACK silences (a busy host's late ACKs). Not ported: the long-term bandwidth
+ * sampling for token-bucket policers (lt_bw), and the idle restart's pacing at gain 1. Amounts
+ * are bytes, times ms, rates bytes per ms.
  */
 import { type BbrInfo, TcpLossState } from '../../socket-api.js';
 import { MaxPerRoundFilter, MinRttFilter } from './bbr-filters.js';
@@ -35,6 +38,11 @@ const FULL_BW_ROUNDS = 3;
 const PACING_MARGIN = 0.99;
 /** Data sent in one burst at most (Linux's GSO limit), and at least 2 segments. */
 const MAX_QUANTUM = 64 * 1024;
+/** ACK aggregation: the window of its max filter (rounds), and what it may add to cwnd at most (ms at the estimated bandwidth). */
+const EXTRA_ACKED_WIN_ROUNDS = 5;
+const EXTRA_ACKED_MAX_MS = 100;
+/** An aggregation epoch that has counted this many segments starts over (Linux: 2^20 packets). */
+const ACK_EPOCH_RESET_SEGMENTS = 1 << 20;
 
 /** A gain in Linux's fixed point (BBR_UNIT 256), with its rounding of the high and drain gains. */
 function linuxGain(g: number): number {
@@ -67,6 +75,17 @@ export class Bbr implements CongestionControl {
   private prevLossState: TcpLossState = TcpLossState.Open;
   private probeRttDoneStamp = 0;
   private probeRttRoundDone = false;
+  /** Whether an RTT has been seen: until then the pacing rate is a guess (cwnd over 1 ms), not a floor. */
+  private hasSeenRtt = false;
+  /** The round in which PROBE_RTT last ended. */
+  private probeRttExitRound = -2;
+  /** ACK aggregation: two windows of the max extra data ACKed, the current one, its age in rounds. */
+  private readonly extraAckedMax = [0, 0];
+  private extraAckedIdx = 0;
+  private extraAckedRounds = 0;
+  /** The aggregation epoch: when it began and the data ACKed since. */
+  private ackEpochStart = 0;
+  private ackEpochAcked = 0;
   private mss: number;
   /** Deterministic choice of the first PROBE_BW phase (flows sharing a path should not move in step). */
   private rand: number;
@@ -79,6 +98,16 @@ export class Bbr implements CongestionControl {
 
   setMss(mss: number): void {
     this.mss = mss;
+  }
+
+  /**
+   * In PROBE_RTT the window is held at 4 segments: the samples of that say nothing of the
+   * bandwidth, nor do those of the round that follows, whose intervals still span PROBE_RTT's
+   * trickle (at short RTTs PROBE_RTT outlasts the filter's window, so one such sample would be
+   * all the filter holds).
+   */
+  get holdsRateDown(): boolean {
+    return this.mode === BbrMode.ProbeRtt || this.roundCount <= this.probeRttExitRound + 1;
   }
 
   /** Bottleneck bandwidth estimate, bytes per ms. */
@@ -127,6 +156,7 @@ export class Bbr implements CongestionControl {
 
   onAckSample(ctx: AckContext): void {
     this.updateBw(ctx);
+    this.updateAckAggregation(ctx);
     this.updateCyclePhase(ctx);
     this.checkFullBwReached(ctx);
     this.checkDrain(ctx);
@@ -147,6 +177,37 @@ export class Bbr implements CongestionControl {
     }
     // an app-limited sample only counts when it shows more than the model knows
     if (!rs.appLimited || rs.rate >= this.bw.value) this.bw.update(this.roundCount, rs.rate);
+  }
+
+  /** Extra data ACKed beyond what the bandwidth estimate accounts for (Linux's bbr_update_ack_aggregation). */
+  private updateAckAggregation(ctx: AckContext): void {
+    const rs = ctx.rs;
+    const acked = rs.newlyDelivered;
+    if (acked <= 0 || rs.delivered <= 0 || rs.rate <= 0) return;
+    if (this.roundStart) {
+      this.extraAckedRounds++;
+      if (this.extraAckedRounds >= EXTRA_ACKED_WIN_ROUNDS) {
+        this.extraAckedRounds = 0;
+        this.extraAckedIdx ^= 1;
+        this.extraAckedMax[this.extraAckedIdx] = 0;
+      }
+    }
+    let expected = this.bw.value * (ctx.now - this.ackEpochStart);
+    // an ACK rate at or below the estimate (or a very old epoch) starts a new epoch
+    if (this.ackEpochAcked <= expected || this.ackEpochAcked + acked >= ACK_EPOCH_RESET_SEGMENTS * this.mss) {
+      this.ackEpochAcked = 0;
+      this.ackEpochStart = ctx.now;
+      expected = 0;
+    }
+    this.ackEpochAcked += acked;
+    const extra = Math.min(this.ackEpochAcked - expected, this.cwnd);
+    if (extra > this.extraAckedMax[this.extraAckedIdx]!) this.extraAckedMax[this.extraAckedIdx] = extra;
+  }
+
+  /** What ACK aggregation adds to the target window: its max extra ACKed, at most 100 ms at the estimated bandwidth (once STARTUP is over). */
+  get aggregationCwnd(): number {
+    if (!this.fullBwReached) return 0;
+    return Math.min(Math.max(this.extraAckedMax[0]!, this.extraAckedMax[1]!), this.bw.value * EXTRA_ACKED_MAX_MS);
   }
 
   private updateCyclePhase(ctx: AckContext): void {
@@ -215,6 +276,7 @@ export class Bbr implements CongestionControl {
       if (this.roundStart) this.probeRttRoundDone = true;
       if (this.probeRttRoundDone && now >= this.probeRttDoneStamp) {
         this.minRtt.stamp = now;
+        this.probeRttExitRound = this.roundCount;
         this.cwnd = Math.max(this.cwnd, this.priorCwnd);
         if (this.fullBwReached) this.enterProbeBw(now);
         else {
@@ -227,6 +289,12 @@ export class Bbr implements CongestionControl {
   }
 
   private setPacingRate(gain: number): void {
+    if (!this.hasSeenRtt && this.minRtt.value !== Infinity) {
+      // the first RTT replaces the guess made without one, even downwards (as Linux's
+      // bbr_init_pacing_rate_from_rtt): kept as a floor, 1 ms's guess left STARTUP unpaced
+      this.hasSeenRtt = true;
+      this.pacingRate = (BBR_HIGH_GAIN * this.cwnd) / Math.max(this.minRtt.value, 0.001);
+    }
     let rate: number;
     if (this.bw.value === 0) {
       // no sample yet: the initial window over the RTT seen so far (1 ms before any)
@@ -261,7 +329,7 @@ export class Bbr implements CongestionControl {
       }
     }
     if (!conserving && acked > 0) {
-      let target = this.bdp(this.cwndGain) + 3 * this.sendQuantum;
+      let target = this.bdp(this.cwndGain) + this.aggregationCwnd + 3 * this.sendQuantum;
       if (this.mode === BbrMode.ProbeBw && this.cycleIndex === 0) target += 2 * mss;
       if (this.fullBwReached) cwnd = Math.min(cwnd + acked, target);
       else if (cwnd < target || ctx.delivered < initialWindow(mss)) cwnd += acked;

@@ -52,6 +52,11 @@ export interface CongestionControl {
   readonly pacingRate: number;
   /** Model-based algorithms: the ACK's rate sample, after loss detection has run. */
   onAckSample?(ctx: AckContext): void;
+  /**
+   * Model-based algorithms: what is sent now is held below what the path carries on purpose (BBR's
+   * PROBE_RTT), so its rate samples count as app-limited and do not lower the bandwidth model.
+   */
+  readonly holdsRateDown?: boolean;
   /** BBR: its model as TCP_CC_INFO reports it (the others have none, as on Linux). */
   bbrInfo?(): BbrInfo;
 }
