@@ -9,7 +9,7 @@
  * is queued and processed when the outermost unit ends; socket handlers are called only after
  * processing, so they may call back freely.
  */
-import { bindOverlap, IPV6_ANY, type IpAddr } from '../addr.js';
+import { bindOverlap, type IpAddr } from '../addr.js';
 import type { Scheduler } from '../clock.js';
 import { type CounterCell, Counters } from '../counters.js';
 import { Errno } from '../errno.js';
@@ -36,6 +36,7 @@ import type { TcpPort } from './port.js';
 import { seqAdd } from './seq.js';
 import { TcpConnection } from './tcp-connection.js';
 import { TimeWaitTable } from './time-wait.js';
+import { connKey, listenerRank, peerHash } from './table-keys.js';
 
 export interface TcpLayerDeps {
   ip: IpSender<IpAddr>;
@@ -64,32 +65,6 @@ export const DEFAULT_TIME_WAIT_MS = 60_000;
 interface PendingRx {
   info: IpReceiveInfo;
   payload: Buffer;
-}
-
-/** The connection table's key of a 4-tuple (IPv4 as numbers, IPv6 as the 32-digit strings). */
-function connKey(laddr: IpAddr, lport: number, raddr: IpAddr, rport: number): string {
-  if (typeof laddr === 'number' && typeof raddr === 'number') return `${raddr * 65536 + rport}:${laddr * 65536 + lport}`;
-  return `${raddr}.${rport}/${laddr}.${lport}`;
-}
-
-/** A peer's hash for spreading SO_REUSEPORT connections. */
-function peerHash(addr: IpAddr, port: number): number {
-  const a = typeof addr === 'number' ? addr : parseInt(addr.slice(24), 16) ^ parseInt(addr.slice(16, 24), 16);
-  return (a ^ (port * 2654435761)) >>> 0;
-}
-
-/**
- * How well a listener bound to `local` matches a SYN to `addr` (0: not at all): its exact address,
- * then an IPv4 wildcard, then a dual-stack :: (as Linux prefers AF_INET sockets for IPv4).
- */
-function listenerRank(l: TcpConnection, addr: IpAddr): number {
-  const local = l.localAddr;
-  if (local === addr) return 3;
-  if (typeof addr === 'number') {
-    if (local === 0) return 2;
-    return local === IPV6_ANY && !l.opts.v6only ? 1 : 0;
-  }
-  return local === IPV6_ANY ? 2 : 0;
 }
 
 export class TcpLayer implements TransportProtocol, TcpPort<TcpConnection> {
