@@ -8,6 +8,7 @@ import { startListening } from './_listening.js';
 import type { LongRunning } from '../src/demo/processes.js';
 import { type RoundTrip, roundTrip } from './_apps-rtt.js';
 import { freePort, must, type Side } from './_apps-sides.js';
+import { median } from './_endpoints-scale.js';
 
 export interface PairFigures {
   gbps: number;
@@ -41,8 +42,20 @@ export async function pairFigures(rrPeer: string, server: Side, client: Side, se
   return { gbps, rtt };
 }
 
-/** An iperf3 stream from `client` to `server` that runs until stopped; resolves once connected. */
-async function saturate(server: Side, client: Side): Promise<() => Promise<void>> {
+/** The bitrates iperf3 printed per interval, Gbit/s. */
+export function intervalGbps(output: string): number[] {
+  const unit: Record<string, number> = { '': 1e-9, K: 1e-6, M: 1e-3, G: 1 };
+  return [...output.matchAll(/\bsec\s+\S+ \S*Bytes\s+([0-9.]+) ([KMG]?)bits\/sec/g)].map((m) => Number(m[1]) * unit[m[2]!]!);
+}
+
+interface Load {
+  stop(): Promise<void>;
+  /** The stream's Gbit/s per interval so far. */
+  gbps(): number[];
+}
+
+/** An iperf3 stream from `client` to `server` that runs until stopped; resolves once it has moved data. */
+async function saturate(server: Side, client: Side): Promise<Load> {
   const port = await freePort();
   const s = await startListening(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
     what: 'iperf3 server (load)',
@@ -56,7 +69,8 @@ async function saturate(server: Side, client: Side): Promise<() => Promise<void>
     c = await startListening(client, 'iperf3', ['-c', server.ip, '-p', String(port), '-t', '600', '--forceflush', '-i', '1'], ' sec ', {
       what: 'iperf3 client (load)',
     });
-    return stop;
+    const running = c;
+    return { stop, gbps: () => intervalGbps(running.output()) };
   } catch (e) {
     await stop();
     throw e;
@@ -67,6 +81,8 @@ export interface Fairness {
   idle: RoundTrip;
   loaded: RoundTrip;
   loadedOverIdle: number;
+  /** The saturating stream's median Gbit/s per second while the loaded round trips ran. */
+  loadGbps: number | null;
 }
 
 /** Round trip between `probeServer` and `probeClient`, idle and then while `loadClient` saturates a stream to `loadServer`. */
@@ -77,12 +93,14 @@ export async function fairness(
   rounds: number,
 ): Promise<Fairness> {
   const idle = await roundTrip(rrPeer, probe.server, probe.client, rounds);
-  const stopLoad = await saturate(load.server, load.client);
+  const stream = await saturate(load.server, load.client);
   let loaded: RoundTrip;
+  let loadGbps: number[];
   try {
     loaded = await roundTrip(rrPeer, probe.server, probe.client, rounds);
+    loadGbps = stream.gbps();
   } finally {
-    await stopLoad();
+    await stream.stop();
   }
-  return { idle, loaded, loadedOverIdle: loaded.p50Us / idle.p50Us };
+  return { idle, loaded, loadedOverIdle: loaded.p50Us / idle.p50Us, loadGbps: median(loadGbps) };
 }

@@ -223,6 +223,7 @@ function report(
     rtt_idle_p50_us: roundOrNull(t?.fair.idle.p50Us, 1),
     rtt_loaded_p50_us: roundOrNull(t?.fair.loaded.p50Us, 1),
     rtt_loaded_over_idle: roundOrNull(t?.fair.loadedOverIdle, 2),
+    load_gbps: roundOrNull(t?.fair.loadGbps),
     fairness_goal_met: t ? t.fair.loadedOverIdle <= FAIRNESS_GOAL : null,
     traffic_reason: trafficReason,
     ref_reason: referenceReason,
@@ -240,6 +241,7 @@ function report(
     ['1-byte RTT p50 µs, two daemons', fmt(t?.twoDaemons.rtt.p50Us), `${fmt(ref?.rtt.p50Us)} (two daemons)`],
     ['1-byte RTT p50 µs, beside a stream', fmt(t?.fair.loaded.p50Us), `${fmt(t?.fair.idle.p50Us)} (idle)`],
     ['  loaded over idle', fmt(t?.fair.loadedOverIdle, 2), `goal ≤ ${FAIRNESS_GOAL}`],
+    ['  the stream beside it, Gbit/s', fmt(t?.fair.loadGbps, 3), ''],
   ];
   process.stdout.write(`${'measure'.padEnd(40)}${'endpoints'.padStart(14)}${'reference'.padStart(26)}\n`);
   for (const [m, x, y] of rows) process.stdout.write(`${m.padEnd(40)}${x.padStart(14)}${y.padStart(26)}\n`);

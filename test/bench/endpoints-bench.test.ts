@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ipv4Of } from '../../bench/_endpoints-fleet.js';
+import { intervalGbps } from '../../bench/_endpoints-traffic.js';
 import { median, slope } from '../../bench/_endpoints-scale.js';
 import { slirpReference, vmRssKb } from '../../bench/_endpoints-slirp.js';
 import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
@@ -73,3 +74,21 @@ describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('slirp4netns'
     });
   },
 );
+
+describe('endpoints bench: the saturating stream', () => {
+  it("reads iperf3's per-interval bitrates in Gbit/s", () => {
+    const out = [
+      'Connecting to host 10.1.2.3, port 5201',
+      '[  5] local 10.1.2.4 port 59782 connected to 10.1.2.3 port 5201',
+      '[ ID] Interval           Transfer     Bitrate         Retr  Cwnd',
+      '[  5]   0.00-1.00   sec  1.38 GBytes  11.8 Gbits/sec   12   1.75 MBytes       ',
+      '[  5]   1.00-2.00   sec  60.2 MBytes   505 Mbits/sec    0    256 KBytes       ',
+      '[  5]   2.00-3.00   sec  12.0 KBytes  98.3 Kbits/sec    0    256 KBytes       ',
+    ].join('\n');
+    const g = intervalGbps(out);
+    expect(g).toHaveLength(3);
+    expect(g[0]).toBeCloseTo(11.8, 9);
+    expect(g[1]).toBeCloseTo(0.505, 9);
+    expect(g[2]).toBeCloseTo(0.0000983, 12);
+  });
+});
