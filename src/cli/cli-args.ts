@@ -125,8 +125,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const o = cmd.opts<ParsedOptions>();
   if (o.private && o.public) throw new CliError('--private and --public exclude each other', 2);
   const words = [...(cmd.processedArgs[0] as string[])];
-  // after `join`, --token is the join token (SPEC'd as `join <nwid> --token T`); -T stays the auth token
-  const joinToken = words[0] === 'join' ? o.token : undefined;
+  // after `join` (and `endpoint join`), --token is the join token (`join <nwid> --token T`); -T stays the auth token
+  const joinToken = words[0] === 'join' || (words[0] === 'endpoint' && words[1] === 'join') ? o.token : undefined;
   return {
     home: o.home,
     port: o.port,
@@ -210,6 +210,15 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   zone destroy <name> [--force] de-authorize and remove the zone's members and network; refused
                                 while members other than the gateway remain, unless --force
   zone list                     zones, subnets, gateways, members and published ports
+
+Endpoint commands (many ZeroTier identities in one daemon; "default" is the daemon's own):
+  endpoint create <name>        a new endpoint with its own identity; prints its address
+  endpoint join <name> <network ID> [--token T]
+                                the endpoint joins a network as its own member; programs reach
+                                it with ZT_NC_ENDPOINT=<name> (or ztnc-intercept -e <name>)
+  endpoint leave <name> <network ID>
+  endpoint list                 endpoints, addresses, networks and assigned addresses (-j: JSON)
+  endpoint delete <name>        leave its networks and remove its identity and files
 
 Gateway commands (this daemon as a network's gateway member):
   gateway enable|disable|status <network ID>

@@ -1,6 +1,6 @@
 /**
  * ztnc-cli's commands: zerotier-cli's (info, listpeers, peers, listnetworks, join, leave, set,
- * get, listmoons, orbit, deorbit, raw paths), the controller's `net …`, `zone …` and `ping`. Output goes to
+ * get, listmoons, orbit, deorbit, raw paths), the controller's `net …`, `zone …`, `endpoint …` and `ping`. Output goes to
  * `out` line by line; every failure is a CliError, printed by the caller as one line on stderr.
  */
 import { VERSION_TEXT } from '../service/json-views.js';
@@ -15,6 +15,7 @@ import {
   type ConnectionSource,
 } from './cli-client.js';
 import { checkNwid, runNetCommand } from './controller-commands.js';
+import { runEndpointCommand } from './endpoint-commands.js';
 import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';
 import { runZoneCommand } from './zone-commands.js';
@@ -41,6 +42,7 @@ const COMMANDS = new Set([
   'net',
   'ping',
   'zone',
+  'endpoint',
   ...GATEWAY_COMMANDS,
 ]);
 
@@ -202,6 +204,9 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
       (await runZoneCommand(c, args.words.slice(1), { subnet: args.subnet, gateway: args.gateway, force: args.force }, json)).forEach((l) =>
         out(l),
       );
+      return;
+    case 'endpoint':
+      (await runEndpointCommand(c, args.words.slice(1), { json, joinToken: args.joinToken })).forEach((l) => out(l));
       return;
     case 'gateway':
     case 'publish':

@@ -57,6 +57,7 @@ export {
   type ReceiveHandler,
   type UdpTransport,
 } from './transport/udp-transport.js';
+export { UnderlayDemux, type UnderlayDemuxOptions } from './transport/underlay-demux.js';
 
 // networks
 export { Networks, type NetworksOptions } from './network/networks.js';

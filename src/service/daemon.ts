@@ -8,27 +8,22 @@ import { copyFileSync, readFileSync, realpathSync, renameSync, unlinkSync, write
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { NetworkController } from '../controller/index.js';
-import { createNetStack, parseIp, RealScheduler, setSum16Accelerator } from '../netstack/index.js';
+import { RealScheduler, setSum16Accelerator } from '../netstack/index.js';
 import { nativeBinding } from '../native/binding.js';
 import {
-  type AssembledNode,
-  assembleNode,
   type Endpoint,
-  formatNetworkId,
   type Identity,
   IdentityFileError,
   isLoopbackEndpoint,
   loadOrCreateIdentity,
   loopbackOnly,
-  macForMember,
   NativeUdpTransport,
-  type Network,
   type Networks,
   type Node,
-  parseNetworkId,
   planetFromWorld,
   type PlanetSpec,
   REFUSE_BUILTIN_PLANET_ENV,
+  UnderlayDemux,
 } from '../node/index.js';
 import { builtinPlanet } from './builtin-planet.js';
 import { loadOrCreateAuthToken } from './http/auth-token.js';
@@ -37,17 +32,18 @@ import { mountMetrics } from './metrics/index.js';
 import { attachGateway, resolveMemberName, type GatewayService } from '../gateway/index.js';
 import type { ApiServer } from './http/server.js';
 import { listenLocalApi } from './api-listener.js';
+import { mountEndpointApi } from './endpoint-api.js';
+import { Endpoints } from './endpoints.js';
 import { DaemonStartError } from './start-error.js';
 import { FdKeeperClient } from './fd-keeper-client.js';
 import { Home, HomeError } from './home.js';
-import { networkJson, peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
+import { DEFAULT_ENDPOINT, HostedEndpoint } from './hosted-endpoint.js';
+import { peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
-import { loadLocalConf, type LocalSettings, tcpCongestionFor } from './local-conf.js';
+import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { MoonService, mountMoonApi } from './moons.js';
-import { NetworkAttachment, pingSeries } from './network-attachment.js';
+import type { NetworkAttachment } from './network-attachment.js';
 import { NamespaceServer } from './namespace-server.js';
-import { networkNames } from './network-names.js';
-import { joinTokenFor, networkConfText, readNetworkConf } from './network-settings.js';
 import { choosePlanet, readPlanetFile } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
@@ -78,13 +74,6 @@ const SHUTDOWN_FLUSH_MS = 150;
 
 export { DaemonStartError };
 
-interface Joined {
-  attachment: NetworkAttachment;
-  network: Network;
-  settings: NetworkUserSettings;
-  token: string | null; // the join token in networks.d, kept when the settings are rewritten
-}
-
 /** The UDP port of the private planet in the home when this identity is its root; 0 if none. */
 function previousRootPort(home: Home, identity: Identity): number {
   try {
@@ -104,8 +93,8 @@ function writeFileAtomic(file: string, text: string, mode: number): void {
 
 export class Daemon implements LocalService {
   readonly home: Home;
-  readonly node: Node;
-  readonly nets: Networks;
+  /** Every identity this daemon hosts; `default` is the home's own. */
+  readonly endpoints: Endpoints;
   readonly controller: NetworkController | null;
   readonly settings: LocalSettings;
   /** The local API's TCP port. */
@@ -125,19 +114,30 @@ export class Daemon implements LocalService {
   private constructor(
     home: Home,
     settings: LocalSettings,
-    assembled: AssembledNode,
-    private readonly joined: Map<string, Joined>,
+    endpoints: (daemon: Daemon) => Endpoints,
     readonly transport: NativeUdpTransport,
+    /** The underlay shared by the endpoints, by destination address. */
+    readonly demux: UnderlayDemux,
     controller: NetworkController | null,
     private readonly authToken: string,
-    private readonly opts: DaemonOptions,
+    opts: DaemonOptions,
   ) {
     this.home = home;
     this.settings = settings;
-    this.node = assembled.node;
-    this.nets = assembled.networks;
     this.controller = controller;
     this.log = opts.logger;
+    this.endpoints = endpoints(this);
+  }
+
+  /** The default endpoint: the daemon's own identity, the one every pre-endpoint command means. */
+  get own(): HostedEndpoint {
+    return this.endpoints.defaultEndpoint;
+  }
+  get node(): Node {
+    return this.own.node;
+  }
+  get nets(): Networks {
+    return this.own.nets;
   }
 
   /** Starts a daemon on `opts.home`; throws with a message naming the file or setting at fault. */
@@ -227,40 +227,43 @@ export class Daemon implements LocalService {
           backupEveryChanges: settings.controllerBackupChanges,
         });
       }
-      const joined = new Map<string, Joined>();
-      const assembled = assembleNode({
-        identity,
+      const demux = new UnderlayDemux(transport);
+      const scheduler = new RealScheduler();
+      const allowLoopbackPaths = settings.allowLoopbackPaths || loopbackPlanet;
+      const hosted = (name: string, dir: Home, id: Identity, keeper?: FdKeeperClient): HostedEndpoint =>
+        new HostedEndpoint({
+          name,
+          home: dir,
+          identity: id,
+          transport: demux.port(id.address, { fallback: name === DEFAULT_ENDPOINT }),
+          scheduler,
+          planet,
+          settings,
+          allowLoopbackPaths,
+          refuseBuiltinPlanet: refuseBuiltin,
+          controller: name === DEFAULT_ENDPOINT ? controller?.backend : undefined,
+          serveDefaultSocketPaths: name === DEFAULT_ENDPOINT && (opts.serveDefaultSocketPaths ?? true),
+          keeper,
+          logger: log,
+        });
+      const own = hosted(DEFAULT_ENDPOINT, home, identity);
+      daemon = new Daemon(
+        home,
+        settings,
+        () => new Endpoints(home, own, (name, dir, id) => hosted(name, dir, id), log),
         transport,
-        scheduler: new RealScheduler(),
-        planet,
-        allowLoopbackPaths: settings.allowLoopbackPaths || loopbackPlanet,
-        refuseBuiltinPlanet: refuseBuiltin,
-        logger: log,
-        networks: {
-          controller: controller?.backend,
-          stackFactory: (o) => {
-            const j = joined.get(formatNetworkId(o.nwid));
-            if (j) return j.attachment.interfaceView();
-            // a Network joined around the daemon (not through attach) has no RPC sockets: a plain stack
-            return createNetStack({
-              scheduler: assembled.node.scheduler,
-              random: assembled.node.random,
-              mac: o.mac,
-              mtu: o.mtu,
-              name: o.name,
-            });
-          },
-        },
-        // started below, once the daemon around it exists
-        start: false,
-      });
-      const node = assembled.node;
-      daemon = new Daemon(home, settings, assembled, joined, transport, controller, authToken, opts);
+        demux,
+        controller,
+        authToken,
+        opts,
+      );
       daemon.apiPortFlexible = apiPortFlexible;
-      node.start();
+      const node = own.node;
       daemon.keeper = await FdKeeperClient.open(home.dir, log, opts.fdKeeperCommand ?? null);
-      for (const nwid of joins) await daemon.attach(nwid);
+      own.keeper = daemon.keeper;
+      await own.start(joins);
       daemon.keeper.dropUnclaimed();
+      await daemon.endpoints.loadAll();
       await daemon.listenApi();
       daemon.namespaces = await NamespaceServer.start(home.dir, daemon, log);
       log.info(
@@ -273,6 +276,7 @@ export class Daemon implements LocalService {
           root: node.isRoot,
           controller: controllerOn,
           networks: joins,
+          endpoints: daemon.endpoints.size,
           nodeFlags: process.execArgv,
         },
         'ztnc-service running',
@@ -328,132 +332,45 @@ export class Daemon implements LocalService {
     return planetFromWorld(builtinPlanet());
   }
 
-  // ------------------------------------------------------------------ networks
-
-  /** Joins in progress, so that concurrent joins of one network share one attachment. */
-  private readonly attaching = new Map<string, Promise<Joined>>();
-
-  private attach(nwid: string, token?: string): Promise<Joined> {
-    const existing = this.joined.get(nwid);
-    if (existing) return Promise.resolve(existing);
-    let pending = this.attaching.get(nwid);
-    if (!pending) {
-      pending = this.doAttach(nwid, token).finally(() => this.attaching.delete(nwid));
-      this.attaching.set(nwid, pending);
-    }
-    return pending;
-  }
-
-  private async doAttach(nwid: string, token?: string): Promise<Joined> {
-    const id = parseNetworkId(nwid);
-    if (id === null) throw new Error(`network id must be 16 hex digits, not "${nwid}"`);
-    let network: Network | null = null;
-    const { scheduler, random } = this.node;
-    const attachment = new NetworkAttachment({
-      nwid,
-      mac: macForMember(this.node.address, id),
-      scheduler,
-      random,
-      home: this.home.dir,
-      serveDefaultPath: this.opts.serveDefaultSocketPaths ?? true,
-      keeper: this.keeper ?? undefined,
-      names: networkNames({
-        scheduler,
-        random,
-        config: () => network?.config ?? null,
-        allowHostResolvers: this.settings.allowHostResolvers,
-      }),
-      fastPath: this.settings.fastPath,
-      tcpCongestion: tcpCongestionFor(this.settings, nwid),
-      logger: this.log,
-    });
-    try {
-      await attachment.start();
-    } catch (e) {
-      await attachment.close();
-      throw e;
-    }
-    const conf = readNetworkConf(this.home.networkConf(nwid), this.log);
-    try {
-      network = this.nets.join(id, { joinToken: token ?? joinTokenFor(conf) });
-    } catch (e) {
-      await attachment.close();
-      throw e;
-    }
-    // the Network asks for its stack when its first config arrives, never within join()
-    const entry: Joined = { attachment, network, settings: conf.settings, token: token ?? conf.token };
-    this.joined.set(nwid, entry);
-    this.log.info({ nwid, socket: attachment.socketPath, defaultSocket: attachment.defaultSocketPath }, 'network joined');
-    return entry;
-  }
-
-  private async detach(nwid: string): Promise<boolean> {
-    const j = this.joined.get(nwid);
-    if (!j) return false;
-    this.joined.delete(nwid);
-    await j.attachment.closeServers();
-    this.nets.leave(j.network.nwid);
-    await j.attachment.close();
-    this.log.info({ nwid }, 'network left');
-    return true;
-  }
+  // ------------------------------------------------------------------ networks (the default endpoint's)
 
   /** Joins (API POST /network/<nwid>): remembered in networks.d, with the join token when given. */
-  async joinNetwork(nwid: string, settings: Partial<NetworkUserSettings> = {}, token?: string): Promise<Json> {
-    const fresh = !this.joined.has(nwid);
-    const j = await this.attach(nwid, token);
-    Object.assign(j.settings, settings);
-    if (token !== undefined) j.token = token;
-    if (token !== undefined && !fresh) this.nets.join(j.network.nwid, { joinToken: token }); // presented now if not admitted
-    try {
-      writeFileAtomic(this.home.networkConf(nwid), networkConfText(j.settings, j.token), 0o600);
-    } catch (e) {
-      if (fresh) await this.detach(nwid);
-      throw new HomeError(this.home.networkConf(nwid), `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    return this.networkView(j);
+  joinNetwork(nwid: string, settings: Partial<NetworkUserSettings> = {}, token?: string): Promise<Json> {
+    return this.own.joinNetwork(nwid, settings, token);
   }
 
   /** Leaves (API DELETE /network/<nwid>): its networks.d file is removed. */
-  async leaveNetwork(nwid: string): Promise<boolean> {
-    const left = await this.detach(nwid);
-    try {
-      unlinkSync(this.home.networkConf(nwid));
-    } catch {
-      // not there
-    }
-    return left;
+  leaveNetwork(nwid: string): Promise<boolean> {
+    return this.own.leaveNetwork(nwid);
   }
 
-  attachment(nwid: string): NetworkAttachment | undefined {
-    return this.joined.get(nwid)?.attachment;
-  }
-
-  private networkView(j: Joined): Json {
-    return { ...networkJson(j.network, j.attachment.portDeviceName, j.settings), mode: j.attachment.mode };
+  /** The attachment of network `nwid` on an endpoint (default: the daemon's own). */
+  attachment(nwid: string, endpoint = DEFAULT_ENDPOINT): NetworkAttachment | undefined {
+    return this.endpoints.get(endpoint)?.attachment(nwid);
   }
 
   // ------------------------------------------------------------------ LocalService
 
   status(): Json {
-    const now = this.node.now();
-    return statusJson({
-      node: this.node,
-      homeDir: this.home.dir,
-      primaryPort: this.settings.primaryPort,
-      bind: this.settings.bind,
-      listeningOn: this.transport.localEndpoints().map((e) => `${e.ip}/${e.port}`),
-      online: this.node.isRoot || this.node.topology.bestRoot(now) !== undefined,
-    });
+    return {
+      ...statusJson({
+        node: this.node,
+        homeDir: this.home.dir,
+        primaryPort: this.settings.primaryPort,
+        bind: this.settings.bind,
+        listeningOn: this.transport.localEndpoints().map((e) => `${e.ip}/${e.port}`),
+        online: this.own.online,
+      }),
+      endpoints: this.endpoints.size,
+    };
   }
 
   networks(): Json[] {
-    return [...this.joined.values()].map((j) => this.networkView(j));
+    return this.own.networks();
   }
 
   network(nwid: string): Json | null {
-    const j = this.joined.get(nwid);
-    return j ? this.networkView(j) : null;
+    return this.own.network(nwid);
   }
 
   async join(nwid: string, settings: Partial<NetworkUserSettings>, token?: string): Promise<Json | { error: string }> {
@@ -479,29 +396,22 @@ export class Daemon implements LocalService {
     return p ? peerJson(this.node, p, this.node.now()) : null;
   }
 
-  async ping(nwid: string, req: PingRequest): Promise<PingAnswer> {
-    const j = this.joined.get(nwid);
-    if (!j) return { status: 404, error: `network ${nwid} not joined` };
-    const dst = parseIp(req.address);
-    if (dst === null) throw new Error(`not an IP address: ${req.address}`);
-    const stack = j.attachment.stack;
-    if (stack.addresses().length === 0) return { status: 409, error: `network ${nwid} has no address yet (status ${j.network.status})` };
-    const replies = await pingSeries(stack, dst, req.count, req.timeoutMs);
-    const rttMs = replies.flatMap((r) => ('rttMs' in r ? [r.rttMs] : []));
-    return { status: 200, report: { address: req.address, transmitted: replies.length, received: rttMs.length, rttMs, replies } };
+  ping(nwid: string, req: PingRequest): Promise<PingAnswer> {
+    return this.own.ping(nwid, req);
   }
 
   /** Every counter the daemon keeps (GET /counters): drops and errors are never silent. */
   counters(): Json {
-    const networks: Json = {};
-    for (const [nwid, j] of this.joined) {
-      networks[nwid] = { network: j.network.counters.snapshot(), stack: j.attachment.stack.counters(), netcon: j.attachment.counters() };
+    const endpoints: Json = {};
+    for (const ep of this.endpoints.all()) {
+      if (ep !== this.own) endpoints[ep.name] = { node: ep.node.counters.snapshot(), networks: ep.networkCounters() };
     }
     return {
       node: this.node.counters.snapshot(),
-      underlay: { ...this.transport.stats, sockets: this.transport.socketStats() },
+      underlay: { ...this.transport.stats, sockets: this.transport.socketStats(), demux: this.demux.stats },
       controller: this.nets.controller ? true : false,
-      networks,
+      networks: this.own.networkCounters(),
+      endpoints,
       faults: Object.fromEntries(this.faults),
     };
   }
@@ -514,6 +424,7 @@ export class Daemon implements LocalService {
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);
+    mountEndpointApi(router, this.endpoints, this.log);
     mountMetrics(router, this);
     this.gateway = await attachGateway(router, {
       homeDir: this.home.dir,
@@ -559,14 +470,14 @@ export class Daemon implements LocalService {
     for (const s of this.apiServers.splice(0)) await s.close().catch(() => {});
     await this.gateway?.close();
     await this.namespaces?.close();
-    const attachments = [...this.joined.values()].map((j) => j.attachment);
-    await Promise.all(attachments.map((a) => a.closeServers({ keepListeners: true })));
+    const endpoints = this.endpoints.all();
+    const apps = endpoints.reduce((n, ep) => n + ep.attachments().length, 0);
+    await Promise.all(endpoints.map((ep) => ep.closeServers({ keepListeners: true })));
     await this.keeper?.close();
-    if (attachments.length > 0) await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
-    this.joined.clear();
-    this.nets.close();
-    for (const a of attachments) await a.close();
-    this.node.stop();
+    if (apps > 0) await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+    await this.endpoints.stopOthers();
+    await this.own.stop();
+    this.transport.close();
     await this.controller?.close().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'controller close failed'));
     this.removePortFiles();
     this.home.releasePidFile();

@@ -67,6 +67,13 @@ export class Home {
   get socketsDir(): string {
     return join(this.dir, 'sockets');
   }
+  /** Endpoints beside the home's own identity: one directory each, laid out as a home. */
+  get endpointsDir(): string {
+    return join(this.dir, 'endpoints');
+  }
+  endpointDir(name: string): string {
+    return join(this.endpointsDir, name);
+  }
   networkConf(nwid: string): string {
     return join(this.networksDir, `${nwid}.conf`);
   }

@@ -79,6 +79,14 @@ export function isFragment(datagram: Uint8Array): boolean {
   return datagram.length >= FRAGMENT_HEADER_LENGTH && datagram[FRAGMENT_IDX_INDICATOR] === FRAGMENT_INDICATOR;
 }
 
+/**
+ * The destination address of a packet or fragment (both carry it at the same place), as a number;
+ * null for a datagram too short to be either.
+ */
+export function datagramDestination(datagram: Uint8Array): number | null {
+  return datagram.length >= FRAGMENT_HEADER_LENGTH ? readAddressNumber(datagram, PACKET_IDX_DEST) : null;
+}
+
 /** A view of one packet (or head fragment). The buffer is not copied. */
 export class PacketView {
   private constructor(readonly buf: Buffer) {}

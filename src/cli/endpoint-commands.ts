@@ -1,0 +1,88 @@
+/**
+ * ztnc-cli's endpoint commands, over the daemon's `/endpoint` routes (src/service/endpoint-api.ts):
+ *   endpoint create <name>               a new identity in the daemon; prints its address
+ *   endpoint join <name> <nwid>          the endpoint joins a network (`--token` as `join`)
+ *   endpoint leave <name> <nwid>
+ *   endpoint list                        every endpoint with its address, networks and addresses
+ *   endpoint delete <name>               leaves its networks and removes its identity
+ * Names are checked before the daemon is asked, so a typo is named as such.
+ */
+import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { checkNwid } from './controller-commands.js';
+import { jsonDump } from './zerotier-cli-format.js';
+
+const USAGE = 'endpoint create|delete <name> | endpoint join|leave <name> <network ID> | endpoint list';
+/** As the daemon's ENDPOINT_NAME_PATTERN, plus `default` (which join/leave accept). */
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export const ENDPOINT_LIST_HEADER = '200 endpoint list <name> <address> <status> <networks>';
+
+interface EndpointView {
+  name: string;
+  address: string;
+  online: boolean;
+  networks: { id: string; status: string; assignedAddresses: string[] }[];
+}
+
+function usage(): never {
+  throw new CliError(`usage: ztnc-cli ${USAGE}`, 2);
+}
+
+function checkName(name: string | undefined): string {
+  if (name === undefined) usage();
+  if (!NAME_PATTERN.test(name))
+    throw new CliError(`endpoint: ${JSON.stringify(name)} is not an endpoint name (1-63 of a-z, 0-9, '.', '_', '-')`, 2);
+  return name;
+}
+
+async function ok(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  const a = await apiRequest(c, method, path, body);
+  if (a.status === 404 && answerError(a).startsWith('no such path'))
+    throw new CliError(`endpoint ${what}: this ztnc-service has no endpoints (upgrade it)`);
+  if (a.status !== 200) throw new CliError(`endpoint ${what}: ${answerError(a)} (HTTP ${a.status})`);
+  return a;
+}
+
+/** One line per endpoint: name, address, ONLINE/OFFLINE, each network as <nwid>/<status>/<addresses>. */
+export function endpointLine(e: EndpointView): string {
+  const nets = e.networks.map((n) => `${n.id}/${n.status}/${n.assignedAddresses.join(',') || '-'}`).join(' ') || '-';
+  return `200 endpoint list ${e.name} ${e.address} ${e.online ? 'ONLINE' : 'OFFLINE'} ${nets}`;
+}
+
+/** Runs one endpoint command (`words` after `endpoint`); returns the lines to print. */
+export async function runEndpointCommand(
+  c: ConnectionSource,
+  words: readonly string[],
+  opts: { json: boolean; joinToken?: string },
+): Promise<string[]> {
+  const [sub, name, nwidText] = words;
+  const { json } = opts;
+  switch (sub) {
+    case 'create': {
+      if (words.length !== 2) usage();
+      const a = await ok(c, sub, 'POST', `/endpoint/${checkName(name)}`);
+      const e = a.body as EndpointView;
+      return [json ? jsonDump(e) : `200 endpoint create ${e.name} ${e.address}`];
+    }
+    case 'delete': {
+      if (words.length !== 2) usage();
+      const a = await ok(c, sub, 'DELETE', `/endpoint/${checkName(name)}`);
+      return [json ? jsonDump(a.body) : `200 endpoint delete OK`];
+    }
+    case 'join':
+    case 'leave': {
+      if (words.length !== 3) usage();
+      const path = `/endpoint/${checkName(name)}/network/${checkNwid(nwidText)}`;
+      const body = opts.joinToken !== undefined ? { token: opts.joinToken } : {};
+      const a = sub === 'join' ? await ok(c, sub, 'POST', path, body) : await ok(c, sub, 'DELETE', path);
+      return [json ? jsonDump(a.body) : `200 endpoint ${sub} OK`];
+    }
+    case 'list': {
+      if (words.length !== 1) usage();
+      const a = await ok(c, sub, 'GET', '/endpoint');
+      if (json) return [jsonDump(a.body)];
+      return [ENDPOINT_LIST_HEADER, ...(a.body as EndpointView[]).map(endpointLine)];
+    }
+    default:
+      return usage();
+  }
+}
