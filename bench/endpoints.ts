@@ -84,7 +84,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   try {
     say(`endpoints bench${k.quick ? ' (quick)' : ''}: scales ${k.scales.join(', ')}; a private root+controller and daemon A`);
     await cluster.startRoot();
-    const nwid = await cluster.createNetwork({ name: 'endpoints-bench' });
+    const nwid = await createWideNetwork(cluster, Math.max(...k.scales) + 16);
     const a = await cluster.addContainer('bench-a', nwid);
     const hostA = new EndpointHost(a.daemon, cluster.toolset.library);
 
@@ -148,6 +148,28 @@ async function measurePair(
   say(`traffic: ${what} (${client.label} → ${server.label})`);
   await iperfGbps(server, client, WARMUP_SECONDS);
   return pairFigures(rrPeer, server, client, k.seconds, k.rounds);
+}
+
+/**
+ * A private network whose IPv4 pool holds every endpoint of the run and the other daemons
+ * (the cluster's own networks are /24s with 241 addresses): 10.x.0.0/16, the pool from 10.x.0.10.
+ */
+async function createWideNetwork(cluster: Cluster, members: number): Promise<string> {
+  const root = cluster.root!;
+  const second = 100 + Math.floor(Math.random() * 150);
+  const last = 10 + members;
+  if (last > 65_000) throw new Error(`a /16 holds no ${members} members`);
+  const body = {
+    name: 'endpoints-bench',
+    private: true,
+    v4AssignMode: { zt: true },
+    routes: [{ target: `10.${second}.0.0/16`, via: null }],
+    ipAssignmentPools: [{ ipRangeStart: `10.${second}.0.10`, ipRangeEnd: `10.${second}.${last >> 8}.${last & 255}` }],
+  };
+  const net = (await root.apiOk('POST', `/controller/network/${root.address}______`, body)) as { id?: unknown; nwid?: unknown };
+  const nwid = typeof net.id === 'string' ? net.id : typeof net.nwid === 'string' ? net.nwid : null;
+  if (!nwid) throw new Error(`controller answered without a network id: ${JSON.stringify(net)}`);
+  return nwid;
 }
 
 async function measureTraffic(
