@@ -265,7 +265,8 @@ export class Daemon implements LocalService {
       daemon.keeper.dropUnclaimed();
       await daemon.endpoints.loadAll();
       await daemon.listenApi();
-      daemon.namespaces = await NamespaceServer.start(home.dir, daemon, log);
+      const { endpoints } = daemon;
+      daemon.namespaces = await NamespaceServer.start(home.dir, { endpoint: (name) => endpoints.get(name) }, log);
       log.info(
         {
           address: node.hex,

@@ -14,15 +14,21 @@ import type { Logger } from 'pino';
 import { closeFd, peerCred, takeUnixSocket, unixSocketFd } from '../native/binding.js';
 import { UnixChannel } from '../native/unix-channel.js';
 import { stringifyJson } from './http/json-text.js';
+import { DEFAULT_ENDPOINT } from './hosted-endpoint.js';
 import type { NetworkAttachment } from './network-attachment.js';
 import { encodeMessage, LineReader, NAMESPACE_SOCKET, type AttachMessage, type NamespaceMessage } from './namespace-wire.js';
 
-/** What the server needs from the daemon. */
-export interface NamespaceHost {
+/** What the server needs of one of the daemon's endpoints. */
+export interface NamespaceEndpoint {
   attachment(nwid: string): NetworkAttachment | undefined;
   /** The network's local-API JSON, null when not joined. */
   network(nwid: string): Record<string, unknown> | null;
   leaveNetwork(nwid: string): Promise<boolean>;
+}
+
+/** What the server needs from the daemon: its endpoints by name (`default`: the daemon's own). */
+export interface NamespaceHost {
+  endpoint(name: string): NamespaceEndpoint | undefined;
 }
 
 /** How often a served network's JSON is compared with what the client last heard. */
@@ -87,6 +93,7 @@ export class NamespaceServer {
   private serve(ch: UnixChannel): void {
     const reader = new LineReader();
     let nwid: string | null = null;
+    let host: NamespaceEndpoint | null = null; // the endpoint whose network is served
     let stay = false;
     let timer: NodeJS.Timeout | null = null;
     let last = '';
@@ -97,11 +104,12 @@ export class NamespaceServer {
       this.clients.delete(ch);
       const served = nwid;
       nwid = null;
-      if (served === null) return;
-      this.host.attachment(served)?.detachTap();
+      if (served === null || host === null) return;
+      const owner = host;
+      owner.attachment(served)?.detachTap();
       if (!stay && !this.stopping) {
         this.log.info({ nwid: served }, 'namespace ended: leaving the network');
-        this.host.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
+        owner.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
       } else this.log.info({ nwid: served }, 'namespace ended: network stays joined');
     };
     const refuse = (message: string): void => {
@@ -111,11 +119,11 @@ export class NamespaceServer {
       end();
     };
     const watch = (): void => {
-      if (nwid === null) return;
+      if (nwid === null || host === null) return;
       let view: Record<string, unknown> | null;
       let text: string;
       try {
-        view = this.host.network(nwid);
+        view = host.network(nwid);
         text = stringifyJson(view);
       } catch (e) {
         return refuse(`network ${nwid} cannot be shown: ${(e as Error).message}`);
@@ -131,10 +139,16 @@ export class NamespaceServer {
         for (const f of fds) closeQuietly(f);
         return refuse('attach needs exactly one TAP fd');
       }
-      const a = this.host.attachment(m.nwid);
+      const endpointName = m.endpoint ?? DEFAULT_ENDPOINT;
+      const ep = this.host.endpoint(endpointName);
+      if (!ep) {
+        closeQuietly(fds[0]!);
+        return refuse(`no endpoint ${endpointName}`);
+      }
+      const a = ep.attachment(m.nwid);
       if (!a) {
         closeQuietly(fds[0]!);
-        return refuse(`network ${m.nwid} is not joined`);
+        return refuse(`network ${m.nwid} is not joined${endpointName === DEFAULT_ENDPOINT ? '' : ` by endpoint ${endpointName}`}`);
       }
       if (a.mode === 'namespace') {
         closeQuietly(fds[0]!);
@@ -142,6 +156,7 @@ export class NamespaceServer {
       }
       a.attachTap(fds[0]!, m.ifname, (message) => refuse(`TAP failed: ${message}`));
       nwid = m.nwid;
+      host = ep;
       stay = m.stay === true;
       this.clients.set(ch, end);
       watch();

@@ -18,6 +18,8 @@ export interface AttachMessage {
   ifname: string;
   /** Stay joined when this connection ends (default: leave the network). */
   stay?: boolean;
+  /** The daemon's endpoint whose network this is (default: `default`, the daemon's own identity). */
+  endpoint?: string;
 }
 
 export interface NetworkMessage {
@@ -65,5 +67,7 @@ function parseMessage(line: string): NamespaceMessage {
   const msg = m as NamespaceMessage;
   if (msg.t === 'attach' && (typeof msg.nwid !== 'string' || typeof msg.ifname !== 'string'))
     throw new Error('attach needs nwid and ifname');
+  if (msg.t === 'attach' && msg.endpoint !== undefined && typeof msg.endpoint !== 'string')
+    throw new Error('attach: endpoint must be a name');
   return msg;
 }

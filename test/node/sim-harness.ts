@@ -11,6 +11,7 @@ import { endpoint, type Endpoint } from '../../src/node/peer/endpoint.js';
 import { Identity } from '../../src/node/identity/identity.js';
 import { Node, type NodeOptions } from '../../src/node/node.js';
 import type { PlanetSpec } from '../../src/node/planet-spec.js';
+import type { UdpTransport } from '../../src/node/transport/udp-transport.js';
 import { Switchboard, type SwitchboardPort } from './switchboard.js';
 
 import { VECTORS_DIR } from '../support/vectors.js';
@@ -69,7 +70,7 @@ export class Sim {
     return Identity.fromString(this.ids[i]!.secret);
   }
 
-  nodeOptions(idIndex: number, port: SwitchboardPort): NodeOptions {
+  nodeOptions(idIndex: number, port: UdpTransport): NodeOptions {
     return {
       identity: this.identity(idIndex),
       transport: port,

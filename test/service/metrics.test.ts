@@ -48,6 +48,8 @@ const ZTNC_FAMILIES: Record<string, string> = {
   ztnc_node_drops_total: 'COUNTER',
   ztnc_underlay_datagrams_total: 'COUNTER',
   ztnc_underlay_drops_total: 'COUNTER',
+  ztnc_underlay_demux_total: 'COUNTER',
+  ztnc_endpoints: 'GAUGE',
   ztnc_network_status: 'GAUGE',
   ztnc_network_events_total: 'COUNTER',
   ztnc_network_drops_total: 'COUNTER',

@@ -86,6 +86,26 @@ export function registerNodeFamilies(registry: Registry, src: MetricsSource): vo
     emit({ reason: 'truncated' }, truncated);
     emit({ reason: 'read_error' }, readErrors);
   });
+  scrapedGauge(
+    registry,
+    'ztnc_endpoints',
+    "ZeroTier identities this daemon hosts (its own, the endpoint 'default', included)",
+    [],
+    (emit) => emit({}, src.demux.size),
+  );
+  scrapedCounter(
+    registry,
+    'ztnc_underlay_demux_total',
+    "underlay datagrams by where the endpoints' demux put them: to the endpoint named, to the default one (relayed or refused there), between endpoints without the kernel, dropped",
+    ['path'],
+    (emit) => {
+      const d = src.demux.stats;
+      emit({ path: 'endpoint' }, d.delivered);
+      emit({ path: 'default' }, d.toFallback);
+      emit({ path: 'local' }, d.local);
+      emit({ path: 'dropped' }, d.dropped);
+    },
+  );
   scrapedCounter(
     registry,
     'ztnc_faults_total',
