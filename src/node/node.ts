@@ -29,16 +29,6 @@ import { checkPlanetAllowed, MAX_MOONS, moonProblem, type PlanetSpec } from './p
 import { PacketCounts } from './packet-counts.js';
 import { helloMoonRefs } from './moon-updates.js';
 
-export {
-  checkPlanetAllowed,
-  MAX_MOONS,
-  moonProblem,
-  planetFromWorld,
-  REFUSE_BUILTIN_PLANET_ENV,
-  type PlanetSpec,
-  type RootSpec,
-} from './planet-spec.js';
-
 /** The options of a send that has none (not a new object per packet). */
 const NO_SEND_OPTIONS: SendOptions = {};
 
@@ -384,6 +374,8 @@ export class Node {
           const items = this.validating.get(key) ?? [];
           this.validating.delete(key);
           for (const it of items) this.switch.open(peer, it.packet, it.from);
+          // what it sent beside its HELLO waited for its identity (as for a WHOIS answer)
+          this.releaseWaiting(src);
         },
         () => this.validating.delete(key),
       );
@@ -397,12 +389,15 @@ export class Node {
   /** An identity arrived in OK(WHOIS) from a root: process what waited for it. */
   learnedIdentity(identity: Identity): void {
     if (!this.whoisWaiting.has(identity.address)) return;
-    this.withValidIdentity(identity, () => {
-      for (const item of this.whoisWaiting.take(identity.address)) {
-        if (item.kind === 'in') this.switch.whole(item.packet, item.from);
-        else item.send();
-      }
-    });
+    this.withValidIdentity(identity, () => this.releaseWaiting(identity.address));
+  }
+
+  /** Packets from and to `address` that waited for its identity, now known and valid. */
+  private releaseWaiting(address: bigint): void {
+    for (const item of this.whoisWaiting.take(address)) {
+      if (item.kind === 'in') this.switch.whole(item.packet, item.from);
+      else item.send();
+    }
   }
 
   // ---------------------------------------------------------------- send

@@ -124,4 +124,15 @@ describe('identity checks of new peers', () => {
     expect(await sim.until(() => !!r.node.peer(a.node.address), 5_000)).toBe(true);
     expect(r.node.counters.get('identity_checks')).toBe(1);
   });
+
+  it("what a new node sends beside its first HELLO is taken in once the root has checked its identity", async () => {
+    sim = new Sim();
+    const r = sim.add('R', 0, '10.99.0.1');
+    sim.add('A', 2, '10.99.0.3');
+    // sent at once: it reaches R while R still checks A's identity (off the event loop), and R, the
+    // only root, has nobody to ask WHOIS — it waits for the check instead of being dropped
+    echo(sim, 'A', 'R');
+    expect(await sim.until(() => r.node.packetCounts.rxByVerb[Verb.ECHO]! >= 1, 2_000)).toBe(true);
+    expect(r.node.counters.get('identity_checks')).toBe(1);
+  });
 });
