@@ -15,8 +15,11 @@ export const Timing = {
   whoisMaxRetries: 4,
   /** Network config refresh (stock: ZT_NETWORK_AUTOCONF_DELAY). */
   networkRefresh: 60_000,
-  /** While waiting for a first config, requests are repeated this often. */
+  /** While waiting for a first config, requests are repeated this often… */
   networkRequestRetry: 5_000,
+  /** …after the first few, repeated sooner: the controller may have dropped one before it had a path back to us. */
+  networkFirstRequests: 4,
+  networkFirstRequestRetry: 1_000,
   /** MULTICAST_LIKE announcement period and subscription lifetime. */
   multicastAnnounce: 120_000,
   multicastLikeExpire: 600_000,

@@ -73,6 +73,8 @@ export class Network {
   private stackConfig = new StackConfigurator(NO_STACK);
   private readonly assembly = new ConfigChunkAssembly();
   private lastRequest = -Infinity;
+  /** Requests made before any config came: a new member's first may reach the controller before its path does. */
+  private unanswered = 0;
   private lastAnnounce = -Infinity;
   /** The other members: their certificates, the controller's revocations. */
   readonly members: NetworkMembership;
@@ -139,6 +141,7 @@ export class Network {
   requestConfig(): void {
     if (this.closed) return;
     this.lastRequest = this.node.now();
+    if (this.config === null) this.unanswered++;
     const metadata = requestMetadataDictionary({
       protocolVersion: PROTOCOL_VERSION,
       versionMajor: SOFTWARE_VERSION[0],
@@ -181,10 +184,7 @@ export class Network {
     return from === null ? this.controlledHere : from.address === this.controller;
   }
 
-  /**
-   * A config chunk, from OK(NETWORK_CONFIG_REQUEST), a NETWORK_CONFIG push, or (`from` null) our
-   * own controller. Returns true when it was accepted.
-   */
+  /** A config chunk, from OK(NETWORK_CONFIG_REQUEST), a NETWORK_CONFIG push, or (`from` null) our own controller; true when accepted. */
   onConfigChunk(from: Peer | null, chunk: NetworkConfigChunk): boolean {
     if (this.closed) return false;
     const controllerKey = this.controllerKey();
@@ -275,7 +275,8 @@ export class Network {
 
   tick(now: number): void {
     if (this.closed) return;
-    const period = this.status === 'OK' ? this.opts.refreshMs : Timing.networkRequestRetry;
+    const soon = this.unanswered < Timing.networkFirstRequests;
+    const period = this.status === 'OK' ? this.opts.refreshMs : soon ? Timing.networkFirstRequestRetry : Timing.networkRequestRetry;
     if (now - this.lastRequest >= period) this.requestConfig();
     if (this.status === 'OK' && now - this.lastAnnounce >= Timing.multicastAnnounce) this.announce();
     this.multicastOut.expire(now);
@@ -545,10 +546,7 @@ export class Network {
     return true;
   }
 
-  /**
-   * The member a unicast MAC belongs to (null: not a member's, or our own), remembered for the last
-   * MAC asked: a stream sends frame after frame to the same one.
-   */
+  /** The member a unicast MAC belongs to (null: not a member's, or our own), remembered for the last MAC asked (a stream's). */
   private unicastDestination(mac: Uint8Array): { address: bigint; mac: bigint } | null {
     const last = this.lastDestination;
     if (last !== null && macEqualsAt(mac, 0, last.macBytes)) return last;
