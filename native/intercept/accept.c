@@ -8,21 +8,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ended.h"
 #include "fdpass.h"
 #include "hooks.h"
 #include "rpc.h"
 #include "sockaddr.h"
 
-/* Takes one connection record (with its fd) off a listening socket; blocking as the fd is. */
-static int take_connection(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags) {
+/* Takes one connection record (with its fd) off a listening socket (inode `ino`); blocking as the fd is. */
+static int take_connection(int fd, uint64_t ino, struct sockaddr *addr, socklen_t *addrlen, int flags) {
   for (;;) {
     uint8_t rec[ZT_ACCEPT_RECORD];
     int newfd = -1, extra_fds = 0, family;
     /* Extra descriptors in one record are closed (one connection per record). */
     ssize_t n = zt_recv_with_fd(fd, rec, sizeof(rec), (flags & SOCK_CLOEXEC) != 0, &newfd, &extra_fds);
     if (n < 0) return -1;
-    /* End of stream: the daemon dropped this listener (it stopped or restarted). */
-    if (n == 0) return zt_fail(EINVAL);
+    /* End of stream: the daemon dropped this listener (it stopped with no fd keeper to hold it, the
+     * keeper gave up, or the network was left). Said once; then the fd is quiet (ended.c) rather
+     * than readable for ever, which would keep the app's event loop spinning. */
+    if (n == 0) {
+      zt_socket_ended(fd, ino, 0);
+      return zt_fail(EINVAL);
+    }
     family = n == ZT_ACCEPT_RECORD ? zt_sockaddr_family(rec + 4) : AF_UNSPEC;
     if (newfd < 0 || n != ZT_ACCEPT_RECORD || rec[0] != ZT_ACCEPT_MAGIC || (family != AF_INET && family != AF_INET6)) {
       if (newfd >= 0) close(newfd);
@@ -54,7 +60,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
     if (zt_rpc_whois(ino) != ZT_KIND_LISTENER) return zt_fail(EINVAL);
     zt_ino_remember(ino, ZT_INO_OURS_LISTENER);
   }
-  return take_connection(fd, addr, addrlen, flags);
+  return take_connection(fd, ino, addr, addrlen, flags);
 }
 
 ZT_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {

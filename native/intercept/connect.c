@@ -218,6 +218,7 @@ ZT_EXPORT int shutdown(int fd, int how) {
     /* An unconnected datagram socket answers ENOTCONN yet is shut down all the same (Linux's
      * inet_shutdown), so a blocked or later recv sees the end. */
     zt_real.shutdown(fd, how);
+    if (how != SHUT_WR) zt_fd_set_bits(fd, ZT_FDB_SHUT_RD, 0);
     return zt_fail(ENOTCONN);
   }
   if (zt_rpc_status(err, &r) != 0) return -1;
@@ -225,5 +226,6 @@ ZT_EXPORT int shutdown(int fd, int how) {
   if ((r.flags & ZT_RF_KERNEL) && zt_fast_ended(fd, r.flags)) return zt_fail(ENOTCONN);
   /* The daemon now knows the end of stream it will read is a half-close, not a close. */
   zt_real.shutdown(fd, how);
+  if (zt_kind_is_dgram(kind) && how != SHUT_WR) zt_fd_set_bits(fd, ZT_FDB_SHUT_RD, 0);
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dgram.h"
+#include "ended.h"
 #include "rpc.h"
 #include "sockaddr.h"
 
@@ -327,6 +328,9 @@ ssize_t zt_dgram_recv(struct zt_dgram *d, struct msghdr *msg, int flags) {
     n = zt_real.recvmsg(d->fd, &m, rflags);
     if (n < 0) return -1;
     if (n == 0) { /* end of stream: shutdown(SHUT_RD), or the daemon went away */
+      /* The daemon's end has gone: said once (ENETDOWN), then the fd is quiet (ended.c) rather
+       * than "receiving" empty datagrams for ever, which would keep the app's loop spinning. */
+      if (!(d->bits & ZT_FDB_SHUT_RD) && zt_socket_ended(d->fd, d->ino, 1) == 0) return zt_fail(ENETDOWN);
       msg->msg_flags = 0;
       msg->msg_controllen = m.msg_controllen;
       return 0;

@@ -20,6 +20,7 @@
 #define ZT_FDB_V6ONLY_KNOWN 0x10 /* IPV6_V6ONLY's value is known (ZT_FDB_V6ONLY_ON) */
 #define ZT_FDB_V6ONLY_ON 0x20
 #define ZT_FDB_PEER_MAPPED 0x40 /* AF_INET6, connected to a v4-mapped peer: its sends are IPv4 */
+#define ZT_FDB_SHUT_RD 0x80     /* shutdown(SHUT_RD or SHUT_RDWR) here: an end of stream is the app's own */
 
 struct zt_dgram {
   int fd;

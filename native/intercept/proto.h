@@ -136,10 +136,17 @@ enum zt_dgram_type { ZT_DG_DATA = 1, ZT_DG_ERROR = 2 };
 
 /*
  * Socket file (both ends look in this order; src/netcon/socket-path.ts):
- *   ZT_NC_SOCKET, else $ZT_NC_HOME/sockets/<nwid>.sock, else $XDG_RUNTIME_DIR/ztnc/<nwid>.sock
- *   (when that directory is the user's own), else /tmp/.ztnc_<nwid>/<nwid>.sock.
+ *   ZT_NC_SOCKET, else for ZT_NC_ENDPOINT=<name> (not "default")
+ *   <home>/endpoints/<name>/sockets/<nwid>.sock with <home> = ZT_NC_HOME or $HOME/.ztnc, else
+ *   $ZT_NC_HOME/sockets/<nwid>.sock, else $XDG_RUNTIME_DIR/ztnc/<nwid>.sock (when that directory
+ *   is the user's own), else /tmp/.ztnc_<nwid>/<nwid>.sock.
+ * Endpoint names: ^[a-z0-9][a-z0-9_.-]{0,62}$ (at most ZT_ENDPOINT_NAME_MAX characters).
  */
 #define ZT_HOME_SOCKET_DIR "sockets"
+#define ZT_ENDPOINTS_DIR "endpoints"
+#define ZT_DEFAULT_ENDPOINT "default"
+#define ZT_DEFAULT_HOME_DIR ".ztnc"
+#define ZT_ENDPOINT_NAME_MAX 63
 #define ZT_RUNTIME_SOCKET_DIR "ztnc"
 #define ZT_DEFAULT_DIR_PREFIX "/tmp/.ztnc_"
 #define ZT_SOCKET_SUFFIX ".sock"

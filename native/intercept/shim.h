@@ -91,7 +91,8 @@ ZT_HIDDEN void zt_real_resolve_netdb(void);
 ZT_HIDDEN void zt_ensure_init(void);
 /* 1 when ZT_NC_NWID is set (the library is active). */
 ZT_HIDDEN extern int zt_enabled;
-/* Set when ZT_NC_NWID is present but unusable: every IPv4/IPv6 socket() fails with ENETDOWN. */
+/* 0, or the errno every IPv4/IPv6 socket() fails with when ZT_NC_NWID is present but the setting
+ * is unusable: ENETDOWN (no network id, a path too long), EACCES (ZT_NC_ENDPOINT is no name). */
 ZT_HIDDEN extern int zt_misconfigured;
 /* The same-daemon fast path may be used (ZT_NC_FASTPATH is not "0"; connect.c, proto.h ZT_F_FAST). */
 ZT_HIDDEN extern int zt_fastpath;

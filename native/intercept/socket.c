@@ -154,7 +154,7 @@ ZT_EXPORT int socket(int domain, int type, int protocol) {
   int err = 0, fd;
   zt_ensure_init();
   if (!zt_enabled) return zt_real.socket(domain, type, protocol);
-  if (zt_misconfigured && (domain == AF_INET || domain == AF_INET6)) return zt_fail(ENETDOWN);
+  if (zt_misconfigured && (domain == AF_INET || domain == AF_INET6)) return zt_fail(zt_misconfigured);
   switch (family_policy(domain, protocol, &err)) {
   case FAMILY_KERNEL:
     fd = zt_real.socket(domain, type, protocol);

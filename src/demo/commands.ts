@@ -86,5 +86,6 @@ export function toolsetEnv(t: Toolset, base: NodeJS.ProcessEnv = process.env): N
   delete env.ZT_NC_NWID;
   delete env.ZT_NC_SOCKET;
   delete env.ZT_NC_HOME;
+  delete env.ZT_NC_ENDPOINT;
   return env;
 }

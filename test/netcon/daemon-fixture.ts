@@ -17,8 +17,9 @@ import { parseIpv4 } from '../../src/netstack/addr.js';
 import { RealScheduler } from '../../src/netstack/clock.js';
 import { createNetStack, CryptoRandom, type NetStack } from '../../src/netstack/index.js';
 
+/** An option's value; the last one given wins (the harness's defaults come before a test's own). */
 function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
+  const i = process.argv.lastIndexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 

@@ -143,6 +143,7 @@ export function plainEnv(): NodeJS.ProcessEnv {
   delete env.ZT_NC_NWID;
   delete env.ZT_NC_SOCKET;
   delete env.ZT_NC_HOME;
+  delete env.ZT_NC_ENDPOINT;
   return env;
 }
 

@@ -9,7 +9,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as protocol from '../../src/netcon/protocol.js';
-import { DEFAULT_SOCKET_DIR_PREFIX, HOME_SOCKET_DIR, RUNTIME_SOCKET_DIR, SOCKET_SUFFIX } from '../../src/netcon/socket-path.js';
+import {
+  DEFAULT_ENDPOINT,
+  DEFAULT_HOME_DIR,
+  DEFAULT_SOCKET_DIR_PREFIX,
+  ENDPOINT_NAME_MAX,
+  ENDPOINT_NAME_PATTERN,
+  ENDPOINTS_DIR,
+  HOME_SOCKET_DIR,
+  RUNTIME_SOCKET_DIR,
+  SOCKET_SUFFIX,
+} from '../../src/netcon/socket-path.js';
 import { needPrograms, requireOrSkip } from '../support/requirements.js';
 import { ROOT, tempDir } from './harness.js';
 
@@ -44,6 +54,10 @@ const MIRROR: Record<string, number | string> = {
   ZT_RUNTIME_SOCKET_DIR: RUNTIME_SOCKET_DIR,
   ZT_DEFAULT_DIR_PREFIX: DEFAULT_SOCKET_DIR_PREFIX,
   ZT_SOCKET_SUFFIX: SOCKET_SUFFIX,
+  ZT_ENDPOINTS_DIR: ENDPOINTS_DIR,
+  ZT_DEFAULT_ENDPOINT: DEFAULT_ENDPOINT,
+  ZT_DEFAULT_HOME_DIR: DEFAULT_HOME_DIR,
+  ZT_ENDPOINT_NAME_MAX: ENDPOINT_NAME_MAX,
 };
 
 /** The constants proto.h declares: #define names (not the include guard) and enum members. */
@@ -97,6 +111,11 @@ describe.runIf(requireOrSkip(needPrograms('cc'), 'proto.h mirror'))('proto.h ↔
 
   it('each constant has the same value on both sides', () => {
     expect(compiledValues(names, tmp.dir)).toEqual(MIRROR);
+  });
+
+  it("the endpoint name pattern's length bound is ZT_ENDPOINT_NAME_MAX", () => {
+    expect(ENDPOINT_NAME_PATTERN.test('a'.repeat(ENDPOINT_NAME_MAX))).toBe(true);
+    expect(ENDPOINT_NAME_PATTERN.test('a'.repeat(ENDPOINT_NAME_MAX + 1))).toBe(false);
   });
 
   it('the name scan sees #defines and enum members, and not the include guard', () => {
