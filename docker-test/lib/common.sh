@@ -10,6 +10,9 @@
 #   ZTNC_WORK     scratch directory for the app (default $ZT_HOME/work)
 #   ZTNC_INTERCEPT_LIBRARY  libztintercept.so (default: found by ztnc-intercept)
 #   ZTNC_TIMEOUT  seconds to wait for each hand-over (default 120)
+#   ZTNC_SHARED_DAEMON  endpoints mode: the home of a running daemon that every container shares;
+#                 this container is then its endpoint ZTNC_ENDPOINT (default <test>-<role>)
+#                 instead of a daemon of its own in ZT_HOME (which then holds only ZTNC_WORK)
 # The ztnc-* commands must be on PATH.
 
 set -u
@@ -24,6 +27,14 @@ ZTNC_TIMEOUT="${ZTNC_TIMEOUT:-120}"
 PAYLOAD_BYTES=$((10 * 1024 * 1024))
 export ZTNC_REFUSE_BUILTIN_PLANET=1
 mkdir -p "$ZTNC_RESULTS" "$ZTNC_WORK"
+# Where this container's daemon lives, and which of its endpoints is this container ('' = the
+# daemon's own identity, a daemon per container).
+DAEMON_HOME="$ZT_HOME"
+ZTNC_ENDPOINT="${ZTNC_ENDPOINT:-}"
+if [ -n "${ZTNC_SHARED_DAEMON:-}" ]; then
+  DAEMON_HOME="$ZTNC_SHARED_DAEMON"
+  ZTNC_ENDPOINT="${ZTNC_ENDPOINT:-$ZTNC_TEST-${ZTNC_ROLE:-container}}"
+fi
 
 log() { printf '[%s %s] %s\n' "$ZTNC_TEST" "${ZTNC_ROLE:-?}" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -75,9 +86,24 @@ wait_server_address() {
   SERVER_PORT="$(published "$ZTNC_TEST.port")"
 }
 
-# The network's address of this daemon, once `ztnc-cli listnetworks` shows the network OK.
+# This member's networks as JSON: `ztnc-cli listnetworks` of its daemon, or its endpoint's entry
+# in `ztnc-cli endpoint list` (the same network objects).
+member_networks() {
+  if [ -n "$ZTNC_ENDPOINT" ]; then
+    ztnc-cli -D "$DAEMON_HOME" -j endpoint list | node -e '
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const e = JSON.parse(s).find((x) => x.name === process.argv[1]);
+        if (!e) process.exit(1);
+        console.log(JSON.stringify(e.networks));
+      });' "$ZTNC_ENDPOINT"
+  else
+    ztnc-cli -D "$DAEMON_HOME" -j listnetworks
+  fi
+}
+
+# The network's address of this member, once its networks show the network OK.
 network_address() {
-  ztnc-cli -D "$ZT_HOME" -j listnetworks | node -e '
+  member_networks | node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       const n = JSON.parse(s).find((x) => (x.id ?? x.nwid) === process.argv[1]);
       const ip = n && n.status === "OK" && (n.assignedAddresses || []).find((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a));
@@ -87,9 +113,9 @@ network_address() {
 }
 
 # The member's rfc4193 IPv6 address on the network (fd…, the root's network is dual-stack), from
-# the same `ztnc-cli listnetworks` answer; fails when there is none.
+# the same answer; fails when there is none.
 network_address6() {
-  ztnc-cli -D "$ZT_HOME" -j listnetworks | node -e '
+  member_networks | node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       const n = JSON.parse(s).find((x) => (x.id ?? x.nwid) === process.argv[1]);
       const ip = n && n.status === "OK" && (n.assignedAddresses || []).find((a) => /^fd[0-9a-f]{2}:/i.test(a));
@@ -102,8 +128,10 @@ network_address6() {
 # Starts this container's daemon (-d) on the shared private planet, joined to the shared network
 # through networks.d/<nwid>.conf and authorized by the join token in ZTNC_JOIN_TOKEN (as an image
 # would be given it; the root's token when unset), with no call to the controller's API; waits for
-# an IP. Sets NWID, ZT_ADDRESS, ZT_IP and ZT_IP6 (the rfc4193 address; empty when the network
-# gives none: only the IPv6 rows need it, and they fail saying so).
+# an IP. In endpoints mode the container is instead a new endpoint of the shared daemon, joined
+# with the same token (`ztnc-cli endpoint create`, `endpoint join --token`). Sets NWID,
+# ZT_ADDRESS, ZT_IP and ZT_IP6 (the rfc4193 address; empty when the network gives none: only the
+# IPv6 rows need it, and they fail saying so).
 zt_join() {
   wait_published nwid
   wait_published planet.ready
@@ -112,14 +140,22 @@ zt_join() {
     wait_published join-token
     ZTNC_JOIN_TOKEN="$(published join-token)"
   fi
-  mkdir -p "$ZT_HOME/networks.d"
-  chmod 700 "$ZT_HOME"
-  : > "$ZT_HOME/networks.d/$NWID.conf"
-  log "starting ztnc-service -d in $ZT_HOME, joining $NWID with a join token"
-  ZTNC_JOIN_TOKEN="$ZTNC_JOIN_TOKEN" ztnc-service -d -p 0 --api-port 0 --planet "$ZTNC_SHARED/planet" "$ZT_HOME" ||
-    die "ztnc-service -d failed"
-  ZT_ADDRESS="$(ztnc-cli -D "$ZT_HOME" info | awk '{print $3}')"
-  [ -n "$ZT_ADDRESS" ] || die "ztnc-cli info gave no address"
+  if [ -n "$ZTNC_ENDPOINT" ]; then
+    log "creating endpoint $ZTNC_ENDPOINT of the daemon in $DAEMON_HOME, joining $NWID with a join token"
+    ZT_ADDRESS="$(ztnc-cli -D "$DAEMON_HOME" endpoint create "$ZTNC_ENDPOINT" | awk '{print $5}')"
+    [ -n "$ZT_ADDRESS" ] || die "ztnc-cli endpoint create $ZTNC_ENDPOINT gave no address"
+    ztnc-cli -D "$DAEMON_HOME" endpoint join "$ZTNC_ENDPOINT" "$NWID" --token "$ZTNC_JOIN_TOKEN" >/dev/null ||
+      die "ztnc-cli endpoint join $ZTNC_ENDPOINT $NWID failed"
+  else
+    mkdir -p "$ZT_HOME/networks.d"
+    chmod 700 "$ZT_HOME"
+    : > "$ZT_HOME/networks.d/$NWID.conf"
+    log "starting ztnc-service -d in $ZT_HOME, joining $NWID with a join token"
+    ZTNC_JOIN_TOKEN="$ZTNC_JOIN_TOKEN" ztnc-service -d -p 0 --api-port 0 --planet "$ZTNC_SHARED/planet" "$ZT_HOME" ||
+      die "ztnc-service -d failed"
+    ZT_ADDRESS="$(ztnc-cli -D "$ZT_HOME" info | awk '{print $3}')"
+    [ -n "$ZT_ADDRESS" ] || die "ztnc-cli info gave no address"
+  fi
   wait_for "an address on $NWID (ztnc-cli listnetworks)" network_address
   ZT_IP="$(network_address)"
   # The config that carried the IPv4 address carries the IPv6 ones too.
@@ -150,27 +186,52 @@ wait_server_address6() {
   fi
 }
 
-# Stops this container's daemon (when the entrypoint ends).
+# Stops this container's daemon (when the entrypoint ends); in endpoints mode, deletes its
+# endpoint (it leaves the network; the shared daemon stays for the other containers).
 zt_stop() {
-  if [ -s "$ZT_HOME/ztnc.pid" ]; then kill "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null || true; fi
+  if [ -n "$ZTNC_ENDPOINT" ]; then
+    ztnc-cli -D "$DAEMON_HOME" endpoint delete "$ZTNC_ENDPOINT" >/dev/null 2>&1 || true
+  elif [ -s "$ZT_HOME/ztnc.pid" ]; then
+    kill "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null || true
+  fi
+}
+
+# zt_wait_stopped: returns once this container's daemon has stopped (its endpoint gone, in
+# endpoints mode), for server sides whose daemon alone does the serving.
+zt_wait_stopped() {
+  if [ -n "$ZTNC_ENDPOINT" ]; then
+    while ztnc-cli -D "$DAEMON_HOME" endpoint list 2>/dev/null | awk -v n="$ZTNC_ENDPOINT" '$4 == n { f = 1 } END { exit !f }'; do
+      sleep 1
+    done
+  else
+    while [ -s "$ZT_HOME/ztnc.pid" ] && kill -0 "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null; do sleep 1; done
+  fi
+}
+
+# The command words that run a program under the library on this container's network (the
+# preloaded library when ZTNC_INTERCEPT_LIBRARY names it, else ztnc-intercept), in LIBRARY_COMMAND.
+library_command() {
+  if [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
+    LIBRARY_COMMAND=(env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$DAEMON_HOME")
+    [ -n "$ZTNC_ENDPOINT" ] && LIBRARY_COMMAND+=(ZT_NC_ENDPOINT="$ZTNC_ENDPOINT")
+  else
+    LIBRARY_COMMAND=(ztnc-intercept -D "$DAEMON_HOME")
+    [ -n "$ZTNC_ENDPOINT" ] && LIBRARY_COMMAND+=(-e "$ZTNC_ENDPOINT")
+    LIBRARY_COMMAND+=(-n "$NWID" --)
+  fi
+  return 0
 }
 
 # in_container <command…>: runs a command with its sockets on the virtual network.
 in_container() {
-  if [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
-    LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
-  else
-    ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
-  fi
+  library_command
+  "${LIBRARY_COMMAND[@]}" "$@"
 }
 
 # exec_in_container <command…>: replaces this shell by the command, on the virtual network.
 exec_in_container() {
-  if [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
-    LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" exec "$@"
-  else
-    exec ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
-  fi
+  library_command
+  exec "${LIBRARY_COMMAND[@]}" "$@"
 }
 
 # in_client <command…>: as in_container, for the clients of a row: when this side may make network
@@ -185,10 +246,9 @@ in_client() {
   local limit=(timeout -k 5 "${ZTNC_CLIENT_TIMEOUT:-60}")
   if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
     "${limit[@]}" "$@"
-  elif [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
-    "${limit[@]}" "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
   else
-    "${limit[@]}" "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+    library_command
+    "${limit[@]}" "${CLIENT_NETNS[@]}" "${LIBRARY_COMMAND[@]}" "$@"
   fi
 }
 # exec_in_client <command…>: replaces this shell by the command, as in_client runs it (no time
@@ -196,10 +256,9 @@ in_client() {
 exec_in_client() {
   if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
     exec "$@"
-  elif [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ]; then
-    exec "${CLIENT_NETNS[@]}" env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME" "$@"
   else
-    exec "${CLIENT_NETNS[@]}" ztnc-intercept -D "$ZT_HOME" -n "$NWID" -- "$@"
+    library_command
+    exec "${CLIENT_NETNS[@]}" "${LIBRARY_COMMAND[@]}" "$@"
   fi
 }
 
@@ -259,6 +318,7 @@ finish() {
   {
     echo "test: $ZTNC_TEST"
     echo "network: ${NWID:-?}  server: $(cat "$ZTNC_SHARED/$ZTNC_TEST.server-ip" 2>/dev/null || echo ?)  monitor: ${ZT_IP:-?}"
+    echo "member: ${ZT_ADDRESS:-?}${ZTNC_ENDPOINT:+ endpoint $ZTNC_ENDPOINT}"
     [ -e "$ZTNC_SHARED/$ZTNC_TEST.server-ip6" ] && echo "ipv6: server: $(cat "$ZTNC_SHARED/$ZTNC_TEST.server-ip6")  monitor: ${ZT_IP6:-none}"
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     cat "$CHECKS_FILE"

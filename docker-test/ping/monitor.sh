@@ -18,7 +18,8 @@ COUNT=5
 if [ -n "${ZTNC_KERNEL_REFERENCE:-}" ]; then
   zt_ping() { ping -n -c "$1" -W "$(( (${3:-2000} + 999) / 1000 ))" "$2"; }
 else
-  zt_ping() { ztnc-cli -D "$ZT_HOME" ping "$NWID" "$2" -c "$1" ${3:+--timeout "$3"}; }
+  # In endpoints mode the shared daemon's own identity (a member too) pings the server's endpoint.
+  zt_ping() { ztnc-cli -D "$DAEMON_HOME" ping "$NWID" "$2" -c "$1" ${3:+--timeout "$3"}; }
 fi
 
 # The first request also waits for ARP and the peers' path: retry until one reply comes back.

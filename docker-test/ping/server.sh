@@ -7,5 +7,5 @@ zt_join
 publish "$ZTNC_TEST.server-ip" "$ZT_IP"
 log "daemon on $ZT_IP answers pings on $NWID"
 [ -n "${ZTNC_KERNEL_REFERENCE:-}" ] && exec sleep infinity
-while [ -s "$ZT_HOME/ztnc.pid" ] && kill -0 "$(cat "$ZT_HOME/ztnc.pid")" 2>/dev/null; do sleep 1; done
-die "ztnc-service in $ZT_HOME stopped"
+zt_wait_stopped
+die "ztnc-service in $DAEMON_HOME stopped${ZTNC_ENDPOINT:+ (or its endpoint $ZTNC_ENDPOINT is gone)}"

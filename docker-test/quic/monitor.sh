@@ -20,10 +20,9 @@ quic_client() {
     timeout -k 5 "${ZTNC_CLIENT_TIMEOUT:-60}" gtlsclient "$@"
     return
   fi
-  local lib=(ztnc-intercept -D "$ZT_HOME" -n "$NWID" --)
-  [ -n "${ZTNC_INTERCEPT_LIBRARY:-}" ] && lib=(env LD_PRELOAD="$ZTNC_INTERCEPT_LIBRARY" ZT_NC_NWID="$NWID" ZT_NC_HOME="$ZT_HOME")
+  library_command
   timeout -k 5 "${ZTNC_CLIENT_TIMEOUT:-60}" unshare -n bash -c 'ip link set lo up && ip addr add "$2/32" dev lo && ip route add "$1/32" dev lo src "$2" || exit 99
-    shift 2; exec "$@"' _ "$SERVER_IP" "$ZT_IP" "${lib[@]}" gtlsclient "$@"
+    shift 2; exec "$@"' _ "$SERVER_IP" "$ZT_IP" "${LIBRARY_COMMAND[@]}" gtlsclient "$@"
 }
 # fetch <dir> [<gtlsclient args…>]: downloads $URL into <dir>.
 fetch() {

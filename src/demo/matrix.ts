@@ -3,6 +3,8 @@
  * processes with separate homes (one root+controller, then per test a server and a monitor
  * "container"), exactly the scripts the Docker images run. Each test's monitor writes
  * OK.<test> or FAIL.<test> to the results directory, holding what was checked.
+ * In endpoints mode one shared daemon (a member of the root's network itself) hosts every
+ * "container" as an endpoint of its own (ZTNC_SHARED_DAEMON; docker-test/lib/common.sh).
  * `node dist/src/demo/run-matrix.js` is its command line.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveToolsetIn, type Toolset, toolsetEnv } from './commands.js';
-import { cleanupOnSignals, GiveUp, type LongRunning, start, terminatePid, waitFor } from './processes.js';
+import { cleanupOnSignals, GiveUp, type LongRunning, run, start, terminatePid, waitFor } from './processes.js';
 
 /** Every row of the matrix, in the order they run. */
 export const MATRIX_TESTS = [
@@ -37,6 +39,16 @@ export const MATRIX_TESTS = [
   'ipv6-iperf3',
   'ipv6-ping',
 ] as const;
+
+/**
+ * The rows that cannot run as endpoints of the shared daemon, and why: a daemon serves only
+ * programs of its own user (the RPC socket's directory is 0700 and peers of another uid are
+ * refused), and apache2's children run as www-data, so its rows need a daemon of www-data's own.
+ */
+export const NOT_AS_ENDPOINTS: Readonly<Record<string, string>> = {
+  'apache2-prefork': "apache2's children drop to www-data, and the shared daemon (root's) serves only root's programs",
+  'apache2-event': "apache2's children drop to www-data, and the shared daemon (root's) serves only root's programs",
+};
 
 /** The rows over IPv6 (the members' rfc4193 addresses; ::1 in the kernel reference). */
 export const IPV6_MATRIX_TESTS = ['ipv6-web', 'ipv6-dualstack', 'ipv6-services', 'ipv6-iperf3', 'ipv6-ping'] as const;
@@ -65,6 +77,8 @@ export interface MatrixOptions {
   keep?: boolean;
   /** Run the scripts with no daemon and no library, over the kernel's loopback (the reference). */
   kernelReference?: boolean;
+  /** Every container is an endpoint of one shared daemon instead of a daemon of its own. */
+  endpoints?: boolean;
 }
 
 export interface MatrixResult {
@@ -104,6 +118,9 @@ export class MatrixRunner {
   private readonly timeoutSec: number;
   private readonly keep: boolean;
   private readonly kernelReference: boolean;
+  /** Endpoints mode: the shared daemon's home (set once it is up). */
+  private readonly endpoints: boolean;
+  private sharedDaemon: string | null = null;
   private root: LongRunning | null = null;
   private readonly homes: string[] = [];
   private started = false;
@@ -127,12 +144,13 @@ export class MatrixRunner {
     this.keep = opts.keep ?? false;
     this.kernelReference = opts.kernelReference ?? false;
     if (this.kernelReference) this.env.ZTNC_KERNEL_REFERENCE = '1';
+    this.endpoints = (opts.endpoints ?? false) && !this.kernelReference;
   }
 
   private entryEnv(test: string, role: string): NodeJS.ProcessEnv {
     const home = join(this.dir, `${test}.${role}`);
     this.homes.push(home);
-    return {
+    const env: NodeJS.ProcessEnv = {
       ...this.env,
       ZTNC_TEST: test,
       ZTNC_SHARED: this.shared,
@@ -141,6 +159,11 @@ export class MatrixRunner {
       ZTNC_WORK: join(this.dir, `${test}.${role}.work`),
       ZTNC_TIMEOUT: String(this.timeoutSec),
     };
+    if (this.sharedDaemon !== null) {
+      env.ZTNC_SHARED_DAEMON = this.sharedDaemon;
+      env.ZTNC_ENDPOINT = endpointName(test, role);
+    }
+    return env;
   }
 
   private logFile(test: string, role: string): string {
@@ -167,8 +190,34 @@ export class MatrixRunner {
       },
       this.timeoutSec * 1000,
     );
-    this.started = true;
     this.log(`root+controller up, network ${this.nwid}`);
+    if (this.endpoints) await this.startSharedDaemon();
+    this.started = true;
+  }
+
+  /**
+   * Endpoints mode: starts the daemon every container becomes an endpoint of, joined to the
+   * root's network as a container's daemon is (common.sh's zt_join); its own identity is a member
+   * too (the ping row's `ztnc-cli ping` sends from it).
+   */
+  private async startSharedDaemon(): Promise<void> {
+    const env = this.entryEnv('endpoints', 'daemon');
+    const p = start('bash', ['-c', '. "$0/lib/common.sh" && zt_join', this.scripts], {
+      env: { ...env, ZTNC_ROLE: 'daemon' },
+      logFile: this.logFile('endpoints', 'daemon'),
+    });
+    const code = await Promise.race([p.wait(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.timeoutSec * 1000))]);
+    if (code !== 0) {
+      await p.stop(2000);
+      throw new Error(`the shared daemon did not join the network (${code === 'timeout' ? 'timed out' : `exit ${code}`}):\n${p.output()}`);
+    }
+    this.sharedDaemon = env.ZT_HOME!;
+    this.log(`shared daemon up in ${this.sharedDaemon}`);
+  }
+
+  /** Endpoints mode: deletes a container's endpoint (its monitor's teardown may have done so). */
+  private async deleteEndpoint(name: string): Promise<void> {
+    await run('ztnc-cli', ['-D', this.sharedDaemon!, 'endpoint', 'delete', name], { env: this.env, timeoutMs: 30_000 });
   }
 
   /** Runs one matrix row: its server and monitor entrypoints; resolves with the monitor's verdict. */
@@ -176,6 +225,7 @@ export class MatrixRunner {
     const dir = join(this.scripts, test);
     if (!existsSync(join(dir, 'server.sh')) || !existsSync(join(dir, 'monitor.sh'))) throw new Error(`no such matrix test: ${test}`);
     if (!this.started) throw new Error('start() the runner first');
+    if (this.endpoints && test in NOT_AS_ENDPOINTS) throw new Error(`${test} does not run as endpoints: ${NOT_AS_ENDPOINTS[test]}`);
     for (const f of [`OK.${test}`, `FAIL.${test}`]) rmSync(join(this.resultsDir, f), { force: true });
     const serverEnv = this.entryEnv(test, 'server');
     const monitorEnv = this.entryEnv(test, 'monitor');
@@ -197,7 +247,8 @@ export class MatrixRunner {
     const code = await monitor.wait();
     clearTimeout(deadline);
     await server.stop(5000);
-    await Promise.all([serverEnv.ZT_HOME!, monitorEnv.ZT_HOME!].map((h) => this.stopDaemon(h)));
+    if (this.sharedDaemon !== null) await Promise.all([serverEnv, monitorEnv].map((e) => this.deleteEndpoint(e.ZTNC_ENDPOINT!)));
+    else await Promise.all([serverEnv.ZT_HOME!, monitorEnv.ZT_HOME!].map((h) => this.stopDaemon(h)));
     const ok = existsSync(join(this.resultsDir, `OK.${test}`));
     const failFile = join(this.resultsDir, `FAIL.${test}`);
     const resultFile = ok ? join(this.resultsDir, `OK.${test}`) : existsSync(failFile) ? failFile : null;
@@ -233,6 +284,11 @@ export class MatrixRunner {
     await Promise.all(this.homes.map((h) => this.stopDaemon(h)));
     if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The endpoint a matrix container is in endpoints mode: `<test>-<role>`. */
+export function endpointName(test: string, role: string): string {
+  return `${test}-${role}`;
 }
 
 /** Runs the named tests (all by default) in one runner; returns every result. */
