@@ -125,7 +125,7 @@ describe('identity checks of new peers', () => {
     expect(r.node.counters.get('identity_checks')).toBe(1);
   });
 
-  it("what a new node sends beside its first HELLO is taken in once the root has checked its identity", async () => {
+  it('what a new node sends beside its first HELLO is taken in once the root has checked its identity', async () => {
     sim = new Sim();
     const r = sim.add('R', 0, '10.99.0.1');
     sim.add('A', 2, '10.99.0.3');
