@@ -7,6 +7,9 @@
  * sockets all work, and nothing inside reaches the host's network. Exits with the program's status
  * (125 when ztnc-run itself fails, as container runners do).
  *
+ * With `-e <name>` the namespace is the daemon's endpoint <name> (created when missing, and deleted
+ * afterwards when ztnc-run created it, unless --stay): one daemon, a member per container.
+ *
  * Steps: start the home's daemon if it is not running (`ztnc-service -d`), join the network, wait
  * until the controller has authorized this member and given it an address, then start
  * `unshare --user --map-root-user --net --mount --uts` around ns-agent.js, which creates the TAP,
@@ -21,6 +24,7 @@ import { defaultHome } from '../service/home.js';
 import { NAMESPACE_SOCKET } from '../service/namespace-wire.js';
 import { ensureDaemon, waitForNetwork } from '../namespace/daemon-control.js';
 import type { AgentSpec } from '../namespace/ns-agent.js';
+import { isDefaultEndpoint, isEndpointName } from '../netcon/socket-path.js';
 import { apiRequest, answerError, CliError } from './cli-client.js';
 
 const EXIT_RUNNER = 125;
@@ -32,6 +36,7 @@ interface Options {
   port: number;
   network: string;
   name?: string;
+  endpoint?: string;
   ifname: string;
   stay?: boolean;
   timeout: number;
@@ -49,18 +54,31 @@ async function run(argv: string[], opts: Options): Promise<void> {
   const unshare = spawnSync('unshare', ['--version'], { encoding: 'utf8' });
   if (unshare.error) fail('util-linux unshare is needed (apt-get install util-linux)');
 
+  const endpoint = opts.endpoint !== undefined && !isDefaultEndpoint(opts.endpoint) ? opts.endpoint : null;
+  if (endpoint !== null && !isEndpointName(endpoint)) fail(`-e: "${endpoint}" is not an endpoint name (a-z, 0-9, '.', '_', '-')`);
   const c = await ensureDaemon(home, { port: opts.port, ...(opts.planet ? { planet: opts.planet } : {}) });
-  const before = await apiRequest(c, 'GET', `/network/${nwid}`);
-  // a network the home had joined already stays joined afterwards
+  let address = readFileSync(join(home, 'identity.public'), 'utf8').slice(0, 10);
+  let created = false;
+  if (endpoint !== null) {
+    const existing = await apiRequest(c, 'GET', `/endpoint/${endpoint}`);
+    const made = existing.status === 200 ? existing : await apiRequest(c, 'POST', `/endpoint/${endpoint}`);
+    if (made.status !== 200) fail(`cannot create endpoint ${endpoint}: ${answerError(made)}`);
+    created = existing.status !== 200;
+    address = (made.body as { address: string }).address;
+  }
+  const networkPath = endpoint === null ? `/network/${nwid}` : `/endpoint/${endpoint}/network/${nwid}`;
+  const before = await apiRequest(c, 'GET', networkPath);
+  // a network the home (or endpoint) had joined already stays joined afterwards
   const stay = opts.stay === true || before.status === 200;
-  const joined = await apiRequest(c, 'POST', `/network/${nwid}`, {});
+  const joined = await apiRequest(c, 'POST', networkPath, {});
   if (joined.status !== 200) fail(`cannot join ${nwid}: ${answerError(joined)}`);
   const leave = async (): Promise<void> => {
-    if (!stay) await apiRequest(c, 'DELETE', `/network/${nwid}`).catch(() => undefined);
+    if (stay) return;
+    await apiRequest(c, 'DELETE', networkPath).catch(() => undefined);
+    if (created) await apiRequest(c, 'DELETE', `/endpoint/${endpoint}`).catch(() => undefined);
   };
   try {
-    const member = (): string => readFileSync(join(home, 'identity.public'), 'utf8').slice(0, 10);
-    await waitForNetwork(c, `/network/${nwid}`, nwid, opts.timeout * 1000, member);
+    await waitForNetwork(c, networkPath, nwid, opts.timeout * 1000, () => address);
   } catch (e) {
     await leave();
     fail((e as Error).message);
@@ -71,7 +89,8 @@ async function run(argv: string[], opts: Options): Promise<void> {
     nwid,
     ifname: opts.ifname,
     stay,
-    hostname: opts.name ?? `ztnc-${readFileSync(join(home, 'identity.public'), 'utf8').slice(0, 10)}`,
+    ...(endpoint !== null ? { endpoint } : {}),
+    hostname: opts.name ?? `ztnc-${address}`,
     timeoutMs: opts.timeout * 1000,
   };
   const agent = join(here, '..', 'namespace', 'ns-agent.js');
@@ -97,11 +116,16 @@ async function run(argv: string[], opts: Options): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
   child.once('error', (e) => fail(`unshare: ${e.message}`));
   child.once('exit', (code, signal) => {
-    if (signal) {
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-    }
-    process.exit(code ?? EXIT_RUNNER);
+    const done = (): void => {
+      if (signal) {
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      }
+      process.exit(code ?? EXIT_RUNNER);
+    };
+    // the agent's closing makes the daemon leave the network; an endpoint created here goes too
+    if (created && !stay) void apiRequest(c, 'DELETE', `/endpoint/${endpoint}`).then(done, done);
+    else done();
   });
 }
 
@@ -126,6 +150,10 @@ new Command('ztnc-run')
   .option('--planet <file>', 'planet file for a daemon this command starts')
   .option('-p, --port <port>', 'primary UDP port for a daemon this command starts (0 = any free port)', portNumber, 0)
   .option('--name <name>', "the namespace's hostname (default ztnc-<member address>)")
+  .option(
+    '-e, --endpoint <name>',
+    "run as the daemon's endpoint <name>, its own member (created when missing; deleted afterwards when created here, unless --stay)",
+  )
   .option('--ifname <name>', "the interface's name inside the namespace", 'zt0')
   .option('--stay', 'stay joined to the network after the program exits (default: leave, unless it was joined before)')
   .option('--timeout <seconds>', 'how long to wait for authorization and an address', positive, 30)

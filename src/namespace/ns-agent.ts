@@ -27,6 +27,8 @@ export interface AgentSpec {
   nwid: string;
   ifname: string;
   stay: boolean;
+  /** The daemon's endpoint whose member this namespace is (absent: the daemon's own identity). */
+  endpoint?: string;
   /** Hostname in the namespace (its own UTS namespace). */
   hostname: string;
   /** How long to wait for an OK network with an address. */
@@ -101,7 +103,17 @@ async function main(): Promise<void> {
   } catch (e) {
     die((e as Error).message);
   }
-  ch.send(encodeMessage({ t: 'attach', nwid: spec.nwid, ifname: tap.name, stay: spec.stay }), [tap.fd], { closeFds: true });
+  ch.send(
+    encodeMessage({
+      t: 'attach',
+      nwid: spec.nwid,
+      ifname: tap.name,
+      stay: spec.stay,
+      ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
+    }),
+    [tap.fd],
+    { closeFds: true },
+  );
   setHostname(spec.hostname);
 
   let current: LinkState | null = null;

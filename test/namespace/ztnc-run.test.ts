@@ -42,8 +42,11 @@ describe.runIf(requireOrSkip(req, 'ztnc-run namespaces'))('ztnc-run', () => {
   let aIp: string;
   let server: ChildProcess;
   const planet = (): string => join(root.home, 'planet');
-  const run = (args: string[], timeoutMs = 90_000) =>
-    runCollecting(process.execPath, [RUN, '-D', c.home, '-n', nwid, '--timeout', '30', '--', ...args], { env: serviceEnv(), timeoutMs });
+  const run = (args: string[], timeoutMs = 90_000, runOptions: string[] = []) =>
+    runCollecting(process.execPath, [RUN, '-D', c.home, '-n', nwid, '--timeout', '30', ...runOptions, '--', ...args], {
+      env: serviceEnv(),
+      timeoutMs,
+    });
 
   const memberHome = (): string => {
     const h = tempDir('ztnc-ns-');
@@ -155,5 +158,29 @@ describe.runIf(requireOrSkip(req, 'ztnc-run namespaces'))('ztnc-run', () => {
     writeFileSync(gate, '');
     expect((await running).code).toBe(0);
     await waitFor(async () => (await c.api('GET', `/network/${nwid}`)).status === 404, 10_000, 'the network left');
+  }, 120_000);
+
+  it("runs as an endpoint of the home's daemon with -e: a member of its own", async () => {
+    // the first run creates the endpoint, whose new member the controller refuses; --stay keeps it
+    const refused = await run(['true'], 90_000, ['-e', 'ns1', '--stay']);
+    expect(refused.code).toBe(125);
+    const ep = (await c.api('GET', '/endpoint/ns1')).body as { address: string };
+    expect(ep.address).toMatch(/^[0-9a-f]{10}$/);
+    expect(ep.address).not.toBe(await c.address());
+    expect(refused.stderr).toContain(`authorize member ${ep.address}`);
+    await root.post(`/controller/network/${nwid}/member/${ep.address}`, { authorized: true });
+    const r = await run(['busybox', 'wget', '-q', '-O', '-', `http://${aIp}:8080/x.txt`], 90_000, ['-e', 'ns1']);
+    expect(r.stdout).toBe('hello-ns\n');
+    expect(r.code).toBe(0);
+    // joined before this run, so it stays; the daemon's own membership was not touched by it
+    expect((await c.api('GET', `/endpoint/ns1/network/${nwid}`)).status).toBe(200);
+    expect((await c.api('DELETE', '/endpoint/ns1')).status).toBe(200);
+  }, 180_000);
+
+  it('deletes an endpoint it created when the run fails, and refuses a bad name', async () => {
+    const r = await run(['true'], 90_000, ['-e', 'ns2']);
+    expect(r.code).toBe(125); // a new member, not authorized
+    expect((await c.api('GET', '/endpoint/ns2')).status).toBe(404);
+    expect((await run(['true'], 10_000, ['-e', 'Bad Name'])).stderr).toMatch(/not an endpoint name/);
   }, 120_000);
 });
