@@ -7,7 +7,8 @@
 import { startListening } from './_listening.js';
 import type { LongRunning } from '../src/demo/processes.js';
 import { type RoundTrip, roundTrip } from './_apps-rtt.js';
-import { freePort, must, type Side } from './_apps-sides.js';
+import { freePort, type Side } from './_apps-sides.js';
+import { iperfRun } from './_iperf.js';
 import { median } from './_endpoints-scale.js';
 
 export interface PairFigures {
@@ -17,22 +18,7 @@ export interface PairFigures {
 
 /** iperf3 server on `server`, client on `client` for `seconds`: received Gbit/s. */
 export async function iperfGbps(server: Side, client: Side, seconds: number): Promise<number> {
-  const port = await freePort();
-  const s = await startListening(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
-    what: 'iperf3 server',
-  });
-  try {
-    const out = must(
-      await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(seconds), '-J'], (seconds + 60) * 1000),
-      `iperf3 -c (${client.label})`,
-    );
-    const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
-    const bps = r.end?.sum_received?.bits_per_second;
-    if (typeof bps !== 'number') throw new Error(`iperf3 gave no result: ${r.error ?? out.slice(0, 300)}`);
-    return bps / 1e9;
-  } finally {
-    await s.stop(3000);
-  }
+  return (await iperfRun(server, client, seconds)).gbps;
 }
 
 /** Throughput then round trip between two sides (the server side serves both). */

@@ -24,7 +24,7 @@
  * otherwise the figure measured once on this machine (docs/design.md) stands in, and the JSON says
  * which. CPU time per MB of the daemons (ztnc) and of zerotier-one (stock) is reported beside it.
  */
-import { startListening } from './_listening.js';
+import { iperfRun } from './_iperf.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -47,33 +47,13 @@ const NETCON_2016_MBYTES_S = 12;
 /** iperf3 between two sides with the CPU time `cpuMs()` counts: Gbit/s and CPU ms per MB moved. */
 async function iperfWithCpu(server: Side, client: Side, cpuMs: () => number): Promise<{ gbps: number; cpuMsPerMB: number }> {
   const cpu0 = cpuMs();
-  const { gbps, bytes } = await iperfRun(server, client);
+  const { gbps, bytes } = await iperfRun(server, client, SECONDS);
   return { gbps, cpuMsPerMB: (cpuMs() - cpu0) / (bytes / 1e6) };
 }
 
 /** iperf3 server on `server`, client on `client` for `seconds`; received Gbit/s. */
 async function iperf(server: Side, client: Side, seconds = SECONDS): Promise<number> {
   return (await iperfRun(server, client, seconds)).gbps;
-}
-
-async function iperfRun(server: Side, client: Side, seconds = SECONDS): Promise<{ gbps: number; bytes: number }> {
-  const port = await freePort();
-  const s = await startListening(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', server.ip, '-p', String(port)], 'Server listening', {
-    what: 'iperf3 server',
-  });
-  try {
-    const out = must(
-      await client.run('iperf3', ['-c', server.ip, '-p', String(port), '-t', String(seconds), '-J'], (seconds + 60) * 1000),
-      `iperf3 -c (${client.label})`,
-    );
-    const r = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number; bytes?: number } }; error?: string };
-    const bps = r.end?.sum_received?.bits_per_second;
-    const bytes = r.end?.sum_received?.bytes;
-    if (typeof bps !== 'number' || typeof bytes !== 'number') throw new Error(`iperf3 gave no result: ${r.error ?? out.slice(0, 300)}`);
-    return { gbps: bps / 1e9, bytes };
-  } finally {
-    await s.stop(3000);
-  }
 }
 
 function nginxConf(prefix: string, listen: string, www: string): string {
