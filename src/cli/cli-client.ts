@@ -122,6 +122,24 @@ export function answerError(a: ApiAnswer): string {
   return t.length > 0 ? t.slice(0, 200) : 'empty answer';
 }
 
+/**
+ * A 200 answer to one request, else a CliError `<what>: <error> (HTTP <status>)`; `missing` is said
+ * instead when the daemon has no such route at all (one older than the command).
+ */
+export async function okAnswer(
+  c: ConnectionSource,
+  what: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  missing?: string,
+): Promise<ApiAnswer> {
+  const a = await apiRequest(c, method, path, body);
+  if (missing !== undefined && a.status === 404 && answerError(a).startsWith('no such path')) throw new CliError(`${what}: ${missing}`);
+  if (a.status !== 200) throw new CliError(`${what}: ${answerError(a)} (HTTP ${a.status})`);
+  return a;
+}
+
 /** A connection, or how to work it out on first use (so usage errors come before daemon lookup). */
 export type ConnectionSource = Connection | (() => Connection);
 

@@ -9,6 +9,7 @@ import {
   answerError,
   apiRequest,
   CliError,
+  okAnswer,
   resolveConnection,
   type ApiAnswer,
   type Connection,
@@ -47,11 +48,7 @@ const COMMANDS = new Set([
 ]);
 
 /** A 200 answer, or the command's error line. */
-async function ok(c: ConnectionSource, command: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status !== 200) throw new CliError(`${command}: ${answerError(a)} (HTTP ${a.status})`);
-  return a;
-}
+const ok = okAnswer;
 
 function parseSettingValue(setting: string, value: string): boolean {
   const v = value.toLowerCase();

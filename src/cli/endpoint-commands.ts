@@ -8,7 +8,7 @@
  * Names are checked before the daemon is asked, so a typo is named as such.
  */
 import { isEndpointName } from '../netcon/index.js';
-import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
@@ -33,13 +33,8 @@ function checkName(name: string | undefined): string {
   return name;
 }
 
-async function ok(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status === 404 && answerError(a).startsWith('no such path'))
-    throw new CliError(`endpoint ${what}: this ztnc-service has no endpoints (upgrade it)`);
-  if (a.status !== 200) throw new CliError(`endpoint ${what}: ${answerError(a)} (HTTP ${a.status})`);
-  return a;
-}
+const ok = (c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
+  okAnswer(c, `endpoint ${what}`, method, path, body, 'this ztnc-service has no endpoints (upgrade it)');
 
 /** One line per endpoint: name, address, ONLINE/OFFLINE, each network as <nwid>/<status>/<addresses>. */
 export function endpointLine(e: EndpointView): string {

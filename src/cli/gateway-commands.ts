@@ -8,7 +8,7 @@
  * Arguments are checked before the daemon is asked, so a typo is named as such.
  */
 import { parseHostEnd, parseProtocol, parseTarget, PublishSpecError } from '../gateway/publish-spec.js';
-import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
@@ -43,13 +43,8 @@ function checked<T>(command: string, fn: () => T): T {
   }
 }
 
-async function ok(c: ConnectionSource, command: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status === 404 && answerError(a).startsWith('no such path'))
-    throw new CliError(`${command}: this ztnc-service has no gateway (upgrade it)`);
-  if (a.status !== 200) throw new CliError(`${command}: ${answerError(a)} (HTTP ${a.status})`);
-  return a;
-}
+const ok = (c: ConnectionSource, command: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
+  okAnswer(c, command, method, path, body, 'this ztnc-service has no gateway (upgrade it)');
 
 function publishedLine(p: PublishedView): string {
   const s = p.stats;

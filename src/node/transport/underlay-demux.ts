@@ -92,7 +92,8 @@ export class UnderlayDemux {
   }
 
   send(to: Endpoint, data: Buffer): boolean {
-    const dest = datagramDestination(data);
+    // a node alone here has no neighbour to hand datagrams to: no header is read on its sends
+    const dest = this.ports.size > 1 ? datagramDestination(data) : null;
     if (dest !== null && this.ports.has(dest) && this.isOwnEndpoint(to)) {
       if (this.localQueue.length === 0) queueMicrotask(this.deliverLocal);
       this.localQueue.push(data, to);
