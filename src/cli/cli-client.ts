@@ -140,6 +140,23 @@ export async function okAnswer(
   return a;
 }
 
+/** A network id: 16 hex digits. */
+export const NWID_PATTERN = /^[0-9a-f]{16}$/i;
+
+/** A network id argument (16 hex digits), lower-cased; a usage error when missing or malformed. */
+export function checkNwid(text: string | undefined, what = 'network id'): string {
+  if (text === undefined) throw new CliError(`missing ${what} (16 hex digits)`, 2);
+  if (!NWID_PATTERN.test(text)) throw new CliError(`invalid ${what} ${JSON.stringify(text)}: must be 16 hex digits`, 2);
+  return text.toLowerCase();
+}
+
+/** A 200 answer from the controller's API, or the command's error line (saying so when the daemon has no controller). */
+export async function controllerCall(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  const missing =
+    'this daemon has no network controller (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)';
+  return okAnswer(c, what, method, path, body, missing);
+}
+
 /** A connection, or how to work it out on first use (so usage errors come before daemon lookup). */
 export type ConnectionSource = Connection | (() => Connection);
 

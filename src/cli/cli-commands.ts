@@ -8,6 +8,7 @@ import { parseCliArgs, CLI_USAGE, type CliArgs } from './cli-args.js';
 import {
   answerError,
   apiRequest,
+  checkNwid,
   CliError,
   okAnswer,
   resolveConnection,
@@ -15,7 +16,7 @@ import {
   type Connection,
   type ConnectionSource,
 } from './cli-client.js';
-import { checkNwid, runNetCommand } from './controller-commands.js';
+import { runNetCommand } from './controller-commands.js';
 import { runEndpointCommand } from './endpoint-commands.js';
 import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';

@@ -4,7 +4,7 @@
  * zerotier-cli-style `200 …` lines or as JSON with -j; `net token …` is token-commands.ts.
  */
 import { formatIp, parseCidr, type Cidr, type IpValue } from '../controller/ip-assignment.js';
-import { answerError, apiRequest, CliError, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { checkNwid, CliError, controllerCall, NWID_PATTERN, type ConnectionSource } from './cli-client.js';
 import { runTokenCommand, type NetTokenOptions } from './token-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
@@ -18,14 +18,7 @@ export interface NetCreateOptions {
   token?: NetTokenOptions;
 }
 
-const NWID_PATTERN = /^[0-9a-f]{16}$/i;
 const ADDRESS_PATTERN = /^[0-9a-f]{10}$/i;
-
-export function checkNwid(text: string | undefined, what = 'network id'): string {
-  if (text === undefined) throw new CliError(`missing ${what} (16 hex digits)`, 2);
-  if (!NWID_PATTERN.test(text)) throw new CliError(`invalid ${what} ${JSON.stringify(text)}: must be 16 hex digits`, 2);
-  return text.toLowerCase();
-}
 
 function checkAddress(text: string | undefined): string {
   if (text === undefined) throw new CliError('missing member address (10 hex digits)', 2);
@@ -98,19 +91,6 @@ function obj(v: unknown): Json {
 
 function str(v: unknown): string {
   return typeof v === 'string' && v.length > 0 ? v : '-';
-}
-
-/** A 200 answer from the controller's API, or the command's error line (saying so when the daemon has no controller). */
-export async function controllerCall(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status === 200) return a;
-  const error = answerError(a);
-  if (a.status === 404 && error.startsWith('no such path /controller')) {
-    throw new CliError(
-      `${what}: this daemon has no network controller (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)`,
-    );
-  }
-  throw new CliError(`${what}: ${error} (HTTP ${a.status})`);
 }
 
 function poolsText(n: Json): string {

@@ -8,8 +8,7 @@
  * Names are checked before the daemon is asked, so a typo is named as such.
  */
 import { isEndpointName } from '../netcon/index.js';
-import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
-import { checkNwid } from './controller-commands.js';
+import { checkNwid, CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 const USAGE = 'endpoint create|delete <name> | endpoint join|leave <name> <network ID> | endpoint list';

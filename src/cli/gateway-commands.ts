@@ -8,8 +8,7 @@
  * Arguments are checked before the daemon is asked, so a typo is named as such.
  */
 import { parseHostEnd, parseProtocol, parseTarget, PublishSpecError } from '../gateway/publish-spec.js';
-import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
-import { checkNwid } from './controller-commands.js';
+import { checkNwid, CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 export const GATEWAY_COMMANDS = ['gateway', 'publish', 'unpublish'] as const;

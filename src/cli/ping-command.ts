@@ -5,8 +5,7 @@
  */
 import { parseIp } from '../netstack/index.js';
 import { PING_DEFAULT_COUNT, PING_MAX_COUNT, PING_MAX_TIMEOUT_MS, type PingReport } from '../service/local-api.js';
-import { answerError, apiRequest, CliError, type ConnectionSource } from './cli-client.js';
-import { checkNwid } from './controller-commands.js';
+import { answerError, apiRequest, checkNwid, CliError, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 /** ICMP data bytes the daemon's pings carry (the stack's default, as ping's). */

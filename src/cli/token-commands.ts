@@ -3,7 +3,7 @@
  * (`/controller/network/<nwid>/token[/<id>]`). `create` prints the answer as JSON, secret included
  * (it is shown only then); `list` and `revoke` print `200 net token …` lines, or JSON with -j.
  */
-import { answerError, apiRequest, CliError, type ConnectionSource } from './cli-client.js';
+import { checkNwid, CliError, controllerCall, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 type Json = Record<string, unknown>;
@@ -20,7 +20,6 @@ export interface NetTokenOptions {
   name?: string;
 }
 
-const NWID_PATTERN = /^[0-9a-f]{16}$/i;
 const TOKEN_ID_PATTERN = /^[0-9a-f]{16}$/i;
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -90,24 +89,6 @@ function tokenLine(t: Json): string {
 
 export const NET_TOKEN_HEADER = '200 net token <id> <state> <uses left>/<uses> <expires> <name>';
 
-async function call(c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const a = await apiRequest(c, method, path, body);
-  if (a.status === 200) return a.body;
-  const error = answerError(a);
-  if (a.status === 404 && error.startsWith('no such path /controller')) {
-    throw new CliError(
-      `${what}: this daemon has no network controller, or one without join tokens (start ztnc-service with --private-planet, or set controllerEnabled in local.conf)`,
-    );
-  }
-  throw new CliError(`${what}: ${error} (HTTP ${a.status})`);
-}
-
-function checkNwid(text: string | undefined): string {
-  if (text === undefined) throw new CliError('net token: missing network id (16 hex digits)', 2);
-  if (!NWID_PATTERN.test(text)) throw new CliError(`net token: invalid network id ${JSON.stringify(text)}: must be 16 hex digits`, 2);
-  return text.toLowerCase();
-}
-
 /** Runs `net token <sub> …` (words after `token`); returns the lines to print. */
 export async function runTokenCommand(c: ConnectionSource, words: readonly string[], o: NetTokenOptions, json: boolean): Promise<string[]> {
   const sub = words[0];
@@ -119,11 +100,11 @@ export async function runTokenCommand(c: ConnectionSource, words: readonly strin
     case 'create': {
       args(1, 'create <network ID> [--uses N] [--expires T] [--tags id=value,…] [--ip A] [--name N]');
       const nwid = checkNwid(words[1]);
-      return [jsonDump(await call(c, what, 'POST', `/controller/network/${nwid}/token`, tokenCreateBody(o)))];
+      return [jsonDump((await controllerCall(c, what, 'POST', `/controller/network/${nwid}/token`, tokenCreateBody(o))).body)];
     }
     case 'list': {
       args(1, 'list <network ID>');
-      const list = await call(c, what, 'GET', `/controller/network/${checkNwid(words[1])}/token`);
+      const list = (await controllerCall(c, what, 'GET', `/controller/network/${checkNwid(words[1])}/token`)).body;
       if (!Array.isArray(list)) throw new CliError(`${what}: the daemon's answer is not a list`);
       if (json) return [jsonDump(list)];
       return [NET_TOKEN_HEADER, ...list.map((t) => tokenLine(t as Json))];
@@ -133,7 +114,7 @@ export async function runTokenCommand(c: ConnectionSource, words: readonly strin
       const nwid = checkNwid(words[1]);
       if (!TOKEN_ID_PATTERN.test(words[2]!))
         throw new CliError(`${what}: invalid token id ${JSON.stringify(words[2])}: must be 16 hex digits`, 2);
-      const t = await call(c, what, 'DELETE', `/controller/network/${nwid}/token/${words[2]!.toLowerCase()}`);
+      const t = (await controllerCall(c, what, 'DELETE', `/controller/network/${nwid}/token/${words[2]!.toLowerCase()}`)).body;
       return [json ? jsonDump(t) : '200 net token revoke OK'];
     }
     case undefined:

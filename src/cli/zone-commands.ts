@@ -30,12 +30,12 @@ import {
   answerError,
   apiRequest,
   CliError,
+  controllerCall,
   resolveConnection,
   type ApiAnswer,
   type Connection,
   type ConnectionSource,
 } from './cli-client.js';
-import { controllerCall } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 type Json = Record<string, unknown>;
