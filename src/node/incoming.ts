@@ -5,6 +5,7 @@
  * dropped and counted; nothing here throws on bad input.
  */
 import { moonUpdatesFor, takeWorldUpdates, type MoonHolder } from './moon-updates.js';
+import { planetUpdateFor, type PlanetHolder } from './planet-updates.js';
 import type { Endpoint } from './peer/endpoint.js';
 import { Identity } from './identity/identity.js';
 import type { CounterCell, Counters } from '../netstack/index.js';
@@ -28,7 +29,7 @@ import { emitOkWhois, parseOkWhois, parseWhois } from './wire/whois.js';
 import { parsePushDirectPaths } from './wire/push-direct-paths.js';
 
 /** What packet handling needs of its node: Node passes itself, this file never imports node.ts. */
-export interface IncomingNode extends MoonHolder {
+export interface IncomingNode extends MoonHolder, PlanetHolder {
   readonly identity: Identity;
   readonly address: bigint;
   readonly counters: Counters;
@@ -153,13 +154,20 @@ function onHello(node: IncomingNode, peer: Peer, pkt: OpenedPacket, from: Endpoi
         versionMinor: SOFTWARE_VERSION[1],
         versionRevision: SOFTWARE_VERSION[2],
         physicalDestination: from,
-        // the newer copies of moons it names that we hold (a seed answering a node that wants one)
-        worldUpdates: moonUpdatesFor(node.moonWorlds(), peer.moons),
+        // our planet when it holds an older copy of it, then the newer copies of moons it names
+        // that we hold (a seed answering a node that wants one), as stock's _doHELLO
+        worldUpdates: worldUpdatesFor(node, hello.planetWorldId, hello.planetWorldTimestamp, peer.moons),
       }),
     ),
     direct ? { via: from } : {},
   );
   if (direct) node.confirmPath(peer, from, false);
+}
+
+function worldUpdatesFor(node: IncomingNode, planetId: bigint | null, planetTimestamp: bigint | null, moons: Peer['moons']): Buffer {
+  const planet = planetUpdateFor(node.planet, planetId, planetTimestamp);
+  const moonUpdates = moonUpdatesFor(node.moonWorlds(), moons);
+  return planet.length === 0 ? moonUpdates : Buffer.concat([planet, moonUpdates]);
 }
 
 function onOk(node: IncomingNode, peer: Peer, payload: Buffer, from: Endpoint, direct: boolean): void {

@@ -8,6 +8,7 @@
  */
 import type { Peer } from './peer/peer.js';
 import { encodeWorld, parseWorld, WorldType, type World } from './peer/world.js';
+import { takePlanetUpdate, type PlanetHolder } from './planet-updates.js';
 import type { MoonRef } from './wire/hello.js';
 
 /** What taking moon updates needs of the node. */
@@ -35,15 +36,18 @@ export function moonUpdatesFor(held: World[], named: MoonRef[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Takes the worlds of an OK(HELLO) from `from`; garbage is counted and the rest dropped. */
-export function takeWorldUpdates(node: MoonHolder, from: Peer, updates: Buffer): void {
+/** Takes the worlds of an OK(HELLO) from `from` (planets go to planet-updates.ts); garbage is counted and the rest dropped. */
+export function takeWorldUpdates(node: MoonHolder & PlanetHolder, from: Peer, updates: Buffer): void {
   let off = 0;
   while (off < updates.length) {
     const w = parseWorld(updates.subarray(off));
     if (!w.ok || w.value.length === 0) return void node.counters.inc('rx_drop_bad_world_update');
     off += w.value.length;
     const moon = w.value.world;
-    // planet updates are not taken from peers (a private planet is replaced by its file)
+    if (moon.type === WorldType.PLANET) {
+      takePlanetUpdate(node, from, moon);
+      continue;
+    }
     if (moon.type !== WorldType.MOON) continue;
     const orbiting = node.moonWorlds().some((m) => m.id === moon.id);
     if (!orbiting && !node.moonsWanted.has(moon.id)) continue;

@@ -12,7 +12,7 @@ import { handlePacket, type VerbHandlers } from './incoming.js';
 import { MulticastTable } from './network/multicast.js';
 import { acceptablePath, type PathPolicy } from './peer/path.js';
 import { Peer } from './peer/peer.js';
-import { RateLimiter } from './peer/rate-limit.js';
+import { nodeRateLimits, type NodeRateLimits } from './peer/rate-limit.js';
 import { Switch, type OpenedPacket, type SendOptions } from './switch.js';
 import { Timing } from './timing.js';
 import { Topology } from './peer/topology.js';
@@ -25,7 +25,7 @@ import { emitWhois } from './wire/whois.js';
 import { cryptField } from './packet/armor.js';
 import { formatAddress } from './wire/address.js';
 import { shouldReplaceWorld, type World } from './peer/world.js';
-import { checkPlanetAllowed, MAX_MOONS, moonProblem, type PlanetSpec } from './planet-spec.js';
+import { checkPlanetAllowed, MAX_MOONS, moonProblem, planetFromWorld, startingMoons, type PlanetSpec } from './planet-spec.js';
 import { PacketCounts } from './packet-counts.js';
 import { helloMoonRefs } from './moon-updates.js';
 
@@ -70,20 +70,17 @@ export class Node {
   readonly random: RandomSource;
   readonly wallClock: () => number;
   readonly pathPolicy: PathPolicy;
-  readonly planet: PlanetSpec;
+  /** Our planet; replaced when a root sends a newer copy signed with its update key (planet-updates.ts). */
+  planet: PlanetSpec;
+  /** Hears each planet update taken (the service keeps it in the home). */
+  onPlanetChanged: ((planet: World) => void) | null = null;
   /** Moons we orbit, by id: their roots are roots to us too. */
-  private readonly moons = new Map<bigint, World>();
+  private readonly moons: Map<bigint, World>;
   /** Moons asked for (timestamp 0 in our HELLOs) until a seed sends them (moon-updates.ts). */
   readonly moonsWanted = new Set<bigint>();
   /** Hears moons that came in OK(HELLO): updates of ours (applied), or ones in moonsWanted. */
   onMoonArrived: ((moon: World, from: Peer, orbiting: boolean) => void) | null = null;
-  readonly limits: {
-    stranger: RateLimiter;
-    whoisAnswer: RateLimiter;
-    gather: RateLimiter;
-    pathProbe: RateLimiter;
-    errorReply: RateLimiter;
-  };
+  readonly limits: NodeRateLimits;
   /** Network-level verb handling, set by the layer that owns networks. */
   handlers: VerbHandlers | null = null;
   private readonly switch: Switch;
@@ -110,20 +107,8 @@ export class Node {
     this.transport = opts.transport;
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ node: this.identity.addressHex });
     this.pathPolicy = { allowLoopbackPaths: opts.allowLoopbackPaths ?? false };
-    const c = this.scheduler;
-    this.limits = {
-      stranger: new RateLimiter(c, { ratePerSec: 20, burst: 40 }),
-      whoisAnswer: new RateLimiter(c, { ratePerSec: 50, burst: 100 }),
-      gather: new RateLimiter(c, { ratePerSec: 50, burst: 100 }),
-      pathProbe: new RateLimiter(c, { ratePerSec: 1, burst: 4 }),
-      errorReply: new RateLimiter(c, { ratePerSec: 2, burst: 4 }),
-    };
-    for (const moon of opts.moons ?? []) {
-      const problem = moonProblem(moon);
-      if (problem) throw new Error(problem);
-      if (this.moons.size >= MAX_MOONS) throw new Error(`cannot orbit more than ${MAX_MOONS} moons`);
-      this.moons.set(moon.id, moon);
-    }
+    this.limits = nodeRateLimits(this.scheduler);
+    this.moons = startingMoons(opts.moons ?? []);
     this.updateRoots();
     const node = this;
     this.switch = new Switch(
@@ -203,10 +188,20 @@ export class Node {
     }
     this.moons.set(moon.id, moon);
     this.updateRoots();
-    if (!this.running) return;
-    for (const peer of this.adoptRoots(this.moonRoots(moon))) {
-      for (const p of peer.paths.all()) this.sendHello(peer, p.endpoint);
-    }
+    if (this.running) this.greet(this.adoptRoots(this.moonRoots(moon)));
+  }
+
+  /** Takes a planet update that planet-updates.ts judged acceptable: its roots are ours and greeted now. */
+  adoptPlanet(planet: World): void {
+    this.planet = planetFromWorld(planet);
+    this.updateRoots();
+    if (this.running) this.greet(this.adoptRoots(this.planet.roots));
+    this.onPlanetChanged?.(planet);
+  }
+
+  /** HELLO at every known path of each (new) root. */
+  private greet(roots: Peer[]): void {
+    for (const peer of roots) for (const p of peer.paths.all()) this.sendHello(peer, p.endpoint);
   }
 
   /** Stops orbiting a moon; its roots are ordinary peers again (unless the planet lists them). */

@@ -21,6 +21,11 @@ export interface PlanetSpec {
   roots: RootSpec[];
   /** True for the built-in (public) planet, which the guard can refuse. */
   builtin: boolean;
+  /**
+   * The signed planet, when the node has it: its update key checks the updates roots send
+   * (planet-updates.ts), and it is what the node sends to peers holding an older copy.
+   */
+  world?: World;
 }
 
 /** Most moons one node orbits (stock's HELLO carries at most a handful). */
@@ -34,12 +39,25 @@ export function moonProblem(moon: World): string | null {
   return null;
 }
 
+/** The moons a node starts with, by id; throws when one is unusable or there are too many. */
+export function startingMoons(moons: World[]): Map<bigint, World> {
+  const out = new Map<bigint, World>();
+  for (const moon of moons) {
+    const problem = moonProblem(moon);
+    if (problem) throw new Error(problem);
+    if (out.size >= MAX_MOONS) throw new Error(`cannot orbit more than ${MAX_MOONS} moons`);
+    out.set(moon.id, moon);
+  }
+  return out;
+}
+
 /** The node's view of a parsed planet. Stock's Earth (the built-in planet) is marked builtin. */
 export function planetFromWorld(world: World): PlanetSpec {
   return {
     id: world.id,
     timestamp: world.timestamp,
     builtin: world.id === EARTH_WORLD_ID,
+    world,
     roots: world.roots.map((r) => ({ identity: Identity.fromParts(r.address, r.publicKey), endpoints: r.stableEndpoints })),
   };
 }

@@ -44,7 +44,7 @@ import { loadLocalConf, type LocalSettings } from './local-conf.js';
 import { MoonService, mountMoonApi } from './moons.js';
 import type { NetworkAttachment } from './network-attachment.js';
 import { NamespaceServer } from './namespace-server.js';
-import { choosePlanet, readPlanetFile } from './planet-setup.js';
+import { choosePlanet, homeHoldsNewerPlanet, keepPlanetUpdates, readPlanetFile, signedByItsOwnKey } from './planet-setup.js';
 
 type Json = Record<string, unknown>;
 
@@ -207,6 +207,8 @@ export class Daemon implements LocalService {
 
       const refuseBuiltin = settings.refuseBuiltinPlanet || process.env[REFUSE_BUILTIN_PLANET_ENV] === '1';
       const planet = Daemon.planet(home, identity, opts, settings, udpPort, refuseBuiltin);
+      if (planet.world && !signedByItsOwnKey(planet.world))
+        log.info({ planet: planet.id.toString(16) }, 'the planet is signed by an earlier update key (an update with a new key)');
       const loopbackPlanet =
         planet.roots.length > 0 && planet.roots.every((r) => r.endpoints.length > 0 && r.endpoints.every(isLoopbackEndpoint));
       loopbackOnlyUnderlay = loopbackPlanet && !settings.allowLoopbackPaths;
@@ -241,6 +243,8 @@ export class Daemon implements LocalService {
           logger: log,
         });
       const own = hosted(DEFAULT_ENDPOINT, home, identity);
+      // the planet updates roots send are kept in the home (every endpoint takes them from the same roots)
+      keepPlanetUpdates(own.node, home.planet, log);
       daemon = new Daemon(
         home,
         settings,
@@ -299,15 +303,16 @@ export class Daemon implements LocalService {
   ): PlanetSpec {
     let planetFile = opts.planetFile ? resolve(opts.planetFile) : undefined;
     if (planetFile) {
-      // validate first, then keep a copy in the home as stock keeps its planet
-      readPlanetFile(planetFile);
+      // validate first, then keep a copy in the home as stock keeps its planet (unless the home
+      // holds a newer copy of it: an update a root sent since)
+      const given = readPlanetFile(planetFile);
       let same: boolean;
       try {
         same = realpathSync(planetFile) === realpathSync(home.planet);
       } catch {
         same = false;
       }
-      if (!same) {
+      if (!same && !homeHoldsNewerPlanet(home.planet, given)) {
         try {
           copyFileSync(planetFile, home.planet);
         } catch (e) {

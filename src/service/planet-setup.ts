@@ -1,7 +1,8 @@
 /**
  * Which planet the daemon uses: a planet file given on the command line, a private planet this
- * daemon is the root of (made once and kept in the home), or the home's `planet` file. Problems
- * name the file they are about.
+ * daemon is the root of (made once and kept in the home), or the home's `planet` file; and the
+ * home's `planet` kept up to date when a root sends a newer one. Problems name the file they are
+ * about.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,14 +11,17 @@ import { join } from 'node:path';
 import {
   createPrivatePlanet,
   EARTH_WORLD_ID,
+  encodeWorld,
   type Identity,
   type InetAddress,
   MARS_WORLD_ID,
+  type Node,
   parseWorld,
   verifyWorld,
   type World,
   WorldType,
 } from '../node/index.js';
+import type { Logger } from 'pino';
 import { HomeError, type Home, writeFileAtomic } from './home.js';
 
 /** The private planet's signing key pair, beside the planet: `<public hex>:<private hex>`. */
@@ -45,7 +49,12 @@ export interface PlanetSetupOptions {
   port: number;
 }
 
-/** Reads, parses and verifies a planet file. */
+/**
+ * Reads and parses a planet file. Its signature is not checked here, as stock does not check the
+ * planet it loads: a planet made with a new update key (mkworld with a new key pair, or an update
+ * a root sent) is signed with the previous planet's key, which the file does not hold.
+ * `signedByItsOwnKey` tells the daemon whether to say so in its log.
+ */
 export function readPlanetFile(file: string): World {
   let bytes: Buffer;
   try {
@@ -58,8 +67,51 @@ export function readPlanetFile(file: string): World {
   const world = parsed.value.world;
   if (world.type !== WorldType.PLANET) throw new HomeError(file, 'holds a moon, not a planet');
   if (world.roots.length === 0) throw new HomeError(file, 'has no roots');
-  if (!verifyWorld(world)) throw new HomeError(file, 'signature does not verify (corrupt planet file)');
   return world;
+}
+
+/** True for a planet signed by the update key it names (every first planet, every update that kept its key). */
+export function signedByItsOwnKey(world: World): boolean {
+  return verifyWorld(world);
+}
+
+/** The planet in `file` when it is a copy of `world`'s planet (same id), or null (none, unreadable, another planet). */
+function samePlanetIn(file: string, world: World): World | null {
+  try {
+    const held = readPlanetFile(file);
+    return held.id === world.id ? held : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * True when the home's planet is a newer copy of `given` (same id, later timestamp): an update a
+ * root sent since, which the `--planet` file given at the next start must not undo (stock keeps
+ * such an update over its built-in planet in the same way).
+ */
+export function homeHoldsNewerPlanet(homePlanet: string, given: World): boolean {
+  const held = samePlanetIn(homePlanet, given);
+  return held !== null && held.timestamp > given.timestamp;
+}
+
+/**
+ * Keeps each planet update `node` takes in the home's `planet` (atomically), so the daemon starts
+ * on it next time, as stock writes its planet state object. An update older than the file's (another
+ * endpoint of the daemon took a newer one first) leaves the file alone. Write failures are logged.
+ */
+export function keepPlanetUpdates(node: Node, homePlanet: string, log: Logger): void {
+  node.onPlanetChanged = (planet) => {
+    const planetHex = planet.id.toString(16);
+    const held = samePlanetIn(homePlanet, planet);
+    if (held && held.timestamp >= planet.timestamp) return;
+    try {
+      writeFileAtomic(homePlanet, encodeWorld(planet), 0o644);
+      log.info({ planet: planetHex, timestamp: planet.timestamp.toString(), file: homePlanet }, 'planet update kept');
+    } catch (e) {
+      log.warn({ planet: planetHex, file: homePlanet, err: (e as Error).message }, 'planet update not written');
+    }
+  };
 }
 
 /** The stable endpoints a private root advertises: its bind addresses, or loopback for wildcards. */

@@ -58,3 +58,23 @@ export class RateLimiter {
     return this.buckets.size;
   }
 }
+
+/** A node's limits, one per thing a stranger or a peer can make it do. */
+export interface NodeRateLimits {
+  stranger: RateLimiter;
+  whoisAnswer: RateLimiter;
+  gather: RateLimiter;
+  pathProbe: RateLimiter;
+  errorReply: RateLimiter;
+}
+
+/** The limits a node starts with (per asker: HELLOs from strangers, WHOIS answers, gathers, path probes, ERROR replies). */
+export function nodeRateLimits(clock: Clock): NodeRateLimits {
+  return {
+    stranger: new RateLimiter(clock, { ratePerSec: 20, burst: 40 }),
+    whoisAnswer: new RateLimiter(clock, { ratePerSec: 50, burst: 100 }),
+    gather: new RateLimiter(clock, { ratePerSec: 50, burst: 100 }),
+    pathProbe: new RateLimiter(clock, { ratePerSec: 1, burst: 4 }),
+    errorReply: new RateLimiter(clock, { ratePerSec: 2, burst: 4 }),
+  };
+}
