@@ -3,7 +3,9 @@
  * own HTTP client (and its keep-alive Agent) can speak to a member through the userspace stack.
  * Backpressure both ways as tcp-relay.ts does it: the stack is read only while the stream's
  * consumer wants data (the receive window closes otherwise), and a write completes only once the
- * stack's send buffer took it. `end()` is a FIN after the queued bytes; `destroy()` a reset.
+ * stack's send buffer took it. `end()` is a FIN after the queued bytes; `destroy()` a reset. As a
+ * net.Socket of Node's HTTP client, the stream ends its side when the member ends its own, so a
+ * pooled connection the member closed while idle leaves the pool instead of failing a request.
  * Connecting has a deadline: a member that never answers (gone, or no longer routed) is an
  * ETIMEDOUT error rather than a request hanging for TCP's own SYN retries.
  */
@@ -33,7 +35,7 @@ export class StackStream extends Duplex {
     private readonly inner: TcpSocket,
     connectTimeoutMs: number,
   ) {
-    super({ allowHalfOpen: true });
+    super({ allowHalfOpen: false });
     inner.handlers = {
       onConnect: () => {
         this.connected = true;

@@ -194,6 +194,7 @@ export class ReverseProxy {
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     server.on('tlsClientError', () => {
       this.stats.badRequests++;
     });
@@ -252,39 +253,56 @@ export class ReverseProxy {
     return live[n % live.length]!;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  /** The upstream a request goes to, or the answer the proxy gives itself. */
+  private target(req: IncomingMessage): Upstream | { status: number; message: string } {
     this.stats.requests++;
     const host = hostOfHeader(req.headers.host);
     if (host === null) {
       this.stats.badRequests++;
-      return this.reply(res, 400, 'the request has no usable Host header');
+      return { status: 400, message: 'the request has no usable Host header' };
     }
     const path = (req.url ?? '/').split('?')[0]!;
     const dir: MemberDirectory = directoryOf(this.ctx.config());
     const m = selectUpstreams(this.spec, dir, host, path);
     if (m.kind === 'no-route') {
       this.stats.noRoute++;
-      return this.reply(res, 421, `no route for host ${host}`);
+      return { status: 421, message: `no route for host ${host}` };
     }
     if (m.kind === 'no-member') {
       this.stats.noMember++;
-      return this.reply(res, 404, `no member named ${m.member} on network ${this.ctx.nwid}`);
+      return { status: 404, message: `no member named ${m.member} on network ${this.ctx.nwid}` };
     }
     const up = this.pick(m.route, m.upstreams);
     if (!up) {
       this.stats.badGateway++;
-      return this.reply(res, 502, `every member for ${m.route} is down (health checks)`);
+      return { status: 502, message: `every member for ${m.route} is down (health checks)` };
     }
-    this.forward(req, res, up);
+    return up;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, up: Upstream): void {
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const t = this.target(req);
+    if ('status' in t) this.reply(res, t.status, t.message);
+    else this.forward(req, res, t, true);
+  }
+
+  /** The request's headers for the member: hop-by-hop ones out, X-Forwarded-* in. */
+  private upstreamHeaders(req: IncomingMessage): OutgoingHttpHeaders {
     const headers = forwardedHeaders(req.headers);
     const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const prior = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client;
     headers['x-forwarded-proto'] = this.spec.tls ? 'https' : 'http';
     headers['x-forwarded-host'] = req.headers.host ?? '';
+    return headers;
+  }
+
+  /**
+   * Forwards one request over a pooled connection. A request without a body that fails on a
+   * reused connection before any answer (the member closed it while idle) is tried once more on a
+   * new one, as browsers and Node's own clients do (RFC 9112 §9.3.1).
+   */
+  private forward(req: IncomingMessage, res: ServerResponse, up: Upstream, mayRetry: boolean): void {
     this.stats.active++;
     let ended = false;
     const end = (): void => {
@@ -293,7 +311,15 @@ export class ReverseProxy {
       this.stats.active--;
     };
     const out = request(
-      { host: formatIpv4(up.addr), port: up.port, method: req.method, path: req.url, headers, agent: this.agent, setHost: false },
+      {
+        host: formatIpv4(up.addr),
+        port: up.port,
+        method: req.method,
+        path: req.url,
+        headers: this.upstreamHeaders(req),
+        agent: this.agent,
+        setHost: false,
+      },
       (answer) => {
         this.stats.forwarded++;
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardedHeaders(answer.headers));
@@ -302,8 +328,10 @@ export class ReverseProxy {
         answer.on('end', end);
       },
     );
+    const bodiless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
     out.on('error', (e) => {
       end();
+      if (mayRetry && out.reusedSocket && bodiless && !res.headersSent && !res.destroyed) return this.forward(req, res, up, false);
       this.stats.badGateway++;
       this.reply(res, 502, `member ${up.member} (${formatIpv4(up.addr)}:${up.port}) cannot be reached: ${e.message}`);
     });
@@ -311,7 +339,59 @@ export class ReverseProxy {
       end();
       if (!res.writableFinished) out.destroy();
     });
-    req.pipe(out);
+    if (bodiless) out.end();
+    else req.pipe(out);
+  }
+
+  /**
+   * An Upgrade request (WebSocket): routed as any request, then the request head is written to a
+   * new connection to the member and the two connections are joined byte for byte.
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const t = this.target(req);
+    const stack = this.ctx.stack();
+    if ('status' in t || !stack) {
+      const [status, message] = 'status' in t ? [t.status, t.message] : [502, 'the network is not up'];
+      if (status === 502) this.stats.badGateway++;
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const headers = this.upstreamHeaders(req);
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade ?? '';
+    const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+    for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${String(one)}`);
+    const member = StackStream.connect(stack, t.addr, t.port, CONNECT_TIMEOUT_MS);
+    this.stats.active++;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.stats.active--;
+      socket.destroy();
+      member.destroy();
+    };
+    let connected = false;
+    member.once('connect', () => {
+      connected = true;
+      this.stats.forwarded++;
+    });
+    member.on('error', (e: Error) => {
+      if (connected) return finish();
+      this.stats.badGateway++;
+      done = true;
+      this.stats.active--;
+      socket.end(
+        `HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Ztnc-Error: ${e.message.replace(/[^\x20-\x7e]/g, '')}\r\n\r\n`,
+      );
+    });
+    member.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) member.write(head);
+    socket.pipe(member);
+    member.pipe(socket);
+    socket.on('close', finish);
+    member.on('close', finish);
   }
 
   view(): ReverseProxyView {

@@ -60,16 +60,20 @@ function get(port: number, host: string, path = '/', tls?: { ca: Buffer }): Prom
   });
 }
 
-/** Raw bytes to the proxy; what it answers before closing. */
-function raw(port: number, bytes: Buffer | string): Promise<string> {
+/** Raw bytes to the proxy; what it answers before closing (or, `until`, once it has answered that). */
+function raw(port: number, bytes: Buffer | string, opts: { end?: boolean; until?: RegExp } = {}): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (opts.until?.test(Buffer.concat(chunks).toString())) s.destroy();
+    });
     s.on('error', () => resolve(Buffer.concat(chunks).toString()));
     s.on('close', () => resolve(Buffer.concat(chunks).toString()));
     s.setTimeout(20_000, () => s.destroy());
     s.write(bytes);
+    if (opts.end) s.end();
   });
 }
 
@@ -326,7 +330,16 @@ describe.runIf(requireOrSkip(combine(needRootNetns(), needPrograms('python3', 'u
           await raw(httpPort, `GET / HTTP/1.1\r\nHost: alpha.${DOMAIN}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`),
         ).toMatch(/^HTTP\/1.1 400/);
         // a client that goes away mid-request
-        await raw(httpPort, `GET / HTTP/1.1\r\nHost: alpha.${DOMAIN}\r\n`);
+        expect(await raw(httpPort, `GET / HTTP/1.1\r\nHost: alpha.${DOMAIN}\r\n`, { end: true })).toMatch(/^HTTP\/1.1 400/);
+        // an Upgrade request is routed and the connection joined to the member's (which answers it as a plain GET)
+        const up = await raw(httpPort, `GET /ws HTTP/1.1\r\nHost: alpha.${DOMAIN}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`, {
+          until: /"name": "alpha"/,
+        });
+        expect(up).toMatch(/^HTTP\/1.[01] 200/);
+        expect(up).toContain('"xff": "127.0.0.1"');
+        expect(
+          await raw(httpPort, `GET / HTTP/1.1\r\nHost: nobody.example.org\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`),
+        ).toMatch(/^HTTP\/1.1 421/);
         expect(json(await get(httpPort, `alpha.${DOMAIN}`)).name).toBe('alpha');
         expect((await g.daemon.api('GET', '/status')).status).toBe(200);
       },
