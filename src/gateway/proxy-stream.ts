@@ -51,10 +51,19 @@ export class StackStream extends Duplex {
         if (!this.destroyed && this.readableEnded && this.writableFinished) this.destroy();
       },
     };
-    this.connectTimer = setTimeout(() => {
-      if (!this.connected) this.destroy(errnoError(Errno.ETIMEDOUT, 'connect to the member'));
-    }, connectTimeoutMs);
-    this.connectTimer.unref();
+    if (connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => {
+        if (!this.connected) this.destroy(errnoError(Errno.ETIMEDOUT, 'connect to the member'));
+      }, connectTimeoutMs);
+      this.connectTimer.unref();
+    }
+  }
+
+  /** A connection the stack already established (accepted from a listener) as a stream. */
+  static established(inner: TcpSocket): StackStream {
+    const stream = new StackStream(inner, 0);
+    inner.handlers.onConnect!();
+    return stream;
   }
 
   /** Opens a connection from `stack` to `addr:port`; the stream errors when it cannot be made. */
