@@ -36,6 +36,9 @@ export class StackStream extends Duplex {
     connectTimeoutMs: number,
   ) {
     super({ allowHalfOpen: false });
+    // an error nobody listens for (a pooled connection the member resets while idle) must not
+    // throw out of the daemon; whoever uses the stream adds its own listener and still hears it
+    this.on('error', () => {});
     inner.handlers = {
       onConnect: () => {
         this.connected = true;

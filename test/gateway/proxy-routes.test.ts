@@ -3,10 +3,12 @@
  * goes to under a config's names (proxy-members.ts), the upstream file's text
  * (proxy-upstream-file.ts) and `proxy add`'s switches (proxy-commands.ts).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { needPrograms, requireOrSkip } from '../support/requirements.js';
 import { proxyAddBody } from '../../src/cli/proxy-commands.js';
 import { directoryOf, hostOfHeader, selectUpstreams, upstreamGroups } from '../../src/gateway/proxy-members.js';
 import { keyNames, parseRouteWords, proxySpecFromJson, ProxySpecError, type ProxySpec } from '../../src/gateway/proxy-spec.js';
@@ -194,3 +196,36 @@ describe('upstream file', () => {
     expect(bad.stats.lastError).toMatch(/cannot write/);
   });
 });
+
+describe.runIf(requireOrSkip(needPrograms('nginx', 'haproxy'), 'upstream files the servers load'))(
+  'upstream files the servers load',
+  () => {
+    const cfg = config('px.ztnc', { alpha: ['10.1.0.10'], 'web-1': ['10.1.0.21'] });
+    const groups = upstreamGroups(
+      spec(
+        [
+          ['lb.test', 'web-*:8080'],
+          ['nobody.test', 'nobody:1'],
+        ],
+        80,
+      ),
+      directoryOf(cfg),
+    );
+
+    it('nginx -t and haproxy -c accept them', () => {
+      const d = mkdtempSync(join(tmpdir(), 'ztnc-upstream-'));
+      dirs.push(d);
+      writeFileSync(join(d, 'up.conf'), renderUpstreamFile('nginx', 'abcdef0123456789', groups));
+      writeFileSync(
+        join(d, 'nginx.conf'),
+        `pid ${d}/nginx.pid;\nerror_log ${d}/error.log;\nevents {}\nhttp { access_log off; client_body_temp_path ${d}/b; proxy_temp_path ${d}/p; fastcgi_temp_path ${d}/f; uwsgi_temp_path ${d}/u; scgi_temp_path ${d}/s;\n  include ${d}/up.conf;\n  server { listen 127.0.0.1:1; location / { proxy_pass http://web-all; } }\n}\n`,
+      );
+      execFileSync('nginx', ['-t', '-q', '-p', d, '-c', join(d, 'nginx.conf'), '-e', join(d, 'error.log')], { stdio: 'pipe' });
+      writeFileSync(
+        join(d, 'haproxy.cfg'),
+        `defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend f\n    bind 127.0.0.1:1\n    default_backend web-all\n${renderUpstreamFile('haproxy', 'abcdef0123456789', groups)}`,
+      );
+      execFileSync('haproxy', ['-c', '-q', '-f', join(d, 'haproxy.cfg')], { stdio: 'pipe' });
+    });
+  },
+);
