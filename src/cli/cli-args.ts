@@ -3,8 +3,10 @@
  * `-T<token>`, `-H<host>`, `-j`, anywhere on the line) and also with the value as the next word
  * (`-D home`) or in long form (`--home`, `--port`, …). The controller commands add `--name`,
  * `--pool`, `--private` and `--public`; `net token create` `--uses`, `--expires`, `--tags` and
- * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`. `--token` is the auth token (as `-T`)
- * except after `join`, where it is the join token. `--` ends the switches. The words left are the command
+ * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`; `proxy add` `--tls-cert`,
+ * `--tls-key`, `--names`, `--health`, `--health-interval`, `--upstream-file`, `--format`,
+ * `--reload-pid` and `--reload-cmd`. `--token` is the auth token (as `-T`) except after `join`,
+ * where it is the join token. `--` ends the switches. The words left are the command
  * and its arguments, dispatched by cli-commands.ts (raw `/paths` are commands too).
  */
 import { Command, CommanderError } from 'commander';
