@@ -3,14 +3,17 @@
  * `-T<token>`, `-H<host>`, `-j`, anywhere on the line) and also with the value as the next word
  * (`-D home`) or in long form (`--home`, `--port`, …). The controller commands add `--name`,
  * `--pool`, `--private` and `--public`; `net token create` `--uses`, `--expires`, `--tags` and
- * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`. `--token` is the auth token (as `-T`)
- * except after `join`, where it is the join token. `--` ends the switches. The words left are the command
+ * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`; `proxy add` `--tls-cert`,
+ * `--tls-key`, `--names`, `--health`, `--health-interval`, `--upstream-file`, `--format`,
+ * `--reload-pid` and `--reload-cmd`. `--token` is the auth token (as `-T`) except after `join`,
+ * where it is the join token. `--` ends the switches. The words left are the command
  * and its arguments, dispatched by cli-commands.ts (raw `/paths` are commands too).
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, parsePort } from './cli-client.js';
 import { parsePingCount, parsePingTimeout } from './ping-command.js';
 import { parseUses } from './token-commands.js';
+import type { ProxyCliOptions } from './proxy-commands.js';
 
 export interface CliArgs {
   home?: string;
@@ -41,6 +44,8 @@ export interface CliArgs {
   ips: string[];
   /** The command and its arguments. */
   words: string[];
+  /** `proxy add` switches. */
+  proxy: ProxyCliOptions;
 }
 
 interface ParsedOptions {
@@ -65,6 +70,15 @@ interface ParsedOptions {
   expires?: string;
   tags: string[];
   ip: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  names?: string;
+  health?: string;
+  healthInterval?: string;
+  upstreamFile?: string;
+  format?: string;
+  reloadPid?: string;
+  reloadCmd?: string;
 }
 
 function nonEmpty(flag: string): (v: string) => string {
@@ -110,6 +124,15 @@ function parser(): Command {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
+    .option('--tls-cert <file>', 'proxy add: PEM certificate (HTTPS)', nonEmpty('--tls-cert'))
+    .option('--tls-key <file>', 'proxy add: PEM key of the certificate', nonEmpty('--tls-key'))
+    .option('--names <port>', 'proxy add: Host <name>.<domain> goes to member <name> on this port', nonEmpty('--names'))
+    .option('--health <tcp|http[:/path]>', 'proxy add: health checks of the members', nonEmpty('--health'))
+    .option('--health-interval <seconds>', 'proxy add: time between health checks', nonEmpty('--health-interval'))
+    .option('--upstream-file <path>', 'proxy add: write an nginx/haproxy upstream file instead of serving', nonEmpty('--upstream-file'))
+    .option('--format <nginx|haproxy>', 'proxy add --upstream-file: the file format', nonEmpty('--format'))
+    .option('--reload-pid <pid>', 'proxy add --upstream-file: SIGHUP this pid after each change', nonEmpty('--reload-pid'))
+    .option('--reload-cmd <command>', 'proxy add --upstream-file: run this command after each change', nonEmpty('--reload-cmd'))
     .argument('[words...]')
     .allowExcessArguments(true);
 }
@@ -149,6 +172,17 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     count: o.count,
     timeout: o.timeout,
     words,
+    proxy: {
+      tlsCert: o.tlsCert,
+      tlsKey: o.tlsKey,
+      names: o.names,
+      health: o.health,
+      healthInterval: o.healthInterval,
+      upstreamFile: o.upstreamFile,
+      format: o.format,
+      reloadPid: o.reloadPid,
+      reloadCmd: o.reloadCmd,
+    },
   };
 }
 
@@ -227,4 +261,21 @@ Gateway commands (this daemon as a network's gateway member):
                                 sees the client's own address
   publish list [<network ID>]   published ports with their counters
   unpublish <network ID> tcp|udp [host-addr:]host-port
+  proxy add <network ID> [host-addr:]host-port [--tls-cert <file> --tls-key <file>]
+            [--names <port>] [--health tcp|http[:/path]] [--health-interval <seconds>]
+                                a reverse proxy: HTTP (HTTPS with the certificate) on the host,
+                                routed by Host header and path to members by name, following
+                                joins, de-authorizations and address changes at each config
+                                push; --names <port>: Host <name>.<domain> -> member <name>
+  proxy add <network ID> --upstream-file <path> [--format nginx|haproxy]
+            [--reload-pid <pid> | --reload-cmd "<command>"] [--names <port>] [--health ...]
+                                instead of serving, keep an nginx upstream (haproxy backend)
+                                file of the members and signal the server after each change
+  proxy route <network ID> <proxy> <host>[/prefix] <member>:<port>
+                                <proxy>: its [host-addr:]host-port or upstream file; <host>:
+                                name, *.<domain> or *; <member>: a name, or a pattern whose *
+                                is what the host's * matched (*.example.com -> *:80)
+  proxy unroute <network ID> <proxy> <host>[/prefix]
+  proxy list [<network ID>]     proxies, routes, counters and members' health
+  proxy remove <network ID> <proxy>
 `;

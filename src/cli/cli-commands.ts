@@ -21,6 +21,7 @@ import { runEndpointCommand } from './endpoint-commands.js';
 import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';
 import { runZoneCommand } from './zone-commands.js';
+import { runProxyCommand } from './proxy-commands.js';
 import { infoLine, jsonDump, listNetworksLines, listPeersLines, networkProperty, peersTable } from './zerotier-cli-format.js';
 import { parseJson } from '../service/http/json-text.js';
 
@@ -46,6 +47,7 @@ const COMMANDS = new Set([
   'zone',
   'endpoint',
   ...GATEWAY_COMMANDS,
+  'proxy',
 ]);
 
 /** A 200 answer, or the command's error line. */
@@ -210,6 +212,9 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'publish':
     case 'unpublish':
       (await runGatewayCommand(c, args.words, json)).forEach((l) => out(l));
+      return;
+    case 'proxy':
+      (await runProxyCommand(c, args.words.slice(1), args.proxy, json)).forEach((l) => out(l));
       return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);

@@ -12,6 +12,8 @@ import { GatewayStore, type GatewayNetworkState } from './gateway-store.js';
 import { DEFAULT_OUTBOUND_POLICY, OutboundNat, type OutboundCounters, type OutboundPolicy } from './outbound.js';
 import { PublishedPort, type PublishedPortStats } from './published-port.js';
 import { describeSpec, sameHostEnd, type PublishSpec } from './publish-spec.js';
+import type { NetworkConfig } from '../node/index.js';
+import { ProxyService } from './proxy-service.js';
 
 /** What the gateway needs of the daemon. */
 export interface GatewayHost {
@@ -21,6 +23,8 @@ export interface GatewayHost {
   /** A member name's IPv4 address on the network, through the network's names; null when unknown. */
   resolveName(nwid: string, name: string): Promise<Ipv4Addr | null>;
   logger: Logger;
+  /** The network's config in force (its member names and DNS domain), for the reverse proxies; null when none. */
+  configOf?(nwid: string): NetworkConfig | null;
 }
 
 /** An error the API answers with `status`. */
@@ -51,10 +55,19 @@ export class GatewayService {
   private readonly nat = new Map<string, { stack: NetStack; nat: OutboundNat }>();
   private policy: OutboundPolicy = { ...DEFAULT_OUTBOUND_POLICY };
   private watch: NodeJS.Timeout | null = null;
+  /** The reverse proxies (proxy-service.ts), on networks this daemon is the gateway of. */
+  readonly proxies: ProxyService;
 
   constructor(private readonly host: GatewayHost) {
     this.store = new GatewayStore(host.homeDir);
     this.log = host.logger;
+    this.proxies = new ProxyService({
+      homeDir: host.homeDir,
+      logger: host.logger,
+      stackOf: (nwid) => host.stackOf(nwid),
+      configOf: (nwid) => host.configOf?.(nwid) ?? null,
+      isGateway: (nwid) => this.nets.get(nwid)?.enabled === true,
+    });
   }
 
   /**
@@ -104,6 +117,7 @@ export class GatewayService {
     this.watch = setInterval(() => {
       for (const nwid of this.nets.keys()) this.applyOutbound(nwid);
     }, 1000).unref();
+    await this.proxies.start();
   }
 
   private portFor(nwid: string, spec: PublishSpec): PublishedPort {
@@ -190,5 +204,6 @@ export class GatewayService {
     }
     this.nat.clear();
     for (const g of this.nets.values()) for (const p of g.ports) await p.close();
+    await this.proxies.close();
   }
 }

@@ -7,6 +7,7 @@ import type { Ipv4Addr } from '../netstack/index.js';
 import type { Router } from '../service/http/router.js';
 import { mountGatewayApi } from './gateway-api.js';
 import { GatewayService, type GatewayHost } from './gateway-service.js';
+import { mountProxyApi } from './proxy-api.js';
 
 export { GatewayService, GatewayError, type GatewayHost, type PublishedPortView } from './gateway-service.js';
 export { type PublishSpec, parseHostEnd, parseTarget, parseProtocol, PublishSpecError } from './publish-spec.js';
@@ -16,6 +17,7 @@ export async function attachGateway(router: Router, host: GatewayHost): Promise<
   const g = new GatewayService(host);
   await g.start();
   mountGatewayApi(router, g);
+  mountProxyApi(router, g.proxies);
   return g;
 }
 
@@ -33,3 +35,7 @@ export async function resolveMemberName(
   const a = r.addrs.find((x) => x.family === 4 && x.bytes.length === 4);
   return a ? ((a.bytes[0]! << 24) | (a.bytes[1]! << 16) | (a.bytes[2]! << 8) | a.bytes[3]!) >>> 0 : null;
 }
+
+export { ProxyService, ProxyError } from './proxy-service.js';
+export { type ProxySpec, type ProxyRoute, ProxySpecError, parseRouteWords, describeRoute } from './proxy-spec.js';
+export { type ReverseProxyView } from './reverse-proxy.js';

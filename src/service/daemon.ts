@@ -431,6 +431,7 @@ export class Daemon implements LocalService {
       logger: this.log,
       stackOf: (nwid) => this.attachment(nwid)?.stack ?? null,
       resolveName: (nwid, name) => resolveMemberName(this.attachment(nwid)?.names?.names ?? null, name),
+      configOf: (nwid) => (/^[0-9a-f]{16}$/.test(nwid) ? (this.nets.get(BigInt(`0x${nwid}`))?.config ?? null) : null),
     });
     const { servers, port } = await listenLocalApi({
       router,
