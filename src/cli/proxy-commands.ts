@@ -20,8 +20,7 @@ import {
   type ProxyRoute,
 } from '../gateway/proxy-spec.js';
 import { PublishSpecError, parseHostEnd } from '../gateway/publish-spec.js';
-import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
-import { checkNwid } from './controller-commands.js';
+import { checkNwid, CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 /** The switches `proxy add` takes (cli-args.ts). */
