@@ -1,13 +1,14 @@
 /**
  * What the container-runtime suites (podman, the OCI hook) share: a private root+controller with a
  * public network, member A in library mode serving a file over HTTP through libztintercept.so, the
- * home whose daemon gives each container its own endpoint, and a busybox-static root filesystem
- * for containers (the runtimes start it from a local directory: there is no registry here).
+ * home whose daemon gives each container its own endpoint, a busybox-static root filesystem for
+ * containers (the runtimes start it from a local directory: there is no registry here), and one
+ * ztnc-cni call as a runtime makes it (dist's plugin: npm run build:ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { interceptLibrary } from '../support/programs.js';
+import { interceptLibrary, ROOT } from '../support/programs.js';
 import {
   assignedIp,
   authorizeMember,
@@ -32,8 +33,39 @@ export interface ContainerRig {
 }
 
 export const FILE_TEXT = 'hello-container\n';
+export const CNI = join(ROOT, 'dist', 'src', 'cli', 'ztnc-cni.js');
 
-function memberHome(): string {
+export interface CniAnswer {
+  code: number | null;
+  stdout: string;
+  out: Record<string, unknown> | null;
+}
+
+/** One plugin call: `env` as the runtime sets it, `conf` on stdin. */
+export function runCni(env: Record<string, string>, conf: unknown): Promise<CniAnswer> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CNI], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.resume();
+    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000);
+    p.once('error', reject);
+    p.once('close', (code) => {
+      clearTimeout(timer);
+      let out: Record<string, unknown> | null;
+      try {
+        out = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;
+      } catch {
+        out = { unparsed: stdout };
+      }
+      resolve({ code, stdout, out });
+    });
+    p.stdin.end(typeof conf === 'string' ? conf : JSON.stringify(conf));
+  });
+}
+
+/** A home for a member daemon (loopback paths allowed: every daemon here is on this host). */
+export function memberHome(): string {
   const h = tempDir('ztnc-ctr-');
   writeFileSync(join(h, 'local.conf'), '{"settings":{"allowLoopbackPaths":true}}');
   return h;
