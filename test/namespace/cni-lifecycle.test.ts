@@ -7,7 +7,7 @@
  * when the daemon starts again. Runs dist/ (npm run build:ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpointName } from '../../src/namespace/cni-commands.js';
@@ -19,6 +19,20 @@ const req = combine(needRootNetns(), needPrograms('busybox', 'nsenter', 'python3
   ok: existsSync(CNI),
   reason: `needs the build (${CNI}): npm run build:ts`,
 });
+
+/** Pids of processes whose command line mentions `text` (the kept namespace agent names its endpoint). */
+function processesWith(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 const addressesIn = (ns: string): string =>
   spawnSync('ip', ['-n', ns, '-o', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).stdout;
@@ -108,6 +122,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni lifecycle'))('ztnc-cni: ids, CNI_ARG
     expect(added.code).toBe(0);
     const first = addressOf(added);
     const member = (await rig.c.get<{ address: string }>(`/endpoint/${endpointName('changing')}`)).address;
+    expect(processesWith(endpointName('changing')).length).toBe(1); // the agent kept in the namespace
     await rig.root.post(`/controller/network/${rig.nwid}/member/${member}`, { ipAssignments: ['10.97.0.99'] });
     await waitFor(async () => addressesIn(ns).includes('inet 10.97.0.99/24'), 30_000, 'the new address inside the namespace');
     await waitFor(async () => !addressesIn(ns).includes(`inet ${first}/`), 30_000, 'the old address gone');
@@ -116,6 +131,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni lifecycle'))('ztnc-cni: ids, CNI_ARG
     expect(get.status).toBe(0);
     expect((await runCni(env('DEL', 'changing', ns), conf())).code).toBe(0);
     await waitFor(async () => spawnSync('ip', ['-n', ns, 'link', 'show', 'dev', 'eth0']).status !== 0, 10_000, 'eth0 gone');
+    await waitFor(async () => processesWith(endpointName('changing')).length === 0, 10_000, 'the kept agent ended by DEL');
   }, 120_000);
 
   it('DEL with the daemon down removes the endpoint, which does not come back when the daemon starts', async () => {

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointName } from '../../src/namespace/cni-commands.js';
 import { ROOT } from '../support/programs.js';
 import { combine, needPrograms, needRootNetns, optionalSuite, requireOrSkip } from '../support/requirements.js';
 import { killAll, tempDir, waitFor } from '../service/service-harness.js';
@@ -114,7 +115,8 @@ describe.runIf(requireOrSkip(req, 'podman with ztnc-cni'))('podman run --network
 
   it('a rootful container fetches a file from a library-mode member and has only lo and the ZeroTier interface', async () => {
     const script = `ip -o link show; echo ---; ip -o -4 addr show; echo ---; wget -q -O - ${rig.url}`;
-    const r = run('run', '--rm', '--name', 'ztnc-podman-one', '--network', NET, '--rootfs', rootfs, '/bin/sh', '-c', script);
+    const cidfile = join(tempDir('ztnc-podman-cid-'), 'cid');
+    const r = run('run', '--rm', '--cidfile', cidfile, '--network', NET, '--rootfs', rootfs, '/bin/sh', '-c', script);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const [links, addrs, body] = String(r.stdout).split('---\n');
@@ -126,6 +128,8 @@ describe.runIf(requireOrSkip(req, 'podman with ztnc-cni'))('podman run --network
     expect(addrs).toMatch(/eth0\s+inet 10\.96\.0\.\d+\/24/);
     expect(body).toBe(FILE_TEXT);
     // podman's DEL (at --rm) removed the container's endpoint: only the daemon's own is left
-    await waitFor(async () => (await rig.c.get<unknown[]>('/endpoint')).length === 1, 30_000, 'the container endpoint deleted');
+    const endpoint = endpointName(readFileSync(cidfile, 'utf8').trim());
+    await waitFor(async () => (await rig.c.api('GET', `/endpoint/${endpoint}`)).status === 404, 30_000, 'the container endpoint deleted');
+    expect((await rig.c.get<unknown[]>('/endpoint')).length).toBe(1);
   }, 180_000);
 });
