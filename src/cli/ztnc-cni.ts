@@ -24,17 +24,23 @@ A CNI plugin (spec 0.4.0/1.0.0/1.1.0) putting a container's network namespace on
 network: ADD creates the interface CNI_IFNAME inside CNI_NETNS as a TAP served by the home's daemon
 (started if it is not running), with the member's managed addresses, routes and MTU, and prints
 the spec's result (interfaces, ips, routes, dns). Each container is its own member: an endpoint of
-the daemon named cni-<first 12 characters of CNI_CONTAINERID>. DEL closes the interface, leaves the
-network and deletes the endpoint (idempotent); CHECK verifies the interface and its addresses; GC
+the daemon named cni-<first 12 characters of CNI_CONTAINERID>-<12 hex digits of its SHA-256>. A
+small process stays in the namespace and applies later config changes (addresses, routes, MTU).
+DEL closes the interface, leaves the network and deletes the endpoint (idempotent; with the daemon
+down it removes the endpoint's directory); CHECK verifies the interface and its addresses; GC
 removes attachments not in "cni.dev/valid-attachments"; STATUS says whether the daemon answers
 (starting it if needed).
 Config: {"cniVersion":"1.1.0","name":"…","type":"ztnc","network":"<nwid>","home":"…","planet":"…"}
   network  16-hex-digit network id (required)
   home     the daemon's home directory (default ~/.ztnc of the user running the plugin)
   planet   planet file for a daemon the plugin starts (default: the home's, else the built-in one)
-Errors: the spec's codes (1 version, 4 environment, 6 decoding, 7 config, 3 unknown container on
-CHECK, 50 STATUS not available) and ztnc's: 101 daemon, 102 network not ready (authorize the member
-printed in msg), 103 CHECK mismatch, 104 namespace or interface.
+CNI_ARGS: IP=<address>[,<address>…] (podman --ip): ADD fails unless the network's controller
+assigned these addresses to the container's member (the controller, not the plugin, assigns
+them); IgnoreUnknown=1 lets other keys pass; K8S_POD_* are ignored; anything else is refused.
+Errors: the spec's codes (1 version, 4 environment or CNI_ARGS, 6 decoding, 7 config, 3 unknown
+container on CHECK, 50 STATUS not available) and ztnc's: 101 daemon, 102 network not ready
+(authorize the member printed in msg, or assign the address CNI_ARGS asks for), 103 CHECK
+mismatch, 104 namespace or interface.
 `;
 
 function answer(obj: Record<string, unknown> | null, code = 0): never {

@@ -1,24 +1,35 @@
 /**
  * ztnc-cni's commands (CNI spec 1.0/1.1: ADD, DEL, CHECK, GC, STATUS) over the home's daemon.
  * Each container is its own member: an endpoint of the home's daemon (SPEC: one daemon, many
- * ZeroTier identities) named from its id, `cni-<first 12 characters>`. ADD starts the daemon if
- * needed (as ztnc-run does), creates the endpoint, joins it to the network, waits for its address,
- * then has cni-agent.js create the TAP inside CNI_NETNS and hand it to the daemon with `hold`, so
- * the daemon serves it after the plugin exits; the attachment is recorded (cni-state.ts) for DEL,
- * CHECK and GC. DEL asks the daemon to close the TAP (`detach`), leaves the network, and deletes
- * the endpoint once it is on no network; it succeeds when there is nothing left to undo.
- * Failures are CniErrors with the spec's codes (cni-protocol.ts).
+ * ZeroTier identities) named from its id (endpointName). ADD starts the daemon if needed (as
+ * ztnc-run does), creates the endpoint, joins it to the network, waits for its address (and the
+ * addresses CNI_ARGS' IP asks for), then has cni-agent.js create the TAP inside CNI_NETNS and hand
+ * it to the daemon with `hold`, so the daemon serves it after the plugin exits; the agent leaves a
+ * process in the namespace that applies later config changes. The attachment is recorded
+ * (cni-state.ts) for DEL, CHECK and GC. DEL asks the daemon to close the TAP (`detach`), leaves
+ * the network, and deletes the endpoint once it is on no network — with the daemon down, by
+ * removing the endpoint's directory, so that it does not come back as a member when the daemon
+ * starts; it succeeds when there is nothing left to undo. Failures are CniErrors with the spec's
+ * codes (cni-protocol.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiRequest, answerError, type Connection } from '../cli/cli-client.js';
-import { defaultHome } from '../service/home.js';
+import { defaultHome, Home, processAlive } from '../service/home.js';
 import { encodeMessage, LineReader, NAMESPACE_SOCKET } from '../service/namespace-wire.js';
 import { AGENT_EXIT_EXISTS, CniCode, CniError, type CniAgentSpec, type CniEnv, type ZtncNetConf } from './cni-protocol.js';
 import { cniResult, resultAddresses } from './cni-result.js';
-import { listAttachments, loadAttachment, removeAttachment, saveAttachment, type CniAttachment } from './cni-state.js';
+import {
+  listAttachments,
+  listAttachmentsOfHome,
+  loadAttachment,
+  removeAttachment,
+  saveAttachment,
+  type CniAttachment,
+} from './cni-state.js';
 import { connectNamespaceSocket } from './daemon-channel.js';
 import { daemonAnswers, ensureDaemon, waitForNetwork } from './daemon-control.js';
 import type { LinkState } from './link-config.js';
@@ -31,12 +42,17 @@ export const homeOf = (conf: ZtncNetConf): string => resolve(conf.home ?? defaul
 
 const networkPath = (a: Pick<CniAttachment, 'nwid' | 'endpoint'>): string => `/endpoint/${a.endpoint}/network/${a.nwid}`;
 
-/** The container's endpoint: `cni-` and the first 12 characters of its id, made a usable name. */
+/**
+ * The container's endpoint: `cni-`, the first 12 characters of its id made a usable name (what
+ * `podman ps` shows), and 12 hex digits of the id's SHA-256, so that ids sharing their first 12
+ * characters get different endpoints and the same id always the same one.
+ */
 export function endpointName(containerId: string): string {
-  return `cni-${containerId
+  const readable = containerId
     .slice(0, 12)
     .toLowerCase()
-    .replace(/[^a-z0-9_.-]/g, '-')}`;
+    .replace(/[^a-z0-9_.-]/g, '-');
+  return `cni-${readable}-${createHash('sha256').update(containerId).digest('hex').slice(0, 12)}`;
 }
 
 async function daemonFor(conf: ZtncNetConf): Promise<Connection> {
@@ -86,9 +102,26 @@ async function undo(home: string, a: CniAttachment): Promise<void> {
     await detachHeld(home, a.endpoint, a.nwid);
     if (a.joined) await apiRequest(c, 'DELETE', networkPath(a)).catch(() => undefined);
     if (a.endpoint !== 'default') await deleteIfUnused(c, a.endpoint);
-  }
-  // a daemon that is not running holds no TAP; a network it would join again is left by the next ADD's DEL
+  } else if (!forgetEndpointOffline(home, a)) return; // a daemon that runs but does not answer: GC or another DEL retries
   removeAttachment(home, a.name, a.containerId, a.ifname);
+}
+
+/**
+ * With the daemon down (no live pid in ztnc.pid) its TAPs are closed already; what is left is the
+ * endpoint's directory, which would bring the container back as a member at the next start:
+ * remove it when no other attachment of this home uses the endpoint. False when a daemon process
+ * is alive but its API did not answer (it may be starting): then nothing is touched.
+ */
+function forgetEndpointOffline(home: string, a: CniAttachment): boolean {
+  const h = new Home(home);
+  const pid = h.readPid();
+  if (pid !== null && processAlive(pid)) return false;
+  if (a.endpoint === 'default') return true;
+  const others = listAttachmentsOfHome(home).filter(
+    (o) => o.endpoint === a.endpoint && !(o.containerId === a.containerId && o.ifname === a.ifname),
+  );
+  if (others.length === 0) rmSync(h.endpointDir(a.endpoint), { recursive: true, force: true });
+  return true;
 }
 
 /** Deletes endpoint `name` when it is on no network any more (another interface of the container may use it). */
@@ -149,10 +182,19 @@ export async function add(conf: ZtncNetConf, env: CniEnv): Promise<Record<string
   try {
     const joined = await apiRequest(c, 'POST', networkPath(a), {});
     if (joined.status !== 200) throw new CniError(CniCode.DAEMON_FAILED, `cannot join ${a.nwid}: ${answerError(joined)}`);
+    let ready;
     try {
-      await waitForNetwork(c, networkPath(a), a.nwid, READY_TIMEOUT_MS, () => member);
+      ready = await waitForNetwork(c, networkPath(a), a.nwid, READY_TIMEOUT_MS, () => member);
     } catch (e) {
       throw new CniError(CniCode.NETWORK_NOT_READY, (e as Error).message);
+    }
+    const assigned = new Set((ready.assignedAddresses ?? []).map((x) => x.split('/')[0]!.toLowerCase()));
+    const unassigned = env.ips.filter((x) => !assigned.has(x));
+    if (unassigned.length > 0) {
+      throw new CniError(
+        CniCode.NETWORK_NOT_READY,
+        `CNI_ARGS asks for ${unassigned.join(', ')}, which the controller did not assign to member ${member} (it has ${[...assigned].join(', ') || 'none'}): assign it at the network's controller`,
+      );
     }
     const state = runAgent(env.netns, {
       socket: join(home, NAMESPACE_SOCKET),

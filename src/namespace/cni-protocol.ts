@@ -4,6 +4,7 @@
  * stdin, and the answer goes to stdout as JSON — a result, the VERSION answer, or an error object
  * `{cniVersion, code, msg, details}` with a non-zero exit status. Pure: ztnc-cni does the I/O.
  */
+import { isIP } from 'node:net';
 
 export const CNI_VERSION = '1.1.0';
 export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'];
@@ -138,6 +139,43 @@ export interface CniEnv {
   containerId: string;
   netns: string;
   ifname: string;
+  /** CNI_ARGS' `IP`: addresses (no prefix length) the container must have; the controller assigns them. */
+  ips: string[];
+}
+
+/** CNI_ARGS keys runtimes send that ztnc has nothing to do with (podman and kubelet set them). */
+const IGNORED_ARGS = ['K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'];
+
+/**
+ * CNI_ARGS, `KEY=VALUE` pairs joined by ';' (SPEC.md "Parameters", as libcni's runtimes send them):
+ * `IP=<address>[,<address>…]` (with or without a prefix length) names addresses the container
+ * must get; `IgnoreUnknown=1|true` lets other keys pass; the K8S_POD_* keys are ignored. A pair
+ * without '=' or an empty key, a malformed address, and an unknown key without IgnoreUnknown are
+ * INVALID_ENV errors.
+ */
+export function parseCniArgs(text: string): { ips: string[] } {
+  if (text.trim() === '') return { ips: [] };
+  const pairs: Array<[string, string]> = [];
+  for (const part of text.split(';')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new CniError(CniCode.INVALID_ENV, `CNI_ARGS: "${part}" is not KEY=VALUE`);
+    pairs.push([part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  const ignoreUnknown = pairs.some(([k, v]) => k === 'IgnoreUnknown' && ['1', 'true', 'True'].includes(v));
+  const ips: string[] = [];
+  for (const [key, value] of pairs) {
+    if (key === 'IP') {
+      for (const one of value.split(',')) {
+        const address = one.trim().replace(/\/\d{1,3}$/, '');
+        if (isIP(address) === 0) throw new CniError(CniCode.INVALID_ENV, `CNI_ARGS: IP "${one}" is not an address`);
+        ips.push(address.toLowerCase());
+      }
+    } else if (key !== 'IgnoreUnknown' && !IGNORED_ARGS.includes(key) && !ignoreUnknown) {
+      throw new CniError(CniCode.INVALID_ENV, `CNI_ARGS: unknown key "${key}" (ztnc knows IP; set IgnoreUnknown=1 to pass others)`);
+    }
+  }
+  return { ips };
 }
 
 export function readCniEnv(env: NodeJS.ProcessEnv): CniEnv {
@@ -151,5 +189,6 @@ export function readCniEnv(env: NodeJS.ProcessEnv): CniEnv {
     if (!ifname) throw new CniError(CniCode.INVALID_ENV, 'CNI_IFNAME is not set');
     if (!netns && command !== 'DEL') throw new CniError(CniCode.INVALID_ENV, 'CNI_NETNS is not set');
   }
-  return { command, containerId, netns, ifname };
+  const { ips } = ['ADD', 'CHECK'].includes(command) ? parseCniArgs(env.CNI_ARGS ?? '') : { ips: [] };
+  return { command, containerId, netns, ifname, ips };
 }

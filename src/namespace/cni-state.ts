@@ -76,3 +76,20 @@ export function listAttachments(home: string, name: string): { attachments: CniA
   }
   return { attachments, bad };
 }
+
+/** Every attachment recorded in `home`, of any network config (readable ones only). */
+export function listAttachmentsOfHome(home: string): CniAttachment[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(home, 'cni'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    try {
+      return listAttachments(home, decodeURIComponent(n)).attachments;
+    } catch {
+      return []; // not a directory ztnc-cni named
+    }
+  });
+}

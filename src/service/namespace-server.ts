@@ -6,9 +6,10 @@
  * (namespace mode, NetworkAttachment.attachTap) and the client hears the network's JSON whenever it
  * changes (addresses, routes, MTU, status), to apply inside the namespace. The connection's end is
  * the namespace's end: the TAP is closed and the network left, unless the client asked to stay.
- * An attach with `hold` (the CNI plugin, which exits after ADD) outlives its connection: the daemon
- * keeps serving the TAP, the network stays joined, and nobody hears config changes, until a later
- * connection's `detach`, the TAP's failure, or leaving the network. (A held TAP keeps its namespace
+ * An attach with `hold` (the CNI plugin's agent) outlives its connection: the daemon keeps serving
+ * the TAP, the network stays joined, and nobody hears config changes once the connection is gone,
+ * until a later connection's `detach` (which also ends a holding connection still open), the TAP's
+ * failure, or leaving the network. (A held TAP keeps its namespace
  * alive in the kernel even after `ip netns del`: DEL, or GC, is what ends it.)
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
@@ -59,6 +60,8 @@ export class NamespaceServer {
   private readonly clients = new Map<UnixChannel, () => void>();
   /** Held attachments (their connections gone), by endpoint and network: the attachment that holds the TAP. */
   private readonly held = new Map<string, NetworkAttachment>();
+  /** Held attachments whose connection is still open (the agent following changes): how to end each. */
+  private readonly holders = new Map<string, () => void>();
   private stopping = false;
 
   private constructor(
@@ -121,6 +124,7 @@ export class NamespaceServer {
       const served = nwid;
       nwid = null;
       if (served === null || host === null) return;
+      if (hold !== null && this.holders.get(hold.key) === release) this.holders.delete(hold.key);
       if (hold !== null && hold.attachment.mode === 'namespace' && !this.stopping) {
         this.held.set(hold.key, hold.attachment);
         this.log.info({ nwid: served, endpoint: hold.endpoint }, 'namespace connection closed: the TAP is held until detach');
@@ -132,6 +136,12 @@ export class NamespaceServer {
         this.log.info({ nwid: served }, 'namespace ended: leaving the network');
         owner.leaveNetwork(served).catch((e: unknown) => this.log.warn({ nwid: served, err: (e as Error).message }, 'leave failed'));
       } else this.log.info({ nwid: served }, 'namespace ended: network stays joined');
+    };
+    /** `detach` from another connection: the TAP closes, the network stays joined, this connection ends. */
+    const release = (): void => {
+      hold = null;
+      end();
+      setTimeout(() => ch.close(), 50);
     };
     const refuse = (message: string): void => {
       say({ t: 'error', message });
@@ -187,6 +197,7 @@ export class NamespaceServer {
       host = ep;
       stay = m.stay === true || m.hold === true;
       hold = m.hold === true ? { key, endpoint: endpointName, attachment: a } : null;
+      if (hold !== null) this.holders.set(key, release);
       this.clients.set(ch, end);
       watch();
       timer = setInterval(watch, WATCH_MS);
@@ -220,6 +231,13 @@ export class NamespaceServer {
   private detach(m: DetachMessage): NamespaceMessage {
     const endpoint = m.endpoint ?? DEFAULT_ENDPOINT;
     const key = heldKey(endpoint, m.nwid);
+    const live = this.holders.get(key);
+    if (live !== undefined) {
+      this.holders.delete(key);
+      live();
+      this.log.info({ nwid: m.nwid, endpoint }, 'held namespace TAP detached (its connection ended)');
+      return { t: 'detached', nwid: m.nwid, detached: true };
+    }
     const a = this.held.get(key);
     this.held.delete(key);
     // a held entry whose network was left and joined again names an attachment that is gone

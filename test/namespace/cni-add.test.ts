@@ -13,8 +13,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointName } from '../../src/namespace/cni-commands.js';
 import { interceptLibrary, ROOT } from '../support/programs.js';
 import { combine, needPrograms, needRootNetns, requireOrSkip } from '../support/requirements.js';
+import { CNI, runCni as cni } from './container-rig.js';
 import {
   assignedIp,
   authorizeMember,
@@ -29,40 +31,10 @@ import {
   type Service,
 } from '../service/service-harness.js';
 
-const CNI = join(ROOT, 'dist', 'src', 'cli', 'ztnc-cni.js');
 const req = combine(needRootNetns(), needPrograms('busybox', 'nsenter', 'python3'), {
   ok: existsSync(CNI),
   reason: `needs the build (${CNI}): npm run build:ts`,
 });
-
-interface CniAnswer {
-  code: number | null;
-  stdout: string;
-  out: Record<string, unknown> | null;
-}
-
-/** One plugin call: `env` as the runtime sets it, `conf` on stdin. */
-function cni(env: Record<string, string>, conf: unknown): Promise<CniAnswer> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CNI], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.resume();
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000);
-    p.once('error', reject);
-    p.once('close', (code) => {
-      clearTimeout(timer);
-      let out: Record<string, unknown> | null;
-      try {
-        out = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;
-      } catch {
-        out = { unparsed: stdout };
-      }
-      resolve({ code, stdout, out });
-    });
-    p.stdin.end(typeof conf === 'string' ? conf : JSON.stringify(conf));
-  });
-}
 
 function ipIn(ns: string, args: string[]): { code: number | null; out: string } {
   const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
@@ -102,7 +74,7 @@ describe.runIf(requireOrSkip(req, 'ztnc-cni namespaces'))('ztnc-cni ADD/CHECK/DE
   });
 
   /** The container's endpoint on C (ztnc-cni names it from the container id) and its network's API path. */
-  const endpointOf = (id: string): string => `cni-${id.slice(0, 12)}`;
+  const endpointOf = endpointName;
   const memberNetwork = (id: string): string => `/endpoint/${endpointOf(id)}/network/${nwid}`;
 
   const memberHome = (): string => {
