@@ -1,6 +1,6 @@
 /**
  * ztnc-cli's endpoint commands, over the daemon's `/endpoint` routes (src/service/endpoint-api.ts):
- *   endpoint create <name>               a new identity in the daemon; prints its address
+ *   endpoint create <name>               a new identity, made here (createEndpoint), in the daemon; prints its address
  *   endpoint join <name> <nwid>          the endpoint joins a network (`--token` as `join`)
  *   endpoint leave <name> <nwid>
  *   endpoint list                        every endpoint with its address, networks and addresses
@@ -8,7 +8,7 @@
  * Names are checked before the daemon is asked, so a typo is named as such.
  */
 import { isEndpointName } from '../netcon/index.js';
-import { CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
+import { CliError, createEndpoint, okAnswer, requireOk, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
@@ -33,8 +33,9 @@ function checkName(name: string | undefined): string {
   return name;
 }
 
+const NO_ENDPOINTS = 'this ztnc-service has no endpoints (upgrade it)';
 const ok = (c: ConnectionSource, what: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
-  okAnswer(c, `endpoint ${what}`, method, path, body, 'this ztnc-service has no endpoints (upgrade it)');
+  okAnswer(c, `endpoint ${what}`, method, path, body, NO_ENDPOINTS);
 
 /** One line per endpoint: name, address, ONLINE/OFFLINE, each network as <nwid>/<status>/<addresses>. */
 export function endpointLine(e: EndpointView): string {
@@ -53,7 +54,7 @@ export async function runEndpointCommand(
   switch (sub) {
     case 'create': {
       if (words.length !== 2) usage();
-      const a = await ok(c, sub, 'POST', `/endpoint/${checkName(name)}`);
+      const a = requireOk(await createEndpoint(c, checkName(name)), 'endpoint create', NO_ENDPOINTS);
       const e = a.body as EndpointView;
       return [json ? jsonDump(e) : `200 endpoint create ${e.name} ${e.address}`];
     }
