@@ -7,7 +7,7 @@
  *   endpoint delete <name>               leaves its networks and removes its identity
  * Names are checked before the daemon is asked, so a typo is named as such.
  */
-import { isEndpointName } from '../netcon/index.js';
+import { DEFAULT_ENDPOINT, isEndpointName } from '../netcon/index.js';
 import { CliError, createEndpoint, okAnswer, requireOk, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { checkNwid } from './controller-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
@@ -24,6 +24,16 @@ interface EndpointView {
 
 function usage(): never {
   throw new CliError(`usage: ztnc-cli ${USAGE}`, 2);
+}
+
+/**
+ * The API path prefix of what `-e <name>` names: `/endpoint/<name>`, or nothing for the daemon's
+ * own identity (no -e, or `default`), whose routes are the stock ones.
+ */
+export function endpointPrefix(name: string | undefined): string {
+  if (name === undefined || name === DEFAULT_ENDPOINT) return '';
+  if (!isEndpointName(name)) throw new CliError(`-e: ${JSON.stringify(name)} is not an endpoint name (1-63 of a-z, 0-9, '.', '_', '-')`, 2);
+  return `/endpoint/${name}`;
 }
 
 function checkName(name: string | undefined): string {

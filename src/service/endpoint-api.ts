@@ -11,6 +11,9 @@
  *   POST   /endpoint/<name>/network/<nwid>         join (body as POST /network/<nwid>)
  *   DELETE /endpoint/<name>/network/<nwid>         leave
  *   POST   /endpoint/<name>/network/<nwid>/ping    ICMP echo from its stack (body as /network/<nwid>/ping)
+ *   GET    /endpoint/<name>/moon[/<world id>]      its moons, as GET /moon shows the default's
+ *   POST   /endpoint/<name>/moon/<world id>        orbit (body as POST /moon/<world id>)
+ *   DELETE /endpoint/<name>/moon/<world id>        deorbit
  */
 import type { Logger } from 'pino';
 import { NWID_PATTERN } from './home.js';
@@ -18,6 +21,7 @@ import type { HostedEndpoint } from './hosted-endpoint.js';
 import { EndpointError, type Endpoints, parseClientIdentity } from './endpoints.js';
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { parseJoinToken, parseNetworkSettings, parsePingBody } from './local-api.js';
+import { mountMoonRoutes } from './moons.js';
 
 function error(status: number, message: string): ApiResponse {
   return { status, body: { error: message } };
@@ -112,4 +116,8 @@ export function mountEndpointApi(router: Router, endpoints: Endpoints, log: Logg
       const r = await ep.ping(nwid, ping);
       return r.status === 200 ? { status: 200, body: r.report } : error(r.status, r.error);
     });
+  mountMoonRoutes(router, '/endpoint/([^/]+)', (req) => {
+    const ep = endpointOf(endpoints, req);
+    return isResponse(ep) ? ep : ep.moons;
+  });
 }
