@@ -276,7 +276,7 @@ function report(
     ...scale.points.map((p): [string, string, string] => [`daemon RSS at ${p.endpoints} endpoints, KB`, String(p.rssKb), '']),
     ['endpoints holding an address', `${scale.reached}/${scale.target}`, ''],
     ['create+join daemon CPU, ms (median)', fmt(createJoin), `goal ≤ ${CREATE_JOIN_GOAL_MS}`],
-    ['  of which create (identity check), ms', fmt(median(scale.createCpuMs)), `${fmt(median(daemonMade))} (daemon-made identity)`],
+    ['  of which create (identity check), ms', fmt(median(scale.createCpuMs)), `${fmt(median(daemonMade))} (daemon-made)`],
     ['create wall ms, join to address ms', `${fmt(median(scale.createWallMs), 0)}, ${fmt(median(scale.joinToAddressWallMs), 0)}`, ''],
     ['daemon CPU per endpoint, whole run, ms', fmt(scale.meanCpuMsPerEndpoint), ''],
     ['TCP Gbit/s, endpoints of one daemon', fmt(t?.sameDaemon.gbps, 3), `${fmt(ref?.gbps, 3)} (two daemons)`],
