@@ -1,10 +1,12 @@
 /**
  * The endpoints bench's hold on one daemon's endpoints, through its local API (`/endpoint…`):
- * create one, join it to a network, wait until it holds an address; and a bench Side that runs
+ * create one (with an identity made here, as ztnc-cli, ztnc-run and ztnc-cni do, or made by the
+ * daemon), join it to a network, wait until it holds an address; and a bench Side that runs
  * programs on one endpoint (under the intercept library, in a network namespace of their own so
  * nothing they do reaches the host's network).
  */
 import { join } from 'node:path';
+import { makeEndpointIdentity } from '../src/cli/cli-client.js';
 import type { ServiceDaemon } from '../src/demo/daemon.js';
 import { run as runProgram, start, waitFor } from '../src/demo/processes.js';
 import { interceptEnv } from '../src/netcon/intercept-env.js';
@@ -39,9 +41,18 @@ export class EndpointHost {
     private readonly library: string,
   ) {}
 
-  /** Creates an endpoint (the daemon generates its identity); returns its ZeroTier address. */
-  async create(name: string): Promise<string> {
-    const e = (await this.daemon.apiOk('POST', `/endpoint/${name}`)) as Partial<EndpointView> | null;
+  /** A new identity.secret text made in this process (the clients' way: makeEndpointIdentity). */
+  makeIdentity(): Promise<string> {
+    return makeEndpointIdentity();
+  }
+
+  /**
+   * Creates an endpoint with `identity` (from makeIdentity), or without one the daemon generates
+   * it; returns its ZeroTier address.
+   */
+  async create(name: string, identity?: string): Promise<string> {
+    const body = identity !== undefined ? { identity } : undefined;
+    const e = (await this.daemon.apiOk('POST', `/endpoint/${name}`, body)) as Partial<EndpointView> | null;
     const address = e?.address;
     if (typeof address !== 'string' || !ADDRESS_RE.test(address)) {
       throw new Error(`${this.daemon.name}: POST /endpoint/${name} answered without an address: ${JSON.stringify(e)}`);

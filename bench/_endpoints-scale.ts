@@ -4,8 +4,9 @@
  * address), and at each scale (10, 100, 500 by default) the daemon's resident memory is read once
  * it has settled. The slope of RSS over the endpoint count (least squares over the scales) is the
  * memory one more idle endpoint costs. Each endpoint's create and join calls are timed in the
- * daemon's CPU time (utime+stime of every thread, /proc/<pid>/stat): identity generation and the
- * join. Its address arrives seconds later, so endpoints are created one after another while the
+ * daemon's CPU time (utime+stime of every thread, /proc/<pid>/stat): the create posts an identity
+ * made beforehand in the bench's process, as the clients do (the daemon checks it: one hash), and
+ * the join. `daemonMadeCreateCpu` measures, beside it, creates whose identity the daemon makes. Its address arrives seconds later, so endpoints are created one after another while the
  * earlier ones wait for theirs; the daemon's CPU over the whole scale-up (config, netstacks and
  * the polling included, the settling before each RSS reading not) per endpoint is the other figure.
  */
@@ -31,7 +32,7 @@ export interface ScaleResult {
   /** Per endpoint: daemon CPU ms of the create call, and of the create and join calls together. */
   createCpuMs: number[];
   createJoinCpuMs: number[];
-  /** Per endpoint: wall ms of the create call (identity generation), and from join until it holds an address. */
+  /** Per endpoint: wall ms of the create call (the identity's check), and from join until it holds an address. */
   createWallMs: number[];
   joinToAddressWallMs: number[];
   /** The daemon's CPU while endpoints were being added and getting addresses (not while settling), per endpoint reached. */
@@ -170,9 +171,10 @@ export async function scaleUp(host: EndpointHost, nwid: string, opts: ScaleOptio
       for (i += 1; i <= scale; i++) {
         const name = `e${i}`;
         try {
+          const identity = await host.makeIdentity();
           const cpu0 = processCpuMs(pid);
           const t0 = performance.now();
-          const address = await host.create(name);
+          const address = await host.create(name, identity);
           const cpu1 = processCpuMs(pid);
           result.createWallMs.push(performance.now() - t0);
           await opts.authorize(address);
@@ -217,4 +219,22 @@ export async function scaleUp(host: EndpointHost, nwid: string, opts: ScaleOptio
   });
   if (result.reached > 0) result.meanCpuMsPerEndpoint = busyCpuMs / result.reached;
   return result;
+}
+
+/**
+ * The daemon's CPU ms of each of `count` creates without an identity (the daemon searches for
+ * one: the cost before clients made them), each endpoint deleted again; median taken by the caller.
+ */
+export async function daemonMadeCreateCpu(host: EndpointHost, count: number): Promise<number[]> {
+  const pid = host.daemon.pid;
+  if (pid === undefined) throw new Error(`${host.daemon.name} is not running`);
+  const out: number[] = [];
+  for (let i = 1; i <= count; i++) {
+    const name = `daemon-made-${i}`;
+    const cpu0 = processCpuMs(pid);
+    await host.create(name);
+    out.push(processCpuMs(pid) - cpu0);
+    await host.daemon.apiOk('DELETE', `/endpoint/${name}`);
+  }
+  return out;
 }

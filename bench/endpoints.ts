@@ -5,7 +5,9 @@
  *   private controller, joined to one network and holding an address (bench/_endpoints-scale.ts),
  *   beside the RSS of one slirp4netns serving a fresh network namespace, measured in the same run
  *   (bench/_endpoints-slirp.ts; null with the reason when slirp4netns is not installed);
- * - cost: the daemon's CPU time per create+join (median), and how many endpoints the run reached;
+ * - cost: the daemon's CPU time per create+join (median; the identity made by the client, as
+ *   ztnc-cli, ztnc-run and ztnc-cni make it, the daemon checking it), beside the CPU of a create
+ *   whose identity the daemon makes itself, and how many endpoints the run reached;
  * - traffic: iperf3 throughput and the 1-byte TCP ping-pong between two endpoints of one daemon,
  *   between endpoints of two daemons, and — the reference — between two single-endpoint daemons;
  * - fairness: that ping-pong between two endpoints of the crowded daemon while two others move an
@@ -25,7 +27,7 @@ import { packageRoot } from './_package-root.js';
 import { buildRoundTripPeer } from './_apps-rtt.js';
 import { round, type Side } from './_apps-sides.js';
 import { EndpointHost } from './_endpoints-fleet.js';
-import { median, type ScaleResult, scaleUp, slope } from './_endpoints-scale.js';
+import { daemonMadeCreateCpu, median, type ScaleResult, scaleUp, slope } from './_endpoints-scale.js';
 import { slirpReference } from './_endpoints-slirp.js';
 import { type Fairness, fairness, iperfGbps, type PairFigures, pairFigures } from './_endpoints-traffic.js';
 
@@ -33,6 +35,8 @@ const RSS_GOAL_KB = 3 * 1024;
 const CREATE_JOIN_GOAL_MS = 100;
 const FAIRNESS_GOAL = 2;
 const WARMUP_SECONDS = 2;
+/** Creates measured with the identity made by the daemon (each ~0.4 s of its CPU). */
+const DAEMON_MADE_CREATES = 5;
 /**
  * How long the daemon is left alone before its RSS is read: V8 shrinks an idle heap with full
  * collections a few seconds after allocation slows, and the slope is of live memory, not garbage.
@@ -100,6 +104,14 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       log: (l) => say(`  ${l}`),
     });
 
+    say(`cost: ${DAEMON_MADE_CREATES} creates whose identity daemon A makes itself`);
+    let daemonMade: number[] = [];
+    try {
+      daemonMade = await daemonMadeCreateCpu(hostA, DAEMON_MADE_CREATES);
+    } catch (e) {
+      say(`  not measured: ${why(e)}`);
+    }
+
     const rrPeer = buildRoundTripPeer(packageRoot(), cluster.dir);
     let reference: PairFigures | null = null;
     let referenceReason: string | null = null;
@@ -129,7 +141,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       }
     }
     if (trafficReason) say(`traffic: not measured (${trafficReason})`);
-    report(json, k, scale, slirp, { reference, referenceReason, traffic, trafficReason });
+    report(json, k, scale, daemonMade, slirp, { reference, referenceReason, traffic, trafficReason });
   } finally {
     await cluster.stop();
     release();
@@ -206,6 +218,7 @@ function report(
   json: boolean,
   k: Knobs,
   scale: ScaleResult,
+  daemonMade: number[],
   slirp: Awaited<ReturnType<typeof slirpReference>>,
   { reference: ref, referenceReason, traffic: t, trafficReason }: TrafficReport,
 ): void {
@@ -229,6 +242,7 @@ function report(
     endpoints_stop_reason: scale.stopReason,
     create_join_daemon_ms: roundOrNull(createJoin, 1),
     create_daemon_ms: roundOrNull(median(scale.createCpuMs), 1),
+    create_daemon_made_identity_ms: roundOrNull(median(daemonMade), 1),
     create_join_daemon_ms_mean: roundOrNull(scale.meanCpuMsPerEndpoint, 1),
     create_wall_ms: roundOrNull(median(scale.createWallMs), 1),
     join_to_address_ms: roundOrNull(median(scale.joinToAddressWallMs), 0),
@@ -262,7 +276,7 @@ function report(
     ...scale.points.map((p): [string, string, string] => [`daemon RSS at ${p.endpoints} endpoints, KB`, String(p.rssKb), '']),
     ['endpoints holding an address', `${scale.reached}/${scale.target}`, ''],
     ['create+join daemon CPU, ms (median)', fmt(createJoin), `goal ≤ ${CREATE_JOIN_GOAL_MS}`],
-    ['  of which create (identity), ms', fmt(median(scale.createCpuMs)), ''],
+    ['  of which create (identity check), ms', fmt(median(scale.createCpuMs)), `${fmt(median(daemonMade))} (daemon-made)`],
     ['create wall ms, join to address ms', `${fmt(median(scale.createWallMs), 0)}, ${fmt(median(scale.joinToAddressWallMs), 0)}`, ''],
     ['daemon CPU per endpoint, whole run, ms', fmt(scale.meanCpuMsPerEndpoint), ''],
     ['TCP Gbit/s, endpoints of one daemon', fmt(t?.sameDaemon.gbps, 3), `${fmt(ref?.gbps, 3)} (two daemons)`],

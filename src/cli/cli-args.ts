@@ -5,8 +5,8 @@
  * `--pool`, `--private` and `--public`; `net token create` `--uses`, `--expires`, `--tags` and
  * `--ip`; the zone commands `--subnet`, `--gateway` and `--force`; `proxy add` `--tls-cert`,
  * `--tls-key`, `--names`, `--health`, `--health-interval`, `--upstream-file`, `--format`,
- * `--reload-pid` and `--reload-cmd`. `--token` is the auth token (as `-T`) except after `join`,
- * where it is the join token. `--` ends the switches. The words left are the command
+ * `--reload-pid` and `--reload-cmd`; `ping`, `listmoons`, `orbit` and `deorbit` `-e <endpoint>`.
+ * `--token` is the auth token (as `-T`) except after `join`, where it is the join token. `--` ends the switches. The words left are the command
  * and its arguments, dispatched by cli-commands.ts (raw `/paths` are commands too).
  */
 import { Command, CommanderError } from 'commander';
@@ -35,6 +35,8 @@ export interface CliArgs {
   count?: number;
   /** `ping --timeout` (ms per reply). */
   timeout?: number;
+  /** `-e`: the endpoint `ping`, `listmoons`, `orbit` and `deorbit` act as (default: the daemon's own). */
+  endpoint?: string;
   /** `join --token`: the join token to present. */
   joinToken?: string;
   /** `net token create` options. */
@@ -65,6 +67,7 @@ interface ParsedOptions {
   force?: boolean;
   count?: number;
   timeout?: number;
+  endpoint?: string;
   authToken?: string;
   uses?: number;
   expires?: string;
@@ -110,6 +113,7 @@ function parser(): Command {
     .option('--force', 'zone destroy: even with members')
     .option('-c, --count <n>', 'ping: echo requests to send', parsePingCount)
     .option('--timeout <ms>', 'ping: time to wait for each reply', parsePingTimeout)
+    .option('-e, --endpoint <name>', 'ping, listmoons, orbit, deorbit: as this endpoint', nonEmpty('-e'))
     .option('--uses <n>', 'net token create: members it may admit (0: unlimited)', parseUses)
     .option('--expires <when>', 'net token create: seconds, 30m/12h/7d, or an ISO date')
     .option(
@@ -171,6 +175,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     force: o.force === true,
     count: o.count,
     timeout: o.timeout,
+    endpoint: o.endpoint,
     words,
     proxy: {
       tlsCert: o.tlsCert,
@@ -211,13 +216,17 @@ Commands:
                                 allowManaged, allowGlobal, allowDefault, allowDNS (1/0, true/false)
   get <network ID> <property>   a field of the network's JSON, or ip, ip4, ip6, ip6plane, ip6prefix
   ping <network ID> <address> [-c N] [--timeout MS]
-                                ICMP echo from the daemon's stack on that network: N requests
-                                (default 3, at most 100), each waiting up to MS for its reply
-                                (default 2000); exits 1 when nothing answers
-  listmoons                     list moons (federated root sets)
-  orbit <world ID> <seed>       join a moon, fetched from its seed (one of its roots); kept in
-                                <home>/moons.d/<world ID>.moon
-  deorbit <world ID>            leave a moon
+                                ICMP echo from the daemon's stack on that network (-e <endpoint>:
+                                from that endpoint's): N requests (default 3, at most 100), each
+                                waiting up to MS for its reply (default 2000); exits 1 when
+                                nothing answers
+  listmoons [-e <endpoint>]     list moons (federated root sets)
+  orbit <world ID> <seed> [-e <endpoint>]
+                                join a moon, fetched from its seed (one of its roots); kept in
+                                <home>/moons.d/<world ID>.moon (an endpoint's: in its own directory,
+                                <home>/endpoints/<endpoint>/moons.d)
+  deorbit <world ID> [-e <endpoint>]
+                                leave a moon
   /<path>                       GET any local API path and print its JSON
   GET|POST|PUT|DELETE /<path> [<json>]
                                 any local API request, e.g. POST /controller/network '{"name":"x"}'

@@ -1,7 +1,8 @@
 /**
  * How ztnc-cli reaches the daemon: the home directory, the local API's port (-p, else
  * `<home>/ztnc.port`, else local.conf, else 9993) and token (-T, else `<home>/authtoken.secret`),
- * and one JSON request over HTTP with every failure turned into a one-line CliError.
+ * and one JSON request over HTTP with every failure turned into a one-line CliError; and
+ * `createEndpoint`, which makes a new endpoint's identity here rather than in the daemon.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -134,7 +135,11 @@ export async function okAnswer(
   body?: unknown,
   missing?: string,
 ): Promise<ApiAnswer> {
-  const a = await apiRequest(c, method, path, body);
+  return requireOk(await apiRequest(c, method, path, body), what, missing);
+}
+
+/** The answer when it is a 200, else the CliError okAnswer throws. */
+export function requireOk(a: ApiAnswer, what: string, missing?: string): ApiAnswer {
   if (missing !== undefined && a.status === 404 && answerError(a).startsWith('no such path')) throw new CliError(`${what}: ${missing}`);
   if (a.status !== 200) throw new CliError(`${what}: ${answerError(a)} (HTTP ${a.status})`);
   return a;
@@ -227,4 +232,34 @@ export function apiRequest(source: ConnectionSource, method: string, path: strin
     });
     req.end(payload);
   });
+}
+
+/** makeEndpointIdentity calls under way: the hash worker is stopped when the last ends. */
+let identitiesInProgress = 0;
+
+/**
+ * A new identity's identity.secret text, made in this process: the memory-hard search (some
+ * fifteen hashes) runs in a worker thread here, not in the daemon.
+ */
+export async function makeEndpointIdentity(): Promise<string> {
+  // loaded here: the node's modules cost the other commands' start-up nothing
+  const { Identity, closeMemoryHardHashWorker } = await import('../node/index.js');
+  identitiesInProgress++;
+  try {
+    return (await Identity.generate()).toString(true);
+  } finally {
+    // a long-lived caller (ztnc-run) keeps no idle hash thread and its 2 MiB
+    if (--identitiesInProgress === 0) await closeMemoryHardHashWorker();
+  }
+}
+
+/**
+ * Creates the daemon's endpoint `name` with an identity made by the caller (`identity`, else
+ * makeEndpointIdentity's), so the daemon spends one hash checking it instead of the search
+ * (SPEC §1: `POST /endpoint/<name>` with `{"identity": "<identity.secret text>"}`). Answers as
+ * apiRequest does: 200 with the endpoint's JSON, 409 when the name (or the address) is taken,
+ * 400 with the reason when the identity is refused.
+ */
+export async function createEndpoint(source: ConnectionSource, name: string, identity?: string): Promise<ApiAnswer> {
+  return apiRequest(source, 'POST', `/endpoint/${name}`, { identity: identity ?? (await makeEndpointIdentity()) });
 }

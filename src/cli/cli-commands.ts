@@ -17,7 +17,7 @@ import {
   type ConnectionSource,
 } from './cli-client.js';
 import { runNetCommand } from './controller-commands.js';
-import { runEndpointCommand } from './endpoint-commands.js';
+import { endpointPrefix, runEndpointCommand } from './endpoint-commands.js';
 import { GATEWAY_COMMANDS, runGatewayCommand } from './gateway-commands.js';
 import { runPing } from './ping-command.js';
 import { runZoneCommand } from './zone-commands.js';
@@ -49,6 +49,9 @@ const COMMANDS = new Set([
   ...GATEWAY_COMMANDS,
   'proxy',
 ]);
+
+/** The commands `-e <endpoint>` applies to. */
+const ENDPOINT_COMMANDS = new Set(['ping', 'listmoons', 'orbit', 'deorbit']);
 
 /** A 200 answer, or the command's error line. */
 const ok = okAnswer;
@@ -164,7 +167,7 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     }
     case 'listmoons': {
       arity(args, 0, 0, command);
-      const a = await ok(c, command, 'GET', '/moon');
+      const a = await ok(c, command, 'GET', `${endpointPrefix(args.endpoint)}/moon`);
       out(jsonDump(a.body));
       return;
     }
@@ -176,15 +179,15 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
         throw new CliError(`${command}: invalid world id ${JSON.stringify(arg1)} (up to 16 hex digits)`, 2);
       if (command === 'orbit' && !/^[0-9a-f]{1,10}$/i.test(arg2!))
         throw new CliError(`orbit: invalid seed ${JSON.stringify(arg2)} (a root's address, 10 hex digits)`, 2);
-      const a =
-        command === 'orbit' ? await apiRequest(c, 'POST', `/moon/${arg1}`, { seed: arg2 }) : await apiRequest(c, 'DELETE', `/moon/${arg1}`);
+      const path = `${endpointPrefix(args.endpoint)}/moon/${arg1}`;
+      const a = command === 'orbit' ? await apiRequest(c, 'POST', path, { seed: arg2 }) : await apiRequest(c, 'DELETE', path);
       if (moonsUnsupported(a)) throw new CliError(`${command}: moons are not supported by this ztnc-service`);
       if (a.status !== 200) throw new CliError(`${command}: ${answerError(a)} (HTTP ${a.status})`);
       out(json ? jsonDump(a.body) : `200 ${command} OK`);
       return;
     }
     case 'ping':
-      return runPing(c, args.words.slice(1), { count: args.count, timeoutMs: args.timeout, json }, out);
+      return runPing(c, args.words.slice(1), { count: args.count, timeoutMs: args.timeout, endpoint: args.endpoint, json }, out);
     case 'net':
       (
         await runNetCommand(
@@ -254,6 +257,8 @@ export async function runCli(argv: readonly string[], out: Output, err: Output):
       throw new CliError('--subnet, --gateway and --force belong to "zone"', 2);
     if (command !== 'ping' && (args.count !== undefined || args.timeout !== undefined))
       throw new CliError('-c and --timeout belong to "ping"', 2);
+    if (args.endpoint !== undefined && !ENDPOINT_COMMANDS.has(command))
+      throw new CliError(`-e belongs to ${[...ENDPOINT_COMMANDS].map((x) => `"${x}"`).join(', ')} (the endpoint commands name theirs)`, 2);
     let connection: Connection | null = null;
     const c = (): Connection =>
       (connection ??= resolveConnection({ home: args.home, port: args.port, token: args.token, host: args.host }));

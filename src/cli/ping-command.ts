@@ -1,11 +1,13 @@
 /**
- * `ztnc-cli ping <network ID> <address> [-c N] [--timeout MS]`: ICMP echo from the daemon's
- * stack on that network (POST /network/<nwid>/ping), printed as the system ping prints its
+ * `ztnc-cli ping <network ID> <address> [-c N] [--timeout MS] [-e <endpoint>]`: ICMP echo from
+ * the daemon's stack on that network (POST /network/<nwid>/ping; with -e, the endpoint's:
+ * POST /endpoint/<name>/network/<nwid>/ping), printed as the system ping prints its
  * replies and summary, or as the API's JSON with -j. Exits 1 when no reply came back, as ping does.
  */
 import { parseIp } from '../netstack/index.js';
 import { PING_DEFAULT_COUNT, PING_MAX_COUNT, PING_MAX_TIMEOUT_MS, type PingReport } from '../service/local-api.js';
 import { answerError, apiRequest, checkNwid, CliError, type ConnectionSource } from './cli-client.js';
+import { endpointPrefix } from './endpoint-commands.js';
 import { jsonDump } from './zerotier-cli-format.js';
 
 /** ICMP data bytes the daemon's pings carry (the stack's default, as ping's). */
@@ -79,6 +81,8 @@ export function pingLines(report: PingReport): string[] {
 export interface PingCliOptions {
   count?: number;
   timeoutMs?: number;
+  /** `-e`: the endpoint whose stack sends (default: the daemon's own). */
+  endpoint?: string;
   json: boolean;
 }
 
@@ -88,16 +92,20 @@ export async function runPing(
   opts: PingCliOptions,
   out: (line: string) => void,
 ): Promise<void> {
-  if (words.length !== 2) throw new CliError('usage: ztnc-cli ping <network ID> <address> [-c N] [--timeout MS]', 2);
+  if (words.length !== 2) throw new CliError('usage: ztnc-cli ping <network ID> <address> [-c N] [--timeout MS] [-e <endpoint>]', 2);
+  const prefix = endpointPrefix(opts.endpoint);
   const nwid = checkNwid(words[0]);
   const address = words[1]!;
   if (parseIp(address) === null) throw new CliError(`ping: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`, 2);
   const body = { address, count: opts.count ?? PING_DEFAULT_COUNT, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
-  const a = await apiRequest(c, 'POST', `/network/${nwid}/ping`, body);
+  const a = await apiRequest(c, 'POST', `${prefix}/network/${nwid}/ping`, body);
   if (a.status !== 200) throw new CliError(`ping: ${answerError(a)} (HTTP ${a.status})`);
   if (!isReport(a.body)) throw new CliError('ping: the daemon answered without a ping report');
   const report = a.body;
   if (opts.json) out(jsonDump(report));
-  else [`PING ${report.address} on ${nwid}: ${PING_DATA_BYTES} data bytes`, ...pingLines(report)].forEach((l) => out(l));
+  else {
+    const from = prefix ? ` from endpoint ${opts.endpoint}` : '';
+    [`PING ${report.address} on ${nwid}${from}: ${PING_DATA_BYTES} data bytes`, ...pingLines(report)].forEach((l) => out(l));
+  }
   if (report.received === 0) throw new CliError(`ping: no reply from ${report.address}`);
 }

@@ -25,7 +25,7 @@ import { NAMESPACE_SOCKET } from '../service/namespace-wire.js';
 import { ensureDaemon, waitForNetwork } from '../namespace/daemon-control.js';
 import type { AgentSpec } from '../namespace/ns-agent.js';
 import { isDefaultEndpoint, isEndpointName } from '../netcon/socket-path.js';
-import { apiRequest, answerError, CliError } from './cli-client.js';
+import { apiRequest, answerError, CliError, createEndpoint } from './cli-client.js';
 
 const EXIT_RUNNER = 125;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,7 +61,7 @@ async function run(argv: string[], opts: Options): Promise<void> {
   let created = false;
   if (endpoint !== null) {
     const existing = await apiRequest(c, 'GET', `/endpoint/${endpoint}`);
-    const made = existing.status === 200 ? existing : await apiRequest(c, 'POST', `/endpoint/${endpoint}`);
+    const made = existing.status === 200 ? existing : await createEndpoint(c, endpoint);
     if (made.status !== 200) fail(`cannot create endpoint ${endpoint}: ${answerError(made)}`);
     created = existing.status !== 200;
     address = (made.body as { address: string }).address;

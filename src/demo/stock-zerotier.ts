@@ -332,3 +332,20 @@ export class StockZeroTierLab {
     }
   }
 }
+
+/**
+ * Pings back to back until two in a row go unanswered; returns the time from `since` to the
+ * start of the first of them (the cut was in place by the time its reply came back).
+ */
+export async function pingsStop(what: string, since: number, ping: () => Promise<boolean>, deadlineMs = 60_000): Promise<number> {
+  let firstFailedAt: number | null = null;
+  for (;;) {
+    const sentAt = Date.now();
+    if (await ping()) {
+      firstFailedAt = null;
+      if (Date.now() - since > deadlineMs) throw new Error(`${what}: still answered ${deadlineMs} ms after the de-authorization`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } else if (firstFailedAt === null) firstFailedAt = sentAt;
+    else return firstFailedAt - since;
+  }
+}

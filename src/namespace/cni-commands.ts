@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiRequest, answerError, type Connection } from '../cli/cli-client.js';
+import { apiRequest, answerError, type Connection, createEndpoint } from '../cli/cli-client.js';
 import { defaultHome, Home, processAlive } from '../service/home.js';
 import { encodeMessage, LineReader, NAMESPACE_SOCKET } from '../service/namespace-wire.js';
 import { AGENT_EXIT_EXISTS, CniCode, CniError, type CniAgentSpec, type CniEnv, type ZtncNetConf } from './cni-protocol.js';
@@ -134,7 +134,7 @@ async function deleteIfUnused(c: Connection, name: string): Promise<void> {
 
 /** The container's endpoint, created when it does not exist; its member address. */
 async function endpointFor(c: Connection, name: string): Promise<string> {
-  let ep = await apiRequest(c, 'POST', `/endpoint/${name}`, {});
+  let ep = await createEndpoint(c, name);
   // 409: the container has it already (another of its interfaces)
   if (ep.status === 409) ep = await apiRequest(c, 'GET', `/endpoint/${name}`);
   if (ep.status !== 200) throw new CniError(CniCode.DAEMON_FAILED, `cannot create endpoint ${name}: ${answerError(ep)}`);

@@ -41,7 +41,7 @@ import { DEFAULT_ENDPOINT, HostedEndpoint } from './hosted-endpoint.js';
 import { peerJson, statusJson, type NetworkUserSettings } from './json-views.js';
 import { mountLocalApi, type LocalService, type PingAnswer, type PingRequest } from './local-api.js';
 import { loadLocalConf, type LocalSettings } from './local-conf.js';
-import { MoonService, mountMoonApi } from './moons.js';
+import { mountMoonApi } from './moons.js';
 import type { NetworkAttachment } from './network-attachment.js';
 import { NamespaceServer } from './namespace-server.js';
 import { choosePlanet, homeHoldsNewerPlanet, keepPlanetUpdates, readPlanetFile, signedByItsOwnKey } from './planet-setup.js';
@@ -420,7 +420,7 @@ export class Daemon implements LocalService {
 
   private async listenApi(): Promise<void> {
     const router = new Router();
-    mountMoonApi(router, MoonService.start(this.home.dir, this.node, this.log)); // before the local API's moonless GET /moon
+    mountMoonApi(router, this.own.moons); // before the local API's moonless GET /moon
     mountLocalApi(router, this);
     router.add('GET', '/counters', () => ({ status: 200, body: this.counters() }));
     this.controller?.mount(router);

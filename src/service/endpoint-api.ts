@@ -2,19 +2,26 @@
  * The local API's endpoint routes (ztnc's own; stock has one identity per process):
  *   GET    /endpoint                               every endpoint, default first
  *   GET    /endpoint/<name>                        one
- *   POST   /endpoint/<name>                        create (a new identity)
+ *   POST   /endpoint/<name>                        create: with the client's identity, body
+ *                                                  {"identity": "<identity.secret text>"} (checked:
+ *                                                  400 when forged or malformed, 409 when another
+ *                                                  endpoint has its address), else a new one made here
  *   DELETE /endpoint/<name>                        leave its networks, remove it and its files
  *   GET    /endpoint/<name>/network[/<nwid>]       its networks, as GET /network shows the default's
  *   POST   /endpoint/<name>/network/<nwid>         join (body as POST /network/<nwid>)
  *   DELETE /endpoint/<name>/network/<nwid>         leave
  *   POST   /endpoint/<name>/network/<nwid>/ping    ICMP echo from its stack (body as /network/<nwid>/ping)
+ *   GET    /endpoint/<name>/moon[/<world id>]      its moons, as GET /moon shows the default's
+ *   POST   /endpoint/<name>/moon/<world id>        orbit (body as POST /moon/<world id>)
+ *   DELETE /endpoint/<name>/moon/<world id>        deorbit
  */
 import type { Logger } from 'pino';
 import { NWID_PATTERN } from './home.js';
 import type { HostedEndpoint } from './hosted-endpoint.js';
-import { EndpointError, type Endpoints } from './endpoints.js';
+import { EndpointError, type Endpoints, parseClientIdentity } from './endpoints.js';
 import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 import { parseJoinToken, parseNetworkSettings, parsePingBody } from './local-api.js';
+import { mountMoonRoutes } from './moons.js';
 
 function error(status: number, message: string): ApiResponse {
   return { status, body: { error: message } };
@@ -49,7 +56,8 @@ export function mountEndpointApi(router: Router, endpoints: Endpoints, log: Logg
     })
     .add('POST', '/endpoint/([^/]+)', async (req) => {
       try {
-        return { status: 200, body: (await endpoints.create(req.params[0] ?? '')).json() };
+        const name = req.params[0] ?? '';
+        return { status: 200, body: (await endpoints.create(name, parseClientIdentity(req.body))).json() };
       } catch (e) {
         return refused(e);
       }
@@ -108,4 +116,8 @@ export function mountEndpointApi(router: Router, endpoints: Endpoints, log: Logg
       const r = await ep.ping(nwid, ping);
       return r.status === 200 ? { status: 200, body: r.report } : error(r.status, r.error);
     });
+  mountMoonRoutes(router, '/endpoint/([^/]+)', (req) => {
+    const ep = endpointOf(endpoints, req);
+    return isResponse(ep) ? ep : ep.moons;
+  });
 }

@@ -1,21 +1,22 @@
 /**
  * The daemon's endpoints: the default one (the home's own identity) and those created beside it,
- * each in `<home>/endpoints/<name>/`. Creating one generates its identity (the memory-hard check
- * runs off the event loop) and starts its node with no networks; deleting one leaves its networks
- * and removes its files. At start every endpoint directory with a usable name comes back with its
- * identity and networks.d.
+ * each in `<home>/endpoints/<name>/`. Creating one takes the identity its client made (checked:
+ * one memory-hard hash, in the hash worker) or, without one, generates it (some fifteen hashes,
+ * in the worker too but the daemon's CPU all the same), then starts its node with no networks;
+ * deleting one leaves its networks and removes its files. At start every endpoint directory with a
+ * usable name comes back with its identity and networks.d.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { isEndpointName } from '../netcon/index.js';
-import { type Identity, loadOrCreateIdentity } from '../node/index.js';
+import { Identity, IdentityFormatError, loadOrCreateIdentity, publicKeyOf, writeIdentityFiles } from '../node/index.js';
 import { DEFAULT_ENDPOINT, type HostedEndpoint } from './hosted-endpoint.js';
 import { Home } from './home.js';
 
 /** A refused endpoint operation, with the HTTP status the local API answers it with. */
 export class EndpointError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 503,
     message: string,
   ) {
     super(message);
@@ -33,10 +34,43 @@ export function endpointNameProblem(name: string): string | null {
     : `endpoint name "${name}" is not usable: 1-63 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`;
 }
 
+/**
+ * The identity in a create request's body (`{"identity": "<identity.secret text>"}`), parsed and
+ * with its secret key matching its public key; null when the body names none. What costs a hash
+ * (the address deriving from the key) is checked by `Endpoints.create`.
+ */
+export function parseClientIdentity(body: unknown): Identity | null {
+  if (body === undefined || body === null) return null;
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new EndpointError(400, 'the body must be a JSON object: {"identity": "<identity.secret text>"}');
+  const text = (body as { identity?: unknown }).identity;
+  if (text === undefined) return null;
+  if (typeof text !== 'string') throw new EndpointError(400, 'identity must be the text of an identity.secret file');
+  let identity: Identity;
+  try {
+    identity = Identity.fromString(text);
+  } catch (e) {
+    if (e instanceof IdentityFormatError) throw new EndpointError(400, `identity is not an identity.secret: ${e.message}`);
+    throw e;
+  }
+  if (!identity.privateKey)
+    throw new EndpointError(400, `identity ${identity.addressHex} has no secret key (identity.public given for identity.secret?)`);
+  let matches = false;
+  try {
+    matches = publicKeyOf(identity.privateKey).equals(identity.publicKey);
+  } catch {
+    // a key the curve code refuses matches nothing
+  }
+  if (!matches) throw new EndpointError(400, `identity ${identity.addressHex}: its secret key does not belong to its public key`);
+  return identity;
+}
+
 export class Endpoints {
   private readonly others = new Map<string, HostedEndpoint>();
   /** Names being created or deleted: a second request for one is refused, not raced. */
   private readonly busy = new Set<string>();
+  /** Addresses of client-made identities being opened, with their endpoint's name. */
+  private readonly opening = new Map<string, string>();
 
   constructor(
     private readonly home: Home,
@@ -81,25 +115,53 @@ export class Endpoints {
     }
   }
 
-  /** A new endpoint with a new identity, started with no networks. */
-  async create(name: string): Promise<HostedEndpoint> {
+  /**
+   * A new endpoint, started with no networks: with `identity` (its client's, parsed by
+   * parseClientIdentity) once its address is checked to derive from its key, else with one
+   * generated here.
+   */
+  async create(name: string, identity: Identity | null = null): Promise<HostedEndpoint> {
     const problem = endpointNameProblem(name);
     if (problem) throw new EndpointError(400, problem);
-    if (this.get(name) || this.busy.has(name)) throw new EndpointError(409, `endpoint ${name} exists`);
-    return this.open(name, true);
+    const taken = (): void => {
+      if (this.get(name) || this.busy.has(name)) throw new EndpointError(409, `endpoint ${name} exists`);
+      if (identity) this.refuseTakenAddress(identity);
+    };
+    taken();
+    if (identity) {
+      const verdict = await identity.validate();
+      if (verdict === 'busy') throw new EndpointError(503, 'the daemon is checking too many identities: try again');
+      if (verdict === 'invalid')
+        throw new EndpointError(
+          400,
+          `identity ${identity.addressHex}: the address does not derive from the public key (forged or damaged)`,
+        );
+      taken(); // again: another request may have taken the name or the address meanwhile
+    }
+    return this.open(name, true, identity);
   }
 
-  private async open(name: string, fresh: boolean): Promise<HostedEndpoint> {
+  private refuseTakenAddress(identity: Identity): void {
+    const holder = this.all().find((ep) => ep.address === identity.addressHex)?.name ?? this.opening.get(identity.addressHex);
+    if (holder !== undefined) throw new EndpointError(409, `address ${identity.addressHex} is endpoint ${holder}'s`);
+  }
+
+  private async open(name: string, fresh: boolean, given: Identity | null = null): Promise<HostedEndpoint> {
     this.busy.add(name);
+    if (given) this.opening.set(given.addressHex, name);
     try {
       const home = new Home(this.home.endpointDir(name));
       if (fresh) mkdirSync(this.home.endpointsDir, { recursive: true, mode: 0o700 });
       home.ensure();
-      const { identity, created } = await loadOrCreateIdentity(home.dir);
+      if (given) await writeIdentityFiles(home.dir, given);
+      const { identity, created } = given ? { identity: given, created: true } : await loadOrCreateIdentity(home.dir);
       const ep = this.make(name, home, identity);
       this.others.set(name, ep);
       await ep.start();
-      this.log.info({ endpoint: name, address: identity.addressHex, created }, fresh ? 'endpoint created' : 'endpoint started');
+      this.log.info(
+        { endpoint: name, address: identity.addressHex, created, ...(given ? { identityFrom: 'client' } : {}) },
+        fresh ? 'endpoint created' : 'endpoint started',
+      );
       return ep;
     } catch (e) {
       const ep = this.others.get(name);
@@ -109,6 +171,7 @@ export class Endpoints {
       throw e;
     } finally {
       this.busy.delete(name);
+      if (given) this.opening.delete(given.addressHex);
     }
   }
 

@@ -2,8 +2,9 @@
  * One endpoint of the daemon: a ZeroTier identity with its node, its networks (each with its
  * stack and netcon RPC sockets) and its files. The daemon's own identity is the endpoint
  * `default`, whose files are the home's own; every other endpoint lives in
- * `<home>/endpoints/<name>/`, laid out the same way. Endpoints share the daemon's process, clock,
- * underlay (through the demux, by destination address) and settings.
+ * `<home>/endpoints/<name>/`, laid out the same way. Each orbits the moons in its own moons.d
+ * (moons.ts). Endpoints share the daemon's process, clock, underlay (through the demux, by
+ * destination address) and settings.
  */
 import { unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -31,6 +32,7 @@ import { type LocalSettings, tcpCongestionFor } from './local-conf.js';
 import { NetworkAttachment, pingSeries } from './network-attachment.js';
 import { networkNames } from './network-names.js';
 import { joinTokenFor, networkConfText, readNetworkConf } from './network-settings.js';
+import { MoonService } from './moons.js';
 
 type Json = Record<string, unknown>;
 
@@ -75,6 +77,7 @@ export class HostedEndpoint {
   private readonly attaching = new Map<string, Promise<Joined>>();
   private readonly log: Logger;
   keeper: ListenerKeeper | undefined;
+  private moonService: MoonService | null = null;
 
   constructor(private readonly opts: HostedEndpointOptions) {
     this.name = opts.name;
@@ -110,9 +113,19 @@ export class HostedEndpoint {
     return this.node.hex;
   }
 
-  /** Starts the node and joins the networks listed in networks.d; a network that fails is logged and skipped. */
+  /** The endpoint's moons (orbit, deorbit, list); there once it has started. */
+  get moons(): MoonService {
+    if (!this.moonService) throw new Error(`endpoint ${this.name} has not started`);
+    return this.moonService;
+  }
+
+  /**
+   * Starts the node, orbits the moons in moons.d and joins the networks listed in networks.d; a
+   * network that fails is logged and skipped.
+   */
   async start(nwids: string[] = this.home.joinedNetworks()): Promise<void> {
     this.node.start();
+    this.moonService = MoonService.start(this.home.dir, this.node, this.log);
     for (const nwid of nwids) await this.attach(nwid);
   }
 

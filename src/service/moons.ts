@@ -6,12 +6,13 @@
  * HELLO, again every SEED_RETRY_MS until it comes, and it is written to moons.d then;
  * `DELETE /moon/<id>` leaves it and removes the file; `GET /moon[/<id>]` answers stock's JSON.
  * Updates of an orbited moon that peers send (signed with its update key) are written too.
+ * Every endpoint has its own (its node, its `moons.d`): its routes are `/endpoint/<name>/moon…`.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { encodeWorld, formatAddress, moonProblem, parseWorld, type Node, type World } from '../node/index.js';
-import type { ApiResponse, Router } from './http/router.js';
+import type { ApiRequest, ApiResponse, Router } from './http/router.js';
 
 /** How often a seed that has not answered is asked again. */
 export const SEED_RETRY_MS = 10_000;
@@ -187,29 +188,63 @@ function bad(error: string): ApiResponse {
 
 /** `GET /moon`, `GET|POST|DELETE /moon/<world id>` (mount before the local API's moonless `GET /moon`). */
 export function mountMoonApi(router: Router, moons: MoonService): void {
-  const worldId = (raw: string | undefined): bigint | null => (raw !== undefined && WORLD_ID_RE.test(raw) ? BigInt(`0x${raw}`) : null);
+  mountMoonRoutes(router, '', () => moons);
+}
+
+/**
+ * The moon routes under `prefix` (a pattern; its groups come first in the parameters), each
+ * answered by the MoonService `moonsOf` picks, or its answer when there is none: an endpoint's
+ * moons are `/endpoint/<name>/moon…`.
+ */
+export function mountMoonRoutes(router: Router, prefix: string, moonsOf: (req: ApiRequest) => MoonService | ApiResponse): void {
+  const worldId = (req: ApiRequest): bigint | null => {
+    const raw = req.params[req.params.length - 1];
+    return raw !== undefined && WORLD_ID_RE.test(raw) ? BigInt(`0x${raw}`) : null;
+  };
   const idError = 'moon id must be a world id of up to 16 hex digits';
+  const withMoons =
+    (handler: (moons: MoonService, req: ApiRequest) => ApiResponse) =>
+    (req: ApiRequest): ApiResponse => {
+      const moons = moonsOf(req);
+      return moons instanceof MoonService ? handler(moons, req) : moons;
+    };
   router
-    .add('GET', '/moon', () => ({ status: 200, body: moons.list() }))
-    .add('GET', '/moon/([^/]+)', (req) => {
-      const id = worldId(req.params[0]);
-      if (id === null) return bad(idError);
-      const m = moons.get(id);
-      return m ? { status: 200, body: m } : { status: 404, body: { error: `moon ${hex16(id)} not orbited` } };
-    })
-    .add('POST', '/moon/([^/]+)', (req) => {
-      const id = worldId(req.params[0]);
-      if (id === null || id === 0n) return bad(idError);
-      const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Json;
-      const seedText = b.seed === undefined || b.seed === null ? '0' : b.seed;
-      if (typeof seedText !== 'string' || !ADDRESS_RE.test(seedText)) return bad('seed: must be a ZeroTier address (10 hex digits)');
-      return moons.orbit(id, BigInt(`0x${seedText}`));
-    })
-    .add('DELETE', '/moon/([^/]+)', (req) => {
-      const id = worldId(req.params[0]);
-      if (id === null) return bad(idError);
-      return moons.deorbit(id)
-        ? { status: 200, body: { result: true } }
-        : { status: 404, body: { error: `moon ${hex16(id)} not orbited` } };
-    });
+    .add(
+      'GET',
+      `${prefix}/moon`,
+      withMoons((moons) => ({ status: 200, body: moons.list() })),
+    )
+    .add(
+      'GET',
+      `${prefix}/moon/([^/]+)`,
+      withMoons((moons, req) => {
+        const id = worldId(req);
+        if (id === null) return bad(idError);
+        const m = moons.get(id);
+        return m ? { status: 200, body: m } : { status: 404, body: { error: `moon ${hex16(id)} not orbited` } };
+      }),
+    )
+    .add(
+      'POST',
+      `${prefix}/moon/([^/]+)`,
+      withMoons((moons, req) => {
+        const id = worldId(req);
+        if (id === null || id === 0n) return bad(idError);
+        const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Json;
+        const seedText = b.seed === undefined || b.seed === null ? '0' : b.seed;
+        if (typeof seedText !== 'string' || !ADDRESS_RE.test(seedText)) return bad('seed: must be a ZeroTier address (10 hex digits)');
+        return moons.orbit(id, BigInt(`0x${seedText}`));
+      }),
+    )
+    .add(
+      'DELETE',
+      `${prefix}/moon/([^/]+)`,
+      withMoons((moons, req) => {
+        const id = worldId(req);
+        if (id === null) return bad(idError);
+        return moons.deorbit(id)
+          ? { status: 200, body: { result: true } }
+          : { status: 404, body: { error: `moon ${hex16(id)} not orbited` } };
+      }),
+    );
 }

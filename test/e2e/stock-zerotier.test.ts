@@ -20,7 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, type Container } from '../../src/demo/cluster.js';
 import { GiveUp, type LongRunning, waitFor } from '../../src/demo/processes.js';
 import type { PingReport } from '../../src/service/local-api.js';
-import { STOCK_ZEROTIER_ENV, type StockNode, StockZeroTierLab, stockZeroTierUnavailable } from '../../src/demo/stock-zerotier.js';
+import {
+  pingsStop,
+  STOCK_ZEROTIER_ENV,
+  type StockNode,
+  StockZeroTierLab,
+  stockZeroTierUnavailable,
+} from '../../src/demo/stock-zerotier.js';
 import { interceptLibrary, programBinDir } from '../support/programs.js';
 import { optionalSuite } from '../support/requirements.js';
 import { rfc4193Address, sixPlaneAddress } from '../../src/controller/ip-assignment.js';
@@ -32,7 +38,6 @@ const FILE_BYTES = 10 * 1000 * 1000;
 const CUT_BOUND_MS = 5_000;
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Counters = { node: Record<string, number>; networks: Record<string, { network: Record<string, number> }> };
 const networkCounters = async (c: Container): Promise<Record<string, number>> =>
@@ -44,23 +49,6 @@ const ztncPing = async (c: Container, ip: string): Promise<boolean> =>
 /** One kernel ping from a stock node's namespace (1 s for the reply); true when answered. */
 const stockPing = async (s: StockNode, ip: string): Promise<boolean> =>
   (await s.run('ping', ['-c', '1', '-W', '1', ip], 10_000)).code === 0;
-
-/**
- * Pings back to back until two in a row go unanswered; returns the time from `since` to the
- * start of the first of them (the cut was in place by the time its reply came back).
- */
-async function pingsStop(what: string, since: number, ping: () => Promise<boolean>, deadlineMs = 60_000): Promise<number> {
-  let firstFailedAt: number | null = null;
-  for (;;) {
-    const sentAt = Date.now();
-    if (await ping()) {
-      firstFailedAt = null;
-      if (Date.now() - since > deadlineMs) throw new Error(`${what}: still answered ${deadlineMs} ms after the de-authorization`);
-      await sleep(50);
-    } else if (firstFailedAt === null) firstFailedAt = sentAt;
-    else return firstFailedAt - since;
-  }
-}
 
 describe.runIf(optionalSuite(unavailable, 'stock ZeroTier One interoperability'))('stock ZeroTier One and ztnc on one network', () => {
   let cluster: Cluster;
