@@ -196,6 +196,9 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   net authorize <network ID> <member address>
   net deauthorize <network ID> <member address>
   net delete <network ID>       delete a network (final)
+  net default-route <network ID> <member address>|off
+                                push 0.0.0.0/0 and ::/0 via that member's addresses (the
+                                network's gateway) to every other member; off stops it
   net token create <network ID> [--uses N] [--expires <seconds|30m|12h|7d|ISO date>]
                    [--tags <id>=<value>,...] [--ip <address>]... [--name <name>]
                                 issue a join token (default: one use, no expiry); prints it as
