@@ -39,6 +39,9 @@ export interface CliArgs {
   expires?: string;
   tags: string[];
   ips: string[];
+  /** `gateway enable` outbound options. */
+  allowHostLoopback?: boolean;
+  hostLoopbackAlias?: string;
   /** The command and its arguments. */
   words: string[];
 }
@@ -65,6 +68,9 @@ interface ParsedOptions {
   expires?: string;
   tags: string[];
   ip: string[];
+  allowHostLoopback?: boolean;
+  denyHostLoopback?: boolean;
+  hostLoopbackAlias?: string;
 }
 
 function nonEmpty(flag: string): (v: string) => string {
@@ -110,6 +116,13 @@ function parser(): Command {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
+    .option('--allow-host-loopback', "gateway enable: members' flows may reach the host's 127.0.0.0/8")
+    .option('--deny-host-loopback', "gateway enable: members' flows never reach the host's loopback (the default)")
+    .option(
+      '--host-loopback-alias <address|off>',
+      "gateway enable: this network address stands for the host's 127.0.0.1",
+      nonEmpty('--host-loopback-alias'),
+    )
     .argument('[words...]')
     .allowExcessArguments(true);
 }
@@ -124,6 +137,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   const o = cmd.opts<ParsedOptions>();
   if (o.private && o.public) throw new CliError('--private and --public exclude each other', 2);
+  if (o.allowHostLoopback && o.denyHostLoopback) throw new CliError('--allow-host-loopback and --deny-host-loopback exclude each other', 2);
   const words = [...(cmd.processedArgs[0] as string[])];
   // after `join` (and `endpoint join`), --token is the join token (`join <nwid> --token T`); -T stays the auth token
   const joinToken = words[0] === 'join' || (words[0] === 'endpoint' && words[1] === 'join') ? o.token : undefined;
@@ -148,6 +162,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     force: o.force === true,
     count: o.count,
     timeout: o.timeout,
+    allowHostLoopback: o.allowHostLoopback ? true : o.denyHostLoopback ? false : undefined,
+    hostLoopbackAlias: o.hostLoopbackAlias,
     words,
   };
 }
@@ -225,6 +241,10 @@ Endpoint commands (many ZeroTier identities in one daemon; "default" is the daem
 
 Gateway commands (this daemon as a network's gateway member):
   gateway enable|disable|status <network ID>
+  gateway enable <network ID> [--allow-host-loopback|--deny-host-loopback] [--host-loopback-alias <address>|off]
+                                outbound options of this network's gateway (kept with the role):
+                                members' flows may reach the host's loopback; the alias is an
+                                address members reach the host's 127.0.0.1 at (needs the former)
   publish <network ID> tcp|udp [host-addr:]host-port <member-ip-or-name>:port
                                 listen on the host and forward into the network; the member
                                 sees the client's own address

@@ -208,7 +208,7 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'gateway':
     case 'publish':
     case 'unpublish':
-      (await runGatewayCommand(c, args.words, json)).forEach((l) => out(l));
+      (await runGatewayCommand(c, args.words, json, args)).forEach((l) => out(l));
       return;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (see ztnc-cli -h)`, 2);

@@ -39,16 +39,23 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
     finish();
   };
 
-  const pushToInner = (): void => {
+  /** Writes what the host sent into the stack; true when all of it went (the host may go on sending). */
+  const writeToInner = (): boolean => {
     while (pending) {
       const n = inner.write(pending);
-      if (n === -Errno.EAGAIN || n === 0) return; // onWritable resumes
-      if (n < 0) return abortBoth();
+      if (n === -Errno.EAGAIN || n === 0) return false; // onWritable resumes
+      if (n < 0) {
+        abortBoth();
+        return false;
+      }
       counters.bytesIn += n;
       pending = n < pending.length ? pending.subarray(n) : null;
     }
     if (hostEnded) inner.shutdown(SHUT_WR);
-    else host.resume();
+    return true;
+  };
+  const pushToInner = (): void => {
+    if (writeToInner() && !hostEnded) host.resume();
   };
 
   const pullFromInner = (): void => {
@@ -66,6 +73,10 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
     }
   };
 
+  // the endpoints' own Nagle already shaped what arrives: a relay that held small segments back
+  // again would only add delayed-ACK stalls to request/response traffic (as passt does, no Nagle)
+  host.setNoDelay(true);
+  inner.setOption('NODELAY', 1);
   inner.handlers = {
     onConnect: () => pushToInner(),
     onReadable: () => pullFromInner(),
@@ -78,8 +89,9 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
   };
   host.on('data', (chunk: Buffer) => {
     pending = pending ? Buffer.concat([pending, chunk]) : chunk;
-    host.pause();
-    if (inner.state === 'ESTABLISHED' || inner.state === 'CLOSE_WAIT') pushToInner();
+    // the host socket keeps flowing while the stack takes everything (no stop/start of its reads
+    // per chunk); it is paused only while bytes wait for room or for the connection
+    if (!(inner.state === 'ESTABLISHED' || inner.state === 'CLOSE_WAIT') || !writeToInner()) host.pause();
   });
   host.on('end', () => {
     hostEnded = true;

@@ -163,7 +163,8 @@ int main(int argc, char **argv) {
   else if (argc >= 5 && !strcmp(argv[1], "connect"))
     connects(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 6 ? atoi(argv[5]) : 100);
   else {
-    fprintf(stderr, "usage: rr_peer serve|serve-each <addr> <port> | rr_peer ping|connect <addr> <port> <rounds> [warmup]\n");
+    fprintf(stderr,
+            "usage: rr_peer serve|serve-each <addr> <port> | rr_peer ping|connect <addr> <port> <rounds> [warmup]\n");
     return 2;
   }
   return 0;
