@@ -9,6 +9,7 @@
         "src/errno-error.cc",
         "src/fd.cc",
         "src/fd-watcher.cc",
+        "src/ping.cc",
         "src/process.cc",
         "src/seqpacket.cc",
         "src/tap.cc",

@@ -44,6 +44,9 @@ export interface CliArgs {
   expires?: string;
   tags: string[];
   ips: string[];
+  /** `gateway enable` outbound options. */
+  allowHostLoopback?: boolean;
+  hostLoopbackAlias?: string;
   /** The command and its arguments. */
   words: string[];
   /** `proxy add` switches. */
@@ -82,6 +85,9 @@ interface ParsedOptions {
   format?: string;
   reloadPid?: string;
   reloadCmd?: string;
+  allowHostLoopback?: boolean;
+  denyHostLoopback?: boolean;
+  hostLoopbackAlias?: string;
 }
 
 function nonEmpty(flag: string): (v: string) => string {
@@ -137,6 +143,13 @@ function parser(): Command {
     .option('--format <nginx|haproxy>', 'proxy add --upstream-file: the file format', nonEmpty('--format'))
     .option('--reload-pid <pid>', 'proxy add --upstream-file: SIGHUP this pid after each change', nonEmpty('--reload-pid'))
     .option('--reload-cmd <command>', 'proxy add --upstream-file: run this command after each change', nonEmpty('--reload-cmd'))
+    .option('--allow-host-loopback', "gateway enable: members' flows may reach the host's 127.0.0.0/8")
+    .option('--deny-host-loopback', "gateway enable: members' flows never reach the host's loopback (the default)")
+    .option(
+      '--host-loopback-alias <address|off>',
+      "gateway enable: this network address stands for the host's 127.0.0.1",
+      nonEmpty('--host-loopback-alias'),
+    )
     .argument('[words...]')
     .allowExcessArguments(true);
 }
@@ -151,6 +164,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   const o = cmd.opts<ParsedOptions>();
   if (o.private && o.public) throw new CliError('--private and --public exclude each other', 2);
+  if (o.allowHostLoopback && o.denyHostLoopback) throw new CliError('--allow-host-loopback and --deny-host-loopback exclude each other', 2);
   const words = [...(cmd.processedArgs[0] as string[])];
   // after `join` (and `endpoint join`), --token is the join token (`join <nwid> --token T`); -T stays the auth token
   const joinToken = words[0] === 'join' || (words[0] === 'endpoint' && words[1] === 'join') ? o.token : undefined;
@@ -176,6 +190,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     count: o.count,
     timeout: o.timeout,
     endpoint: o.endpoint,
+    allowHostLoopback: o.allowHostLoopback ? true : o.denyHostLoopback ? false : undefined,
+    hostLoopbackAlias: o.hostLoopbackAlias,
     words,
     proxy: {
       tlsCert: o.tlsCert,
@@ -239,6 +255,9 @@ Controller commands (daemon started with --private-planet or controllerEnabled):
   net authorize <network ID> <member address>
   net deauthorize <network ID> <member address>
   net delete <network ID>       delete a network (final)
+  net default-route <network ID> <member address>|off
+                                push 0.0.0.0/0 and ::/0 via that member's addresses (the
+                                network's gateway) to every other member; off stops it
   net token create <network ID> [--uses N] [--expires <seconds|30m|12h|7d|ISO date>]
                    [--tags <id>=<value>,...] [--ip <address>]... [--name <name>]
                                 issue a join token (default: one use, no expiry); prints it as
@@ -265,6 +284,10 @@ Endpoint commands (many ZeroTier identities in one daemon; "default" is the daem
 
 Gateway commands (this daemon as a network's gateway member):
   gateway enable|disable|status <network ID>
+  gateway enable <network ID> [--allow-host-loopback|--deny-host-loopback] [--host-loopback-alias <address>|off]
+                                outbound options of this network's gateway (kept with the role):
+                                members' flows may reach the host's loopback; the alias is an
+                                address members reach the host's 127.0.0.1 at (needs the former)
   publish <network ID> tcp|udp [host-addr:]host-port <member-ip-or-name>:port
                                 listen on the host and forward into the network; the member
                                 sees the client's own address

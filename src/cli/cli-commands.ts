@@ -214,7 +214,7 @@ async function runCommand(c: ConnectionSource, args: CliArgs, out: Output): Prom
     case 'gateway':
     case 'publish':
     case 'unpublish':
-      (await runGatewayCommand(c, args.words, json)).forEach((l) => out(l));
+      (await runGatewayCommand(c, args.words, json, args)).forEach((l) => out(l));
       return;
     case 'proxy':
       (await runProxyCommand(c, args.words.slice(1), args.proxy, json)).forEach((l) => out(l));

@@ -1,6 +1,7 @@
 /**
  * ztnc-cli's `net …` commands over the controller JSON API: create (with a managed route and an
- * address pool per --pool CIDR), list, show, authorize, deauthorize and delete, printed as
+ * address pool per --pool CIDR), list, show, authorize, deauthorize, default-route (the network's
+ * `defaultRouteVia` gateway member) and delete, printed as
  * zerotier-cli-style `200 …` lines or as JSON with -j; `net token …` is token-commands.ts.
  */
 import { formatIp, parseCidr, type Cidr, type IpValue } from '../controller/ip-assignment.js';
@@ -180,6 +181,14 @@ export async function runNetCommand(
         opts.token ?? { tags: [], ips: [], ...(opts.name !== undefined ? { name: opts.name } : {}) },
         json,
       );
+    case 'default-route': {
+      want(2);
+      const nwid = checkNwid(words[1]);
+      const off = words[2] === 'off' || words[2] === 'none';
+      const via = off ? null : checkAddress(words[2]);
+      const a = await controllerCall(c, what, 'POST', `/controller/network/${nwid}`, { defaultRouteVia: via });
+      return [json ? jsonDump(a.body) : `200 net default-route ${via ?? 'off'}`];
+    }
     case 'delete': {
       want(1);
       const nwid = checkNwid(words[1]);
@@ -187,8 +196,11 @@ export async function runNetCommand(
       return [json ? jsonDump(a.body) : '200 net delete OK'];
     }
     case undefined:
-      throw new CliError('net: missing subcommand (create, list, show, authorize, deauthorize, delete, token)', 2);
+      throw new CliError('net: missing subcommand (create, list, show, authorize, deauthorize, default-route, delete, token)', 2);
     default:
-      throw new CliError(`net: unknown subcommand ${JSON.stringify(sub)} (create, list, show, authorize, deauthorize, delete, token)`, 2);
+      throw new CliError(
+        `net: unknown subcommand ${JSON.stringify(sub)} (create, list, show, authorize, deauthorize, default-route, delete, token)`,
+        2,
+      );
   }
 }

@@ -1,12 +1,15 @@
 /**
  * ztnc-cli's gateway commands (issue 19), over the daemon's `/gateway` routes:
  *   gateway enable|disable <nwid>     this daemon is (no longer) the network's gateway member
+ *     [--allow-host-loopback|--deny-host-loopback] [--host-loopback-alias <address>|off]
+ *                                     with these outbound options for the network
  *   gateway status <nwid>             its role and published ports
  *   publish <nwid> tcp|udp [host-addr:]host-port <member-ip-or-name>:port
  *   publish list [<nwid>]             published ports with their counters
  *   unpublish <nwid> tcp|udp [host-addr:]host-port
  * Arguments are checked before the daemon is asked, so a typo is named as such.
  */
+import { parseHostLoopbackAlias } from '../gateway/outbound.js';
 import { parseHostEnd, parseProtocol, parseTarget, PublishSpecError } from '../gateway/publish-spec.js';
 import { checkNwid, CliError, okAnswer, type ApiAnswer, type ConnectionSource } from './cli-client.js';
 import { jsonDump } from './zerotier-cli-format.js';
@@ -50,17 +53,51 @@ function publishedLine(p: PublishedView): string {
   return `${p.nwid} ${p.protocol} ${p.hostAddr}:${p.hostPort} -> ${p.target}:${p.targetPort} connections=${s.connections} active=${s.active} preserved=${s.preserved} snat=${s.snat} failed=${s.failed} in=${s.bytesIn} out=${s.bytesOut}`;
 }
 
+/** `gateway enable`'s outbound flags. */
+export interface GatewayFlags {
+  allowHostLoopback?: boolean;
+  hostLoopbackAlias?: string;
+}
+
+function outboundBody(flags: GatewayFlags): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (flags.allowHostLoopback !== undefined) body.allowHostLoopback = flags.allowHostLoopback;
+  const alias = flags.hostLoopbackAlias;
+  if (alias !== undefined) {
+    if (alias === 'off' || alias === 'none') body.hostLoopbackAlias = null;
+    else {
+      checked('gateway', () => {
+        try {
+          parseHostLoopbackAlias(alias);
+        } catch (e) {
+          throw new PublishSpecError(`--host-loopback-alias: ${(e as Error).message}`);
+        }
+      });
+      body.hostLoopbackAlias = alias;
+    }
+  }
+  return body;
+}
+
 /** Runs one gateway command (`words` from the command on); returns the lines to print. */
-export async function runGatewayCommand(c: ConnectionSource, words: readonly string[], json: boolean): Promise<string[]> {
+export async function runGatewayCommand(
+  c: ConnectionSource,
+  words: readonly string[],
+  json: boolean,
+  flags: GatewayFlags = {},
+): Promise<string[]> {
   const [command, ...rest] = words as [string, ...string[]];
   if (command === 'gateway') {
     const [verb, nwidText] = rest;
     if (rest.length !== 2 || (verb !== 'enable' && verb !== 'disable' && verb !== 'status')) usage('gateway');
     const nwid = checkNwid(nwidText);
+    const outbound = outboundBody(flags);
+    if (verb !== 'enable' && Object.keys(outbound).length > 0)
+      throw new CliError('gateway: --allow-host-loopback, --deny-host-loopback and --host-loopback-alias go with gateway enable', 2);
     const a =
       verb === 'status'
         ? await ok(c, 'gateway', 'GET', `/gateway/${nwid}`)
-        : await ok(c, 'gateway', 'POST', `/gateway/${nwid}`, { enabled: verb === 'enable' });
+        : await ok(c, 'gateway', 'POST', `/gateway/${nwid}`, { enabled: verb === 'enable', ...outbound });
     if (json) return [jsonDump(a.body)];
     const b = a.body as { enabled: boolean; published: PublishedView[] };
     if (verb !== 'status') return [`200 gateway ${verb} OK`];

@@ -17,6 +17,7 @@ import {
 } from '../node/index.js';
 import type { JoinTokens, TokenCheck, TokenRefusal } from './join-tokens.js';
 import { formatIp, parseIp, pickIpv4, pickIpv6, rfc4193Address, routedBits, sixPlaneAddress } from './ip-assignment.js';
+import { DefaultRoutes } from './default-route.js';
 import { MemberNames } from './member-names.js';
 import type { ControllerStore, StoreChange } from './store.js';
 import type { MemberSettings, NetworkConfigSource } from './types.js';
@@ -43,19 +44,24 @@ export class ControllerBackend implements NetworkControllerBackend {
   private readonly now: () => number;
   private readonly nodeAddress: bigint;
   private readonly names: MemberNames;
+  private readonly defaultRoutes: DefaultRoutes;
   /** The store change being delivered, and whether it altered its network's names. */
   private lastChange: StoreChange | null = null;
   private lastChangeAltersNames = false;
+  /** …and whether it altered its network's default routes (the gateway member's addresses). */
+  private lastChangeAltersDefaultRoutes = false;
 
   constructor(private readonly opts: ControllerBackendOptions) {
     this.store = opts.store;
     this.now = opts.now ?? Date.now;
     this.nodeAddress = BigInt(`0x${opts.nodeAddress}`);
     this.names = new MemberNames(this.store, (msg, fields) => this.opts.logger?.warn(fields, msg));
+    this.defaultRoutes = new DefaultRoutes(this.store);
     // first among the store's listeners, so the names are current when a change is passed on
     this.store.onChange((c) => {
       this.lastChange = c;
       this.lastChangeAltersNames = this.names.apply(c);
+      this.lastChangeAltersDefaultRoutes = this.defaultRoutes.apply(c);
     });
   }
 
@@ -63,8 +69,9 @@ export class ControllerBackend implements NetworkControllerBackend {
     return this.store.onChange((c) => {
       const nwid = BigInt(`0x${c.nwid}`);
       if (c.kind === 'network') listener(c.deleted ? { nwid, deleted: true } : { nwid });
-      // a member's name, addresses or authorization are in every member's config: all are pushed
-      else if (this.lastChange === c && this.lastChangeAltersNames) listener({ nwid });
+      // a member's name, addresses or authorization are in every member's config (and the gateway's
+      // addresses in every default route): all are pushed
+      else if (this.lastChange === c && (this.lastChangeAltersNames || this.lastChangeAltersDefaultRoutes)) listener({ nwid });
       else listener({ nwid, members: [BigInt(`0x${c.address}`)] });
     });
   }
@@ -252,7 +259,12 @@ export class ControllerBackend implements NetworkControllerBackend {
       ndpEmulation: ndp,
       mtu: network.mtu,
       multicastLimit: network.multicastLimit,
-      routes: network.routes.map((r) => ({ target: r.target, via: r.via, flags: 0, metric: 0 })),
+      routes: [...network.routes, ...this.defaultRoutes.routesFor(network.id, member.address)].map((r) => ({
+        target: r.target,
+        via: r.via,
+        flags: 0,
+        metric: 0,
+      })),
       staticIps,
       rules,
       capabilities,

@@ -37,6 +37,8 @@ export function networkJson(n: NetworkRecord, now: number, activeMemberCount: nu
     capabilities: n.capabilities.map(capabilityView),
     clientId: '',
     creationTime: n.creationTime,
+    // ztnc's own (types.ts)
+    defaultRouteVia: n.defaultRouteVia ?? null,
     dns: n.dns,
     enableBroadcast: n.enableBroadcast,
     id: n.id,

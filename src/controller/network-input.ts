@@ -147,6 +147,9 @@ export function applyNetworkBody(current: NetworkSettings, body: unknown): Netwo
     n.remoteTraceTarget =
       b.remoteTraceTarget === null || b.remoteTraceTarget === '' ? null : wantZtAddress(b.remoteTraceTarget, 'remoteTraceTarget');
   }
+  if (b.defaultRouteVia !== undefined) {
+    n.defaultRouteVia = b.defaultRouteVia === null || b.defaultRouteVia === '' ? null : wantZtAddress(b.defaultRouteVia, 'defaultRouteVia');
+  }
   if (b.remoteTraceLevel !== undefined) n.remoteTraceLevel = wantInt(b.remoteTraceLevel, 'remoteTraceLevel', 0, 255);
   return n;
 }

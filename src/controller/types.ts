@@ -66,6 +66,12 @@ export interface NetworkSettings {
   remoteTraceLevel: number;
   rulesSource: string;
   creationTime: number;
+  /**
+   * ztnc's own: a member (10-hex address) whose addresses the controller pushes to the other
+   * members as their default routes (0.0.0.0/0 via its IPv4, ::/0 via its IPv6) — the network's
+   * gateway (issue 19). Null (or absent, in documents stored before it existed): none.
+   */
+  defaultRouteVia?: string | null;
 }
 
 /** What answering a member's config request reads of its network. */
@@ -155,6 +161,7 @@ export function defaultNetworkSettings(id: string, now: number): NetworkSettings
     remoteTraceLevel: 0,
     rulesSource: '',
     creationTime: now,
+    defaultRouteVia: null,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The gateway's local API routes (daemon's auth token):
  * - `GET /gateway` → every network's role and published ports; `GET /gateway/<nwid>` → one network's.
- * - `POST /gateway/<nwid>` `{ "enabled": true|false }` → this daemon is (no longer) the network's gateway.
+ * - `POST /gateway/<nwid>` `{ "enabled": true|false, "allowHostLoopback"?: bool, "hostLoopbackAlias"?: "a.b.c.d"|null }`
+ *   → this daemon is (no longer) the network's gateway, with these outbound options for it.
  * - `GET /gateway/<nwid>/publish` → that network's published ports with their counters.
  * - `POST /gateway/<nwid>/publish` `{ "protocol": "tcp"|"udp", "hostAddr"?: "0.0.0.0", "hostPort", "target", "targetPort" }`.
  * - `DELETE /gateway/<nwid>/publish/<tcp|udp>/<hostPort>[?hostAddr=A]`.
@@ -9,6 +10,7 @@
  */
 import type { ApiResponse, Router } from '../service/http/router.js';
 import { GatewayError, type GatewayService } from './gateway-service.js';
+import { outboundOptionsFromJson } from './gateway-store.js';
 import { PublishSpecError, specFromJson } from './publish-spec.js';
 
 const NWID = '([0-9a-fA-F]{16})';
@@ -32,7 +34,13 @@ export function mountGatewayApi(router: Router, gateway: GatewayService): void {
       if (typeof b !== 'object' || b === null || typeof b.enabled !== 'boolean')
         throw new PublishSpecError('enabled: must be true or false');
       const nwid = req.params[0]!.toLowerCase();
-      gateway.setEnabled(nwid, b.enabled);
+      let outbound;
+      try {
+        outbound = outboundOptionsFromJson(b);
+      } catch (e) {
+        throw new PublishSpecError((e as Error).message);
+      }
+      gateway.setEnabled(nwid, b.enabled, outbound);
       return gateway.status(nwid);
     }),
   );

@@ -6,11 +6,14 @@
  *   "allow": ["CIDR", …]           outbound flows reach only these (empty: anywhere not denied)
  *   "deny": ["CIDR", …]            outbound flows never reach these
  *   "maxFlowsPerMember": 256       open outbound flows per member
+ *   "hostLoopbackAlias": null      an address that stands for the host's 127.0.0.1 (outbound.ts)
+ * `ztnc-cli gateway enable <nwid> --allow-host-loopback --host-loopback-alias A` sets the last two
+ * for one network (kept in gateway.d/, over these).
  * A wrong type is an error naming the key (the daemon logs it and uses the defaults).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_OUTBOUND_POLICY, parseCidr, type OutboundPolicy } from './outbound.js';
+import { DEFAULT_OUTBOUND_POLICY, parseCidr, parseHostLoopbackAlias, type OutboundPolicy } from './outbound.js';
 
 export interface GatewayConf {
   networks: string[];
@@ -52,6 +55,16 @@ export function readGatewayConf(homeDir: string): GatewayConf {
   if (r.allowHostLoopback !== undefined) {
     if (typeof r.allowHostLoopback !== 'boolean') throw new Error('local.conf: settings.gateway.allowHostLoopback must be true or false');
     out.policy.allowHostLoopback = r.allowHostLoopback;
+  }
+  if (r.hostLoopbackAlias !== undefined && r.hostLoopbackAlias !== null) {
+    if (typeof r.hostLoopbackAlias !== 'string')
+      throw new Error('local.conf: settings.gateway.hostLoopbackAlias must be an IPv4 address or null');
+    try {
+      parseHostLoopbackAlias(r.hostLoopbackAlias);
+    } catch (e) {
+      throw new Error(`local.conf: settings.gateway: ${(e as Error).message}`, { cause: e });
+    }
+    out.policy.hostLoopbackAlias = r.hostLoopbackAlias;
   }
   if (r.maxFlowsPerMember !== undefined) {
     const n = r.maxFlowsPerMember;

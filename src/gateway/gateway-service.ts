@@ -3,17 +3,23 @@
  * (`gateway enable|disable`) and the ports it publishes (`publish`, `unpublish`), kept in
  * `<home>/gateway.d/` (gateway-store.ts) so that a restart listens again. Published ports listen
  * on the host at once; each client is forwarded through the network's stack as it is then (no
- * stack or no address yet: the client is refused, counted `failed`).
+ * stack or no address yet: the client is refused, counted `failed`). While the role is on, the
+ * stack also carries members' flows out (outbound.ts) and answers DNS on its address with the
+ * host's resolvers (outbound-dns.ts).
  */
 import type { Logger } from 'pino';
 import { parseIpv4, type Ipv4Addr, type NetStack } from '../netstack/index.js';
 import { readGatewayConf } from './gateway-conf.js';
-import { GatewayStore, type GatewayNetworkState } from './gateway-store.js';
+import { GatewayStore, type GatewayNetworkState, type GatewayOutboundOptions } from './gateway-store.js';
+import { GatewayDns, type GatewayDnsCounters } from './outbound-dns.js';
 import { DEFAULT_OUTBOUND_POLICY, OutboundNat, type OutboundCounters, type OutboundPolicy } from './outbound.js';
 import { PublishedPort, type PublishedPortStats } from './published-port.js';
 import { describeSpec, sameHostEnd, type PublishSpec } from './publish-spec.js';
 import type { NetworkConfig } from '../node/index.js';
 import { ProxyService } from './proxy-service.js';
+
+/** Names another resolv.conf for the gateway's DNS than /etc/resolv.conf (tests, special hosts). */
+export const RESOLV_CONF_ENV = 'ZTNC_GATEWAY_RESOLV_CONF';
 
 /** What the gateway needs of the daemon. */
 export interface GatewayHost {
@@ -45,6 +51,8 @@ export interface PublishedPortView extends PublishSpec {
 interface NetworkGateway {
   enabled: boolean;
   ports: PublishedPort[];
+  /** This network's outbound options over local.conf's. */
+  outbound: GatewayOutboundOptions;
 }
 
 export class GatewayService {
@@ -52,7 +60,7 @@ export class GatewayService {
   private readonly nets = new Map<string, NetworkGateway>();
   private readonly log: Logger;
   /** Outbound NAT of each network whose stack is up while this daemon is its gateway. */
-  private readonly nat = new Map<string, { stack: NetStack; nat: OutboundNat }>();
+  private readonly nat = new Map<string, { stack: NetStack; nat: OutboundNat; dns: GatewayDns; policy: OutboundPolicy }>();
   private policy: OutboundPolicy = { ...DEFAULT_OUTBOUND_POLICY };
   private watch: NodeJS.Timeout | null = null;
   /** The reverse proxies (proxy-service.ts), on networks this daemon is the gateway of. */
@@ -75,19 +83,36 @@ export class GatewayService {
    * joined later, or whose stack was remade, is picked up by a check every second).
    */
   private applyOutbound(nwid: string): void {
-    const enabled = this.nets.get(nwid)?.enabled === true;
-    const stack = enabled ? this.host.stackOf(nwid) : null;
+    const g = this.nets.get(nwid);
+    const stack = g?.enabled === true ? this.host.stackOf(nwid) : null;
+    const policy = this.policyOf(nwid);
     const cur = this.nat.get(nwid);
-    if (cur && cur.stack === stack) return;
+    if (cur && cur.stack === stack && samePolicy(cur.policy, policy)) {
+      cur.dns.refresh();
+      return;
+    }
     if (cur) {
       cur.stack.setOutbound(null);
       cur.nat.close();
+      cur.dns.close();
       this.nat.delete(nwid);
     }
     if (!stack) return;
-    const nat = new OutboundNat(this.policy);
+    const nat = new OutboundNat(policy);
     stack.setOutbound(nat);
-    this.nat.set(nwid, { stack, nat });
+    const dns = new GatewayDns(stack, process.env[RESOLV_CONF_ENV]);
+    dns.refresh();
+    this.nat.set(nwid, { stack, nat, dns, policy });
+  }
+
+  /** local.conf's policy with the network's own outbound options over it. */
+  private policyOf(nwid: string): OutboundPolicy {
+    const o = this.nets.get(nwid)?.outbound ?? {};
+    return {
+      ...this.policy,
+      ...(o.allowHostLoopback !== undefined ? { allowHostLoopback: o.allowHostLoopback } : {}),
+      ...(o.hostLoopbackAlias !== undefined ? { hostLoopbackAlias: o.hostLoopbackAlias } : {}),
+    };
   }
 
   /** Restores the saved roles: every published port listens again (one that cannot is logged and kept). */
@@ -101,7 +126,7 @@ export class GatewayService {
       this.log.error({ err: (e as Error).message }, 'gateway settings ignored');
     }
     for (const [nwid, state] of saved) {
-      const g: NetworkGateway = { enabled: state.enabled, ports: [] };
+      const g: NetworkGateway = { enabled: state.enabled, ports: [], outbound: state.outbound ?? {} };
       this.nets.set(nwid, g);
       for (const spec of state.publish) {
         const p = this.portFor(nwid, spec);
@@ -129,27 +154,45 @@ export class GatewayService {
 
   private net(nwid: string): NetworkGateway {
     let g = this.nets.get(nwid);
-    if (!g) this.nets.set(nwid, (g = { enabled: false, ports: [] }));
+    if (!g) this.nets.set(nwid, (g = { enabled: false, ports: [], outbound: {} }));
     return g;
   }
 
   private save(nwid: string): void {
     const g = this.net(nwid);
     const state: GatewayNetworkState = { enabled: g.enabled, publish: g.ports.map((p) => p.spec) };
+    if (Object.keys(g.outbound).length > 0) state.outbound = g.outbound;
     this.store.save(nwid, state);
   }
 
-  status(nwid: string): { nwid: string; enabled: boolean; outbound: OutboundCounters | null; published: PublishedPortView[] } {
+  status(nwid: string): {
+    nwid: string;
+    enabled: boolean;
+    outbound: OutboundCounters | null;
+    dns: GatewayDnsCounters | null;
+    policy: OutboundPolicy;
+    published: PublishedPortView[];
+  } {
     const g = this.nets.get(nwid);
-    const nat = this.nat.get(nwid)?.nat;
-    return { nwid, enabled: g?.enabled ?? false, outbound: nat ? { ...nat.counters } : null, published: this.list(nwid) };
+    const cur = this.nat.get(nwid);
+    return {
+      nwid,
+      enabled: g?.enabled ?? false,
+      outbound: cur ? { ...cur.nat.counters } : null,
+      dns: cur ? { ...cur.dns.counters } : null,
+      policy: this.policyOf(nwid),
+      published: this.list(nwid),
+    };
   }
 
-  setEnabled(nwid: string, enabled: boolean): void {
-    this.net(nwid).enabled = enabled;
+  /** The role on or off; `outbound` options given are kept for the network (over local.conf's). */
+  setEnabled(nwid: string, enabled: boolean, outbound: GatewayOutboundOptions = {}): void {
+    const g = this.net(nwid);
+    g.enabled = enabled;
+    g.outbound = { ...g.outbound, ...outbound };
     this.save(nwid);
     this.applyOutbound(nwid);
-    this.log.info({ nwid, enabled }, 'gateway role changed');
+    this.log.info({ nwid, enabled, outbound: g.outbound }, 'gateway role changed');
   }
 
   list(nwid?: string): PublishedPortView[] {
@@ -198,12 +241,17 @@ export class GatewayService {
 
   async close(): Promise<void> {
     if (this.watch) clearInterval(this.watch);
-    for (const { stack, nat } of this.nat.values()) {
+    for (const { stack, nat, dns } of this.nat.values()) {
       stack.setOutbound(null);
       nat.close();
+      dns.close();
     }
     this.nat.clear();
     for (const g of this.nets.values()) for (const p of g.ports) await p.close();
     await this.proxies.close();
   }
+}
+
+function samePolicy(a: OutboundPolicy, b: OutboundPolicy): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

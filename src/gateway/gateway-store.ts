@@ -1,15 +1,43 @@
 /**
  * What a daemon keeps of its gateway roles across restarts: `<home>/gateway.d/<nwid>.json`,
- * `{ "enabled": true, "publish": [PublishSpec…] }`, written atomically (0600). A damaged file is
+ * `{ "enabled": true, "publish": [PublishSpec…], "outbound": {"allowHostLoopback"?, "hostLoopbackAlias"?} }`,
+ * written atomically (0600). A damaged file is
  * reported and treated as empty rather than stopping the daemon.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseHostLoopbackAlias } from './outbound.js';
 import { specFromJson, type PublishSpec } from './publish-spec.js';
+
+/** One network's outbound options, over local.conf's (gateway-conf.ts); absent: local.conf's. */
+export interface GatewayOutboundOptions {
+  allowHostLoopback?: boolean;
+  hostLoopbackAlias?: string | null;
+}
 
 export interface GatewayNetworkState {
   enabled: boolean;
   publish: PublishSpec[];
+  outbound?: GatewayOutboundOptions;
+}
+
+/** The outbound options of a stored or posted object (unknown keys ignored); throws naming a wrong one. */
+export function outboundOptionsFromJson(v: unknown): GatewayOutboundOptions {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Error('outbound: must be an object');
+  const r = v as Record<string, unknown>;
+  const out: GatewayOutboundOptions = {};
+  if (r.allowHostLoopback !== undefined) {
+    if (typeof r.allowHostLoopback !== 'boolean') throw new Error('allowHostLoopback: must be true or false');
+    out.allowHostLoopback = r.allowHostLoopback;
+  }
+  if (r.hostLoopbackAlias !== undefined) {
+    if (r.hostLoopbackAlias !== null && typeof r.hostLoopbackAlias !== 'string')
+      throw new Error('hostLoopbackAlias: must be an IPv4 address or null');
+    if (typeof r.hostLoopbackAlias === 'string') parseHostLoopbackAlias(r.hostLoopbackAlias);
+    out.hostLoopbackAlias = r.hostLoopbackAlias;
+  }
+  return out;
 }
 
 export class GatewayStore {
@@ -40,7 +68,7 @@ export class GatewayStore {
         if (typeof raw !== 'object' || raw === null) throw new Error('not a JSON object');
         const r = raw as { enabled?: unknown; publish?: unknown };
         const publish = Array.isArray(r.publish) ? r.publish.map((p) => specFromJson(p)) : [];
-        out.set(m[1]!, { enabled: r.enabled === true, publish });
+        out.set(m[1]!, { enabled: r.enabled === true, publish, outbound: outboundOptionsFromJson((r as { outbound?: unknown }).outbound) });
       } catch (e) {
         problem(join(this.dir, n), (e as Error).message);
       }

@@ -4,12 +4,19 @@
  * them (the stack's receive window closes otherwise), and the host socket is paused while the
  * stack's send buffer is full. A FIN either way becomes a shutdown the other way once everything
  * before it was passed on; a reset or error either way aborts the other side.
+ *
+ * What the host sends is written to the stack once per turn of the event loop (setImmediate), all
+ * the chunks libuv read in that turn together and corked: the segments they make leave in one
+ * batch (one sendmmsg, GSO runs: the UDP transport flushes once the callback returns) with no
+ * partial segment at each 64 KiB chunk's end. Per chunk, the batches were a tenth of that size.
  */
 import type { Socket } from 'node:net';
 import { Errno, SHUT_WR, type TcpSocket } from '../netstack/index.js';
 
 /** How much is read from the stack per call. */
 const READ_CHUNK = 256 * 1024;
+/** Host bytes held for the next write to the stack before the host socket is paused. */
+const MAX_QUEUED = 1024 * 1024;
 
 export interface RelayCounters {
   bytesIn: number;
@@ -21,7 +28,9 @@ export interface RelayCounters {
  * when both sides are finished.
  */
 export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters, done: () => void): void {
-  let pending: Buffer | null = null; // host bytes the stack had no room for yet
+  const queue: Buffer[] = []; // host bytes not yet written to the stack, in order
+  let queued = 0;
+  let scheduled = false; // a write to the stack is due this turn
   let hostEnded = false; // the host client sent FIN
   let innerEof = false; // the member sent FIN (host.end() called)
   let waitingDrain = false; // host socket's buffer full: stop reading the stack
@@ -39,16 +48,41 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
     finish();
   };
 
-  const pushToInner = (): void => {
-    while (pending) {
-      const n = inner.write(pending);
-      if (n === -Errno.EAGAIN || n === 0) return; // onWritable resumes
-      if (n < 0) return abortBoth();
-      counters.bytesIn += n;
-      pending = n < pending.length ? pending.subarray(n) : null;
+  const established = (): boolean => inner.state === 'ESTABLISHED' || inner.state === 'CLOSE_WAIT';
+  /** Writes what the host sent into the stack; true when all of it went (the host may go on sending). */
+  const writeToInner = (): boolean => {
+    if (queue.length > 1) inner.setOption('CORK', 1);
+    try {
+      while (queue.length > 0) {
+        const head = queue[0]!;
+        const n = inner.write(head);
+        if (n === -Errno.EAGAIN || n === 0) return false; // onWritable resumes
+        if (n < 0) {
+          abortBoth();
+          return false;
+        }
+        counters.bytesIn += n;
+        queued -= n;
+        if (n < head.length) {
+          queue[0] = head.subarray(n);
+          return false;
+        }
+        queue.shift();
+      }
+    } finally {
+      if (!finished) inner.setOption('CORK', 0);
     }
     if (hostEnded) inner.shutdown(SHUT_WR);
-    else host.resume();
+    return true;
+  };
+  const pushToInner = (): void => {
+    if (writeToInner() && !hostEnded) host.resume();
+  };
+  const writeQueued = (): void => {
+    scheduled = false;
+    if (finished || !established()) return; // onConnect pushes
+    if (!writeToInner()) host.pause();
+    else if (!hostEnded) host.resume();
   };
 
   const pullFromInner = (): void => {
@@ -66,6 +100,10 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
     }
   };
 
+  // the endpoints' own Nagle already shaped what arrives: a relay that held small segments back
+  // again would only add delayed-ACK stalls to request/response traffic (as passt does, no Nagle)
+  host.setNoDelay(true);
+  inner.setOption('NODELAY', 1);
   inner.handlers = {
     onConnect: () => pushToInner(),
     onReadable: () => pullFromInner(),
@@ -77,13 +115,19 @@ export function relayTcp(host: Socket, inner: TcpSocket, counters: RelayCounters
     },
   };
   host.on('data', (chunk: Buffer) => {
-    pending = pending ? Buffer.concat([pending, chunk]) : chunk;
-    host.pause();
-    if (inner.state === 'ESTABLISHED' || inner.state === 'CLOSE_WAIT') pushToInner();
+    queue.push(chunk);
+    queued += chunk.length;
+    // the host socket keeps flowing while the stack takes everything (no stop/start of its reads
+    // per chunk); it is paused while bytes wait for the connection, for room, or pile up
+    if (!established() || queued >= MAX_QUEUED) host.pause();
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(writeQueued);
+    }
   });
   host.on('end', () => {
     hostEnded = true;
-    if (!pending && (inner.state === 'ESTABLISHED' || inner.state === 'CLOSE_WAIT')) inner.shutdown(SHUT_WR);
+    if (queue.length === 0 && established()) inner.shutdown(SHUT_WR);
   });
   host.on('drain', () => {
     waitingDrain = false;

@@ -181,6 +181,9 @@ interface NativeBinding {
     onWritable: () => void,
   ) => NativeUdpSocket;
   recvRecords(fd: number, maxMessages: number): RecvRecordsResult | null;
+  pingSocket(): number;
+  pingSend(fd: number, ip: string, message: Buffer): number | null;
+  pingRecv(fd: number): { data: Buffer; from: string } | null;
   sendRecords(fd: number, parts: Buffer[], partsPerMessage: number): [number, number];
   setSendBuffer(fd: number, bytes: number): number;
   hungUp(fd: number): boolean;
@@ -329,6 +332,25 @@ export function udpSocket(
 ): NativeUdpSocket {
   const Native = nativeBinding().UdpSocket;
   return new Native(family, address, port, onDatagrams, onWritable);
+}
+
+/**
+ * An unprivileged ICMP echo socket (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)), nonblocking: the
+ * kernel sets the echo identifier and checksum. Throws a SystemError — EACCES when the process's
+ * group is outside net.ipv4.ping_group_range.
+ */
+export function pingSocket(): number {
+  return nativeBinding().pingSocket();
+}
+
+/** Sends an ICMP echo request (header and data) to `ip`: bytes sent, or null when the socket is full. Throws on other errors. */
+export function pingSend(fd: number, ip: string, message: Buffer): number | null {
+  return nativeBinding().pingSend(fd, ip, message);
+}
+
+/** One waiting echo reply (the whole ICMP message) and who sent it, or null when none is waiting. */
+export function pingRecv(fd: number): { data: Buffer; from: string } | null {
+  return nativeBinding().pingRecv(fd);
 }
 
 /**

@@ -22,6 +22,7 @@ import type { RouteTable } from './routing.js';
 import type { Ipv4Route as Route } from './stack-api.js';
 import {
   HEADROOM,
+  IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_HEADER_LEN,
@@ -49,7 +50,8 @@ export interface Ipv4LinkOutput {
 
 /** A gateway's admission of packets to destinations beyond the network (outbound-gate.ts implements it). */
 export interface OutboundAdmission {
-  admit(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, l4: number): 'accept' | 'deny' | 'drop';
+  /** 'taken': the gate consumed the packet itself (an echo request carried out); nothing more is done with it. */
+  admit(protocol: number, src: Ipv4Addr, dst: Ipv4Addr, packet: Buffer, l4: number): 'accept' | 'taken' | 'deny' | 'drop';
   close(): void;
 }
 
@@ -327,8 +329,17 @@ export class Ipv4Layer implements IpSender<Ipv4Addr> {
           broadcast = true;
         } else if (!h.isFragment && this.transparent?.accepts(h.protocol, dst, src, packet, h.headerLen)) {
           c.inc('rx_transparent');
-        } else if (this.outbound && !h.isFragment && (h.protocol === IPPROTO_TCP || h.protocol === IPPROTO_UDP) && !this.onLink(dst)) {
+        } else if (
+          this.outbound &&
+          !h.isFragment &&
+          (h.protocol === IPPROTO_TCP || h.protocol === IPPROTO_UDP || h.protocol === IPPROTO_ICMP) &&
+          !this.onLink(dst)
+        ) {
           const v = this.outbound.admit(h.protocol, src, dst, packet, h.headerLen);
+          if (v === 'taken') {
+            c.inc('rx_outbound');
+            return;
+          }
           if (v !== 'accept') {
             c.inc(v === 'deny' ? 'rx_outbound_denied' : 'rx_outbound_dropped');
             // RFC 1812 §5.2.7.1: communication administratively prohibited

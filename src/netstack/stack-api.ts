@@ -90,8 +90,17 @@ export interface TransparentOrigin {
  * destinations beyond the network, terminated in the gateway's stack and carried out by the daemon.
  */
 export interface OutboundHandler {
-  /** Policy: may member `from:fromPort` open a flow to `to:toPort`? Asked per new flow (and per packet of a TCP destination in use). */
-  allow(protocol: 'tcp' | 'udp', from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): boolean;
+  /**
+   * Policy: may member `from:fromPort` open a flow to `to:toPort`? Asked per new flow (and per
+   * packet of a TCP destination in use). For ICMP echo the "port" is the echo id (toPort 0).
+   */
+  allow(protocol: 'tcp' | 'udp' | 'icmp', from: Ipv4Addr, fromPort: number, to: Ipv4Addr, toPort: number): boolean;
+  /**
+   * A member's ICMP echo request to `to` (allowed by the policy): `reply(data)` sends the member an
+   * echo reply from `to` with the request's id and `seq` (data: what follows the 8-byte header).
+   * Absent: echo requests beyond the network are refused.
+   */
+  echo?(from: Ipv4Addr, to: Ipv4Addr, id: number, seq: number, data: Buffer, reply: (seq: number, data: Buffer) => void): void;
   /** A member's connection, accepted; its local end is the destination it asked for. */
   tcp(socket: TcpSocket): void;
   /** A member's UDP flow: a socket bound to the destination and connected to the member; release() after closing it. */

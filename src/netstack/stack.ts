@@ -308,7 +308,7 @@ export class Stack implements NetStack {
 
   setOutbound(handler: OutboundHandler | null): void {
     this.ipv4.outbound?.close();
-    this.ipv4.outbound = handler ? new OutboundGate(handler, this.tcp, this.transparentOrigin(), this.c.ipv4) : null;
+    this.ipv4.outbound = handler ? new OutboundGate(handler, this.tcp, this.transparentOrigin(), this.c.ipv4, this.ipv4) : null;
   }
 
   transparentOrigin(): TransparentOrigin {

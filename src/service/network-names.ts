@@ -43,11 +43,25 @@ function addresses(list: readonly { ip: string }[]): NameAddress[] {
   });
 }
 
-/** The resolver's view of a config. */
+/**
+ * The gateways a config routes everything else through: the `via` of its default routes
+ * (0.0.0.0/0, ::/0), which answer DNS on their network address with the host's resolvers
+ * (src/gateway/outbound-dns.ts).
+ */
+function defaultGateways(c: NetworkConfig): NameAddress[] {
+  return addresses(c.routes.flatMap((r) => (r.target.port === 0 && r.via !== null ? [r.via] : [])));
+}
+
+/**
+ * The resolver's view of a config. Names outside the network go to the network's `dns.servers`;
+ * a network without servers whose members reach beyond it through a gateway (a default route via
+ * a member) asks that gateway, so a member behind a gateway resolves what it can reach.
+ */
 export function resolverConfigOf(c: NetworkConfig): ResolverConfig {
+  const servers = addresses(c.dns?.servers ?? []);
   return {
     domain: c.dns?.domain ?? '',
-    servers: addresses(c.dns?.servers ?? []),
+    servers: servers.length > 0 ? servers : defaultGateways(c),
     names: (c.names ?? []).map((n) => ({ name: n.name, addrs: addresses(n.addrs) })),
     serial: Number(BigInt.asUintN(32, c.revision)),
   };

@@ -1,5 +1,5 @@
 /**
- * ztnc-cli's controller commands (`net create|list|show|authorize|deauthorize|delete`) and raw
+ * ztnc-cli's controller commands (`net create|list|show|authorize|deauthorize|default-route|delete`) and raw
  * /controller access as real processes, against the real controller API over a temporary
  * SQLite database served by the real local API server.
  */
@@ -95,6 +95,20 @@ describe('ztnc-cli net commands', () => {
       ['0a1b2c3d4e', true],
       ['5f5c2b984a', false],
     ]);
+  });
+
+  it("net default-route sets and clears the network's defaultRouteVia gateway member", async () => {
+    const id = (await cli('net', 'create', '--name', 'gw', '--pool', '10.19.0.0/24')).stdout.trim();
+    expect(await cli('net', 'default-route', id, '5F5C2B984A')).toEqual({
+      code: 0,
+      stdout: '200 net default-route 5f5c2b984a\n',
+      stderr: '',
+    });
+    expect(daemon().controller!.store.getNetwork(id)!.defaultRouteVia).toBe('5f5c2b984a');
+    expect(await cli('net', 'default-route', id, 'off')).toEqual({ code: 0, stdout: '200 net default-route off\n', stderr: '' });
+    expect(daemon().controller!.store.getNetwork(id)!.defaultRouteVia).toBeNull();
+    expectError(await cli('net', 'default-route', id, '10.19.0.1'), 2, /invalid member address "10\.19\.0\.1"/);
+    expectError(await cli('net', 'default-route', id), 2, /missing member address/);
   });
 
   it('net delete removes the network; later commands on it fail with one line', async () => {

@@ -3,7 +3,8 @@
  * (G) opens TCP connections and UDP flows to addresses beyond the network; G's stack terminates
  * them and hands them to its OutboundHandler (here one that answers in-process), whose policy is
  * asked for each new flow. A refused flow draws ICMP "administratively prohibited"; G's programs'
- * wildcard listeners never see outbound connections.
+ * wildcard listeners never see outbound connections. Echo requests go to the handler's `echo`,
+ * whose answer comes back to the member from the destination.
  */
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../src/netstack/errno.js';
@@ -16,7 +17,14 @@ const M = ip(10, 0, 0, 3);
 const FAR = ip(93, 184, 216, 34);
 const DENIED = ip(10, 9, 9, 9);
 
-function setup(): { seg: SimSegment; g: NetStack; m: NetStack; accepted: TcpSocket[]; asked: string[] } {
+function setup(): {
+  seg: SimSegment;
+  g: NetStack;
+  m: NetStack;
+  accepted: TcpSocket[];
+  asked: string[];
+  echoes: { to: number; id: number; seq: number; len: number }[];
+} {
   const seg = new SimSegment(2);
   const [g, m] = seg.stacks as [NetStack, NetStack];
   g.addAddress(G, 24);
@@ -24,6 +32,7 @@ function setup(): { seg: SimSegment; g: NetStack; m: NetStack; accepted: TcpSock
   m.addRoute({ dest: 0, prefixLen: 0, gateway: G, metric: 0 });
   const accepted: TcpSocket[] = [];
   const asked: string[] = [];
+  const echoes: { to: number; id: number; seq: number; len: number }[] = [];
   const handler: OutboundHandler = {
     allow: (proto, _from, _fp, to, toPort) => {
       asked.push(`${proto} ${to}:${toPort}`);
@@ -42,9 +51,13 @@ function setup(): { seg: SimSegment; g: NetStack; m: NetStack; accepted: TcpSock
         for (let d = s.recv(); d; d = s.recv()) s.sendTo(Buffer.concat([Buffer.from('far:'), d.data]));
       };
     },
+    echo: (_from, to, id, seq, data, reply) => {
+      echoes.push({ to, id, seq, len: data.length });
+      reply(seq, data);
+    },
   };
   g.setOutbound(handler);
-  return { seg, g, m, accepted, asked };
+  return { seg, g, m, accepted, asked, echoes };
 }
 
 describe('outbound gate', () => {
@@ -99,6 +112,24 @@ describe('outbound gate', () => {
     expect(asked).toContain(`tcp ${DENIED}:80`);
     expect(g.counters().ipv4!.rx_outbound_denied).toBeGreaterThan(0);
     expect(errors.length + (c.state === 'CLOSED' ? 1 : 0)).toBeGreaterThan(0);
+  });
+
+  it("a member's echo request beyond the network goes to the handler and its reply comes back from the destination", () => {
+    const { seg, g, m, echoes, asked } = setup();
+    const results: { ok: boolean }[] = [];
+    m.ping(FAR, { size: 40, timeoutMs: 1000 }, (r) => results.push(r));
+    seg.sched.advance(100);
+    expect(results).toEqual([expect.objectContaining({ ok: true })]);
+    expect(echoes).toHaveLength(1);
+    expect(echoes[0]).toMatchObject({ to: FAR, len: 40 });
+    expect(asked).toContain(`icmp ${FAR}:0`);
+    expect(g.counters().ipv4!.tx_outbound_echo_reply).toBe(1);
+    // a refused destination is asked about and answered "administratively prohibited", not echoed
+    m.ping(DENIED, { timeoutMs: 1000 }, (r) => results.push(r));
+    seg.sched.advance(2000);
+    expect(results[1]).toMatchObject({ ok: false });
+    expect(echoes).toHaveLength(1);
+    expect(g.counters().ipv4!.rx_outbound_denied).toBeGreaterThan(0);
   });
 
   it('without a handler, nothing beyond the network is let in', () => {

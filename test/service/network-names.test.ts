@@ -1,7 +1,8 @@
 /**
  * A network's resolver as the daemon assembles it (src/service/network-names.ts): names and
  * servers from the node's network config, re-read at every question; the host's resolvers used
- * only when local.conf allows them; the port-53 redirect from the network's routes.
+ * only when local.conf allows them; the port-53 redirect from the network's routes; behind a
+ * gateway (a default route via a member) and without servers, the gateway is the server.
  */
 import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildQuery, DnsType, emitDnsMessage, NAME_ENOENT, parseDnsMessage, type DnsMessage } from '../../src/dns/index.js';
 import { createNetStack, CryptoRandom, parseIpv6, RealScheduler, type NetStack } from '../../src/netstack/index.js';
 import { defaultNetworkConfig, type NetworkConfig } from '../../src/node/network/network-config.js';
-import { networkNames } from '../../src/service/network-names.js';
+import { networkNames, resolverConfigOf } from '../../src/service/network-names.js';
 import { requireOrSkip } from '../support/requirements.js';
 import { removeTempDirs, tempDir } from '../support/temp-dir.js';
 
@@ -32,6 +33,20 @@ function config(names: { name: string; ip: string }[], revision = 1n): NetworkCo
 afterAll(() => removeTempDirs());
 
 describe('network names in the daemon', () => {
+  it("asks the default route's gateway when the network names no servers, and the network's servers when it does", () => {
+    const c = config([]);
+    c.routes = [
+      { target: { family: 4, ip: '10.147.0.0', port: 16 }, via: null, flags: 0, metric: 0 },
+      { target: { family: 4, ip: '0.0.0.0', port: 0 }, via: { family: 4, ip: '10.147.0.1', port: 0 }, flags: 0, metric: 0 },
+    ];
+    expect(resolverConfigOf(c).servers).toEqual([{ family: 4, bytes: Uint8Array.of(10, 147, 0, 1) }]);
+    c.dns = { domain: 'checks.ztnc', servers: [{ family: 4, ip: '10.147.0.53', port: 0 }] };
+    expect(resolverConfigOf(c).servers).toEqual([{ family: 4, bytes: Uint8Array.of(10, 147, 0, 53) }]);
+    c.dns = { domain: 'checks.ztnc', servers: [] };
+    c.routes = c.routes.slice(0, 1);
+    expect(resolverConfigOf(c).servers).toEqual([]);
+  });
+
   it('resolves the names of the config the network holds now, each push taking effect at once', async () => {
     let current: NetworkConfig | null = null;
     const s = stack();

@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterChecksum(env, exports);
   RegisterProcess(env, exports);
   RegisterSeqpacket(env, exports);
+  RegisterPing(env, exports);
   return exports;
 }
 

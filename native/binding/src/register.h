@@ -10,3 +10,4 @@ void RegisterUdp(Napi::Env env, Napi::Object exports);
 void RegisterChecksum(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterSeqpacket(Napi::Env env, Napi::Object exports);
+void RegisterPing(Napi::Env env, Napi::Object exports);
