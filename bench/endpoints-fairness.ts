@@ -6,7 +6,8 @@
  * without the endpoints bench's memory scale-up. The full figures stay `npm run bench -- endpoints`.
  *
  * Knobs: FAIRNESS_BENCH_REPEATS (default 3), FAIRNESS_BENCH_SECONDS (iperf3 length, default 2),
- * FAIRNESS_BENCH_RTT_ROUNDS (default 2000).
+ * FAIRNESS_BENCH_RTT_ROUNDS (default 2000); FAIRNESS_BENCH_STREAM_ONLY=1 measures the same-daemon stream
+ * alone (no round trips), for throughput A/B runs.
  */
 import { Cluster } from '../src/demo/cluster.js';
 import { cleanupOnSignals } from '../src/demo/processes.js';
@@ -35,6 +36,7 @@ export async function run({ json }: { json: boolean }): Promise<void> {
   const repeats = positive('FAIRNESS_BENCH_REPEATS', 3);
   const seconds = positive('FAIRNESS_BENCH_SECONDS', 2);
   const rounds = positive('FAIRNESS_BENCH_RTT_ROUNDS', 2000);
+  const streamOnly = process.env.FAIRNESS_BENCH_STREAM_ONLY === '1';
   const say = (l: string): void => void process.stderr.write(`${l}\n`);
   const cluster = new Cluster({ log: (l) => say(`  ${l}`) });
   const release = cleanupOnSignals(() => cluster.stop());
@@ -56,6 +58,11 @@ export async function run({ json }: { json: boolean }): Promise<void> {
     const runs: Repeat[] = [];
     for (let i = 0; i < repeats; i++) {
       const gbpsSameDaemon = await iperfGbps(e1, e2, seconds);
+      if (streamOnly) {
+        say(`  repeat ${i + 1}: same-daemon ${round(gbpsSameDaemon, 3)} Gbit/s`);
+        runs.push({ gbpsSameDaemon, idleP50Us: NaN, loadedP50Us: NaN, loadedOverIdle: NaN, loadGbps: null });
+        continue;
+      }
       const f = await fairness(rrPeer, { server: e3, client: e4 }, { server: e1, client: e2 }, rounds);
       const r = {
         gbpsSameDaemon,
@@ -70,7 +77,8 @@ export async function run({ json }: { json: boolean }): Promise<void> {
       );
       runs.push(r);
     }
-    const m = (pick: (r: Repeat) => number | null): number | null => median(runs.map(pick).filter((x): x is number => x !== null));
+    const m = (pick: (r: Repeat) => number | null): number | null =>
+      median(runs.map(pick).filter((x): x is number => x !== null && !Number.isNaN(x)));
     const result = {
       bench: 'endpoints-fairness',
       repeats,
