@@ -5,11 +5,14 @@
  * node (the daemon's own identity: as a root it relays them, as a member it counts the drop).
  *
  * A node sending to the underlay's own address (a peer on the same daemon, whose path a root
- * learned as ours) is answered without the kernel: the datagram is handed to that node at the end
- * of the current task, from the address it was sent to — what the kernel's loopback would show.
+ * learned as ours) is answered without the kernel: the datagram is handed to that node from the
+ * address it was sent to — what the kernel's loopback would show — at the end of the current task,
+ * through a queue per destination served in turn with a budget per event-loop turn
+ * (local-delivery.ts), so one busy pair of nodes cannot hold the loop from the others' I/O.
  */
 import { isLoopbackEndpoint, type Endpoint } from '../peer/endpoint.js';
 import { datagramDestination } from '../wire/packet.js';
+import { LocalDelivery, type LocalDeliveryOptions } from './local-delivery.js';
 import type { ReceiveHandler, UdpTransport } from './udp-transport.js';
 
 const NO_HANDLER: ReceiveHandler = () => {};
@@ -20,6 +23,8 @@ export interface UnderlayDemuxOptions {
    * datagrams for a hosted node are delivered directly.
    */
   isOwnEndpoint?: (to: Endpoint) => boolean;
+  /** How datagrams between hosted nodes are scheduled (tests pass their own `nextTurn`). */
+  localDelivery?: LocalDeliveryOptions;
 }
 
 /** One hosted node's view of the shared underlay. */
@@ -51,8 +56,8 @@ export class UnderlayDemux {
   private readonly ports = new Map<number, UnderlayPort>();
   private fallback: UnderlayPort | null = null;
   private readonly isOwnEndpoint: (to: Endpoint) => boolean;
-  /** Datagrams between hosted nodes waiting for the end of the current task: [data, from, …]. */
-  private localQueue: Array<Buffer | Endpoint> = [];
+  /** Datagrams between hosted nodes, waiting for the end of the current task or a later turn. */
+  private readonly local: LocalDelivery;
   readonly stats = { delivered: 0, toFallback: 0, local: 0, dropped: 0 };
 
   constructor(
@@ -61,6 +66,7 @@ export class UnderlayDemux {
   ) {
     const ports = new Set(underlay.localEndpoints().map((e) => e.port));
     this.isOwnEndpoint = opts.isOwnEndpoint ?? ((to) => ports.has(to.port) && isLoopbackEndpoint(to));
+    this.local = new LocalDelivery((data, from) => this.receive(data, from), opts.localDelivery);
     underlay.onReceive((data, from) => this.receive(data, from));
   }
 
@@ -95,19 +101,12 @@ export class UnderlayDemux {
     // a node alone here has no neighbour to hand datagrams to: no header is read on its sends
     const dest = this.ports.size > 1 ? datagramDestination(data) : null;
     if (dest !== null && this.ports.has(dest) && this.isOwnEndpoint(to)) {
-      if (this.localQueue.length === 0) queueMicrotask(this.deliverLocal);
-      this.localQueue.push(data, to);
+      this.local.enqueue(dest, data, to);
       this.stats.local++;
       return true;
     }
     return this.underlay.send(to, data);
   }
-
-  private readonly deliverLocal = (): void => {
-    const queue = this.localQueue;
-    this.localQueue = [];
-    for (let i = 0; i < queue.length; i += 2) this.receive(queue[i] as Buffer, queue[i + 1] as Endpoint);
-  };
 
   private receive(data: Buffer, from: Endpoint): void {
     const dest = datagramDestination(data);
