@@ -53,7 +53,8 @@ export interface CliArgs {
   proxy: ProxyCliOptions;
 }
 
-interface ParsedOptions {
+/** What commander hands back: the shared switches and each command's own (`proxy add`'s as proxy-commands.ts declares them). */
+interface ParsedOptions extends ProxyCliOptions {
   home?: string;
   port?: number;
   token?: string;
@@ -76,15 +77,6 @@ interface ParsedOptions {
   expires?: string;
   tags: string[];
   ip: string[];
-  tlsCert?: string;
-  tlsKey?: string;
-  names?: string;
-  health?: string;
-  healthInterval?: string;
-  upstreamFile?: string;
-  format?: string;
-  reloadPid?: string;
-  reloadCmd?: string;
   allowHostLoopback?: boolean;
   denyHostLoopback?: boolean;
   hostLoopbackAlias?: string;
