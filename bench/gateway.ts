@@ -21,7 +21,7 @@ import { cleanupOnSignals, type LongRunning, run as runProgram, start } from '..
 import { processCpuMs } from '../src/demo/stock-zerotier.js';
 import { buildRoundTripPeer } from './_apps-rtt.js';
 import { freePort, must, round } from './_apps-sides.js';
-import { SLIRP_GUEST_IP, SlirpNamespace, slirpAvailable } from './_gateway-slirp.js';
+import { SLIRP_GUEST_IP, SlirpNamespace, slirpAvailable } from './_slirp.js';
 import { startListening } from './_listening.js';
 import { packageRoot } from './_package-root.js';
 

@@ -1,10 +1,10 @@
 /**
- * The gateway bench's reference for published ports: slirp4netns' port forwarding, the rootless
- * default podman uses. A `sleep` in `unshare -rn` holds a network namespace the bench makes;
- * `slirp4netns --configure --mtu=65520 --api-socket S <pid> tap0` gives it its TAP (guest address
- * 10.0.2.100, as podman runs it), and each host port is forwarded into the namespace with the API's
- * `add_hostfwd` (what `podman run -p` does with the slirp4netns port handler). Servers run in the
- * namespace through `nsenter -n`. Every process is stopped by the pid started here.
+ * slirp4netns, the rootless default podman uses, as the benches' reference: a `sleep` in
+ * `unshare -rn` holds a network namespace the bench makes; `slirp4netns --configure --mtu=65520
+ * --api-socket S <pid> tap0` gives it its TAP (guest address 10.0.2.100, as podman runs it). The
+ * gateway bench forwards host ports into it with the API's `add_hostfwd` (what `podman run -p` does
+ * with the slirp4netns port handler) and runs servers in it through `nsenter -n`; the endpoints
+ * bench reads its memory. Every process is stopped by the pid started here.
  */
 import { readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
