@@ -308,24 +308,25 @@ int zt_rpc_post_filled(uint64_t ino, const uint8_t *sockaddr, uint32_t written) 
   return zt_rpc_post(ZT_OP_CONNECT, ZT_F_FILLED, ino, p, sizeof(p));
 }
 
-int zt_rpc_post_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len) {
-  uint8_t p[12 + ZT_MAX_SETSOCKOPT_LEN];
-  if (len > ZT_MAX_SETSOCKOPT_LEN) return EINVAL;
+/* SETSOCKOPT's payload (level, name, length, value) in `p`; its size. `len` is checked by the callers. */
+static size_t setsockopt_payload(uint8_t *p, int level, int name, const void *value, uint32_t len) {
   put_u32(p, (uint32_t)level);
   put_u32(p + 4, (uint32_t)name);
   put_u32(p + 8, len);
   if (len) memcpy(p + 12, value, len);
-  return zt_rpc_post(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len);
+  return 12 + (size_t)len;
+}
+
+int zt_rpc_post_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len) {
+  uint8_t p[12 + ZT_MAX_SETSOCKOPT_LEN];
+  if (len > ZT_MAX_SETSOCKOPT_LEN) return EINVAL;
+  return zt_rpc_post(ZT_OP_SETSOCKOPT, 0, ino, p, setsockopt_payload(p, level, name, value, len));
 }
 
 int zt_rpc_setsockopt(uint64_t ino, int level, int name, const void *value, uint32_t len, struct zt_reply *reply) {
   uint8_t p[12 + ZT_MAX_SETSOCKOPT_LEN];
   if (len > ZT_MAX_SETSOCKOPT_LEN) return EINVAL;
-  put_u32(p, (uint32_t)level);
-  put_u32(p + 4, (uint32_t)name);
-  put_u32(p + 8, len);
-  if (len) memcpy(p + 12, value, len);
-  return zt_rpc(ZT_OP_SETSOCKOPT, 0, ino, p, 12 + len, 0, 0, reply);
+  return zt_rpc(ZT_OP_SETSOCKOPT, 0, ino, p, setsockopt_payload(p, level, name, value, len), 0, 0, reply);
 }
 
 /* A name's text as a reply carries it: 1..ZT_NAME_MAX-1 bytes, no NUL among them. */
